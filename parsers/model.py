@@ -1,0 +1,140 @@
+"""Frozen value types shared by the pure readers (parsers/) and their callers.
+
+Nothing here does I/O. `service.config` builds a `FormSpec` from the TOML file and
+passes it to the readers; the readers return `AttachmentResult`/`ParsedMessage`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from types import MappingProxyType
+from typing import Literal, Mapping
+
+MeasureKind = Literal["count", "money"]
+
+# Scale factors in đồng for the money scales a header or the config may state.
+SCALES: Mapping[str, int] = MappingProxyType({
+    "đồng": 1,
+    "nghìn đồng": 1_000,
+    "triệu đồng": 1_000_000,
+    "tỷ đồng": 1_000_000_000,
+})
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """One column of the report form."""
+    code: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    kind: MeasureKind = "count"
+    default_scale: int = 1  # đồng per unit of a money figure when the header states none
+
+
+@dataclass(frozen=True)
+class IndicatorSpec:
+    """One row of the report form."""
+    code: str
+    label: str
+    aliases: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A comparison between two measures of the same row, e.g. `phe_duyet <= de_nghi`."""
+    left: str
+    op: Literal["<=", "<", ">=", ">", "==", "!="]
+    right: str
+    message: str
+    rule: str = ""
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Caps against hostile or runaway files; a file over a cap is a named problem."""
+    max_attachment_bytes: int = 20 * 1024 * 1024
+    max_decompressed_bytes: int = 200 * 1024 * 1024
+    max_compression_ratio: int = 200
+    max_sheets: int = 100
+    max_rows: int = 2_000
+    max_columns: int = 100
+    max_csv_cells: int = 200_000
+
+
+@dataclass(frozen=True)
+class FormSpec:
+    """The report form: what the readers look for in an attachment."""
+    measures: tuple[MeasureSpec, ...]
+    indicators: tuple[IndicatorSpec, ...]
+    checks: tuple[CheckSpec, ...] = ()
+    limits: ReadLimits = field(default_factory=ReadLimits)
+
+    def measure(self, code: str) -> MeasureSpec:
+        for m in self.measures:
+            if m.code == code:
+                return m
+        raise KeyError(code)
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something wrong with a message or file, with a stable `code`.
+
+    `params` fill the sentence for `code` in templates/problems.<language>.toml
+    (e.g. file, sheet, cell, text); the sentence is rendered at the edge, in the
+    configured language.
+    """
+    code: str
+    params: Mapping[str, str] = field(default_factory=dict)
+
+    def __hash__(self) -> int:
+        return hash((self.code, tuple(sorted(self.params.items()))))
+
+
+# Outcome of one attachment.
+#   read        a report table was found (values may still be empty or have problems)
+#   unreadable  the file is a format we read but nothing could be read from it
+#   evidence    a format we never read automatically (pdf, image, .doc, archive...)
+AttachmentOutcome = Literal["read", "unreadable", "evidence"]
+
+# values: {indicator_code: {measure_code: Decimal}}; money already in đồng.
+Values = Mapping[str, Mapping[str, Decimal]]
+
+
+@dataclass(frozen=True)
+class AttachmentResult:
+    """What the report reader made of one attachment."""
+    filename: str
+    detected_format: str  # xlsx, xls, csv, docx, pdf, image, zip, unknown, ...
+    outcome: AttachmentOutcome
+    values: Values = field(default_factory=dict)
+    problems: tuple[Problem, ...] = ()
+    unit_text: str | None = None  # the "Đơn vị: ..." line, as written (Unicode)
+    as_of: dt.date | None = None  # "Số liệu tính đến ngày dd/mm/yyyy"
+    sheet: str | None = None  # sheet (or table) the figures were taken from
+    sheet_reason: str | None = None  # why that sheet: "day", "active", "only"
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    """One attachment as it came in the message (payload already decoded)."""
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """The parts of an RFC 5322 message the pipeline needs."""
+    message_id: str | None  # without angle brackets
+    from_address: str | None  # lower-cased addr-spec
+    from_name: str | None
+    subject: str
+    date_header: dt.datetime | None  # aware, from the Date header
+    automatic_reason: str | None  # why it is automatic mail; None for a human message
+    attachments: tuple[MailAttachment, ...]
+    body_text: str
+    in_reply_to: str | None = None
+    problems: tuple[Problem, ...] = ()

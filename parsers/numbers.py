@@ -1,0 +1,410 @@
+"""Figures, money scales and dates as Vietnamese reports write them.
+
+Pure functions: a cell value in, an exact `Decimal` (or a `date`) out.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Literal
+
+from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
+
+__all__ = [
+    "FigureError",
+    "parse_figure",
+    "parse_figure_with_unit",
+    "scale_from_header",
+    "to_dong",
+    "as_exact_int",
+    "parse_vn_date",
+    "parse_as_of_date",
+    "parse_day_month",
+]
+
+FigureKind = Literal["count", "money"]
+
+
+class FigureError(ValueError):
+    """A cell value that is not a figure. `reason` is a stable code:
+
+    not_a_number  text that is no number ("ba trăm", "12a", "1.2.3,4,5")
+    wrong_type    a bool or a date/time where a figure belongs
+    not_finite    NaN or infinity
+    excel_error   an Excel error value (#VALUE!, #REF!, #DIV/0!, #N/A ...)
+    formula       formula text with no value ("=SUM(C5:C9)")
+    """
+
+    def __init__(self, reason: str, value: object = None) -> None:
+        super().__init__(f"{reason}: {value!r}")
+        self.reason = reason
+        self.value = value
+
+
+# Cell texts that mean "no value" (the form's "nothing to report" marks).
+_EMPTY_MARKS = frozenset({
+    "", "-", "--", "---", "–", "—", "−", "x", "xx", "…", "...", "..", ".", "/", "_",
+    "(-)", "n/a",
+})
+_EXCEL_ERROR = re.compile(
+    r"#(?:null!|div/0!|value!|ref!|name\?|num!|n/a|getting_data|spill!|calc!)")
+_FLOAT_PLACES = Decimal("1e-10")
+_MAX_TEXT = 64  # no real figure is longer; bounds the work on hostile cells
+
+# Trailing unit words allowed after a figure, compared without diacritics.
+_COUNT_UNITS = frozenset(strip_diacritics(u) for u in (
+    "người", "người lao động", "lao động", "lđ", "nlđ", "hồ sơ", "hs", "hộ",
+    "hộ kinh doanh", "hkd", "lượt", "lượt người", "đối tượng", "trường hợp", "th",
+    "doanh nghiệp", "dn", "cơ sở", "đơn vị", "trẻ", "trẻ em", "cháu", "suất", "người/lượt",
+))
+_MONEY_UNITS: dict[str, int] = {strip_diacritics(k): v for k, v in {
+    "đ": 1, "đồng": 1, "vnđ": 1, "vnd": 1,
+    "nghìn": 1_000, "ngàn": 1_000, "nghìn đồng": 1_000, "ngàn đồng": 1_000, "k": 1_000,
+    "tr": 1_000_000, "trđ": 1_000_000, "tr.đ": 1_000_000, "tr đồng": 1_000_000,
+    "tr.đồng": 1_000_000, "tr. đồng": 1_000_000, "triệu": 1_000_000,
+    "triệu đồng": 1_000_000,
+    "tỷ": 1_000_000_000, "tỉ": 1_000_000_000, "tỷ đồng": 1_000_000_000,
+    "tỉ đồng": 1_000_000_000,
+}.items()}
+
+_DIGITS = frozenset("0123456789")
+_NUM_CHARS = frozenset("0123456789., ")
+_SPACE_GROUPED = re.compile(r"\d{1,3}(?: \d{3})+(?:[.,]\d+)?")
+_SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?e[+-]?\d{1,3}", re.IGNORECASE)
+_MINUS = "-−–"
+# Full-width digits and separators (typed with an East-Asian IME) -> ASCII.
+_FULLWIDTH = {0xFF10 + i: str(i) for i in range(10)} | {0xFF0C: ",", 0xFF0E: "."}
+
+
+def _tidy(value: Decimal) -> Decimal:
+    """Drop trailing fractional zeros without exponent notation and without rounding
+    (tuple arithmetic, not the 28-digit context); -0 becomes 0."""
+    if value.is_zero():
+        return Decimal(0)
+    sign, digits, exp = value.as_tuple()
+    if not isinstance(exp, int):  # NaN/inf: callers reject them before
+        return value
+    coeff = list(digits)
+    while exp < 0 and len(coeff) > 1 and coeff[-1] == 0:
+        coeff.pop()
+        exp += 1
+    if exp > 0:
+        coeff.extend([0] * exp)
+        exp = 0
+    return Decimal((sign, tuple(coeff), exp))
+
+
+def _grouped(text: str, sep: str) -> bool:
+    """True if `text` is digits grouped by `sep` in threes: 1.234.567."""
+    parts = text.split(sep)
+    return (1 <= len(parts[0]) <= 3 and parts[0].isdigit()
+            and all(len(p) == 3 and p.isdigit() for p in parts[1:]))
+
+
+def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
+    """Digits with '.', ',' or ' ' separators -> Decimal (rules in parse_figure)."""
+    if " " in num:
+        if not _SPACE_GROUPED.fullmatch(num):
+            raise FigureError("not_a_number", value)
+        # Spaces group the thousands, so a separator left is the decimal mark.
+        return _decimal(num.replace(" ", "").replace(",", "."), value)
+    dots, commas = num.count("."), num.count(",")
+    if dots and commas:
+        last = max(num.rfind("."), num.rfind(","))
+        dec_sep = num[last]
+        group_sep = "," if dec_sep == "." else "."
+        int_part, frac = num[:last], num[last + 1:]
+        if (num.count(dec_sep) != 1 or not frac.isdigit()
+                or not _grouped(int_part, group_sep)):
+            raise FigureError("not_a_number", value)
+        return _decimal(int_part.replace(group_sep, "") + "." + frac, value)
+    if not dots and not commas:
+        return _decimal(num, value)
+    sep = "." if dots else ","
+    if dots + commas > 1:
+        if not _grouped(num, sep):
+            raise FigureError("not_a_number", value)
+        return _decimal(num.replace(sep, ""), value)
+    int_part, frac = num.split(sep)
+    if not frac.isdigit() or (int_part and not int_part.isdigit()):
+        raise FigureError("not_a_number", value)
+    if len(frac) == 3 and 1 <= len(int_part) <= 3 and int_part[0] != "0":
+        # 1.236 / 1,236: a thousands group or a decimal fraction?
+        if sep == "." or kind == "count":
+            return _decimal(int_part + frac, value)
+    return _decimal((int_part or "0") + "." + frac, value)
+
+
+def _decimal(text: str, value: object) -> Decimal:
+    try:
+        return Decimal(text)
+    except InvalidOperation as exc:
+        raise FigureError("not_a_number", value) from exc
+
+
+def _split_unit(text: str) -> tuple[str, str]:
+    """Split "1.234 người" into ("1.234", "người"); the unit may be empty."""
+    for i, ch in enumerate(text):
+        if ch not in _NUM_CHARS:
+            return text[:i].strip(), text[i:].strip()
+    return text.strip(), ""
+
+
+def parse_figure_with_unit(value: object, kind: FigureKind) -> tuple[Decimal | None, int | None]:
+    """Like `parse_figure`, also returning the money scale a trailing unit states
+    ("500 triệu" -> (500, 1_000_000); "530.530.000 đ" -> (530530000, 1)); the scale is
+    None when the cell states none (and always for counts).
+    """
+    if value is None:
+        return None, None
+    if isinstance(value, bool) or isinstance(value, (dt.date, dt.time, dt.timedelta)):
+        raise FigureError("wrong_type", value)
+    if isinstance(value, int):
+        return Decimal(value), None
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise FigureError("not_finite", value)
+        return _tidy(value), None
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise FigureError("not_finite", value)
+        # repr() is the shortest text that reads back as the same float: 126.14 stays
+        # 126.14; rounding to 10 places removes arithmetic noise (3.7100000000000004).
+        d = Decimal(repr(value))
+        if d.as_tuple().exponent < -10:  # type: ignore[operator]
+            d = d.quantize(_FLOAT_PLACES, rounding=ROUND_HALF_EVEN)
+        return _tidy(d), None
+    if not isinstance(value, str):
+        raise FigureError("wrong_type", value)
+    return _parse_text(value, kind)
+
+
+def _parse_text(value: str, kind: FigureKind) -> tuple[Decimal | None, int | None]:
+    s = fold_spaces(value.translate(_FULLWIDTH))
+    if len(s) > _MAX_TEXT:
+        raise FigureError("not_a_number", value)
+    low = s.casefold()
+    if low in _EMPTY_MARKS:
+        return None, None
+    if _EXCEL_ERROR.fullmatch(low):
+        raise FigureError("excel_error", value)
+    if s.startswith("="):
+        raise FigureError("formula", value)
+    if s.startswith("'"):  # Excel's "store as text" mark
+        s = s[1:].strip()
+        if s.casefold() in _EMPTY_MARKS:
+            return None, None
+    negative = False
+    if len(s) > 2 and s[0] == "(" and s[-1] == ")":
+        negative, s = True, s[1:-1].strip()  # accounting style (1.234)
+    if s[:1] and s[:1] in _MINUS + "+":
+        negative ^= s[0] in _MINUS
+        s = s[1:].strip()
+    if s[:1] not in _DIGITS and not (s[:1] in ".," and s[1:2] in _DIGITS):
+        raise FigureError("not_a_number", value)
+    if _SCIENTIFIC.fullmatch(s):
+        number, unit = _decimal(s.replace(",", "."), value), ""
+    else:
+        num, unit = _split_unit(s)
+        number = _parse_digits(num, kind, value)
+    scale = None
+    if unit:
+        key = strip_diacritics(unify_d(nfc(unit)).casefold()).rstrip(".").strip()
+        if kind == "count" and key in _COUNT_UNITS:
+            pass
+        elif kind == "money" and key in _MONEY_UNITS:
+            scale = _MONEY_UNITS[key]
+        else:
+            raise FigureError("not_a_number", value)
+    if negative:
+        number = -number
+    return _tidy(number), scale
+
+
+def parse_figure(value: object, kind: FigureKind) -> Decimal | None:
+    """Read one cell as a figure: a `Decimal`, or None when the cell holds no value.
+
+    - None, "", whitespace, "-", "–", "—", "x", "…", "...", "n/a", "(-)" -> None.
+    - int / Decimal -> Decimal; float -> Decimal of its shortest repr, rounded to 10
+      decimal places (126.14 -> 126.14, 3.7100000000000004 -> 3.71).
+    - bool, date, time -> FigureError("wrong_type"); NaN/inf -> "not_finite";
+      "#VALUE!" etc. -> "excel_error"; "=..." -> "formula".
+    - Text: NBSP/thin spaces, a leading "+" or "-" (also "−", "–"), accounting
+      negatives "(1.234)" -> -1234, a leading apostrophe, "1,5e3".
+    - Separators (Vietnamese convention: '.' groups thousands, ',' marks decimals,
+      unless the pattern proves otherwise):
+        * both '.' and ',' -> the last one is the decimal mark ("1,855.5",
+          "1.855,5" -> 1855.5); the other must group in threes;
+        * one kind, several times -> grouping ("1.234.567", "1,234,567");
+        * one separator once with exactly 3 digits after and 1-3 digits (not a leading
+          0) before: '.' -> grouping ("1.236" -> 1236); ',' -> grouping for a count,
+          decimal for money ("1,500" money -> 1.5);
+        * otherwise a decimal mark ("3,71", "126,14", "97,4", "1.5");
+        * space groups ("1 234 567"; "1 234,5" -> 1234.5).
+    - A short trailing unit is allowed: for counts "người", "hồ sơ", "hộ", "lượt",
+      "đối tượng", "lao động", "doanh nghiệp"...; for money "đ", "đồng", "VNĐ",
+      "nghìn", "ngàn", "tr", "trđ", "triệu", "tỷ" (with or without "đồng"). The unit
+      is NOT applied here: use `parse_figure_with_unit` to get the scale it states.
+    - Anything else ("ba trăm", "12a", "1.2.3,4,5", "5%") -> FigureError.
+
+    Counts are not forced to be whole: "1,5" for a count is 1.5 and the caller flags it.
+    """
+    number, _scale = parse_figure_with_unit(value, kind)
+    return number
+
+
+# ---------------------------------------------------------------------------
+# Money scale stated in a header
+# ---------------------------------------------------------------------------
+
+_CUR = r"(?:đồng|đ|vnđ|vnd)"
+_SCALE_RE = re.compile(
+    r"(?P<num>(?<![\d.,])1[0.,\s]*0\s*" + _CUR + r"(?!\w))"
+    r"|(?P<ty>(?<!\w)t[ỷỉ](?:\s*" + _CUR + r")?(?!\w))"
+    r"|(?P<trieu>(?<!\w)(?:triệu(?:\s*" + _CUR + r")?|tr\.?\s*" + _CUR + r"|tr\.?(?=\s*\)))(?!\w))"
+    r"|(?P<nghin>(?<!\w)(?:nghìn|ngàn)(?:\s*" + _CUR + r")?(?!\w))"
+    r"|(?P<dong>(?<!\w)" + _CUR + r"(?!\w))"
+)
+# Words before "đồng" that make it another word (hợp đồng = contract ...).
+_NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục",
+                                  "cánh", "đồng"})
+
+
+def scale_from_header(text: str) -> int | None:
+    """The money scale a header states, in đồng per unit; None when it states none.
+
+    "(đồng)", "VNĐ" -> 1; "(nghìn đồng)", "ngàn đồng", "1.000đ", "1000 đồng" -> 1_000;
+    "(triệu đồng)", "Tr.đ", "trđ", "tr. đồng", "(Đơn vị tính: triệu đồng)" ->
+    1_000_000; "(tỷ đồng)" -> 1_000_000_000. NFC/NFD, Ð and case do not matter.
+    A scale word followed by another word ("triệu người", "tỷ lệ", "hợp đồng",
+    "đồng ý") is not a money scale.
+    """
+    t = fold_spaces(unify_d(nfc(text)).casefold())
+    for m in _SCALE_RE.finditer(t):
+        rest = t[m.end():].lstrip()
+        if rest[:1].isalpha():
+            continue  # "triệu người", "tỷ lệ", "đồng ý": not a unit of money
+        if m.group("num"):
+            digits = re.sub(r"\D", "", m.group("num"))
+            if digits.strip("0") == "1":  # 1.000đ, 1000 đồng, 1.000.000 đ
+                return int(digits)
+            continue
+        if m.group("ty"):
+            return 1_000_000_000
+        if m.group("trieu"):
+            return 1_000_000
+        if m.group("nghin"):
+            return 1_000
+        before = t[:m.start()].split()
+        if before and before[-1] in _NOT_CURRENCY_BEFORE:
+            continue
+        return 1
+    return None
+
+
+def to_dong(value: Decimal, scale: int) -> Decimal:
+    """`value` in units of `scale` đồng, converted to đồng exactly."""
+    return _tidy(value * Decimal(scale))
+
+
+def as_exact_int(value: Decimal) -> int | None:
+    """The integer `value` equals, or None if it is not a whole number."""
+    if not value.is_finite() or value != value.to_integral_value():
+        return None
+    return int(value)
+
+
+# ---------------------------------------------------------------------------
+# Dates
+# ---------------------------------------------------------------------------
+
+_DMY = re.compile(r"(?<![\d.,/-])(\d{1,2})\s*([/.\-])\s*(\d{1,2})\s*\2\s*(\d{4}|\d{2})(?![\d])")
+_YMD = re.compile(r"(?<![\d.,/-])(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})(?![\d])")
+_WORDS = re.compile(r"(?<!\d)(\d{1,2})\s*thang\s*(\d{1,2})\s*(?:nam|,)?\s*(\d{4})(?!\d)")
+_DM = re.compile(r"(?<![\d.,])(\d{1,2})\s*(?:[./\-_]|thang)\s*(\d{1,2})(?![\d.,])")
+_AS_OF = re.compile(r"\bden\b|\bas of\b")
+
+
+def _fold(text: str) -> str:
+    """Lower-case text without diacritics, for keyword matching ("Ðến" -> "den")."""
+    return strip_diacritics(unify_d(nfc(text))).casefold()
+
+
+def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
+    if not 1900 <= year <= 2200:
+        return None
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _all_dates(folded: str) -> list[tuple[int, dt.date]]:
+    """Every full date in `folded`, as (position, date), in text order."""
+    found: list[tuple[int, dt.date]] = []
+    for m in _DMY.finditer(folded):
+        year = int(m.group(4))
+        year += 2000 if year < 100 else 0
+        d = _date_or_none(year, int(m.group(3)), int(m.group(1)))
+        if d:
+            found.append((m.start(), d))
+    for m in _YMD.finditer(folded):
+        d = _date_or_none(int(m.group(1)), int(m.group(3)), int(m.group(4)))
+        if d:
+            found.append((m.start(), d))
+    for m in _WORDS.finditer(folded):
+        d = _date_or_none(int(m.group(3)), int(m.group(2)), int(m.group(1)))
+        if d:
+            found.append((m.start(), d))
+    found.sort(key=lambda pair: pair[0])
+    return found
+
+
+def parse_as_of_date(text: str) -> dt.date | None:
+    """The date after "đến" in an as-of line ("Số liệu tính đến ngày 11/08/2021",
+    "Từ ngày 01/8 đến ngày 11/8/2021"); None if the text has no "đến ... date".
+    Dates elsewhere in the text (a resolution's date) are not taken.
+    """
+    folded = _fold(text)
+    anchors = [m.end() for m in _AS_OF.finditer(folded)]
+    if not anchors:
+        return None
+    for pos, d in _all_dates(folded):
+        if pos >= anchors[0]:
+            return d
+    return None
+
+
+def parse_vn_date(text: str, default_year: int | None = None) -> dt.date | None:
+    """Find a date in `text`: "11/08/2021", "11/8/2021", "11-8-2021", "11.8.2021",
+    "ngày 11 tháng 8 năm 2021", ISO "2021-08-11"; two-digit years are 20xx.
+
+    A date after "đến" is preferred ("tính đến ngày ..."), else the first one. With
+    `default_year`, a day and month alone ("11.8", "ngày 11/8") are read in that year.
+    """
+    anchored = parse_as_of_date(text)
+    if anchored:
+        return anchored
+    found = _all_dates(_fold(text))
+    if found:
+        return found[0][1]
+    if default_year is not None:
+        return parse_day_month(text, default_year)
+    return None
+
+
+def parse_day_month(text: str, year: int) -> dt.date | None:
+    """The day a sheet name stands for: "11.8", "11/8", "11-08", "11_8", "Ngày 11.8",
+    "N11.8", "11 tháng 8" -> date(year, 8, 11); a full date in the name wins.
+    """
+    folded = _fold(text)
+    found = _all_dates(folded)
+    if found:
+        return found[0][1]
+    for m in _DM.finditer(folded):
+        d = _date_or_none(year, int(m.group(2)), int(m.group(1)))
+        if d:
+            return d
+    return None

@@ -1,0 +1,250 @@
+"""Tell what kind of file an attachment is, from its bytes first.
+
+Units rename files and mail clients mislabel them (`application/octet-stream`, an
+HTML page saved as `.xls`), so the content decides; the name and MIME type only
+break ties. Pure: bytes in, a short format name out.
+"""
+from __future__ import annotations
+
+import io
+import re
+import struct
+import zipfile
+
+# Formats the report reader opens itself.
+READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx"})
+# Formats kept as evidence for the coordinator ("cannot be read automatically").
+EVIDENCE_FORMATS = frozenset({
+    "pdf", "image", "doc", "archive", "unknown", "xlsb", "ods", "odt", "pptx", "ppt",
+    "rtf", "xml_spreadsheet", "text",
+})
+
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_CONTENT_TYPES_MAX_BYTES = 1_000_000
+
+# Main-part content types of the OOXML family, most specific first.
+_OOXML_TYPES: tuple[tuple[str, str], ...] = (
+    ("application/vnd.ms-excel.sheet.binary.macroenabled.main", "xlsb"),
+    ("application/vnd.ms-excel.sheet.macroenabled.main+xml", "xlsm"),
+    ("application/vnd.ms-excel.template.macroenabled.main+xml", "xlsm"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml", "xlsx"),
+    ("application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml", "xlsx"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml", "docx"),
+    ("application/vnd.openxmlformats-officedocument.wordprocessingml.template.main+xml", "docx"),
+    ("application/vnd.ms-word.document.macroenabled.main+xml", "docx"),
+    ("application/vnd.ms-word.template.macroenabledtemplate.main+xml", "docx"),
+    ("application/vnd.openxmlformats-officedocument.presentationml", "pptx"),
+)
+
+_EXTENSION_FORMATS = {
+    "xlsx": "xlsx", "xltx": "xlsx", "xlsm": "xlsm", "xltm": "xlsm", "xls": "xls",
+    "xlt": "xls", "csv": "csv", "docx": "docx", "docm": "docx", "doc": "doc",
+    "pdf": "pdf", "xlsb": "xlsb", "ods": "ods", "odt": "odt",
+}
+
+_MIME_FORMATS = {
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": "xlsx",
+    "application/vnd.ms-excel.sheet.macroenabled.12": "xlsm",
+    "application/vnd.ms-excel": "xls",
+    "text/csv": "csv",
+    "application/csv": "csv",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": "docx",
+    "application/msword": "doc",
+    "application/pdf": "pdf",
+}
+
+
+def _extension(filename: str) -> str:
+    name = filename.strip().strip('"').lower()
+    return name.rsplit(".", 1)[-1] if "." in name else ""
+
+
+def _hint(filename: str, content_type: str) -> str | None:
+    """The format the name or MIME type claims, used only to break ties."""
+    by_ext = _EXTENSION_FORMATS.get(_extension(filename))
+    if by_ext:
+        return by_ext
+    return _MIME_FORMATS.get(content_type.split(";", 1)[0].strip().lower())
+
+
+def _sniff_zip(data: bytes, hint: str | None) -> str:
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            names = set(zf.namelist())
+            if "mimetype" in names:
+                info = zf.getinfo("mimetype")
+                if info.file_size < 200:
+                    mimetype = zf.read("mimetype").decode("ascii", "replace")
+                    if "opendocument.spreadsheet" in mimetype:
+                        return "ods"
+                    if "opendocument.text" in mimetype:
+                        return "odt"
+            if "[Content_Types].xml" in names:
+                info = zf.getinfo("[Content_Types].xml")
+                if info.file_size <= _CONTENT_TYPES_MAX_BYTES:
+                    types = zf.read(info).decode("utf-8", "replace").lower()
+                    for needle, fmt in _OOXML_TYPES:
+                        if needle in types:
+                            return fmt
+            # A package whose content types are missing or odd: go by its parts.
+            if "xl/workbook.xml" in names:
+                return "xlsm" if hint == "xlsm" else "xlsx"
+            if "xl/workbook.bin" in names:
+                return "xlsb"
+            if "word/document.xml" in names:
+                return "docx"
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError,
+            NotImplementedError, EOFError, RuntimeError):
+        # A truncated or damaged package: trust the name so the reader names the
+        # damage ("file_unreadable") instead of calling it an archive.
+        if hint in ("xlsx", "xlsm", "docx"):
+            return hint
+    return "archive"
+
+
+def _ole_stream_names(data: bytes) -> set[str]:
+    """Names of directory entries in an OLE2 compound file (best effort).
+
+    Directory entries are 128-byte records holding a UTF-16LE name and its byte
+    length; looking for the few names we care about at record boundaries avoids a
+    full FAT walk and never reads outside the buffer.
+    """
+    found: set[str] = set()
+    if len(data) < 512:
+        return found
+    try:
+        sector_shift = struct.unpack_from("<H", data, 30)[0]
+    except struct.error:
+        return found
+    sector = 1 << sector_shift if 7 <= sector_shift <= 16 else 512
+    for name in ("Workbook", "Book", "WordDocument", "EncryptedPackage",
+                 "EncryptionInfo", "PowerPoint Document"):
+        needle = name.encode("utf-16-le") + b"\x00\x00"
+        start = 0
+        while True:
+            pos = data.find(needle, start)
+            if pos < 0:
+                break
+            start = pos + 1
+            if (pos - sector) % 128 != 0 or pos + 68 > len(data):
+                continue
+            name_len = struct.unpack_from("<H", data, pos + 64)[0]
+            entry_type = data[pos + 66]
+            if name_len == len(needle) and entry_type in (1, 2):
+                found.add(name)
+                break
+    return found
+
+
+def _sniff_ole(data: bytes, hint: str | None) -> str:
+    names = _ole_stream_names(data)
+    if "EncryptedPackage" in names or "EncryptionInfo" in names:
+        return "encrypted"
+    if "Workbook" in names or "Book" in names:
+        return "xls"
+    if "WordDocument" in names:
+        return "doc"
+    if "PowerPoint Document" in names:
+        return "ppt"
+    if hint in ("xls", "doc"):
+        return hint
+    return "unknown"
+
+
+def _image_kind(head: bytes) -> bool:
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a",
+                        b"II*\x00", b"MM\x00*")):
+        return True
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return True
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim",
+                                                 b"heis", b"mif1", b"msf1", b"avif"):
+        return True
+    if head.startswith(b"BM") and len(head) >= 14:
+        declared = struct.unpack_from("<I", head, 2)[0]
+        reserved = struct.unpack_from("<I", head, 6)[0]
+        return reserved == 0 and declared > 14
+    return False
+
+
+_DELIMITERS = (",", ";", "\t")
+
+
+def decode_text(data: bytes) -> tuple[str, str] | None:
+    """Decode bytes that look like text: (text, encoding), or None for binary.
+
+    UTF-8 (with or without BOM) and UTF-16 with a BOM are tried first, then
+    windows-1258, the Vietnamese ANSI code page of Excel's "CSV" export.
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            return None
+    sample = data[:65536]
+    if b"\x00" in sample:
+        return None
+    controls = sum(1 for b in sample if b < 32 and b not in (9, 10, 13, 12))
+    if controls > max(2, len(sample) // 200):
+        return None
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1258"), "cp1258"
+    except UnicodeDecodeError:
+        # The few bytes cp1258 leaves undefined: still text, read what we can.
+        return data.decode("cp1258", errors="replace"), "cp1258"
+
+
+def _looks_delimited(text: str) -> bool:
+    """At least two lines split into the same number (>1) of fields by one delimiter."""
+    lines = [ln for ln in text.splitlines()[:50] if ln.strip()]
+    if len(lines) < 2:
+        return False
+    for delim in _DELIMITERS:
+        counts = [ln.count(delim) for ln in lines]
+        common = max((counts.count(c) for c in set(counts) if c > 0), default=0)
+        if common >= 2 and sum(1 for c in counts if c > 0) * 2 >= len(lines):
+            return True
+    return False
+
+
+_MARKUP_RE = re.compile(rb"<\s*(html|table|!doctype\s+html|meta|body|head)\b", re.I)
+
+
+def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str:
+    """Name the format of `data`: xlsx, xlsm, xls, csv, docx (read), or pdf, image,
+    doc, archive, html, encrypted, empty, unknown and a few more (not read)."""
+    hint = _hint(filename, content_type)
+    if not data:
+        return "empty"
+    head = data[:64]
+    if head.startswith(b"PK\x03\x04") or head.startswith(b"PK\x05\x06"):
+        return _sniff_zip(data, hint)
+    if head.startswith(_OLE_MAGIC):
+        return _sniff_ole(data, hint)
+    if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
+        return "pdf"
+    if _image_kind(head):
+        return "image"
+    if head.startswith((b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh",
+                        b"\xfd7zXZ\x00", b"PK\x07\x08")):
+        return "archive"
+    if head.startswith(b"{\\rtf"):
+        return "rtf"
+    decoded = decode_text(data)
+    if decoded is None:
+        return "unknown"
+    text = decoded[0]
+    start = text[:4096].lstrip("\ufeff \t\r\n").lower()
+    if start.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in text[:8192]:
+        return "xml_spreadsheet"
+    if start.startswith("<") and _MARKUP_RE.search(data[:8192]):
+        return "html"
+    if start.startswith("mime-version:") and "multipart/related" in text[:4096].lower():
+        return "html"  # Excel's "single file web page" saved with an .xls name
+    if _looks_delimited(text) or hint == "csv":
+        return "csv"
+    return "text"

@@ -1,0 +1,296 @@
+"""The `baocao` command line: a thin layer over the service, errors as one sentence."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import logging
+import os
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.archive import Archive
+from service.config import Config, load_config, resolve_config_path
+from service.errors import BaocaoError, MailboxError, StorageError, UsageError
+
+log = logging.getLogger("baocao")
+
+# Commands that need the mail passwords; the others work from the database alone.
+NEEDS_SECRETS = {"poll", "run", "digest"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    for name, default in (("config", None), ("debug", False), ("verbose", False)):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return 2
+    setup_logging(args)
+    try:
+        return int(args.func(args) or 0)
+    except BaocaoError as exc:
+        if args.debug:
+            log.exception("failed")
+        print(f"baocao: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("baocao: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI edge: one sentence, no traceback
+        if args.debug:
+            raise
+        print(f"baocao: unexpected error ({type(exc).__name__}: {str(exc)[:300]}); "
+              "run again with --debug for details", file=sys.stderr)
+        return 1
+
+
+def setup_logging(args: argparse.Namespace) -> None:
+    level = logging.DEBUG if args.debug else (
+        logging.INFO if args.command in ("poll", "run", "import", "reprocess", "demo") or args.verbose
+        else logging.WARNING)
+    logging.basicConfig(level=level, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# -- shared plumbing ----------------------------------------------------------------------
+
+def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
+    need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
+    path = resolve_config_path(args.config, os.environ)
+    return load_config(path, require_secrets=need)
+
+
+def open_sessions(cfg: Config) -> sessionmaker[Session]:
+    from service.pipeline import describe_db_error
+    from storage.db import open_database
+    try:
+        return open_database(cfg.service.database_url)
+    except SQLAlchemyError as exc:
+        raise StorageError(f"cannot open the database {safe_url(cfg.service.database_url)}: "
+                           f"{describe_db_error(exc)}") from exc
+
+
+def safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "(database_url)"
+
+
+def parse_day(text: str | None, cfg: Config) -> dt.date:
+    if not text:
+        return dt.datetime.now(cfg.service.timezone).date()
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(text, fmt).date()
+        except ValueError:
+            pass
+    raise UsageError(f"'{text}' is not a date; use YYYY-MM-DD or DD/MM/YYYY")
+
+
+@contextmanager
+def ingestor_for(cfg: Config) -> Iterator["Ingestor"]:  # noqa: F821
+    from service.pipeline import Ingestor
+    archive = Archive(cfg.service.archive_dir)
+    archive.check_writable()
+    ing = Ingestor(cfg, open_sessions(cfg), archive)
+    try:
+        yield ing
+    finally:
+        ing.close()
+
+
+# -- commands -----------------------------------------------------------------------------
+
+def cmd_check(args: argparse.Namespace) -> int:
+    cfg = config_of(args, require_secrets=args.connect)
+    print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
+          f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures.")
+    if args.connect:
+        from service.mailbox import Mailbox
+        from service.smtp import smtp_session
+        if cfg.imap is None:
+            raise UsageError("the configuration has no [imap] section to connect to")
+        with Mailbox(cfg.imap) as mb:
+            mb.select(cfg.imap.folder)
+        print(f"IMAP: logged in to {cfg.imap.host}:{cfg.imap.port} as {cfg.imap.username}; "
+              f"folder '{cfg.imap.folder}' is there.")
+        if cfg.smtp is None:
+            raise UsageError("the configuration has no [smtp] section to connect to")
+        with smtp_session(cfg.smtp):
+            pass
+        print(f"SMTP: logged in to {cfg.smtp.host}:{cfg.smtp.port}.")
+    return 0
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    from service.mailbox import Mailbox
+    cfg = config_of(args)
+    if cfg.imap is None:
+        raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
+    with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
+        report = ing.poll(mb)
+    tz = cfg.service.timezone
+    for s in report.stored:
+        what = s.unit_code or s.kind
+        print(f"{s.received_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  {what:<14} {s.kind:<10} "
+              f"{'read' if s.readable else '-':<5} {s.from_address or '?'}  {s.subject[:70]}")
+    print(f"Stored {len(report.stored)} new message(s), {report.duplicates} already known, "
+          f"from {cfg.imap.folder} on {cfg.imap.host}.")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from service.pipeline import ingest_files
+    cfg = config_of(args)
+    missing = [p for p in args.files if not Path(p).is_file()]
+    if missing:
+        raise UsageError(f"no such file: {missing[0]}")
+    with ingestor_for(cfg) as ing:
+        results = ingest_files(ing, args.files)
+    new = 0
+    for path, s in results:
+        new += not s.duplicate
+        state = "already stored" if s.duplicate else s.kind
+        print(f"{path}: {state} {s.unit_code or ''}".rstrip())
+    print(f"Imported {new} new message(s) of {len(results)}.")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from service.dayview import build_day_view
+    from service.export import day_json, status_text
+    cfg = config_of(args)
+    day = parse_day(args.date, cfg)
+    sessions = open_sessions(cfg)
+    with sessions() as session:
+        view = build_day_view(session, cfg, day)
+        if args.json:
+            print(json.dumps(day_json(view, cfg), ensure_ascii=False, indent=1))
+        else:
+            print(status_text(view, cfg))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from service.dayview import build_day_view
+    from service.export import day_json
+    cfg = config_of(args)
+    if args.format != "json":
+        raise UsageError(f"export format '{args.format}' is not available yet; use --format json")
+    if args.from_date or args.to_date:
+        if not (args.from_date and args.to_date):
+            raise UsageError("--from and --to go together")
+        start, end = parse_day(args.from_date, cfg), parse_day(args.to_date, cfg)
+        if end < start:
+            raise UsageError("--to is before --from")
+        days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+    else:
+        days = [parse_day(args.date, cfg)]
+    sessions = open_sessions(cfg)
+    with sessions() as session:
+        docs = [day_json(build_day_view(session, cfg, d), cfg) for d in days]
+    doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(),
+                                          "days": docs}
+    text = json.dumps(doc, ensure_ascii=False, indent=1)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+    else:
+        print(text)
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    from service.template import render_form
+    cfg = config_of(args)
+    unit = None
+    if args.unit:
+        try:
+            unit = cfg.unit(args.unit)
+        except KeyError:
+            raise UsageError(f"no unit with code '{args.unit}' in {cfg.source}") from None
+    out = Path(args.out)
+    try:
+        out.write_bytes(render_form(cfg, unit))
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    print(f"Wrote the blank report form{' for ' + unit.name if unit else ''} to {out}.")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from service.demo import run_demo
+    path = resolve_config_path(args.config, os.environ)
+    if args.config is None and not os.environ.get("BAOCAO_CONFIG") and not path.exists():
+        path = Path(__file__).resolve().parent.parent / "config.example.toml"
+    cfg = load_config(path, require_secrets=False)
+    run_demo(cfg, Path(args.out), parse_day(args.date, cfg) if args.date else None)
+    return 0
+
+
+# -- parser -------------------------------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS,
+                        help="config file (default: $BAOCAO_CONFIG, else ./config.toml)")
+    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and debug logs")
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log progress to stderr")
+
+    parser = argparse.ArgumentParser(prog="baocao", parents=[common],
+                                     description="Collects daily reports sent by email and sends "
+                                                 "the coordinator one digest at the deadline.")
+    # No set_defaults here: the parent's actions are shared with every subparser, and a
+    # default set on one would overwrite a --config given before the command.
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("check", parents=[common], help="validate the config (--connect: log in to IMAP and SMTP)")
+    p.add_argument("--connect", action="store_true")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("poll", parents=[common], help="one poll of the mailbox now; prints what it stored")
+    p.set_defaults(func=cmd_poll)
+
+    p = sub.add_parser("import", parents=[common], help="ingest .eml files received some other way")
+    p.add_argument("files", nargs="+", metavar="FILE.eml")
+    p.set_defaults(func=cmd_import)
+
+    p = sub.add_parser("status", parents=[common], help="who has reported on a day")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("export", parents=[common], help="the stored figures")
+    p.add_argument("--date")
+    p.add_argument("--from", dest="from_date")
+    p.add_argument("--to", dest="to_date")
+    p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
+    p.add_argument("--out")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("template", parents=[common], help="write the blank report form for units")
+    p.add_argument("--unit", help="unit code: fill in the unit's name")
+    p.add_argument("--out", required=True, metavar="F.xlsx")
+    p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser("demo", parents=[common],
+                       help="the whole pipeline on a throwaway local mailbox with generated reports")
+    p.add_argument("--out", default="demo-output", help="folder for the outputs (default: demo-output)")
+    p.add_argument("--date", help="the reporting day to simulate (default: today)")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

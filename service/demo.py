@@ -1,0 +1,149 @@
+"""`baocao demo`: the real pipeline on a throwaway local mailbox with generated reports.
+
+Reports are made with the product's own form (service.template) for the configured
+units: most on time, one late, one unreadable (a scan), one from an unknown sender,
+two units silent. Nothing leaves 127.0.0.1.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import random
+import secrets
+import shutil
+from dataclasses import replace
+from decimal import Decimal
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from service.archive import Archive
+from service.config import Config, ImapConfig, Secret, SmtpConfig
+from service.dayview import build_day_view
+from service.export import day_json, status_text
+from service.localmail import LocalDovecot, SmtpCapture
+from service.mailbox import Mailbox
+from service.pipeline import Ingestor
+from service.template import render_form
+from storage.db import open_database
+
+log = logging.getLogger(__name__)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# A one-page PDF with no text layer: what a scanned, signed report looks like to us.
+SCANNED_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]"
+               b"/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+
+
+def demo_messages(cfg: Config, day: dt.date, seed: int = 68) -> list[tuple[bytes, dt.datetime, str]]:
+    """(raw message, arrival, what it shows) for one realistic reporting day."""
+    rng = random.Random(seed)
+    tz = cfg.service.timezone
+    deadline = dt.datetime.combine(day, cfg.schedule.deadline, tzinfo=tz)
+    units = list(cfg.units)
+    silent = {u.code for u in units[-2:]} if len(units) > 4 else set()
+    unreadable = units[-3].code if len(units) > 5 else None
+    late = units[-4].code if len(units) > 6 else None
+    out = []
+    start = dt.datetime.combine(day, dt.time(7, 45), tzinfo=tz)
+    for i, unit in enumerate(units):
+        if unit.code in silent:
+            continue
+        sender = next((s for s in unit.senders if not s.startswith("*@")),
+                      unit.senders[0].replace("*@", "vanthu@"))
+        when = start + dt.timedelta(minutes=17 * i + rng.randint(0, 9), seconds=rng.randint(0, 59))
+        when = min(when, deadline - dt.timedelta(minutes=1))
+        subject = f"Báo cáo tiến độ ngày {day.day}/{day.month}/{day.year} - {unit.name}"
+        if unit.code == unreadable:
+            out.append((_email(sender, subject, [(f"BC {unit.code} {day:%d.%m}.pdf", "application/pdf",
+                                                  SCANNED_PDF)], when), when, f"{unit.code}: scanned PDF"))
+            continue
+        if unit.code == late:
+            when = deadline + dt.timedelta(hours=1, minutes=20)
+        indicators = rng.sample(list(cfg.form.indicators), k=min(len(cfg.form.indicators), rng.randint(2, 4)))
+        values = {ind.code: _figures(cfg, rng) for ind in indicators}
+        book = render_form(cfg, unit, values, as_of=day)
+        name = f"BC_{unit.code}_{day:%d.%m.%Y}.xlsx"
+        out.append((_email(sender, subject, [(name, XLSX, book)], when), when,
+                    f"{unit.code}: {'late' if unit.code == late else 'on time'}"))
+    stranger = dt.datetime.combine(day, dt.time(13, 40), tzinfo=tz)
+    book = render_form(cfg, None, {cfg.form.indicators[0].code: _figures(cfg, rng)}, as_of=day)
+    out.append((_email("ldtbxh.huyenkhac@example.org", f"Báo cáo ngày {day:%d/%m/%Y} (gửi nhầm)",
+                       [("baocao.xlsx", XLSX, book)], stranger), stranger, "unknown sender"))
+    return sorted(out, key=lambda x: x[1])
+
+
+def _figures(cfg: Config, rng: random.Random) -> dict[str, Decimal]:
+    requested = rng.randint(20, 400)
+    approved = rng.randint(requested // 2, requested)
+    paid = rng.randint(0, approved)
+    counts = iter([requested, approved, paid, paid])
+    out = {}
+    for m in cfg.form.measures:
+        if m.kind == "count":
+            out[m.code] = Decimal(next(counts, paid))
+        else:
+            out[m.code] = Decimal(approved * rng.choice([1_000_000, 1_500_000, 3_710_000]))
+    return out
+
+
+def _email(sender: str, subject: str, files, when: dt.datetime) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "baocao@example.gov.vn"
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(when)
+    msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
+    msg.set_content("Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
+                    "(tệp đính kèm).\n\nTrân trọng!")
+    for name, ctype, data in files:
+        maintype, _, subtype = ctype.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes(policy=SMTP)
+
+
+def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
+    """Run the pipeline end to end on local servers; return the folder with the outputs."""
+    out_dir = out_dir.resolve()
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    day = day or dt.datetime.now(cfg.service.timezone).date()
+    password = secrets.token_urlsafe(16)
+    with LocalDovecot() as server, SmtpCapture() as smtp:
+        server.start({"baocao": password})
+        demo_cfg = replace(
+            cfg,
+            service=replace(cfg.service, database_url=f"sqlite:///{out_dir / 'baocao.db'}",
+                            archive_dir=out_dir / "archive"),
+            imap=ImapConfig(host=server.host, port=server.port, security="none", username="baocao",
+                            password=Secret(password, "demo"), folder="INBOX",
+                            processed_folder=(cfg.imap.processed_folder if cfg.imap else None) or "Đã xử lý"),
+            smtp=SmtpConfig(host=smtp.host, port=smtp.port, security="none", username=None, password=None,
+                            from_address=cfg.smtp.from_address if cfg.smtp else "baocao@example.gov.vn",
+                            from_name=cfg.smtp.from_name if cfg.smtp else None),
+        )
+        messages = demo_messages(demo_cfg, day)
+        server.append_many("baocao", "INBOX", [(raw, when) for raw, when, _ in messages])
+        print(f"Local IMAP server 127.0.0.1:{server.port}: {len(messages)} report emails for {day:%d/%m/%Y}.")
+        sessions = open_database(demo_cfg.service.database_url)
+        ingestor = Ingestor(demo_cfg, sessions, Archive(demo_cfg.service.archive_dir))
+        try:
+            with Mailbox(demo_cfg.imap) as mailbox:
+                report = ingestor.poll(mailbox)
+        finally:
+            ingestor.close()
+        print(f"Poll: stored {len(report.stored)} message(s).\n")
+        with sessions() as session:
+            view = build_day_view(session, demo_cfg, day)
+            text = status_text(view, demo_cfg)
+            doc = day_json(view, demo_cfg)
+        print(text)
+        (out_dir / "status.txt").write_text(text + "\n", encoding="utf-8")
+        (out_dir / f"export-{day}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
+                                                    encoding="utf-8")
+        sessions.kw["bind"].dispose()
+    print(f"\nOutputs in {out_dir}: status.txt, export-{day}.json, baocao.db, archive/")
+    return out_dir

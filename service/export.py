@@ -1,0 +1,127 @@
+"""Renderings of a `DayView`: the JSON export and the terminal status table."""
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from typing import Any
+
+from service.config import Config
+from service.dayview import DayView, UnitDay, number
+from service.i18n import Texts
+from storage.models import Message
+
+
+def values_json(values) -> dict[str, dict[str, int | float]]:
+    return {ind: {m: number(v) for m, v in row.items()} for ind, row in values.items()}
+
+
+def iso(when: dt.datetime | None, cfg: Config) -> str | None:
+    return when.astimezone(cfg.service.timezone).isoformat() if when else None
+
+
+def problem_json(texts: Texts, code: str, params) -> dict[str, Any]:
+    return {"code": code, "message": texts.problem(code, params), **({"params": dict(params)} if params else {})}
+
+
+def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
+    m = u.message
+    return {
+        "code": u.unit.code,
+        "name": u.unit.name,
+        "group": u.unit.group,
+        "status": u.status,
+        "status_text": texts.status(u.status),
+        "received_at": iso(m.received_at, cfg) if m else None,
+        "message_id": m.message_id if m else None,
+        "subject": m.subject if m else None,
+        "as_of": m.as_of.isoformat() if m and m.as_of else None,
+        "values": values_json(u.values),
+        "stale": u.stale,
+        "latest_day": u.latest_day.isoformat() if u.latest_day else None,
+        "latest_values": values_json(u.latest_values) if u.stale else {},
+        "problems": [problem_json(texts, p.code, p.params) for p in u.problems],
+        "attachments": [
+            {"filename": a.filename, "format": a.detected_format, "size": a.size, "sha256": a.sha256,
+             "outcome": a.outcome, "sheet": a.sheet}
+            for a in (m.attachments if m is not None else [])
+        ],
+        "messages": len(u.messages),
+    }
+
+
+def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
+    return {
+        "from": m.from_address,
+        "from_name": m.from_name,
+        "subject": m.subject,
+        "received_at": iso(m.received_at, cfg),
+        "message_id": m.message_id,
+        "kind": m.kind,
+        "reason": texts.reason(m.reason),
+        "reason_code": (m.reason or "").partition(":")[0],
+    }
+
+
+def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
+    texts = Texts(cfg.service.language)
+    return {
+        "date": view.day.isoformat(),
+        "reporting_day": view.reporting_day,
+        "deadline": view.deadline.isoformat(),
+        "counts": view.counts,
+        "units": [unit_json(u, cfg, texts) for u in view.units],
+        "totals": values_json(view.totals),
+        "unassigned": [unassigned_json(m, cfg, texts) for m in view.unassigned],
+    }
+
+
+# -- terminal table --------------------------------------------------------------------------
+
+def _width(text: str) -> int:
+    return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1)
+               for c in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * max(0, width - _width(text))
+
+
+def render_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h)
+              for i, h in enumerate(headers)]
+    line = "  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()
+    out = [line, "  ".join("-" * w for w in widths)]
+    out += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    return "\n".join(out)
+
+
+def status_text(view: DayView, cfg: Config) -> str:
+    texts = Texts(cfg.service.language)
+    vi = cfg.service.language == "vi"
+    tz = cfg.service.timezone
+    head = (f"Ngày {view.day:%d/%m/%Y} — hạn nộp {view.deadline:%H:%M}" if vi
+            else f"{view.day:%d/%m/%Y} — deadline {view.deadline:%H:%M}")
+    if not view.reporting_day:
+        head += " (không phải ngày báo cáo)" if vi else " (not a reporting day)"
+    expected = sum(1 for u in view.units if u.status != "not_expected")
+    reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
+    head += (f"\nĐã báo cáo {reported}/{expected} đơn vị" if vi else f"\nReported: {reported}/{expected} units")
+    rows = []
+    for u in view.units:
+        m = u.message
+        rows.append([
+            u.unit.code, u.unit.name, texts.status(u.status),
+            m.received_at.astimezone(tz).strftime("%H:%M") if m else "",
+            str(sum(len(r) for r in u.values.values())) if u.values else "",
+            texts.render(u.problems[0]) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
+            if u.problems else "",
+        ])
+    headers = (["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"] if vi
+               else ["Code", "Unit", "Status", "Received", "Cells", "Problems"])
+    text = head + "\n\n" + render_table(headers, rows)
+    if view.unassigned:
+        text += "\n\n" + ("Thư chưa gắn với đơn vị nào:" if vi else "Messages not tied to a unit:")
+        for m in view.unassigned:
+            text += (f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "
+                     f"{m.subject[:60]}  — {texts.reason(m.reason)}")
+    return text

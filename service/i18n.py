@@ -1,0 +1,61 @@
+"""User-facing sentences from templates/, in the configured language (vi or en)."""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from typing import Mapping
+
+from parsers.model import Problem
+
+
+class _Blank(dict):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+def fill(template: str, params: Mapping[str, object]) -> str:
+    """str.format_map that never raises: unknown or missing fields become empty."""
+    try:
+        return template.format_map(_Blank({k: "" if v is None else v for k, v in params.items()}))
+    except (ValueError, IndexError, AttributeError):
+        return template
+
+
+@lru_cache(maxsize=8)
+def _load(name: str) -> dict:
+    try:
+        text = resources.files("templates").joinpath(name).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    return tomllib.loads(text)
+
+
+@dataclass(frozen=True)
+class Texts:
+    language: str
+
+    def _table(self, section: str) -> dict:
+        return _load(f"messages.{self.language}.toml").get(section, {})
+
+    def problem(self, code: str, params: Mapping[str, object]) -> str:
+        sentences = _load(f"problems.{self.language}.toml")
+        template = sentences.get(code) or self._table("problems").get(code)
+        if not isinstance(template, str):
+            detail = ", ".join(f"{k}={v}" for k, v in params.items() if v)
+            return f"{code}" + (f" ({detail})" if detail else "")
+        return fill(template, params)
+
+    def render(self, problem: Problem) -> str:
+        return self.problem(problem.code, problem.params)
+
+    def reason(self, stored_reason: str | None) -> str:
+        if not stored_reason:
+            return ""
+        code, _, detail = stored_reason.partition(":")
+        template = self._table("reasons").get(code)
+        return fill(template, {"detail": detail}) if template else stored_reason
+
+    def status(self, status: str) -> str:
+        return self._table("status").get(status, status)

@@ -1,0 +1,251 @@
+"""The one class that talks IMAP (imapclient): connect, search, fetch, move, flag.
+
+Every imapclient/socket/TLS error is translated here into a `MailboxError` that
+names the host and what went wrong, in one sentence.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import logging
+import socket
+import ssl
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Iterator
+
+from imapclient import IMAPClient
+from imapclient.exceptions import IMAPClientError, LoginError
+
+from service.config import ImapConfig
+from service.errors import MailboxError
+
+log = logging.getLogger(__name__)
+
+FETCH_BATCH_BYTES = 16 * 1024 * 1024
+FETCH_BATCH_COUNT = 100
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    uid: int
+    raw: bytes
+    internaldate: dt.datetime  # aware
+
+
+@dataclass(frozen=True)
+class MessageHead:
+    uid: int
+    message_id: str | None
+    size: int
+
+
+def is_loopback(host: str) -> bool:
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def tls_context(ca_file=None) -> ssl.SSLContext:
+    """Verifying TLS context: the system CAs, or only `ca_file` when given."""
+    ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+class Mailbox:
+    """A logged-in IMAP session on one account. Use as a context manager."""
+
+    def __init__(self, cfg: ImapConfig) -> None:
+        self.cfg = cfg
+        self.account = f"{cfg.username}@{cfg.host}:{cfg.port}"
+        self._client: IMAPClient | None = None
+        self._capabilities: set[bytes] = set()
+
+    # -- connection --------------------------------------------------------------------
+    def __enter__(self) -> "Mailbox":
+        self.connect()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def connect(self) -> None:
+        cfg = self.cfg
+        where = f"{cfg.host}:{cfg.port}"
+        if cfg.security == "none" and not is_loopback(cfg.host):
+            raise MailboxError(f"IMAP security 'none' is refused for {cfg.host}: "
+                               "use ssl or starttls for a server that is not on this machine")
+        with self._translate(f"the IMAP server {where}"):
+            if cfg.security == "ssl":
+                client = IMAPClient(cfg.host, port=cfg.port, ssl=True,
+                                    ssl_context=tls_context(cfg.ca_file), timeout=cfg.timeout_seconds)
+            else:
+                client = IMAPClient(cfg.host, port=cfg.port, ssl=False, timeout=cfg.timeout_seconds)
+                if cfg.security == "starttls":
+                    client.starttls(tls_context(cfg.ca_file))
+            client.normalise_times = False
+            _set_nodelay(client)
+            self._client = client
+            try:
+                client.login(cfg.username, cfg.password.reveal())
+            except LoginError as exc:
+                raise MailboxError(f"the IMAP server {where} refused the login for "
+                                   f"{cfg.username} (wrong user name or password)") from exc
+            self._capabilities = set(client.capabilities())
+
+    def close(self) -> None:
+        client, self._client = self._client, None
+        if client is None:
+            return
+        try:
+            client.logout()
+        except Exception:  # the connection may already be gone; nothing to save
+            try:
+                client.shutdown()
+            except Exception:
+                pass
+
+    @property
+    def client(self) -> IMAPClient:
+        if self._client is None:
+            raise MailboxError(f"not connected to {self.cfg.host}:{self.cfg.port}")
+        return self._client
+
+    @contextmanager
+    def _translate(self, what: str):
+        try:
+            yield
+        except MailboxError:
+            raise
+        except ssl.SSLCertVerificationError as exc:
+            raise MailboxError(f"the TLS certificate of {what} could not be verified "
+                               f"({exc.verify_message}); set imap.ca_file to trust it") from exc
+        except ssl.SSLError as exc:
+            raise MailboxError(f"TLS with {what} failed: {exc.reason or exc}") from exc
+        except socket.timeout as exc:
+            raise MailboxError(f"{what} did not answer in {self.cfg.timeout_seconds:g} s") from exc
+        except (ConnectionError, socket.gaierror, OSError) as exc:
+            raise MailboxError(f"cannot reach {what}: {exc.strerror or exc}") from exc
+        except IMAPClientError as exc:
+            raise MailboxError(f"{what} answered with an error: {_short(exc)}") from exc
+
+    # -- folders -----------------------------------------------------------------------
+    def select(self, folder: str) -> int:
+        """Select `folder` read-write; return its UIDVALIDITY."""
+        with self._translate(f"folder '{folder}' on {self.cfg.host}"):
+            if not self.client.folder_exists(folder):
+                raise MailboxError(f"the folder '{folder}' does not exist on the IMAP server "
+                                   f"{self.cfg.host} (check imap.folder)")
+            info = self.client.select_folder(folder)
+        return int(info[b"UIDVALIDITY"])
+
+    def ensure_folder(self, folder: str) -> None:
+        with self._translate(f"folder '{folder}' on {self.cfg.host}"):
+            if not self.client.folder_exists(folder):
+                self.client.create_folder(folder)
+                log.info("created IMAP folder %r on %s", folder, self.cfg.host)
+
+    # -- messages ----------------------------------------------------------------------
+    def uids_after(self, last_uid: int) -> list[int]:
+        """UIDs greater than `last_uid` (an empty `N:*` range returns the highest UID)."""
+        with self._translate(f"{self.cfg.host}"):
+            uids = self.client.search(["UID", f"{last_uid + 1}:*"])
+        return sorted(u for u in uids if u > last_uid)
+
+    def heads(self, uids: list[int]) -> list[MessageHead]:
+        """Message-ID and size of each UID, without downloading the bodies."""
+        out: list[MessageHead] = []
+        for start in range(0, len(uids), 500):
+            chunk = uids[start:start + 500]
+            with self._translate(f"{self.cfg.host}"):
+                data = self.client.fetch(chunk, ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+            for uid in chunk:
+                item = data.get(uid)
+                if item is None:  # expunged meanwhile
+                    continue
+                header = b""
+                for key, val in item.items():
+                    if key.startswith(b"BODY[HEADER"):
+                        header = val or b""
+                out.append(MessageHead(uid, _message_id_from_header(header), int(item.get(b"RFC822.SIZE", 0))))
+        return out
+
+    def fetch(self, heads: list[MessageHead]) -> Iterator[list[FetchedMessage]]:
+        """Download whole messages in batches bounded by count and bytes (BODY.PEEK: no \\Seen)."""
+        batch: list[int] = []
+        size = 0
+        for head in heads:
+            if batch and (len(batch) >= FETCH_BATCH_COUNT or size + head.size > FETCH_BATCH_BYTES):
+                yield self._fetch_batch(batch)
+                batch, size = [], 0
+            batch.append(head.uid)
+            size += head.size
+        if batch:
+            yield self._fetch_batch(batch)
+
+    def _fetch_batch(self, uids: list[int]) -> list[FetchedMessage]:
+        with self._translate(f"{self.cfg.host}"):
+            data = self.client.fetch(uids, ["BODY.PEEK[]", "INTERNALDATE"])
+        out = []
+        for uid in uids:
+            item = data.get(uid)
+            if item is None:
+                continue
+            raw = item.get(b"BODY[]") or b""
+            when = item.get(b"INTERNALDATE")
+            if when is None:
+                when = dt.datetime.now(dt.timezone.utc)
+            elif when.tzinfo is None:
+                when = when.replace(tzinfo=dt.timezone.utc)
+            out.append(FetchedMessage(uid, raw, when))
+        return out
+
+    def move(self, uids: list[int], folder: str) -> None:
+        """Move to `folder`: MOVE where offered, else COPY + \\Deleted + UID EXPUNGE of those UIDs."""
+        if not uids:
+            return
+        with self._translate(f"folder '{folder}' on {self.cfg.host}"):
+            if b"MOVE" in self._capabilities:
+                self.client.move(uids, folder)
+                return
+            self.client.copy(uids, folder)
+            self.client.add_flags(uids, [b"\\Deleted"], silent=True)
+            if b"UIDPLUS" in self._capabilities:
+                self.client.uid_expunge(uids)
+            # Without UIDPLUS a plain EXPUNGE could remove messages a person marked
+            # deleted; leave them flagged for the mail client instead.
+
+    def flag(self, uids: list[int]) -> None:
+        if uids:
+            with self._translate(f"{self.cfg.host}"):
+                self.client.add_flags(uids, [b"\\Flagged"], silent=True)
+
+    def noop(self) -> None:
+        with self._translate(f"{self.cfg.host}"):
+            self.client.noop()
+
+
+def _message_id_from_header(header: bytes) -> str | None:
+    from parsers.message import normalize_message_id
+    text = header.decode("utf-8", "replace")
+    _, _, value = text.partition(":")
+    return normalize_message_id(" ".join(value.split()))
+
+
+def _set_nodelay(client: IMAPClient) -> None:
+    try:
+        sock = client.socket()
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    except (OSError, AttributeError):
+        pass
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc)
+    if isinstance(exc.args[0] if exc.args else None, bytes):
+        text = exc.args[0].decode("utf-8", "replace")
+    return text[:300]

@@ -1,0 +1,463 @@
+"""Ingestion: mailbox → archive → analysis → database → server-side move.
+
+Order of effects for every message, so a crash at any point redoes work but never
+loses or doubles it: (1) archive the raw bytes durably, (2) commit the message row,
+its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
+server, (4) mark that action done.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field, replace
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Callable, Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from parsers.model import Problem
+from service.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing, analyse_message
+from service.archive import Archive, content_hash
+from service.config import Config
+from service.errors import StorageError
+from service.failpoints import failpoint
+from service.mailbox import FetchedMessage, Mailbox
+from storage.models import Attachment, Figure, MailboxMessage, MailboxState, Message, ProblemRow
+
+log = logging.getLogger(__name__)
+
+# Below this many messages a batch is analysed in-process: starting workers costs more.
+PARALLEL_MIN_BATCH = 8
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What happened to one incoming message."""
+    message_pk: int
+    duplicate: bool
+    kind: str
+    unit_code: str | None
+    subject: str
+    from_address: str | None
+    received_at: dt.datetime
+    readable: bool
+
+
+@dataclass
+class PollReport:
+    account: str
+    folder: str
+    stored: list[Stored] = field(default_factory=list)
+    duplicates: int = 0
+    actions_retried: int = 0
+
+
+def routing_for(cfg: Config) -> Routing:
+    own = {cfg.smtp.from_address.lower()} if cfg.smtp else set()
+    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own))
+
+
+def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
+    return received_at.astimezone(cfg.service.timezone).date()
+
+
+class Analyser:
+    """Runs `analyse_message` for a batch, on both cores when the batch is big enough."""
+
+    def __init__(self, routing: Routing, workers: int | None = None) -> None:
+        self.routing = routing
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self._pool: ProcessPoolExecutor | None = None
+
+    def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future]:
+        """Start analysing `items`; the futures complete in the workers (or already here)."""
+        if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
+            pool = self._get_pool()
+            return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
+        done = []
+        for raw, day in items:
+            f: Future = Future()
+            f.set_result(_analyse_safely(raw, self.routing, day))
+            done.append(f)
+        return done
+
+    def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
+        return [f.result() for f in self.submit(items)]
+
+    def _get_pool(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            import multiprocessing
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
+                                             initializer=_watch_parent, initargs=(os.getpid(),))
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """In a worker: exit when the main process is gone (e.g. SIGKILLed), never linger.
+
+    A killed parent stays a zombie until reaped, and a zombie still answers kill(pid, 0),
+    so its state is read from /proc where there is one.
+    """
+    def alive() -> bool:
+        try:
+            with open(f"/proc/{parent_pid}/stat", "rb") as fh:
+                return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+        except FileNotFoundError:
+            return False
+        except OSError:
+            try:
+                os.kill(parent_pid, 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                pass
+            return True
+
+    def watch() -> None:
+        while alive():
+            time.sleep(0.5)
+        os._exit(0)
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
+    """Never lose a message to a reader bug: record it as unassigned with the error."""
+    try:
+        analysis = analyse_message(raw, routing, day)
+    except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
+        log.exception("analysis failed for a message of %d bytes", len(raw))
+        from parsers.message import parse_message
+        try:
+            parsed = parse_message(raw)
+        except Exception:  # noqa: BLE001
+            parsed = None
+        from parsers.model import ParsedMessage
+        parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
+        return Analysis(
+            sha256=content_hash(raw), size=len(raw), parsed=replace(parsed, attachments=()),
+            kind=UNASSIGNED, unit_code=None, reason="analysis_failed", reason_detail=type(exc).__name__,
+            attachments=(), values={}, problems=(Problem("analysis_failed", {"detail": type(exc).__name__}),),
+            readable=False, as_of=None, unit_text=None,
+        )
+    # The attachment bytes are in the archive; don't carry them back from a worker.
+    return replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+
+
+# -- storing ------------------------------------------------------------------------------
+
+def find_duplicate(session: Session, sha256: str, message_id: str | None) -> Message | None:
+    """An already stored message with the same bytes or the same Message-ID."""
+    found = session.scalar(select(Message).where(Message.sha256 == sha256))
+    if found is None and message_id:
+        found = session.scalar(select(Message).where(Message.message_id == message_id).limit(1))
+    return found
+
+
+def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.datetime,
+                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> Message:
+    """Add the message row with its attachments, figures and problems (caller commits)."""
+    p = analysis.parsed
+    msg = Message(
+        sha256=analysis.sha256, message_id=p.message_id, size=analysis.size,
+        archive_path=archive_path, source=source, received_at=received_at, report_day=report_day,
+        from_address=p.from_address, from_name=p.from_name, subject=p.subject, date_header=p.date_header,
+        created_at=now,
+    )
+    apply_analysis(msg, analysis, now)
+    session.add(msg)
+    session.flush()
+    return msg
+
+
+def apply_analysis(msg: Message, analysis: Analysis, now: dt.datetime) -> None:
+    """Set (or replace, on reprocess) everything derived from reading the message."""
+    msg.kind = analysis.kind
+    msg.unit_code = analysis.unit_code
+    msg.reason = analysis.reason if not analysis.reason_detail else f"{analysis.reason}:{analysis.reason_detail}"
+    msg.readable = analysis.readable
+    msg.as_of = analysis.as_of
+    msg.unit_text = analysis.unit_text
+    msg.analysed_at = now
+    msg.attachments = [
+        Attachment(position=i, filename=a.filename, content_type=a.content_type,
+                   detected_format=a.result.detected_format, size=a.size, sha256=a.sha256,
+                   outcome=a.result.outcome, sheet=a.result.sheet, sheet_reason=a.result.sheet_reason)
+        for i, a in enumerate(analysis.attachments)
+    ]
+    msg.figures = [
+        Figure(indicator=ind, measure=meas, value=_storable(val))
+        for ind, row in analysis.values.items() for meas, val in row.items()
+    ]
+    msg.problems = [ProblemRow(code=pr.code, params=dict(pr.params)) for pr in analysis.problems]
+
+
+def _storable(value: Decimal) -> Decimal:
+    # Money is already in đồng; keep at most 4 decimals so a stray float tail never lands.
+    return Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+
+
+def server_action(kind: str, duplicate: bool, has_processed_folder: bool) -> str:
+    """What to do on the IMAP server once the message is committed."""
+    if kind == UNASSIGNED and not duplicate:
+        return "flag"  # stays in the inbox, flagged, for a person to look at
+    return "move" if has_processed_folder else "none"
+
+
+# -- the poller ---------------------------------------------------------------------------
+
+class Ingestor:
+    """Stores messages from any source; owns the archive, the database and the analyser."""
+
+    def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
+                 *, clock: Callable[[], dt.datetime] | None = None, workers: int | None = None,
+                 stop: threading.Event | None = None) -> None:
+        self.cfg = cfg
+        self.sessions = sessions
+        self.archive = archive
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.analyser = Analyser(routing_for(cfg), workers)
+        self.stop = stop or threading.Event()
+
+    def close(self) -> None:
+        self.analyser.close()
+
+    # import of .eml files (arrival = Date header, else now)
+    def import_raw(self, raw: bytes, received_at: dt.datetime | None = None) -> Stored:
+        sha = content_hash(raw)
+        rel = self.archive.store(raw, sha)
+        if received_at is None:
+            from parsers.message import parse_message
+            received_at = parse_message(raw).date_header or self.clock()
+        day = report_day_of(received_at, self.cfg)
+        with self._session() as session:
+            existing = session.scalar(select(Message).where(Message.sha256 == sha))
+            if existing is not None:
+                return _stored(existing, True)
+        [analysis] = self.analyser.analyse([(raw, day)])
+        with self._session() as session:
+            dup = find_duplicate(session, sha, analysis.parsed.message_id)
+            if dup is not None:
+                return _stored(dup, True)
+            msg = store_analysis(session, analysis, received_at=received_at, report_day=day,
+                                 archive_path=rel, source="import", now=self.clock())
+            self._commit(session)
+            log.info("imported message %s from %s: %s", analysis.parsed.message_id,
+                     analysis.parsed.from_address, _describe(msg))
+            return _stored(msg, False)
+
+    def poll(self, mailbox: Mailbox) -> PollReport:
+        """One pass over the configured folder; returns what was stored."""
+        imap = self.cfg.imap
+        assert imap is not None  # the CLI checks for an [imap] section before polling
+        report = PollReport(mailbox.account, imap.folder)
+        uidvalidity = mailbox.select(imap.folder)
+        if imap.processed_folder:
+            mailbox.ensure_folder(imap.processed_folder)
+        with self._session() as session:
+            state = self._state(session, mailbox.account, imap.folder, uidvalidity)
+            last_uid = state.last_uid
+            self._commit(session)
+        report.actions_retried = self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+        uids = mailbox.uids_after(last_uid)
+        if uids:
+            log.info("%d new message(s) in %s on %s", len(uids), imap.folder, imap.host)
+        for start in range(0, len(uids), 200):
+            if self.stop.is_set():
+                break
+            heads = mailbox.heads(uids[start:start + 200])
+            fresh = self._skip_known(heads, mailbox.account, uidvalidity, report)
+            # Pipelined: the workers analyse batch k while this process downloads
+            # batch k+1 and stores batch k-1.
+            pending = None
+            for batch in mailbox.fetch(fresh):
+                if self.stop.is_set():
+                    break
+                started = self._archive_and_submit(batch)
+                if pending is not None:
+                    self._store_batch(pending, mailbox.account, uidvalidity, report)
+                    self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+                pending = started
+            if pending is not None:
+                self._store_batch(pending, mailbox.account, uidvalidity, report)
+            self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+        return report
+
+    def _skip_known(self, heads, account, uidvalidity, report: PollReport):
+        """Record UIDs whose Message-ID is already stored (no download); return the rest."""
+        imap = self.cfg.imap
+        ids = [h.message_id for h in heads if h.message_id]
+        with self._session() as session:
+            known = {}
+            for start in range(0, len(ids), 500):
+                rows = session.execute(select(Message.message_id, Message.id)
+                                       .where(Message.message_id.in_(ids[start:start + 500])))
+                known.update(dict(rows.all()))
+            fresh = []
+            for head in heads:
+                pk = known.get(head.message_id) if head.message_id else None
+                if pk is None:
+                    fresh.append(head)
+                    continue
+                self._record_uid(session, account, uidvalidity, head.uid, pk, duplicate=True,
+                                 action=server_action("", True, bool(imap.processed_folder)))
+                report.duplicates += 1
+                log.info("UID %d in %s is a copy of stored message %d (Message-ID %s)",
+                         head.uid, imap.folder, pk, head.message_id)
+            self._commit(session)
+        return fresh
+
+    def _archive_and_submit(self, batch: list[FetchedMessage]):
+        items = []
+        for fm in batch:
+            sha = content_hash(fm.raw)
+            rel = self.archive.store(fm.raw, sha)  # (1) archive before anything else
+            failpoint("archived")
+            items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
+        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
+
+    def _store_batch(self, pending, account: str, uidvalidity: int, report: PollReport) -> None:
+        imap = self.cfg.imap
+        items, futures = pending
+        for (fm, sha, rel, day), future in zip(items, futures):
+            analysis = future.result()
+            with self._session() as session:  # (2) one transaction per message
+                dup = find_duplicate(session, sha, analysis.parsed.message_id)
+                if dup is None:
+                    msg = store_analysis(session, analysis, received_at=fm.internaldate, report_day=day,
+                                         archive_path=rel, source="imap", now=self.clock())
+                else:
+                    msg = dup
+                action = server_action(msg.kind, dup is not None, bool(imap.processed_folder))
+                self._record_uid(session, account, uidvalidity, fm.uid, msg.id, dup is not None, action)
+                try:
+                    self._commit(session)
+                except IntegrityError:
+                    # Another instance stored the same message a moment ago.
+                    session.rollback()
+                    msg = find_duplicate(session, sha, analysis.parsed.message_id)
+                    if msg is None:
+                        raise
+                    self._record_uid(session, account, uidvalidity, fm.uid, msg.id, True,
+                                     server_action(msg.kind, True, bool(imap.processed_folder)))
+                    self._commit(session)
+                    dup = msg
+            failpoint("committed")
+            if dup is not None:
+                report.duplicates += 1
+                log.info("UID %d is a copy of stored message %d", fm.uid, msg.id)
+            else:
+                stored = _stored(msg, False)
+                report.stored.append(stored)
+                log.info("stored UID %d from %s (%s): %s", fm.uid, msg.from_address,
+                         msg.message_id, _describe(msg))
+
+    def _record_uid(self, session: Session, account: str, uidvalidity: int, uid: int,
+                    message_pk: int | None, duplicate: bool, action: str) -> None:
+        imap = self.cfg.imap
+        exists = session.scalar(select(MailboxMessage).where(
+            MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
+            MailboxMessage.uidvalidity == uidvalidity, MailboxMessage.uid == uid))
+        if exists is None:
+            session.add(MailboxMessage(account=account, folder=imap.folder, uidvalidity=uidvalidity,
+                                       uid=uid, message_pk=message_pk, duplicate=duplicate,
+                                       action=action, done=action == "none", seen_at=self.clock()))
+        state = self._state(session, account, imap.folder, uidvalidity)
+        state.last_uid = max(state.last_uid, uid)
+        state.updated_at = self.clock()
+
+    def _state(self, session: Session, account: str, folder: str, uidvalidity: int) -> MailboxState:
+        state = session.scalar(select(MailboxState).where(
+            MailboxState.account == account, MailboxState.folder == folder))
+        if state is None:
+            state = MailboxState(account=account, folder=folder, uidvalidity=uidvalidity,
+                                 last_uid=0, updated_at=self.clock())
+            session.add(state)
+        elif state.uidvalidity != uidvalidity:
+            log.warning("UIDVALIDITY of %s on %s changed from %d to %d: rescanning the folder "
+                        "(messages already stored are recognised and not stored again)",
+                        folder, account, state.uidvalidity, uidvalidity)
+            state.uidvalidity = uidvalidity
+            state.last_uid = 0
+            state.updated_at = self.clock()
+        return state
+
+    def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
+        """(3) + (4): move or flag committed messages, then mark the action done."""
+        imap = self.cfg.imap
+        with self._session() as session:
+            rows = session.scalars(select(MailboxMessage).where(
+                MailboxMessage.account == mailbox.account, MailboxMessage.folder == imap.folder,
+                MailboxMessage.uidvalidity == uidvalidity, MailboxMessage.done.is_(False))).all()
+            if not rows:
+                return 0
+            moves = [r.uid for r in rows if r.action == "move"]
+            flags = [r.uid for r in rows if r.action == "flag"]
+            if flags:
+                mailbox.flag(flags)
+            if moves and imap.processed_folder:
+                mailbox.move(moves, imap.processed_folder)
+            failpoint("moved")
+            for r in rows:
+                r.done = True
+            self._commit(session)
+            return len(rows)
+
+    # -- helpers --------------------------------------------------------------------------
+    def _session(self) -> Session:
+        try:
+            return self.sessions()
+        except SQLAlchemyError as exc:
+            raise StorageError(describe_db_error(exc)) from exc
+
+    def _commit(self, session: Session) -> None:
+        try:
+            session.commit()
+        except IntegrityError:
+            raise
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StorageError(describe_db_error(exc)) from exc
+
+
+def describe_db_error(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return "the database is locked by another program; try again when it has finished"
+    if "file is not a database" in text or "malformed" in text:
+        return f"the database file is corrupt ({text})"
+    return f"database error: {text[:300]}"
+
+
+def _stored(msg: Message, duplicate: bool) -> Stored:
+    return Stored(message_pk=msg.id, duplicate=duplicate, kind=msg.kind, unit_code=msg.unit_code,
+                  subject=msg.subject, from_address=msg.from_address, received_at=msg.received_at,
+                  readable=msg.readable)
+
+
+def _describe(msg: Message) -> str:
+    if msg.kind == REPORT:
+        return f"report of {msg.unit_code} ({'read' if msg.readable else 'unreadable'}, " \
+               f"{len(msg.figures)} figures, {len(msg.problems)} problems)"
+    if msg.kind == AUTOMATIC:
+        return f"automatic mail ({msg.reason})"
+    return f"unassigned ({msg.reason})"
+
+
+def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, Stored]]:
+    out = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        out.append((path, ingestor.import_raw(raw)))
+    return out

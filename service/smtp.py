@@ -1,0 +1,61 @@
+"""The one place that talks SMTP (smtplib): connect with the configured security and log in."""
+from __future__ import annotations
+
+import smtplib
+import socket
+import ssl
+from contextlib import contextmanager
+from typing import Iterator
+
+from service.config import SmtpConfig
+from service.errors import SmtpError
+from service.mailbox import is_loopback, tls_context
+
+
+@contextmanager
+def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
+    """A connected, logged-in SMTP client; every failure is an `SmtpError` naming the host."""
+    where = f"the SMTP server {cfg.host}:{cfg.port}"
+    if cfg.security == "none" and not is_loopback(cfg.host):
+        raise SmtpError(f"SMTP security 'none' is refused for {cfg.host}: use ssl or starttls "
+                        "for a server that is not on this machine")
+    client: smtplib.SMTP | None = None
+    try:
+        if cfg.security == "ssl":
+            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
+                                      context=tls_context(cfg.ca_file))
+        else:
+            client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
+            client.ehlo()
+            if cfg.security == "starttls":
+                client.starttls(context=tls_context(cfg.ca_file))
+                client.ehlo()
+        if cfg.username and cfg.password is not None:
+            try:
+                client.login(cfg.username, cfg.password.reveal())
+            except smtplib.SMTPAuthenticationError as exc:
+                raise SmtpError(f"{where} refused the login for {cfg.username} "
+                                "(wrong user name or password)") from exc
+            except smtplib.SMTPNotSupportedError as exc:
+                raise SmtpError(f"{where} does not offer login (AUTH); check smtp.security") from exc
+        yield client
+    except SmtpError:
+        raise
+    except ssl.SSLCertVerificationError as exc:
+        raise SmtpError(f"the TLS certificate of {where} could not be verified "
+                        f"({exc.verify_message}); set smtp.ca_file to trust it") from exc
+    except ssl.SSLError as exc:
+        raise SmtpError(f"TLS with {where} failed: {exc.reason or exc}") from exc
+    except socket.timeout as exc:
+        raise SmtpError(f"{where} did not answer in {cfg.timeout_seconds:g} s") from exc
+    except smtplib.SMTPResponseException as exc:
+        text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        raise SmtpError(f"{where} answered {exc.smtp_code} {text[:200]}") from exc
+    except (smtplib.SMTPException, OSError) as exc:
+        raise SmtpError(f"cannot reach {where}: {getattr(exc, 'strerror', None) or exc}") from exc
+    finally:
+        if client is not None:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()

@@ -1,0 +1,172 @@
+"""SQLAlchemy 2.0 models: messages as received, what was read from them, mailbox progress.
+
+The schema is created and upgraded only by the Alembic migrations in
+storage/migrations; these classes must match them (a test compares the two).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
+    TypeDecorator, UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class UtcDateTime(TypeDecorator):
+    """An aware datetime stored as UTC; SQLite drops the zone, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(dt.timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+class ExactDecimal(TypeDecorator):
+    """A Decimal kept as its exact text on every database (no float drift on SQLite)."""
+
+    impl = String(48)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        return format(Decimal(value).normalize(), "f")
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(value)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class MailboxState(Base):
+    """How far the poller has got in one IMAP folder under one UIDVALIDITY."""
+
+    __tablename__ = "mailbox_state"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))  # user@host:port
+    folder: Mapped[str] = mapped_column(String(400))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("account", "folder", name="uq_mailbox_state_folder"),)
+
+
+class Message(Base):
+    """One message as received, archived byte-for-byte under `archive_path`."""
+
+    __tablename__ = "messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    archive_path: Mapped[str] = mapped_column(String(300))  # relative to archive_dir
+    source: Mapped[str] = mapped_column(String(20))  # imap | import
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    report_day: Mapped[dt.date] = mapped_column(Date, index=True)
+    from_address: Mapped[str | None] = mapped_column(String(320))
+    from_name: Mapped[str | None] = mapped_column(String(300))
+    subject: Mapped[str] = mapped_column(Text, default="")
+    date_header: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # report: counts for `unit_code` (readable or not); unassigned: no unit could be
+    # tied to it; automatic: auto-reply, bounce, bulk (never a report).
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    unit_code: Mapped[str | None] = mapped_column(String(100), index=True)
+    reason: Mapped[str | None] = mapped_column(Text)  # why unassigned / automatic
+    readable: Mapped[bool] = mapped_column(Boolean, default=False)
+    as_of: Mapped[dt.date | None] = mapped_column(Date)
+    unit_text: Mapped[str | None] = mapped_column(Text)  # "Đơn vị: ..." as written
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    analysed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position")
+    figures: Mapped[list[Figure]] = relationship(back_populates="message", cascade="all, delete-orphan")
+    problems: Mapped[list[ProblemRow]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id")
+
+    __table_args__ = (Index("ix_messages_unit_day", "unit_code", "report_day"),)
+
+
+class Attachment(Base):
+    """One attachment of a message, with what the reader made of it."""
+
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    filename: Mapped[str] = mapped_column(String(400))
+    content_type: Mapped[str] = mapped_column(String(200))
+    detected_format: Mapped[str] = mapped_column(String(20))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(20))  # read | unreadable | evidence
+    sheet: Mapped[str | None] = mapped_column(String(300))
+    sheet_reason: Mapped[str | None] = mapped_column(String(40))
+    message: Mapped[Message] = relationship(back_populates="attachments")
+
+
+class Figure(Base):
+    """One value read from a report: indicator × measure, money in đồng."""
+
+    __tablename__ = "figures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    indicator: Mapped[str] = mapped_column(String(100))
+    measure: Mapped[str] = mapped_column(String(100))
+    value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    message: Mapped[Message] = relationship(back_populates="figures")
+    __table_args__ = (UniqueConstraint("message_pk", "indicator", "measure", name="uq_figure_cell"),)
+
+
+class ProblemRow(Base):
+    """A problem found in a message or one of its files (`code` + sentence parameters)."""
+
+    __tablename__ = "problems"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(60))
+    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    message: Mapped[Message] = relationship(back_populates="problems")
+
+
+class MailboxMessage(Base):
+    """One IMAP UID fetched, the message row it became, and what is left to do on the server.
+
+    `action` is what the server still needs (move to the processed folder, or flag
+    for a person); `done` turns true once it is carried out, so a crash between the
+    database commit and the IMAP command only repeats the command.
+    """
+
+    __tablename__ = "mailbox_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account: Mapped[str] = mapped_column(String(400))
+    folder: Mapped[str] = mapped_column(String(400))
+    uidvalidity: Mapped[int] = mapped_column(BigInteger)
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
+    action: Mapped[str] = mapped_column(String(10))  # move | flag | none
+    done: Mapped[bool] = mapped_column(Boolean, default=False)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mailbox_uid"),
+        Index("ix_mailbox_pending", "account", "folder", "done"),
+    )

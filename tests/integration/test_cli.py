@@ -1,0 +1,166 @@
+"""The `baocao` command line as an administrator runs it: exit codes and one-sentence errors."""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from tests.mailbuilders import EXAMPLE_CONFIG, email_bytes, simple_report, write_config
+
+TZ7 = dt.timezone(dt.timedelta(hours=7))
+
+
+def baocao(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=120, cwd=cwd)
+
+
+def assert_one_sentence(r: subprocess.CompletedProcess, code: int, pattern: str) -> None:
+    import re
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    assert "Traceback" not in r.stderr
+    lines = [ln for ln in r.stderr.splitlines() if ln.startswith("baocao:")]
+    assert len(lines) == 1 and re.search(pattern, lines[0]), r.stderr
+
+
+@pytest.fixture
+def cfg_file(mailbox, tmp_path):
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
+              "password_env": "T_IMAP_PW", "folder": "INBOX", "processed_folder": "Đã xử lý"},
+        smtp={"host": "127.0.0.1", "port": 2525, "security": "none", "from_address": "baocao@example.gov.vn"},
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+    return path, {"T_IMAP_PW": mailbox.password}
+
+
+def test_check_valid_and_invalid(tmp_path):
+    r = baocao("check", "--config", str(EXAMPLE_CONFIG))
+    assert r.returncode == 0 and "14 units" in r.stdout
+    bad = tmp_path / "bad.toml"
+    bad.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8").replace('deadline = "15:00"', 'deadline = "25:00"')
+                   .replace('poll_interval_minutes = 5', 'poll_interval_minutes = 0'), encoding="utf-8")
+    r = baocao("check", "--config", str(bad))
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "schedule.deadline" in r.stderr and "service.poll_interval_minutes" in r.stderr
+
+
+def test_config_from_environment_variable(tmp_path):
+    r = baocao("check", env={"BAOCAO_CONFIG": str(EXAMPLE_CONFIG)}, cwd=tmp_path)
+    assert r.returncode == 0
+    r = baocao("check", env={"BAOCAO_CONFIG": ""}, cwd=tmp_path)  # ./config.toml is missing
+    assert r.returncode == 2 and "config.toml" in r.stderr
+
+
+def test_poll_status_and_export(cfg_file, mailbox):
+    path, env = cfg_file
+    mailbox.append(simple_report(), dt.datetime(2021, 8, 11, 8, 5, 12, tzinfo=TZ7))
+    mailbox.append(email_bytes(sender="citizen@gmail.com", subject="Hỏi về hỗ trợ"),
+                   dt.datetime(2021, 8, 11, 14, 45, tzinfo=TZ7))
+    r = baocao("--config", str(path), "poll", env=env)
+    assert r.returncode == 0, r.stderr
+    assert "BHXH" in r.stdout and "Stored 2 new message(s)" in r.stdout
+
+    r = baocao("status", "--date", "2021-08-11", "--config", str(path), env=env)
+    assert r.returncode == 0 and "BHXH" in r.stdout and "Chưa báo cáo" in r.stdout
+
+    r = baocao("--config", str(path), "export", "--date", "2021-08-11", "--format", "json")
+    assert r.returncode == 0, r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["date"] == "2021-08-11" and doc["deadline"] == "2021-08-11T15:00:00+07:00"
+    units = {u["code"]: u for u in doc["units"]}
+    assert len(units) == 14
+    b = units["BHXH"]
+    assert b["status"] == "on_time" and b["received_at"] == "2021-08-11T08:05:12+07:00"
+    assert b["values"] == {"dao_tao": {"de_nghi": 46, "phe_duyet": 33, "kinh_phi": 49_500_000}}
+    assert units["YTE"]["status"] == "missing" and units["YTE"]["values"] == {}
+    assert doc["totals"]["dao_tao"]["kinh_phi"] == 49_500_000
+    [ua] = doc["unassigned"]
+    assert ua["from"] == "citizen@gmail.com" and ua["subject"] == "Hỏi về hỗ trợ" and ua["reason"]
+
+
+def test_import_eml_files(cfg_file, tmp_path):
+    path, env = cfg_file
+    f = tmp_path / "a.eml"
+    f.write_bytes(simple_report(date=dt.datetime(2021, 8, 12, 16, 20, tzinfo=TZ7)))
+    r = baocao("--config", str(path), "import", str(f), str(f))
+    assert r.returncode == 0, r.stderr
+    assert "already stored" in r.stdout
+    r = baocao("--config", str(path), "export", "--date", "2021-08-12")
+    units = {u["code"]: u for u in json.loads(r.stdout)["units"]}
+    assert units["BHXH"]["status"] == "late"  # arrival = the Date header for imports
+
+
+def test_wrong_password_exit_1_one_sentence(cfg_file):
+    path, _ = cfg_file
+    r = baocao("--config", str(path), "poll", env={"T_IMAP_PW": "wrong"})
+    assert_one_sentence(r, 1, "refused the login")
+
+
+def test_missing_password_variable_is_a_config_error(cfg_file):
+    path, _ = cfg_file
+    r = baocao("--config", str(path), "poll", env={"T_IMAP_PW": ""})
+    assert r.returncode == 2 and "T_IMAP_PW" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_unreachable_host(mailbox, tmp_path):
+    from service.localmail import free_port
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": free_port(), "security": "none", "username": "u",
+              "password_env": "T_IMAP_PW"},
+        smtp=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+    r = baocao("--config", str(path), "poll", env={"T_IMAP_PW": "x"})
+    assert_one_sentence(r, 1, r"cannot reach the IMAP server 127\.0\.0\.1")
+
+
+def test_unwritable_archive_directory(cfg_file, tmp_path):
+    path, env = cfg_file
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    text = path.read_text(encoding="utf-8").replace(str(tmp_path / "archive"), str(blocker / "archive"))
+    path.write_text(text, encoding="utf-8")
+    r = baocao("--config", str(path), "poll", env=env)
+    assert_one_sentence(r, 1, "archive folder .* cannot be written")
+
+
+def test_corrupt_database(cfg_file, tmp_path):
+    path, env = cfg_file
+    (tmp_path / "db.sqlite3").write_bytes(b"this is not a database" * 100)
+    r = baocao("--config", str(path), "status")
+    assert_one_sentence(r, 1, "corrupt")
+
+
+def test_locked_database(cfg_file, tmp_path):
+    path, env = cfg_file
+    assert baocao("--config", str(path), "status").returncode == 0  # creates the schema
+    text = path.read_text(encoding="utf-8").replace("db.sqlite3", "db.sqlite3?timeout=0.2")
+    path.write_text(text, encoding="utf-8")
+    f = tmp_path / "a.eml"
+    f.write_bytes(simple_report())
+    holder = sqlite3.connect(tmp_path / "db.sqlite3")
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        r = baocao("--config", str(path), "import", str(f))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert_one_sentence(r, 1, "locked")
+
+
+def test_debug_shows_the_traceback(cfg_file):
+    path, _ = cfg_file
+    r = baocao("--config", str(path), "--debug", "poll", env={"T_IMAP_PW": "wrong"})
+    assert r.returncode == 1 and "Traceback" in r.stderr
+
+
+def test_password_never_printed(cfg_file):
+    path, env = cfg_file
+    for args in (["check"], ["poll"], ["status"], ["--debug", "check", "--connect"]):
+        r = baocao("--config", str(path), *args, env=env)
+        assert env["T_IMAP_PW"] not in r.stdout + r.stderr, args

@@ -1,0 +1,241 @@
+"""Ingestion end to end against a real Dovecot, on SQLite and on PostgreSQL."""
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from service.archive import Archive, content_hash
+from service.config import load_config
+from service.errors import MailboxError
+from service.mailbox import Mailbox
+from service.pipeline import Ingestor
+from storage.db import open_database
+from storage.models import Message
+from tests.mailbuilders import XLSX, email_bytes, report_workbook, simple_report, write_config
+
+TZ7 = dt.timezone(dt.timedelta(hours=7))
+PROCESSED = "Đã xử lý"
+
+
+def at(hh: int, mm: int, ss: int = 0, day: int = 11) -> dt.datetime:
+    return dt.datetime(2021, 8, day, hh, mm, ss, tzinfo=TZ7)
+
+
+@pytest.fixture
+def setup(mailbox, db_url, tmp_path):
+    """A config pointing at this test's mailbox and database; returns a small namespace."""
+    env = {"TEST_IMAP_PW": mailbox.password}
+    cfg_path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none",
+              "username": mailbox.user, "password_env": "TEST_IMAP_PW", "folder": "INBOX",
+              "processed_folder": PROCESSED},
+        smtp=None, database_url=db_url, archive_dir=tmp_path / "archive")
+    cfg = load_config(cfg_path, env=env)
+
+    class S:
+        pass
+    s = S()
+    s.cfg, s.mailbox, s.tmp = cfg, mailbox, tmp_path
+    s.sessions = open_database(db_url)
+    s.archive = Archive(cfg.service.archive_dir)
+
+    def poll(**kw):
+        ing = Ingestor(cfg, s.sessions, s.archive, workers=kw.pop("workers", 1))
+        try:
+            with Mailbox(cfg.imap) as mb:
+                return ing.poll(mb)
+        finally:
+            ing.close()
+    s.poll = poll
+    yield s
+    s.sessions.kw["bind"].dispose()
+
+
+def folder_uids(mailbox, folder: str) -> list[int]:
+    with mailbox.connect() as c:
+        if not c.folder_exists(folder):
+            return []
+        c.select_folder(folder, readonly=True)
+        return c.search("ALL")
+
+
+def test_report_is_archived_stored_and_moved(setup):
+    raw = simple_report()
+    setup.mailbox.append(raw, at(8, 5, 12))
+    report = setup.poll()
+    assert [s.unit_code for s in report.stored] == ["BHXH"]
+    with setup.sessions() as s:
+        msg = s.scalars(select(Message)).one()
+        assert msg.kind == "report" and msg.readable
+        assert msg.received_at == at(8, 5, 12)
+        assert msg.report_day == dt.date(2021, 8, 11)
+        assert {(f.indicator, f.measure): int(f.value) for f in msg.figures} == {
+            ("dao_tao", "de_nghi"): 46, ("dao_tao", "phe_duyet"): 33, ("dao_tao", "kinh_phi"): 49_500_000}
+        [att] = msg.attachments
+        assert (att.filename, att.detected_format, att.outcome) == ("bao-cao.xlsx", "xlsx", "read")
+        assert setup.archive.load(msg.archive_path) == raw
+    assert folder_uids(setup.mailbox, "INBOX") == []
+    assert len(folder_uids(setup.mailbox, PROCESSED)) == 1
+
+
+def test_unknown_sender_stays_flagged_in_inbox_and_is_not_reread(setup):
+    setup.mailbox.append(simple_report(sender="ldtbxh.chodon@backan.gov.vn"), at(13, 45))
+    first = setup.poll()
+    assert [(s.kind, s.unit_code) for s in first.stored] == [("unassigned", None)]
+    with setup.mailbox.connect() as c:
+        c.select_folder("INBOX", readonly=True)
+        [uid] = c.search("ALL")
+        assert b"\\Flagged" in c.get_flags([uid])[uid]
+    second = setup.poll()
+    assert second.stored == [] and second.duplicates == 0
+
+
+def test_automatic_mail_is_recorded_but_never_a_report(setup):
+    setup.mailbox.append(email_bytes(sender="nongthuong@example.gov.vn", subject="Trả lời tự động: Báo cáo",
+                                     headers={"Auto-Submitted": "auto-replied"}), at(11, 35))
+    dsn = (b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
+           b"Message-ID: <dsn1@mail.example.gov.vn>\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nMailbox full\r\n--b--\r\n")
+    setup.mailbox.append(dsn, at(11, 36))
+    setup.mailbox.append(email_bytes(sender="bhxh.tp@example.gov.vn", subject="Tin",
+                                     headers={"Precedence": "bulk"}), at(11, 37))
+    report = setup.poll()
+    assert [s.kind for s in report.stored] == ["automatic"] * 3
+
+
+def test_same_message_twice_is_stored_once(setup):
+    raw = simple_report()
+    setup.mailbox.append(raw, at(8, 10, 5))
+    setup.mailbox.append(raw, at(8, 10, 41))
+    # Same Message-ID, different bytes (e.g. a second delivery with another header).
+    resent = raw.replace(b"Subject:", b"X-Resent: yes\r\nSubject:", 1)
+    setup.mailbox.append(resent, at(8, 11))
+    report = setup.poll()
+    assert len(report.stored) == 1 and report.duplicates == 2
+    with setup.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 1
+    assert len(folder_uids(setup.mailbox, PROCESSED)) == 3
+
+
+def test_nothing_new_downloads_nothing(setup, monkeypatch):
+    setup.mailbox.append(simple_report(), at(9, 0))
+    setup.poll()
+    fetched = []
+    original = Mailbox._fetch_batch
+    monkeypatch.setattr(Mailbox, "_fetch_batch", lambda self, uids: fetched.append(uids) or original(self, uids))
+    assert setup.poll().stored == []
+    assert fetched == []
+
+
+def test_uidvalidity_change_rescans_without_doubling(setup, tmp_path):
+    cfg_path = write_config(
+        tmp_path / "c2.toml",
+        imap={"host": "127.0.0.1", "port": setup.mailbox.port, "security": "none",
+              "username": setup.mailbox.user, "password_env": "TEST_IMAP_PW", "folder": "Báo cáo"},
+        smtp=None, database_url=str(setup.sessions.kw["bind"].url.render_as_string(hide_password=False)),
+        archive_dir=tmp_path / "archive")
+    cfg = load_config(cfg_path, env={"TEST_IMAP_PW": setup.mailbox.password})
+    a, b = simple_report(), simple_report(sender="yte.tp@example.gov.vn")
+    setup.mailbox.append(a, at(8, 0), folder="Báo cáo")
+
+    def poll():
+        ing = Ingestor(cfg, setup.sessions, Archive(cfg.service.archive_dir), workers=1)
+        with Mailbox(cfg.imap) as mb:
+            return ing.poll(mb)
+    assert len(poll().stored) == 1
+    with setup.mailbox.connect() as c:  # the folder is recreated: new UIDVALIDITY
+        c.delete_folder("Báo cáo")
+    setup.mailbox.append(a, at(8, 0), folder="Báo cáo")
+    setup.mailbox.append(b, at(9, 0), folder="Báo cáo")
+    again = poll()
+    assert [s.unit_code for s in again.stored] == ["YTE"] and again.duplicates == 1
+    with setup.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def test_move_falls_back_to_copy_delete_expunge(setup, monkeypatch):
+    setup.mailbox.append(simple_report(), at(9, 0))
+    setup.mailbox.append(simple_report(sender="yte.tp@example.gov.vn"), at(9, 1))
+    original_connect = Mailbox.connect
+
+    def connect_without_move(self):
+        original_connect(self)
+        self._capabilities.discard(b"MOVE")
+    monkeypatch.setattr(Mailbox, "connect", connect_without_move)
+    setup.poll()
+    assert folder_uids(setup.mailbox, "INBOX") == []
+    assert len(folder_uids(setup.mailbox, PROCESSED)) == 2
+
+
+def test_parallel_batch_gives_the_same_result(setup):
+    for i in range(10):
+        setup.mailbox.append(simple_report(de_nghi=100 + i), at(8, i))
+    report = setup.poll(workers=2)
+    assert len(report.stored) == 10
+    with setup.sessions() as s:
+        got = sorted(int(f.value) for m in s.scalars(select(Message)) for f in m.figures
+                     if f.measure == "de_nghi")
+    assert got == list(range(100, 110))
+
+
+def test_shared_sender_resolved_from_unit_line(setup):
+    book = report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 5}},
+                           unit_line="UBND xã Nông Thượng")
+    setup.mailbox.append(email_bytes(sender="vanphong.hai.xa@example.gov.vn", subject="Gửi báo cáo",
+                                     attachments=[("baocao.xlsx", XLSX, book)]), at(10, 0))
+    setup.mailbox.append(email_bytes(sender="vanphong.hai.xa@example.gov.vn", subject="Gửi báo cáo",
+                                     attachments=[("baocao.xlsx", XLSX, report_workbook(
+                                         {"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 7}}))]),
+                         at(10, 5))
+    report = setup.poll()
+    assert [(s.kind, s.unit_code) for s in report.stored] == [("report", "NONG_THUONG"), ("unassigned", None)]
+
+
+# -- connection security and errors ------------------------------------------------------
+
+def imap_cfg(setup, **over):
+    from dataclasses import replace
+    return replace(setup.cfg.imap, **over)
+
+
+def test_tls_with_trusted_certificate(setup):
+    mb = setup.mailbox
+    for security, port in (("ssl", mb.ssl_port), ("starttls", mb.port)):
+        with Mailbox(imap_cfg(setup, security=security, port=port, ca_file=mb.cert_path)) as box:
+            assert box.select("INBOX") > 0
+
+
+def test_untrusted_certificate_is_refused(setup):
+    with pytest.raises(MailboxError, match="certificate .* could not be verified"):
+        Mailbox(imap_cfg(setup, security="ssl", port=setup.mailbox.ssl_port, ca_file=None)).connect()
+
+
+def test_wrong_password_is_one_sentence(setup):
+    from service.config import Secret
+    with pytest.raises(MailboxError, match=r"refused the login for .*wrong user name or password"):
+        Mailbox(imap_cfg(setup, password=Secret("nope", "test"))).connect()
+
+
+def test_missing_folder_is_named(setup):
+    with Mailbox(setup.cfg.imap) as box, pytest.raises(MailboxError, match="'Không có' does not exist"):
+        box.select("Không có")
+
+
+def test_unreachable_host_is_named(setup):
+    from service.localmail import free_port
+    with pytest.raises(MailboxError, match=r"cannot reach the IMAP server 127\.0\.0\.1:\d+"):
+        Mailbox(imap_cfg(setup, port=free_port())).connect()
+
+
+def test_archive_holds_every_message_byte_for_byte(setup):
+    raws = [simple_report(de_nghi=i) for i in range(3)]
+    for i, raw in enumerate(raws):
+        setup.mailbox.append(raw, at(8, i))
+    setup.poll()
+    names = {p.name for p in Path(setup.cfg.service.archive_dir).rglob("*.eml")}
+    assert names == {f"{content_hash(r)}.eml" for r in raws}

@@ -1,0 +1,107 @@
+"""parsers.message: headers, attachments and automatic-mail detection, one quirk each."""
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from parsers.message import automatic_reason, normalize_message_id, parse_message, safe_filename
+from tests.mailbuilders import XLSX, email_bytes
+
+
+def test_basic_fields():
+    raw = email_bytes(sender='"Văn thư" <VanThu.DucXuan@Gmail.COM>', subject="P. Đức Xuân báo cáo",
+                      message_id="<abc.123@gmail.com>",
+                      date=dt.datetime(2021, 8, 11, 9, 30, tzinfo=dt.timezone(dt.timedelta(hours=7))),
+                      attachments=[("Báo cáo.xlsx", XLSX, b"PK\x03\x04data")])
+    m = parse_message(raw)
+    assert m.from_address == "vanthu.ducxuan@gmail.com" and m.from_name == "Văn thư"
+    assert m.subject == "P. Đức Xuân báo cáo"
+    assert m.message_id == "abc.123@gmail.com"
+    assert m.date_header == dt.datetime(2021, 8, 11, 2, 30, tzinfo=dt.timezone.utc)
+    [a] = m.attachments
+    assert (a.filename, a.content_type, a.data) == ("Báo cáo.xlsx", XLSX, b"PK\x03\x04data")
+    assert m.automatic_reason is None
+
+
+def test_rfc2047_windows1258_subject_is_nfc():
+    # "Báo cáo" in windows-1258 with a combining acute accent (0xEC) after 'a' and 'o'.
+    raw = (b"From: a@b.vn\r\nSubject: =?windows-1258?Q?Ba=ECo_ca=ECo?=\r\nMessage-ID: <x@y>\r\n"
+           b"Date: Wed, 11 Aug 2021 08:00:00 +0700\r\n\r\nbody\r\n")
+    assert parse_message(raw).subject == "Báo cáo"
+
+
+def test_raw_utf8_headers():
+    raw = ("From: BHXH thành phố <bhxh.tp@example.gov.vn>\r\nSubject: Báo cáo ngày 11/8\r\n"
+           "Message-ID: <m@x>\r\n\r\nbody\r\n").encode("utf-8")
+    m = parse_message(raw)
+    assert m.subject == "Báo cáo ngày 11/8" and m.from_name == "BHXH thành phố"
+
+
+@pytest.mark.parametrize("headers,expected", [
+    ({"Auto-Submitted": "auto-replied"}, "Auto-Submitted"),
+    ({"Auto-Submitted": "auto-generated; foo"}, "Auto-Submitted"),
+    ({"Precedence": "bulk"}, "Precedence"),
+    ({"Precedence": "junk"}, "Precedence"),
+    ({"Precedence": "list"}, "Precedence"),
+    ({"X-Autoreply": "yes"}, "x-autoreply"),
+    ({"List-Id": "<news.example.org>"}, "List-Id"),
+    ({"Return-Path": "<>"}, "null sender"),
+])
+def test_automatic_headers(headers, expected):
+    assert expected in parse_message(email_bytes(headers=headers)).automatic_reason
+
+
+def test_auto_submitted_no_is_a_person():
+    assert parse_message(email_bytes(headers={"Auto-Submitted": "no"})).automatic_reason is None
+
+
+def test_delivery_report_and_mailer_daemon():
+    raw = (b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
+           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+           b"--b\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--b--\r\n")
+    assert "multipart/report" in parse_message(raw).automatic_reason
+    assert "MAILER-DAEMON" in automatic_reason({}, "mailer-daemon@x.vn", "Hi", False)
+
+
+def test_out_of_office_subject_without_attachment():
+    assert parse_message(email_bytes(subject="Trả lời tự động: Báo cáo")).automatic_reason
+    assert parse_message(email_bytes(subject="Automatic reply: report")).automatic_reason
+    with_file = email_bytes(subject="Auto reply", attachments=[("a.xlsx", XLSX, b"x")])
+    assert parse_message(with_file).automatic_reason is None
+
+
+@pytest.mark.parametrize("name,expected", [
+    ("../../etc/passwd", "passwd"),
+    ("a\x00b\x1f.xlsx", "a b .xlsx"),
+    ("C:\\Users\\x\\bc.xls", "bc.xls"),
+    ("", "attachment-1"),
+    ("..", "attachment-1"),
+])
+def test_safe_filename(name, expected):
+    assert safe_filename(name, 0) == expected
+
+
+def test_long_filename_keeps_extension():
+    name = safe_filename("x" * 1000 + ".xlsx", 0)
+    assert len(name) <= 200 and name.endswith(".xlsx")
+
+
+def test_message_id_normalisation():
+    assert normalize_message_id(" <a@b> ") == "a@b"
+    assert normalize_message_id("a@b (comment)") == "a@b"
+    assert normalize_message_id("") is None and normalize_message_id(None) is None
+
+
+def test_garbage_never_raises():
+    for raw in (b"", b"\x00\xff" * 100, b"From: \r\n\r\n", b"Content-Type: multipart/mixed\r\n\r\n--"):
+        parse_message(raw)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=2000))
+def test_random_bytes_never_raise(raw):
+    m = parse_message(raw)
+    assert isinstance(m.subject, str)
