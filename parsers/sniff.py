@@ -55,7 +55,7 @@ _MIME_FORMATS = {
 
 
 def _extension(filename: str) -> str:
-    name = filename.strip().strip('"').lower()
+    name = (filename or "").strip().strip('"').lower()
     return name.rsplit(".", 1)[-1] if "." in name else ""
 
 

@@ -148,7 +148,9 @@ class LocalDovecot:
 
     `start(users, tls=...)` picks free ports; `port` is plain IMAP (STARTTLS offered
     when tls), `ssl_port` implicit TLS (None without tls), `cert_path` the certificate
-    to trust. Users can be added while it runs (`add_user`).
+    to trust. Users can be added while it runs (`add_user`). Its directory is made
+    under `parent` (default: the system temp dir), which Dovecot's unprivileged
+    processes must be able to traverse — pytest's 0700 tmp_path will not do.
     """
 
     host = HOST

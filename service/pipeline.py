@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -167,39 +167,58 @@ def find_duplicate(session: Session, sha256: str, message_id: str | None) -> Mes
 def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.datetime,
                    report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> Message:
     """Add the message row with its attachments, figures and problems (caller commits)."""
+    pk = insert_message(session, analysis, received_at=received_at, report_day=report_day,
+                        archive_path=archive_path, source=source, now=now)
+    return session.get(Message, pk)
+
+
+def insert_message(session: Session, analysis: Analysis, *, received_at: dt.datetime,
+                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> int:
+    """Core inserts (no unit-of-work overhead on the hot path); returns the new message's id."""
     p = analysis.parsed
-    msg = Message(
+    derived, attachments, figures, problems = analysis_rows(analysis, now)
+    pk = session.execute(insert(Message).values(
         sha256=analysis.sha256, message_id=p.message_id, size=analysis.size,
         archive_path=archive_path, source=source, received_at=received_at, report_day=report_day,
         from_address=p.from_address, from_name=p.from_name, subject=p.subject, date_header=p.date_header,
-        created_at=now,
-    )
-    apply_analysis(msg, analysis, now)
-    session.add(msg)
-    session.flush()
-    return msg
+        created_at=now, **derived)).inserted_primary_key[0]
+    for model, rows in ((Attachment, attachments), (Figure, figures), (ProblemRow, problems)):
+        if rows:
+            session.execute(insert(model), [{"message_pk": pk, **r} for r in rows])
+    return pk
+
+
+def analysis_rows(analysis: Analysis, now: dt.datetime):
+    """The columns derived from reading a message: (message fields, attachments, figures, problems)."""
+    derived = {
+        "kind": analysis.kind,
+        "unit_code": analysis.unit_code,
+        "reason": analysis.reason if not analysis.reason_detail
+        else f"{analysis.reason}:{analysis.reason_detail}",
+        "readable": analysis.readable,
+        "as_of": analysis.as_of,
+        "unit_text": analysis.unit_text,
+        "analysed_at": now,
+    }
+    attachments = [
+        {"position": i, "filename": a.filename, "content_type": a.content_type,
+         "detected_format": a.result.detected_format, "size": a.size, "sha256": a.sha256,
+         "outcome": a.result.outcome, "sheet": a.result.sheet, "sheet_reason": a.result.sheet_reason}
+        for i, a in enumerate(analysis.attachments)]
+    figures = [{"indicator": ind, "measure": meas, "value": _storable(val)}
+               for ind, row in analysis.values.items() for meas, val in row.items()]
+    problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
+    return derived, attachments, figures, problems
 
 
 def apply_analysis(msg: Message, analysis: Analysis, now: dt.datetime) -> None:
-    """Set (or replace, on reprocess) everything derived from reading the message."""
-    msg.kind = analysis.kind
-    msg.unit_code = analysis.unit_code
-    msg.reason = analysis.reason if not analysis.reason_detail else f"{analysis.reason}:{analysis.reason_detail}"
-    msg.readable = analysis.readable
-    msg.as_of = analysis.as_of
-    msg.unit_text = analysis.unit_text
-    msg.analysed_at = now
-    msg.attachments = [
-        Attachment(position=i, filename=a.filename, content_type=a.content_type,
-                   detected_format=a.result.detected_format, size=a.size, sha256=a.sha256,
-                   outcome=a.result.outcome, sheet=a.result.sheet, sheet_reason=a.result.sheet_reason)
-        for i, a in enumerate(analysis.attachments)
-    ]
-    msg.figures = [
-        Figure(indicator=ind, measure=meas, value=_storable(val))
-        for ind, row in analysis.values.items() for meas, val in row.items()
-    ]
-    msg.problems = [ProblemRow(code=pr.code, params=dict(pr.params)) for pr in analysis.problems]
+    """Replace everything derived from reading `msg` (reprocessing with a new config)."""
+    derived, attachments, figures, problems = analysis_rows(analysis, now)
+    for key, value in derived.items():
+        setattr(msg, key, value)
+    msg.attachments = [Attachment(**a) for a in attachments]
+    msg.figures = [Figure(**f) for f in figures]
+    msg.problems = [ProblemRow(**pr) for pr in problems]
 
 
 def _storable(value: Decimal) -> Decimal:
@@ -253,7 +272,7 @@ class Ingestor:
                                  archive_path=rel, source="import", now=self.clock())
             self._commit(session)
             log.info("imported message %s from %s: %s", analysis.parsed.message_id,
-                     analysis.parsed.from_address, _describe(msg))
+                     analysis.parsed.from_address, describe_analysis(analysis))
             return _stored(msg, False)
 
     def poll(self, mailbox: Mailbox) -> PollReport:
@@ -321,51 +340,86 @@ class Ingestor:
         items = []
         for fm in batch:
             sha = content_hash(fm.raw)
-            rel = self.archive.store(fm.raw, sha)  # (1) archive before anything else
+            rel = self.archive.store(fm.raw, sha, sync=False)  # (1) archive before anything else
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
+        self.archive.sync_all(rel for _, _, rel, _ in items)
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
 
     def _store_batch(self, pending, account: str, uidvalidity: int, report: PollReport) -> None:
-        imap = self.cfg.imap
+        """(2) Commit a batch in one transaction; one by one if another instance raced us."""
         items, futures = pending
-        for (fm, sha, rel, day), future in zip(items, futures):
-            analysis = future.result()
-            with self._session() as session:  # (2) one transaction per message
-                dup = find_duplicate(session, sha, analysis.parsed.message_id)
-                if dup is None:
-                    msg = store_analysis(session, analysis, received_at=fm.internaldate, report_day=day,
-                                         archive_path=rel, source="imap", now=self.clock())
-                else:
-                    msg = dup
-                action = server_action(msg.kind, dup is not None, bool(imap.processed_folder))
-                self._record_uid(session, account, uidvalidity, fm.uid, msg.id, dup is not None, action)
+        rows = [(item, future.result()) for item, future in zip(items, futures)]
+        try:
+            results = self._store_together(rows, account, uidvalidity)
+        except IntegrityError:
+            results = []
+            for row in rows:
                 try:
-                    self._commit(session)
-                except IntegrityError:
-                    # Another instance stored the same message a moment ago.
-                    session.rollback()
-                    msg = find_duplicate(session, sha, analysis.parsed.message_id)
-                    if msg is None:
-                        raise
-                    self._record_uid(session, account, uidvalidity, fm.uid, msg.id, True,
-                                     server_action(msg.kind, True, bool(imap.processed_folder)))
-                    self._commit(session)
-                    dup = msg
-            failpoint("committed")
-            if dup is not None:
+                    results += self._store_together([row], account, uidvalidity)
+                except IntegrityError:  # stored by the other instance just now: now a duplicate
+                    results += self._store_together([row], account, uidvalidity)
+        failpoint("committed")
+        for fm, analysis, pk, duplicate in results:
+            if duplicate:
                 report.duplicates += 1
-                log.info("UID %d is a copy of stored message %d", fm.uid, msg.id)
-            else:
-                stored = _stored(msg, False)
-                report.stored.append(stored)
-                log.info("stored UID %d from %s (%s): %s", fm.uid, msg.from_address,
-                         msg.message_id, _describe(msg))
+                log.info("UID %d is a copy of stored message %d", fm.uid, pk)
+                continue
+            report.stored.append(Stored(
+                message_pk=pk, duplicate=False, kind=analysis.kind, unit_code=analysis.unit_code,
+                subject=analysis.parsed.subject, from_address=analysis.parsed.from_address,
+                received_at=fm.internaldate, readable=analysis.readable))
+            log.info("stored UID %d from %s (%s): %s", fm.uid, analysis.parsed.from_address,
+                     analysis.parsed.message_id, describe_analysis(analysis))
+
+    def _store_together(self, rows, account: str, uidvalidity: int):
+        imap = self.cfg.imap
+        now = self.clock()
+        with self._session() as session:
+            shas = [sha for (_, sha, _, _), _ in rows]
+            mids = [a.parsed.message_id for _, a in rows if a.parsed.message_id]
+            known: dict[str, tuple[int, str]] = {}
+            for sha, mid, pk, kind in session.execute(
+                    select(Message.sha256, Message.message_id, Message.id, Message.kind)
+                    .where(Message.sha256.in_(shas) | Message.message_id.in_(mids))):
+                known[sha] = (pk, kind)
+                if mid:
+                    known.setdefault(f"<{mid}>", (pk, kind))
+            seen_uids = set(session.scalars(select(MailboxMessage.uid).where(
+                MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
+                MailboxMessage.uidvalidity == uidvalidity,
+                MailboxMessage.uid.in_([fm.uid for (fm, _, _, _), _ in rows]))))
+            state = self._state(session, account, imap.folder, uidvalidity)
+            results, uid_rows = [], []
+            for (fm, sha, rel, day), analysis in rows:
+                mid = analysis.parsed.message_id
+                hit = known.get(sha) or (known.get(f"<{mid}>") if mid else None)
+                if hit is None:
+                    pk = insert_message(session, analysis, received_at=fm.internaldate, report_day=day,
+                                        archive_path=rel, source="imap", now=now)
+                    kind, duplicate = analysis.kind, False
+                    known[sha] = (pk, kind)
+                    if mid:
+                        known[f"<{mid}>"] = (pk, kind)
+                else:
+                    (pk, kind), duplicate = hit, True
+                if fm.uid not in seen_uids:
+                    action = server_action(kind, duplicate, bool(imap.processed_folder))
+                    uid_rows.append({"account": account, "folder": imap.folder, "uidvalidity": uidvalidity,
+                                     "uid": fm.uid, "message_pk": pk, "duplicate": duplicate,
+                                     "action": action, "done": action == "none", "seen_at": now})
+                state.last_uid = max(state.last_uid, fm.uid)
+                results.append((fm, analysis, pk, duplicate))
+            if uid_rows:
+                session.execute(insert(MailboxMessage), uid_rows)
+            state.updated_at = now
+            self._commit(session)
+        return results
 
     def _record_uid(self, session: Session, account: str, uidvalidity: int, uid: int,
                     message_pk: int | None, duplicate: bool, action: str) -> None:
         imap = self.cfg.imap
-        exists = session.scalar(select(MailboxMessage).where(
+        exists = session.scalar(select(MailboxMessage.id).where(
             MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
             MailboxMessage.uidvalidity == uidvalidity, MailboxMessage.uid == uid))
         if exists is None:
@@ -445,13 +499,13 @@ def _stored(msg: Message, duplicate: bool) -> Stored:
                   readable=msg.readable)
 
 
-def _describe(msg: Message) -> str:
-    if msg.kind == REPORT:
-        return f"report of {msg.unit_code} ({'read' if msg.readable else 'unreadable'}, " \
-               f"{len(msg.figures)} figures, {len(msg.problems)} problems)"
-    if msg.kind == AUTOMATIC:
-        return f"automatic mail ({msg.reason})"
-    return f"unassigned ({msg.reason})"
+def describe_analysis(a: Analysis) -> str:
+    if a.kind == REPORT:
+        cells = sum(len(row) for row in a.values.values())
+        return (f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
+                f"{cells} figures, {len(a.problems)} problems)")
+    reason = a.reason if not a.reason_detail else f"{a.reason}: {a.reason_detail}"
+    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason})"
 
 
 def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, Stored]]:

@@ -1,0 +1,172 @@
+"""Ingest benchmark: the full pipeline against the bare serial baseline, the empty poll,
+and peak memory over a large backlog.
+
+    python bench/ingest.py throughput [--n 1000]     # full pipeline vs bare, same messages
+    python bench/ingest.py empty [--sizes 1000,20000]   # a poll with nothing new
+    python bench/ingest.py memory [--n 20000]        # peak RSS of `baocao poll` (all processes)
+
+Run as root (it starts a throwaway Dovecot). Prints one JSON line per measurement.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from common import print_result, seeded_dovecot  # noqa: E402
+from ingest_bare import ingest as bare_ingest  # noqa: E402
+
+from service.archive import Archive  # noqa: E402
+from service.config import load_config  # noqa: E402
+from service.mailbox import Mailbox  # noqa: E402
+from service.pipeline import Ingestor  # noqa: E402
+from storage.db import open_database  # noqa: E402
+from storage.models import MailboxState  # noqa: E402
+from tests.mailbuilders import write_config  # noqa: E402
+
+
+def config_for(server, user: str, work: Path, processed: str | None = "Đã xử lý"):
+    imap = {"host": "127.0.0.1", "port": server.port, "security": "none", "username": user,
+            "password_env": "BENCH_IMAP_PW", "folder": "INBOX"}
+    if processed:
+        imap["processed_folder"] = processed
+    path = write_config(work / "config.toml", imap=imap, smtp=None,
+                        database_url=f"sqlite:///{work / 'baocao.db'}", archive_dir=work / "archive")
+    env = {"BENCH_IMAP_PW": server.password(user)}
+    return path, env, load_config(path, env=env)
+
+
+def throughput(n: int) -> None:
+    with seeded_dovecot(n) as (server, user, _):
+        client = server.connect(user)
+        try:
+            started = time.perf_counter()
+            counts = bare_ingest(client, "INBOX", 100)
+            bare = time.perf_counter() - started
+        finally:
+            client.logout()
+    with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
+        _, _, cfg = config_for(server, user, Path(tmp))
+        sessions = open_database(cfg.service.database_url)
+        ingestor = Ingestor(cfg, sessions, Archive(cfg.service.archive_dir))
+        try:
+            started = time.perf_counter()
+            with Mailbox(cfg.imap) as mb:
+                report = ingestor.poll(mb)
+            full = time.perf_counter() - started
+        finally:
+            ingestor.close()
+        stored = len(report.stored) + report.duplicates
+    if stored != n or counts["messages"] != n:
+        raise SystemExit(f"stored {stored}, bare fetched {counts['messages']} of {n}")
+    print_result(bench="ingest_throughput", n=n, cpus=os.cpu_count(),
+                 bare_messages_per_second=round(n / bare, 1),
+                 pipeline_messages_per_second=round(n / full, 1),
+                 ratio=round(bare / full, 2))
+
+
+def empty_poll(sizes: list[int], repeats: int = 20) -> None:
+    for n in sizes:
+        with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
+            _, _, cfg = config_for(server, user, Path(tmp), processed=None)
+            sessions = open_database(cfg.service.database_url)
+            ingestor = Ingestor(cfg, sessions, Archive(cfg.service.archive_dir))
+            with Mailbox(cfg.imap) as mb:
+                uidvalidity = mb.select("INBOX")
+                top = max(mb.uids_after(0))
+                with sessions() as s:  # every message already handled (left in the inbox)
+                    s.add(MailboxState(account=mb.account, folder="INBOX", uidvalidity=uidvalidity,
+                                       last_uid=top, updated_at=dt.datetime.now(dt.timezone.utc)))
+                    s.commit()
+                times = []
+                for _ in range(repeats):
+                    started = time.perf_counter()
+                    report = ingestor.poll(mb)
+                    times.append(time.perf_counter() - started)
+                    assert not report.stored
+            ingestor.close()
+        print_result(bench="empty_poll", messages_in_folder=n, repeats=repeats,
+                     median_ms=round(statistics.median(times) * 1000, 2),
+                     max_ms=round(max(times) * 1000, 2))
+
+
+def session_rss_kb(sid: int) -> int:
+    total = 0
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            if os.getsid(int(pid)) != sid:
+                continue
+            with open(f"/proc/{pid}/status") as fh:
+                for line in fh:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except (OSError, ValueError):
+            continue
+    return total
+
+
+def memory(n: int) -> None:
+    with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
+        path, env, _ = config_for(server, user, Path(tmp))
+        started = time.perf_counter()
+        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "--config", str(path), "poll"],
+                                env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        peak, samples = 0, []
+        done = threading.Event()
+
+        def sample():
+            nonlocal peak
+            while not done.is_set():
+                rss = session_rss_kb(proc.pid)
+                samples.append(rss)
+                peak = max(peak, rss)
+                done.wait(0.5)
+        t = threading.Thread(target=sample, daemon=True)
+        t.start()
+        rc = proc.wait()
+        done.set()
+        t.join()
+        seconds = time.perf_counter() - started
+    quarter = max(1, len(samples) // 4)
+    print_result(bench="backlog_memory", n=n, rc=rc, seconds=round(seconds, 1),
+                 messages_per_second=round(n / seconds, 1), peak_rss_mb=round(peak / 1024, 1),
+                 rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
+                 rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("throughput")
+    p.add_argument("--n", type=int, default=1000)
+    p = sub.add_parser("empty")
+    p.add_argument("--sizes", default="1000,20000")
+    p = sub.add_parser("memory")
+    p.add_argument("--n", type=int, default=20000)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    if args.what == "throughput":
+        throughput(args.n)
+    elif args.what == "empty":
+        empty_poll([int(x) for x in args.sizes.split(",")])
+    else:
+        memory(args.n)
+
+
+if __name__ == "__main__":
+    main()

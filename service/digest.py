@@ -1,0 +1,510 @@
+"""The coordinator's daily digest, pure: a `DayView` in, plain data, HTML/text and a MIME message out.
+
+Nothing here reads the database, the clock or the network; the sending side (SMTP,
+the exactly-once claim) passes `now` and the unit files it could not read.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import re
+import unicodedata
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from email.message import EmailMessage
+from functools import lru_cache
+from pathlib import PurePosixPath
+from typing import Any
+
+import jinja2
+
+from parsers.model import Problem
+from service.config import Config, UnitConfig
+from service.dayview import DayView, UnitDay
+from service.i18n import Texts, _load, fill
+from storage.models import Message
+
+# Statuses in the order the digest counts them.
+REPORTED = ("on_time", "late", "unreadable")
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DEFAULT_ATTACH_CAP_BYTES = 10 * 1024 * 1024
+# A digest that goes out this long after `digest_at` says it is late.
+LATE_AFTER = dt.timedelta(minutes=15)
+# Untrusted text (subjects, file names, sentences quoting cells) is cut to this length.
+MAX_TEXT = 300
+MAX_SUBJECT = 200
+
+_CONTROL = re.compile(
+    "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class DigestFile:
+    """One attachment of the digest."""
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class DigestContent:
+    """Everything the digest email carries, before MIME composition."""
+    subject: str
+    html: str
+    text: str
+    files: tuple[DigestFile, ...]
+
+
+# -- formatting -----------------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def labels(language: str) -> dict[str, Any]:
+    """The digest/workbook labels of templates/digest.<language>.toml."""
+    return _load(f"digest.{language}.toml")
+
+
+def clean(text: object, limit: int = MAX_TEXT) -> str:
+    """Untrusted text on one line: no control or bidi-override characters, NFC, cut to `limit`.
+
+    Escaping is the template's job; this keeps a hostile subject from breaking the
+    plain-text layout or spoofing its direction, and a huge one from filling the page.
+    """
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFC", str(text))
+    s = _SPACES.sub(" ", _CONTROL.sub(" ", s)).strip()
+    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """Numbers written the way the reader's language writes them (vi: 1.234,5)."""
+    decimal: str
+    thousands: str
+
+    @classmethod
+    def for_language(cls, language: str) -> Numbers:
+        t = labels(language)
+        return cls(t.get("decimal_separator", ","), t.get("thousands_separator", "."))
+
+    def format(self, value: Decimal | int | float, min_decimals: int = 0, max_decimals: int = 0,
+               sign: bool = False) -> str:
+        q = Decimal(value).quantize(Decimal(1).scaleb(-max_decimals), rounding=ROUND_HALF_UP)
+        whole, _, frac = f"{abs(q):,.{max_decimals}f}".partition(".")
+        frac = frac.rstrip("0").ljust(min_decimals, "0")
+        text = whole.replace(",", self.thousands) + (self.decimal + frac if frac else "")
+        if q < 0:
+            return "-" + text
+        return ("+" + text) if sign and q > 0 else text
+
+    def count(self, value: Decimal, sign: bool = False) -> str:
+        integral = value == value.to_integral_value()
+        return self.format(value, 0, 0 if integral else 2, sign)
+
+    def money(self, value_dong: Decimal, sign: bool = False) -> str:
+        """Money in triệu đồng with one or two decimals (1.234,5; 3,71); the workbook has the rest."""
+        return self.format(value_dong / MILLION, 1, 2, sign)
+
+    def percent(self, value: float) -> str:
+        return self.format(Decimal(str(round(value, 1))), 0, 1)
+
+    def size(self, n_bytes: int) -> str:
+        if n_bytes >= 1024 * 1024:
+            return self.format(Decimal(n_bytes) / (1024 * 1024), 0, 1) + " MB"
+        return self.format(Decimal(max(1, round(n_bytes / 1024))), 0, 0) + " KB"
+
+
+MILLION = Decimal(1_000_000)
+
+
+def _local(when: dt.datetime, cfg: Config) -> dt.datetime:
+    return when.astimezone(cfg.service.timezone)
+
+
+def _hm(when: dt.datetime | None, cfg: Config) -> str:
+    return _local(when, cfg).strftime("%H:%M") if when else ""
+
+
+def _dmy(day: dt.date | None) -> str:
+    return day.strftime("%d/%m/%Y") if day else ""
+
+
+def is_late(cfg: Config, day: dt.date, now: dt.datetime) -> bool:
+    """True when a digest for `day` built at `now` is going out well after `digest_at`."""
+    due = dt.datetime.combine(day, cfg.schedule.digest_at, tzinfo=cfg.service.timezone)
+    return now - due > LATE_AFTER
+
+
+# -- the model ------------------------------------------------------------------------------
+
+def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayView | None = None,
+                 reminded: Mapping[str, list[dt.datetime]] | None = None,
+                 sent_late: bool = False) -> dict[str, Any]:
+    """Everything the digest templates and the workbook show, as plain data.
+
+    Numbers come twice: raw (`value`, in đồng for money) for the workbook and as
+    text in the configured language for the email. `previous` (the day before's
+    view, optional) adds yesterday's reporting rate; `reminded` maps unit codes to
+    the times a reminder went to them.
+    """
+    lang = cfg.service.language
+    t = labels(lang)
+    texts = Texts(lang)
+    num = Numbers.for_language(lang)
+    reminded = reminded or {}
+    measures = [_measure(m, t) for m in cfg.form.measures]
+
+    units = [_unit_row(u, cfg, texts, num, t, reminded.get(u.unit.code, ())) for u in view.units]
+    by_group = _grouped(units, t)
+    missing = [{"name": g["name"], "units": [u for u in g["units"] if u["status"] == "missing"]}
+               for g in by_group]
+    missing = [g for g in missing if g["units"]]
+    until = view.until or now
+    local_now = _local(now, cfg)
+    model: dict[str, Any] = {
+        "language": lang,
+        "campaign": _campaign(cfg, view.day),
+        "sender_name": cfg.smtp.from_name if cfg.smtp and cfg.smtp.from_name else "",
+        "day": view.day,
+        "date": _dmy(view.day),
+        "iso_date": view.day.isoformat(),
+        "weekday": t["weekdays"][view.day.weekday()],
+        "reporting_day": view.reporting_day,
+        "deadline": view.deadline.astimezone(cfg.service.timezone).strftime("%H:%M"),
+        "until": _hm(until, cfg),
+        "until_date": _dmy(_local(until, cfg).date()) if _local(until, cfg).date() != view.day else "",
+        "generated": {"time": local_now.strftime("%H:%M"), "date": _dmy(local_now.date())},
+        "sent_late": ({"time": local_now.strftime("%H:%M"),
+                       "date": _dmy(local_now.date()) if local_now.date() != view.day else ""}
+                      if sent_late else None),
+        "rate": _rate(view, num),
+        "previous_rate": _rate(previous, num) if previous is not None else None,
+        "measures": measures,
+        "totals": _totals(view, cfg, num, t),
+        "units": units,
+        "groups": by_group,
+        "missing": missing,
+        "missing_count": sum(len(g["units"]) for g in missing),
+        "unreadable": [u for u in units if u["status"] == "unreadable"],
+        "late_units": [u for u in units if u["status"] == "late"],
+        "problem_units": [u for u in units if u["problems"]],
+        "problem_count": sum(len(u["problems"]) for u in units),
+        "unassigned": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind != "automatic"],
+        "automatic": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind == "automatic"],
+        "reminded": [{"code": u["code"], "name": u["name"], "times": u["reminded"],
+                      "status": u["status"], "status_text": u["status_text"]}
+                     for u in units if u["reminded"]],
+        "workbook": "",  # the attached workbook's file name (render_digest)
+        "attachments": [],  # the units' unread files attached: {name, size}
+        "omitted": [],  # the ones left out by the size cap
+    }
+    return model
+
+
+def _measure(m, t: Mapping[str, Any]) -> dict[str, Any]:
+    money = m.kind == "money"
+    return {"code": m.code, "label": m.label, "kind": m.kind, "money": money,
+            "unit": t["money_unit"] if money else "",
+            "header": f"{m.label} ({t['money_unit']})" if money else m.label}
+
+
+def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
+    c = cfg.campaign
+    countdown = None
+    if c.end_date is not None:
+        left = (c.end_date - day).days
+        countdown = {"days_left": left, "overdue_days": -left if left < 0 else 0,
+                     "end_date": _dmy(c.end_date),
+                     "state": "before" if left > 0 else "today" if left == 0 else "after"}
+    day_number = (day - c.start_date).days + 1 if c.start_date and day >= c.start_date else None
+    return {"title": c.title, "start_date": _dmy(c.start_date), "countdown": countdown,
+            "day_number": day_number}
+
+
+def _rate(view: DayView, num: Numbers) -> dict[str, Any]:
+    counts = {s: 0 for s in ("on_time", "late", "unreadable", "missing", "not_expected")}
+    for u in view.units:
+        counts[u.status] = counts.get(u.status, 0) + 1
+    expected = len(view.units) - counts["not_expected"]
+    reported = sum(counts[s] for s in REPORTED)
+    percent = 100.0 * reported / expected if expected else 0.0
+    return {**counts, "expected": expected, "reported": reported, "percent": percent,
+            "percent_text": num.percent(percent), "total_units": len(view.units),
+            # Whole percentages for the HTML progress bar (two cells that always add to 100).
+            "bar": round(percent) if expected else 0, "date": _dmy(view.day)}
+
+
+def _value_text(value: Decimal | None, money: bool, num: Numbers, sign: bool = False) -> str:
+    if value is None:
+        return ""
+    return num.money(value, sign) if money else num.count(value, sign)
+
+
+def _number(value: Decimal | None, money: bool) -> int | float | None:
+    """The value as the workbook shows it: money in triệu đồng, counts as they are."""
+    if value is None:
+        return None
+    v = value / MILLION if money else value
+    return int(v) if v == v.to_integral_value() else float(v)
+
+
+def _cell(value: Decimal | None, before: Decimal | None, has_previous: bool, money: bool,
+          num: Numbers) -> dict[str, Any]:
+    change = None
+    if value is not None and has_previous:
+        change = value - (before if before is not None else Decimal(0))
+    elif value is None and before is not None:
+        change = -before
+    trend = "none" if change is None else "up" if change > 0 else "down" if change < 0 else "same"
+    return {"value": value, "number": _number(value, money), "text": _value_text(value, money, num),
+            "change": change, "change_number": _number(change, money),
+            "change_text": _value_text(change, money, num, sign=True) if change else
+            ("0" if change is not None else ""),
+            "trend": trend}
+
+
+def _totals(view: DayView, cfg: Config, num: Numbers, t: Mapping[str, Any]) -> dict[str, Any]:
+    has_previous = bool(view.previous_totals)
+    rows = []
+    group: object = object()
+    for ind in cfg.form.indicators:
+        now_row, before_row = view.totals.get(ind.code, {}), view.previous_totals.get(ind.code, {})
+        rows.append({
+            "code": ind.code, "label": ind.label, "group": ind.group or "",
+            "group_start": bool(ind.group) and ind.group != group,
+            "cells": [_cell(now_row.get(m.code), before_row.get(m.code), has_previous,
+                            m.kind == "money", num) for m in cfg.form.measures],
+        })
+        group = ind.group
+    total_cells = []
+    for m in cfg.form.measures:
+        value = _sum(r.get(m.code) for r in view.totals.values())
+        before = _sum(r.get(m.code) for r in view.previous_totals.values())
+        total_cells.append(_cell(value, before, has_previous, m.kind == "money", num))
+    stale = [u for u in view.units if u.stale and u.latest_values]
+    return {"rows": rows, "total": {"cells": total_cells}, "has_previous": has_previous,
+            "stale_units": len(stale), "empty": not view.totals}
+
+
+def _sum(values) -> Decimal | None:
+    present = [v for v in values if v is not None]
+    return sum(present, Decimal(0)) if present else None
+
+
+def _grouped(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Units by group in config order of first appearance; units without a group last."""
+    order: dict[str, list[dict[str, Any]]] = {}
+    for u in units:
+        order.setdefault(u["group"], []).append(u)
+    named = [{"name": g, "units": us} for g, us in order.items() if g]
+    if "" in order:
+        named.append({"name": t["other_group"] if named else "", "units": order[""]})
+    return named
+
+
+def _unit_row(u: UnitDay, cfg: Config, texts: Texts, num: Numbers, t: Mapping[str, Any],
+              reminded: Sequence[dt.datetime]) -> dict[str, Any]:
+    m = u.message
+    sums = []
+    for spec in cfg.form.measures:
+        value = _sum(row.get(spec.code) for row in u.latest_values.values())
+        sums.append({"value": value, "number": _number(value, spec.kind == "money"),
+                     "text": _value_text(value, spec.kind == "money", num)})
+    files = []
+    if m is not None:
+        files = [{"name": clean(a.filename), "outcome": a.outcome, "format": a.detected_format,
+                  "size": a.size} for a in m.attachments]
+    figures = []
+    for ind in cfg.form.indicators:
+        row = u.latest_values.get(ind.code)
+        if row:
+            figures.append({"code": ind.code, "label": ind.label,
+                            "cells": [_number(row.get(s.code), s.kind == "money") for s in cfg.form.measures]})
+    return {
+        "code": u.unit.code,
+        "name": u.unit.name,
+        "group": u.unit.group or "",
+        "status": u.status,
+        "status_text": texts.status(u.status),
+        "received_at": _local(m.received_at, cfg) if m else None,
+        "received": _hm(m.received_at, cfg) if m else "",
+        "subject": clean(m.subject) if m else "",
+        "as_of": _dmy(m.as_of) if m and m.as_of else "",
+        "message_count": len(u.messages),
+        "stale": u.stale and bool(u.latest_values),
+        "figures_day": u.latest_day,
+        "figures_day_text": _dmy(u.latest_day),
+        "has_figures": bool(u.latest_values),
+        "sums": sums,
+        "figures": figures,
+        "files": files,
+        "problems": [{"code": p.code, "text": problem_text(p, cfg, texts, num)} for p in u.problems],
+        "reminded": [_hm(w, cfg) for w in sorted(reminded)],
+        "contact": _contact(u.unit),
+    }
+
+
+def _contact(unit: UnitConfig) -> str:
+    """An address the coordinator can write to: the reminder address, else a sender."""
+    for a in (*unit.reminder_to, *unit.senders):
+        if not a.startswith("*@"):
+            return a
+    return ""
+
+
+def problem_text(p: Problem, cfg: Config, texts: Texts, num: Numbers | None = None) -> str:
+    """A problem's sentence, with codes turned into labels and stored numbers formatted."""
+    params = dict(p.params)
+    measure = None
+    if params.get("indicator"):
+        ind = next((i for i in cfg.form.indicators if i.code == params["indicator"]), None)
+        if ind is not None:
+            params["indicator"] = ind.label
+    if params.get("measure"):
+        measure = next((m for m in cfg.form.measures if m.code == params["measure"]), None)
+        if measure is not None:
+            params["measure"] = (f"{measure.label} ({labels(cfg.service.language)['money_unit']})"
+                                 if measure.kind == "money" else measure.label)
+    if measure is not None and num is not None:
+        # Stored figures (e.g. a cumulative decrease) are raw numbers, money in đồng.
+        for key in ("previous", "current"):
+            try:
+                value = Decimal(str(params[key]))
+            except (KeyError, ArithmeticError, ValueError):
+                continue
+            params[key] = _value_text(value, measure.kind == "money", num)
+    return clean(texts.problem(p.code, params), 1000)
+
+
+def _message_row(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
+    return {
+        "from": clean(m.from_address or "", 320),
+        "from_name": clean(m.from_name or "", 120),
+        "subject": clean(m.subject),
+        "received": _hm(m.received_at, cfg),
+        "received_at": _local(m.received_at, cfg),
+        "reason": clean(texts.reason(m.reason), 1000),
+        "kind": m.kind,
+        "files": [clean(a.filename) for a in m.attachments],
+    }
+
+
+# -- rendering ------------------------------------------------------------------------------
+
+@lru_cache(maxsize=2)
+def _environment(html: bool) -> jinja2.Environment:
+    # HTML is autoescaped; the plain-text part must keep "<" and "&" as typed.
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("templates", ""),
+        autoescape=html,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def render_template(name: str, model: Mapping[str, Any], language: str) -> str:
+    """Render templates/<name> (autoescaped when .html) with the model `m` and labels `t`."""
+    env = _environment(name.endswith(".html"))
+    return env.get_template(name).render(m=model, t=labels(language))
+
+
+def digest_subject(cfg: Config, day: dt.date) -> str:
+    return clean(fill(cfg.digest.subject, {"date": _dmy(day)}), MAX_SUBJECT)
+
+
+def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
+                  unread_files: Sequence[tuple[str, str, bytes]] = (), previous: DayView | None = None,
+                  reminded: Mapping[str, list[dt.datetime]] | None = None,
+                  attach_cap_bytes: int = DEFAULT_ATTACH_CAP_BYTES,
+                  sent_late: bool | None = None) -> DigestContent:
+    """Subject, HTML, text and attachments of the digest for `view.day`.
+
+    `unread_files` are (filename, content type, bytes) of the units' files that could
+    not be read; they are attached after the workbook while the total stays within
+    `attach_cap_bytes`, and the ones left out are named in the email. `sent_late`
+    None means: late when `now` is over 15 minutes past the day's `digest_at`.
+    """
+    from service.workbook import render_workbook  # the workbook needs this module's model
+
+    if sent_late is None:
+        sent_late = is_late(cfg, view.day, now)
+    model = digest_model(view, cfg, now=now, previous=previous, reminded=reminded, sent_late=sent_late)
+    lang = cfg.service.language
+    t = labels(lang)
+    num = Numbers.for_language(lang)
+    files: list[DigestFile] = []
+    used = 0
+    names: set[str] = set()
+    if cfg.digest.attach_workbook:
+        book = render_workbook(model, cfg)
+        name = _unique_name(fill(t["workbook_filename"], {"date": view.day.isoformat()}), names, t)
+        files.append(DigestFile(name, XLSX_TYPE, book))
+        used += len(book)
+        model["workbook"] = name
+    for filename, content_type, data in unread_files:
+        name = _unique_name(safe_filename(filename), names, t)
+        entry = {"name": name, "size": num.size(len(data))}
+        if used + len(data) > attach_cap_bytes:
+            model["omitted"].append(entry)
+            continue
+        files.append(DigestFile(name, _content_type(content_type), data))
+        used += len(data)
+        model["attachments"].append(entry)
+    html = render_template(f"digest.{lang}.html", model, lang)
+    text = render_template(f"digest.{lang}.txt", model, lang)
+    return DigestContent(subject=digest_subject(cfg, view.day), html=html, text=text, files=tuple(files))
+
+
+def safe_filename(name: str) -> str:
+    """An attachment name without folders or control characters (never empty)."""
+    base = clean(name, 150).replace("\\", "/")
+    base = PurePosixPath(base).name.strip(" .") if base else ""
+    return base or "tep-dinh-kem"
+
+
+def _unique_name(name: str, taken: set[str], t: Mapping[str, Any]) -> str:
+    candidate, n = name, 1
+    p = PurePosixPath(name)
+    while candidate.casefold() in taken:
+        n += 1
+        candidate = fill(t["duplicate_filename"], {"stem": p.stem, "n": n, "suffix": p.suffix})
+    taken.add(candidate.casefold())
+    return candidate
+
+
+def _content_type(value: str) -> str:
+    main, _, sub = (value or "").strip().lower().partition("/")
+    if main and sub and re.fullmatch(r"[a-z0-9.+-]+", main) and re.fullmatch(r"[a-z0-9.+-]+", sub):
+        return f"{main}/{sub}"
+    return "application/octet-stream"
+
+
+def compose_email(content: DigestContent, cfg: Config, *, now: dt.datetime, message_id: str) -> EmailMessage:
+    """The digest as a MIME message: text + HTML alternatives, then the attachments.
+
+    With attachments it is multipart/mixed holding a multipart/alternative; without
+    any it is the multipart/alternative alone.
+    """
+    if cfg.smtp is None:
+        raise ValueError("[smtp] is not configured: the digest has no From address")
+    msg = EmailMessage()
+    msg["From"] = email.utils.formataddr((cfg.smtp.from_name or "", cfg.smtp.from_address))
+    msg["To"] = ", ".join(cfg.digest.to)
+    if cfg.digest.cc:
+        msg["Cc"] = ", ".join(cfg.digest.cc)
+    msg["Date"] = email.utils.format_datetime(_local(now, cfg))
+    msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
+    msg["Subject"] = content.subject
+    # An automatic message: out-of-office replies must not answer it (RFC 3834).
+    msg["Auto-Submitted"] = "auto-generated"
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(content.text, subtype="plain", charset="utf-8")
+    msg.add_alternative(content.html, subtype="html", charset="utf-8")
+    for f in content.files:
+        main, _, sub = f.content_type.partition("/")
+        msg.add_attachment(f.data, maintype=main, subtype=sub, filename=f.filename)
+    return msg
