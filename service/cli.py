@@ -209,6 +209,31 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reprocess(args: argparse.Namespace) -> int:
+    from service.pipeline import reprocess
+    cfg = config_of(args)
+    start = parse_day(args.from_date, cfg) if args.from_date else None
+    end = parse_day(args.to_date, cfg) if args.to_date else None
+    if start and end and end < start:
+        raise UsageError("--to is before --from")
+    tty = sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        if tty:
+            print(f"\rReprocessing {done}/{total} messages", end="", file=sys.stderr, flush=True)
+
+    with ingestor_for(cfg) as ing:
+        result = reprocess(ing, start=start, end=end, unassigned_only=args.unassigned, progress=progress)
+    if tty and result.total:
+        print(file=sys.stderr)
+    print(f"Reprocessed {result.total} message(s) with the current configuration; "
+          f"{result.changed} changed.")
+    if result.missing_files:
+        print(f"{len(result.missing_files)} archived file(s) are missing; those messages were left as they were.")
+        return 1
+    return 0
+
+
 def cmd_template(args: argparse.Namespace) -> int:
     from service.template import render_form
     cfg = config_of(args)
@@ -278,6 +303,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
     p.add_argument("--out")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("reprocess", parents=[common],
+                       help="re-read archived messages with the current config")
+    p.add_argument("--from", dest="from_date")
+    p.add_argument("--to", dest="to_date")
+    p.add_argument("--unassigned", action="store_true", help="only messages not tied to a unit")
+    p.set_defaults(func=cmd_reprocess)
 
     p = sub.add_parser("template", parents=[common], help="write the blank report form for units")
     p.add_argument("--unit", help="unit code: fill in the unit's name")
