@@ -12,10 +12,11 @@ import datetime as dt
 import io
 import re
 import warnings
+import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterator, Mapping
+from typing import IO, Iterator, Mapping
 
 from parsers.model import Problem, ReadLimits
 from parsers.sniff import decode_text
@@ -28,10 +29,11 @@ _MERGE_RE = re.compile(
     rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="\$?([A-Za-z]{1,3})\$?(\d{1,7})'
     rb'(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?"'
 )
-_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s>/]")
-# A cell element that is not self-closing: it holds a value or a formula.
-_FILLED_CELL_RE = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"[^>]*(?<!/)>')
+# A cell element with a child (<v>, <f>, <is>): it holds a value or a formula.
+_FILLED_CELL_RE = re.compile(
+    rb'<(?:\w+:)?c\b[^>]*?\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"[^>]*(?<!/)>\s*<(?!/)')
 _SCAN_CHUNK = 1 << 20
+_PARSE_CHUNK = 1 << 16
 
 
 class GridError(Exception):
@@ -185,6 +187,19 @@ def _merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]
 # --------------------------------------------------------------------------- zip
 
 
+def _open_zip(data: bytes, filename: str) -> zipfile.ZipFile:
+    try:
+        return zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
+                        detail=str(exc)[:200]) from exc
+
+
+def _has_dtd(head: bytes) -> bool:
+    # NULs dropped so a UTF-16 part is checked too (its ASCII markup is then plain).
+    return _DTD_RE.search(head.replace(b"\x00", b"") if b"\x00" in head else head) is not None
+
+
 def check_zip_container(data: bytes, limits: ReadLimits, filename: str) -> None:
     """Refuse a zip package that would cost too much to open, before any parser
     touches it: total declared size, overall ratio, entry count, DTDs in XML parts.
@@ -192,51 +207,232 @@ def check_zip_container(data: bytes, limits: ReadLimits, filename: str) -> None:
     Python's zipfile never inflates an entry past its declared size, so the
     declared sizes checked here also bound the real work.
     """
+    with _open_zip(data, filename) as zf:
+        check_zip_members(zf, limits, filename)
+
+
+def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str) -> None:
+    """`check_zip_container` on a package already open (one open per file)."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            if len(infos) > MAX_ZIP_ENTRIES:
-                raise GridError("over_limit", file=filename, limit="zip_entries",
-                                detail=str(MAX_ZIP_ENTRIES))
-            total = sum(i.file_size for i in infos)
-            packed = sum(i.compress_size for i in infos)
-            if total > limits.max_decompressed_bytes:
-                raise GridError("over_limit", file=filename, limit="decompressed_bytes",
-                                detail=str(limits.max_decompressed_bytes))
-            if total > 1_000_000 and total > limits.max_compression_ratio * max(packed, 1):
-                raise GridError("over_limit", file=filename, limit="compression_ratio",
-                                detail=str(limits.max_compression_ratio))
-            for info in infos:
-                name = info.filename.lower()
-                if info.file_size and name.endswith((".xml", ".rels", ".vml")):
-                    with zf.open(info) as fh:
-                        head = fh.read(_XML_HEAD_BYTES)
-                    if _DTD_RE.search(head):
-                        raise GridError("unsafe_file", file=filename, detail="DTD")
+        infos = zf.infolist()
+        if len(infos) > MAX_ZIP_ENTRIES:
+            raise GridError("over_limit", file=filename, limit="zip_entries",
+                            detail=str(MAX_ZIP_ENTRIES))
+        total = sum(i.file_size for i in infos)
+        packed = sum(i.compress_size for i in infos)
+        if total > limits.max_decompressed_bytes:
+            raise GridError("over_limit", file=filename, limit="decompressed_bytes",
+                            detail=str(limits.max_decompressed_bytes))
+        if total > 1_000_000 and total > limits.max_compression_ratio * max(packed, 1):
+            raise GridError("over_limit", file=filename, limit="compression_ratio",
+                            detail=str(limits.max_compression_ratio))
+        for info in infos:
+            name = info.filename.lower()
+            if info.file_size and name.endswith((".xml", ".rels", ".vml")):
+                with zf.open(info) as fh:
+                    head = fh.read(_XML_HEAD_BYTES)
+                if _has_dtd(head):
+                    raise GridError("unsafe_file", file=filename, detail="DTD")
     except zipfile.BadZipFile as exc:
         raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
                         detail=str(exc)[:200]) from exc
 
 
+def _iter_shallow_xml(fh: IO[bytes], filename: str, max_depth: int = 3
+                      ) -> Iterator[tuple[int, str, ET.Element]]:
+    """(depth, tag of the depth-2 ancestor, element) as each element of depth 2..max_depth
+    ends (the root is depth 1), streaming; deeper elements stay attached to their
+    ancestor for the caller to read. Each yielded element is cleared once the caller
+    is done with it, so memory stays bounded whatever the part's size.
+
+    The C expat parser underneath is safe because no DTD reaches it: a DTD can only
+    come before the root element, and every chunk is checked for one until the root
+    has started (no DTD, no entities to expand: what defusedxml guarantees, at the
+    speed of the C parser).
+    """
+    parser = ET.XMLPullParser(events=("start", "end"))
+    depth = 0
+    section: ET.Element | None = None
+    section_tag = ""
+    ended = 0
+    in_prolog = True
+    tail = b""
+    while True:
+        chunk = fh.read(_PARSE_CHUNK)
+        if in_prolog and chunk:
+            if _has_dtd(tail + chunk):
+                raise GridError("unsafe_file", file=filename, detail="DTD")
+            tail = chunk[-32:]
+        if chunk:
+            parser.feed(chunk)
+        else:
+            parser.close()
+        for event, el in parser.read_events():
+            in_prolog = False
+            if event == "start":
+                depth += 1
+                if depth == 2:
+                    section, section_tag = el, el.tag
+                continue
+            if 2 <= depth <= max_depth:
+                yield depth, section_tag, el
+                el.clear()
+                if depth > 2 and section is not None:
+                    ended += 1
+                    if not ended & 1023:
+                        del section[:]  # cleared husks; elements still queued stay alive
+            depth -= 1
+        if not chunk:
+            return
+
+
+# --------------------------------------------------------------------------- xlsx
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_ROW_TAG, _C_TAG, _V_TAG, _F_TAG = (_MAIN_NS + t for t in ("row", "c", "v", "f"))
+_MERGE_CELLS_TAG, _MERGE_CELL_TAG = _MAIN_NS + "mergeCells", _MAIN_NS + "mergeCell"
+_FONTS_TAG, _FONT_TAG, _NAME_TAG = _MAIN_NS + "fonts", _MAIN_NS + "font", _MAIN_NS + "name"
+_CELL_XFS_TAG, _XF_TAG = _MAIN_NS + "cellXfs", _MAIN_NS + "xf"
+_NUM_FMTS_TAG, _NUM_FMT_TAG = _MAIN_NS + "numFmts", _MAIN_NS + "numFmt"
+_MERGE_REF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?")
+_COLUMN_OF: dict[str, int] = {}  # "AB" -> 28, memoised: few distinct column letters exist
+
+
+def _ref_column(ref: str) -> int:
+    """Column of a cell reference ("AB12" -> 28); 0 when it is not one."""
+    letters = ref.rstrip("0123456789")
+    col = _COLUMN_OF.get(letters)
+    if col is None:
+        bare = letters.replace("$", "")
+        col = column_index(bare) if 0 < len(bare) <= 3 and bare.isascii() and bare.isalpha() else 0
+        if len(_COLUMN_OF) < 20_000:
+            _COLUMN_OF[letters] = col
+    return col
+
+
+def _merge_box(c1: str, r1: str, c2: str | None, r2: str | None) -> tuple[int, int, int, int]:
+    a = (int(r1), column_index(c1))
+    b = (int(r2), column_index(c2)) if c2 and r2 else a
+    return (min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1]))
+
+
+@dataclass(frozen=True)
+class _SheetPart:
+    name: str
+    path: str
+    state: str | None
+
+
+@dataclass(frozen=True)
+class _Book:
+    """What reading cached cell values needs from the workbook-level parts."""
+    worksheets: tuple[_SheetPart, ...]
+    active: _SheetPart | None
+    epoch: dt.datetime
+    shared_strings: list
+    font_by_style: tuple[str | None, ...]  # cellXfs index -> font name
+    date_styles: frozenset[int]
+    timedelta_styles: frozenset[int]
+
+
+def _read_book(zf: zipfile.ZipFile, filename: str) -> _Book:
+    """The sheets, shared strings, date system and cell styles of a package, read with
+    openpyxl's own part readers.
+
+    This is what openpyxl's read-only load does, minus what reading cached values never
+    uses: the Workbook object with its default styles and first sheet, the whole
+    stylesheet as objects (`apply_stylesheet`, a third of a load), properties, theme,
+    chartsheets, and a parse of every sheet's start for its <dimension>.
+    """
+    # Imported here: the command line starts without openpyxl.
+    from openpyxl.packaging.manifest import Manifest
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
+    from openpyxl.packaging.workbook import WorkbookPackage
+    from openpyxl.reader.excel import _find_workbook_part
+    from openpyxl.reader.strings import read_string_table
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
+    from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
+    from openpyxl.xml.functions import fromstring
+
+    names = set(zf.namelist())
+    package = Manifest.from_tree(fromstring(zf.read(ARC_CONTENT_TYPES)))
+    shared_strings: list = []
+    strings_part = package.find(SHARED_STRINGS)
+    if strings_part is not None:
+        with zf.open(strings_part.PartName[1:]) as fh:
+            shared_strings = read_string_table(fh)
+    workbook_path = _find_workbook_part(package).PartName[1:]
+    workbook = WorkbookPackage.from_tree(fromstring(zf.read(workbook_path)))
+    epoch = CALENDAR_MAC_1904 if workbook.properties.date1904 else WINDOWS_EPOCH
+    rels = get_dependents(zf, get_rels_path(workbook_path)).to_dict()
+    parts: list[_SheetPart | None] = []  # chartsheets count for the active index
+    for sheet in workbook.sheets:
+        if not sheet.id:
+            continue  # openpyxl drops such a sheet too
+        rel = rels[sheet.id]
+        if rel.target not in names:
+            continue
+        parts.append(None if "chartsheet" in rel.Type
+                     else _SheetPart(sheet.name, rel.target, sheet.state))
+    try:
+        active = parts[workbook.active]
+    except (IndexError, TypeError):
+        active = None
+    fonts, dates, timedeltas = _read_styles(zf, names, filename)
+    return _Book(tuple(p for p in parts if p is not None), active, epoch, shared_strings,
+                 fonts, dates, timedeltas)
+
+
+def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str
+                 ) -> tuple[tuple[str | None, ...], frozenset[int], frozenset[int]]:
+    """From xl/styles.xml: the font name of each cell style (for TCVN3/VNI text) and
+    which cell styles format numbers as dates or durations, as openpyxl decides it."""
+    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+    from openpyxl.xml.constants import ARC_STYLE
+
+    if ARC_STYLE not in names:
+        return (), frozenset(), frozenset()
+    font_names: list[str | None] = []
+    xfs: list[tuple[int, int]] = []  # (fontId, numFmtId) per cellXfs entry
+    custom: dict[int, str] = {}
+    with zf.open(ARC_STYLE) as fh:
+        for depth, section, el in _iter_shallow_xml(fh, filename):
+            if depth != 3:
+                continue
+            tag = el.tag
+            if tag == _XF_TAG and section == _CELL_XFS_TAG:
+                xfs.append((int(el.get("fontId") or 0), int(el.get("numFmtId") or 0)))
+            elif tag == _FONT_TAG and section == _FONTS_TAG:
+                name = el.find(_NAME_TAG)
+                font_names.append(name.get("val") if name is not None else None)
+            elif tag == _NUM_FMT_TAG and section == _NUM_FMTS_TAG:
+                custom[int(el.get("numFmtId") or 0)] = el.get("formatCode") or ""
+    by_style: list[str | None] = []
+    dates: set[int] = set()
+    timedeltas: set[int] = set()
+    for idx, (font_id, fmt_id) in enumerate(xfs):
+        by_style.append(font_names[font_id] if 0 <= font_id < len(font_names) else None)
+        fmt = custom[fmt_id] if fmt_id in custom else builtin_format_code(fmt_id)
+        if is_date_format(fmt):
+            dates.add(idx)
+        if is_timedelta_format(fmt):
+            timedeltas.add(idx)
+    return tuple(by_style), frozenset(dates), frozenset(timedeltas)
+
+
 @dataclass
 class _SheetScan:
     merges: list[tuple[int, int, int, int]]
-    has_formula: bool
     max_row: int  # last row / column holding a value anywhere in the sheet
     max_col: int
 
 
 def _scan_sheet_xml(zf: zipfile.ZipFile, path: str) -> _SheetScan:
-    """Merged ranges, formula presence and the true extent of the filled cells,
-    streaming the part in chunks (bounded by the package checks)."""
+    """Merged ranges and the true extent of the filled cells of a sheet too long to
+    parse to its end, streaming the part in chunks (bounded by the package checks)."""
     merges: set[tuple[int, int, int, int]] = set()
-    has_formula = False
     max_row = max_col = 0
-    try:
-        fh = zf.open(path.lstrip("/"))
-    except KeyError:
-        return _SheetScan([], False, 0, 0)
-    with fh:
+    with zf.open(path) as fh:
         tail = b""
         while True:
             chunk = fh.read(_SCAN_CHUNK)
@@ -245,129 +441,138 @@ def _scan_sheet_xml(zf: zipfile.ZipFile, path: str) -> _SheetScan:
             buf = tail + chunk
             # Matches wholly inside the carried-over tail were seen last round.
             min_start = max(0, len(tail) - 1)
-            if not has_formula and _FORMULA_RE.search(buf):
-                has_formula = True
             for m in _MERGE_RE.finditer(buf):
-                c1, r1, c2, r2 = m.group(1), m.group(2), m.group(3), m.group(4)
-                a = (int(r1), column_index(c1.decode()))
-                b = (int(r2), column_index(c2.decode())) if c2 else a
-                merges.add((min(a[0], b[0]), min(a[1], b[1]), max(a[0], b[0]), max(a[1], b[1])))
+                merges.add(_merge_box(m.group(1).decode(), m.group(2).decode(),
+                                      m.group(3) and m.group(3).decode(),
+                                      m.group(4) and m.group(4).decode()))
             for m in _FILLED_CELL_RE.finditer(buf, min_start):
                 max_row = max(max_row, int(m.group(2)))
                 max_col = max(max_col, column_index(m.group(1).decode()))
             tail = buf[-512:]
-    return _SheetScan(sorted(merges), has_formula, max_row, max_col)
-
-
-def _uncached_formulas(zf: zipfile.ZipFile, path: str, max_row: int, max_col: int) -> set[tuple[int, int]]:
-    """Cells holding a formula but no cached value (`<f>` without `<v>`)."""
-    from defusedxml.ElementTree import iterparse  # the parser that refuses entity tricks
-
-    ns = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-    c_tag, f_tag, v_tag, row_tag = ns + "c", ns + "f", ns + "v", ns + "row"
-    found: set[tuple[int, int]] = set()
-    row_no = 0
-    with zf.open(path.lstrip("/")) as fh:
-        for _, el in iterparse(fh, events=("end",)):
-            tag = el.tag
-            if tag == c_tag:
-                v = el.find(v_tag)
-                # Excel writes <v></v> with t="str" for a formula whose result is "";
-                # an empty <v/> on a number cell (what openpyxl writes) is no value.
-                if el.find(f_tag) is not None and (
-                        v is None or (not (v.text or "").strip() and el.get("t") != "str")):
-                    ref = el.get("r") or ""
-                    m = re.fullmatch(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})", ref)
-                    if m:
-                        r, c = int(m.group(2)), column_index(m.group(1))
-                        if r <= max_row and c <= max_col:
-                            found.add((r, c))
-                el.clear()
-            elif tag == row_tag:
-                try:
-                    row_no = int(el.get("r") or row_no + 1)
-                except ValueError:
-                    row_no += 1
-                el.clear()
-                if row_no > max_row:
-                    break
-    return found
+    return _SheetScan(sorted(merges), max_row, max_col)
 
 
 def read_xlsx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
-    """Read an .xlsx/.xlsm with openpyxl in read-only mode (streaming, bounded rows)."""
-    import openpyxl
-
-    check_zip_container(data, limits, filename)
+    """Read an .xlsx/.xlsm's cached values with openpyxl's cell parser, one streaming
+    pass per sheet (bounded rows), merges and formulas without a value included."""
     problems: list[Problem] = []
     decode = _TextDecoder()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True,
-                                    keep_links=False)
-    try:
-        worksheets = list(wb.worksheets)
-        active = wb.active
+    with _open_zip(data, filename) as zf:
+        check_zip_members(zf, limits, filename)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = _read_book(zf, filename)
+        worksheets = book.worksheets
         if len(worksheets) > limits.max_sheets:
             problems.append(Problem("over_limit", {"file": filename, "limit": "sheets",
                                                    "detail": str(limits.max_sheets)}))
             worksheets = worksheets[: limits.max_sheets]
-        sheets = []
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:  # to scan merges and formulas
-            for ws in worksheets:
-                sheets.append(_read_xlsx_sheet(ws, ws is active, zf, limits, filename, decode,
-                                               problems))
-    finally:
-        wb.close()
-    return Grid(tuple(sheets), tuple(problems))
+        sheets = tuple(_read_xlsx_sheet(zf, part, book, limits, filename, decode, problems)
+                       for part in worksheets)
+    return Grid(sheets, tuple(problems))
 
 
-def _read_xlsx_sheet(ws, is_active: bool, zf: zipfile.ZipFile, limits: ReadLimits,
+def _row_number(row: ET.Element, counter: int) -> int:
+    """The row's number as openpyxl reads it ("r", else one after the previous)."""
+    r = row.get("r")
+    if r is None:
+        return counter + 1
+    try:
+        return int(r)
+    except ValueError:
+        val = float(r)
+        if not val.is_integer():
+            raise ValueError(f"{r} is not a valid row number") from None
+        return int(val)
+
+
+def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits: ReadLimits,
                      filename: str, decode: _TextDecoder, problems: list[Problem]) -> Sheet:
+    from openpyxl.worksheet._reader import WorkSheetParser
+
     max_rows, max_cols = limits.max_rows, limits.max_columns
+    # openpyxl's own cell parser gives each value its type (shared/inline strings,
+    # numbers, booleans, errors, dates by the cell's number format).
+    parser = WorkSheetParser(None, book.shared_strings, data_only=True, epoch=book.epoch,
+                             date_formats=book.date_styles,
+                             timedelta_formats=book.timedelta_styles)
+    parse_cell = parser.parse_cell
+    fonts = book.font_by_style
     cells: dict[tuple[int, int], Cell] = {}
-    over_rows = over_cols = False
-    for r_idx, row in enumerate(ws.iter_rows(min_row=1, max_row=max_rows + 1,
-                                             min_col=1, max_col=max_cols + 1), start=1):
-        for c_idx, xc in enumerate(row, start=1):
-            value = xc.value
-            if value is None:
+    uncached: list[tuple[int, int]] = []
+    merges: set[tuple[int, int, int, int]] = set()
+    over_cols = truncated = False
+    next_row = 1
+    with zf.open(part.path) as fh:
+        for depth, section, el in _iter_shallow_xml(fh, filename):
+            if depth != 3:
                 continue
-            if r_idx > max_rows:
-                over_rows = True
-                break
-            if c_idx > max_cols:
-                over_cols = True
-                continue
-            font_name = None
-            if isinstance(value, str) and not value.isascii():
-                try:
-                    font_name = xc.font.name
-                except (AttributeError, IndexError, KeyError):
+            tag = el.tag
+            if tag == _ROW_TAG:
+                row_no = parser.row_counter = _row_number(el, parser.row_counter)
+                parser.col_counter = 0
+                if row_no > max_rows:
+                    truncated = True  # the rest is only scanned, below
+                    break
+                if row_no < next_row:
+                    continue  # a repeated or out-of-order row: openpyxl's read-only mode skips it
+                next_row = row_no + 1
+                for c in el:
+                    if c.tag != _C_TAG:
+                        continue
+                    ref = c.get("r")
+                    col = _ref_column(ref) if ref else parser.col_counter + 1
+                    key = (row_no, col)
+                    if key in cells:  # the same cell twice: the last one counts
+                        del cells[key]
+                    if not len(c):  # no <v>, <f> or <is>: an empty (formatted) cell
+                        parser.col_counter = col
+                        continue
+                    if col > max_cols:
+                        over_cols = True
+                        parser.col_counter = col
+                        continue
+                    got = parse_cell(c)
+                    col, value = got["column"], got["value"]
+                    if value is None:
+                        formula = c.find(_F_TAG)
+                        if formula is not None:
+                            v = c.find(_V_TAG)
+                            # Excel writes <v></v> with t="str" for a formula whose result
+                            # is ""; an empty <v/> on a number cell is no value.
+                            if v is None or (not (v.text or "").strip() and c.get("t") != "str"):
+                                uncached.append((row_no, col))
+                        continue
                     font_name = None
-            cell = _make_cell(value, r_idx, c_idx, decode, font_name)
-            if cell is not None:
-                cells[(r_idx, c_idx)] = cell
-    # Read-only sheets stream their part; its name lets us scan what read-only mode
-    # does not give (merged ranges, formulas without a cached value).
-    path = getattr(ws, "_worksheet_path", "")
-    merges: list[tuple[int, int, int, int]] = []
-    if path:
-        scan = _scan_sheet_xml(zf, path)
-        merges = scan.merges
-        over_rows = over_rows or scan.max_row > max_rows
+                    if value.__class__ is str and not value.isascii():
+                        try:
+                            font_name = fonts[got["style_id"]]
+                        except (IndexError, TypeError):
+                            font_name = None
+                    cell = _make_cell(value, row_no, col, decode, font_name)
+                    if cell is not None:
+                        cells[(row_no, col)] = cell
+            elif tag == _MERGE_CELL_TAG and section == _MERGE_CELLS_TAG:
+                m = _MERGE_REF_RE.fullmatch(el.get("ref") or "")
+                if m:
+                    merges.add(_merge_box(*m.groups()))
+    over_rows = False
+    merged = sorted(merges)
+    if truncated:
+        scan = _scan_sheet_xml(zf, part.path)
+        merged = scan.merges
+        over_rows = scan.max_row > max_rows
         over_cols = over_cols or scan.max_col > max_cols
-        if scan.has_formula:
-            for rc in _uncached_formulas(zf, path, max_rows, max_cols):
-                if rc not in cells:
-                    cells[rc] = Cell(None, "", None, True, coordinate(*rc))
-    _note_truncation(problems, filename, ws.title, over_rows, over_cols, limits)
+    for rc in uncached:
+        if rc not in cells:
+            cells[rc] = Cell(None, "", None, True, coordinate(*rc))
+    _note_truncation(problems, filename, part.name, over_rows, over_cols, limits)
     return Sheet(
-        name=str(ws.title),
+        name=str(part.name),
         cells=cells,
-        merged=tuple(m for m in merges if m[0] <= max_rows and m[1] <= max_cols),
-        is_active=is_active,
-        is_hidden=getattr(ws, "sheet_state", "visible") != "visible",
+        merged=tuple(m for m in merged if m[0] <= max_rows and m[1] <= max_cols),
+        is_active=part is book.active,
+        is_hidden=part.state != "visible",
     )
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.archive import Archive
 from service.config import Config, load_config, resolve_config_path
-from service.errors import BaocaoError, MailboxError, StorageError, UsageError
+from service.errors import BaocaoError, MailboxError, SmtpError, StorageError, UsageError
 
 log = logging.getLogger("baocao")
 
@@ -185,28 +185,126 @@ def cmd_export(args: argparse.Namespace) -> int:
     from service.dayview import build_day_view
     from service.export import day_json
     cfg = config_of(args)
-    if args.format != "json":
-        raise UsageError(f"export format '{args.format}' is not available yet; use --format json")
     if args.from_date or args.to_date:
         if not (args.from_date and args.to_date):
             raise UsageError("--from and --to go together")
+        if args.date:
+            raise UsageError("give either --date or --from/--to")
         start, end = parse_day(args.from_date, cfg), parse_day(args.to_date, cfg)
         if end < start:
             raise UsageError("--to is before --from")
+        if (end - start).days > 366:
+            raise UsageError("export at most one year at a time")
         days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
     else:
         days = [parse_day(args.date, cfg)]
+    if args.format == "xlsx" and not args.out:
+        raise UsageError("--format xlsx needs --out FILE.xlsx")
     sessions = open_sessions(cfg)
     with sessions() as session:
-        docs = [day_json(build_day_view(session, cfg, d), cfg) for d in days]
-    doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(),
-                                          "days": docs}
-    text = json.dumps(doc, ensure_ascii=False, indent=1)
+        views = [build_day_view(session, cfg, d) for d in days]
+        if args.format == "json":
+            docs = [day_json(v, cfg) for v in views]
+            doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(),
+                                                  "days": docs}
+            data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+        else:
+            from service.workbook import render_export_csv, render_export_xlsx
+            data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
-        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        try:
+            Path(args.out).write_bytes(data)
+        except OSError as exc:
+            raise UsageError(f"cannot write {args.out}: {exc.strerror or exc}") from exc
+        print(f"Wrote {args.format} export of {len(days)} day(s) to {args.out}.", file=sys.stderr)
     else:
-        print(text)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
     return 0
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from service.dispatch import build_digest, send_digest
+    cfg = config_of(args, require_secrets=not args.dry_run)
+    day = parse_day(args.date, cfg)
+    now = dt.datetime.now(dt.timezone.utc)
+    archive = Archive(cfg.service.archive_dir)
+    if not args.dry_run and cfg.smtp is None:
+        raise UsageError("the configuration has no [smtp] section to send the digest with")
+    if not args.dry_run and cfg.imap is not None and day == now.astimezone(cfg.service.timezone).date():
+        _poll_before_digest(cfg)  # a report that arrived a minute ago belongs in it
+    sessions = open_sessions(cfg)
+    if args.out or args.dry_run:
+        from service.digest import compose_email
+        with sessions() as session:
+            content = build_digest(cfg, session, archive, day, now)
+        if args.out:
+            write_digest_files(content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"),
+                               Path(args.out), day)
+        if args.dry_run:
+            print(f"Digest for {day:%d/%m/%Y} built, not sent: {content.subject}"
+                  + (f" (files in {args.out})" if args.out else ""))
+            return 0
+    outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True)
+    messages = {
+        "sent": f"Digest for {day:%d/%m/%Y} sent to {', '.join(cfg.digest.to)}"
+                + (" (late)" if outcome.detail == "late" else "") + ".",
+        "already_sent": f"The digest for {day:%d/%m/%Y} was already sent"
+                        + (f" at {outcome.sent_at.astimezone(cfg.service.timezone):%H:%M %d/%m/%Y}"
+                           if outcome.sent_at else "") + "; use --resend to send it again.",
+        "in_progress": f"Another instance is sending the digest for {day:%d/%m/%Y} right now.",
+        "not_reporting_day": f"{day:%d/%m/%Y} is not a reporting day; no digest is due "
+                             "(use --resend to send one anyway).",
+    }
+    if outcome.status == "failed":
+        raise SmtpError(f"the digest for {day:%d/%m/%Y} was not sent: {outcome.detail}; "
+                        "it will be retried by the daemon")
+    print(messages.get(outcome.status, outcome.status))
+    return 0
+
+
+def _poll_before_digest(cfg: Config) -> None:
+    from service.mailbox import Mailbox
+    try:
+        with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
+            ing.poll(mb)
+    except (MailboxError, StorageError) as exc:
+        log.warning("could not poll before the digest (%s); building it from what is stored", exc)
+
+
+def write_digest_files(content, message, out: Path, day: dt.date) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
+        (out / f"digest-{day}.txt").write_text(content.text, encoding="utf-8")
+        (out / f"digest-{day}.eml").write_bytes(message.as_bytes())
+        for f in content.files:
+            if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
+                (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
+                break
+    except OSError as exc:
+        raise UsageError(f"cannot write the digest files to {out}: {exc.strerror or exc}") from exc
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import faulthandler
+    import signal as _signal
+    from service.daemon import Daemon
+    faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
+    cfg = config_of(args)
+    archive = Archive(cfg.service.archive_dir)
+    archive.check_writable()
+    Daemon(cfg, open_sessions(cfg), archive).run()
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from service.daemon import health
+    cfg = config_of(args, require_secrets=False)
+    with open_sessions(cfg)() as session:
+        ok, text = health(cfg, session, dt.datetime.now(dt.timezone.utc))
+    print(text, file=sys.stdout if ok else sys.stderr)
+    return 0 if ok else 1
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
@@ -303,6 +401,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
     p.add_argument("--out")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("digest", parents=[common], help="build (and send) the digest for a day")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--dry-run", action="store_true", help="build it, do not send")
+    p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
+    p.add_argument("--resend", action="store_true", help="send again even if it was sent")
+    p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("run", parents=[common], help="the daemon: polls, digest on schedule")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("health", parents=[common],
+                       help="exit 0 when polls succeed and no digest is overdue, else 1 with the reason")
+    p.set_defaults(func=cmd_health)
 
     p = sub.add_parser("reprocess", parents=[common],
                        help="re-read archived messages with the current config")

@@ -34,6 +34,10 @@ LATE_AFTER = dt.timedelta(minutes=15)
 # Untrusted text (subjects, file names, sentences quoting cells) is cut to this length.
 MAX_TEXT = 300
 MAX_SUBJECT = 200
+# Beyond these the email lists what needs attention and points to the workbook.
+EMAIL_MAX_UNIT_ROWS = 50
+EMAIL_MAX_PROBLEMS = 150
+EMAIL_MAX_MESSAGES = 100
 
 _CONTROL = re.compile(
     "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
@@ -158,6 +162,20 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
 
     units = [_unit_row(u, cfg, texts, num, t, reminded.get(u.unit.code, ())) for u in view.units]
     by_group = _grouped(units, t)
+    # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
+    # email's table keeps the units that need attention and the workbook has them all.
+    shown = units
+    if len(units) > EMAIL_MAX_UNIT_ROWS:
+        shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"]]
+        shown = shown[:EMAIL_MAX_UNIT_ROWS]
+    shown_codes = {u["code"] for u in shown}
+    table = [{"name": g["name"], "units": [u for u in g["units"] if u["code"] in shown_codes]}
+             for g in by_group]
+    problem_units, problem_lines = [], 0
+    for u in units:
+        if u["problems"] and problem_lines < EMAIL_MAX_PROBLEMS:
+            problem_units.append({**u, "problems": u["problems"][:EMAIL_MAX_PROBLEMS - problem_lines]})
+            problem_lines += len(problem_units[-1]["problems"])
     missing = [{"name": g["name"], "units": [u for u in g["units"] if u["status"] == "missing"]}
                for g in by_group]
     missing = [g for g in missing if g["units"]]
@@ -173,6 +191,7 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "weekday": t["weekdays"][view.day.weekday()],
         "reporting_day": view.reporting_day,
         "deadline": view.deadline.astimezone(cfg.service.timezone).strftime("%H:%M"),
+        "digest_at": cfg.schedule.digest_at.strftime("%H:%M"),
         "until": _hm(until, cfg),
         "until_date": _dmy(_local(until, cfg).date()) if _local(until, cfg).date() != view.day else "",
         "generated": {"time": local_now.strftime("%H:%M"), "date": _dmy(local_now.date())},
@@ -185,14 +204,19 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "totals": _totals(view, cfg, num, t),
         "units": units,
         "groups": by_group,
+        "table": [g for g in table if g["units"]],  # the email's per-unit table
+        "table_hidden": len(units) - len(shown),
         "missing": missing,
         "missing_count": sum(len(g["units"]) for g in missing),
         "unreadable": [u for u in units if u["status"] == "unreadable"],
         "late_units": [u for u in units if u["status"] == "late"],
         "problem_units": [u for u in units if u["problems"]],
         "problem_count": sum(len(u["problems"]) for u in units),
+        "email_problem_units": problem_units,  # the same, cut to EMAIL_MAX_PROBLEMS sentences
+        "problems_hidden": sum(len(u["problems"]) for u in units) - problem_lines,
         "unassigned": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind != "automatic"],
         "automatic": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind == "automatic"],
+        "email_max_messages": EMAIL_MAX_MESSAGES,
         "reminded": [{"code": u["code"], "name": u["name"], "times": u["reminded"],
                       "status": u["status"], "status_text": u["status_text"]}
                      for u in units if u["reminded"]],
@@ -316,12 +340,9 @@ def _unit_row(u: UnitDay, cfg: Config, texts: Texts, num: Numbers, t: Mapping[st
     if m is not None:
         files = [{"name": clean(a.filename), "outcome": a.outcome, "format": a.detected_format,
                   "size": a.size} for a in m.attachments]
-    figures = []
-    for ind in cfg.form.indicators:
-        row = u.latest_values.get(ind.code)
-        if row:
-            figures.append({"code": ind.code, "label": ind.label,
-                            "cells": [_number(row.get(s.code), s.kind == "money") for s in cfg.form.measures]})
+    # indicator × measure, as the workbook shows them (None where the unit gave no figure)
+    grid = [[_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money")
+             for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {
         "code": u.unit.code,
         "name": u.unit.name,
@@ -338,7 +359,7 @@ def _unit_row(u: UnitDay, cfg: Config, texts: Texts, num: Numbers, t: Mapping[st
         "figures_day_text": _dmy(u.latest_day),
         "has_figures": bool(u.latest_values),
         "sums": sums,
-        "figures": figures,
+        "grid": grid,
         "files": files,
         "problems": [{"code": p.code, "text": problem_text(p, cfg, texts, num)} for p in u.problems],
         "reminded": [_hm(w, cfg) for w in sorted(reminded)],
@@ -356,7 +377,12 @@ def _contact(unit: UnitConfig) -> str:
 
 def problem_text(p: Problem, cfg: Config, texts: Texts, num: Numbers | None = None) -> str:
     """A problem's sentence, with codes turned into labels and stored numbers formatted."""
-    params = dict(p.params)
+    sentences = _load(f"problems.{cfg.service.language}.toml")
+    params = {}
+    for key, value in (p.params or {}).items():
+        # "<param>_<value>" entries translate a value (format_pdf = "PDF"), as the readers do.
+        translated = sentences.get(f"{key}_{value}") if value not in (None, "") else None
+        params[key] = translated if isinstance(translated, str) else value
     measure = None
     if params.get("indicator"):
         ind = next((i for i in cfg.form.indicators if i.code == params["indicator"]), None)

@@ -10,18 +10,20 @@ import csv
 import datetime as dt
 import io
 import math
+from copy import copy
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import Cell, WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from service.config import Config
@@ -86,8 +88,9 @@ def neutralize(text: object) -> str:
 def put_text(cell: Cell, text: object) -> Cell:
     """Write `text` as a plain string cell, never a formula or an error value."""
     s = ILLEGAL_CHARACTERS_RE.sub(" ", "" if text is None else str(text))[:MAX_CELL_CHARS]
-    cell.value = s
-    # openpyxl turns "=..." into a formula and "#N/A" into an error; this is text.
+    # Bypass openpyxl's inference on purpose: it turns "=..." into a formula and "#N/A"
+    # into an error value, and re-checks the characters just cleaned.
+    cell._value = s
     cell.data_type = "s"
     if s.startswith(FORMULA_START):
         cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
@@ -99,19 +102,37 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, font: Font = REGULAR, *,
     cell = ws.cell(row, col)
     if isinstance(value, str):
         put_text(cell, value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        cell._value = value  # the common case, without openpyxl's type inference
+        cell.data_type = "n"
     elif isinstance(value, Decimal):
         cell.value = int(value) if value == value.to_integral_value() else float(value)
     else:
         cell.value = value
-    cell.font = font
-    cell.alignment = align
-    if border is not None:
-        cell.border = border
-    if fill is not None:
-        cell.fill = fill
-    if fmt is not None:
-        cell.number_format = fmt
+    # Setting font, fill... one by one hashes each style object against the workbook's
+    # tables; a workbook of 1,000 units has ~100,000 cells, so each combination is
+    # resolved once and its index array copied (4x faster).
+    cache = _style_cache(ws)
+    key = (id(font), id(fill), fmt, id(align), id(border), cell.quotePrefix)  # constants: ids are stable
+    style = cache.get(key)
+    if style is None:
+        cell.font = font
+        cell.alignment = align
+        if border is not None:
+            cell.border = border
+        if fill is not None:
+            cell.fill = fill
+        if fmt is not None:
+            cell.number_format = fmt
+        cache[key] = copy(cell._style)
+    else:
+        cell._style = copy(style)
     return cell
+
+
+def _style_cache(ws: Worksheet) -> dict:
+    # Style indices belong to one workbook, so the cache lives on it.
+    return ws.parent.__dict__.setdefault("_baocao_styles", {})
 
 
 def _lines(text: object, width: float) -> int:
@@ -353,47 +374,93 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
 
 
 def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
+    """One row per unit, one column per indicator × measure: the layout of the
+    consolidated forms sent upward, with every unit's figures that count in the totals."""
     ws.title = t["detail_sheet"]
     measures = model["measures"]
-    headers = [t["stt"], t["unit_code"], t["unit"], t["group"], t["status"], t["figures_day"],
-               t["indicator_code"], t["indicator"], *(m["header"] for m in measures)]
-    widths = [7, 14, 32, 16, 15, 12, 16, 46] + [12] * len(measures)
+    indicators = model["totals"]["rows"]
+    fixed = [t["stt"], t["unit_code"], t["unit"], t["status"], t["figures_day"]]
+    widths = [6, 13, 32, 14, 11] + [11.5] * (len(indicators) * len(measures))
     _widths(ws, widths)
+    first = len(fixed) + 1
+    last = len(widths)
     money_unit = labels(model["language"])["money_unit"]
-    _banner(ws, 1, fill(t["detail_title"], {"date": model["date"]}), widths, TITLE, 24)
-    _banner(ws, 2, fill(t["units_note"], {"money_unit": money_unit}), widths, NOTE)
+    _banner(ws, 1, fill(t["detail_title"], {"date": model["date"]}), widths[:14], TITLE, 24)
+    _banner(ws, 2, fill(t["units_note"], {"money_unit": money_unit}), widths[:14], NOTE)
     head = 4
-    _header(ws, head, headers, widths)
-    row, number = head + 1, 0
-    for k, u in enumerate(_units_in_order(model)):
-        zebra = ZEBRA_FILL if k % 2 == 1 else None
-        font = MUTED if u["stale"] else REGULAR
-        status_fill = STATUS_FILL.get(u["status"]) or zebra
-        for fig in u["figures"] or [None]:
+    for j, text in enumerate(fixed, start=1):
+        _put(ws, head, j, text, HEAD, fill=HEAD_FILL, align=CENTER)
+        _put(ws, head + 1, j, None, HEAD, fill=HEAD_FILL, align=CENTER)
+        ws.merge_cells(start_row=head, start_column=j, end_row=head + 1, end_column=j)
+    label_width = 11.5 * len(measures)
+    for k, ind in enumerate(indicators):
+        col = first + k * len(measures)
+        for j, ms in enumerate(measures):
+            _put(ws, head, col + j, ind["label"] if j == 0 else None, HEAD, fill=HEAD_FILL, align=CENTER)
+            _put(ws, head + 1, col + j, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
+        if len(measures) > 1:
+            ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + len(measures) - 1)
+    _fit(ws, head, [(ind["label"], label_width) for ind in indicators])
+    _fit(ws, head + 1, [(ms["header"], 11.5) for ms in measures])
+    row, number = head + 2, 0
+    fmts = [_fmt(ms) for ms in measures] * len(indicators)
+    for g in model["groups"]:
+        if g["name"]:
+            for j in range(1, last + 1):
+                _put(ws, row, j, g["name"] if j == 3 else None, BOLD, fill=GROUP_FILL)
+            _fit(ws, row, [])
+            row += 1
+        for u in g["units"]:
             number += 1
+            zebra = ZEBRA_FILL if number % 2 == 0 else None
+            font = MUTED if u["stale"] else REGULAR
             _put(ws, row, 1, number, fill=zebra, align=CENTER)
             _put(ws, row, 2, u["code"], fill=zebra)
             _put(ws, row, 3, u["name"], fill=zebra)
-            _put(ws, row, 4, u["group"], fill=zebra)
-            _put(ws, row, 5, u["status_text"], fill=status_fill, align=CENTER)
-            _put(ws, row, 6, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
-            if fig is None:
-                _put(ws, row, 7, None, fill=zebra)
-                _put(ws, row, 8, t["never"], MUTED, fill=zebra)
-                for j in range(len(measures)):
-                    _put(ws, row, 9 + j, None, fill=zebra)
-                label = t["never"]
-            else:
-                label = fig["label"]
-                _put(ws, row, 7, fig["code"], fill=zebra)
-                _put(ws, row, 8, label, font, fill=zebra)
-                for j, (v, ms) in enumerate(zip(fig["cells"], measures)):
-                    _put(ws, row, 9 + j, v, font, fill=zebra, fmt=_fmt(ms), align=RIGHT)
-            _fit(ws, row, [(u["name"], widths[2]), (label, widths[7])])
+            _put(ws, row, 4, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
+            _put(ws, row, 5, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
+            col = first
+            for cells in u["grid"]:
+                for v in cells:
+                    _put(ws, row, col, v, font, fill=zebra, fmt=fmts[col - first], align=RIGHT)
+                    col += 1
+            _fit(ws, row, [(u["name"], widths[2])])
             row += 1
-    ws.auto_filter.ref = f"A{head}:{get_column_letter(len(headers))}{max(row - 1, head)}"
-    ws.freeze_panes = ws.cell(head + 1, 4)
-    _print_setup(ws, f"{head}:{head}")
+    _put(ws, row, 1, None, BOLD, fill=TOTAL_FILL)
+    _put(ws, row, 2, None, BOLD, fill=TOTAL_FILL)
+    _put(ws, row, 3, t["total"], BOLD, fill=TOTAL_FILL)
+    _put(ws, row, 4, None, BOLD, fill=TOTAL_FILL)
+    _put(ws, row, 5, None, BOLD, fill=TOTAL_FILL)
+    col = first
+    for ind in indicators:
+        for c in ind["cells"]:
+            _put(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=fmts[col - first], align=RIGHT)
+            col += 1
+    _fit(ws, row, [])
+    ws.freeze_panes = ws.cell(head + 2, 4)
+    _print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
+    _pages_across(ws, widths[:first - 1], 11.5, len(measures), len(indicators), first)
+
+
+def _column_cm(width: float) -> float:
+    # Excel's column width unit: about 7 px per character plus 5 px padding, at 96 dpi.
+    return 2.54 * (7 * width + 5) / 96
+
+
+def _pages_across(ws: Worksheet, fixed_widths: Sequence[float], block_width: float, block_size: int,
+                  blocks: int, first_block_col: int) -> None:
+    """Print a wide sheet as pages across that each start at a block (an indicator with its
+    measures) and repeat the fixed columns, at the largest scale that keeps at least 60%."""
+    usable_cm = 29.7 - 2 * 2.54 * 0.4  # A4 landscape minus the margins of _print_setup
+    fixed_cm = sum(_column_cm(w) for w in fixed_widths)
+    block_cm = block_size * _column_cm(block_width)
+    per_page = max(1, int((usable_cm / 0.6 - fixed_cm) // block_cm))
+    per_page = min(per_page, blocks)
+    ws.sheet_properties.pageSetUpPr.fitToPage = False
+    ws.page_setup.scale = max(10, min(100, int(100 * usable_cm / (fixed_cm + per_page * block_cm)) - 1))
+    for k in range(per_page, blocks, per_page):
+        # A break id is the first column of the next page (as LibreOffice and Excel read it).
+        ws.col_breaks.append(Break(id=first_block_col - 1 + k * block_size))
 
 
 def _problems_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
@@ -524,7 +591,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
     head = []
     for h in headers:
-        c = Cell(ws, value=None)
+        c = WriteOnlyCell(ws)
         put_text(c, h)
         c.font, c.fill, c.alignment, c.border = HEAD, HEAD_FILL, CENTER, BOX
         head.append(c)
@@ -532,7 +599,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     for r in rows:
         out = []
         for j, value in enumerate(r):
-            c = Cell(ws, value=None)
+            c = WriteOnlyCell(ws)
             if isinstance(value, str):
                 put_text(c, value)
             elif isinstance(value, dt.datetime):

@@ -170,3 +170,35 @@ class MailboxMessage(Base):
         UniqueConstraint("account", "folder", "uidvalidity", "uid", name="uq_mailbox_uid"),
         Index("ix_mailbox_pending", "account", "folder", "done"),
     )
+
+
+class Digest(Base):
+    """The digest of one reporting day: the row is the claim that makes sending exactly once.
+
+    state: sending (an instance holds the lease until `lease_until`), sent, failed
+    (to be retried from `next_attempt_at`).
+    """
+
+    __tablename__ = "digests"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    state: Mapped[str] = mapped_column(String(20))
+    message_id: Mapped[str] = mapped_column(String(300))
+    claimed_by: Mapped[str] = mapped_column(String(200))
+    lease_until: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sends: Mapped[int] = mapped_column(Integer, default=0)  # > 1 after --resend
+    recipients: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class RuntimeState(Base):
+    """Small named facts the daemon records for `baocao health` and `status` (heartbeat...)."""
+
+    __tablename__ = "runtime_state"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)

@@ -1,0 +1,196 @@
+"""`baocao run`: polls on an interval, sends the digest at `digest_at`, stops cleanly on SIGTERM.
+
+APScheduler 3 (BlockingScheduler). Polls never overlap (max_instances=1, coalesced);
+the digest job polls once more first, under the same lock, so a report that arrived a
+minute before is in it. A generous misfire grace and a catch-up at start make sure a
+digest that fell due while the daemon was down is still sent (marked late).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import signal
+import threading
+from typing import Callable
+
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from service.archive import Archive
+from service.config import Config
+from service.dayview import is_reporting_day
+from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
+from service.errors import BaocaoError
+from service.mailbox import Mailbox
+from service.pipeline import Ingestor
+from storage.models import Message
+
+log = logging.getLogger(__name__)
+
+MISFIRE_GRACE_SECONDS = 12 * 3600  # a digest job up to 12 h late still runs (and says it is late)
+CATCH_UP_DAYS = 3  # on start, unsent digests of the last days are sent
+DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class Daemon:
+    def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
+                 clock: Callable[[], dt.datetime] | None = None) -> None:
+        self.cfg = cfg
+        self.sessions = sessions
+        self.archive = archive
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.stop = threading.Event()
+        self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
+        self.owner = instance_name()
+        self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
+        self.scheduler = BlockingScheduler(
+            timezone=cfg.service.timezone,
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+
+    # -- jobs -----------------------------------------------------------------------------
+    def poll(self) -> None:
+        if self.cfg.imap is None or self.stop.is_set():
+            return
+        if not self.lock.acquire(blocking=False):
+            return  # the digest job is polling right now
+        try:
+            self._poll_locked()
+        finally:
+            self.lock.release()
+
+    def _poll_locked(self) -> None:
+        now = self.clock()
+        try:
+            with Mailbox(self.cfg.imap) as mailbox:
+                report = self.ingestor.poll(mailbox)
+        except BaocaoError as exc:
+            log.error("poll failed: %s", exc)
+            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc)},
+                         self.clock())
+            return
+        except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the next poll retries
+            log.exception("poll failed unexpectedly")
+            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(),
+                                                      "error": f"{type(exc).__name__}: {exc}"}, self.clock())
+            return
+        record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
+                                                  "stored": len(report.stored)}, self.clock())
+        if report.stored:
+            log.info("poll: stored %d new message(s)", len(report.stored))
+
+    def digest(self, day: dt.date | None = None) -> None:
+        """The digest of `day` (default: today): one last poll, then send unless sent."""
+        now = self.clock()
+        day = day or now.astimezone(self.cfg.service.timezone).date()
+        if not is_reporting_day(self.cfg, day):
+            return
+        with self.lock:
+            if self.cfg.imap is not None and not self.stop.is_set():
+                self._poll_locked()
+        if self.stop.is_set():
+            return
+        try:
+            outcome = send_digest(self.cfg, self.sessions, self.archive, day, self.clock(), owner=self.owner)
+        except Exception:  # noqa: BLE001 - e.g. the database is away; the retry job tries again
+            log.exception("digest for %s could not be handled", day)
+            return
+        if outcome.status not in ("sent", "already_sent"):
+            log.info("digest for %s: %s %s", day, outcome.status, outcome.detail)
+
+    def catch_up(self) -> None:
+        """Send digests that fell due and were not sent (daemon down, SMTP failing)."""
+        now = self.clock()
+        today = now.astimezone(self.cfg.service.timezone).date()
+        for back in range(CATCH_UP_DAYS, -1, -1):
+            day = today - dt.timedelta(days=back)
+            if self.stop.is_set() or not is_reporting_day(self.cfg, day) or now < digest_due_at(self.cfg, day):
+                continue
+            with self.sessions() as session:
+                if not digest_expected(self.cfg, session, day):
+                    continue
+                row = digest_state(session, day)
+            if row is not None and row.state == "sent":
+                continue
+            if row is not None and row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
+                continue
+            log.info("digest for %s is due and not sent: sending it now", day)
+            self.digest(day)
+
+    def heartbeat(self) -> None:
+        record_state(self.sessions, f"heartbeat:{self.owner}",
+                     {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock())
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def run(self) -> None:
+        sched = self.cfg.schedule
+        interval = self.cfg.service.poll_interval_minutes
+        days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
+        tz = self.cfg.service.timezone  # a trigger built alone would use the machine's zone
+        self.scheduler.add_job(self.poll, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
+                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        self.scheduler.add_job(self.digest, CronTrigger(day_of_week=days, hour=sched.digest_at.hour,
+                                                        minute=sched.digest_at.minute,
+                                                        second=sched.digest_at.second, timezone=tz),
+                               id="digest")
+        self.scheduler.add_job(self.catch_up, IntervalTrigger(minutes=1, timezone=tz), id="retry")
+        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=60, timezone=tz), id="heartbeat",
+                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, self._on_signal)
+        log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
+                 sched.digest_at.strftime("%H:%M:%S"), days, self.cfg.service.timezone.key)
+        threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
+        try:
+            self.scheduler.start()
+        finally:
+            self.ingestor.close()
+            log.info("baocao stopped")
+
+    def _on_signal(self, signum, _frame) -> None:
+        log.info("received %s: stopping after the current message", signal.Signals(signum).name)
+        self.stop.set()
+        # shutdown from another thread: the handler runs in the scheduler's own thread.
+        threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+
+def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
+    """Whether a digest for `day` should exist: a reporting day within the campaign, not
+    before the service received its first message (a new installation does not owe
+    digests for the days before it)."""
+    if not is_reporting_day(cfg, day):
+        return False
+    if cfg.campaign.start_date and day < cfg.campaign.start_date:
+        return False
+    first = session.scalar(select(func.min(Message.report_day)))
+    return first is not None and day >= first or digest_state(session, day) is not None
+
+
+def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
+    """(healthy, one sentence): the last poll succeeded recently and no digest is overdue."""
+    problems = []
+    if cfg.imap is not None:
+        row = read_state(session, "last_poll")
+        limit = dt.timedelta(minutes=max(3 * cfg.service.poll_interval_minutes, 15))
+        if row is None:
+            problems.append("no poll has run yet")
+        elif not row.value.get("ok"):
+            problems.append(f"the last poll failed: {row.value.get('error', '?')}")
+        elif now - row.updated_at > limit:
+            problems.append(f"the last successful poll was at {row.updated_at.astimezone(cfg.service.timezone):%d/%m %H:%M}")
+    today = now.astimezone(cfg.service.timezone).date()
+    for day in (today - dt.timedelta(days=1), today):
+        if not is_reporting_day(cfg, day) or now < digest_due_at(cfg, day) + dt.timedelta(minutes=15):
+            continue
+        if not digest_expected(cfg, session, day):
+            continue
+        row = digest_state(session, day)
+        if row is None or row.state != "sent":
+            why = f" ({row.last_error})" if row is not None and row.last_error else ""
+            problems.append(f"the digest for {day:%d/%m/%Y} is overdue{why}")
+    if problems:
+        return False, "; ".join(problems)
+    return True, "healthy: polls succeed and no digest is overdue"

@@ -1,0 +1,112 @@
+"""`baocao run` as a real process: a poll, the digest on schedule, a clean SIGTERM; and two
+daemons on one PostgreSQL database sending one digest."""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from storage.db import open_database
+from storage.models import Message
+from tests.mailbuilders import simple_report, write_config
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+class Proc:
+    """A daemon subprocess whose log lines can be awaited (no sleeps)."""
+
+    def __init__(self, cfg_path, env):
+        self.p = subprocess.Popen([sys.executable, "-m", "service.cli", "--config", str(cfg_path), "run"],
+                                  env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                  text=True)
+        self.lines: list[str] = []
+        self.cond = threading.Condition()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stdout:
+            with self.cond:
+                self.lines.append(line)
+                self.cond.notify_all()
+
+    def wait_for(self, text: str, timeout: float = 60) -> str:
+        with self.cond:
+            ok = self.cond.wait_for(lambda: any(text in ln for ln in self.lines), timeout)
+        if not ok and self.p.poll() is None:  # show where it is stuck
+            self.p.send_signal(signal.SIGUSR1)
+            with self.cond:
+                self.cond.wait_for(lambda: any("most recent call first" in ln for ln in self.lines), 5)
+        assert ok, f"'{text}' not logged in {timeout} s:\n" + "".join(ln for ln in self.lines if "alembic" not in ln)[-6000:]
+        return next(ln for ln in self.lines if text in ln)
+
+    def stop(self) -> int:
+        self.p.send_signal(signal.SIGTERM)
+        return self.p.wait(timeout=60)
+
+
+def daemon_config(tmp_path, mailbox, smtp, db_url, seconds_ahead: int):
+    due = (dt.datetime.now(TZ) + dt.timedelta(seconds=seconds_ahead)).time().replace(microsecond=0)
+    if due < dt.time(0, 1, 0) or due > dt.time(23, 58):
+        pytest.skip("too close to midnight in Asia/Ho_Chi_Minh for a same-day schedule")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
+              "password_env": "T_IMAP_PW", "processed_folder": "Đã xử lý"},
+        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
+              "from_address": "baocao.ldtbxh@example.gov.vn"},
+        database_url=db_url, archive_dir=tmp_path / "archive")
+    text = path.read_text(encoding="utf-8")
+    text = text.replace('digest_at = "15:00"', f"digest_at = {due.isoformat()}")
+    text = text.replace('deadline = "15:00"', f"deadline = {due.isoformat()}")
+    path.write_text(text, encoding="utf-8")
+    return path, {"T_IMAP_PW": mailbox.password}
+
+
+def test_daemon_polls_sends_the_digest_and_stops_on_sigterm(tmp_path, mailbox, smtp):
+    mailbox.append(simple_report(), dt.datetime.now(TZ))
+    path, env = daemon_config(tmp_path, mailbox, smtp, f"sqlite:///{tmp_path / 'db'}", seconds_ahead=6)
+    proc = Proc(path, env)
+    try:
+        proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn")
+        proc.wait_for('Running job "Daemon.digest (trigger: cron')  # the schedule, not the catch-up
+        proc.wait_for("digest for")
+        [digest] = smtp.wait_for(1, timeout=30)
+        assert "dieuphoi.ldtbxh@example.gov.vn" in digest.rcpt_tos
+    finally:
+        rc = proc.stop()
+    assert rc == 0
+    assert any("baocao stopped" in ln for ln in proc.lines)
+    assert not any("Traceback" in ln for ln in proc.lines)
+    r = subprocess.run([sys.executable, "-m", "service.cli", "--config", str(path), "health"],
+                       env={**os.environ, **env}, capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+
+
+def test_two_daemons_on_one_postgres_send_one_digest(tmp_path, mailbox, smtp, pg_url):
+    raws = [simple_report(sender=s) for s in ("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn",
+                                              "songcau@example.gov.vn")]
+    for raw in raws:
+        mailbox.append(raw, dt.datetime.now(TZ))
+    path, env = daemon_config(tmp_path, mailbox, smtp, pg_url, seconds_ahead=8)
+    procs = [Proc(path, env), Proc(path, env)]
+    try:
+        for p in procs:
+            p.wait_for("digest for")
+        smtp.wait_for(1, timeout=30)
+    finally:
+        codes = [p.stop() for p in procs]
+    assert codes == [0, 0]
+    digests = [m for m in smtp.messages if "dieuphoi.ldtbxh@example.gov.vn" in m.rcpt_tos]
+    assert len(digests) == 1
+    sessions = open_database(pg_url)
+    with sessions() as s:
+        assert s.scalar(select(func.count()).select_from(Message)) == len(raws)
+    sessions.kw["bind"].dispose()

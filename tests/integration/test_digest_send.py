@@ -1,0 +1,170 @@
+"""Sending the digest: STARTTLS + AUTH, exactly once, retries, the 14:59:30 report, catch-up."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+from email import policy
+
+import pytest
+from sqlalchemy import select
+
+from service.archive import Archive
+from service.config import load_config
+from service.daemon import Daemon, health
+from service.dispatch import send_digest
+from service.localmail import SmtpCapture
+from storage.db import open_database
+from storage.models import Digest
+from tests.mailbuilders import email_bytes, simple_report, write_config
+
+TZ7 = dt.timezone(dt.timedelta(hours=7))
+DAY = dt.date(2021, 8, 11)
+
+
+def at(hh, mm, ss=0, day=DAY):
+    return dt.datetime.combine(day, dt.time(hh, mm, ss), tzinfo=TZ7)
+
+
+class Env:
+    def __init__(self, cfg, db_url, mailbox, smtp):
+        self.cfg, self.mailbox, self.smtp = cfg, mailbox, smtp
+        self.sessions = open_database(db_url)
+        self.archive = Archive(cfg.service.archive_dir)
+
+    def daemon(self, now: dt.datetime) -> Daemon:
+        return Daemon(self.cfg, self.sessions, self.archive, clock=lambda: now)
+
+    def digests(self):
+        return [m for m in self.smtp.messages if "dieuphoi.ldtbxh@example.gov.vn" in m.rcpt_tos]
+
+
+def make_env(tmp_path, db_url, mailbox, smtp, smtp_extra=None, name="config.toml"):
+    smtp_section = {"host": "127.0.0.1", "port": smtp.port, "security": "none",
+                    "from_address": "baocao.ldtbxh@example.gov.vn"}
+    smtp_section.update(smtp_extra or {})
+    env = {"T_IMAP_PW": mailbox.password, "T_SMTP_PW": "smtp-secret"}
+    path = write_config(
+        tmp_path / name,
+        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
+              "password_env": "T_IMAP_PW", "processed_folder": "Đã xử lý"},
+        smtp=smtp_section, database_url=db_url, archive_dir=tmp_path / "archive")
+    return Env(load_config(path, env=env), db_url, mailbox, smtp)
+
+
+@pytest.fixture
+def env(tmp_path, db_url, mailbox, smtp):
+    e = make_env(tmp_path, db_url, mailbox, smtp)
+    yield e
+    e.sessions.kw["bind"].dispose()
+
+
+def test_report_at_14_59_30_is_in_the_15_00_digest_and_it_goes_once(env):
+    env.mailbox.append(simple_report(), at(14, 59, 30))  # not polled yet: the digest job polls first
+    d = env.daemon(at(15, 0))
+    d.digest(DAY)
+    d.digest(DAY)  # a second run (e.g. a restart) sends nothing
+    d.ingestor.close()
+    [sent] = env.digests()
+    msg = email.message_from_bytes(sent.data, policy=policy.default)
+    text = msg.get_body(("plain",)).get_content()
+    assert "Bảo hiểm xã hội thành phố" in text
+    assert "Tổng hợp tiến độ hỗ trợ theo NQ 68/NQ-CP ngày 11/08/2021" in str(msg["Subject"])
+    with env.sessions() as s:
+        row = s.scalar(select(Digest))
+        assert row.state == "sent" and row.sends == 1
+    with env.sessions() as s:
+        from service.dayview import build_day_view
+        view = build_day_view(s, env.cfg, DAY)
+        assert {u.unit.code: u.status for u in view.units}["BHXH"] == "on_time"
+
+
+def test_smtp_down_then_back_retries_and_says_late(env):
+    env.smtp.fail = True
+    out = send_digest(env.cfg, env.sessions, env.archive, DAY, at(15, 0))
+    assert out.status == "failed" and "451" in out.detail
+    with env.sessions() as s:
+        row = s.scalar(select(Digest))
+        assert row.state == "failed" and row.next_attempt_at == at(15, 1)
+        ok, why = health(env.cfg, s, at(15, 30))
+        assert not ok and "overdue" in why
+    # before the backoff has passed, the daemon's retry does not try again
+    assert send_digest(env.cfg, env.sessions, env.archive, DAY, at(15, 0, 30)).status == "retry_later"
+    env.smtp.fail = False
+    d = env.daemon(at(16, 0))
+    d.catch_up()
+    d.ingestor.close()
+    [sent] = env.digests()
+    html = email.message_from_bytes(sent.data, policy=policy.default).get_body(("html",)).get_content()
+    assert "16:00" in html  # the late digest carries its real time
+    with env.sessions() as s:
+        assert s.scalar(select(Digest)).state == "sent"
+
+
+def test_missed_digest_is_sent_on_start(env):
+    env.mailbox.append(simple_report(), at(9, 0))
+    d = env.daemon(at(9, 30))
+    d.poll()  # the daemon ran in the morning, then was down at 15:00
+    d.ingestor.close()
+    assert env.digests() == []
+    later = env.daemon(at(17, 45))
+    later.catch_up()
+    later.ingestor.close()
+    assert len(env.digests()) == 1
+
+
+def test_not_a_reporting_day_sends_nothing(env):
+    from dataclasses import replace
+    cfg = replace(env.cfg, schedule=replace(env.cfg.schedule, holidays=frozenset({DAY})))
+    assert send_digest(cfg, env.sessions, env.archive, DAY, at(15, 0)).status == "not_reporting_day"
+    assert env.digests() == []
+
+
+def test_resend_sends_again_on_purpose(env):
+    assert send_digest(env.cfg, env.sessions, env.archive, DAY, at(15, 0)).status == "sent"
+    assert send_digest(env.cfg, env.sessions, env.archive, DAY, at(15, 5)).status == "already_sent"
+    assert send_digest(env.cfg, env.sessions, env.archive, DAY, at(15, 6), resend=True).status == "sent"
+    first, second = env.digests()
+    ids = {email.message_from_bytes(m.data)["Message-ID"] for m in (first, second)}
+    assert len(ids) == 2
+
+
+def test_starttls_and_auth(tmp_path, mailbox):
+    with SmtpCapture(tls=True, auth={"baocao": "smtp-secret"}) as server:
+        e = make_env(tmp_path, f"sqlite:///{tmp_path / 'db'}", mailbox, server,
+                     {"security": "starttls", "ca_file": str(server.cert_path), "username": "baocao",
+                      "password_env": "T_SMTP_PW"})
+        assert send_digest(e.cfg, e.sessions, e.archive, DAY, at(15, 0)).status == "sent"
+        assert len(e.digests()) == 1
+
+
+def test_wrong_smtp_password_is_a_named_failure(tmp_path, mailbox):
+    with SmtpCapture(tls=True, auth={"baocao": "other"}) as server:
+        e = make_env(tmp_path, f"sqlite:///{tmp_path / 'db'}", mailbox, server,
+                     {"security": "starttls", "ca_file": str(server.cert_path), "username": "baocao",
+                      "password_env": "T_SMTP_PW"})
+        out = send_digest(e.cfg, e.sessions, e.archive, DAY, at(15, 0))
+        assert out.status == "failed" and "refused the login" in out.detail
+        assert "smtp-secret" not in out.detail
+
+
+def test_untrusted_smtp_certificate_is_refused(tmp_path, mailbox):
+    with SmtpCapture(tls=True) as server:
+        e = make_env(tmp_path, f"sqlite:///{tmp_path / 'db'}", mailbox, server, {"security": "starttls"})
+        out = send_digest(e.cfg, e.sessions, e.archive, DAY, at(15, 0))
+        assert out.status == "failed" and "could not be verified" in out.detail
+
+
+def test_hostile_subject_and_cell_text_are_escaped(env):
+    from tests.mailbuilders import XLSX, report_workbook
+    book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": "<script>alert(1)</script>"}})
+    env.mailbox.append(email_bytes(sender="hacker@evil.example", subject='<img src=x onerror="alert(1)">',
+                                   attachments=[("<b>x</b>.xlsx", XLSX, book)]), at(9, 0))
+    env.mailbox.append(email_bytes(sender="bhxh.tp@example.gov.vn", subject="BC",
+                                   attachments=[("bc.xlsx", XLSX, book)]), at(9, 5))
+    d = env.daemon(at(15, 0))
+    d.digest(DAY)
+    d.ingestor.close()
+    [sent] = env.digests()
+    html = email.message_from_bytes(sent.data, policy=policy.default).get_body(("html",)).get_content()
+    assert "<script>" not in html and "<img src=x" not in html
+    assert "&lt;img src=x onerror=" in html

