@@ -7,6 +7,7 @@ bound the work; a fatal problem raises `GridError`, a truncation is reported.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -33,7 +34,7 @@ _MERGE_RE = re.compile(
 _FILLED_CELL_RE = re.compile(
     rb'<(?:\w+:)?c\b[^>]*?\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"[^>]*(?<!/)>\s*<(?!/)')
 _SCAN_CHUNK = 1 << 20
-_PARSE_CHUNK = 1 << 16
+_WHOLE_PART_BYTES = 4 << 20  # an XML part up to this size is parsed in one call
 
 
 class GridError(Exception):
@@ -238,49 +239,63 @@ def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str) ->
                         detail=str(exc)[:200]) from exc
 
 
-def _iter_shallow_xml(fh: IO[bytes], filename: str, max_depth: int = 3
-                      ) -> Iterator[tuple[int, str, ET.Element]]:
-    """(depth, tag of the depth-2 ancestor, element) as each element of depth 2..max_depth
-    ends (the root is depth 1), streaming; deeper elements stay attached to their
-    ancestor for the caller to read. Each yielded element is cleared once the caller
-    is done with it, so memory stays bounded whatever the part's size.
+def _shallow_xml(zf: zipfile.ZipFile, path: str, filename: str, depth: int = 3
+                 ) -> Iterator[tuple[str, ET.Element]]:
+    """The elements at `depth` of one XML part (2: the root's children, 3: their
+    children), each whole, with the tag of the root's child it belongs to. Read what
+    you need before asking for the next one: each is cleared once passed on.
 
-    The C expat parser underneath is safe because no DTD reaches it: a DTD can only
-    come before the root element, and every chunk is checked for one until the root
-    has started (no DTD, no entities to expand: what defusedxml guarantees, at the
-    speed of the C parser).
+    The C parser underneath is safe because no DTD reaches it (no DTD, no entities to
+    expand: what defusedxml guarantees, at the C parser's speed). A small part is
+    parsed in one call, a fraction of the cost of handling its events one by one; a
+    big one is streamed, every element dropped once passed on, so memory stays bounded.
     """
+    with zf.open(path) as fh:
+        if zf.getinfo(path).file_size > _WHOLE_PART_BYTES:
+            yield from _stream_shallow_xml(fh, filename, depth)
+            return
+        data = fh.read(_WHOLE_PART_BYTES + 1)
+    if _has_dtd(data):
+        raise GridError("unsafe_file", file=filename, detail="DTD")
+    for section in ET.fromstring(data):
+        if depth == 2:
+            yield section.tag, section
+        else:
+            tag = section.tag
+            for el in section:
+                yield tag, el
+
+
+def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
+                        ) -> Iterator[tuple[str, ET.Element]]:
     parser = ET.XMLPullParser(events=("start", "end"))
-    depth = 0
+    depth = passed = 0
     section: ET.Element | None = None
     section_tag = ""
-    ended = 0
-    in_prolog = True
     tail = b""
     while True:
-        chunk = fh.read(_PARSE_CHUNK)
-        if in_prolog and chunk:
+        chunk = fh.read(_SCAN_CHUNK)
+        if chunk:
             if _has_dtd(tail + chunk):
                 raise GridError("unsafe_file", file=filename, detail="DTD")
             tail = chunk[-32:]
-        if chunk:
             parser.feed(chunk)
         else:
             parser.close()
         for event, el in parser.read_events():
-            in_prolog = False
             if event == "start":
                 depth += 1
                 if depth == 2:
                     section, section_tag = el, el.tag
                 continue
-            if 2 <= depth <= max_depth:
-                yield depth, section_tag, el
+            if depth == want:
+                yield section_tag, el
                 el.clear()
-                if depth > 2 and section is not None:
-                    ended += 1
-                    if not ended & 1023:
-                        del section[:]  # cleared husks; elements still queued stay alive
+                passed += 1
+                if not passed & 1023 and depth == 3 and section is not None:
+                    del section[:]  # drop the cleared husks; queued elements stay alive
+            elif depth == 2:
+                el.clear()  # a part of the root we do not read, or the husk of one we did
             depth -= 1
         if not chunk:
             return
@@ -294,6 +309,8 @@ _MERGE_CELLS_TAG, _MERGE_CELL_TAG = _MAIN_NS + "mergeCells", _MAIN_NS + "mergeCe
 _FONTS_TAG, _FONT_TAG, _NAME_TAG = _MAIN_NS + "fonts", _MAIN_NS + "font", _MAIN_NS + "name"
 _CELL_XFS_TAG, _XF_TAG = _MAIN_NS + "cellXfs", _MAIN_NS + "xf"
 _NUM_FMTS_TAG, _NUM_FMT_TAG = _MAIN_NS + "numFmts", _MAIN_NS + "numFmt"
+_IS_TAG, _SI_TAG, _T_TAG, _R_TAG, _RPR_TAG = (_MAIN_NS + t for t in ("is", "si", "t", "r", "rPr"))
+_RPH_TAG, _PHONETIC_PR_TAG = _MAIN_NS + "rPh", _MAIN_NS + "phoneticPr"
 _MERGE_REF_RE = re.compile(r"\$?([A-Za-z]{1,3})\$?(\d{1,7})(?::\$?([A-Za-z]{1,3})\$?(\d{1,7}))?")
 _COLUMN_OF: dict[str, int] = {}  # "AB" -> 28, memoised: few distinct column letters exist
 
@@ -308,6 +325,47 @@ def _ref_column(ref: str) -> int:
         if len(_COLUMN_OF) < 20_000:
             _COLUMN_OF[letters] = col
     return col
+
+
+def _text_content(node: ET.Element) -> str:
+    """The text of an <is> or <si> element: what openpyxl's
+    `Text.from_tree(node).content` gives (the plain <t>, then each run's <t>).
+
+    Those objects cost more than the rest of a cell's reading; only their text is
+    needed, so the usual shapes are joined here and anything else goes to openpyxl.
+    """
+    if not node.attrib:
+        plain: str | None = None
+        runs: list[str] = []
+        for child in node:
+            tag = child.tag
+            if tag == _T_TAG:
+                plain = child.text
+            elif tag == _R_TAG and not child.attrib:
+                text = None
+                for sub in child:
+                    if sub.tag == _T_TAG:
+                        text = sub.text
+                    elif sub.tag != _RPR_TAG:
+                        break
+                else:
+                    if text is not None:
+                        runs.append(text)
+                    continue
+                break
+            elif tag != _RPH_TAG and tag != _PHONETIC_PR_TAG:
+                break
+        else:
+            return "".join(runs) if plain is None else plain + "".join(runs)
+    from openpyxl.cell.text import Text
+
+    return Text.from_tree(node).content
+
+
+def _read_shared_strings(zf: zipfile.ZipFile, path: str, filename: str) -> list[str]:
+    """The shared string table, as openpyxl's `read_string_table` reads it."""
+    return [_text_content(el).replace("x005F_", "")
+            for tag, el in _shallow_xml(zf, path, filename, depth=2) if tag == _SI_TAG]
 
 
 def _merge_box(c1: str, r1: str, c2: str | None, r2: str | None) -> tuple[int, int, int, int]:
@@ -349,7 +407,6 @@ def _read_book(zf: zipfile.ZipFile, filename: str) -> _Book:
     from openpyxl.packaging.relationship import get_dependents, get_rels_path
     from openpyxl.packaging.workbook import WorkbookPackage
     from openpyxl.reader.excel import _find_workbook_part
-    from openpyxl.reader.strings import read_string_table
     from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
     from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
     from openpyxl.xml.functions import fromstring
@@ -359,8 +416,7 @@ def _read_book(zf: zipfile.ZipFile, filename: str) -> _Book:
     shared_strings: list = []
     strings_part = package.find(SHARED_STRINGS)
     if strings_part is not None:
-        with zf.open(strings_part.PartName[1:]) as fh:
-            shared_strings = read_string_table(fh)
+        shared_strings = _read_shared_strings(zf, strings_part.PartName[1:], filename)
     workbook_path = _find_workbook_part(package).PartName[1:]
     workbook = WorkbookPackage.from_tree(fromstring(zf.read(workbook_path)))
     epoch = CALENDAR_MAC_1904 if workbook.properties.date1904 else WINDOWS_EPOCH
@@ -395,18 +451,15 @@ def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str
     font_names: list[str | None] = []
     xfs: list[tuple[int, int]] = []  # (fontId, numFmtId) per cellXfs entry
     custom: dict[int, str] = {}
-    with zf.open(ARC_STYLE) as fh:
-        for depth, section, el in _iter_shallow_xml(fh, filename):
-            if depth != 3:
-                continue
-            tag = el.tag
-            if tag == _XF_TAG and section == _CELL_XFS_TAG:
-                xfs.append((int(el.get("fontId") or 0), int(el.get("numFmtId") or 0)))
-            elif tag == _FONT_TAG and section == _FONTS_TAG:
-                name = el.find(_NAME_TAG)
-                font_names.append(name.get("val") if name is not None else None)
-            elif tag == _NUM_FMT_TAG and section == _NUM_FMTS_TAG:
-                custom[int(el.get("numFmtId") or 0)] = el.get("formatCode") or ""
+    for section, el in _shallow_xml(zf, ARC_STYLE, filename):
+        tag = el.tag
+        if tag == _XF_TAG and section == _CELL_XFS_TAG:
+            xfs.append((int(el.get("fontId") or 0), int(el.get("numFmtId") or 0)))
+        elif tag == _FONT_TAG and section == _FONTS_TAG:
+            name = el.find(_NAME_TAG)
+            font_names.append(name.get("val") if name is not None else None)
+        elif tag == _NUM_FMT_TAG and section == _NUM_FMTS_TAG:
+            custom[int(el.get("numFmtId") or 0)] = el.get("formatCode") or ""
     by_style: list[str | None] = []
     dates: set[int] = set()
     timedeltas: set[int] = set()
@@ -488,11 +541,13 @@ def _row_number(row: ET.Element, counter: int) -> int:
 
 def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits: ReadLimits,
                      filename: str, decode: _TextDecoder, problems: list[Problem]) -> Sheet:
+    """One pass over the sheet's XML: cell values, formulas without a cached value and
+    merged ranges; only a sheet longer than the row cap is scanned a second time."""
     from openpyxl.worksheet._reader import WorkSheetParser
 
     max_rows, max_cols = limits.max_rows, limits.max_columns
-    # openpyxl's own cell parser gives each value its type (shared/inline strings,
-    # numbers, booleans, errors, dates by the cell's number format).
+    # openpyxl's own cell parser types each value: shared strings, numbers, booleans,
+    # errors, dates by the cell's number format (in the 1900 or 1904 date system).
     parser = WorkSheetParser(None, book.shared_strings, data_only=True, epoch=book.epoch,
                              date_formats=book.date_styles,
                              timedelta_formats=book.timedelta_styles)
@@ -503,59 +558,64 @@ def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits:
     merges: set[tuple[int, int, int, int]] = set()
     over_cols = truncated = False
     next_row = 1
-    with zf.open(part.path) as fh:
-        for depth, section, el in _iter_shallow_xml(fh, filename):
-            if depth != 3:
-                continue
+    with contextlib.closing(_shallow_xml(zf, part.path, filename)) as elements:
+        for section, el in elements:
             tag = el.tag
-            if tag == _ROW_TAG:
-                row_no = parser.row_counter = _row_number(el, parser.row_counter)
-                parser.col_counter = 0
-                if row_no > max_rows:
-                    truncated = True  # the rest is only scanned, below
-                    break
-                if row_no < next_row:
-                    continue  # a repeated or out-of-order row: openpyxl's read-only mode skips it
-                next_row = row_no + 1
-                for c in el:
-                    if c.tag != _C_TAG:
-                        continue
-                    ref = c.get("r")
-                    col = _ref_column(ref) if ref else parser.col_counter + 1
-                    key = (row_no, col)
-                    if key in cells:  # the same cell twice: the last one counts
-                        del cells[key]
-                    if not len(c):  # no <v>, <f> or <is>: an empty (formatted) cell
-                        parser.col_counter = col
-                        continue
-                    if col > max_cols:
-                        over_cols = True
-                        parser.col_counter = col
-                        continue
-                    got = parse_cell(c)
-                    col, value = got["column"], got["value"]
-                    if value is None:
-                        formula = c.find(_F_TAG)
-                        if formula is not None:
-                            v = c.find(_V_TAG)
-                            # Excel writes <v></v> with t="str" for a formula whose result
-                            # is ""; an empty <v/> on a number cell is no value.
-                            if v is None or (not (v.text or "").strip() and c.get("t") != "str"):
-                                uncached.append((row_no, col))
-                        continue
-                    font_name = None
-                    if value.__class__ is str and not value.isascii():
-                        try:
-                            font_name = fonts[got["style_id"]]
-                        except (IndexError, TypeError):
-                            font_name = None
-                    cell = _make_cell(value, row_no, col, decode, font_name)
-                    if cell is not None:
-                        cells[(row_no, col)] = cell
-            elif tag == _MERGE_CELL_TAG and section == _MERGE_CELLS_TAG:
+            if tag == _MERGE_CELL_TAG and section == _MERGE_CELLS_TAG:
                 m = _MERGE_REF_RE.fullmatch(el.get("ref") or "")
                 if m:
                     merges.add(_merge_box(*m.groups()))
+                continue
+            if tag != _ROW_TAG:
+                continue
+            row_no = parser.row_counter = _row_number(el, parser.row_counter)
+            parser.col_counter = 0
+            if row_no > max_rows:
+                truncated = True  # the rest is only scanned, below
+                break
+            if row_no < next_row:
+                continue  # a repeated or out-of-order row: openpyxl's read-only mode skips it
+            next_row = row_no + 1
+            for c in el:
+                if c.tag != _C_TAG:
+                    continue
+                ref = c.get("r")
+                col = _ref_column(ref) if ref else parser.col_counter + 1
+                key = (row_no, col)
+                if key in cells:  # the same cell twice: the last one counts
+                    del cells[key]
+                if not len(c) or col > max_cols:  # no <v>, <f> or <is>: empty
+                    over_cols = over_cols or (col > max_cols and len(c) > 0)
+                    parser.col_counter = col
+                    continue
+                if c.get("t") == "inlineStr":
+                    # What parse_cell does for an inline string, minus building
+                    # openpyxl's rich-text objects just to join their text.
+                    parser.col_counter = col
+                    inline = c.find(_IS_TAG)
+                    value = None if inline is None else _text_content(inline)
+                    style_id = c.get("s", 0)
+                    style_id = int(style_id) if style_id else style_id
+                else:
+                    got = parse_cell(c)
+                    col, value, style_id = got["column"], got["value"], got["style_id"]
+                if value is None:
+                    if c.find(_F_TAG) is not None:
+                        v = c.find(_V_TAG)
+                        # Excel writes <v></v> with t="str" for a formula whose result
+                        # is ""; an empty <v/> on a number cell is no value.
+                        if v is None or (not (v.text or "").strip() and c.get("t") != "str"):
+                            uncached.append((row_no, col))
+                    continue
+                font_name = None
+                if value.__class__ is str and not value.isascii():
+                    try:
+                        font_name = fonts[style_id]
+                    except (IndexError, TypeError):
+                        font_name = None
+                cell = _make_cell(value, row_no, col, decode, font_name)
+                if cell is not None:
+                    cells[(row_no, col)] = cell
     over_rows = False
     merged = sorted(merges)
     if truncated:

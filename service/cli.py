@@ -172,12 +172,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
+    from service.dispatch import digest_state
+    from service.export import digest_json, digest_line
     with sessions() as session:
         view = build_day_view(session, cfg, day)
+        row = digest_state(session, day)
         if args.json:
-            print(json.dumps(day_json(view, cfg), ensure_ascii=False, indent=1))
+            doc = day_json(view, cfg)
+            doc["digest"] = digest_json(row, cfg)
+            print(json.dumps(doc, ensure_ascii=False, indent=1))
         else:
-            print(status_text(view, cfg))
+            print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0
 
 
@@ -239,6 +244,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
         with sessions() as session:
             content = build_digest(cfg, session, archive, day, now)
         if args.out:
+            from service.dispatch import write_digest_files
             write_digest_files(content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"),
                                Path(args.out), day)
         if args.dry_run:
@@ -270,20 +276,6 @@ def _poll_before_digest(cfg: Config) -> None:
             ing.poll(mb)
     except (MailboxError, StorageError) as exc:
         log.warning("could not poll before the digest (%s); building it from what is stored", exc)
-
-
-def write_digest_files(content, message, out: Path, day: dt.date) -> None:
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
-        (out / f"digest-{day}.txt").write_text(content.text, encoding="utf-8")
-        (out / f"digest-{day}.eml").write_bytes(message.as_bytes())
-        for f in content.files:
-            if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
-                (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
-                break
-    except OSError as exc:
-        raise UsageError(f"cannot write the digest files to {out}: {exc.strerror or exc}") from exc
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -431,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("demo", parents=[common],
                        help="the whole pipeline on a throwaway local mailbox with generated reports")
     p.add_argument("--out", default="demo-output", help="folder for the outputs (default: demo-output)")
-    p.add_argument("--date", help="the reporting day to simulate (default: today)")
+    p.add_argument("--date", help="the (past) reporting day to simulate (default: yesterday)")
     p.set_defaults(func=cmd_demo)
     return parser
 

@@ -24,7 +24,7 @@ from service.archive import Archive
 from service.config import Config
 from service.dayview import is_reporting_day
 from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
-from service.errors import BaocaoError
+from service.errors import BaocaoError, MailboxError
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
 from storage.models import Message
@@ -47,6 +47,7 @@ class Daemon:
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
+        self._mailbox: Mailbox | None = None  # kept open between polls
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
@@ -65,8 +66,7 @@ class Daemon:
     def _poll_locked(self) -> None:
         now = self.clock()
         try:
-            with Mailbox(self.cfg.imap) as mailbox:
-                report = self.ingestor.poll(mailbox)
+            report = self._poll_with_connection()
         except BaocaoError as exc:
             log.error("poll failed: %s", exc)
             record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc)},
@@ -81,6 +81,31 @@ class Daemon:
                                                   "stored": len(report.stored)}, self.clock())
         if report.stored:
             log.info("poll: stored %d new message(s)", len(report.stored))
+
+    def _poll_with_connection(self):
+        """Poll over the kept connection (cheap when nothing is new); reconnect once if it broke."""
+        for attempt in (1, 2):
+            fresh = self._mailbox is None
+            if fresh:
+                self._mailbox = Mailbox(self.cfg.imap)
+                self._mailbox.connect()
+            try:
+                return self.ingestor.poll(self._mailbox)
+            except MailboxError:
+                self._drop_connection()
+                if fresh or attempt == 2:
+                    raise
+                log.info("the IMAP connection to %s broke; reconnecting", self.cfg.imap.host)
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        self._drop_connection()
+        self.ingestor.close()
+
+    def _drop_connection(self) -> None:
+        mailbox, self._mailbox = self._mailbox, None
+        if mailbox is not None:
+            mailbox.close()
 
     def digest(self, day: dt.date | None = None) -> None:
         """The digest of `day` (default: today): one last poll, then send unless sent."""
@@ -147,7 +172,7 @@ class Daemon:
         try:
             self.scheduler.start()
         finally:
-            self.ingestor.close()
+            self.close()
             log.info("baocao stopped")
 
     def _on_signal(self, signum, _frame) -> None:

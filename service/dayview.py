@@ -8,15 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Callable
 from decimal import Decimal
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import Problem
 from service.analysis import AUTOMATIC, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
-from storage.models import Message
+from storage.models import Figure, Message
 
 Values = dict[str, dict[str, Decimal]]
 
@@ -67,8 +68,7 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
     codes = [u.code for u in cfg.units]
     todays = session.scalars(
         select(Message).where(Message.report_day == day)
-        .options(selectinload(Message.figures), selectinload(Message.problems),
-                 selectinload(Message.attachments))
+        .options(selectinload(Message.problems), selectinload(Message.attachments))
         .order_by(Message.received_at, Message.id)).all()
     if until is not None:
         todays = [m for m in todays if m.received_at <= until]
@@ -84,31 +84,47 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
         days_by_unit[code].append(d)
     wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
     counting: dict[tuple[str, dt.date], Message] = {}
-    if wanted:
+    wanted_days = sorted({d for _, d in wanted})
+    wanted_units = sorted({c for c, _ in wanted})
+    # Fetched by (units × days) in chunks and filtered here: an OR of thousands of
+    # pairs is beyond SQLite's expression depth.
+    for first in range(0, len(wanted_units), 500):
         rows = session.scalars(
             select(Message).where(Message.kind == REPORT, Message.readable.is_(True),
-                                  or_(*[and_(Message.unit_code == c, Message.report_day == d)
-                                        for c, d in wanted]))
-            .options(selectinload(Message.figures), selectinload(Message.problems))
+                                  Message.unit_code.in_(wanted_units[first:first + 500]),
+                                  Message.report_day.in_(wanted_days))
+            .options(selectinload(Message.problems))
             .order_by(Message.received_at, Message.id)).all()
         for m in rows:
+            if (m.unit_code, m.report_day) not in wanted:
+                continue
             if m.report_day == day and until is not None and m.received_at > until:
                 continue
             counting[(m.unit_code, m.report_day)] = m  # later rows overwrite: latest wins
+
+    values = load_values(session, [m.id for m in counting.values()])
+    own_by_unit: dict[str, list[Message]] = defaultdict(list)
+    for m in todays:
+        if m.kind == REPORT:
+            own_by_unit[m.unit_code].append(m)
+    days_counted: dict[str, list[dt.date]] = defaultdict(list)
+    for c, d in counting:
+        days_counted[c].append(d)
 
     reporting = is_reporting_day(cfg, day)
     deadline = deadline_of(cfg, day)
     units = []
     for unit in cfg.units:
-        own = tuple(m for m in todays if m.kind == REPORT and m.unit_code == unit.code)
-        recent = sorted((d for (c, d) in counting if c == unit.code), reverse=True)
+        own = tuple(own_by_unit.get(unit.code, ()))
+        recent = sorted(days_counted.get(unit.code, ()), reverse=True)
         latest_day = recent[0] if recent else None
         prev_day = recent[1] if len(recent) > 1 else None
         if latest_day == day and (unit.code, day) not in counting:
             latest_day, prev_day = prev_day, None
         latest = counting.get((unit.code, latest_day)) if latest_day else None
         previous = counting.get((unit.code, prev_day)) if prev_day else None
-        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous))
+        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous,
+                                 values_of=lambda m: values.get(m.id, {})))
 
     totals = sum_values(u.latest_values for u in units)
     previous_totals = sum_values(
@@ -123,10 +139,12 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
 
 
 def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.datetime,
-                own: tuple[Message, ...], latest: Message | None, previous: Message | None) -> UnitDay:
+                own: tuple[Message, ...], latest: Message | None, previous: Message | None,
+                values_of: Callable[[Message], Values] | None = None) -> UnitDay:
     """A unit's status on `day` from its messages of the day and its counting reports."""
-    latest_values = figures_of(latest) if latest else {}
-    previous_values = figures_of(previous) if previous else {}
+    values_of = values_of or figures_of
+    latest_values = values_of(latest) if latest else {}
+    previous_values = values_of(previous) if previous else {}
     readable_today = latest if latest is not None and latest.report_day == day else None
     problems: list[Problem] = []
     if readable_today is not None:
@@ -152,6 +170,21 @@ def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.da
                    messages=own)
 
 
+def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
+    """Figures of many messages as plain dicts: a digest reads ~100,000 of them, so this
+    goes through the driver's cursor, not ORM objects or result-row processing."""
+    out: dict[int, Values] = {}
+    conn = session.connection()
+    table = Figure.__table__
+    for first in range(0, len(message_ids), 500):
+        chunk = message_ids[first:first + 500]
+        stmt = select(table.c.message_pk, table.c.indicator, table.c.measure,
+                      table.c.value.cast(String)).where(table.c.message_pk.in_(chunk))
+        for pk, ind, meas, val in conn.execute(stmt).tuples():
+            out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(val)
+    return out
+
+
 def figures_of(msg: Message) -> Values:
     out: Values = {}
     for f in msg.figures:
@@ -166,6 +199,7 @@ def stored_problems(msg: Message) -> list[Problem]:
 def decreases(current: Values, previous: Values, previous_day: dt.date | None) -> list[Problem]:
     """Cumulative figures lower than the unit's previous report."""
     out = []
+    when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
     for ind, row in current.items():
         for meas, val in row.items():
             before = previous.get(ind, {}).get(meas)
@@ -173,7 +207,7 @@ def decreases(current: Values, previous: Values, previous_day: dt.date | None) -
                 out.append(Problem("cumulative_decrease", {
                     "indicator": ind, "measure": meas, "previous": str(number(before)),
                     "current": str(number(val)),
-                    "previous_day": previous_day.strftime("%d/%m/%Y") if previous_day else ""}))
+                    "previous_day": when}))
     return out
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from service.archive import Archive
 from service.config import Config, ImapConfig, Secret, SmtpConfig
 from service.dayview import build_day_view
+from service.digest import compose_email
+from service.dispatch import build_digest, send_digest, write_digest_files
 from service.export import day_json, status_text
 from service.localmail import LocalDovecot, SmtpCapture
 from service.mailbox import Mailbox
@@ -76,16 +78,19 @@ def demo_messages(cfg: Config, day: dt.date, seed: int = 68) -> list[tuple[bytes
 
 
 def _figures(cfg: Config, rng: random.Random) -> dict[str, Decimal]:
+    """Plausible cumulative figures: requested >= approved >= paid; money follows the counts."""
     requested = rng.randint(20, 400)
     approved = rng.randint(requested // 2, requested)
     paid = rng.randint(0, approved)
-    counts = iter([requested, approved, paid, paid])
+    per_person = rng.choice([1_000_000, 1_500_000, 3_710_000])
+    counts = iter([requested, approved, paid])
+    money = iter([approved * per_person, paid * per_person])
     out = {}
     for m in cfg.form.measures:
         if m.kind == "count":
             out[m.code] = Decimal(next(counts, paid))
         else:
-            out[m.code] = Decimal(approved * rng.choice([1_000_000, 1_500_000, 3_710_000]))
+            out[m.code] = Decimal(next(money, paid * per_person))
     return out
 
 
@@ -110,7 +115,8 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    day = day or dt.datetime.now(cfg.service.timezone).date()
+    # A whole past day: a mail server keeps no arrival time in the future.
+    day = day or dt.datetime.now(cfg.service.timezone).date() - dt.timedelta(days=1)
     password = secrets.token_urlsafe(16)
     with LocalDovecot() as server, SmtpCapture() as smtp:
         server.start({"baocao": password})
@@ -135,7 +141,19 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
                 report = ingestor.poll(mailbox)
         finally:
             ingestor.close()
-        print(f"Poll: stored {len(report.stored)} message(s).\n")
+        print(f"Poll: stored {len(report.stored)} message(s).")
+        due = dt.datetime.combine(day, demo_cfg.schedule.digest_at, tzinfo=demo_cfg.service.timezone)
+        archive = Archive(demo_cfg.service.archive_dir)
+        outcome = send_digest(demo_cfg, sessions, archive, day, due)
+        with sessions() as session:
+            content = build_digest(demo_cfg, session, archive, day, due)
+        sent = [m for m in smtp.messages if set(demo_cfg.digest.to) & set(m.rcpt_tos)]
+        if sent:
+            (out_dir / f"digest-{day}.eml").write_bytes(sent[-1].data)
+        write_digest_files(content, compose_email(content, demo_cfg, now=due, message_id="<demo@baocao>"),
+                           out_dir, day)
+        print(f"Digest at {due:%H:%M}: {outcome.status} to {', '.join(demo_cfg.digest.to)} "
+              f"(local SMTP capture 127.0.0.1:{smtp.port}).\n")
         with sessions() as session:
             view = build_day_view(session, demo_cfg, day)
             text = status_text(view, demo_cfg)
@@ -145,5 +163,6 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
         (out_dir / f"export-{day}.json").write_text(json.dumps(doc, ensure_ascii=False, indent=1) + "\n",
                                                     encoding="utf-8")
         sessions.kw["bind"].dispose()
-    print(f"\nOutputs in {out_dir}: status.txt, export-{day}.json, baocao.db, archive/")
+    print(f"\nOutputs in {out_dir}:\n  digest-{day}.html  digest-{day}.eml  digest-{day}.txt  "
+          f"tong-hop-{day}.xlsx\n  status.txt  export-{day}.json  baocao.db  archive/")
     return out_dir

@@ -19,7 +19,7 @@ from typing import Any
 
 import jinja2
 
-from parsers.model import Problem
+from parsers.model import MeasureSpec, Problem
 from service.config import Config, UnitConfig
 from service.dayview import DayView, UnitDay
 from service.i18n import Texts, _load, fill
@@ -160,7 +160,9 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
     reminded = reminded or {}
     measures = [_measure(m, t) for m in cfg.form.measures]
 
-    units = [_unit_row(u, cfg, texts, num, t, reminded.get(u.unit.code, ())) for u in view.units]
+    describe = _ProblemSentences(cfg, texts, num)
+    units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ()))
+             for u in view.units]
     by_group = _grouped(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
     # email's table keeps the units that need attention and the workbook has them all.
@@ -209,7 +211,6 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "missing": missing,
         "missing_count": sum(len(g["units"]) for g in missing),
         "unreadable": [u for u in units if u["status"] == "unreadable"],
-        "late_units": [u for u in units if u["status"] == "late"],
         "problem_units": [u for u in units if u["problems"]],
         "problem_count": sum(len(u["problems"]) for u in units),
         "email_problem_units": problem_units,  # the same, cut to EMAIL_MAX_PROBLEMS sentences
@@ -227,7 +228,7 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
     return model
 
 
-def _measure(m, t: Mapping[str, Any]) -> dict[str, Any]:
+def _measure(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     money = m.kind == "money"
     return {"code": m.code, "label": m.label, "kind": m.kind, "money": money,
             "unit": t["money_unit"] if money else "",
@@ -307,9 +308,15 @@ def _totals(view: DayView, cfg: Config, num: Numbers, t: Mapping[str, Any]) -> d
         value = _sum(r.get(m.code) for r in view.totals.values())
         before = _sum(r.get(m.code) for r in view.previous_totals.values())
         total_cells.append(_cell(value, before, has_previous, m.kind == "money", num))
-    stale = [u for u in view.units if u.stale and u.latest_values]
+    stale = [u for u in view.units if _stale(u, view.day)]
     return {"rows": rows, "total": {"cells": total_cells}, "has_previous": has_previous,
             "stale_units": len(stale), "empty": not view.totals}
+
+
+def _stale(u: UnitDay, day: dt.date) -> bool:
+    # Figures from before the day. (UnitDay.stale also calls a report sent on a
+    # non-reporting day stale; its figures are that day's.)
+    return bool(u.latest_values) and u.latest_day is not None and u.latest_day < day
 
 
 def _sum(values) -> Decimal | None:
@@ -328,8 +335,8 @@ def _grouped(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[str
     return named
 
 
-def _unit_row(u: UnitDay, cfg: Config, texts: Texts, num: Numbers, t: Mapping[str, Any],
-              reminded: Sequence[dt.datetime]) -> dict[str, Any]:
+def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
+              describe: _ProblemSentences, reminded: Sequence[dt.datetime]) -> dict[str, Any]:
     m = u.message
     sums = []
     for spec in cfg.form.measures:
@@ -354,14 +361,14 @@ def _unit_row(u: UnitDay, cfg: Config, texts: Texts, num: Numbers, t: Mapping[st
         "subject": clean(m.subject) if m else "",
         "as_of": _dmy(m.as_of) if m and m.as_of else "",
         "message_count": len(u.messages),
-        "stale": u.stale and bool(u.latest_values),
+        "stale": _stale(u, day),
         "figures_day": u.latest_day,
         "figures_day_text": _dmy(u.latest_day),
         "has_figures": bool(u.latest_values),
         "sums": sums,
         "grid": grid,
         "files": files,
-        "problems": [{"code": p.code, "text": problem_text(p, cfg, texts, num)} for p in u.problems],
+        "problems": [{"code": p.code, "text": describe(p)} for p in u.problems],
         "reminded": [_hm(w, cfg) for w in sorted(reminded)],
         "contact": _contact(u.unit),
     }
@@ -377,31 +384,40 @@ def _contact(unit: UnitConfig) -> str:
 
 def problem_text(p: Problem, cfg: Config, texts: Texts, num: Numbers | None = None) -> str:
     """A problem's sentence, with codes turned into labels and stored numbers formatted."""
-    sentences = _load(f"problems.{cfg.service.language}.toml")
-    params = {}
-    for key, value in (p.params or {}).items():
-        # "<param>_<value>" entries translate a value (format_pdf = "PDF"), as the readers do.
-        translated = sentences.get(f"{key}_{value}") if value not in (None, "") else None
-        params[key] = translated if isinstance(translated, str) else value
-    measure = None
-    if params.get("indicator"):
-        ind = next((i for i in cfg.form.indicators if i.code == params["indicator"]), None)
-        if ind is not None:
-            params["indicator"] = ind.label
-    if params.get("measure"):
-        measure = next((m for m in cfg.form.measures if m.code == params["measure"]), None)
+    return _ProblemSentences(cfg, texts, num)(p)
+
+
+class _ProblemSentences:
+    """Renders problem sentences for one digest (lookups built once: a day can have thousands)."""
+
+    def __init__(self, cfg: Config, texts: Texts, num: Numbers | None) -> None:
+        self.texts = texts
+        self.num = num
+        self.sentences = _load(f"problems.{cfg.service.language}.toml")
+        money_unit = labels(cfg.service.language)["money_unit"]
+        self.indicators = {i.code: i.label for i in cfg.form.indicators}
+        self.measures = {m.code: (f"{m.label} ({money_unit})" if m.kind == "money" else m.label, m.kind == "money")
+                         for m in cfg.form.measures}
+
+    def __call__(self, p: Problem) -> str:
+        params = {}
+        for key, value in (p.params or {}).items():
+            # "<param>_<value>" entries translate a value (format_pdf = "PDF"), as the readers do.
+            translated = self.sentences.get(f"{key}_{value}") if value not in (None, "") else None
+            params[key] = translated if isinstance(translated, str) else value
+        if params.get("indicator") in self.indicators:
+            params["indicator"] = self.indicators[params["indicator"]]
+        measure = self.measures.get(params.get("measure"))  # type: ignore[arg-type]
         if measure is not None:
-            params["measure"] = (f"{measure.label} ({labels(cfg.service.language)['money_unit']})"
-                                 if measure.kind == "money" else measure.label)
-    if measure is not None and num is not None:
-        # Stored figures (e.g. a cumulative decrease) are raw numbers, money in đồng.
-        for key in ("previous", "current"):
-            try:
-                value = Decimal(str(params[key]))
-            except (KeyError, ArithmeticError, ValueError):
-                continue
-            params[key] = _value_text(value, measure.kind == "money", num)
-    return clean(texts.problem(p.code, params), 1000)
+            params["measure"], money = measure
+            if self.num is not None:
+                # Stored figures (e.g. a cumulative decrease) are raw numbers, money in đồng.
+                for key in ("previous", "current"):
+                    try:
+                        params[key] = _value_text(Decimal(str(params[key])), money, self.num)
+                    except (KeyError, ArithmeticError, ValueError):
+                        continue
+        return clean(self.texts.problem(p.code, params), 1000)
 
 
 def _message_row(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:

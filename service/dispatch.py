@@ -12,6 +12,7 @@ import logging
 import os
 import socket
 from dataclasses import dataclass
+from pathlib import Path
 from email.utils import make_msgid
 
 from sqlalchemy import select, update
@@ -88,6 +89,21 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
     from service.digest import render_digest
     view = build_day_view(session, cfg, day, until=now)
     return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive))
+
+
+def write_digest_files(content, message, out: Path, day: dt.date) -> None:
+    """The digest as files a person can open: .html, .txt, .eml and the workbook."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
+        (out / f"digest-{day}.txt").write_text(content.text, encoding="utf-8")
+        (out / f"digest-{day}.eml").write_bytes(message.as_bytes())
+        for f in content.files:
+            if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
+                (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
+                break
+    except OSError as exc:
+        raise ArchiveError(f"cannot write the digest files to {out}: {exc.strerror or exc}") from exc
 
 
 # -- the claim -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from typing import Any
 
 from service.config import Config
 from service.dayview import DayView, UnitDay, number
-from service.i18n import Texts
+from service.i18n import Texts, fill
 from storage.models import Message
 
 
@@ -95,6 +95,10 @@ def render_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def status_text(view: DayView, cfg: Config) -> str:
     texts = Texts(cfg.service.language)
     vi = cfg.service.language == "vi"
@@ -113,7 +117,7 @@ def status_text(view: DayView, cfg: Config) -> str:
             u.unit.code, u.unit.name, texts.status(u.status),
             m.received_at.astimezone(tz).strftime("%H:%M") if m else "",
             str(sum(len(r) for r in u.values.values())) if u.values else "",
-            texts.render(u.problems[0]) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
+            _short(texts.render(u.problems[0]), 70) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
             if u.problems else "",
         ])
     headers = (["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"] if vi
@@ -125,3 +129,26 @@ def status_text(view: DayView, cfg: Config) -> str:
             text += (f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "
                      f"{m.subject[:60]}  — {texts.reason(m.reason)}")
     return text
+
+
+def digest_json(row, cfg: Config) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    return {"state": row.state, "sent_at": iso(row.sent_at, cfg), "attempts": row.attempts,
+            "last_error": row.last_error, "next_attempt_at": iso(row.next_attempt_at, cfg),
+            "sends": row.sends}
+
+
+def digest_line(row, view: DayView, cfg: Config) -> str:
+    """One line on the day's digest: sent, failing (with the reason), or not yet due."""
+    t = Texts(cfg.service.language)._table("digest_state")
+    tz = cfg.service.timezone
+    if row is None:
+        key = "not_sent" if view.reporting_day else "not_due"
+        return t.get(key, key)
+    if row.state == "sent":
+        return fill(t["sent"], {"time": f"{row.sent_at.astimezone(tz):%H:%M %d/%m/%Y}", "sends": row.sends})
+    if row.state == "failed":
+        return fill(t["failed"], {"attempts": row.attempts, "error": row.last_error or "",
+                                  "next": f"{row.next_attempt_at.astimezone(tz):%H:%M}" if row.next_attempt_at else ""})
+    return t["sending"]

@@ -202,3 +202,43 @@ class RuntimeState(Base):
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[dict] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+class OutboxMail(Base):
+    """One email to a unit (acknowledgement, notice, reminder): the row is the claim to send it once.
+
+    `dedupe_key` is unique ("ack:<message pk>", "notice:<day>:<address>",
+    "reminder:<day>:<HH:MM>:<unit>:<address>"), so creating the row decides, once across
+    restarts and instances, that the mail goes. state: pending, sending (leased until
+    `lease_until`), sent, failed (retried from `next_attempt_at`; never when it is
+    null), skipped (decided not to send: `last_error` says why), expired (too late to
+    be useful). `version` changes on every claim, for compare-and-set.
+    """
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # ack | notice | reminder
+    dedupe_key: Mapped[str] = mapped_column(String(500), unique=True)
+    recipient: Mapped[str] = mapped_column(String(320))
+    unit_code: Mapped[str | None] = mapped_column(String(100))
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), index=True)
+    report_day: Mapped[dt.date | None] = mapped_column(Date)
+    cap_day: Mapped[dt.date] = mapped_column(Date)  # the local day it counts against the per-address cap
+    slot_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # a reminder's scheduled time
+    message_id: Mapped[str] = mapped_column(String(300))  # ours, fixed at creation: retries reuse it
+    state: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (
+        Index("ix_outbox_due", "state", "next_attempt_at"),
+        Index("ix_outbox_recipient_day", "recipient", "cap_day"),
+        Index("ix_outbox_kind_day", "kind", "report_day"),
+    )

