@@ -27,7 +27,7 @@ NEEDS_SECRETS = {"poll", "run", "digest"}
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    for name, default in (("config", None), ("debug", False), ("verbose", False)):
+    for name, default in (("config", None), ("debug", False), ("verbose", False), ("log_format", "plain")):
         if not hasattr(args, name):
             setattr(args, name, default)
     if not getattr(args, "command", None):
@@ -52,12 +52,37 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+def version() -> str:
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+    try:
+        return dist_version("baocao")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, for log collectors (journald, Loki, ...)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+               "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        if record.exc_info:
+            doc["exception"] = self.formatException(record.exc_info)
+        return json.dumps(doc, ensure_ascii=False)
+
+
 def setup_logging(args: argparse.Namespace) -> None:
     level = logging.DEBUG if args.debug else (
         logging.INFO if args.command in ("poll", "run", "import", "reprocess", "demo") or args.verbose
         else logging.WARNING)
-    logging.basicConfig(level=level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if args.log_format == "json" else
+                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[handler])
+    # Library chatter (migrations, scheduler bookkeeping) only when debugging.
+    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.WARNING)
 
 
 # -- shared plumbing ----------------------------------------------------------------------
@@ -299,6 +324,13 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
+def cmd_backup(args: argparse.Namespace) -> int:
+    from service.backup import write_backup
+    cfg = config_of(args, require_secrets=False)
+    print(write_backup(cfg, Path(args.out)))
+    return 0
+
+
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from service.pipeline import reprocess
     cfg = config_of(args)
@@ -362,10 +394,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="show tracebacks and debug logs")
     common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
                         help="log progress to stderr")
+    common.add_argument("--log-format", choices=["plain", "json"], default=argparse.SUPPRESS,
+                        help="log lines as plain text (default) or one JSON object per line")
 
     parser = argparse.ArgumentParser(prog="baocao", parents=[common],
                                      description="Collects daily reports sent by email and sends "
                                                  "the coordinator one digest at the deadline.")
+    parser.add_argument("--version", action="version", version=f"baocao {version()}")
     # No set_defaults here: the parent's actions are shared with every subparser, and a
     # default set on one would overwrite a --config given before the command.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -407,6 +442,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("health", parents=[common],
                        help="exit 0 when polls succeed and no digest is overdue, else 1 with the reason")
     p.set_defaults(func=cmd_health)
+
+    p = sub.add_parser("backup", parents=[common],
+                       help="a consistent copy of the database (SQLite), the archive and the config")
+    p.add_argument("--out", required=True, metavar="FILE.tar.gz")
+    p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("reprocess", parents=[common],
                        help="re-read archived messages with the current config")

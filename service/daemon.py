@@ -12,6 +12,7 @@ import logging
 import os
 import signal
 import threading
+import time
 from typing import Callable
 
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -36,6 +37,59 @@ CATCH_UP_DAYS = 3  # on start, unsent digests of the last days are sent
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
+IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
+IDLE_CHECK_SECONDS = 30
+RECONNECT_MAX_SECONDS = 300
+
+
+class IdleWatcher(threading.Thread):
+    """Keeps an IMAP IDLE on the folder and calls `on_news` when the server announces mail.
+
+    Polling stays as the fallback: this only makes a report land seconds after it
+    arrives. The connection is re-issued before the 29-minute limit and reconnected
+    with backoff when it breaks.
+    """
+
+    def __init__(self, cfg: Config, on_news: Callable[[], None], stop: threading.Event) -> None:
+        super().__init__(name="imap-idle", daemon=True)
+        self.cfg, self.on_news, self.stop_event = cfg, on_news, stop
+
+    def run(self) -> None:
+        delay = 1.0
+        while not self.stop_event.is_set():
+            try:
+                self._watch()
+                delay = 1.0
+            except Exception as exc:  # noqa: BLE001 - log, back off, reconnect
+                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s",
+                            self.cfg.imap.host, exc, delay)
+                if self.stop_event.wait(delay):
+                    return
+                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
+
+    def _watch(self) -> None:
+        with Mailbox(self.cfg.imap) as mailbox:
+            mailbox.select(self.cfg.imap.folder)
+            client = mailbox.client
+            if b"IDLE" not in set(client.capabilities()):
+                log.warning("the IMAP server %s does not offer IDLE; polling only", self.cfg.imap.host)
+                self.stop_event.wait()
+                return
+            log.info("IMAP IDLE on %s/%s", self.cfg.imap.host, self.cfg.imap.folder)
+            while not self.stop_event.is_set():
+                client.idle()
+                started = time.monotonic()
+                news = False
+                while not self.stop_event.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
+                    responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
+                    if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
+                        news = True
+                        break
+                client.idle_done()
+                if news:
+                    self.on_news()
+
+
 class Daemon:
     def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
                  clock: Callable[[], dt.datetime] | None = None) -> None:
@@ -48,6 +102,7 @@ class Daemon:
         self.owner = instance_name()
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
         self._mailbox: Mailbox | None = None  # kept open between polls
+        self._polled_once = False
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
@@ -79,8 +134,10 @@ class Daemon:
             return
         record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
                                                   "stored": len(report.stored)}, self.clock())
-        if report.stored:
-            log.info("poll: stored %d new message(s)", len(report.stored))
+        if report.stored or not self._polled_once:
+            log.info("poll: stored %d new message(s)%s", len(report.stored),
+                     "" if self._polled_once else " (first poll since start)")
+        self._polled_once = True
 
     def _poll_with_connection(self):
         """Poll over the kept connection (cheap when nothing is new); reconnect once if it broke."""
@@ -106,6 +163,18 @@ class Daemon:
         mailbox, self._mailbox = self._mailbox, None
         if mailbox is not None:
             mailbox.close()
+
+    def poll_now(self) -> None:
+        """Run the poll job at once (new mail announced by IDLE); coalesced with a running one."""
+        try:
+            self.scheduler.modify_job("poll", next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        except Exception:  # noqa: BLE001 - scheduler shutting down
+            pass
+
+    def scheduled_digest(self) -> None:
+        day = self.clock().astimezone(self.cfg.service.timezone).date()
+        log.info("scheduled digest for %s: polling once more, then sending", day)
+        self.digest(day)
 
     def digest(self, day: dt.date | None = None) -> None:
         """The digest of `day` (default: today): one last poll, then send unless sent."""
@@ -157,7 +226,7 @@ class Daemon:
         tz = self.cfg.service.timezone  # a trigger built alone would use the machine's zone
         self.scheduler.add_job(self.poll, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
                                next_run_time=dt.datetime.now(self.cfg.service.timezone))
-        self.scheduler.add_job(self.digest, CronTrigger(day_of_week=days, hour=sched.digest_at.hour,
+        self.scheduler.add_job(self.scheduled_digest, CronTrigger(day_of_week=days, hour=sched.digest_at.hour,
                                                         minute=sched.digest_at.minute,
                                                         second=sched.digest_at.second, timezone=tz),
                                id="digest")
@@ -169,6 +238,8 @@ class Daemon:
         log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
                  sched.digest_at.strftime("%H:%M:%S"), days, self.cfg.service.timezone.key)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
+        if self.cfg.imap is not None and self.cfg.imap.idle:
+            IdleWatcher(self.cfg, self.poll_now, self.stop).start()
         try:
             self.scheduler.start()
         finally:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
+from parsers.vntext import strip_diacritics
 from service.analysis import REPORT, UNASSIGNED
 from service.archive import Archive
 from service.config import Config, UnitConfig
@@ -652,9 +653,9 @@ def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime
 
 
 def form_filename(cfg: Config, unit: UnitConfig) -> str:
-    # ASCII only (unit codes are): some mail clients mangle non-ASCII attachment names.
-    name = fill(words(cfg.service.language)["form_filename"], {"unit": unit.code.lower()})
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", name)
+    # ASCII only: some mail clients still mangle non-ASCII attachment names.
+    code = re.sub(r"[^a-z0-9_.-]+", "-", strip_diacritics(unit.code).lower()).strip("-.") or "don-vi"
+    return fill(words(cfg.service.language)["form_filename"], {"unit": code})
 
 
 def reply_subject(original: str | None, language: str) -> str:

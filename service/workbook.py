@@ -107,7 +107,7 @@ def _put(ws: Worksheet, row: int, col: int, value: Any, font: Font = REGULAR, *,
     cache = _style_cache(ws)
     key = (id(font), id(fill), fmt, id(align), id(border), quoted)  # module constants: ids are stable
     style = cache.get(key)
-    cell = Cell(ws, row=row, column=col, style_array=copy(style) if style is not None else None)
+    cell = Cell(ws, row=row, column=col, style_array=style.__copy__() if style is not None else None)
     ws._cells[(row, col)] = cell
     if isinstance(value, str):
         put_text(cell, value)

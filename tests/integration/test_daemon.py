@@ -76,7 +76,7 @@ def test_daemon_polls_sends_the_digest_and_stops_on_sigterm(tmp_path, mailbox, s
     proc = Proc(path, env)
     try:
         proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn")
-        proc.wait_for('Running job "Daemon.digest (trigger: cron')  # the schedule, not the catch-up
+        proc.wait_for("scheduled digest for")  # the schedule, not the catch-up
         proc.wait_for("digest for")
         [digest] = smtp.wait_for(1, timeout=30)
         assert "dieuphoi.ldtbxh@example.gov.vn" in digest.rcpt_tos
@@ -110,3 +110,18 @@ def test_two_daemons_on_one_postgres_send_one_digest(tmp_path, mailbox, smtp, pg
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == len(raws)
     sessions.kw["bind"].dispose()
+
+
+def test_idle_stores_a_report_seconds_after_it_arrives(tmp_path, mailbox, smtp):
+    path, env = daemon_config(tmp_path, mailbox, smtp, f"sqlite:///{tmp_path / 'db'}", seconds_ahead=3600)
+    text = path.read_text(encoding="utf-8").replace("poll_interval_minutes = 5", "poll_interval_minutes = 60")
+    text = text.replace('processed_folder = "Đã xử lý"', 'processed_folder = "Đã xử lý"\nidle = true')
+    path.write_text(text, encoding="utf-8")
+    proc = Proc(path, env)
+    try:
+        proc.wait_for("IMAP IDLE on")
+        proc.wait_for("(first poll since start)")
+        mailbox.append(simple_report(), dt.datetime.now(TZ))  # long before the next hourly poll
+        proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn", timeout=30)
+    finally:
+        assert proc.stop() == 0

@@ -445,3 +445,10 @@ def test_many_units_keep_the_email_short_but_list_every_missing_unit():
         assert u.name + " " in text
     assert "UBND xã số 0 " in text  # the unit with a problem stays in the table
     assert len(content.html.encode()) < 100_000
+
+
+def test_problem_parameters_are_translated_like_the_readers_do():
+    messages = [msg("XUAT_HOA", at(DAY, 9), readable=False, files=("scan.pdf",),
+                    problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),))]
+    [p] = {u["code"]: u for u in model(messages=messages)["units"]}["XUAT_HOA"]["problems"]
+    assert p["text"] == "Tệp scan.pdf (PDF) không đọc tự động được; điều phối viên cần xem trực tiếp"
