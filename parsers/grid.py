@@ -79,11 +79,18 @@ class Grid:
 
 
 def column_letter(col: int) -> str:
-    letters = ""
-    while col > 0:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
+    letters = _LETTERS_OF.get(col)
+    if letters is None:
+        letters, n = "", col
+        while n > 0:
+            n, rem = divmod(n - 1, 26)
+            letters = chr(65 + rem) + letters
+        if len(_LETTERS_OF) < 20_000:
+            _LETTERS_OF[col] = letters
     return letters
+
+
+_LETTERS_OF: dict[int, str] = {}  # 28 -> "AB", memoised: every cell needs its coordinate
 
 
 def column_index(letters: str) -> int:
@@ -143,9 +150,14 @@ def _date_text(value: object) -> str:
 def _make_cell(value: object, row: int, col: int, decode: _TextDecoder,
                font_name: str | None = None) -> Cell | None:
     """Build a Cell from a raw library value; None for an empty cell."""
-    coord = coordinate(row, col)
     if value is None:
         return None
+    if value.__class__ is str:  # the common case first
+        if not value.strip():
+            return None
+        text = decode(value, font_name)
+        return Cell(text, text, font_name, False, coordinate(row, col))
+    coord = coordinate(row, col)
     if isinstance(value, bool):
         return Cell(value, "TRUE" if value else "FALSE", font_name, False, coord)
     if isinstance(value, int):

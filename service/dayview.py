@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
-from parsers.model import Problem
+from parsers.model import FormSpec, Problem
 from service.analysis import AUTOMATIC, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
 from storage.models import Figure, Message
@@ -35,9 +35,12 @@ class UnitDay:
     previous_day: dt.date | None
     messages: tuple[Message, ...] = ()  # every report message of the day, oldest first
 
+    day: dt.date | None = None
+
     @property
     def stale(self) -> bool:
-        return self.latest_day is not None and self.status not in ("on_time", "late")
+        """The figures that count come from an earlier day than this one."""
+        return self.latest_day is not None and self.day is not None and self.latest_day < self.day
 
 
 @dataclass(frozen=True)
@@ -124,7 +127,7 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
         latest = counting.get((unit.code, latest_day)) if latest_day else None
         previous = counting.get((unit.code, prev_day)) if prev_day else None
         units.append(unit_status(unit, day, reporting, deadline, own, latest, previous,
-                                 values_of=lambda m: values.get(m.id, {})))
+                                 values_of=lambda m: values.get(m.id, {}), form=cfg.form))
 
     totals = sum_values(u.latest_values for u in units)
     previous_totals = sum_values(
@@ -140,7 +143,8 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
 
 def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.datetime,
                 own: tuple[Message, ...], latest: Message | None, previous: Message | None,
-                values_of: Callable[[Message], Values] | None = None) -> UnitDay:
+                values_of: Callable[[Message], Values] | None = None,
+                form: FormSpec | None = None) -> UnitDay:
     """A unit's status on `day` from its messages of the day and its counting reports."""
     values_of = values_of or figures_of
     latest_values = values_of(latest) if latest else {}
@@ -152,7 +156,7 @@ def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.da
         message = readable_today
         values = latest_values
         problems.extend(stored_problems(readable_today))
-        problems.extend(decreases(values, previous_values, previous.report_day if previous else None))
+        problems.extend(decreases(values, previous_values, previous.report_day if previous else None, form))
     elif own:
         status, message, values = "unreadable", own[-1], {}
         for m in own:
@@ -167,7 +171,7 @@ def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.da
                    previous_values=previous_values if readable_today is not None else latest_values,
                    previous_day=(previous.report_day if previous else None) if readable_today is not None
                    else (latest.report_day if latest else None),
-                   messages=own)
+                   messages=own, day=day)
 
 
 def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
@@ -196,17 +200,25 @@ def stored_problems(msg: Message) -> list[Problem]:
     return [Problem(p.code, dict(p.params or {})) for p in msg.problems]
 
 
-def decreases(current: Values, previous: Values, previous_day: dt.date | None) -> list[Problem]:
-    """Cumulative figures lower than the unit's previous report."""
+def decreases(current: Values, previous: Values, previous_day: dt.date | None,
+              form: FormSpec | None = None) -> list[Problem]:
+    """Cumulative figures lower than the unit's previous report (labels for the sentence,
+    codes kept as indicator_code / measure_code)."""
+    ind_label = {i.code: i.label for i in form.indicators} if form else {}
+    meas = {m.code: m for m in form.measures} if form else {}
     out = []
     when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
     for ind, row in current.items():
-        for meas, val in row.items():
-            before = previous.get(ind, {}).get(meas)
+        for code, val in row.items():
+            before = previous.get(ind, {}).get(code)
             if before is not None and val < before:
+                m = meas.get(code)
+                unit = " đồng" if m is not None and m.kind == "money" else ""
                 out.append(Problem("cumulative_decrease", {
-                    "indicator": ind, "measure": meas, "previous": str(number(before)),
-                    "current": str(number(val)),
+                    "indicator": ind_label.get(ind, ind), "measure": m.label if m else code,
+                    "indicator_code": ind, "measure_code": code,
+                    "previous": grouped(before) + unit, "current": grouped(val) + unit,
+                    "previous_value": str(number(before)), "current_value": str(number(val)),
                     "previous_day": when}))
     return out
 
@@ -219,6 +231,12 @@ def sum_values(rows) -> Values:
                 cell = total.setdefault(ind, {})
                 cell[meas] = cell.get(meas, Decimal(0)) + val
     return total
+
+
+def grouped(value: Decimal) -> str:
+    """1234567.5 -> '1.234.567,5' (Vietnamese grouping), for sentences."""
+    text = f"{number(value):,}"
+    return text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
 
 
 def number(value: Decimal) -> int | float:

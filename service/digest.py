@@ -405,16 +405,18 @@ class _ProblemSentences:
             # "<param>_<value>" entries translate a value (format_pdf = "PDF"), as the readers do.
             translated = self.sentences.get(f"{key}_{value}") if value not in (None, "") else None
             params[key] = translated if isinstance(translated, str) else value
-        if params.get("indicator") in self.indicators:
-            params["indicator"] = self.indicators[params["indicator"]]
-        measure = self.measures.get(params.get("measure"))  # type: ignore[arg-type]
+        indicator = params.get("indicator_code") or params.get("indicator")
+        if indicator in self.indicators:
+            params["indicator"] = self.indicators[indicator]
+        measure = self.measures.get(params.get("measure_code") or params.get("measure"))  # type: ignore[arg-type]
         if measure is not None:
             params["measure"], money = measure
             if self.num is not None:
                 # Stored figures (e.g. a cumulative decrease) are raw numbers, money in đồng.
                 for key in ("previous", "current"):
                     try:
-                        params[key] = _value_text(Decimal(str(params[key])), money, self.num)
+                        raw = params.get(f"{key}_value", params[key])
+                        params[key] = _value_text(Decimal(str(raw)), money, self.num)
                     except (KeyError, ArithmeticError, ValueError):
                         continue
         return clean(self.texts.problem(p.code, params), 1000)

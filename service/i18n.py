@@ -8,6 +8,9 @@ from importlib import resources
 from typing import Mapping
 
 from parsers.model import Problem
+from parsers.report import render_problem
+
+_merged: dict[str, dict] = {}
 
 
 class _Blank(dict):
@@ -40,12 +43,15 @@ class Texts:
         return _load(f"messages.{self.language}.toml").get(section, {})
 
     def problem(self, code: str, params: Mapping[str, object]) -> str:
-        sentences = _load(f"problems.{self.language}.toml")
-        template = sentences.get(code) or self._table("problems").get(code)
-        if not isinstance(template, str):
-            detail = ", ".join(f"{k}={v}" for k, v in params.items() if v)
-            return f"{code}" + (f" ({detail})" if detail else "")
-        return fill(template, params)
+        """The sentence for a problem: file problems (problems.<lang>.toml) and the
+        service's own (messages.<lang>.toml [problems]), with translated values."""
+        return render_problem(Problem(code, dict(params)), self._sentences())
+
+    def _sentences(self) -> dict:
+        key = f"sentences.{self.language}"
+        if key not in _merged:
+            _merged[key] = {**_load(f"problems.{self.language}.toml"), **self._table("problems")}
+        return _merged[key]
 
     def render(self, problem: Problem) -> str:
         return self.problem(problem.code, problem.params)

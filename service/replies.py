@@ -136,6 +136,8 @@ def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> in
                                   Message.reason.startswith("unknown_sender", autoescape=True), ~noticed))
     candidates = session.scalars(
         select(Message).where(Message.source == "imap", Message.received_at >= now - RECENT,
+                              # the same bound on the indexed column: no scan of the whole history
+                              Message.report_day >= (now - RECENT).astimezone(cfg.service.timezone).date(),
                               Message.received_at <= now, Message.from_address.is_not(None), wanted)
         .order_by(Message.received_at, Message.id)).all()
     planned = 0
@@ -234,9 +236,11 @@ def _insert_once(session: Session, values: dict[str, Any]) -> bool:
             return False
         session.execute(insert(OutboxMail).values(**values))
         return True
-    result = session.execute(dialect_insert(OutboxMail).values(**values)
-                             .on_conflict_do_nothing(index_elements=["dedupe_key"]))
-    return result.rowcount == 1
+    # RETURNING, not rowcount: psycopg reports -1 for an INSERT the driver returns rows for.
+    inserted = session.execute(dialect_insert(OutboxMail).values(**values)
+                               .on_conflict_do_nothing(index_elements=["dedupe_key"])
+                               .returning(OutboxMail.id)).first()
+    return inserted is not None
 
 
 def _counted_today(session: Session, address: str, day: dt.date) -> int:
@@ -444,7 +448,11 @@ def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
     if cfg.smtp is None:
         raise SmtpError("the configuration has no [smtp] section to send mail to units with")
     if row.kind == REMINDER:
+        if not cfg.reminders.enabled:
+            return "reminders have been switched off"
         return _build_reminder(cfg, session, row, now)
+    if not cfg.acknowledgements.enabled or (row.kind == NOTICE and not cfg.acknowledgements.reply_unknown):
+        return "acknowledgements have been switched off"
     msg = session.get(Message, row.message_pk) if row.message_pk is not None else None
     if msg is None:
         return "the message it answers is no longer stored"
