@@ -11,6 +11,7 @@ import contextlib
 import csv
 import datetime as dt
 import io
+import posixpath
 import re
 import warnings
 import xml.etree.ElementTree as ET
@@ -34,7 +35,9 @@ _MERGE_RE = re.compile(
 _FILLED_CELL_RE = re.compile(
     rb'<(?:\w+:)?c\b[^>]*?\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"[^>]*(?<!/)>\s*<(?!/)')
 _SCAN_CHUNK = 1 << 20
-_WHOLE_PART_BYTES = 4 << 20  # an XML part up to this size is parsed in one call
+_WHOLE_PART_BYTES = 1 << 20  # an XML part up to this size is parsed in one call
+_MAX_DESCENDANTS = 1 << 18  # of one streamed element: held until it ends (a row has
+# at most 16,384 cells, a few elements each)
 
 
 class GridError(Exception):
@@ -224,8 +227,12 @@ def check_zip_container(data: bytes, limits: ReadLimits, filename: str) -> None:
         check_zip_members(zf, limits, filename)
 
 
-def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str) -> None:
-    """`check_zip_container` on a package already open (one open per file)."""
+def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str, *,
+                      xml_heads: bool = True) -> None:
+    """`check_zip_container` on a package already open (one open per file).
+
+    `xml_heads=False` leaves the DTD search to the caller (`check_xml_heads`).
+    """
     try:
         infos = zf.infolist()
         if len(infos) > MAX_ZIP_ENTRIES:
@@ -239,9 +246,22 @@ def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str) ->
         if total > 1_000_000 and total > limits.max_compression_ratio * max(packed, 1):
             raise GridError("over_limit", file=filename, limit="compression_ratio",
                             detail=str(limits.max_compression_ratio))
-        for info in infos:
+    except zipfile.BadZipFile as exc:
+        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
+                        detail=str(exc)[:200]) from exc
+    if xml_heads:
+        check_xml_heads(zf, filename)
+
+
+def check_xml_heads(zf: zipfile.ZipFile, filename: str, skip: frozenset[str] = frozenset()
+                    ) -> None:
+    """Refuse the package if the start of an XML part holds a DTD; parts in `skip` were
+    parsed by a reader that refuses DTDs itself and are not inflated again."""
+    try:
+        for info in zf.infolist():
             name = info.filename.lower()
-            if info.file_size and name.endswith((".xml", ".rels", ".vml")):
+            if (info.file_size and name.endswith((".xml", ".rels", ".vml"))
+                    and info.filename not in skip):
                 with zf.open(info) as fh:
                     head = fh.read(_XML_HEAD_BYTES)
                 if _has_dtd(head):
@@ -281,7 +301,7 @@ def _shallow_xml(zf: zipfile.ZipFile, path: str, filename: str, depth: int = 3
 def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
                         ) -> Iterator[tuple[str, ET.Element]]:
     parser = ET.XMLPullParser(events=("start", "end"))
-    depth = passed = 0
+    depth = passed = held = 0
     section: ET.Element | None = None
     section_tag = ""
     tail = b""
@@ -299,8 +319,14 @@ def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
                 depth += 1
                 if depth == 2:
                     section, section_tag = el, el.tag
+                elif depth > want:
+                    held += 1
+                    if held > _MAX_DESCENDANTS:
+                        raise GridError("over_limit", file=filename, limit="columns",
+                                        detail=str(_MAX_DESCENDANTS))
                 continue
             if depth == want:
+                held = 0
                 yield section_tag, el
                 el.clear()
                 passed += 1
@@ -316,6 +342,18 @@ def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
 # --------------------------------------------------------------------------- xlsx
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+_SPREADSHEET_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.%s+xml"
+_SHARED_STRINGS_TYPE = _SPREADSHEET_TYPE % "sharedStrings"
+_STYLES_PART = "xl/styles.xml"  # where openpyxl looks for it, whatever the manifest says
+_WORKBOOK_TYPES = (  # the order openpyxl tries them in
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+    _SPREADSHEET_TYPE % "template.main",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    _SPREADSHEET_TYPE % "sheet.main",
+)
 _ROW_TAG, _C_TAG, _V_TAG, _F_TAG = (_MAIN_NS + t for t in ("row", "c", "v", "f"))
 _MERGE_CELLS_TAG, _MERGE_CELL_TAG = _MAIN_NS + "mergeCells", _MAIN_NS + "mergeCell"
 _FONTS_TAG, _FONT_TAG, _NAME_TAG = _MAIN_NS + "fonts", _MAIN_NS + "font", _MAIN_NS + "name"
@@ -398,57 +436,96 @@ class _Book:
     """What reading cached cell values needs from the workbook-level parts."""
     worksheets: tuple[_SheetPart, ...]
     active: _SheetPart | None
-    epoch: dt.datetime
-    shared_strings: list
+    date1904: bool
+    shared_strings: list[str]
     font_by_style: tuple[str | None, ...]  # cellXfs index -> font name
     date_styles: frozenset[int]
     timedelta_styles: frozenset[int]
+    parts_read: frozenset[str]  # every XML part parsed for this book and its sheets
+
+
+def _part_root(zf: zipfile.ZipFile, path: str, filename: str) -> ET.Element:
+    """The root element of a small package part, parsed safely (see `_shallow_xml`)."""
+    data = zf.read(path)  # bounded by the package checks
+    if _has_dtd(data):
+        raise GridError("unsafe_file", file=filename, detail="DTD")
+    return ET.fromstring(data)
 
 
 def _read_book(zf: zipfile.ZipFile, filename: str) -> _Book:
-    """The sheets, shared strings, date system and cell styles of a package, read with
-    openpyxl's own part readers.
+    """The sheets, shared strings, date system and cell styles of a package.
 
-    This is what openpyxl's read-only load does, minus what reading cached values never
-    uses: the Workbook object with its default styles and first sheet, the whole
-    stylesheet as objects (`apply_stylesheet`, a third of a load), properties, theme,
-    chartsheets, and a parse of every sheet's start for its <dimension>.
+    What openpyxl's read-only load decides from [Content_Types].xml, workbook.xml and
+    its relationships (same part lookup, same sheet order, chartsheets counted for the
+    active index, sheets without a relationship id dropped), without what reading
+    cached values never uses: the Workbook object with its default styles and first
+    sheet, the whole stylesheet as objects (`apply_stylesheet`, a third of a load),
+    properties, theme, chartsheets, and a parse of every sheet's start for <dimension>.
     """
-    # Imported here: the command line starts without openpyxl.
-    from openpyxl.packaging.manifest import Manifest
-    from openpyxl.packaging.relationship import get_dependents, get_rels_path
-    from openpyxl.packaging.workbook import WorkbookPackage
-    from openpyxl.reader.excel import _find_workbook_part
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
-    from openpyxl.xml.constants import ARC_CONTENT_TYPES, SHARED_STRINGS
-    from openpyxl.xml.functions import fromstring
-
     names = set(zf.namelist())
-    package = Manifest.from_tree(fromstring(zf.read(ARC_CONTENT_TYPES)))
-    shared_strings: list = []
-    strings_part = package.find(SHARED_STRINGS)
-    if strings_part is not None:
-        shared_strings = _read_shared_strings(zf, strings_part.PartName[1:], filename)
-    workbook_path = _find_workbook_part(package).PartName[1:]
-    workbook = WorkbookPackage.from_tree(fromstring(zf.read(workbook_path)))
-    epoch = CALENDAR_MAC_1904 if workbook.properties.date1904 else WINDOWS_EPOCH
-    rels = get_dependents(zf, get_rels_path(workbook_path)).to_dict()
+    overrides: dict[str, str] = {}  # content type -> first part name, as openpyxl's find()
+    defaults: set[str] = set()
+    for el in _part_root(zf, "[Content_Types].xml", filename):
+        if el.tag == _CT_NS + "Override":
+            overrides.setdefault(el.get("ContentType") or "", (el.get("PartName") or "").lstrip("/"))
+        elif el.tag == _CT_NS + "Default":
+            defaults.add(el.get("ContentType") or "")
+    shared_strings: list[str] = []
+    read = {"[Content_Types].xml"}
+    if _SHARED_STRINGS_TYPE in overrides:
+        read.add(overrides[_SHARED_STRINGS_TYPE])
+        shared_strings = _read_shared_strings(zf, overrides[_SHARED_STRINGS_TYPE], filename)
+    workbook_path = next((overrides[t] for t in _WORKBOOK_TYPES if t in overrides), None)
+    if workbook_path is None:
+        if not defaults.intersection(_WORKBOOK_TYPES):
+            raise GridError("file_unreadable", file=filename, error="NoWorkbookPart",
+                            detail="no workbook part in [Content_Types].xml")
+        workbook_path = "xl/workbook.xml"
+    workbook = _part_root(zf, workbook_path, filename)
+    props = workbook.find(_MAIN_NS + "workbookPr")
+    date1904 = props is not None and props.get("date1904", "false") not in ("false", "f", "0", "")
+    view = workbook.find(f"{_MAIN_NS}bookViews/{_MAIN_NS}workbookView")
+    active_index = int(view.get("activeTab") or 0) if view is not None else 0
+    rels, rels_path = _relationships(zf, workbook_path, filename)
+    read.update((workbook_path, rels_path, _STYLES_PART))
     parts: list[_SheetPart | None] = []  # chartsheets count for the active index
-    for sheet in workbook.sheets:
-        if not sheet.id:
+    for sheet in workbook.iterfind(f"{_MAIN_NS}sheets/{_MAIN_NS}sheet"):
+        rel_id = sheet.get(_REL_ID)
+        if not rel_id:
             continue  # openpyxl drops such a sheet too
-        rel = rels[sheet.id]
-        if rel.target not in names:
+        target, rel_type = rels[rel_id]
+        if target not in names:
             continue
-        parts.append(None if "chartsheet" in rel.Type
-                     else _SheetPart(sheet.name, rel.target, sheet.state))
+        parts.append(None if "chartsheet" in rel_type
+                     else _SheetPart(sheet.get("name"), target, sheet.get("state", "visible")))
     try:
-        active = parts[workbook.active]
-    except (IndexError, TypeError):
+        active = parts[active_index]
+    except IndexError:
         active = None
     fonts, dates, timedeltas = _read_styles(zf, names, filename)
-    return _Book(tuple(p for p in parts if p is not None), active, epoch, shared_strings,
-                 fonts, dates, timedeltas)
+    worksheets = tuple(p for p in parts if p is not None)
+    read.update(p.path for p in worksheets)
+    return _Book(worksheets, active, date1904, shared_strings, fonts, dates, timedeltas,
+                 frozenset(read))
+
+
+def _relationships(zf: zipfile.ZipFile, part: str, filename: str
+                   ) -> tuple[dict[str, tuple[str, str]], str]:
+    """Id -> (target part, type) of `part`'s relationships, targets resolved as openpyxl's
+    get_dependents does; and the path of the relationships part."""
+    folder, name = posixpath.split(part)
+    rels_path = posixpath.join(folder, "_rels", f"{name}.rels")
+    parent = posixpath.split(posixpath.dirname(rels_path))[0]
+    out: dict[str, tuple[str, str]] = {}
+    for rel in _part_root(zf, rels_path, filename):
+        if rel.tag != _PKG_REL_NS + "Relationship":
+            continue
+        target = rel.get("Target") or ""
+        if rel.get("TargetMode") != "External":
+            target = target[1:] if target.startswith("/") else posixpath.normpath(
+                posixpath.join(parent, target))
+        out[rel.get("Id") or ""] = (target, rel.get("Type") or "")
+    return out, rels_path
 
 
 def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str
@@ -456,14 +533,13 @@ def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str
     """From xl/styles.xml: the font name of each cell style (for TCVN3/VNI text) and
     which cell styles format numbers as dates or durations, as openpyxl decides it."""
     from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-    from openpyxl.xml.constants import ARC_STYLE
 
-    if ARC_STYLE not in names:
+    if _STYLES_PART not in names:
         return (), frozenset(), frozenset()
     font_names: list[str | None] = []
     xfs: list[tuple[int, int]] = []  # (fontId, numFmtId) per cellXfs entry
     custom: dict[int, str] = {}
-    for section, el in _shallow_xml(zf, ARC_STYLE, filename):
+    for section, el in _shallow_xml(zf, _STYLES_PART, filename):
         tag = el.tag
         if tag == _XF_TAG and section == _CELL_XFS_TAG:
             xfs.append((int(el.get("fontId") or 0), int(el.get("numFmtId") or 0)))
@@ -522,18 +598,25 @@ def read_xlsx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     pass per sheet (bounded rows), merges and formulas without a value included."""
     problems: list[Problem] = []
     decode = _TextDecoder()
-    with _open_zip(data, filename) as zf:
-        check_zip_members(zf, limits, filename)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
+    with _open_zip(data, filename) as zf, warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # openpyxl warns about dates out of range
+        check_zip_members(zf, limits, filename, xml_heads=False)
+        try:
             book = _read_book(zf, filename)
-        worksheets = book.worksheets
-        if len(worksheets) > limits.max_sheets:
-            problems.append(Problem("over_limit", {"file": filename, "limit": "sheets",
-                                                   "detail": str(limits.max_sheets)}))
-            worksheets = worksheets[: limits.max_sheets]
-        sheets = tuple(_read_xlsx_sheet(zf, part, book, limits, filename, decode, problems)
-                       for part in worksheets)
+            worksheets = book.worksheets
+            if len(worksheets) > limits.max_sheets:
+                problems.append(Problem("over_limit", {"file": filename, "limit": "sheets",
+                                                       "detail": str(limits.max_sheets)}))
+                worksheets = worksheets[: limits.max_sheets]
+            sheets = tuple(_read_xlsx_sheet(zf, part, book, limits, filename, decode, problems)
+                           for part in worksheets)
+        except GridError:
+            raise
+        except Exception:
+            check_xml_heads(zf, filename)  # a hostile part is the better explanation
+            raise
+        # The parts read above refused DTDs themselves; the others are looked at here.
+        check_xml_heads(zf, filename, skip=book.parts_read)
     return Grid(sheets, tuple(problems))
 
 
@@ -555,12 +638,14 @@ def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits:
                      filename: str, decode: _TextDecoder, problems: list[Problem]) -> Sheet:
     """One pass over the sheet's XML: cell values, formulas without a cached value and
     merged ranges; only a sheet longer than the row cap is scanned a second time."""
+    from openpyxl.utils.datetime import CALENDAR_MAC_1904, WINDOWS_EPOCH
     from openpyxl.worksheet._reader import WorkSheetParser
 
     max_rows, max_cols = limits.max_rows, limits.max_columns
     # openpyxl's own cell parser types each value: shared strings, numbers, booleans,
     # errors, dates by the cell's number format (in the 1900 or 1904 date system).
-    parser = WorkSheetParser(None, book.shared_strings, data_only=True, epoch=book.epoch,
+    epoch = CALENDAR_MAC_1904 if book.date1904 else WINDOWS_EPOCH
+    parser = WorkSheetParser(None, book.shared_strings, data_only=True, epoch=epoch,
                              date_formats=book.date_styles,
                              timedelta_formats=book.timedelta_styles)
     parse_cell = parser.parse_cell

@@ -27,6 +27,8 @@ from sqlalchemy.exc import ArgumentError
 
 from parsers.model import SCALES, CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from service.errors import ConfigError
+from service.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
+from service.targets import Target, parse_targets
 
 Security = Literal["ssl", "starttls", "none"]
 
@@ -117,6 +119,7 @@ class CampaignConfig:
     start_date: dt.date | None = None
     end_date: dt.date | None = None
     targets_file: Path | None = None
+    targets: tuple[Target, ...] = ()  # read from targets_file; money in đồng
 
 
 @dataclass(frozen=True)
@@ -674,7 +677,7 @@ class _Context:
 def _build_config(root: _Table, ctx: _Context, file: Path) -> Config:
     service = root.section_or_empty("service").read(lambda t: _service(t, ctx))
     imap, smtp = root.section("imap"), root.section("smtp")
-    return root.read(lambda root: Config(
+    config = root.read(lambda root: Config(
         service=service,
         imap=imap.read(lambda t: _imap(t, ctx)) if imap else None,
         smtp=smtp.read(lambda t: _smtp(t, ctx)) if smtp else None,
@@ -688,6 +691,31 @@ def _build_config(root: _Table, ctx: _Context, file: Path) -> Config:
             lambda t: RemindersConfig(enabled=t.get("enabled", _boolean, False))),
         source=file,
     ))
+    if config.campaign.targets_file is not None:
+        # Targets name units, indicators and measures: read once the form and units are.
+        targets = _targets(config.campaign.targets_file, config, root.problems)
+        config = dataclasses.replace(config, campaign=dataclasses.replace(config.campaign, targets=targets))
+    return config
+
+
+def _targets(file: Path, config: Config, problems: list[str]) -> tuple[Target, ...]:
+    """The targets in `file`; each problem in it is one "campaign.targets_file: line N ..." entry."""
+    try:
+        with open(file, "rb") as f:
+            data = f.read(MAX_TARGETS_FILE_BYTES + 1)
+    except OSError as e:
+        problems.append(f"campaign.targets_file: cannot read '{file}': {e.strerror or e}")
+        return ()
+    form = config.form
+    # A broken [[measures]]/[[indicators]]/[[units]] entry is reported already; checking
+    # the file against what is valid keeps its own problems to the point.
+    measures = tuple(m for m in form.measures if m is not None and m.code)
+    indicators = tuple(i for i in form.indicators if i is not None and i.code)
+    units = tuple(u for u in config.units if u is not None and u.code)
+    targets, found = parse_targets(data, dataclasses.replace(form, measures=measures, indicators=indicators),
+                                   units)
+    problems.extend(f"campaign.targets_file: {text}" for text in found)
+    return targets
 
 
 def _service(t: _Table, ctx: _Context) -> ServiceConfig:

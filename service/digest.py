@@ -23,6 +23,7 @@ from parsers.model import MeasureSpec, Problem
 from service.config import Config, UnitConfig
 from service.dayview import DayView, UnitDay
 from service.i18n import Texts, _load, fill
+from service.targets import ProgressCell, compute_progress
 from storage.models import Message
 
 # Statuses in the order the digest counts them.
@@ -38,6 +39,8 @@ MAX_SUBJECT = 200
 EMAIL_MAX_UNIT_ROWS = 50
 EMAIL_MAX_PROBLEMS = 150
 EMAIL_MAX_MESSAGES = 100
+# Units furthest behind their targets named in the email (the workbook has them all).
+PROGRESS_LOWEST_UNITS = 5
 
 _CONTROL = re.compile(
     "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
@@ -204,6 +207,7 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "previous_rate": _rate(previous, num) if previous is not None else None,
         "measures": measures,
         "totals": _totals(view, cfg, num, t),
+        "progress": progress_model(view, cfg, num),
         "units": units,
         "groups": by_group,
         "table": [g for g in table if g["units"]],  # the email's per-unit table
@@ -246,6 +250,72 @@ def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
     day_number = (day - c.start_date).days + 1 if c.start_date and day >= c.start_date else None
     return {"title": c.title, "start_date": _dmy(c.start_date), "countdown": countdown,
             "day_number": day_number}
+
+
+def countdown_text(cfg: Config, day: dt.date) -> str:
+    """"còn 14 ngày đến hạn 25/08/2021" (or today / overdue), "" without an end_date."""
+    c = _campaign(cfg, day)["countdown"]
+    if c is None:
+        return ""
+    days = c["days_left"] if c["state"] == "before" else c["overdue_days"]
+    template = labels(cfg.service.language)["progress"][f"countdown_{c['state']}"]
+    return fill(template, {"days": days, "s": "" if days == 1 else "s", "date": c["end_date"]})
+
+
+def progress_model(view: DayView, cfg: Config, num: Numbers | None = None) -> dict[str, Any] | None:
+    """Progress against the campaign's targets for the digest, workbook and status; None without targets.
+
+    `totals` holds one cell per indicator × measure with a target, `units` every unit
+    with a target (config order) with its cells and the one furthest behind
+    (`lowest`), and `lowest` up to PROGRESS_LOWEST_UNITS units below 100%, furthest
+    behind first. Each cell has raw values (money in đồng), workbook numbers (money in
+    triệu đồng, `ratio` 0.875) and text in the configured language ("87,5").
+    """
+    targets = cfg.campaign.targets
+    if not targets:
+        return None
+    lang = cfg.service.language
+    t = labels(lang)
+    num = num or Numbers.for_language(lang)
+    progress = compute_progress(targets, {u.unit.code: u.latest_values for u in view.units}, view.totals,
+                                cfg.form, [u.code for u in cfg.units])
+    indicators = {i.code: i.label for i in cfg.form.indicators}
+    measures = {m.code: m for m in cfg.form.measures}
+
+    def cell(c: ProgressCell) -> dict[str, Any]:
+        spec = measures[c.measure]
+        money = spec.kind == "money"
+        return {
+            "indicator": c.indicator, "indicator_label": indicators.get(c.indicator, c.indicator),
+            "measure": c.measure,
+            "measure_label": f"{spec.label} ({t['money_unit']})" if money else spec.label,
+            "money": money, "value": c.value, "target": c.target,
+            "value_number": _number(c.value or Decimal(0), money), "target_number": _number(c.target, money),
+            "value_text": _value_text(c.value or Decimal(0), money, num),
+            "target_text": _value_text(c.target, money, num),
+            "ratio": float(c.ratio), "percent": float(c.percent),
+            "percent_text": num.format(c.percent, 1, 1),
+            "bar": max(0, min(100, round(c.ratio * 100))), "done": c.ratio >= 1,
+        }
+
+    days = {u.unit.code: u for u in view.units}
+    units = []
+    for up in progress.units:
+        u = days.get(up.unit)
+        units.append({
+            "code": up.unit, "name": u.unit.name if u else up.unit, "group": (u.unit.group or "") if u else "",
+            "stale": bool(u and _stale(u, view.day)), "figures_day_text": _dmy(u.latest_day) if u else "",
+            "cells": [cell(c) for c in up.cells], "lowest": cell(up.lowest), "done": up.lowest.ratio >= 1,
+        })
+    by_code = {u["code"]: u for u in units}
+    return {
+        "countdown": countdown_text(cfg, view.day),
+        "totals": [cell(c) for c in progress.totals],
+        "units": units,
+        "lowest": [by_code[u.unit] for u in progress.lowest_units(PROGRESS_LOWEST_UNITS)],
+        "unit_count": len(units),
+        "done_count": sum(1 for u in units if u["done"]),
+    }
 
 
 def _rate(view: DayView, num: Numbers) -> dict[str, Any]:

@@ -7,7 +7,9 @@ from typing import Any
 
 from service.config import Config
 from service.dayview import DayView, UnitDay, number
+from service.digest import labels, progress_model
 from service.i18n import Texts, fill
+from service.targets import ProgressCell, compute_progress
 from storage.models import Message
 
 
@@ -62,9 +64,31 @@ def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
     }
 
 
+def _cell_json(c: ProgressCell) -> dict[str, Any]:
+    return {"indicator": c.indicator, "measure": c.measure,
+            "value": number(c.value) if c.value is not None else None,
+            "target": number(c.target), "percent": float(c.percent)}
+
+
+def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
+    """Progress against [campaign] targets_file (money in đồng, percent with one decimal); None without it."""
+    if not cfg.campaign.targets:
+        return None
+    progress = compute_progress(cfg.campaign.targets, {u.unit.code: u.latest_values for u in view.units},
+                                view.totals, cfg.form, [u.code for u in cfg.units])
+    end = cfg.campaign.end_date
+    return {
+        "end_date": end.isoformat() if end else None,
+        "days_left": (end - view.day).days if end else None,
+        "totals": [_cell_json(c) for c in progress.totals],
+        "units": [{"code": u.unit, "lowest_percent": float(u.lowest.percent),
+                   "cells": [_cell_json(c) for c in u.cells]} for u in progress.units],
+    }
+
+
 def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     texts = Texts(cfg.service.language)
-    return {
+    doc = {
         "date": view.day.isoformat(),
         "reporting_day": view.reporting_day,
         "deadline": view.deadline.isoformat(),
@@ -73,6 +97,10 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
         "totals": values_json(view.totals),
         "unassigned": [unassigned_json(m, cfg, texts) for m in view.unassigned],
     }
+    progress = progress_json(view, cfg)
+    if progress is not None:
+        doc["progress"] = progress
+    return doc
 
 
 # -- terminal table --------------------------------------------------------------------------
@@ -123,12 +151,37 @@ def status_text(view: DayView, cfg: Config) -> str:
     headers = (["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"] if vi
                else ["Code", "Unit", "Status", "Received", "Cells", "Problems"])
     text = head + "\n\n" + render_table(headers, rows)
+    progress = progress_lines(view, cfg)
+    if progress:
+        text += "\n\n" + "\n".join(progress)
     if view.unassigned:
         text += "\n\n" + ("Thư chưa gắn với đơn vị nào:" if vi else "Messages not tied to a unit:")
         for m in view.unassigned:
             text += (f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "
                      f"{m.subject[:60]}  — {texts.reason(m.reason)}")
     return text
+
+
+def progress_lines(view: DayView, cfg: Config) -> list[str]:
+    """The status command's progress section (campaign totals, the units furthest behind); [] without targets."""
+    p = progress_model(view, cfg)
+    if p is None:
+        return []
+    t = labels(cfg.service.language)["progress"]
+
+    def line(template: str, c: dict[str, Any], **extra: str) -> str:
+        return fill(template, {"indicator": c["indicator_label"], "measure": c["measure_label"],
+                               "value": c["value_text"], "target": c["target_text"],
+                               "percent": c["percent_text"], **extra})
+
+    out = [t["status_heading"] + (f" ({p['countdown']})" if p["countdown"] else "") + ":"]
+    out += ["  " + line(t["status_line"], c) for c in p["totals"]]
+    if p["lowest"]:
+        out.append(t["status_lowest"])
+        out += ["  " + line(t["status_unit"], u["lowest"], name=f"{u['code']} {u['name']}") for u in p["lowest"]]
+    if p["unit_count"]:
+        out.append(fill(t["status_done"], {"done": p["done_count"], "count": p["unit_count"]}))
+    return out
 
 
 def digest_json(row, cfg: Config) -> dict[str, Any] | None:

@@ -73,6 +73,7 @@ COUNT_FORMAT = "#,##0"
 MONEY_FORMAT = "#,##0.0#"  # triệu đồng as in the email (1.234,5; 3,71); the cell keeps every đồng
 COUNT_CHANGE_FORMAT = "+#,##0;-#,##0;0"
 MONEY_CHANGE_FORMAT = "+#,##0.0#;-#,##0.0#;0"
+PERCENT_FORMAT = "0.0%"
 DATE_FORMAT = "dd/mm/yyyy"
 DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 
@@ -204,6 +205,8 @@ def render_workbook(model: dict, cfg: Config) -> bytes:
     t = labels(cfg.service.language)["workbook"]
     wb = Workbook()
     _totals_sheet(wb.active, model, t)
+    if model.get("progress"):
+        _progress_sheet(wb.create_sheet(), model, t)
     _status_sheet(wb.create_sheet(), model, t)
     _detail_sheet(wb.create_sheet(), model, t)
     _problems_sheet(wb.create_sheet(), model, t)
@@ -332,6 +335,47 @@ def _figure_pairs(ws: Worksheet, row: int, cells: Sequence[Mapping[str, Any]],
 def _units_in_order(model: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
     for g in model["groups"]:
         yield from g["units"]
+
+
+def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
+    """Progress against the campaign's targets: the campaign totals first, then each
+    unit's cells; a ratio cell holds value / target (0.875) shown as 87.5%."""
+    p = model["progress"]
+    ws.title = t["progress_sheet"]
+    headers = [t["stt"], t["unit_code"], t["unit"], t["indicator"], t["measure"], t["achieved"],
+               t["target"], t["percent"]]
+    widths = [6, 14, 32, 44, 30, 14, 14, 10]
+    _widths(ws, widths)
+    money_unit = labels(model["language"])["money_unit"]
+    _banner(ws, 1, fill(t["progress_title"], {"date": model["date"]}), widths, TITLE, 24)
+    row = 2
+    if p["countdown"]:
+        _banner(ws, row, p["countdown"][:1].upper() + p["countdown"][1:] + ".", widths, SUBTITLE)
+        row += 1
+    _banner(ws, row, fill(t["progress_note"], {"money_unit": money_unit, "total": t["total"]}), widths, NOTE)
+    head = row + 2
+    _header(ws, head, headers, widths)
+    row = head + 1
+    lines = [(None, c) for c in p["totals"]] + [(u, c) for u in p["units"] for c in u["cells"]]
+    for number, (u, c) in enumerate(lines, start=1):
+        font = BOLD if u is None else MUTED if u["stale"] else REGULAR
+        shade = TOTAL_FILL if u is None else ZEBRA_FILL if number % 2 == 0 else None
+        fmt = MONEY_FORMAT if c["money"] else COUNT_FORMAT
+        _put(ws, row, 1, number, fill=shade, align=CENTER)
+        _put(ws, row, 2, u["code"] if u else None, font, fill=shade)
+        _put(ws, row, 3, u["name"] if u else t["total"], font, fill=shade)
+        _put(ws, row, 4, c["indicator_label"], font, fill=shade)
+        _put(ws, row, 5, c["measure_label"], font, fill=shade)
+        _put(ws, row, 6, c["value_number"], font, fill=shade, fmt=fmt, align=RIGHT)
+        _put(ws, row, 7, c["target_number"], font, fill=shade, fmt=fmt, align=RIGHT)
+        _put(ws, row, 8, c["ratio"], BOLD if u is None else font,
+             fill=STATUS_FILL["on_time"] if c["done"] else shade, fmt=PERCENT_FORMAT, align=RIGHT)
+        _fit(ws, row, [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]),
+                       (c["measure_label"], widths[4])])
+        row += 1
+    ws.auto_filter.ref = f"A{head}:{get_column_letter(len(headers))}{max(row - 1, head)}"
+    ws.freeze_panes = ws.cell(head + 1, 4)
+    _print_setup(ws, f"{head}:{head}")
 
 
 def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:

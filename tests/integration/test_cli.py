@@ -164,3 +164,35 @@ def test_password_never_printed(cfg_file):
     for args in (["check"], ["poll"], ["status"], ["--debug", "check", "--connect"]):
         r = baocao("--config", str(path), *args, env=env)
         assert env["T_IMAP_PW"] not in r.stdout + r.stderr, args
+
+
+def test_digest_dry_run_writes_files_and_sends_nothing(cfg_file, mailbox, tmp_path, smtp):
+    path, env = cfg_file
+    text = path.read_text(encoding="utf-8").replace("port = 2525", f"port = {smtp.port}")
+    path.write_text(text, encoding="utf-8")
+    mailbox.append(simple_report(), dt.datetime(2021, 8, 11, 8, 5, tzinfo=TZ7))
+    assert baocao("--config", str(path), "poll", env=env).returncode == 0
+    out = tmp_path / "out"
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-11", "--dry-run", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert {p.suffix for p in out.iterdir()} >= {".eml", ".html", ".xlsx", ".txt"}
+    assert smtp.messages == []
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-11", env=env)
+    assert r.returncode == 0 and "sent to" in r.stdout
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-11", env=env)
+    assert r.returncode == 0 and "already sent" in r.stdout
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-11", "--resend", env=env)
+    assert r.returncode == 0 and len(smtp.messages) == 2
+    r = baocao("--config", str(path), "status", "--date", "2021-08-11")
+    assert "Bản tổng hợp đã gửi lúc" in r.stdout
+
+
+def test_digest_with_smtp_down_exits_1_and_status_shows_it(cfg_file, tmp_path, smtp):
+    path, env = cfg_file
+    text = path.read_text(encoding="utf-8").replace("port = 2525", f"port = {smtp.port}")
+    path.write_text(text, encoding="utf-8")
+    smtp.fail = True
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-11", env=env)
+    assert_one_sentence(r, 1, "was not sent: .*451")
+    r = baocao("--config", str(path), "status", "--date", "2021-08-11")
+    assert "CHƯA GỬI ĐƯỢC sau 1 lần thử" in r.stdout

@@ -162,7 +162,7 @@ def test_example_config_documents_every_key() -> None:
     documented = set(re.findall(r"^#\s+([a-z_]+)\s{2,}", text, re.M))  # "#   code   identifier..."
     expected = {f.name for cls in (ServiceConfig, ImapConfig, SmtpConfig, ScheduleConfig, DigestConfig,
                                    CampaignConfig, AcknowledgementsConfig, RemindersConfig, ReadLimits)
-                for f in dataclasses.fields(cls)} - {"password"}
+                for f in dataclasses.fields(cls)} - {"password", "targets"}  # targets: read from targets_file
     expected |= {"password_env", "password_file", "rule", "message"}
     expected |= {f.name for f in dataclasses.fields(UnitConfig)}
     assert expected <= written | documented, sorted(expected - written - documented)
@@ -342,12 +342,12 @@ def test_database_url_refused(tmp_path: Path, written: str, want: str) -> None:
 def test_relative_paths_are_resolved_against_the_config_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "conf" / "certs").mkdir(parents=True)
     (tmp_path / "conf" / "certs" / "ca.pem").write_text("x")
-    (tmp_path / "conf" / "targets.xlsx").write_text("x")
+    (tmp_path / "conf" / "targets.csv").write_text("unit,indicator,measure,target\nBHXH,ngung_viec,de_nghi,10\n")
     (tmp_path / "conf" / "imap.pw").write_text(PASSWORD + "\n")
     write(tmp_path / "conf", toml(
         service='archive_dir = "store/archive"\ndatabase_url = "sqlite:///baocao.db"',
         imap='host = "h.example.gov.vn"\nusername = "u"\npassword_file = "imap.pw"\nca_file = "certs/ca.pem"',
-        campaign='targets_file = "targets.xlsx"'))
+        campaign='targets_file = "targets.csv"'))
     monkeypatch.chdir(tmp_path)  # the current folder must not matter
     cfg = load_config("conf/config.toml", env={})
     conf = tmp_path / "conf"
@@ -357,7 +357,8 @@ def test_relative_paths_are_resolved_against_the_config_folder(tmp_path: Path, m
     assert cfg.imap.ca_file == conf / "certs" / "ca.pem"
     assert cfg.imap.password.reveal() == PASSWORD
     assert cfg.imap.password.source == f"file {conf / 'imap.pw'}"
-    assert cfg.campaign.targets_file == conf / "targets.xlsx"
+    assert cfg.campaign.targets_file == conf / "targets.csv"
+    assert [t.unit for t in cfg.campaign.targets] == ["BHXH"]
 
 
 @pytest.mark.parametrize("body, want", [
