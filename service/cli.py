@@ -138,8 +138,9 @@ def ingestor_for(cfg: Config) -> Iterator["Ingestor"]:  # noqa: F821
 
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = config_of(args, require_secrets=args.connect)
+    targets = f", {len(cfg.campaign.targets)} targets" if cfg.campaign.targets else ""
     print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
-          f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures.")
+          f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
     if args.connect:
         from service.mailbox import Mailbox
         from service.smtp import smtp_session

