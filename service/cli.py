@@ -163,8 +163,16 @@ def cmd_poll(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
-        report = ing.poll(mb)
+    from service.replies import drain_outbox, plan_acknowledgements
+    with ingestor_for(cfg) as ing:
+        with Mailbox(cfg.imap) as mb:
+            report = ing.poll(mb)
+        # A poll run from cron acknowledges too; sending after the mailbox is done with.
+        now = ing.clock()
+        with ing.sessions() as session:
+            plan_acknowledgements(cfg, session, now)
+            session.commit()
+        replies = drain_outbox(cfg, ing.sessions, ing.archive, now)
     tz = cfg.service.timezone
     for s in report.stored:
         what = s.unit_code or s.kind
@@ -172,6 +180,9 @@ def cmd_poll(args: argparse.Namespace) -> int:
               f"{'read' if s.readable else '-':<5} {s.from_address or '?'}  {s.subject[:70]}")
     print(f"Stored {len(report.stored)} new message(s), {report.duplicates} already known, "
           f"from {cfg.imap.folder} on {cfg.imap.host}.")
+    if replies.sent or replies.failed:
+        print(f"Sent {replies.sent} acknowledgement(s) and reminder(s) to units"
+              f"{f'; {replies.failed} failed and will be retried' if replies.failed else ''}.")
     return 0
 
 

@@ -28,12 +28,14 @@ from service.dispatch import digest_due_at, digest_state, instance_name, read_st
 from service.errors import BaocaoError, MailboxError
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
+from service.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
 from storage.models import Message
 
 log = logging.getLogger(__name__)
 
 MISFIRE_GRACE_SECONDS = 12 * 3600  # a digest job up to 12 h late still runs (and says it is late)
 CATCH_UP_DAYS = 3  # on start, unsent digests of the last days are sent
+OUTBOX_SECONDS = 30  # how often acknowledgements, reminders and their retries are sent
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -134,6 +136,7 @@ class Daemon:
             return
         record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
                                                   "stored": len(report.stored)}, self.clock())
+        self._plan_acknowledgements()
         if report.stored or not self._polled_once:
             log.info("poll: stored %d new message(s)%s", len(report.stored),
                      "" if self._polled_once else " (first poll since start)")
@@ -170,6 +173,37 @@ class Daemon:
             self.scheduler.modify_job("poll", next_run_time=dt.datetime.now(self.cfg.service.timezone))
         except Exception:  # noqa: BLE001 - scheduler shutting down
             pass
+
+    def _plan_acknowledgements(self) -> None:
+        """Decide the replies to what is stored: outbox rows only, so a slow or failing SMTP
+        server never holds up ingestion; the outbox job sends them."""
+        try:
+            with self.sessions() as session:
+                plan_acknowledgements(self.cfg, session, self.clock())
+                session.commit()
+        except Exception:  # noqa: BLE001 - the next poll plans again
+            log.exception("could not plan the acknowledgements")
+
+    def outbox(self) -> None:
+        """Send the acknowledgements, notices and reminders that are due (and retry failed ones)."""
+        if self.stop.is_set():
+            return
+        try:
+            drain_outbox(self.cfg, self.sessions, self.archive, self.clock(), owner=self.owner)
+        except Exception:  # noqa: BLE001 - e.g. the database is away; the next run retries
+            log.exception("the outbox could not be sent")
+
+    def remind(self, slot: dt.time) -> None:
+        """The reminders of `slot`: one last poll (a report of a minute ago counts), then send."""
+        if self.stop.is_set():
+            return
+        with self.lock:
+            if self.cfg.imap is not None and not self.stop.is_set():
+                self._poll_locked()
+        try:
+            send_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.owner)
+        except Exception:  # noqa: BLE001 - the next slot tries again
+            log.exception("reminders at %s could not be handled", slot.strftime("%H:%M"))
 
     def scheduled_digest(self) -> None:
         day = self.clock().astimezone(self.cfg.service.timezone).date()
@@ -233,6 +267,18 @@ class Daemon:
         self.scheduler.add_job(self.catch_up, IntervalTrigger(minutes=1, timezone=tz), id="retry")
         self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=60, timezone=tz), id="heartbeat",
                                next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        if self.cfg.smtp is not None:
+            # Every OUTBOX_SECONDS: cheap when nothing is due (one query), prompt enough for a reply.
+            self.scheduler.add_job(self.outbox, IntervalTrigger(seconds=OUTBOX_SECONDS, timezone=tz),
+                                   id="outbox", next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        if self.cfg.reminders.enabled:
+            for slot in sched.reminders_at:
+                # A slot missed by more than REMINDER_GRACE (daemon down) is skipped, not sent late.
+                self.scheduler.add_job(self.remind, CronTrigger(day_of_week=days, hour=slot.hour,
+                                                                minute=slot.minute, second=slot.second,
+                                                                timezone=tz),
+                                       args=[slot], id=f"reminders-{slot:%H%M%S}",
+                                       misfire_grace_time=int(REMINDER_GRACE.total_seconds()))
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,

@@ -87,8 +87,10 @@ def unread_files(view: DayView, archive: Archive) -> list[tuple[str, str, bytes]
 def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.digest import render_digest
+    from service.replies import reminded_units  # replies imports this module
     view = build_day_view(session, cfg, day, until=now)
-    return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive))
+    return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive),
+                         reminded=reminded_units(session, day))
 
 
 def write_digest_files(content, message, out: Path, day: dt.date) -> None:

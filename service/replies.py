@@ -14,10 +14,9 @@ import smtplib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from email import policy
-from email.utils import make_msgid
 from functools import lru_cache
 from typing import Any
 
@@ -209,13 +208,13 @@ def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key
     values = {
         "kind": kind, "dedupe_key": key[:500], "recipient": recipient[:320], "unit_code": unit_code,
         "message_pk": message_pk, "report_day": report_day, "cap_day": cap_day, "slot_at": slot_at,
-        "message_id": make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
+        "message_id": email.utils.make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
         "last_error": why, "version": 0, "expires_at": expires_at, "created_at": now, "updated_at": now,
     }
     if not _insert_once(session, values):
         return 0
     if why:
-        log.info("%s %s to %s not sent: %s", kind, key, recipient, why)
+        log.info("%s to %s not sent: %s", key, recipient, why)
         return 0
     return 1
 
@@ -303,13 +302,13 @@ def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive,
             try:
                 built = build_mail(cfg, session, archive, session.get(OutboxMail, row.id), now)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
-                log.exception("cannot build %s %s", row.kind, row.dedupe_key)
+                log.exception("cannot build the mail %s", row.dedupe_key)
                 _fail(sessions, row, now, _describe(exc), permanent=False)
                 report.failed += 1
                 continue
             if isinstance(built, str):
                 _finish(sessions, row, now, state=SKIPPED, last_error=built[:1000], next_attempt_at=None)
-                log.info("%s %s to %s not sent: %s", row.kind, row.dedupe_key, row.recipient, built)
+                log.info("%s to %s not sent: %s", row.dedupe_key, row.recipient, built)
                 report.skipped += 1
             else:
                 outgoing.append((row, built))
@@ -319,7 +318,7 @@ def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive,
         if error is None:
             _finish(sessions, row, now, state=SENT, sent_at=now, attempts=row.attempts + 1,
                     last_error=None, next_attempt_at=None)
-            log.info("%s %s sent to %s", row.kind, row.dedupe_key, row.recipient)
+            log.info("%s sent to %s", row.dedupe_key, row.recipient)
             report.sent += 1
         else:
             _fail(sessions, row, now, error, permanent=permanent)
@@ -378,8 +377,7 @@ def _finish(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, **
         session.commit()
     if done.rowcount != 1:
         # Our lease ran out and another drain took the row over: it records the outcome.
-        log.warning("%s %s: the outcome was not recorded (taken over by another instance)",
-                    row.kind, row.dedupe_key)
+        log.warning("%s: the outcome was not recorded (taken over by another instance)", row.dedupe_key)
 
 
 def _fail(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, error: str,
@@ -387,7 +385,7 @@ def _fail(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, erro
     attempts = row.attempts + 1
     retry = None if permanent else now + retry_delay(attempts)
     _finish(sessions, row, now, state=FAILED, attempts=attempts, last_error=error[:1000], next_attempt_at=retry)
-    log.error("%s %s to %s not sent (attempt %d%s): %s", row.kind, row.dedupe_key, row.recipient, attempts,
+    log.error("%s to %s not sent (attempt %d%s): %s", row.dedupe_key, row.recipient, attempts,
               ", given up" if permanent else f", next in {retry_delay(attempts)}", error)
 
 
@@ -404,10 +402,10 @@ def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]]):
                     codes = [code for code, _ in exc.recipients.values()]
                     results[row.id] = (_describe(exc), bool(codes) and min(codes) >= 500)
                 except smtplib.SMTPResponseException as exc:
-                    # 4xx: try again later; 5xx on one message: it will not go better later.
-                    results[row.id] = (_describe(exc), exc.smtp_code >= 500)
-                    if isinstance(exc, smtplib.SMTPSenderRefused):
-                        results[row.id] = (_describe(exc), False)  # our own address: a setup problem
+                    # 4xx: try again later. A 5xx for this message will not go better later,
+                    # unless it refuses our own sender address: a setup problem, fixable.
+                    permanent = exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPSenderRefused)
+                    results[row.id] = (_describe(exc), permanent)
                 # A dropped connection (SMTPServerDisconnected, OSError) ends the loop: the
                 # session turns it into an SmtpError that fails the rest below.
     except SmtpError as exc:

@@ -66,6 +66,7 @@ def daemon_config(tmp_path, mailbox, smtp, db_url, seconds_ahead: int):
     text = path.read_text(encoding="utf-8")
     text = text.replace('digest_at = "15:00"', f"digest_at = {due.isoformat()}")
     text = text.replace('deadline = "15:00"', f"deadline = {due.isoformat()}")
+    text = text.replace('reminders_at = ["10:00", "14:00"]', "reminders_at = []")  # no reminder mid-test
     path.write_text(text, encoding="utf-8")
     return path, {"T_IMAP_PW": mailbox.password}
 
@@ -78,8 +79,9 @@ def test_daemon_polls_sends_the_digest_and_stops_on_sigterm(tmp_path, mailbox, s
         proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn")
         proc.wait_for("scheduled digest for")  # the schedule, not the catch-up
         proc.wait_for("digest for")
-        [digest] = smtp.wait_for(1, timeout=30)
-        assert "dieuphoi.ldtbxh@example.gov.vn" in digest.rcpt_tos
+        sent = smtp.wait_for(2, timeout=60)  # the report's acknowledgement, then the digest
+        assert sorted(r for m in sent for r in m.rcpt_tos) == ["bhxh.tp@example.gov.vn",
+                                                               "dieuphoi.ldtbxh@example.gov.vn"]
     finally:
         rc = proc.stop()
     assert rc == 0
@@ -100,12 +102,14 @@ def test_two_daemons_on_one_postgres_send_one_digest(tmp_path, mailbox, smtp, pg
     try:
         for p in procs:
             p.wait_for("digest for")
-        smtp.wait_for(1, timeout=30)
+        smtp.wait_for(len(raws) + 1, timeout=60)  # one acknowledgement per report, one digest
     finally:
         codes = [p.stop() for p in procs]
     assert codes == [0, 0]
     digests = [m for m in smtp.messages if "dieuphoi.ldtbxh@example.gov.vn" in m.rcpt_tos]
     assert len(digests) == 1
+    acknowledged = sorted(r for m in smtp.messages for r in m.rcpt_tos if r != "dieuphoi.ldtbxh@example.gov.vn")
+    assert acknowledged == sorted(["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "songcau@example.gov.vn"])
     sessions = open_database(pg_url)
     with sessions() as s:
         assert s.scalar(select(func.count()).select_from(Message)) == len(raws)

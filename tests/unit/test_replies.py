@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
-from dataclasses import replace
-from decimal import Decimal
 
 import pytest
 
@@ -16,9 +14,8 @@ from service.replies import (
     ack_model, compose_mail, form_filename, notice_model, reminder_addresses, reminder_model,
     reply_subject, unanswerable_reason, unresolved_model,
 )
-from tests.unit.test_digest import CFG, DAY, TZ, UNITS, at, make_cfg, msg
+from tests.unit.test_digest import CFG, DAY, UNITS, at, make_cfg, msg
 
-MILLION = 1_000_000
 BHXH = UNITS[0]
 
 
@@ -128,7 +125,7 @@ def test_ack_table_has_the_figures_in_vietnamese_format_money_in_trieu_dong():
 
 
 def test_ack_after_the_deadline_says_late():
-    text = ack_text(CFG, report(at(DAY, 15, 0, ) + dt.timedelta(seconds=1)))
+    text = ack_text(CFG, report(at(DAY, 15, 0) + dt.timedelta(seconds=1)))
     assert "MUỘN (hạn nộp 15:00 ngày 11/08/2021)" in text
 
 
