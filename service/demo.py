@@ -28,6 +28,7 @@ from service.export import day_json, status_text
 from service.localmail import LocalDovecot, SmtpCapture
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
+from service.replies import drain_outbox, plan_acknowledgements, send_reminders
 from service.template import render_form
 from storage.db import open_database
 
@@ -109,6 +110,25 @@ def _email(sender: str, subject: str, files, when: dt.datetime) -> bytes:
     return msg.as_bytes(policy=SMTP)
 
 
+def _deliver_and_poll(server: LocalDovecot, cfg: Config, sessions, archive: Archive, messages) -> int:
+    """Put `messages` in the mailbox, poll it, and acknowledge what was stored."""
+    if not messages:
+        return 0
+    server.append_many("baocao", "INBOX", [(raw, when) for raw, when, _ in messages])
+    ingestor = Ingestor(cfg, sessions, archive)
+    try:
+        with Mailbox(cfg.imap) as mailbox:
+            report = ingestor.poll(mailbox)
+    finally:
+        ingestor.close()
+    now = max(when for _, when, _ in messages)  # the simulated clock
+    with sessions() as session:
+        plan_acknowledgements(cfg, session, now)
+        session.commit()
+    drain_outbox(cfg, sessions, archive, now)
+    return len(report.stored)
+
+
 def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
     """Run the pipeline end to end on local servers; return the folder with the outputs."""
     out_dir = out_dir.resolve()
@@ -120,8 +140,15 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
     password = secrets.token_urlsafe(16)
     with LocalDovecot() as server, SmtpCapture() as smtp:
         server.start({"baocao": password})
+        # The campaign is moved around the simulated day, as if it were running now.
+        campaign = cfg.campaign
+        if campaign.start_date and campaign.end_date and not campaign.start_date <= day <= campaign.end_date:
+            length = campaign.end_date - campaign.start_date
+            start = day - length + dt.timedelta(days=min(10, length.days))
+            campaign = replace(campaign, start_date=start, end_date=start + length)
         demo_cfg = replace(
             cfg,
+            campaign=campaign,
             service=replace(cfg.service, database_url=f"sqlite:///{out_dir / 'baocao.db'}",
                             archive_dir=out_dir / "archive"),
             imap=ImapConfig(host=server.host, port=server.port, security="none", username="baocao",
@@ -132,18 +159,26 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
                             from_name=cfg.smtp.from_name if cfg.smtp else None),
         )
         messages = demo_messages(demo_cfg, day)
-        server.append_many("baocao", "INBOX", [(raw, when) for raw, when, _ in messages])
-        print(f"Local IMAP server 127.0.0.1:{server.port}: {len(messages)} report emails for {day:%d/%m/%Y}.")
+        tz = demo_cfg.service.timezone
+        reminder_slot = max((t for t in demo_cfg.schedule.reminders_at if t < demo_cfg.schedule.deadline),
+                            default=None)
+        cut = dt.datetime.combine(day, reminder_slot or demo_cfg.schedule.deadline, tzinfo=tz)
         sessions = open_database(demo_cfg.service.database_url)
-        ingestor = Ingestor(demo_cfg, sessions, Archive(demo_cfg.service.archive_dir))
-        try:
-            with Mailbox(demo_cfg.imap) as mailbox:
-                report = ingestor.poll(mailbox)
-        finally:
-            ingestor.close()
-        print(f"Poll: stored {len(report.stored)} message(s).")
-        due = dt.datetime.combine(day, demo_cfg.schedule.digest_at, tzinfo=demo_cfg.service.timezone)
         archive = Archive(demo_cfg.service.archive_dir)
+        print(f"Simulating {day:%d/%m/%Y} with a local IMAP server (127.0.0.1:{server.port}) and a local "
+              f"SMTP capture (127.0.0.1:{smtp.port}); {len(messages)} report emails.")
+        # Morning: the reports that came before the last reminder slot, then the reminders.
+        stored = _deliver_and_poll(server, demo_cfg, sessions, archive, [m for m in messages if m[1] <= cut])
+        if reminder_slot is not None and demo_cfg.reminders.enabled:
+            planned = send_reminders(demo_cfg, sessions, archive, reminder_slot, cut)
+            print(f"{cut:%H:%M}: {planned} reminder(s) to units that had not reported yet.")
+        # Afternoon: the rest, some after the deadline.
+        stored += _deliver_and_poll(server, demo_cfg, sessions, archive, [m for m in messages if m[1] > cut])
+        acks = [m for m in smtp.messages if m.data.find(b"Auto-Submitted: auto-replied") >= 0]
+        print(f"Stored {stored} message(s); {len(acks)} acknowledgement(s) sent to the units.")
+        if acks:
+            (out_dir / "acknowledgement-example.eml").write_bytes(acks[0].data)
+        due = dt.datetime.combine(day, demo_cfg.schedule.digest_at, tzinfo=demo_cfg.service.timezone)
         outcome = send_digest(demo_cfg, sessions, archive, day, due)
         with sessions() as session:
             content = build_digest(demo_cfg, session, archive, day, due)
@@ -164,5 +199,6 @@ def run_demo(cfg: Config, out_dir: Path, day: dt.date | None = None) -> Path:
                                                     encoding="utf-8")
         sessions.kw["bind"].dispose()
     print(f"\nOutputs in {out_dir}:\n  digest-{day}.html  digest-{day}.eml  digest-{day}.txt  "
-          f"tong-hop-{day}.xlsx\n  status.txt  export-{day}.json  baocao.db  archive/")
+          f"tong-hop-{day}.xlsx  acknowledgement-example.eml\n  status.txt  export-{day}.json  "
+          f"baocao.db  archive/")
     return out_dir
