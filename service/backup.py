@@ -36,6 +36,9 @@ def write_backup(cfg: Config, out: Path) -> str:
                 tar.add(cfg.service.archive_dir, arcname="archive")
             if cfg.source and cfg.source.is_file():
                 tar.add(cfg.source, arcname="config.toml")
+            targets = cfg.campaign.targets_file
+            if targets and targets.is_file():
+                tar.add(targets, arcname=targets.name)
         os.replace(tmp_out, out)
     except OSError as exc:
         tmp_out.unlink(missing_ok=True)

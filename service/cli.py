@@ -81,7 +81,7 @@ def setup_logging(args: argparse.Namespace) -> None:
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     # Library chatter (migrations, scheduler bookkeeping) only when debugging.
-    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default"):
+    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.WARNING)
 
 

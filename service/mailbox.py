@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from imapclient import IMAPClient
-from imapclient.exceptions import IMAPClientError, LoginError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
 from service.config import ImapConfig
 from service.errors import MailboxError
@@ -134,6 +134,8 @@ class Mailbox:
             raise MailboxError(f"{what} did not answer in {self.cfg.timeout_seconds:g} s") from exc
         except (ConnectionError, socket.gaierror, OSError) as exc:
             raise MailboxError(f"cannot reach {what}: {exc.strerror or exc}") from exc
+        except IMAPClientAbortError as exc:  # imaplib's "abort": the connection is gone
+            raise MailboxError(f"the connection to {what} was lost: {_short(exc)}") from exc
         except IMAPClientError as exc:
             raise MailboxError(f"{what} answered with an error: {_short(exc)}") from exc
 
@@ -146,8 +148,15 @@ class Mailbox:
         NOOP a fraction of one, so a poll with nothing new stays flat.
         """
         if self._selected and self._selected[0] == folder:
-            self.noop()
-            return self._selected[1]
+            warnings = [r for r in self.noop() if r and r[0] in (b"NO", b"BAD", b"BYE")]
+            if not warnings:
+                return self._selected[1]
+            # A folder deleted (and perhaps made again) under this session keeps answering
+            # from the old selection, new mail unseen; Dovecot says so only with an untagged
+            # NO to NOOP. A real SELECT shows the folder as it is now, with its UIDVALIDITY.
+            log.info("the server warned about folder %r on %s (%s): selecting it again",
+                     folder, self.cfg.host, _short(Exception(warnings[0][-1])))
+            self._selected = None
         with self._translate(f"folder '{folder}' on {self.cfg.host}"):
             if not self.client.folder_exists(folder):
                 raise MailboxError(f"the folder '{folder}' does not exist on the IMAP server "
@@ -252,9 +261,10 @@ class Mailbox:
             with self._translate(f"{self.cfg.host}"):
                 self.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
-    def noop(self) -> None:
+    def noop(self) -> list[tuple]:
+        """NOOP: the server's news (untagged responses) on the selected folder."""
         with self._translate(f"{self.cfg.host}"):
-            self.client.noop()
+            return list(self.client.noop()[1])
 
     @property
     def connected(self) -> bool:

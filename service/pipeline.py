@@ -13,6 +13,8 @@ import os
 import threading
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Sequence
@@ -78,8 +80,13 @@ class Analyser:
     def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future]:
         """Start analysing `items`; the futures complete in the workers (or already here)."""
         if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
-            pool = self._get_pool()
-            return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
+            try:
+                pool = self._get_pool()
+                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
+            except BrokenProcessPool:
+                self.reset()  # a worker was killed earlier: start new ones
+                pool = self._get_pool()
+                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
         done = []
         for raw, day in items:
             f: Future = Future()
@@ -88,7 +95,25 @@ class Analyser:
         return done
 
     def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
-        return [f.result() for f in self.submit(items)]
+        return self.results(items, self.submit(items))
+
+    def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future]) -> list[Analysis]:
+        """The analyses of `items`; when a worker died (OOM killer, a stray signal) the
+        pool is replaced and the lost ones are analysed here, so ingestion goes on."""
+        out = []
+        for (raw, day), future in zip(items, futures):
+            try:
+                out.append(future.result())
+            except BrokenProcessPool:
+                log.warning("an analysis worker process died; starting new ones")
+                self.reset()
+                out.append(_analyse_safely(raw, self.routing, day))
+        return out
+
+    def reset(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
@@ -259,6 +284,10 @@ class Ingestor:
 
     # import of .eml files (arrival = Date header, else now)
     def import_raw(self, raw: bytes, received_at: dt.datetime | None = None) -> Stored:
+        with _database_errors():
+            return self._import_raw(raw, received_at)
+
+    def _import_raw(self, raw: bytes, received_at: dt.datetime | None) -> Stored:
         sha = content_hash(raw)
         rel = self.archive.store(raw, sha)
         if received_at is None:
@@ -282,7 +311,16 @@ class Ingestor:
             return _stored(msg, False)
 
     def poll(self, mailbox: Mailbox) -> PollReport:
-        """One pass over the configured folder; returns what was stored."""
+        """One pass over the configured folder; returns what was stored.
+
+        A database error (locked, gone) is a `StorageError`; what was archived but not
+        committed is redone by the next poll, since the server still has it and the
+        UID bookkeeping was not advanced.
+        """
+        with _database_errors():
+            return self._poll(mailbox)
+
+    def _poll(self, mailbox: Mailbox) -> PollReport:
         imap = self.cfg.imap
         assert imap is not None  # the CLI checks for an [imap] section before polling
         report = PollReport(mailbox.account, imap.folder)
@@ -355,7 +393,8 @@ class Ingestor:
     def _store_batch(self, pending, account: str, uidvalidity: int, report: PollReport) -> None:
         """(2) Commit a batch in one transaction; one by one if another instance raced us."""
         items, futures = pending
-        rows = [(item, future.result()) for item, future in zip(items, futures)]
+        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
+        rows = list(zip(items, analyses))
         try:
             results = self._store_together(rows, account, uidvalidity)
         except IntegrityError:
@@ -488,6 +527,18 @@ class Ingestor:
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(describe_db_error(exc)) from exc
+
+
+@contextmanager
+def _database_errors():
+    """Statements run outside `_commit` (inserts, reads) fail as `StorageError` too: a locked
+    SQLite file must be one sentence in the log, not a traceback."""
+    try:
+        yield
+    except IntegrityError:
+        raise
+    except SQLAlchemyError as exc:
+        raise StorageError(describe_db_error(exc)) from exc
 
 
 def describe_db_error(exc: Exception) -> str:

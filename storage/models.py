@@ -75,7 +75,7 @@ class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
+    message_id: Mapped[str | None] = mapped_column(String(500))  # unique: see __table_args__
     size: Mapped[int] = mapped_column(BigInteger)
     archive_path: Mapped[str] = mapped_column(String(300))  # relative to archive_dir
     source: Mapped[str] = mapped_column(String(20))  # imap | import
@@ -102,7 +102,11 @@ class Message(Base):
     problems: Mapped[list[ProblemRow]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id")
 
-    __table_args__ = (Index("ix_messages_unit_day", "unit_code", "report_day"),)
+    __table_args__ = (
+        Index("ix_messages_unit_day", "unit_code", "report_day"),
+        # The same Message-ID is one message, also when two instances race to store it.
+        Index("ix_messages_message_id", "message_id", unique=True),
+    )
 
 
 class Attachment(Base):

@@ -69,3 +69,29 @@ def test_naive_datetime_is_refused(db_url):
         with pytest.raises(Exception, match="naive"):
             s.commit()
     sessions.kw["bind"].dispose()
+
+
+def test_indexes_match_the_models(db_url):
+    from sqlalchemy import inspect
+    sessions = open_database(db_url)
+    insp = inspect(sessions.kw["bind"])
+    for table in Base.metadata.sorted_tables:
+        want = {ix.name: bool(ix.unique) for ix in table.indexes}
+        have = {ix["name"]: bool(ix["unique"]) for ix in insp.get_indexes(table.name) if ix["name"] in want}
+        assert have == want, table.name
+    sessions.kw["bind"].dispose()
+
+
+def test_same_message_id_cannot_be_stored_twice(db_url):
+    sessions = open_database(db_url)
+    with sessions() as s:
+        s.add(new_message(sha="a" * 64, message_id="x@y"))
+        s.commit()
+        s.add(new_message(sha="b" * 64, message_id="x@y"))
+        with pytest.raises(IntegrityError):
+            s.commit()
+        s.rollback()
+        s.add(new_message(sha="c" * 64, message_id=None))
+        s.add(new_message(sha="d" * 64, message_id=None))  # no Message-ID: never a duplicate by it
+        s.commit()
+    sessions.kw["bind"].dispose()
