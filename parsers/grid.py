@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import datetime as dt
+import functools
 import io
 import posixpath
 import re
@@ -18,7 +19,7 @@ import xml.etree.ElementTree as ET
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import IO, Iterator, Mapping
+from typing import IO, Any, Iterable, Iterator, Mapping
 
 from parsers.model import Problem, ReadLimits
 from parsers.sniff import decode_text
@@ -36,8 +37,11 @@ _FILLED_CELL_RE = re.compile(
     rb'<(?:\w+:)?c\b[^>]*?\br="\$?([A-Za-z]{1,3})\$?(\d{1,7})"[^>]*(?<!/)>\s*<(?!/)')
 _SCAN_CHUNK = 1 << 20
 _WHOLE_PART_BYTES = 1 << 20  # an XML part up to this size is parsed in one call
-_MAX_DESCENDANTS = 1 << 18  # of one streamed element: held until it ends (a row has
-# at most 16,384 cells, a few elements each)
+_STREAM_CHUNK = 1 << 16  # bytes fed to the parser at a time when streaming a part
+_CACHED_STYLES_BYTES = 256 << 10  # a styles part up to this size is remembered
+# Elements one streamed element may hold (all kept until it ends): a row has at most
+# 16,384 cells of a few elements each.
+_MAX_DESCENDANTS = 1 << 18
 
 
 class GridError(Exception):
@@ -203,12 +207,17 @@ def _merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]
 # --------------------------------------------------------------------------- zip
 
 
+def _damaged_file(exc: Exception, filename: str) -> GridError:
+    """file_unreadable, named by the library error that found the damage."""
+    return GridError("file_unreadable", file=filename, error=type(exc).__name__,
+                     detail=str(exc)[:200])
+
+
 def _open_zip(data: bytes, filename: str) -> zipfile.ZipFile:
     try:
         return zipfile.ZipFile(io.BytesIO(data))
     except zipfile.BadZipFile as exc:
-        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
-                        detail=str(exc)[:200]) from exc
+        raise _damaged_file(exc, filename) from exc
 
 
 def _has_dtd(head: bytes) -> bool:
@@ -216,22 +225,15 @@ def _has_dtd(head: bytes) -> bool:
     return _DTD_RE.search(head.replace(b"\x00", b"") if b"\x00" in head else head) is not None
 
 
-def check_zip_container(data: bytes, limits: ReadLimits, filename: str) -> None:
+def check_zip_container(zf: zipfile.ZipFile, limits: ReadLimits, filename: str, *,
+                        xml_heads: bool = True) -> None:
     """Refuse a zip package that would cost too much to open, before any parser
-    touches it: total declared size, overall ratio, entry count, DTDs in XML parts.
+    touches it: total declared size, overall ratio, entry count, and (`xml_heads`)
+    DTDs at the start of XML parts; a caller whose every XML parse refuses DTDs
+    itself passes False and calls `check_xml_heads` for the parts it did not read.
 
     Python's zipfile never inflates an entry past its declared size, so the
     declared sizes checked here also bound the real work.
-    """
-    with _open_zip(data, filename) as zf:
-        check_zip_members(zf, limits, filename)
-
-
-def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str, *,
-                      xml_heads: bool = True) -> None:
-    """`check_zip_container` on a package already open (one open per file).
-
-    `xml_heads=False` leaves the DTD search to the caller (`check_xml_heads`).
     """
     try:
         infos = zf.infolist()
@@ -247,8 +249,7 @@ def check_zip_members(zf: zipfile.ZipFile, limits: ReadLimits, filename: str, *,
             raise GridError("over_limit", file=filename, limit="compression_ratio",
                             detail=str(limits.max_compression_ratio))
     except zipfile.BadZipFile as exc:
-        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
-                        detail=str(exc)[:200]) from exc
+        raise _damaged_file(exc, filename) from exc
     if xml_heads:
         check_xml_heads(zf, filename)
 
@@ -267,8 +268,7 @@ def check_xml_heads(zf: zipfile.ZipFile, filename: str, skip: frozenset[str] = f
                 if _has_dtd(head):
                     raise GridError("unsafe_file", file=filename, detail="DTD")
     except zipfile.BadZipFile as exc:
-        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
-                        detail=str(exc)[:200]) from exc
+        raise _damaged_file(exc, filename) from exc
 
 
 def _shallow_xml(zf: zipfile.ZipFile, path: str, filename: str, depth: int = 3
@@ -289,13 +289,18 @@ def _shallow_xml(zf: zipfile.ZipFile, path: str, filename: str, depth: int = 3
         data = fh.read(_WHOLE_PART_BYTES + 1)
     if _has_dtd(data):
         raise GridError("unsafe_file", file=filename, detail="DTD")
-    for section in ET.fromstring(data):
-        if depth == 2:
-            yield section.tag, section
-        else:
-            tag = section.tag
-            for el in section:
-                yield tag, el
+    root = ET.fromstring(data)
+    if depth == 2:
+        yield from ((section.tag, section) for section in root)
+    else:
+        yield from _grandchildren(root)
+
+
+def _grandchildren(root: ET.Element) -> Iterator[tuple[str, ET.Element]]:
+    for section in root:
+        tag = section.tag
+        for el in section:
+            yield tag, el
 
 
 def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
@@ -306,7 +311,7 @@ def _stream_shallow_xml(fh: IO[bytes], filename: str, want: int
     section_tag = ""
     tail = b""
     while True:
-        chunk = fh.read(_SCAN_CHUNK)
+        chunk = fh.read(_STREAM_CHUNK)
         if chunk:
             if _has_dtd(tail + chunk):
                 raise GridError("unsafe_file", file=filename, detail="DTD")
@@ -355,6 +360,7 @@ _WORKBOOK_TYPES = (  # the order openpyxl tries them in
     _SPREADSHEET_TYPE % "sheet.main",
 )
 _ROW_TAG, _C_TAG, _V_TAG, _F_TAG = (_MAIN_NS + t for t in ("row", "c", "v", "f"))
+_SHEET_DATA_TAG = _MAIN_NS + "sheetData"
 _MERGE_CELLS_TAG, _MERGE_CELL_TAG = _MAIN_NS + "mergeCells", _MAIN_NS + "mergeCell"
 _FONTS_TAG, _FONT_TAG, _NAME_TAG = _MAIN_NS + "fonts", _MAIN_NS + "font", _MAIN_NS + "name"
 _CELL_XFS_TAG, _XF_TAG = _MAIN_NS + "cellXfs", _MAIN_NS + "xf"
@@ -528,18 +534,35 @@ def _relationships(zf: zipfile.ZipFile, part: str, filename: str
     return out, rels_path
 
 
-def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str
-                 ) -> tuple[tuple[str | None, ...], frozenset[int], frozenset[int]]:
+_Styles = tuple[tuple[str | None, ...], frozenset[int], frozenset[int]]
+
+
+def _read_styles(zf: zipfile.ZipFile, names: set[str], filename: str) -> _Styles:
     """From xl/styles.xml: the font name of each cell style (for TCVN3/VNI text) and
     which cell styles format numbers as dates or durations, as openpyxl decides it."""
-    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-
     if _STYLES_PART not in names:
         return (), frozenset(), frozenset()
+    if zf.getinfo(_STYLES_PART).file_size <= _CACHED_STYLES_BYTES:
+        data = zf.read(_STYLES_PART)
+        if _has_dtd(data):
+            raise GridError("unsafe_file", file=filename, detail="DTD")
+        return _styles_of(data)
+    return _styles_from(_shallow_xml(zf, _STYLES_PART, filename))
+
+
+@functools.lru_cache(maxsize=64)
+def _styles_of(data: bytes) -> _Styles:
+    # A unit's reports all come from one template: the same styles part day after day.
+    return _styles_from(_grandchildren(ET.fromstring(data)))
+
+
+def _styles_from(elements: Iterable[tuple[str, ET.Element]]) -> _Styles:
+    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
+
     font_names: list[str | None] = []
     xfs: list[tuple[int, int]] = []  # (fontId, numFmtId) per cellXfs entry
     custom: dict[int, str] = {}
-    for section, el in _shallow_xml(zf, _STYLES_PART, filename):
+    for section, el in elements:
         tag = el.tag
         if tag == _XF_TAG and section == _CELL_XFS_TAG:
             xfs.append((int(el.get("fontId") or 0), int(el.get("numFmtId") or 0)))
@@ -600,7 +623,7 @@ def read_xlsx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     decode = _TextDecoder()
     with _open_zip(data, filename) as zf, warnings.catch_warnings():
         warnings.simplefilter("ignore")  # openpyxl warns about dates out of range
-        check_zip_members(zf, limits, filename, xml_heads=False)
+        check_zip_container(zf, limits, filename, xml_heads=False)
         try:
             book = _read_book(zf, filename)
             worksheets = book.worksheets
@@ -654,7 +677,7 @@ def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits:
     uncached: list[tuple[int, int]] = []
     merges: set[tuple[int, int, int, int]] = set()
     over_cols = truncated = False
-    next_row = 1
+    next_row, stray = 1, 0
     with contextlib.closing(_shallow_xml(zf, part.path, filename)) as elements:
         for section, el in elements:
             tag = el.tag
@@ -664,6 +687,11 @@ def _read_xlsx_sheet(zf: zipfile.ZipFile, part: _SheetPart, book: _Book, limits:
                     merges.add(_merge_box(*m.groups()))
                 continue
             if tag != _ROW_TAG:
+                if section == _SHEET_DATA_TAG:
+                    stray += 1
+                    if stray > max_rows * 8:  # cells outside rows: never read, only scanned
+                        truncated = True
+                        break
                 continue
             row_no = parser.row_counter = _row_number(el, parser.row_counter)
             parser.col_counter = 0
@@ -910,8 +938,7 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
                 if cell is not None:
                     cells[(r_idx, c_idx)] = cell
     except csv.Error as exc:
-        raise GridError("file_unreadable", file=filename, error=type(exc).__name__,
-                        detail=str(exc)[:200]) from exc
+        raise _damaged_file(exc, filename) from exc
     _note_truncation(problems, filename, "1", over_rows, over_cols, limits)
     if over_cells:
         problems.append(Problem("over_limit", {"file": filename, "limit": "csv_cells",
@@ -949,22 +976,102 @@ def _docx_text(el) -> str:
     return "\n".join(paragraphs)
 
 
+_PKG_RELS_PART = "_rels/.rels"
+_OFFICE_DOCUMENT_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+_STYLES_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles"
+_WML_DOCUMENT_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document.main+xml"
+
+
+def _docx_body(zf: zipfile.ZipFile, filename: str) -> tuple[Any, str | None]:
+    """The <w:body> of the main document, parsed by python-docx, and the font of the
+    Normal style, as `docx.Document(...)` and `styles["Normal"].font.name` give them.
+
+    `docx.Document` also loads and parses every other part (styles.xml alone is often
+    hundreds of kilobytes, more than the document); only these two things are used.
+    """
+    from docx.oxml.parser import parse_xml
+
+    main = _package_target(zf, _PKG_RELS_PART, "", _OFFICE_DOCUMENT_REL, filename)
+    if main is None:
+        raise GridError("file_unreadable", file=filename, error="KeyError",
+                        detail="no main document part")
+    content_type = _content_type(zf, main, filename)
+    if content_type != _WML_DOCUMENT_TYPE:  # what python-docx refuses too (.docm, .dotx)
+        raise GridError("file_unreadable", file=filename, error="ValueError",
+                        detail=f"not a Word document, content type is {content_type!r}")
+    data = zf.read(main)
+    if _has_dtd(data):
+        raise GridError("unsafe_file", file=filename, detail="DTD")
+    body = parse_xml(data).body
+    folder, name = posixpath.split(main)
+    styles = _package_target(zf, posixpath.join(folder, "_rels", f"{name}.rels"), folder,
+                             _STYLES_REL, filename)
+    return body, (_normal_style_font(zf, styles) if styles else None)
+
+
+def _package_target(zf: zipfile.ZipFile, rels_path: str, base: str, rel_type: str,
+                    filename: str) -> str | None:
+    """The part the first relationship of `rel_type` in `rels_path` points to."""
+    if rels_path not in zf.namelist():
+        return None
+    for rel in _part_root(zf, rels_path, filename):
+        if rel.get("Type") == rel_type and rel.get("TargetMode") != "External":
+            target = rel.get("Target") or ""
+            path = target[1:] if target.startswith("/") else posixpath.join(base, target)
+            return posixpath.normpath(path).lstrip("/")
+    return None
+
+
+def _content_type(zf: zipfile.ZipFile, part: str, filename: str) -> str | None:
+    """A part's content type from [Content_Types].xml: its override, else its extension's."""
+    overrides: dict[str, str] = {}
+    defaults: dict[str, str] = {}
+    for el in _part_root(zf, "[Content_Types].xml", filename):
+        if el.tag == _CT_NS + "Override":
+            overrides[(el.get("PartName") or "").lower()] = el.get("ContentType") or ""
+        elif el.tag == _CT_NS + "Default":
+            defaults[(el.get("Extension") or "").lower()] = el.get("ContentType") or ""
+    return overrides.get("/" + part.lower()) or defaults.get(part.rpartition(".")[2].lower())
+
+
+def _normal_style_font(zf: zipfile.ZipFile, styles: str) -> str | None:
+    """`w:rPr/w:rFonts/@w:ascii` of the style named "Normal" (else with that id), read
+    only as far as that style: it comes early in a styles part that can be large.
+    (No entity is expanded: `check_zip_container` refused a DTD at the part's start,
+    and lxml is told not to resolve entities.)"""
+    from lxml import etree
+
+    if styles not in zf.namelist():
+        return None
+    by_id = None
+    with zf.open(styles) as fh:
+        for _, style in etree.iterparse(fh, tag=_W + "style", resolve_entities=False,
+                                        no_network=True, huge_tree=False):
+            name = style.find(_W + "name")
+            if name is not None and name.get(_W + "val") == "Normal":
+                return _style_font(style)
+            if by_id is None and style.get(_W + "styleId") == "Normal":
+                by_id = _style_font(style)
+            style.clear()
+    return by_id
+
+
+def _style_font(style) -> str | None:
+    rpr = style.find(_W + "rPr")
+    fonts = rpr.find(_W + "rFonts") if rpr is not None else None
+    return fonts.get(_W + "ascii") if fonts is not None else None
+
+
 def read_docx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     """Every table of a .docx as a sheet; the paragraphs before it become its notes."""
-    import docx
-
-    check_zip_container(data, limits, filename)
-    document = docx.Document(io.BytesIO(data))
-    default_font = None
-    try:
-        default_font = document.styles["Normal"].font.name
-    except (KeyError, AttributeError):
-        default_font = None
+    with _open_zip(data, filename) as zf:
+        check_zip_container(zf, limits, filename)
+        body, default_font = _docx_body(zf, filename)
     decode = _TextDecoder()
     problems: list[Problem] = []
     sheets: list[Sheet] = []
     notes: list[str] = []
-    for child in _block_items(document.element.body):
+    for child in _block_items(body):
         if child.tag == _W + "p":
             text = _docx_text(child)
             if text.strip():

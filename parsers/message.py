@@ -1,22 +1,30 @@
 """Parse one raw RFC 5322 message into a `ParsedMessage` (mail-parser underneath).
 
-Pure: bytes in, frozen dataclass out. Decides whether the message is automatic
-mail (auto-replies, bounces, bulk) and decodes every attachment payload here, in
-one place, so the rest of the code only sees bytes.
+Pure: bytes in, frozen dataclass out. Before mail-parser sees a message, `bound_message`
+makes it cheap to parse whatever it holds (header fields and parts capped, oversized
+parts left out, header bytes made valid UTF-8); then the attachments are decoded here,
+in one place, and automatic mail is recognised. Authentication-Results fields
+(RFC 8601) are parsed and checked against the From domain by `check_sender`.
 """
 from __future__ import annotations
 
 import base64
 import binascii
 import datetime as dt
+import email.header
 import email.utils
+import hashlib
 import logging
 import re
 import unicodedata
+from dataclasses import dataclass, field
+from email import policy as email_policy
+from email.parser import BytesHeaderParser
+from typing import Iterable, Mapping
 
 import mailparser
 
-from parsers.model import MailAttachment, ParsedMessage, Problem
+from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
 
 # mail-parser logs every part type it does not decode (text/rfc822-headers, ...) at
 # WARNING; that is normal for bounces, not something an administrator must act on.
@@ -24,6 +32,27 @@ logging.getLogger("mailparser").setLevel(logging.ERROR)
 
 MAX_FILENAME_CHARS = 200
 MAX_SUBJECT_CHARS = 1000
+MAX_NAME_CHARS = 200
+MAX_ADDRESS_CHARS = 320
+MAX_MESSAGE_ID_CHARS = 500
+MAX_BODY_CHARS = 20_000
+MAX_REASON_CHARS = 200
+MAX_CONTENT_TYPE_CHARS = 200
+# Attachments read per message; the rest are named in one problem. A report has one
+# or two; fifty is far beyond any real one and keeps the digest and database small.
+MAX_ATTACHMENTS = 50
+# MIME parts handed to mail-parser. It takes ~60 µs a part and keeps every part in
+# memory, so a message of a million empty parts (7 MB) would take 16 s and 350 MB.
+MAX_MIME_PARTS = 200
+# One header block (the message's or a part's) and one header field, folded lines
+# included. mail-parser decodes encoded-words in quadratic time: 1 MB of them in a
+# Subject takes 20 s, 32 KB takes 20 ms. Real fields are under 10 KB (a long To).
+MAX_HEADER_BYTES = 256 * 1024
+MAX_FIELD_BYTES = 32 * 1024
+MAX_BOUNDARIES = 64
+MAX_FROM_ADDRESSES = 20
+MAX_AUTH_RESULTS = 20
+MAX_AUTH_RESULT_CHARS = 8 * 1024
 
 _AUTO_REPLY_SUBJECT = re.compile(
     r"^\s*(auto(matic)?\s*(reply|response)|out of (the )?office|abwesenheit|"
@@ -31,24 +60,37 @@ _AUTO_REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters never shown: C0/C1 controls, bidi overrides and isolates (a file name
+# "bc\u202exslx.exe" reads as "bcexe.xlsx"), zero-width and invisible formatting
+# characters, the BOM, lone surrogates (undecodable bytes; no database stores them)
+# and Unicode tag characters (invisible text smuggled into a string).
+_CONTROL = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
+    "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\ud800-\udfff"
+    "\U000e0000-\U000e007f]")
+_SPACES = re.compile(r"\s+")
 
 
-def parse_message(raw: bytes) -> ParsedMessage:
-    """Parse `raw`; never raises for malformed input (problems are recorded instead)."""
+# ---- the message ---------------------------------------------------------------------
+
+def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage:
+    """Parse `raw`; never raises for malformed input (problems are recorded instead).
+
+    `limits.max_attachment_bytes` (default ReadLimits()) decides which parts are too
+    big to decode at all: they are named as `over_limit` problems, not attachments.
+    """
+    limits = limits or ReadLimits()
+    bounded = bound_message(raw, limits.max_attachment_bytes)
     problems: list[Problem] = []
     try:
-        mail = mailparser.parse_from_bytes(raw)
+        mail = mailparser.parse_from_bytes(bounded.raw)
+        headers = {k.lower(): v for k, v in _safe_headers(mail).items()}
+        fields = _header_fields(getattr(mail, "message", None))
     except Exception as exc:  # mail-parser raises many kinds on broken input
-        return ParsedMessage(
-            message_id=None, from_address=None, from_name=None, subject="",
-            date_header=None, automatic_reason=None, attachments=(), body_text="",
-            problems=(Problem("message_unparsable", {"detail": type(exc).__name__}),),
-        )
-    headers = {k.lower(): v for k, v in _safe_headers(mail).items()}
+        return _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__}))
     from_name, from_address = _parse_from(mail, headers.get("from", ""))
     subject = clean_text(_header_str(getattr(mail, "subject", "")), MAX_SUBJECT_CHARS)
-    attachments = tuple(_decode_attachments(mail, problems))
+    attachments = tuple(_decode_attachments(mail, bounded, limits, problems))
     message_id = normalize_message_id(headers.get("message-id"))
     return ParsedMessage(
         message_id=message_id,
@@ -58,30 +100,33 @@ def parse_message(raw: bytes) -> ParsedMessage:
         date_header=_parse_date(headers.get("date")),
         automatic_reason=automatic_reason(headers, from_address, subject, bool(attachments)),
         attachments=attachments,
-        body_text=_body_text(mail),
+        body_text=_body_text(mail, bounded.marker),
         in_reply_to=normalize_message_id(headers.get("in-reply-to")),
         problems=tuple(problems),
+        from_addresses=_from_addresses(fields),
+        authentication_results=_auth_fields(fields),
     )
 
 
 def normalize_message_id(value: object) -> str | None:
-    """'<abc@host>' -> 'abc@host'; None or empty -> None."""
-    text = _header_str(value).strip()
+    """'<abc@host>' -> 'abc@host'; None or empty -> None. No control characters, bounded."""
+    text = _CONTROL.sub("", _header_str(value)).strip()
     if not text:
         return None
     match = re.search(r"<([^<>]+)>", text)
     ident = (match.group(1) if match else text.split()[0]).strip()
-    return ident[:500] or None
+    ident = "".join(ident.split())  # a folded id is one id
+    return ident[:MAX_MESSAGE_ID_CHARS] or None
 
 
-def automatic_reason(headers: dict[str, object], from_address: str | None, subject: str,
+def automatic_reason(headers: Mapping[str, object], from_address: str | None, subject: str,
                      has_attachments: bool) -> str | None:
     """Why this is automatic mail (never a report, never answered), or None."""
     auto = _header_str(headers.get("auto-submitted")).split(";")[0].strip().lower()
     if auto and auto != "no":
-        return f"Auto-Submitted: {auto}"
+        return f"Auto-Submitted: {clean_text(auto, 60)}"
     ctype = _header_str(headers.get("content-type")).lower()
-    if ctype.startswith("multipart/report"):
+    if ctype.lstrip().startswith("multipart/report"):
         return "delivery or read report (multipart/report)"
     precedence = _header_str(headers.get("precedence")).strip().lower()
     if precedence in ("bulk", "junk", "list", "auto_reply"):
@@ -102,10 +147,11 @@ def automatic_reason(headers: dict[str, object], from_address: str | None, subje
 
 
 def clean_text(text: str, max_chars: int) -> str:
-    """NFC, control characters removed, whitespace folded, length capped."""
+    """NFC, undecodable bytes decoded, invisible characters removed, whitespace folded, capped."""
+    text = _fix_surrogates(text[: max_chars * 4 + 64])  # NFC and folding only shrink it further
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", text)
-    text = re.sub(r"\s+", " ", text).strip()
+    text = _SPACES.sub(" ", text).strip()
     return text[:max_chars]
 
 
@@ -121,15 +167,210 @@ def safe_filename(name: str | None, index: int) -> str:
     if len(name) > MAX_FILENAME_CHARS:
         stem, dot, ext = name.rpartition(".")
         ext = ext[:10] if dot and len(ext) <= 10 else ""
-        name = name[: MAX_FILENAME_CHARS - len(ext) - 1] + ("." + ext if ext else "")
+        name = name[: MAX_FILENAME_CHARS - len(ext) - 1].rstrip(" .") + ("." + ext if ext else "")
     return name
 
+
+# ---- bounding the raw bytes -----------------------------------------------------------
+
+@dataclass(frozen=True)
+class BoundedMessage:
+    """`raw` as mail-parser may parse it, and what was left out on the way."""
+    raw: bytes
+    marker: str  # the body that stands in for a part too big to decode
+    omitted_sizes: Mapping[int, int] = field(default_factory=dict)  # marker index -> encoded bytes
+    parts_total: int = 0  # MIME parts seen (delimiter lines), 0 for a single-part message
+    parts_cut: int = 0  # parts after MAX_MIME_PARTS, not handed to the parser
+
+
+_BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+_FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*:")
+_CTE = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*([!-~]+)", re.IGNORECASE | re.MULTILINE)
+
+
+def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
+    """Cap what a parser would spend on `raw`, keeping everything a report needs.
+
+    Header blocks are tidied (see `_tidy_header_block`); at most MAX_MIME_PARTS parts
+    are kept; a part whose decoded body must be over `max_part_bytes` gets a marker
+    in place of its body. The message is returned unchanged when nothing applies,
+    which is the case for every ordinary message.
+    """
+    marker = "BAOCAOOMITTED" + hashlib.sha256(raw).hexdigest()[:24].upper()
+    chunks: list[bytes | memoryview] = []
+    view = memoryview(raw)
+    changed = False
+    omitted: dict[int, int] = {}
+
+    def entity(start: int, end: int, top: bool) -> None:
+        """Append the entity raw[start:end] (header block, blank line, body), bounded."""
+        nonlocal changed
+        head_end, body_start = _header_end(raw, start, end)
+        header = raw[start:head_end] if head_end - start <= MAX_HEADER_BYTES * 4 else \
+            raw[start:start + MAX_HEADER_BYTES * 4]
+        tidy = _tidy_header_block(header, keep_unixfrom=top)
+        if tidy is not None or head_end - start > len(header):
+            changed = True
+            chunks.append(tidy if tidy is not None else header)
+            chunks.append(b"\r\n\r\n" if body_start > head_end else b"\r\n")
+        else:
+            chunks.append(view[start:body_start])
+        body_len = end - body_start
+        if body_len > _encoded_cap(header, max_part_bytes) and not (top and boundaries):
+            index = len(omitted)
+            omitted[index] = body_len
+            chunks.append(f"{marker}{index:06d}\r\n".encode("ascii"))
+            changed = True
+        else:
+            chunks.append(view[body_start:end])
+
+    boundaries = _boundaries(raw)
+    delimiters: list[tuple[int, int, bool]] = []  # (line start, line end, is the close delimiter)
+    parts_total = parts_cut = 0
+    cut_at = len(raw)
+    if boundaries:
+        pattern = re.compile(rb"^--(?:" + b"|".join(re.escape(b) for b in boundaries) +
+                             rb")(--)?[ \t]*\r?$", re.MULTILINE)
+        for m in pattern.finditer(raw):
+            closing = m.group(1) is not None
+            if not closing:
+                parts_total += 1
+                if parts_total > MAX_MIME_PARTS:
+                    cut_at = m.start()
+                    parts_cut = 1 + sum(raw.count(b"\n--" + b, m.end()) - raw.count(b"\n--" + b + b"--", m.end())
+                                        for b in boundaries)
+                    parts_total += parts_cut - 1
+                    break
+            end = m.end() + (1 if raw[m.end():m.end() + 1] == b"\n" else 0)
+            delimiters.append((m.start(), end, closing))
+    if not delimiters:
+        entity(0, len(raw), True)
+    else:
+        first = delimiters[0][0]
+        entity(0, first, True)  # the top header block and the preamble (a big one is dropped)
+        for i, (start, end, closing) in enumerate(delimiters):
+            chunks.append(view[start:end])
+            stop = delimiters[i + 1][0] if i + 1 < len(delimiters) else cut_at
+            if closing:  # an epilogue: parsers ignore it, unless it is all a hostile one is
+                if stop - end > max_part_bytes:
+                    changed = True
+                else:
+                    chunks.append(view[end:stop])
+            else:
+                entity(end, stop, False)
+        if parts_cut:
+            changed = True
+            chunks.append(b"\r\n")
+    if not changed:
+        return BoundedMessage(raw, marker, {}, parts_total, 0)
+    return BoundedMessage(b"".join(chunks), marker, omitted, parts_total, parts_cut)
+
+
+def _boundaries(raw: bytes) -> list[bytes]:
+    """Every multipart boundary declared anywhere, longest first (so none shadows another)."""
+    found: dict[bytes, None] = {}
+    for m in _BOUNDARY_PARAM.finditer(raw):
+        value = (m.group(1) or m.group(2)).rstrip()
+        if value:
+            found[value] = None
+            if len(found) >= MAX_BOUNDARIES:
+                break
+    return sorted(found, key=len, reverse=True)
+
+
+def _header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:
+    """(end of the header block, start of the body) of the entity raw[start:end]."""
+    if raw.startswith(b"\r\n", start) or raw.startswith(b"\n", start):
+        return start, start + (2 if raw.startswith(b"\r\n", start) else 1)
+    hits = [(p, p + n) for p, n in ((raw.find(b"\n\r\n", start, end), 3), (raw.find(b"\n\n", start, end), 2))
+            if p >= 0]
+    if not hits:
+        return end, end
+    p, body = min(hits)
+    return p + 1, body
+
+
+def _encoded_cap(header: bytes, max_part_bytes: int) -> int:
+    """Encoded body size above which the decoded body is surely over `max_part_bytes`."""
+    m = _CTE.search(header)
+    cte = m.group(1).lower() if m else b""
+    if cte == b"base64":
+        return max_part_bytes * 78 // 57 + 4096  # 57 bytes per 76-character line + CRLF
+    if cte == b"quoted-printable":
+        return max_part_bytes * 3 + 4096
+    return max_part_bytes + 4096
+
+
+def _tidy_header_block(block: bytes, keep_unixfrom: bool) -> bytes | None:
+    """The header block made safe to parse, or None when it already is.
+
+    Lines that are neither a field nor a continuation are dropped (a parser would
+    take the first such line for the start of the body and lose every field after
+    it); NUL and other control bytes go; a field not in UTF-8 is read as
+    windows-1258, the Vietnamese legacy code page; fields are cut at MAX_FIELD_BYTES
+    and the block at MAX_HEADER_BYTES.
+    """
+    lines = block.split(b"\n")
+    if lines and lines[-1] in (b"", b"\r"):
+        lines.pop()
+    fields: list[list[bytes]] = []
+    dirty = len(block) > MAX_HEADER_BYTES
+    for i, line in enumerate(lines):
+        line = line[:-1] if line.endswith(b"\r") else line
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1].append(line)
+        elif _FIELD_START.match(line) or (i == 0 and keep_unixfrom and line.startswith(b"From ")):
+            fields.append([line])
+        else:
+            dirty = True  # a line with no colon, or a continuation with nothing to continue
+    out: list[bytes] = []
+    size = 0
+    for lines_of_field in fields:
+        raw_field = b"\r\n".join(lines_of_field)
+        text = _tidy_field(raw_field)
+        if text != raw_field:
+            dirty = True
+        if size + len(text) + 2 > MAX_HEADER_BYTES:
+            dirty = True
+            break
+        out.append(text)
+        size += len(text) + 2
+    if not dirty:
+        return None
+    return b"\r\n".join(out)
+
+
+def _tidy_field(raw_field: bytes) -> bytes:
+    if len(raw_field) > MAX_FIELD_BYTES:
+        cut = max(raw_field.rfind(b" ", 0, MAX_FIELD_BYTES), raw_field.rfind(b"\t", 0, MAX_FIELD_BYTES))
+        raw_field = raw_field[:cut if cut > MAX_FIELD_BYTES // 2 else MAX_FIELD_BYTES].rstrip(b"\r\n")
+    if re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)", raw_field):
+        raw_field = re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)", b"", raw_field)
+    if max(raw_field, default=0) >= 0x80:
+        try:
+            raw_field.decode("utf-8")
+        except UnicodeDecodeError:
+            raw_field = raw_field.decode("windows-1258", "replace").encode("utf-8")
+    return raw_field
+
+
+# ---- from the parsed message -------------------------------------------------------------
 
 def _safe_headers(mail) -> dict[str, object]:
     try:
         return dict(mail.headers)
     except Exception:
         return {}
+
+
+def _header_fields(message) -> list[tuple[str, str]]:
+    """The raw header fields in order, names lower-cased (the stdlib message under mail-parser)."""
+    if message is None:
+        return []
+    try:
+        return [(str(k).lower(), _header_str(v)) for k, v in message.items()]
+    except Exception:
+        return []
 
 
 def _header_str(value: object) -> str:
@@ -139,25 +380,87 @@ def _header_str(value: object) -> str:
         value = value[0] if value else ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return str(value)
+    if isinstance(value, email.header.Header):
+        value = _decode_words(str(value))
+    return _fix_surrogates(str(value))
+
+
+def _fix_surrogates(text: str) -> str:
+    """Bytes the email package could not decode (lone surrogates) read as UTF-8, else
+    windows-1258; any other lone surrogate removed."""
+    if not re.search("[\ud800-\udfff]", text):
+        return text
+    try:
+        data = text.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:
+        return re.sub("[\ud800-\udfff]", "", text)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("windows-1258", "replace")
+
+
+def _decode_words(text: str) -> str:
+    """RFC 2047 encoded-words decoded; anything undecodable left as written."""
+    try:
+        return str(email.header.make_header(email.header.decode_header(text)))
+    except Exception:  # unknown charsets, broken words: the text as it came
+        return text
 
 
 def _parse_from(mail, raw_from: object) -> tuple[str | None, str | None]:
-    pairs = getattr(mail, "from_", None) or email.utils.getaddresses([_header_str(raw_from)])
+    try:
+        pairs = getattr(mail, "from_", None) or email.utils.getaddresses([_header_str(raw_from)])
+    except Exception:
+        pairs = []
     for name, addr in pairs:
-        addr = (addr or "").strip().strip("<>").lower()
-        if "@" in addr:
-            return (clean_text(name or "", 200) or None), addr[:320]
+        addr = _address(addr)
+        if addr:
+            return (clean_text(_header_str(name), MAX_NAME_CHARS) or None), addr
     return None, None
 
 
+def _address(value: object) -> str | None:
+    """A lower-cased addr-spec with no spaces or control characters, or None."""
+    addr = _CONTROL.sub("", _header_str(value)).strip().strip("<>").lower()
+    if "@" not in addr or any(c.isspace() for c in addr):
+        return None
+    return addr[:MAX_ADDRESS_CHARS]
+
+
+def _from_addresses(fields: list[tuple[str, str]]) -> tuple[str, ...]:
+    values = [v for k, v in fields if k == "from"]
+    try:
+        pairs = email.utils.getaddresses(values)
+    except Exception:
+        return ()
+    found = [a for a in (_address(addr) for _, addr in pairs) if a]
+    # A From field whose address could not be read still counts as a sender.
+    extra = len(values) - len({i for i, v in enumerate(values) if "@" in v})
+    return tuple(dict.fromkeys(found))[:MAX_FROM_ADDRESSES] + ("",) * min(extra, 1)
+
+
+def _auth_fields(fields: list[tuple[str, str]]) -> tuple[tuple[int, str], ...]:
+    out = []
+    for position, (name, value) in enumerate(fields):
+        if name == "authentication-results":
+            out.append((position, _unfold(value)[:MAX_AUTH_RESULT_CHARS]))
+            if len(out) >= MAX_AUTH_RESULTS:
+                break
+    return tuple(out)
+
+
+def _unfold(value: str) -> str:
+    return re.sub(r"\r?\n(?=[ \t])", "", value)
+
+
 def _parse_date(value: object) -> dt.datetime | None:
-    text = _header_str(value).strip()
+    text = _header_str(value).strip()[:200]
     if not text:
         return None
     try:
         when = email.utils.parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when is None:
         return None
@@ -166,20 +469,39 @@ def _parse_date(value: object) -> dt.datetime | None:
     return when
 
 
-def _decode_attachments(mail, problems: list[Problem]) -> list[MailAttachment]:
+def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
+                        problems: list[Problem]) -> list[MailAttachment]:
     out: list[MailAttachment] = []
+    seen = 0
     for index, att in enumerate(getattr(mail, "attachments", None) or []):
         payload = att.get("payload") or ""
-        name = safe_filename(att.get("filename"), index)
-        ctype = _header_str(att.get("mail_content_type")).lower()[:200] or "application/octet-stream"
+        name = safe_filename(_header_str(att.get("filename")), index)
+        ctype = clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS) \
+            or "application/octet-stream"
+        if isinstance(payload, str) and payload[:13] == "BAOCAOOMITTED" and payload.strip()[:-6] == bounded.marker:
+            problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
+                                                   "detail": str(limits.max_attachment_bytes)}))
+            continue
+        if ctype.startswith("message/") and not att.get("filename"):
+            continue  # embedded messages (bounces) are not report files
+        seen += 1
+        if seen > MAX_ATTACHMENTS:
+            continue  # counted for the problem below, never decoded
         try:
             data = _decode_payload(payload, bool(att.get("binary")))
         except (binascii.Error, ValueError):
             problems.append(Problem("attachment_undecodable", {"file": name}))
             data = b""
-        if ctype.startswith("message/") and not att.get("filename"):
-            continue  # embedded messages (bounces) are not report files
+        if data[:13] == b"BAOCAOOMITTED" and data.strip()[:-6] == bounded.marker.encode():
+            problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
+                                                   "detail": str(limits.max_attachment_bytes)}))
+            seen -= 1
+            continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
+    skipped = max(0, seen - MAX_ATTACHMENTS) + bounded.parts_cut
+    if skipped:
+        problems.append(Problem("too_many_attachments", {
+            "count": str(len(out) + skipped), "read": str(len(out)), "skipped": str(skipped)}))
     return out
 
 
@@ -192,10 +514,262 @@ def _decode_payload(payload: str | bytes, binary: bool) -> bytes:
     return payload.encode("utf-8", "surrogateescape")
 
 
-def _body_text(mail) -> str:
+def _body_text(mail, marker: str) -> str:
     parts = getattr(mail, "text_plain", None) or []
-    text = "\n".join(p for p in parts if isinstance(p, str))
+    text = "\n".join(p for p in parts if isinstance(p, str) and not p.startswith(marker))
     if not text.strip():
-        html = "\n".join(p for p in (getattr(mail, "text_html", None) or []) if isinstance(p, str))
-        text = re.sub(r"<[^>]+>", " ", html)
-    return unicodedata.normalize("NFC", text)[:20_000]
+        html = "\n".join(p for p in (getattr(mail, "text_html", None) or [])
+                         if isinstance(p, str) and not p.startswith(marker))
+        text = re.sub(r"<[^>]+>", " ", html[: MAX_BODY_CHARS * 10])
+    text = _fix_surrogates(text[: MAX_BODY_CHARS * 2])
+    text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", text)
+    return unicodedata.normalize("NFC", text)[:MAX_BODY_CHARS]
+
+
+def _headers_only(raw: bytes, problem: Problem) -> ParsedMessage:
+    """What the header block says, for a message whose body mail-parser could not parse."""
+    try:
+        head_end, _ = _header_end(raw, 0, len(raw))
+        message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw[:min(head_end, MAX_HEADER_BYTES)])
+        fields = _header_fields(message)
+    except Exception:  # the tidied header block always parses; this is the last guard
+        fields = []
+    headers: dict[str, str] = {}
+    for name, value in fields:
+        headers.setdefault(name, _decode_words(value))
+    from_address = next(iter(a for a in _from_addresses(fields) if a), None)
+    try:
+        from_name = next((clean_text(_decode_words(n), MAX_NAME_CHARS) or None
+                          for n, a in email.utils.getaddresses([headers.get("from", "")]) if _address(a)), None)
+    except Exception:
+        from_name = None
+    subject = clean_text(headers.get("subject", ""), MAX_SUBJECT_CHARS)
+    return ParsedMessage(
+        message_id=normalize_message_id(headers.get("message-id")),
+        from_address=from_address, from_name=from_name, subject=subject,
+        date_header=_parse_date(headers.get("date")),
+        automatic_reason=automatic_reason(headers, from_address, subject, False),
+        attachments=(), body_text="", in_reply_to=normalize_message_id(headers.get("in-reply-to")),
+        problems=(problem,), from_addresses=_from_addresses(fields),
+        authentication_results=_auth_fields(fields),
+    )
+
+
+# ---- Authentication-Results (RFC 8601) ------------------------------------------------------
+
+@dataclass(frozen=True)
+class AuthResult:
+    """One result of an Authentication-Results field: `dkim=pass header.d=example.vn`."""
+    method: str  # lower case, version dropped: dkim, spf, dmarc, ...
+    result: str  # lower case: pass, fail, softfail, none, ...
+    reason: str | None = None
+    properties: Mapping[str, str] = field(default_factory=dict)  # "header.d" -> "example.vn"
+
+    def describe(self) -> str:
+        props = " ".join(f"{k}={v}" for k, v in self.properties.items()
+                         if k in ("header.d", "header.i", "smtp.mailfrom", "header.from"))
+        return f"{self.method}={self.result}" + (f" {props}" if props else "")
+
+
+@dataclass(frozen=True)
+class AuthenticationResults:
+    """A parsed Authentication-Results field."""
+    authserv_id: str  # lower case
+    version: int | None
+    results: tuple[AuthResult, ...]
+
+
+def parse_authentication_results(value: str) -> AuthenticationResults | None:
+    """Parse one Authentication-Results field value (RFC 8601); None when it has no authserv-id.
+
+    Comments (nested, with quoted-pairs) are dropped, quoted strings unquoted, names
+    and results lower-cased. Results that do not parse are skipped; never raises.
+    """
+    try:
+        tokens = _ar_tokens(value[:MAX_AUTH_RESULT_CHARS])
+    except Exception:  # a guard: the tokenizer is total, but this must never raise
+        return None
+    groups: list[list[tuple[str, str]]] = [[]]
+    for tok in tokens:
+        if tok == (";", ";"):
+            groups.append([])
+        else:
+            groups[-1].append(tok)
+    head = groups[0]
+    if not head or head[0][0] not in ("word", "quoted") or not head[0][1].strip():
+        return None
+    authserv_id = head[0][1].strip().lower()
+    version = int(head[1][1]) if len(head) > 1 and head[1][0] == "word" and head[1][1].isdigit() \
+        and len(head[1][1]) < 4 else None
+    results = []
+    for group in groups[1:64]:
+        result = _ar_result(group)
+        if result is not None:
+            results.append(result)
+    return AuthenticationResults(authserv_id, version, tuple(results))
+
+
+def _ar_tokens(text: str) -> list[tuple[str, str]]:
+    """("word", w), ("quoted", s), ("=", "="), (";", ";") - comments and spaces dropped."""
+    tokens: list[tuple[str, str]] = []
+    i, n = 0, len(text)
+    word: list[str] = []
+
+    def flush() -> None:
+        if word:
+            tokens.append(("word", "".join(word)))
+            word.clear()
+
+    while i < n:
+        c = text[i]
+        if c == "(":
+            flush()
+            depth = 0
+            while i < n:
+                c = text[i]
+                if c == "\\":
+                    i += 1
+                elif c == "(":
+                    depth += 1
+                elif c == ")":
+                    depth -= 1
+                    if depth == 0:
+                        break
+                i += 1
+        elif c == '"':
+            flush()
+            i += 1
+            buf = []
+            while i < n and text[i] != '"':
+                if text[i] == "\\" and i + 1 < n:
+                    i += 1
+                buf.append(text[i])
+                i += 1
+            tokens.append(("quoted", "".join(buf)))
+        elif c in ";=":
+            flush()
+            tokens.append((c, c))
+        elif c.isspace():
+            flush()
+        else:
+            word.append(c)
+        i += 1
+    flush()
+    return tokens
+
+
+def _ar_result(group: list[tuple[str, str]]) -> AuthResult | None:
+    """`method[/version] = result [reason=...] [ptype.property=value ...]`, else None."""
+    try:
+        eq = group.index(("=", "="))
+    except ValueError:
+        return None  # "none" (no result) or garbage
+    method = "".join(v for _, v in group[:eq]).split("/")[0].strip().lower()
+    if not method or eq + 1 >= len(group) or group[eq + 1][0] not in ("word", "quoted"):
+        return None
+    result = group[eq + 1][1].lower()
+    reason = None
+    props: dict[str, str] = {}
+    rest = group[eq + 2:]
+    key: list[str] = []
+    i = 0
+    while i < len(rest):
+        kind, value = rest[i]
+        if kind == "=":
+            if i + 1 < len(rest) and rest[i + 1][0] in ("word", "quoted"):
+                name = "".join(key).lower()
+                if name == "reason":
+                    reason = rest[i + 1][1]
+                elif "." in name and name not in props:
+                    props[name] = rest[i + 1][1]
+                i += 1
+            key = []
+        else:
+            key.append(value)
+        i += 1
+    return AuthResult(method, result, reason, props)
+
+
+@dataclass(frozen=True)
+class SenderCheck:
+    """Whether the receiving server vouched for the From domain, and if not, why."""
+    verified: bool
+    reason: str | None = None  # a reason code of templates/messages.*.toml when not verified
+    detail: str = ""
+
+
+def check_sender(parsed: ParsedMessage, authserv_ids: Iterable[str]) -> SenderCheck:
+    """Verified when the receiving server's Authentication-Results show DKIM, SPF or
+    DMARC passing for a domain aligned with the From domain.
+
+    Only fields whose authserv-id is one of `authserv_ids` are read, anyone can write
+    the others; and of those only the topmost run (the ones the receiving server
+    prepended last), so a field with that id that the sender wrote further down is
+    not believed either. Alignment is relaxed (RFC 7489): the same domain, or one a
+    subdomain of the other.
+    """
+    ids = {a.strip().lower() for a in authserv_ids if a.strip()}
+    addresses = [a for a in parsed.from_addresses if a] or ([parsed.from_address] if parsed.from_address else [])
+    if len(parsed.from_addresses) > 1 or not addresses:
+        shown = ", ".join(a or "?" for a in parsed.from_addresses[:5])
+        return SenderCheck(False, "unverified_sender_ambiguous", shown)
+    from_domain = _domain(addresses[0])
+    trusted: list[AuthenticationResults] = []
+    last_position = None
+    for position, value in parsed.authentication_results:
+        ar = parse_authentication_results(value)
+        if ar is None or ar.authserv_id not in ids:
+            if trusted:
+                break
+            continue
+        if last_position is not None and position != last_position + 1:
+            break
+        trusted.append(ar)
+        last_position = position
+    if not trusted:
+        return SenderCheck(False, "unverified_sender_no_results", ", ".join(sorted(ids)))
+    seen: list[str] = []
+    for ar in trusted:
+        for r in ar.results:
+            if r.method in ("dkim", "spf", "dmarc"):
+                seen.append(r.describe())
+            if r.result != "pass":
+                continue
+            if r.method == "dkim":
+                signer = r.properties.get("header.d") or _domain(r.properties.get("header.i", ""))
+                if _aligned(signer, from_domain):
+                    return SenderCheck(True)
+            elif r.method == "spf":
+                if _aligned(_domain(r.properties.get("smtp.mailfrom", "")), from_domain):
+                    return SenderCheck(True)
+            elif r.method == "dmarc":
+                if _norm_domain(r.properties.get("header.from", "")) == _norm_domain(from_domain):
+                    return SenderCheck(True)
+    detail = "; ".join(dict.fromkeys(seen)) or "none"
+    return SenderCheck(False, "unverified_sender", clean_text(detail, 300))
+
+
+def _domain(address: str) -> str:
+    return _norm_domain(address.strip().strip("<>").rpartition("@")[2])
+
+
+def _norm_domain(domain: str) -> str:
+    d = domain.strip().strip("[]").rstrip(".").lower()
+    if d and not d.isascii():
+        try:
+            d = d.encode("idna").decode("ascii")
+        except UnicodeError:
+            return ""
+    return d
+
+
+def _aligned(domain: str, from_domain: str) -> bool:
+    """Relaxed alignment without a public-suffix list: equal, or one under the other
+    with at least two labels in the shorter (no one signs for a bare top-level domain)."""
+    d, f = _norm_domain(domain), _norm_domain(from_domain)
+    if not d or not f:
+        return False
+    if d == f:
+        return True
+    shorter, longer = (d, f) if len(d) < len(f) else (f, d)
+    return "." in shorter and longer.endswith("." + shorter)

@@ -138,3 +138,8 @@ class ParsedMessage:
     body_text: str
     in_reply_to: str | None = None
     problems: tuple[Problem, ...] = ()
+    # Every address of every From field (a forged message may carry two); lower-cased.
+    from_addresses: tuple[str, ...] = ()
+    # Authentication-Results fields (RFC 8601) as (position among the header fields,
+    # 0 = top, value), top first: which ones to trust is the caller's decision.
+    authentication_results: tuple[tuple[int, str], ...] = ()

@@ -13,7 +13,7 @@ import re
 import string
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable, Mapping
+from typing import Callable, Iterable, Mapping, TypeVar
 
 from parsers.grid import Cell, Grid, GridError, Sheet, coordinate, read_grid
 from parsers.model import (
@@ -35,6 +35,7 @@ from parsers.sniff import READABLE_FORMATS, sniff_format
 from parsers.vntext import fold_spaces, normalize_label, unify_d
 
 log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 _NON_WORD_RE = re.compile(r"[\W_]+")
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
@@ -68,11 +69,25 @@ EXACT, CONTAINS, CONTAINED = 3, 2, 1
 _TOTAL = ("__total__", 0)
 
 
+def _memo_short_texts(fn: Callable[[str], _T]) -> Callable[[str], _T]:
+    """Memoise `fn` for texts of label size: the same header and label texts come back
+    in every report of a campaign, and table finding asks about each many times over.
+    Long texts are not kept, so a hostile sheet cannot fill the memory."""
+    cached = functools.lru_cache(maxsize=8192)(fn)
+
+    @functools.wraps(fn)
+    def call(text: str) -> _T:
+        return cached(text) if len(text) <= 300 else fn(text)
+    return call
+
+
+@_memo_short_texts
 def match_key(text: str) -> str:
     """The key two labels are compared by: normalize_label, then punctuation as spaces."""
     return " ".join(_NON_WORD_RE.sub(" ", normalize_label(text)).split())
 
 
+@_memo_short_texts
 def _key_variants(text: str) -> tuple[str, ...]:
     """The label's key, and its key with parenthesised asides removed
     ("Số tiền đã chi (đồng)" is "Số tiền đã chi")."""
@@ -118,6 +133,7 @@ class FormIndex:
         self.codes: dict[str, str] = {i.code.strip().casefold(): i.code for i in form.indicators}
         self._ind_cache: dict[str, tuple[str, int] | None] = {}
         self._meas_cache: dict[str, tuple[str, int] | None] = {}
+        self._containing_cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
 
     # -- indicators
 
@@ -189,6 +205,14 @@ class FormIndex:
     def measures_containing(self, text: str, kind: str | None = None) -> list[str]:
         """Measures (of `kind`, if given) one of whose labels holds the words of `text`
         in order: "Số đối tượng phê duyệt" fits "Số đối tượng được phê duyệt"."""
+        got = self._containing_cache.get((text, kind))
+        if got is None:
+            got = self._measures_containing(text, kind)
+            if len(self._containing_cache) < _MATCH_CACHE_MAX:
+                self._containing_cache[(text, kind)] = got
+        return list(got)
+
+    def _measures_containing(self, text: str, kind: str | None) -> tuple[str, ...]:
         out: set[str] = set()
         for v in _key_variants(text):
             if len(v) < 6:
@@ -199,7 +223,7 @@ class FormIndex:
                     continue
                 if _words_in_order(words, key.split()):
                     out.add(code)
-        return sorted(out)
+        return tuple(sorted(out))
 
 
 def _words_in_order(words: list[str], key_words: list[str]) -> bool:
@@ -451,9 +475,12 @@ def _parent_to_the_left(view: _SheetView, r: int, c: int, below: int, label_col:
     return None, ""
 
 
+_header_scale = _memo_short_texts(scale_from_header)
+
+
 def _scale_of(stack: list[str]) -> int | None:
     for text in reversed(stack):
-        s = scale_from_header(text)
+        s = _header_scale(text)
         if s:
             return s
     return None
@@ -473,14 +500,23 @@ def _table_scale(view: _SheetView, header_top: int) -> int | None:
 def _kind_hint(texts: Iterable[str]) -> str | None:
     money = count = False
     for t in texts:
-        k = f" {match_key(t)} "
-        if scale_from_header(t) or any(h in k for h in _MONEY_HINTS):
-            money = True
-        elif any(h in k for h in _COUNT_HINTS):
-            count = True
+        kind = _text_kind(t)
+        money = money or kind == "money"
+        count = count or kind == "count"
     if money and not count:
         return "money"
     if count and not money:
+        return "count"
+    return None
+
+
+@_memo_short_texts
+def _text_kind(text: str) -> str | None:
+    """"money" when a header text speaks of money, "count" of people or files."""
+    k = f" {match_key(text)} "
+    if _header_scale(text) or any(h in k for h in _MONEY_HINTS):
+        return "money"
+    if any(h in k for h in _COUNT_HINTS):
         return "count"
     return None
 

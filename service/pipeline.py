@@ -198,19 +198,39 @@ def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.date
 
 
 def insert_message(session: Session, analysis: Analysis, *, received_at: dt.datetime,
-                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> int:
-    """Core inserts (no unit-of-work overhead on the hot path); returns the new message's id."""
+                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime,
+                   children: dict | None = None) -> int:
+    """Insert the message row; returns its id. Its attachments, figures and problems are
+    inserted here too, or, when `children` is given, collected there for one executemany
+    per table and batch (`insert_children`)."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    pk = session.execute(insert(Message).values(
-        sha256=analysis.sha256, message_id=p.message_id, size=analysis.size,
-        archive_path=archive_path, source=source, received_at=received_at, report_day=report_day,
-        from_address=p.from_address, from_name=p.from_name, subject=p.subject, date_header=p.date_header,
-        created_at=now, **derived)).inserted_primary_key[0]
-    for model, rows in ((Attachment, attachments), (Figure, figures), (ProblemRow, problems)):
-        if rows:
-            session.execute(insert(model), [{"message_pk": pk, **r} for r in rows])
+    conn = session.connection()
+    pk = conn.execute(_MESSAGE_INSERT, {
+        "sha256": analysis.sha256, "message_id": p.message_id, "size": analysis.size,
+        "archive_path": archive_path, "source": source, "received_at": received_at,
+        "report_day": report_day, "from_address": p.from_address, "from_name": p.from_name,
+        "subject": p.subject, "date_header": p.date_header, "created_at": now, **derived,
+    }).inserted_primary_key[0]
+    pending = children if children is not None else {}
+    for table, rows in ((Attachment.__table__, attachments), (Figure.__table__, figures),
+                        (ProblemRow.__table__, problems)):
+        pending.setdefault(table, []).extend({"message_pk": pk, **r} for r in rows)
+    if children is None:
+        insert_children(session, pending)
     return pk
+
+
+def insert_children(session: Session, children: dict) -> None:
+    conn = session.connection()
+    for table, rows in children.items():
+        if rows:
+            conn.execute(table.insert(), rows)
+    children.clear()
+
+
+# One statement object: SQLAlchemy compiles it once and re-uses it for every message.
+_MESSAGE_INSERT = Message.__table__.insert()
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime):
@@ -435,13 +455,13 @@ class Ingestor:
                 MailboxMessage.uidvalidity == uidvalidity,
                 MailboxMessage.uid.in_([fm.uid for (fm, _, _, _), _ in rows]))))
             state = self._state(session, account, imap.folder, uidvalidity)
-            results, uid_rows = [], []
+            results, uid_rows, children = [], [], {}
             for (fm, sha, rel, day), analysis in rows:
                 mid = analysis.parsed.message_id
                 hit = known.get(sha) or (known.get(f"<{mid}>") if mid else None)
                 if hit is None:
                     pk = insert_message(session, analysis, received_at=fm.internaldate, report_day=day,
-                                        archive_path=rel, source="imap", now=now)
+                                        archive_path=rel, source="imap", now=now, children=children)
                     kind, duplicate = analysis.kind, False
                     known[sha] = (pk, kind)
                     if mid:
@@ -455,6 +475,7 @@ class Ingestor:
                                      "action": action, "done": action == "none", "seen_at": now})
                 state.last_uid = max(state.last_uid, fm.uid)
                 results.append((fm, analysis, pk, duplicate))
+            insert_children(session, children)
             if uid_rows:
                 session.execute(insert(MailboxMessage), uid_rows)
             state.updated_at = now
