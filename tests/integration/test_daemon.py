@@ -129,3 +129,26 @@ def test_idle_stores_a_report_seconds_after_it_arrives(tmp_path, mailbox, smtp):
         proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn", timeout=30)
     finally:
         assert proc.stop() == 0
+
+
+def test_the_other_instance_carries_on_when_one_is_killed(tmp_path, mailbox, smtp, pg_url):
+    path, env = daemon_config(tmp_path, mailbox, smtp, pg_url, seconds_ahead=15)
+    text = path.read_text(encoding="utf-8").replace('processed_folder = "Đã xử lý"',
+                                                    'processed_folder = "Đã xử lý"\nidle = true')
+    path.write_text(text, encoding="utf-8")
+    first, second = Proc(path, env), Proc(path, env)
+    try:
+        for p in (first, second):
+            p.wait_for("(first poll since start)")
+            p.wait_for("IMAP IDLE on")
+        first.p.kill()  # SIGKILL: no clean-up at all
+        first.p.wait(timeout=30)
+        mailbox.append(simple_report(), dt.datetime.now(TZ))
+        second.wait_for("stored UID 1 from bhxh.tp@example.gov.vn", timeout=30)
+        second.wait_for("scheduled digest for", timeout=60)
+        second.wait_for("digest for", timeout=60)
+        smtp.wait_for(2, timeout=60)  # the acknowledgement and the digest
+    finally:
+        assert second.stop() == 0
+    digests = [m for m in smtp.messages if "dieuphoi.ldtbxh@example.gov.vn" in m.rcpt_tos]
+    assert len(digests) == 1
