@@ -27,8 +27,9 @@ import mailparser
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
 
 # mail-parser logs every part type it does not decode (text/rfc822-headers, ...) at
-# WARNING; that is normal for bounces, not something an administrator must act on.
-logging.getLogger("mailparser").setLevel(logging.ERROR)
+# WARNING and every header part it cannot decode at ERROR: normal for bounces and
+# broken mail, nothing an administrator must act on (the problems say what matters).
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
 MAX_FILENAME_CHARS = 200
 MAX_SUBJECT_CHARS = 1000
@@ -49,6 +50,8 @@ MAX_MIME_PARTS = 200
 # Subject takes 20 s, 32 KB takes 20 ms. Real fields are under 10 KB (a long To).
 MAX_HEADER_BYTES = 256 * 1024
 MAX_FIELD_BYTES = 32 * 1024
+# A header block longer than this is cut before it is even looked at (no real one is).
+MAX_HEADER_SCAN_BYTES = 4 * 1024 * 1024
 MAX_BOUNDARIES = 64
 MAX_FROM_ADDRESSES = 20
 MAX_AUTH_RESULTS = 20
@@ -115,7 +118,7 @@ def normalize_message_id(value: object) -> str | None:
         return None
     match = re.search(r"<([^<>]+)>", text)
     ident = (match.group(1) if match else text.split()[0]).strip()
-    ident = "".join(ident.split())  # a folded id is one id
+    ident = "".join(ident.split()).strip("<>")  # a folded id is one id; a cut one loses its '>'
     return ident[:MAX_MESSAGE_ID_CHARS] or None
 
 
@@ -161,7 +164,7 @@ def safe_filename(name: str | None, index: int) -> str:
     Never used to build a path on disk (the archive names files by content hash).
     """
     name = clean_text(name or "", 10 * MAX_FILENAME_CHARS)
-    name = re.split(r"[\\/]", name)[-1].strip(" .")
+    name = re.split(r"[\\/]", name)[-1].strip(" .\"")
     if not name:
         name = f"attachment-{index + 1}"
     if len(name) > MAX_FILENAME_CHARS:
@@ -184,6 +187,10 @@ class BoundedMessage:
 
 
 _BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
+_READ_FIELDS = frozenset((
+    b"from", b"subject", b"message-id", b"date", b"in-reply-to", b"mime-version", b"content-type",
+    b"content-transfer-encoding", b"content-disposition", b"auto-submitted", b"precedence", b"list-id",
+    b"return-path", b"authentication-results", b"x-autoreply", b"x-autorespond", b"x-auto-reply"))
 _FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*:")
 _CTE = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*([!-~]+)", re.IGNORECASE | re.MULTILINE)
 
@@ -196,33 +203,40 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
     in place of its body. The message is returned unchanged when nothing applies,
     which is the case for every ordinary message.
     """
-    marker = "BAOCAOOMITTED" + hashlib.sha256(raw).hexdigest()[:24].upper()
+    marker = ""  # made only when a part is left out: hashing costs ~2 ms a megabyte
     chunks: list[bytes | memoryview] = []
     view = memoryview(raw)
     changed = False
     omitted: dict[int, int] = {}
 
-    def entity(start: int, end: int, top: bool) -> None:
-        """Append the entity raw[start:end] (header block, blank line, body), bounded."""
-        nonlocal changed
+    def entity(start: int, end: int, top: bool, preamble: bool = False) -> None:
+        """Append the entity raw[start:end] (header block, blank line, body), bounded.
+
+        With `preamble`, the "body" is the top-level preamble before the first part,
+        which parsers ignore: a huge one is dropped rather than marked."""
+        nonlocal changed, marker
         head_end, body_start = _header_end(raw, start, end)
-        header = raw[start:head_end] if head_end - start <= MAX_HEADER_BYTES * 4 else \
-            raw[start:start + MAX_HEADER_BYTES * 4]
+        header = raw[start:min(head_end, start + MAX_HEADER_SCAN_BYTES)]
         tidy = _tidy_header_block(header, keep_unixfrom=top)
         if tidy is not None or head_end - start > len(header):
             changed = True
-            chunks.append(tidy if tidy is not None else header)
-            chunks.append(b"\r\n\r\n" if body_start > head_end else b"\r\n")
+            block = tidy if tidy is not None else header
+            chunks.append(block + b"\r\n" if block else b"")
+            chunks.append(b"\r\n" if body_start > head_end or not block else b"")
         else:
             chunks.append(view[start:body_start])
         body_len = end - body_start
-        if body_len > _encoded_cap(header, max_part_bytes) and not (top and boundaries):
+        if body_len <= _encoded_cap(header, max_part_bytes):
+            chunks.append(view[body_start:end])
+        elif preamble:
+            changed = True
+        else:
+            if not marker:
+                marker = "BAOCAOOMITTED" + hashlib.sha256(raw).hexdigest()[:24].upper()
             index = len(omitted)
             omitted[index] = body_len
             chunks.append(f"{marker}{index:06d}\r\n".encode("ascii"))
             changed = True
-        else:
-            chunks.append(view[body_start:end])
 
     boundaries = _boundaries(raw)
     delimiters: list[tuple[int, int, bool]] = []  # (line start, line end, is the close delimiter)
@@ -247,7 +261,7 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
         entity(0, len(raw), True)
     else:
         first = delimiters[0][0]
-        entity(0, first, True)  # the top header block and the preamble (a big one is dropped)
+        entity(0, first, True, preamble=True)  # the top header block and the preamble
         for i, (start, end, closing) in enumerate(delimiters):
             chunks.append(view[start:end])
             stop = delimiters[i + 1][0] if i + 1 < len(delimiters) else cut_at
@@ -280,7 +294,9 @@ def _boundaries(raw: bytes) -> list[bytes]:
 
 def _header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:
     """(end of the header block, start of the body) of the entity raw[start:end]."""
-    if raw.startswith(b"\r\n", start) or raw.startswith(b"\n", start):
+    if start >= end:
+        return end, end
+    if raw.startswith(b"\r\n", start, end) or raw.startswith(b"\n", start, end):
         return start, start + (2 if raw.startswith(b"\r\n", start) else 1)
     hits = [(p, p + n) for p, n in ((raw.find(b"\n\r\n", start, end), 3), (raw.find(b"\n\n", start, end), 2))
             if p >= 0]
@@ -330,9 +346,13 @@ def _tidy_header_block(block: bytes, keep_unixfrom: bool) -> bytes | None:
         text = _tidy_field(raw_field)
         if text != raw_field:
             dirty = True
-        if size + len(text) + 2 > MAX_HEADER_BYTES:
+        # Past the budget only the fields this module reads are kept, so a huge To or
+        # thousands of X- fields cannot push the Subject out.
+        name = raw_field.split(b":", 1)[0].strip().lower()
+        budget = 2 * MAX_HEADER_BYTES if name in _READ_FIELDS else MAX_HEADER_BYTES
+        if size + len(text) + 2 > budget:
             dirty = True
-            break
+            continue
         out.append(text)
         size += len(text) + 2
     if not dirty:
@@ -368,7 +388,9 @@ def _header_fields(message) -> list[tuple[str, str]]:
     if message is None:
         return []
     try:
-        return [(str(k).lower(), _header_str(v)) for k, v in message.items()]
+        # raw_items: the values as written (str(), not Header objects with their
+        # encoded-words decoded, which would let a display name pose as an address).
+        return [(str(k).lower(), _header_str(v)) for k, v in message.raw_items()]
     except Exception:
         return []
 
@@ -380,8 +402,6 @@ def _header_str(value: object) -> str:
         value = value[0] if value else ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    if isinstance(value, email.header.Header):
-        value = _decode_words(str(value))
     return _fix_surrogates(str(value))
 
 
@@ -423,9 +443,10 @@ def _parse_from(mail, raw_from: object) -> tuple[str | None, str | None]:
 def _address(value: object) -> str | None:
     """A lower-cased addr-spec with no spaces or control characters, or None."""
     addr = _CONTROL.sub("", _header_str(value)).strip().strip("<>").lower()
-    if "@" not in addr or any(c.isspace() for c in addr):
+    # Too long to be an address (RFC 5321: 64 + 1 + 255): cutting one would make another.
+    if "@" not in addr or len(addr) > MAX_ADDRESS_CHARS or any(c.isspace() for c in addr):
         return None
-    return addr[:MAX_ADDRESS_CHARS]
+    return addr
 
 
 def _from_addresses(fields: list[tuple[str, str]]) -> tuple[str, ...]:
@@ -475,12 +496,10 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
     seen = 0
     for index, att in enumerate(getattr(mail, "attachments", None) or []):
         payload = att.get("payload") or ""
-        name = safe_filename(_header_str(att.get("filename")), index)
+        name = safe_filename(_stable_name(_header_str(att.get("filename")), index, bounded.raw), index)
         ctype = clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS) \
             or "application/octet-stream"
-        if isinstance(payload, str) and payload[:13] == "BAOCAOOMITTED" and payload.strip()[:-6] == bounded.marker:
-            problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
-                                                   "detail": str(limits.max_attachment_bytes)}))
+        if isinstance(payload, str) and _omitted(payload, bounded, name, limits, problems):
             continue
         if ctype.startswith("message/") and not att.get("filename"):
             continue  # embedded messages (bounces) are not report files
@@ -492,9 +511,8 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
         except (binascii.Error, ValueError):
             problems.append(Problem("attachment_undecodable", {"file": name}))
             data = b""
-        if data[:13] == b"BAOCAOOMITTED" and data.strip()[:-6] == bounded.marker.encode():
-            problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
-                                                   "detail": str(limits.max_attachment_bytes)}))
+        if data[:13] == b"BAOCAOOMITTED" and _omitted(data.decode("ascii", "replace"), bounded, name,
+                                                      limits, problems):
             seen -= 1
             continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
@@ -505,21 +523,55 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
     return out
 
 
+_GENERATED_NAME = re.compile(r"[a-z]{10}\.(txt|rtf)")
+
+
+def _stable_name(name: str, index: int, raw: bytes) -> str:
+    """mail-parser names an unnamed attached part with ten random letters: the same
+    message must give the same names every time it is read (reprocessing, digest)."""
+    if _GENERATED_NAME.fullmatch(name) and (len(raw) > 4 * 1024 * 1024 or name.encode() not in raw):
+        return f"attachment-{index + 1}.{name[-3:]}"
+    return name
+
+
+def _omitted(payload: str, bounded: BoundedMessage, name: str, limits: ReadLimits,
+             problems: list[Problem]) -> bool:
+    """Whether `payload` is the marker `bound_message` put for a part too big to decode
+    (then it is named as a problem)."""
+    text = payload[:64].strip()
+    if not bounded.marker or text[:-6] != bounded.marker or not text[-6:].isdigit():
+        return False
+    size = bounded.omitted_sizes.get(int(text[-6:]), 0)
+    problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
+                                           "detail": str(limits.max_attachment_bytes), "size": str(size)}))
+    return True
+
+
 def _decode_payload(payload: str | bytes, binary: bool) -> bytes:
     """mail-parser gives binary payloads as base64 text and text payloads as str."""
     if isinstance(payload, bytes):
         return payload
     if binary:
-        return base64.b64decode(payload.encode("ascii", "ignore"), validate=False)
+        data = payload.encode("ascii", "ignore")
+        try:
+            return base64.b64decode(data, validate=False)
+        except (binascii.Error, ValueError):
+            # A cut or damaged part (wrong padding): decode what is there and let the
+            # reader say whether the file is usable.
+            clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
+            clean = clean[:len(clean) - 1] if len(clean) % 4 == 1 else clean
+            return base64.b64decode(clean + b"=" * (-len(clean) % 4))
     return payload.encode("utf-8", "surrogateescape")
 
 
 def _body_text(mail, marker: str) -> str:
     parts = getattr(mail, "text_plain", None) or []
-    text = "\n".join(p for p in parts if isinstance(p, str) and not p.startswith(marker))
+    def kept(p: object) -> bool:
+        return isinstance(p, str) and not (marker and p.startswith(marker))
+
+    text = "\n".join(p for p in parts if kept(p))
     if not text.strip():
-        html = "\n".join(p for p in (getattr(mail, "text_html", None) or [])
-                         if isinstance(p, str) and not p.startswith(marker))
+        html = "\n".join(p for p in (getattr(mail, "text_html", None) or []) if kept(p))
         text = re.sub(r"<[^>]+>", " ", html[: MAX_BODY_CHARS * 10])
     text = _fix_surrogates(text[: MAX_BODY_CHARS * 2])
     text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", text)
@@ -536,13 +588,17 @@ def _headers_only(raw: bytes, problem: Problem) -> ParsedMessage:
         fields = []
     headers: dict[str, str] = {}
     for name, value in fields:
-        headers.setdefault(name, _decode_words(value))
+        headers.setdefault(name, value)
     from_address = next(iter(a for a in _from_addresses(fields) if a), None)
+    from_name = None
     try:
-        from_name = next((clean_text(_decode_words(n), MAX_NAME_CHARS) or None
-                          for n, a in email.utils.getaddresses([headers.get("from", "")]) if _address(a)), None)
-    except Exception:
-        from_name = None
+        for name, addr in email.utils.getaddresses([headers.get("from", "")]):
+            if _address(addr) == from_address:
+                from_name = clean_text(_decode_words(name), MAX_NAME_CHARS) or None
+                break
+    except Exception:  # a display name is not worth failing for
+        pass
+    headers["subject"] = _decode_words(headers.get("subject", ""))
     subject = clean_text(headers.get("subject", ""), MAX_SUBJECT_CHARS)
     return ParsedMessage(
         message_id=normalize_message_id(headers.get("message-id")),
@@ -599,8 +655,8 @@ def parse_authentication_results(value: str) -> AuthenticationResults | None:
     if not head or head[0][0] not in ("word", "quoted") or not head[0][1].strip():
         return None
     authserv_id = head[0][1].strip().lower()
-    version = int(head[1][1]) if len(head) > 1 and head[1][0] == "word" and head[1][1].isdigit() \
-        and len(head[1][1]) < 4 else None
+    version = int(head[1][1]) if len(head) > 1 and head[1][0] == "word" and \
+        re.fullmatch(r"[0-9]{1,3}", head[1][1]) else None
     results = []
     for group in groups[1:64]:
         result = _ar_result(group)

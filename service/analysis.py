@@ -2,24 +2,38 @@
 
 `analyse_message` is pure (no I/O, no clock) and picklable in and out, so the
 pipeline can run it in worker processes while the main process fetches and stores.
+It is also the last stop before the database: every text it returns is storable
+(no NUL, no lone surrogate, within the column sizes) and every figure fits.
 """
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
+from typing import Mapping
 
-from parsers.message import parse_message
+from parsers.message import check_sender, clean_text, parse_message
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.report import read_attachment
 from parsers.vntext import normalize_label, strip_diacritics
-from service.config import UnitConfig
+from service.config import SecurityConfig, UnitConfig
 
 # Message kinds as stored.
 REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
+
+# A figure at or above this (in đồng, or persons) is a typing or file error, never a
+# report: a national budget is ~2e15 đồng. Kept below it, a figure quantized to 4
+# decimals stays within Decimal's 28 digits and the 48-character column.
+MAX_ABS_VALUE = Decimal(10) ** 18
+# Column sizes of storage.models, for text that came from outside.
+_MAX_SHEET_CHARS = 300
+_MAX_FORMAT_CHARS = 20
+_MAX_PARAM_CHARS = 1000
+_MAX_DETAIL_CHARS = 1000
 
 
 @dataclass(frozen=True)
@@ -28,6 +42,7 @@ class Routing:
     units: tuple[UnitConfig, ...]
     form: FormSpec
     own_addresses: frozenset[str] = frozenset()
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
 
 @dataclass(frozen=True)
@@ -59,7 +74,7 @@ class Analysis:
 def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analysis:
     """Parse the message, tie it to a unit, and read its attachments."""
     sha = hashlib.sha256(raw).hexdigest()
-    parsed = parse_message(raw)
+    parsed = parse_message(raw, routing.form.limits)
     candidates = units_for_sender(parsed.from_address, routing.units)
     infos: tuple[AttachmentInfo, ...] = ()
     kind, unit_code, reason, detail = REPORT, None, None, None
@@ -73,8 +88,16 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         # Attachments are read for unknown senders too: the figures are kept as
         # evidence (never counted) and the "Đơn vị" line may name the unit.
         infos = tuple(_read_attachments(parsed, routing.form, report_day))
-        if not candidates:
-            kind, reason, detail = UNASSIGNED, "unknown_sender", parsed.from_address or ""
+        verdict = check_sender(parsed, routing.security.authserv_ids) \
+            if candidates and routing.security.require_authentication else None
+        if not parsed.from_address:
+            kind, reason = UNASSIGNED, "no_sender_address"
+        elif not candidates:
+            kind, reason, detail = UNASSIGNED, "unknown_sender", parsed.from_address
+        elif verdict is not None and not verdict.verified:
+            # Anyone can write a unit's address in From; without the receiving
+            # server's word for it, the figures must not count for that unit.
+            kind, reason, detail = UNASSIGNED, verdict.reason, verdict.detail
         elif len(candidates) == 1:
             unit_code = candidates[0].code
         else:
@@ -88,8 +111,9 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
     values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind)
     return Analysis(
         sha256=sha, size=len(raw), parsed=parsed, kind=kind, unit_code=unit_code,
-        reason=reason, reason_detail=detail, attachments=infos, values=values,
-        problems=problems, readable=readable, as_of=as_of, unit_text=unit_text,
+        reason=reason, reason_detail=_storable_text(detail, _MAX_DETAIL_CHARS) if detail else detail,
+        attachments=infos, values=values, problems=problems, readable=readable, as_of=as_of,
+        unit_text=_storable_text(unit_text, _MAX_DETAIL_CHARS) if unit_text else unit_text,
     )
 
 
@@ -152,7 +176,8 @@ def _padded(text: str, plain: bool = False) -> str:
 
 def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date):
     for att in parsed.attachments:
-        result = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+        result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day),
+                                 form)
         yield AttachmentInfo(
             filename=att.filename, content_type=att.content_type, size=len(att.data),
             sha256=hashlib.sha256(att.data).hexdigest(), result=result,
@@ -180,8 +205,55 @@ def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str
             problems.extend(res.problems)
         unit_text = unit_text or res.unit_text
     if kind == REPORT and not readable:
-        if not parsed.attachments:
+        if not parsed.attachments and not parsed.problems:  # (a part left out is named already)
             problems.append(Problem("no_attachment", {}))
         elif not problems:
             problems.append(Problem("no_readable_attachment", {}))
     return values, tuple(dict.fromkeys(problems)), readable, as_of, unit_text
+
+
+# -- storable -------------------------------------------------------------------------------
+
+def storable_result(result: AttachmentResult, form: FormSpec) -> AttachmentResult:
+    """`result` with texts a database column takes and figures that fit one.
+
+    The readers keep what a file says; a cell, sheet name or "Đơn vị" line of a
+    hostile file can hold NUL (which PostgreSQL refuses), undecodable bytes or a
+    megabyte of text, and a cell can hold 1e300, which no Decimal column stores.
+    Refusing such a message at commit time would stop every later message behind it.
+    """
+    labels = {i.code: i.label for i in form.indicators}
+    mlabels = {m.code: m.label for m in form.measures}
+    values: dict[str, dict[str, Decimal]] = {}
+    problems = [_storable_problem(p) for p in result.problems]
+    for ind, row in result.values.items():
+        for meas, value in row.items():
+            if not isinstance(value, Decimal):
+                value = Decimal(str(value))
+            if value.is_finite() and abs(value) < MAX_ABS_VALUE:
+                values.setdefault(ind, {})[meas] = value
+            else:
+                problems.append(Problem("value_out_of_range", {
+                    "file": result.filename, "indicator": labels.get(ind, ind),
+                    "measure": mlabels.get(meas, meas), "text": _storable_text(str(value), 40)}))
+    return dataclasses.replace(
+        result,
+        detected_format=_storable_text(result.detected_format, _MAX_FORMAT_CHARS) or "unknown",
+        values=values,
+        problems=tuple(problems),
+        unit_text=_storable_text(result.unit_text, _MAX_DETAIL_CHARS) if result.unit_text else result.unit_text,
+        sheet=_storable_text(result.sheet, _MAX_SHEET_CHARS) if result.sheet else result.sheet,
+        sheet_reason=_storable_text(result.sheet_reason, 40) if result.sheet_reason else result.sheet_reason,
+    )
+
+
+def _storable_problem(problem: Problem) -> Problem:
+    params: Mapping[str, object] = problem.params or {}
+    return Problem(_storable_text(problem.code, 60),
+                   {_storable_text(str(k), 60): _storable_text("" if v is None else str(v), _MAX_PARAM_CHARS)
+                    for k, v in params.items()})
+
+
+def _storable_text(text: str, max_chars: int) -> str:
+    """One line of text without NUL, controls or lone surrogates, at most `max_chars`."""
+    return clean_text(str(text), max_chars)

@@ -145,6 +145,14 @@ class RemindersConfig:
 
 
 @dataclass(frozen=True)
+class SecurityConfig:
+    """Whether a report must prove its From address (Authentication-Results, RFC 8601)."""
+    require_authentication: bool = False
+    # The receiving server's authserv-id(s): only its Authentication-Results are believed.
+    authserv_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Config:
     service: ServiceConfig
     imap: ImapConfig | None
@@ -157,6 +165,7 @@ class Config:
     acknowledgements: AcknowledgementsConfig = field(default_factory=AcknowledgementsConfig)
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     source: Path | None = None  # the file it was loaded from
+    security: SecurityConfig = field(default_factory=SecurityConfig)
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
@@ -690,6 +699,7 @@ def _build_config(root: _Table, ctx: _Context, file: Path) -> Config:
         reminders=root.section_or_empty("reminders").read(
             lambda t: RemindersConfig(enabled=t.get("enabled", _boolean, False))),
         source=file,
+        security=root.section_or_empty("security").read(_security),
     ))
     if config.campaign.targets_file is not None:
         # Targets name units, indicators and measures: read once the form and units are.
@@ -973,6 +983,34 @@ def _acknowledgements(t: _Table) -> AcknowledgementsConfig:
         reply_unknown=t.get("reply_unknown", _boolean, False),
         daily_cap_per_address=t.get("daily_cap_per_address", _integer(1), 10),
     )
+
+
+_AUTHSERV_ID_RE = re.compile(r"[^\s;()\"=\\]{1,255}")
+
+
+def _authserv_id(value: Any) -> str:
+    """An authserv-id as the server writes it first in its Authentication-Results."""
+    text = _text(value)
+    if not _AUTHSERV_ID_RE.fullmatch(text):
+        raise _Invalid(f"'{text}' is not an authserv-id (one word such as mx.example.gov.vn: "
+                       "no spaces, ';', '(', ')', '=' or quotes)")
+    return text.lower()
+
+
+def _security(t: _Table) -> SecurityConfig:
+    require = t.get("require_authentication", _boolean, False)
+    t.mark("authserv_id")
+    ids: tuple[str, ...] = ()
+    if "authserv_id" in t:
+        value = t.data["authserv_id"]
+        ids = (t.get_list("authserv_id", _authserv_id, nonempty=True) if isinstance(value, list)
+               else (t.get("authserv_id", _authserv_id),))
+        ids = tuple(i for i in ids or () if i is not None)
+    elif require:
+        t.problem("authserv_id", "required when require_authentication = true: the name the "
+                                 "receiving mail server writes first in its Authentication-Results "
+                                 "header, e.g. mx.example.gov.vn")
+    return SecurityConfig(require_authentication=require, authserv_ids=ids)
 
 
 def _check_unique_codes(entries: list[tuple[_Table, Any]], *, fold: bool) -> None:

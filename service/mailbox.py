@@ -93,7 +93,11 @@ class Mailbox:
             _set_nodelay(client)
             self._client = client
             try:
-                client.login(cfg.username, cfg.password.reveal())
+                password = cfg.password.reveal()
+                if password.isascii() and cfg.username.isascii():
+                    client.login(cfg.username, password)
+                else:  # LOGIN carries ASCII only; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
+                    client.plain_login(cfg.username, password)
             except LoginError as exc:
                 raise MailboxError(f"the IMAP server {where} refused the login for "
                                    f"{cfg.username} (wrong user name or password)") from exc

@@ -62,7 +62,7 @@ class PollReport:
 
 def routing_for(cfg: Config) -> Routing:
     own = {cfg.smtp.from_address.lower()} if cfg.smtp else set()
-    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own))
+    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own), security=cfg.security)
 
 
 def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
@@ -374,7 +374,17 @@ class Ingestor:
             if pending is not None:
                 self._store_batch(pending, mailbox.account, uidvalidity, report)
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+            if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
+                self._pass_uid(mailbox.account, uidvalidity, uids[start:start + 200][-1])
         return report
+
+    def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
+        with self._session() as session:
+            state = self._state(session, account, self.cfg.imap.folder, uidvalidity)
+            if state.last_uid < uid:
+                state.last_uid = uid
+                state.updated_at = self.clock()
+                self._commit(session)
 
     def _skip_known(self, heads, account, uidvalidity, report: PollReport):
         """Record UIDs whose Message-ID is already stored (no download); return the rest."""
@@ -386,14 +396,17 @@ class Ingestor:
                 rows = session.execute(select(Message.message_id, Message.id)
                                        .where(Message.message_id.in_(ids[start:start + 500])))
                 known.update(dict(rows.all()))
-            fresh = []
+            fresh = [h for h in heads if not (h.message_id and h.message_id in known)]
+            # The last UID may pass a copy only when no message before it is still to be
+            # stored: a crash before that one's commit would otherwise skip it for ever.
+            first_fresh = min((h.uid for h in fresh), default=None)
             for head in heads:
                 pk = known.get(head.message_id) if head.message_id else None
                 if pk is None:
-                    fresh.append(head)
                     continue
                 self._record_uid(session, account, uidvalidity, head.uid, pk, duplicate=True,
-                                 action=server_action("", True, bool(imap.processed_folder)))
+                                 action=server_action("", True, bool(imap.processed_folder)),
+                                 advance=first_fresh is None or head.uid < first_fresh)
                 report.duplicates += 1
                 log.info("UID %d in %s is a copy of stored message %d (Message-ID %s)",
                          head.uid, imap.folder, pk, head.message_id)
@@ -483,7 +496,7 @@ class Ingestor:
         return results
 
     def _record_uid(self, session: Session, account: str, uidvalidity: int, uid: int,
-                    message_pk: int | None, duplicate: bool, action: str) -> None:
+                    message_pk: int | None, duplicate: bool, action: str, advance: bool = True) -> None:
         imap = self.cfg.imap
         exists = session.scalar(select(MailboxMessage.id).where(
             MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
@@ -493,7 +506,8 @@ class Ingestor:
                                        uid=uid, message_pk=message_pk, duplicate=duplicate,
                                        action=action, done=action == "none", seen_at=self.clock()))
         state = self._state(session, account, imap.folder, uidvalidity)
-        state.last_uid = max(state.last_uid, uid)
+        if advance:
+            state.last_uid = max(state.last_uid, uid)
         state.updated_at = self.clock()
 
     def _state(self, session: Session, account: str, folder: str, uidvalidity: int) -> MailboxState:

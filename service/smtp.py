@@ -1,6 +1,7 @@
 """The one place that talks SMTP (smtplib): connect with the configured security and log in."""
 from __future__ import annotations
 
+import base64
 import smtplib
 import socket
 import ssl
@@ -32,7 +33,7 @@ def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
                 client.ehlo()
         if cfg.username and cfg.password is not None:
             try:
-                client.login(cfg.username, cfg.password.reveal())
+                _login(client, cfg.username, cfg.password.reveal(), where)
             except smtplib.SMTPAuthenticationError as exc:
                 raise SmtpError(f"{where} refused the login for {cfg.username} "
                                 "(wrong user name or password)") from exc
@@ -59,3 +60,20 @@ def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
                 client.quit()
             except (smtplib.SMTPException, OSError):
                 client.close()
+
+
+def _login(client: smtplib.SMTP, username: str, password: str, where: str) -> None:
+    """smtplib's login, except for a non-ASCII user name or password, which smtplib cannot
+    encode: AUTH PLAIN with UTF-8 (RFC 4616) then, the way mail clients send it."""
+    if username.isascii() and password.isascii():
+        client.login(username, password)
+        return
+    client.ehlo_or_helo_if_needed()
+    if not client.has_extn("auth"):
+        raise smtplib.SMTPNotSupportedError("SMTP AUTH extension not supported by server.")
+    if "PLAIN" not in client.esmtp_features["auth"].upper().split():
+        raise SmtpError(f"{where} offers no AUTH PLAIN, which a password with non-ASCII characters needs")
+    blob = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode("ascii")
+    code, response = client.docmd("AUTH", "PLAIN " + blob)
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, response)

@@ -48,6 +48,11 @@ def upgrade(engine: Engine) -> None:
         if conn.dialect.name == "postgresql":
             # Two instances starting together must not both create the tables.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242068)")
+        elif conn.dialect.name == "sqlite":
+            # pysqlite begins no transaction before DDL, so each CREATE would commit on its
+            # own and a crash half-way through would leave a schema no later start can
+            # migrate ("table ... already exists"). One explicit transaction: all or nothing.
+            conn.exec_driver_sql("BEGIN")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, "head")
 
