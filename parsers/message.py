@@ -714,6 +714,9 @@ def _ar_tokens(text: str) -> list[tuple[str, str]]:
     return tokens
 
 
+_KEYWORD = re.compile(r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?")  # RFC 8601 Keyword (an ldh-str)
+
+
 def _ar_result(group: list[tuple[str, str]]) -> AuthResult | None:
     """`method[/version] = result [reason=...] [ptype.property=value ...]`, else None."""
     try:
@@ -721,9 +724,11 @@ def _ar_result(group: list[tuple[str, str]]) -> AuthResult | None:
     except ValueError:
         return None  # "none" (no result) or garbage
     method = "".join(v for _, v in group[:eq]).split("/")[0].strip().lower()
-    if not method or eq + 1 >= len(group) or group[eq + 1][0] not in ("word", "quoted"):
+    if not _KEYWORD.fullmatch(method) or eq + 1 >= len(group) or group[eq + 1][0] not in ("word", "quoted"):
         return None
     result = group[eq + 1][1].lower()
+    if not _KEYWORD.fullmatch(result):
+        return None
     reason = None
     props: dict[str, str] = {}
     rest = group[eq + 2:]

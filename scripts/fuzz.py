@@ -64,7 +64,10 @@ def timed(check, tally: Tally, slow_seconds: float):
 
 def run_property(name: str, strategy, check, budget_seconds: float, args) -> Tally:
     tally = Tally()
-    database = DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "fuzz"))
+    # Inputs that failed before are tried first (and kept for the next run) ...
+    database: DirectoryBasedExampleDatabase | None = DirectoryBasedExampleDatabase(
+        str(ROOT / ".hypothesis" / "fuzz"))
+    seen: set[tuple[str, str]] = set()
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
         test = settings(max_examples=args.round, deadline=None, database=database, derandomize=False,
@@ -75,13 +78,24 @@ def run_property(name: str, strategy, check, budget_seconds: float, args) -> Tal
         try:
             test()
         except (Exception, HypothesisException) as exc:  # a finding: keep going with the rest
-            text = "".join(traceback.format_exception(exc))
-            if text not in tally.findings:
-                tally.findings.append(text)
-                print(f"\n=== {name}: finding {len(tally.findings)} ===\n{text}", flush=True)
+            key = _where(exc)
+            if key not in seen:
+                seen.add(key)
+                tally.findings.append("".join(traceback.format_exception(exc)))
+                print(f"\n=== {name}: finding {len(tally.findings)} ===\n{tally.findings[-1]}", flush=True)
+            # ... but once one is found it would fail every round at once: look for others.
+            database = None
         tally.rounds += 1
         tally.seconds += time.monotonic() - started
     return tally
+
+
+def _where(exc: BaseException) -> tuple[str, str]:
+    """A finding's identity: its exception type and the innermost frame in this repository."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(ROOT) in f.filename
+              and "/.venv/" not in f.filename and not f.filename.endswith("scripts/fuzz.py")]
+    place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
+    return type(exc).__name__, place
 
 
 def main(argv: list[str] | None = None) -> int:
