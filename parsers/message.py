@@ -450,15 +450,15 @@ def _address(value: object) -> str | None:
 
 
 def _from_addresses(fields: list[tuple[str, str]]) -> tuple[str, ...]:
-    values = [v for k, v in fields if k == "from"]
-    try:
-        pairs = email.utils.getaddresses(values)
-    except Exception:
-        return ()
-    found = [a for a in (_address(addr) for _, addr in pairs) if a]
-    # A From field whose address could not be read still counts as a sender.
-    extra = len(values) - len({i for i, v in enumerate(values) if "@" in v})
-    return tuple(dict.fromkeys(found))[:MAX_FROM_ADDRESSES] + ("",) * min(extra, 1)
+    """Every address of every From field; "" stands for a From field with none readable."""
+    out: list[str] = []
+    for value in (v for k, v in fields if k == "from"):
+        try:
+            found = [a for a in (_address(addr) for _, addr in email.utils.getaddresses([value])) if a]
+        except Exception:  # getaddresses on a hostile field: no address read
+            found = []
+        out.extend(found or [""])
+    return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
 
 
 def _auth_fields(fields: list[tuple[str, str]]) -> tuple[tuple[int, str], ...]:
@@ -771,7 +771,8 @@ def check_sender(parsed: ParsedMessage, authserv_ids: Iterable[str]) -> SenderCh
     """
     ids = {a.strip().lower() for a in authserv_ids if a.strip()}
     addresses = [a for a in parsed.from_addresses if a] or ([parsed.from_address] if parsed.from_address else [])
-    if len(parsed.from_addresses) > 1 or not addresses:
+    # Verify the address the message was routed by, and only when it is the only one.
+    if len(parsed.from_addresses) > 1 or addresses != [parsed.from_address]:
         shown = ", ".join(a or "?" for a in parsed.from_addresses[:5])
         return SenderCheck(False, "unverified_sender_ambiguous", shown)
     from_domain = _domain(addresses[0])

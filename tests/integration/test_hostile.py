@@ -25,7 +25,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from service.archive import Archive, content_hash
 from service.config import load_config
@@ -37,6 +37,7 @@ from service.pipeline import Ingestor
 from service.workbook import FORMULA_START, render_export_csv, render_export_xlsx
 from storage.db import open_database
 from storage.models import Message
+from tests.integration.test_ingest import folder_uids
 from tests.mailbuilders import ROOT, XLSX, email_bytes, report_workbook, simple_report, write_config
 from tests.unit.builders import docx_bytes, entity_bomb_xlsx, replace_part, zip_bomb_xlsx
 
@@ -85,23 +86,17 @@ class Setup:
                 _ = (m.problems, m.attachments, m.figures)
             return list(msgs)
 
-    def close(self) -> None:
+    def __enter__(self) -> Setup:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self.sessions.kw["bind"].dispose()
 
 
 @pytest.fixture
 def setup(mailbox, db_url, tmp_path):
-    s = Setup(mailbox, db_url, tmp_path)
-    yield s
-    s.close()
-
-
-def folder_uids(mailbox, folder: str) -> list[int]:
-    with mailbox.connect() as c:
-        if not c.folder_exists(folder):
-            return []
-        c.select_folder(folder, readonly=True)
-        return c.search("ALL")
+    with Setup(mailbox, db_url, tmp_path) as s:
+        yield s
 
 
 # -- hostile messages, one quirk each ------------------------------------------------------
@@ -338,14 +333,11 @@ POLL_AND_MEASURE = textwrap.dedent("""
 
 def test_a_fifty_megabyte_attachment_is_named_over_limit_in_bounded_memory(mailbox, tmp_path):
     # SQLite only: the database plays no part in what is measured here.
-    setup = Setup(mailbox, f"sqlite:///{tmp_path / 'baocao.sqlite3'}", tmp_path)
-    try:
-        _fifty_megabytes(setup)
-    finally:
-        setup.close()
+    with Setup(mailbox, f"sqlite:///{tmp_path / 'baocao.sqlite3'}", tmp_path) as setup:
+        fifty_megabytes(setup)
 
 
-def _fifty_megabytes(setup: Setup) -> None:
+def fifty_megabytes(setup: Setup) -> None:
     raw = email_bytes(sender="bhxh.tp@example.gov.vn", attachments=[("bao-cao-lon.xlsx", XLSX, fifty_megabyte_xlsx())])
     assert len(raw) > 68_000_000
     setup.mailbox.append(raw, at(9, 0))
@@ -432,14 +424,11 @@ def assert_no_formula(data: bytes) -> list[str]:
 
 
 def test_html_scripts_and_formulas_are_escaped_and_neutralised(mailbox, db_url, tmp_path):
-    setup = Setup(mailbox, db_url, tmp_path, edit=unit_name_injection)
-    try:
-        _injections(setup)
-    finally:
-        setup.close()
+    with Setup(mailbox, db_url, tmp_path, edit=unit_name_injection) as setup:
+        injections(setup)
 
 
-def _injections(setup: Setup) -> None:
+def injections(setup: Setup) -> None:
     hostile_subject = INJECTIONS[2] + " " + SCRIPT
     from_name = "=HYPERLINK(\"http://evil.example\",\"BHXH\") " + SCRIPT
     setup.mailbox.append(encoded_from(email_bytes(
@@ -493,14 +482,11 @@ def authenticated(raw: bytes, *fields: str) -> bytes:
 
 
 def test_spoofed_from_is_unassigned_when_authentication_is_required(mailbox, db_url, tmp_path):
-    setup = Setup(mailbox, db_url, tmp_path, extra=SECURITY)
-    try:
-        _spoofing(setup)
-    finally:
-        setup.close()
+    with Setup(mailbox, db_url, tmp_path, extra=SECURITY) as setup:
+        spoofing(setup)
 
 
-def _spoofing(setup: Setup) -> None:
+def spoofing(setup: Setup) -> None:
     cases = [
         # (raw, expected kind, unit, reason)
         (authenticated(simple_report(de_nghi=41), f"{MX}; dkim=pass header.d=example.gov.vn header.s=k1; "

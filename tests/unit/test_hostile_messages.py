@@ -396,6 +396,14 @@ def test_several_senders_cannot_be_verified(from_field: str) -> None:
     assert "a@evil.example" in check.detail
 
 
+def test_the_routed_address_is_the_one_verified() -> None:
+    # From fields that say something else than the address the message was routed by
+    # (two parsers disagreeing on a crafted From) are never vouched for.
+    parsed = dataclasses.replace(signed("mx.baocao.test; dkim=pass header.d=evil.example"),
+                                 from_address="bhxh.tp@example.gov.vn", from_addresses=("a@evil.example",))
+    assert check_sender(parsed, MX).reason == "unverified_sender_ambiguous"
+
+
 def test_required_authentication_in_the_analysis(routing: Routing) -> None:
     secure = dataclasses.replace(routing, security=SecurityConfig(True, MX))
     spoofed = simple_report()
