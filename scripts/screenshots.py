@@ -28,9 +28,6 @@ import tempfile
 import time
 from dataclasses import replace
 from decimal import Decimal
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -39,6 +36,7 @@ sys.path.insert(0, str(ROOT))
 from service.analysis import analyse_message  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
 from service.dayview import build_day_view  # noqa: E402
+from service.demo import report_email  # noqa: E402
 from service.digest import render_digest  # noqa: E402
 from service.pipeline import routing_for, store_analysis  # noqa: E402
 from service.template import render_form  # noqa: E402
@@ -65,21 +63,6 @@ LIBREOFFICE_LOCALE = """<?xml version="1.0" encoding="UTF-8"?>
 
 # -- the scenario ------------------------------------------------------------------------------
 
-def _email(sender: str, subject: str, when: dt.datetime, files=(), headers=None, body=None) -> bytes:
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "baocao@example.gov.vn"
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
-    for k, v in (headers or {}).items():
-        msg[k] = v
-    msg.set_content(body or "Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
-                            "(tệp đính kèm).\n\nTrân trọng!")
-    for name, ctype, data in files:
-        main, _, sub = ctype.partition("/")
-        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    return msg.as_bytes(policy=SMTP)
 
 
 def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[bytes, dt.datetime]], dict]:
@@ -125,7 +108,7 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
     def report(unit, values, when, as_of, name=None):
         book = render_form(cfg, unit, values, as_of=as_of)
         subject = f"Báo cáo tiến độ NQ 68 ngày {when.day}/{when.month}/{when.year} - {unit.name}"
-        return _email(sender(unit), subject, when, [(name or f"BC_{unit.code}_{when:%d.%m.%Y}.xlsx", XLSX, book)])
+        return report_email(sender(unit), subject, when, [(name or f"BC_{unit.code}_{when:%d.%m.%Y}.xlsx", XLSX, book)])
 
     yesterday = day - dt.timedelta(days=1)
     never, silent, scan, failed_check, resend, as_of_lag = (units[-1], units[-2], units[-3], units[-4],
@@ -143,7 +126,7 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
             continue
         when = start + dt.timedelta(minutes=24 * i + rng.randint(0, 12), seconds=rng.randint(0, 59))
         if unit is scan:
-            out.append((_email(sender(unit), f"Báo cáo ngày {day:%d/%m/%Y} (bản ký, đóng dấu)", when,
+            out.append((report_email(sender(unit), f"Báo cáo ngày {day:%d/%m/%Y} (bản ký, đóng dấu)", when,
                                [(f"BC {unit.code} {day:%d.%m}.pdf", "application/pdf", SCANNED_PDF)]), when))
             continue
         values = grow(state[unit.code])
@@ -158,11 +141,11 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
         out.append((report(unit, values, when, yesterday if unit is as_of_lag else day), when))
         state[unit.code] = values
     stranger = dt.datetime.combine(day, dt.time(13, 41, 7), tzinfo=tz)
-    out.append((_email("ldtbxh.huyenkhac@example.org", f"Báo cáo tiến độ ngày {day:%d/%m/%Y} (gửi nhầm)", stranger,
+    out.append((report_email("ldtbxh.huyenkhac@example.org", f"Báo cáo tiến độ ngày {day:%d/%m/%Y} (gửi nhầm)", stranger,
                        [("baocao_tiendo.xlsx", XLSX, render_form(cfg, None, state[units[0].code], as_of=day))]),
                 stranger))
     away = dt.datetime.combine(day, dt.time(10, 2, 41), tzinfo=tz)
-    out.append((_email(sender(silent), "Trả lời tự động: Nhắc nộp báo cáo tiến độ", away,
+    out.append((report_email(sender(silent), "Trả lời tự động: Nhắc nộp báo cáo tiến độ", away,
                        headers={"Auto-Submitted": "auto-replied"},
                        body="Tôi đang đi công tác đến hết ngày 16/8."), away))
     reminders = [dt.datetime.combine(day, t, tzinfo=tz) for t in (cfg.schedule.reminders_at or (dt.time(10),))]

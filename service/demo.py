@@ -60,8 +60,9 @@ def demo_messages(cfg: Config, day: dt.date, seed: int = 68) -> list[tuple[bytes
         when = min(when, deadline - dt.timedelta(minutes=1))
         subject = f"Báo cáo tiến độ ngày {day.day}/{day.month}/{day.year} - {unit.name}"
         if unit.code == unreadable:
-            out.append((_email(sender, subject, [(f"BC {unit.code} {day:%d.%m}.pdf", "application/pdf",
-                                                  SCANNED_PDF)], when), when, f"{unit.code}: scanned PDF"))
+            out.append((report_email(sender, subject, when, [(f"BC {unit.code} {day:%d.%m}.pdf",
+                                                              "application/pdf", SCANNED_PDF)]),
+                        when, f"{unit.code}: scanned PDF"))
             continue
         if unit.code == late:
             when = deadline + dt.timedelta(hours=1, minutes=20)
@@ -69,12 +70,12 @@ def demo_messages(cfg: Config, day: dt.date, seed: int = 68) -> list[tuple[bytes
         values = {ind.code: _figures(cfg, rng) for ind in indicators}
         book = render_form(cfg, unit, values, as_of=day)
         name = f"BC_{unit.code}_{day:%d.%m.%Y}.xlsx"
-        out.append((_email(sender, subject, [(name, XLSX, book)], when), when,
+        out.append((report_email(sender, subject, when, [(name, XLSX, book)]), when,
                     f"{unit.code}: {'late' if unit.code == late else 'on time'}"))
     stranger = dt.datetime.combine(day, dt.time(13, 40), tzinfo=tz)
     book = render_form(cfg, None, {cfg.form.indicators[0].code: _figures(cfg, rng)}, as_of=day)
-    out.append((_email("ldtbxh.huyenkhac@example.org", f"Báo cáo ngày {day:%d/%m/%Y} (gửi nhầm)",
-                       [("baocao.xlsx", XLSX, book)], stranger), stranger, "unknown sender"))
+    out.append((report_email("ldtbxh.huyenkhac@example.org", f"Báo cáo ngày {day:%d/%m/%Y} (gửi nhầm)",
+                             stranger, [("baocao.xlsx", XLSX, book)]), stranger, "unknown sender"))
     return sorted(out, key=lambda x: x[1])
 
 
@@ -95,15 +96,18 @@ def _figures(cfg: Config, rng: random.Random) -> dict[str, Decimal]:
     return out
 
 
-def _email(sender: str, subject: str, files, when: dt.datetime) -> bytes:
+def report_email(sender: str, subject: str, when: dt.datetime, files=(), headers=None, body=None) -> bytes:
+    """A unit's email as its mail client would send it (also used by scripts/screenshots.py)."""
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "baocao@example.gov.vn"
     msg["Subject"] = subject
     msg["Date"] = format_datetime(when)
     msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
-    msg.set_content("Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
-                    "(tệp đính kèm).\n\nTrân trọng!")
+    for k, v in (headers or {}).items():
+        msg[k] = v
+    msg.set_content(body or "Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
+                            "(tệp đính kèm).\n\nTrân trọng!")
     for name, ctype, data in files:
         maintype, _, subtype = ctype.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
