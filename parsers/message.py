@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import datetime as dt
 import email.header
+import email.message
 import email.utils
 import hashlib
 import logging
@@ -90,7 +92,9 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         headers = {k.lower(): v for k, v in _safe_headers(mail).items()}
         fields = _header_fields(getattr(mail, "message", None))
     except Exception as exc:  # mail-parser raises many kinds on broken input
-        return _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__}))
+        return dataclasses.replace(
+            _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__})),
+            content_sha256=content_sha256(raw, bounded))
     from_name, from_address = _parse_from(mail, headers.get("from", ""))
     subject = clean_text(_header_str(getattr(mail, "subject", "")), MAX_SUBJECT_CHARS)
     attachments = tuple(_decode_attachments(mail, bounded, limits, problems))
@@ -108,7 +112,41 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         problems=tuple(problems),
         from_addresses=_from_addresses(fields),
         authentication_results=_auth_fields(fields),
+        content_sha256=content_sha256(raw, bounded, getattr(mail, "message", None)),
     )
+
+
+def content_sha256(raw: bytes, bounded: BoundedMessage, message: email.message.Message | None = None) -> str:
+    """SHA-256 of what a message says rather than how it travelled, so the same mail
+    delivered twice hashes the same: transport fields (Received, Delivered-To,
+    Return-Path, ...), a transfer encoding changed on the way, CRLF or LF do not count.
+
+    It covers every leaf MIME part of the parsed `message`, its content type and decoded
+    payload, in order (text with its line ends unified); no header field, so the caller
+    compares the Message-ID and the sender itself. When a part was left out of parsing
+    (too big) or there is no parsed message, it covers the body as written after the
+    top header block instead: exact, at worst telling two copies apart, never two mails
+    together.
+    """
+    parts: list[tuple[str, bytes]] = []
+    if message is not None and not bounded.omitted_sizes:
+        try:
+            for part in message.walk():
+                if not part.is_multipart():
+                    payload = part.get_payload(decode=True)
+                    parts.append((part.get_content_type(), payload if isinstance(payload, bytes) else b""))
+        except Exception:  # a part the email package cannot decode: use the written body
+            parts = []
+    if not parts:
+        _, body_start = _header_end(raw, 0, len(raw))
+        parts = [("text/x-raw-body", raw[body_start:])]
+    digest = hashlib.sha256()
+    for ctype, payload in parts:
+        if ctype.startswith("text/"):
+            payload = payload.replace(b"\r\n", b"\n").rstrip()
+        digest.update(b"%s %d\n" % (ctype.encode("ascii", "replace"), len(payload)))
+        digest.update(payload)
+    return digest.hexdigest()
 
 
 def normalize_message_id(value: object) -> str | None:

@@ -143,3 +143,6 @@ class ParsedMessage:
     # Authentication-Results fields (RFC 8601) as (position among the header fields,
     # 0 = top, value), top first: which ones to trust is the caller's decision.
     authentication_results: tuple[tuple[int, str], ...] = ()
+    # What the message says, not how it travelled (`parsers.message.content_sha256`):
+    # with the Message-ID and the sender it tells one mail delivered twice from two mails.
+    content_sha256: str | None = None

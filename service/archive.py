@@ -9,6 +9,7 @@ import errno
 import hashlib
 import logging
 import os
+import secrets
 from pathlib import Path
 
 from service.errors import ArchiveError
@@ -55,7 +56,9 @@ class Archive:
         final = self.root / rel
         if final.exists() and final.stat().st_size == len(raw):
             return rel
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
+        # Unique per writer: two instances (threads, or hosts sharing the folder, where pids
+        # repeat) may archive the same message at the same moment.
+        tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         try:
             final.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:

@@ -174,8 +174,15 @@ class Mailbox:
             return
         with self._translate(f"folder '{folder}' on {self.cfg.host}"):
             if not self.client.folder_exists(folder):
-                self.client.create_folder(folder)
-                log.info("created IMAP folder %r on %s", folder, self.cfg.host)
+                try:
+                    self.client.create_folder(folder)
+                    log.info("created IMAP folder %r on %s", folder, self.cfg.host)
+                except IMAPClientError:
+                    if not self.client.folder_exists(folder):
+                        raise
+                    # Another instance created it at the same moment: what we wanted.
+                    log.info("IMAP folder %r on %s was created by another instance at the same time",
+                             folder, self.cfg.host)
         self._known_folders.add(folder)
 
     # -- messages ----------------------------------------------------------------------

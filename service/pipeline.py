@@ -8,6 +8,7 @@ server, (4) mark that action done.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import os
 import threading
@@ -19,17 +20,18 @@ from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import insert, select
-from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
-from parsers.model import Problem
+from parsers.model import ParsedMessage, Problem
 from service.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing, analyse_message
 from service.archive import Archive, content_hash
 from service.config import Config
 from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.mailbox import FetchedMessage, Mailbox
+from storage.inserts import insert_or_ignore
 from storage.models import Attachment, Figure, MailboxMessage, MailboxState, Message, ProblemRow
 
 log = logging.getLogger(__name__)
@@ -181,37 +183,106 @@ def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
 
 # -- storing ------------------------------------------------------------------------------
 
-def find_duplicate(session: Session, sha256: str, message_id: str | None) -> Message | None:
-    """An already stored message with the same bytes or the same Message-ID."""
-    found = session.scalar(select(Message).where(Message.sha256 == sha256))
-    if found is None and message_id:
-        found = session.scalar(select(Message).where(Message.message_id == message_id).limit(1))
-    return found
+def identity_of(parsed: ParsedMessage) -> str | None:
+    """SHA-256 naming one message however often it was delivered: its Message-ID, sender
+    and content together (PRODUCT.md: "the same message seen twice"). None when one of
+    them is missing: then only the bytes tell a copy."""
+    if not (parsed.message_id and parsed.from_address and parsed.content_sha256):
+        return None
+    key = "\n".join((parsed.message_id, parsed.from_address, parsed.content_sha256))
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
+class KnownMessages:
+    """Stores messages once: the ones already stored that a batch could be a copy of, and
+    the ones it adds.
+
+    The same message is the same bytes (`sha256`) or the same identity (`identity_of`).
+    A Message-ID shared by different messages is no reason to drop one: it is said once,
+    in a warning, when the second message carrying it is stored.
+    """
+
+    def __init__(self, session: Session, analyses: Sequence[Analysis]) -> None:
+        self.session = session
+        shas = [a.sha256 for a in analyses]
+        identities = [i for i in (identity_of(a.parsed) for a in analyses) if i]
+        message_ids = list({a.parsed.message_id for a in analyses if a.parsed.message_id})
+        self.by_sha: dict[str, tuple[int, str]] = {}
+        self.by_identity: dict[str, tuple[int, str]] = {}
+        for pk, kind, sha, identity in session.execute(
+                select(Message.id, Message.kind, Message.sha256, Message.identity_sha256)
+                .where(Message.sha256.in_(shas) | Message.identity_sha256.in_(identities))):
+            self.by_sha[sha] = (pk, kind)
+            if identity:
+                self.by_identity[identity] = (pk, kind)
+        self.message_ids: dict[str, int] = dict(session.execute(
+            select(Message.message_id, func.count()).where(Message.message_id.in_(message_ids))
+            .group_by(Message.message_id)).tuples().all()) if message_ids else {}
+
+    def store(self, analysis: Analysis, **row) -> tuple[int, str, bool, bool]:
+        """Insert `analysis` unless it is a copy (`insert_message` takes `row`); returns
+        (id, kind, duplicate, raced): `raced` when another instance stored it just now."""
+        hit = self._find(analysis)
+        if hit is not None:
+            return (*hit, True, False)
+        pk = insert_message(self.session, analysis, **row)
+        if pk is None:  # stored by another instance since the lookup
+            again = KnownMessages(self.session, [analysis])._find(analysis)
+            assert again is not None  # the conflicting row is committed: the insert waited for it
+            self._remember(*again, analysis)
+            return (*again, True, True)
+        self._remember(pk, analysis.kind, analysis)
+        mid = analysis.parsed.message_id
+        if mid:
+            carried = self.message_ids.get(mid, 0)
+            if carried == 1:
+                log.warning("Message-ID %s is carried by different messages (message %d from %s is another "
+                            "one); each is kept: some mail programs reuse Message-IDs", mid, pk,
+                            analysis.parsed.from_address)
+            self.message_ids[mid] = carried + 1
+        return pk, analysis.kind, False, False
+
+    def _find(self, analysis: Analysis) -> tuple[int, str] | None:
+        identity = identity_of(analysis.parsed)
+        return self.by_sha.get(analysis.sha256) or (self.by_identity.get(identity) if identity else None)
+
+    def _remember(self, pk: int, kind: str, analysis: Analysis) -> None:
+        self.by_sha[analysis.sha256] = (pk, kind)
+        identity = identity_of(analysis.parsed)
+        if identity:
+            self.by_identity[identity] = (pk, kind)
 
 
 def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.datetime,
                    report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> Message:
-    """Add the message row with its attachments, figures and problems (caller commits)."""
-    pk = insert_message(session, analysis, received_at=received_at, report_day=report_day,
-                        archive_path=archive_path, source=source, now=now)
+    """Add the message row with its attachments, figures and problems (caller commits);
+    the stored one when it is a copy of a message already stored."""
+    pk, *_ = KnownMessages(session, [analysis]).store(
+        analysis, received_at=received_at, report_day=report_day, archive_path=archive_path,
+        source=source, now=now)
     return session.get(Message, pk)
 
 
 def insert_message(session: Session, analysis: Analysis, *, received_at: dt.datetime,
                    report_day: dt.date, archive_path: str, source: str, now: dt.datetime,
-                   children: dict | None = None) -> int:
-    """Insert the message row; returns its id. Its attachments, figures and problems are
+                   children: dict | None = None) -> int | None:
+    """Insert the message row; returns its id, or None when another instance stored the same
+    message (same bytes or identity) just now. Its attachments, figures and problems are
     inserted here too, or, when `children` is given, collected there for one executemany
     per table and batch (`insert_children`)."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    conn = session.connection()
-    pk = conn.execute(_MESSAGE_INSERT, {
+    # On the connection: no autoflush of the session's pending changes before each message.
+    row = session.connection().execute(insert_or_ignore(session, Message.__table__, returning=Message.id), {
         "sha256": analysis.sha256, "message_id": p.message_id, "size": analysis.size,
         "archive_path": archive_path, "source": source, "received_at": received_at,
         "report_day": report_day, "from_address": p.from_address, "from_name": p.from_name,
-        "subject": p.subject, "date_header": p.date_header, "created_at": now, **derived,
-    }).inserted_primary_key[0]
+        "subject": p.subject, "date_header": p.date_header, "created_at": now,
+        "content_sha256": p.content_sha256, "identity_sha256": identity_of(p), **derived,
+    }).first()
+    if row is None:
+        return None
+    pk = row[0]
     pending = children if children is not None else {}
     for table, rows in ((Attachment.__table__, attachments), (Figure.__table__, figures),
                         (ProblemRow.__table__, problems)):
@@ -227,10 +298,6 @@ def insert_children(session: Session, children: dict) -> None:
         if rows:
             conn.execute(table.insert(), rows)
     children.clear()
-
-
-# One statement object: SQLAlchemy compiles it once and re-uses it for every message.
-_MESSAGE_INSERT = Message.__table__.insert()
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime):
@@ -320,15 +387,14 @@ class Ingestor:
                 return _stored(existing, True)
         [analysis] = self.analyser.analyse([(raw, day)])
         with self._session() as session:
-            dup = find_duplicate(session, sha, analysis.parsed.message_id)
-            if dup is not None:
-                return _stored(dup, True)
-            msg = store_analysis(session, analysis, received_at=received_at, report_day=day,
-                                 archive_path=rel, source="import", now=self.clock())
-            self._commit(session)
-            log.info("imported message %s from %s: %s", analysis.parsed.message_id,
-                     analysis.parsed.from_address, describe_analysis(analysis))
-            return _stored(msg, False)
+            pk, _, duplicate, _ = KnownMessages(session, [analysis]).store(
+                analysis, received_at=received_at, report_day=day, archive_path=rel, source="import",
+                now=self.clock())
+            if not duplicate:
+                self._commit(session)
+                log.info("imported message %s from %s: %s", analysis.parsed.message_id,
+                         analysis.parsed.from_address, describe_analysis(analysis))
+            return _stored(session.get(Message, pk), duplicate)
 
     def poll(self, mailbox: Mailbox) -> PollReport:
         """One pass over the configured folder; returns what was stored.
@@ -358,12 +424,11 @@ class Ingestor:
         for start in range(0, len(uids), 200):
             if self.stop.is_set():
                 break
-            heads = mailbox.heads(uids[start:start + 200])
-            fresh = self._skip_known(heads, mailbox.account, uidvalidity, report)
-            # Pipelined: the workers analyse batch k while this process downloads
-            # batch k+1 and stores batch k-1.
+            # Every new UID is downloaded: only the whole message tells a copy from another
+            # message carrying the same Message-ID. Pipelined: the workers analyse batch k
+            # while this process downloads batch k+1 and stores batch k-1.
             pending = None
-            for batch in mailbox.fetch(fresh):
+            for batch in mailbox.fetch(mailbox.heads(uids[start:start + 200])):
                 if self.stop.is_set():
                     break
                 started = self._archive_and_submit(batch)
@@ -386,33 +451,6 @@ class Ingestor:
                 state.updated_at = self.clock()
                 self._commit(session)
 
-    def _skip_known(self, heads, account, uidvalidity, report: PollReport):
-        """Record UIDs whose Message-ID is already stored (no download); return the rest."""
-        imap = self.cfg.imap
-        ids = [h.message_id for h in heads if h.message_id]
-        with self._session() as session:
-            known = {}
-            for start in range(0, len(ids), 500):
-                rows = session.execute(select(Message.message_id, Message.id)
-                                       .where(Message.message_id.in_(ids[start:start + 500])))
-                known.update(dict(rows.all()))
-            fresh = [h for h in heads if not (h.message_id and h.message_id in known)]
-            # The last UID may pass a copy only when no message before it is still to be
-            # stored: a crash before that one's commit would otherwise skip it for ever.
-            first_fresh = min((h.uid for h in fresh), default=None)
-            for head in heads:
-                pk = known.get(head.message_id) if head.message_id else None
-                if pk is None:
-                    continue
-                self._record_uid(session, account, uidvalidity, head.uid, pk, duplicate=True,
-                                 action=server_action("", True, bool(imap.processed_folder)),
-                                 advance=first_fresh is None or head.uid < first_fresh)
-                report.duplicates += 1
-                log.info("UID %d in %s is a copy of stored message %d (Message-ID %s)",
-                         head.uid, imap.folder, pk, head.message_id)
-            self._commit(session)
-        return fresh
-
     def _archive_and_submit(self, batch: list[FetchedMessage]):
         items = []
         for fm in batch:
@@ -424,19 +462,10 @@ class Ingestor:
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
 
     def _store_batch(self, pending, account: str, uidvalidity: int, report: PollReport) -> None:
-        """(2) Commit a batch in one transaction; one by one if another instance raced us."""
+        """(2) Commit a batch in one transaction."""
         items, futures = pending
         analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
-        rows = list(zip(items, analyses))
-        try:
-            results = self._store_together(rows, account, uidvalidity)
-        except IntegrityError:
-            results = []
-            for row in rows:
-                try:
-                    results += self._store_together([row], account, uidvalidity)
-                except IntegrityError:  # stored by the other instance just now: now a duplicate
-                    results += self._store_together([row], account, uidvalidity)
+        results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
         failpoint("committed")
         for fm, analysis, pk, duplicate in results:
             if duplicate:
@@ -451,73 +480,57 @@ class Ingestor:
                      analysis.parsed.message_id, describe_analysis(analysis))
 
     def _store_together(self, rows, account: str, uidvalidity: int):
+        """New messages and every UID's bookkeeping, in one transaction.
+
+        Another instance polling the same folder may store the same messages and UIDs at
+        the same moment: its rows win, ours are not inserted (ON CONFLICT DO NOTHING, after
+        waiting for its commit on PostgreSQL), and the message counts as a copy here.
+        """
         imap = self.cfg.imap
         now = self.clock()
         with self._session() as session:
-            shas = [sha for (_, sha, _, _), _ in rows]
-            mids = [a.parsed.message_id for _, a in rows if a.parsed.message_id]
-            known: dict[str, tuple[int, str]] = {}
-            for sha, mid, pk, kind in session.execute(
-                    select(Message.sha256, Message.message_id, Message.id, Message.kind)
-                    .where(Message.sha256.in_(shas) | Message.message_id.in_(mids))):
-                known[sha] = (pk, kind)
-                if mid:
-                    known.setdefault(f"<{mid}>", (pk, kind))
-            seen_uids = set(session.scalars(select(MailboxMessage.uid).where(
-                MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
-                MailboxMessage.uidvalidity == uidvalidity,
-                MailboxMessage.uid.in_([fm.uid for (fm, _, _, _), _ in rows]))))
+            known = KnownMessages(session, [a for _, a in rows])
             state = self._state(session, account, imap.folder, uidvalidity)
-            results, uid_rows, children = [], [], {}
-            for (fm, sha, rel, day), analysis in rows:
-                mid = analysis.parsed.message_id
-                hit = known.get(sha) or (known.get(f"<{mid}>") if mid else None)
-                if hit is None:
-                    pk = insert_message(session, analysis, received_at=fm.internaldate, report_day=day,
-                                        archive_path=rel, source="imap", now=now, children=children)
-                    kind, duplicate = analysis.kind, False
-                    known[sha] = (pk, kind)
-                    if mid:
-                        known[f"<{mid}>"] = (pk, kind)
-                else:
-                    (pk, kind), duplicate = hit, True
-                if fm.uid not in seen_uids:
-                    action = server_action(kind, duplicate, bool(imap.processed_folder))
-                    uid_rows.append({"account": account, "folder": imap.folder, "uidvalidity": uidvalidity,
-                                     "uid": fm.uid, "message_pk": pk, "duplicate": duplicate,
-                                     "action": action, "done": action == "none", "seen_at": now})
+            results, uid_rows, children, raced = [], [], {}, []
+            for (fm, _, rel, day), analysis in rows:
+                pk, kind, duplicate, lost_race = known.store(
+                    analysis, received_at=fm.internaldate, report_day=day, archive_path=rel,
+                    source="imap", now=now, children=children)
+                if lost_race:
+                    raced.append(fm.uid)
+                action = server_action(kind, duplicate, bool(imap.processed_folder))
+                uid_rows.append({"account": account, "folder": imap.folder, "uidvalidity": uidvalidity,
+                                 "uid": fm.uid, "message_pk": pk, "duplicate": duplicate,
+                                 "action": action, "done": action == "none", "seen_at": now})
                 state.last_uid = max(state.last_uid, fm.uid)
                 results.append((fm, analysis, pk, duplicate))
             insert_children(session, children)
             if uid_rows:
-                session.execute(insert(MailboxMessage), uid_rows)
+                recorded = set(session.scalars(
+                    insert_or_ignore(session, MailboxMessage.__table__, returning=MailboxMessage.uid), uid_rows))
+                raced += [r["uid"] for r in uid_rows if r["uid"] not in recorded]
             state.updated_at = now
             self._commit(session)
+        if raced:
+            log.info("%d UID(s) in %s were stored by another instance at the same moment: %s",
+                     len(set(raced)), imap.folder, ", ".join(str(u) for u in sorted(set(raced))))
         return results
 
-    def _record_uid(self, session: Session, account: str, uidvalidity: int, uid: int,
-                    message_pk: int | None, duplicate: bool, action: str, advance: bool = True) -> None:
-        imap = self.cfg.imap
-        exists = session.scalar(select(MailboxMessage.id).where(
-            MailboxMessage.account == account, MailboxMessage.folder == imap.folder,
-            MailboxMessage.uidvalidity == uidvalidity, MailboxMessage.uid == uid))
-        if exists is None:
-            session.add(MailboxMessage(account=account, folder=imap.folder, uidvalidity=uidvalidity,
-                                       uid=uid, message_pk=message_pk, duplicate=duplicate,
-                                       action=action, done=action == "none", seen_at=self.clock()))
-        state = self._state(session, account, imap.folder, uidvalidity)
-        if advance:
-            state.last_uid = max(state.last_uid, uid)
-        state.updated_at = self.clock()
-
     def _state(self, session: Session, account: str, folder: str, uidvalidity: int) -> MailboxState:
-        state = session.scalar(select(MailboxState).where(
-            MailboxState.account == account, MailboxState.folder == folder))
+        def load() -> MailboxState | None:
+            return session.scalar(select(MailboxState).where(
+                MailboxState.account == account, MailboxState.folder == folder))
+        state = load()
         if state is None:
-            state = MailboxState(account=account, folder=folder, uidvalidity=uidvalidity,
-                                 last_uid=0, updated_at=self.clock())
-            session.add(state)
-        elif state.uidvalidity != uidvalidity:
+            # Two instances' first polls of a folder both get here: one row, never an error.
+            created = session.execute(insert_or_ignore(session, MailboxState.__table__, returning=MailboxState.id),
+                                      {"account": account, "folder": folder, "uidvalidity": uidvalidity,
+                                       "last_uid": 0, "updated_at": self.clock()}).first()
+            if created is None:
+                log.info("another instance started polling %s on %s at the same moment", folder, account)
+            state = load()
+            assert state is not None  # inserted, or committed by the other instance
+        if state.uidvalidity != uidvalidity:
             log.warning("UIDVALIDITY of %s on %s changed from %d to %d: rescanning the folder "
                         "(messages already stored are recognised and not stored again)",
                         folder, account, state.uidvalidity, uidvalidity)
@@ -557,8 +570,6 @@ class Ingestor:
     def _commit(self, session: Session) -> None:
         try:
             session.commit()
-        except IntegrityError:
-            raise
         except SQLAlchemyError as exc:
             session.rollback()
             raise StorageError(describe_db_error(exc)) from exc
@@ -570,8 +581,6 @@ def _database_errors():
     SQLite file must be one sentence in the log, not a traceback."""
     try:
         yield
-    except IntegrityError:
-        raise
     except SQLAlchemyError as exc:
         raise StorageError(describe_db_error(exc)) from exc
 
@@ -656,14 +665,39 @@ def reprocess(ingestor: Ingestor, *, start: dt.date | None = None, end: dt.date 
                 items.append((raw, msg.report_day))
                 kept.append(msg)
             now = ingestor.clock()
-            for msg, analysis in zip(kept, ingestor.analyser.analyse(items)):
+            analyses = ingestor.analyser.analyse(items)
+            for msg, analysis in zip(kept, analyses):
                 before = (msg.kind, msg.unit_code, msg.readable, len(msg.figures), len(msg.problems))
                 apply_analysis(msg, analysis, now)
                 after = (msg.kind, msg.unit_code, msg.readable, len(msg.figures), len(msg.problems))
                 result.changed += before != after
+            _fill_identities(session, kept, analyses)
             ingestor._commit(session)
         done += len(chunk)
         if progress:
             progress(done, len(ids))
     log.info("reprocessed %d message(s), %d changed", result.total, result.changed)
     return result
+
+
+def _fill_identities(session: Session, msgs: Sequence[Message], analyses: Sequence[Analysis]) -> None:
+    """Give rows their content hash and identity (rows stored before revision 0005 have
+    none), unless another row already has that identity: then the same message was stored
+    twice by an older version, and both rows stay as they are, this one without it."""
+    wanted = {}
+    for msg, analysis in zip(msgs, analyses):
+        # The headers as stored: reprocessing never changes what a message is.
+        parsed = replace(analysis.parsed, message_id=msg.message_id, from_address=msg.from_address)
+        msg.content_sha256 = parsed.content_sha256
+        wanted[msg.id] = identity_of(parsed)
+    identities = [i for i in wanted.values() if i]
+    taken = dict(session.execute(select(Message.identity_sha256, Message.id).where(
+        Message.identity_sha256.in_(identities))).tuples().all()) if identities else {}
+    for msg in msgs:
+        identity = wanted[msg.id]
+        holder = taken.setdefault(identity, msg.id) if identity else None
+        if holder is not None and holder != msg.id:
+            log.info("message %d is the same message as message %d (stored twice by an older version); "
+                     "both are kept", msg.id, holder)
+            identity = None
+        msg.identity_sha256 = identity

@@ -20,7 +20,7 @@ from email.parser import BytesParser
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from parsers.vntext import strip_diacritics
@@ -34,6 +34,7 @@ from service.errors import ArchiveError, BaocaoError, SmtpError
 from service.i18n import Texts, _load, fill
 from service.smtp import smtp_session
 from service.template import render_form
+from storage.inserts import insert_or_ignore
 from storage.models import Message, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -225,20 +226,8 @@ def _insert_once(session: Session, values: dict[str, Any]) -> bool:
     Atomic on both databases: of two instances planning the same mail, one inserts and
     the other's statement does nothing (on PostgreSQL it waits for the first to commit).
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as dialect_insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert as dialect_insert
-    else:  # not a configuration baocao accepts; keep it correct for one instance
-        if session.scalar(select(OutboxMail.id).where(OutboxMail.dedupe_key == values["dedupe_key"])):
-            return False
-        session.execute(insert(OutboxMail).values(**values))
-        return True
-    # RETURNING, not rowcount: psycopg reports -1 for an INSERT the driver returns rows for.
-    inserted = session.execute(dialect_insert(OutboxMail).values(**values)
-                               .on_conflict_do_nothing(index_elements=["dedupe_key"])
-                               .returning(OutboxMail.id)).first()
+    inserted = session.execute(insert_or_ignore(session, OutboxMail.__table__, ["dedupe_key"], OutboxMail.id)
+                               .values(**values)).first()
     return inserted is not None
 
 

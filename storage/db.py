@@ -1,13 +1,18 @@
 """Opening the database: engine set-up per dialect and Alembic migrations on start."""
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -22,10 +27,9 @@ def create_db_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        # `?timeout=SECONDS` in the URL overrides how long a writer waits for a lock.
-        busy_ms = int(float(parsed.query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)) * 1000)
-        engine = create_engine(parsed.difference_update_query(["timeout"]),
-                               connect_args={"timeout": busy_ms / 1000})
+        busy_ms = int(sqlite_busy_timeout(parsed) * 1000)
+        # pysqlite takes `timeout` from the URL; kept there, the creation lock reads it too.
+        engine = create_engine(parsed.update_query_dict({"timeout": str(busy_ms / 1000)}))
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
@@ -40,11 +44,16 @@ def create_db_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def upgrade(engine: Engine) -> None:
-    """Apply every pending migration (idempotent; safe with several instances on PostgreSQL)."""
+def sqlite_busy_timeout(url: str | URL) -> float:
+    """Seconds a SQLite writer waits for a lock; `?timeout=SECONDS` in the URL overrides it."""
+    return float(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000))
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Apply every pending migration (idempotent; safe with several processes starting at once)."""
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
+    with _sqlite_creation_lock(engine), engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two instances starting together must not both create the tables.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242068)")
@@ -54,7 +63,43 @@ def upgrade(engine: Engine) -> None:
             # migrate ("table ... already exists"). One explicit transaction: all or nothing.
             conn.exec_driver_sql("BEGIN")
         cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+        command.upgrade(cfg, revision)
+
+
+@contextmanager
+def _sqlite_creation_lock(engine: Engine) -> Iterator[None]:
+    """On a SQLite file, hold an exclusive lock on `<file>.lock` while opening and migrating.
+
+    Two processes opening a database that does not exist yet (the daemon and the
+    container's HEALTHCHECK, started together) would both create it: the first to write
+    makes the other's transaction fail with "database is locked" at once, since SQLite
+    does not wait when a reader must become a writer. With the lock the second waits, up
+    to the busy timeout; after that it goes on and SQLite's own waiting decides.
+    """
+    path = engine.url.database
+    if engine.dialect.name != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        yield
+        return
+    try:
+        fd = os.open(f"{path}.lock", os.O_RDONLY | os.O_CREAT, 0o644)  # flock needs no write access
+    except OSError as exc:  # a read-only folder: nothing will be created there anyway
+        log.debug("no creation lock for %s: %s", path, exc)
+        yield
+        return
+    try:
+        deadline = time.monotonic() + sqlite_busy_timeout(engine.url)
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    log.warning("the database %s is still being opened by another process; going on", path)
+                    break
+                time.sleep(0.02)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def open_database(url: str) -> sessionmaker[Session]:

@@ -75,7 +75,8 @@ class Message(Base):
     __tablename__ = "messages"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     sha256: Mapped[str] = mapped_column(String(64), unique=True)
-    message_id: Mapped[str | None] = mapped_column(String(500))  # unique: see __table_args__
+    # Not unique: some mail tools give several messages one Message-ID (see identity_sha256).
+    message_id: Mapped[str | None] = mapped_column(String(500), index=True)
     size: Mapped[int] = mapped_column(BigInteger)
     archive_path: Mapped[str] = mapped_column(String(300))  # relative to archive_dir
     source: Mapped[str] = mapped_column(String(20))  # imap | import
@@ -95,6 +96,12 @@ class Message(Base):
     unit_text: Mapped[str | None] = mapped_column(Text)  # "Đơn vị: ..." as written
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     analysed_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # What the message says, not how it travelled (parsers.message.content_sha256), and
+    # the SHA-256 of Message-ID, sender and that: one value per message however often it
+    # was delivered. Null for rows stored before revision 0005 until `reprocess` fills them
+    # (those are compared by `sha256` alone) and for a message without Message-ID or sender.
+    content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
+    identity_sha256: Mapped[str | None] = mapped_column(String(64))
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position")
@@ -104,8 +111,8 @@ class Message(Base):
 
     __table_args__ = (
         Index("ix_messages_unit_day", "unit_code", "report_day"),
-        # The same Message-ID is one message, also when two instances race to store it.
-        Index("ix_messages_message_id", "message_id", unique=True),
+        # The same message is stored once, also when two instances race to store it.
+        Index("ix_messages_identity_sha256", "identity_sha256", unique=True),
     )
 
 

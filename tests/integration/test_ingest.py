@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from parsers.message import parse_message
 from service.archive import Archive, content_hash
 from service.config import load_config
 from service.errors import MailboxError
@@ -122,6 +123,85 @@ def test_same_message_twice_is_stored_once(setup):
     assert len(folder_uids(setup.mailbox, PROCESSED)) == 3
 
 
+# -- the same message, and different messages sharing a Message-ID -------------------------
+
+SHARED_MID = "<report@localhost>"  # a mail tool that gives every message this Message-ID
+
+
+def sharing_one_message_id() -> list[bytes]:
+    """Four different messages under one Message-ID: each is a report to keep."""
+    return [simple_report(message_id=SHARED_MID),
+            simple_report(sender="yte.tp@example.gov.vn", message_id=SHARED_MID),  # another unit
+            simple_report(de_nghi=47, message_id=SHARED_MID),  # the same unit, other figures
+            email_bytes(message_id=SHARED_MID, body="Xin gửi lại báo cáo.")]  # the same unit, no file
+
+
+def delivered_again(raw: bytes) -> bytes:
+    """The same mail as a second delivery writes it: other transport fields on top."""
+    return (b"Delivered-To: baocao@example.gov.vn\r\nReceived: from mx2.example.gov.vn by "
+            b"mail.example.gov.vn; Wed, 11 Aug 2021 08:01:02 +0700\r\nX-Spam-Score: 0.1\r\n") + raw
+
+
+def shared_id_warnings(caplog) -> list[str]:
+    return [r.getMessage() for r in caplog.records
+            if r.levelname == "WARNING" and SHARED_MID.strip("<>") in r.getMessage()]
+
+
+def stored_units(sessions) -> list[tuple[str | None, str | None]]:
+    with sessions() as s:
+        return sorted((m.unit_code, m.message_id) for m in s.scalars(select(Message)))
+
+
+def test_messages_sharing_a_message_id_are_all_stored(setup, caplog):
+    caplog.set_level("INFO")
+    different = sharing_one_message_id()
+    for i, raw in enumerate(different):
+        setup.mailbox.append(raw, at(8, i))
+    setup.mailbox.append(different[0], at(9, 0))  # re-appended: the same bytes
+    setup.mailbox.append(delivered_again(different[1]), at(9, 1))  # delivered twice
+    report = setup.poll()
+    assert [s.unit_code for s in report.stored] == ["BHXH", "YTE", "BHXH", "BHXH"]
+    assert report.duplicates == 2
+    assert stored_units(setup.sessions) == sorted([("BHXH", SHARED_MID.strip("<>"))] * 3 +
+                                                  [("YTE", SHARED_MID.strip("<>"))])
+    assert len(shared_id_warnings(caplog)) == 1
+    assert len(folder_uids(setup.mailbox, PROCESSED)) == 6
+    assert setup.poll().stored == []
+
+
+def test_import_keeps_messages_sharing_a_message_id(setup, caplog):
+    caplog.set_level("INFO")
+    ing = Ingestor(setup.cfg, setup.sessions, setup.archive, workers=1)
+    different = sharing_one_message_id()
+    results = [ing.import_raw(raw, at(8, i)) for i, raw in enumerate(different)]
+    again = [ing.import_raw(different[0], at(9, 0)), ing.import_raw(delivered_again(different[1]), at(9, 1))]
+    ing.close()
+    assert [r.duplicate for r in results] == [False] * 4
+    assert [(r.duplicate, r.message_pk) for r in again] == [(True, results[0].message_pk),
+                                                            (True, results[1].message_pk)]
+    assert len(stored_units(setup.sessions)) == 4
+    assert len(shared_id_warnings(caplog)) == 1
+
+
+def test_reprocess_fills_the_content_hash_of_rows_stored_before_it(setup):
+    from sqlalchemy import update
+
+    from service.pipeline import reprocess
+    ing = Ingestor(setup.cfg, setup.sessions, setup.archive, workers=1)
+    different = sharing_one_message_id()[:2]
+    for i, raw in enumerate(different):
+        ing.import_raw(raw, at(8, i))
+    with setup.sessions() as s:  # as the migration leaves rows stored by an older version
+        s.execute(update(Message).values(content_sha256=None, identity_sha256=None))
+        s.commit()
+    reprocess(ing)
+    assert ing.import_raw(delivered_again(different[0]), at(9, 0)).duplicate
+    assert not ing.import_raw(simple_report(sender="yte.tp@example.gov.vn", de_nghi=1,
+                                            message_id=SHARED_MID), at(9, 1)).duplicate
+    ing.close()
+    assert [u for u, _ in stored_units(setup.sessions)] == ["BHXH", "YTE", "YTE"]
+
+
 def test_nothing_new_downloads_nothing(setup, monkeypatch):
     setup.mailbox.append(simple_report(), at(9, 0))
     setup.poll()
@@ -151,11 +231,15 @@ def test_uidvalidity_change_rescans_without_doubling(setup, tmp_path):
     with setup.mailbox.connect() as c:  # the folder is recreated: new UIDVALIDITY
         c.delete_folder("Báo cáo")
     setup.mailbox.append(a, at(8, 0), folder="Báo cáo")
+    setup.mailbox.append(delivered_again(a), at(8, 1), folder="Báo cáo")
     setup.mailbox.append(b, at(9, 0), folder="Báo cáo")
+    # Another unit's message that happens to carry the same Message-ID is a new one.
+    c = simple_report(sender="yte.tp@example.gov.vn", de_nghi=7, message_id=parse_message(a).message_id)
+    setup.mailbox.append(c, at(9, 1), folder="Báo cáo")
     again = poll()
-    assert [s.unit_code for s in again.stored] == ["YTE"] and again.duplicates == 1
+    assert [s.unit_code for s in again.stored] == ["YTE", "YTE"] and again.duplicates == 2
     with setup.sessions() as s:
-        assert s.scalar(select(func.count()).select_from(Message)) == 2
+        assert s.scalar(select(func.count()).select_from(Message)) == 3
 
 
 def test_move_falls_back_to_copy_delete_expunge(setup, monkeypatch):
@@ -239,3 +323,52 @@ def test_archive_holds_every_message_byte_for_byte(setup):
     setup.poll()
     names = {p.name for p in Path(setup.cfg.service.archive_dir).rglob("*.eml")}
     assert names == {f"{content_hash(r)}.eml" for r in raws}
+
+
+# -- two instances polling one mailbox into one PostgreSQL database ------------------------
+
+def test_two_pollers_racing_on_postgresql_store_each_message_once(dovecot, pg_url, tmp_path, caplog):
+    """Both start their first poll on a new account at the same moment, so both create the
+    folder's state and store the same new messages at once: an expected race, never an error."""
+    import secrets
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from storage.models import MailboxMessage
+    caplog.set_level("INFO")
+    sessions = open_database(pg_url)
+    archive = Archive(tmp_path / "archive")
+    sent: list[bytes] = []
+    for trial in range(6):
+        user, password = f"race{trial}{secrets.token_hex(4)}", secrets.token_urlsafe(12)
+        dovecot.add_user(user, password)
+        raws = [simple_report(sender=("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn")[i % 2], de_nghi=i)
+                for i in range(12)]
+        dovecot.append_many(user, "INBOX", [(r, at(8, i)) for i, r in enumerate(raws)])
+        sent += raws
+        cfg = load_config(write_config(
+            tmp_path / f"config{trial}.toml",
+            imap={"host": "127.0.0.1", "port": dovecot.port, "security": "none", "username": user,
+                  "password_env": "TEST_IMAP_PW", "folder": "INBOX", "processed_folder": PROCESSED},
+            smtp=None, database_url=pg_url, archive_dir=tmp_path / "archive"), env={"TEST_IMAP_PW": password})
+        start = threading.Barrier(2)
+
+        def poll():
+            ing = Ingestor(cfg, sessions, archive, workers=1)
+            try:
+                with Mailbox(cfg.imap) as mb:
+                    start.wait(timeout=30)
+                    return ing.poll(mb)
+            finally:
+                ing.close()
+        with ThreadPoolExecutor(2) as pool:
+            reports = [f.result() for f in [pool.submit(poll) for _ in range(2)]]
+        assert sum(len(r.stored) for r in reports) == len(raws)
+        with sessions() as s:
+            account = reports[0].account
+            uids = s.scalars(select(MailboxMessage.uid).where(MailboxMessage.account == account)).all()
+            assert sorted(uids) == sorted(set(uids)) and len(uids) == len(raws)
+    with sessions() as s:
+        assert sorted(s.scalars(select(Message.sha256))) == sorted(content_hash(r) for r in sent)
+    assert [r for r in caplog.records if r.levelno >= 40 or r.exc_info] == []
+    sessions.kw["bind"].dispose()

@@ -1,12 +1,12 @@
-"""One row per Message-ID: a unique index, so two instances cannot both store a message
-that reached them with different bytes (e.g. another Received header).
+"""Formerly: one row per Message-ID (a unique index). Message-IDs are not unique in real
+mail, so this revision now changes nothing; 0005 replaces the rule. Databases that
+applied the old 0004 have the unique index, which 0005 drops; databases still at 0003
+may hold rows sharing a Message-ID, on which the old 0004 failed.
 
 Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-28
 """
-from alembic import op
-
 revision = "0004"
 down_revision = "0003"
 branch_labels = None
@@ -14,10 +14,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.drop_index("ix_messages_message_id", table_name="messages")
-    op.create_index("ix_messages_message_id", "messages", ["message_id"], unique=True)
+    pass
 
 
 def downgrade() -> None:
-    op.drop_index("ix_messages_message_id", table_name="messages")
-    op.create_index("ix_messages_message_id", "messages", ["message_id"])
+    pass
