@@ -166,12 +166,13 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
     describe = _ProblemSentences(cfg, texts, num)
     units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ()))
              for u in view.units]
+    excluded = excluded_lines(view, cfg, texts, num)
     by_group = _grouped(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
     # email's table keeps the units that need attention and the workbook has them all.
     shown = units
     if len(units) > EMAIL_MAX_UNIT_ROWS:
-        shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"]]
+        shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"] or u["notes"]]
         shown = shown[:EMAIL_MAX_UNIT_ROWS]
     shown_codes = {u["code"] for u in shown}
     table = [{"name": g["name"], "units": [u for u in g["units"] if u["code"] in shown_codes]}
@@ -207,6 +208,9 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "previous_rate": _rate(previous, num) if previous is not None else None,
         "measures": measures,
         "totals": _totals(view, cfg, num, t),
+        # The figures the totals leave out (each stays in its unit's row, flagged).
+        "excluded": excluded,
+        "excluded_heading": texts.excluded_heading() if excluded else "",
         "progress": progress_model(view, cfg, num),
         "units": units,
         "groups": by_group,
@@ -277,7 +281,7 @@ def progress_model(view: DayView, cfg: Config, num: Numbers | None = None) -> di
     lang = cfg.service.language
     t = labels(lang)
     num = num or Numbers.for_language(lang)
-    progress = compute_progress(targets, {u.unit.code: u.latest_values for u in view.units}, view.totals,
+    progress = compute_progress(targets, {u.unit.code: u.counted_values for u in view.units}, view.totals,
                                 cfg.form, [u.code for u in cfg.units])
     indicators = {i.code: i.label for i in cfg.form.indicators}
     measures = {m.code: m for m in cfg.form.measures}
@@ -420,6 +424,8 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
     # indicator × measure, as the workbook shows them (None where the unit gave no figure)
     grid = [[_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money")
              for s in cfg.form.measures] for ind in cfg.form.indicators]
+    left_out = {(x.indicator, x.measure) for x in u.excluded}
+    grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {
         "code": u.unit.code,
         "name": u.unit.name,
@@ -428,6 +434,9 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
         "status_text": texts.status(u.status),
         "received_at": _local(m.received_at, cfg) if m else None,
         "received": _hm(m.received_at, cfg) if m else "",
+        # The time beside the status: the first readable report's, which decides it.
+        "status_time": _hm(u.first_received_at or (m.received_at if m else None), cfg),
+        "notes": unit_notes(u, cfg, texts),
         "subject": clean(m.subject) if m else "",
         "as_of": _dmy(m.as_of) if m and m.as_of else "",
         "message_count": len(u.messages),
@@ -437,11 +446,41 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
         "has_figures": bool(u.latest_values),
         "sums": sums,
         "grid": grid,
+        "grid_excluded": grid_excluded,  # True where the grid's figure is not in the totals
         "files": files,
         "problems": [{"code": p.code, "text": describe(p)} for p in u.problems],
         "reminded": [_hm(w, cfg) for w in sorted(reminded)],
         "contact": _contact(u.unit),
     }
+
+
+def unit_notes(u: UnitDay, cfg: Config, texts: Texts) -> list[str]:
+    """The notes beside a unit's status: a correction sent after the deadline."""
+    if u.correction_at is None:
+        return []
+    return [texts.note("correction_after_deadline", {"time": _hm(u.correction_at, cfg)})]
+
+
+def excluded_lines(view: DayView, cfg: Config, texts: Texts, num: Numbers | None = None) -> list[str]:
+    """The figures `view.totals` leave out, one sentence each: "UBND phường Sông Cầu — Hỗ trợ
+    người lao động ngừng việc, Số đối tượng đề nghị: 1.234,5 (không phải số nguyên)"."""
+    num = num or Numbers.for_language(cfg.service.language)
+    money_unit = labels(cfg.service.language)["money_unit"]
+    indicators = {i.code: i.label for i in cfg.form.indicators}
+    measures = {m.code: m for m in cfg.form.measures}
+    lines = []
+    for x in view.excluded:
+        spec = measures.get(x.measure)
+        money = spec is not None and spec.kind == "money"
+        if x.value is not None:
+            value = _value_text(x.value, money, num)
+        else:  # nothing could be read: the cell as written
+            written = clean((x.problem.params or {}).get("text", ""), 60)
+            value = f"'{written}'" if written else ""
+        measure = (f"{spec.label} ({money_unit})" if money else spec.label) if spec else x.measure
+        lines.append(clean(texts.excluded(x.unit.name, indicators.get(x.indicator, x.indicator), measure,
+                                          value, x.problem.code), 1000))
+    return lines
 
 
 def _contact(unit: UnitConfig) -> str:

@@ -16,7 +16,7 @@ from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
 from service.config import (
     CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
 )
-from service.dayview import DayView, deadline_of, is_reporting_day, sum_values, unit_status
+from service.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
 from service.digest import (
     EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, clean, compose_email, digest_model, is_late,
     render_digest, safe_filename,
@@ -102,11 +102,9 @@ def view_of(cfg: Config, day: dt.date, messages: list[Message]) -> DayView:
         by_day = {d: [m for m in mine if m.readable and m.report_day == d][-1] for d in readable_days}
         latest = by_day[readable_days[0]] if readable_days else None
         previous = by_day[readable_days[1]] if len(readable_days) > 1 else None
-        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous))
-    totals = sum_values(u.latest_values for u in units)
-    previous_totals = sum_values((u.previous_values if u.latest_day == day else u.latest_values) for u in units)
+        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous, form=cfg.form))
     unassigned = tuple(m for m in messages if m.report_day == day and m.kind in ("unassigned", "automatic"))
-    return DayView(day, reporting, deadline, tuple(units), totals, previous_totals, unassigned)
+    return day_view(day, reporting, deadline, units, unassigned)
 
 
 def scenario() -> list[Message]:
