@@ -3,7 +3,9 @@
 Pure: bytes in, frozen dataclass out. Before mail-parser sees a message, `bound_message`
 makes it cheap to parse whatever it holds (header fields and parts capped, oversized
 parts left out, header bytes made valid UTF-8); then the attachments are decoded here,
-in one place, and automatic mail is recognised. Authentication-Results fields
+in one place, and automatic mail is recognised. The Subject and file names are decoded
+by the standard library's `email` package (`decode_header_text`), not mail-parser,
+whose unfolding loses the space at each fold. Authentication-Results fields
 (RFC 8601) are parsed and checked against the From domain by `check_sender`.
 """
 from __future__ import annotations
@@ -25,6 +27,7 @@ from email.parser import BytesHeaderParser
 from typing import Iterable, Mapping
 
 import mailparser
+import mailparser.utils
 
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
 
@@ -96,7 +99,9 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
             _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__})),
             content_sha256=content_sha256(raw, bounded))
     from_name, from_address = _parse_from(mail, headers.get("from", ""))
-    subject = clean_text(_header_str(getattr(mail, "subject", "")), MAX_SUBJECT_CHARS)
+    raw_subject = next((v for k, v in fields if k == "subject"), None)
+    subject = clean_text(decode_header_text(raw_subject) if raw_subject is not None
+                         else _header_str(getattr(mail, "subject", "")), MAX_SUBJECT_CHARS)
     attachments = tuple(_decode_attachments(mail, bounded, limits, problems))
     message_id = normalize_message_id(headers.get("message-id"))
     return ParsedMessage(
@@ -187,21 +192,42 @@ def automatic_reason(headers: Mapping[str, object], from_address: str | None, su
     return None
 
 
-def clean_text(text: str, max_chars: int) -> str:
-    """NFC, undecodable bytes decoded, invisible characters removed, whitespace folded, capped."""
+def clean_text(text: str, max_chars: int, *, fold_spaces: bool = True) -> str:
+    """NFC, undecodable bytes decoded, invisible characters removed, whitespace folded
+    (runs of spaces kept as written with `fold_spaces=False`), capped."""
     text = _fix_surrogates(text[: max_chars * 4 + 64])  # NFC and folding only shrink it further
     text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub(" ", text)
-    text = _SPACES.sub(" ", text).strip()
+    text = (_SPACES.sub(" ", text) if fold_spaces else text).strip()
     return text[:max_chars]
 
 
+def decode_header_text(value: str) -> str:
+    """A header field value (Subject, a file name parameter) as its sender wrote it.
+
+    Unfolded per RFC 5322 (CRLF followed by white space is that white space), then
+    its RFC 2047 encoded-words decoded by the `email` package's default policy: white
+    space between two adjacent encoded-words is dropped, white space next to plain
+    text is kept, and adjacent encoded-words in one charset are joined as bytes before
+    decoding (a UTF-8 character split across two words is one character).
+    """
+    text = _fix_surrogates(value)
+    text = _unfold(text).replace("\r", "").replace("\n", "")  # a stray line break is no text
+    if "=?" not in text:
+        return text
+    try:
+        return _fix_surrogates(str(email_policy.default.header_factory("subject", text)))
+    except Exception:  # a guard: the default policy's parser registers defects, never raises
+        return text
+
+
 def safe_filename(name: str | None, index: int) -> str:
-    """A display name for an attachment: no path, no control characters, bounded.
+    """A display name for an attachment: no path, no control characters, bounded;
+    spaces as sent.
 
     Never used to build a path on disk (the archive names files by content hash).
     """
-    name = clean_text(name or "", 10 * MAX_FILENAME_CHARS)
+    name = clean_text(name or "", 10 * MAX_FILENAME_CHARS, fold_spaces=False)
     name = re.split(r"[\\/]", name)[-1].strip(" .\"")
     if not name:
         name = f"attachment-{index + 1}"
@@ -458,14 +484,6 @@ def _fix_surrogates(text: str) -> str:
         return data.decode("windows-1258", "replace")
 
 
-def _decode_words(text: str) -> str:
-    """RFC 2047 encoded-words decoded; anything undecodable left as written."""
-    try:
-        return str(email.header.make_header(email.header.decode_header(text)))
-    except Exception:  # unknown charsets, broken words: the text as it came
-        return text
-
-
 def _parse_from(mail, raw_from: object) -> tuple[str | None, str | None]:
     try:
         pairs = getattr(mail, "from_", None) or email.utils.getaddresses([_header_str(raw_from)])
@@ -532,9 +550,16 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
                         problems: list[Problem]) -> list[MailAttachment]:
     out: list[MailAttachment] = []
     seen = 0
+    names = _part_filenames(getattr(mail, "message", None))
+    next_name = 0
     for index, att in enumerate(getattr(mail, "attachments", None) or []):
         payload = att.get("payload") or ""
-        name = safe_filename(_stable_name(_header_str(att.get("filename")), index, bounded.raw), index)
+        filename = _header_str(att.get("filename"))
+        # mail-parser's name for the part, replaced by the one the stdlib decodes for it
+        found = next((k for k in range(next_name, len(names)) if names[k][0] == filename), None)
+        if found is not None:
+            filename, next_name = names[found][1], found + 1
+        name = safe_filename(_stable_name(filename, index, bounded.raw), index)
         ctype = clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS) \
             or "application/octet-stream"
         if isinstance(payload, str) and _omitted(payload, bounded, name, limits, problems):
@@ -558,6 +583,31 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
     if skipped:
         problems.append(Problem("too_many_attachments", {
             "count": str(len(out) + skipped), "read": str(len(out)), "skipped": str(skipped)}))
+    return out
+
+
+def _part_filenames(message) -> list[tuple[str, str]]:
+    """(mail-parser's name, the name decoded by `decode_header_text`) of every named MIME
+    part, in the order mail-parser lists attachments.
+
+    The parameter value is the `email` package's (RFC 2231 continuations joined as
+    bytes and decoded, quotes removed, folds kept); the key is what mail-parser made of
+    the same value, so each of its attachments finds its part.
+    """
+    out: list[tuple[str, str]] = []
+    if message is None:
+        return out
+    try:
+        for part in message.walk():
+            view, _ = mailparser.utils.mime_header_view(part)
+            raw = view.get_filename()
+            if not raw:
+                continue
+            theirs = mailparser.utils.decode_header_part(raw)
+            if theirs:
+                out.append((theirs, decode_header_text(str(raw))))
+    except Exception:  # a guard: mail-parser's own names stand
+        return out
     return out
 
 
@@ -632,11 +682,11 @@ def _headers_only(raw: bytes, problem: Problem) -> ParsedMessage:
     try:
         for name, addr in email.utils.getaddresses([headers.get("from", "")]):
             if _address(addr) == from_address:
-                from_name = clean_text(_decode_words(name), MAX_NAME_CHARS) or None
+                from_name = clean_text(decode_header_text(name), MAX_NAME_CHARS) or None
                 break
     except Exception:  # a display name is not worth failing for
         pass
-    headers["subject"] = _decode_words(headers.get("subject", ""))
+    headers["subject"] = decode_header_text(headers.get("subject", ""))
     subject = clean_text(headers.get("subject", ""), MAX_SUBJECT_CHARS)
     return ParsedMessage(
         message_id=normalize_message_id(headers.get("message-id")),

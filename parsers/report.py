@@ -65,6 +65,13 @@ PROBLEM_CODES = (
     "negative_value", "check_failed", "duplicate_indicator", "over_limit",
 )
 
+# The problems that say one figure is no valid value: a count that is not whole, a
+# negative, text or a formula with no value. Such a figure stays in the unit's row,
+# flagged, and is left out of the totals (service.dayview); each names its cell by
+# `indicator_code` and `measure_code`. A failed check between measures (check_failed)
+# flags figures that are each valid: they count.
+FIGURE_FORMAT_PROBLEMS = frozenset({"not_a_number", "formula_no_value", "fractional_count", "negative_value"})
+
 EXACT, CONTAINS, CONTAINED = 3, 2, 1
 _TOTAL = ("__total__", 0)
 
@@ -664,7 +671,8 @@ def _read_figure(cell: Cell, kind: str, reading: _Reading, ind: IndicatorSpec,
                  measure: MeasureSpec) -> tuple[Decimal | None, int | None]:
     """The figure in `cell` and the money scale the cell itself states ("500 triệu"),
     or (None, None) for no value; a problem is recorded for anything unreadable."""
-    common = {"cell": cell.coordinate, "indicator": ind.label, "measure": measure.label}
+    common = {"cell": cell.coordinate, "indicator": ind.label, "measure": measure.label,
+              "indicator_code": ind.code, "measure_code": measure.code}
     if cell.is_formula_without_value:
         reading.problem("formula_no_value", **common)
         return None, None
@@ -716,7 +724,7 @@ def _read_values(table: Table, index: FormIndex, reading: _Reading) -> None:
             if value is None:
                 continue
             common = {"cell": cell.coordinate, "indicator": ind.label, "measure": spec.label,
-                      "text": cell.text}
+                      "indicator_code": ind.code, "measure_code": spec.code, "text": cell.text}
             if value < 0:
                 sub.problem("negative_value", **common)
             if spec.kind == "count":

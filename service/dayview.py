@@ -1,25 +1,40 @@
 """Who reported on a day, with what figures: the one place status semantics live.
 
-`build_day_view` reads the database; `unit_status`, totals and the decrease check
-are pure, so the digest, `status` and `export` all agree by construction.
+`build_day_view` reads the database; `unit_status`, `day_view` (totals), `on_time` and
+the decrease check are pure, so the digest, `status` and `export` all agree by
+construction. A unit's timeliness comes from its first readable report of the day, its
+figures from the latest; a figure that failed a format check (`FIGURE_FORMAT_PROBLEMS`)
+stays in the unit's row, flagged, and is left out of the totals.
 """
 from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Callable
 from decimal import Decimal
+from typing import Callable, Iterable
 
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import FormSpec, Problem
+from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.analysis import AUTOMATIC, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
 from storage.models import Figure, Message
 
 Values = dict[str, dict[str, Decimal]]
+Cell = tuple[str, str]  # (indicator code, measure code)
+
+
+@dataclass(frozen=True)
+class Exclusion:
+    """A unit's figure the totals leave out: it failed a format check (`problem`)."""
+    unit: UnitConfig
+    indicator: str
+    measure: str
+    value: Decimal | None  # as the unit's row shows it; None when no value could be read
+    problem: Problem
 
 
 @dataclass(frozen=True)
@@ -29,18 +44,35 @@ class UnitDay:
     message: Message | None  # the message whose figures count (or the latest unreadable one)
     values: Values  # the day's own figures (empty unless the unit reported readably on the day)
     problems: tuple[Problem, ...]
-    latest_values: Values  # the figures that count in totals (maybe from an earlier day)
+    latest_values: Values  # the unit's latest figures, as read (maybe from an earlier day)
     latest_day: dt.date | None
     previous_values: Values  # the report before the latest one (daily change, decreases)
     previous_day: dt.date | None
     messages: tuple[Message, ...] = ()  # every report message of the day, oldest first
 
     day: dt.date | None = None
+    # The arrival of the first readable report of the day: it decides on_time / late.
+    first_received_at: dt.datetime | None = None
+    # The arrival of the report whose figures count, when it is a later one than the
+    # first and came after the deadline (a correction, noted; the status stands).
+    correction_at: dt.datetime | None = None
+    # Cells of latest_values / previous_values that failed a format check (not counted).
+    excluded: tuple[Exclusion, ...] = ()
+    previous_excluded: frozenset[Cell] = frozenset()
 
     @property
     def stale(self) -> bool:
         """The figures that count come from an earlier day than this one."""
         return self.latest_day is not None and self.day is not None and self.latest_day < self.day
+
+    @property
+    def counted_values(self) -> Values:
+        """latest_values without the figures that failed a format check: what the totals take."""
+        return without(self.latest_values, {(x.indicator, x.measure) for x in self.excluded})
+
+    @property
+    def previous_counted_values(self) -> Values:
+        return without(self.previous_values, self.previous_excluded)
 
 
 @dataclass(frozen=True)
@@ -54,6 +86,7 @@ class DayView:
     unassigned: tuple[Message, ...]
     until: dt.datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    excluded: tuple[Exclusion, ...] = ()  # the figures `totals` leave out, unit by unit
 
 
 def is_reporting_day(cfg: Config, day: dt.date) -> bool:
@@ -63,6 +96,17 @@ def is_reporting_day(cfg: Config, day: dt.date) -> bool:
 
 def deadline_of(cfg: Config, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, cfg.schedule.deadline, tzinfo=cfg.service.timezone)
+
+
+def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
+    """Whether a report received at `received_at` meets `deadline`: the one rule.
+
+    Times are compared at the precision they are shown in: a deadline given in minutes
+    (15:00) covers its whole minute, so 15:00:59 is on time and 15:01:00 is late.
+    """
+    if deadline.second or deadline.microsecond:  # a deadline given to the second
+        return received_at < deadline.replace(microsecond=0) + dt.timedelta(seconds=1)
+    return received_at < deadline + dt.timedelta(minutes=1)
 
 
 def build_day_view(session: Session, cfg: Config, day: dt.date,
@@ -129,30 +173,45 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
         units.append(unit_status(unit, day, reporting, deadline, own, latest, previous,
                                  values_of=lambda m: values.get(m.id, {}), form=cfg.form))
 
-    totals = sum_values(u.latest_values for u in units)
-    previous_totals = sum_values(
-        (u.previous_values if u.latest_day == day else u.latest_values) for u in units)
     unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC)
                        or (m.kind == REPORT and m.unit_code not in codes))
-    counts = defaultdict(int)
+    return day_view(day, reporting, deadline, units, unassigned, until)
+
+
+def day_view(day: dt.date, reporting: bool, deadline: dt.datetime, units: Iterable[UnitDay],
+             unassigned: Iterable[Message] = (), until: dt.datetime | None = None) -> DayView:
+    """The day from its units' statuses: totals of the figures that count, the previous
+    totals (for the daily change) and the status counts."""
+    units = tuple(units)
+    totals = sum_values(u.counted_values for u in units)
+    previous_totals = sum_values(
+        (u.previous_counted_values if u.latest_day == day else u.counted_values) for u in units)
+    counts: dict[str, int] = defaultdict(int)
     for u in units:
         counts[u.status] += 1
-    return DayView(day, reporting, deadline, tuple(units), totals, previous_totals,
-                   unassigned, until, dict(counts))
+    excluded = tuple(x for u in units for x in u.excluded)
+    return DayView(day, reporting, deadline, units, totals, previous_totals, tuple(unassigned), until,
+                   dict(counts), excluded)
 
 
 def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.datetime,
                 own: tuple[Message, ...], latest: Message | None, previous: Message | None,
                 values_of: Callable[[Message], Values] | None = None,
                 form: FormSpec | None = None) -> UnitDay:
-    """A unit's status on `day` from its messages of the day and its counting reports."""
+    """A unit's status on `day` from its messages of the day (`own`, oldest first) and its
+    counting reports (`latest`, the one before it `previous`)."""
     values_of = values_of or figures_of
     latest_values = values_of(latest) if latest else {}
     previous_values = values_of(previous) if previous else {}
     readable_today = latest if latest is not None and latest.report_day == day else None
     problems: list[Problem] = []
+    first_at = correction_at = None
     if readable_today is not None:
-        status = "on_time" if readable_today.received_at <= deadline else "late"
+        first = next((m for m in own if m.readable), readable_today)
+        first_at = min(first.received_at, readable_today.received_at)
+        status = "on_time" if on_time(first_at, deadline) else "late"
+        if readable_today.received_at > first_at and not on_time(readable_today.received_at, deadline):
+            correction_at = readable_today.received_at
         message = readable_today
         values = latest_values
         problems.extend(stored_problems(readable_today))
@@ -165,13 +224,54 @@ def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.da
         status, message, values = "missing", None, {}
     if not reporting:
         status = "not_expected"
+    excluded = excluded_cells(stored_problems(latest), latest_values, form) if latest else {}
+    if readable_today is not None:
+        shown_previous = previous_values
+        previous_excluded = excluded_cells(stored_problems(previous), previous_values, form) if previous else {}
+    else:
+        shown_previous, previous_excluded = latest_values, excluded
     return UnitDay(unit=unit, status=status, message=message, values=values,
                    problems=tuple(dict.fromkeys(problems)), latest_values=latest_values,
                    latest_day=latest.report_day if latest else None,
-                   previous_values=previous_values if readable_today is not None else latest_values,
+                   previous_values=shown_previous,
                    previous_day=(previous.report_day if previous else None) if readable_today is not None
                    else (latest.report_day if latest else None),
-                   messages=own, day=day)
+                   messages=own, day=day, first_received_at=first_at, correction_at=correction_at,
+                   excluded=tuple(Exclusion(unit, ind, meas, latest_values.get(ind, {}).get(meas), p)
+                                  for (ind, meas), p in excluded.items()),
+                   previous_excluded=frozenset(previous_excluded))
+
+
+def excluded_cells(problems: Iterable[Problem], values: Values,
+                   form: FormSpec | None = None) -> dict[Cell, Problem]:
+    """The cells that failed a format check (a count not whole, a negative, no number),
+    by the codes the reader puts in the problem; problems stored before it did are
+    placed by their indicator and measure labels (`form`). The first problem per cell."""
+    ind_by_label = {i.label: i.code for i in form.indicators} if form else {}
+    meas_by_label = {m.label: m.code for m in form.measures} if form else {}
+    out: dict[Cell, Problem] = {}
+    for p in problems:
+        if p.code not in FIGURE_FORMAT_PROBLEMS:
+            continue
+        params = p.params or {}
+        ind = params.get("indicator_code") or ind_by_label.get(str(params.get("indicator", "")))
+        meas = params.get("measure_code") or meas_by_label.get(str(params.get("measure", "")))
+        if ind and meas:
+            out.setdefault((str(ind), str(meas)), p)
+    return out
+
+
+def without(values: Values, cells: Iterable[Cell]) -> Values:
+    """`values` without `cells` (rows left empty dropped)."""
+    cells = set(cells)
+    if not cells:
+        return values
+    out: Values = {}
+    for ind, row in values.items():
+        kept = {m: v for m, v in row.items() if (ind, m) not in cells}
+        if kept:
+            out[ind] = kept
+    return out
 
 
 def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:

@@ -29,7 +29,12 @@ from storage.models import Message
 # Statuses in the order the digest counts them.
 REPORTED = ("on_time", "late", "unreadable")
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-DEFAULT_ATTACH_CAP_BYTES = 10 * 1024 * 1024
+# The digest as sent (headers, bodies and base64-encoded attachments, CRLF line ends) stays
+# under this: Postfix refuses messages over 10,240,000 bytes by default, and a server adds
+# its own header fields on the way.
+DEFAULT_MAX_MESSAGE_BYTES = 10_000_000
+# A Message-ID at least as long as a real one, for measuring a digest before it has one.
+_PROBE_MESSAGE_ID = "<" + "0" * 100 + "@baocao.invalid>"
 # A digest that goes out this long after `digest_at` says it is late.
 LATE_AFTER = dt.timedelta(minutes=15)
 # Untrusted text (subjects, file names, sentences quoting cells) is cut to this length.
@@ -53,6 +58,15 @@ class DigestFile:
     filename: str
     content_type: str
     data: bytes
+
+
+@dataclass(frozen=True)
+class UnreadFile:
+    """A unit's file that could not be read, to attach for the coordinator."""
+    filename: str
+    content_type: str
+    data: bytes
+    archived_at: str = ""  # the archived message that holds it (shown when it is not attached)
 
 
 @dataclass(frozen=True)
@@ -166,12 +180,13 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
     describe = _ProblemSentences(cfg, texts, num)
     units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ()))
              for u in view.units]
+    excluded = excluded_lines(view, cfg, texts, num)
     by_group = _grouped(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
     # email's table keeps the units that need attention and the workbook has them all.
     shown = units
     if len(units) > EMAIL_MAX_UNIT_ROWS:
-        shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"]]
+        shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"] or u["notes"]]
         shown = shown[:EMAIL_MAX_UNIT_ROWS]
     shown_codes = {u["code"] for u in shown}
     table = [{"name": g["name"], "units": [u for u in g["units"] if u["code"] in shown_codes]}
@@ -207,6 +222,9 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "previous_rate": _rate(previous, num) if previous is not None else None,
         "measures": measures,
         "totals": _totals(view, cfg, num, t),
+        # The figures the totals leave out (each stays in its unit's row, flagged).
+        "excluded": excluded,
+        "excluded_heading": texts.excluded_heading() if excluded else "",
         "progress": progress_model(view, cfg, num),
         "units": units,
         "groups": by_group,
@@ -227,7 +245,8 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
                      for u in units if u["reminded"]],
         "workbook": "",  # the attached workbook's file name (render_digest)
         "attachments": [],  # the units' unread files attached: {name, size}
-        "omitted": [],  # the ones left out by the size cap
+        "omitted": [],  # the ones left out by the size cap: {name, size, archived_at}
+        "max_message_size": "",  # the size cap, as text
     }
     return model
 
@@ -277,7 +296,7 @@ def progress_model(view: DayView, cfg: Config, num: Numbers | None = None) -> di
     lang = cfg.service.language
     t = labels(lang)
     num = num or Numbers.for_language(lang)
-    progress = compute_progress(targets, {u.unit.code: u.latest_values for u in view.units}, view.totals,
+    progress = compute_progress(targets, {u.unit.code: u.counted_values for u in view.units}, view.totals,
                                 cfg.form, [u.code for u in cfg.units])
     indicators = {i.code: i.label for i in cfg.form.indicators}
     measures = {m.code: m for m in cfg.form.measures}
@@ -420,6 +439,8 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
     # indicator × measure, as the workbook shows them (None where the unit gave no figure)
     grid = [[_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money")
              for s in cfg.form.measures] for ind in cfg.form.indicators]
+    left_out = {(x.indicator, x.measure) for x in u.excluded}
+    grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {
         "code": u.unit.code,
         "name": u.unit.name,
@@ -428,6 +449,9 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
         "status_text": texts.status(u.status),
         "received_at": _local(m.received_at, cfg) if m else None,
         "received": _hm(m.received_at, cfg) if m else "",
+        # The time beside the status: the first readable report's, which decides it.
+        "status_time": _hm(u.first_received_at or (m.received_at if m else None), cfg),
+        "notes": unit_notes(u, cfg, texts),
         "subject": clean(m.subject) if m else "",
         "as_of": _dmy(m.as_of) if m and m.as_of else "",
         "message_count": len(u.messages),
@@ -437,11 +461,41 @@ def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
         "has_figures": bool(u.latest_values),
         "sums": sums,
         "grid": grid,
+        "grid_excluded": grid_excluded,  # True where the grid's figure is not in the totals
         "files": files,
         "problems": [{"code": p.code, "text": describe(p)} for p in u.problems],
         "reminded": [_hm(w, cfg) for w in sorted(reminded)],
         "contact": _contact(u.unit),
     }
+
+
+def unit_notes(u: UnitDay, cfg: Config, texts: Texts) -> list[str]:
+    """The notes beside a unit's status: a correction sent after the deadline."""
+    if u.correction_at is None:
+        return []
+    return [texts.note("correction_after_deadline", {"time": _hm(u.correction_at, cfg)})]
+
+
+def excluded_lines(view: DayView, cfg: Config, texts: Texts, num: Numbers | None = None) -> list[str]:
+    """The figures `view.totals` leave out, one sentence each: "UBND phường Sông Cầu — Hỗ trợ
+    người lao động ngừng việc, Số đối tượng đề nghị: 1.234,5 (không phải số nguyên)"."""
+    num = num or Numbers.for_language(cfg.service.language)
+    money_unit = labels(cfg.service.language)["money_unit"]
+    indicators = {i.code: i.label for i in cfg.form.indicators}
+    measures = {m.code: m for m in cfg.form.measures}
+    lines = []
+    for x in view.excluded:
+        spec = measures.get(x.measure)
+        money = spec is not None and spec.kind == "money"
+        if x.value is not None:
+            value = _value_text(x.value, money, num)
+        else:  # nothing could be read: the cell as written
+            written = clean((x.problem.params or {}).get("text", ""), 60)
+            value = f"'{written}'" if written else ""
+        measure = (f"{spec.label} ({money_unit})" if money else spec.label) if spec else x.measure
+        lines.append(clean(texts.excluded(x.unit.name, indicators.get(x.indicator, x.indicator), measure,
+                                          value, x.problem.code), 1000))
+    return lines
 
 
 def _contact(unit: UnitConfig) -> str:
@@ -531,15 +585,17 @@ def digest_subject(cfg: Config, day: dt.date) -> str:
 
 
 def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
-                  unread_files: Sequence[tuple[str, str, bytes]] = (), previous: DayView | None = None,
+                  unread_files: Sequence[UnreadFile | tuple[str, str, bytes]] = (),
+                  previous: DayView | None = None,
                   reminded: Mapping[str, list[dt.datetime]] | None = None,
-                  attach_cap_bytes: int = DEFAULT_ATTACH_CAP_BYTES,
+                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
                   sent_late: bool | None = None) -> DigestContent:
     """Subject, HTML, text and attachments of the digest for `view.day`.
 
-    `unread_files` are (filename, content type, bytes) of the units' files that could
-    not be read; they are attached after the workbook while the total stays within
-    `attach_cap_bytes`, and the ones left out are named in the email. `sent_late`
+    `unread_files` are the units' files that could not be read; they are attached after
+    the workbook, in order, while the message as it goes out (`wire_size`: base64 and all)
+    stays within `max_message_bytes`. The ones left out are named in the email with the
+    archived message that holds each and the export command that lists them. `sent_late`
     None means: late when `now` is over 15 minutes past the day's `digest_at`.
     """
     from service.workbook import render_workbook  # the workbook needs this module's model
@@ -550,32 +606,71 @@ def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
     lang = cfg.service.language
     t = labels(lang)
     num = Numbers.for_language(lang)
-    files: list[DigestFile] = []
-    used = 0
+    model["max_message_size"] = num.size(max_message_bytes)
+    always: list[DigestFile] = []
     names: set[str] = set()
     if cfg.digest.attach_workbook:
         book = render_workbook(model, cfg)
         name = _unique_name(fill(t["workbook_filename"], {"date": view.day.isoformat()}), names, t)
-        files.append(DigestFile(name, XLSX_TYPE, book))
-        used += len(book)
+        always.append(DigestFile(name, XLSX_TYPE, book))
         model["workbook"] = name
-    for filename, content_type, data in unread_files:
-        name = _unique_name(safe_filename(filename), names, t)
-        entry = {"name": name, "size": num.size(len(data))}
-        if used + len(data) > attach_cap_bytes:
-            model["omitted"].append(entry)
-            continue
-        files.append(DigestFile(name, _content_type(content_type), data))
-        used += len(data)
-        model["attachments"].append(entry)
-    html = render_template(f"digest.{lang}.html", model, lang)
-    text = render_template(f"digest.{lang}.txt", model, lang)
-    return DigestContent(subject=digest_subject(cfg, view.day), html=html, text=text, files=tuple(files))
+    candidates: list[tuple[DigestFile, dict[str, str]]] = []
+    for item in unread_files:
+        f = item if isinstance(item, UnreadFile) else UnreadFile(*item)
+        name = _unique_name(safe_filename(f.filename), names, t)
+        candidates.append((DigestFile(name, _content_type(f.content_type), f.data),
+                           {"name": name, "size": num.size(len(f.data)), "archived_at": f.archived_at}))
+    subject = digest_subject(cfg, view.day)
+
+    def build(attached: list[int]) -> DigestContent:
+        model["attachments"] = [candidates[i][1] for i in attached]
+        model["omitted"] = [entry for i, (_, entry) in enumerate(candidates) if i not in attached]
+        return DigestContent(subject=subject, html=render_template(f"digest.{lang}.html", model, lang),
+                             text=render_template(f"digest.{lang}.txt", model, lang),
+                             files=(*always, *(candidates[i][0] for i in attached)))
+
+    if not candidates:
+        return build([])
+    # Choose by the encoded size of each file against the room the bodies and the workbook
+    # leave (measured with every file named as left out, the longer text), then measure
+    # the message itself and leave out the last ones while it is still too big.
+    room = max_message_bytes - _message_size(build([]), cfg, now)
+    attached = []
+    for i, (f, _) in enumerate(candidates):
+        need = _encoded_part_size(f)
+        if need <= room:
+            attached.append(i)
+            room -= need
+    content = build(attached)
+    while attached and _message_size(content, cfg, now) > max_message_bytes:
+        attached.pop()
+        content = build(attached)
+    return content
+
+
+def wire_size(message: EmailMessage) -> int:
+    """Bytes of `message` as an SMTP server receives it (CRLF line ends), which its size limit counts."""
+    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+
+
+def _message_size(content: DigestContent, cfg: Config, now: dt.datetime) -> int:
+    if cfg.smtp is None:  # no From address to compose with: the body and attachments, and room for the rest
+        return wire_size(_mime(content)) + 4096
+    return wire_size(compose_email(content, cfg, now=now, message_id=_PROBE_MESSAGE_ID))
+
+
+def _encoded_part_size(f: DigestFile) -> int:
+    """A generous estimate of one attachment's bytes in the message: base64 in lines of 76
+    characters and CRLF, and its part header (a non-ASCII name is encoded, up to 3 bytes
+    a byte, and folded)."""
+    encoded = 4 * -(-len(f.data) // 3)
+    return encoded + 2 * -(-encoded // 76) + 400 + 4 * len(f.filename.encode("utf-8"))
 
 
 def safe_filename(name: str) -> str:
-    """An attachment name without folders or control characters (never empty)."""
-    base = clean(name, 150).replace("\\", "/")
+    """An attachment name without folders or control characters (never empty), its spaces as sent."""
+    base = _CONTROL.sub(" ", unicodedata.normalize("NFC", str(name or ""))).strip()
+    base = (base if len(base) <= 150 else base[:149].rstrip() + "…").replace("\\", "/")
     base = PurePosixPath(base).name.strip(" .") if base else ""
     return base or "tep-dinh-kem"
 
@@ -616,6 +711,13 @@ def compose_email(content: DigestContent, cfg: Config, *, now: dt.datetime, mess
     # An automatic message: out-of-office replies must not answer it (RFC 3834).
     msg["Auto-Submitted"] = "auto-generated"
     msg["X-Auto-Response-Suppress"] = "All"
+    return _mime(content, msg)
+
+
+def _mime(content: DigestContent, msg: EmailMessage | None = None) -> EmailMessage:
+    """`msg` (or a new message) given the digest's parts: text + HTML alternatives, then
+    the attachments."""
+    msg = msg if msg is not None else EmailMessage()
     msg.set_content(content.text, subtype="plain", charset="utf-8")
     msg.add_alternative(content.html, subtype="html", charset="utf-8")
     for f in content.files:

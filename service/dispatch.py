@@ -14,6 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 from email.utils import make_msgid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -27,6 +28,9 @@ from service.errors import ArchiveError, BaocaoError, SmtpError
 from service.failpoints import failpoint
 from service.smtp import smtp_session
 from storage.models import Digest, RuntimeState
+
+if TYPE_CHECKING:
+    from service.digest import UnreadFile
 
 log = logging.getLogger(__name__)
 
@@ -62,8 +66,10 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 # -- content -------------------------------------------------------------------------------
 
-def unread_files(view: DayView, archive: Archive) -> list[tuple[str, str, bytes]]:
-    """The original files of units whose report could not be read, for the coordinator."""
+def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
+    """The original files of units whose report could not be read, for the coordinator
+    (service.digest.UnreadFile, each with the archived message that holds it)."""
+    from service.digest import UnreadFile
     out = []
     for unit in view.units:
         if unit.status != "unreadable":
@@ -80,7 +86,8 @@ def unread_files(view: DayView, archive: Archive) -> list[tuple[str, str, bytes]
             import hashlib
             for att in parsed.attachments:
                 if hashlib.sha256(att.data).hexdigest() in wanted:
-                    out.append((f"{unit.unit.code}_{att.filename}", att.content_type, att.data))
+                    out.append(UnreadFile(f"{unit.unit.code}_{att.filename}", att.content_type, att.data,
+                                          str(archive.root / msg.archive_path)))
     return out
 
 

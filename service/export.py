@@ -7,7 +7,7 @@ from typing import Any
 
 from service.config import Config
 from service.dayview import DayView, UnitDay, number
-from service.digest import labels, progress_model
+from service.digest import excluded_lines, labels, progress_model, unit_notes
 from service.i18n import Texts, fill
 from service.targets import ProgressCell, compute_progress
 from storage.models import Message
@@ -33,7 +33,12 @@ def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
         "group": u.unit.group,
         "status": u.status,
         "status_text": texts.status(u.status),
-        "received_at": iso(m.received_at, cfg) if m else None,
+        "received_at": iso(m.received_at, cfg) if m else None,  # of the message whose figures count
+        # the first readable report of the day (it decides on_time / late) and a later
+        # one that came after the deadline (a correction: noted, the status stands)
+        "first_received_at": iso(u.first_received_at, cfg),
+        "correction_at": iso(u.correction_at, cfg),
+        "notes": unit_notes(u, cfg, texts),
         "message_id": m.message_id if m else None,
         "subject": m.subject if m else None,
         "as_of": m.as_of.isoformat() if m and m.as_of else None,
@@ -42,6 +47,9 @@ def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
         "latest_day": u.latest_day.isoformat() if u.latest_day else None,
         "latest_values": values_json(u.latest_values) if u.stale else {},
         "problems": [problem_json(texts, p.code, p.params) for p in u.problems],
+        # figures in `values` / `latest_values` that the totals leave out (a failed format check)
+        "excluded_from_totals": [{"indicator": x.indicator, "measure": x.measure, "problem": x.problem.code}
+                                 for x in u.excluded],
         "attachments": [
             {"filename": a.filename, "format": a.detected_format, "size": a.size, "sha256": a.sha256,
              "outcome": a.outcome, "sheet": a.sheet}
@@ -74,7 +82,7 @@ def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
     """Progress against [campaign] targets_file (money in đồng, percent with one decimal); None without it."""
     if not cfg.campaign.targets:
         return None
-    progress = compute_progress(cfg.campaign.targets, {u.unit.code: u.latest_values for u in view.units},
+    progress = compute_progress(cfg.campaign.targets, {u.unit.code: u.counted_values for u in view.units},
                                 view.totals, cfg.form, [u.code for u in cfg.units])
     end = cfg.campaign.end_date
     return {
@@ -95,6 +103,10 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
         "counts": view.counts,
         "units": [unit_json(u, cfg, texts) for u in view.units],
         "totals": values_json(view.totals),
+        # what `totals` leave out: figures that failed a format check, still in their unit's values
+        "totals_exclude": [{"unit": x.unit.code, "indicator": x.indicator, "measure": x.measure,
+                            "value": number(x.value) if x.value is not None else None, "problem": x.problem.code}
+                           for x in view.excluded],
         "unassigned": [unassigned_json(m, cfg, texts) for m in view.unassigned],
     }
     progress = progress_json(view, cfg)
@@ -139,18 +151,27 @@ def status_text(view: DayView, cfg: Config) -> str:
     reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
     head += (f"\nĐã báo cáo {reported}/{expected} đơn vị" if vi else f"\nReported: {reported}/{expected} units")
     rows = []
+    notes = {u.unit.code: "; ".join(unit_notes(u, cfg, texts)) for u in view.units}
     for u in view.units:
         m = u.message
+        # the time beside the status is the arrival that decides it (the first readable report)
+        shown_at = u.first_received_at or (m.received_at if m else None)
         rows.append([
             u.unit.code, u.unit.name, texts.status(u.status),
-            m.received_at.astimezone(tz).strftime("%H:%M") if m else "",
+            shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
             str(sum(len(r) for r in u.values.values())) if u.values else "",
             _short(texts.render(u.problems[0]), 70) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
             if u.problems else "",
+            *([notes[u.unit.code]] if any(notes.values()) else []),
         ])
     headers = (["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"] if vi
                else ["Code", "Unit", "Status", "Received", "Cells", "Problems"])
+    if any(notes.values()):
+        headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
+    excluded = excluded_lines(view, cfg, texts)
+    if excluded:
+        text += "\n\n" + texts.excluded_heading() + ":\n" + "\n".join(f"  {line}" for line in excluded)
     progress = progress_lines(view, cfg)
     if progress:
         text += "\n\n" + "\n".join(progress)

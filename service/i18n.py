@@ -65,3 +65,16 @@ class Texts:
 
     def status(self, status: str) -> str:
         return self._table("status").get(status, status)
+
+    def note(self, key: str, params: Mapping[str, object]) -> str:
+        """A note beside a unit's status ([notes]), e.g. a correction after the deadline."""
+        return fill(self._table("notes").get(key, key), params)
+
+    def excluded(self, unit: str, indicator: str, measure: str, value: str, problem_code: str) -> str:
+        """One figure the totals leave out, as a sentence ([excluded] item)."""
+        reason = self._table("excluded_reasons").get(problem_code, problem_code)
+        return fill(self._table("excluded").get("item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
+                    {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason})
+
+    def excluded_heading(self) -> str:
+        return self._table("excluded").get("heading", "")

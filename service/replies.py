@@ -27,7 +27,7 @@ from parsers.vntext import strip_diacritics
 from service.analysis import REPORT, UNASSIGNED
 from service.archive import Archive
 from service.config import Config, UnitConfig
-from service.dayview import decreases, deadline_of, figures_of, is_reporting_day, stored_problems
+from service.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
 from service.digest import XLSX_TYPE, Numbers, clean, labels, problem_text, render_template
 from service.dispatch import instance_name, retry_delay
 from service.errors import ArchiveError, BaocaoError, SmtpError
@@ -569,6 +569,9 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
     if previous is not None and values:
         problems += decreases(values, figures_of(previous), previous.report_day)
     replaces = still_counts = None
+    # The unit's timeliness for the day: its first readable report's (a correction after
+    # the deadline does not make an on-time unit late).
+    first = next((m for m in earlier if m.readable), msg) if msg.readable else msg
     if earlier and msg.readable:
         replaces = _when(earlier[-1].received_at, cfg)["time"]
     elif not msg.readable:
@@ -580,7 +583,7 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
         "unit": {"code": unit.code, "name": unit.name},
         "day": f"{msg.report_day:%d/%m/%Y}",
         "reporting_day": reporting,
-        "timing": ("on_time" if msg.received_at <= deadline else "late") if reporting else "not_expected",
+        "timing": ("on_time" if on_time(first.received_at, deadline) else "late") if reporting else "not_expected",
         "deadline": cfg.schedule.deadline.strftime("%H:%M"),
         "as_of": f"{msg.as_of:%d/%m/%Y}" if msg.as_of else "",
         "readable": msg.readable,
@@ -641,7 +644,7 @@ def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime
         "day": f"{day:%d/%m/%Y}",
         "now": _when(now, cfg),
         "deadline": cfg.schedule.deadline.strftime("%H:%M"),
-        "before_deadline": now <= deadline,
+        "before_deadline": on_time(now, deadline),
         "senders": [a for a in unit.senders],
         "form_file": form_filename(cfg, unit),
     }

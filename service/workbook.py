@@ -49,6 +49,8 @@ HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 GROUP_FILL = PatternFill("solid", fgColor="EEF3F9")
 TOTAL_FILL = PatternFill("solid", fgColor="E3EBF5")
 ZEBRA_FILL = PatternFill("solid", fgColor="F5F8FC")
+# A unit's figure that failed a format check: shown in its row, not in the totals.
+EXCLUDED_FILL = PatternFill("solid", fgColor="FFE9D9")
 STATUS_FILL = {
     "on_time": PatternFill("solid", fgColor="E6F4EA"),
     "late": PatternFill("solid", fgColor="FFF3D6"),
@@ -271,6 +273,9 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     _put(ws, row, 2, t["total"], BOLD, fill=TOTAL_FILL)
     _figure_pairs(ws, row, model["totals"]["total"]["cells"], measures, BOLD, TOTAL_FILL)
     _fit(ws, row, [])
+    if model["excluded"]:
+        row += 1
+        _banner(ws, row, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), widths, NOTE)
 
     row += 2
     if model["reporting_day"]:
@@ -402,13 +407,14 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             notes.append(t["never"])
         if u["message_count"] > 1:
             notes.append(fill(t["messages"], {"count": u["message_count"]}))
+        notes.extend(u["notes"])
         note = "; ".join(notes)
         _put(ws, row, 1, number, fill=zebra, align=CENTER)
         _put(ws, row, 2, u["code"], fill=zebra)
         _put(ws, row, 3, u["name"], fill=zebra)
         _put(ws, row, 4, u["group"], fill=zebra)
         _put(ws, row, 5, u["status_text"], BOLD, fill=STATUS_FILL.get(u["status"]), align=CENTER)
-        _put(ws, row, 6, u["received"], fill=zebra, align=CENTER)
+        _put(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
         _put(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
         for k, (c, ms) in enumerate(zip(u["sums"], measures)):
             _put(ws, row, first_fig + k, c["number"], font, fill=zebra, fmt=_fmt(ms), align=RIGHT)
@@ -472,9 +478,10 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             _put(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
             _put(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
             col = first
-            for cells in u["grid"]:
-                for v in cells:
-                    _put(ws, row, col, v, font, fill=zebra, fmt=fmts[col - first], align=RIGHT)
+            for cells, left_out in zip(u["grid"], u["grid_excluded"]):
+                for v, excluded in zip(cells, left_out):
+                    _put(ws, row, col, v, font, fill=EXCLUDED_FILL if excluded else zebra, fmt=fmts[col - first],
+                         align=RIGHT)
                     col += 1
             _fit(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
@@ -486,6 +493,8 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             _put(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=fmts[col - first], align=RIGHT)
             col += 1
     _fit(ws, row, [])
+    if model["excluded"]:
+        _banner(ws, row + 1, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
     ws.freeze_panes = ws.cell(head + 2, 3)
     _print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
     _pages_across(ws, fixed_widths, figure_width, len(measures), len(indicators), first)

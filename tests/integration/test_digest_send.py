@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import os
 from email import policy
 
 import pytest
@@ -12,9 +13,9 @@ from service.archive import Archive
 from service.config import load_config
 from service.daemon import Daemon, health
 from service.dispatch import send_digest
-from service.localmail import SmtpCapture
+from service.localmail import SmtpCapture, free_port
 from storage.db import open_database
-from storage.models import Digest
+from storage.models import Digest, Message
 from tests.mailbuilders import email_bytes, simple_report, write_config
 
 TZ7 = dt.timezone(dt.timedelta(hours=7))
@@ -168,3 +169,54 @@ def test_hostile_subject_and_cell_text_are_escaped(env):
     html = email.message_from_bytes(sent.data, policy=policy.default).get_body(("html",)).get_content()
     assert "<script>" not in html and "<img src=x" not in html
     assert "&lt;img src=x onerror=" in html
+
+
+# Postfix's default message_size_limit: a digest over it is refused with 552.
+POSTFIX_SIZE_LIMIT = 10_240_000
+
+
+class _SizeLimitedSmtp:
+    """An aiosmtpd server that, like Postfix, refuses a message over POSTFIX_SIZE_LIMIT bytes."""
+
+    def __init__(self) -> None:
+        from aiosmtpd.controller import Controller
+        self.messages: list = []
+        self.port = free_port()
+        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
+                                      data_size_limit=POSTFIX_SIZE_LIMIT)
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(envelope)
+        return "250 2.0.0 Message accepted"
+
+    def __enter__(self):
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._controller.stop()
+
+
+def test_unread_files_that_would_make_the_digest_too_big_are_named_not_attached(tmp_path, db_url, mailbox):
+    # 9 MB of files a unit sent (under the old 10 MB cap on raw bytes) is 12 MB in base64.
+    scans = [(f"scan-{i}.dat", "application/octet-stream", os.urandom(3 * 1024 * 1024)) for i in range(3)]
+    with _SizeLimitedSmtp() as smtp:
+        env = make_env(tmp_path, db_url, mailbox, smtp)
+        try:
+            env.mailbox.append(email_bytes(subject="Báo cáo BHXH", attachments=scans), at(9, 0))
+            d = env.daemon(at(15, 0))
+            d.digest(DAY)
+            d.close()
+            [sent] = [m for m in smtp.messages if "dieuphoi.ldtbxh@example.gov.vn" in m.rcpt_tos]
+            with env.sessions() as s:
+                assert s.scalar(select(Digest)).state == "sent"
+                [archived] = s.scalars(select(Message.archive_path).where(Message.unit_code == "BHXH")).all()
+        finally:
+            env.sessions.kw["bind"].dispose()
+    assert len(sent.original_content) <= POSTFIX_SIZE_LIMIT
+    msg = email.message_from_bytes(sent.original_content, policy=policy.default)
+    attached = [p.get_filename() for p in msg.iter_attachments()]
+    assert "BHXH_scan-0.dat" in attached and "BHXH_scan-2.dat" not in attached
+    text = msg.get_body(("plain",)).get_content()
+    assert "BHXH_scan-2.dat (3 MB)" in text
+    assert str(env.archive.root / archived) in text and "baocao export --date 2021-08-11 --format json" in text

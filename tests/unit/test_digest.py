@@ -4,9 +4,11 @@ from __future__ import annotations
 import datetime as dt
 import email
 import email.policy
+import os
 import re
 from dataclasses import replace
 from decimal import Decimal
+from email.utils import make_msgid
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -16,10 +18,10 @@ from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
 from service.config import (
     CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
 )
-from service.dayview import DayView, deadline_of, is_reporting_day, sum_values, unit_status
+from service.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
 from service.digest import (
-    EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, clean, compose_email, digest_model, is_late,
-    render_digest, safe_filename,
+    DEFAULT_MAX_MESSAGE_BYTES, EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, UnreadFile, clean,
+    compose_email, digest_model, is_late, render_digest, safe_filename,
 )
 from storage.models import Attachment, Figure, Message, ProblemRow
 
@@ -102,11 +104,9 @@ def view_of(cfg: Config, day: dt.date, messages: list[Message]) -> DayView:
         by_day = {d: [m for m in mine if m.readable and m.report_day == d][-1] for d in readable_days}
         latest = by_day[readable_days[0]] if readable_days else None
         previous = by_day[readable_days[1]] if len(readable_days) > 1 else None
-        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous))
-    totals = sum_values(u.latest_values for u in units)
-    previous_totals = sum_values((u.previous_values if u.latest_day == day else u.latest_values) for u in units)
+        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous, form=cfg.form))
     unassigned = tuple(m for m in messages if m.report_day == day and m.kind in ("unassigned", "automatic"))
-    return DayView(day, reporting, deadline, tuple(units), totals, previous_totals, unassigned)
+    return day_view(day, reporting, deadline, units, unassigned)
 
 
 def scenario() -> list[Message]:
@@ -358,19 +358,48 @@ def test_a_subject_with_newlines_stays_on_one_line_in_the_text_part():
 
 # -- attachments -----------------------------------------------------------------------------
 
+def wire_bytes(content: DigestContent, cfg: Config = CFG) -> int:
+    """The composed digest's size as an SMTP server counts it (CRLF line ends)."""
+    message = compose_email(content, cfg, now=at(DAY, 15), message_id=make_msgid("digest", "example.gov.vn"))
+    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+
+
 def test_workbook_and_unread_files_attached_within_the_cap():
     unread = [("scan.pdf", "application/pdf", b"a" * 3000), ("../../etc/big.pdf", "application/pdf", b"b" * 9000),
               ("scan.pdf", "application/pdf", b"c" * 100), ("x.bin", "bogus type\r\nX-Evil: 1", b"d")]
-    content = render(unread_files=unread, attach_cap_bytes=20_000)
+    small = render(unread_files=[unread[0], unread[2], unread[3]], max_message_bytes=10**9)
+    cap = wire_bytes(small) + 6000  # room for the three small files, not for 9000 bytes (12 KB in base64)
+    content = render(unread_files=unread, max_message_bytes=cap)
     names = [f.filename for f in content.files]
     book = content.files[0]
     assert names[0] == "tong-hop-bao-cao-2021-08-11.xlsx" and book.data.startswith(b"PK")
-    cap_left = 20_000 - len(book.data)
-    assert cap_left > 3100  # the workbook is small; the 9000-byte file is what the cap leaves out
     assert "scan.pdf" in names and "scan (2).pdf" in names and "big.pdf" not in names
     assert content.files[-1].content_type == "application/octet-stream"
     assert "big.pdf (9 KB)" in content.text and "vượt quá dung lượng" in content.text
     assert "big.pdf (9 KB)" in plain(content.html)
+    assert wire_bytes(content) <= cap
+
+
+def test_the_size_cap_counts_the_encoded_message_not_the_raw_files():
+    # 9 MB of files is under 10 MB, but base64 makes the message over 12 MB: servers refuse it.
+    unread = [(f"scan-{i}.pdf", "application/pdf", os.urandom(3 * 1024 * 1024)) for i in range(3)]
+    content = render(unread_files=unread)
+    assert wire_bytes(content) <= DEFAULT_MAX_MESSAGE_BYTES
+    attached = [f.filename for f in content.files]
+    assert attached[:3] == ["tong-hop-bao-cao-2021-08-11.xlsx", "scan-0.pdf", "scan-1.pdf"]
+    assert "scan-2.pdf" not in attached  # what fits goes; the rest is named
+    assert "scan-2.pdf (3 MB)" in content.text and "scan-2.pdf (3 MB)" in plain(content.html)
+
+
+def test_a_file_left_out_says_where_to_find_it():
+    unread = [UnreadFile("SONG_CAU_scan.pdf", "application/pdf", b"x" * 50_000,
+                         "/var/lib/baocao/archive/ab/cd/abcd.eml")]
+    content = render(unread_files=unread, max_message_bytes=wire_bytes(render()) + 1000)
+    assert [f.filename for f in content.files] == ["tong-hop-bao-cao-2021-08-11.xlsx"]
+    for text in (content.text, plain(content.html)):
+        assert "SONG_CAU_scan.pdf (49 KB)" in text
+        assert "/var/lib/baocao/archive/ab/cd/abcd.eml" in text
+        assert "baocao export --date 2021-08-11 --format json" in text
 
 
 def test_no_workbook_when_the_config_says_so():
@@ -381,7 +410,7 @@ def test_no_workbook_when_the_config_says_so():
 
 @pytest.mark.parametrize("name, safe", [
     ("../../etc/passwd", "passwd"), ("C:\\Users\\a\\bc.xls", "bc.xls"), ("", "tep-dinh-kem"),
-    ("a\r\nb.pdf", "a b.pdf"), ("..", "tep-dinh-kem"),
+    ("a\r\nb.pdf", "a b.pdf"), ("..", "tep-dinh-kem"), ("Báo  cáo  scan.pdf", "Báo  cáo  scan.pdf"),
 ])
 def test_safe_filename(name, safe):
     assert safe_filename(name) == safe

@@ -1,7 +1,9 @@
 """parsers.message: headers, attachments and automatic-mail detection, one quirk each."""
 from __future__ import annotations
 
+import base64
 import datetime as dt
+import urllib.parse
 
 import pytest
 from hypothesis import given, settings
@@ -105,3 +107,79 @@ def test_garbage_never_raises():
 def test_random_bytes_never_raise(raw):
     m = parse_message(raw)
     assert isinstance(m.subject, str)
+
+
+# -- folded and encoded header fields (RFC 5322 unfolding, RFC 2047, RFC 2231) ------------------
+
+def _with_subject(field: bytes) -> bytes:
+    return b"From: a@b.vn\r\nSubject: " + field + b"\r\nMessage-ID: <x@y>\r\n\r\nbody\r\n"
+
+
+@pytest.mark.parametrize("field, expected", [
+    # an encoded-word, a fold, then plain 8-bit text: the fold's white space is a space
+    ("=?utf-8?q?B=C3=A1o_c=C3=A1o_c=E1=BB=A7a?=\r\n phường Sông Cầu".encode(),
+     "Báo cáo của phường Sông Cầu"),
+    # plain text, a fold, then an encoded-word
+    (b"Bao cao cua\r\n =?utf-8?q?ph=C6=B0=E1=BB=9Dng?= Song Cau", "Bao cao cua phường Song Cau"),
+    # two encoded-words across a fold: the white space between them is not text (RFC 2047)
+    (b"=?utf-8?q?B=C3=A1o_c=C3=A1o_c=E1=BB=A7a_?=\r\n =?utf-8?b?cGjGsOG7nW5nIFPDtG5nIEPhuqd1?=",
+     "Báo cáo của phường Sông Cầu"),
+    # plain text folded over three lines
+    ("Báo cáo tiến độ ngày 11/8 của\r\n phường\r\n\tSông Cầu".encode(), "Báo cáo tiến độ ngày 11/8 của phường Sông Cầu"),
+])
+def test_a_folded_subject_keeps_the_white_space_of_each_fold(field, expected):
+    assert parse_message(_with_subject(field)).subject == expected
+
+
+def test_a_utf8_subject_split_inside_a_character_across_encoded_words():
+    data = "Báo cáo phường Sông Cầu".encode()
+    words = b"\r\n ".join(b"=?utf-8?b?" + base64.b64encode(data[i:i + 5]) + b"?=" for i in range(0, len(data), 5))
+    assert parse_message(_with_subject(words)).subject == "Báo cáo phường Sông Cầu"
+
+
+def _with_attachment(disposition: str) -> bytes:
+    return ("From: a@b.vn\r\nSubject: x\r\nMessage-ID: <x@y>\r\nMIME-Version: 1.0\r\n"
+            "Content-Type: multipart/mixed; boundary=BB\r\n\r\n--BB\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+            f"--BB\r\nContent-Type: application/octet-stream\r\nContent-Disposition: {disposition}\r\n"
+            "Content-Transfer-Encoding: base64\r\n\r\nUEsDBA==\r\n--BB--\r\n").encode()
+
+
+NAME = "Báo cáo phường Sông Cầu.xlsx"
+
+
+def _split_inside_characters(size: int, skip: int = 0) -> list[bytes]:
+    """NAME in UTF-8 from its `skip`th character, in chunks of `size` bytes."""
+    data = NAME[skip:].encode()
+    chunks = [data[i:i + size] for i in range(0, len(data), size)]
+    assert any(c[-1] >= 0x80 for c in chunks[:-1]), "the chunks must cut a character"
+    return chunks
+
+
+@pytest.mark.parametrize("disposition", [
+    # RFC 2047 encoded-words (Outlook, Thunderbird), B and Q, each cutting a character in two
+    # ... after raw 8-bit text (SMTPUTF8 mailers mix both)
+    'attachment; filename="Báo cáo ' + "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(c).decode()}?=" for c in _split_inside_characters(5, skip=len("Báo cáo "))) + '"',
+    'attachment; filename="' + "\r\n ".join(
+        f"=?utf-8?b?{base64.b64encode(c).decode()}?=" for c in _split_inside_characters(7)) + '"',
+    'attachment; filename="' + "\r\n ".join(
+        "=?UTF-8?Q?" + "".join(f"={b:02X}" for b in c) + "?=" for c in _split_inside_characters(5)) + '"',
+    # RFC 2231 continuations, each percent-encoded segment cutting a character in two
+    "attachment;" + ";".join(
+        f"\r\n filename*{i}*={'utf-8' + chr(39) * 2 if i == 0 else ''}{urllib.parse.quote(c)}"
+        for i, c in enumerate(_split_inside_characters(7))),
+])
+def test_a_utf8_file_name_split_inside_a_character_is_joined_before_decoding(disposition):
+    [att] = parse_message(_with_attachment(disposition)).attachments
+    assert att.filename == NAME
+
+
+@pytest.mark.parametrize("disposition, expected", [
+    ('attachment; filename="=?utf-8?q?B=C3=A1o_c=C3=A1o?=\r\n phuong Song Cau.xlsx"', "Báo cáo phuong Song Cau.xlsx"),
+    ('attachment; filename="Báo  cáo   ngày 11.xlsx"', "Báo  cáo   ngày 11.xlsx"),
+    ("attachment; filename*=utf-8''B%C3%A1o%20%20c%C3%A1o.xlsx", "Báo  cáo.xlsx"),
+    ('attachment; filename="=?utf-8?q?B=C3=A1o__c=C3=A1o=2Exlsx?="', "Báo  cáo.xlsx"),
+])
+def test_file_names_keep_their_spaces_as_sent(disposition, expected):
+    [att] = parse_message(_with_attachment(disposition)).attachments
+    assert att.filename == expected

@@ -125,12 +125,21 @@ def test_ack_table_has_the_figures_in_vietnamese_format_money_in_trieu_dong():
 
 
 def test_ack_after_the_deadline_says_late():
-    text = ack_text(CFG, report(at(DAY, 15, 0) + dt.timedelta(seconds=1)))
+    text = ack_text(CFG, report(at(DAY, 15, 1)))
     assert "MUỘN (hạn nộp 15:00 ngày 11/08/2021)" in text
 
 
-def test_ack_at_exactly_the_deadline_is_on_time():
+def test_ack_within_the_minute_of_the_deadline_is_on_time():
+    # Shown to the minute, "received 15:00" must not read as late against "deadline 15:00".
     assert "ĐÚNG HẠN" in ack_text(CFG, report(at(DAY, 15, 0)))
+    text = ack_text(CFG, report(at(DAY, 15, 0) + dt.timedelta(seconds=59)))
+    assert "ĐÚNG HẠN" in text and "MUỘN" not in text
+
+
+def test_ack_of_a_correction_after_the_deadline_keeps_the_day_on_time():
+    text = ack_text(CFG, report(at(DAY, 16, 0)), earlier=[report(at(DAY, 10, 0))])
+    assert "ĐÚNG HẠN" in text and "MUỘN" not in text
+    assert "Báo cáo này THAY THẾ báo cáo đơn vị gửi lúc 10:00 cùng ngày." in text
 
 
 def test_ack_on_a_non_reporting_day_says_so_without_on_time_or_late():

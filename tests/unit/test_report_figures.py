@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 
+from parsers.report import FIGURE_FORMAT_PROBLEMS
 from tests.unit.builders import (
     SheetSpec,
     one_row_header_sheet,
@@ -171,6 +172,18 @@ def test_fractional_count_is_kept_and_flagged() -> None:
     result = read(xlsx(sheet))
     assert result.values["ho_kinh_doanh"]["de_nghi"] == Decimal("5.5")
     assert codes(result) == ["fractional_count"]
+
+
+@pytest.mark.parametrize("row, code, measure", [
+    (("5,5", 4, 2, 1, 1), "fractional_count", "de_nghi"), ((5, 4, -2, 1, 1), "negative_value", "da_chi"),
+    (("ba trăm", 4, 2, 1, 1), "not_a_number", "de_nghi"),
+])
+def test_a_figure_failing_a_format_check_names_its_cell_by_code(row, code, measure) -> None:
+    # The totals leave such a figure out (service.dayview): the problem must say which cell it is.
+    sheet = two_row_header_sheet([("Hỗ trợ hộ kinh doanh", row)])
+    [problem] = read(xlsx(sheet)).problems
+    assert problem.code == code and code in FIGURE_FORMAT_PROBLEMS
+    assert (problem.params["indicator_code"], problem.params["measure_code"]) == ("ho_kinh_doanh", measure)
 
 
 def test_whole_counts_from_floats_are_integers() -> None:
