@@ -141,6 +141,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     targets = f", {len(cfg.campaign.targets)} targets" if cfg.campaign.targets else ""
     print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
           f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
+    from service.preflight import config_warnings
+    for warning in config_warnings(cfg, dt.datetime.now(dt.timezone.utc)):
+        print(f"Warning: {warning}")  # valid all the same: exit 0
     if args.connect:
         from service.mailbox import Mailbox
         from service.smtp import smtp_session
@@ -339,8 +342,18 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from service.backup import write_backup
     cfg = config_of(args, require_secrets=False)
-    print(write_backup(cfg, Path(args.out)))
+    print(write_backup(cfg, Path(args.out), dt.datetime.now(dt.timezone.utc), keep=args.keep))
     return 0
+
+
+def _at_least_one(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return value
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
@@ -458,6 +471,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backup", parents=[common],
                        help="a consistent copy of the database (SQLite), the archive and the config")
     p.add_argument("--out", required=True, metavar="FILE.tar.gz")
+    p.add_argument("--keep", type=_at_least_one, metavar="N",
+                   help="then keep only the N newest backups named like FILE (other dates) in its folder")
     p.set_defaults(func=cmd_backup)
 
     p = sub.add_parser("reprocess", parents=[common],

@@ -28,6 +28,7 @@ from service.dispatch import digest_due_at, digest_state, instance_name, read_st
 from service.errors import BaocaoError, MailboxError
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
+from service.preflight import config_warnings
 from service.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
 from storage.models import Message
 
@@ -283,6 +284,8 @@ class Daemon:
             signal.signal(sig, self._on_signal)
         log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
                  sched.digest_at.strftime("%H:%M:%S"), days, self.cfg.service.timezone.key)
+        for warning in config_warnings(self.cfg, self.clock()):
+            log.warning("%s", warning)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
         if self.cfg.imap is not None and self.cfg.imap.idle:
             IdleWatcher(self.cfg, self.poll_now, self.stop).start()
