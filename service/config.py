@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import ipaddress
 import logging
 import os
 import re
@@ -27,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 
 from parsers.model import SCALES, CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from service.errors import ConfigError
+from service.loopback import is_loopback
 from service.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.targets import Target, parse_targets
 
@@ -597,19 +597,6 @@ def _host(value: Any) -> str:
     return text
 
 
-def _is_loopback(host: str) -> bool:
-    name = host.lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
 def _timezone(value: Any) -> ZoneInfo:
     name = _text(value)
     try:
@@ -753,7 +740,7 @@ def _endpoint(t: _Table, ctx: _Context, protocol: str) -> _Endpoint:
     host = t.get("host", _host, _REQUIRED)
     security = t.get("security", _choice("ssl", "starttls", "none"), "ssl")
     port = t.get("port", _port)
-    if security == "none" and host is not None and not _is_loopback(host):
+    if security == "none" and host is not None and not is_loopback(host):
         # A password and the reports would cross the network in clear text.
         t.problem("security", f"'none' (no encryption) is only allowed to a loopback host "
                               f"(127.0.0.1, ::1, localhost), not '{host}'; use ssl or starttls")

@@ -6,7 +6,6 @@ names the host and what went wrong, in one sentence.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
 import socket
 import ssl
@@ -19,6 +18,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 
 from service.config import ImapConfig
 from service.errors import MailboxError
+from service.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,6 @@ class MessageHead:
     uid: int
     message_id: str | None
     size: int
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def tls_context(ca_file=None) -> ssl.SSLContext:
