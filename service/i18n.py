@@ -65,3 +65,7 @@ class Texts:
 
     def status(self, status: str) -> str:
         return self._table("status").get(status, status)
+
+    def health(self, key: str, params: Mapping[str, object]) -> str:
+        """A sentence of `baocao health` ([health] in messages.<lang>.toml)."""
+        return fill(self._table("health").get(key, key), params)

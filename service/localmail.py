@@ -204,15 +204,24 @@ class LocalDovecot:
             raise
         raise AssertionError("unreachable")
 
-    def restart(self) -> None:
-        """Stops the server (if running) and starts it again on the same ports, keeping mail."""
+    def restart(self, end_sessions: bool = False) -> None:
+        """Stops the server (if running) and starts it again on the same ports, keeping mail.
+
+        `end_sessions` also ends the IMAP sessions it serves, as a server restart or a
+        crash does: their clients see the connection close.
+        """
         if self.dir is None:
             raise LocalServerError("this LocalDovecot was never started")
-        self.shutdown()
+        self.shutdown(end_sessions=end_sessions)
         self._launch()
 
-    def shutdown(self) -> None:
-        """Stops the server process but keeps its files (for outage tests; see `restart`)."""
+    def shutdown(self, end_sessions: bool = False) -> None:
+        """Stops the server process but keeps its files (for outage tests; see `restart`).
+
+        Without `end_sessions` the imap processes of open connections go on serving
+        them after the master is gone; with it they are killed too, so every client
+        sees its connection close (EOF), as after a real server restart.
+        """
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -222,6 +231,11 @@ class LocalDovecot:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # its own session: only our processes
             proc.wait()
+        if end_sessions:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the master led its own session and process group
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
         """Stops the server and deletes its directory (mail, config, certificate)."""

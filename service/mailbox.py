@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import select
 import socket
 import ssl
 from contextlib import contextmanager
@@ -255,6 +256,53 @@ class Mailbox:
         if uids:
             with self._translate(f"{self.cfg.host}"):
                 self.client.add_flags(uids, [b"\\Flagged"], silent=True)
+
+    # -- IDLE (RFC 2177) ----------------------------------------------------------------
+    def offers(self, capability: str) -> bool:
+        return capability.upper().encode() in self._capabilities
+
+    def idle_start(self) -> None:
+        with self._translate(f"{self.cfg.host}"):
+            self.client.idle()
+
+    def idle_wait(self, timeout: float) -> list[tuple]:
+        """The server's news during IDLE, waiting at most `timeout` s for it ([] when quiet).
+
+        imapclient's idle_check answers [] both when nothing happened and when the
+        connection is gone (it swallows the end of the stream and socket errors), so a
+        loop around it would spin on a dead connection. A session the server ended
+        (BYE), a connection it closed or reset, raises `MailboxError` here instead.
+        """
+        with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
+            responses = list(self.client.idle_check(timeout=timeout))
+            closed = self._peer_closed(quiet=not responses)
+        bye = next((r for r in responses if r and r[0] == b"BYE"), None)
+        if bye is not None:
+            raise MailboxError(f"the IMAP server {self.cfg.host}:{self.cfg.port} ended the session: "
+                               f"{_short(Exception(b' '.join(x for x in bye[1:] if isinstance(x, bytes))))}")
+        if closed:
+            raise MailboxError(f"the connection to the IMAP server {self.cfg.host}:{self.cfg.port} was lost: "
+                               "closed by the server")
+        return responses
+
+    def idle_done(self) -> list[tuple]:
+        """End IDLE; the server must confirm within timeout_seconds (a silent connection fails here)."""
+        with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
+            return list(self.client.idle_done()[1])
+
+    def _peer_closed(self, quiet: bool) -> bool:
+        """Whether the server closed or reset the connection, right after idle_check read what
+        there was to read. Linux flags the peer's close (POLLRDHUP) and a reset (POLLERR,
+        POLLHUP); elsewhere, a socket still readable although nothing could be read from it
+        is at the end of the stream."""
+        hangup = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
+        poller = select.poll()
+        poller.register(self.client.socket(), select.POLLIN | hangup)
+        events = poller.poll(0)
+        if not events:
+            return False
+        flags = events[0][1]
+        return bool(flags & hangup) or (quiet and bool(flags & select.POLLIN))
 
     def noop(self) -> list[tuple]:
         """NOOP: the server's news (untagged responses) on the selected folder."""
