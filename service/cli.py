@@ -61,12 +61,32 @@ def version() -> str:
         return "unknown"
 
 
-class JsonFormatter(logging.Formatter):
+class ZonedFormatter(logging.Formatter):
+    """Log time stamps with their UTC offset, in the service's time zone once the config is
+    read (`set_log_zone`; the machine's zone before): 2021-08-11 15:00:02.120+07:00.
+
+    A container or a server usually runs in UTC while the schedule is in local time:
+    without the offset an administrator cannot tell whether 08:00 is the 15:00 digest."""
+
+    separator = " "
+
+    def __init__(self, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.zone: dt.tzinfo | None = None  # None: the machine's zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).astimezone(self.zone)
+        return when.isoformat(sep=self.separator, timespec="milliseconds")
+
+
+class JsonFormatter(ZonedFormatter):
     """One JSON object per line, for log collectors (journald, Loki, ...)."""
 
+    separator = "T"
+
     def format(self, record: logging.LogRecord) -> str:
-        doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-               "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        doc = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+               "message": record.getMessage()}
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
@@ -78,11 +98,18 @@ def setup_logging(args: argparse.Namespace) -> None:
         else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if args.log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     # Library chatter (migrations, scheduler bookkeeping) only when debugging.
     for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.WARNING)
+
+
+def set_log_zone(zone: dt.tzinfo) -> None:
+    """From now on, log time stamps are in `zone` (the service's time zone)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, ZonedFormatter):
+            handler.formatter.zone = zone
 
 
 # -- shared plumbing ----------------------------------------------------------------------
@@ -90,7 +117,9 @@ def setup_logging(args: argparse.Namespace) -> None:
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
     path = resolve_config_path(args.config, os.environ)
-    return load_config(path, require_secrets=need)
+    cfg = load_config(path, require_secrets=need)
+    set_log_zone(cfg.service.timezone)
+    return cfg
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
@@ -392,6 +421,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.config is None and not os.environ.get("BAOCAO_CONFIG") and not path.exists():
         path = Path(__file__).resolve().parent.parent / "config.example.toml"
     cfg = load_config(path, require_secrets=False)
+    set_log_zone(cfg.service.timezone)
     run_demo(cfg, Path(args.out), parse_day(args.date, cfg) if args.date else None)
     return 0
 

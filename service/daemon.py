@@ -320,7 +320,9 @@ class Daemon:
         "maximum number of running instances reached": what was late, and what the service did."""
         job = self.scheduler.get_job(event.job_id)
         tz = self.cfg.service.timezone
-        next_run = f"{job.next_run_time.astimezone(tz):%H:%M:%S %d/%m}" if job and job.next_run_time else "none planned"
+        # From the trigger: the job's own next_run_time may not be moved on yet when this runs.
+        upcoming = job.trigger.get_next_fire_time(None, dt.datetime.now(tz)) if job is not None else None
+        next_run = f"{upcoming.astimezone(tz):%H:%M:%S %d/%m}" if upcoming else "none planned"
         what = describe_job(event.job_id)
         if event.code == EVENT_JOB_MAX_INSTANCES:
             due = event.scheduled_run_times[-1].astimezone(tz)
