@@ -15,7 +15,7 @@ import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -274,9 +274,15 @@ def _expect(value: object, kind: type | tuple[type, ...], expected: str) -> None
         raise _Invalid(f"expected {expected}, got {_toml_type(value)}")
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+def closest_match(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is most probably a misspelling of (difflib's ratio), or None."""
     close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+    close = closest_match(word, choices)
+    return f" (did you mean {close}?)" if close else ""
 
 
 class _Table:

@@ -467,25 +467,27 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
     polls succeed, no digest is overdue."""
     texts = Texts(cfg.service.language)
     tz = cfg.service.timezone
-    problems = []
+    problems: list[str] = []
+
+    def problem(key: str, **params: object) -> None:
+        problems.append(texts.sentence("health", key, params))
+
     if cfg.imap is not None:
         interval = dt.timedelta(minutes=cfg.service.poll_interval_minutes)
         poll = read_state(session, "last_poll")
         imap_row = read_state(session, IMAP_STATE)
         imap = imap_row.value if imap_row is not None else {}
-        last_ok = _parse_time(imap.get("ok_at"))
-        failing_since = _parse_time(imap.get("failing_since"))
-        quiet_since = last_ok or failing_since
+        quiet_since = _parse_time(imap.get("ok_at")) or _parse_time(imap.get("failing_since"))
         if poll is None and imap_row is None:
-            problems.append(texts.health("no_poll", {}))
+            problem("no_poll")
         elif imap.get("error") and quiet_since is not None and now - quiet_since > 2 * interval:
             # A restarting server is not a failure; one that stays away for two polls is.
-            problems.append(texts.health("imap_down", {"host": cfg.imap.host, "error": imap["error"],
-                                                       "since": f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}"}))
+            problem("imap_down", host=cfg.imap.host, error=imap["error"],
+                    since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}")
         elif poll is not None and not poll.value.get("ok") and not poll.value.get("imap"):
-            problems.append(texts.health("poll_failed", {"error": poll.value.get("error", "?")}))
+            problem("poll_failed", error=poll.value.get("error", "?"))
         elif poll is not None and now - poll.updated_at > max(3 * interval, dt.timedelta(minutes=15)):
-            problems.append(texts.health("poll_stale", {"time": f"{poll.updated_at.astimezone(tz):%d/%m %H:%M}"}))
+            problem("poll_stale", time=f"{poll.updated_at.astimezone(tz):%d/%m %H:%M}")
     today = now.astimezone(tz).date()
     for day in (today - dt.timedelta(days=1), today):
         if not is_reporting_day(cfg, day) or now < digest_due_at(cfg, day) + dt.timedelta(minutes=15):
@@ -494,8 +496,8 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             continue
         row = digest_state(session, day)
         if row is None or row.state != "sent":
-            why = f" ({row.last_error})" if row is not None and row.last_error else ""
-            problems.append(texts.health("digest_overdue", {"date": f"{day:%d/%m/%Y}", "why": why}))
+            problem("digest_overdue", date=f"{day:%d/%m/%Y}",
+                    why=f" ({row.last_error})" if row is not None and row.last_error else "")
     if problems:
         return False, "; ".join(problems)
-    return True, texts.health("healthy", {})
+    return True, texts.sentence("health", "healthy")

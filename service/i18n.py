@@ -66,6 +66,6 @@ class Texts:
     def status(self, status: str) -> str:
         return self._table("status").get(status, status)
 
-    def health(self, key: str, params: Mapping[str, object]) -> str:
-        """A sentence of `baocao health` ([health] in messages.<lang>.toml)."""
-        return fill(self._table("health").get(key, key), params)
+    def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
+        """A sentence of messages.<lang>.toml [section] (`baocao health`, `check --connect`)."""
+        return fill(self._table(section).get(key, key), params or {})

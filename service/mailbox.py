@@ -17,7 +17,7 @@ from typing import Iterator
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from service.config import ImapConfig
+from service.config import ImapConfig, closest_match
 from service.errors import MailboxError
 from service.loopback import is_loopback
 
@@ -39,6 +39,39 @@ class MessageHead:
     uid: int
     message_id: str | None
     size: int
+
+
+@dataclass(frozen=True)
+class FolderLayout:
+    """How a server names the account's folders: its personal namespaces (prefix, hierarchy
+    delimiter; Cyrus and Courier: ("INBOX.", ".")) and the folders that exist."""
+
+    personal: tuple[tuple[str, str], ...]
+    folders: tuple[str, ...]
+
+    def has(self, name: str) -> bool:
+        return name in self.folders or name.upper() == "INBOX" and any(f.upper() == "INBOX" for f in self.folders)
+
+    def can_create(self, name: str) -> bool:
+        """Whether `name` lies in a personal namespace, where the account may create folders."""
+        return any(name.startswith(prefix) and len(name) > len(prefix) for prefix, _ in self.personal)
+
+    def suggest(self, name: str) -> str | None:
+        """The folder the administrator probably meant by `name`: the same name in another
+        case, spelled with the server's prefix and delimiter ("Processed", "Inbox/Processed"
+        → "INBOX.Processed"), or the closest existing folder."""
+        existing = {f.lower(): f for f in self.folders}
+        if existing.get(name.lower(), name) != name:
+            return existing[name.lower()]
+        for prefix, delimiter in self.personal:
+            spelled = "".join(delimiter if c in "/.\\" and delimiter else c for c in name)
+            # INBOX, the usual prefix, is case-insensitive (RFC 3501)
+            spelled = prefix + (spelled[len(prefix):] if spelled.lower().startswith(prefix.lower()) else spelled)
+            if existing.get(spelled.lower(), name) != name:
+                return existing[spelled.lower()]
+            if not self.can_create(name) and self.can_create(spelled):
+                return spelled
+        return closest_match(name, self.folders)
 
 
 def tls_context(ca_file=None) -> ssl.SSLContext:
@@ -160,6 +193,18 @@ class Mailbox:
             info = self.client.select_folder(folder)
         self._selected = (folder, int(info[b"UIDVALIDITY"]))
         return self._selected[1]
+
+    def folder_layout(self) -> FolderLayout:
+        """The personal namespaces (NAMESPACE, else the delimiter LIST reports) and every folder."""
+        with self._translate(f"the IMAP server {self.cfg.host}"):
+            listed = self.client.list_folders()
+            namespaces = self.client.namespace() if self.offers("NAMESPACE") else None
+        personal = tuple((_text(prefix), _text(delimiter)) for prefix, delimiter in
+                         ((namespaces.personal or ()) if namespaces else ()))
+        if not personal:
+            delimiters = [_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
+            personal = (("", delimiters[0] if delimiters else ""),)
+        return FolderLayout(personal, tuple(sorted(_text(name) for _flags, _delimiter, name in listed)))
 
     def ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
@@ -327,6 +372,12 @@ def _set_nodelay(client: IMAPClient) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (OSError, AttributeError):
         pass
+
+
+def _text(value: str | bytes | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _short(exc: Exception) -> str:
