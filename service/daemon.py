@@ -436,7 +436,8 @@ def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: 
     except SQLAlchemyError:
         value = {}  # record_state reports the database problem
     if ok:
-        value.update(ok_at=max(filter(None, [value.get("ok_at"), _iso(now)])), error=None, failing_since=None)
+        seen = _parse_time(value.get("ok_at"))
+        value.update(ok_at=_iso(max(seen, now) if seen else now), error=None, failing_since=None)
     else:
         value.update(error=error, failing_since=value.get("failing_since") or _iso(now))
     record_state(sessions, IMAP_STATE, value, now)

@@ -59,7 +59,8 @@ def test_english_digest_keeps_its_style():
 
 
 def test_acknowledgement_table():
-    table = figure_table(make_cfg("vi"), {"ngung_viec": {"kinh_phi": Decimal(70 * MILLION)}}, Numbers.for_language("vi"))
+    values = {"ngung_viec": {"kinh_phi": Decimal(70 * MILLION)}}
+    table = figure_table(make_cfg("vi"), values, Numbers.for_language("vi"))
     [row] = table["rows"]
     assert [c["text"] for c in row["cells"]] == ["", "70"]
 
