@@ -50,6 +50,7 @@ IDLE_RENEW_SECONDS = 5 * 60
 IDLE_CHECK_SECONDS = 30
 RECONNECT_FIRST_SECONDS = 1.0
 RECONNECT_MAX_SECONDS = 60.0  # a restarted server has IDLE back within a minute
+CLOSE_WAIT_SECONDS = 30  # at most this long for a running poll to reach its next batch and stop
 IMAP_STATE = "imap"  # runtime_state: the last successful IMAP exchange and the failure since
 
 
@@ -228,8 +229,15 @@ class Daemon:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        self._drop_connection()
-        self.ingestor.close()
+        # A poll in another thread (IDLE's, the start-up catch-up) ends at its next batch once
+        # `stop` is set: let it, before its connection and its workers go.
+        locked = self.lock.acquire(timeout=CLOSE_WAIT_SECONDS)
+        try:
+            self._drop_connection()
+            self.ingestor.close()
+        finally:
+            if locked:
+                self.lock.release()
 
     def _drop_connection(self) -> None:
         mailbox, self._mailbox = self._mailbox, None
@@ -392,6 +400,7 @@ class Daemon:
         try:
             self.scheduler.start()
         finally:
+            self.stop.set()
             self.close()
             log.info("baocao stopped")
 

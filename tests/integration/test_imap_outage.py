@@ -84,7 +84,7 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
         server.restart()
         assert wait_count(proc, idle_on, 2, timeout=90), "".join(proc.lines[-20:])
         server.append("baocao", "INBOX", simple_report(), dt.datetime.now(TZ))
-        proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn", timeout=30)  # IDLE, not the hourly poll
+        proc.wait_for("stored UID 1 from bhxh.tp@example.gov.vn", timeout=60)  # IDLE, not the hourly poll
         assert any("broke; reconnecting" in ln for ln in proc.lines)  # the kept poll connection recovered
         assert not any("poll failed" in ln for ln in proc.lines)
 
