@@ -180,6 +180,8 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise UsageError("the configuration has no [imap] section to connect to")
         with Mailbox(cfg.imap) as mb:
             layout = mb.folder_layout()
+            if layout.has(cfg.imap.folder):
+                mb.select(cfg.imap.folder)  # and it opens
         print(f"IMAP: logged in to {cfg.imap.host}:{cfg.imap.port} as {cfg.imap.username}.")
         check_folders(cfg, layout)
         if cfg.smtp is None:

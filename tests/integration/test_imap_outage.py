@@ -134,3 +134,30 @@ def test_health_says_the_mail_server_is_away_after_two_poll_intervals(tmp_path, 
     ok, why = check(minutes(12))  # not the mail server: unhealthy at once
     assert not ok and why.startswith(failed) and "the disk is full" in why
     sessions.kw["bind"].dispose()
+
+
+@pytest.mark.parametrize("security", ["ssl", "starttls", "none"])
+def test_idle_wait_tells_a_closed_connection_from_a_quiet_one(security):
+    from service.config import ImapConfig, Secret
+    from service.errors import MailboxError
+    from service.mailbox import Mailbox
+    reason = dovecot_unavailable_reason()
+    if reason:
+        _unavailable(reason)
+    server = LocalDovecot().start({"baocao": "idle-pw-1"}, tls=True)
+    try:
+        cfg = ImapConfig(host="127.0.0.1", port=server.ssl_port if security == "ssl" else server.port,
+                         security=security, username="baocao", password=Secret("idle-pw-1", "x"),
+                         ca_file=server.cert_path, timeout_seconds=10)
+        with Mailbox(cfg) as mailbox:
+            mailbox.select("INBOX")
+            mailbox.idle_start()
+            assert mailbox.idle_wait(0.2) == []  # quiet: nothing, no error
+            server.append("baocao", "INBOX", simple_report(), dt.datetime.now(TZ))
+            assert (1, b"EXISTS") in mailbox.idle_wait(10)
+            server.shutdown(end_sessions=True)
+            # imapclient's idle_check answers [] here, as for a quiet connection
+            with pytest.raises(MailboxError, match="was lost: closed by the server"):
+                mailbox.idle_wait(10)
+    finally:
+        server.stop()
