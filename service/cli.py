@@ -9,14 +9,17 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.archive import Archive
 from service.config import Config, load_config, resolve_config_path
-from service.errors import BaocaoError, MailboxError, SmtpError, StorageError, UsageError
+from service.errors import BaocaoError, ConfigError, MailboxError, SmtpError, StorageError, UsageError
+
+if TYPE_CHECKING:
+    from service.mailbox import FolderLayout
 
 log = logging.getLogger("baocao")
 
@@ -61,12 +64,32 @@ def version() -> str:
         return "unknown"
 
 
-class JsonFormatter(logging.Formatter):
+class ZonedFormatter(logging.Formatter):
+    """Log time stamps with their UTC offset, in the service's time zone once the config is
+    read (`set_log_zone`; the machine's zone before): 2021-08-11 15:00:02.120+07:00.
+
+    A container or a server usually runs in UTC while the schedule is in local time:
+    without the offset an administrator cannot tell whether 08:00 is the 15:00 digest."""
+
+    separator = " "
+
+    def __init__(self, fmt: str | None = None) -> None:
+        super().__init__(fmt)
+        self.zone: dt.tzinfo | None = None  # None: the machine's zone
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
+        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).astimezone(self.zone)
+        return when.isoformat(sep=self.separator, timespec="milliseconds")
+
+
+class JsonFormatter(ZonedFormatter):
     """One JSON object per line, for log collectors (journald, Loki, ...)."""
 
+    separator = "T"
+
     def format(self, record: logging.LogRecord) -> str:
-        doc = {"time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
-               "level": record.levelname, "logger": record.name, "message": record.getMessage()}
+        doc = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
+               "message": record.getMessage()}
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
@@ -78,11 +101,18 @@ def setup_logging(args: argparse.Namespace) -> None:
         else logging.WARNING)
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter() if args.log_format == "json" else
-                         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+                         ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=level, handlers=[handler])
     # Library chatter (migrations, scheduler bookkeeping) only when debugging.
     for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.WARNING)
+
+
+def set_log_zone(zone: dt.tzinfo) -> None:
+    """From now on, log time stamps are in `zone` (the service's time zone)."""
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler.formatter, ZonedFormatter):
+            handler.formatter.zone = zone
 
 
 # -- shared plumbing ----------------------------------------------------------------------
@@ -90,7 +120,9 @@ def setup_logging(args: argparse.Namespace) -> None:
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
     path = resolve_config_path(args.config, os.environ)
-    return load_config(path, require_secrets=need)
+    cfg = load_config(path, require_secrets=need)
+    set_log_zone(cfg.service.timezone)
+    return cfg
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
@@ -150,15 +182,57 @@ def cmd_check(args: argparse.Namespace) -> int:
         if cfg.imap is None:
             raise UsageError("the configuration has no [imap] section to connect to")
         with Mailbox(cfg.imap) as mb:
-            mb.select(cfg.imap.folder)
-        print(f"IMAP: logged in to {cfg.imap.host}:{cfg.imap.port} as {cfg.imap.username}; "
-              f"folder '{cfg.imap.folder}' is there.")
+            layout = mb.folder_layout()
+            if layout.has(cfg.imap.folder):
+                mb.select(cfg.imap.folder)  # and it opens
+        print(f"IMAP: logged in to {cfg.imap.host}:{cfg.imap.port} as {cfg.imap.username}.")
+        check_folders(cfg, layout)
         if cfg.smtp is None:
             raise UsageError("the configuration has no [smtp] section to connect to")
         with smtp_session(cfg.smtp):
             pass
         print(f"SMTP: logged in to {cfg.smtp.host}:{cfg.smtp.port}.")
     return 0
+
+
+MAX_FOLDERS_LISTED = 40
+
+
+def check_folders(cfg: Config, layout: FolderLayout) -> None:
+    """Print the server's folders and namespace; raise ConfigError when imap.folder is missing
+    or imap.processed_folder can neither be found nor created, with the name probably meant."""
+    from service.i18n import Texts
+    texts = Texts(cfg.service.language)
+    imap = cfg.imap
+    shown = ", ".join(layout.folders[:MAX_FOLDERS_LISTED])
+    if len(layout.folders) > MAX_FOLDERS_LISTED:
+        shown += " " + texts.sentence("check", "more_folders", {"count": len(layout.folders) - MAX_FOLDERS_LISTED})
+    for prefix, delimiter in layout.personal:
+        print(texts.sentence("check", "namespace", {"host": imap.host, "prefix": prefix, "delimiter": delimiter,
+                                                    "folders": shown}))
+    problems = []
+
+    def problem(config_key: str, folder: str, sentence: str, **params: object) -> None:
+        text = texts.sentence("check", sentence, {"folder": folder, "host": imap.host, **params})
+        meant = layout.suggest(folder)
+        if meant:
+            text += "; " + texts.sentence("check", "did_you_mean", {"name": meant})
+        problems.append(f"imap.{config_key}: {text}")
+
+    if layout.has(imap.folder):
+        print(texts.sentence("check", "folder_ok", {"folder": imap.folder}))
+    else:
+        problem("folder", imap.folder, "folder_missing")
+    processed = imap.processed_folder
+    if processed and processed != imap.folder:
+        if layout.has(processed):
+            print(texts.sentence("check", "processed_ok", {"folder": processed}))
+        elif layout.can_create(processed):
+            print(texts.sentence("check", "processed_later", {"folder": processed}))
+        else:
+            problem("processed_folder", processed, "cannot_create", prefix=layout.personal[0][0])
+    if problems:
+        raise ConfigError(cfg.source, problems)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -405,6 +479,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if args.config is None and not os.environ.get("BAOCAO_CONFIG") and not path.exists():
         path = Path(__file__).resolve().parent.parent / "config.example.toml"
     cfg = load_config(path, require_secrets=False)
+    set_log_zone(cfg.service.timezone)
     run_demo(cfg, Path(args.out), parse_day(args.date, cfg) if args.date else None)
     return 0
 

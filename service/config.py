@@ -9,14 +9,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import difflib
-import ipaddress
 import logging
 import os
 import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -27,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 
 from parsers.model import SCALES, CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from service.errors import ConfigError
+from service.loopback import is_loopback
 from service.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.targets import Target, parse_targets
 
@@ -274,9 +274,15 @@ def _expect(value: object, kind: type | tuple[type, ...], expected: str) -> None
         raise _Invalid(f"expected {expected}, got {_toml_type(value)}")
 
 
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+def closest_match(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` is most probably a misspelling of (difflib's ratio), or None."""
     close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+    return close[0] if close else None
+
+
+def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
+    close = closest_match(word, choices)
+    return f" (did you mean {close}?)" if close else ""
 
 
 class _Table:
@@ -597,19 +603,6 @@ def _host(value: Any) -> str:
     return text
 
 
-def _is_loopback(host: str) -> bool:
-    name = host.lower().rstrip(".")
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        address = ipaddress.ip_address(name)
-    except ValueError:
-        return False
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
-    return address.is_loopback
-
-
 def _timezone(value: Any) -> ZoneInfo:
     name = _text(value)
     try:
@@ -753,7 +746,7 @@ def _endpoint(t: _Table, ctx: _Context, protocol: str) -> _Endpoint:
     host = t.get("host", _host, _REQUIRED)
     security = t.get("security", _choice("ssl", "starttls", "none"), "ssl")
     port = t.get("port", _port)
-    if security == "none" and host is not None and not _is_loopback(host):
+    if security == "none" and host is not None and not is_loopback(host):
         # A password and the reports would cross the network in clear text.
         t.problem("security", f"'none' (no encryption) is only allowed to a loopback host "
                               f"(127.0.0.1, ::1, localhost), not '{host}'; use ssl or starttls")

@@ -10,15 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import random
 import signal
 import threading
 import time
 from typing import Callable
 
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import func, select
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from service.archive import Archive
@@ -26,6 +29,7 @@ from service.config import Config
 from service.dayview import is_reporting_day
 from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
 from service.errors import BaocaoError, MailboxError
+from service.i18n import Texts
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
 from service.preflight import config_warnings
@@ -40,57 +44,94 @@ OUTBOX_SECONDS = 30  # how often acknowledgements, reminders and their retries a
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-IDLE_RENEW_SECONDS = 25 * 60  # servers may drop an IDLE after 29 minutes (RFC 2177)
+# Every IDLE_RENEW_SECONDS the IDLE is ended (DONE) and issued again: the server must answer
+# DONE within timeout_seconds, which proves a quiet connection alive (a half-open one fails
+# here), and it stays far below the 29 minutes after which servers may drop an IDLE (RFC 2177).
+IDLE_RENEW_SECONDS = 5 * 60
 IDLE_CHECK_SECONDS = 30
-RECONNECT_MAX_SECONDS = 300
+RECONNECT_FIRST_SECONDS = 1.0
+RECONNECT_MAX_SECONDS = 60.0  # a restarted server has IDLE back within a minute
+CLOSE_WAIT_SECONDS = 30  # at most this long for a running poll to reach its next batch and stop
+IMAP_STATE = "imap"  # runtime_state: the last successful IMAP exchange and the failure since
+
+
+def reconnect_delay(failures: int, rng: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after `failures` failed attempts in a row: 1, 2, 4 … at most
+    RECONNECT_MAX_SECONDS, each drawn between half and all of that (jitter), so that
+    instances sharing a server do not all reconnect at the same moment."""
+    ceiling = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2 ** max(0, failures - 1))
+    return ceiling / 2 + rng() * ceiling / 2
 
 
 class IdleWatcher(threading.Thread):
     """Keeps an IMAP IDLE on the folder and calls `on_news` when the server announces mail.
 
     Polling stays as the fallback: this only makes a report land seconds after it
-    arrives. The connection is re-issued before the 29-minute limit and reconnected
-    with backoff when it breaks.
+    arrives. A connection that ends (BYE, closed, reset) or stops answering is
+    reconnected after `reconnect_delay`; once back, `on_news` runs once for what came
+    meanwhile. `on_exchange(ok, error)` reports each successful exchange and each
+    failure (for `health`).
     """
 
-    def __init__(self, cfg: Config, on_news: Callable[[], None], stop: threading.Event) -> None:
+    def __init__(self, cfg: Config, on_news: Callable[[], None], stop: threading.Event,
+                 on_exchange: Callable[[bool, str | None], None] = lambda ok, error: None) -> None:
         super().__init__(name="imap-idle", daemon=True)
-        self.cfg, self.on_news, self.stop_event = cfg, on_news, stop
+        self.cfg, self.on_news, self.stop_event, self.on_exchange = cfg, on_news, stop, on_exchange
+        self._failures = 0  # failed attempts since IDLE last ran
+        self._was_idle = False
 
     def run(self) -> None:
-        delay = 1.0
         while not self.stop_event.is_set():
             try:
                 self._watch()
-                delay = 1.0
+                return  # stopping, or the server has no IDLE
             except Exception as exc:  # noqa: BLE001 - log, back off, reconnect
-                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s",
-                            self.cfg.imap.host, exc, delay)
+                self._failures += 1
+                delay = reconnect_delay(self._failures)
+                text = str(exc) if isinstance(exc, BaocaoError) else f"{type(exc).__name__}: {exc}"
+                self.on_exchange(False, text)
+                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s", self.cfg.imap.host, text, delay)
                 if self.stop_event.wait(delay):
                     return
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
 
     def _watch(self) -> None:
-        with Mailbox(self.cfg.imap) as mailbox:
-            mailbox.select(self.cfg.imap.folder)
-            client = mailbox.client
-            if b"IDLE" not in set(client.capabilities()):
-                log.warning("the IMAP server %s does not offer IDLE; polling only", self.cfg.imap.host)
+        imap = self.cfg.imap
+        with Mailbox(imap) as mailbox:
+            mailbox.select(imap.folder)
+            if not mailbox.offers("IDLE"):
+                log.warning("the IMAP server %s does not offer IDLE; polling only", imap.host)
                 self.stop_event.wait()
                 return
-            log.info("IMAP IDLE on %s/%s", self.cfg.imap.host, self.cfg.imap.folder)
+            self.on_exchange(True, None)
+            news = self._was_idle  # mail may have come while IDLE was down
+            announced = False
             while not self.stop_event.is_set():
-                client.idle()
-                started = time.monotonic()
-                news = False
-                while not self.stop_event.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
-                    responses = client.idle_check(timeout=IDLE_CHECK_SECONDS)
-                    if any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1):
-                        news = True
-                        break
-                client.idle_done()
                 if news:
                     self.on_news()
+                # IDLE announces what arrives after it starts, not what came during the poll just
+                # made (Dovecot stays silent about it): a NOOP shows that first.
+                if _announces_mail(mailbox.noop()):
+                    news = True
+                    continue
+                mailbox.idle_start()
+                if not announced:  # IDLE is on from here: mail arriving now is seen at once
+                    again = f" again after {self._failures} failed attempt(s)" if self._was_idle else ""
+                    log.info("IMAP IDLE on %s/%s%s", imap.host, imap.folder, again)
+                    self._was_idle, self._failures, announced = True, 0, True
+                news = self._wait_for_news(mailbox)
+                news = _announces_mail(mailbox.idle_done()) or news
+                self.on_exchange(True, None)
+
+    def _wait_for_news(self, mailbox: Mailbox) -> bool:
+        started = time.monotonic()
+        while not self.stop_event.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
+            if _announces_mail(mailbox.idle_wait(IDLE_CHECK_SECONDS)):
+                return True
+        return False
+
+
+def _announces_mail(responses: list[tuple]) -> bool:
+    return any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1)
 
 
 class Daemon:
@@ -106,20 +147,45 @@ class Daemon:
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
         self._mailbox: Mailbox | None = None  # kept open between polls
         self._polled_once = False
+        self._poll_wanted = threading.Event()  # a poll was asked for while another one ran
+        self._imap_note = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+        self.scheduler.add_listener(self._on_late_job, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
+            if _replaced_by_late_job_line not in logging.getLogger(name).filters:
+                logging.getLogger(name).addFilter(_replaced_by_late_job_line)
 
     # -- jobs -----------------------------------------------------------------------------
     def poll(self) -> None:
-        if self.cfg.imap is None or self.stop.is_set():
+        """The poll job, and IDLE's "new mail" (in the IDLE thread). A poll asked for while
+        another runs is not dropped: the running one polls once more when it ends."""
+        if self.cfg.imap is None:
             return
-        if not self.lock.acquire(blocking=False):
-            return  # the digest job is polling right now
-        try:
+        self._poll_wanted.set()
+        while self._poll_wanted.is_set() and not self.stop.is_set():
+            if not self.lock.acquire(blocking=False):
+                return  # the holder sees the wish after it releases the lock (checked below)
+            try:
+                while self._poll_wanted.is_set() and not self.stop.is_set():
+                    self._poll_wanted.clear()
+                    self._poll_locked()
+            finally:
+                self.lock.release()
+
+    def _poll_first(self) -> None:
+        """One poll before the reminders or the digest (a report of a minute ago counts),
+        waiting for a running poll to end."""
+        if self.cfg.imap is None:
+            return
+        with self.lock:
+            if self.stop.is_set():
+                return
+            self._poll_wanted.clear()
             self._poll_locked()
-        finally:
-            self.lock.release()
+        if self._poll_wanted.is_set():  # news announced meanwhile
+            self.poll()
 
     def _poll_locked(self) -> None:
         now = self.clock()
@@ -127,14 +193,18 @@ class Daemon:
             report = self._poll_with_connection()
         except BaocaoError as exc:
             log.error("poll failed: %s", exc)
-            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc)},
-                         self.clock())
+            imap = isinstance(exc, MailboxError)
+            if imap:
+                self.note_imap(False, str(exc))
+            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc),
+                                                      "imap": imap}, self.clock())
             return
         except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the next poll retries
             log.exception("poll failed unexpectedly")
             record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(),
                                                       "error": f"{type(exc).__name__}: {exc}"}, self.clock())
             return
+        self.note_imap(True)
         record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
                                                   "stored": len(report.stored)}, self.clock())
         self._plan_acknowledgements()
@@ -160,20 +230,25 @@ class Daemon:
         raise AssertionError("unreachable")
 
     def close(self) -> None:
-        self._drop_connection()
-        self.ingestor.close()
+        # A poll in another thread (IDLE's, the start-up catch-up) ends at its next batch once
+        # `stop` is set: let it, before its connection and its workers go.
+        locked = self.lock.acquire(timeout=CLOSE_WAIT_SECONDS)
+        try:
+            self._drop_connection()
+            self.ingestor.close()
+        finally:
+            if locked:
+                self.lock.release()
 
     def _drop_connection(self) -> None:
         mailbox, self._mailbox = self._mailbox, None
         if mailbox is not None:
             mailbox.close()
 
-    def poll_now(self) -> None:
-        """Run the poll job at once (new mail announced by IDLE); coalesced with a running one."""
-        try:
-            self.scheduler.modify_job("poll", next_run_time=dt.datetime.now(self.cfg.service.timezone))
-        except Exception:  # noqa: BLE001 - scheduler shutting down
-            pass
+    def note_imap(self, ok: bool, error: str | None = None) -> None:
+        """Record a successful IMAP exchange (poll, IDLE) or a failure, for `health`."""
+        with self._imap_note:
+            record_imap_exchange(self.sessions, self.clock(), ok, error)
 
     def _plan_acknowledgements(self) -> None:
         """Decide the replies to what is stored: outbox rows only, so a slow or failing SMTP
@@ -198,9 +273,7 @@ class Daemon:
         """The reminders of `slot`: one last poll (a report of a minute ago counts), then send."""
         if self.stop.is_set():
             return
-        with self.lock:
-            if self.cfg.imap is not None and not self.stop.is_set():
-                self._poll_locked()
+        self._poll_first()
         try:
             send_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.owner)
         except Exception:  # noqa: BLE001 - the next slot tries again
@@ -217,9 +290,7 @@ class Daemon:
         day = day or now.astimezone(self.cfg.service.timezone).date()
         if not is_reporting_day(self.cfg, day):
             return
-        with self.lock:
-            if self.cfg.imap is not None and not self.stop.is_set():
-                self._poll_locked()
+        self._poll_first()
         if self.stop.is_set():
             return
         try:
@@ -253,8 +324,42 @@ class Daemon:
         record_state(self.sessions, f"heartbeat:{self.owner}",
                      {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock())
 
+    def _on_late_job(self, event: JobEvent) -> None:
+        """One line an administrator can act on, instead of APScheduler's "was missed by" and
+        "maximum number of running instances reached": what was late, and what the service did."""
+        job = self.scheduler.get_job(event.job_id)
+        tz = self.cfg.service.timezone
+        # From the trigger: the job's own next_run_time may not be moved on yet when this runs.
+        upcoming = job.trigger.get_next_fire_time(None, dt.datetime.now(tz)) if job is not None else None
+        next_run = f"{upcoming.astimezone(tz):%H:%M:%S %d/%m}" if upcoming else "none planned"
+        what = describe_job(event.job_id)
+        if event.code == EVENT_JOB_MAX_INSTANCES:
+            due = event.scheduled_run_times[-1].astimezone(tz)
+            if event.job_id == "poll":
+                self._poll_wanted.set()  # the running poll polls once more when it ends
+                done = "the running poll polls once more when it ends"
+            else:
+                done = f"skipped; next at {next_run}"
+            # A poll longer than the interval is normal on a big mailbox; other jobs should not overlap.
+            log.log(logging.INFO if event.job_id == "poll" else logging.WARNING,
+                    "%s due at %s did not start: the previous one was still running; %s",
+                    what, f"{due:%H:%M:%S %d/%m}", done)
+            return
+        due = event.scheduled_run_time.astimezone(tz)
+        late = dt.datetime.now(dt.timezone.utc) - event.scheduled_run_time
+        if event.job_id == "digest":
+            done = "the catch-up check sends the digest if it was not sent"
+        elif event.job_id.startswith("reminders-"):
+            done = (f"reminders more than {int(REMINDER_GRACE.total_seconds() // 60)} min late are not sent; "
+                    f"next at {next_run}")
+        else:
+            done = f"skipped; next at {next_run}"
+        log.warning("%s due at %s ran %s late (the service was stopped, suspended or overloaded): %s",
+                    what, f"{due:%H:%M:%S %d/%m}", _duration(late), done)
+
     # -- lifecycle ------------------------------------------------------------------------
-    def run(self) -> None:
+    def add_jobs(self) -> None:
+        """The schedule: polls, digest, its catch-up, heartbeat, outbox, reminders."""
         sched = self.cfg.schedule
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
@@ -280,6 +385,12 @@ class Daemon:
                                                                 timezone=tz),
                                        args=[slot], id=f"reminders-{slot:%H%M%S}",
                                        misfire_grace_time=int(REMINDER_GRACE.total_seconds()))
+
+    def run(self) -> None:
+        sched = self.cfg.schedule
+        interval = self.cfg.service.poll_interval_minutes
+        days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
+        self.add_jobs()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
         log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
@@ -288,10 +399,11 @@ class Daemon:
             log.warning("%s", warning)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
         if self.cfg.imap is not None and self.cfg.imap.idle:
-            IdleWatcher(self.cfg, self.poll_now, self.stop).start()
+            IdleWatcher(self.cfg, self.poll, self.stop, self.note_imap).start()
         try:
             self.scheduler.start()
         finally:
+            self.stop.set()
             self.close()
             log.info("baocao stopped")
 
@@ -300,6 +412,55 @@ class Daemon:
         self.stop.set()
         # shutdown from another thread: the handler runs in the scheduler's own thread.
         threading.Thread(target=self.scheduler.shutdown, kwargs={"wait": True}, daemon=True).start()
+
+
+def describe_job(job_id: str) -> str:
+    """A scheduler job as an administrator would name it."""
+    if job_id.startswith("reminders-"):
+        slot = job_id.removeprefix("reminders-")
+        return f"the reminders of {slot[:2]}:{slot[2:4]}"
+    return {"poll": "the mailbox poll", "digest": "the digest", "retry": "the check for unsent digests",
+            "heartbeat": "the heartbeat", "outbox": "sending acknowledgements and reminders"}.get(job_id, job_id)
+
+
+def _duration(delta: dt.timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return f"{int(delta.total_seconds())} s"
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def _replaced_by_late_job_line(record: logging.LogRecord) -> bool:
+    """Drops APScheduler's own "missed" and "maximum number of running instances" warnings:
+    `Daemon._on_late_job` says the same in terms an administrator can act on."""
+    text = str(record.msg)
+    return not (text.startswith("Run time of job") or "maximum number of running instances" in text)
+
+
+def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: bool,
+                         error: str | None = None) -> None:
+    """Keep in runtime_state the time of the last successful IMAP exchange (`ok_at`, the
+    latest any instance saw) and, while failing, the error and when the failures began."""
+    try:
+        with sessions() as session:
+            row = read_state(session, IMAP_STATE)
+            value = dict(row.value) if row is not None else {}
+    except SQLAlchemyError:
+        value = {}  # record_state reports the database problem
+    if ok:
+        seen = _parse_time(value.get("ok_at"))
+        value.update(ok_at=_iso(max(seen, now) if seen else now), error=None, failing_since=None)
+    else:
+        value.update(error=error, failing_since=value.get("failing_since") or _iso(now))
+    record_state(sessions, IMAP_STATE, value, now)
+
+
+def _iso(when: dt.datetime) -> str:
+    return when.astimezone(dt.timezone.utc).isoformat()
+
+
+def _parse_time(text: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(text) if text else None
 
 
 def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
@@ -315,18 +476,32 @@ def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
 
 
 def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
-    """(healthy, one sentence): the last poll succeeded recently and no digest is overdue."""
-    problems = []
+    """(healthy, the reasons in one line, in the configured language): IMAP answers, the
+    polls succeed, no digest is overdue."""
+    texts = Texts(cfg.service.language)
+    tz = cfg.service.timezone
+    problems: list[str] = []
+
+    def problem(key: str, **params: object) -> None:
+        problems.append(texts.sentence("health", key, params))
+
     if cfg.imap is not None:
-        row = read_state(session, "last_poll")
-        limit = dt.timedelta(minutes=max(3 * cfg.service.poll_interval_minutes, 15))
-        if row is None:
-            problems.append("no poll has run yet")
-        elif not row.value.get("ok"):
-            problems.append(f"the last poll failed: {row.value.get('error', '?')}")
-        elif now - row.updated_at > limit:
-            problems.append(f"the last successful poll was at {row.updated_at.astimezone(cfg.service.timezone):%d/%m %H:%M}")
-    today = now.astimezone(cfg.service.timezone).date()
+        interval = dt.timedelta(minutes=cfg.service.poll_interval_minutes)
+        poll = read_state(session, "last_poll")
+        imap_row = read_state(session, IMAP_STATE)
+        imap = imap_row.value if imap_row is not None else {}
+        quiet_since = _parse_time(imap.get("ok_at")) or _parse_time(imap.get("failing_since"))
+        if poll is None and imap_row is None:
+            problem("no_poll")
+        elif imap.get("error") and quiet_since is not None and now - quiet_since > 2 * interval:
+            # A restarting server is not a failure; one that stays away for two polls is.
+            problem("imap_down", host=cfg.imap.host, error=imap["error"],
+                    since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}")
+        elif poll is not None and not poll.value.get("ok") and not poll.value.get("imap"):
+            problem("poll_failed", error=poll.value.get("error", "?"))
+        elif poll is not None and now - poll.updated_at > max(3 * interval, dt.timedelta(minutes=15)):
+            problem("poll_stale", time=f"{poll.updated_at.astimezone(tz):%d/%m %H:%M}")
+    today = now.astimezone(tz).date()
     for day in (today - dt.timedelta(days=1), today):
         if not is_reporting_day(cfg, day) or now < digest_due_at(cfg, day) + dt.timedelta(minutes=15):
             continue
@@ -334,8 +509,8 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             continue
         row = digest_state(session, day)
         if row is None or row.state != "sent":
-            why = f" ({row.last_error})" if row is not None and row.last_error else ""
-            problems.append(f"the digest for {day:%d/%m/%Y} is overdue{why}")
+            problem("digest_overdue", date=f"{day:%d/%m/%Y}",
+                    why=f" ({row.last_error})" if row is not None and row.last_error else "")
     if problems:
         return False, "; ".join(problems)
-    return True, "healthy: polls succeed and no digest is overdue"
+    return True, texts.sentence("health", "healthy")

@@ -101,14 +101,17 @@ def clean(text: object, limit: int = MAX_TEXT) -> str:
 
 @dataclass(frozen=True)
 class Numbers:
-    """Numbers written the way the reader's language writes them (vi: 1.234,5)."""
+    """Numbers written the way the reader's language writes them (vi: 1.234,5; 70 triệu)."""
     decimal: str
     thousands: str
+    money_min_decimals: int = 1  # vi: 0, "70" and never "70,0"
+    money_amount: str = "{number}"  # an amount on its own: vi "{number} triệu"
 
     @classmethod
     def for_language(cls, language: str) -> Numbers:
         t = labels(language)
-        return cls(t.get("decimal_separator", ","), t.get("thousands_separator", "."))
+        return cls(t.get("decimal_separator", ","), t.get("thousands_separator", "."),
+                   int(t.get("money_min_decimals", 1)), t.get("money_amount", "{number}"))
 
     def format(self, value: Decimal | int | float, min_decimals: int = 0, max_decimals: int = 0,
                sign: bool = False) -> str:
@@ -125,8 +128,13 @@ class Numbers:
         return self.format(value, 0, 0 if integral else 2, sign)
 
     def money(self, value_dong: Decimal, sign: bool = False) -> str:
-        """Money in triệu đồng with one or two decimals (1.234,5; 3,71); the workbook has the rest."""
-        return self.format(value_dong / MILLION, 1, 2, sign)
+        """Money in triệu đồng, at most two decimals (vi: 70; 1.234,5; 3,71), where a heading or
+        a label already says "triệu đồng"; the workbook keeps every đồng."""
+        return self.format(value_dong / MILLION, self.money_min_decimals, 2, sign)
+
+    def money_words(self, value_dong: Decimal, sign: bool = False) -> str:
+        """An amount that stands on its own in a line of text (vi: "70 triệu")."""
+        return fill(self.money_amount, {"number": self.money(value_dong, sign)})
 
     def percent(self, value: float) -> str:
         return self.format(Decimal(str(round(value, 1))), 0, 1)
@@ -255,7 +263,9 @@ def _measure(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     money = m.kind == "money"
     return {"code": m.code, "label": m.label, "kind": m.kind, "money": money,
             "unit": t["money_unit"] if money else "",
-            "header": f"{m.label} ({t['money_unit']})" if money else m.label}
+            "header": f"{m.label} ({t['money_unit']})" if money else m.label,
+            # whole triệu shown without decimals in the workbook too (70, not 70,0)
+            "whole_money": money and int(t.get("money_min_decimals", 1)) == 0}
 
 
 def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
@@ -350,10 +360,12 @@ def _rate(view: DayView, num: Numbers) -> dict[str, Any]:
             "bar": round(percent) if expected else 0, "date": _dmy(view.day)}
 
 
-def _value_text(value: Decimal | None, money: bool, num: Numbers, sign: bool = False) -> str:
+def _value_text(value: Decimal | None, money: bool, num: Numbers, sign: bool = False, words: bool = False) -> str:
     if value is None:
         return ""
-    return num.money(value, sign) if money else num.count(value, sign)
+    if money:
+        return num.money_words(value, sign) if words else num.money(value, sign)
+    return num.count(value, sign)
 
 
 def _number(value: Decimal | None, money: bool) -> int | float | None:
@@ -375,6 +387,10 @@ def _cell(value: Decimal | None, before: Decimal | None, has_previous: bool, mon
     return {"value": value, "number": _number(value, money), "text": _value_text(value, money, num),
             "change": change, "change_number": _number(change, money),
             "change_text": _value_text(change, money, num, sign=True) if change else
+            ("0" if change is not None else ""),
+            # The same on a line of their own (plain-text digest): "670 triệu (+12,5 triệu)".
+            "words": _value_text(value, money, num, words=True),
+            "change_words": _value_text(change, money, num, sign=True, words=True) if change else
             ("0" if change is not None else ""),
             "trend": trend}
 

@@ -78,3 +78,7 @@ class Texts:
 
     def excluded_heading(self) -> str:
         return self._table("excluded").get("heading", "")
+
+    def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
+        """A sentence of messages.<lang>.toml [section] (`baocao health`, `check --connect`)."""
+        return fill(self._table(section).get(key, key), params or {})

@@ -120,6 +120,16 @@ service stats {{
 protocol imap {{
   mail_max_userip_connections = 100
 }}
+{namespace}"""
+
+# Folders named the Courier and Cyrus way: INBOX, INBOX.Sent, INBOX.Processed (RFC 2342
+# NAMESPACE answers prefix "INBOX." and delimiter "."); a folder outside it cannot be made.
+_PREFIXED_NAMESPACE = """\
+namespace inbox {{
+  inbox = yes
+  prefix = {prefix}
+  separator = .
+}}
 """
 
 
@@ -148,7 +158,8 @@ class LocalDovecot:
 
     `start(users, tls=...)` picks free ports; `port` is plain IMAP (STARTTLS offered
     when tls), `ssl_port` implicit TLS (None without tls), `cert_path` the certificate
-    to trust. Users can be added while it runs (`add_user`). Its directory is made
+    to trust. `folder_prefix="INBOX."` names the folders as Courier and Cyrus do
+    (INBOX.Processed, delimiter "."). Users can be added while it runs (`add_user`). Its directory is made
     under `parent` (default: the system temp dir), which Dovecot's unprivileged
     processes must be able to traverse — pytest's 0700 tmp_path will not do.
     """
@@ -162,19 +173,23 @@ class LocalDovecot:
         self.ssl_port: int | None = None
         self.cert_path: Path | None = None
         self.tls = False
+        self.folder_prefix: str | None = None
         self._users: dict[str, str] = {}
         self._proc: subprocess.Popen[bytes] | None = None
 
     # -- lifecycle -------------------------------------------------------------------
 
-    def start(self, users: dict[str, str], tls: bool = False) -> LocalDovecot:
+    def start(self, users: dict[str, str], tls: bool = False, folder_prefix: str | None = None) -> LocalDovecot:
         """Writes the config and users, launches Dovecot and waits for its greeting."""
         if self._proc is not None:
             raise LocalServerError("this LocalDovecot is already running")
         reason = dovecot_unavailable_reason()
         if reason:
             raise LocalServerError(reason)
+        if folder_prefix is not None and not re.fullmatch(r"[A-Za-z]+\.", folder_prefix):
+            raise LocalServerError(f"unusable folder prefix for the local Dovecot: {folder_prefix!r}")
         self.tls = tls
+        self.folder_prefix = folder_prefix
         self.dir = Path(tempfile.mkdtemp(prefix="baocao-dovecot-", dir=self.parent))
         try:
             os.chmod(self.dir, 0o755)  # mkdtemp is 0700; dovenull/nobody must traverse it
@@ -204,15 +219,24 @@ class LocalDovecot:
             raise
         raise AssertionError("unreachable")
 
-    def restart(self) -> None:
-        """Stops the server (if running) and starts it again on the same ports, keeping mail."""
+    def restart(self, end_sessions: bool = False) -> None:
+        """Stops the server (if running) and starts it again on the same ports, keeping mail.
+
+        `end_sessions` also ends the IMAP sessions it serves, as a server restart or a
+        crash does: their clients see the connection close.
+        """
         if self.dir is None:
             raise LocalServerError("this LocalDovecot was never started")
-        self.shutdown()
+        self.shutdown(end_sessions=end_sessions)
         self._launch()
 
-    def shutdown(self) -> None:
-        """Stops the server process but keeps its files (for outage tests; see `restart`)."""
+    def shutdown(self, end_sessions: bool = False) -> None:
+        """Stops the server process but keeps its files (for outage tests; see `restart`).
+
+        Without `end_sessions` the imap processes of open connections go on serving
+        them after the master is gone; with it they are killed too, so every client
+        sees its connection close (EOF), as after a real server restart.
+        """
         proc, self._proc = self._proc, None
         if proc is None:
             return
@@ -222,6 +246,11 @@ class LocalDovecot:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)  # its own session: only our processes
             proc.wait()
+        if end_sessions:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the master led its own session and process group
+            except ProcessLookupError:
+                pass
 
     def stop(self) -> None:
         """Stops the server and deletes its directory (mail, config, certificate)."""
@@ -356,8 +385,10 @@ class LocalDovecot:
                             f"ssl_key = <{self.dir}/key.pem")
         else:
             ssl_settings = "ssl = no"
+        namespace = _PREFIXED_NAMESPACE.format(prefix=self.folder_prefix) if self.folder_prefix else ""
         (self.dir / "dovecot.conf").write_text(_DOVECOT_CONF.format(
-            d=self.dir, port=self.port, ssl_port=self.ssl_port or 0, ssl_settings=ssl_settings))
+            d=self.dir, port=self.port, ssl_port=self.ssl_port or 0, ssl_settings=ssl_settings,
+            namespace=namespace))
 
     def _launch(self) -> None:
         assert self.dir is not None

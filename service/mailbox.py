@@ -6,8 +6,8 @@ names the host and what went wrong, in one sentence.
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import logging
+import select
 import socket
 import ssl
 from contextlib import contextmanager
@@ -17,8 +17,9 @@ from typing import Iterator
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from service.config import ImapConfig
+from service.config import ImapConfig, closest_match
 from service.errors import MailboxError
+from service.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -40,13 +41,37 @@ class MessageHead:
     size: int
 
 
-def is_loopback(host: str) -> bool:
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+@dataclass(frozen=True)
+class FolderLayout:
+    """How a server names the account's folders: its personal namespaces (prefix, hierarchy
+    delimiter; Cyrus and Courier: ("INBOX.", ".")) and the folders that exist."""
+
+    personal: tuple[tuple[str, str], ...]
+    folders: tuple[str, ...]
+
+    def has(self, name: str) -> bool:
+        return name in self.folders or name.upper() == "INBOX" and any(f.upper() == "INBOX" for f in self.folders)
+
+    def can_create(self, name: str) -> bool:
+        """Whether `name` lies in a personal namespace, where the account may create folders."""
+        return any(name.startswith(prefix) and len(name) > len(prefix) for prefix, _ in self.personal)
+
+    def suggest(self, name: str) -> str | None:
+        """The folder the administrator probably meant by `name`: the same name in another
+        case, spelled with the server's prefix and delimiter ("Processed", "Inbox/Processed"
+        → "INBOX.Processed"), or the closest existing folder."""
+        existing = {f.lower(): f for f in self.folders}
+        if existing.get(name.lower(), name) != name:
+            return existing[name.lower()]
+        for prefix, delimiter in self.personal:
+            spelled = "".join(delimiter if c in "/.\\" and delimiter else c for c in name)
+            # INBOX, the usual prefix, is case-insensitive (RFC 3501)
+            spelled = prefix + (spelled[len(prefix):] if spelled.lower().startswith(prefix.lower()) else spelled)
+            if existing.get(spelled.lower(), name) != name:
+                return existing[spelled.lower()]
+            if not self.can_create(name) and self.can_create(spelled):
+                return spelled
+        return closest_match(name, self.folders)
 
 
 def tls_context(ca_file=None) -> ssl.SSLContext:
@@ -169,6 +194,18 @@ class Mailbox:
         self._selected = (folder, int(info[b"UIDVALIDITY"]))
         return self._selected[1]
 
+    def folder_layout(self) -> FolderLayout:
+        """The personal namespaces (NAMESPACE, else the delimiter LIST reports) and every folder."""
+        with self._translate(f"the IMAP server {self.cfg.host}"):
+            listed = self.client.list_folders()
+            namespaces = self.client.namespace() if self.offers("NAMESPACE") else None
+        personal = tuple((_text(prefix), _text(delimiter)) for prefix, delimiter in
+                         ((namespaces.personal or ()) if namespaces else ()))
+        if not personal:
+            delimiters = [_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
+            personal = (("", delimiters[0] if delimiters else ""),)
+        return FolderLayout(personal, tuple(sorted(_text(name) for _flags, _delimiter, name in listed)))
+
     def ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
             return
@@ -272,6 +309,53 @@ class Mailbox:
             with self._translate(f"{self.cfg.host}"):
                 self.client.add_flags(uids, [b"\\Flagged"], silent=True)
 
+    # -- IDLE (RFC 2177) ----------------------------------------------------------------
+    def offers(self, capability: str) -> bool:
+        return capability.upper().encode() in self._capabilities
+
+    def idle_start(self) -> None:
+        with self._translate(f"{self.cfg.host}"):
+            self.client.idle()
+
+    def idle_wait(self, timeout: float) -> list[tuple]:
+        """The server's news during IDLE, waiting at most `timeout` s for it ([] when quiet).
+
+        imapclient's idle_check answers [] both when nothing happened and when the
+        connection is gone (it swallows the end of the stream and socket errors), so a
+        loop around it would spin on a dead connection. A session the server ended
+        (BYE), a connection it closed or reset, raises `MailboxError` here instead.
+        """
+        with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
+            responses = list(self.client.idle_check(timeout=timeout))
+            closed = self._peer_closed(quiet=not responses)
+        bye = next((r for r in responses if r and r[0] == b"BYE"), None)
+        if bye is not None:
+            raise MailboxError(f"the IMAP server {self.cfg.host}:{self.cfg.port} ended the session: "
+                               f"{_short(Exception(b' '.join(x for x in bye[1:] if isinstance(x, bytes))))}")
+        if closed:
+            raise MailboxError(f"the connection to the IMAP server {self.cfg.host}:{self.cfg.port} was lost: "
+                               "closed by the server")
+        return responses
+
+    def idle_done(self) -> list[tuple]:
+        """End IDLE; the server must confirm within timeout_seconds (a silent connection fails here)."""
+        with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
+            return list(self.client.idle_done()[1])
+
+    def _peer_closed(self, quiet: bool) -> bool:
+        """Whether the server closed or reset the connection, right after idle_check read what
+        there was to read. Linux flags the peer's close (POLLRDHUP) and a reset (POLLERR,
+        POLLHUP); elsewhere, a socket still readable although nothing could be read from it
+        is at the end of the stream."""
+        hangup = select.POLLHUP | select.POLLERR | select.POLLNVAL | getattr(select, "POLLRDHUP", 0)
+        poller = select.poll()
+        poller.register(self.client.socket(), select.POLLIN | hangup)
+        events = poller.poll(0)
+        if not events:
+            return False
+        flags = events[0][1]
+        return bool(flags & hangup) or (quiet and bool(flags & select.POLLIN))
+
     def noop(self) -> list[tuple]:
         """NOOP: the server's news (untagged responses) on the selected folder."""
         with self._translate(f"{self.cfg.host}"):
@@ -295,6 +379,12 @@ def _set_nodelay(client: IMAPClient) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     except (OSError, AttributeError):
         pass
+
+
+def _text(value: str | bytes | None) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
 
 
 def _short(exc: Exception) -> str:

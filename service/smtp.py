@@ -10,7 +10,8 @@ from typing import Iterator
 
 from service.config import SmtpConfig
 from service.errors import SmtpError
-from service.mailbox import is_loopback, tls_context
+from service.loopback import is_loopback
+from service.mailbox import tls_context
 
 
 @contextmanager

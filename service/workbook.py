@@ -72,7 +72,7 @@ LEFT_CENTER = Alignment(horizontal="left", vertical="center", wrap_text=True)
 
 ROW_POINTS = 18.0  # a table row: a little air around 11-pt text
 COUNT_FORMAT = "#,##0"
-MONEY_FORMAT = "#,##0.0#"  # triệu đồng as in the email (1.234,5; 3,71); the cell keeps every đồng
+MONEY_FORMAT = "#,##0.0#"  # triệu đồng as in the email (1.234,5; 3,71; whole: see _fmt); the cell keeps every đồng
 COUNT_CHANGE_FORMAT = "+#,##0;-#,##0;0"
 MONEY_CHANGE_FORMAT = "+#,##0.0#;-#,##0.0#;0"
 PERCENT_FORMAT = "0.0%"
@@ -194,8 +194,10 @@ def _print_setup(ws: Worksheet, title_rows: str, title_cols: str | None = None) 
     ws.oddFooter.center.text = "&P / &N"
 
 
-def _fmt(measure: Mapping[str, Any], change: bool = False) -> str:
-    if measure["money"]:
+def _fmt(measure: Mapping[str, Any], change: bool = False, value: object = None) -> str:
+    """The number format of a figure; whole triệu without decimals where the language says
+    so (vi: 70, never 70,0). `_number` makes a whole amount an int."""
+    if measure["money"] and not (measure.get("whole_money") and isinstance(value, int)):
         return MONEY_CHANGE_FORMAT if change else MONEY_FORMAT
     return COUNT_CHANGE_FORMAT if change else COUNT_FORMAT
 
@@ -332,9 +334,9 @@ def _figure_pairs(ws: Worksheet, row: int, cells: Sequence[Mapping[str, Any]],
                   measures: Sequence[Mapping[str, Any]], font: Font, fill_: PatternFill | None) -> None:
     for k, (c, ms) in enumerate(zip(cells, measures)):
         col = 3 + 2 * k
-        _put(ws, row, col, c["number"], font, fill=fill_, fmt=_fmt(ms), align=RIGHT)
+        _put(ws, row, col, c["number"], font, fill=fill_, fmt=_fmt(ms, value=c["number"]), align=RIGHT)
         _put(ws, row, col + 1, c["change_number"], CHANGE_FONT[(c["trend"], bool(font.b))], fill=fill_,
-             fmt=_fmt(ms, True), align=RIGHT)
+             fmt=_fmt(ms, True, c["change_number"]), align=RIGHT)
 
 
 def _units_in_order(model: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -362,17 +364,18 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
     _header(ws, head, headers, widths)
     row = head + 1
     lines = [(None, c) for c in p["totals"]] + [(u, c) for u in p["units"] for c in u["cells"]]
+    measures = {ms["code"]: ms for ms in model["measures"]}
     for number, (u, c) in enumerate(lines, start=1):
         font = BOLD if u is None else MUTED if u["stale"] else REGULAR
         shade = TOTAL_FILL if u is None else ZEBRA_FILL if number % 2 == 0 else None
-        fmt = MONEY_FORMAT if c["money"] else COUNT_FORMAT
+        ms = measures[c["measure"]]
         _put(ws, row, 1, number, fill=shade, align=CENTER)
         _put(ws, row, 2, u["code"] if u else None, font, fill=shade)
         _put(ws, row, 3, u["name"] if u else t["total"], font, fill=shade)
         _put(ws, row, 4, c["indicator_label"], font, fill=shade)
         _put(ws, row, 5, c["measure_label"], font, fill=shade)
-        _put(ws, row, 6, c["value_number"], font, fill=shade, fmt=fmt, align=RIGHT)
-        _put(ws, row, 7, c["target_number"], font, fill=shade, fmt=fmt, align=RIGHT)
+        _put(ws, row, 6, c["value_number"], font, fill=shade, fmt=_fmt(ms, value=c["value_number"]), align=RIGHT)
+        _put(ws, row, 7, c["target_number"], font, fill=shade, fmt=_fmt(ms, value=c["target_number"]), align=RIGHT)
         _put(ws, row, 8, c["ratio"], BOLD if u is None else font,
              fill=STATUS_FILL["on_time"] if c["done"] else shade, fmt=PERCENT_FORMAT, align=RIGHT)
         _fit(ws, row, [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]),
@@ -417,7 +420,8 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         _put(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
         _put(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
         for k, (c, ms) in enumerate(zip(u["sums"], measures)):
-            _put(ws, row, first_fig + k, c["number"], font, fill=zebra, fmt=_fmt(ms), align=RIGHT)
+            _put(ws, row, first_fig + k, c["number"], font, fill=zebra, fmt=_fmt(ms, value=c["number"]),
+                 align=RIGHT)
         _put(ws, row, first_fig + len(measures), len(u["problems"]) or None,
              BOLD if u["problems"] else REGULAR, fill=zebra, fmt=COUNT_FORMAT, align=CENTER)
         _put(ws, row, last, note, MUTED if notes else REGULAR, fill=zebra)
@@ -462,7 +466,7 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     _fit(ws, head, [(ind["label"], figure_width * len(measures)) for ind in indicators])
     _fit(ws, head + 1, [(ms["header"], figure_width) for ms in measures])
     row, number = head + 2, 0
-    fmts = [_fmt(ms) for ms in measures] * len(indicators)
+    by_column = list(measures) * len(indicators)
     for g in model["groups"]:
         if g["name"]:
             for j in range(1, last + 1):
@@ -480,8 +484,8 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             col = first
             for cells, left_out in zip(u["grid"], u["grid_excluded"]):
                 for v, excluded in zip(cells, left_out):
-                    _put(ws, row, col, v, font, fill=EXCLUDED_FILL if excluded else zebra, fmt=fmts[col - first],
-                         align=RIGHT)
+                    _put(ws, row, col, v, font, fill=EXCLUDED_FILL if excluded else zebra,
+                         fmt=_fmt(by_column[col - first], value=v), align=RIGHT)
                     col += 1
             _fit(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
@@ -490,7 +494,8 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     col = first
     for ind in indicators:
         for c in ind["cells"]:
-            _put(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=fmts[col - first], align=RIGHT)
+            _put(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=_fmt(by_column[col - first], value=c["number"]),
+                 align=RIGHT)
             col += 1
     _fit(ws, row, [])
     if model["excluded"]:

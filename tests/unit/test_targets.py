@@ -315,7 +315,7 @@ def test_status_has_a_progress_section_with_the_countdown():
     assert section.splitlines()[:6] == [
         "Tiến độ so với kế hoạch (còn 14 ngày đến hạn 25/08/2021):",
         "  Hỗ trợ người lao động ngừng việc — Số đối tượng đề nghị hỗ trợ: 1.284/2.040 (62,9%)",
-        "  Hỗ trợ người lao động ngừng việc — Kinh phí được phê duyệt (triệu đồng): 1.234,5/1.500,0 (82,3%)",
+        "  Hỗ trợ người lao động ngừng việc — Kinh phí được phê duyệt (triệu đồng): 1.234,5/1.500 (82,3%)",
         "  Hỗ trợ hộ kinh doanh — Số đối tượng đề nghị hỗ trợ: 47/100 (47,0%)",
         "Đơn vị có tiến độ thấp nhất:",
         "  YTE Phòng Y tế: 50,0% (Hỗ trợ hộ kinh doanh — Số đối tượng đề nghị hỗ trợ: 40/80)",
