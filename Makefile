@@ -21,7 +21,7 @@ VENV_STAMP := $(VENV)/.baocao-installed
 # Debian packages this project needs, as "command:package" pairs.
 SYSTEM_DEPS := dovecot:dovecot-imapd openssl:openssl
 
-.PHONY: venv deps-system test demo lock bench clean
+.PHONY: venv deps-system test demo lock bench clean lint format
 
 # --- system packages -----------------------------------------------------------------
 # Installs only what is missing. The Debian dovecot package starts a system-wide
@@ -64,6 +64,20 @@ $(VENV_STAMP): requirements-test.lock pyproject.toml
 	@touch $@
 
 # --- everyday targets ----------------------------------------------------------------
+# ruff (format and lint), mypy (strict on parsers/ and storage/) and import-linter
+# (the one-way flow, .importlinter). `make format` rewrites the files ruff would change.
+LINT_PATHS := service parsers storage templates tests bench scripts
+
+lint: venv
+	$(VENV)/bin/ruff format --check $(LINT_PATHS)
+	$(VENV)/bin/ruff check $(LINT_PATHS)
+	$(VENV)/bin/mypy service parsers storage
+	$(VENV)/bin/lint-imports
+
+format: venv
+	$(VENV)/bin/ruff format $(LINT_PATHS)
+	$(VENV)/bin/ruff check --fix $(LINT_PATHS)
+
 test: deps-system venv
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS) tests
 
