@@ -160,15 +160,16 @@ def test_xls_written_with_xlwt_tcvn3_and_sheets_per_day() -> None:
 def test_encrypted_xls_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import xlrd
 
-    from parsers import grid
     from parsers.model import ReadLimits
+    from parsers.readers import GridError
+    from parsers.readers.xls import read_xls
 
     def refuse(**_kwargs: object) -> None:
         raise xlrd.XLRDError("Workbook is encrypted")  # what xlrd says on a FILEPASS record
 
     monkeypatch.setattr(xlrd, "open_workbook", refuse)
-    with pytest.raises(grid.GridError) as err:
-        grid.read_xls(b"\xd0\xcf\x11\xe0", ReadLimits(), "a.xls")
+    with pytest.raises(GridError) as err:
+        read_xls(b"\xd0\xcf\x11\xe0", ReadLimits(), "a.xls")
     assert err.value.problem.code == "encrypted_file"
 
 
