@@ -8,6 +8,7 @@ by the standard library's `email` package (`decode_header_text`), not mail-parse
 whose unfolding loses the space at each fold. Authentication-Results fields
 (RFC 8601) are parsed and checked against the From domain by `check_sender`.
 """
+
 from __future__ import annotations
 
 import base64
@@ -21,10 +22,10 @@ import hashlib
 import logging
 import re
 import unicodedata
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email import policy as email_policy
 from email.parser import BytesHeaderParser
-from typing import Iterable, Mapping
 
 import mailparser
 import mailparser.utils
@@ -75,11 +76,13 @@ _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemo
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
     "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\ud800-\udfff"
-    "\U000e0000-\U000e007f]")
+    "\U000e0000-\U000e007f]"
+)
 _SPACES = re.compile(r"\s+")
 
 
 # ---- the message ---------------------------------------------------------------------
+
 
 def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage:
     """Parse `raw`; never raises for malformed input (problems are recorded instead).
@@ -97,11 +100,14 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
     except Exception as exc:  # mail-parser raises many kinds on broken input
         return dataclasses.replace(
             _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__})),
-            content_sha256=content_sha256(raw, bounded))
+            content_sha256=content_sha256(raw, bounded),
+        )
     from_name, from_address = _parse_from(mail, headers.get("from", ""))
     raw_subject = next((v for k, v in fields if k == "subject"), None)
-    subject = clean_text(decode_header_text(raw_subject) if raw_subject is not None
-                         else _header_str(getattr(mail, "subject", "")), MAX_SUBJECT_CHARS)
+    subject = clean_text(
+        decode_header_text(raw_subject) if raw_subject is not None else _header_str(getattr(mail, "subject", "")),
+        MAX_SUBJECT_CHARS,
+    )
     attachments = tuple(_decode_attachments(mail, bounded, limits, problems))
     message_id = normalize_message_id(headers.get("message-id"))
     return ParsedMessage(
@@ -165,8 +171,9 @@ def normalize_message_id(value: object) -> str | None:
     return ident[:MAX_MESSAGE_ID_CHARS] or None
 
 
-def automatic_reason(headers: Mapping[str, object], from_address: str | None, subject: str,
-                     has_attachments: bool) -> str | None:
+def automatic_reason(
+    headers: Mapping[str, object], from_address: str | None, subject: str, has_attachments: bool
+) -> str | None:
     """Why this is automatic mail (never a report, never answered), or None."""
     auto = _header_str(headers.get("auto-submitted")).split(";")[0].strip().lower()
     if auto and auto != "no":
@@ -228,7 +235,7 @@ def safe_filename(name: str | None, index: int) -> str:
     Never used to build a path on disk (the archive names files by content hash).
     """
     name = clean_text(name or "", 10 * MAX_FILENAME_CHARS, fold_spaces=False)
-    name = re.split(r"[\\/]", name)[-1].strip(" .\"")
+    name = re.split(r"[\\/]", name)[-1].strip(' ."')
     if not name:
         name = f"attachment-{index + 1}"
     if len(name) > MAX_FILENAME_CHARS:
@@ -240,9 +247,11 @@ def safe_filename(name: str | None, index: int) -> str:
 
 # ---- bounding the raw bytes -----------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class BoundedMessage:
     """`raw` as mail-parser may parse it, and what was left out on the way."""
+
     raw: bytes
     marker: str  # the body that stands in for a part too big to decode
     omitted_sizes: Mapping[int, int] = field(default_factory=dict)  # marker index -> encoded bytes
@@ -251,10 +260,27 @@ class BoundedMessage:
 
 
 _BOUNDARY_PARAM = re.compile(rb'boundary\s*=\s*(?:"([^"\r\n]{1,200})"|([^\s;"]{1,200}))', re.IGNORECASE)
-_READ_FIELDS = frozenset((
-    b"from", b"subject", b"message-id", b"date", b"in-reply-to", b"mime-version", b"content-type",
-    b"content-transfer-encoding", b"content-disposition", b"auto-submitted", b"precedence", b"list-id",
-    b"return-path", b"authentication-results", b"x-autoreply", b"x-autorespond", b"x-auto-reply"))
+_READ_FIELDS = frozenset(
+    (
+        b"from",
+        b"subject",
+        b"message-id",
+        b"date",
+        b"in-reply-to",
+        b"mime-version",
+        b"content-type",
+        b"content-transfer-encoding",
+        b"content-disposition",
+        b"auto-submitted",
+        b"precedence",
+        b"list-id",
+        b"return-path",
+        b"authentication-results",
+        b"x-autoreply",
+        b"x-autorespond",
+        b"x-auto-reply",
+    )
+)
 _FIELD_START = re.compile(rb"[!-9;-~]+[ \t]*:")
 _CTE = re.compile(rb"^content-transfer-encoding[ \t]*:[ \t]*([!-~]+)", re.IGNORECASE | re.MULTILINE)
 
@@ -280,7 +306,7 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
         which parsers ignore: a huge one is dropped rather than marked."""
         nonlocal changed, marker
         head_end, body_start = _header_end(raw, start, end)
-        header = raw[start:min(head_end, start + MAX_HEADER_SCAN_BYTES)]
+        header = raw[start : min(head_end, start + MAX_HEADER_SCAN_BYTES)]
         tidy = _tidy_header_block(header, keep_unixfrom=top)
         if tidy is not None or head_end - start > len(header):
             changed = True
@@ -307,19 +333,21 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
     parts_total = parts_cut = 0
     cut_at = len(raw)
     if boundaries:
-        pattern = re.compile(rb"^--(?:" + b"|".join(re.escape(b) for b in boundaries) +
-                             rb")(--)?[ \t]*\r?$", re.MULTILINE)
+        pattern = re.compile(
+            rb"^--(?:" + b"|".join(re.escape(b) for b in boundaries) + rb")(--)?[ \t]*\r?$", re.MULTILINE
+        )
         for m in pattern.finditer(raw):
             closing = m.group(1) is not None
             if not closing:
                 parts_total += 1
                 if parts_total > MAX_MIME_PARTS:
                     cut_at = m.start()
-                    parts_cut = 1 + sum(raw.count(b"\n--" + b, m.end()) - raw.count(b"\n--" + b + b"--", m.end())
-                                        for b in boundaries)
+                    parts_cut = 1 + sum(
+                        raw.count(b"\n--" + b, m.end()) - raw.count(b"\n--" + b + b"--", m.end()) for b in boundaries
+                    )
                     parts_total += parts_cut - 1
                     break
-            end = m.end() + (1 if raw[m.end():m.end() + 1] == b"\n" else 0)
+            end = m.end() + (1 if raw[m.end() : m.end() + 1] == b"\n" else 0)
             delimiters.append((m.start(), end, closing))
     if not delimiters:
         entity(0, len(raw), True)
@@ -362,8 +390,7 @@ def _header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:
         return end, end
     if raw.startswith(b"\r\n", start, end) or raw.startswith(b"\n", start, end):
         return start, start + (2 if raw.startswith(b"\r\n", start) else 1)
-    hits = [(p, p + n) for p, n in ((raw.find(b"\n\r\n", start, end), 3), (raw.find(b"\n\n", start, end), 2))
-            if p >= 0]
+    hits = [(p, p + n) for p, n in ((raw.find(b"\n\r\n", start, end), 3), (raw.find(b"\n\n", start, end), 2)) if p >= 0]
     if not hits:
         return end, end
     p, body = min(hits)
@@ -427,7 +454,7 @@ def _tidy_header_block(block: bytes, keep_unixfrom: bool) -> bytes | None:
 def _tidy_field(raw_field: bytes) -> bytes:
     if len(raw_field) > MAX_FIELD_BYTES:
         cut = max(raw_field.rfind(b" ", 0, MAX_FIELD_BYTES), raw_field.rfind(b"\t", 0, MAX_FIELD_BYTES))
-        raw_field = raw_field[:cut if cut > MAX_FIELD_BYTES // 2 else MAX_FIELD_BYTES].rstrip(b"\r\n")
+        raw_field = raw_field[: cut if cut > MAX_FIELD_BYTES // 2 else MAX_FIELD_BYTES].rstrip(b"\r\n")
     if re.search(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)", raw_field):
         raw_field = re.sub(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\r(?!\n)", b"", raw_field)
     if max(raw_field, default=0) >= 0x80:
@@ -439,6 +466,7 @@ def _tidy_field(raw_field: bytes) -> bytes:
 
 
 # ---- from the parsed message -------------------------------------------------------------
+
 
 def _safe_headers(mail) -> dict[str, object]:
     try:
@@ -542,12 +570,13 @@ def _parse_date(value: object) -> dt.datetime | None:
     if when is None:
         return None
     if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.timezone.utc)
+        when = when.replace(tzinfo=dt.UTC)
     return when
 
 
-def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
-                        problems: list[Problem]) -> list[MailAttachment]:
+def _decode_attachments(
+    mail, bounded: BoundedMessage, limits: ReadLimits, problems: list[Problem]
+) -> list[MailAttachment]:
     out: list[MailAttachment] = []
     seen = 0
     names = _part_filenames(getattr(mail, "message", None))
@@ -560,8 +589,10 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
         if found is not None:
             filename, next_name = names[found][1], found + 1
         name = safe_filename(_stable_name(filename, index, bounded.raw), index)
-        ctype = clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS) \
+        ctype = (
+            clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS)
             or "application/octet-stream"
+        )
         if isinstance(payload, str) and _omitted(payload, bounded, name, limits, problems):
             continue
         if ctype.startswith("message/") and not att.get("filename"):
@@ -574,15 +605,18 @@ def _decode_attachments(mail, bounded: BoundedMessage, limits: ReadLimits,
         except (binascii.Error, ValueError):
             problems.append(Problem("attachment_undecodable", {"file": name}))
             data = b""
-        if data[:13] == b"BAOCAOOMITTED" and _omitted(data.decode("ascii", "replace"), bounded, name,
-                                                      limits, problems):
+        if data[:13] == b"BAOCAOOMITTED" and _omitted(data.decode("ascii", "replace"), bounded, name, limits, problems):
             seen -= 1
             continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
     skipped = max(0, seen - MAX_ATTACHMENTS) + bounded.parts_cut
     if skipped:
-        problems.append(Problem("too_many_attachments", {
-            "count": str(len(out) + skipped), "read": str(len(out)), "skipped": str(skipped)}))
+        problems.append(
+            Problem(
+                "too_many_attachments",
+                {"count": str(len(out) + skipped), "read": str(len(out)), "skipped": str(skipped)},
+            )
+        )
     return out
 
 
@@ -622,16 +656,19 @@ def _stable_name(name: str, index: int, raw: bytes) -> str:
     return name
 
 
-def _omitted(payload: str, bounded: BoundedMessage, name: str, limits: ReadLimits,
-             problems: list[Problem]) -> bool:
+def _omitted(payload: str, bounded: BoundedMessage, name: str, limits: ReadLimits, problems: list[Problem]) -> bool:
     """Whether `payload` is the marker `bound_message` put for a part too big to decode
     (then it is named as a problem)."""
     text = payload[:64].strip()
     if not bounded.marker or text[:-6] != bounded.marker or not text[-6:].isdigit():
         return False
     size = bounded.omitted_sizes.get(int(text[-6:]), 0)
-    problems.append(Problem("over_limit", {"file": name, "limit": "attachment_bytes",
-                                           "detail": str(limits.max_attachment_bytes), "size": str(size)}))
+    problems.append(
+        Problem(
+            "over_limit",
+            {"file": name, "limit": "attachment_bytes", "detail": str(limits.max_attachment_bytes), "size": str(size)},
+        )
+    )
     return True
 
 
@@ -647,13 +684,14 @@ def _decode_payload(payload: str | bytes, binary: bool) -> bytes:
             # A cut or damaged part (wrong padding): decode what is there and let the
             # reader say whether the file is usable.
             clean = re.sub(rb"[^A-Za-z0-9+/]", b"", data)
-            clean = clean[:len(clean) - 1] if len(clean) % 4 == 1 else clean
+            clean = clean[: len(clean) - 1] if len(clean) % 4 == 1 else clean
             return base64.b64decode(clean + b"=" * (-len(clean) % 4))
     return payload.encode("utf-8", "surrogateescape")
 
 
 def _body_text(mail, marker: str) -> str:
     parts = getattr(mail, "text_plain", None) or []
+
     def kept(p: object) -> bool:
         return isinstance(p, str) and not (marker and p.startswith(marker))
 
@@ -670,7 +708,7 @@ def _headers_only(raw: bytes, problem: Problem) -> ParsedMessage:
     """What the header block says, for a message whose body mail-parser could not parse."""
     try:
         head_end, _ = _header_end(raw, 0, len(raw))
-        message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw[:min(head_end, MAX_HEADER_BYTES)])
+        message = BytesHeaderParser(policy=email_policy.compat32).parsebytes(raw[: min(head_end, MAX_HEADER_BYTES)])
         fields = _header_fields(message)
     except Exception:  # the tidied header block always parses; this is the last guard
         fields = []
@@ -690,34 +728,45 @@ def _headers_only(raw: bytes, problem: Problem) -> ParsedMessage:
     subject = clean_text(headers.get("subject", ""), MAX_SUBJECT_CHARS)
     return ParsedMessage(
         message_id=normalize_message_id(headers.get("message-id")),
-        from_address=from_address, from_name=from_name, subject=subject,
+        from_address=from_address,
+        from_name=from_name,
+        subject=subject,
         date_header=_parse_date(headers.get("date")),
         automatic_reason=automatic_reason(headers, from_address, subject, False),
-        attachments=(), body_text="", in_reply_to=normalize_message_id(headers.get("in-reply-to")),
-        problems=(problem,), from_addresses=_from_addresses(fields),
+        attachments=(),
+        body_text="",
+        in_reply_to=normalize_message_id(headers.get("in-reply-to")),
+        problems=(problem,),
+        from_addresses=_from_addresses(fields),
         authentication_results=_auth_fields(fields),
     )
 
 
 # ---- Authentication-Results (RFC 8601) ------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class AuthResult:
     """One result of an Authentication-Results field: `dkim=pass header.d=example.vn`."""
+
     method: str  # lower case, version dropped: dkim, spf, dmarc, ...
     result: str  # lower case: pass, fail, softfail, none, ...
     reason: str | None = None
     properties: Mapping[str, str] = field(default_factory=dict)  # "header.d" -> "example.vn"
 
     def describe(self) -> str:
-        props = " ".join(f"{k}={v}" for k, v in self.properties.items()
-                         if k in ("header.d", "header.i", "smtp.mailfrom", "header.from"))
+        props = " ".join(
+            f"{k}={v}"
+            for k, v in self.properties.items()
+            if k in ("header.d", "header.i", "smtp.mailfrom", "header.from")
+        )
         return f"{self.method}={self.result}" + (f" {props}" if props else "")
 
 
 @dataclass(frozen=True)
 class AuthenticationResults:
     """A parsed Authentication-Results field."""
+
     authserv_id: str  # lower case
     version: int | None
     results: tuple[AuthResult, ...]
@@ -743,8 +792,9 @@ def parse_authentication_results(value: str) -> AuthenticationResults | None:
     if not head or head[0][0] not in ("word", "quoted") or not head[0][1].strip():
         return None
     authserv_id = head[0][1].strip().lower()
-    version = int(head[1][1]) if len(head) > 1 and head[1][0] == "word" and \
-        re.fullmatch(r"[0-9]{1,3}", head[1][1]) else None
+    version = (
+        int(head[1][1]) if len(head) > 1 and head[1][0] == "word" and re.fullmatch(r"[0-9]{1,3}", head[1][1]) else None
+    )
     results = []
     for group in groups[1:64]:
         result = _ar_result(group)
@@ -819,7 +869,7 @@ def _ar_result(group: list[tuple[str, str]]) -> AuthResult | None:
         return None
     reason = None
     props: dict[str, str] = {}
-    rest = group[eq + 2:]
+    rest = group[eq + 2 :]
     key: list[str] = []
     i = 0
     while i < len(rest):
@@ -842,6 +892,7 @@ def _ar_result(group: list[tuple[str, str]]) -> AuthResult | None:
 @dataclass(frozen=True)
 class SenderCheck:
     """Whether the receiving server vouched for the From domain, and if not, why."""
+
     verified: bool
     reason: str | None = None  # a reason code of templates/messages.*.toml when not verified
     detail: str = ""

@@ -2,6 +2,7 @@
 
 Pure functions: a cell value in, an exact `Decimal` (or a `date`) out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -44,30 +45,87 @@ class FigureError(ValueError):
 
 
 # Cell texts that mean "no value" (the form's "nothing to report" marks).
-_EMPTY_MARKS = frozenset({
-    "", "-", "--", "---", "–", "—", "−", "x", "xx", "…", "...", "..", ".", "/", "_",
-    "(-)", "n/a",
-})
-_EXCEL_ERROR = re.compile(
-    r"#(?:null!|div/0!|value!|ref!|name\?|num!|n/a|getting_data|spill!|calc!)")
+_EMPTY_MARKS = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "–",
+        "—",
+        "−",
+        "x",
+        "xx",
+        "…",
+        "...",
+        "..",
+        ".",
+        "/",
+        "_",
+        "(-)",
+        "n/a",
+    }
+)
+_EXCEL_ERROR = re.compile(r"#(?:null!|div/0!|value!|ref!|name\?|num!|n/a|getting_data|spill!|calc!)")
 _FLOAT_PLACES = Decimal("1e-10")
 _MAX_TEXT = 64  # no real figure is longer; bounds the work on hostile cells
 
 # Trailing unit words allowed after a figure, compared without diacritics.
-_COUNT_UNITS = frozenset(strip_diacritics(u) for u in (
-    "người", "người lao động", "lao động", "lđ", "nlđ", "hồ sơ", "hs", "hộ",
-    "hộ kinh doanh", "hkd", "lượt", "lượt người", "đối tượng", "trường hợp", "th",
-    "doanh nghiệp", "dn", "cơ sở", "đơn vị", "trẻ", "trẻ em", "cháu", "suất", "người/lượt",
-))
-_MONEY_UNITS: dict[str, int] = {strip_diacritics(k): v for k, v in {
-    "đ": 1, "đồng": 1, "vnđ": 1, "vnd": 1,
-    "nghìn": 1_000, "ngàn": 1_000, "nghìn đồng": 1_000, "ngàn đồng": 1_000, "k": 1_000,
-    "tr": 1_000_000, "trđ": 1_000_000, "tr.đ": 1_000_000, "tr đồng": 1_000_000,
-    "tr.đồng": 1_000_000, "tr. đồng": 1_000_000, "triệu": 1_000_000,
-    "triệu đồng": 1_000_000,
-    "tỷ": 1_000_000_000, "tỉ": 1_000_000_000, "tỷ đồng": 1_000_000_000,
-    "tỉ đồng": 1_000_000_000,
-}.items()}
+_COUNT_UNITS = frozenset(
+    strip_diacritics(u)
+    for u in (
+        "người",
+        "người lao động",
+        "lao động",
+        "lđ",
+        "nlđ",
+        "hồ sơ",
+        "hs",
+        "hộ",
+        "hộ kinh doanh",
+        "hkd",
+        "lượt",
+        "lượt người",
+        "đối tượng",
+        "trường hợp",
+        "th",
+        "doanh nghiệp",
+        "dn",
+        "cơ sở",
+        "đơn vị",
+        "trẻ",
+        "trẻ em",
+        "cháu",
+        "suất",
+        "người/lượt",
+    )
+)
+_MONEY_UNITS: dict[str, int] = {
+    strip_diacritics(k): v
+    for k, v in {
+        "đ": 1,
+        "đồng": 1,
+        "vnđ": 1,
+        "vnd": 1,
+        "nghìn": 1_000,
+        "ngàn": 1_000,
+        "nghìn đồng": 1_000,
+        "ngàn đồng": 1_000,
+        "k": 1_000,
+        "tr": 1_000_000,
+        "trđ": 1_000_000,
+        "tr.đ": 1_000_000,
+        "tr đồng": 1_000_000,
+        "tr.đồng": 1_000_000,
+        "tr. đồng": 1_000_000,
+        "triệu": 1_000_000,
+        "triệu đồng": 1_000_000,
+        "tỷ": 1_000_000_000,
+        "tỉ": 1_000_000_000,
+        "tỷ đồng": 1_000_000_000,
+        "tỉ đồng": 1_000_000_000,
+    }.items()
+}
 
 _DIGITS = frozenset("0123456789")
 _NUM_CHARS = frozenset("0123456789., ")
@@ -99,8 +157,7 @@ def _tidy(value: Decimal) -> Decimal:
 def _grouped(text: str, sep: str) -> bool:
     """True if `text` is digits grouped by `sep` in threes: 1.234.567."""
     parts = text.split(sep)
-    return (1 <= len(parts[0]) <= 3 and parts[0].isdigit()
-            and all(len(p) == 3 and p.isdigit() for p in parts[1:]))
+    return 1 <= len(parts[0]) <= 3 and parts[0].isdigit() and all(len(p) == 3 and p.isdigit() for p in parts[1:])
 
 
 def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
@@ -115,9 +172,8 @@ def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
         last = max(num.rfind("."), num.rfind(","))
         dec_sep = num[last]
         group_sep = "," if dec_sep == "." else "."
-        int_part, frac = num[:last], num[last + 1:]
-        if (num.count(dec_sep) != 1 or not frac.isdigit()
-                or not _grouped(int_part, group_sep)):
+        int_part, frac = num[:last], num[last + 1 :]
+        if num.count(dec_sep) != 1 or not frac.isdigit() or not _grouped(int_part, group_sep):
             raise FigureError("not_a_number", value)
         return _decimal(int_part.replace(group_sep, "") + "." + frac, value)
     if not dots and not commas:
@@ -268,8 +324,7 @@ _SCALE_RE = re.compile(
     r"|(?P<dong>(?<!\w)" + _CUR + r"(?!\w))"
 )
 # Words before "đồng" that make it another word (hợp đồng = contract ...).
-_NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục",
-                                  "cánh", "đồng"})
+_NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục", "cánh", "đồng"})
 
 
 def scale_from_header(text: str) -> int | None:
@@ -283,7 +338,7 @@ def scale_from_header(text: str) -> int | None:
     """
     t = fold_spaces(unify_d(nfc(text)).casefold())
     for m in _SCALE_RE.finditer(t):
-        rest = t[m.end():].lstrip()
+        rest = t[m.end() :].lstrip()
         if rest[:1].isalpha():
             continue  # "triệu người", "tỷ lệ", "đồng ý": not a unit of money
         if m.group("num"):
@@ -297,7 +352,7 @@ def scale_from_header(text: str) -> int | None:
             return 1_000_000
         if m.group("nghin"):
             return 1_000
-        before = t[:m.start()].split()
+        before = t[: m.start()].split()
         if before and before[-1] in _NOT_CURRENCY_BEFORE:
             continue
         return 1

@@ -3,10 +3,12 @@ and the legacy 8-bit encodings (TCVN3/ABC ".Vn*" fonts and VNI-Windows "VNI-*" f
 
 Everything here is pure and cached where it is called per cell.
 """
+
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Literal
 
@@ -62,8 +64,7 @@ def fold_spaces(text: str) -> str:
 
 
 # Ð (U+00D0, Icelandic eth), Ɖ (U+0189, African D) look like Đ and are typed for it.
-_D_TABLE = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110",
-                          "\u00f0": "\u0111", "\u0256": "\u0111"})
+_D_TABLE = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110", "\u00f0": "\u0111", "\u0256": "\u0111"})
 
 
 def unify_d(text: str) -> str:
@@ -85,9 +86,11 @@ _VOWELS = frozenset("aeiouy")
 _WORD = re.compile(r"[^\s\-\u2010-\u2015/\\,.;:!?()\[\]{}\"'`“”‘’«»…*+=&%#@<>|~^$0-9_]+")
 _VN_MARKS = _TONES | _VOWEL_MODS
 # Any character that can carry a Vietnamese tone (precomposed or combining).
-_TONE_BEARING = re.compile("[\u00c0-\u00c3\u00c8-\u00ca\u00cc\u00cd\u00d2-\u00d5\u00d9\u00da\u00dd"
-                           "\u00e0-\u00e3\u00e8-\u00ea\u00ec\u00ed\u00f2-\u00f5\u00f9\u00fa\u00fd"
-                           "\u0128\u0129\u0168\u0169\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]")
+_TONE_BEARING = re.compile(
+    "[\u00c0-\u00c3\u00c8-\u00ca\u00cc\u00cd\u00d2-\u00d5\u00d9\u00da\u00dd"
+    "\u00e0-\u00e3\u00e8-\u00ea\u00ec\u00ed\u00f2-\u00f5\u00f9\u00fa\u00fd"
+    "\u0128\u0129\u0168\u0169\u1ea0-\u1ef9\u0300\u0301\u0303\u0309\u0323]"
+)
 
 
 def _clusters(word_nfd: str) -> list[list[str]] | None:
@@ -111,8 +114,7 @@ def _tone_layout(word: str) -> tuple[list[list[str]], int, str, int, int] | None
     tone or is not shaped like one syllable.
     """
     clusters = _clusters(unicodedata.normalize("NFD", word))
-    if clusters is None or any(not c[0].isalpha() or any(m not in _VN_MARKS for m in c[1:])
-                               for c in clusters):
+    if clusters is None or any(not c[0].isalpha() or any(m not in _VN_MARKS for m in c[1:]) for c in clusters):
         return None  # a symbol, or a mark Vietnamese does not use: not a syllable
     toned = [(i, m) for i, c in enumerate(clusters) for m in c[1:] if m in _TONES]
     if len(toned) != 1:
@@ -127,10 +129,15 @@ def _tone_layout(word: str) -> tuple[list[list[str]], int, str, int, int] | None
         start += 1
     if start == n:
         return None
-    if start >= 1 and start + 1 < n and is_vowel[start + 1] and (
+    if (
+        start >= 1
+        and start + 1 < n
+        and is_vowel[start + 1]
+        and (
             (bases[start - 1] == "q" and bases[start] == "u")
-            or (start == 1 and bases[0] == "g" and bases[1] == "i"
-                and len(clusters[1]) == 1 + (tone_at == 1))):
+            or (start == 1 and bases[0] == "g" and bases[1] == "i" and len(clusters[1]) == 1 + (tone_at == 1))
+        )
+    ):
         start += 1
     end = start
     while end < n and is_vowel[end]:
@@ -192,11 +199,21 @@ def normalize_tones(text: str) -> str:
 _ROMAN = r"(?=[ivxl])(?:xc|xl|l?x{0,3})(?:ix|iv|v?i{0,3})"
 _NUMBERING = re.compile(
     r"""^\s*(?:
-        \(\s*(?:\d{1,3}|[a-zđ]|""" + _ROMAN + r""")\s*\)        # (1) (a) (iv)
-      | (?:""" + _ROMAN + r""")(?:\.\d{1,2})*\.?\s*\)           # II)  I.1)
-      | (?:""" + _ROMAN + r""")(?:\.\d{1,2})*\.(?=\s|$)         # I.  I.1.
-      | (?:""" + _ROMAN + r""")(?:\.\d{1,2})+(?=\s|$)           # I.1
-      | (?:""" + _ROMAN + r""")\s+[-–—:](?=\s|$)                # IV -  II:
+        \(\s*(?:\d{1,3}|[a-zđ]|"""
+    + _ROMAN
+    + r""")\s*\)        # (1) (a) (iv)
+      | (?:"""
+    + _ROMAN
+    + r""")(?:\.\d{1,2})*\.?\s*\)           # II)  I.1)
+      | (?:"""
+    + _ROMAN
+    + r""")(?:\.\d{1,2})*\.(?=\s|$)         # I.  I.1.
+      | (?:"""
+    + _ROMAN
+    + r""")(?:\.\d{1,2})+(?=\s|$)           # I.1
+      | (?:"""
+    + _ROMAN
+    + r""")\s+[-–—:](?=\s|$)                # IV -  II:
       | \d{1,2}(?:\.\d{1,2})+\.?(?!\d)                         # 1.2  1.2.  1.2.3
       | \d{1,3}\s*(?:[.)/:](?![\d.,])|-(?=\s))                  # 1.  1)  1/  1:  1 -
       | \d{1,3}\s+[–—](?=\s)                                  # 1 – text
@@ -221,7 +238,7 @@ def strip_numbering(text: str) -> str:
         prev = out
         m = _NUMBERING.match(out)
         if m and m.end() > 0:
-            out = out[m.end():]
+            out = out[m.end() :]
     return out.strip() if out is not text else text
 
 
@@ -259,16 +276,14 @@ def normalize_label(text: str) -> str:
     return s
 
 
-_STRIP_D = str.maketrans({"đ": "d", "Đ": "D", "\u00d0": "D", "\u00f0": "d",
-                          "\u0189": "D", "\u0256": "d"})
+_STRIP_D = str.maketrans({"đ": "d", "Đ": "D", "\u00d0": "D", "\u00f0": "d", "\u0189": "D", "\u0256": "d"})
 
 
 @lru_cache(maxsize=65536)
 def strip_diacritics(text: str) -> str:
     """Remove every diacritic ("Dương Quang" -> "Duong Quang"); đ -> d, Đ -> D."""
     decomposed = unicodedata.normalize("NFD", text.translate(_STRIP_D))
-    return unicodedata.normalize(
-        "NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
+    return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
 # ---------------------------------------------------------------------------
@@ -281,8 +296,9 @@ _NUCLEI = (
     "ưa ưi ươ ưu yê iêu yêu oai oay oao oeo uây uôi uya uyê uyu ươi ươu"
 ).split()
 # Nuclei ending in a glide take no final consonant; these others need one.
-_NO_FINAL = frozenset("ai ao au ay âu ây eo êu ia iu oi ôi ơi ua ui ưa ưi ưu iêu yêu "
-                      "oai oay oao oeo uây uôi uya uyu ươi ươu".split())
+_NO_FINAL = frozenset(
+    "ai ao au ay âu ây eo êu ia iu oi ôi ơi ua ui ưa ưi ưu iêu yêu oai oay oao oeo uây uôi uya uyu ươi ươu".split()
+)
 _NEEDS_FINAL = frozenset("ă â oo oă uâ iê yê uô ươ uyê".split())
 _STOP_FINALS = frozenset(("c", "ch", "p", "t"))
 _SYLLABLE = re.compile(
@@ -324,8 +340,9 @@ def is_vietnamese_syllable(word: str) -> bool:
 
 # Letters only Unicode Vietnamese has (never produced by reading TCVN3/VNI bytes as
 # Latin-1/cp1252), plus combining marks (NFD text).
-_UNICODE_VN = re.compile("[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1"
-                         "\u01af\u01b0\u1ea0-\u1ef9\u0300-\u036f]")
+_UNICODE_VN = re.compile(
+    "[\u0102\u0103\u0110\u0111\u0128\u0129\u0168\u0169\u01a0\u01a1\u01af\u01b0\u1ea0-\u1ef9\u0300-\u036f]"
+)
 
 
 def looks_unicode_vietnamese(text: str) -> bool:
@@ -339,32 +356,144 @@ def looks_unicode_vietnamese(text: str) -> bool:
 
 # VN3: lower-case letters with tones, plus the seven capitals Ă Â Ê Ô Ơ Ư Đ.
 _VN3: dict[str, int] = {
-    "à": 0xB5, "ả": 0xB6, "ã": 0xB7, "á": 0xB8, "ạ": 0xB9,
-    "ằ": 0xBB, "ẳ": 0xBC, "ẵ": 0xBD, "ắ": 0xBE, "ặ": 0xC6,
-    "ầ": 0xC7, "ẩ": 0xC8, "ẫ": 0xC9, "ấ": 0xCA, "ậ": 0xCB,
-    "è": 0xCC, "ẻ": 0xCE, "ẽ": 0xCF, "é": 0xD0, "ẹ": 0xD1,
-    "ề": 0xD2, "ể": 0xD3, "ễ": 0xD4, "ế": 0xD5, "ệ": 0xD6,
-    "ì": 0xD7, "ỉ": 0xD8, "ĩ": 0xDC, "í": 0xDD, "ị": 0xDE,
-    "ò": 0xDF, "ỏ": 0xE1, "õ": 0xE2, "ó": 0xE3, "ọ": 0xE4,
-    "ồ": 0xE5, "ổ": 0xE6, "ỗ": 0xE7, "ố": 0xE8, "ộ": 0xE9,
-    "ờ": 0xEA, "ở": 0xEB, "ỡ": 0xEC, "ớ": 0xED, "ợ": 0xEE,
-    "ù": 0xEF, "ủ": 0xF1, "ũ": 0xF2, "ú": 0xF3, "ụ": 0xF4,
-    "ừ": 0xF5, "ử": 0xF6, "ữ": 0xF7, "ứ": 0xF8, "ự": 0xF9,
-    "ỳ": 0xFA, "ỷ": 0xFB, "ỹ": 0xFC, "ý": 0xFD, "ỵ": 0xFE,
-    "ă": 0xA8, "â": 0xA9, "ê": 0xAA, "ô": 0xAB, "ơ": 0xAC, "ư": 0xAD, "đ": 0xAE,
-    "Ă": 0xA1, "Â": 0xA2, "Ê": 0xA3, "Ô": 0xA4, "Ơ": 0xA5, "Ư": 0xA6, "Đ": 0xA7,
+    "à": 0xB5,
+    "ả": 0xB6,
+    "ã": 0xB7,
+    "á": 0xB8,
+    "ạ": 0xB9,
+    "ằ": 0xBB,
+    "ẳ": 0xBC,
+    "ẵ": 0xBD,
+    "ắ": 0xBE,
+    "ặ": 0xC6,
+    "ầ": 0xC7,
+    "ẩ": 0xC8,
+    "ẫ": 0xC9,
+    "ấ": 0xCA,
+    "ậ": 0xCB,
+    "è": 0xCC,
+    "ẻ": 0xCE,
+    "ẽ": 0xCF,
+    "é": 0xD0,
+    "ẹ": 0xD1,
+    "ề": 0xD2,
+    "ể": 0xD3,
+    "ễ": 0xD4,
+    "ế": 0xD5,
+    "ệ": 0xD6,
+    "ì": 0xD7,
+    "ỉ": 0xD8,
+    "ĩ": 0xDC,
+    "í": 0xDD,
+    "ị": 0xDE,
+    "ò": 0xDF,
+    "ỏ": 0xE1,
+    "õ": 0xE2,
+    "ó": 0xE3,
+    "ọ": 0xE4,
+    "ồ": 0xE5,
+    "ổ": 0xE6,
+    "ỗ": 0xE7,
+    "ố": 0xE8,
+    "ộ": 0xE9,
+    "ờ": 0xEA,
+    "ở": 0xEB,
+    "ỡ": 0xEC,
+    "ớ": 0xED,
+    "ợ": 0xEE,
+    "ù": 0xEF,
+    "ủ": 0xF1,
+    "ũ": 0xF2,
+    "ú": 0xF3,
+    "ụ": 0xF4,
+    "ừ": 0xF5,
+    "ử": 0xF6,
+    "ữ": 0xF7,
+    "ứ": 0xF8,
+    "ự": 0xF9,
+    "ỳ": 0xFA,
+    "ỷ": 0xFB,
+    "ỹ": 0xFC,
+    "ý": 0xFD,
+    "ỵ": 0xFE,
+    "ă": 0xA8,
+    "â": 0xA9,
+    "ê": 0xAA,
+    "ô": 0xAB,
+    "ơ": 0xAC,
+    "ư": 0xAD,
+    "đ": 0xAE,
+    "Ă": 0xA1,
+    "Â": 0xA2,
+    "Ê": 0xA3,
+    "Ô": 0xA4,
+    "Ơ": 0xA5,
+    "Ư": 0xA6,
+    "Đ": 0xA7,
 }
 # TCVN 5712 "VN1" adds the 60 toned capitals at positions VN3 leaves free. .Vn* fonts
 # do not use them (capitals come from the ...H fonts), but converters do.
 _VN1_CAPITALS: dict[int, str] = {
-    0x01: "Ú", 0x02: "Ụ", 0x04: "Ừ", 0x05: "Ử", 0x06: "Ữ", 0x11: "Ứ", 0x12: "Ự",
-    0x13: "Ỳ", 0x14: "Ỷ", 0x15: "Ỹ", 0x16: "Ý", 0x17: "Ỵ",
-    0x80: "À", 0x81: "Ả", 0x82: "Ã", 0x83: "Á", 0x84: "Ạ", 0x85: "Ặ", 0x86: "Ậ", 0x87: "È",
-    0x88: "Ẻ", 0x89: "Ẽ", 0x8A: "É", 0x8B: "Ẹ", 0x8C: "Ệ", 0x8D: "Ì", 0x8E: "Ỉ", 0x8F: "Ĩ",
-    0x90: "Í", 0x91: "Ị", 0x92: "Ò", 0x93: "Ỏ", 0x94: "Õ", 0x95: "Ó", 0x96: "Ọ", 0x97: "Ộ",
-    0x98: "Ờ", 0x99: "Ở", 0x9A: "Ỡ", 0x9B: "Ớ", 0x9C: "Ợ", 0x9D: "Ù", 0x9E: "Ủ", 0x9F: "Ũ",
-    0xAF: "Ằ", 0xBA: "Ẳ", 0xBF: "Ẵ", 0xC0: "Ắ", 0xC1: "Ầ", 0xC2: "Ẩ", 0xC3: "Ẫ", 0xC4: "Ấ",
-    0xC5: "Ề", 0xCD: "Ể", 0xD9: "Ễ", 0xDA: "Ế", 0xDB: "Ồ", 0xE0: "Ổ", 0xF0: "Ỗ", 0xFF: "Ố",
+    0x01: "Ú",
+    0x02: "Ụ",
+    0x04: "Ừ",
+    0x05: "Ử",
+    0x06: "Ữ",
+    0x11: "Ứ",
+    0x12: "Ự",
+    0x13: "Ỳ",
+    0x14: "Ỷ",
+    0x15: "Ỹ",
+    0x16: "Ý",
+    0x17: "Ỵ",
+    0x80: "À",
+    0x81: "Ả",
+    0x82: "Ã",
+    0x83: "Á",
+    0x84: "Ạ",
+    0x85: "Ặ",
+    0x86: "Ậ",
+    0x87: "È",
+    0x88: "Ẻ",
+    0x89: "Ẽ",
+    0x8A: "É",
+    0x8B: "Ẹ",
+    0x8C: "Ệ",
+    0x8D: "Ì",
+    0x8E: "Ỉ",
+    0x8F: "Ĩ",
+    0x90: "Í",
+    0x91: "Ị",
+    0x92: "Ò",
+    0x93: "Ỏ",
+    0x94: "Õ",
+    0x95: "Ó",
+    0x96: "Ọ",
+    0x97: "Ộ",
+    0x98: "Ờ",
+    0x99: "Ở",
+    0x9A: "Ỡ",
+    0x9B: "Ớ",
+    0x9C: "Ợ",
+    0x9D: "Ù",
+    0x9E: "Ủ",
+    0x9F: "Ũ",
+    0xAF: "Ằ",
+    0xBA: "Ẳ",
+    0xBF: "Ẵ",
+    0xC0: "Ắ",
+    0xC1: "Ầ",
+    0xC2: "Ẩ",
+    0xC3: "Ẫ",
+    0xC4: "Ấ",
+    0xC5: "Ề",
+    0xCD: "Ể",
+    0xD9: "Ễ",
+    0xDA: "Ế",
+    0xDB: "Ồ",
+    0xE0: "Ổ",
+    0xF0: "Ỗ",
+    0xFF: "Ố",
 }
 # In the cp1252 reading of bytes 0x80-0x9F these are punctuation people really type
 # (quotes, dashes, ellipsis, bullet): they are kept, not read as VN1 capitals.
@@ -393,8 +522,7 @@ for _ch, _b in list(_VN3.items()):
         # the ...H fonts draw as the capital.
         _TCVN3_ENCODE[ord(_ch.upper())] = chr(_b)
 # The capital-only fonts draw every code as a capital; encode from lower case.
-_TCVN3_ENCODE_CAPS: dict[int, str] = {ord(ch): chr(b) for ch, b in _VN3.items()
-                                      if ch.islower()}
+_TCVN3_ENCODE_CAPS: dict[int, str] = {ord(ch): chr(b) for ch, b in _VN3.items() if ch.islower()}
 
 
 def decode_tcvn3(text: str, capitals: bool = False) -> str:
@@ -472,8 +600,7 @@ def _build_vni() -> tuple[dict[str, str], dict[str, str]]:
 
 _VNI_ENCODE, _VNI_DECODE = _build_vni()
 _VNI_ENCODE_TABLE = {ord(k): v for k, v in _VNI_ENCODE.items()}
-_VNI_DECODE_RE = re.compile("|".join(
-    re.escape(k) for k in sorted(_VNI_DECODE, key=len, reverse=True)))
+_VNI_DECODE_RE = re.compile("|".join(re.escape(k) for k in sorted(_VNI_DECODE, key=len, reverse=True)))
 
 
 def decode_vni(text: str) -> str:
@@ -521,8 +648,7 @@ def _natural_case(word: str) -> bool:
 
 
 def _is_vn_word(word: str) -> bool:
-    return (word.isalpha() and _natural_case(word)
-            and is_vietnamese_syllable(word))
+    return word.isalpha() and _natural_case(word) and is_vietnamese_syllable(word)
 
 
 @lru_cache(maxsize=4096)
@@ -547,7 +673,8 @@ def detect_legacy_encoding(text: str) -> LegacyEncoding | None:
     best: LegacyEncoding | None = None
     best_score = 0
     tie = False
-    for enc, decode in (("tcvn3", decode_tcvn3), ("vni", decode_vni)):
+    candidates: tuple[tuple[LegacyEncoding, Callable[[str], str]], ...] = (("tcvn3", decode_tcvn3), ("vni", decode_vni))
+    for enc, decode in candidates:
         score = evidence = strong = bad = 0
         for tok in tokens:
             if _is_vn_word(tok):

@@ -3,6 +3,7 @@
 `read_grid` is the entry; each format has its module (xlsx, xls, csv, docx), and
 `common` holds the grid types they all return.
 """
+
 from __future__ import annotations
 
 from parsers.model import ReadLimits

@@ -5,15 +5,17 @@ with their value, their text already converted to Unicode NFC (TCVN3/VNI by font
 or by detection), merged ranges and which sheet was active. Caps from `ReadLimits`
 bound the work; a fatal problem raises `GridError`, a truncation is reported.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 from parsers.model import Problem, ReadLimits
 from parsers.vntext import decode_legacy, nfc
+
 
 class GridError(Exception):
     """The file cannot be turned into grids; `problem` says why (a named Problem)."""
@@ -31,6 +33,7 @@ class Cell:
     bool or a date/datetime/time; `text` is what a person sees, used for labels
     and in problem messages.
     """
+
     value: object
     text: str
     font_name: str | None = None
@@ -41,6 +44,7 @@ class Cell:
 @dataclass(frozen=True)
 class Sheet:
     """One sheet of a workbook, one table of a .docx, or the whole of a .csv."""
+
     name: str
     cells: Mapping[tuple[int, int], Cell]
     merged: tuple[tuple[int, int, int, int], ...] = ()  # (min_row, min_col, max_row, max_col)
@@ -52,6 +56,7 @@ class Sheet:
 @dataclass(frozen=True)
 class Grid:
     """All sheets read from one file, plus problems met on the way (truncations)."""
+
     sheets: tuple[Sheet, ...]
     problems: tuple[Problem, ...] = field(default=())
 
@@ -125,8 +130,7 @@ def date_text(value: object) -> str:
     return str(value)
 
 
-def make_cell(value: object, row: int, col: int, decode: TextDecoder,
-               font_name: str | None = None) -> Cell | None:
+def make_cell(value: object, row: int, col: int, decode: TextDecoder, font_name: str | None = None) -> Cell | None:
     """Build a Cell from a raw library value; None for an empty cell."""
     if value is None:
         return None
@@ -160,8 +164,7 @@ def make_cell(value: object, row: int, col: int, decode: TextDecoder,
     return Cell(text, text, font_name, False, coord)
 
 
-def merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]
-                       ) -> tuple[tuple[int, int, int, int], ...]:
+def merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, int, int, int], ...]:
     boxes: dict[tuple[int, int], list[int]] = {}
     for (r, c), o in origin.items():
         box = boxes.get(o)
@@ -175,18 +178,20 @@ def merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]
     return tuple(tuple(b) for b in boxes.values() if (b[0], b[1]) != (b[2], b[3]))  # type: ignore[misc]
 
 
-def note_truncation(problems: list[Problem], filename: str, sheet: str, over_rows: bool,
-                     over_cols: bool, limits: ReadLimits) -> None:
+def note_truncation(
+    problems: list[Problem], filename: str, sheet: str, over_rows: bool, over_cols: bool, limits: ReadLimits
+) -> None:
     if over_rows:
-        problems.append(Problem("over_limit", {"file": filename, "sheet": sheet, "limit": "rows",
-                                               "detail": str(limits.max_rows)}))
+        problems.append(
+            Problem("over_limit", {"file": filename, "sheet": sheet, "limit": "rows", "detail": str(limits.max_rows)})
+        )
     if over_cols:
-        problems.append(Problem("over_limit", {"file": filename, "sheet": sheet,
-                                               "limit": "columns",
-                                               "detail": str(limits.max_columns)}))
-
+        problems.append(
+            Problem(
+                "over_limit", {"file": filename, "sheet": sheet, "limit": "columns", "detail": str(limits.max_columns)}
+            )
+        )
 
 
 def as_active(sheet: Sheet) -> Sheet:
     return Sheet(sheet.name, sheet.cells, sheet.merged, True, sheet.is_hidden, sheet.notes)
-

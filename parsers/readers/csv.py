@@ -1,10 +1,11 @@
 """Read delimited text (.csv) into a one-sheet `Grid`."""
+
 from __future__ import annotations
 
 import csv
 import io
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from parsers.model import Problem, ReadLimits
 from parsers.readers.common import Cell, Grid, GridError, Sheet, TextDecoder, make_cell, note_truncation
@@ -40,8 +41,7 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     """Read delimited text in UTF-8 (BOM or not), UTF-16 or windows-1258."""
     decoded = decode_text(data)
     if decoded is None:
-        raise GridError("file_unreadable", file=filename, error="UnicodeDecodeError",
-                        detail="not text")
+        raise GridError("file_unreadable", file=filename, error="UnicodeDecodeError", detail="not text")
     text = nfc(decoded[0].lstrip("\ufeff"))
     delimiter = None
     first_line, _, rest = text.partition("\n")
@@ -62,9 +62,9 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     if any(line.count(delimiter) > widest for line in lines):
         over_cols = True
         text = "".join(
-            delimiter.join(line.split(delimiter, widest)[:widest]) + "\n"
-            if line.count(delimiter) > widest else line
-            for line in lines)
+            delimiter.join(line.split(delimiter, widest)[:widest]) + "\n" if line.count(delimiter) > widest else line
+            for line in lines
+        )
     try:
         for r_idx, fields in enumerate(_split_delimited(text, delimiter), start=1):
             if r_idx > limits.max_rows:
@@ -85,7 +85,7 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
         raise damaged_file(exc, filename) from exc
     note_truncation(problems, filename, "1", over_rows, over_cols, limits)
     if over_cells:
-        problems.append(Problem("over_limit", {"file": filename, "limit": "csv_cells",
-                                               "detail": str(limits.max_csv_cells)}))
+        problems.append(
+            Problem("over_limit", {"file": filename, "limit": "csv_cells", "detail": str(limits.max_csv_cells)})
+        )
     return Grid((Sheet(name="1", cells=cells, is_active=True),), tuple(problems))
-

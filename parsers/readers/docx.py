@@ -1,10 +1,12 @@
 """Read the tables of a Word .docx into a `Grid`: one sheet per table, the paragraphs
 before it as its notes."""
+
 from __future__ import annotations
 
 import posixpath
 import zipfile
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from parsers.model import Problem, ReadLimits
 from parsers.readers.common import (
@@ -20,19 +22,20 @@ from parsers.readers.common import (
 )
 from parsers.readers.ooxml import check_zip_container, content_type, has_dtd, open_zip, package_target
 
-
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+# An lxml element of python-docx's document tree (lxml has no type information here).
+_Element = Any
 
 
-def _docx_font(tc_or_p, default_font: str | None) -> str | None:
+def _docx_font(tc_or_p: _Element, default_font: str | None) -> str | None:
     for rfonts in tc_or_p.iter(_W + "rFonts"):
         name = rfonts.get(_W + "ascii") or rfonts.get(_W + "hAnsi") or rfonts.get(_W + "cs")
         if name:
-            return name
+            return str(name)
     return default_font
 
 
-def _docx_text(el) -> str:
+def _docx_text(el: _Element) -> str:
     """Text of a paragraph or cell: runs joined, paragraphs on separate lines."""
     paragraphs = []
     for p in el.iter(_W + "p"):
@@ -65,21 +68,22 @@ def _docx_body(zf: zipfile.ZipFile, filename: str) -> tuple[Any, str | None]:
 
     main = package_target(zf, _PKG_RELS_PART, "", _OFFICE_DOCUMENT_REL, filename)
     if main is None:
-        raise GridError("file_unreadable", file=filename, error="KeyError",
-                        detail="no main document part")
+        raise GridError("file_unreadable", file=filename, error="KeyError", detail="no main document part")
     main_type = content_type(zf, main, filename)
     if main_type != _WML_DOCUMENT_TYPE:  # what python-docx refuses too (.docm, .dotx)
-        raise GridError("file_unreadable", file=filename, error="ValueError",
-                        detail=f"not a Word document, content type is {main_type!r}")
+        raise GridError(
+            "file_unreadable",
+            file=filename,
+            error="ValueError",
+            detail=f"not a Word document, content type is {main_type!r}",
+        )
     data = zf.read(main)
     if has_dtd(data):
         raise GridError("unsafe_file", file=filename, detail="DTD")
     body = parse_xml(data).body
     folder, name = posixpath.split(main)
-    styles = package_target(zf, posixpath.join(folder, "_rels", f"{name}.rels"), folder,
-                             _STYLES_REL, filename)
+    styles = package_target(zf, posixpath.join(folder, "_rels", f"{name}.rels"), folder, _STYLES_REL, filename)
     return body, (_normal_style_font(zf, styles) if styles else None)
-
 
 
 def _normal_style_font(zf: zipfile.ZipFile, styles: str) -> str | None:
@@ -93,8 +97,7 @@ def _normal_style_font(zf: zipfile.ZipFile, styles: str) -> str | None:
         return None
     by_id = None
     with zf.open(styles) as fh:
-        for _, style in etree.iterparse(fh, tag=_W + "style", resolve_entities=False,
-                                        no_network=True, huge_tree=False):
+        for _, style in etree.iterparse(fh, tag=_W + "style", resolve_entities=False, no_network=True, huge_tree=False):
             name = style.find(_W + "name")
             if name is not None and name.get(_W + "val") == "Normal":
                 return _style_font(style)
@@ -104,10 +107,11 @@ def _normal_style_font(zf: zipfile.ZipFile, styles: str) -> str | None:
     return by_id
 
 
-def _style_font(style) -> str | None:
+def _style_font(style: _Element) -> str | None:
     rpr = style.find(_W + "rPr")
     fonts = rpr.find(_W + "rFonts") if rpr is not None else None
-    return fonts.get(_W + "ascii") if fonts is not None else None
+    name = fonts.get(_W + "ascii") if fonts is not None else None
+    return str(name) if name is not None else None
 
 
 def read_docx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
@@ -126,12 +130,12 @@ def read_docx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
                 notes.append(decode(text, _docx_font(child, default_font)))
         elif child.tag == _W + "tbl":
             if len(sheets) >= limits.max_sheets:
-                problems.append(Problem("over_limit", {"file": filename, "limit": "sheets",
-                                                       "detail": str(limits.max_sheets)}))
+                problems.append(
+                    Problem("over_limit", {"file": filename, "limit": "sheets", "detail": str(limits.max_sheets)})
+                )
                 break
             name = str(len(sheets) + 1)
-            sheet = _read_docx_table(child, name, tuple(notes), limits, filename,
-                                     decode, default_font, problems)
+            sheet = _read_docx_table(child, name, tuple(notes), limits, filename, decode, default_font, problems)
             sheets.append(sheet)
             # A letterhead is often a borderless table: its lines ("Đơn vị: ...") are
             # context for the tables after it, like paragraphs.
@@ -150,7 +154,7 @@ def read_docx(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     return Grid(tuple(sheets), tuple(problems))
 
 
-def _block_items(parent) -> Iterator:
+def _block_items(parent: _Element) -> Iterator[_Element]:
     """Paragraphs and tables in document order, looking inside content controls."""
     for child in parent.iterchildren():
         if child.tag == _W + "sdt":
@@ -161,9 +165,16 @@ def _block_items(parent) -> Iterator:
             yield child
 
 
-def _read_docx_table(tbl, name: str, notes: tuple[str, ...], limits: ReadLimits,
-                     filename: str, decode: TextDecoder, default_font: str | None,
-                     problems: list[Problem]) -> Sheet:
+def _read_docx_table(
+    tbl: _Element,
+    name: str,
+    notes: tuple[str, ...],
+    limits: ReadLimits,
+    filename: str,
+    decode: TextDecoder,
+    default_font: str | None,
+    problems: list[Problem],
+) -> Sheet:
     cells: dict[tuple[int, int], Cell] = {}
     origin: dict[tuple[int, int], tuple[int, int]] = {}
     over_rows = over_cols = False
@@ -198,8 +209,7 @@ def _read_docx_table(tbl, name: str, notes: tuple[str, ...], limits: ReadLimits,
                 text = _docx_text(tc).strip()
                 if text:
                     text = decode(text, _docx_font(tc, default_font))
-                    cells[o] = Cell(text, text, _docx_font(tc, default_font), False,
-                                    coordinate(*o))
+                    cells[o] = Cell(text, text, _docx_font(tc, default_font), False, coordinate(*o))
             for c in range(col, min(col + span, limits.max_columns + 1)):
                 origin[(r_idx, c)] = o
             col += span
@@ -207,9 +217,8 @@ def _read_docx_table(tbl, name: str, notes: tuple[str, ...], limits: ReadLimits,
     return Sheet(name=name, cells=cells, merged=merges_from_cells(origin), notes=notes)
 
 
-def _int_attr(el, default: int) -> int:
+def _int_attr(el: _Element, default: int) -> int:
     try:
         return int(el.get(_W + "val"))
     except (TypeError, ValueError):
         return default
-

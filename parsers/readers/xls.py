@@ -1,7 +1,9 @@
 """Read a BIFF .xls workbook (Excel 97-2003) into a `Grid` with xlrd."""
+
 from __future__ import annotations
 
 import io
+from typing import Any
 
 from parsers.model import Problem, ReadLimits
 from parsers.readers.common import Cell, Grid, GridError, Sheet, TextDecoder, as_active, make_cell, note_truncation
@@ -14,11 +16,13 @@ def read_xls(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     log = io.StringIO()  # xlrd chats on stdout by default
     try:
         try:
-            book = xlrd.open_workbook(file_contents=data, formatting_info=True,
-                                      on_demand=True, logfile=log, verbosity=0)
+            book = xlrd.open_workbook(
+                file_contents=data, formatting_info=True, on_demand=True, logfile=log, verbosity=0
+            )
         except NotImplementedError:
-            book = xlrd.open_workbook(file_contents=data, formatting_info=False,
-                                      on_demand=True, logfile=log, verbosity=0)
+            book = xlrd.open_workbook(
+                file_contents=data, formatting_info=False, on_demand=True, logfile=log, verbosity=0
+            )
     except xlrd.XLRDError as exc:
         if "encrypt" in str(exc).lower():
             raise GridError("encrypted_file", file=filename) from exc
@@ -28,8 +32,9 @@ def read_xls(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     try:
         n_sheets = book.nsheets
         if n_sheets > limits.max_sheets:
-            problems.append(Problem("over_limit", {"file": filename, "limit": "sheets",
-                                                   "detail": str(limits.max_sheets)}))
+            problems.append(
+                Problem("over_limit", {"file": filename, "limit": "sheets", "detail": str(limits.max_sheets)})
+            )
         sheets = []
         for idx in range(min(n_sheets, limits.max_sheets)):
             sh = book.sheet_by_index(idx)
@@ -42,9 +47,9 @@ def read_xls(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     return Grid(tuple(sheets), tuple(problems))
 
 
-
-def _read_xls_sheet(book, sh, limits: ReadLimits, filename: str, decode: TextDecoder,
-                    problems: list[Problem]) -> Sheet:
+def _read_xls_sheet(
+    book: Any, sh: Any, limits: ReadLimits, filename: str, decode: TextDecoder, problems: list[Problem]
+) -> Sheet:
     import xlrd
 
     nrows, ncols = min(sh.nrows, limits.max_rows), min(sh.ncols, limits.max_columns)
@@ -79,8 +84,7 @@ def _read_xls_sheet(book, sh, limits: ReadLimits, filename: str, decode: TextDec
             cell = make_cell(value, r + 1, c + 1, decode, font_name)
             if cell is not None:
                 cells[(r + 1, c + 1)] = cell
-    note_truncation(problems, filename, sh.name, sh.nrows > limits.max_rows,
-                     sh.ncols > limits.max_columns, limits)
+    note_truncation(problems, filename, sh.name, sh.nrows > limits.max_rows, sh.ncols > limits.max_columns, limits)
     merges = tuple(
         (rlo + 1, clo + 1, min(rhi, nrows), min(chi, ncols))
         for rlo, rhi, clo, chi in getattr(sh, "merged_cells", ()) or ()
@@ -93,4 +97,3 @@ def _read_xls_sheet(book, sh, limits: ReadLimits, filename: str, decode: TextDec
         is_active=bool(getattr(sh, "sheet_visible", 0)),
         is_hidden=getattr(sh, "visibility", 0) != 0,
     )
-

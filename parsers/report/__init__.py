@@ -5,10 +5,12 @@ whose problems say, with stable codes, what could not be read and where. The wor
 in `matching` (labels to the form), `tables` (finding the table), `values` (figures
 and checks) and `problems` (codes and sentences).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
 from parsers.readers import Grid, GridError, read_grid
@@ -30,11 +32,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-_EVIDENCE_OUTCOME = "evidence"
+_EVIDENCE_OUTCOME: Final = "evidence"
 
 
-def read_attachment(filename: str, content_type: str, data: bytes, form: FormSpec,
-                    report_day: dt.date | None) -> AttachmentResult:
+def read_attachment(
+    filename: str, content_type: str, data: bytes, form: FormSpec, report_day: dt.date | None
+) -> AttachmentResult:
     """Read one attachment into figures and problems. Never raises."""
     fmt = "unknown"
     try:
@@ -43,18 +46,18 @@ def read_attachment(filename: str, content_type: str, data: bytes, form: FormSpe
     except Exception as exc:  # the boundary: any failure is a named problem, not a crash
         log.debug("could not read attachment %r (%s)", filename, fmt, exc_info=True)
         return AttachmentResult(
-            filename=filename, detected_format=fmt, outcome="unreadable",
-            problems=(Problem("file_unreadable", {"file": filename,
-                                                  "error": type(exc).__name__,
-                                                  "detail": str(exc)[:200]}),),
+            filename=filename,
+            detected_format=fmt,
+            outcome="unreadable",
+            problems=(
+                Problem("file_unreadable", {"file": filename, "error": type(exc).__name__, "detail": str(exc)[:200]}),
+            ),
         )
 
 
-def _read(filename: str, fmt: str, data: bytes, form: FormSpec,
-          report_day: dt.date | None) -> AttachmentResult:
+def _read(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
     def unreadable(*problems: Problem) -> AttachmentResult:
-        return AttachmentResult(filename=filename, detected_format=fmt, outcome="unreadable",
-                                problems=tuple(problems))
+        return AttachmentResult(filename=filename, detected_format=fmt, outcome="unreadable", problems=tuple(problems))
 
     if fmt == "empty":
         return unreadable(Problem("empty_file", {"file": filename}))
@@ -64,13 +67,19 @@ def _read(filename: str, fmt: str, data: bytes, form: FormSpec,
         return unreadable(Problem("encrypted_file", {"file": filename}))
     if fmt not in READABLE_FORMATS:
         return AttachmentResult(
-            filename=filename, detected_format=fmt, outcome=_EVIDENCE_OUTCOME,
+            filename=filename,
+            detected_format=fmt,
+            outcome=_EVIDENCE_OUTCOME,
             problems=(Problem("unsupported_format", {"file": filename, "format": fmt}),),
         )
     limits = form.limits
     if len(data) > limits.max_attachment_bytes:
-        return unreadable(Problem("over_limit", {"file": filename, "limit": "attachment_bytes",
-                                                 "detail": str(limits.max_attachment_bytes)}))
+        return unreadable(
+            Problem(
+                "over_limit",
+                {"file": filename, "limit": "attachment_bytes", "detail": str(limits.max_attachment_bytes)},
+            )
+        )
     try:
         grid: Grid = read_grid(data, fmt, limits, filename)
     except GridError as exc:
@@ -95,4 +104,3 @@ def _read(filename: str, fmt: str, data: bytes, form: FormSpec,
         sheet=table.sheet.name,
         sheet_reason=reason,
     )
-

@@ -4,11 +4,13 @@
 are compared by `match_key` (Vietnamese normalised, punctuation as spaces), exactly,
 by containment, or as the words of one label.
 """
+
 from __future__ import annotations
 
 import functools
 import re
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
 from parsers.vntext import normalize_label
@@ -36,6 +38,7 @@ def memo_short_texts(fn: Callable[[str], _T]) -> Callable[[str], _T]:
     @functools.wraps(fn)
     def call(text: str) -> _T:
         return cached(text) if len(text) <= 300 else fn(text)
+
     return call
 
 
@@ -125,8 +128,7 @@ class FormIndex:
         for v in variants:
             if len(v) < 8 or " " not in v:
                 continue
-            hits = {code for key, code in self.ind_keys
-                    if len(key) > len(v) and _contains_words(key, v)}
+            hits = {code for key, code in self.ind_keys if len(key) > len(v) and _contains_words(key, v)}
             if len(hits) == 1:
                 return (hits.pop(), CONTAINED)
             if hits:
@@ -210,4 +212,3 @@ def _longest_contained(v: str, keys: tuple[tuple[str, str], ...]) -> str | None:
 @functools.lru_cache(maxsize=16)
 def form_index(form: FormSpec) -> FormIndex:
     return FormIndex(form)
-

@@ -1,16 +1,28 @@
 """The problems the attachment reader names, and their sentences."""
+
 from __future__ import annotations
 
 import string
-from typing import Mapping
+from collections.abc import Mapping
 
 from parsers.model import Problem
 
 # Every problem code the attachment reader emits (sentences: templates/problems.*.toml).
 PROBLEM_CODES = (
-    "file_unreadable", "unsupported_format", "html_disguised", "encrypted_file", "empty_file",
-    "unsafe_file", "no_table_found", "not_a_number", "formula_no_value", "fractional_count",
-    "negative_value", "check_failed", "duplicate_indicator", "over_limit",
+    "file_unreadable",
+    "unsupported_format",
+    "html_disguised",
+    "encrypted_file",
+    "empty_file",
+    "unsafe_file",
+    "no_table_found",
+    "not_a_number",
+    "formula_no_value",
+    "fractional_count",
+    "negative_value",
+    "check_failed",
+    "duplicate_indicator",
+    "over_limit",
 )
 
 # The problems that say one figure is no valid value: a count that is not whole, a
@@ -21,7 +33,7 @@ PROBLEM_CODES = (
 FIGURE_FORMAT_PROBLEMS = frozenset({"not_a_number", "formula_no_value", "fractional_count", "negative_value"})
 
 
-class _Blank(dict):
+class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
 

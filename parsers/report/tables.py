@@ -2,12 +2,13 @@
 measure each column holds (with its money scale), the unit and the as-of date
 written around it; and choose between the tables of several sheets.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable
 
 from parsers.numbers import parse_day_month, parse_vn_date, scale_from_header
 from parsers.readers import Cell, Sheet
@@ -41,6 +42,7 @@ class MeasureColumn:
 @dataclass
 class Table:
     """A recognised report table inside one sheet."""
+
     sheet: Sheet
     label_col: int
     code_col: int | None
@@ -109,18 +111,18 @@ def find_table(sheet: Sheet, index: FormIndex) -> Table | None:
         ind_matches[(r, c)] = m
         col_score[c] = col_score.get(c, 0) + m[1]
     code_col = _pick_code_column(code_hits, view)
-    if not col_score and code_col is None:
-        return None
     if col_score:
         label_col = min(col_score, key=lambda c: (-col_score[c], c))
+    elif code_col is not None:
+        label_col = code_col
     else:
-        label_col = code_col  # type: ignore[assignment]
+        return None
     by_row: dict[int, tuple[str, int]] = {}
     for r, row in view.rows.items():
-        cell = row.get(label_col)
-        if cell is None or not isinstance(cell.value, str):
+        label = row.get(label_col)
+        if label is None or not isinstance(label.value, str):
             continue
-        m = ind_matches.get((r, label_col)) or index.match_indicator(cell.text)
+        m = ind_matches.get((r, label_col)) or index.match_indicator(label.text)
         if m is not None and m is not TOTAL:
             by_row[r] = m
     if code_col is not None:
@@ -146,9 +148,7 @@ def _pick_code_column(code_hits: dict[int, dict[int, str]], view: _SheetView) ->
     for c, hits in code_hits.items():
         codes_have_letters = all(not code.isdigit() for code in hits.values())
         first = min(hits)
-        header_says_code = any(
-            match_key(view.text(r, c)) in _CODE_HEADERS for r in range(max(1, first - 4), first)
-        )
+        header_says_code = any(match_key(view.text(r, c)) in _CODE_HEADERS for r in range(max(1, first - 4), first))
         if not (codes_have_letters or header_says_code):
             continue
         if len(hits) > best_n:
@@ -156,8 +156,9 @@ def _pick_code_column(code_hits: dict[int, dict[int, str]], view: _SheetView) ->
     return best
 
 
-def _read_header(view: _SheetView, index: FormIndex, first_data_row: int, label_col: int,
-                 code_col: int | None) -> tuple[int, dict[str, MeasureColumn]] | None:
+def _read_header(
+    view: _SheetView, index: FormIndex, first_data_row: int, label_col: int, code_col: int | None
+) -> tuple[int, dict[str, MeasureColumn]] | None:
     """Measure columns from the header block right above `first_data_row`."""
     block: list[int] = []
     r = first_data_row - 1
@@ -189,9 +190,7 @@ def _read_header(view: _SheetView, index: FormIndex, first_data_row: int, label_
         return None
     block.reverse()  # top to bottom
     excluded = {label_col} | ({code_col} if code_col is not None else set())
-    fill_right = not any(
-        r1 <= block[-1] and r2 >= block[0] for r1, _, r2, _ in view.sheet.merged
-    )
+    fill_right = not any(r1 <= block[-1] and r2 >= block[0] for r1, _, r2, _ in view.sheet.merged)
     stacks: dict[int, list[str]] = {}
     for c in range(1, view.max_col + 1):
         if c in excluded:
@@ -232,8 +231,9 @@ def _is_column_number(text: str) -> bool:
     return all(len(w) <= 1 for w in _LETTERS_RE.findall(text))
 
 
-def _parent_to_the_left(view: _SheetView, r: int, c: int, below: int, label_col: int
-                        ) -> tuple[tuple[int, int] | None, str]:
+def _parent_to_the_left(
+    view: _SheetView, r: int, c: int, below: int, label_col: int
+) -> tuple[tuple[int, int] | None, str]:
     """In an unmerged multi-row header (csv, plain tables) a parent is written once,
     above its first child: an empty cell with a child below inherits it."""
     if not view.text(below, c):
@@ -284,7 +284,7 @@ def _kind_hint(texts: Iterable[str]) -> str | None:
 
 @memo_short_texts
 def _text_kind(text: str) -> str | None:
-    """"money" when a header text speaks of money, "count" of people or files."""
+    """ "money" when a header text speaks of money, "count" of people or files."""
     k = f" {match_key(text)} "
     if header_scale(text) or any(h in k for h in _MONEY_HINTS):
         return "money"
@@ -339,19 +339,18 @@ def _match_single(stack: list[str], index: FormIndex, quality: int) -> str | Non
 
 
 def _find_unit_and_date(view: _SheetView, table: Table) -> tuple[str | None, dt.date | None]:
-    """"Đơn vị: ..." and "... tính đến ngày dd/mm/yyyy", above the table first."""
+    """ "Đơn vị: ..." and "... tính đến ngày dd/mm/yyyy", above the table first."""
     unit: str | None = None
     as_of: dt.date | None = None
     texts: list[tuple[str, list[Cell]]] = [(n, []) for n in view.sheet.notes]
     table_rows = {r for r, _, _ in table.rows}
     last = max(table_rows, default=table.first_data_row)
-    ordered = sorted(r for r in view.rows
-                     if r < table.header_top or last < r <= last + _CONTEXT_ROWS_BELOW)
+    ordered = sorted(r for r in view.rows if r < table.header_top or last < r <= last + _CONTEXT_ROWS_BELOW)
     for r in ordered:
         cells = view.row_text_cells(r)
         for i, cell in enumerate(cells):
             if isinstance(cell.value, str):
-                texts.append((cell.text, cells[i + 1:]))
+                texts.append((cell.text, cells[i + 1 :]))
     for text, right in texts:
         for line in unify_d(text).splitlines() or [text]:
             if unit is None:
@@ -403,7 +402,6 @@ def _date_from(line: str, right: list[Cell]) -> dt.date | None:
     return None
 
 
-
 def choose_table(tables: list[Table], report_day: dt.date | None) -> tuple[Table, str]:
     visible = [t for t in tables if not t.sheet.is_hidden] or tables
     if report_day is not None:
@@ -423,4 +421,3 @@ def choose_table(tables: list[Table], report_day: dt.date | None) -> tuple[Table
         if t.sheet.is_active:
             return t, "active"
     return visible[0], "first"
-

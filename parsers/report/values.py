@@ -1,12 +1,13 @@
 """Read the figures of a found table: each indicator row's measure cells as exact
 đồng or counts, the problems of each figure, and the form's checks between measures.
 """
+
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, Problem
 from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
@@ -15,8 +16,12 @@ from parsers.report.matching import FormIndex
 from parsers.report.tables import Table
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
-    "<=": operator.le, "<": operator.lt, ">=": operator.ge, ">": operator.gt,
-    "==": operator.eq, "!=": operator.ne,
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
 }
 
 
@@ -40,12 +45,18 @@ class Reading:
         self.problems.append(Problem(code, p))
 
 
-def _read_figure(cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec,
-                 measure: MeasureSpec) -> tuple[Decimal | None, int | None]:
+def _read_figure(
+    cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec, measure: MeasureSpec
+) -> tuple[Decimal | None, int | None]:
     """The figure in `cell` and the money scale the cell itself states ("500 triệu"),
     or (None, None) for no value; a problem is recorded for anything unreadable."""
-    common = {"cell": cell.coordinate, "indicator": ind.label, "measure": measure.label,
-              "indicator_code": ind.code, "measure_code": measure.code}
+    common = {
+        "cell": cell.coordinate,
+        "indicator": ind.label,
+        "measure": measure.label,
+        "indicator_code": ind.code,
+        "measure_code": measure.code,
+    }
     if cell.is_formula_without_value:
         reading.problem("formula_no_value", **common)
         return None, None
@@ -56,8 +67,7 @@ def _read_figure(cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec,
         try:
             return parse_figure_with_unit(value, kind)  # type: ignore[arg-type]
         except FigureError as exc:
-            reading.problem("not_a_number", text=cell.text, detail=getattr(exc, "reason", ""),
-                            **common)
+            reading.problem("not_a_number", text=cell.text, detail=getattr(exc, "reason", ""), **common)
             return None, None
     reading.problem("not_a_number", text=cell.text, detail="wrong_type", **common)
     return None, None
@@ -74,11 +84,10 @@ class _Row:
 
 def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
     """Fill reading.values/cells/problems from the table's indicator rows."""
-    covered = set()
+    covered: set[tuple[int, int]] = set()
     for r1, c1, r2, c2 in table.sheet.merged:
         if (r2 - r1 + 1) * (c2 - c1 + 1) <= 10_000:
-            covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)
-                           if (r, c) != (r1, c1))
+            covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (r1, c1))
     chosen: dict[str, _Row] = {}
     duplicates: list[Problem] = []
     for row, code, quality in table.rows:
@@ -96,8 +105,14 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
             value, cell_scale = _read_figure(cell, spec.kind, sub, ind, spec)
             if value is None:
                 continue
-            common = {"cell": cell.coordinate, "indicator": ind.label, "measure": spec.label,
-                      "indicator_code": ind.code, "measure_code": spec.code, "text": cell.text}
+            common = {
+                "cell": cell.coordinate,
+                "indicator": ind.label,
+                "measure": spec.label,
+                "indicator_code": ind.code,
+                "measure_code": spec.code,
+                "text": cell.text,
+            }
             if value < 0:
                 sub.problem("negative_value", **common)
             if spec.kind == "count":
@@ -115,10 +130,18 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
             # a weaker earlier match (a heading with subtotals) gives way to the real row
             chosen[code] = _Row(row, quality, values, cells, sub.problems)
         elif quality == prev.quality:
-            duplicates.append(Problem("duplicate_indicator", {
-                "file": reading.filename, "sheet": reading.sheet, "indicator": ind.label,
-                "cell": coordinate(row, table.label_col),
-                "detail": coordinate(prev.row, table.label_col)}))
+            duplicates.append(
+                Problem(
+                    "duplicate_indicator",
+                    {
+                        "file": reading.filename,
+                        "sheet": reading.sheet,
+                        "indicator": ind.label,
+                        "cell": coordinate(row, table.label_col),
+                        "detail": coordinate(prev.row, table.label_col),
+                    },
+                )
+            )
     for code, r in sorted(chosen.items(), key=lambda kv: kv[1].row):
         reading.problems.extend(r.problems)
         if r.values:
@@ -145,7 +168,7 @@ def run_checks(form: FormSpec, index: FormIndex, reading: Reading) -> None:
                     detail=check.message,
                     rule=check.rule or f"{check.left} {check.op} {check.right}",
                     text=f"{_measure_label(index, check.left)}: {_plain(left)}; "
-                         f"{_measure_label(index, check.right)}: {_plain(right)}",
+                    f"{_measure_label(index, check.right)}: {_plain(right)}",
                 )
 
 
@@ -157,4 +180,3 @@ def _measure_label(index: FormIndex, code: str) -> str:
 def _plain(value: Decimal) -> str:
     text = format(value, "f")
     return text.rstrip("0").rstrip(".") if "." in text else text
-
