@@ -31,13 +31,13 @@ import mailparser
 import mailparser.utils
 
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
+from parsers.text import CONTROL_CHARS, clean_text, fix_surrogates, safe_filename
 
 # mail-parser logs every part type it does not decode (text/rfc822-headers, ...) at
 # WARNING and every header part it cannot decode at ERROR: normal for bounces and
 # broken mail, nothing an administrator must act on (the problems say what matters).
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
 
-MAX_FILENAME_CHARS = 200
 MAX_SUBJECT_CHARS = 1000
 MAX_NAME_CHARS = 200
 MAX_ADDRESS_CHARS = 320
@@ -69,16 +69,6 @@ _AUTO_REPLY_SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _DAEMON_LOCALPARTS = {"mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"}
-# Characters never shown: C0/C1 controls, bidi overrides and isolates (a file name
-# "bc\u202exslx.exe" reads as "bcexe.xlsx"), zero-width and invisible formatting
-# characters, the BOM, lone surrogates (undecodable bytes; no database stores them)
-# and Unicode tag characters (invisible text smuggled into a string).
-_CONTROL = re.compile(
-    "[\x00-\x1f\x7f-\x9f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f"
-    "\u2028-\u202e\u2060-\u206f\u3164\ufe00-\ufe0f\ufeff\ufff9-\ufffb\ud800-\udfff"
-    "\U000e0000-\U000e007f]"
-)
-_SPACES = re.compile(r"\s+")
 
 
 # ---- the message ---------------------------------------------------------------------
@@ -162,7 +152,7 @@ def content_sha256(raw: bytes, bounded: BoundedMessage, message: email.message.M
 
 def normalize_message_id(value: object) -> str | None:
     """'<abc@host>' -> 'abc@host'; None or empty -> None. No control characters, bounded."""
-    text = _CONTROL.sub("", _header_str(value)).strip()
+    text = CONTROL_CHARS.sub("", _header_str(value)).strip()
     if not text:
         return None
     match = re.search(r"<([^<>]+)>", text)
@@ -199,16 +189,6 @@ def automatic_reason(
     return None
 
 
-def clean_text(text: str, max_chars: int, *, fold_spaces: bool = True) -> str:
-    """NFC, undecodable bytes decoded, invisible characters removed, whitespace folded
-    (runs of spaces kept as written with `fold_spaces=False`), capped."""
-    text = _fix_surrogates(text[: max_chars * 4 + 64])  # NFC and folding only shrink it further
-    text = unicodedata.normalize("NFC", text)
-    text = _CONTROL.sub(" ", text)
-    text = (_SPACES.sub(" ", text) if fold_spaces else text).strip()
-    return text[:max_chars]
-
-
 def decode_header_text(value: str) -> str:
     """A header field value (Subject, a file name parameter) as its sender wrote it.
 
@@ -218,31 +198,14 @@ def decode_header_text(value: str) -> str:
     text is kept, and adjacent encoded-words in one charset are joined as bytes before
     decoding (a UTF-8 character split across two words is one character).
     """
-    text = _fix_surrogates(value)
+    text = fix_surrogates(value)
     text = _unfold(text).replace("\r", "").replace("\n", "")  # a stray line break is no text
     if "=?" not in text:
         return text
     try:
-        return _fix_surrogates(str(email_policy.default.header_factory("subject", text)))
+        return fix_surrogates(str(email_policy.default.header_factory("subject", text)))
     except Exception:  # a guard: the default policy's parser registers defects, never raises
         return text
-
-
-def safe_filename(name: str | None, index: int) -> str:
-    """A display name for an attachment: no path, no control characters, bounded;
-    spaces as sent.
-
-    Never used to build a path on disk (the archive names files by content hash).
-    """
-    name = clean_text(name or "", 10 * MAX_FILENAME_CHARS, fold_spaces=False)
-    name = re.split(r"[\\/]", name)[-1].strip(' ."')
-    if not name:
-        name = f"attachment-{index + 1}"
-    if len(name) > MAX_FILENAME_CHARS:
-        stem, dot, ext = name.rpartition(".")
-        ext = ext[:10] if dot and len(ext) <= 10 else ""
-        name = name[: MAX_FILENAME_CHARS - len(ext) - 1].rstrip(" .") + ("." + ext if ext else "")
-    return name
 
 
 # ---- bounding the raw bytes -----------------------------------------------------------
@@ -494,22 +457,7 @@ def _header_str(value: object) -> str:
         value = value[0] if value else ""
     if isinstance(value, bytes):
         value = value.decode("utf-8", "replace")
-    return _fix_surrogates(str(value))
-
-
-def _fix_surrogates(text: str) -> str:
-    """Bytes the email package could not decode (lone surrogates) read as UTF-8, else
-    windows-1258; any other lone surrogate removed."""
-    if not re.search("[\ud800-\udfff]", text):
-        return text
-    try:
-        data = text.encode("utf-8", "surrogateescape")
-    except UnicodeEncodeError:
-        return re.sub("[\ud800-\udfff]", "", text)
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("windows-1258", "replace")
+    return fix_surrogates(str(value))
 
 
 def _parse_from(mail, raw_from: object) -> tuple[str | None, str | None]:
@@ -526,7 +474,7 @@ def _parse_from(mail, raw_from: object) -> tuple[str | None, str | None]:
 
 def _address(value: object) -> str | None:
     """A lower-cased addr-spec with no spaces or control characters, or None."""
-    addr = _CONTROL.sub("", _header_str(value)).strip().strip("<>").lower()
+    addr = CONTROL_CHARS.sub("", _header_str(value)).strip().strip("<>").lower()
     # Too long to be an address (RFC 5321: 64 + 1 + 255): cutting one would make another.
     if "@" not in addr or len(addr) > MAX_ADDRESS_CHARS or any(c.isspace() for c in addr):
         return None
@@ -588,7 +536,7 @@ def _decode_attachments(
         found = next((k for k in range(next_name, len(names)) if names[k][0] == filename), None)
         if found is not None:
             filename, next_name = names[found][1], found + 1
-        name = safe_filename(_stable_name(filename, index, bounded.raw), index)
+        name = safe_filename(_stable_name(filename, index, bounded.raw), f"attachment-{index + 1}")
         ctype = (
             clean_text(_header_str(att.get("mail_content_type")).lower(), MAX_CONTENT_TYPE_CHARS)
             or "application/octet-stream"
@@ -699,7 +647,7 @@ def _body_text(mail, marker: str) -> str:
     if not text.strip():
         html = "\n".join(p for p in (getattr(mail, "text_html", None) or []) if kept(p))
         text = re.sub(r"<[^>]+>", " ", html[: MAX_BODY_CHARS * 10])
-    text = _fix_surrogates(text[: MAX_BODY_CHARS * 2])
+    text = fix_surrogates(text[: MAX_BODY_CHARS * 2])
     text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", text)
     return unicodedata.normalize("NFC", text)[:MAX_BODY_CHARS]
 

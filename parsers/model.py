@@ -10,20 +10,9 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import MappingProxyType
 from typing import Literal
 
 MeasureKind = Literal["count", "money"]
-
-# Scale factors in đồng for the money scales a header or the config may state.
-SCALES: Mapping[str, int] = MappingProxyType(
-    {
-        "đồng": 1,
-        "nghìn đồng": 1_000,
-        "triệu đồng": 1_000_000,
-        "tỷ đồng": 1_000_000_000,
-    }
-)
 
 
 @dataclass(frozen=True)

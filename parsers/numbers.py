@@ -8,7 +8,9 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Literal
 
 from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
@@ -17,7 +19,11 @@ __all__ = [
     "FigureError",
     "parse_figure",
     "parse_figure_with_unit",
+    "MONEY_SCALES",
+    "SCALES",
+    "scale_by_name",
     "scale_from_header",
+    "scale_name",
     "to_dong",
     "as_exact_int",
     "parse_vn_date",
@@ -100,32 +106,38 @@ _COUNT_UNITS = frozenset(
         "người/lượt",
     )
 )
-_MONEY_UNITS: dict[str, int] = {
-    strip_diacritics(k): v
-    for k, v in {
-        "đ": 1,
-        "đồng": 1,
-        "vnđ": 1,
-        "vnd": 1,
-        "nghìn": 1_000,
-        "ngàn": 1_000,
-        "nghìn đồng": 1_000,
-        "ngàn đồng": 1_000,
-        "k": 1_000,
-        "tr": 1_000_000,
-        "trđ": 1_000_000,
-        "tr.đ": 1_000_000,
-        "tr đồng": 1_000_000,
-        "tr.đồng": 1_000_000,
-        "tr. đồng": 1_000_000,
-        "triệu": 1_000_000,
-        "triệu đồng": 1_000_000,
-        "tỷ": 1_000_000_000,
-        "tỉ": 1_000_000_000,
-        "tỷ đồng": 1_000_000_000,
-        "tỉ đồng": 1_000_000_000,
-    }.items()
-}
+# The one money-scale table: every way a report cell, a header or the config names a
+# scale of money, by its factor in đồng. The first name of each is the one written.
+MONEY_SCALES: Mapping[int, tuple[str, ...]] = MappingProxyType(
+    {
+        1: ("đồng", "đ", "vnđ", "vnd"),
+        1_000: ("nghìn đồng", "nghìn", "ngàn", "ngàn đồng", "nghìn đ", "ng.đ", "k"),
+        1_000_000: ("triệu đồng", "triệu", "triệu đ", "tr", "trđ", "tr.đ", "tr đ", "tr đồng", "tr.đồng", "tr. đồng"),
+        1_000_000_000: ("tỷ đồng", "tỷ", "tỉ", "tỉ đồng", "tỷ đ"),
+    }
+)
+# The names the service writes (config, forms), by factor.
+SCALES: Mapping[str, int] = MappingProxyType({names[0]: factor for factor, names in MONEY_SCALES.items()})
+
+
+def _scale_key(text: str) -> str:
+    """A scale name as compared: NFC, case, diacritics, Ð/đ, a final "." and spacing ignored."""
+    return " ".join(strip_diacritics(unify_d(nfc(text)).casefold()).rstrip(".").split())
+
+
+_SCALE_OF_KEY = {_scale_key(name): factor for factor, names in MONEY_SCALES.items() for name in names}
+
+
+def scale_by_name(text: str) -> int | None:
+    """The factor in đồng of a scale named as in MONEY_SCALES ("Triệu đồng", "tr.đ"), or None."""
+    return _SCALE_OF_KEY.get(_scale_key(text))
+
+
+def scale_name(factor: int) -> str:
+    """The name written for a scale ("triệu đồng"); "<factor> đồng" for one not in the table."""
+    names = MONEY_SCALES.get(factor)
+    return names[0] if names else f"{factor} đồng"
+
 
 _DIGITS = frozenset("0123456789")
 _NUM_CHARS = frozenset("0123456789., ")
@@ -270,8 +282,8 @@ def _parse_text(value: str, kind: FigureKind) -> tuple[Decimal | None, int | Non
         key = strip_diacritics(unify_d(nfc(unit)).casefold()).rstrip(".").strip()
         if kind == "count" and key in _COUNT_UNITS:
             pass
-        elif kind == "money" and key in _MONEY_UNITS:
-            scale = _MONEY_UNITS[key]
+        elif kind == "money" and (named := scale_by_name(unit)) is not None:
+            scale = named
         else:
             raise FigureError("not_a_number", value)
     if negative:

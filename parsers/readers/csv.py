@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import csv
-import io
-import re
-from collections.abc import Iterator
 
 from parsers.model import Problem, ReadLimits
 from parsers.readers.common import Cell, Grid, GridError, Sheet, TextDecoder, make_cell, note_truncation
 from parsers.readers.ooxml import damaged_file
 from parsers.sniff import decode_text
+from parsers.text import sniff_delimiter, split_delimited
 from parsers.vntext import nfc
-
-
-def _split_delimited(text: str, delimiter: str) -> Iterator[list[str]]:
-    return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
-
-
-def sniff_delimiter(text: str) -> str:
-    """The delimiter that splits most lines consistently: ',', ';' or tab."""
-    sample_lines = text.splitlines()[:50]
-    sample = "\n".join(sample_lines)
-    best, best_score = ",", (-1, -1)
-    for delim in (",", ";", "\t"):
-        try:
-            rows = list(_split_delimited(sample, delim))
-        except csv.Error:
-            continue
-        widths = [len(r) for r in rows if any(f.strip() for f in r)]
-        split_rows = sum(1 for w in widths if w > 1)
-        common = max((widths.count(w) for w in set(widths) if w > 1), default=0)
-        score = (split_rows, common)
-        if score > best_score:
-            best, best_score = delim, score
-    return best
 
 
 def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
@@ -43,13 +18,7 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
     if decoded is None:
         raise GridError("file_unreadable", file=filename, error="UnicodeDecodeError", detail="not text")
     text = nfc(decoded[0].lstrip("\ufeff"))
-    delimiter = None
-    first_line, _, rest = text.partition("\n")
-    m = re.fullmatch(r"\s*sep=(.)\s*", first_line)
-    if m:  # Excel's explicit delimiter line
-        delimiter, text = m.group(1), rest
-    if delimiter is None:
-        delimiter = sniff_delimiter(text)
+    delimiter, text = sniff_delimiter(text)
     decode = TextDecoder()
     cells: dict[tuple[int, int], Cell] = {}
     problems: list[Problem] = []
@@ -66,7 +35,7 @@ def read_csv(data: bytes, limits: ReadLimits, filename: str) -> Grid:
             for line in lines
         )
     try:
-        for r_idx, fields in enumerate(_split_delimited(text, delimiter), start=1):
+        for r_idx, fields in enumerate(split_delimited(text, delimiter), start=1):
             if r_idx > limits.max_rows:
                 over_rows = True
                 break
