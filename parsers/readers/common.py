@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from parsers.model import Problem, ReadLimits
-from parsers.vntext import decode_legacy, nfc
+from parsers.vnlegacy import decode_legacy
+from parsers.vntext import nfc
 
 
 class GridError(Exception):

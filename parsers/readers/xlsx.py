@@ -54,7 +54,7 @@ from parsers.readers.ooxml import (
     stream_grandchildren,
     xml_root,
 )
-from parsers.vntext import font_encoding
+from parsers.vnlegacy import font_encoding
 
 _MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
 _PKG_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"

@@ -14,19 +14,9 @@ from decimal import Decimal
 
 import pytest
 
-from parsers.message import (
-    MAX_ATTACHMENTS,
-    MAX_FIELD_BYTES,
-    MAX_HEADER_BYTES,
-    MAX_MIME_PARTS,
-    AuthenticationResults,
-    AuthResult,
-    BoundedMessage,
-    bound_message,
-    check_sender,
-    parse_authentication_results,
-    parse_message,
-)
+from parsers.authresults import AuthenticationResults, AuthResult, check_sender, parse_authentication_results
+from parsers.mailbounds import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_MIME_PARTS, BoundedMessage, bound_message
+from parsers.message import MAX_ATTACHMENTS, parse_message
 from parsers.model import AttachmentResult, ParsedMessage, Problem, ReadLimits
 from service.analysis import MAX_ABS_VALUE, Routing, analyse_message, storable_result
 from service.config import SecurityConfig, load_config

@@ -104,7 +104,7 @@ def test_docx_merged_two_row_header() -> None:
 
 
 def test_docx_tcvn3_runs() -> None:
-    from parsers.vntext import encode_tcvn3
+    from parsers.vnlegacy import encode_tcvn3
     table = [[encode_tcvn3(t) for t in row] for row in DOCX_TABLE]
     data = docx_bytes(table, paragraphs=[encode_tcvn3("Đơn vị: Phòng Văn hóa")], font=".VnTime")
     result = read(data, filename="a.docx")
@@ -139,7 +139,7 @@ def test_xls_sample_with_merged_two_row_header() -> None:
 
 def test_xls_written_with_xlwt_tcvn3_and_sheets_per_day() -> None:
     pytest.importorskip("xlwt")
-    from parsers.vntext import encode_tcvn3
+    from parsers.vnlegacy import encode_tcvn3
     from tests.unit.builders import xls
 
     def day_sheet(name: str, n: int) -> SheetSpec:
