@@ -3,28 +3,22 @@
 Nothing here does I/O. `service.config` builds a `FormSpec` from the TOML file and
 passes it to the readers; the readers return `AttachmentResult`/`ParsedMessage`.
 """
+
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 MeasureKind = Literal["count", "money"]
-
-# Scale factors in đồng for the money scales a header or the config may state.
-SCALES: Mapping[str, int] = MappingProxyType({
-    "đồng": 1,
-    "nghìn đồng": 1_000,
-    "triệu đồng": 1_000_000,
-    "tỷ đồng": 1_000_000_000,
-})
 
 
 @dataclass(frozen=True)
 class MeasureSpec:
     """One column of the report form."""
+
     code: str
     label: str
     aliases: tuple[str, ...] = ()
@@ -35,6 +29,7 @@ class MeasureSpec:
 @dataclass(frozen=True)
 class IndicatorSpec:
     """One row of the report form."""
+
     code: str
     label: str
     aliases: tuple[str, ...] = ()
@@ -44,6 +39,7 @@ class IndicatorSpec:
 @dataclass(frozen=True)
 class CheckSpec:
     """A comparison between two measures of the same row, e.g. `phe_duyet <= de_nghi`."""
+
     left: str
     op: Literal["<=", "<", ">=", ">", "==", "!="]
     right: str
@@ -54,6 +50,7 @@ class CheckSpec:
 @dataclass(frozen=True)
 class ReadLimits:
     """Caps against hostile or runaway files; a file over a cap is a named problem."""
+
     max_attachment_bytes: int = 20 * 1024 * 1024
     max_decompressed_bytes: int = 200 * 1024 * 1024
     max_compression_ratio: int = 200
@@ -66,6 +63,7 @@ class ReadLimits:
 @dataclass(frozen=True)
 class FormSpec:
     """The report form: what the readers look for in an attachment."""
+
     measures: tuple[MeasureSpec, ...]
     indicators: tuple[IndicatorSpec, ...]
     checks: tuple[CheckSpec, ...] = ()
@@ -86,6 +84,7 @@ class Problem:
     (e.g. file, sheet, cell, text); the sentence is rendered at the edge, in the
     configured language.
     """
+
     code: str
     params: Mapping[str, str] = field(default_factory=dict)
 
@@ -106,6 +105,7 @@ Values = Mapping[str, Mapping[str, Decimal]]
 @dataclass(frozen=True)
 class AttachmentResult:
     """What the report reader made of one attachment."""
+
     filename: str
     detected_format: str  # xlsx, xls, csv, docx, pdf, image, zip, unknown, ...
     outcome: AttachmentOutcome
@@ -120,6 +120,7 @@ class AttachmentResult:
 @dataclass(frozen=True)
 class MailAttachment:
     """One attachment as it came in the message (payload already decoded)."""
+
     filename: str
     content_type: str
     data: bytes
@@ -128,6 +129,7 @@ class MailAttachment:
 @dataclass(frozen=True)
 class ParsedMessage:
     """The parts of an RFC 5322 message the pipeline needs."""
+
     message_id: str | None  # without angle brackets
     from_address: str | None  # lower-cased addr-spec
     from_name: str | None

@@ -2,12 +2,15 @@
 
 Pure functions: a cell value in, an exact `Decimal` (or a `date`) out.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import math
 import re
+from collections.abc import Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from types import MappingProxyType
 from typing import Literal
 
 from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
@@ -16,7 +19,11 @@ __all__ = [
     "FigureError",
     "parse_figure",
     "parse_figure_with_unit",
+    "MONEY_SCALES",
+    "SCALES",
+    "scale_by_name",
     "scale_from_header",
+    "scale_name",
     "to_dong",
     "as_exact_int",
     "parse_vn_date",
@@ -44,30 +51,93 @@ class FigureError(ValueError):
 
 
 # Cell texts that mean "no value" (the form's "nothing to report" marks).
-_EMPTY_MARKS = frozenset({
-    "", "-", "--", "---", "–", "—", "−", "x", "xx", "…", "...", "..", ".", "/", "_",
-    "(-)", "n/a",
-})
-_EXCEL_ERROR = re.compile(
-    r"#(?:null!|div/0!|value!|ref!|name\?|num!|n/a|getting_data|spill!|calc!)")
+_EMPTY_MARKS = frozenset(
+    {
+        "",
+        "-",
+        "--",
+        "---",
+        "–",
+        "—",
+        "−",
+        "x",
+        "xx",
+        "…",
+        "...",
+        "..",
+        ".",
+        "/",
+        "_",
+        "(-)",
+        "n/a",
+    }
+)
+_EXCEL_ERROR = re.compile(r"#(?:null!|div/0!|value!|ref!|name\?|num!|n/a|getting_data|spill!|calc!)")
 _FLOAT_PLACES = Decimal("1e-10")
 _MAX_TEXT = 64  # no real figure is longer; bounds the work on hostile cells
 
 # Trailing unit words allowed after a figure, compared without diacritics.
-_COUNT_UNITS = frozenset(strip_diacritics(u) for u in (
-    "người", "người lao động", "lao động", "lđ", "nlđ", "hồ sơ", "hs", "hộ",
-    "hộ kinh doanh", "hkd", "lượt", "lượt người", "đối tượng", "trường hợp", "th",
-    "doanh nghiệp", "dn", "cơ sở", "đơn vị", "trẻ", "trẻ em", "cháu", "suất", "người/lượt",
-))
-_MONEY_UNITS: dict[str, int] = {strip_diacritics(k): v for k, v in {
-    "đ": 1, "đồng": 1, "vnđ": 1, "vnd": 1,
-    "nghìn": 1_000, "ngàn": 1_000, "nghìn đồng": 1_000, "ngàn đồng": 1_000, "k": 1_000,
-    "tr": 1_000_000, "trđ": 1_000_000, "tr.đ": 1_000_000, "tr đồng": 1_000_000,
-    "tr.đồng": 1_000_000, "tr. đồng": 1_000_000, "triệu": 1_000_000,
-    "triệu đồng": 1_000_000,
-    "tỷ": 1_000_000_000, "tỉ": 1_000_000_000, "tỷ đồng": 1_000_000_000,
-    "tỉ đồng": 1_000_000_000,
-}.items()}
+_COUNT_UNITS = frozenset(
+    strip_diacritics(u)
+    for u in (
+        "người",
+        "người lao động",
+        "lao động",
+        "lđ",
+        "nlđ",
+        "hồ sơ",
+        "hs",
+        "hộ",
+        "hộ kinh doanh",
+        "hkd",
+        "lượt",
+        "lượt người",
+        "đối tượng",
+        "trường hợp",
+        "th",
+        "doanh nghiệp",
+        "dn",
+        "cơ sở",
+        "đơn vị",
+        "trẻ",
+        "trẻ em",
+        "cháu",
+        "suất",
+        "người/lượt",
+    )
+)
+# The one money-scale table: every way a report cell, a header or the config names a
+# scale of money, by its factor in đồng. The first name of each is the one written.
+MONEY_SCALES: Mapping[int, tuple[str, ...]] = MappingProxyType(
+    {
+        1: ("đồng", "đ", "vnđ", "vnd"),
+        1_000: ("nghìn đồng", "nghìn", "ngàn", "ngàn đồng", "nghìn đ", "ng.đ", "k"),
+        1_000_000: ("triệu đồng", "triệu", "triệu đ", "tr", "trđ", "tr.đ", "tr đ", "tr đồng", "tr.đồng", "tr. đồng"),
+        1_000_000_000: ("tỷ đồng", "tỷ", "tỉ", "tỉ đồng", "tỷ đ"),
+    }
+)
+# The names the service writes (config, forms), by factor.
+SCALES: Mapping[str, int] = MappingProxyType({names[0]: factor for factor, names in MONEY_SCALES.items()})
+
+
+def _scale_key(text: str) -> str:
+    """A scale name as compared: NFC, case, diacritics, Ð/đ, a final "." and spacing ignored."""
+    return " ".join(strip_diacritics(unify_d(nfc(text)).casefold()).rstrip(".").split())
+
+
+_SCALE_OF_KEY = {_scale_key(name): factor for factor, names in MONEY_SCALES.items() for name in names}
+
+
+def scale_by_name(text: str) -> int | None:
+    """The factor in đồng of a scale named as in MONEY_SCALES ("Triệu đồng", "tr.đ"), or None."""
+    return _SCALE_OF_KEY.get(_scale_key(text))
+
+
+def scale_name(factor: int) -> str:
+    """The name written for a scale ("triệu đồng"); "<factor> đồng" for one not in the table."""
+    names = MONEY_SCALES.get(factor)
+    return names[0] if names else f"{factor} đồng"
+
 
 _DIGITS = frozenset("0123456789")
 _NUM_CHARS = frozenset("0123456789., ")
@@ -99,8 +169,7 @@ def _tidy(value: Decimal) -> Decimal:
 def _grouped(text: str, sep: str) -> bool:
     """True if `text` is digits grouped by `sep` in threes: 1.234.567."""
     parts = text.split(sep)
-    return (1 <= len(parts[0]) <= 3 and parts[0].isdigit()
-            and all(len(p) == 3 and p.isdigit() for p in parts[1:]))
+    return 1 <= len(parts[0]) <= 3 and parts[0].isdigit() and all(len(p) == 3 and p.isdigit() for p in parts[1:])
 
 
 def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
@@ -115,9 +184,8 @@ def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
         last = max(num.rfind("."), num.rfind(","))
         dec_sep = num[last]
         group_sep = "," if dec_sep == "." else "."
-        int_part, frac = num[:last], num[last + 1:]
-        if (num.count(dec_sep) != 1 or not frac.isdigit()
-                or not _grouped(int_part, group_sep)):
+        int_part, frac = num[:last], num[last + 1 :]
+        if num.count(dec_sep) != 1 or not frac.isdigit() or not _grouped(int_part, group_sep):
             raise FigureError("not_a_number", value)
         return _decimal(int_part.replace(group_sep, "") + "." + frac, value)
     if not dots and not commas:
@@ -214,8 +282,8 @@ def _parse_text(value: str, kind: FigureKind) -> tuple[Decimal | None, int | Non
         key = strip_diacritics(unify_d(nfc(unit)).casefold()).rstrip(".").strip()
         if kind == "count" and key in _COUNT_UNITS:
             pass
-        elif kind == "money" and key in _MONEY_UNITS:
-            scale = _MONEY_UNITS[key]
+        elif kind == "money" and (named := scale_by_name(unit)) is not None:
+            scale = named
         else:
             raise FigureError("not_a_number", value)
     if negative:
@@ -268,8 +336,7 @@ _SCALE_RE = re.compile(
     r"|(?P<dong>(?<!\w)" + _CUR + r"(?!\w))"
 )
 # Words before "đồng" that make it another word (hợp đồng = contract ...).
-_NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục",
-                                  "cánh", "đồng"})
+_NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục", "cánh", "đồng"})
 
 
 def scale_from_header(text: str) -> int | None:
@@ -283,7 +350,7 @@ def scale_from_header(text: str) -> int | None:
     """
     t = fold_spaces(unify_d(nfc(text)).casefold())
     for m in _SCALE_RE.finditer(t):
-        rest = t[m.end():].lstrip()
+        rest = t[m.end() :].lstrip()
         if rest[:1].isalpha():
             continue  # "triệu người", "tỷ lệ", "đồng ý": not a unit of money
         if m.group("num"):
@@ -297,7 +364,7 @@ def scale_from_header(text: str) -> int | None:
             return 1_000_000
         if m.group("nghin"):
             return 1_000
-        before = t[:m.start()].split()
+        before = t[: m.start()].split()
         if before and before[-1] in _NOT_CURRENCY_BEFORE:
             continue
         return 1

@@ -4,6 +4,7 @@ Units rename files and mail clients mislabel them (`application/octet-stream`, a
 HTML page saved as `.xls`), so the content decides; the name and MIME type only
 break ties. Pure: bytes in, a short format name out.
 """
+
 from __future__ import annotations
 
 import io
@@ -14,10 +15,23 @@ import zipfile
 # Formats the report reader opens itself.
 READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx"})
 # Formats kept as evidence for the coordinator ("cannot be read automatically").
-EVIDENCE_FORMATS = frozenset({
-    "pdf", "image", "doc", "archive", "unknown", "xlsb", "ods", "odt", "pptx", "ppt",
-    "rtf", "xml_spreadsheet", "text",
-})
+EVIDENCE_FORMATS = frozenset(
+    {
+        "pdf",
+        "image",
+        "doc",
+        "archive",
+        "unknown",
+        "xlsb",
+        "ods",
+        "odt",
+        "pptx",
+        "ppt",
+        "rtf",
+        "xml_spreadsheet",
+        "text",
+    }
+)
 
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _CONTENT_TYPES_MAX_BYTES = 1_000_000
@@ -37,9 +51,20 @@ _OOXML_TYPES: tuple[tuple[str, str], ...] = (
 )
 
 _EXTENSION_FORMATS = {
-    "xlsx": "xlsx", "xltx": "xlsx", "xlsm": "xlsm", "xltm": "xlsm", "xls": "xls",
-    "xlt": "xls", "csv": "csv", "docx": "docx", "docm": "docx", "doc": "doc",
-    "pdf": "pdf", "xlsb": "xlsb", "ods": "ods", "odt": "odt",
+    "xlsx": "xlsx",
+    "xltx": "xlsx",
+    "xlsm": "xlsm",
+    "xltm": "xlsm",
+    "xls": "xls",
+    "xlt": "xls",
+    "csv": "csv",
+    "docx": "docx",
+    "docm": "docx",
+    "doc": "doc",
+    "pdf": "pdf",
+    "xlsb": "xlsb",
+    "ods": "ods",
+    "odt": "odt",
 }
 
 _MIME_FORMATS = {
@@ -93,8 +118,16 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
                 return "xlsb"
             if "word/document.xml" in names:
                 return "docx"
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, KeyError,
-            NotImplementedError, EOFError, RuntimeError):
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        OSError,
+        ValueError,
+        KeyError,
+        NotImplementedError,
+        EOFError,
+        RuntimeError,
+    ):
         # A truncated or damaged package: trust the name so the reader names the
         # damage ("file_unreadable") instead of calling it an archive.
         if hint in ("xlsx", "xlsm", "docx"):
@@ -117,8 +150,7 @@ def _ole_stream_names(data: bytes) -> set[str]:
     except struct.error:
         return found
     sector = 1 << sector_shift if 7 <= sector_shift <= 16 else 512
-    for name in ("Workbook", "Book", "WordDocument", "EncryptedPackage",
-                 "EncryptionInfo", "PowerPoint Document"):
+    for name in ("Workbook", "Book", "WordDocument", "EncryptedPackage", "EncryptionInfo", "PowerPoint Document"):
         needle = name.encode("utf-16-le") + b"\x00\x00"
         start = 0
         while True:
@@ -152,17 +184,15 @@ def _sniff_ole(data: bytes, hint: str | None) -> str:
 
 
 def _image_kind(head: bytes) -> bool:
-    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a",
-                        b"II*\x00", b"MM\x00*")):
+    if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
         return True
     if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
         return True
-    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim",
-                                                 b"heis", b"mif1", b"msf1", b"avif"):
+    if head[4:8] == b"ftyp" and head[8:12] in (b"heic", b"heix", b"hevc", b"heim", b"heis", b"mif1", b"msf1", b"avif"):
         return True
     if head.startswith(b"BM") and len(head) >= 14:
-        declared = struct.unpack_from("<I", head, 2)[0]
-        reserved = struct.unpack_from("<I", head, 6)[0]
+        declared: int = struct.unpack_from("<I", head, 2)[0]
+        reserved: int = struct.unpack_from("<I", head, 6)[0]
         return reserved == 0 and declared > 14
     return False
 
@@ -229,8 +259,7 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
         return "pdf"
     if _image_kind(head):
         return "image"
-    if head.startswith((b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh",
-                        b"\xfd7zXZ\x00", b"PK\x07\x08")):
+    if head.startswith((b"Rar!\x1a\x07", b"7z\xbc\xaf\x27\x1c", b"\x1f\x8b", b"BZh", b"\xfd7zXZ\x00", b"PK\x07\x08")):
         return "archive"
     if head.startswith(b"{\\rtf"):
         return "rtf"

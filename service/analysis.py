@@ -16,7 +16,9 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Mapping
 
-from parsers.message import check_sender, clean_text, parse_message
+from parsers.authresults import check_sender
+from parsers.message import parse_message
+from parsers.text import clean_text
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.report import read_attachment
 from parsers.vntext import normalize_label, strip_diacritics

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import difflib
 import logging
 import os
 import re
 import string
 import tomllib
 import unicodedata
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -24,7 +23,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from parsers.model import SCALES, CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
+from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
+from parsers.numbers import SCALES, scale_by_name
+from parsers.text import did_you_mean
 from service.errors import ConfigError
 from service.loopback import is_loopback
 from service.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
@@ -274,17 +275,6 @@ def _expect(value: object, kind: type | tuple[type, ...], expected: str) -> None
         raise _Invalid(f"expected {expected}, got {_toml_type(value)}")
 
 
-def closest_match(word: str, choices: Iterable[str]) -> str | None:
-    """The choice `word` is most probably a misspelling of (difflib's ratio), or None."""
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return close[0] if close else None
-
-
-def _did_you_mean(word: str, choices: list[str] | tuple[str, ...] | set[str]) -> str:
-    close = closest_match(word, choices)
-    return f" (did you mean {close}?)" if close else ""
-
-
 class _Table:
     """One TOML table being read; `path` is its key path ("imap", "units[3]").
 
@@ -399,7 +389,7 @@ class _Table:
         suggestions = self._read - {"password"}  # never steer anyone towards a plain password
         for key in self.data:
             if key not in self._read:
-                self.problem(key, f"unknown {noun}{_did_you_mean(key, suggestions)}")
+                self.problem(key, f"unknown {noun}{did_you_mean(key, suggestions)}")
 
 
 # ---- converters: value -> typed value, or _Invalid ---------------------------------------
@@ -505,24 +495,12 @@ def _weekday(value: Any) -> int:
     return day
 
 
-# A money scale as an administrator may write it; the factor is in đồng.
-_SCALE_NAMES = {
-    **{_fold(name): factor for name, factor in SCALES.items()},
-    **{_fold(name): factor for factor, names in (
-        (1, ("đ", "vnđ", "vnd")),
-        (1_000, ("nghìn", "ngàn", "ngàn đồng", "ng.đ", "nghìn đ")),
-        (1_000_000, ("triệu", "tr.đ", "trđ", "tr đ", "triệu đ")),
-        (1_000_000_000, ("tỷ", "tỉ", "tỉ đồng", "tỷ đ")),
-    ) for name in names},
-}
-
-
 def _scale(value: Any) -> int:
     """A money scale name ("triệu đồng") or its factor in đồng (1000000)."""
     if isinstance(value, int) and not isinstance(value, bool) and value in SCALES.values():
         return value
     _expect(value, str, "a money scale name")
-    factor = _SCALE_NAMES.get(_fold(value))
+    factor = scale_by_name(value)
     if factor is None:
         raise _Invalid(f"'{value}' is not a money scale (one of: {', '.join(SCALES)})")
     return factor
@@ -611,7 +589,7 @@ def _timezone(value: Any) -> ZoneInfo:
         pass
     known = {z.lower(): z for z in available_timezones()}
     hint = f" (did you mean {known[name.lower()]}?)" if name.lower() in known else \
-        _did_you_mean(name, set(known.values()))
+        did_you_mean(name, set(known.values()))
     raise _Invalid(f"'{name}' is not an IANA time zone name such as Asia/Ho_Chi_Minh{hint}")
 
 
@@ -947,7 +925,7 @@ def _check(t: _Table, measure_codes: list[str]) -> CheckSpec:
             for side in dict.fromkeys((left, right)):
                 if measure_codes and side not in measure_codes:
                     t.problem("rule", f"'{side}' is not a measure code"
-                                      f"{_did_you_mean(side, measure_codes)}")
+                                      f"{did_you_mean(side, measure_codes)}")
             if left == right:
                 t.problem("rule", f"'{rule}' compares {left} with itself")
     return CheckSpec(left=left, op=op, right=right,

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import email.utils
 import re
-import unicodedata
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,6 +19,7 @@ from typing import Any
 import jinja2
 
 from parsers.model import MeasureSpec, Problem
+from parsers.text import clean_text, safe_filename
 from service.config import Config, UnitConfig
 from service.dayview import DayView, UnitDay
 from service.i18n import Texts, _load, fill
@@ -47,9 +47,8 @@ EMAIL_MAX_MESSAGES = 100
 # Units furthest behind their targets named in the email (the workbook has them all).
 PROGRESS_LOWEST_UNITS = 5
 
-_CONTROL = re.compile(
-    "[\u0000-\u001f\u007f-\u009f\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]+")
-_SPACES = re.compile(r"\s+")
+# The name of an attached file whose own name leaves nothing to show.
+ATTACHMENT_FALLBACK_NAME = "tep-dinh-kem"
 
 
 @dataclass(frozen=True)
@@ -87,16 +86,12 @@ def labels(language: str) -> dict[str, Any]:
 
 
 def clean(text: object, limit: int = MAX_TEXT) -> str:
-    """Untrusted text on one line: no control or bidi-override characters, NFC, cut to `limit`.
+    """Untrusted text on one line, cut to `limit` with "…" (parsers.text.clean_text).
 
     Escaping is the template's job; this keeps a hostile subject from breaking the
     plain-text layout or spoofing its direction, and a huge one from filling the page.
     """
-    if text is None:
-        return ""
-    s = unicodedata.normalize("NFC", str(text))
-    s = _SPACES.sub(" ", _CONTROL.sub(" ", s)).strip()
-    return s if len(s) <= limit else s[: limit - 1].rstrip() + "…"
+    return clean_text(text, limit, ellipsis=True)
 
 
 @dataclass(frozen=True)
@@ -633,7 +628,7 @@ def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
     candidates: list[tuple[DigestFile, dict[str, str]]] = []
     for item in unread_files:
         f = item if isinstance(item, UnreadFile) else UnreadFile(*item)
-        name = _unique_name(safe_filename(f.filename), names, t)
+        name = _unique_name(safe_filename(f.filename, ATTACHMENT_FALLBACK_NAME, 150), names, t)
         candidates.append((DigestFile(name, _content_type(f.content_type), f.data),
                            {"name": name, "size": num.size(len(f.data)), "archived_at": f.archived_at}))
     subject = digest_subject(cfg, view.day)
@@ -681,14 +676,6 @@ def _encoded_part_size(f: DigestFile) -> int:
     a byte, and folded)."""
     encoded = 4 * -(-len(f.data) // 3)
     return encoded + 2 * -(-encoded // 76) + 400 + 4 * len(f.filename.encode("utf-8"))
-
-
-def safe_filename(name: str) -> str:
-    """An attachment name without folders or control characters (never empty), its spaces as sent."""
-    base = _CONTROL.sub(" ", unicodedata.normalize("NFC", str(name or ""))).strip()
-    base = (base if len(base) <= 150 else base[:149].rstrip() + "…").replace("\\", "/")
-    base = PurePosixPath(base).name.strip(" .") if base else ""
-    return base or "tep-dinh-kem"
 
 
 def _unique_name(name: str, taken: set[str], t: Mapping[str, Any]) -> str:

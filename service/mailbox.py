@@ -17,7 +17,8 @@ from typing import Iterator
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
 
-from service.config import ImapConfig, closest_match
+from parsers.text import closest_match
+from service.config import ImapConfig
 from service.errors import MailboxError
 from service.loopback import is_loopback
 

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from parsers.model import FormSpec, MeasureSpec
 from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
 from parsers.sniff import decode_text
+from parsers.text import did_you_mean, sniff_delimiter
 from parsers.vntext import nfc, normalize_label, strip_diacritics
 
 if TYPE_CHECKING:  # service.config imports this module
@@ -172,13 +173,9 @@ def _decode(data: bytes, problems: _Problems) -> str | None:
 
 def _rows(text: str, problems: _Problems) -> list[tuple[int, list[str]]]:
     """(line number, fields) for every record; a quoted field may span lines."""
-    first, _, rest = text.partition("\n")
-    m = re.fullmatch(r"\s*sep=(.)\s*", first)
-    offset = 0
-    if m:  # Excel's explicit delimiter line
-        delimiter, text, offset = m.group(1), rest, 1
-    else:
-        delimiter = _sniff_delimiter(text)
+    delimiter, body = sniff_delimiter(text, known_column=lambda field: _column_of(field) is not None)
+    offset = 0 if body is text else 1  # Excel's "sep=;" line was dropped
+    text = body
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
     out: list[tuple[int, list[str]]] = []
     filled = 0
@@ -194,18 +191,6 @@ def _rows(text: str, problems: _Problems) -> list[tuple[int, list[str]]]:
         problems.add(f"line {start + offset}: cannot be read as CSV ({exc}); "
                      "the lines from here on were not read")
     return out
-
-
-def _sniff_delimiter(text: str) -> str:
-    """The delimiter that splits the most lines of the first ones into recognised columns."""
-    lines = [ln for ln in text.splitlines()[:MAX_TITLE_ROWS + 5] if ln.strip()]
-    best, best_score = ",", (-1, -1)
-    for delimiter in (",", ";", "\t"):
-        known = max((sum(1 for f in ln.split(delimiter) if _column_of(f)) for ln in lines), default=0)
-        split = sum(1 for ln in lines if delimiter in ln)
-        if (known, split) > best_score:
-            best, best_score = delimiter, (known, split)
-    return best
 
 
 def _header_key(text: str) -> str:
@@ -290,7 +275,7 @@ class _Lookup:
         if text == "*" or key in self.total_marks:
             return None, None
         return None, (f"'{text}' is not a unit code or name"
-                      f"{_did_you_mean(text, list(self.unit_codes.values()))}; "
+                      f"{did_you_mean(text, list(self.unit_codes.values()))}; "
                       "write * for a target of the whole campaign")
 
     @staticmethod
@@ -299,12 +284,7 @@ class _Lookup:
         candidate = text.casefold()
         if candidate in codes:
             return candidate, None
-        return None, f"'{text}' is not {what} code{_did_you_mean(candidate, codes)}"
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word, sorted(choices), n=1)
-    return f" (did you mean {close[0]}?)" if close else ""
+        return None, f"'{text}' is not {what} code{did_you_mean(candidate, codes)}"
 
 
 def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dict[str, int],

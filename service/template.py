@@ -15,7 +15,7 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Si
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from parsers.model import SCALES
+from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
 from service.i18n import _load, fill
 
@@ -24,13 +24,6 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
 FONT = "Times New Roman"
-
-
-def scale_name(factor: int) -> str:
-    for name, value in SCALES.items():
-        if value == factor:
-            return name
-    return f"{factor} đồng"
 
 
 def render_form(cfg: Config, unit: UnitConfig | None = None,

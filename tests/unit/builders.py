@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Mapping, Sequence
 
-from parsers.model import SCALES, CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
+from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
+from parsers.numbers import SCALES
 
 SAMPLES = Path("/work/shared/samples")
 

@@ -19,9 +19,10 @@ from service.config import (
     CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
 )
 from service.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
+from parsers.text import safe_filename
 from service.digest import (
     DEFAULT_MAX_MESSAGE_BYTES, EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, UnreadFile, clean,
-    compose_email, digest_model, is_late, render_digest, safe_filename,
+    ATTACHMENT_FALLBACK_NAME, compose_email, digest_model, is_late, render_digest,
 )
 from storage.models import Attachment, Figure, Message, ProblemRow
 
@@ -414,7 +415,7 @@ def test_no_workbook_when_the_config_says_so():
     ("a\r\nb.pdf", "a b.pdf"), ("..", "tep-dinh-kem"), ("Báo  cáo  scan.pdf", "Báo  cáo  scan.pdf"),
 ])
 def test_safe_filename(name, safe):
-    assert safe_filename(name) == safe
+    assert safe_filename(name, ATTACHMENT_FALLBACK_NAME, 150) == safe
 
 
 # -- MIME --------------------------------------------------------------------------------------

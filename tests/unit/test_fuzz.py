@@ -20,7 +20,8 @@ from typing import Callable
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from parsers.message import check_sender, parse_authentication_results, parse_message
+from parsers.authresults import check_sender, parse_authentication_results
+from parsers.message import parse_message
 from parsers.model import ParsedMessage
 from parsers.report import read_attachment
 from service.analysis import MAX_ABS_VALUE, Analysis, Routing, analyse_message

@@ -7,13 +7,16 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
-import time
+import tracemalloc
 import zipfile
 
 import openpyxl
 import pytest
 
-from parsers import grid
+from parsers.readers import ooxml
+from parsers.readers.common import Grid, GridError
+from parsers.readers.docx import read_docx
+from parsers.readers.xlsx import read_xlsx
 from parsers.model import ReadLimits
 from tests.unit.builders import replace_part, two_row_header_sheet, xlsx
 
@@ -49,7 +52,7 @@ def with_shared_strings(data: bytes) -> bytes:
     return data
 
 
-def values(g: grid.Grid, sheet: int = 0) -> dict[tuple[int, int], object]:
+def values(g: Grid, sheet: int = 0) -> dict[tuple[int, int], object]:
     return {k: c.value for k, c in g.sheets[sheet].cells.items()}
 
 
@@ -64,7 +67,7 @@ def openpyxl_values(data: bytes, sheet: int = 0) -> dict[tuple[int, int], object
 
 
 def same_as_openpyxl(data: bytes) -> None:
-    ours = values(grid.read_xlsx(data, LIMITS, "a.xlsx"))
+    ours = values(read_xlsx(data, LIMITS, "a.xlsx"))
     theirs = openpyxl_values(data)
     assert set(ours) == set(theirs)
     for key, v in theirs.items():
@@ -86,7 +89,7 @@ def test_rich_text_runs_are_joined_and_phonetic_runs_left_out() -> None:
     rich = ('<si><r><rPr><b/></rPr><t>Hỗ trợ </t></r><r><t xml:space="preserve">hộ kinh doanh</t>'
             '</r><rPh sb="0" eb="1"><t>x</t></rPh></si>')
     data = edit(data, "xl/sharedStrings.xml", r"<si>.*?</si>", rich)
-    g = grid.read_xlsx(data, LIMITS, "a.xlsx")
+    g = read_xlsx(data, LIMITS, "a.xlsx")
     assert "Hỗ trợ hộ kinh doanh" in {c.value for c in g.sheets[0].cells.values()}
     same_as_openpyxl(data)
 
@@ -100,7 +103,7 @@ def test_dates_by_number_format_in_the_1904_date_system() -> None:
     ws["B1"] = 44419
     buf = io.BytesIO()
     wb.save(buf)
-    got = values(grid.read_xlsx(buf.getvalue(), LIMITS, "a.xlsx"))
+    got = values(read_xlsx(buf.getvalue(), LIMITS, "a.xlsx"))
     assert got[(1, 1)] == dt.datetime(2021, 8, 11)
     assert got[(1, 2)] == 44419  # no date format: a number
 
@@ -108,7 +111,7 @@ def test_dates_by_number_format_in_the_1904_date_system() -> None:
 def test_font_names_come_from_the_cell_style_for_legacy_text() -> None:
     from tests.unit.builders import SheetSpec
     data = xlsx(SheetSpec(rows=[["Tæng sè"]], font=".VnTime"))
-    [cell] = grid.read_xlsx(data, LIMITS, "a.xlsx").sheets[0].cells.values()
+    [cell] = read_xlsx(data, LIMITS, "a.xlsx").sheets[0].cells.values()
     assert (cell.font_name, cell.value) == (".VnTime", "Tổng số")
 
 
@@ -119,7 +122,7 @@ def test_a_chartsheet_counts_for_the_active_tab() -> None:
     wb.active = 0  # the chartsheet: no worksheet is active
     buf = io.BytesIO()
     wb.save(buf)
-    g = grid.read_xlsx(buf.getvalue(), LIMITS, "a.xlsx")
+    g = read_xlsx(buf.getvalue(), LIMITS, "a.xlsx")
     assert [(s.name, s.is_active) for s in g.sheets] == [("Data", False)]
 
 
@@ -129,8 +132,8 @@ def test_a_dtd_after_a_long_comment_is_refused(where: str) -> None:
     body = part(data, where).decode()
     root = re.search(r"<(?!\?)[A-Za-z]", body).start()
     hostile = body[:root] + "<!--" + "x" * 20_000 + '--><!DOCTYPE r [<!ENTITY a "b">]>' + body[root:]
-    with pytest.raises(grid.GridError) as err:
-        grid.read_xlsx(replace_part(data, where, hostile.encode()), LIMITS, "a.xlsx")
+    with pytest.raises(GridError) as err:
+        read_xlsx(replace_part(data, where, hostile.encode()), LIMITS, "a.xlsx")
     assert err.value.problem.code == "unsafe_file"
 
 
@@ -138,20 +141,24 @@ def test_a_dtd_in_a_utf16_part_is_refused() -> None:
     data = xlsx(two_row_header_sheet())
     body = part(data, "xl/styles.xml").decode().split("?>", 1)[-1]
     hostile = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE s [<!ENTITY a "b">]>' + body)
-    with pytest.raises(grid.GridError) as err:
-        grid.read_xlsx(replace_part(data, "xl/styles.xml", hostile.encode("utf-16")), LIMITS, "a.xlsx")
+    with pytest.raises(GridError) as err:
+        read_xlsx(replace_part(data, "xl/styles.xml", hostile.encode("utf-16")), LIMITS, "a.xlsx")
     assert err.value.problem.code == "unsafe_file"
 
 
-def test_streamed_and_whole_parts_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_sheet_past_the_caps_reads_its_first_rows_as_a_sheet_within_them() -> None:
+    """Two readers, one result: a sheet within the caps is read by calamine, one past
+    them by openpyxl's read-only API up to the caps."""
     data = with_shared_strings(xlsx(two_row_header_sheet()))
-    whole = grid.read_xlsx(data, LIMITS, "a.xlsx")
-    monkeypatch.setattr(grid, "_WHOLE_PART_BYTES", 0)
-    streamed = grid.read_xlsx(data, LIMITS, "a.xlsx")
-    assert whole == streamed
+    within = read_xlsx(data, LIMITS, "a.xlsx")
+    far = replace_part(data, SHEET, part(data, SHEET).replace(
+        b"</sheetData>", b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    past = read_xlsx(far, LIMITS, "a.xlsx")
+    assert past.sheets[0] == within.sheets[0]
+    assert [p.params["limit"] for p in past.problems] == ["rows"]
 
 
-def test_a_row_of_a_million_cells_is_refused_quickly_and_in_bounded_memory() -> None:
+def test_a_row_of_a_million_cells_is_refused_in_bounded_memory(monkeypatch: pytest.MonkeyPatch) -> None:
     data = xlsx(two_row_header_sheet())
     zf = zipfile.ZipFile(io.BytesIO(data))
     out = io.BytesIO()
@@ -162,11 +169,23 @@ def test_a_row_of_a_million_cells_is_refused_quickly_and_in_bounded_memory() -> 
                 cells = "".join(f"<c><v>{i * 7919 % 100_003}</v></c>" for i in range(1_000_000))
                 body = body.decode().replace("<sheetData>", f'<sheetData><row r="1">{cells}</row>', 1).encode()
             dst.writestr(info.filename, body)
-    started = time.perf_counter()
-    with pytest.raises(grid.GridError) as err:
-        grid.read_xlsx(out.getvalue(), LIMITS, "a.xlsx")
+    import openpyxl as real_openpyxl
+    import python_calamine
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the row reached a parser")
+
+    monkeypatch.setattr(python_calamine.CalamineWorkbook, "from_filelike", refuse)
+    monkeypatch.setattr(real_openpyxl, "load_workbook", refuse)
+    tracemalloc.start()
+    try:
+        with pytest.raises(GridError) as err:
+            read_xlsx(out.getvalue(), LIMITS, "a.xlsx")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
     assert err.value.problem.code == "over_limit"
-    assert time.perf_counter() - started < 3.0
+    assert peak < 16 * 1024 * 1024  # the part (20 MB) is scanned in chunks, never held
 
 
 def test_docx_default_font_from_the_normal_style() -> None:
@@ -178,5 +197,5 @@ def test_docx_default_font_from_the_normal_style() -> None:
     table.cell(0, 0).text = "Tæng sè"
     buf = io.BytesIO()
     doc.save(buf)
-    [cell] = grid.read_docx(buf.getvalue(), LIMITS, "a.docx").sheets[0].cells.values()
+    [cell] = read_docx(buf.getvalue(), LIMITS, "a.docx").sheets[0].cells.values()
     assert (cell.font_name, cell.value) == (".VnTime", "Tổng số")

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.message import automatic_reason, normalize_message_id, parse_message, safe_filename
+from parsers.message import automatic_reason, normalize_message_id, parse_message
+from parsers.text import safe_filename
 from tests.mailbuilders import XLSX, email_bytes
 
 
@@ -83,11 +84,11 @@ def test_out_of_office_subject_without_attachment():
     ("..", "attachment-1"),
 ])
 def test_safe_filename(name, expected):
-    assert safe_filename(name, 0) == expected
+    assert safe_filename(name, "attachment-1") == expected
 
 
 def test_long_filename_keeps_extension():
-    name = safe_filename("x" * 1000 + ".xlsx", 0)
+    name = safe_filename("x" * 1000 + ".xlsx", "attachment-1")
     assert len(name) <= 200 and name.endswith(".xlsx")
 
 

@@ -136,3 +136,16 @@ def test_the_image_installs_only_the_runtime_lock_with_hashes_and_runs_as_10001(
     assert re.search(r"groupadd\b[^\n]*--gid 10001", DOCKERFILE)
     assert re.search(r"useradd\b[^\n]*--uid 10001[^\n]*--gid 10001", DOCKERFILE)
     assert re.search(r"^USER 10001:10001$", DOCKERFILE, re.M)
+
+
+def test_every_python_package_of_the_project_is_in_the_wheel():
+    """The wheel (production, the image, the acceptance harness) holds the packages that
+    [tool.setuptools] names: a new sub-package left out installs fine and fails on import."""
+    listed = set(PYPROJECT["tool"]["setuptools"]["packages"])
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for top in ("service", "parsers", "storage", "templates")
+        for init in (ROOT / top).rglob("__init__.py")
+        if "__pycache__" not in init.parts
+    }
+    assert found <= listed, f"add {sorted(found - listed)} to [tool.setuptools] packages"

@@ -104,7 +104,7 @@ def test_docx_merged_two_row_header() -> None:
 
 
 def test_docx_tcvn3_runs() -> None:
-    from parsers.vntext import encode_tcvn3
+    from parsers.vnlegacy import encode_tcvn3
     table = [[encode_tcvn3(t) for t in row] for row in DOCX_TABLE]
     data = docx_bytes(table, paragraphs=[encode_tcvn3("Đơn vị: Phòng Văn hóa")], font=".VnTime")
     result = read(data, filename="a.docx")
@@ -139,7 +139,7 @@ def test_xls_sample_with_merged_two_row_header() -> None:
 
 def test_xls_written_with_xlwt_tcvn3_and_sheets_per_day() -> None:
     pytest.importorskip("xlwt")
-    from parsers.vntext import encode_tcvn3
+    from parsers.vnlegacy import encode_tcvn3
     from tests.unit.builders import xls
 
     def day_sheet(name: str, n: int) -> SheetSpec:
@@ -160,15 +160,16 @@ def test_xls_written_with_xlwt_tcvn3_and_sheets_per_day() -> None:
 def test_encrypted_xls_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import xlrd
 
-    from parsers import grid
     from parsers.model import ReadLimits
+    from parsers.readers import GridError
+    from parsers.readers.xls import read_xls
 
     def refuse(**_kwargs: object) -> None:
         raise xlrd.XLRDError("Workbook is encrypted")  # what xlrd says on a FILEPASS record
 
     monkeypatch.setattr(xlrd, "open_workbook", refuse)
-    with pytest.raises(grid.GridError) as err:
-        grid.read_xls(b"\xd0\xcf\x11\xe0", ReadLimits(), "a.xls")
+    with pytest.raises(GridError) as err:
+        read_xls(b"\xd0\xcf\x11\xe0", ReadLimits(), "a.xls")
     assert err.value.problem.code == "encrypted_file"
 
 

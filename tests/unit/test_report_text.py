@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import unicodedata
 
-from parsers.vntext import encode_tcvn3, encode_vni
+from parsers.vnlegacy import encode_tcvn3, encode_vni
 from tests.unit.builders import SheetSpec, TITLE_ROWS, two_row_header_sheet, xlsx
 from tests.unit.test_report_layout import read
 

@@ -11,15 +11,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from parsers.vntext import (
+from parsers.vnlegacy import (
     decode_legacy,
     decode_tcvn3,
     decode_vni,
     detect_legacy_encoding,
     encode_tcvn3,
     encode_vni,
-    fold_spaces,
     font_encoding,
+)
+from parsers.vntext import (
+    fold_spaces,
     is_vietnamese_syllable,
     looks_unicode_vietnamese,
     nfc,

@@ -1,0 +1,30 @@
+"""Readers by format: bytes of a readable attachment in, a `Grid` of sheets out.
+
+`read_grid` is the entry; each format has its module (xlsx, xls, csv, docx), and
+`common` holds the grid types they all return.
+"""
+
+from __future__ import annotations
+
+from parsers.model import ReadLimits
+from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
+from parsers.readers.csv import read_csv
+from parsers.readers.docx import read_docx
+from parsers.readers.xls import read_xls
+from parsers.readers.xlsx import read_xlsx
+
+__all__ = ["Cell", "Grid", "GridError", "Sheet", "coordinate", "read_grid"]
+
+
+def read_grid(data: bytes, fmt: str, limits: ReadLimits, filename: str = "") -> Grid:
+    """Read `data` of sniffed format `fmt` into sheets. Raises GridError (named
+    problem) or a library exception for a damaged file; the caller maps the latter."""
+    if fmt in ("xlsx", "xlsm"):
+        return read_xlsx(data, limits, filename)
+    if fmt == "xls":
+        return read_xls(data, limits, filename)
+    if fmt == "csv":
+        return read_csv(data, limits, filename)
+    if fmt == "docx":
+        return read_docx(data, limits, filename)
+    raise GridError("unsupported_format", file=filename, format=fmt)

@@ -1,0 +1,106 @@
+"""Read the report out of one attachment: find the table, its figures and problems.
+
+`read_attachment` never raises: whatever the bytes, it returns an AttachmentResult
+whose problems say, with stable codes, what could not be read and where. The work is
+in `matching` (labels to the form), `tables` (finding the table), `values` (figures
+and checks) and `problems` (codes and sentences).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import Final
+
+from parsers.model import AttachmentResult, FormSpec, Problem
+from parsers.readers import Grid, GridError, read_grid
+from parsers.report.matching import FormIndex, form_index, match_key
+from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
+from parsers.report.tables import choose_table, find_table
+from parsers.report.values import Reading, read_values, run_checks
+from parsers.sniff import READABLE_FORMATS, sniff_format
+
+__all__ = [
+    "FIGURE_FORMAT_PROBLEMS",
+    "PROBLEM_CODES",
+    "FormIndex",
+    "form_index",
+    "match_key",
+    "read_attachment",
+    "render_problem",
+]
+
+log = logging.getLogger(__name__)
+
+_EVIDENCE_OUTCOME: Final = "evidence"
+
+
+def read_attachment(
+    filename: str, content_type: str, data: bytes, form: FormSpec, report_day: dt.date | None
+) -> AttachmentResult:
+    """Read one attachment into figures and problems. Never raises."""
+    fmt = "unknown"
+    try:
+        fmt = sniff_format(data, filename, content_type)
+        return _read(filename, fmt, data, form, report_day)
+    except Exception as exc:  # the boundary: any failure is a named problem, not a crash
+        log.debug("could not read attachment %r (%s)", filename, fmt, exc_info=True)
+        return AttachmentResult(
+            filename=filename,
+            detected_format=fmt,
+            outcome="unreadable",
+            problems=(
+                Problem("file_unreadable", {"file": filename, "error": type(exc).__name__, "detail": str(exc)[:200]}),
+            ),
+        )
+
+
+def _read(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+    def unreadable(*problems: Problem) -> AttachmentResult:
+        return AttachmentResult(filename=filename, detected_format=fmt, outcome="unreadable", problems=tuple(problems))
+
+    if fmt == "empty":
+        return unreadable(Problem("empty_file", {"file": filename}))
+    if fmt == "html":
+        return unreadable(Problem("html_disguised", {"file": filename}))
+    if fmt == "encrypted":
+        return unreadable(Problem("encrypted_file", {"file": filename}))
+    if fmt not in READABLE_FORMATS:
+        return AttachmentResult(
+            filename=filename,
+            detected_format=fmt,
+            outcome=_EVIDENCE_OUTCOME,
+            problems=(Problem("unsupported_format", {"file": filename, "format": fmt}),),
+        )
+    limits = form.limits
+    if len(data) > limits.max_attachment_bytes:
+        return unreadable(
+            Problem(
+                "over_limit",
+                {"file": filename, "limit": "attachment_bytes", "detail": str(limits.max_attachment_bytes)},
+            )
+        )
+    try:
+        grid: Grid = read_grid(data, fmt, limits, filename)
+    except GridError as exc:
+        return unreadable(exc.problem)
+    index = form_index(form)
+    tables = [t for t in (find_table(s, index) for s in grid.sheets) if t is not None]
+    if not tables:
+        return unreadable(*grid.problems, Problem("no_table_found", {"file": filename}))
+    table, reason = choose_table(tables, report_day)
+    reading = Reading(filename, table.sheet.name)
+    read_values(table, index, reading)
+    run_checks(form, index, reading)
+    problems = list(grid.problems) + reading.problems
+    return AttachmentResult(
+        filename=filename,
+        detected_format=fmt,
+        outcome="read",
+        values={k: dict(v) for k, v in reading.values.items()},
+        problems=tuple(problems),
+        unit_text=table.unit_text,
+        as_of=table.as_of,
+        sheet=table.sheet.name,
+        sheet_reason=reason,
+    )

@@ -1,0 +1,182 @@
+"""Read the figures of a found table: each indicator row's measure cells as exact
+đồng or counts, the problems of each figure, and the form's checks between measures.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, Problem
+from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
+from parsers.readers import Cell, coordinate
+from parsers.report.matching import FormIndex
+from parsers.report.tables import Table
+
+_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<=": operator.le,
+    "<": operator.lt,
+    ">=": operator.ge,
+    ">": operator.gt,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
+def _tidy(value: Decimal) -> Decimal:
+    if value.is_finite() and value == value.to_integral_value():
+        return Decimal(int(value))
+    return value
+
+
+@dataclass
+class Reading:
+    filename: str
+    sheet: str
+    values: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    cells: dict[tuple[str, str], str] = field(default_factory=dict)  # (ind, measure) -> coord
+    problems: list[Problem] = field(default_factory=list)
+
+    def problem(self, code: str, **params: str | None) -> None:
+        p = {"file": self.filename, "sheet": self.sheet}
+        p.update({k: str(v) for k, v in params.items() if v is not None})
+        self.problems.append(Problem(code, p))
+
+
+def _read_figure(
+    cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec, measure: MeasureSpec
+) -> tuple[Decimal | None, int | None]:
+    """The figure in `cell` and the money scale the cell itself states ("500 triệu"),
+    or (None, None) for no value; a problem is recorded for anything unreadable."""
+    common = {
+        "cell": cell.coordinate,
+        "indicator": ind.label,
+        "measure": measure.label,
+        "indicator_code": ind.code,
+        "measure_code": measure.code,
+    }
+    if cell.is_formula_without_value:
+        reading.problem("formula_no_value", **common)
+        return None, None
+    value = cell.value
+    if isinstance(value, Decimal):
+        return value, None
+    if isinstance(value, str):
+        try:
+            return parse_figure_with_unit(value, kind)  # type: ignore[arg-type]
+        except FigureError as exc:
+            reading.problem("not_a_number", text=cell.text, detail=getattr(exc, "reason", ""), **common)
+            return None, None
+    reading.problem("not_a_number", text=cell.text, detail="wrong_type", **common)
+    return None, None
+
+
+@dataclass
+class _Row:
+    row: int
+    quality: int
+    values: dict[str, Decimal]
+    cells: dict[str, str]
+    problems: list[Problem]
+
+
+def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
+    """Fill reading.values/cells/problems from the table's indicator rows."""
+    covered: set[tuple[int, int]] = set()
+    for r1, c1, r2, c2 in table.sheet.merged:
+        if (r2 - r1 + 1) * (c2 - c1 + 1) <= 10_000:
+            covered.update((r, c) for r in range(r1, r2 + 1) for c in range(c1, c2 + 1) if (r, c) != (r1, c1))
+    chosen: dict[str, _Row] = {}
+    duplicates: list[Problem] = []
+    for row, code, quality in table.rows:
+        ind = index.indicators[code]
+        sub = Reading(reading.filename, reading.sheet)
+        values: dict[str, Decimal] = {}
+        cells: dict[str, str] = {}
+        for mcode, mcol in table.columns.items():
+            if (row, mcol.col) in covered:
+                continue
+            cell = table.sheet.cells.get((row, mcol.col))
+            if cell is None:
+                continue
+            spec = index.measures[mcode]
+            value, cell_scale = _read_figure(cell, spec.kind, sub, ind, spec)
+            if value is None:
+                continue
+            common = {
+                "cell": cell.coordinate,
+                "indicator": ind.label,
+                "measure": spec.label,
+                "indicator_code": ind.code,
+                "measure_code": spec.code,
+                "text": cell.text,
+            }
+            if value < 0:
+                sub.problem("negative_value", **common)
+            if spec.kind == "count":
+                if value != value.to_integral_value():
+                    sub.problem("fractional_count", **common)
+                value = _tidy(value)
+            else:
+                value = _tidy(to_dong(value, cell_scale or mcol.scale))
+            values[mcode] = value
+            cells[mcode] = cell.coordinate
+        if not values and not sub.problems:
+            continue  # an empty row, or a group heading that merely mentions an indicator
+        prev = chosen.get(code)
+        if prev is None or quality > prev.quality:
+            # a weaker earlier match (a heading with subtotals) gives way to the real row
+            chosen[code] = _Row(row, quality, values, cells, sub.problems)
+        elif quality == prev.quality:
+            duplicates.append(
+                Problem(
+                    "duplicate_indicator",
+                    {
+                        "file": reading.filename,
+                        "sheet": reading.sheet,
+                        "indicator": ind.label,
+                        "cell": coordinate(row, table.label_col),
+                        "detail": coordinate(prev.row, table.label_col),
+                    },
+                )
+            )
+    for code, r in sorted(chosen.items(), key=lambda kv: kv[1].row):
+        reading.problems.extend(r.problems)
+        if r.values:
+            reading.values[code] = r.values
+            for mcode, coord in r.cells.items():
+                reading.cells[(code, mcode)] = coord
+    reading.problems.extend(duplicates)
+
+
+def run_checks(form: FormSpec, index: FormIndex, reading: Reading) -> None:
+    for code, row in reading.values.items():
+        for check in form.checks:
+            left, right = row.get(check.left), row.get(check.right)
+            op = _OPS.get(check.op)
+            if left is None or right is None or op is None:
+                continue
+            if not op(left, right):
+                ind = index.indicators.get(code)
+                cells = [reading.cells.get((code, m), "") for m in (check.left, check.right)]
+                reading.problem(
+                    "check_failed",
+                    indicator=ind.label if ind else code,
+                    cell=", ".join(c for c in cells if c),
+                    detail=check.message,
+                    rule=check.rule or f"{check.left} {check.op} {check.right}",
+                    text=f"{_measure_label(index, check.left)}: {_plain(left)}; "
+                    f"{_measure_label(index, check.right)}: {_plain(right)}",
+                )
+
+
+def _measure_label(index: FormIndex, code: str) -> str:
+    spec = index.measures.get(code)
+    return spec.label if spec else code
+
+
+def _plain(value: Decimal) -> str:
+    text = format(value, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
