@@ -15,7 +15,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import FormSpec, Problem
-from service.analysis import AUTOMATIC, REPORT, UNASSIGNED
+from service.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
 from storage.models import Figure, Message
 
@@ -132,7 +132,8 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
     totals = sum_values(u.latest_values for u in units)
     previous_totals = sum_values(
         (u.previous_values if u.latest_day == day else u.latest_values) for u in units)
-    unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC)
+    # The service's own mail (the Bcc copy of a digest coming back) is no one's report.
+    unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL
                        or (m.kind == REPORT and m.unit_code not in codes))
     counts = defaultdict(int)
     for u in units:
