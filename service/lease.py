@@ -9,10 +9,14 @@ is conditional on the token: if another instance has taken the row over meanwhil
 changes nothing, and the holder says so in the log.
 
 A holder is named by an identity that survives a restart (host and config file) and by its
-process (boot id, pid, start time). A restarted instance recognises a lease its previous
-run held — same identity, that process gone — and resolves it at once instead of waiting
-for the expiry. A live process with the same identity (the daemon, while the operator runs
-`baocao digest` with the same config) is never mistaken for a dead one.
+process (boot id, pid namespace, pid, start time). A restarted instance recognises a lease
+its previous run held — same identity, that process gone — and resolves it at once instead
+of waiting for the expiry. Gone means provably gone: the same boot and pid namespace (so
+the pid means the same process table) and no process with that pid and start time. A live
+process with the same identity (the daemon, while the operator runs `baocao digest` with
+the same config) is never mistaken for a dead one; nor is one in another container or on
+another machine that happens to have the same host name (it cannot be checked, so its lease
+is left to run out).
 """
 from __future__ import annotations
 
@@ -51,6 +55,13 @@ def _boot_id() -> str:
         return "?"
 
 
+def _pid_namespace() -> str:
+    try:  # "pid:[4026531836]": each container has its own
+        return os.readlink("/proc/self/ns/pid").removeprefix("pid:[").removesuffix("]") or "?"
+    except OSError:
+        return "?"
+
+
 def _start_time(pid: int) -> str | None:
     """The process's start time in clock ticks since boot (None: no such process, or a zombie)."""
     try:
@@ -66,7 +77,7 @@ def _start_time(pid: int) -> str | None:
 class Holder:
     """An instance as a lease names it."""
     identity: str  # "host:hash of the config path": the same after a restart
-    process: str  # "boot id:pid:start time": this run only
+    process: str  # "boot id:pid namespace:pid:start time": this run only
 
     @classmethod
     def current(cls, config_source: Path | str | None = None, *, identity: str | None = None) -> Holder:
@@ -74,7 +85,7 @@ class Holder:
             where = hashlib.sha256(str(config_source or "").encode()).hexdigest()[:8]
             identity = f"{socket.gethostname()}:{where}"
         pid = os.getpid()
-        return cls(identity, f"{_boot_id()}:{pid}:{_start_time(pid) or '?'}")
+        return cls(identity, f"{_boot_id()}:{_pid_namespace()}:{pid}:{_start_time(pid) or '?'}")
 
     def held_by_my_dead_predecessor(self, seen: LeaseInfo) -> bool:
         """Whether `seen` is a lease an earlier run of this instance held and can no longer
@@ -84,22 +95,22 @@ class Holder:
 
 
 def process_alive(process: str) -> bool:
-    """Whether the process a lease names still runs. Unknown counts as alive: waiting for
+    """Whether the process a lease names may still run. Unknown counts as alive: waiting for
     the lease to run out is always safe, taking over from a live holder is not."""
-    boot, _, rest = process.partition(":")
-    pid_text, _, start = rest.partition(":")
-    current = _boot_id()
-    if boot != "?" and current != "?" and boot != current:
-        return False  # the machine has restarted since
-    if not pid_text.isdigit() or start == "?" or not Path("/proc/self/stat").exists():
+    parts = process.split(":")
+    if len(parts) != 4 or "?" in parts or not parts[2].isdigit():
         return True
-    return _start_time(int(pid_text)) == start  # another start time: the pid was reused
+    boot, namespace, pid, start = parts
+    if (boot, namespace) != (_boot_id(), _pid_namespace()):
+        return True  # another machine, another boot or another container: cannot be checked here
+    return _start_time(int(pid)) == start  # gone, or the pid reused by another process
 
 
 def describe(claimed_by: str | None, holder_process: str | None) -> str:
     """A holder for a person: "host:1a2b3c4d (pid 4242)"."""
-    pid = (holder_process or "").split(":")[1:2]
-    return f"{claimed_by or 'an unknown instance'}" + (f" (pid {pid[0]})" if pid and pid[0] else "")
+    parts = (holder_process or "").split(":")
+    pid = parts[2] if len(parts) == 4 else ""
+    return f"{claimed_by or 'an unknown instance'}" + (f" (pid {pid})" if pid else "")
 
 
 def holder_for(owner: Holder | str | None, config_source: Path | str | None = None) -> Holder:
