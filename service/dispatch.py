@@ -184,7 +184,7 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
             return _Claim(None, None, "in_progress")
         session.commit()
         return _Claim(lease, session.get(Digest, row.id, populate_existing=True),
-                      previous=previous if row.state == "sending" else "")
+                      previous=previous if seen.state == "sending" else "")
 
 
 def _local(cfg: Config, when: dt.datetime) -> str:
