@@ -26,6 +26,8 @@ from service.config import SecurityConfig, UnitConfig
 
 # Message kinds as stored.
 REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
+# The reason of mail from the service's own address (a digest's copy): automatic, never listed.
+OWN_MAIL = "own_address"
 
 # A figure at or above this (in đồng, or persons) is a typing or file error, never a
 # report: a national budget is ~2e15 đồng. Kept below it, a figure quantized to 4
@@ -82,7 +84,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
     kind, unit_code, reason, detail = REPORT, None, None, None
 
     if parsed.from_address and parsed.from_address in routing.own_addresses:
-        kind, reason = AUTOMATIC, "own_address"
+        kind, reason = AUTOMATIC, OWN_MAIL
     elif parsed.automatic_reason:
         kind, reason, detail = AUTOMATIC, "automatic", parsed.automatic_reason
         unit_code = candidates[0].code if len(candidates) == 1 else None

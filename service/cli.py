@@ -365,17 +365,29 @@ def cmd_digest(args: argparse.Namespace) -> int:
             print(f"Digest for {day:%d/%m/%Y} built, not sent: {content.subject}"
                   + (f" (files in {args.out})" if args.out else ""))
             return 0
-    outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True)
+    outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True,
+                          force=args.force)
+    tz = cfg.service.timezone
+    if outcome.holder and args.force:
+        print(f"Took over the digest for {day:%d/%m/%Y} from {outcome.holder}.")
     messages = {
         "sent": f"Digest for {day:%d/%m/%Y} sent to {', '.join(cfg.digest.to)}"
                 + (" (late)" if outcome.detail == "late" else "") + ".",
         "already_sent": f"The digest for {day:%d/%m/%Y} was already sent"
-                        + (f" at {outcome.sent_at.astimezone(cfg.service.timezone):%H:%M %d/%m/%Y}"
+                        + (f" at {outcome.sent_at.astimezone(tz):%H:%M %d/%m/%Y}"
                            if outcome.sent_at else "") + "; use --resend to send it again.",
-        "in_progress": f"Another instance is sending the digest for {day:%d/%m/%Y} right now.",
+        "in_progress": f"Another instance, {outcome.holder}, is sending the digest for {day:%d/%m/%Y} right now"
+                       + (f" (its lease runs until {outcome.until.astimezone(tz):%H:%M:%S})" if outcome.until else "")
+                       + "; use --force to take it over.",
         "not_reporting_day": f"{day:%d/%m/%Y} is not a reporting day; no digest is due "
                              "(use --resend to send one anyway).",
+        "taken_over": f"The digest for {day:%d/%m/%Y} was not sent by this command: {outcome.detail} took it over.",
+        "waiting_for_copy": f"The digest for {day:%d/%m/%Y} was not sent again: {outcome.detail} "
+                            "(use --force to send it now).",
     }
+    if outcome.detail == "copy_found" and outcome.sent_at:
+        messages["sent"] = (f"The digest for {day:%d/%m/%Y} had gone at {outcome.sent_at.astimezone(tz):%H:%M} "
+                            "(its copy is in the mailbox); marked sent, not sent again.")
     if outcome.status == "failed":
         raise SmtpError(f"the digest for {day:%d/%m/%Y} was not sent: {outcome.detail}; "
                         "it will be retried by the daemon")
@@ -534,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build it, do not send")
     p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
     p.add_argument("--resend", action="store_true", help="send again even if it was sent")
+    p.add_argument("--force", action="store_true",
+                   help="take the digest over from the instance holding it (says which), "
+                        "without waiting for its lease to run out")
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("run", parents=[common], help="the daemon: polls, digest on schedule")

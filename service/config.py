@@ -112,6 +112,9 @@ class DigestConfig:
     cc: tuple[str, ...] = ()
     subject: str = "Tổng hợp báo cáo ngày {date}"
     attach_workbook: bool = True
+    # The service's own copy of each digest (Bcc); None: the [imap] username when it is an
+    # address; "": none (service.dispatch.copy_address).
+    copy_to: str | None = None
 
 
 @dataclass(frozen=True)
@@ -548,6 +551,12 @@ def _email(value: Any) -> str:
     return text
 
 
+def _email_or_nothing(value: Any) -> str:
+    """An address, or "" for none."""
+    _expect(value, str, "a string")
+    return _email(value) if value.strip() else ""
+
+
 def _sender(value: Any) -> str:
     """An exact address or "*@domain", lower-cased (addresses compare case-insensitively)."""
     text = _text(value)
@@ -844,6 +853,7 @@ def _digest(t: _Table, language: str | None) -> DigestConfig:
         cc=t.get_list("cc", _email),
         subject=t.get("subject", _digest_subject, DEFAULT_DIGEST_SUBJECT.get(language or "vi")),
         attach_workbook=t.get("attach_workbook", _boolean, True),
+        copy_to=t.get("copy_to", _email_or_nothing),
     )
 
 

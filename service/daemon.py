@@ -30,10 +30,12 @@ from service.dayview import is_reporting_day
 from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
 from service.errors import BaocaoError, MailboxError
 from service.i18n import Texts
+from service.lease import LEASE_TTL, Holder
 from service.mailbox import Mailbox
 from service.pipeline import Ingestor
 from service.preflight import config_warnings
 from service.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from storage.leases import LeaseInfo
 from storage.models import Message
 
 log = logging.getLogger(__name__)
@@ -41,6 +43,7 @@ log = logging.getLogger(__name__)
 MISFIRE_GRACE_SECONDS = 12 * 3600  # a digest job up to 12 h late still runs (and says it is late)
 CATCH_UP_DAYS = 3  # on start, unsent digests of the last days are sent
 OUTBOX_SECONDS = 30  # how often acknowledgements, reminders and their retries are sent
+RETRY_SECONDS = min(60.0, LEASE_TTL.total_seconds())  # the digest's retry and catch-up job
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
@@ -144,6 +147,7 @@ class Daemon:
         self.stop = threading.Event()
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
+        self.holder = Holder.current(cfg.source)  # how its leases name it (service/lease.py)
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
         self._mailbox: Mailbox | None = None  # kept open between polls
         self._polled_once = False
@@ -265,7 +269,7 @@ class Daemon:
         if self.stop.is_set():
             return
         try:
-            drain_outbox(self.cfg, self.sessions, self.archive, self.clock(), owner=self.owner)
+            drain_outbox(self.cfg, self.sessions, self.archive, self.clock(), owner=self.holder)
         except Exception:  # noqa: BLE001 - e.g. the database is away; the next run retries
             log.exception("the outbox could not be sent")
 
@@ -275,7 +279,7 @@ class Daemon:
             return
         self._poll_first()
         try:
-            send_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.owner)
+            send_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.holder)
         except Exception:  # noqa: BLE001 - the next slot tries again
             log.exception("reminders at %s could not be handled", slot.strftime("%H:%M"))
 
@@ -294,7 +298,7 @@ class Daemon:
         if self.stop.is_set():
             return
         try:
-            outcome = send_digest(self.cfg, self.sessions, self.archive, day, self.clock(), owner=self.owner)
+            outcome = send_digest(self.cfg, self.sessions, self.archive, day, self.clock(), owner=self.holder)
         except Exception:  # noqa: BLE001 - e.g. the database is away; the retry job tries again
             log.exception("digest for %s could not be handled", day)
             return
@@ -317,6 +321,9 @@ class Daemon:
                 continue
             if row is not None and row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
                 continue
+            if (row is not None and row.state == "sending" and row.lease_until > now
+                    and not self.holder.held_by_my_dead_predecessor(LeaseInfo.of(row))):
+                continue  # another instance is sending it; if it died, its lease runs out soon
             log.info("digest for %s is due and not sent: sending it now", day)
             self.digest(day)
 
@@ -370,7 +377,9 @@ class Daemon:
                                                         minute=sched.digest_at.minute,
                                                         second=sched.digest_at.second, timezone=tz),
                                id="digest")
-        self.scheduler.add_job(self.catch_up, IntervalTrigger(minutes=1, timezone=tz), id="retry")
+        # As often as a lease runs (at most every minute): a dead holder's digest is taken over
+        # within about two lease periods of its last renewal.
+        self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=RETRY_SECONDS, timezone=tz), id="retry")
         self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=60, timezone=tz), id="heartbeat",
                                next_run_time=dt.datetime.now(self.cfg.service.timezone))
         if self.cfg.smtp is not None:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.analysis import AUTOMATIC, REPORT, UNASSIGNED
+from service.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
 from storage.models import Figure, Message
 
@@ -173,7 +173,8 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
         units.append(unit_status(unit, day, reporting, deadline, own, latest, previous,
                                  values_of=lambda m: values.get(m.id, {}), form=cfg.form))
 
-    unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC)
+    # The service's own mail (the Bcc copy of a digest coming back) is no one's report.
+    unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL
                        or (m.kind == REPORT and m.unit_code not in codes))
     return day_view(day, reporting, deadline, units, unassigned, until)
 

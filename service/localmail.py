@@ -4,6 +4,7 @@ Used by `baocao demo`, the benchmarks and the test fixtures; the daemon never us
 """
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import grp
 import logging
@@ -19,7 +20,7 @@ import tempfile
 import threading
 import time
 import warnings
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -456,8 +457,15 @@ class _CaptureHandler:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         if self.owner.fail:
             return "451 4.3.0 Temporary failure (SmtpCapture.fail is set)"
-        self.owner._record(CapturedMail(envelope.mail_from, list(envelope.rcpt_tos),
-                                        bytes(envelope.content)))
+        mail = CapturedMail(envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.content))
+        self.owner._record(mail)
+        for rcpt in mail.rcpt_tos:
+            deliver = self.owner._deliveries.get(rcpt.lower())
+            if deliver is not None:  # blocking (IMAP): off the event loop
+                await asyncio.get_running_loop().run_in_executor(None, deliver, mail.data)
+        if self.owner.hang_up_after_data:
+            # Accepted and delivered, but the client never hears so: its outcome is unknown.
+            server.transport.abort()
         return "250 2.0.0 Message accepted"
 
 
@@ -483,7 +491,10 @@ class SmtpCapture:
 
     `tls` offers STARTTLS, `implicit_tls` wraps the whole connection (SMTPS); both use
     a self-signed certificate at `cert_path`. `auth` requires AUTH with these
-    credentials (after STARTTLS when `tls`). Set `fail` to answer DATA with 451.
+    credentials (after STARTTLS when `tls`). Set `fail` to answer DATA with 451, and
+    `hang_up_after_data` to accept a message and close the connection before answering.
+    `deliver(address, to)` hands each message accepted for `address` to `to` before
+    answering, as an MTA's local delivery would (e.g. an APPEND to a Dovecot mailbox).
     """
 
     host = HOST
@@ -495,6 +506,8 @@ class SmtpCapture:
         self.implicit_tls = implicit_tls
         self.auth = dict(auth) if auth is not None else None
         self.fail = fail
+        self.hang_up_after_data = False
+        self._deliveries: dict[str, Callable[[bytes], None]] = {}
         self.parent = Path(parent) if parent is not None else None
         self.port = 0
         self.cert_path: Path | None = None
@@ -576,6 +589,10 @@ class SmtpCapture:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    def deliver(self, address: str, to: Callable[[bytes], None]) -> None:
+        """Hand every message accepted for `address` to `to` (the raw bytes) before answering."""
+        self._deliveries[address.lower()] = to
 
     @property
     def messages(self) -> list[CapturedMail]:

@@ -357,6 +357,16 @@ class Mailbox:
         flags = events[0][1]
         return bool(flags & hangup) or (quiet and bool(flags & select.POLLIN))
 
+    def search_message_id(self, folder: str, message_id: str) -> list[int]:
+        """UIDs in `folder` whose Message-ID header contains `message_id` (UID SEARCH HEADER);
+        [] when the folder does not exist. The folder is opened read-only (EXAMINE)."""
+        with self._translate(f"folder '{folder}' on {self.cfg.host}"):
+            if not self.client.folder_exists(folder):
+                return []
+            self._selected = None  # EXAMINE replaces whatever select() had selected
+            self.client.select_folder(folder, readonly=True)
+            return sorted(self.client.search(["HEADER", "Message-ID", message_id]))
+
     def noop(self) -> list[tuple]:
         """NOOP: the server's news (untagged responses) on the selected folder."""
         with self._translate(f"{self.cfg.host}"):

@@ -1,8 +1,9 @@
 """Mail to the units: acknowledgements of their reports, notices to unknown senders, reminders.
 
 Creating an outbox row is the decision to send (its key is unique, so each mail is
-decided once across restarts and instances); `drain_outbox` leases due rows with a
-compare-and-set, sends them and retries failures with backoff, apart from ingestion.
+decided once across restarts and instances); `drain_outbox` leases due rows
+(service/lease.py: a token per claim, renewed while it sends, every outcome recorded by
+compare-and-set on it), sends them and retries failures with backoff, apart from ingestion.
 """
 from __future__ import annotations
 
@@ -29,12 +30,14 @@ from service.archive import Archive
 from service.config import Config, UnitConfig
 from service.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
 from service.digest import XLSX_TYPE, Numbers, clean, labels, problem_text, render_template
-from service.dispatch import instance_name, retry_delay
+from service.dispatch import retry_delay
 from service.errors import ArchiveError, BaocaoError, SmtpError
 from service.i18n import Texts, _load, fill
+from service.lease import LEASE_TTL, Holder, Lease, holder_for, new_token
 from service.smtp import smtp_session
 from service.template import render_form
 from storage.inserts import insert_or_ignore
+from storage.leases import LeaseInfo
 from storage.models import Message, OutboxMail
 
 log = logging.getLogger(__name__)
@@ -48,7 +51,7 @@ COUNTED = (PENDING, SENDING, SENT, FAILED)
 # Only messages received this recently are answered: a reprocess, a rescan or an
 # import of old mail must never write to units about something long past.
 RECENT = dt.timedelta(days=2)
-LEASE = dt.timedelta(minutes=10)
+LEASE = LEASE_TTL  # a claim not renewed by its holder's heartbeat runs out after this
 # A reminder slot missed by more than this (daemon down) is not sent late.
 REMINDER_GRACE = dt.timedelta(hours=1)
 DRAIN_BATCH = 100
@@ -210,7 +213,7 @@ def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key
         "kind": kind, "dedupe_key": key[:500], "recipient": recipient[:320], "unit_code": unit_code,
         "message_pk": message_pk, "report_day": report_day, "cap_day": cap_day, "slot_at": slot_at,
         "message_id": email.utils.make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
-        "last_error": why, "version": 0, "expires_at": expires_at, "created_at": now, "updated_at": now,
+        "last_error": why, "expires_at": expires_at, "created_at": now, "updated_at": now,
     }
     if not _insert_once(session, values):
         return 0
@@ -269,7 +272,6 @@ class DrainReport:
 @dataclass(frozen=True)
 class _Claimed:
     id: int
-    version: int
     attempts: int
     kind: str
     recipient: str
@@ -277,14 +279,21 @@ class _Claimed:
 
 
 def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime,
-                 *, owner: str | None = None, limit: int = DRAIN_BATCH) -> DrainReport:
+                 *, owner: Holder | str | None = None, limit: int = DRAIN_BATCH) -> DrainReport:
     """Send the outbox rows that are due (new, failed and past their backoff, or abandoned
     by a dead instance), at most `limit` of them; each row is sent by one drain only."""
     report = DrainReport()
     report.expired = _expire(sessions, now)
-    claimed = _claim(sessions, now, owner or instance_name(), limit)
+    lease, claimed = _claim(sessions, now, holder_for(owner, cfg.source), limit)
     if not claimed:
         return report
+    with lease.kept_alive():
+        _send_claimed(cfg, sessions, archive, now, lease, claimed, report)
+    return report
+
+
+def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime,
+                  lease: Lease, claimed: list[_Claimed], report: DrainReport) -> None:
     outgoing: list[tuple[_Claimed, EmailMessage]] = []
     with sessions() as session:
         for row in claimed:
@@ -292,31 +301,32 @@ def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive,
                 built = build_mail(cfg, session, archive, session.get(OutboxMail, row.id), now)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.exception("cannot build the mail %s", row.dedupe_key)
-                _fail(sessions, row, now, _describe(exc), permanent=False)
+                _fail(lease, row, now, _describe(exc), permanent=False)
                 report.failed += 1
                 continue
             if isinstance(built, str):
-                _finish(sessions, row, now, state=SKIPPED, last_error=built[:1000], next_attempt_at=None)
+                _finish(lease, row, now, state=SKIPPED, last_error=built[:1000], next_attempt_at=None)
                 log.info("%s to %s not sent: %s", row.dedupe_key, row.recipient, built)
                 report.skipped += 1
             else:
                 outgoing.append((row, built))
-    if not outgoing:
-        return report
-    for row, error, permanent in _send_all(cfg, outgoing):
-        if error is None:
-            _finish(sessions, row, now, state=SENT, sent_at=now, attempts=row.attempts + 1,
+    for row, error, permanent in _send_all(cfg, outgoing, lease):
+        if error is _TAKEN_OVER:
+            log.warning("%s to %s not sent by this instance: %s took it over", row.dedupe_key, row.recipient,
+                        lease.taken_over_by(row.id))
+        elif error is None:
+            _finish(lease, row, now, state=SENT, sent_at=now, attempts=row.attempts + 1,
                     last_error=None, next_attempt_at=None)
             log.info("%s sent to %s", row.dedupe_key, row.recipient)
             report.sent += 1
         else:
-            _fail(sessions, row, now, error, permanent=permanent)
+            _fail(lease, row, now, error, permanent=permanent)
             report.failed += 1
-    return report
 
 
 def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
-    """Rows that can no longer go in time (an old acknowledgement, a superseded reminder)."""
+    """Rows that can no longer go in time (an old acknowledgement, a superseded reminder).
+    A holder whose lease ran out then finds the row no longer `sending`: its finish does nothing."""
     with sessions() as session:
         done = session.execute(
             update(OutboxMail).where(
@@ -324,8 +334,7 @@ def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
                 or_(OutboxMail.state == PENDING,
                     and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at.is_not(None)),
                     and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
-            .values(state=EXPIRED, version=OutboxMail.version + 1, updated_at=now, lease_until=None,
-                    next_attempt_at=None)
+            .values(state=EXPIRED, updated_at=now, lease_until=None, next_attempt_at=None)
             .execution_options(synchronize_session=False))
         session.commit()
     if done.rowcount:
@@ -333,57 +342,62 @@ def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
     return done.rowcount or 0
 
 
-def _claim(sessions: sessionmaker[Session], now: dt.datetime, owner: str, limit: int) -> list[_Claimed]:
-    """Lease due rows by compare-and-set on `version`: of two drains, one gets each row."""
+def _claim(sessions: sessionmaker[Session], now: dt.datetime, holder: Holder,
+           limit: int) -> tuple[Lease, list[_Claimed]]:
+    """Lease due rows under one token, each by compare-and-set on the token it had: of two
+    drains, one gets each row. A row this instance's previous run was sending when it died
+    is due at once."""
+    lease = Lease(sessions, OutboxMail, new_token(), holder, now, what="outbox")
     with sessions() as session:
         due = session.execute(
-            select(OutboxMail.id, OutboxMail.version, OutboxMail.attempts, OutboxMail.kind,
-                   OutboxMail.recipient, OutboxMail.dedupe_key)
+            select(OutboxMail.id, OutboxMail.attempts, OutboxMail.kind, OutboxMail.recipient,
+                   OutboxMail.dedupe_key, OutboxMail.state, OutboxMail.lease_token, OutboxMail.claimed_by,
+                   OutboxMail.holder_process, OutboxMail.lease_until)
             .where(or_(OutboxMail.state == PENDING,
                        and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at <= now),
-                       and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
+                       and_(OutboxMail.state == SENDING,
+                            or_(OutboxMail.lease_until <= now, OutboxMail.claimed_by == holder.identity))))
             .order_by(OutboxMail.id).limit(limit)).all()
         claimed = []
         # In id order, so two drains lock rows in the same order (no deadlock on PostgreSQL).
-        for pk, version, attempts, kind, recipient, key in due:
-            done = session.execute(
-                update(OutboxMail).where(OutboxMail.id == pk, OutboxMail.version == version)
-                .values(state=SENDING, lease_until=now + LEASE, claimed_by=owner, version=version + 1,
-                        updated_at=now)
-                .execution_options(synchronize_session=False))
-            if done.rowcount == 1:
-                claimed.append(_Claimed(pk, version + 1, attempts, kind, recipient, key))
+        for pk, attempts, kind, recipient, key, *lease_columns in due:
+            seen = LeaseInfo(*lease_columns)
+            live = seen.state == SENDING and seen.lease_until is not None and seen.lease_until > now
+            if live and not holder.held_by_my_dead_predecessor(seen):
+                continue
+            if lease.take(session, pk, seen, {"updated_at": now}, live=live):
+                claimed.append(_Claimed(pk, attempts, kind, recipient, key))
         session.commit()
-    return claimed
+    return lease, claimed
 
 
-def _finish(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, **values: Any) -> None:
-    with sessions() as session:
-        done = session.execute(
-            update(OutboxMail).where(OutboxMail.id == row.id, OutboxMail.version == row.version)
-            .values(lease_until=None, updated_at=now, **values)
-            .execution_options(synchronize_session=False))
-        session.commit()
-    if done.rowcount != 1:
-        # Our lease ran out and another drain took the row over: it records the outcome.
-        log.warning("%s: the outcome was not recorded (taken over by another instance)", row.dedupe_key)
+def _finish(lease: Lease, row: _Claimed, now: dt.datetime, **values: Any) -> None:
+    lease.finish(row.id, lease_until=None, updated_at=now, **values)
 
 
-def _fail(sessions: sessionmaker[Session], row: _Claimed, now: dt.datetime, error: str,
-          *, permanent: bool) -> None:
+def _fail(lease: Lease, row: _Claimed, now: dt.datetime, error: str, *, permanent: bool) -> None:
     attempts = row.attempts + 1
     retry = None if permanent else now + retry_delay(attempts)
-    _finish(sessions, row, now, state=FAILED, attempts=attempts, last_error=error[:1000], next_attempt_at=retry)
+    _finish(lease, row, now, state=FAILED, attempts=attempts, last_error=error[:1000], next_attempt_at=retry)
     log.error("%s to %s not sent (attempt %d%s): %s", row.dedupe_key, row.recipient, attempts,
               ", given up" if permanent else f", next in {retry_delay(attempts)}", error)
 
 
-def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]]):
-    """Send over one SMTP connection; yields (row, error or None, permanent failure)."""
+_TAKEN_OVER = "taken over by another instance"
+
+
+def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]], lease: Lease):
+    """Send over one SMTP connection; yields (row, error or None, permanent failure). Each
+    mail goes only if its lease is still ours right before (else the error is _TAKEN_OVER)."""
+    if not outgoing:
+        return
     results: dict[int, tuple[str | None, bool]] = {}
     try:
         with smtp_session(cfg.smtp) as client:
             for row, message in outgoing:
+                if lease.lost.is_set() or not lease.confirm(row.id):
+                    results[row.id] = (_TAKEN_OVER, False)
+                    continue
                 try:
                     client.send_message(message, from_addr=cfg.smtp.from_address, to_addrs=[row.recipient])
                     results[row.id] = (None, False)

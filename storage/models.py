@@ -186,8 +186,10 @@ class MailboxMessage(Base):
 class Digest(Base):
     """The digest of one reporting day: the row is the claim that makes sending exactly once.
 
-    state: sending (an instance holds the lease until `lease_until`), sent, failed
-    (to be retried from `next_attempt_at`).
+    state: sending (the instance `claimed_by` holds the lease `lease_token` until
+    `lease_until`), sent, failed (to be retried from `next_attempt_at`).
+    `handed_over_at` is set just before the SMTP DATA and cleared once the outcome is
+    known: while it is set, whether the digest went is unknown (service.dispatch).
     """
 
     __tablename__ = "digests"
@@ -195,8 +197,11 @@ class Digest(Base):
     report_day: Mapped[dt.date] = mapped_column(Date, unique=True)
     state: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[str] = mapped_column(String(300))
-    claimed_by: Mapped[str] = mapped_column(String(200))
+    claimed_by: Mapped[str] = mapped_column(String(200))  # the holder's identity: host and config
     lease_until: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    lease_token: Mapped[str | None] = mapped_column(String(64))  # new for every claim
+    holder_process: Mapped[str | None] = mapped_column(String(200))  # boot id, pid, start time
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
@@ -223,7 +228,8 @@ class OutboxMail(Base):
     restarts and instances, that the mail goes. state: pending, sending (leased until
     `lease_until`), sent, failed (retried from `next_attempt_at`; never when it is
     null), skipped (decided not to send: `last_error` says why), expired (too late to
-    be useful). `version` changes on every claim, for compare-and-set.
+    be useful). A claim writes a new `lease_token`; finishing is conditional on it
+    (service.lease).
     """
 
     __tablename__ = "outbox"
@@ -243,7 +249,8 @@ class OutboxMail(Base):
     next_attempt_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     lease_until: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     claimed_by: Mapped[str | None] = mapped_column(String(200))
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    lease_token: Mapped[str | None] = mapped_column(String(64))
+    holder_process: Mapped[str | None] = mapped_column(String(200))
     expires_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

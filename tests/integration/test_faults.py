@@ -22,7 +22,6 @@ from sqlalchemy import select
 from service.archive import Archive, content_hash
 from service.config import Config, load_config
 from service.daemon import Daemon
-from service.dispatch import LEASE
 from service.errors import MailboxError
 from service.localmail import LocalDovecot, dovecot_unavailable_reason
 from service.mailbox import Mailbox
@@ -551,58 +550,6 @@ def test_folder_recreated_with_fewer_messages_under_the_kept_connection(tmp_path
     finally:
         daemon.close()
         rig.close()
-
-
-# -- the daemon killed during the digest ----------------------------------------------------
-
-@pytest.mark.parametrize("point", ["digest_built", "digest_accepted"])
-def test_daemon_killed_during_the_digest(tmp_path, mailbox, smtp, point):
-    """SIGKILL before the SMTP hand-over: the digest goes once, by the next claim after the
-    lease. SIGKILL after the SMTP server accepted it but before the row says so: the one
-    at-least-once window; the next claim sends it again, with the same Message-ID."""
-    from tests.integration.test_daemon import TZ, Proc, daemon_config
-    path, env = daemon_config(tmp_path, mailbox, smtp, f"sqlite:///{tmp_path / 'db'}", seconds_ahead=-120)
-    cfg = load_config(path, env=env)
-    sessions = open_database(cfg.service.database_url)
-    archive = Archive(cfg.service.archive_dir)
-    mailbox.append(simple_report(), dt.datetime.now(TZ))
-    ingestor = Ingestor(cfg, sessions, archive, workers=1)
-    with Mailbox(cfg.imap) as mb:  # stored before the daemon starts: the digest is owed at once
-        assert len(ingestor.poll(mb).stored) == 1
-    ingestor.close()
-
-    def digests():
-        return [m for m in smtp.messages if COORDINATOR in m.rcpt_tos]
-
-    killed = Proc(path, {**env, "BAOCAO_FAILPOINT": f"{point}:1"})  # the start-up catch-up sends
-    assert killed.p.wait(timeout=60) == -signal.SIGKILL, "".join(killed.lines)[-3000:]
-    with sessions() as s:
-        claim = s.scalar(select(Digest))
-    assert claim.state == "sending" and claim.lease_until > dt.datetime.now(dt.timezone.utc) + LEASE / 2
-    assert len(digests()) == (0 if point == "digest_built" else 1)
-
-    if point == "digest_built":
-        # Restarted at once, the lease stands: the dead process might have been another
-        # instance still sending, so nothing goes yet.
-        restarted = Proc(path, env)
-        try:
-            restarted.wait_for(f"digest for {claim.report_day}: in_progress")
-        finally:
-            assert restarted.stop() == 0
-        assert digests() == []
-
-    after_lease = dt.datetime.now(dt.timezone.utc) + LEASE + dt.timedelta(minutes=1)
-    daemon = Daemon(cfg, sessions, archive, clock=lambda: after_lease)
-    daemon.catch_up()  # the retry job of a daemon running after the lease
-    daemon.catch_up()
-    daemon.close()
-    sent = digests()
-    assert len(sent) == (1 if point == "digest_built" else 2)
-    assert {email.message_from_bytes(m.data)["Message-ID"] for m in sent} == {claim.message_id}
-    with sessions() as s:
-        row = s.scalar(select(Digest))
-        assert row.state == "sent" and row.message_id == claim.message_id
-    sessions.kw["bind"].dispose()
 
 
 # -- the first start -----------------------------------------------------------------------

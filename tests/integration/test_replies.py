@@ -244,9 +244,10 @@ def test_a_mail_left_sending_by_a_dead_instance_goes_once_after_its_lease(env):
     poll(env, at(9, 5))
     plan(env, at(9, 5))
     with env.sessions() as s:  # another instance claimed it, then died before sending
-        s.execute(update(OutboxMail).values(state=SENDING, lease_until=at(9, 5) + LEASE, version=1))
+        s.execute(update(OutboxMail).values(state=SENDING, lease_until=at(9, 5) + LEASE, lease_token="t" * 32,
+                                            claimed_by="elsewhere:0badc0de", holder_process="x:1:1"))
         s.commit()
-    assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 6)).sent == 0
+    assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5) + LEASE / 2).sent == 0
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5) + LEASE).sent == 1
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 30)).sent == 0
     assert len(env.smtp.messages) == 1
