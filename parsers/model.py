@@ -115,6 +115,11 @@ class AttachmentResult:
     as_of: dt.date | None = None  # "Số liệu tính đến ngày dd/mm/yyyy"
     sheet: str | None = None  # sheet (or table) the figures were taken from
     sheet_reason: str | None = None  # why that sheet: "day", "active", "only"
+    # The kind of source the figures came from: "spreadsheet", "text_pdf", "scan",
+    # "photo", "body_text", "body_html" ("file" until a reader says more). Figures not
+    # from a spreadsheet, a text PDF or an HTML table are marked as read from a
+    # scan, a photo or free text.
+    source: str = "file"
 
 
 @dataclass(frozen=True)
