@@ -13,7 +13,7 @@ import struct
 import zipfile
 
 # Formats the report reader opens itself.
-READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx"})
+READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html"})
 # Formats kept as evidence for the coordinator ("cannot be read automatically").
 EVIDENCE_FORMATS = frozenset(
     {
@@ -84,7 +84,7 @@ def _extension(filename: str) -> str:
     return name.rsplit(".", 1)[-1] if "." in name else ""
 
 
-def _hint(filename: str, content_type: str) -> str | None:
+def sniff_hint(filename: str, content_type: str) -> str | None:
     """The format the name or MIME type claims, used only to break ties."""
     by_ext = _EXTENSION_FORMATS.get(_extension(filename))
     if by_ext:
@@ -247,7 +247,7 @@ _MARKUP_RE = re.compile(rb"<\s*(html|table|!doctype\s+html|meta|body|head)\b", r
 def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str:
     """Name the format of `data`: xlsx, xlsm, xls, csv, docx (read), or pdf, image,
     doc, archive, html, encrypted, empty, unknown and a few more (not read)."""
-    hint = _hint(filename, content_type)
+    hint = sniff_hint(filename, content_type)
     if not data:
         return "empty"
     head = data[:64]
