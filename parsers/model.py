@@ -153,3 +153,6 @@ class ParsedMessage:
     # What the message says, not how it travelled (`parsers.message.content_sha256`):
     # with the Message-ID and the sender it tells one mail delivered twice from two mails.
     content_sha256: str | None = None
+    # The HTML body as sent (bounded), "" when the message has none: a table pasted
+    # from Excel is read from it (`parsers.body`).
+    body_html: str = ""

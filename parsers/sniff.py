@@ -197,6 +197,51 @@ def _image_kind(head: bytes) -> bool:
     return False
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels of a PNG, GIF, JPEG or BMP image from its header;
+    None for another format or a header that does not say."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            w, h = struct.unpack_from(">II", data, 16)
+            return int(w), int(h)
+        if data.startswith((b"GIF87a", b"GIF89a")):
+            w, h = struct.unpack_from("<HH", data, 6)
+            return int(w), int(h)
+        if data.startswith(b"BM"):
+            w, h = struct.unpack_from("<ii", data, 18)
+            return abs(int(w)), abs(int(h))
+        if data.startswith(b"\xff\xd8"):
+            return _jpeg_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame size of a JPEG: its segments walked up to the start-of-frame marker."""
+    pos = 2
+    for _ in range(1000):  # a real file reaches its frame header within a few segments
+        while pos < len(data) and data[pos] == 0xFF:
+            pos += 1
+        if pos + 3 > len(data):
+            return None
+        marker = data[pos]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 1
+            continue
+        length = struct.unpack_from(">H", data, pos + 1)[0]
+        if marker in _JPEG_SOF:
+            h, w = struct.unpack_from(">HH", data, pos + 4)
+            return int(w), int(h)
+        if length < 2:
+            return None
+        pos += 1 + length
+    return None
+
+
 _DELIMITERS = (",", ";", "\t")
 
 
