@@ -37,6 +37,7 @@ from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
 from parsers.readers.html import html_text
 from parsers.sniff import image_size, sniff_format
 from parsers.text import CONTROL_CHARS, clean_text, fix_surrogates, safe_filename
+from parsers.winmail import is_winmail, unpack_winmail
 
 MAX_SUBJECT_CHARS = 1000
 MAX_NAME_CHARS = 200
@@ -211,6 +212,8 @@ def decode_header_text(value: str) -> str:
 #     say what matters);
 #   - its costs grow with the input (encoded-words decode in quadratic time): the
 #     message is bounded first (`parsers.mailbounds`);
+#   - Outlook's winmail.dat (TNEF) is one part holding the real files: unpacked
+#     (`parsers.winmail`);
 #   - it lists the images an HTML body shows inline (a logo in the signature, by its
 #     Content-ID) as attachments: a small one is left out (`_decorations`);
 #   - with no text/plain part it strips the HTML's tags into one line: the body text
@@ -320,6 +323,10 @@ def _decode_attachments(
             data = b""
         if data[:13] == b"BAOCAOOMITTED" and _omitted(data.decode("ascii", "replace"), bounded, name, limits, problems):
             seen -= 1
+            continue
+        inner = unpack_winmail(data, limits.max_attachment_bytes) if is_winmail(data) else None
+        if inner:  # Outlook's winmail.dat: the files it holds are the attachments (else it stays)
+            out.extend(inner[: max(0, MAX_ATTACHMENTS - len(out))])
             continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
     skipped = max(0, seen - MAX_ATTACHMENTS) + bounded.parts_cut
