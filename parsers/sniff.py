@@ -13,7 +13,7 @@ import struct
 import zipfile
 
 # Formats the report reader opens itself.
-READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html"})
+READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html", "ods", "fods"})
 # Formats kept as evidence for the coordinator ("cannot be read automatically").
 EVIDENCE_FORMATS = frozenset(
     {
@@ -23,7 +23,6 @@ EVIDENCE_FORMATS = frozenset(
         "archive",
         "unknown",
         "xlsb",
-        "ods",
         "odt",
         "pptx",
         "ppt",
@@ -64,6 +63,7 @@ _EXTENSION_FORMATS = {
     "pdf": "pdf",
     "xlsb": "xlsb",
     "ods": "ods",
+    "fods": "fods",
     "odt": "odt",
 }
 
@@ -286,6 +286,8 @@ def _looks_delimited(text: str) -> bool:
     return False
 
 
+# The root of a flat OpenDocument spreadsheet (.fods) names its type.
+_FLAT_ODS_RE = re.compile(r"<office:document\b[^>]*opendocument\.spreadsheet", re.S)
 _MARKUP_RE = re.compile(rb"<\s*(html|table|!doctype\s+html|meta|body|head)\b", re.I)
 
 
@@ -315,6 +317,8 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
     start = text[:4096].lstrip("\ufeff \t\r\n").lower()
     if start.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in text[:8192]:
         return "xml_spreadsheet"
+    if start.startswith("<?xml") and _FLAT_ODS_RE.search(text[:8192]):
+        return "fods"
     if start.startswith("<") and _MARKUP_RE.search(data[:8192]):
         return "html"
     if start.startswith("mime-version:") and "multipart/related" in text[:4096].lower():
