@@ -8,9 +8,14 @@ break ties. Pure: bytes in, a short format name out.
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import struct
+import xml.etree.ElementTree as ET
 import zipfile
+
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused
 
 # Formats the report reader opens itself.
 READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html", "ods", "fods"})
@@ -105,12 +110,9 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
                     if "opendocument.text" in mimetype:
                         return "odt"
             if "[Content_Types].xml" in names:
-                info = zf.getinfo("[Content_Types].xml")
-                if info.file_size <= _CONTENT_TYPES_MAX_BYTES:
-                    types = zf.read(info).decode("utf-8", "replace").lower()
-                    for needle, fmt in _OOXML_TYPES:
-                        if needle in types:
-                            return fmt
+                fmt = _ooxml_format(zf, names)
+                if fmt is not None:
+                    return fmt
             # A package whose content types are missing or odd: go by its parts.
             if "xl/workbook.xml" in names:
                 return "xlsm" if hint == "xlsm" else "xlsx"
@@ -133,6 +135,69 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
         if hint in ("xlsx", "xlsm", "docx"):
             return hint
     return "archive"
+
+
+_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
+_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
+_OFFICE_DOCUMENT = "/officeDocument"  # the end of the main part's relationship type (both OOXML flavours)
+
+
+def _small_part(zf: zipfile.ZipFile, name: str) -> ET.Element | None:
+    info = zf.getinfo(name)
+    if info.file_size > _CONTENT_TYPES_MAX_BYTES:
+        return None
+    try:
+        root: ET.Element = defused.fromstring(zf.read(info), forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException):
+        return None
+    return root
+
+
+def _ooxml_format(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The format the package's main part (the target of its officeDocument relationship)
+    declares in [Content_Types].xml, whatever that part is called; without a readable
+    relationship, the first main-part type among the overrides. Never the mere mention
+    of a type: an .xlsx declaring a default for .bin parts is no .xlsb."""
+    types = _small_part(zf, "[Content_Types].xml")
+    if types is None:
+        return None
+    overrides = {
+        (el.get("PartName") or "").lstrip("/").lower(): (el.get("ContentType") or "").lower()
+        for el in types
+        if el.tag == _CT_NS + "Override"
+    }
+    defaults = {
+        (el.get("Extension") or "").lower(): (el.get("ContentType") or "").lower()
+        for el in types
+        if el.tag == _CT_NS + "Default"
+    }
+    main = _main_part(zf, names)
+    if main is not None:
+        declared = overrides.get(main.lower()) or defaults.get(main.rpartition(".")[2].lower(), "")
+        return _type_format(declared)
+    for declared in overrides.values():
+        fmt = _type_format(declared)
+        if fmt is not None:
+            return fmt
+    return None
+
+
+def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    if "_rels/.rels" not in names:
+        return None
+    rels = _small_part(zf, "_rels/.rels")
+    for rel in rels if rels is not None else ():
+        if rel.tag == _REL_NS + "Relationship" and (rel.get("Type") or "").endswith(_OFFICE_DOCUMENT):
+            target = (rel.get("Target") or "").lstrip("/")
+            return posixpath.normpath(target) if target else None
+    return None
+
+
+def _type_format(declared: str) -> str | None:
+    for needle, fmt in _OOXML_TYPES:
+        if declared.startswith(needle):
+            return fmt
+    return None
 
 
 def _ole_stream_names(data: bytes) -> set[str]:
@@ -181,6 +246,19 @@ def _sniff_ole(data: bytes, hint: str | None) -> str:
     if hint in ("xls", "doc"):
         return hint
     return "unknown"
+
+
+# The BOF record that starts a workbook stream outside an OLE container: BIFF2, 3, 4, 5+.
+_BIFF_BOF_IDS = (0x0009, 0x0209, 0x0409, 0x0809)
+_BIFF_SUBSTREAMS = (0x0005, 0x0010, 0x0020, 0x0040, 0x0100)  # globals, sheet, chart, macro, BIFF4W
+
+
+def _raw_biff(head: bytes) -> bool:
+    """An Excel file from before Excel 97 saved as a bare BIFF stream (no OLE container)."""
+    if len(head) < 8:
+        return False
+    record, length, _version, substream = struct.unpack_from("<HHHH", head)
+    return record in _BIFF_BOF_IDS and 4 <= length <= 20 and substream in _BIFF_SUBSTREAMS
 
 
 def _image_kind(head: bytes) -> bool:
@@ -302,6 +380,8 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
         return _sniff_zip(data, hint)
     if head.startswith(_OLE_MAGIC):
         return _sniff_ole(data, hint)
+    if _raw_biff(head):
+        return "xls"  # Excel 2.x-4.0 (and a bare Excel 5+ stream): xlrd reads them
     if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         return "pdf"
     if _image_kind(head):
