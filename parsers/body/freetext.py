@@ -314,17 +314,18 @@ def read_free_text(lines: list[str], form: FormSpec, vocab: Vocabulary) -> FreeT
                 context = (mentions[0].code or "", mentions[0].text) if len(codes) == 1 else None
             continue
         line_context = context if not mentions and _only_measure_words(items, vocab) else None
-        last: tuple[str, int] | None = None  # (measure, clause) of the figure just before
+        last: tuple[str, str, int] | None = None  # (indicator, measure, clause) of the figure just before
         for fig, label, ci in figures:
             indicator = _indicator_for(items, fig, clauses[ci]) or line_context
             if indicator is None:
                 continue
-            placed = _place(fig, label, indicator, form, vocab, last, ci)
+            before = (last[1], last[2]) if last is not None and last[0] == indicator[0] else None
+            placed = _place(fig, label, indicator, form, vocab, before, ci)
             if placed is None:
                 continue
             out.placed.append(placed)
             if placed.measure is not None:
-                last = (placed.measure, ci)
+                last = (indicator[0], placed.measure, ci)
             context = indicator
     return out
 

@@ -246,3 +246,9 @@ def test_a_count_unit_that_names_the_indicator() -> None:
     result = read("Đã chi trả cho 55 hộ kinh doanh với số tiền 165 triệu đồng.")
     assert values(result) == {"ho_kinh_doanh": {"da_chi": 55, "tien_da_chi": 165_000_000}}
     assert flags(result) == []
+
+
+def test_the_money_of_the_count_before_is_never_taken_across_indicators() -> None:
+    result = read("Hộ kinh doanh phê duyệt 28 hộ, lao động tự do 60 triệu đồng.")
+    assert values(result) == {"ho_kinh_doanh": {"phe_duyet": 28}}
+    assert flags(result) == [("lao_dong_tu_do", "", "no_measure")]
