@@ -137,8 +137,6 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
     return "archive"
 
 
-_CT_NS = "{http://schemas.openxmlformats.org/package/2006/content-types}"
-_REL_NS = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _OFFICE_DOCUMENT = "/officeDocument"  # the end of the main part's relationship type (both OOXML flavours)
 
 
@@ -164,12 +162,12 @@ def _ooxml_format(zf: zipfile.ZipFile, names: set[str]) -> str | None:
     overrides = {
         (el.get("PartName") or "").lstrip("/").lower(): (el.get("ContentType") or "").lower()
         for el in types
-        if el.tag == _CT_NS + "Override"
+        if _local(el.tag) == "Override"
     }
     defaults = {
         (el.get("Extension") or "").lower(): (el.get("ContentType") or "").lower()
         for el in types
-        if el.tag == _CT_NS + "Default"
+        if _local(el.tag) == "Default"
     }
     main = _main_part(zf, names)
     if main is not None:
@@ -187,10 +185,15 @@ def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
         return None
     rels = _small_part(zf, "_rels/.rels")
     for rel in rels if rels is not None else ():
-        if rel.tag == _REL_NS + "Relationship" and (rel.get("Type") or "").endswith(_OFFICE_DOCUMENT):
+        if _local(rel.tag) == "Relationship" and (rel.get("Type") or "").endswith(_OFFICE_DOCUMENT):
             target = (rel.get("Target") or "").lstrip("/")
             return posixpath.normpath(target) if target else None
     return None
+
+
+def _local(tag: object) -> str:
+    """An element's name without its namespace (a hand-made package may omit it)."""
+    return str(tag).rsplit("}", 1)[-1]
 
 
 def _type_format(declared: str) -> str | None:
