@@ -21,6 +21,7 @@ import hashlib
 import logging
 import re
 import unicodedata
+import urllib.parse
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy as email_policy
@@ -33,13 +34,23 @@ import mailparser.utils
 from parsers.authresults import MAX_AUTH_RESULT_CHARS
 from parsers.mailbounds import MAX_HEADER_BYTES, BoundedMessage, bound_message, header_end
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
+from parsers.readers.html import html_text
+from parsers.sniff import image_size, sniff_format
 from parsers.text import CONTROL_CHARS, clean_text, fix_surrogates, safe_filename
+from parsers.winmail import is_winmail, unpack_winmail
 
 MAX_SUBJECT_CHARS = 1000
 MAX_NAME_CHARS = 200
 MAX_ADDRESS_CHARS = 320
 MAX_MESSAGE_ID_CHARS = 500
 MAX_BODY_CHARS = 20_000
+# A pasted Excel range in Outlook's Word HTML takes some 5 kB a row.
+MAX_BODY_HTML_CHARS = 2_000_000
+# An image the HTML shows by its Content-ID (cid:) up to this size is part of the
+# body's look (a logo, a signature), not an attachment; a bigger one may be a photo
+# or screenshot of the report pasted into the text, and stays an attachment.
+MAX_INLINE_DECORATION_PIXELS = 400_000
+MAX_INLINE_DECORATION_BYTES = 200 * 1024
 MAX_REASON_CHARS = 200
 MAX_CONTENT_TYPE_CHARS = 200
 # Attachments read per message; the rest are named in one problem. A report has one
@@ -90,6 +101,7 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         from_addresses=_from_addresses(fields),
         authentication_results=_auth_fields(fields),
         content_sha256=content_sha256(raw, bounded, mail.message),
+        body_html=mail.body_html,
     )
 
 
@@ -199,7 +211,13 @@ def decode_header_text(value: str) -> str:
 #   - it logs every defect it tolerates at WARNING or ERROR: silenced (the problems
 #     say what matters);
 #   - its costs grow with the input (encoded-words decode in quadratic time): the
-#     message is bounded first (`parsers.mailbounds`).
+#     message is bounded first (`parsers.mailbounds`);
+#   - Outlook's winmail.dat (TNEF) is one part holding the real files: unpacked
+#     (`parsers.winmail`);
+#   - it lists the images an HTML body shows inline (a logo in the signature, by its
+#     Content-ID) as attachments: a small one is left out (`_decorations`);
+#   - with no text/plain part it strips the HTML's tags into one line: the body text
+#     is the HTML's text by lines instead (`parsers.readers.html.html_text`).
 
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)  # see above: its defect logs
 
@@ -219,6 +237,7 @@ class _Mail:
     subject: str
     attachments: tuple[MailAttachment, ...]
     body_text: str
+    body_html: str
 
 
 def _read_mail(bounded: BoundedMessage, limits: ReadLimits, problems: list[Problem]) -> _Mail:
@@ -232,6 +251,7 @@ def _read_mail(bounded: BoundedMessage, limits: ReadLimits, problems: list[Probl
         decode_header_text(raw_subject) if raw_subject is not None else _header_str(getattr(mail, "subject", "")),
         MAX_SUBJECT_CHARS,
     )
+    html = _body_html(mail, bounded.marker)
     return _Mail(
         message=message,
         headers=headers,
@@ -239,8 +259,9 @@ def _read_mail(bounded: BoundedMessage, limits: ReadLimits, problems: list[Probl
         from_name=from_name,
         from_address=from_address,
         subject=subject,
-        attachments=tuple(_decode_attachments(mail, bounded, limits, problems)),
-        body_text=_body_text(mail, bounded.marker),
+        attachments=tuple(_decode_attachments(mail, bounded, limits, problems, _decorations(mail, html, bounded))),
+        body_text=_body_text(mail, bounded.marker, html),
+        body_html=html,
     )
 
 
@@ -264,13 +285,19 @@ def _parse_from(mail: _MailParser, raw_from: object) -> tuple[str | None, str | 
 
 
 def _decode_attachments(
-    mail: _MailParser, bounded: BoundedMessage, limits: ReadLimits, problems: list[Problem]
+    mail: _MailParser,
+    bounded: BoundedMessage,
+    limits: ReadLimits,
+    problems: list[Problem],
+    decorations: frozenset[int] = frozenset(),
 ) -> list[MailAttachment]:
     out: list[MailAttachment] = []
     seen = 0
     names = _part_filenames(getattr(mail, "message", None))
     next_name = 0
     for index, att in enumerate(getattr(mail, "attachments", None) or []):
+        if index in decorations:
+            continue
         payload = att.get("payload") or ""
         filename = _header_str(att.get("filename"))
         # mail-parser's name for the part, replaced by the one the stdlib decodes for it
@@ -296,6 +323,10 @@ def _decode_attachments(
             data = b""
         if data[:13] == b"BAOCAOOMITTED" and _omitted(data.decode("ascii", "replace"), bounded, name, limits, problems):
             seen -= 1
+            continue
+        inner = unpack_winmail(data, limits.max_attachment_bytes) if is_winmail(data) else None
+        if inner:  # Outlook's winmail.dat: the files it holds are the attachments (else it stays)
+            out.extend(inner[: max(0, MAX_ATTACHMENTS - len(out))])
             continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
     skipped = max(0, seen - MAX_ATTACHMENTS) + bounded.parts_cut
@@ -332,6 +363,37 @@ def _part_filenames(message: email.message.Message | None) -> list[tuple[str, st
     except Exception:  # a guard: mail-parser's own names stand
         return out
     return out
+
+
+_CID_RE = re.compile(r"""cid:([^"'\s>)]+)""", re.I)
+
+
+def _decorations(mail: _MailParser, html: str, bounded: BoundedMessage) -> frozenset[int]:
+    """Indexes of mail-parser's attachments that are small images the HTML body shows
+    by their Content-ID: a logo or signature image, part of the text's look."""
+    if "cid:" not in html.lower():
+        return frozenset()
+    shown = {urllib.parse.unquote(m.group(1)).strip("<>").lower() for m in _CID_RE.finditer(html)}
+    out = set()
+    for index, att in enumerate(getattr(mail, "attachments", None) or []):
+        cid = _header_str(att.get("content-id")).strip().strip("<>").lower()
+        payload = att.get("payload") or ""
+        if not cid or cid not in shown or (bounded.marker and str(payload).startswith(bounded.marker)):
+            continue  # (a part left out as too big is named as such)
+        try:
+            data = _decode_payload(payload, bool(att.get("binary")))
+        except (binascii.Error, ValueError):
+            continue
+        size = image_size(data)
+        if size is not None and size[0] * size[1] <= MAX_INLINE_DECORATION_PIXELS:
+            out.add(index)
+        elif size is None and _is_image(att, data) and len(data) <= MAX_INLINE_DECORATION_BYTES:
+            out.add(index)
+    return frozenset(out)
+
+
+def _is_image(att: dict[str, Any], data: bytes) -> bool:
+    return _header_str(att.get("mail_content_type")).lower().startswith("image/") or sniff_format(data) == "image"
 
 
 _GENERATED_NAME = re.compile(r"[a-z]{10}\.(txt|rtf)")
@@ -378,16 +440,24 @@ def _decode_payload(payload: str | bytes, binary: bool) -> bytes:
     return payload.encode("utf-8", "surrogateescape")
 
 
-def _body_text(mail: _MailParser, marker: str) -> str:
-    parts = getattr(mail, "text_plain", None) or []
+def _kept_parts(parts: object, marker: str) -> list[str]:
+    """The body parts of a kind, without the markers of parts left out as too big."""
+    return [p for p in (parts or []) if isinstance(p, str) and not (marker and p.startswith(marker))]  # type: ignore[attr-defined]
 
-    def kept(p: object) -> bool:
-        return isinstance(p, str) and not (marker and p.startswith(marker))
 
-    text = "\n".join(p for p in parts if kept(p))
-    if not text.strip():
-        html = "\n".join(p for p in (getattr(mail, "text_html", None) or []) if kept(p))
-        text = re.sub(r"<[^>]+>", " ", html[: MAX_BODY_CHARS * 10])
+def _body_html(mail: _MailParser, marker: str) -> str:
+    html = "\n".join(_kept_parts(getattr(mail, "text_html", None), marker))
+    html = fix_surrogates(html[:MAX_BODY_HTML_CHARS])
+    return re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", html)
+
+
+def _body_text(mail: _MailParser, marker: str, html: str) -> str:
+    text = "\n".join(_kept_parts(getattr(mail, "text_plain", None), marker))
+    if not text.strip() and html.strip():
+        try:
+            text = html_text(html)
+        except Exception:  # lxml on a hostile page: its tags stripped as before
+            text = re.sub(r"<[^>]+>", " ", html[: MAX_BODY_CHARS * 10])
     text = fix_surrogates(text[: MAX_BODY_CHARS * 2])
     text = re.sub("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", "", text)
     return unicodedata.normalize("NFC", text)[:MAX_BODY_CHARS]

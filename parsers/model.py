@@ -115,6 +115,11 @@ class AttachmentResult:
     as_of: dt.date | None = None  # "Số liệu tính đến ngày dd/mm/yyyy"
     sheet: str | None = None  # sheet (or table) the figures were taken from
     sheet_reason: str | None = None  # why that sheet: "day", "active", "only"
+    # The kind of source the figures came from: "spreadsheet", "text_pdf", "scan",
+    # "photo", "body_text", "body_html" ("file" until a reader says more). Figures not
+    # from a spreadsheet, a text PDF or an HTML table are marked as read from a
+    # scan, a photo or free text.
+    source: str = "file"
 
 
 @dataclass(frozen=True)
@@ -148,3 +153,6 @@ class ParsedMessage:
     # What the message says, not how it travelled (`parsers.message.content_sha256`):
     # with the Message-ID and the sender it tells one mail delivered twice from two mails.
     content_sha256: str | None = None
+    # The HTML body as sent (bounded), "" when the message has none: a table pasted
+    # from Excel is read from it (`parsers.body`).
+    body_html: str = ""

@@ -17,6 +17,7 @@ from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
 
 __all__ = [
     "FigureError",
+    "is_count_unit",
     "parse_figure",
     "parse_figure_with_unit",
     "MONEY_SCALES",
@@ -106,6 +107,13 @@ _COUNT_UNITS = frozenset(
         "người/lượt",
     )
 )
+
+
+def is_count_unit(text: str) -> bool:
+    """Whether `text` is a word a count is written with ("người", "hộ", "trường hợp")."""
+    return strip_diacritics(unify_d(nfc(text)).casefold()).rstrip(".").strip() in _COUNT_UNITS
+
+
 # The one money-scale table: every way a report cell, a header or the config names a
 # scale of money, by its factor in đồng. The first name of each is the one written.
 MONEY_SCALES: Mapping[int, tuple[str, ...]] = MappingProxyType(

@@ -8,12 +8,17 @@ break ties. Pure: bytes in, a short format name out.
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import struct
+import xml.etree.ElementTree as ET
 import zipfile
 
+from defusedxml import DefusedXmlException
+from defusedxml import ElementTree as defused
+
 # Formats the report reader opens itself.
-READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx"})
+READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html", "ods", "fods"})
 # Formats kept as evidence for the coordinator ("cannot be read automatically").
 EVIDENCE_FORMATS = frozenset(
     {
@@ -23,7 +28,6 @@ EVIDENCE_FORMATS = frozenset(
         "archive",
         "unknown",
         "xlsb",
-        "ods",
         "odt",
         "pptx",
         "ppt",
@@ -64,6 +68,7 @@ _EXTENSION_FORMATS = {
     "pdf": "pdf",
     "xlsb": "xlsb",
     "ods": "ods",
+    "fods": "fods",
     "odt": "odt",
 }
 
@@ -84,7 +89,7 @@ def _extension(filename: str) -> str:
     return name.rsplit(".", 1)[-1] if "." in name else ""
 
 
-def _hint(filename: str, content_type: str) -> str | None:
+def sniff_hint(filename: str, content_type: str) -> str | None:
     """The format the name or MIME type claims, used only to break ties."""
     by_ext = _EXTENSION_FORMATS.get(_extension(filename))
     if by_ext:
@@ -105,12 +110,9 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
                     if "opendocument.text" in mimetype:
                         return "odt"
             if "[Content_Types].xml" in names:
-                info = zf.getinfo("[Content_Types].xml")
-                if info.file_size <= _CONTENT_TYPES_MAX_BYTES:
-                    types = zf.read(info).decode("utf-8", "replace").lower()
-                    for needle, fmt in _OOXML_TYPES:
-                        if needle in types:
-                            return fmt
+                fmt = _ooxml_format(zf, names)
+                if fmt is not None:
+                    return fmt
             # A package whose content types are missing or odd: go by its parts.
             if "xl/workbook.xml" in names:
                 return "xlsm" if hint == "xlsm" else "xlsx"
@@ -133,6 +135,72 @@ def _sniff_zip(data: bytes, hint: str | None) -> str:
         if hint in ("xlsx", "xlsm", "docx"):
             return hint
     return "archive"
+
+
+_OFFICE_DOCUMENT = "/officeDocument"  # the end of the main part's relationship type (both OOXML flavours)
+
+
+def _small_part(zf: zipfile.ZipFile, name: str) -> ET.Element | None:
+    info = zf.getinfo(name)
+    if info.file_size > _CONTENT_TYPES_MAX_BYTES:
+        return None
+    try:
+        root: ET.Element = defused.fromstring(zf.read(info), forbid_dtd=True)
+    except (ET.ParseError, DefusedXmlException):
+        return None
+    return root
+
+
+def _ooxml_format(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    """The format the package's main part (the target of its officeDocument relationship)
+    declares in [Content_Types].xml, whatever that part is called; without a readable
+    relationship, the first main-part type among the overrides. Never the mere mention
+    of a type: an .xlsx declaring a default for .bin parts is no .xlsb."""
+    types = _small_part(zf, "[Content_Types].xml")
+    if types is None:
+        return None
+    overrides = {
+        (el.get("PartName") or "").lstrip("/").lower(): (el.get("ContentType") or "").lower()
+        for el in types
+        if _local(el.tag) == "Override"
+    }
+    defaults = {
+        (el.get("Extension") or "").lower(): (el.get("ContentType") or "").lower()
+        for el in types
+        if _local(el.tag) == "Default"
+    }
+    main = _main_part(zf, names)
+    if main is not None:
+        declared = overrides.get(main.lower()) or defaults.get(main.rpartition(".")[2].lower(), "")
+        return _type_format(declared)
+    for declared in overrides.values():
+        fmt = _type_format(declared)
+        if fmt is not None:
+            return fmt
+    return None
+
+
+def _main_part(zf: zipfile.ZipFile, names: set[str]) -> str | None:
+    if "_rels/.rels" not in names:
+        return None
+    rels = _small_part(zf, "_rels/.rels")
+    for rel in rels if rels is not None else ():
+        if _local(rel.tag) == "Relationship" and (rel.get("Type") or "").endswith(_OFFICE_DOCUMENT):
+            target = (rel.get("Target") or "").lstrip("/")
+            return posixpath.normpath(target) if target else None
+    return None
+
+
+def _local(tag: object) -> str:
+    """An element's name without its namespace (a hand-made package may omit it)."""
+    return str(tag).rsplit("}", 1)[-1]
+
+
+def _type_format(declared: str) -> str | None:
+    for needle, fmt in _OOXML_TYPES:
+        if declared.startswith(needle):
+            return fmt
+    return None
 
 
 def _ole_stream_names(data: bytes) -> set[str]:
@@ -183,6 +251,19 @@ def _sniff_ole(data: bytes, hint: str | None) -> str:
     return "unknown"
 
 
+# The BOF record that starts a workbook stream outside an OLE container: BIFF2, 3, 4, 5+.
+_BIFF_BOF_IDS = (0x0009, 0x0209, 0x0409, 0x0809)
+_BIFF_SUBSTREAMS = (0x0005, 0x0010, 0x0020, 0x0040, 0x0100)  # globals, sheet, chart, macro, BIFF4W
+
+
+def _raw_biff(head: bytes) -> bool:
+    """An Excel file from before Excel 97 saved as a bare BIFF stream (no OLE container)."""
+    if len(head) < 8:
+        return False
+    record, length, _version, substream = struct.unpack_from("<HHHH", head)
+    return record in _BIFF_BOF_IDS and 4 <= length <= 20 and substream in _BIFF_SUBSTREAMS
+
+
 def _image_kind(head: bytes) -> bool:
     if head.startswith((b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a", b"II*\x00", b"MM\x00*")):
         return True
@@ -195,6 +276,51 @@ def _image_kind(head: bytes) -> bool:
         reserved: int = struct.unpack_from("<I", head, 6)[0]
         return reserved == 0 and declared > 14
     return False
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels of a PNG, GIF, JPEG or BMP image from its header;
+    None for another format or a header that does not say."""
+    try:
+        if data.startswith(b"\x89PNG\r\n\x1a\n") and data[12:16] == b"IHDR":
+            w, h = struct.unpack_from(">II", data, 16)
+            return int(w), int(h)
+        if data.startswith((b"GIF87a", b"GIF89a")):
+            w, h = struct.unpack_from("<HH", data, 6)
+            return int(w), int(h)
+        if data.startswith(b"BM"):
+            w, h = struct.unpack_from("<ii", data, 18)
+            return abs(int(w)), abs(int(h))
+        if data.startswith(b"\xff\xd8"):
+            return _jpeg_size(data)
+    except struct.error:
+        return None
+    return None
+
+
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    """The frame size of a JPEG: its segments walked up to the start-of-frame marker."""
+    pos = 2
+    for _ in range(1000):  # a real file reaches its frame header within a few segments
+        while pos < len(data) and data[pos] == 0xFF:
+            pos += 1
+        if pos + 3 > len(data):
+            return None
+        marker = data[pos]
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            pos += 1
+            continue
+        length = struct.unpack_from(">H", data, pos + 1)[0]
+        if marker in _JPEG_SOF:
+            h, w = struct.unpack_from(">HH", data, pos + 4)
+            return int(w), int(h)
+        if length < 2:
+            return None
+        pos += 1 + length
+    return None
 
 
 _DELIMITERS = (",", ";", "\t")
@@ -241,13 +367,15 @@ def _looks_delimited(text: str) -> bool:
     return False
 
 
+# The root of a flat OpenDocument spreadsheet (.fods) names its type.
+_FLAT_ODS_RE = re.compile(r"<office:document\b[^>]*opendocument\.spreadsheet", re.S)
 _MARKUP_RE = re.compile(rb"<\s*(html|table|!doctype\s+html|meta|body|head)\b", re.I)
 
 
 def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str:
     """Name the format of `data`: xlsx, xlsm, xls, csv, docx (read), or pdf, image,
     doc, archive, html, encrypted, empty, unknown and a few more (not read)."""
-    hint = _hint(filename, content_type)
+    hint = sniff_hint(filename, content_type)
     if not data:
         return "empty"
     head = data[:64]
@@ -255,6 +383,8 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
         return _sniff_zip(data, hint)
     if head.startswith(_OLE_MAGIC):
         return _sniff_ole(data, hint)
+    if _raw_biff(head):
+        return "xls"  # Excel 2.x-4.0 (and a bare Excel 5+ stream): xlrd reads them
     if head.startswith(b"%PDF") or b"%PDF-" in data[:1024]:
         return "pdf"
     if _image_kind(head):
@@ -270,6 +400,8 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
     start = text[:4096].lstrip("\ufeff \t\r\n").lower()
     if start.startswith("<?xml") and "urn:schemas-microsoft-com:office:spreadsheet" in text[:8192]:
         return "xml_spreadsheet"
+    if start.startswith("<?xml") and _FLAT_ODS_RE.search(text[:8192]):
+        return "fods"
     if start.startswith("<") and _MARKUP_RE.search(data[:8192]):
         return "html"
     if start.startswith("mime-version:") and "multipart/related" in text[:4096].lower():

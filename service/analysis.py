@@ -17,6 +17,7 @@ from functools import lru_cache
 from typing import Mapping
 
 from parsers.authresults import check_sender
+from parsers.body import read_body
 from parsers.message import parse_message
 from parsers.text import clean_text
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
@@ -73,6 +74,7 @@ class Analysis:
     readable: bool
     as_of: dt.date | None
     unit_text: str | None
+    body: AttachmentResult | None = None  # figures stated in the email itself, when read
 
 
 def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analysis:
@@ -81,6 +83,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
     parsed = parse_message(raw, routing.form.limits)
     candidates = units_for_sender(parsed.from_address, routing.units)
     infos: tuple[AttachmentInfo, ...] = ()
+    body: AttachmentResult | None = None
     kind, unit_code, reason, detail = REPORT, None, None, None
 
     if parsed.from_address and parsed.from_address in routing.own_addresses:
@@ -92,6 +95,9 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         # Attachments are read for unknown senders too: the figures are kept as
         # evidence (never counted) and the "Đơn vị" line may name the unit.
         infos = tuple(_read_attachments(parsed, routing.form, report_day))
+        if not any(i.result.outcome == "read" for i in infos):  # a spreadsheet beats the body
+            body = read_body(parsed, routing.form, report_day)
+            body = storable_result(body, routing.form) if body is not None else None
         verdict = check_sender(parsed, routing.security.authserv_ids) \
             if candidates and routing.security.require_authentication else None
         if not parsed.from_address:
@@ -105,19 +111,20 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         elif len(candidates) == 1:
             unit_code = candidates[0].code
         else:
-            chosen = resolve_shared_sender(candidates, parsed, infos)
+            chosen = resolve_shared_sender(candidates, parsed, infos, body)
             if chosen is None:
                 kind, reason = UNASSIGNED, "shared_sender_unresolved"
                 detail = ", ".join(u.code for u in candidates)
             else:
                 unit_code = chosen.code
 
-    values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind)
+    values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind, body)
     return Analysis(
         sha256=sha, size=len(raw), parsed=parsed, kind=kind, unit_code=unit_code,
         reason=reason, reason_detail=_storable_text(detail, _MAX_DETAIL_CHARS) if detail else detail,
         attachments=infos, values=values, problems=problems, readable=readable, as_of=as_of,
         unit_text=_storable_text(unit_text, _MAX_DETAIL_CHARS) if unit_text else unit_text,
+        body=body,
     )
 
 
@@ -134,14 +141,16 @@ def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list
 
 
 def resolve_shared_sender(candidates: list[UnitConfig], parsed: ParsedMessage,
-                          infos: tuple[AttachmentInfo, ...]) -> UnitConfig | None:
+                          infos: tuple[AttachmentInfo, ...],
+                          body: AttachmentResult | None = None) -> UnitConfig | None:
     """Which of several units sharing an address this message is for, or None.
 
-    The "Đơn vị: ..." line inside the file is the most explicit, then the subject,
-    then the file names; the first source that names exactly one unit decides.
+    The "Đơn vị: ..." line inside the file (or the body's table) is the most explicit,
+    then the subject, then the file names; the first source that names exactly one
+    unit decides.
     """
     sources = [
-        [i.result.unit_text for i in infos if i.result.unit_text],
+        [r.unit_text for r in (*(i.result for i in infos), body) if r is not None and r.unit_text],
         [parsed.subject],
         [i.filename for i in infos],
     ]
@@ -188,14 +197,18 @@ def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date
         )
 
 
-def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str):
-    """Merge what the attachments gave: the first readable file wins a cell."""
+def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str,
+             body: AttachmentResult | None = None):
+    """Merge what the attachments gave: the first readable file wins a cell; with no
+    readable file, the figures the body states count (its problems when it has none)."""
     values: dict[str, dict[str, Decimal]] = {}
     problems: list[Problem] = list(parsed.problems)
     as_of = unit_text = None
     readable = False
-    for info in infos:
-        res = info.result
+    results = [i.result for i in infos]
+    if body is not None and not any(r.outcome == "read" for r in results):
+        results.insert(0, body)
+    for res in results:
         if res.outcome == "read":
             readable = True
             for ind, row in res.values.items():
@@ -205,7 +218,7 @@ def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str
             as_of = as_of or res.as_of
             unit_text = unit_text or res.unit_text
         # A PDF next to a readable workbook is the signed copy: evidence, not a problem.
-        if res.outcome != "evidence" or not any(i.result.outcome == "read" for i in infos):
+        if res.outcome != "evidence" or not any(r.outcome == "read" for r in results):
             problems.extend(res.problems)
         unit_text = unit_text or res.unit_text
     if kind == REPORT and not readable:

@@ -1,6 +1,6 @@
 """Readers by format: bytes of a readable attachment in, a `Grid` of sheets out.
 
-`read_grid` is the entry; each format has its module (xlsx, xls, csv, docx), and
+`read_grid` is the entry; each format has its module (xlsx, xls, csv, docx, html, ods), and
 `common` holds the grid types they all return.
 """
 
@@ -10,6 +10,8 @@ from parsers.model import ReadLimits
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.readers.csv import read_csv
 from parsers.readers.docx import read_docx
+from parsers.readers.html import read_html
+from parsers.readers.ods import read_fods, read_ods
 from parsers.readers.xls import read_xls
 from parsers.readers.xlsx import read_xlsx
 
@@ -27,4 +29,10 @@ def read_grid(data: bytes, fmt: str, limits: ReadLimits, filename: str = "") -> 
         return read_csv(data, limits, filename)
     if fmt == "docx":
         return read_docx(data, limits, filename)
+    if fmt == "html":
+        return read_html(data, limits, filename)
+    if fmt == "ods":
+        return read_ods(data, limits, filename)
+    if fmt == "fods":
+        return read_fods(data, limits, filename)
     raise GridError("unsupported_format", file=filename, format=fmt)

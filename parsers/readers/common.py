@@ -40,6 +40,9 @@ class Cell:
     font_name: str | None = None
     is_formula_without_value: bool = False
     coordinate: str = ""
+    # None: text taken from a digital source (certain); 0..1: how sure a recognition was
+    confidence: float | None = None
+    page: int | None = None  # the page of a PDF or scan the cell is on
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,7 @@ from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
 from parsers.report.tables import choose_table, find_table
 from parsers.report.values import Reading, read_values, run_checks
-from parsers.sniff import READABLE_FORMATS, sniff_format
+from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
 
 __all__ = [
     "FIGURE_FORMAT_PROBLEMS",
@@ -28,6 +28,7 @@ __all__ = [
     "match_key",
     "read_attachment",
     "render_problem",
+    "report_from_grid",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,7 +43,7 @@ def read_attachment(
     fmt = "unknown"
     try:
         fmt = sniff_format(data, filename, content_type)
-        return _read(filename, fmt, data, form, report_day)
+        return _read(filename, content_type, fmt, data, form, report_day)
     except Exception as exc:  # the boundary: any failure is a named problem, not a crash
         log.debug("could not read attachment %r (%s)", filename, fmt, exc_info=True)
         return AttachmentResult(
@@ -55,14 +56,14 @@ def read_attachment(
         )
 
 
-def _read(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+def _read(
+    filename: str, content_type: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None
+) -> AttachmentResult:
     def unreadable(*problems: Problem) -> AttachmentResult:
         return AttachmentResult(filename=filename, detected_format=fmt, outcome="unreadable", problems=tuple(problems))
 
     if fmt == "empty":
         return unreadable(Problem("empty_file", {"file": filename}))
-    if fmt == "html":
-        return unreadable(Problem("html_disguised", {"file": filename}))
     if fmt == "encrypted":
         return unreadable(Problem("encrypted_file", {"file": filename}))
     if fmt not in READABLE_FORMATS:
@@ -84,10 +85,31 @@ def _read(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.d
         grid: Grid = read_grid(data, fmt, limits, filename)
     except GridError as exc:
         return unreadable(exc.problem)
+    result = report_from_grid(grid, filename, fmt, form, report_day, source="spreadsheet")
+    if result.outcome != "read" and fmt == "html" and sniff_hint(filename, content_type) in _SPREADSHEET_HINTS:
+        # a web page named like a workbook, with no report table Excel could have saved
+        return unreadable(*grid.problems, Problem("html_disguised", {"file": filename}))
+    return result
+
+
+_SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+
+
+def report_from_grid(
+    grid: Grid, filename: str, fmt: str, form: FormSpec, report_day: dt.date | None, source: str
+) -> AttachmentResult:
+    """The report table among the sheets of `grid`, its figures and their problems
+    (outcome "unreadable" with no_table_found when no sheet holds one)."""
     index = form_index(form)
     tables = [t for t in (find_table(s, index) for s in grid.sheets) if t is not None]
     if not tables:
-        return unreadable(*grid.problems, Problem("no_table_found", {"file": filename}))
+        return AttachmentResult(
+            filename=filename,
+            detected_format=fmt,
+            outcome="unreadable",
+            problems=(*grid.problems, Problem("no_table_found", {"file": filename})),
+            source=source,
+        )
     table, reason = choose_table(tables, report_day)
     reading = Reading(filename, table.sheet.name)
     read_values(table, index, reading)
@@ -103,4 +125,5 @@ def _read(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.d
         as_of=table.as_of,
         sheet=table.sheet.name,
         sheet_reason=reason,
+        source=source,
     )

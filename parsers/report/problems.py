@@ -23,6 +23,7 @@ PROBLEM_CODES = (
     "check_failed",
     "duplicate_indicator",
     "over_limit",
+    "uncertain_figure",
 )
 
 # The problems that say one figure is no valid value: a count that is not whole, a

@@ -13,7 +13,7 @@ from parsers.report import PROBLEM_CODES, render_problem
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 KNOWN_PARAMS = {"file", "sheet", "cell", "text", "indicator", "measure", "detail", "format",
-                "limit", "error", "rule"}
+                "limit", "error", "rule", "row", "column", "reason"}
 
 
 def sentences(lang: str) -> dict[str, str]:

@@ -107,3 +107,53 @@ def test_ole2_encrypted_package() -> None:
 def test_empty_and_random_bytes() -> None:
     assert sniff_format(b"", "a.xlsx") == "empty"
     assert sniff_format(bytes(range(256)) * 4, "a.xlsx") == "unknown"
+
+
+def _with_content_types(data: bytes, extra: bytes) -> bytes:
+    from tests.unit.builders import replace_part
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        ct = zf.read("[Content_Types].xml").replace(b"</Types>", extra + b"</Types>")
+    return replace_part(data, "[Content_Types].xml", ct)
+
+
+def test_xlsx_that_declares_a_binary_type_for_bin_parts_is_no_xlsb() -> None:
+    data = _with_content_types(xlsx(two_row_header_sheet()), b'<Default Extension="bin" ContentType='
+                               b'"application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>')
+    assert sniff_format(data, "bc.xlsx") == "xlsx"
+
+
+def test_the_main_parts_declared_type_decides_the_format() -> None:
+    from tests.unit.builders import replace_part
+    data = xlsx(two_row_header_sheet())
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        ct = zf.read("[Content_Types].xml").replace(
+            b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+            b"application/vnd.ms-excel.sheet.binary.macroEnabled.main")
+    assert sniff_format(replace_part(data, "[Content_Types].xml", ct), "bc.xlsx") == "xlsb"
+
+
+def test_old_excel_2_to_4_streams_are_xls_and_read() -> None:
+    import datetime as dt
+    import struct
+
+    from parsers.report import read_attachment
+    from parsers.vnlegacy import encode_tcvn3
+    from tests.unit.builders import FORM
+
+    def rec(rid: int, data: bytes) -> bytes:
+        return struct.pack("<HH", rid, len(data)) + data
+
+    def label(r: int, c: int, text: str) -> bytes:
+        b = encode_tcvn3(text).encode("latin-1")  # Excel 4 in Vietnam: TCVN3 (.VnTime) bytes
+        return rec(0x0004, struct.pack("<HH", r, c) + b"\0\0\0" + bytes([len(b)]) + b)
+
+    def number(r: int, c: int, v: float) -> bytes:
+        return rec(0x0003, struct.pack("<HH", r, c) + b"\0\0\0" + struct.pack("<d", v))
+
+    biff2 = (rec(0x0009, struct.pack("<HH", 2, 0x0010)) + rec(0x0000, struct.pack("<HHHH", 0, 3, 0, 3))
+             + label(0, 0, "STT") + label(0, 1, "Nội dung") + label(0, 2, "Số đề nghị")
+             + number(1, 0, 1) + label(1, 1, "HKD") + number(1, 2, 25) + rec(0x000A, b""))
+    assert sniff_format(biff2, "bc.xls") == "xls"
+    assert sniff_format(biff2, "") == "xls"
+    result = read_attachment("bc.xls", "", biff2, FORM, dt.date(2021, 8, 16))
+    assert (result.outcome, result.values) == ("read", {"ho_kinh_doanh": {"de_nghi": 25}})
