@@ -58,6 +58,7 @@ class ReadLimits:
     max_rows: int = 2_000
     max_columns: int = 100
     max_csv_cells: int = 200_000
+    max_pages: int = 20  # pages of a PDF read (text or scan)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Literal
@@ -17,6 +17,10 @@ from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
 
 __all__ = [
     "FigureError",
+    "NumberLocale",
+    "document_locale",
+    "is_locale_ambiguous",
+    "locale_evidence",
     "is_count_unit",
     "parse_figure",
     "parse_figure_with_unit",
@@ -33,6 +37,9 @@ __all__ = [
 ]
 
 FigureKind = Literal["count", "money"]
+# How a document writes its numbers: "vi" 1.234,5 (Vietnamese: '.' groups, ',' is the decimal
+# mark), "en" 1,234.5 (a PDF printed on a machine with English regional settings).
+NumberLocale = Literal["vi", "en"]
 
 
 class FigureError(ValueError):
@@ -180,8 +187,11 @@ def _grouped(text: str, sep: str) -> bool:
     return 1 <= len(parts[0]) <= 3 and parts[0].isdigit() and all(len(p) == 3 and p.isdigit() for p in parts[1:])
 
 
-def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
-    """Digits with '.', ',' or ' ' separators -> Decimal (rules in parse_figure)."""
+def _parse_digits(num: str, kind: FigureKind, value: object, locale: NumberLocale | None = None) -> Decimal:
+    """Digits with '.', ',' or ' ' separators -> Decimal (rules in parse_figure); with a
+    `locale` the separators mean what that locale says."""
+    if locale == "en":
+        num = num.translate(_SWAP_SEPARATORS)  # then read as Vietnamese
     if " " in num:
         if not _SPACE_GROUPED.fullmatch(num):
             raise FigureError("not_a_number", value)
@@ -208,7 +218,7 @@ def _parse_digits(num: str, kind: FigureKind, value: object) -> Decimal:
         raise FigureError("not_a_number", value)
     if len(frac) == 3 and 1 <= len(int_part) <= 3 and int_part[0] != "0":
         # 1.236 / 1,236: a thousands group or a decimal fraction?
-        if sep == "." or kind == "count":
+        if sep == "." or (kind == "count" and locale is None):
             return _decimal(int_part + frac, value)
     return _decimal((int_part or "0") + "." + frac, value)
 
@@ -228,10 +238,16 @@ def _split_unit(text: str) -> tuple[str, str]:
     return text.strip(), ""
 
 
-def parse_figure_with_unit(value: object, kind: FigureKind) -> tuple[Decimal | None, int | None]:
+def parse_figure_with_unit(
+    value: object, kind: FigureKind, locale: NumberLocale | None = None
+) -> tuple[Decimal | None, int | None]:
     """Like `parse_figure`, also returning the money scale a trailing unit states
     ("500 triệu" -> (500, 1_000_000); "530.530.000 đ" -> (530530000, 1)); the scale is
     None when the cell states none (and always for counts).
+
+    `locale` is how the whole document writes numbers (`document_locale`): with "en",
+    "1,212" is 1212 and "220.5" is 220.5; with "vi", "1,500" is 1.5 whatever the kind.
+    None keeps the rules of `parse_figure` (spreadsheets, CSV, the email body).
     """
     if value is None:
         return None, None
@@ -254,10 +270,10 @@ def parse_figure_with_unit(value: object, kind: FigureKind) -> tuple[Decimal | N
         return _tidy(d), None
     if not isinstance(value, str):
         raise FigureError("wrong_type", value)
-    return _parse_text(value, kind)
+    return _parse_text(value, kind, locale)
 
 
-def _parse_text(value: str, kind: FigureKind) -> tuple[Decimal | None, int | None]:
+def _parse_text(value: str, kind: FigureKind, locale: NumberLocale | None = None) -> tuple[Decimal | None, int | None]:
     s = fold_spaces(value.translate(_FULLWIDTH))
     if len(s) > _MAX_TEXT:
         raise FigureError("not_a_number", value)
@@ -284,7 +300,7 @@ def _parse_text(value: str, kind: FigureKind) -> tuple[Decimal | None, int | Non
         number, unit = _decimal(s.replace(",", "."), value), ""
     else:
         num, unit = _split_unit(s)
-        number = _parse_digits(num, kind, value)
+        number = _parse_digits(num, kind, value, locale)
     scale = None
     if unit:
         key = strip_diacritics(unify_d(nfc(unit)).casefold()).rstrip(".").strip()
@@ -329,6 +345,77 @@ def parse_figure(value: object, kind: FigureKind) -> Decimal | None:
     """
     number, _scale = parse_figure_with_unit(value, kind)
     return number
+
+
+# ---------------------------------------------------------------------------
+# Number locale of a document
+# ---------------------------------------------------------------------------
+
+_SWAP_SEPARATORS = str.maketrans({".": ",", ",": "."})
+_NUMBER_PART = re.compile(r"^[(+\-−–]?\s*(\d[\d.,]*)")
+
+
+def _number_part(text: str) -> str | None:
+    """The digits-and-separators part of a figure's text ("1.234,5 người" -> "1.234,5")."""
+    m = _NUMBER_PART.match(fold_spaces(text.translate(_FULLWIDTH)))
+    return m.group(1).rstrip(".,") if m else None
+
+
+def is_locale_ambiguous(text: str) -> bool:
+    """Whether `text` reads differently in the two locales and says nothing of which:
+    one separator, once, with 1-3 digits before (no leading 0) and exactly 3 after
+    ("1,212" is 1212 in English and 1.212 in Vietnamese; "1.500" the other way round)."""
+    num = _number_part(text)
+    if num is None or (num.count(".") + num.count(",")) != 1:
+        return False
+    int_part, frac = re.split(r"[.,]", num)
+    return len(frac) == 3 and 1 <= len(int_part) <= 3 and int_part[0] != "0"
+
+
+def locale_evidence(text: str) -> NumberLocale | None:
+    """The locale one figure's text proves, or None when it proves none.
+
+    "1.234,5", "1.234.567", "57,06", "0,500", "47.000" are Vietnamese; "1,234.5",
+    "1,234,567", "220.5", "1,000" English; "1,212", "1.500" (either locale), "454" (no
+    separator) prove nothing.
+    """
+    num = _number_part(text)
+    if num is None:
+        return None
+    if is_locale_ambiguous(text):
+        # "47.000", "1,000": a figure's decimals are not printed as ",000" / ".000" (a
+        # whole number shows none), so three zeros after the one separator are a group.
+        return ("vi" if "." in num else "en") if num.endswith("000") else None
+    dots, commas = num.count("."), num.count(",")
+    if dots and commas:
+        dec = num[max(num.rfind("."), num.rfind(","))]
+        group = "," if dec == "." else "."
+        if num.count(dec) != 1 or not _grouped(num[: num.rfind(dec)], group):
+            return None
+        return "vi" if dec == "," else "en"
+    if dots + commas == 0:
+        return None
+    sep = "." if dots else ","
+    if dots + commas > 1:  # repeated: only a thousands separator repeats
+        if not _grouped(num, sep):
+            return None
+        return "vi" if sep == "." else "en"
+    return "vi" if sep == "," else "en"  # once, not 3 digits after: the decimal mark
+
+
+def document_locale(texts: Iterable[str]) -> NumberLocale | None:
+    """How one document writes its numbers, decided from all of them (`locale_evidence`):
+    "vi" or "en" when its figures prove one and none proves the other; None when nothing
+    proves either, or both are seen (each figure is then read as `parse_figure` reads it,
+    and one that `is_locale_ambiguous` must be flagged)."""
+    seen: set[NumberLocale] = set()
+    for text in texts:
+        got = locale_evidence(text)
+        if got is not None:
+            seen.add(got)
+            if len(seen) > 1:
+                return None
+    return next(iter(seen)) if len(seen) == 1 else None
 
 
 # ---------------------------------------------------------------------------

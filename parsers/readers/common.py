@@ -55,6 +55,11 @@ class Sheet:
     is_active: bool = False
     is_hidden: bool = False
     notes: tuple[str, ...] = ()  # docx: paragraphs before the table, in order
+    # How the document writes numbers in text cells: None, the readers' own rules
+    # (spreadsheets, CSV, HTML); "vi" or "en", decided from all the document's figures
+    # (parsers.numbers.document_locale); "undecided", a document whose figures prove
+    # neither, where a figure that reads differently in the two is flagged.
+    number_locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -198,4 +203,4 @@ def note_truncation(
 
 
 def as_active(sheet: Sheet) -> Sheet:
-    return Sheet(sheet.name, sheet.cells, sheet.merged, True, sheet.is_hidden, sheet.notes)
+    return Sheet(sheet.name, sheet.cells, sheet.merged, True, sheet.is_hidden, sheet.notes, sheet.number_locale)

@@ -13,7 +13,7 @@ import logging
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
-from parsers.readers import Grid, GridError, read_grid
+from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
 from parsers.report.tables import choose_table, find_table
@@ -66,6 +66,8 @@ def _read(
         return unreadable(Problem("empty_file", {"file": filename}))
     if fmt == "encrypted":
         return unreadable(Problem("encrypted_file", {"file": filename}))
+    if fmt == "pdf":
+        return _read_pdf(filename, data, form, report_day)
     if fmt not in READABLE_FORMATS:
         return AttachmentResult(
             filename=filename,
@@ -93,6 +95,30 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+
+
+def _read_pdf(filename: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+    """A PDF: a text PDF is read like a spreadsheet (source "text_pdf"); a PDF with no
+    text layer (a scan) is kept as evidence. Recognition of scans hooks in here, on the
+    `has_text_layer(...) is False` branch."""
+    limits = form.limits
+    if len(data) > limits.max_attachment_bytes:
+        problem = Problem(
+            "over_limit", {"file": filename, "limit": "attachment_bytes", "detail": str(limits.max_attachment_bytes)}
+        )
+        return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(problem,))
+    try:
+        if not has_text_layer(data, limits, filename):
+            return AttachmentResult(
+                filename=filename,
+                detected_format="pdf",
+                outcome=_EVIDENCE_OUTCOME,
+                problems=(Problem("unsupported_format", {"file": filename, "format": "pdf"}),),
+            )
+        grid = read_grid(data, "pdf", limits, filename)
+    except GridError as exc:
+        return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(exc.problem,))
+    return report_from_grid(grid, filename, "pdf", form, report_day, source="text_pdf")
 
 
 def report_from_grid(

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, Problem
-from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
+from parsers.numbers import FigureError, is_locale_ambiguous, parse_figure_with_unit, to_dong
 from parsers.readers import Cell, coordinate
 from parsers.report.matching import FormIndex
 from parsers.report.tables import Table
@@ -46,10 +46,12 @@ class Reading:
 
 
 def _read_figure(
-    cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec, measure: MeasureSpec
+    cell: Cell, kind: str, reading: Reading, ind: IndicatorSpec, measure: MeasureSpec, locale: str | None = None
 ) -> tuple[Decimal | None, int | None]:
     """The figure in `cell` and the money scale the cell itself states ("500 triệu"),
-    or (None, None) for no value; a problem is recorded for anything unreadable."""
+    or (None, None) for no value; a problem is recorded for anything unreadable.
+    `locale` is the sheet's `number_locale`: a figure of an "undecided" document that
+    reads differently in the two locales is kept as `parse_figure` reads it, flagged."""
     common = {
         "cell": cell.coordinate,
         "indicator": ind.label,
@@ -65,7 +67,19 @@ def _read_figure(
         return value, None
     if isinstance(value, str):
         try:
-            return parse_figure_with_unit(value, kind)  # type: ignore[arg-type]
+            if locale == "vi" or locale == "en":
+                return parse_figure_with_unit(value, kind, locale)  # type: ignore[arg-type]
+            got = parse_figure_with_unit(value, kind)  # type: ignore[arg-type]
+            if locale == "undecided" and got[0] is not None and is_locale_ambiguous(value):
+                reading.problem(
+                    "uncertain_figure",
+                    row=ind.label,
+                    column=measure.label,
+                    text=cell.text,
+                    reason="ambiguous_locale",
+                    **common,
+                )
+            return got
         except FigureError as exc:
             reading.problem("not_a_number", text=cell.text, detail=getattr(exc, "reason", ""), **common)
             return None, None
@@ -102,7 +116,7 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
             if cell is None:
                 continue
             spec = index.measures[mcode]
-            value, cell_scale = _read_figure(cell, spec.kind, sub, ind, spec)
+            value, cell_scale = _read_figure(cell, spec.kind, sub, ind, spec, table.sheet.number_locale)
             if value is None:
                 continue
             common = {

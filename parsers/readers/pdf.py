@@ -1,0 +1,277 @@
+"""Read a text PDF (printed from Excel or Word, signed or not) into a `Grid`.
+
+Words come with their positions from pdfplumber (on pdfminer.six); the cells of a table
+from its ruling lines, or, on a document with no ruled table at all, from the alignment
+of its words. Each table becomes one sheet; a table that goes on at the top of the next
+page (its header rows repeated or not) is the same sheet. The lines of text before a
+table (letterhead, title, "Đơn vị: ...", "Số liệu tính đến ngày ...") are its notes;
+paragraphs, "Nơi nhận" and signature blocks are not cells of any table and are not read.
+How the document writes its numbers (1.234,5 or 1,234.5) is decided once from all its
+figures (`parsers.numbers.document_locale`) and given to every sheet.
+
+A PDF without a text layer (a scan) is no text PDF: `has_text_layer` tells them apart
+(pypdfium2, which also renders the pages of a scan).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pdfplumber
+import pypdfium2 as pdfium
+
+from parsers.model import Problem, ReadLimits
+from parsers.numbers import FigureError, FigureKind, document_locale, parse_figure_with_unit
+from parsers.readers.common import Cell, Grid, GridError, Sheet, TextDecoder, coordinate, note_truncation
+from parsers.vntext import fold_spaces
+
+__all__ = ["has_text_layer", "pdf_page_count", "read_pdf"]
+
+log = logging.getLogger(__name__)
+
+# Fewer characters than this in the whole document: no text layer (a scanner may write
+# a few words, its name or a page number, over the image of a page).
+_MIN_TEXT_CHARS = 50
+_PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
+_LINES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+_WORDS = {"vertical_strategy": "text", "horizontal_strategy": "text", "min_words_vertical": 2}
+_HEADER_ROWS_MAX = 6  # rows at the top of a continued table compared with the header
+_GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new column ("   ")
+_LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
+_EDGE = 0.5  # points: a cell edge that close to a column's or row's start is on it
+
+
+def _open_pdfium(data: bytes, filename: str) -> Any:
+    try:
+        return pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == _PDFIUM_PASSWORD_ERROR:
+            raise GridError("encrypted_file", file=filename) from exc
+        raise GridError("file_unreadable", file=filename, error="PDF", detail=str(exc)[:200]) from exc
+
+
+def pdf_page_count(data: bytes, limits: ReadLimits, filename: str = "") -> int:
+    """The number of pages of the PDF `data`. Raises GridError naming the file when it
+    cannot be opened (damaged, a password), has no page, or more than limits.max_pages."""
+    doc = _open_pdfium(data, filename)
+    try:
+        return _checked_pages(doc, limits, filename)
+    finally:
+        doc.close()
+
+
+def _checked_pages(doc: Any, limits: ReadLimits, filename: str) -> int:
+    n = len(doc)
+    if n <= 0:
+        raise GridError("empty_file", file=filename)
+    if n > limits.max_pages:
+        raise GridError("over_limit", file=filename, limit="pages", detail=str(limits.max_pages))
+    return int(n)
+
+
+def has_text_layer(data: bytes, limits: ReadLimits, filename: str = "") -> bool:
+    """Whether the PDF `data` has text to read (printed to PDF) rather than being only
+    images of pages (a scan, which needs recognition). Raises GridError as
+    `pdf_page_count` does: a damaged, password-protected, empty or over-long PDF."""
+    doc = _open_pdfium(data, filename)
+    try:
+        chars = 0
+        for i in range(_checked_pages(doc, limits, filename)):
+            page = doc[i]
+            textpage = page.get_textpage()
+            try:
+                chars += sum(1 for ch in textpage.get_text_range() if not ch.isspace())
+            finally:
+                textpage.close()
+                page.close()
+            if chars >= _MIN_TEXT_CHARS:
+                return True
+        return False
+    finally:
+        doc.close()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class _Block:
+    """One table read from one or more pages: rows of cell texts, merged boxes."""
+
+    first_page: int
+    last_page: int
+    ncols: int
+    rows: list[dict[int, tuple[str, int]]] = field(default_factory=list)  # col -> (text, page)
+    merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based rows, 1-based cols
+    notes: tuple[str, ...] = ()
+    ends_page: bool = True  # nothing but text follows it on its last page
+
+    def header_texts(self, k: int) -> list[tuple[str, ...]]:
+        return [_row_key(r, self.ncols) for r in self.rows[:k]]
+
+
+def _row_key(row: dict[int, tuple[str, int]], ncols: int) -> tuple[str, ...]:
+    return tuple(fold_spaces(row[c][0]) if c in row else "" for c in range(1, ncols + 1))
+
+
+def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
+    """Every table of the text PDF `data` as a sheet (see the module's doc). Raises
+    GridError for a PDF that cannot be opened, is empty or over the page limit."""
+    pages = pdf_page_count(data, limits, filename)
+    decode = TextDecoder()
+    problems: list[Problem] = []
+    with pdfplumber.open(io.BytesIO(data)) as pdf:
+        page_list = pdf.pages[:pages]
+        blocks = _read_blocks(page_list, decode, _LINES)
+        if not blocks:  # no ruled table anywhere: cells from the alignment of the words
+            blocks = _read_blocks(page_list, decode, _WORDS)
+    sheets = [_sheet(str(i + 1), b, limits, filename, problems) for i, b in enumerate(blocks)]
+    texts = (cell.text for sheet in sheets for cell in sheet.cells.values())
+    locale = document_locale(t for t in texts if _is_figure(t)) or "undecided"
+    sheets = [Sheet(s.name, s.cells, s.merged, s.is_active, s.is_hidden, s.notes, number_locale=locale) for s in sheets]
+    return Grid(tuple(sheets), tuple(problems))
+
+
+def _is_figure(text: str) -> bool:
+    kinds: tuple[FigureKind, ...] = ("count", "money")
+    for kind in kinds:
+        try:
+            if parse_figure_with_unit(text, kind)[0] is not None:
+                return True
+        except FigureError:
+            continue
+    return False
+
+
+def _read_blocks(pages: Sequence[Any], decode: TextDecoder, settings: dict[str, Any]) -> list[_Block]:
+    blocks: list[_Block] = []
+    notes: list[str] = []
+    for page_no, page in enumerate(pages, 1):
+        words = page.extract_words()
+        tables = sorted(page.find_tables(table_settings=settings), key=lambda t: (t.bbox[1], t.bbox[0]))
+        boxes = [t.bbox for t in tables]
+        outside = [w for w in words if not any(_inside(w, b) for b in boxes)]
+        lines = _lines(outside)
+        for i, table in enumerate(tables):
+            top = table.bbox[1]
+            notes.extend(text for y, text in lines if y < top)
+            lines = [(y, text) for y, text in lines if y >= top]
+            block = _block(table, page_no, decode)
+            if block is None:
+                continue
+            block.ends_page = i == len(tables) - 1
+            prev = blocks[-1] if blocks else None
+            if (
+                i == 0
+                and prev is not None
+                and prev.last_page == page_no - 1
+                and prev.ends_page
+                and _continues(prev, block)
+            ):
+                continue
+            block.notes = tuple(decode(n, None) for n in notes)
+            blocks.append(block)
+        notes.extend(text for _y, text in lines)
+    return blocks
+
+
+def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
+    cx = (word["x0"] + word["x1"]) / 2
+    cy = (word["top"] + word["bottom"]) / 2
+    return bool(box[0] <= cx <= box[2] and box[1] <= cy <= box[3])
+
+
+def _lines(words: Iterable[dict[str, Any]]) -> list[tuple[float, str]]:
+    """Words grouped into lines, top to bottom, as (top, text); a wide gap between two
+    words becomes three spaces (two columns of a letterhead, "Đơn vị: ...   ngày ...")."""
+    lines: list[list[dict[str, Any]]] = []
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if lines and abs(lines[-1][0]["top"] - w["top"]) <= _LINE_TOLERANCE:
+            lines[-1].append(w)
+        else:
+            lines.append([w])
+    out = []
+    for line in lines:
+        line.sort(key=lambda w: w["x0"])
+        parts = [line[0]["text"]]
+        for a, b in zip(line, line[1:]):
+            parts.append("   " if b["x0"] - a["x1"] > _GAP_AS_COLUMNS else " ")
+            parts.append(b["text"])
+        out.append((float(line[0]["top"]), "".join(parts)))
+    return out
+
+
+def _block(table: Any, page_no: int, decode: TextDecoder) -> _Block | None:
+    """One pdfplumber table as rows of (column -> text) and merged boxes."""
+    rows = table.rows
+    if not rows:
+        return None
+    texts = table.extract()
+    xs: list[float] = sorted({c[0] for r in rows for c in r.cells if c is not None})
+    tops: list[float] = [min(c[1] for c in r.cells if c is not None) for r in rows]
+    block = _Block(page_no, page_no, len(xs))
+    for i, row in enumerate(rows):
+        out: dict[int, tuple[str, int]] = {}
+        for bbox, text in zip(row.cells, texts[i]):
+            if bbox is None:
+                continue
+            c1 = _index_at(xs, bbox[0]) + 1
+            c2 = max(c1, _last_before(xs, bbox[2]) + 1)
+            r2 = max(i, _last_before(tops, bbox[3]))
+            if c2 > c1 or r2 > i:
+                block.merged.append((i, c1, r2, c2))
+            if text and text.strip():
+                out[c1] = (decode(text.strip(), None), page_no)
+        block.rows.append(out)
+    return block
+
+
+def _index_at(edges: list[float], x: float) -> int:
+    return min(range(len(edges)), key=lambda i: abs(edges[i] - x))
+
+
+def _last_before(edges: list[float], end: float) -> int:
+    last = 0
+    for i, x in enumerate(edges):
+        if x < end - _EDGE:
+            last = i
+    return last
+
+
+def _continues(prev: _Block, block: _Block) -> bool:
+    """Append `block` (the first table at the top of a page) to `prev` (the last table of
+    the page before) when it goes on with it: the same columns, and its first rows are
+    either the header rows repeated (dropped) or rows of the body."""
+    if block.ncols != prev.ncols:
+        return False
+    repeated = 0
+    for k in range(min(_HEADER_ROWS_MAX, len(block.rows), len(prev.rows) - 1), 0, -1):
+        if block.header_texts(k) == prev.header_texts(k):
+            repeated = k
+            break
+    offset = len(prev.rows) - repeated
+    prev.rows.extend(block.rows[repeated:])
+    prev.merged.extend((r1 + offset, c1, r2 + offset, c2) for r1, c1, r2, c2 in block.merged if r1 >= repeated)
+    prev.last_page = block.last_page
+    prev.ends_page = block.ends_page
+    return True
+
+
+def _sheet(name: str, block: _Block, limits: ReadLimits, filename: str, problems: list[Problem]) -> Sheet:
+    cells: dict[tuple[int, int], Cell] = {}
+    over_rows = len(block.rows) > limits.max_rows
+    over_cols = block.ncols > limits.max_columns
+    for i, row in enumerate(block.rows[: limits.max_rows]):
+        for col, (text, page) in row.items():
+            if col > limits.max_columns:
+                continue
+            cells[(i + 1, col)] = Cell(text, text, coordinate=coordinate(i + 1, col), page=page)
+    merged = tuple(
+        (r1 + 1, c1, r2 + 1, c2) for r1, c1, r2, c2 in block.merged if r2 < limits.max_rows and c2 <= limits.max_columns
+    )
+    note_truncation(problems, filename, name, over_rows, over_cols, limits)
+    return Sheet(name=name, cells=cells, merged=merged, notes=block.notes)
