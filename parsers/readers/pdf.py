@@ -38,7 +38,6 @@ log = logging.getLogger(__name__)
 _MIN_TEXT_CHARS = 50
 _PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _LINES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
-_WORDS = {"vertical_strategy": "text", "horizontal_strategy": "text", "min_words_vertical": 2}
 _HEADER_ROWS_MAX = 6  # rows at the top of a continued table compared with the header
 _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new column ("   ")
 _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
@@ -126,9 +125,9 @@ def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
     problems: list[Problem] = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         page_list = pdf.pages[:pages]
-        blocks = _read_blocks(page_list, decode, _LINES)
+        blocks = _read_blocks(page_list, decode)
         if not blocks:  # no ruled table anywhere: cells from the alignment of the words
-            blocks = _read_blocks(page_list, decode, _WORDS)
+            blocks = _aligned_blocks(page_list, decode)
     sheets = [_sheet(str(i + 1), b, limits, filename, problems) for i, b in enumerate(blocks)]
     texts = (cell.text for sheet in sheets for cell in sheet.cells.values())
     locale = document_locale(t for t in texts if _is_figure(t)) or "undecided"
@@ -147,12 +146,13 @@ def _is_figure(text: str) -> bool:
     return False
 
 
-def _read_blocks(pages: Sequence[Any], decode: TextDecoder, settings: dict[str, Any]) -> list[_Block]:
+def _read_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
+    """The tables drawn with ruling lines, in reading order, continued ones joined."""
     blocks: list[_Block] = []
     notes: list[str] = []
     for page_no, page in enumerate(pages, 1):
         words = page.extract_words()
-        tables = sorted(page.find_tables(table_settings=settings), key=lambda t: (t.bbox[1], t.bbox[0]))
+        tables = sorted(page.find_tables(table_settings=_LINES), key=lambda t: (t.bbox[1], t.bbox[0]))
         boxes = [t.bbox for t in tables]
         outside = [w for w in words if not any(_inside(w, b) for b in boxes)]
         lines = _lines(outside)
@@ -164,19 +164,146 @@ def _read_blocks(pages: Sequence[Any], decode: TextDecoder, settings: dict[str, 
             if block is None:
                 continue
             block.ends_page = i == len(tables) - 1
-            prev = blocks[-1] if blocks else None
-            if (
-                i == 0
-                and prev is not None
-                and prev.last_page == page_no - 1
-                and prev.ends_page
-                and _continues(prev, block)
-            ):
-                continue
-            block.notes = tuple(decode(n, None) for n in notes)
-            blocks.append(block)
+            _add_block(blocks, block, i == 0, notes, decode)
         notes.extend(text for _y, text in lines)
     return blocks
+
+
+def _add_block(blocks: list[_Block], block: _Block, first_on_page: bool, notes: list[str], decode: TextDecoder) -> None:
+    prev = blocks[-1] if blocks else None
+    if (
+        first_on_page
+        and prev is not None
+        and prev.last_page == block.first_page - 1
+        and prev.ends_page
+        and _continues(prev, block)
+    ):
+        return
+    block.notes = tuple(decode(n, None) for n in notes)
+    blocks.append(block)
+
+
+# --------------------------------------------------------------------------- no ruling lines
+
+_PHRASE_GAP = 7.0  # points between two words of a line that end a phrase (a cell)
+_RUN_GAP = 40.0  # points between two table lines of one table, at most
+_WRAPPED_LINES = 2  # lines of a single phrase (wrapped labels) between two table lines, at most
+
+
+@dataclass
+class _Line:
+    top: float
+    bottom: float
+    phrases: list[tuple[float, float, str]]  # x0, x1, text
+
+    @property
+    def text(self) -> str:
+        return " ".join(p[2] for p in self.phrases)
+
+    @property
+    def has_figure(self) -> bool:
+        return any(_is_figure(p[2]) for p in self.phrases[1:])
+
+
+def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
+    """Tables without ruling lines: runs of lines of several phrases (cells set apart by
+    wide gaps), at least two of them with figures; the columns are where the phrases of
+    the lines with figures lie. Lines of one phrase inside a run (a wrapped label) join
+    the nearest row; every other line is text around the table."""
+    blocks: list[_Block] = []
+    notes: list[str] = []
+    for page_no, page in enumerate(pages, 1):
+        lines = _phrase_lines(page.extract_words())
+        runs = _runs(lines)
+        done = 0
+        for n, (start, end) in enumerate(runs):
+            notes.extend(line.text for line in lines[done:start])
+            done = end + 1
+            block = _aligned_block(lines[start : end + 1], page_no, decode)
+            if block is not None:
+                block.ends_page = n == len(runs) - 1
+                _add_block(blocks, block, n == 0, notes, decode)
+        notes.extend(line.text for line in lines[done:])
+    return blocks
+
+
+def _phrase_lines(words: Iterable[dict[str, Any]]) -> list[_Line]:
+    grouped: list[list[dict[str, Any]]] = []
+    for w in sorted(words, key=lambda w: (round(w["top"]), w["x0"])):
+        if grouped and abs(grouped[-1][0]["top"] - w["top"]) <= _LINE_TOLERANCE:
+            grouped[-1].append(w)
+        else:
+            grouped.append([w])
+    lines = []
+    for ws in grouped:
+        ws.sort(key=lambda w: w["x0"])
+        phrases: list[tuple[float, float, str]] = []
+        for w in ws:
+            if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP:
+                x0, _x1, text = phrases[-1]
+                phrases[-1] = (x0, float(w["x1"]), f"{text} {w['text']}")
+            else:
+                phrases.append((float(w["x0"]), float(w["x1"]), str(w["text"])))
+        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases))
+    return lines
+
+
+def _runs(lines: list[_Line]) -> list[tuple[int, int]]:
+    """(first, last) line index of each run of table lines holding figures."""
+    runs: list[tuple[int, int]] = []
+    start = last = -1
+    for i, line in enumerate(lines):
+        if len(line.phrases) < 2:
+            continue
+        if start >= 0 and (i - last - 1 <= _WRAPPED_LINES and line.top - lines[last].bottom <= _RUN_GAP):
+            last = i
+            continue
+        if start >= 0:
+            runs.append((start, last))
+        start = last = i
+    if start >= 0:
+        runs.append((start, last))
+    return [(a, b) for a, b in runs if sum(1 for line in lines[a : b + 1] if line.has_figure) >= 2]
+
+
+def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Block | None:
+    spans = sorted((x0, x1) for line in lines if line.has_figure for x0, x1, _t in line.phrases)
+    columns: list[list[float]] = []
+    for x0, x1 in spans:
+        if columns and x0 <= columns[-1][1]:
+            columns[-1][1] = max(columns[-1][1], x1)
+        else:
+            columns.append([x0, x1])
+    if len(columns) < 2:
+        return None
+
+    def column_of(x0: float, x1: float) -> int:
+        overlap = [min(x1, c[1]) - max(x0, c[0]) for c in columns]
+        best = max(range(len(columns)), key=lambda i: overlap[i])
+        if overlap[best] > 0:
+            return best + 1
+        return min(range(len(columns)), key=lambda i: abs(columns[i][0] + columns[i][1] - x0 - x1)) + 1
+
+    rows: list[tuple[_Line, dict[int, str]]] = []
+    wrapped: list[_Line] = []
+    for line in lines:
+        if len(line.phrases) < 2:
+            wrapped.append(line)
+            continue
+        cells: dict[int, str] = {}
+        for x0, x1, text in line.phrases:
+            col = column_of(x0, x1)
+            cells[col] = f"{cells[col]} {text}" if col in cells else text
+        rows.append((line, cells))
+    for line in wrapped:  # a wrapped label joins the row it is nearest to
+        x0, x1, text = line.phrases[0]
+        col = column_of(x0, x1)
+        _row, cells = min(rows, key=lambda r: abs((r[0].top + r[0].bottom) - (line.top + line.bottom)))
+        cells[col] = f"{cells[col]} {text}" if col in cells else text
+    block = _Block(page_no, page_no, len(columns))
+    for _line, cells in rows:
+        block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
+    return block
 
 
 def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
