@@ -23,6 +23,7 @@ from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
+from pdfminer.pdfdocument import PDFPasswordIncorrect
 
 from parsers.model import Problem, ReadLimits
 from parsers.numbers import FigureError, FigureKind, document_locale, parse_figure_with_unit
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 # Fewer characters than this in the whole document: no text layer (a scanner may write
 # a few words, its name or a page number, over the image of a page).
 _MIN_TEXT_CHARS = 50
-_PDFIUM_PASSWORD_ERROR = 4  # FPDF_ERR_PASSWORD
 _LINES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
 _HEADER_ROWS_MAX = 6  # rows at the top of a continued table compared with the header
 _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new column ("   ")
@@ -48,9 +48,21 @@ def _open_pdfium(data: bytes, filename: str) -> Any:
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
-        if getattr(exc, "err_code", None) == _PDFIUM_PASSWORD_ERROR:
-            raise GridError("encrypted_file", file=filename) from exc
-        raise GridError("file_unreadable", file=filename, error="PDF", detail=str(exc)[:200]) from exc
+        # PDFium's error code is global and may be stale: pdfminer says what is wrong
+        raise _why_unreadable(data, filename, str(exc)) from exc
+
+
+def _why_unreadable(data: bytes, filename: str, detail: str) -> GridError:
+    """The named problem of a PDF that PDFium could not open: a password, no page, or damage."""
+    try:
+        with pdfplumber.open(io.BytesIO(data)) as pdf:
+            if not pdf.pages:
+                return GridError("empty_file", file=filename)
+    except Exception as exc:  # pdfminer wraps what it raises; its cause says which
+        cause = exc.__cause__ or (exc.args[0] if exc.args else None)
+        if isinstance(cause, PDFPasswordIncorrect) or isinstance(exc, PDFPasswordIncorrect):
+            return GridError("encrypted_file", file=filename)
+    return GridError("file_unreadable", file=filename, error="PDF", detail=detail[:200])
 
 
 def pdf_page_count(data: bytes, limits: ReadLimits, filename: str = "") -> int:

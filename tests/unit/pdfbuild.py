@@ -5,8 +5,8 @@ reader without a PDF library that writes."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 A4 = (595.0, 842.0)
 

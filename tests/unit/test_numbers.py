@@ -12,6 +12,9 @@ from hypothesis import strategies as st
 from parsers.numbers import (
     FigureError,
     as_exact_int,
+    document_locale,
+    is_locale_ambiguous,
+    locale_evidence,
     parse_as_of_date,
     parse_day_month,
     parse_figure,
@@ -283,3 +286,93 @@ def test_parse_day_month(name):
 @pytest.mark.parametrize("name", ["Sheet1", "Tổng hợp", "31.2", "T8", "0.8", "11.13", ""])
 def test_parse_day_month_none(name):
     assert parse_day_month(name, 2021) is None
+
+
+# ------------------------------------------------------------------ number locale per document
+
+
+@pytest.mark.parametrize(
+    ("text", "locale"),
+    [
+        ("1.234,5", "vi"),
+        ("1.234.567", "vi"),
+        ("57,06", "vi"),
+        ("0,500", "vi"),
+        ("170,66 triệu", "vi"),
+        ("47.000", "vi"),
+        ("819.910.000", "vi"),
+        ("1234,567", "vi"),
+        ("1,234.5", "en"),
+        ("1,234,567", "en"),
+        ("220.5", "en"),
+        ("1,087.5", "en"),
+        ("1,000", "en"),
+        ("1,212", None),
+        ("1.500", None),
+        ("454", None),
+        ("-", None),
+        ("Tổng cộng", None),
+        ("1.2.3", None),
+    ],
+)
+def test_locale_evidence(text, locale):
+    assert locale_evidence(text) == locale
+
+
+@pytest.mark.parametrize(
+    ("text", "ambiguous"),
+    [
+        ("1,212", True),
+        ("1.500", True),
+        ("(1.234)", True),
+        ("999,999", True),
+        ("1,2125", False),
+        ("0,500", False),
+        ("1.234.567", False),
+        ("57,06", False),
+        ("1234", False),
+        ("-", False),
+    ],
+)
+def test_is_locale_ambiguous(text, ambiguous):
+    assert is_locale_ambiguous(text) is ambiguous
+
+
+def test_document_locale_is_decided_from_all_its_figures():
+    # the English-locale print of the samples: "1,212" alone says nothing, "220.5" does
+    assert document_locale(["454", "1,212", "867", "220.5", "1,560"]) == "en"
+    assert document_locale(["54", "57,06", "1.331"]) == "vi"
+    assert document_locale(["1,212", "454"]) is None  # nothing proves either
+    assert document_locale(["57,06", "220.5"]) is None  # both: undecided, never a guess
+    assert document_locale([]) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "kind", "locale", "value"),
+    [
+        ("1,212", "money", "en", "1212"),
+        ("220.5", "money", "en", "220.5"),
+        ("1,087.5", "money", "en", "1087.5"),
+        ("1.500", "money", "en", "1.5"),
+        ("1,234,567", "count", "en", "1234567"),
+        ("1,212", "money", "vi", "1.212"),
+        ("1.212", "money", "vi", "1212"),
+        ("1.234,5", "money", "vi", "1234.5"),
+        ("1,500", "count", "vi", "1.5"),  # a decided Vietnamese document: the comma is a decimal mark
+        ("1,500", "count", None, "1500"),  # no locale: the rules of parse_figure (spreadsheets, body)
+    ],
+)
+def test_parse_with_a_document_locale(text, kind, locale, value):
+    assert parse_figure_with_unit(text, kind, locale)[0] == Decimal(value)
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=99))
+@settings(max_examples=200, deadline=None)
+def test_a_figure_printed_in_either_locale_reads_back(whole, cents):
+    grouped = f"{whole:,}"
+    en = f"{grouped}.{cents:02d}"
+    vi = grouped.replace(",", ".") + f",{cents:02d}"
+    want = Decimal(whole) + Decimal(cents) / 100
+    assert parse_figure_with_unit(en, "money", "en")[0] == want
+    assert parse_figure_with_unit(vi, "money", "vi")[0] == want
+    assert locale_evidence(en) == "en" and locale_evidence(vi) == "vi"

@@ -1,0 +1,248 @@
+"""Text PDFs: tables from ruling lines or word alignment, continued tables, the number
+locale of the document, scans told apart, and hostile files named."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
+from parsers.readers import has_text_layer, read_grid
+from parsers.readers.common import GridError
+from parsers.report import read_attachment
+from tests.unit.builders import sample_form
+from tests.unit.pdfbuild import A4, Page, pdf_bytes, ruled_table
+
+DOCUMENTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples-documents"
+
+# Labels without diacritics: the test PDFs are written in Helvetica (WinAnsi).
+FORM = FormSpec(
+    (
+        MeasureSpec("de_nghi", "So de nghi", ("De nghi ho tro",), "count"),
+        MeasureSpec("kinh_phi", "Kinh phi phe duyet", (), "money", 1_000_000),
+    ),
+    (
+        IndicatorSpec("ho_kinh_doanh", "Ho tro ho kinh doanh"),
+        IndicatorSpec("ngung_viec", "Ho tro nguoi lao dong ngung viec"),
+        IndicatorSpec("tu_do", "Lao dong tu do"),
+    ),
+)
+HEADER = ["Noi dung", "So de nghi", "Kinh phi phe duyet (trieu dong)"]
+WIDTHS = [200, 80, 160]
+
+
+def read(data: bytes, filename: str = "bc.pdf", form: FormSpec = FORM):
+    return read_attachment(filename, "application/pdf", data, form, None)
+
+
+def report_page(rows, *, ruled: bool = True, size=A4) -> Page:
+    page = Page(size)
+    page.text(40, 40, "UBND PHUONG A                                   CONG HOA XA HOI CHU NGHIA VIET NAM")
+    page.text(40, 70, "BAO CAO TIEN DO")
+    bottom = ruled_table(page, 100, [HEADER, *rows], WIDTHS, ruled=ruled)
+    # paragraphs, "Noi nhan" and the signature block below the table are no cells
+    page.text(40, bottom + 20, "Noi nhan: Lao dong tu do 999; Ho tro ho kinh doanh 5 ho")
+    page.text(300, bottom + 40, "CHU TICH    12")
+    return page
+
+
+def test_a_ruled_table_is_read_like_a_spreadsheet() -> None:
+    data = pdf_bytes(
+        [report_page([["Ho tro ho kinh doanh", "1.331", "57,06"], ["Ho tro nguoi lao dong ngung viec", "12", "-"]])]
+    )
+    result = read(data)
+    assert (result.outcome, result.source, result.detected_format) == ("read", "text_pdf", "pdf")
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
+        "ngung_viec": {"de_nghi": Decimal(12)},
+    }
+    assert result.problems == ()
+
+
+def test_cells_carry_their_page_and_the_lines_above_are_notes() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])])
+    grid = read_grid(data, "pdf", ReadLimits(), "bc.pdf")
+    (sheet,) = grid.sheets
+    assert sheet.cells[(2, 2)].text == "1.331" and sheet.cells[(2, 2)].page == 1
+    assert sheet.notes[1] == "BAO CAO TIEN DO"
+    assert "   " in sheet.notes[0]  # two columns of the letterhead stay apart
+    assert all("Noi nhan" not in c.text for c in sheet.cells.values())
+    assert sheet.number_locale == "vi"
+
+
+def test_a_landscape_page() -> None:
+    data = pdf_bytes([report_page([["Lao dong tu do", "65", "88,5"]], size=(842.0, 595.0))])
+    assert read(data).values == {"tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)}}
+
+
+@pytest.mark.parametrize("repeat_header", [True, False])
+def test_a_table_continued_on_the_next_page_is_one_table(repeat_header: bool) -> None:
+    first = Page()
+    first.text(40, 40, "BAO CAO")
+    ruled_table(first, 700, [HEADER, ["Ho tro ho kinh doanh", "35", "99"]], WIDTHS)
+    second = Page()
+    rows = [["Ho tro nguoi lao dong ngung viec", "64", "54,5"], ["Lao dong tu do", "47", "64,5"]]
+    bottom = ruled_table(second, 50, [HEADER, *rows] if repeat_header else rows, WIDTHS)
+    second.text(300, bottom + 40, "NGUOI LAP BIEU")
+    data = pdf_bytes([first, second])
+    grid = read_grid(data, "pdf", ReadLimits(), "bc.pdf")
+    assert len(grid.sheets) == 1
+    assert sorted({c.page for c in grid.sheets[0].cells.values()}) == [1, 2]
+    assert sum(1 for c in grid.sheets[0].cells.values() if c.text == "Noi dung") == 1
+    result = read(data)
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(35), "kinh_phi": Decimal(99_000_000)},
+        "ngung_viec": {"de_nghi": Decimal(64), "kinh_phi": Decimal(54_500_000)},
+        "tu_do": {"de_nghi": Decimal(47), "kinh_phi": Decimal(64_500_000)},
+    }
+    assert result.problems == ()
+
+
+def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words() -> None:
+    data = pdf_bytes(
+        [
+            report_page(
+                [["Ho tro ho kinh doanh", "1.331", "57,06"], ["Ho tro nguoi lao dong ngung viec", "12", "3,5"]],
+                ruled=False,
+            )
+        ]
+    )
+    result = read(data)
+    assert result.outcome == "read", result.problems
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
+        "ngung_viec": {"de_nghi": Decimal(12), "kinh_phi": Decimal(3_500_000)},
+    }
+
+
+def test_a_paragraph_with_figures_is_no_table() -> None:
+    page = Page()
+    page.text(40, 40, "Ho tro ho kinh doanh: de nghi 1.331 ho, duoc duyet 1.286 ho.")
+    page.text(40, 55, "Lao dong tu do: de nghi 65 nguoi.")
+    result = read(pdf_bytes([page]))
+    assert result.outcome == "unreadable" and result.values == {}
+
+
+def test_a_document_printed_with_english_regional_settings() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "454", "1,212"], ["Lao dong tu do", "1,331", "220.5"]])])
+    result = read(data)
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(454), "kinh_phi": Decimal(1_212_000_000)},
+        "tu_do": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(220_500_000)},
+    }
+    assert result.problems == ()
+
+
+def test_a_lone_ambiguous_figure_is_flagged_never_silently_scaled() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "454", "1,212"]])])
+    result = read(data, filename="TCKH.pdf")
+    (problem,) = result.problems
+    assert problem.code == "uncertain_figure"
+    assert problem.params["reason"] == "ambiguous_locale"
+    assert problem.params["file"] == "TCKH.pdf"
+    assert (problem.params["row"], problem.params["column"]) == ("Ho tro ho kinh doanh", "Kinh phi phe duyet")
+    assert (problem.params["indicator_code"], problem.params["measure_code"]) == ("ho_kinh_doanh", "kinh_phi")
+    assert problem.params["text"] == "1,212"
+
+
+def test_a_pdf_without_text_is_a_scan_kept_as_evidence() -> None:
+    page = Page()
+    ruled_table(page, 100, [["", "", ""]] * 3, WIDTHS)  # the lines of a form, no text
+    data = pdf_bytes([page])
+    assert has_text_layer(data, ReadLimits()) is False
+    result = read(data)
+    assert (result.outcome, [p.code for p in result.problems]) == ("evidence", ["unsupported_format"])
+    assert has_text_layer(pdf_bytes([report_page([])]), ReadLimits()) is True
+
+
+# ------------------------------------------------------------------ hostile files
+
+
+def _codes(result) -> list[str]:
+    return [p.code for p in result.problems]
+
+
+@pytest.mark.parametrize("cut", [0.3, 0.6, 0.9])
+def test_a_truncated_pdf_is_named(cut: float) -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])])
+    result = read(data[: int(len(data) * cut)], filename="cut.pdf")
+    assert result.outcome in ("unreadable", "evidence")
+    assert result.values == {}
+    assert result.problems and all(p.params.get("file") == "cut.pdf" for p in result.problems)
+
+
+def test_a_password_protected_pdf_is_named() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])], encrypt_user_password="secret")
+    result = read(data, filename="locked.pdf")
+    assert (result.outcome, _codes(result)) == ("unreadable", ["encrypted_file"])
+    assert result.problems[0].params["file"] == "locked.pdf"
+
+
+def test_more_pages_than_the_limit_is_named() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1", "2"]])] * 21)
+    result = read(data, filename="long.pdf")
+    assert (result.outcome, _codes(result)) == ("unreadable", ["over_limit"])
+    assert result.problems[0].params == {"file": "long.pdf", "limit": "pages", "detail": "20"}
+    with pytest.raises(GridError):
+        has_text_layer(data, ReadLimits())
+
+
+def test_a_pdf_of_no_page_is_named() -> None:
+    result = read(pdf_bytes([]), filename="empty.pdf")
+    assert (result.outcome, _codes(result)) == ("unreadable", ["empty_file"])
+
+
+@pytest.mark.parametrize("data", [b"%PDF-1.7\n" + bytes(range(256)) * 20, b"%PDF-1.4\n1 0 obj << /Type /Catalog"])
+def test_garbage_after_a_pdf_header_is_named(data: bytes) -> None:
+    result = read(data, filename="junk.pdf")
+    assert result.outcome == "unreadable" and result.values == {}
+    assert _codes(result) == ["file_unreadable"] and result.problems[0].params["file"] == "junk.pdf"
+
+
+def test_a_pdf_over_the_size_cap_is_not_opened() -> None:
+    data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1", "2"]])])
+    form = FormSpec(FORM.measures, FORM.indicators, limits=ReadLimits(max_attachment_bytes=len(data) - 1))
+    result = read(data, form=form)
+    assert (result.outcome, _codes(result)) == ("unreadable", ["over_limit"])
+
+
+# ------------------------------------------------------------------ the public documents samples
+
+
+def _sample_pdfs(kinds: set[str]) -> list[tuple[str, str, str, bytes, dict]]:
+    if not (DOCUMENTS / "documents.json").exists():
+        return []
+    out = []
+    for msg in json.loads((DOCUMENTS / "documents.json").read_text("utf-8"))["messages"]:
+        if msg["kind"] not in kinds:
+            continue
+        parsed = email.message_from_bytes((DOCUMENTS / msg["file"]).read_bytes(), policy=email.policy.default)
+        for part in parsed.iter_attachments():
+            for stated in msg["parts"]:
+                if stated["part"] == part.get_filename() and part.get_filename().lower().endswith(".pdf"):
+                    out.append((msg["kind"], msg["file"], msg["day"], part.get_payload(decode=True), stated))
+    return out
+
+
+_TEXT_PDFS = _sample_pdfs({"k1", "k2", "k3", "k9"})
+
+
+def test_the_public_samples_have_text_pdfs_of_every_kind() -> None:
+    assert {kind for kind, *_ in _TEXT_PDFS} == {"k1", "k2", "k3", "k9"}
+    assert len({day for _k, _f, day, *_ in _TEXT_PDFS}) == 2
+
+
+@pytest.mark.parametrize(("kind", "file", "day", "data", "stated"), _TEXT_PDFS, ids=[t[1] for t in _TEXT_PDFS])
+def test_every_figure_of_a_sample_text_pdf_is_exact(kind, file, day, data, stated) -> None:
+    result = read_attachment(stated["part"], "application/pdf", data, sample_form(), dt.date.fromisoformat(day))
+    assert (result.outcome, result.source) == ("read", "text_pdf")
+    want = {ind: {m: Decimal(str(v)) for m, v in row.items()} for ind, row in stated["values"].items()}
+    assert result.values == want
+    assert result.problems == ()
+    assert result.as_of is not None
