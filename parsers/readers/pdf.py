@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 # a few words, its name or a page number, over the image of a page).
 _MIN_TEXT_CHARS = 50
 _LINES = {"vertical_strategy": "lines", "horizontal_strategy": "lines"}
+_RUNNING_LINES = 1  # lines of a running header or footer (page number, title) around a continued table
 _HEADER_ROWS_MAX = 6  # rows at the top of a continued table compared with the header
 _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new column ("   ")
 _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
@@ -119,7 +120,8 @@ class _Block:
     rows: list[dict[int, tuple[str, int]]] = field(default_factory=list)  # col -> (text, page)
     merged: list[tuple[int, int, int, int]] = field(default_factory=list)  # 0-based rows, 1-based cols
     notes: tuple[str, ...] = ()
-    ends_page: bool = True  # nothing but text follows it on its last page
+    ends_page: bool = True  # the page's last table, at most a running footer below it
+    starts_page: bool = True  # the page's first table, at most a running header above it
 
     def header_texts(self, k: int) -> list[tuple[str, ...]]:
         return [_row_key(r, self.ncols) for r in self.rows[:k]]
@@ -170,21 +172,25 @@ def _read_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
         lines = _lines(outside)
         for i, table in enumerate(tables):
             top = table.bbox[1]
-            notes.extend(text for y, text in lines if y < top)
+            above = [text for y, text in lines if y < top]
+            notes.extend(above)
             lines = [(y, text) for y, text in lines if y >= top]
             block = _block(table, page_no, decode)
             if block is None:
                 continue
-            block.ends_page = i == len(tables) - 1
-            _add_block(blocks, block, i == 0, notes, decode)
+            block.starts_page = i == 0 and len(above) <= _RUNNING_LINES
+            block.ends_page = i == len(tables) - 1 and sum(1 for y, _t in lines if y > top) <= _RUNNING_LINES
+            _add_block(blocks, block, notes, decode)
         notes.extend(text for _y, text in lines)
     return blocks
 
 
-def _add_block(blocks: list[_Block], block: _Block, first_on_page: bool, notes: list[str], decode: TextDecoder) -> None:
+def _add_block(blocks: list[_Block], block: _Block, notes: list[str], decode: TextDecoder) -> None:
+    """Append `block`, or join it to the table before when it goes on with it (that table
+    ends its page, this one starts the next)."""
     prev = blocks[-1] if blocks else None
     if (
-        first_on_page
+        block.starts_page
         and prev is not None
         and prev.last_page == block.first_page - 1
         and prev.ends_page
@@ -233,8 +239,9 @@ def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
             done = end + 1
             block = _aligned_block(lines[start : end + 1], page_no, decode)
             if block is not None:
-                block.ends_page = n == len(runs) - 1
-                _add_block(blocks, block, n == 0, notes, decode)
+                block.starts_page = n == 0 and start <= _RUNNING_LINES
+                block.ends_page = n == len(runs) - 1 and len(lines) - 1 - end <= _RUNNING_LINES
+                _add_block(blocks, block, notes, decode)
         notes.extend(line.text for line in lines[done:])
     return blocks
 

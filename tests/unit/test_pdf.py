@@ -104,6 +104,20 @@ def test_a_table_continued_on_the_next_page_is_one_table(repeat_header: bool) ->
     assert result.problems == ()
 
 
+def test_two_reports_on_two_pages_are_two_tables() -> None:
+    pages = []
+    for day, figure in (("15/08/2021", "30"), ("16/08/2021", "35")):
+        page = Page()
+        page.text(40, 40, "BAO CAO TIEN DO")
+        page.text(40, 55, f"Ngay {day}")
+        bottom = ruled_table(page, 100, [HEADER, ["Ho tro ho kinh doanh", figure, "9"]], WIDTHS)
+        page.text(300, bottom + 30, "CHU TICH")
+        pages.append(page)
+    grid = read_grid(pdf_bytes(pages), "pdf", ReadLimits(), "bc.pdf")
+    assert [sorted({c.page for c in s.cells.values()}) for s in grid.sheets] == [[1], [2]]
+    assert grid.sheets[1].notes[-1] == "Ngay 16/08/2021"
+
+
 def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words() -> None:
     data = pdf_bytes(
         [
