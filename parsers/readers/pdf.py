@@ -140,13 +140,26 @@ def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
     with pdfplumber.open(io.BytesIO(data)) as pdf:
         page_list = pdf.pages[:pages]
         blocks = _read_blocks(page_list, decode)
-        if not blocks:  # no ruled table anywhere: cells from the alignment of the words
-            blocks = _aligned_blocks(page_list, decode)
+        if not any(_has_figures(b) for b in blocks):
+            # no ruled table of figures (none at all, or only boxes of a letterhead or a
+            # signature): cells from the alignment of the words
+            blocks += _aligned_blocks(page_list, decode)
     sheets = [_sheet(str(i + 1), b, limits, filename, problems) for i, b in enumerate(blocks)]
     texts = (cell.text for sheet in sheets for cell in sheet.cells.values())
     locale = document_locale(t for t in texts if _is_figure(t)) or "undecided"
     sheets = [Sheet(s.name, s.cells, s.merged, s.is_active, s.is_hidden, s.notes, number_locale=locale) for s in sheets]
     return Grid(tuple(sheets), tuple(problems))
+
+
+def _has_figures(block: _Block) -> bool:
+    """Whether at least two rows of `block` hold a figure beside their first cell."""
+    rows = 0
+    for row in block.rows:
+        if any(_is_figure(text) for col, (text, _page) in row.items() if col != min(row)):
+            rows += 1
+            if rows >= 2:
+                return True
+    return False
 
 
 def _is_figure(text: str) -> bool:

@@ -135,6 +135,14 @@ def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words() 
     }
 
 
+def test_an_unruled_table_under_a_ruled_letterhead_box_is_read() -> None:
+    page = report_page([["Ho tro ho kinh doanh", "1.331", "57,06"], ["Lao dong tu do", "65", "88,5"]], ruled=False)
+    ruled_table(page, 20, [["", ""]], [150, 150])  # a framed box of the letterhead, no figures
+    result = read(pdf_bytes([page]))
+    assert result.values == {"ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
+                             "tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)}}
+
+
 def test_a_paragraph_with_figures_is_no_table() -> None:
     page = Page()
     page.text(40, 40, "Ho tro ho kinh doanh: de nghi 1.331 ho, duoc duyet 1.286 ho.")
