@@ -16,6 +16,9 @@ class Page:
     size: tuple[float, float] = A4
     texts: list[tuple[float, float, str]] = field(default_factory=list)  # x, y from the top, text
     lines: list[tuple[float, float, float, float]] = field(default_factory=list)  # x0, y0, x1, y1 from the top
+    # 90: a landscape page stored as a portrait one turned a quarter clockwise for display
+    # (`size` is the landscape size seen; the content is drawn turned back)
+    rotate: int = 0
 
     def text(self, x: float, y: float, text: str) -> None:
         self.texts.append((x, y, text))
@@ -26,6 +29,8 @@ class Page:
     def content(self) -> bytes:
         h = self.size[1]
         out = ["0.5 w"]
+        if self.rotate == 90:
+            out.append(f"0 1 -1 0 {h:.2f} 0 cm")
         for x0, y0, x1, y1 in self.lines:
             out.append(f"{x0:.2f} {h - y0:.2f} m {x1:.2f} {h - y1:.2f} l S")
         for x, y, text in self.texts:
@@ -50,10 +55,12 @@ def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None
     for page in pages:
         data = page.content()
         stream = add(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
+        width, height = page.size[::-1] if page.rotate == 90 else page.size
         kids.append(
             add(
-                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] /Resources << /Font << /F1 %d 0 R >> >> "
-                b"/Contents %d 0 R >>" % (pages_obj, page.size[0], page.size[1], font, stream)
+                b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 %.2f %.2f] /Rotate %d "
+                b"/Resources << /Font << /F1 %d 0 R >> >> /Contents %d 0 R >>"
+                % (pages_obj, width, height, page.rotate, font, stream)
             )
         )
     objects[catalog - 1] = b"<< /Type /Catalog /Pages %d 0 R >>" % pages_obj

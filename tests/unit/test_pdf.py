@@ -81,6 +81,15 @@ def test_a_landscape_page() -> None:
     assert read(data).values == {"tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)}}
 
 
+def test_a_landscape_page_stored_turned_a_quarter() -> None:
+    page = Page((842.0, 595.0), rotate=90)  # portrait MediaBox, /Rotate 90: upright when shown
+    page.text(40, 40, "BAO CAO")
+    ruled_table(page, 100, [HEADER, ["Ho tro ho kinh doanh", "1.331", "57,06"]], WIDTHS)
+    assert read(pdf_bytes([page])).values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)}
+    }
+
+
 @pytest.mark.parametrize("repeat_header", [True, False])
 def test_a_table_continued_on_the_next_page_is_one_table(repeat_header: bool) -> None:
     first = Page()
