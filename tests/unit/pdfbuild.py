@@ -156,3 +156,19 @@ def ruled_table(
         for x in xs:
             page.line(x, top, x, y)
     return y
+
+
+def with_incremental_update(data: bytes, page: Page) -> bytes:
+    """`data` (made by pdf_bytes, one page or more) with an incremental update appended
+    after its %%EOF that replaces the first page's content with `page`'s (as a signing
+    tool or an editor appends a revision)."""
+    prev = int(data.rsplit(b"startxref\n", 1)[1].split(b"\n", 1)[0])
+    file_id = hashlib.md5(b"baocao test pdf").hexdigest().encode()
+    body = page.content()
+    offset = len(data)
+    update = b"4 0 obj\n<< /Length %d >>\nstream\n" % len(body) + body + b"\nendstream\nendobj\n"
+    xref = offset + len(update)
+    update += b"xref\n4 1\n%010d 00000 n \n" % offset
+    update += b"trailer\n<< /Size 6 /Root 1 0 R /Prev %d /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
+        prev, file_id, file_id, xref)
+    return data + update

@@ -17,7 +17,7 @@ from parsers.readers import has_text_layer, read_grid
 from parsers.readers.common import GridError
 from parsers.report import read_attachment
 from tests.unit.builders import sample_form
-from tests.unit.pdfbuild import A4, Page, pdf_bytes, ruled_table
+from tests.unit.pdfbuild import A4, Page, pdf_bytes, ruled_table, with_incremental_update
 
 DOCUMENTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples-documents"
 
@@ -74,6 +74,13 @@ def test_cells_carry_their_page_and_the_lines_above_are_notes() -> None:
     assert "   " in sheet.notes[0]  # two columns of the letterhead stay apart
     assert all("Noi nhan" not in c.text for c in sheet.cells.values())
     assert sheet.number_locale == "vi"
+
+
+def test_the_last_revision_of_an_incrementally_updated_pdf_is_read() -> None:
+    original = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])])
+    updated = with_incremental_update(original, report_page([["Ho tro ho kinh doanh", "1.332", "57,06"]]))
+    assert updated.startswith(original) and updated.count(b"%%EOF") == 2
+    assert read(updated).values == {"ho_kinh_doanh": {"de_nghi": Decimal(1332), "kinh_phi": Decimal(57_060_000)}}
 
 
 def test_a_landscape_page() -> None:
