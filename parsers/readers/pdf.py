@@ -17,13 +17,16 @@ from __future__ import annotations
 
 import io
 import logging
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pdfplumber
 import pypdfium2 as pdfium
-from pdfminer.pdfdocument import PDFPasswordIncorrect
+from pdfminer.pdfdocument import PDFDocument, PDFPasswordIncorrect
+from pdfminer.pdfparser import PDFParser
+from pdfminer.pdftypes import LITERALS_FLATE_DECODE, PDFStream
 
 from parsers.model import Problem, ReadLimits
 from parsers.numbers import FigureError, FigureKind, document_locale, parse_figure_with_unit
@@ -45,12 +48,70 @@ _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
 _EDGE = 0.5  # points: a cell edge that close to a column's or row's start is on it
 
 
-def _open_pdfium(data: bytes, filename: str) -> Any:
+def _open_pdfium(data: bytes, limits: ReadLimits, filename: str) -> Any:
+    _check_streams(data, limits, filename)
     try:
         return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
         # PDFium's error code is global and may be stale: pdfminer says what is wrong
         raise _why_unreadable(data, filename, str(exc)) from exc
+
+
+def _check_streams(data: bytes, limits: ReadLimits, filename: str) -> None:
+    """Refuse a PDF whose compressed streams other than images (page contents, forms,
+    fonts) unpack to more than limits.max_decompressed_bytes (a zip bomb in a PDF), before
+    anything unpacks them whole. Each stream is unpacked in bounded steps; a file pdfminer
+    cannot parse is left for PDFium to judge."""
+    budget = limits.max_decompressed_bytes
+    try:
+        document = PDFDocument(PDFParser(io.BytesIO(data)))
+        seen: set[int] = set()
+        for xref in document.xrefs:
+            for objid in xref.get_objids():
+                if objid in seen:
+                    continue
+                seen.add(objid)
+                try:
+                    obj = document.getobj(objid)
+                except Exception:  # a damaged object: PDFium and pdfminer decide later
+                    continue
+                if isinstance(obj, PDFStream) and getattr(obj.get("Subtype"), "name", None) != "Image":
+                    budget -= _unpacked_size(obj, budget)
+                    if budget < 0:
+                        raise GridError(
+                            "over_limit",
+                            file=filename,
+                            limit="decompressed_bytes",
+                            detail=str(limits.max_decompressed_bytes),
+                        )
+    except GridError:
+        raise
+    except Exception:  # not parsable by pdfminer (damaged, a password): PDFium says what
+        return
+
+
+def _unpacked_size(stream: PDFStream, budget: int) -> int:
+    """The size `stream` unpacks to (Flate only; others as stored), counted up to `budget` + 1."""
+    data = stream.rawdata
+    if data is None:
+        return len(stream.data or b"")
+    filters = stream.get_filters()
+    if not filters or filters[0][0] not in LITERALS_FLATE_DECODE:
+        return len(data)
+    if stream.decipher and stream.objid is not None and stream.genno is not None:
+        data = stream.decipher(stream.objid, stream.genno, data, stream.attrs)
+    unpacker = zlib.decompressobj()
+    size = 0
+    try:
+        chunk = unpacker.decompress(data, 1 << 20)
+        while chunk:
+            size += len(chunk)
+            if size > budget:
+                break
+            chunk = unpacker.decompress(unpacker.unconsumed_tail, 1 << 20)
+    except zlib.error:
+        pass
+    return size
 
 
 def _why_unreadable(data: bytes, filename: str, detail: str) -> GridError:
@@ -69,7 +130,7 @@ def _why_unreadable(data: bytes, filename: str, detail: str) -> GridError:
 def pdf_page_count(data: bytes, limits: ReadLimits, filename: str = "") -> int:
     """The number of pages of the PDF `data`. Raises GridError naming the file when it
     cannot be opened (damaged, a password), has no page, or more than limits.max_pages."""
-    doc = _open_pdfium(data, filename)
+    doc = _open_pdfium(data, limits, filename)
     try:
         return _checked_pages(doc, limits, filename)
     finally:
@@ -89,7 +150,7 @@ def has_text_layer(data: bytes, limits: ReadLimits, filename: str = "") -> bool:
     """Whether the PDF `data` has text to read (printed to PDF) rather than being only
     images of pages (a scan, which needs recognition). Raises GridError as
     `pdf_page_count` does: a damaged, password-protected, empty or over-long PDF."""
-    doc = _open_pdfium(data, filename)
+    doc = _open_pdfium(data, limits, filename)
     try:
         chars = 0
         for i in range(_checked_pages(doc, limits, filename)):

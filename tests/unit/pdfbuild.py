@@ -5,6 +5,7 @@ reader without a PDF library that writes."""
 from __future__ import annotations
 
 import hashlib
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -39,9 +40,11 @@ class Page:
         return "\n".join(out).encode("cp1252")
 
 
-def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None) -> bytes:
+def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None, padding: int = 0) -> bytes:
     """A PDF of `pages`; with `encrypt_user_password`, protected by that password (RC4,
-    revision 2: the content is left as is, the password check is what is tested)."""
+    revision 2: the content is left as is, the password check is what is tested); with
+    `padding`, each page's content is that many spaces longer and Flate-compressed (a
+    small file that unpacks to a big one)."""
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -54,7 +57,11 @@ def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None
     kids = []
     for page in pages:
         data = page.content()
-        stream = add(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
+        if padding:
+            data = zlib.compress(data + b" " * padding, 9)
+            stream = add(b"<< /Length %d /Filter /FlateDecode >>\nstream\n" % len(data) + data + b"\nendstream")
+        else:
+            stream = add(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
         width, height = page.size[::-1] if page.rotate == 90 else page.size
         kids.append(
             add(

@@ -231,6 +231,18 @@ def test_more_pages_than_the_limit_is_named() -> None:
         has_text_layer(data, ReadLimits())
 
 
+def test_a_pdf_whose_content_unpacks_past_the_cap_is_refused_before_it_is_unpacked() -> None:
+    page = report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])
+    form = FormSpec(FORM.measures, FORM.indicators, limits=ReadLimits(max_decompressed_bytes=4 * 2**20))
+    bomb = pdf_bytes([page], padding=8 * 2**20)
+    assert len(bomb) < 20_000
+    result = read(bomb, filename="bomb.pdf", form=form)
+    assert (result.outcome, _codes(result)) == ("unreadable", ["over_limit"])
+    assert result.problems[0].params == {"file": "bomb.pdf", "limit": "decompressed_bytes", "detail": str(4 * 2**20)}
+    # the same page compressed, within the cap, is read
+    assert read(pdf_bytes([page], padding=1000), form=form).values["ho_kinh_doanh"]["de_nghi"] == 1331
+
+
 def test_a_pdf_of_no_page_is_named() -> None:
     result = read(pdf_bytes([]), filename="empty.pdf")
     assert (result.outcome, _codes(result)) == ("unreadable", ["empty_file"])
