@@ -8,7 +8,8 @@ Each case is one PDF attachment of the public documents scenario
 signed), or, without that folder, one made here in code. "seconds per page" is the
 median over the repeats of `parsers.report.read_attachment` on the bytes (telling
 text from scan, the words and ruling lines, the tables, the number locale, finding the
-report and reading its figures) divided by the pages; "peak MiB" is what tracemalloc
+report and reading its figures) divided by the pages, wall clock and this process's CPU
+time (less disturbed by other processes on a shared machine); "peak MiB" is what tracemalloc
 saw allocated by Python during one more read (PDFium's own C memory is not in it), and
 "maxrss MiB" the process's peak resident memory after all the runs.
 
@@ -91,11 +92,12 @@ def measure_reads(docs: list[Document], form: FormSpec, repeats: int, source: st
     for doc in docs:
         pages = pdf_page_count(doc.data, form.limits, doc.filename)
         read_attachment(doc.filename, "application/pdf", doc.data, form, doc.day)  # warm caches and imports
-        times = []
+        times, cpu_times = [], []
         for _ in range(repeats):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             result = read_attachment(doc.filename, "application/pdf", doc.data, form, doc.day)
             times.append(time.perf_counter() - start)
+            cpu_times.append(time.process_time() - cpu_start)
         tracemalloc.start()
         read_attachment(doc.filename, "application/pdf", doc.data, form, doc.day)
         _current, peak = tracemalloc.get_traced_memory()
@@ -109,6 +111,7 @@ def measure_reads(docs: list[Document], form: FormSpec, repeats: int, source: st
             outcome=result.outcome,
             source=result.source,
             seconds_per_page=round(median / pages, 4),
+            cpu_seconds_per_page=round(statistics.median(cpu_times) / pages, 4),
             seconds=round(median, 4),
             peak_mib=round(peak / 2**20, 1),
             repeats=repeats,
