@@ -1,8 +1,8 @@
 """Read a text PDF (printed from Excel or Word, signed or not) into a `Grid`.
 
 Words come with their positions from pdfplumber (on pdfminer.six); the cells of a table
-from its ruling lines, or, on a document with no ruled table at all, from the alignment
-of its words. Each table becomes one sheet; a table that goes on at the top of the next
+from its ruling lines, or, on a document with no ruled table of figures, from the
+alignment of its words. Each table becomes one sheet; a table that goes on at the top of the next
 page (its header rows repeated or not) is the same sheet. The lines of text before a
 table (letterhead, title, "Đơn vị: ...", "Số liệu tính đến ngày ...") are its notes;
 paragraphs, "Nơi nhận" and signature blocks are not cells of any table and are not read.
@@ -16,7 +16,6 @@ A PDF without a text layer (a scan) is no text PDF: `has_text_layer` tells them 
 from __future__ import annotations
 
 import io
-import logging
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -34,8 +33,6 @@ from parsers.readers.common import Cell, Grid, GridError, Sheet, TextDecoder, co
 from parsers.vntext import fold_spaces
 
 __all__ = ["has_text_layer", "pdf_page_count", "read_pdf"]
-
-log = logging.getLogger(__name__)
 
 # Fewer characters than this in the whole document: no text layer (a scanner may write
 # a few words, its name or a page number, over the image of a page).
