@@ -42,6 +42,7 @@ _RUNNING_LINES = 1  # lines of a running header or footer (page number, title) a
 _HEADER_ROWS_MAX = 6  # rows at the top of a continued table compared with the header
 _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new column ("   ")
 _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
+_DOUBLE_PRINTED = 3  # characters over another identical one, above which a page is deduplicated
 _EDGE = 0.5  # points: a cell edge that close to a column's or row's start is on it
 
 
@@ -196,7 +197,7 @@ def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
     decode = TextDecoder()
     problems: list[Problem] = []
     with pdfplumber.open(io.BytesIO(data)) as pdf:
-        page_list = pdf.pages[:pages]
+        page_list = [_deduplicated(page) for page in pdf.pages[:pages]]
         blocks = _read_blocks(page_list, decode)
         if not any(_has_figures(b) for b in blocks):
             # no ruled table of figures (none at all, or only boxes of a letterhead or a
@@ -207,6 +208,19 @@ def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
     locale = document_locale(t for t in texts if _is_figure(t)) or "undecided"
     sheets = [Sheet(s.name, s.cells, s.merged, s.is_active, s.is_hidden, s.notes, number_locale=locale) for s in sheets]
     return Grid(tuple(sheets), tuple(problems))
+
+
+def _deduplicated(page: Any) -> Any:
+    """The page without characters printed twice over each other (bold faked by printing
+    a word twice, "TTổổnngg"), when it has them; checking costs a pass over its characters."""
+    seen: set[tuple[str, int, int]] = set()
+    twice = 0
+    for ch in page.chars:
+        key = (ch["text"], round(ch["x0"]), round(ch["top"]))
+        if key in seen:
+            twice += 1
+        seen.add(key)
+    return page.dedupe_chars() if twice > _DOUBLE_PRINTED else page
 
 
 def _has_figures(block: _Block) -> bool:

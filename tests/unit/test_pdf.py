@@ -83,6 +83,14 @@ def test_the_last_revision_of_an_incrementally_updated_pdf_is_read() -> None:
     assert read(updated).values == {"ho_kinh_doanh": {"de_nghi": Decimal(1332), "kinh_phi": Decimal(57_060_000)}}
 
 
+def test_text_printed_twice_over_itself_is_read_once() -> None:
+    page = report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])
+    page.texts += [(x + 0.2, y, text) for x, y, text in page.texts]  # bold faked by printing twice
+    assert read(pdf_bytes([page])).values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)}
+    }
+
+
 def test_a_landscape_page() -> None:
     data = pdf_bytes([report_page([["Lao dong tu do", "65", "88,5"]], size=(842.0, 595.0))])
     assert read(data).values == {"tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)}}
