@@ -142,16 +142,15 @@ def test_two_reports_on_two_pages_are_two_tables() -> None:
     assert grid.sheets[1].notes[-1] == "Ngay 16/08/2021"
 
 
-def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words() -> None:
-    data = pdf_bytes(
-        [
-            report_page(
-                [["Ho tro ho kinh doanh", "1.331", "57,06"], ["Ho tro nguoi lao dong ngung viec", "12", "3,5"]],
-                ruled=False,
-            )
-        ]
+@pytest.mark.parametrize("horizontal_rules", [False, True])
+def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words(horizontal_rules: bool) -> None:
+    page = report_page(
+        [["Ho tro ho kinh doanh", "1.331", "57,06"], ["Ho tro nguoi lao dong ngung viec", "12", "3,5"]], ruled=False
     )
-    result = read(data)
+    if horizontal_rules:  # a Word table style with rules between rows and no column lines
+        for i in range(4):
+            page.line(40, 100 + 18 * i, 480, 100 + 18 * i)
+    result = read(pdf_bytes([page]))
     assert result.outcome == "read", result.problems
     assert result.values == {
         "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
@@ -163,8 +162,10 @@ def test_an_unruled_table_under_a_ruled_letterhead_box_is_read() -> None:
     page = report_page([["Ho tro ho kinh doanh", "1.331", "57,06"], ["Lao dong tu do", "65", "88,5"]], ruled=False)
     ruled_table(page, 20, [["", ""]], [150, 150])  # a framed box of the letterhead, no figures
     result = read(pdf_bytes([page]))
-    assert result.values == {"ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
-                             "tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)}}
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
+        "tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(88_500_000)},
+    }
 
 
 def test_a_paragraph_with_figures_is_no_table() -> None:
