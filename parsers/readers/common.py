@@ -60,6 +60,10 @@ class Sheet:
     # (parsers.numbers.document_locale); "undecided", a document whose figures prove
     # neither, where a figure that reads differently in the two is flagged.
     number_locale: str | None = None
+    # A reason (templates/problems.*.toml, reason_*) every figure of this sheet is flagged
+    # with as `uncertain_figure`: "inferred_columns" for a PDF table without ruling lines,
+    # whose cells were inferred from the alignment of its words. None: figures are certain.
+    uncertain: str | None = None
 
 
 @dataclass(frozen=True)
@@ -203,4 +207,6 @@ def note_truncation(
 
 
 def as_active(sheet: Sheet) -> Sheet:
-    return Sheet(sheet.name, sheet.cells, sheet.merged, True, sheet.is_hidden, sheet.notes, sheet.number_locale)
+    return Sheet(
+        sheet.name, sheet.cells, sheet.merged, True, sheet.is_hidden, sheet.notes, sheet.number_locale, sheet.uncertain
+    )

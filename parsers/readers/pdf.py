@@ -181,6 +181,7 @@ class _Block:
     notes: tuple[str, ...] = ()
     ends_page: bool = True  # the page's last table, at most a running footer below it
     starts_page: bool = True  # the page's first table, at most a running header above it
+    inferred: bool = False  # cells inferred from the alignment of words (no ruling lines)
 
     def header_texts(self, k: int) -> list[tuple[str, ...]]:
         return [_row_key(r, self.ncols) for r in self.rows[:k]]
@@ -206,7 +207,7 @@ def read_pdf(data: bytes, limits: ReadLimits, filename: str = "") -> Grid:
     sheets = [_sheet(str(i + 1), b, limits, filename, problems) for i, b in enumerate(blocks)]
     texts = (cell.text for sheet in sheets for cell in sheet.cells.values())
     locale = document_locale(t for t in texts if _is_figure(t)) or "undecided"
-    sheets = [Sheet(s.name, s.cells, s.merged, s.is_active, s.is_hidden, s.notes, number_locale=locale) for s in sheets]
+    sheets = [Sheet(s.name, s.cells, s.merged, s.is_active, s.is_hidden, s.notes, locale, s.uncertain) for s in sheets]
     return Grid(tuple(sheets), tuple(problems))
 
 
@@ -288,6 +289,7 @@ def _add_block(blocks: list[_Block], block: _Block, notes: list[str], decode: Te
 
 # --------------------------------------------------------------------------- no ruling lines
 
+_INFERRED = "inferred_columns"  # uncertain_figure reason of every figure of such a table
 _PHRASE_GAP = 7.0  # points between two words of a line that end a phrase (a cell)
 _RUN_GAP = 40.0  # points between two table lines of one table, at most
 _WRAPPED_LINES = 2  # lines of a single phrase (wrapped labels) between two table lines, at most
@@ -306,6 +308,11 @@ class _Line:
     @property
     def has_figure(self) -> bool:
         return any(_is_figure(p[2]) for p in self.phrases[1:])
+
+    @property
+    def has_value(self) -> bool:
+        """A figure or the mark of an empty cell ("-") after the first phrase."""
+        return any(_is_figure(p[2]) or _is_blank(p[2]) for p in self.phrases[1:])
 
 
 def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
@@ -371,7 +378,17 @@ def _runs(lines: list[_Line]) -> list[tuple[int, int]]:
 
 
 def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Block | None:
-    spans = sorted((x0, x1) for line in lines if line.has_figure for x0, x1, _t in line.phrases)
+    """One run of lines as a table: the lines above its first line of figures are its
+    header, joined into one row, column by column (a header phrase over several columns
+    heads each: "Số đối tượng" over "Đề nghị", "Được phê duyệt"...); below, each line of
+    several phrases is a row, and a line of one phrase (a wrapped label) joins the row
+    above or below, whichever it is closer to."""
+    first = next(i for i, line in enumerate(lines) if line.has_value)
+    # Columns: where the texts and figures of the body lie (a "-" of an empty cell is
+    # centred where the figures are right-aligned: it does not make a column).
+    spans = sorted(
+        (x0, x1) for line in lines[first:] if len(line.phrases) > 1 for x0, x1, t in line.phrases if not _is_blank(t)
+    )
     columns: list[list[float]] = []
     for x0, x1 in spans:
         if columns and x0 <= columns[-1][1]:
@@ -380,34 +397,74 @@ def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Bl
             columns.append([x0, x1])
     if len(columns) < 2:
         return None
+    # Each column's region reaches halfway to its neighbours.
+    edges = [columns[0][0] - 1e6] + [(a[1] + b[0]) / 2 for a, b in zip(columns, columns[1:])] + [columns[-1][1] + 1e6]
+    regions = [(edges[i], edges[i + 1]) for i in range(len(columns))]
 
     def column_of(x0: float, x1: float) -> int:
         overlap = [min(x1, c[1]) - max(x0, c[0]) for c in columns]
         best = max(range(len(columns)), key=lambda i: overlap[i])
         if overlap[best] > 0:
             return best + 1
-        return min(range(len(columns)), key=lambda i: abs(columns[i][0] + columns[i][1] - x0 - x1)) + 1
+        centre = (x0 + x1) / 2
+        return next(i + 1 for i, (a, b) in enumerate(regions) if a <= centre < b)
 
-    rows: list[tuple[_Line, dict[int, str]]] = []
-    wrapped: list[_Line] = []
-    for line in lines:
-        if len(line.phrases) < 2:
-            wrapped.append(line)
-            continue
-        cells: dict[int, str] = {}
+    def put(cells: dict[int, str], col: int, text: str, before: bool = False) -> None:
+        old = cells.get(col)
+        if old is None:
+            cells[col] = text
+        elif _is_blank(text) or _is_blank(old):
+            cells[col] = old if _is_blank(text) else text  # a "-" adds nothing to a cell
+        elif _is_figure(text) or _is_figure(old):
+            cells[col] = f"{old} | {text}"  # two figures in one column: never one number
+        else:
+            cells[col] = f"{text} {old}" if before else f"{old} {text}"
+
+    header: dict[int, str] = {}
+    for line in lines[:first]:
         for x0, x1, text in line.phrases:
-            col = column_of(x0, x1)
-            cells[col] = f"{cells[col]} {text}" if col in cells else text
-        rows.append((line, cells))
-    for line in wrapped:  # a wrapped label joins the row it is nearest to
+            width = max(x1 - x0, 1.0)
+            under = [
+                i + 1
+                for i, (a, b) in enumerate(regions)
+                if (ov := min(x1, b) - max(x0, a)) >= 0.5 * width or ov >= 0.6 * min(b - a, 1e5)
+            ]
+            for col in under or [column_of(x0, x1)]:
+                put(header, col, text)
+    rows: list[tuple[float, float, dict[int, str]]] = []  # top, bottom (with wrapped lines), cells
+    for line in lines[first:]:
+        if len(line.phrases) > 1:
+            cells: dict[int, str] = {}
+            for x0, x1, text in line.phrases:
+                put(cells, column_of(x0, x1), text)
+            rows.append((line.top, line.bottom, cells))
+    for line in lines[first:]:
+        if len(line.phrases) > 1:
+            continue
+        above = [i for i, r in enumerate(rows) if r[0] < line.top]
+        below = [i for i, r in enumerate(rows) if r[0] > line.top]
+        gap_above = line.top - rows[above[-1]][1] if above else float("inf")
+        gap_below = rows[below[0]][0] - line.bottom if below else float("inf")
+        i = above[-1] if gap_above <= gap_below else below[0]
+        top, bottom, cells = rows[i]
         x0, x1, text = line.phrases[0]
-        col = column_of(x0, x1)
-        _row, cells = min(rows, key=lambda r: abs((r[0].top + r[0].bottom) - (line.top + line.bottom)))
-        cells[col] = f"{cells[col]} {text}" if col in cells else text
-    block = _Block(page_no, page_no, len(columns))
-    for _line, cells in rows:
+        # a label wrapped above its figures (cells aligned to the bottom or the centre)
+        put(cells, column_of(x0, x1), text, before=line.top < top)
+        rows[i] = (min(top, line.top), max(bottom, line.bottom), cells)
+    block = _Block(page_no, page_no, len(columns), inferred=True)
+    for cells in [header] if header else []:
+        block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
+    for _top, _bottom, cells in rows:
         block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
     return block
+
+
+def _is_blank(text: str) -> bool:
+    """A mark of an empty cell ("-", "x", "...")."""
+    try:
+        return parse_figure_with_unit(text, "count") == (None, None)
+    except FigureError:
+        return False
 
 
 def _inside(word: dict[str, Any], box: tuple[float, float, float, float]) -> bool:
@@ -505,4 +562,5 @@ def _sheet(name: str, block: _Block, limits: ReadLimits, filename: str, problems
         (r1 + 1, c1, r2 + 1, c2) for r1, c1, r2, c2 in block.merged if r2 < limits.max_rows and c2 <= limits.max_columns
     )
     note_truncation(problems, filename, name, over_rows, over_cols, limits)
-    return Sheet(name=name, cells=cells, merged=merged, notes=block.notes)
+    uncertain = _INFERRED if block.inferred else None
+    return Sheet(name=name, cells=cells, merged=merged, notes=block.notes, uncertain=uncertain)

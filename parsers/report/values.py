@@ -135,6 +135,10 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
                 value = _tidy(value)
             else:
                 value = _tidy(to_dong(value, cell_scale or mcol.scale))
+            if table.sheet.uncertain:
+                sub.problem(
+                    "uncertain_figure", row=ind.label, column=spec.label, reason=table.sheet.uncertain, **common
+                )
             values[mcode] = value
             cells[mcode] = cell.coordinate
         if not values and not sub.problems:

@@ -156,6 +156,27 @@ def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words(ho
         "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
         "ngung_viec": {"de_nghi": Decimal(12), "kinh_phi": Decimal(3_500_000)},
     }
+    # the columns are inferred, not drawn: every figure is shown for checking
+    flagged = {(p.params["indicator_code"], p.params["measure_code"]) for p in result.problems}
+    assert flagged == {(i, m) for i, row in result.values.items() for m in row}
+    assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
+def test_unruled_columns_never_make_one_number_of_two_figures() -> None:
+    page = Page()
+    page.text(40, 60, "Noi dung")
+    page.text(250, 60, "So de nghi")
+    page.text(330, 60, "Kinh phi phe duyet (trieu dong)")
+    page.text(40, 80, "Ho tro ho kinh doanh")
+    page.text(270, 80, "35")
+    page.text(330, 80, "105")  # a figure set in the wrong place, close to the one before
+    page.text(40, 95, "Lao dong tu do")
+    page.text(262, 95, "1.331")
+    page.text(300, 95, "57,06")
+    result = read(pdf_bytes([page]))
+    for row in result.values.values():
+        assert Decimal(35105) not in row.values() and Decimal(35_105_000_000) not in row.values()
+    assert all(p.code in ("uncertain_figure", "not_a_number") for p in result.problems)
 
 
 def test_an_unruled_table_under_a_ruled_letterhead_box_is_read() -> None:
