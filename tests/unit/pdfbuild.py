@@ -177,5 +177,9 @@ def with_incremental_update(data: bytes, page: Page) -> bytes:
     xref = offset + len(update)
     update += b"xref\n4 1\n%010d 00000 n \n" % offset
     update += b"trailer\n<< /Size 6 /Root 1 0 R /Prev %d /ID [<%s> <%s>] >>\nstartxref\n%d\n%%%%EOF\n" % (
-        prev, file_id, file_id, xref)
+        prev,
+        file_id,
+        file_id,
+        xref,
+    )
     return data + update
