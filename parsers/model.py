@@ -58,6 +58,11 @@ class ReadLimits:
     max_rows: int = 2_000
     max_columns: int = 100
     max_csv_cells: int = 200_000
+    # scans and photos (parsers.ocr): pages of one document, megapixels of one page as
+    # rendered (300 dpi) or stored, seconds of recognition for one document
+    max_scan_pages: int = 20
+    max_page_megapixels: int = 40
+    max_document_seconds: float = 60.0
 
 
 @dataclass(frozen=True)

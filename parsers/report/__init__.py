@@ -13,10 +13,12 @@ import logging
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
+from parsers.ocr import has_text_layer, read_scan
 from parsers.readers import Grid, GridError, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
 from parsers.report.tables import choose_table, find_table
+from parsers.report.uncertain import flag_uncertain
 from parsers.report.values import Reading, read_values, run_checks
 from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
 
@@ -66,6 +68,8 @@ def _read(
         return unreadable(Problem("empty_file", {"file": filename}))
     if fmt == "encrypted":
         return unreadable(Problem("encrypted_file", {"file": filename}))
+    if fmt in _SCAN_FORMATS and len(data) <= form.limits.max_attachment_bytes and _is_scan(data, fmt):
+        return _read_scan(filename, fmt, data, form, report_day)
     if fmt not in READABLE_FORMATS:
         return AttachmentResult(
             filename=filename,
@@ -93,6 +97,28 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+_SCAN_FORMATS = frozenset({"pdf", "image"})
+
+
+def _is_scan(data: bytes, fmt: str) -> bool:
+    """An image, or a PDF whose pages are only images (no text layer).
+    (Until the text-PDF reader lands, a PDF with a text layer stays evidence.)"""
+    return fmt == "image" or not has_text_layer(data)
+
+
+def _read_scan(
+    filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None
+) -> AttachmentResult:
+    """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
+    table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""
+    source = "photo" if fmt == "image" else "scan"
+    try:
+        grid = read_scan(data, fmt, form.limits, filename)
+    except GridError as exc:
+        return AttachmentResult(
+            filename=filename, detected_format=fmt, outcome="unreadable", problems=(exc.problem,), source=source
+        )
+    return report_from_grid(grid, filename, fmt, form, report_day, source=source)
 
 
 def report_from_grid(
@@ -114,6 +140,8 @@ def report_from_grid(
     reading = Reading(filename, table.sheet.name)
     read_values(table, index, reading)
     run_checks(form, index, reading)
+    if any(c.confidence is not None for c in table.sheet.cells.values()):
+        reading.problems.extend(flag_uncertain(table, index, form, reading))
     problems = list(grid.problems) + reading.problems
     return AttachmentResult(
         filename=filename,

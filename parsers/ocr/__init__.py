@@ -1,0 +1,164 @@
+"""Read scans and photos of the report form: bytes of a PDF without a text layer or
+of an image in, a `Grid` of recognised cells out (each with Tesseract's confidence and
+its page), for the same table finding as spreadsheets.
+
+Per page: coloured ink dropped (a red stamp, a blue signature), light flattened, the
+page turned upright (EXIF, then Tesseract's orientation detection), skew and
+perspective undone from the table's rules, the ruled grid found, and each cell
+recognised on its own. The lines just above the table ("Đơn vị: ...", "Số liệu tính
+đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
+the caps of `ReadLimits` (pages, megapixels, seconds by the injected clock) raise
+`GridError(over_limit)`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from parsers.model import ReadLimits
+from parsers.ocr import geometry
+from parsers.ocr.pages import has_text_layer, iter_pages
+from parsers.ocr.recognise import OcrUnavailable, looks_numeric, orientation, recognise
+from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
+from parsers.vntext import nfc
+
+__all__ = ["OcrUnavailable", "has_text_layer", "read_scan"]
+
+Clock = Callable[[], float]
+
+_OSD_MIN_CONFIDENCE = 2.0
+_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
+
+
+class _Deadline:
+    def __init__(self, limits: ReadLimits, clock: Clock, filename: str) -> None:
+        self.clock = clock
+        self.end = clock() + limits.max_document_seconds
+        self.limits = limits
+        self.filename = filename
+
+    def check(self) -> None:
+        if self.clock() > self.end:
+            raise GridError(
+                "over_limit", file=self.filename, limit="seconds", detail=str(self.limits.max_document_seconds)
+            )
+
+
+def read_scan(
+    data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clock: Clock = time.monotonic
+) -> Grid:
+    """The recognised cells of each page of a scanned PDF (`fmt` "pdf") or an image
+    (`fmt` "image"), one sheet a page. Raises GridError past a cap."""
+    deadline = _Deadline(limits, clock, filename)
+    sheets: list[Sheet] = []
+    for number, rgb in enumerate(iter_pages(data, fmt, limits, filename), start=1):
+        deadline.check()
+        sheets.append(_read_page(rgb, number, deadline))
+    return Grid(tuple(sheets))
+
+
+def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _Deadline) -> Sheet:
+    name = f"Trang {page}"
+    gray = geometry.flatten_light(geometry.drop_coloured_ink(rgb))
+    gray = _upright(gray)
+    deadline.check()
+    ink = geometry.binarize(gray)
+    gray = geometry.rotate(gray, geometry.skew_angle(ink))
+    ink = geometry.binarize(gray)
+    quad = geometry.table_quad(ink)
+    if quad is None:
+        return Sheet(name, {})
+    top = int(min(quad[0][1], quad[1][1]))
+    notes = _lines_above(gray, top, deadline)
+    table_height = float(max(quad[3][1] - quad[0][1], quad[2][1] - quad[1][1]))
+    table = geometry.warp_quad(gray, quad, 10, int(0.12 * table_height))
+    table_ink = geometry.binarize(table)
+    cells, _, _ = geometry.find_cells(table_ink)
+    horiz, vert = geometry.line_masks(table_ink, max(40, table.shape[1] // 30), max(20, table.shape[0] // 20))
+    clean = table.copy()
+    clean[(horiz > 0) | (vert > 0)] = 255
+    grid: dict[tuple[int, int], Cell] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    for gc in cells:
+        deadline.check()
+        row, col = gc.row + 1, gc.col + 1
+        if gc.row_end > gc.row or gc.col_end > gc.col:
+            merged.append((row, col, gc.row_end + 1, gc.col_end + 1))
+        got = _read_cell(clean, table_ink, gc.box)
+        if got is None:
+            continue
+        text, conf = got
+        grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=page)
+    return Sheet(name, grid, tuple(merged), is_active=page == 1, notes=tuple(notes))
+
+
+def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The page turned by quarter turns so its text reads left to right (Tesseract OSD
+    on a reduced copy; kept as it is when OSD is unsure)."""
+    h, w = gray.shape
+    scale = 1600 / max(h, w)
+    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    degrees, conf = orientation(np.asarray(small, dtype=np.uint8))
+    if degrees % 360 == 0 or conf < _OSD_MIN_CONFIDENCE:
+        return gray
+    return geometry.rotate90(gray, degrees)
+
+
+def _lines_above(gray: np.ndarray[Any, np.dtype[np.uint8]], top: int, deadline: _Deadline) -> list[str]:
+    """The text lines in the band right above the table (unit, as-of date)."""
+    h = gray.shape[0]
+    y0 = max(0, top - int(h * 0.09))
+    if top - y0 < 20:
+        return []
+    deadline.check()
+    band = gray[y0 : max(y0, top - 4), :]
+    got = recognise(np.asarray(band, dtype=np.uint8), "text")
+    return [nfc(line.strip()) for line in got.text.splitlines() if line.strip()]
+
+
+def _read_cell(
+    clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
+) -> tuple[str, float] | None:
+    x0, y0, x1, y1 = box
+    inset = 5
+    if x1 - x0 <= 2 * inset + 4 or y1 - y0 <= 2 * inset + 4:
+        return None
+    crop = clean[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+    dark = crop < 128
+    if int(dark.sum()) < 25:
+        return None  # blank (specks only)
+    ys, xs = np.nonzero(dark)
+    pad = 4
+    crop = crop[
+        max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
+        max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
+    ]
+    crop = np.ascontiguousarray(crop)
+    text_reading = recognise(crop, "text")
+    text = nfc(" ".join(text_reading.text.split()))
+    if not text:
+        return None
+    if looks_numeric(text) or _mostly_digits(text):
+        digits = recognise(crop, "digits")
+        figure = "".join(digits.text.split())
+        if not figure:
+            return text, 0.0
+        conf = min(digits.confidence, text_reading.confidence) if looks_numeric(text) else digits.confidence * 0.5
+        if _digits_of(figure) != _digits_of(text):
+            conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
+        return figure, conf
+    return text, text_reading.confidence
+
+
+def _digits_of(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _mostly_digits(text: str) -> bool:
+    compact = text.replace(" ", "")
+    return len(compact) <= 14 and sum(ch.isdigit() for ch in compact) >= max(1, len(compact) * 0.6)
