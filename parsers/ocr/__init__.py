@@ -98,14 +98,17 @@ def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _D
 
 
 def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """The page turned by quarter turns so its text reads left to right (Tesseract OSD
-    on a reduced copy; kept as it is when OSD is unsure)."""
+    """The page turned by a quarter turn when its lines of text run down rather than
+    across (ink profile), the direction from Tesseract's orientation detection."""
     h, w = gray.shape
     scale = 1600 / max(h, w)
     small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    degrees, conf = orientation(np.asarray(small, dtype=np.uint8))
-    if degrees % 360 == 0 or conf < _OSD_MIN_CONFIDENCE:
+    small = np.asarray(small, dtype=np.uint8)
+    if not geometry.runs_sideways(geometry.binarize(small)):
         return gray
+    degrees, conf = orientation(small)
+    if degrees % 180 == 0 or conf < _OSD_MIN_CONFIDENCE:
+        degrees = 270  # sideways but OSD unsure: the usual phone turn (top to the left)
     return geometry.rotate90(gray, degrees)
 
 
@@ -152,7 +155,18 @@ def _read_cell(
         if _digits_of(figure) != _digits_of(text):
             conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
         return figure, conf
-    return text, text_reading.confidence
+    return _fix_words(text), text_reading.confidence
+
+
+# Tesseract's Vietnamese model reads a few words of the form wrongly, the same way in
+# every scan: put them right before the labels are matched.
+_KNOWN_MISREADS = (("chỉ trả", "chi trả"), ("Chỉ trả", "Chi trả"), ("đã chỉ", "đã chi"))
+
+
+def _fix_words(text: str) -> str:
+    for wrong, right in _KNOWN_MISREADS:
+        text = text.replace(wrong, right)
+    return text
 
 
 def _digits_of(text: str) -> str:
@@ -161,4 +175,5 @@ def _digits_of(text: str) -> str:
 
 def _mostly_digits(text: str) -> bool:
     compact = text.replace(" ", "")
-    return len(compact) <= 14 and sum(ch.isdigit() for ch in compact) >= max(1, len(compact) * 0.6)
+    digits = sum(ch.isdigit() for ch in compact)
+    return len(compact) <= 14 and digits >= 1 and (digits >= len(compact) * 0.6 or len(compact) <= 4)

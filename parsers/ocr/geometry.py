@@ -58,6 +58,17 @@ def rotate90(gray: Gray, degrees: int) -> Gray:
     return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
 
 
+def runs_sideways(ink: Gray) -> bool:
+    """Whether the lines of text run down the page (a page turned a quarter): text
+    lines make the ink profile across them strongly banded, along them flat."""
+    k = max(3, ink.shape[1] // 60)
+    across = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))  # smear along rows
+    down = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))  # smear along columns
+    rows = across.mean(axis=1)
+    cols = down.mean(axis=0)
+    return float(cols.std()) > 1.5 * float(rows.std())
+
+
 def skew_angle(ink: Gray) -> float:
     """The page's skew in degrees from its long near-horizontal rules and text lines
     (median of Hough segments); 0.0 when none are found."""
