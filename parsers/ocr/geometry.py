@@ -208,16 +208,18 @@ def _coverage(mask: Gray, horizontal: bool, at: int, lo: int, hi: int, band: int
     return float((strip.max(axis=1) > 0).mean()) if strip.size else 0.0
 
 
-def find_cells(ink: Gray) -> tuple[list[GridCell], int, int]:
+def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     """The ruled cells of a straightened table image (ink 255), merged cells joined,
-    with the number of grid rows and columns; ([], 0, 0) when there is no grid."""
+    and the mask of the rules found (to be cleared before recognition); ([], mask)
+    when there is no grid."""
     h, w = ink.shape
     horiz, vert = line_masks(ink, max(40, w // 30), max(20, h // 20, w // 60))
     band = 4
     ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
     xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)
+    rules = np.zeros_like(ink)
     if len(ys) < 2 or len(xs) < 3:
-        return [], 0, 0
+        return [], rules
     # the column rules' own ends close a row whose rule across is missing
     down = np.flatnonzero((vert > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
     if down.size:
@@ -226,7 +228,11 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], int, int]:
         if ys[0] - down[0] > 20:
             ys.insert(0, int(down[0]))
     if len(ys) < 3:
-        return [], 0, 0
+        return [], rules
+    for y in ys:  # only the rules at the grid's lines: a digit's stroke is no rule
+        rules[max(0, y - 2 * band) : y + 2 * band + 1, :] |= horiz[max(0, y - 2 * band) : y + 2 * band + 1, :]
+    for x in xs:
+        rules[:, max(0, x - 2 * band) : x + 2 * band + 1] |= vert[:, max(0, x - 2 * band) : x + 2 * band + 1]
     nr, nc = len(ys) - 1, len(xs) - 1
     parent = list(range(nr * nc))
 
@@ -265,4 +271,4 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], int, int]:
             continue
         cells.append(GridCell(r0, c0, r1, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
     cells.sort(key=lambda c: (c.row, c.col))
-    return cells, nr, nc
+    return cells, rules
