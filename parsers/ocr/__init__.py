@@ -50,9 +50,7 @@ class _Deadline:
             )
 
 
-def read_scan(
-    data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clock: Clock = time.monotonic
-) -> Grid:
+def read_scan(data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clock: Clock = time.monotonic) -> Grid:
     """The recognised cells of each page of a scanned PDF (`fmt` "pdf") or an image
     (`fmt` "image"), one sheet a page. Raises GridError past a cap."""
     deadline = _Deadline(limits, clock, filename)

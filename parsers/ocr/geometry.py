@@ -26,7 +26,7 @@ def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
     coloured = (hsv[:, :, 1] > _INK_SATURATION) & (hsv[:, :, 2] > _INK_VALUE)
-    out: Gray = gray.copy()
+    out = np.asarray(gray, dtype=np.uint8).copy()
     out[coloured] = 255
     return out
 
@@ -162,11 +162,11 @@ def warp_quad(gray: Gray, quad: np.ndarray[Any, np.dtype[np.float32]], pad: int,
     tl, tr, br, bl = quad
     width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
     height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
-    dst = np.array(
-        [[pad, pad], [pad + width, pad], [pad + width, pad + height], [pad, pad + height]], dtype=np.float32
-    )
+    dst = np.array([[pad, pad], [pad + width, pad], [pad + width, pad + height], [pad, pad + height]], dtype=np.float32)
     m = cv2.getPerspectiveTransform(quad, dst)
-    out = cv2.warpPerspective(gray, m, (width + 2 * pad, height + pad + max(pad, pad_bottom)), flags=cv2.INTER_LINEAR, borderValue=255)
+    out = cv2.warpPerspective(
+        gray, m, (width + 2 * pad, height + pad + max(pad, pad_bottom)), flags=cv2.INTER_LINEAR, borderValue=255
+    )
     return np.asarray(out, dtype=np.uint8)
 
 

@@ -106,9 +106,7 @@ def _is_scan(data: bytes, fmt: str) -> bool:
     return fmt == "image" or not has_text_layer(data)
 
 
-def _read_scan(
-    filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None
-) -> AttachmentResult:
+def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
     """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
     table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""
     source = "photo" if fmt == "image" else "scan"

@@ -54,7 +54,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     cells = table.sheet.cells
     reasons: dict[tuple[str, str], str] = {}
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
-    for (ind, mcode), coord in reading.cells.items():
+    for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
         if value is not None:
             by_measure.setdefault(mcode, []).append((ind, value))

@@ -185,6 +185,7 @@ def test_a_document_over_the_page_cap_is_refused() -> None:
 def test_recognition_stops_when_the_document_runs_out_of_time() -> None:
     ticks = iter(range(0, 10_000, 7))  # each look at the clock: 7 more seconds
 
+    limits = ReadLimits(max_document_seconds=20)
     with pytest.raises(GridError) as err:
-        read_scan(_encode(_table_image()), "image", ReadLimits(max_document_seconds=20), "slow.png", clock=lambda: next(ticks))
+        read_scan(_encode(_table_image()), "image", limits, "slow.png", clock=lambda: next(ticks))
     assert err.value.problem.params["limit"] == "seconds"
