@@ -24,7 +24,7 @@ import numpy as np
 from parsers.model import ReadLimits
 from parsers.ocr import geometry
 from parsers.ocr.pages import has_text_layer, iter_pages
-from parsers.ocr.recognise import OcrUnavailable, looks_numeric, orientation, recognise
+from parsers.ocr.recognise import OcrUnavailable, Reading, looks_numeric, orientation, recognise
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.vntext import nfc
 
@@ -33,6 +33,7 @@ __all__ = ["OcrUnavailable", "has_text_layer", "read_scan"]
 Clock = Callable[[], float]
 
 _OSD_MIN_CONFIDENCE = 2.0
+_MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
 
 
@@ -76,6 +77,10 @@ def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _D
     notes = _lines_above(gray, top, deadline)
     table_height = float(max(quad[3][1] - quad[0][1], quad[2][1] - quad[1][1]))
     table = geometry.warp_quad(gray, quad, 10, int(0.12 * table_height))
+    if table.shape[1] < _MIN_TABLE_WIDTH:  # a photo's small print: Tesseract wants ~30 px letters
+        f = min(2.5, _MIN_TABLE_WIDTH / table.shape[1])
+        table = np.asarray(cv2.resize(table, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+    table = geometry.straighten(table)
     table_ink = geometry.binarize(table)
     cells, rules = geometry.find_cells(table_ink)
     clean = table.copy()
@@ -140,7 +145,7 @@ def _read_cell(
         max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
     ]
     crop = np.ascontiguousarray(crop)
-    text_reading = recognise(crop, "text")
+    text_reading = _recognise_lines(crop)
     text = nfc(" ".join(text_reading.text.split()))
     if not text:
         return None
@@ -152,6 +157,8 @@ def _read_cell(
         conf = min(digits.confidence, text_reading.confidence) if looks_numeric(text) else digits.confidence * 0.5
         if _digits_of(figure) != _digits_of(text):
             conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
+            if looks_numeric(text) and text_reading.confidence > digits.confidence:
+                figure = "".join(text.split())  # the surer of two differing readings, still flagged
         return figure, conf
     return _fix_words(text), text_reading.confidence
 
@@ -165,6 +172,40 @@ def _fix_words(text: str) -> str:
     for wrong, right in _KNOWN_MISREADS:
         text = text.replace(wrong, right)
     return text
+
+
+def _text_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> list[tuple[int, int]]:
+    """(top, bottom) of each line of text in a cell: bands of rows with ink, a band
+    too thin to be a line (diacritics above a capital) joined to its neighbour."""
+    profile = (crop < 128).sum(axis=1)
+    rows = np.flatnonzero(profile > 0)
+    bands: list[list[int]] = []
+    for r in rows.tolist():
+        if bands and r - bands[-1][1] <= 2:
+            bands[-1][1] = r
+        else:
+            bands.append([r, r])
+    if len(bands) <= 1:
+        return [(0, crop.shape[0])]
+    tallest = max(b - a for a, b in bands)
+    merged: list[list[int]] = []
+    for band in bands:
+        if merged and (band[1] - band[0] < tallest * 0.45 or merged[-1][1] - merged[-1][0] < tallest * 0.45):
+            merged[-1][1] = band[1]
+        else:
+            merged.append(band)
+    return [(max(0, a - 3), min(crop.shape[0], b + 4)) for a, b in merged]
+
+
+def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
+    """A cell's text line by line (a wrapped label or a two-line heading keeps its
+    word order), with the least sure line's confidence."""
+    lines = _text_lines(crop)
+    if len(lines) == 1:
+        return recognise(crop, "line")
+    got = [recognise(np.ascontiguousarray(crop[a:b]), "line") for a, b in lines]
+    texts = [g.text for g in got if g.text]
+    return Reading(" ".join(texts), min((g.confidence for g in got if g.text), default=0.0))
 
 
 def _no_word(text: str) -> bool:

@@ -149,7 +149,14 @@ def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     x, y, bw, bh = cv2.boundingRect(best)
     if bw < w * 0.25 or bh < h * 0.02:
         return None
-    pts = best.reshape(-1, 2).astype(np.float32)
+    hull = cv2.convexHull(best)
+    perimeter = cv2.arcLength(hull, True)
+    pts = hull.reshape(-1, 2).astype(np.float32)
+    for eps in (0.01, 0.02, 0.03, 0.05, 0.08):  # the hull as four corners when it is one
+        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(approx) == 4:
+            pts = approx.reshape(-1, 2).astype(np.float32)
+            break
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
@@ -272,3 +279,59 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
         cells.append(GridCell(r0, c0, r1, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
     cells.sort(key=lambda c: (c.row, c.col))
     return cells, rules
+
+
+def _straighten_rows(gray: Gray) -> Gray:
+    """Bend the image so each long rule across becomes straight (paper curl, the
+    rest of a photo's perspective): every rule is fitted with a parabola, and each
+    column of pixels is stretched so the rules sit at their median heights."""
+    h, w = gray.shape
+    ink = binarize(gray)
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 60), 1)))
+    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 40), 3)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(horiz, connectivity=8)
+    xs = np.arange(w, dtype=np.float64)
+    curves: list[tuple[float, np.ndarray[Any, np.dtype[np.float64]]]] = []
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        if bw < w * 0.5 or bh > h * 0.2:
+            continue
+        ys_i, xs_i = np.nonzero(labels[y : y + bh, x : x + bw] == i)
+        if xs_i.size < bw:
+            continue
+        coef = np.polyfit(xs_i + x, ys_i + y, 2)
+        curve = np.polyval(coef, xs)
+        curves.append((float(np.median(curve)), curve))
+    if len(curves) < 2:
+        return gray
+    curves.sort(key=lambda c: c[0])
+    # rules closer than a few pixels are one rule seen twice
+    kept = [curves[0]]
+    for c in curves[1:]:
+        if c[0] - kept[-1][0] > 8:
+            kept.append(c)
+    if len(kept) < 2:
+        return gray
+    targets = np.array([t for t, _ in kept])
+    sources = np.stack([c for _, c in kept])  # rules x width
+    if np.abs(sources - targets[:, None]).max() < 1.5:
+        return gray
+    grid_y = np.arange(h, dtype=np.float64)
+    map_y = np.empty((h, w), dtype=np.float32)
+    for xi in range(w):
+        src = sources[:, xi]
+        # outside the first and last rule: shift by their offsets
+        col = np.interp(grid_y, targets, src)
+        col[grid_y < targets[0]] = grid_y[grid_y < targets[0]] + (src[0] - targets[0])
+        col[grid_y > targets[-1]] = grid_y[grid_y > targets[-1]] + (src[-1] - targets[-1])
+        map_y[:, xi] = col
+    map_x = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    out = cv2.remap(gray, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=255)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def straighten(gray: Gray) -> Gray:
+    """Rules across and down made straight (`_straighten_rows` both ways)."""
+    rows = _straighten_rows(gray)
+    cols = _straighten_rows(np.ascontiguousarray(rows.T))
+    return np.ascontiguousarray(cols.T)

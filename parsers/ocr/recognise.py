@@ -56,6 +56,8 @@ def _engine(kind: str) -> Any:
         path = tessdata_dir()
         if kind == "text":
             api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_BLOCK)
+        elif kind == "line":
+            api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_LINE)
         elif kind == "digits":
             api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
             api.SetVariable("tessedit_char_whitelist", DIGITS)
