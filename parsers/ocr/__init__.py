@@ -33,6 +33,7 @@ __all__ = ["OcrUnavailable", "has_text_layer", "read_scan"]
 Clock = Callable[[], float]
 
 _OSD_MIN_CONFIDENCE = 2.0
+_RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
 _MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
 
@@ -135,6 +136,10 @@ def _read_cell(
     if x1 - x0 <= 2 * inset + 4 or y1 - y0 <= 2 * inset + 4:
         return None
     crop = clean[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+    if crop.size == 0 or int(crop.min()) > 200:
+        return None  # nothing printed: paper, faint specks
+    # grey print of a blurred photo stretched to black on white
+    crop = np.asarray(cv2.normalize(crop, None, 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
     dark = crop < 128
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
@@ -202,16 +207,24 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
     word order), with the least sure line's confidence."""
     lines = _text_lines(crop)
     if len(lines) == 1:
-        return recognise(crop, "line")
-    got = [recognise(np.ascontiguousarray(crop[a:b]), "line") for a, b in lines]
-    texts = [g.text for g in got if g.text]
-    return Reading(" ".join(texts), min((g.confidence for g in got if g.text), default=0.0))
+        got = recognise(crop, "line")
+    else:
+        parts = [recognise(np.ascontiguousarray(crop[a:b]), "line") for a, b in lines]
+        texts = [g.text for g in parts if g.text]
+        got = Reading(" ".join(texts), min((g.confidence for g in parts if g.text), default=0.0))
+    if got.confidence < _RETRY_BELOW:  # lines touching each other: let Tesseract find them
+        block = recognise(crop, "text")
+        if block.confidence > got.confidence:
+            return Reading(" ".join(block.text.split()), block.confidence)
+    return got
 
 
 def _no_word(text: str) -> bool:
     """A short reading with no two letters together: a figure the Vietnamese model
     took for letters ("Ô⁄." for 64)."""
     compact = text.replace(" ", "")
+    if not any(ch.isalnum() for ch in compact):
+        return False  # "-", "—": nothing stated
     return len(compact) <= 6 and re.search(r"[^\W\d_]{2}", compact) is None
 
 

@@ -220,7 +220,7 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     and the mask of the rules found (to be cleared before recognition); ([], mask)
     when there is no grid."""
     h, w = ink.shape
-    horiz, vert = line_masks(ink, max(40, w // 30), max(20, h // 20, w // 60))
+    horiz, vert = line_masks(ink, max(40, w // 15), max(20, h // 20, w // 60))
     band = 4
     ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
     xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)

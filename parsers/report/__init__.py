@@ -16,6 +16,7 @@ from parsers.model import AttachmentResult, FormSpec, Problem
 from parsers.ocr import has_text_layer, read_scan
 from parsers.readers import Grid, GridError, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
+from parsers.report.ocrlabels import snap_labels
 from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
 from parsers.report.tables import choose_table, find_table
 from parsers.report.uncertain import flag_uncertain
@@ -116,6 +117,7 @@ def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day:
         return AttachmentResult(
             filename=filename, detected_format=fmt, outcome="unreadable", problems=(exc.problem,), source=source
         )
+    grid = snap_labels(grid, form, form_index(form))
     return report_from_grid(grid, filename, fmt, form, report_day, source=source)
 
 
