@@ -144,6 +144,9 @@ def _read_cell(
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
     ys, xs = np.nonzero(dark)
+    ink_h, ink_w = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
+    if ink_w > 2.5 * ink_h and ink_h < 0.2 * (y1 - y0):
+        return None  # a lone dash: nothing stated
     pad = 4
     crop = crop[
         max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,

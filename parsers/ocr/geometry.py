@@ -300,7 +300,7 @@ def _straighten_rows(gray: Gray) -> Gray:
         if xs_i.size < bw:
             continue
         coef = np.polyfit(xs_i + x, ys_i + y, 2)
-        curve = np.polyval(coef, xs)
+        curve = np.asarray(np.polyval(coef, xs), dtype=np.float64)
         curves.append((float(np.median(curve)), curve))
     if len(curves) < 2:
         return gray

@@ -113,23 +113,24 @@ FIGURES = [["64", "52", "155,82"], ["57", "50", "50"], ["10", "8", "29,68"]]
 
 
 def _table_image(stamp: bool = False) -> Image.Image:
-    """A white page with a ruled 3x3 table of figures (Pillow's own font)."""
-    img = Image.new("RGB", (1400, 900), "white")
+    """A white page with a ruled 3x3 table of figures (Pillow's own font), as wide as
+    a table scanned at 300 dpi."""
+    img = Image.new("RGB", (3400, 1000), "white")
     draw = ImageDraw.Draw(img)
     font = ImageFont.load_default(size=44)
-    x0, y0, cw, rh = 150, 200, 360, 110
+    x0, y0, cw, rh = 200, 200, 1000, 110
     for i in range(len(FIGURES) + 1):
         draw.line([(x0, y0 + i * rh), (x0 + 3 * cw, y0 + i * rh)], fill="black", width=4)
     for j in range(4):
         draw.line([(x0 + j * cw, y0), (x0 + j * cw, y0 + len(FIGURES) * rh)], fill="black", width=4)
     for i, row in enumerate(FIGURES):
         for j, text in enumerate(row):
-            draw.text((x0 + j * cw + 60, y0 + i * rh + 30), text, fill="black", font=font)
+            draw.text((x0 + j * cw + 400, y0 + i * rh + 30), text, fill="black", font=font)
     if stamp:  # a red round stamp over the middle column, ink on ink as on paper
         ink = Image.new("RGB", img.size, "white")
         pen = ImageDraw.Draw(ink)
         pen.ellipse([(x0 + cw - 40, y0 - 30), (x0 + 2 * cw + 40, y0 + 3 * rh + 30)], outline=(220, 30, 40), width=14)
-        pen.text((x0 + cw + 80, y0 + 80), "UBND", fill=(220, 30, 40), font=font)
+        pen.text((x0 + cw + 300, y0 + 80), "UBND", fill=(220, 30, 40), font=font)
         img = ImageChops.multiply(img, ink)
     return img
 
