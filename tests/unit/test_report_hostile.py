@@ -177,11 +177,12 @@ def test_html_disguised_as_xls() -> None:
     assert (result.outcome, codes(result)) == ("unreadable", ["html_disguised"])
 
 
-def test_pdf_and_images_are_evidence() -> None:
+def test_damaged_pdf_and_images_are_unreadable() -> None:
+    # scans and photos are read now (parsers.ocr): a damaged one is named, not evidence
     for data in (b"%PDF-1.4\n...", b"\x89PNG\r\n\x1a\n" + b"\0" * 30):
         result = read(data, filename="scan.pdf")
-        assert result.outcome == "evidence"
-        assert codes(result) == ["unsupported_format"]
+        assert result.outcome == "unreadable"
+        assert codes(result) == ["file_unreadable"]
 
 
 def test_empty_file() -> None:
