@@ -19,6 +19,10 @@ from parsers.report.matching import FormIndex, match_key
 from parsers.vntext import strip_diacritics, strip_numbering
 
 MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
+# Words a heading of the form is written with besides its labels (the group headings
+# above the measures, the money scale).
+_HEADING_WORDS: Final = ("Số đối tượng", "Kinh phí", "triệu đồng", "nghìn đồng", "Nội dung chính sách", "Ghi chú")
+_MAX_GRAM: Final = 3
 MIN_MARGIN: Final = 0.08  # over the best other indicator
 _TOTAL_LABEL: Final = "Tổng cộng"
 
@@ -36,9 +40,59 @@ def _choices(form: FormSpec) -> list[tuple[str, str, str]]:
     return out
 
 
+def _phrases(form: FormSpec) -> dict[str, str | None]:
+    """Folded word n-grams of the form's labels and headings -> the n-gram as written
+    (None when two different spellings fold alike: "hộ" and "hỗ")."""
+    texts = [t for m in form.measures for t in (m.label, *m.aliases)]
+    texts += [t for i in form.indicators for t in (i.label, *i.aliases)]
+    texts += list(_HEADING_WORDS)
+    out: dict[str, str | None] = {}
+    for text in texts:
+        words = match_key(text).split()
+        for n in range(1, _MAX_GRAM + 1):
+            for k in range(len(words) - n + 1):
+                gram = " ".join(words[k : k + n])
+                key = strip_diacritics(gram)
+                if out.get(key, gram) != gram:
+                    out[key] = None
+                else:
+                    out[key] = gram
+    return out
+
+
+def _respell(text: str, phrases: dict[str, str | None]) -> str:
+    """Words whose diacritics (or đ/d) were misread given back those of the form's
+    phrase they spell without diacritics, longest phrase first, only when unambiguous."""
+    words = text.split()
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        for n in range(min(_MAX_GRAM, len(words) - k), 0, -1):
+            chunk = words[k : k + n]
+            core = [w.strip("()[],.;:") for w in chunk]
+            if not all(core):
+                continue
+            key = strip_diacritics(" ".join(core).lower())
+            spelled = phrases.get(key)
+            if spelled is not None and (n > 1 or len(key) >= 3):
+                fixed = spelled.split()
+                for w, c, f in zip(chunk, core, fixed, strict=True):
+                    if c.lower() != f:
+                        w = w.replace(c, f if not c[:1].isupper() else f[:1].upper() + f[1:])
+                    out.append(w)
+                k += n
+                break
+        else:
+            out.append(words[k])
+            k += 1
+    return " ".join(out)
+
+
 def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
-    """`grid` with recognised label cells that nearly match a form label replaced by it."""
+    """`grid` with recognised label cells that nearly match a form label replaced by
+    it, and heading words whose diacritics were misread respelled."""
     choices = _choices(form)
+    phrases = _phrases(form)
     sheets = []
     for sheet in grid.sheets:
         cells = dict(sheet.cells)
@@ -46,6 +100,10 @@ def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
             snapped = _snap(cell, choices, index)
             if snapped is not None:
                 cells[key] = snapped
+            elif cell.confidence is not None and isinstance(cell.value, str) and any(c.isalpha() for c in cell.text):
+                text = _respell(cell.text, phrases)
+                if text != cell.text:
+                    cells[key] = replace(cell, value=text, text=text)
         sheets.append(Sheet(sheet.name, cells, sheet.merged, sheet.is_active, sheet.is_hidden, sheet.notes))
     return replace(grid, sheets=tuple(sheets))
 
