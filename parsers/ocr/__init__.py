@@ -226,7 +226,7 @@ def _no_word(text: str) -> bool:
     """A short reading with no two letters together: a figure the Vietnamese model
     took for letters ("Ô⁄." for 64)."""
     compact = text.replace(" ", "")
-    if not any(ch.isalnum() for ch in compact):
+    if not compact.strip("-–—._~"):
         return False  # "-", "—": nothing stated
     return len(compact) <= 6 and re.search(r"[^\W\d_]{2}", compact) is None
 
