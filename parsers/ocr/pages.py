@@ -19,8 +19,6 @@ from parsers.readers.common import GridError
 RENDER_DPI = 300
 _TEXT_LAYER_MIN_CHARS = 20  # a few characters (a page number, a stamp's OCR) are no text layer
 
-Image.MAX_IMAGE_PIXELS = None  # the caps below are ours, checked from the header first
-
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 
 
