@@ -241,6 +241,7 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     for x in xs:
         rules[:, max(0, x - 2 * band) : x + 2 * band + 1] |= vert[:, max(0, x - 2 * band) : x + 2 * band + 1]
     nr, nc = len(ys) - 1, len(xs) - 1
+    reach = max(band, w // 100)  # a rule still bent a little (curl) is found near its line
     parent = list(range(nr * nc))
 
     def find(i: int) -> int:
@@ -257,9 +258,9 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     for i in range(nr):
         for j in range(nc):
             m = 6
-            if j + 1 < nc and _coverage(vert, False, xs[j + 1], ys[i] + m, ys[i + 1] - m, band) < 0.5:
+            if j + 1 < nc and _coverage(vert, False, xs[j + 1], ys[i] + m, ys[i + 1] - m, reach) < 0.5:
                 union(i * nc + j, i * nc + j + 1)
-            if i + 1 < nr and _coverage(horiz, True, ys[i + 1], xs[j] + m, xs[j + 1] - m, band) < 0.5:
+            if i + 1 < nr and _coverage(horiz, True, ys[i + 1], xs[j] + m, xs[j + 1] - m, reach) < 0.5:
                 union(i * nc + j, (i + 1) * nc + j)
     groups: dict[int, list[tuple[int, int]]] = {}
     for i in range(nr):
