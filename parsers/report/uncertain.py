@@ -2,7 +2,8 @@
 
 A figure is kept and named with `uncertain_figure` (file, row, column, text, page,
 reason) when its recognition was unsure, when its column does not add up to the
-form's "Tổng cộng" row, when it breaks one of the form's checks (approved above
+form's "Tổng cộng" row, when it has two more whole digits than most of its column
+(a dropped decimal comma), when it breaks one of the form's checks (approved above
 requested), or when its money column states no scale the recognition could read. A
 column whose figures add up exactly to its readable total is taken as confirmed: an
 unsure recognition there is not flagged, since a misread would not sum.
@@ -79,6 +80,16 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         else:
             for ind, _ in figures:
                 reasons.setdefault((ind, mcode), "total_mismatch")
+    for mcode, figures in by_measure.items():
+        # a figure with two more whole digits than its column's usual: a dropped
+        # decimal comma (155,82 read 15582) or a digit too many
+        widths = {ind: _whole_digits(cells.get(_split(reading.cells[(ind, mcode)]))) for ind, _ in figures}
+        known = sorted(w for w in widths.values() if w)
+        if len(known) >= 3:
+            usual = known[len(known) // 2]
+            for ind, width in widths.items():
+                if width >= usual + 2:
+                    reasons.setdefault((ind, mcode), "digits_unlike_column")
     for ind, row in reading.values.items():
         for check in form.checks:
             left, right, op = row.get(check.left), row.get(check.right), _OPS.get(check.op)
@@ -112,6 +123,15 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
             )
         )
     return problems
+
+
+def _whole_digits(cell: Cell | None) -> int:
+    """Digits before the decimal comma of a figure as written (grouping dots and
+    spaces are no digits); 0 for no cell."""
+    if cell is None:
+        return 0
+    whole = cell.text.split(",")[0]
+    return sum(ch.isdigit() for ch in whole)
 
 
 def _total_row(table: Table, index: FormIndex) -> int | None:

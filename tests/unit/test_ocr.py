@@ -16,8 +16,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from parsers.model import AttachmentResult, ReadLimits
 from parsers.ocr import has_text_layer, read_scan
-from parsers.readers import GridError
-from parsers.report import read_attachment
+from parsers.readers import Cell, Grid, GridError, Sheet, coordinate
+from parsers.report import read_attachment, report_from_grid
 from service.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -190,3 +190,78 @@ def test_recognition_stops_when_the_document_runs_out_of_time() -> None:
     with pytest.raises(GridError) as err:
         read_scan(_encode(_table_image()), "image", limits, "slow.png", clock=lambda: next(ticks))
     assert err.value.problem.params["limit"] == "seconds"
+
+
+# -- figures from recognised cells: which are flagged -------------------------------------
+
+HEADER = [
+    "Nội dung",
+    "Số đối tượng đề nghị hỗ trợ",
+    "Số đối tượng được phê duyệt",
+    "Kinh phí được phê duyệt (triệu đồng)",
+]
+ROWS = {
+    "ho_kinh_doanh": ["Hỗ trợ hộ kinh doanh", "83", "68", "204"],
+    "ngung_viec": ["Hỗ trợ người lao động ngừng việc", "57", "50", "50"],
+    "tre_em_f0_f1": ["Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "62", "51", "51"],
+}
+TOTAL = ["Tổng cộng", "202", "169", "305"]
+
+
+def _recognised(rows: list[list[str]], confidence: dict[tuple[int, int], float] | None = None) -> AttachmentResult:
+    """A grid as parsers.ocr returns it (every cell with a confidence), through the
+    same table finding and flagging as a scan."""
+    cells = {}
+    for r, row in enumerate(rows, start=1):
+        for c, text in enumerate(row, start=1):
+            conf = (confidence or {}).get((r, c), 0.95)
+            cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1)
+    form = load_config(SAMPLES / "config.toml", require_secrets=False).form
+    return report_from_grid(Grid((Sheet("Trang 1", cells),)), "scan.pdf", "pdf", form, None, source="scan")
+
+
+def _reasons(result: AttachmentResult) -> dict[tuple[str, str], str]:
+    return {
+        (p.params["indicator_code"], p.params["measure_code"]): p.params["reason"]
+        for p in result.problems
+        if p.code == "uncertain_figure"
+    }
+
+
+def test_sure_figures_that_add_up_are_not_flagged() -> None:
+    result = _recognised([HEADER, *ROWS.values(), TOTAL])
+    assert result.values["ho_kinh_doanh"] == {"de_nghi": 83, "phe_duyet": 68, "kinh_phi": 204_000_000}
+    assert _reasons(result) == {}
+
+
+def test_an_unsure_figure_is_flagged_unless_its_column_adds_up_to_the_total() -> None:
+    unsure = {(2, 2): 0.4}  # ho_kinh_doanh / de_nghi
+    assert _reasons(_recognised([HEADER, *ROWS.values(), TOTAL], unsure)) == {}
+    no_total = _recognised([HEADER, *ROWS.values()], unsure)
+    assert _reasons(no_total) == {("ho_kinh_doanh", "de_nghi"): "low_confidence"}
+    problem = next(p for p in no_total.problems if p.code == "uncertain_figure")
+    assert (problem.params["file"], problem.params["page"], problem.params["text"]) == ("scan.pdf", "1", "83")
+    assert problem.params["row"] == "Hỗ trợ hộ kinh doanh"
+
+
+def test_a_column_that_does_not_add_up_to_its_total_is_flagged_whole() -> None:
+    rows = [HEADER, *ROWS.values(), ["Tổng cộng", "202", "170", "305"]]
+    reasons = _reasons(_recognised(rows))
+    assert reasons == {(code, "phe_duyet"): "total_mismatch" for code in ROWS}
+
+
+def test_a_dropped_decimal_comma_is_flagged_by_its_digit_count() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "20450"], *list(ROWS.values())[1:]]
+    assert _reasons(_recognised(rows)) == {("ho_kinh_doanh", "kinh_phi"): "digits_unlike_column"}
+
+
+def test_money_under_a_heading_without_a_readable_scale_is_flagged() -> None:
+    header = [*HEADER[:3], "Kinh phí được phê duyệt"]  # "(triệu đồng)" not read
+    reasons = _reasons(_recognised([header, *ROWS.values(), TOTAL]))
+    assert reasons == {(code, "kinh_phi"): "scale_not_stated" for code in ROWS}
+
+
+def test_figures_breaking_a_check_of_the_form_are_flagged() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "38", "68", "204"], *list(ROWS.values())[1:]]  # 83 read as 38
+    reasons = _reasons(_recognised(rows))
+    assert reasons == {("ho_kinh_doanh", "de_nghi"): "check_failed", ("ho_kinh_doanh", "phe_duyet"): "check_failed"}
