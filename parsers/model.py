@@ -62,7 +62,7 @@ class ReadLimits:
     # rendered (300 dpi) or stored, seconds of recognition for one document
     max_scan_pages: int = 20
     max_page_megapixels: int = 40
-    max_document_seconds: float = 60.0
+    max_document_seconds: int = 60
 
 
 @dataclass(frozen=True)
