@@ -41,6 +41,12 @@ FROM ${PYTHON_IMAGE}
 # with `chown -R 10001:10001`. Not --system: system ids end at 999 and useradd warns
 # about 10001 as one; --no-log-init keeps a high uid from growing /var/log/lastlog. pip
 # and setuptools of the base image go too: nothing is installed at run time.
+# Tesseract and its Vietnamese, English and orientation models read scans and photos
+# (parsers.ocr); the Python side (tesserocr's wheel) uses these system models.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
+      tesseract-ocr tesseract-ocr-vie tesseract-ocr-eng tesseract-ocr-osd \
+ && rm -rf /var/lib/apt/lists/*
 RUN groupadd --gid 10001 baocao \
  && useradd --uid 10001 --gid 10001 --no-log-init --home-dir /data --no-create-home \
       --shell /usr/sbin/nologin baocao \

@@ -19,7 +19,9 @@ DEMO_ARGS ?=
 
 VENV_STAMP := $(VENV)/.baocao-installed
 # Debian packages this project needs, as "command:package" pairs.
-SYSTEM_DEPS := dovecot:dovecot-imapd openssl:openssl
+SYSTEM_DEPS := dovecot:dovecot-imapd openssl:openssl tesseract:tesseract-ocr
+# Tesseract's models for scans and photos (parsers.ocr): Vietnamese, English (figures), orientation
+TESSERACT_LANGS := vie eng osd
 
 .PHONY: venv deps-system test demo lock bench clean lint format
 
@@ -34,8 +36,11 @@ deps-system:
 	  cmd=$${pair%%:*}; pkg=$${pair#*:}; \
 	  if ! command -v $$cmd >/dev/null 2>&1 && [ ! -x /usr/sbin/$$cmd ]; then missing="$$missing $$pkg"; fi; \
 	done; \
+	for lang in $(TESSERACT_LANGS); do \
+	  ls /usr/share/tesseract-ocr/*/tessdata/$$lang.traineddata >/dev/null 2>&1 || missing="$$missing tesseract-ocr-$$lang"; \
+	done; \
 	if ! $(PYTHON) -c 'import ensurepip, venv' >/dev/null 2>&1; then missing="$$missing python3-venv"; fi; \
-	if [ -z "$$missing" ]; then echo "deps-system: dovecot, openssl and venv are present"; exit 0; fi; \
+	if [ -z "$$missing" ]; then echo "deps-system: dovecot, openssl, tesseract ($(TESSERACT_LANGS)) and venv are present"; exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "deps-system: missing$$missing; run 'make deps-system' as root (apt-get)" >&2; exit 1; \
 	fi; \

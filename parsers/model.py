@@ -59,6 +59,10 @@ class ReadLimits:
     max_columns: int = 100
     max_csv_cells: int = 200_000
     max_pages: int = 20  # pages of a PDF read (text or scan)
+    # scans and photos (parsers.ocr): megapixels of one page as
+    # rendered (300 dpi) or stored, seconds of recognition for one document
+    max_page_megapixels: int = 40
+    max_document_seconds: int = 60
 
 
 @dataclass(frozen=True)

@@ -197,6 +197,9 @@ def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date
         )
 
 
+_RECOGNISED = frozenset({"scan", "photo"})
+
+
 def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str,
              body: AttachmentResult | None = None):
     """Merge what the attachments gave: the first readable file wins a cell; with no
@@ -208,7 +211,12 @@ def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str
     results = [i.result for i in infos]
     if body is not None and not any(r.outcome == "read" for r in results):
         results.insert(0, body)
+    # A scan or photo next to a readable file (the .xlsx and its stamped scan) is the
+    # paper copy: evidence, its recognised figures and their flags not taken.
+    has_file = any(r.outcome == "read" and r.source not in _RECOGNISED for r in results)
     for res in results:
+        if has_file and res.source in _RECOGNISED:
+            continue
         if res.outcome == "read":
             readable = True
             for ind, row in res.values.items():

@@ -13,10 +13,13 @@ import logging
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
+from parsers.ocr import read_scan
 from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
+from parsers.report.ocrlabels import snap_labels
 from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
 from parsers.report.tables import choose_table, find_table
+from parsers.report.uncertain import flag_uncertain
 from parsers.report.values import Reading, read_values, run_checks
 from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
 
@@ -68,6 +71,8 @@ def _read(
         return unreadable(Problem("encrypted_file", {"file": filename}))
     if fmt == "pdf":
         return _read_pdf(filename, data, form, report_day)
+    if fmt == "image" and len(data) <= form.limits.max_attachment_bytes:
+        return _read_scan(filename, fmt, data, form, report_day)
     if fmt not in READABLE_FORMATS:
         return AttachmentResult(
             filename=filename,
@@ -95,12 +100,23 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+    """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
+    table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""
+    source = "photo" if fmt == "image" else "scan"
+    try:
+        grid = read_scan(data, fmt, form.limits, filename)
+    except GridError as exc:
+        return AttachmentResult(
+            filename=filename, detected_format=fmt, outcome="unreadable", problems=(exc.problem,), source=source
+        )
+    grid = snap_labels(grid, form, form_index(form))
+    return report_from_grid(grid, filename, fmt, form, report_day, source=source)
 
 
 def _read_pdf(filename: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
     """A PDF: a text PDF is read like a spreadsheet (source "text_pdf"); a PDF with no
-    text layer (a scan) is kept as evidence. Recognition of scans hooks in here, on the
-    `has_text_layer(...) is False` branch."""
+    text layer (a scan) is recognised cell by cell (`_read_scan`)."""
     limits = form.limits
     if len(data) > limits.max_attachment_bytes:
         problem = Problem(
@@ -109,12 +125,7 @@ def _read_pdf(filename: str, data: bytes, form: FormSpec, report_day: dt.date | 
         return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(problem,))
     try:
         if not has_text_layer(data, limits, filename):
-            return AttachmentResult(
-                filename=filename,
-                detected_format="pdf",
-                outcome=_EVIDENCE_OUTCOME,
-                problems=(Problem("unsupported_format", {"file": filename, "format": "pdf"}),),
-            )
+            return _read_scan(filename, "pdf", data, form, report_day)
         grid = read_grid(data, "pdf", limits, filename)
     except GridError as exc:
         return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(exc.problem,))
@@ -140,6 +151,8 @@ def report_from_grid(
     reading = Reading(filename, table.sheet.name)
     read_values(table, index, reading)
     run_checks(form, index, reading)
+    if any(c.confidence is not None for c in table.sheet.cells.values()):
+        reading.problems.extend(flag_uncertain(table, index, form, reading))
     problems = list(grid.problems) + reading.problems
     return AttachmentResult(
         filename=filename,

@@ -177,16 +177,13 @@ def test_html_disguised_as_xls() -> None:
     assert (result.outcome, codes(result)) == ("unreadable", ["html_disguised"])
 
 
-def test_images_are_evidence() -> None:
-    result = read(b"\x89PNG\r\n\x1a\n" + b"\0" * 30, filename="scan.png")
-    assert result.outcome == "evidence"
-    assert codes(result) == ["unsupported_format"]
-
-
-def test_a_damaged_pdf_is_named() -> None:
-    result = read(b"%PDF-1.4\n...", filename="scan.pdf")
-    assert (result.outcome, codes(result)) == ("unreadable", ["file_unreadable"])
-    assert result.problems[0].params["file"] == "scan.pdf"
+def test_damaged_pdf_and_images_are_unreadable() -> None:
+    # scans and photos are read now (parsers.ocr): a damaged one is named, not evidence
+    for data, name in ((b"%PDF-1.4\n...", "scan.pdf"), (b"\x89PNG\r\n\x1a\n" + b"\0" * 30, "scan.png")):
+        result = read(data, filename=name)
+        assert result.outcome == "unreadable"
+        assert codes(result) == ["file_unreadable"]
+        assert result.problems[0].params["file"] == name
 
 
 def test_empty_file() -> None:

@@ -1,0 +1,241 @@
+"""Read scans and photos of the report form: bytes of a PDF without a text layer or
+of an image in, a `Grid` of recognised cells out (each with Tesseract's confidence and
+its page), for the same table finding as spreadsheets.
+
+Per page: coloured ink dropped (a red stamp, a blue signature), light flattened, the
+page turned upright (EXIF, then Tesseract's orientation detection), skew and
+perspective undone from the table's rules, the ruled grid found, and each cell
+recognised on its own. The lines just above the table ("Đơn vị: ...", "Số liệu tính
+đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
+the caps of `ReadLimits` (pages, megapixels, seconds by the injected clock) raise
+`GridError(over_limit)`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+import cv2
+import numpy as np
+
+from parsers.model import ReadLimits
+from parsers.ocr import geometry
+from parsers.ocr.pages import iter_pages
+from parsers.ocr.recognise import OcrUnavailable, Reading, looks_numeric, orientation, recognise
+from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
+from parsers.vntext import nfc
+
+__all__ = ["OcrUnavailable", "read_scan"]
+
+Clock = Callable[[], float]
+
+_OSD_MIN_CONFIDENCE = 2.0
+_RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
+_MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
+_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
+
+
+class _Deadline:
+    def __init__(self, limits: ReadLimits, clock: Clock, filename: str) -> None:
+        self.clock = clock
+        self.end = clock() + limits.max_document_seconds
+        self.limits = limits
+        self.filename = filename
+
+    def check(self) -> None:
+        if self.clock() > self.end:
+            raise GridError(
+                "over_limit", file=self.filename, limit="seconds", detail=str(self.limits.max_document_seconds)
+            )
+
+
+def read_scan(data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clock: Clock = time.monotonic) -> Grid:
+    """The recognised cells of each page of a scanned PDF (`fmt` "pdf") or an image
+    (`fmt` "image"), one sheet a page. Raises GridError past a cap."""
+    deadline = _Deadline(limits, clock, filename)
+    sheets: list[Sheet] = []
+    for number, rgb in enumerate(iter_pages(data, fmt, limits, filename), start=1):
+        deadline.check()
+        sheets.append(_read_page(rgb, number, deadline))
+    return Grid(tuple(sheets))
+
+
+def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _Deadline) -> Sheet:
+    name = f"Trang {page}"
+    gray = geometry.flatten_light(geometry.drop_coloured_ink(rgb))
+    gray = _upright(gray)
+    deadline.check()
+    ink = geometry.binarize(gray)
+    gray = geometry.rotate(gray, geometry.skew_angle(ink))
+    ink = geometry.binarize(gray)
+    quad = geometry.table_quad(ink)
+    if quad is None:
+        return Sheet(name, {})
+    top = int(min(quad[0][1], quad[1][1]))
+    notes = _lines_above(gray, top, deadline)
+    table_height = float(max(quad[3][1] - quad[0][1], quad[2][1] - quad[1][1]))
+    table = geometry.warp_quad(gray, quad, 10, int(0.12 * table_height))
+    if table.shape[1] < _MIN_TABLE_WIDTH:  # a photo's small print: Tesseract wants ~30 px letters
+        f = min(2.5, _MIN_TABLE_WIDTH / table.shape[1])
+        table = np.asarray(cv2.resize(table, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
+    table = geometry.straighten(table)
+    table_ink = geometry.binarize(table)
+    cells, rules = geometry.find_cells(table_ink)
+    clean = table.copy()
+    clean[rules > 0] = 255
+    grid: dict[tuple[int, int], Cell] = {}
+    merged: list[tuple[int, int, int, int]] = []
+    for gc in cells:
+        deadline.check()
+        row, col = gc.row + 1, gc.col + 1
+        if gc.row_end > gc.row or gc.col_end > gc.col:
+            merged.append((row, col, gc.row_end + 1, gc.col_end + 1))
+        got = _read_cell(clean, table_ink, gc.box)
+        if got is None:
+            continue
+        text, conf = got
+        grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=page)
+    return Sheet(name, grid, tuple(merged), is_active=page == 1, notes=tuple(notes))
+
+
+def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The page turned by a quarter turn when its lines of text run down rather than
+    across (ink profile), the direction from Tesseract's orientation detection."""
+    h, w = gray.shape
+    scale = 1600 / max(h, w)
+    small = cv2.resize(gray, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else gray
+    small = np.asarray(small, dtype=np.uint8)
+    if not geometry.runs_sideways(geometry.binarize(small)):
+        return gray
+    degrees, conf = orientation(small)
+    if degrees % 180 == 0 or conf < _OSD_MIN_CONFIDENCE:
+        degrees = 270  # sideways but OSD unsure: the usual phone turn (top to the left)
+    return geometry.rotate90(gray, degrees)
+
+
+def _lines_above(gray: np.ndarray[Any, np.dtype[np.uint8]], top: int, deadline: _Deadline) -> list[str]:
+    """The text lines in the band right above the table (unit, as-of date)."""
+    h = gray.shape[0]
+    y0 = max(0, top - int(h * 0.09))
+    if top - y0 < 20:
+        return []
+    deadline.check()
+    band = gray[y0 : max(y0, top - 4), :]
+    got = recognise(np.asarray(band, dtype=np.uint8), "text")
+    return [nfc(line.strip()) for line in got.text.splitlines() if line.strip()]
+
+
+def _read_cell(
+    clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
+) -> tuple[str, float] | None:
+    x0, y0, x1, y1 = box
+    inset = 5
+    if x1 - x0 <= 2 * inset + 4 or y1 - y0 <= 2 * inset + 4:
+        return None
+    crop = clean[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+    if crop.size == 0 or int(crop.min()) > 200:
+        return None  # nothing printed: paper, faint specks
+    # grey print of a blurred photo stretched to black on white
+    crop = np.asarray(cv2.normalize(crop, None, 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
+    dark = crop < 128
+    if int(dark.sum()) < 25:
+        return None  # blank (specks only)
+    ys, xs = np.nonzero(dark)
+    ink_h, ink_w = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
+    if ink_w > 2.5 * ink_h and ink_h < 0.2 * (y1 - y0):
+        return None  # a lone dash: nothing stated
+    pad = 4
+    crop = crop[
+        max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
+        max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
+    ]
+    crop = np.ascontiguousarray(crop)
+    text_reading = _recognise_lines(crop)
+    text = nfc(" ".join(text_reading.text.split()))
+    if not text:
+        return None
+    if looks_numeric(text) or _mostly_digits(text) or _no_word(text):
+        digits = recognise(crop, "digits")
+        figure = "".join(digits.text.split())
+        if not figure:
+            return text, 0.0
+        conf = min(digits.confidence, text_reading.confidence) if looks_numeric(text) else digits.confidence * 0.5
+        if _digits_of(figure) != _digits_of(text):
+            conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
+            if looks_numeric(text) and text_reading.confidence > digits.confidence:
+                figure = "".join(text.split())  # the surer of two differing readings, still flagged
+        return figure, conf
+    return _fix_words(text), text_reading.confidence
+
+
+# Tesseract's Vietnamese model reads a few words of the form wrongly, the same way in
+# every scan: put them right before the labels are matched.
+_KNOWN_MISREADS = (("chỉ trả", "chi trả"), ("Chỉ trả", "Chi trả"), ("đã chỉ", "đã chi"))
+
+
+def _fix_words(text: str) -> str:
+    for wrong, right in _KNOWN_MISREADS:
+        text = text.replace(wrong, right)
+    return text
+
+
+def _text_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> list[tuple[int, int]]:
+    """(top, bottom) of each line of text in a cell: bands of rows with ink, a band
+    too thin to be a line (diacritics above a capital) joined to its neighbour."""
+    profile = (crop < 128).sum(axis=1)
+    rows = np.flatnonzero(profile > 0)
+    bands: list[list[int]] = []
+    for r in rows.tolist():
+        if bands and r - bands[-1][1] <= 2:
+            bands[-1][1] = r
+        else:
+            bands.append([r, r])
+    if len(bands) <= 1:
+        return [(0, crop.shape[0])]
+    tallest = max(b - a for a, b in bands)
+    merged: list[list[int]] = []
+    for band in bands:
+        if merged and (band[1] - band[0] < tallest * 0.45 or merged[-1][1] - merged[-1][0] < tallest * 0.45):
+            merged[-1][1] = band[1]
+        else:
+            merged.append(band)
+    return [(max(0, a - 3), min(crop.shape[0], b + 4)) for a, b in merged]
+
+
+def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
+    """A cell's text line by line (a wrapped label or a two-line heading keeps its
+    word order), with the least sure line's confidence."""
+    lines = _text_lines(crop)
+    if len(lines) == 1:
+        got = recognise(crop, "line")
+    else:
+        parts = [recognise(np.ascontiguousarray(crop[a:b]), "line") for a, b in lines]
+        texts = [g.text for g in parts if g.text]
+        got = Reading(" ".join(texts), min((g.confidence for g in parts if g.text), default=0.0))
+    if got.confidence < _RETRY_BELOW:  # lines touching each other: let Tesseract find them
+        block = recognise(crop, "text")
+        if block.confidence > got.confidence:
+            return Reading(" ".join(block.text.split()), block.confidence)
+    return got
+
+
+def _no_word(text: str) -> bool:
+    """A short reading with no two letters together: a figure the Vietnamese model
+    took for letters ("Ô⁄." for 64)."""
+    compact = text.replace(" ", "")
+    if not compact.strip("-–—._~"):
+        return False  # "-", "—": nothing stated
+    return len(compact) <= 6 and re.search(r"[^\W\d_]{2}", compact) is None
+
+
+def _digits_of(text: str) -> str:
+    return "".join(ch for ch in text if ch.isdigit())
+
+
+def _mostly_digits(text: str) -> bool:
+    compact = text.replace(" ", "")
+    digits = sum(ch.isdigit() for ch in compact)
+    return len(compact) <= 14 and digits >= 1 and (digits >= len(compact) * 0.6 or len(compact) <= 4)

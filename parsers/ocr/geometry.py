@@ -1,0 +1,338 @@
+"""Page geometry with OpenCV: coloured ink removed, lighting flattened, skew and
+perspective undone, and the table's grid of ruled cells found.
+
+Every function takes and returns numpy arrays; nothing here reads or writes a file.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import cv2
+import numpy as np
+
+Gray = np.ndarray[Any, np.dtype[np.uint8]]
+
+_INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
+_INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
+_MAX_SKEW_DEG = 12.0
+
+
+def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
+    """Grey page with saturated, not dark ink (a red stamp, a blue signature) made
+    paper-white; dark print, also where it lies under a stamp, stays."""
+    hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
+    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    coloured = (hsv[:, :, 1] > _INK_SATURATION) & (hsv[:, :, 2] > _INK_VALUE)
+    out = np.asarray(gray, dtype=np.uint8).copy()
+    out[coloured] = 255
+    return out
+
+
+def flatten_light(gray: Gray) -> Gray:
+    """Divide by the paper's own brightness (a large closing), so shadows, a dark
+    background and uneven scans become white paper with dark print."""
+    h, w = gray.shape
+    k = max(15, (min(h, w) // 40) | 1)
+    small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA) if min(h, w) > 800 else gray
+    ks = max(7, (k // (4 if small is not gray else 1)) | 1)
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
+    background = cv2.GaussianBlur(background, (0, 0), ks / 3)
+    if small is not gray:
+        background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
+    flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    return np.asarray(flat, dtype=np.uint8)
+
+
+def binarize(gray: Gray) -> Gray:
+    """Ink 255 on 0 (Otsu on the flattened page)."""
+    _, ink = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    return np.asarray(ink, dtype=np.uint8)
+
+
+def rotate90(gray: Gray, degrees: int) -> Gray:
+    """Turn the page by a multiple of 90° counter-clockwise."""
+    turns = (degrees // 90) % 4
+    return np.ascontiguousarray(np.rot90(gray, turns)) if turns else gray
+
+
+def runs_sideways(ink: Gray) -> bool:
+    """Whether the lines of text run down the page (a page turned a quarter): text
+    lines make the ink profile across them strongly banded, along them flat."""
+    k = max(3, ink.shape[1] // 60)
+    across = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))  # smear along rows
+    down = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))  # smear along columns
+    rows = across.mean(axis=1)
+    cols = down.mean(axis=0)
+    return float(cols.std()) > 1.5 * float(rows.std())
+
+
+def skew_angle(ink: Gray) -> float:
+    """The page's skew in degrees from its long near-horizontal rules and text lines
+    (median of Hough segments); 0.0 when none are found."""
+    h, w = ink.shape
+    scale = 1000 / max(h, w)
+    small = cv2.resize(ink, (int(w * scale), int(h * scale)), interpolation=cv2.INTER_AREA) if scale < 1 else ink
+    _, small = cv2.threshold(small, 60, 255, cv2.THRESH_BINARY)
+    lines = cv2.HoughLinesP(small, 1, math.pi / 720, threshold=80, minLineLength=small.shape[1] // 6, maxLineGap=8)
+    if lines is None:
+        return 0.0
+    angles: list[float] = []
+    weights: list[float] = []
+    for x1, y1, x2, y2 in np.asarray(lines).reshape(-1, 4):
+        dx, dy = float(x2 - x1), float(y2 - y1)
+        if dx == 0:
+            continue
+        a = math.degrees(math.atan2(dy, dx))
+        if abs(a) <= _MAX_SKEW_DEG:
+            angles.append(a)
+            weights.append(math.hypot(dx, dy))
+    if not angles:
+        return 0.0
+    order = np.argsort(angles)
+    cum = np.cumsum(np.asarray(weights)[order])
+    mid = int(np.searchsorted(cum, cum[-1] / 2))
+    return float(np.asarray(angles)[order][mid])
+
+
+def rotate(gray: Gray, degrees: float) -> Gray:
+    """Rotate about the centre by `degrees` (counter-clockwise positive in image
+    coordinates, as `skew_angle` measures), keeping the whole page, white outside."""
+    if abs(degrees) < 0.05:
+        return gray
+    h, w = gray.shape
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), degrees, 1.0)
+    cos, sin = abs(m[0, 0]), abs(m[0, 1])
+    nw, nh = int(h * sin + w * cos), int(h * cos + w * sin)
+    m[0, 2] += nw / 2 - w / 2
+    m[1, 2] += nh / 2 - h / 2
+    out = cv2.warpAffine(gray, m, (nw, nh), flags=cv2.INTER_LINEAR, borderValue=255)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def line_masks(ink: Gray, min_len: int, min_height: int | None = None) -> tuple[Gray, Gray]:
+    """(horizontal, vertical) rules: ink that stays after opening with a long thin kernel
+    (`min_len` wide for rules across, `min_height` tall for rules down)."""
+    v_len = min_height or min_len
+    hk = cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1))
+    vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len))
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk)
+    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk)
+    # close small gaps along the rule (noise, a stamp's white-out)
+    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len // 2, 1)))
+    vert = cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len // 2)))
+    return np.asarray(horiz, dtype=np.uint8), np.asarray(vert, dtype=np.uint8)
+
+
+def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+    """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
+    None when there are no rules forming one."""
+    h, w = ink.shape
+    horiz, vert = line_masks(ink, max(20, w // 40))
+    grid = cv2.dilate(cv2.bitwise_or(horiz, vert), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if not contours or hierarchy is None:
+        return None
+    links = np.asarray(hierarchy).reshape(-1, 4)
+    min_hole = h * w * 0.0002
+    holes: dict[int, int] = {}
+    for i, (_nxt, _prev, _child, par) in enumerate(links):
+        if par >= 0 and cv2.contourArea(contours[i]) > min_hole:
+            holes[int(par)] = holes.get(int(par), 0) + 1
+    # the table: the outline with the most cells inside (a page's own edge has one hole)
+    ranked = [i for i in holes if holes[i] >= 4]
+    if not ranked:
+        return None
+    best = contours[max(ranked, key=lambda i: (holes[i], cv2.contourArea(contours[i])))]
+    x, y, bw, bh = cv2.boundingRect(best)
+    if bw < w * 0.25 or bh < h * 0.02:
+        return None
+    hull = cv2.convexHull(best)
+    perimeter = cv2.arcLength(hull, True)
+    pts = hull.reshape(-1, 2).astype(np.float32)
+    for eps in (0.01, 0.02, 0.03, 0.05, 0.08):  # the hull as four corners when it is one
+        approx = cv2.approxPolyDP(hull, eps * perimeter, True)
+        if len(approx) == 4:
+            pts = approx.reshape(-1, 2).astype(np.float32)
+            break
+    s = pts.sum(axis=1)
+    d = pts[:, 0] - pts[:, 1]
+    quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
+    return quad
+
+
+def warp_quad(gray: Gray, quad: np.ndarray[Any, np.dtype[np.float32]], pad: int, pad_bottom: int = 0) -> Gray:
+    """The quadrilateral `quad` straightened to a rectangle, `pad` pixels of margin kept
+    (`pad_bottom` below: a last row whose rule a stamp or the photo's edge hid)."""
+    tl, tr, br, bl = quad
+    width = int(max(np.linalg.norm(tr - tl), np.linalg.norm(br - bl)))
+    height = int(max(np.linalg.norm(bl - tl), np.linalg.norm(br - tr)))
+    dst = np.array([[pad, pad], [pad + width, pad], [pad + width, pad + height], [pad, pad + height]], dtype=np.float32)
+    m = cv2.getPerspectiveTransform(quad, dst)
+    out = cv2.warpPerspective(
+        gray, m, (width + 2 * pad, height + pad + max(pad, pad_bottom)), flags=cv2.INTER_LINEAR, borderValue=255
+    )
+    return np.asarray(out, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class GridCell:
+    """One ruled cell (merged cells are one): grid row/column span and pixel box."""
+
+    row: int
+    col: int
+    row_end: int
+    col_end: int
+    box: tuple[int, int, int, int]  # x0, y0, x1, y1
+
+
+def _positions(profile: np.ndarray[Any, np.dtype[Any]], threshold: float, min_gap: int) -> list[int]:
+    """Centres of the runs of `profile` above `threshold`, runs closer than `min_gap` joined."""
+    above = np.flatnonzero(profile > threshold)
+    if above.size == 0:
+        return []
+    out: list[int] = []
+    start = prev = int(above[0])
+    for v in above[1:]:
+        v = int(v)
+        if v - prev > min_gap:
+            out.append((start + prev) // 2)
+            start = v
+        prev = v
+    out.append((start + prev) // 2)
+    return out
+
+
+def _coverage(mask: Gray, horizontal: bool, at: int, lo: int, hi: int, band: int) -> float:
+    if hi <= lo:
+        return 0.0
+    if horizontal:
+        strip = mask[max(0, at - band) : at + band + 1, lo:hi]
+        return float((strip.max(axis=0) > 0).mean()) if strip.size else 0.0
+    strip = mask[lo:hi, max(0, at - band) : at + band + 1]
+    return float((strip.max(axis=1) > 0).mean()) if strip.size else 0.0
+
+
+def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
+    """The ruled cells of a straightened table image (ink 255), merged cells joined,
+    and the mask of the rules found (to be cleared before recognition); ([], mask)
+    when there is no grid."""
+    h, w = ink.shape
+    horiz, vert = line_masks(ink, max(40, w // 15), max(20, h // 20, w // 60))
+    band = 4
+    ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
+    xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)
+    rules = np.zeros_like(ink)
+    if len(ys) < 2 or len(xs) < 3:
+        return [], rules
+    # the column rules' own ends close a row whose rule across is missing
+    down = np.flatnonzero((vert > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
+    if down.size:
+        if down[-1] - ys[-1] > 20:
+            ys.append(int(down[-1]))
+        if ys[0] - down[0] > 20:
+            ys.insert(0, int(down[0]))
+    if len(ys) < 3:
+        return [], rules
+    for y in ys:  # only the rules at the grid's lines: a digit's stroke is no rule
+        rules[max(0, y - 2 * band) : y + 2 * band + 1, :] |= horiz[max(0, y - 2 * band) : y + 2 * band + 1, :]
+    for x in xs:
+        rules[:, max(0, x - 2 * band) : x + 2 * band + 1] |= vert[:, max(0, x - 2 * band) : x + 2 * band + 1]
+    nr, nc = len(ys) - 1, len(xs) - 1
+    reach = max(band, w // 100)  # a rule still bent a little (curl) is found near its line
+    parent = list(range(nr * nc))
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    def union(a: int, b: int) -> None:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+
+    for i in range(nr):
+        for j in range(nc):
+            m = 6
+            if j + 1 < nc and _coverage(vert, False, xs[j + 1], ys[i] + m, ys[i + 1] - m, reach) < 0.5:
+                union(i * nc + j, i * nc + j + 1)
+            if i + 1 < nr and _coverage(horiz, True, ys[i + 1], xs[j] + m, xs[j + 1] - m, reach) < 0.5:
+                union(i * nc + j, (i + 1) * nc + j)
+    groups: dict[int, list[tuple[int, int]]] = {}
+    for i in range(nr):
+        for j in range(nc):
+            groups.setdefault(find(i * nc + j), []).append((i, j))
+    cells: list[GridCell] = []
+    for members in groups.values():
+        r0 = min(i for i, _ in members)
+        r1 = max(i for i, _ in members)
+        c0 = min(j for _, j in members)
+        c1 = max(j for _, j in members)
+        if len(members) != (r1 - r0 + 1) * (c1 - c0 + 1):
+            # not a rectangle (a rule missing in the middle): keep its cells apart
+            for i, j in members:
+                cells.append(GridCell(i, j, i, j, (xs[j], ys[i], xs[j + 1], ys[i + 1])))
+            continue
+        cells.append(GridCell(r0, c0, r1, c1, (xs[c0], ys[r0], xs[c1 + 1], ys[r1 + 1])))
+    cells.sort(key=lambda c: (c.row, c.col))
+    return cells, rules
+
+
+def _straighten_rows(gray: Gray) -> Gray:
+    """Bend the image so each long rule across becomes straight (paper curl, the
+    rest of a photo's perspective): every rule is fitted with a parabola, and each
+    column of pixels is stretched so the rules sit at their median heights."""
+    h, w = gray.shape
+    ink = binarize(gray)
+    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 60), 1)))
+    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 40), 3)))
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(horiz, connectivity=8)
+    xs = np.arange(w, dtype=np.float64)
+    curves: list[tuple[float, np.ndarray[Any, np.dtype[np.float64]]]] = []
+    for i in range(1, n):
+        x, y, bw, bh = (int(v) for v in stats[i, :4])
+        if bw < w * 0.5 or bh > h * 0.2:
+            continue
+        ys_i, xs_i = np.nonzero(labels[y : y + bh, x : x + bw] == i)
+        if xs_i.size < bw:
+            continue
+        coef = np.polyfit(xs_i + x, ys_i + y, 2)
+        curve = np.asarray(np.polyval(coef, xs), dtype=np.float64)
+        curves.append((float(np.median(curve)), curve))
+    if len(curves) < 2:
+        return gray
+    curves.sort(key=lambda c: c[0])
+    # rules closer than a few pixels are one rule seen twice
+    kept = [curves[0]]
+    for c in curves[1:]:
+        if c[0] - kept[-1][0] > 8:
+            kept.append(c)
+    if len(kept) < 2:
+        return gray
+    targets = np.array([t for t, _ in kept])
+    sources = np.stack([c for _, c in kept])  # rules x width
+    if np.abs(sources - targets[:, None]).max() < 1.5:
+        return gray
+    grid_y = np.arange(h, dtype=np.float64)
+    map_y = np.empty((h, w), dtype=np.float32)
+    for xi in range(w):
+        src = sources[:, xi]
+        # outside the first and last rule: shift by their offsets
+        col = np.interp(grid_y, targets, src)
+        col[grid_y < targets[0]] = grid_y[grid_y < targets[0]] + (src[0] - targets[0])
+        col[grid_y > targets[-1]] = grid_y[grid_y > targets[-1]] + (src[-1] - targets[-1])
+        map_y[:, xi] = col
+    map_x = np.tile(np.arange(w, dtype=np.float32), (h, 1))
+    out = cv2.remap(gray, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=255)
+    return np.asarray(out, dtype=np.uint8)
+
+
+def straighten(gray: Gray) -> Gray:
+    """Rules across and down made straight (`_straighten_rows` both ways)."""
+    rows = _straighten_rows(gray)
+    cols = _straighten_rows(np.ascontiguousarray(rows.T))
+    return np.ascontiguousarray(cols.T)

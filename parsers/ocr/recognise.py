@@ -1,0 +1,110 @@
+"""Tesseract 5 (tesserocr) on one cell at a time: labels and headers with the
+Vietnamese model, figures again as one line with a digits-and-separators whitelist.
+
+The models are the system's (Debian tesseract-ocr-vie/-eng/-osd); the engines are
+made once per process and reused. Nothing is downloaded.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import tesserocr
+from PIL import Image
+
+_TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+)
+DIGITS = "0123456789.,-"
+_NUMERIC_RE = re.compile(r"^[\d.,\s\-–—]+$")
+
+
+class OcrUnavailable(RuntimeError):
+    """Tesseract or its Vietnamese model is not installed."""
+
+
+def tessdata_dir() -> str:
+    """Where the system's traineddata files are (TESSDATA_PREFIX first)."""
+    env = os.environ.get("TESSDATA_PREFIX")
+    for d in ((env,) if env else ()) + _TESSDATA_DIRS:
+        if d and os.path.isfile(os.path.join(d, "vie.traineddata")):
+            return d
+    raise OcrUnavailable("vie.traineddata not found (install tesseract-ocr-vie)")
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    confidence: float  # 0..1, the least sure word
+
+
+_lock = threading.Lock()
+_engines: dict[str, Any] = {}
+
+
+def _engine(kind: str) -> Any:
+    api = _engines.get(kind)
+    if api is None:
+        path = tessdata_dir()
+        if kind == "text":
+            api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_BLOCK)
+        elif kind == "line":
+            api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_LINE)
+        elif kind == "digits":
+            api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
+            api.SetVariable("tessedit_char_whitelist", DIGITS)
+        else:  # "osd"
+            api = tesserocr.PyTessBaseAPI(path=path, lang="osd", psm=tesserocr.PSM.OSD_ONLY)
+        api.SetVariable("user_defined_dpi", "300")
+        _engines[kind] = api
+    return api
+
+
+def _prepare(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> Image.Image:
+    h = gray.shape[0]
+    img = Image.fromarray(gray)
+    if h < 45:  # small print (a photo): Tesseract wants ~30 px capitals
+        img = img.resize((img.width * 2, img.height * 2), Image.Resampling.BICUBIC)
+    framed = Image.new("L", (img.width + 24, img.height + 24), 255)
+    framed.paste(img, (12, 12))
+    return framed
+
+
+def recognise(gray: np.ndarray[Any, np.dtype[np.uint8]], kind: str) -> Reading:
+    """Text of one cell image (dark on white) with Tesseract's confidence."""
+    with _lock:
+        api = _engine(kind)
+        api.SetImage(_prepare(gray))
+        text = str(api.GetUTF8Text() or "").strip()
+        confs = [c for c in api.AllWordConfidences() if c >= 0]
+        api.Clear()
+    conf = min(confs) / 100 if confs else 0.0
+    return Reading(text, conf)
+
+
+def looks_numeric(text: str) -> bool:
+    return bool(text) and _NUMERIC_RE.match(text) is not None and any(ch.isdigit() for ch in text)
+
+
+def orientation(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[int, float]:
+    """(degrees to turn the page counter-clockwise so it reads upright, confidence)
+    from Tesseract's orientation detection; (0, 0.0) when it cannot tell."""
+    with _lock:
+        api = _engine("osd")
+        api.SetImage(Image.fromarray(gray))
+        try:
+            got = api.DetectOrientationScript()
+        except RuntimeError:
+            got = None
+        api.Clear()
+    if not got:
+        return 0, 0.0
+    return int(got.get("orient_deg", 0)), float(got.get("orient_conf", 0.0))

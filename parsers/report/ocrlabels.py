@@ -1,0 +1,133 @@
+"""Row labels recognised from a scan, put right before the table is looked for.
+
+Tesseract often gets one diacritic or one letter of a label wrong ("tạm hoàn" for
+"tạm hoãn", "Tông cộng"), which the spreadsheet matching rightly does not forgive. A
+recognised label cell that matches nothing is compared, without diacritics, with
+every label and alias of the form; only a close match clearly closer than any other
+indicator's takes the form's label. Cells typed in a spreadsheet are never touched.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from typing import Final
+
+from parsers.model import FormSpec
+from parsers.readers import Cell, Grid, Sheet
+from parsers.report.matching import FormIndex, match_key
+from parsers.vntext import strip_diacritics, strip_numbering
+
+MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
+# Words a heading of the form is written with besides its labels (the group headings
+# above the measures, the money scale).
+_HEADING_WORDS: Final = ("Số đối tượng", "Kinh phí", "triệu đồng", "nghìn đồng", "Nội dung chính sách", "Ghi chú")
+_MAX_GRAM: Final = 3
+MIN_MARGIN: Final = 0.08  # over the best other indicator
+_TOTAL_LABEL: Final = "Tổng cộng"
+
+
+def _fold(text: str) -> str:
+    return strip_diacritics(match_key(strip_numbering(text))).lower()
+
+
+def _choices(form: FormSpec) -> list[tuple[str, str, str]]:
+    """(code, canonical label, folded variant) for every label and alias, and the total."""
+    out = [("__total__", _TOTAL_LABEL, _fold(t)) for t in (_TOTAL_LABEL, "Tổng số", "Cộng")]
+    for ind in form.indicators:
+        for text in (ind.label, *ind.aliases):
+            out.append((ind.code, ind.label, _fold(text)))
+    return out
+
+
+def _phrases(form: FormSpec) -> dict[str, str | None]:
+    """Folded word n-grams of the form's labels and headings -> the n-gram as written
+    (None when two different spellings fold alike: "hộ" and "hỗ")."""
+    texts = [t for m in form.measures for t in (m.label, *m.aliases)]
+    texts += [t for i in form.indicators for t in (i.label, *i.aliases)]
+    texts += list(_HEADING_WORDS)
+    out: dict[str, str | None] = {}
+    for text in texts:
+        words = match_key(text).split()
+        for n in range(1, _MAX_GRAM + 1):
+            for k in range(len(words) - n + 1):
+                gram = " ".join(words[k : k + n])
+                key = strip_diacritics(gram)
+                if out.get(key, gram) != gram:
+                    out[key] = None
+                else:
+                    out[key] = gram
+    return out
+
+
+def _respell(text: str, phrases: dict[str, str | None]) -> str:
+    """Words whose diacritics (or đ/d) were misread given back those of the form's
+    phrase they spell without diacritics, longest phrase first, only when unambiguous."""
+    words = text.split()
+    out: list[str] = []
+    k = 0
+    while k < len(words):
+        for n in range(min(_MAX_GRAM, len(words) - k), 0, -1):
+            chunk = words[k : k + n]
+            core = [w.strip("()[],.;:") for w in chunk]
+            if not all(core):
+                continue
+            key = strip_diacritics(" ".join(core).lower())
+            spelled = phrases.get(key)
+            if spelled is not None and (n > 1 or len(key) >= 3):
+                fixed = spelled.split()
+                for w, c, f in zip(chunk, core, fixed, strict=True):
+                    if c.lower() != f:
+                        w = w.replace(c, f if not c[:1].isupper() else f[:1].upper() + f[1:])
+                    out.append(w)
+                k += n
+                break
+        else:
+            out.append(words[k])
+            k += 1
+    return " ".join(out)
+
+
+def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
+    """`grid` with recognised label cells that nearly match a form label replaced by
+    it, and heading words whose diacritics were misread respelled."""
+    choices = _choices(form)
+    phrases = _phrases(form)
+    sheets = []
+    for sheet in grid.sheets:
+        cells = dict(sheet.cells)
+        for key, cell in sheet.cells.items():
+            snapped = _snap(cell, choices, index)
+            if snapped is not None:
+                cells[key] = snapped
+            elif cell.confidence is not None and isinstance(cell.value, str) and any(c.isalpha() for c in cell.text):
+                text = _respell(cell.text, phrases)
+                if text != cell.text:
+                    cells[key] = replace(cell, value=text, text=text)
+        sheets.append(Sheet(sheet.name, cells, sheet.merged, sheet.is_active, sheet.is_hidden, sheet.notes))
+    return replace(grid, sheets=tuple(sheets))
+
+
+def _snap(cell: Cell, choices: list[tuple[str, str, str]], index: FormIndex) -> Cell | None:
+    if cell.confidence is None or not isinstance(cell.value, str) or len(cell.text) < 5:
+        return None
+    if index.match_indicator(cell.text) is not None:
+        return None
+    folded = _fold(cell.text)
+    if sum(ch.isalpha() for ch in folded) < 5:
+        return None
+    best: dict[str, tuple[float, str]] = {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(folded)
+    for code, label, variant in choices:
+        matcher.set_seq1(variant)
+        ratio = matcher.ratio()
+        if ratio > best.get(code, (0.0, ""))[0]:
+            best[code] = (ratio, label)
+    ranked = sorted(best.values(), reverse=True)
+    if not ranked or ranked[0][0] < MIN_RATIO:
+        return None
+    if len(ranked) > 1 and ranked[0][0] - ranked[1][0] < MIN_MARGIN:
+        return None
+    label = ranked[0][1]
+    return replace(cell, value=label, text=label)

@@ -1,0 +1,144 @@
+"""Figures recognised from a scan or photo that are not certain, flagged.
+
+A figure is kept and named with `uncertain_figure` (file, row, column, text, page,
+reason) when its recognition was unsure, when its column does not add up to the
+form's "Tổng cộng" row, when it has two more whole digits than most of its column
+(a dropped decimal comma), when it breaks one of the form's checks (approved above
+requested), or when its money column states no scale the recognition could read. A
+column whose figures add up exactly to its readable total is taken as confirmed: an
+unsure recognition there is not flagged, since a misread would not sum.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Final
+
+from parsers.model import FormSpec, Problem
+from parsers.numbers import FigureError, parse_figure_with_unit, scale_from_header, to_dong
+from parsers.readers import Cell
+from parsers.readers.common import column_index
+from parsers.report.matching import TOTAL, FormIndex
+from parsers.report.tables import Table
+from parsers.report.values import Reading
+
+CONFIDENCE_THRESHOLD: Final = 0.80
+
+_OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<=": lambda a, b: a <= b,
+    "<": lambda a, b: a < b,
+    ">=": lambda a, b: a >= b,
+    ">": lambda a, b: a > b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+def _split(coord: str) -> tuple[int, int]:
+    letters = "".join(ch for ch in coord if ch.isalpha())
+    return int(coord[len(letters) :]), column_index(letters)
+
+
+def _figure(cell: Cell, kind: str, scale: int) -> Decimal | None:
+    try:
+        value, own = parse_figure_with_unit(cell.value, kind)  # type: ignore[arg-type]
+    except FigureError:
+        return None
+    if value is None:
+        return None
+    return to_dong(value, own or scale) if kind == "money" else value
+
+
+def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Reading) -> list[Problem]:
+    """The `uncertain_figure` problems of a table read from recognised cells."""
+    cells = table.sheet.cells
+    reasons: dict[tuple[str, str], str] = {}
+    by_measure: dict[str, list[tuple[str, Decimal]]] = {}
+    for ind, mcode in reading.cells:
+        value = reading.values.get(ind, {}).get(mcode)
+        if value is not None:
+            by_measure.setdefault(mcode, []).append((ind, value))
+    confirmed = set()
+    total_row = _total_row(table, index)
+    for mcode, mcol in table.columns.items():
+        figures = by_measure.get(mcode, [])
+        if not figures:
+            continue
+        spec = index.measures[mcode]
+        if spec.kind == "money" and not any(scale_from_header(h) for h in mcol.headers):
+            for ind, _ in figures:
+                reasons.setdefault((ind, mcode), "scale_not_stated")
+        if total_row is None:
+            continue
+        total_cell = cells.get((total_row, mcol.col))
+        total = _figure(total_cell, spec.kind, mcol.scale) if total_cell is not None else None
+        if total is None:
+            continue
+        if sum((v for _, v in figures), Decimal(0)) == total:
+            confirmed.add(mcode)
+        else:
+            for ind, _ in figures:
+                reasons.setdefault((ind, mcode), "total_mismatch")
+    for mcode, figures in by_measure.items():
+        # a figure with two more whole digits than its column's usual: a dropped
+        # decimal comma (155,82 read 15582) or a digit too many
+        widths = {ind: _whole_digits(cells.get(_split(reading.cells[(ind, mcode)]))) for ind, _ in figures}
+        known = sorted(w for w in widths.values() if w)
+        if len(known) >= 3:
+            usual = known[len(known) // 2]
+            for ind, width in widths.items():
+                if width >= usual + 2:
+                    reasons.setdefault((ind, mcode), "digits_unlike_column")
+    for ind, row in reading.values.items():
+        for check in form.checks:
+            left, right, op = row.get(check.left), row.get(check.right), _OPS.get(check.op)
+            if left is not None and right is not None and op is not None and not op(left, right):
+                reasons.setdefault((ind, check.left), "check_failed")
+                reasons.setdefault((ind, check.right), "check_failed")
+    for key, coord in reading.cells.items():
+        cell = cells.get(_split(coord))
+        if cell is None or cell.confidence is None:
+            continue
+        if cell.confidence < CONFIDENCE_THRESHOLD and key[1] not in confirmed:
+            reasons.setdefault(key, "low_confidence")
+    problems: list[Problem] = []
+    for (ind, mcode), reason in reasons.items():
+        coord = reading.cells.get((ind, mcode), "")
+        cell = cells.get(_split(coord)) if coord else None
+        problems.append(
+            Problem(
+                "uncertain_figure",
+                {
+                    "file": reading.filename,
+                    "row": index.indicators[ind].label if ind in index.indicators else ind,
+                    "column": index.measures[mcode].label if mcode in index.measures else mcode,
+                    "text": cell.text if cell is not None else "",
+                    "page": str(cell.page) if cell is not None and cell.page is not None else "",
+                    "cell": coord,
+                    "reason": reason,
+                    "indicator_code": ind,
+                    "measure_code": mcode,
+                },
+            )
+        )
+    return problems
+
+
+def _whole_digits(cell: Cell | None) -> int:
+    """Digits before the decimal comma of a figure as written (grouping dots and
+    spaces are no digits); 0 for no cell."""
+    if cell is None:
+        return 0
+    whole = cell.text.split(",")[0]
+    return sum(ch.isdigit() for ch in whole)
+
+
+def _total_row(table: Table, index: FormIndex) -> int | None:
+    """The row of the table's "Tổng cộng" (below its first data row), if any."""
+    for (r, c), cell in sorted(table.sheet.cells.items()):
+        if c != table.label_col or r < table.first_data_row or not isinstance(cell.value, str):
+            continue
+        if index.match_indicator(cell.text) is TOTAL:
+            return r
+    return None

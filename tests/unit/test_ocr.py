@@ -1,0 +1,268 @@
+"""Scans and photos (parsers.ocr): the public sample scans read exactly or flagged,
+never silently wrong; documents that are not the report unreadable; pages turned by
+EXIF, red ink dropped and the caps of ReadLimits on synthetic images."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import io
+import json
+from email import policy
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageChops, ImageDraw, ImageFont
+
+from parsers.model import AttachmentResult, ReadLimits
+from parsers.ocr import read_scan
+from parsers.readers import has_text_layer
+from parsers.readers import Cell, Grid, GridError, Sheet, coordinate
+from parsers.report import read_attachment, report_from_grid
+from service.config import load_config
+
+ROOT = Path(__file__).resolve().parents[2]
+SAMPLES = ROOT / ".." / "shared" / "samples-documents"
+
+# (day, message number, kind): every scan and photo kind and both controls
+SCANS = [
+    ("2021-08-16", "05", "k4"),
+    ("2021-08-16", "06", "k5"),
+    ("2021-08-17", "09", "k4"),
+    ("2021-08-16", "11", "k10"),
+    ("2021-08-16", "13", "k10"),
+    ("2021-08-16", "14", "k11"),
+]
+
+
+def _attachment(day: str, number: str, part: str) -> bytes:
+    eml = next((SAMPLES / "emails" / day).glob(f"{number}-*.eml"))
+    msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+    for att in msg.iter_attachments():
+        if att.get_filename() == part:
+            data = att.get_content()
+            assert isinstance(data, bytes)
+            return data
+    raise AssertionError(f"{part} not in {eml}")
+
+
+@pytest.fixture(scope="module")
+def sample_results() -> dict[tuple[str, str], tuple[str, dict[str, dict[str, int]], AttachmentResult]]:
+    """Each sample scan read once (recognition is slow): (kind, truth, result)."""
+    form = load_config(SAMPLES / "config.toml", require_secrets=False).form
+    docs = json.loads((SAMPLES / "documents.json").read_text(encoding="utf-8"))
+    out = {}
+    for day, number, kind in SCANS:
+        message = next(m for m in docs["messages"] if m["day"] == day and Path(m["file"]).name.startswith(number))
+        part = next(p for p in message["parts"] if p["role"] == "pdf-scan")
+        data = _attachment(day, number, part["part"])
+        result = read_attachment(part["part"], "application/pdf", data, form, dt.date.fromisoformat(day))
+        out[(day, number)] = (kind, part.get("values", {}), result)
+    return out
+
+
+def _flagged(result: AttachmentResult) -> set[tuple[str, str]]:
+    return {
+        (p.params.get("indicator_code", ""), p.params.get("measure_code", ""))
+        for p in result.problems
+        if p.params.get("measure_code")
+    }
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("day", "number", "kind"), [s for s in SCANS if s[2] not in ("k10",)])
+def test_sample_scan_figures_are_exact_or_flagged(sample_results, day: str, number: str, kind: str) -> None:
+    _, truth, result = sample_results[(day, number)]
+    assert result.outcome == "read"
+    assert result.source == "scan"
+    flagged = _flagged(result)
+    exact = 0
+    for ind, row in truth.items():
+        for measure, value in row.items():
+            got = result.values.get(ind, {}).get(measure)
+            if got is None:
+                continue
+            if got == value:
+                exact += 1
+            else:
+                assert (ind, measure) in flagged, f"{ind}/{measure}: read {got}, the scan says {value}, unflagged"
+    assert exact >= len([v for row in truth.values() for v in row]) * 0.6
+    for ind, row in result.values.items():  # nothing the scan does not state
+        for measure in row:
+            assert measure in truth.get(ind, {}) or (ind, measure) in flagged
+
+
+@pytest.mark.timeout(600)
+@pytest.mark.parametrize(("day", "number"), [(d, n) for d, n, k in SCANS if k == "k10"])
+def test_a_scan_that_is_not_the_report_is_unreadable_with_no_figure(sample_results, day: str, number: str) -> None:
+    _, _, result = sample_results[(day, number)]
+    assert result.outcome == "unreadable"
+    assert not result.values
+    assert [p.code for p in result.problems] == ["no_table_found"]
+
+
+def test_a_pdf_printed_to_pdf_has_a_text_layer_and_a_scan_has_none() -> None:
+    printed = _attachment("2021-08-16", "01", "Báo cáo tiến độ NQ68 - BHXH thành phố ngày 16.8.2021.pdf")
+    scanned = _attachment("2021-08-16", "05", "Scan_20210816_091402.pdf")
+    assert has_text_layer(printed, ReadLimits())
+    assert not has_text_layer(scanned, ReadLimits())
+
+
+# -- synthetic pages ---------------------------------------------------------------------
+
+FIGURES = [["64", "52", "155,82"], ["57", "50", "50"], ["10", "8", "29,68"]]
+
+
+def _table_image(stamp: bool = False) -> Image.Image:
+    """A white page with a ruled 3x3 table of figures (Pillow's own font), as wide as
+    a table scanned at 300 dpi."""
+    img = Image.new("RGB", (3400, 1000), "white")
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=44)
+    x0, y0, cw, rh = 200, 200, 1000, 110
+    for i in range(len(FIGURES) + 1):
+        draw.line([(x0, y0 + i * rh), (x0 + 3 * cw, y0 + i * rh)], fill="black", width=4)
+    for j in range(4):
+        draw.line([(x0 + j * cw, y0), (x0 + j * cw, y0 + len(FIGURES) * rh)], fill="black", width=4)
+    for i, row in enumerate(FIGURES):
+        for j, text in enumerate(row):
+            draw.text((x0 + j * cw + 400, y0 + i * rh + 30), text, fill="black", font=font)
+    if stamp:  # a red round stamp over the middle column, ink on ink as on paper
+        ink = Image.new("RGB", img.size, "white")
+        pen = ImageDraw.Draw(ink)
+        pen.ellipse([(x0 + cw - 40, y0 - 30), (x0 + 2 * cw + 40, y0 + 3 * rh + 30)], outline=(220, 30, 40), width=14)
+        pen.text((x0 + cw + 300, y0 + 80), "UBND", fill=(220, 30, 40), font=font)
+        img = ImageChops.multiply(img, ink)
+    return img
+
+
+def _encode(img: Image.Image, fmt: str = "PNG", **kw: object) -> bytes:
+    buf = io.BytesIO()
+    img.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _figures(data: bytes, limits: ReadLimits | None = None) -> list[list[str]]:
+    grid = read_scan(data, "image", limits or ReadLimits(), "t.png")
+    cells = grid.sheets[0].cells
+    rows = sorted({r for r, _ in cells})
+    return [[cells[(r, c)].text for c in sorted(c for rr, c in cells if rr == r)] for r in rows]
+
+
+@pytest.fixture(scope="module")
+def upright_figures() -> list[list[str]]:
+    return _figures(_encode(_table_image()))
+
+
+def test_a_ruled_table_is_read_cell_by_cell(upright_figures: list[list[str]]) -> None:
+    assert upright_figures == FIGURES
+
+
+def test_a_photo_stored_sideways_is_turned_by_its_exif_orientation(upright_figures: list[list[str]]) -> None:
+    img = _table_image().rotate(90, expand=True)  # stored turned; EXIF 6 says turn it back clockwise
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    assert _figures(_encode(img, "JPEG", quality=95, exif=exif.tobytes())) == upright_figures
+
+
+def test_red_stamp_ink_over_the_figures_is_dropped(upright_figures: list[list[str]]) -> None:
+    assert _figures(_encode(_table_image(stamp=True))) == upright_figures
+
+
+def test_a_page_over_the_megapixel_cap_is_refused_before_recognition() -> None:
+    with pytest.raises(GridError) as err:
+        read_scan(_encode(_table_image()), "image", ReadLimits(max_page_megapixels=1), "big.png")
+    assert err.value.problem.params["limit"] == "megapixels"
+
+
+def test_a_document_over_the_page_cap_is_refused() -> None:
+    frames = [_table_image().convert("L") for _ in range(3)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:])
+    with pytest.raises(GridError) as err:
+        read_scan(buf.getvalue(), "image", ReadLimits(max_pages=2), "three.tif")
+    assert err.value.problem.params["limit"] == "pages"
+
+
+def test_recognition_stops_when_the_document_runs_out_of_time() -> None:
+    ticks = iter(range(0, 10_000, 7))  # each look at the clock: 7 more seconds
+
+    limits = ReadLimits(max_document_seconds=20)
+    with pytest.raises(GridError) as err:
+        read_scan(_encode(_table_image()), "image", limits, "slow.png", clock=lambda: next(ticks))
+    assert err.value.problem.params["limit"] == "seconds"
+
+
+# -- figures from recognised cells: which are flagged -------------------------------------
+
+HEADER = [
+    "Nội dung",
+    "Số đối tượng đề nghị hỗ trợ",
+    "Số đối tượng được phê duyệt",
+    "Kinh phí được phê duyệt (triệu đồng)",
+]
+ROWS = {
+    "ho_kinh_doanh": ["Hỗ trợ hộ kinh doanh", "83", "68", "204"],
+    "ngung_viec": ["Hỗ trợ người lao động ngừng việc", "57", "50", "50"],
+    "tre_em_f0_f1": ["Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "62", "51", "51"],
+}
+TOTAL = ["Tổng cộng", "202", "169", "305"]
+
+
+def _recognised(rows: list[list[str]], confidence: dict[tuple[int, int], float] | None = None) -> AttachmentResult:
+    """A grid as parsers.ocr returns it (every cell with a confidence), through the
+    same table finding and flagging as a scan."""
+    cells = {}
+    for r, row in enumerate(rows, start=1):
+        for c, text in enumerate(row, start=1):
+            conf = (confidence or {}).get((r, c), 0.95)
+            cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1)
+    form = load_config(SAMPLES / "config.toml", require_secrets=False).form
+    return report_from_grid(Grid((Sheet("Trang 1", cells),)), "scan.pdf", "pdf", form, None, source="scan")
+
+
+def _reasons(result: AttachmentResult) -> dict[tuple[str, str], str]:
+    return {
+        (p.params["indicator_code"], p.params["measure_code"]): p.params["reason"]
+        for p in result.problems
+        if p.code == "uncertain_figure"
+    }
+
+
+def test_sure_figures_that_add_up_are_not_flagged() -> None:
+    result = _recognised([HEADER, *ROWS.values(), TOTAL])
+    assert result.values["ho_kinh_doanh"] == {"de_nghi": 83, "phe_duyet": 68, "kinh_phi": 204_000_000}
+    assert _reasons(result) == {}
+
+
+def test_an_unsure_figure_is_flagged_unless_its_column_adds_up_to_the_total() -> None:
+    unsure = {(2, 2): 0.4}  # ho_kinh_doanh / de_nghi
+    assert _reasons(_recognised([HEADER, *ROWS.values(), TOTAL], unsure)) == {}
+    no_total = _recognised([HEADER, *ROWS.values()], unsure)
+    assert _reasons(no_total) == {("ho_kinh_doanh", "de_nghi"): "low_confidence"}
+    problem = next(p for p in no_total.problems if p.code == "uncertain_figure")
+    assert (problem.params["file"], problem.params["page"], problem.params["text"]) == ("scan.pdf", "1", "83")
+    assert problem.params["row"] == "Hỗ trợ hộ kinh doanh"
+
+
+def test_a_column_that_does_not_add_up_to_its_total_is_flagged_whole() -> None:
+    rows = [HEADER, *ROWS.values(), ["Tổng cộng", "202", "170", "305"]]
+    reasons = _reasons(_recognised(rows))
+    assert reasons == {(code, "phe_duyet"): "total_mismatch" for code in ROWS}
+
+
+def test_a_dropped_decimal_comma_is_flagged_by_its_digit_count() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "20450"], *list(ROWS.values())[1:]]
+    assert _reasons(_recognised(rows)) == {("ho_kinh_doanh", "kinh_phi"): "digits_unlike_column"}
+
+
+def test_money_under_a_heading_without_a_readable_scale_is_flagged() -> None:
+    header = [*HEADER[:3], "Kinh phí được phê duyệt"]  # "(triệu đồng)" not read
+    reasons = _reasons(_recognised([header, *ROWS.values(), TOTAL]))
+    assert reasons == {(code, "kinh_phi"): "scale_not_stated" for code in ROWS}
+
+
+def test_figures_breaking_a_check_of_the_form_are_flagged() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "38", "68", "204"], *list(ROWS.values())[1:]]  # 83 read as 38
+    reasons = _reasons(_recognised(rows))
+    assert reasons == {("ho_kinh_doanh", "de_nghi"): "check_failed", ("ho_kinh_doanh", "phe_duyet"): "check_failed"}
