@@ -219,13 +219,14 @@ def test_a_lone_ambiguous_figure_is_flagged_never_silently_scaled() -> None:
     assert problem.params["text"] == "1,212"
 
 
-def test_a_pdf_without_text_is_a_scan_kept_as_evidence() -> None:
+def test_a_pdf_without_text_is_a_scan_and_goes_to_recognition() -> None:
     page = Page()
     ruled_table(page, 100, [["", "", ""]] * 3, WIDTHS)  # the lines of a form, no text
     data = pdf_bytes([page])
     assert has_text_layer(data, ReadLimits()) is False
     result = read(data)
-    assert (result.outcome, [p.code for p in result.problems]) == ("evidence", ["unsupported_format"])
+    # recognised as a scan (parsers.ocr): an empty form yields no figure, never an invented one
+    assert (result.source, result.outcome, dict(result.values)) == ("scan", "unreadable", {})
     assert has_text_layer(pdf_bytes([report_page([])]), ReadLimits()) is True
 
 
