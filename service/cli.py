@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import Config, load_config, resolve_config_path
 from service.errors import BaocaoError, ConfigError, MailboxError, SmtpError, StorageError, UsageError
 
 if TYPE_CHECKING:
-    from service.mailbox import FolderLayout
+    from service.mail.mailbox import FolderLayout
 
 log = logging.getLogger("baocao")
 
@@ -126,7 +126,7 @@ def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) 
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
-    from service.pipeline import describe_db_error
+    from service.ingest.pipeline import describe_db_error
     from storage.db import open_database
     try:
         return open_database(cfg.service.database_url)
@@ -156,7 +156,7 @@ def parse_day(text: str | None, cfg: Config) -> dt.date:
 
 @contextmanager
 def ingestor_for(cfg: Config) -> Iterator["Ingestor"]:  # noqa: F821
-    from service.pipeline import Ingestor
+    from service.ingest.pipeline import Ingestor
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
     ing = Ingestor(cfg, open_sessions(cfg), archive)
@@ -173,12 +173,12 @@ def cmd_check(args: argparse.Namespace) -> int:
     targets = f", {len(cfg.campaign.targets)} targets" if cfg.campaign.targets else ""
     print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
           f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
-    from service.preflight import config_warnings
+    from service.admin.preflight import config_warnings
     for warning in config_warnings(cfg, dt.datetime.now(dt.timezone.utc)):
         print(f"Warning: {warning}")  # valid all the same: exit 0
     if args.connect:
-        from service.mailbox import Mailbox
-        from service.smtp import smtp_session
+        from service.mail.mailbox import Mailbox
+        from service.mail.smtp import smtp_session
         if cfg.imap is None:
             raise UsageError("the configuration has no [imap] section to connect to")
         with Mailbox(cfg.imap) as mb:
@@ -201,7 +201,7 @@ MAX_FOLDERS_LISTED = 40
 def check_folders(cfg: Config, layout: FolderLayout) -> None:
     """Print the server's folders and namespace; raise ConfigError when imap.folder is missing
     or imap.processed_folder can neither be found nor created, with the name probably meant."""
-    from service.i18n import Texts
+    from service.outputs.i18n import Texts
     texts = Texts(cfg.service.language)
     imap = cfg.imap
     shown = ", ".join(layout.folders[:MAX_FOLDERS_LISTED])
@@ -236,11 +236,11 @@ def check_folders(cfg: Config, layout: FolderLayout) -> None:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
-    from service.mailbox import Mailbox
+    from service.mail.mailbox import Mailbox
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    from service.replies import drain_outbox, plan_acknowledgements
+    from service.schedule.replies import drain_outbox, plan_acknowledgements
     with ingestor_for(cfg) as ing:
         with Mailbox(cfg.imap) as mb:
             report = ing.poll(mb)
@@ -264,7 +264,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from service.pipeline import ingest_files
+    from service.ingest.pipeline import ingest_files
     cfg = config_of(args)
     missing = [p for p in args.files if not Path(p).is_file()]
     if missing:
@@ -281,13 +281,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from service.dayview import build_day_view
-    from service.export import day_json, status_text
+    from service.day.dayview import build_day_view
+    from service.outputs.export import day_json, status_text
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
-    from service.dispatch import digest_state
-    from service.export import digest_json, digest_line
+    from service.schedule.dispatch import digest_state
+    from service.outputs.export import digest_json, digest_line
     with sessions() as session:
         view = build_day_view(session, cfg, day)
         row = digest_state(session, day)
@@ -301,8 +301,8 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from service.dayview import build_day_view
-    from service.export import day_json
+    from service.day.dayview import build_day_view
+    from service.outputs.export import day_json
     cfg = config_of(args)
     if args.from_date or args.to_date:
         if not (args.from_date and args.to_date):
@@ -328,7 +328,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                                                   "days": docs}
             data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         else:
-            from service.workbook import render_export_csv, render_export_xlsx
+            from service.outputs.workbook import render_export_csv, render_export_xlsx
             data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
         try:
@@ -343,7 +343,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from service.dispatch import build_digest, send_digest
+    from service.schedule.dispatch import build_digest, send_digest
     cfg = config_of(args, require_secrets=not args.dry_run)
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.timezone.utc)
@@ -354,11 +354,11 @@ def cmd_digest(args: argparse.Namespace) -> int:
         _poll_before_digest(cfg)  # a report that arrived a minute ago belongs in it
     sessions = open_sessions(cfg)
     if args.out or args.dry_run:
-        from service.digest import compose_email
+        from service.outputs.digest import compose_email
         with sessions() as session:
             content = build_digest(cfg, session, archive, day, now)
         if args.out:
-            from service.dispatch import write_digest_files
+            from service.schedule.dispatch import write_digest_files
             write_digest_files(content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"),
                                Path(args.out), day)
         if args.dry_run:
@@ -396,7 +396,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def _poll_before_digest(cfg: Config) -> None:
-    from service.mailbox import Mailbox
+    from service.mail.mailbox import Mailbox
     try:
         with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
             ing.poll(mb)
@@ -407,7 +407,7 @@ def _poll_before_digest(cfg: Config) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import faulthandler
     import signal as _signal
-    from service.daemon import Daemon
+    from service.schedule.daemon import Daemon
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)
     archive = Archive(cfg.service.archive_dir)
@@ -417,7 +417,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_health(args: argparse.Namespace) -> int:
-    from service.daemon import health
+    from service.schedule.daemon import health
     cfg = config_of(args, require_secrets=False)
     with open_sessions(cfg)() as session:
         ok, text = health(cfg, session, dt.datetime.now(dt.timezone.utc))
@@ -426,7 +426,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from service.backup import write_backup
+    from service.admin.backup import write_backup
     cfg = config_of(args, require_secrets=False)
     print(write_backup(cfg, Path(args.out), dt.datetime.now(dt.timezone.utc), keep=args.keep))
     return 0
@@ -443,7 +443,7 @@ def _at_least_one(text: str) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from service.pipeline import reprocess
+    from service.ingest.pipeline import reprocess
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None
@@ -468,7 +468,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
-    from service.template import render_form
+    from service.outputs.template import render_form
     cfg = config_of(args)
     unit = None
     if args.unit:
@@ -486,7 +486,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from service.demo import run_demo
+    from service.demo.demo import run_demo
     path = resolve_config_path(args.config, os.environ)
     if args.config is None and not os.environ.get("BAOCAO_CONFIG") and not path.exists():
         path = Path(__file__).resolve().parent.parent / "config.example.toml"

@@ -1,4 +1,4 @@
-"""The SQL of leases (service/lease.py): claim, renew and finish rows of a leased table
+"""The SQL of leases (service/schedule/lease.py): claim, renew and finish rows of a leased table
 (`digests`, `outbox`) by compare-and-set on the lease token. The caller commits.
 
 A leased table has `id`, `state`, `lease_token`, `lease_until`, `claimed_by` and

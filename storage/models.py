@@ -189,7 +189,7 @@ class Digest(Base):
     state: sending (the instance `claimed_by` holds the lease `lease_token` until
     `lease_until`), sent, failed (to be retried from `next_attempt_at`).
     `handed_over_at` is set just before the SMTP DATA and cleared once the outcome is
-    known: while it is set, whether the digest went is unknown (service.dispatch).
+    known: while it is set, whether the digest went is unknown (service.schedule.dispatch).
     """
 
     __tablename__ = "digests"
@@ -229,7 +229,7 @@ class OutboxMail(Base):
     `lease_until`), sent, failed (retried from `next_attempt_at`; never when it is
     null), skipped (decided not to send: `last_error` says why), expired (too late to
     be useful). A claim writes a new `lease_token`; finishing is conditional on it
-    (service.lease).
+    (service.schedule.lease).
     """
 
     __tablename__ = "outbox"

@@ -9,8 +9,8 @@ import email.policy
 import pytest
 
 from service.config import UnitConfig
-from service.digest import render_template
-from service.replies import (
+from service.outputs.digest import render_template
+from service.schedule.replies import (
     ack_model, compose_mail, form_filename, notice_model, reminder_addresses, reminder_model,
     reply_subject, unanswerable_reason, unresolved_model,
 )

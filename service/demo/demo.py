@@ -1,6 +1,6 @@
 """`baocao demo`: the real pipeline on a throwaway local mailbox with generated reports.
 
-Reports are made with the product's own form (service.template) for the configured
+Reports are made with the product's own form (service.outputs.template) for the configured
 units: most on time, one late, one unreadable (a scan), one from an unknown sender,
 two units silent. Nothing leaves 127.0.0.1.
 """
@@ -19,17 +19,17 @@ from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import Config, ImapConfig, Secret, SmtpConfig
-from service.dayview import build_day_view
-from service.digest import compose_email
-from service.dispatch import build_digest, send_digest, write_digest_files
-from service.export import day_json, status_text
-from service.localmail import LocalDovecot, SmtpCapture
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
-from service.replies import drain_outbox, plan_acknowledgements, send_reminders
-from service.template import render_form
+from service.day.dayview import build_day_view
+from service.outputs.digest import compose_email
+from service.schedule.dispatch import build_digest, send_digest, write_digest_files
+from service.outputs.export import day_json, status_text
+from service.demo.localmail import LocalDovecot, SmtpCapture
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
+from service.schedule.replies import drain_outbox, plan_acknowledgements, send_reminders
+from service.outputs.template import render_form
 from storage.db import open_database
 
 log = logging.getLogger(__name__)

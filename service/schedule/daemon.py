@@ -24,17 +24,17 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import Config
-from service.dayview import is_reporting_day
-from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
+from service.day.dayview import is_reporting_day
+from service.schedule.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
 from service.errors import BaocaoError, MailboxError
-from service.i18n import Texts
-from service.lease import LEASE_TTL, Holder
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
-from service.preflight import config_warnings
-from service.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from service.outputs.i18n import Texts
+from service.schedule.lease import LEASE_TTL, Holder
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
+from service.admin.preflight import config_warnings
+from service.schedule.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
 from storage.leases import LeaseInfo
 from storage.models import Message
 
@@ -147,7 +147,7 @@ class Daemon:
         self.stop = threading.Event()
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
-        self.holder = Holder.current(cfg.source)  # how its leases name it (service/lease.py)
+        self.holder = Holder.current(cfg.source)  # how its leases name it (service/schedule/lease.py)
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
         self._mailbox: Mailbox | None = None  # kept open between polls
         self._polled_once = False

@@ -21,8 +21,8 @@ import jinja2
 from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text, safe_filename
 from service.config import Config, UnitConfig
-from service.dayview import DayView, UnitDay
-from service.i18n import Texts, _load, fill
+from service.day.dayview import DayView, UnitDay
+from service.outputs.i18n import Texts, _load, fill
 from service.targets import ProgressCell, compute_progress
 from storage.models import Message
 
@@ -609,7 +609,7 @@ def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
     archived message that holds each and the export command that lists them. `sent_late`
     None means: late when `now` is over 15 minutes past the day's `digest_at`.
     """
-    from service.workbook import render_workbook  # the workbook needs this module's model
+    from service.outputs.workbook import render_workbook  # the workbook needs this module's model
 
     if sent_late is None:
         sent_late = is_late(cfg, view.day, now)

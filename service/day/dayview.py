@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
+from service.ingest.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
 from storage.models import Figure, Message
 

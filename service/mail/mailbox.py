@@ -20,7 +20,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from parsers.text import closest_match
 from service.config import ImapConfig
 from service.errors import MailboxError
-from service.loopback import is_loopback
+from service.mail.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 

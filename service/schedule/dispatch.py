@@ -1,7 +1,7 @@
 """Sending the digest exactly once per reporting day.
 
 The claim is a row in `digests` (unique per day), taken by insert or by a compare-and-set
-on its lease token (service/lease.py), so two instances on one database never both send; a
+on its lease token (service/schedule/lease.py), so two instances on one database never both send; a
 short lease renewed while the work runs lets another instance (or a restart) take over from
 one that died. The digest goes with a Bcc to the service's own mailbox, so that when a
 crash or a lost answer leaves it unknown whether the server accepted it, the copy decides.
@@ -25,18 +25,18 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.message import parse_message
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import Config
-from service.dayview import DayView, build_day_view, is_reporting_day
+from service.day.dayview import DayView, build_day_view, is_reporting_day
 from service.errors import ArchiveError, BaocaoError, MailboxError, SmtpError
 from service.failpoints import failpoint
-from service.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token
-from service.smtp import smtp_session
+from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token
+from service.mail.smtp import smtp_session
 from storage.leases import LeaseInfo
 from storage.models import Digest, RuntimeState
 
 if TYPE_CHECKING:
-    from service.digest import UnreadFile
+    from service.outputs.digest import UnreadFile
 
 log = logging.getLogger(__name__)
 
@@ -81,8 +81,8 @@ def retry_delay(attempts: int) -> dt.timedelta:
 
 def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
     """The original files of units whose report could not be read, for the coordinator
-    (service.digest.UnreadFile, each with the archived message that holds it)."""
-    from service.digest import UnreadFile
+    (service.outputs.digest.UnreadFile, each with the archived message that holds it)."""
+    from service.outputs.digest import UnreadFile
     out = []
     for unit in view.units:
         if unit.status != "unreadable":
@@ -106,8 +106,8 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
 
 def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
-    from service.digest import render_digest
-    from service.replies import reminded_units  # replies imports this module
+    from service.outputs.digest import render_digest
+    from service.schedule.replies import reminded_units  # replies imports this module
     view = build_day_view(session, cfg, day, until=now)
     return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive),
                          reminded=reminded_units(session, day))
@@ -146,7 +146,7 @@ class _Claim:
 def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.datetime, holder: Holder,
            *, resend: bool, ignore_backoff: bool, force: bool) -> _Claim:
     """Take the right to send `day`'s digest: by inserting its row, or by a compare-and-set
-    on the lease token of the row as it was read (service.lease)."""
+    on the lease token of the row as it was read (service.schedule.lease)."""
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     lease = Lease(sessions, Digest, new_token(), holder, now, what=f"digest for {day}")
     with sessions() as session:
@@ -271,7 +271,7 @@ def find_copy(cfg: Config, message_id: str) -> str | None:
     The watched folder first, then the processed one: a copy moved between the two
     searches is then still found in the second.
     """
-    from service.mailbox import Mailbox
+    from service.mail.mailbox import Mailbox
     assert cfg.imap is not None
     folders = [cfg.imap.folder, *([cfg.imap.processed_folder] if cfg.imap.processed_folder else [])]
     with Mailbox(cfg.imap) as mailbox:
@@ -358,7 +358,7 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
             return DigestOutcome(day, "waiting_for_copy", earlier.reason)
     handover = Handover(lease, row.id)
     try:
-        from service.digest import compose_email
+        from service.outputs.digest import compose_email
         with sessions() as session:
             content = build_digest(cfg, session, archive, day, now)
         message = compose_email(content, cfg, now=now, message_id=row.message_id)
@@ -381,7 +381,7 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
     # A crash here (accepted by the SMTP server, not yet marked sent) leaves the row
     # `sending` with `handed_over_at`: the next claim finds the Bcc copy and does not resend.
     failpoint("digest_accepted")
-    from service.digest import is_late  # one rule for the log line and the digest's own note
+    from service.outputs.digest import is_late  # one rule for the log line and the digest's own note
     late = is_late(cfg, day, now)
     lease.finish(row.id, state="sent", attempts=row.attempts + 1, last_error=None, next_attempt_at=None,
                  handed_over_at=None, sent_at=now, sends=row.sends + 1, recipients=", ".join(recipients),
@@ -411,7 +411,7 @@ def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: d
             except IntegrityError:  # another instance wrote it first; ours is as good
                 session.rollback()
     except SQLAlchemyError as exc:
-        from service.pipeline import describe_db_error
+        from service.ingest.pipeline import describe_db_error
         log.warning("could not record %s in the database: %s", name, describe_db_error(exc))
 
 

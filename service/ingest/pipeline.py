@@ -25,12 +25,12 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, object_session, sessionmaker
 
 from parsers.model import ParsedMessage, Problem
-from service.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing, analyse_message
-from service.archive import Archive, content_hash
+from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing, analyse_message
+from service.ingest.archive import Archive, content_hash
 from service.config import Config
 from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
-from service.mailbox import FetchedMessage, Mailbox
+from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.inserts import insert_or_ignore
 from storage.models import Attachment, Figure, MailboxMessage, MailboxState, Message, ProblemRow
 

@@ -10,8 +10,8 @@ from typing import Iterator
 
 from service.config import SmtpConfig
 from service.errors import SmtpError
-from service.loopback import is_loopback
-from service.mailbox import tls_context
+from service.mail.loopback import is_loopback
+from service.mail.mailbox import tls_context
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 Creating an outbox row is the decision to send (its key is unique, so each mail is
 decided once across restarts and instances); `drain_outbox` leases due rows
-(service/lease.py: a token per claim, renewed while it sends, every outcome recorded by
+(service/schedule/lease.py: a token per claim, renewed while it sends, every outcome recorded by
 compare-and-set on it), sends them and retries failures with backoff, apart from ingestion.
 """
 from __future__ import annotations
@@ -25,17 +25,17 @@ from sqlalchemy import and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from parsers.vntext import strip_diacritics
-from service.analysis import REPORT, UNASSIGNED
-from service.archive import Archive
+from service.ingest.analysis import REPORT, UNASSIGNED
+from service.ingest.archive import Archive
 from service.config import Config, UnitConfig
-from service.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
-from service.digest import XLSX_TYPE, Numbers, clean, labels, problem_text, render_template
-from service.dispatch import retry_delay
+from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
+from service.outputs.digest import XLSX_TYPE, Numbers, clean, labels, problem_text, render_template
+from service.schedule.dispatch import retry_delay
 from service.errors import ArchiveError, BaocaoError, SmtpError
-from service.i18n import Texts, _load, fill
-from service.lease import LEASE_TTL, Holder, Lease, holder_for, new_token
-from service.smtp import smtp_session
-from service.template import render_form
+from service.outputs.i18n import Texts, _load, fill
+from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token
+from service.mail.smtp import smtp_session
+from service.outputs.template import render_form
 from storage.inserts import insert_or_ignore
 from storage.leases import LeaseInfo
 from storage.models import Message, OutboxMail
