@@ -240,7 +240,7 @@ def cmd_poll(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    from service.schedule.replies import drain_outbox, plan_acknowledgements
+    from service.schedule.outbox import drain_outbox, plan_acknowledgements
     with ingestor_for(cfg) as ing:
         with Mailbox(cfg.imap) as mb:
             report = ing.poll(mb)

@@ -28,7 +28,7 @@ from service.outputs.export import day_json, status_text
 from service.demo.localmail import LocalDovecot, SmtpCapture
 from service.mail.mailbox import Mailbox
 from service.ingest.pipeline import Ingestor
-from service.schedule.replies import drain_outbox, plan_acknowledgements, send_reminders
+from service.schedule.outbox import drain_outbox, plan_acknowledgements, send_reminders
 from service.outputs.template import render_form
 from storage.db import open_database
 

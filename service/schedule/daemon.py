@@ -34,7 +34,7 @@ from service.schedule.lease import LEASE_TTL, Holder
 from service.mail.mailbox import Mailbox
 from service.ingest.pipeline import Ingestor
 from service.admin.preflight import config_warnings
-from service.schedule.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
 from storage.leases import LeaseInfo
 from storage.models import Message
 

@@ -107,7 +107,7 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
 def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
-    from service.schedule.replies import reminded_units  # replies imports this module
+    from service.schedule.outbox import reminded_units  # outbox imports this module
     view = build_day_view(session, cfg, day, until=now)
     return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive),
                          reminded=reminded_units(session, day))

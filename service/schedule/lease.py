@@ -1,6 +1,6 @@
 """Leases: which instance may do one piece of work now (send a day's digest, a mail to a unit).
 
-One mechanism for the digest (service/schedule/dispatch.py) and the outbox (service/schedule/replies.py); the
+One mechanism for the digest (service/schedule/dispatch.py) and the outbox (service/schedule/outbox.py); the
 SQL is in storage/leases.py. A claim writes a new random token on the row with a short
 expiry (`LEASE_TTL`, a minute), which a heartbeat thread renews while the work runs, so a
 dead holder's lease runs out within a minute while a live one never does. Everything a

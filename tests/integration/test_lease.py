@@ -283,7 +283,7 @@ def wait_until(condition, timeout: float = 30.0) -> None:
 
 def test_the_copy_coming_back_is_never_a_report_listed_or_answered(rig):
     from service.day.dayview import build_day_view
-    from service.schedule.replies import plan_acknowledgements
+    from service.schedule.outbox import plan_acknowledgements
     now = dt.datetime.now(dt.timezone.utc)
     assert send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, now).status == "sent"
     ingestor = Ingestor(rig.cfg, rig.sessions, rig.archive, workers=1)

@@ -10,7 +10,7 @@ import openpyxl
 import pytest
 
 from service.outputs.digest import Numbers, digest_model, render_digest
-from service.schedule.replies import figure_table
+from service.outputs.replies import figure_table
 from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import DAY, MILLION, at, make_cfg, msg, view_of
 
