@@ -24,7 +24,7 @@ from service.config import Config, UnitConfig
 from service.day.dayview import DayView, UnitDay
 from service.outputs.i18n import Texts, _load, fill
 from service.targets import ProgressCell, compute_progress
-from storage.models import Message
+from storage.records import MessageRecord as Message
 
 # Statuses in the order the digest counts them.
 REPORTED = ("on_time", "late", "unreadable")

@@ -17,7 +17,7 @@ from service.config import Config, UnitConfig
 from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
 from service.outputs.digest import Numbers, clean, labels, problem_text
 from service.outputs.i18n import Texts, _load, fill
-from storage.models import Message
+from storage.records import MessageRecord as Message
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 
