@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import Figure, Message
+from storage.models import REPORT, Figure, Message
 from storage.records import MessageRecord, message_record
 
 Values = dict[str, dict[str, Decimal]]
@@ -27,12 +27,12 @@ def messages_of_day(session: Session, day: dt.date) -> list[MessageRecord]:
     return [message_record(m) for m in rows]
 
 
-def readable_report_days(session: Session, report_kind: str, unit_codes: Collection[str],
+def readable_report_days(session: Session, unit_codes: Collection[str],
                          until_day: dt.date) -> dict[str, list[dt.date]]:
     """The days up to `until_day` on which each unit sent a readable report."""
     pairs = session.execute(
         select(Message.unit_code, Message.report_day)
-        .where(Message.kind == report_kind, Message.readable.is_(True), Message.report_day <= until_day,
+        .where(Message.kind == REPORT, Message.readable.is_(True), Message.report_day <= until_day,
                Message.unit_code.in_(list(unit_codes)))
         .group_by(Message.unit_code, Message.report_day)).all()
     days_by_unit: dict[str, list[dt.date]] = defaultdict(list)
@@ -42,7 +42,7 @@ def readable_report_days(session: Session, report_kind: str, unit_codes: Collect
     return days_by_unit
 
 
-def readable_reports(session: Session, report_kind: str, unit_codes: Iterable[str],
+def readable_reports(session: Session, unit_codes: Iterable[str],
                      days: Iterable[dt.date]) -> list[MessageRecord]:
     """The readable reports of `unit_codes` on `days` (with their problems), oldest first
     within each chunk of units: fetched by (units × days) and filtered by the caller."""
@@ -50,7 +50,7 @@ def readable_reports(session: Session, report_kind: str, unit_codes: Iterable[st
     out: list[MessageRecord] = []
     for first in range(0, len(units), CHUNK):
         rows = session.scalars(
-            select(Message).where(Message.kind == report_kind, Message.readable.is_(True),
+            select(Message).where(Message.kind == REPORT, Message.readable.is_(True),
                                   Message.unit_code.in_(units[first:first + CHUNK]),
                                   Message.report_day.in_(wanted_days))
             .options(selectinload(Message.problems))

@@ -69,6 +69,13 @@ class MailboxState(Base):
     __table_args__ = (UniqueConstraint("account", "folder", name="uq_mailbox_state_folder"),)
 
 
+# Message kinds as stored (Message.kind): a report counts for `unit_code` (readable or not);
+# unassigned: no unit could be tied to it; automatic: auto-reply, bounce, bulk (never a report).
+REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
+# The reason of mail from the service's own address (a digest's copy): automatic, never listed.
+OWN_MAIL = "own_address"
+
+
 class Message(Base):
     """One message as received, archived byte-for-byte under `archive_path`."""
 

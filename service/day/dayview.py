@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.ingest.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
+from storage.models import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.days import Values, load_values, messages_of_day, readable_report_days, readable_reports
 from storage.records import MessageRecord as Message
 
@@ -117,11 +117,11 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
         todays = [m for m in todays if m.received_at <= until]
 
     # The two most recent days with a readable report per unit, up to `day`.
-    days_by_unit = readable_report_days(session, REPORT, codes, day)
+    days_by_unit = readable_report_days(session, codes, day)
     wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
     counting: dict[tuple[str, dt.date], Message] = {}
     by_id = {m.id: m for m in todays}  # the day's own reports, with their attachments
-    for m in readable_reports(session, REPORT, {c for c, _ in wanted}, {d for _, d in wanted}):
+    for m in readable_reports(session, {c for c, _ in wanted}, {d for _, d in wanted}):
         if (m.unit_code, m.report_day) not in wanted:
             continue
         if m.report_day == day and until is not None and m.received_at > until:

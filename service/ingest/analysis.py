@@ -24,11 +24,7 @@ from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.report import read_attachment
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
-
-# Message kinds as stored.
-REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
-# The reason of mail from the service's own address (a digest's copy): automatic, never listed.
-OWN_MAIL = "own_address"
+from storage.models import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 
 # A figure at or above this (in đồng, or persons) is a typing or file error, never a
 # report: a national budget is ~2e15 đồng. Kept below it, a figure quantized to 4

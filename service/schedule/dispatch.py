@@ -30,10 +30,11 @@ from service.config import Config
 from service.day.dayview import DayView, build_day_view, is_reporting_day
 from service.errors import ArchiveError, BaocaoError, MailboxError, SmtpError
 from service.failpoints import failpoint
-from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token
+from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
 from service.mail.smtp import smtp_session
 from storage.leases import LeaseInfo
 from storage.models import Digest, RuntimeState
+from storage.outbox import reminded_units
 
 if TYPE_CHECKING:
     from service.outputs.digest import UnreadFile
@@ -44,8 +45,6 @@ log = logging.getLogger(__name__)
 # before the digest is sent again; and how long an unreachable mailbox delays that resend.
 COPY_GRACE = 2 * LEASE_TTL
 COPY_CHECK_GIVE_UP = dt.timedelta(minutes=15)
-FIRST_RETRY = dt.timedelta(minutes=1)
-MAX_RETRY = dt.timedelta(minutes=30)
 
 
 def instance_name() -> str:
@@ -70,11 +69,6 @@ class DigestOutcome:
 
 def digest_due_at(cfg: Config, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, cfg.schedule.digest_at, tzinfo=cfg.service.timezone)
-
-
-def retry_delay(attempts: int) -> dt.timedelta:
-    """1, 2, 4, 8, ... minutes, at most 30."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
 
 
 # -- content -------------------------------------------------------------------------------
@@ -107,7 +101,6 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
 def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
-    from service.schedule.outbox import reminded_units  # outbox imports this module
     view = build_day_view(session, cfg, day, until=now)
     return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive),
                          reminded=reminded_units(session, day))

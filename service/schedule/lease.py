@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 
 # Tests with real processes shorten it; a minute is the default everywhere else.
 LEASE_TTL = dt.timedelta(seconds=float(os.environ.get("BAOCAO_LEASE_SECONDS", "60")))
+# The backoff of a failed send (a digest, a mail to a unit).
+FIRST_RETRY = dt.timedelta(minutes=1)
+MAX_RETRY = dt.timedelta(minutes=30)
 HEARTBEAT = LEASE_TTL / 3  # two renewals may fail (a busy database) before the lease runs out
 
 
@@ -230,3 +233,8 @@ class Lease:
                 self.lost.set()
                 log.warning("the lease on %s is no longer ours: another instance took it over", self.what)
                 return
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8, ... minutes, at most 30."""
+    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)

@@ -12,7 +12,6 @@ import email.utils
 import logging
 import re
 import smtplib
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
@@ -20,34 +19,29 @@ from email.message import EmailMessage
 from email.parser import BytesParser
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
-from sqlalchemy.orm import Session, selectinload, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-from service.ingest.analysis import REPORT, UNASSIGNED
 from service.ingest.archive import Archive
 from service.config import Config, UnitConfig
 from service.day.dayview import is_reporting_day
 from service.outputs.digest import XLSX_TYPE, clean, render_template
-from service.schedule.dispatch import retry_delay
 from service.errors import ArchiveError, BaocaoError, SmtpError
 from service.outputs.i18n import fill
 from service.outputs.replies import (
     ack_model, compose_mail, notice_model, reminder_model, reply_subject, unresolved_model, words,
 )
-from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token
+from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token, retry_delay
 from service.mail.smtp import smtp_session
 from service.outputs.template import render_form
-from storage.inserts import insert_or_ignore
-from storage.leases import LeaseInfo
-from storage.models import Message, OutboxMail
+from storage.models import REPORT, UNASSIGNED, OutboxMail
+from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
+    ACK, COUNTED, EXPIRED, FAILED, NOTICE, PENDING, REMINDER, SENDING, SENT, SKIPPED, OutboxRecord, counted_today,
+    due_rows, expire_due, insert_once, message_with_figures, outbox_row, reminded_units, report_history,
+    reply_candidates, reported_units, sent_by_us,
+)
+from storage.records import MessageRecord as Message
 
 log = logging.getLogger(__name__)
-
-# Outbox kinds and states (storage.models.OutboxMail).
-ACK, NOTICE, REMINDER = "ack", "notice", "reminder"
-PENDING, SENDING, SENT, FAILED, SKIPPED, EXPIRED = "pending", "sending", "sent", "failed", "skipped", "expired"
-# Rows that count against the per-address daily cap: everything that went or may still go.
-COUNTED = (PENDING, SENDING, SENT, FAILED)
 
 # Only messages received this recently are answered: a reprocess, a rescan or an
 # import of old mail must never write to units about something long past.
@@ -120,22 +114,9 @@ def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> in
         return 0
     own = own_addresses(cfg)
     local_today = now.astimezone(cfg.service.timezone).date()
-    acknowledged = exists().where(OutboxMail.message_pk == Message.id, OutboxMail.kind == ACK)
-    wanted = and_(or_(Message.kind == REPORT,
-                      and_(Message.kind == UNASSIGNED,
-                           Message.reason.startswith("shared_sender_unresolved", autoescape=True))),
-                  ~acknowledged)
-    if ack.reply_unknown:
-        noticed = exists().where(OutboxMail.kind == NOTICE, OutboxMail.recipient == Message.from_address,
-                                 OutboxMail.report_day == Message.report_day)
-        wanted = or_(wanted, and_(Message.kind == UNASSIGNED,
-                                  Message.reason.startswith("unknown_sender", autoescape=True), ~noticed))
-    candidates = session.scalars(
-        select(Message).where(Message.source == "imap", Message.received_at >= now - RECENT,
-                              # the same bound on the indexed column: no scan of the whole history
-                              Message.report_day >= (now - RECENT).astimezone(cfg.service.timezone).date(),
-                              Message.received_at <= now, Message.from_address.is_not(None), wanted)
-        .order_by(Message.received_at, Message.id)).all()
+    since = now - RECENT
+    candidates = reply_candidates(session, now, since, since.astimezone(cfg.service.timezone).date(),
+                                  ack.reply_unknown)
     planned = 0
     for msg in candidates:
         address = (msg.from_address or "").strip().lower()
@@ -171,7 +152,7 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
         log.info("reminders of %s at %s not sent: it is now %s", day, slot.strftime("%H:%M"),
                  now.astimezone(tz).strftime("%H:%M"))
         return 0
-    reported = _reported_units(session, day, now)
+    reported = reported_units(session, day, now)
     later = [s for s in cfg.schedule.reminders_at if s > slot]
     # A reminder that could not go before the next slot is replaced by that slot's.
     expires_at = (dt.datetime.combine(day, later[0], tzinfo=tz) if later
@@ -199,7 +180,7 @@ def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key
               cap_day: dt.date, expires_at: dt.datetime | None, slot_at: dt.datetime | None = None) -> int:
     """Insert one row unless its key exists; 1 when it was inserted to be sent."""
     cap = cfg.acknowledgements.daily_cap_per_address
-    if why is None and _counted_today(session, recipient, cap_day) >= cap:
+    if why is None and counted_today(session, recipient, cap_day) >= cap:
         why = f"daily cap of {cap} mails to this address reached"
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     values = {
@@ -208,48 +189,12 @@ def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key
         "message_id": email.utils.make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
         "last_error": why, "expires_at": expires_at, "created_at": now, "updated_at": now,
     }
-    if not _insert_once(session, values):
+    if not insert_once(session, values):
         return 0
     if why:
         log.info("%s to %s not sent: %s", key, recipient, why)
         return 0
     return 1
-
-
-def _insert_once(session: Session, values: dict[str, Any]) -> bool:
-    """INSERT ... ON CONFLICT (dedupe_key) DO NOTHING; True when the row is new.
-
-    Atomic on both databases: of two instances planning the same mail, one inserts and
-    the other's statement does nothing (on PostgreSQL it waits for the first to commit).
-    """
-    inserted = session.execute(insert_or_ignore(session, OutboxMail.__table__, ["dedupe_key"], OutboxMail.id)
-                               .values(**values)).first()
-    return inserted is not None
-
-
-def _counted_today(session: Session, address: str, day: dt.date) -> int:
-    return session.scalar(select(func.count(OutboxMail.id)).where(
-        OutboxMail.recipient == address, OutboxMail.cap_day == day, OutboxMail.state.in_(COUNTED))) or 0
-
-
-def _reported_units(session: Session, day: dt.date, until: dt.datetime) -> set[str]:
-    """Units with a report message (readable or not) on `day`, received up to `until`."""
-    return set(session.scalars(select(Message.unit_code).where(
-        Message.kind == REPORT, Message.report_day == day, Message.received_at <= until,
-        Message.unit_code.is_not(None)).distinct()))
-
-
-def reminded_units(session: Session, day: dt.date) -> dict[str, list[dt.datetime]]:
-    """Units reminded on `day`: code -> when each slot's reminder went (one time per slot)."""
-    rows = session.execute(
-        select(OutboxMail.unit_code, OutboxMail.slot_at, func.min(OutboxMail.sent_at))
-        .where(OutboxMail.kind == REMINDER, OutboxMail.report_day == day, OutboxMail.state == SENT)
-        .group_by(OutboxMail.unit_code, OutboxMail.slot_at)).all()
-    out: dict[str, list[dt.datetime]] = defaultdict(list)
-    for code, _slot, sent_at in rows:
-        if code and sent_at is not None:
-            out[code].append(sent_at)
-    return {code: sorted(times) for code, times in out.items()}
 
 
 # -- sending: the drain --------------------------------------------------------------------
@@ -291,7 +236,7 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
     with sessions() as session:
         for row in claimed:
             try:
-                built = build_mail(cfg, session, archive, session.get(OutboxMail, row.id), now)
+                built = build_mail(cfg, session, archive, outbox_row(session, row.id), now)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.exception("cannot build the mail %s", row.dedupe_key)
                 _fail(lease, row, now, _describe(exc), permanent=False)
@@ -321,18 +266,11 @@ def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
     """Rows that can no longer go in time (an old acknowledgement, a superseded reminder).
     A holder whose lease ran out then finds the row no longer `sending`: its finish does nothing."""
     with sessions() as session:
-        done = session.execute(
-            update(OutboxMail).where(
-                OutboxMail.expires_at <= now,
-                or_(OutboxMail.state == PENDING,
-                    and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at.is_not(None)),
-                    and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
-            .values(state=EXPIRED, updated_at=now, lease_until=None, next_attempt_at=None)
-            .execution_options(synchronize_session=False))
+        expired = expire_due(session, now)
         session.commit()
-    if done.rowcount:
-        log.warning("%d mail(s) to units expired before they could be sent", done.rowcount)
-    return done.rowcount or 0
+    if expired:
+        log.warning("%d mail(s) to units expired before they could be sent", expired)
+    return expired
 
 
 def _claim(sessions: sessionmaker[Session], now: dt.datetime, holder: Holder,
@@ -342,24 +280,16 @@ def _claim(sessions: sessionmaker[Session], now: dt.datetime, holder: Holder,
     is due at once."""
     lease = Lease(sessions, OutboxMail, new_token(), holder, now, what="outbox")
     with sessions() as session:
-        due = session.execute(
-            select(OutboxMail.id, OutboxMail.attempts, OutboxMail.kind, OutboxMail.recipient,
-                   OutboxMail.dedupe_key, OutboxMail.state, OutboxMail.lease_token, OutboxMail.claimed_by,
-                   OutboxMail.holder_process, OutboxMail.lease_until)
-            .where(or_(OutboxMail.state == PENDING,
-                       and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at <= now),
-                       and_(OutboxMail.state == SENDING,
-                            or_(OutboxMail.lease_until <= now, OutboxMail.claimed_by == holder.identity))))
-            .order_by(OutboxMail.id).limit(limit)).all()
+        due = due_rows(session, now, holder.identity, limit)
         claimed = []
         # In id order, so two drains lock rows in the same order (no deadlock on PostgreSQL).
-        for pk, attempts, kind, recipient, key, *lease_columns in due:
-            seen = LeaseInfo(*lease_columns)
+        for row in due:
+            seen = row.lease
             live = seen.state == SENDING and seen.lease_until is not None and seen.lease_until > now
             if live and not holder.held_by_my_dead_predecessor(seen):
                 continue
-            if lease.take(session, pk, seen, {"updated_at": now}, live=live):
-                claimed.append(_Claimed(pk, attempts, kind, recipient, key))
+            if lease.take(session, row.id, seen, {"updated_at": now}, live=live):
+                claimed.append(_Claimed(row.id, row.attempts, row.kind, row.recipient, row.dedupe_key))
         session.commit()
     return lease, claimed
 
@@ -429,19 +359,21 @@ def _text(value: object) -> str:
 
 # -- building the mails ----------------------------------------------------------------------
 
-def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
+def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxRecord | None,
                now: dt.datetime) -> EmailMessage | str:
     """The mail a row stands for, built from the database as it is now; a string says
     why it should no longer be sent (the unit reported meanwhile, a reply to our own mail)."""
     if cfg.smtp is None:
         raise SmtpError("the configuration has no [smtp] section to send mail to units with")
+    if row is None:
+        return "the outbox row is gone"
     if row.kind == REMINDER:
         if not cfg.reminders.enabled:
             return "reminders have been switched off"
         return _build_reminder(cfg, session, row, now)
     if not cfg.acknowledgements.enabled or (row.kind == NOTICE and not cfg.acknowledgements.reply_unknown):
         return "acknowledgements have been switched off"
-    msg = session.get(Message, row.message_pk) if row.message_pk is not None else None
+    msg = message_with_figures(session, row.message_pk) if row.message_pk is not None else None
     if msg is None:
         return "the message it answers is no longer stored"
     original = _original_headers(archive, msg)
@@ -456,7 +388,7 @@ def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
             unit = cfg.unit(msg.unit_code or "")
         except KeyError:
             return f"unit {msg.unit_code} is no longer in the configuration"
-        earlier, previous = _history(session, msg)
+        earlier, previous = report_history(session, msg)
         model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous)
     elif msg.kind == UNASSIGNED and (msg.reason or "").startswith("shared_sender_unresolved"):
         model = unresolved_model(cfg, msg)
@@ -475,13 +407,13 @@ def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
         references=references[-MAX_REFERENCES:], files=files, auto_submitted="auto-replied")
 
 
-def _build_reminder(cfg: Config, session: Session, row: OutboxMail, now: dt.datetime) -> EmailMessage | str:
+def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.datetime) -> EmailMessage | str:
     try:
         unit = cfg.unit(row.unit_code or "")
     except KeyError:
         return f"unit {row.unit_code} is no longer in the configuration"
     day = row.report_day or now.astimezone(cfg.service.timezone).date()
-    if row.unit_code in _reported_units(session, day, now):
+    if row.unit_code in reported_units(session, day, now):
         return "the unit has reported since"
     if not reminders_expected(cfg, day):
         return f"{day} is no longer a reporting day"
@@ -517,24 +449,7 @@ def _answers_us(session: Session, original: Mapping[str, list[str]]) -> bool:
     if not ids:
         return False
     ours = {f"<{i}>" for i in ids} | set(ids)
-    return session.scalar(select(func.count(OutboxMail.id)).where(OutboxMail.message_id.in_(ours))) > 0
-
-
-def _history(session: Session, msg: Message) -> tuple[list[Message], Message | None]:
-    """The unit's earlier report messages of the same day (oldest first) and its latest
-    readable report of an earlier day (for the cumulative-decrease check)."""
-    earlier = [m for m in session.scalars(
-        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
-                              Message.report_day == msg.report_day, Message.received_at <= msg.received_at,
-                              Message.id != msg.id)
-        .order_by(Message.received_at, Message.id)).all()
-        if m.received_at < msg.received_at or m.id < msg.id]
-    previous = session.scalar(
-        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
-                              Message.readable.is_(True), Message.report_day < msg.report_day)
-        .options(selectinload(Message.figures))
-        .order_by(Message.report_day.desc(), Message.received_at.desc(), Message.id.desc()).limit(1))
-    return earlier, previous
+    return sent_by_us(session, ours)
 
 
 # -- reminders: plan and send at a slot -----------------------------------------------------
