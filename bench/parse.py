@@ -41,7 +41,7 @@ from tests.mailbuilders import write_config  # noqa: E402
 
 FORMATS = ("xlsx", "xls", "csv", "docx", "pdf")
 REPORT_DAY = dt.date(2021, 8, 12)
-REPROCESS_BATCH = 100  # messages per Analyser call, as service.ingest.pipeline.reprocess does
+REPROCESS_BATCH = 100  # messages per Analyser call, as service.ingest.reprocess.reprocess does
 
 
 # -- the bare library opens (what a script without our reader would do) -------------------

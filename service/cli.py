@@ -126,7 +126,7 @@ def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) 
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
-    from service.ingest.pipeline import describe_db_error
+    from storage.db import describe_db_error
     from storage.db import open_database
     try:
         return open_database(cfg.service.database_url)
@@ -443,7 +443,7 @@ def _at_least_one(text: str) -> int:
 
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
-    from service.ingest.pipeline import reprocess
+    from service.ingest.reprocess import reprocess
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None

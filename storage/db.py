@@ -13,6 +13,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -111,3 +112,13 @@ def open_database(url: str) -> sessionmaker[Session]:
 
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
+
+
+def describe_db_error(exc: Exception) -> str:
+    """A database failure in one sentence (a locked or corrupt SQLite file, anything else)."""
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return "the database is locked by another program; try again when it has finished"
+    if "file is not a database" in text or "malformed" in text:
+        return f"the database file is corrupt ({text})"
+    return f"database error: {text[:300]}"

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
+from storage.digests import DigestRecord
 from storage.models import Digest, OutboxMail
 
 LEASED = "sending"  # the state of a row while an instance holds its lease
@@ -31,7 +32,7 @@ class LeaseInfo:
     lease_until: dt.datetime | None
 
     @classmethod
-    def of(cls, row: Digest | OutboxMail) -> LeaseInfo:
+    def of(cls, row: Digest | OutboxMail | DigestRecord) -> LeaseInfo:
         return cls(row.state, row.lease_token, row.claimed_by, row.holder_process, row.lease_until)
 
 

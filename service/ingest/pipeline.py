@@ -10,35 +10,32 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-import os
 import threading
-import time
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
-from sqlalchemy.orm import Session, object_session, sessionmaker
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.model import ParsedMessage, Problem
-from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing, analyse_message
+from parsers.model import ParsedMessage
+from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing
 from service.ingest.archive import Archive, content_hash
 from service.config import Config
-from service.errors import ArchiveError, StorageError
+from service.errors import StorageError
 from service.failpoints import failpoint
 from service.mail.mailbox import FetchedMessage, Mailbox
-from storage.inserts import insert_or_ignore
-from storage.models import Attachment, Figure, MailboxMessage, MailboxState, Message, ProblemRow
+from service.ingest.workers import Analyser
+from storage.db import describe_db_error
+from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
+from storage.messages import (
+    Children, insert_children, known_copies, message_by_id, message_by_sha, message_id_counts,
+)
+from storage.messages import insert_message as store_message
+from storage.records import MessageRecord
 
 log = logging.getLogger(__name__)
-
-# Below this many messages a batch is analysed in-process: starting workers costs more.
-PARALLEL_MIN_BATCH = 8
-
 
 @dataclass(frozen=True)
 class Stored:
@@ -71,116 +68,6 @@ def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
     return received_at.astimezone(cfg.service.timezone).date()
 
 
-class Analyser:
-    """Runs `analyse_message` for a batch, on both cores when the batch is big enough."""
-
-    def __init__(self, routing: Routing, workers: int | None = None) -> None:
-        self.routing = routing
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self._pool: ProcessPoolExecutor | None = None
-
-    def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future]:
-        """Start analysing `items`; the futures complete in the workers (or already here)."""
-        if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
-            try:
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
-            except BrokenProcessPool:
-                self.reset()  # a worker was killed earlier: start new ones
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
-        done = []
-        for raw, day in items:
-            f: Future = Future()
-            f.set_result(_analyse_safely(raw, self.routing, day))
-            done.append(f)
-        return done
-
-    def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
-        return self.results(items, self.submit(items))
-
-    def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future]) -> list[Analysis]:
-        """The analyses of `items`; when a worker died (OOM killer, a stray signal) the
-        pool is replaced and the lost ones are analysed here, so ingestion goes on."""
-        out = []
-        for (raw, day), future in zip(items, futures):
-            try:
-                out.append(future.result())
-            except BrokenProcessPool:
-                log.warning("an analysis worker process died; starting new ones")
-                self.reset()
-                out.append(_analyse_safely(raw, self.routing, day))
-        return out
-
-    def reset(self) -> None:
-        pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
-
-    def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
-        return self._pool
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
-
-
-def _watch_parent(parent_pid: int) -> None:
-    """In a worker: exit when the main process is gone (e.g. SIGKILLed), never linger.
-
-    A killed parent stays a zombie until reaped, and a zombie still answers kill(pid, 0),
-    so its state is read from /proc where there is one.
-    """
-    def alive() -> bool:
-        try:
-            with open(f"/proc/{parent_pid}/stat", "rb") as fh:
-                return fh.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-        except FileNotFoundError:
-            return False
-        except OSError:
-            try:
-                os.kill(parent_pid, 0)
-            except ProcessLookupError:
-                return False
-            except PermissionError:
-                pass
-            return True
-
-    def watch() -> None:
-        while alive():
-            time.sleep(0.5)
-        os._exit(0)
-    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
-
-
-def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
-    """Never lose a message to a reader bug: record it as unassigned with the error."""
-    try:
-        analysis = analyse_message(raw, routing, day)
-    except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
-        log.exception("analysis failed for a message of %d bytes", len(raw))
-        from parsers.message import parse_message
-        try:
-            parsed = parse_message(raw)
-        except Exception:  # noqa: BLE001
-            parsed = None
-        from parsers.model import ParsedMessage
-        parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
-        return Analysis(
-            sha256=content_hash(raw), size=len(raw), parsed=replace(parsed, attachments=()),
-            kind=UNASSIGNED, unit_code=None, reason="analysis_failed", reason_detail=type(exc).__name__,
-            attachments=(), values={}, problems=(Problem("analysis_failed", {"detail": type(exc).__name__}),),
-            readable=False, as_of=None, unit_text=None,
-        )
-    # The attachment bytes are in the archive; don't carry them back from a worker.
-    return replace(analysis, parsed=replace(analysis.parsed, attachments=()))
-
-
 # -- storing ------------------------------------------------------------------------------
 
 def identity_of(parsed: ParsedMessage) -> str | None:
@@ -209,15 +96,11 @@ class KnownMessages:
         message_ids = list({a.parsed.message_id for a in analyses if a.parsed.message_id})
         self.by_sha: dict[str, tuple[int, str]] = {}
         self.by_identity: dict[str, tuple[int, str]] = {}
-        for pk, kind, sha, identity in session.execute(
-                select(Message.id, Message.kind, Message.sha256, Message.identity_sha256)
-                .where(Message.sha256.in_(shas) | Message.identity_sha256.in_(identities))):
+        for pk, kind, sha, identity in known_copies(session, shas, identities):
             self.by_sha[sha] = (pk, kind)
             if identity:
                 self.by_identity[identity] = (pk, kind)
-        self.message_ids: dict[str, int] = dict(session.execute(
-            select(Message.message_id, func.count()).where(Message.message_id.in_(message_ids))
-            .group_by(Message.message_id)).tuples().all()) if message_ids else {}
+        self.message_ids: dict[str, int] = message_id_counts(session, message_ids)
 
     def store(self, analysis: Analysis, **row) -> tuple[int, str, bool, bool]:
         """Insert `analysis` unless it is a copy (`insert_message` takes `row`); returns
@@ -254,50 +137,33 @@ class KnownMessages:
 
 
 def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.datetime,
-                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> Message:
+                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> MessageRecord:
     """Add the message row with its attachments, figures and problems (caller commits);
     the stored one when it is a copy of a message already stored."""
     pk, *_ = KnownMessages(session, [analysis]).store(
         analysis, received_at=received_at, report_day=report_day, archive_path=archive_path,
         source=source, now=now)
-    return session.get(Message, pk)
+    stored = message_by_id(session, pk)
+    assert stored is not None
+    return stored
 
 
 def insert_message(session: Session, analysis: Analysis, *, received_at: dt.datetime,
                    report_day: dt.date, archive_path: str, source: str, now: dt.datetime,
-                   children: dict | None = None) -> int | None:
+                   children: Children | None = None) -> int | None:
     """Insert the message row; returns its id, or None when another instance stored the same
     message (same bytes or identity) just now. Its attachments, figures and problems are
     inserted here too, or, when `children` is given, collected there for one executemany
     per table and batch (`insert_children`)."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    # On the connection: no autoflush of the session's pending changes before each message.
-    row = session.connection().execute(insert_or_ignore(session, Message.__table__, returning=Message.id), {
+    return store_message(session, {
         "sha256": analysis.sha256, "message_id": p.message_id, "size": analysis.size,
         "archive_path": archive_path, "source": source, "received_at": received_at,
         "report_day": report_day, "from_address": p.from_address, "from_name": p.from_name,
         "subject": p.subject, "date_header": p.date_header, "created_at": now,
         "content_sha256": p.content_sha256, "identity_sha256": identity_of(p), **derived,
-    }).first()
-    if row is None:
-        return None
-    pk = row[0]
-    pending = children if children is not None else {}
-    for table, rows in ((Attachment.__table__, attachments), (Figure.__table__, figures),
-                        (ProblemRow.__table__, problems)):
-        pending.setdefault(table, []).extend({"message_pk": pk, **r} for r in rows)
-    if children is None:
-        insert_children(session, pending)
-    return pk
-
-
-def insert_children(session: Session, children: dict) -> None:
-    conn = session.connection()
-    for table, rows in children.items():
-        if rows:
-            conn.execute(table.insert(), rows)
-    children.clear()
+    }, attachments, figures, problems, children)
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime):
@@ -321,22 +187,6 @@ def analysis_rows(analysis: Analysis, now: dt.datetime):
                for ind, row in analysis.values.items() for meas, val in row.items()]
     problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
     return derived, attachments, figures, problems
-
-
-def apply_analysis(msg: Message, analysis: Analysis, now: dt.datetime) -> None:
-    """Replace everything derived from reading `msg` (reprocessing with a new config)."""
-    derived, attachments, figures, problems = analysis_rows(analysis, now)
-    for key, value in derived.items():
-        setattr(msg, key, value)
-    # Delete the old rows first: the unit of work would insert the new ones before
-    # deleting, and a cell (message, indicator, measure) is unique.
-    msg.attachments, msg.figures, msg.problems = [], [], []
-    session = object_session(msg)
-    if session is not None:
-        session.flush()
-    msg.attachments = [Attachment(**a) for a in attachments]
-    msg.figures = [Figure(**f) for f in figures]
-    msg.problems = [ProblemRow(**pr) for pr in problems]
 
 
 def _storable(value: Decimal) -> Decimal:
@@ -382,7 +232,7 @@ class Ingestor:
             received_at = parse_message(raw).date_header or self.clock()
         day = report_day_of(received_at, self.cfg)
         with self._session() as session:
-            existing = session.scalar(select(Message).where(Message.sha256 == sha))
+            existing = message_by_sha(session, sha)
             if existing is not None:
                 return _stored(existing, True)
         [analysis] = self.analyser.analyse([(raw, day)])
@@ -394,7 +244,9 @@ class Ingestor:
                 self._commit(session)
                 log.info("imported message %s from %s: %s", analysis.parsed.message_id,
                          analysis.parsed.from_address, describe_analysis(analysis))
-            return _stored(session.get(Message, pk), duplicate)
+            stored = message_by_id(session, pk)
+            assert stored is not None
+            return _stored(stored, duplicate)
 
     def poll(self, mailbox: Mailbox) -> PollReport:
         """One pass over the configured folder; returns what was stored.
@@ -414,8 +266,7 @@ class Ingestor:
         if imap.processed_folder:
             mailbox.ensure_folder(imap.processed_folder)
         with self._session() as session:
-            state = self._state(session, mailbox.account, imap.folder, uidvalidity)
-            last_uid = state.last_uid
+            last_uid = folder_state(session, mailbox.account, imap.folder, uidvalidity, self.clock()).last_uid
             self._commit(session)
         report.actions_retried = self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
         uids = mailbox.uids_after(last_uid)
@@ -445,10 +296,8 @@ class Ingestor:
 
     def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
         with self._session() as session:
-            state = self._state(session, account, self.cfg.imap.folder, uidvalidity)
-            if state.last_uid < uid:
-                state.last_uid = uid
-                state.updated_at = self.clock()
+            folder_state(session, account, self.cfg.imap.folder, uidvalidity, self.clock())
+            if advance_folder(session, account, self.cfg.imap.folder, uid, self.clock()):
                 self._commit(session)
 
     def _archive_and_submit(self, batch: list[FetchedMessage]):
@@ -490,7 +339,7 @@ class Ingestor:
         now = self.clock()
         with self._session() as session:
             known = KnownMessages(session, [a for _, a in rows])
-            state = self._state(session, account, imap.folder, uidvalidity)
+            folder_state(session, account, imap.folder, uidvalidity, now)
             results, uid_rows, children, raced = [], [], {}, []
             for (fm, _, rel, day), analysis in rows:
                 pk, kind, duplicate, lost_race = known.store(
@@ -502,50 +351,24 @@ class Ingestor:
                 uid_rows.append({"account": account, "folder": imap.folder, "uidvalidity": uidvalidity,
                                  "uid": fm.uid, "message_pk": pk, "duplicate": duplicate,
                                  "action": action, "done": action == "none", "seen_at": now})
-                state.last_uid = max(state.last_uid, fm.uid)
                 results.append((fm, analysis, pk, duplicate))
             insert_children(session, children)
             if uid_rows:
-                recorded = set(session.scalars(
-                    insert_or_ignore(session, MailboxMessage.__table__, returning=MailboxMessage.uid), uid_rows))
+                recorded = record_uids(session, uid_rows)
                 raced += [r["uid"] for r in uid_rows if r["uid"] not in recorded]
-            state.updated_at = now
+            advance_folder(session, account, imap.folder, max((r["uid"] for r in uid_rows), default=0), now,
+                           touch=True)
             self._commit(session)
         if raced:
             log.info("%d UID(s) in %s were stored by another instance at the same moment: %s",
                      len(set(raced)), imap.folder, ", ".join(str(u) for u in sorted(set(raced))))
         return results
 
-    def _state(self, session: Session, account: str, folder: str, uidvalidity: int) -> MailboxState:
-        def load() -> MailboxState | None:
-            return session.scalar(select(MailboxState).where(
-                MailboxState.account == account, MailboxState.folder == folder))
-        state = load()
-        if state is None:
-            # Two instances' first polls of a folder both get here: one row, never an error.
-            created = session.execute(insert_or_ignore(session, MailboxState.__table__, returning=MailboxState.id),
-                                      {"account": account, "folder": folder, "uidvalidity": uidvalidity,
-                                       "last_uid": 0, "updated_at": self.clock()}).first()
-            if created is None:
-                log.info("another instance started polling %s on %s at the same moment", folder, account)
-            state = load()
-            assert state is not None  # inserted, or committed by the other instance
-        if state.uidvalidity != uidvalidity:
-            log.warning("UIDVALIDITY of %s on %s changed from %d to %d: rescanning the folder "
-                        "(messages already stored are recognised and not stored again)",
-                        folder, account, state.uidvalidity, uidvalidity)
-            state.uidvalidity = uidvalidity
-            state.last_uid = 0
-            state.updated_at = self.clock()
-        return state
-
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
         """(3) + (4): move or flag committed messages, then mark the action done."""
         imap = self.cfg.imap
         with self._session() as session:
-            rows = session.scalars(select(MailboxMessage).where(
-                MailboxMessage.account == mailbox.account, MailboxMessage.folder == imap.folder,
-                MailboxMessage.uidvalidity == uidvalidity, MailboxMessage.done.is_(False))).all()
+            rows = pending_actions(session, mailbox.account, imap.folder, uidvalidity)
             if not rows:
                 return 0
             moves = [r.uid for r in rows if r.action == "move"]
@@ -555,8 +378,7 @@ class Ingestor:
             if moves and imap.processed_folder:
                 mailbox.move(moves, imap.processed_folder)
             failpoint("moved")
-            for r in rows:
-                r.done = True
+            mark_done(session, [r.id for r in rows])
             self._commit(session)
             return len(rows)
 
@@ -585,16 +407,7 @@ def _database_errors():
         raise StorageError(describe_db_error(exc)) from exc
 
 
-def describe_db_error(exc: Exception) -> str:
-    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
-    if isinstance(exc, OperationalError) and "locked" in text:
-        return "the database is locked by another program; try again when it has finished"
-    if "file is not a database" in text or "malformed" in text:
-        return f"the database file is corrupt ({text})"
-    return f"database error: {text[:300]}"
-
-
-def _stored(msg: Message, duplicate: bool) -> Stored:
+def _stored(msg: MessageRecord, duplicate: bool) -> Stored:
     return Stored(message_pk=msg.id, duplicate=duplicate, kind=msg.kind, unit_code=msg.unit_code,
                   subject=msg.subject, from_address=msg.from_address, received_at=msg.received_at,
                   readable=msg.readable)
@@ -618,86 +431,3 @@ def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, St
     return out
 
 
-# -- reprocessing ---------------------------------------------------------------------------
-
-@dataclass
-class ReprocessReport:
-    total: int = 0
-    changed: int = 0
-    missing_files: list[str] = field(default_factory=list)
-
-
-def reprocess(ingestor: Ingestor, *, start: dt.date | None = None, end: dt.date | None = None,
-              unassigned_only: bool = False, progress: Callable[[int, int], None] | None = None,
-              batch_size: int = 100) -> ReprocessReport:
-    """Re-read archived messages with the current config, replacing what they produced.
-
-    Idempotent: running it twice gives the same rows. The raw messages, their arrival
-    times and the mailbox bookkeeping are never touched.
-    """
-    cfg = ingestor.cfg
-    query = select(Message.id).order_by(Message.received_at, Message.id)
-    if start:
-        query = query.where(Message.report_day >= start)
-    if end:
-        query = query.where(Message.report_day <= end)
-    if unassigned_only:
-        query = query.where(Message.kind == UNASSIGNED)
-    with ingestor._session() as session:
-        ids = session.scalars(query).all()
-    result = ReprocessReport(total=len(ids))
-    done = 0
-    for first in range(0, len(ids), batch_size):
-        chunk = ids[first:first + batch_size]
-        with ingestor._session() as session:
-            msgs = session.scalars(select(Message).where(Message.id.in_(chunk))
-                                   .order_by(Message.received_at, Message.id)).all()
-            items, kept = [], []
-            for msg in msgs:
-                try:
-                    raw = ingestor.archive.load(msg.archive_path)
-                except ArchiveError:
-                    result.missing_files.append(msg.archive_path)
-                    log.error("archived file %s of message %d is missing; its rows are kept as they are",
-                              msg.archive_path, msg.id)
-                    continue
-                msg.report_day = report_day_of(msg.received_at, cfg)
-                items.append((raw, msg.report_day))
-                kept.append(msg)
-            now = ingestor.clock()
-            analyses = ingestor.analyser.analyse(items)
-            for msg, analysis in zip(kept, analyses):
-                before = (msg.kind, msg.unit_code, msg.readable, len(msg.figures), len(msg.problems))
-                apply_analysis(msg, analysis, now)
-                after = (msg.kind, msg.unit_code, msg.readable, len(msg.figures), len(msg.problems))
-                result.changed += before != after
-            _fill_identities(session, kept, analyses)
-            ingestor._commit(session)
-        done += len(chunk)
-        if progress:
-            progress(done, len(ids))
-    log.info("reprocessed %d message(s), %d changed", result.total, result.changed)
-    return result
-
-
-def _fill_identities(session: Session, msgs: Sequence[Message], analyses: Sequence[Analysis]) -> None:
-    """Give rows their content hash and identity (rows stored before revision 0005 have
-    none), unless another row already has that identity: then the same message was stored
-    twice by an older version, and both rows stay as they are, this one without it."""
-    wanted = {}
-    for msg, analysis in zip(msgs, analyses):
-        # The headers as stored: reprocessing never changes what a message is.
-        parsed = replace(analysis.parsed, message_id=msg.message_id, from_address=msg.from_address)
-        msg.content_sha256 = parsed.content_sha256
-        wanted[msg.id] = identity_of(parsed)
-    identities = [i for i in wanted.values() if i]
-    taken = dict(session.execute(select(Message.identity_sha256, Message.id).where(
-        Message.identity_sha256.in_(identities))).tuples().all()) if identities else {}
-    for msg in msgs:
-        identity = wanted[msg.id]
-        holder = taken.setdefault(identity, msg.id) if identity else None
-        if holder is not None and holder != msg.id:
-            log.info("message %d is the same message as message %d (stored twice by an older version); "
-                     "both are kept", msg.id, holder)
-            identity = None
-        msg.identity_sha256 = identity

@@ -20,7 +20,6 @@ from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEve
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -36,7 +35,7 @@ from service.ingest.pipeline import Ingestor
 from service.admin.preflight import config_warnings
 from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
 from storage.leases import LeaseInfo
-from storage.models import Message
+from storage.days import first_report_day
 
 log = logging.getLogger(__name__)
 
@@ -480,7 +479,7 @@ def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
         return False
     if cfg.campaign.start_date and day < cfg.campaign.start_date:
         return False
-    first = session.scalar(select(func.min(Message.report_day)))
+    first = first_report_day(session)
     return first is not None and day >= first or digest_state(session, day) is not None
 
 

@@ -20,8 +20,7 @@ from pathlib import Path
 from email.utils import make_msgid
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.message import parse_message
@@ -33,7 +32,11 @@ from service.failpoints import failpoint
 from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
 from service.mail.smtp import smtp_session
 from storage.leases import LeaseInfo
-from storage.models import Digest, RuntimeState
+from storage.digests import (
+    DigestRecord, StateRecord, create_digest, digest_by_id, digest_of, write_state,
+)
+from storage.digests import read_state as read_runtime_state
+from storage.models import Digest
 from storage.outbox import reminded_units
 
 if TYPE_CHECKING:
@@ -130,7 +133,7 @@ class LeaseLost(BaocaoError):
 @dataclass
 class _Claim:
     lease: Lease | None
-    row: Digest | None
+    row: DigestRecord | None
     why: str = ""  # why not claimed: already_sent | in_progress | retry_later
     previous: str = ""  # whose lease it was, when one was taken over or is in the way
     until: dt.datetime | None = None  # when the lease in the way runs out
@@ -143,15 +146,11 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     lease = Lease(sessions, Digest, new_token(), holder, now, what=f"digest for {day}")
     with sessions() as session:
-        row = session.scalar(select(Digest).where(Digest.report_day == day))
+        row = digest_of(session, day)
         if row is None:
-            row = Digest(report_day=day, message_id=make_msgid("digest", domain), attempts=0, sends=0,
-                         updated_at=now, **lease.claim_values())
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # the other instance inserted it first
-                session.rollback()
+            row = create_digest(session, dict(report_day=day, message_id=make_msgid("digest", domain), attempts=0,
+                                              sends=0, updated_at=now, **lease.claim_values()))
+            if row is None:  # the other instance inserted it first
                 return _Claim(None, None, "in_progress")
             lease.adopt(row.id)
             return _Claim(lease, row)
@@ -183,7 +182,7 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
             session.rollback()
             return _Claim(None, None, "in_progress")
         session.commit()
-        return _Claim(lease, session.get(Digest, row.id, populate_existing=True),
+        return _Claim(lease, digest_by_id(session, row.id),
                       previous=previous if seen.state == "sending" else "")
 
 
@@ -298,7 +297,8 @@ def _earlier_attempt(cfg: Config, row: Digest, now: dt.datetime, force: bool) ->
                         row.report_day, since, exc)
             return _Earlier()
         return _Earlier(wait_until=now + retry_delay(row.attempts),
-                        reason=f"whether the attempt at {since} went is unknown and its copy cannot be looked for: {exc}")
+                        reason=f"whether the attempt at {since} went is unknown and its copy cannot be looked "
+                               f"for: {exc}")
     if found_in is not None:
         return _Earlier(found_in=found_in)
     if not force and now < row.handed_over_at + COPY_GRACE:
@@ -324,7 +324,7 @@ def send_digest(cfg: Config, sessions: sessionmaker[Session], archive: Archive, 
                    ignore_backoff=ignore_backoff, force=force)
     if claim.lease is None or claim.row is None:
         with sessions() as session:
-            existing = session.scalar(select(Digest).where(Digest.report_day == day))
+            existing = digest_of(session, day)
         return DigestOutcome(day, claim.why, existing.last_error or "" if existing else "",
                              existing.sent_at if existing else None, holder=claim.previous, until=claim.until)
     with claim.lease.kept_alive():
@@ -333,7 +333,7 @@ def send_digest(cfg: Config, sessions: sessionmaker[Session], archive: Archive, 
 
 
 def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive, day: dt.date,
-                  now: dt.datetime, lease: Lease, row: Digest, *, force: bool) -> DigestOutcome:
+                  now: dt.datetime, lease: Lease, row: DigestRecord, *, force: bool) -> DigestOutcome:
     recipients = [*cfg.digest.to, *cfg.digest.cc]
     if row.handed_over_at is not None:
         earlier = _earlier_attempt(cfg, row, now, force)
@@ -383,8 +383,8 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
     return DigestOutcome(day, "sent", "late" if late else "", now)
 
 
-def digest_state(session: Session, day: dt.date) -> Digest | None:
-    return session.scalar(select(Digest).where(Digest.report_day == day))
+def digest_state(session: Session, day: dt.date) -> DigestRecord | None:
+    return digest_of(session, day)
 
 
 # -- runtime state (heartbeat, last poll) ---------------------------------------------------
@@ -394,19 +394,11 @@ def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: d
     failure too, when the database may be the thing that failed."""
     try:
         with sessions() as session:
-            row = session.get(RuntimeState, name)
-            if row is None:
-                session.add(RuntimeState(name=name, value=value, updated_at=now))
-            else:
-                row.value, row.updated_at = value, now
-            try:
-                session.commit()
-            except IntegrityError:  # another instance wrote it first; ours is as good
-                session.rollback()
+            write_state(session, name, value, now)
     except SQLAlchemyError as exc:
-        from service.ingest.pipeline import describe_db_error
+        from storage.db import describe_db_error
         log.warning("could not record %s in the database: %s", name, describe_db_error(exc))
 
 
-def read_state(session: Session, name: str) -> RuntimeState | None:
-    return session.get(RuntimeState, name)
+def read_state(session: Session, name: str) -> StateRecord | None:
+    return read_runtime_state(session, name)

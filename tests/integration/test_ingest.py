@@ -186,7 +186,7 @@ def test_import_keeps_messages_sharing_a_message_id(setup, caplog):
 def test_reprocess_fills_the_content_hash_of_rows_stored_before_it(setup):
     from sqlalchemy import update
 
-    from service.ingest.pipeline import reprocess
+    from service.ingest.reprocess import reprocess
     ing = Ingestor(setup.cfg, setup.sessions, setup.archive, workers=1)
     different = sharing_one_message_id()[:2]
     for i, raw in enumerate(different):
