@@ -14,14 +14,14 @@ import secrets
 import shutil
 from dataclasses import replace
 from decimal import Decimal
-from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from pathlib import Path
 
 from service.ingest.archive import Archive
 from service.config import Config, ImapConfig, Secret, SmtpConfig
 from service.day.dayview import build_day_view
+from service.mail.compose import compose
 from service.outputs.digest import compose_email
 from service.schedule.dispatch import build_digest, send_digest, write_digest_files
 from service.outputs.export import day_json, status_text
@@ -98,19 +98,10 @@ def _figures(cfg: Config, rng: random.Random) -> dict[str, Decimal]:
 
 def report_email(sender: str, subject: str, when: dt.datetime, files=(), headers=None, body=None) -> bytes:
     """A unit's email as its mail client would send it (also used by scripts/screenshots.py)."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = "baocao@example.gov.vn"
-    msg["Subject"] = subject
-    msg["Date"] = format_datetime(when)
-    msg["Message-ID"] = make_msgid(domain=sender.split("@")[-1])
-    for k, v in (headers or {}).items():
-        msg[k] = v
-    msg.set_content(body or "Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
-                            "(tệp đính kèm).\n\nTrân trọng!")
-    for name, ctype, data in files:
-        maintype, _, subtype = ctype.partition("/")
-        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    msg = compose(sender=sender, to="baocao@example.gov.vn", subject=subject, date=when,
+                  message_id=make_msgid(domain=sender.split("@")[-1]), headers=headers, files=files,
+                  text=body or "Kính gửi Phòng Lao động - Thương binh và Xã hội.\n\nĐơn vị gửi báo cáo tiến độ "
+                               "(tệp đính kèm).\n\nTrân trọng!")
     return msg.as_bytes(policy=SMTP)
 
 

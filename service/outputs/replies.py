@@ -5,7 +5,6 @@ Deciding and sending them is service/schedule/outbox.py.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
@@ -14,6 +13,7 @@ from typing import Any
 
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig
+from service.mail.compose import address, compose
 from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
 from service.outputs.digest import Numbers, clean, labels, problem_text
 from service.outputs.i18n import Texts, _load, fill
@@ -163,24 +163,10 @@ def reply_subject(original: str | None, language: str) -> str:
 def compose_mail(cfg: Config, *, to: str, subject: str, message_id: str, now: dt.datetime, text: str,
                  html: str | None, in_reply_to: str | None = None, references: Sequence[str] = (),
                  files: Sequence[tuple[str, str, bytes]] = (), auto_submitted: str = "auto-replied") -> EmailMessage:
-    """A mail to a unit, marked automatic so that no auto-responder answers it (RFC 3834)."""
+    """A mail to a unit (service/mail/compose.py), marked automatic so that no auto-responder
+    answers it (RFC 3834)."""
     assert cfg.smtp is not None
-    msg = EmailMessage()
-    msg["From"] = email.utils.formataddr((cfg.smtp.from_name or "", cfg.smtp.from_address))
-    msg["To"] = to
-    msg["Date"] = email.utils.format_datetime(now.astimezone(cfg.service.timezone))
-    msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
-    msg["Subject"] = subject
-    if in_reply_to:
-        msg["In-Reply-To"] = in_reply_to
-    if references:
-        msg["References"] = " ".join(dict.fromkeys(references))
-    msg["Auto-Submitted"] = auto_submitted
-    msg["X-Auto-Response-Suppress"] = "All"
-    msg.set_content(text, subtype="plain", charset="utf-8")
-    if html is not None:
-        msg.add_alternative(html, subtype="html", charset="utf-8")
-    for name, content_type, data in files:
-        main, _, sub = content_type.partition("/")
-        msg.add_attachment(data, maintype=main, subtype=sub, filename=name)
-    return msg
+    return compose(sender=address(cfg.smtp.from_name, cfg.smtp.from_address), to=to,
+                   date=now.astimezone(cfg.service.timezone), message_id=message_id, subject=subject,
+                   in_reply_to=in_reply_to, references=references, text=text, html=html, files=files,
+                   auto_submitted=auto_submitted)
