@@ -14,12 +14,13 @@ from typing import TYPE_CHECKING, Iterator
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.ingest.archive import Archive
 from service.config import Config, load_config, resolve_config_path
-from service.errors import BaocaoError, ConfigError, MailboxError, SmtpError, StorageError, UsageError
+from service.errors import BaocaoError, MailboxError, SmtpError, StorageError, UsageError
+from service.ingest.archive import Archive
+from service.logs import set_log_zone, setup_logging
 
 if TYPE_CHECKING:
-    from service.mail.mailbox import FolderLayout
+    from service.ingest.pipeline import Ingestor
 
 log = logging.getLogger("baocao")
 
@@ -36,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return 2
-    setup_logging(args)
+    setup_logging(args.command, debug=args.debug, verbose=args.verbose, log_format=args.log_format)
     try:
         return int(args.func(args) or 0)
     except BaocaoError as exc:
@@ -64,57 +65,6 @@ def version() -> str:
         return "unknown"
 
 
-class ZonedFormatter(logging.Formatter):
-    """Log time stamps with their UTC offset, in the service's time zone once the config is
-    read (`set_log_zone`; the machine's zone before): 2021-08-11 15:00:02.120+07:00.
-
-    A container or a server usually runs in UTC while the schedule is in local time:
-    without the offset an administrator cannot tell whether 08:00 is the 15:00 digest."""
-
-    separator = " "
-
-    def __init__(self, fmt: str | None = None) -> None:
-        super().__init__(fmt)
-        self.zone: dt.tzinfo | None = None  # None: the machine's zone
-
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).astimezone(self.zone)
-        return when.isoformat(sep=self.separator, timespec="milliseconds")
-
-
-class JsonFormatter(ZonedFormatter):
-    """One JSON object per line, for log collectors (journald, Loki, ...)."""
-
-    separator = "T"
-
-    def format(self, record: logging.LogRecord) -> str:
-        doc = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-               "message": record.getMessage()}
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, ensure_ascii=False)
-
-
-def setup_logging(args: argparse.Namespace) -> None:
-    level = logging.DEBUG if args.debug else (
-        logging.INFO if args.command in ("poll", "run", "import", "reprocess", "demo") or args.verbose
-        else logging.WARNING)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if args.log_format == "json" else
-                         ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=level, handlers=[handler])
-    # Library chatter (migrations, scheduler bookkeeping) only when debugging.
-    for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default", "mail.log"):
-        logging.getLogger(noisy).setLevel(logging.DEBUG if args.debug else logging.WARNING)
-
-
-def set_log_zone(zone: dt.tzinfo) -> None:
-    """From now on, log time stamps are in `zone` (the service's time zone)."""
-    for handler in logging.getLogger().handlers:
-        if isinstance(handler.formatter, ZonedFormatter):
-            handler.formatter.zone = zone
-
-
 # -- shared plumbing ----------------------------------------------------------------------
 
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
@@ -126,8 +76,7 @@ def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) 
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
-    from storage.db import describe_db_error
-    from storage.db import open_database
+    from storage.db import describe_db_error, open_database
     try:
         return open_database(cfg.service.database_url)
     except SQLAlchemyError as exc:
@@ -155,7 +104,7 @@ def parse_day(text: str | None, cfg: Config) -> dt.date:
 
 
 @contextmanager
-def ingestor_for(cfg: Config) -> Iterator["Ingestor"]:  # noqa: F821
+def ingestor_for(cfg: Config) -> Iterator[Ingestor]:
     from service.ingest.pipeline import Ingestor
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
@@ -173,66 +122,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     targets = f", {len(cfg.campaign.targets)} targets" if cfg.campaign.targets else ""
     print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
           f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
+    from service.admin.check import check_connections
     from service.admin.preflight import config_warnings
     for warning in config_warnings(cfg, dt.datetime.now(dt.timezone.utc)):
         print(f"Warning: {warning}")  # valid all the same: exit 0
     if args.connect:
-        from service.mail.mailbox import Mailbox
-        from service.mail.smtp import smtp_session
-        if cfg.imap is None:
-            raise UsageError("the configuration has no [imap] section to connect to")
-        with Mailbox(cfg.imap) as mb:
-            layout = mb.folder_layout()
-            if layout.has(cfg.imap.folder):
-                mb.select(cfg.imap.folder)  # and it opens
-        print(f"IMAP: logged in to {cfg.imap.host}:{cfg.imap.port} as {cfg.imap.username}.")
-        check_folders(cfg, layout)
-        if cfg.smtp is None:
-            raise UsageError("the configuration has no [smtp] section to connect to")
-        with smtp_session(cfg.smtp):
-            pass
-        print(f"SMTP: logged in to {cfg.smtp.host}:{cfg.smtp.port}.")
+        check_connections(cfg)
     return 0
-
-
-MAX_FOLDERS_LISTED = 40
-
-
-def check_folders(cfg: Config, layout: FolderLayout) -> None:
-    """Print the server's folders and namespace; raise ConfigError when imap.folder is missing
-    or imap.processed_folder can neither be found nor created, with the name probably meant."""
-    from service.outputs.i18n import Texts
-    texts = Texts(cfg.service.language)
-    imap = cfg.imap
-    shown = ", ".join(layout.folders[:MAX_FOLDERS_LISTED])
-    if len(layout.folders) > MAX_FOLDERS_LISTED:
-        shown += " " + texts.sentence("check", "more_folders", {"count": len(layout.folders) - MAX_FOLDERS_LISTED})
-    for prefix, delimiter in layout.personal:
-        print(texts.sentence("check", "namespace", {"host": imap.host, "prefix": prefix, "delimiter": delimiter,
-                                                    "folders": shown}))
-    problems = []
-
-    def problem(config_key: str, folder: str, sentence: str, **params: object) -> None:
-        text = texts.sentence("check", sentence, {"folder": folder, "host": imap.host, **params})
-        meant = layout.suggest(folder)
-        if meant:
-            text += "; " + texts.sentence("check", "did_you_mean", {"name": meant})
-        problems.append(f"imap.{config_key}: {text}")
-
-    if layout.has(imap.folder):
-        print(texts.sentence("check", "folder_ok", {"folder": imap.folder}))
-    else:
-        problem("folder", imap.folder, "folder_missing")
-    processed = imap.processed_folder
-    if processed and processed != imap.folder:
-        if layout.has(processed):
-            print(texts.sentence("check", "processed_ok", {"folder": processed}))
-        elif layout.can_create(processed):
-            print(texts.sentence("check", "processed_later", {"folder": processed}))
-        else:
-            problem("processed_folder", processed, "cannot_create", prefix=layout.personal[0][0])
-    if problems:
-        raise ConfigError(cfg.source, problems)
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
@@ -286,8 +182,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
-    from service.schedule.dispatch import digest_state
     from service.outputs.export import digest_json, digest_line
+    from service.schedule.dispatch import digest_state
     with sessions() as session:
         view = build_day_view(session, cfg, day)
         row = digest_state(session, day)
@@ -343,7 +239,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from service.schedule.dispatch import build_digest, send_digest
+    from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
     cfg = config_of(args, require_secrets=not args.dry_run)
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.timezone.utc)
@@ -367,31 +263,12 @@ def cmd_digest(args: argparse.Namespace) -> int:
             return 0
     outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True,
                           force=args.force)
-    tz = cfg.service.timezone
     if outcome.holder and args.force:
         print(f"Took over the digest for {day:%d/%m/%Y} from {outcome.holder}.")
-    messages = {
-        "sent": f"Digest for {day:%d/%m/%Y} sent to {', '.join(cfg.digest.to)}"
-                + (" (late)" if outcome.detail == "late" else "") + ".",
-        "already_sent": f"The digest for {day:%d/%m/%Y} was already sent"
-                        + (f" at {outcome.sent_at.astimezone(tz):%H:%M %d/%m/%Y}"
-                           if outcome.sent_at else "") + "; use --resend to send it again.",
-        "in_progress": f"Another instance, {outcome.holder}, is sending the digest for {day:%d/%m/%Y} right now"
-                       + (f" (its lease runs until {outcome.until.astimezone(tz):%H:%M:%S})" if outcome.until else "")
-                       + "; use --force to take it over.",
-        "not_reporting_day": f"{day:%d/%m/%Y} is not a reporting day; no digest is due "
-                             "(use --resend to send one anyway).",
-        "taken_over": f"The digest for {day:%d/%m/%Y} was not sent by this command: {outcome.detail} took it over.",
-        "waiting_for_copy": f"The digest for {day:%d/%m/%Y} was not sent again: {outcome.detail} "
-                            "(use --force to send it now).",
-    }
-    if outcome.detail == "copy_found" and outcome.sent_at:
-        messages["sent"] = (f"The digest for {day:%d/%m/%Y} had gone at {outcome.sent_at.astimezone(tz):%H:%M} "
-                            "(its copy is in the mailbox); marked sent, not sent again.")
     if outcome.status == "failed":
         raise SmtpError(f"the digest for {day:%d/%m/%Y} was not sent: {outcome.detail}; "
                         "it will be retried by the daemon")
-    print(messages.get(outcome.status, outcome.status))
+    print(outcome_sentence(outcome, cfg))
     return 0
 
 
@@ -407,6 +284,7 @@ def _poll_before_digest(cfg: Config) -> None:
 def cmd_run(args: argparse.Namespace) -> int:
     import faulthandler
     import signal as _signal
+
     from service.schedule.daemon import Daemon
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)

@@ -402,3 +402,28 @@ def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: d
 
 def read_state(session: Session, name: str) -> StateRecord | None:
     return read_runtime_state(session, name)
+
+
+def outcome_sentence(outcome: DigestOutcome, cfg: Config) -> str:
+    """What `baocao digest` says about the outcome (the operator's terminal, English)."""
+    day = outcome.day
+    tz = cfg.service.timezone
+    messages = {
+        "sent": f"Digest for {day:%d/%m/%Y} sent to {', '.join(cfg.digest.to)}"
+                + (" (late)" if outcome.detail == "late" else "") + ".",
+        "already_sent": f"The digest for {day:%d/%m/%Y} was already sent"
+                        + (f" at {outcome.sent_at.astimezone(tz):%H:%M %d/%m/%Y}"
+                           if outcome.sent_at else "") + "; use --resend to send it again.",
+        "in_progress": f"Another instance, {outcome.holder}, is sending the digest for {day:%d/%m/%Y} right now"
+                       + (f" (its lease runs until {outcome.until.astimezone(tz):%H:%M:%S})" if outcome.until else "")
+                       + "; use --force to take it over.",
+        "not_reporting_day": f"{day:%d/%m/%Y} is not a reporting day; no digest is due "
+                             "(use --resend to send one anyway).",
+        "taken_over": f"The digest for {day:%d/%m/%Y} was not sent by this command: {outcome.detail} took it over.",
+        "waiting_for_copy": f"The digest for {day:%d/%m/%Y} was not sent again: {outcome.detail} "
+                            "(use --force to send it now).",
+    }
+    if outcome.detail == "copy_found" and outcome.sent_at:
+        messages["sent"] = (f"The digest for {day:%d/%m/%Y} had gone at {outcome.sent_at.astimezone(tz):%H:%M} "
+                            "(its copy is in the mailbox); marked sent, not sent again.")
+    return messages.get(outcome.status, outcome.status)
