@@ -9,7 +9,8 @@ import os
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
+from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -124,7 +125,7 @@ def cmd_check(args: argparse.Namespace) -> int:
           f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
     from service.admin.check import check_connections
     from service.admin.preflight import config_warnings
-    for warning in config_warnings(cfg, dt.datetime.now(dt.timezone.utc)):
+    for warning in config_warnings(cfg, dt.datetime.now(dt.UTC)):
         print(f"Warning: {warning}")  # valid all the same: exit 0
     if args.connect:
         check_connections(cfg)
@@ -183,10 +184,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
     from service.outputs.export import digest_json, digest_line
-    from service.schedule.dispatch import digest_state
+    from storage.digests import digest_of
     with sessions() as session:
         view = build_day_view(session, cfg, day)
-        row = digest_state(session, day)
+        row = digest_of(session, day)
         if args.json:
             doc = day_json(view, cfg)
             doc["digest"] = digest_json(row, cfg)
@@ -242,7 +243,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
     cfg = config_of(args, require_secrets=not args.dry_run)
     day = parse_day(args.date, cfg)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     archive = Archive(cfg.service.archive_dir)
     if not args.dry_run and cfg.smtp is None:
         raise UsageError("the configuration has no [smtp] section to send the digest with")
@@ -298,7 +299,7 @@ def cmd_health(args: argparse.Namespace) -> int:
     from service.schedule.daemon import health
     cfg = config_of(args, require_secrets=False)
     with open_sessions(cfg)() as session:
-        ok, text = health(cfg, session, dt.datetime.now(dt.timezone.utc))
+        ok, text = health(cfg, session, dt.datetime.now(dt.UTC))
     print(text, file=sys.stdout if ok else sys.stderr)
     return 0 if ok else 1
 
@@ -306,7 +307,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 def cmd_backup(args: argparse.Namespace) -> int:
     from service.admin.backup import write_backup
     cfg = config_of(args, require_secrets=False)
-    print(write_backup(cfg, Path(args.out), dt.datetime.now(dt.timezone.utc), keep=args.keep))
+    print(write_backup(cfg, Path(args.out), dt.datetime.now(dt.UTC), keep=args.keep))
     return 0
 
 

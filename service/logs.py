@@ -21,7 +21,7 @@ class ZonedFormatter(logging.Formatter):
         self.zone: dt.tzinfo | None = None  # None: the machine's zone
 
     def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802
-        when = dt.datetime.fromtimestamp(record.created, dt.timezone.utc).astimezone(self.zone)
+        when = dt.datetime.fromtimestamp(record.created, dt.UTC).astimezone(self.zone)
         return when.isoformat(sep=self.separator, timespec="milliseconds")
 
 

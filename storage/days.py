@@ -11,7 +11,8 @@ from decimal import Decimal
 from sqlalchemy import String, func, select
 from sqlalchemy.orm import Session, selectinload
 
-from storage.models import REPORT, Figure, Message
+from storage.kinds import REPORT
+from storage.models import Figure, Message
 from storage.records import MessageRecord, message_record
 
 Values = dict[str, dict[str, Decimal]]

@@ -6,8 +6,8 @@ nothing instead of failing, and on PostgreSQL it waits for the first to commit.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-from typing import Sequence
+from collections.abc import Sequence
+from functools import cache, lru_cache
 
 from sqlalchemy import ColumnElement, Table, insert
 from sqlalchemy.orm import Session
@@ -23,7 +23,7 @@ def insert_or_ignore(session: Session, table: Table, conflict_columns: Sequence[
     return _statement(session.get_bind().dialect.name, table, tuple(conflict_columns), returning)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _statement(dialect: str, table: Table, conflict_columns: tuple[str, ...],
                returning: ColumnElement | None) -> Insert:
     if dialect == "postgresql":

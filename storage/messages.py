@@ -12,7 +12,8 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.inserts import insert_or_ignore
-from storage.models import UNASSIGNED, Attachment, Figure, Message, ProblemRow
+from storage.kinds import UNASSIGNED
+from storage.models import Attachment, Figure, Message, ProblemRow
 from storage.records import MessageRecord, message_record
 
 # The rows a message's reading produced, by child table: collected for one executemany
@@ -45,7 +46,7 @@ def message_id_counts(session: Session, message_ids: Collection[str]) -> dict[st
     return {mid: n for mid, n in rows if mid is not None}
 
 
-def insert_message(session: Session, values: dict[str, Any], attachments: Sequence[dict[str, Any]],
+def add_message(session: Session, values: dict[str, Any], attachments: Sequence[dict[str, Any]],
                    figures: Sequence[dict[str, Any]], problems: Sequence[dict[str, Any]],
                    children: Children | None = None) -> int | None:
     """Insert a message row unless the same message (bytes or identity) is stored; its id,

@@ -9,8 +9,18 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    TypeDecorator, UniqueConstraint,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -26,15 +36,15 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 class ExactDecimal(TypeDecorator):
@@ -69,13 +79,6 @@ class MailboxState(Base):
     __table_args__ = (UniqueConstraint("account", "folder", name="uq_mailbox_state_folder"),)
 
 
-# Message kinds as stored (Message.kind): a report counts for `unit_code` (readable or not);
-# unassigned: no unit could be tied to it; automatic: auto-reply, bounce, bulk (never a report).
-REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
-# The reason of mail from the service's own address (a digest's copy): automatic, never listed.
-OWN_MAIL = "own_address"
-
-
 class Message(Base):
     """One message as received, archived byte-for-byte under `archive_path`."""
 
@@ -93,8 +96,7 @@ class Message(Base):
     from_name: Mapped[str | None] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(Text, default="")
     date_header: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    # report: counts for `unit_code` (readable or not); unassigned: no unit could be
-    # tied to it; automatic: auto-reply, bounce, bulk (never a report).
+    # storage.kinds: report (counts for `unit_code`, readable or not), unassigned, automatic.
     kind: Mapped[str] = mapped_column(String(20), index=True)
     unit_code: Mapped[str | None] = mapped_column(String(100), index=True)
     reason: Mapped[str | None] = mapped_column(Text)  # why unassigned / automatic

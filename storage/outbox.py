@@ -14,8 +14,9 @@ from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.inserts import insert_or_ignore
+from storage.kinds import REPORT, UNASSIGNED
 from storage.leases import LeaseInfo
-from storage.models import REPORT, UNASSIGNED, Message, OutboxMail
+from storage.models import Message, OutboxMail
 from storage.records import MessageRecord, message_record
 
 # Outbox kinds and states (storage.models.OutboxMail).

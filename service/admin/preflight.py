@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 
 from service.config import Config
-from service.schedule.outbox import reminder_addresses, reminders_expected
+from service.day.reminders import reminder_addresses, reminders_expected
 
 LOOKAHEAD_DAYS = 7  # "no reporting day in the next week" is worth saying; a long weekend is not
 

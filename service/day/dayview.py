@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from sqlalchemy.orm import Session
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
-from storage.models import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.days import Values, load_values, messages_of_day, readable_report_days, readable_reports
+from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.records import MessageRecord as Message
 
 Cell = tuple[str, str]  # (indicator code, measure code)

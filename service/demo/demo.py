@@ -18,18 +18,18 @@ from email.policy import SMTP
 from email.utils import make_msgid
 from pathlib import Path
 
-from service.ingest.archive import Archive
 from service.config import Config, ImapConfig, Secret, SmtpConfig
 from service.day.dayview import build_day_view
-from service.mail.compose import compose
-from service.outputs.digest import compose_email
-from service.schedule.dispatch import build_digest, send_digest, write_digest_files
-from service.outputs.export import day_json, status_text
 from service.demo.localmail import LocalDovecot, SmtpCapture
-from service.mail.mailbox import Mailbox
+from service.ingest.archive import Archive
 from service.ingest.pipeline import Ingestor
-from service.schedule.outbox import drain_outbox, plan_acknowledgements, send_reminders
+from service.mail.compose import compose
+from service.mail.mailbox import Mailbox
+from service.outputs.digest import compose_email
+from service.outputs.export import day_json, status_text
 from service.outputs.template import render_form
+from service.schedule.dispatch import build_digest, send_digest, write_digest_files
+from service.schedule.outbox import drain_outbox, plan_acknowledgements, send_reminders
 from storage.db import open_database
 
 log = logging.getLogger(__name__)

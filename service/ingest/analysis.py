@@ -11,20 +11,20 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Mapping
 
 from parsers.authresults import check_sender
 from parsers.body import read_body
 from parsers.message import parse_message
-from parsers.text import clean_text
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.report import read_attachment
+from parsers.text import clean_text
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
-from storage.models import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
+from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 
 # A figure at or above this (in đồng, or persons) is a typing or file error, never a
 # report: a national budget is ~2e15 đồng. Kept below it, a figure quantized to 4

@@ -14,25 +14,30 @@ import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.model import ParsedMessage
-from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing
-from service.ingest.archive import Archive, content_hash
 from service.config import Config
 from service.errors import StorageError
 from service.failpoints import failpoint
-from service.mail.mailbox import FetchedMessage, Mailbox
+from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing
+from service.ingest.archive import Archive, content_hash
 from service.ingest.workers import Analyser
+from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
 from storage.messages import (
-    Children, insert_children, known_copies, message_by_id, message_by_sha, message_id_counts,
+    Children,
+    add_message,
+    insert_children,
+    known_copies,
+    message_by_id,
+    message_by_sha,
+    message_id_counts,
 )
-from storage.messages import insert_message as store_message
 from storage.records import MessageRecord
 
 log = logging.getLogger(__name__)
@@ -157,7 +162,7 @@ def insert_message(session: Session, analysis: Analysis, *, received_at: dt.date
     per table and batch (`insert_children`)."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    return store_message(session, {
+    return add_message(session, {
         "sha256": analysis.sha256, "message_id": p.message_id, "size": analysis.size,
         "archive_path": archive_path, "source": source, "received_at": received_at,
         "report_day": report_day, "from_address": p.from_address, "from_name": p.from_name,
@@ -212,7 +217,7 @@ class Ingestor:
         self.cfg = cfg
         self.sessions = sessions
         self.archive = archive
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.analyser = Analyser(routing_for(cfg), workers)
         self.stop = stop or threading.Event()
 

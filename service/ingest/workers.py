@@ -11,7 +11,7 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from typing import Sequence
+from collections.abc import Sequence
 
 from parsers.model import Problem
 from service.ingest.analysis import UNASSIGNED, Analysis, Routing, analyse_message

@@ -12,7 +12,7 @@ import socket
 import ssl
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from collections.abc import Iterator
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
@@ -94,7 +94,7 @@ class Mailbox:
         self._known_folders: set[str] = set()
 
     # -- connection --------------------------------------------------------------------
-    def __enter__(self) -> "Mailbox":
+    def __enter__(self) -> Mailbox:
         self.connect()
         return self
 
@@ -160,7 +160,7 @@ class Mailbox:
                                f"({exc.verify_message}); set imap.ca_file to trust it") from exc
         except ssl.SSLError as exc:
             raise MailboxError(f"TLS with {what} failed: {exc.reason or exc}") from exc
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise MailboxError(f"{what} did not answer in {self.cfg.timeout_seconds:g} s") from exc
         except (ConnectionError, socket.gaierror, OSError) as exc:
             raise MailboxError(f"cannot reach {what}: {exc.strerror or exc}") from exc
@@ -272,9 +272,9 @@ class Mailbox:
             raw = item.get(b"BODY[]") or b""
             when = item.get(b"INTERNALDATE")
             if when is None:
-                when = dt.datetime.now(dt.timezone.utc)
+                when = dt.datetime.now(dt.UTC)
             elif when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
+                when = when.replace(tzinfo=dt.UTC)
             out.append(FetchedMessage(uid, raw, when))
         return out
 

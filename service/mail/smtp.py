@@ -6,7 +6,7 @@ import smtplib
 import socket
 import ssl
 from contextlib import contextmanager
-from typing import Iterator
+from collections.abc import Iterator
 
 from service.config import SmtpConfig
 from service.errors import SmtpError
@@ -48,7 +48,7 @@ def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
                         f"({exc.verify_message}); set smtp.ca_file to trust it") from exc
     except ssl.SSLError as exc:
         raise SmtpError(f"TLS with {where} failed: {exc.reason or exc}") from exc
-    except socket.timeout as exc:
+    except TimeoutError as exc:
         raise SmtpError(f"{where} did not answer in {cfg.timeout_seconds:g} s") from exc
     except smtplib.SMTPResponseException as exc:
         text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)

@@ -14,7 +14,7 @@ import random
 import signal
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -23,19 +23,20 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.ingest.archive import Archive
+from service.admin.preflight import config_warnings
 from service.config import Config
 from service.day.dayview import is_reporting_day
-from service.schedule.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
 from service.errors import BaocaoError, MailboxError
-from service.outputs.i18n import Texts
-from service.schedule.lease import LEASE_TTL, Holder
-from service.mail.mailbox import Mailbox
+from service.ingest.archive import Archive
 from service.ingest.pipeline import Ingestor
-from service.admin.preflight import config_warnings
+from service.mail.mailbox import Mailbox
+from service.outputs.i18n import Texts
+from service.schedule.dispatch import digest_due_at, instance_name, record_state, send_digest
+from service.schedule.lease import LEASE_TTL, Holder
 from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
-from storage.leases import LeaseInfo
 from storage.days import first_report_day
+from storage.digests import digest_of, read_state
+from storage.leases import LeaseInfo
 
 log = logging.getLogger(__name__)
 
@@ -142,7 +143,7 @@ class Daemon:
         self.cfg = cfg
         self.sessions = sessions
         self.archive = archive
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.stop = threading.Event()
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
@@ -315,7 +316,7 @@ class Daemon:
             with self.sessions() as session:
                 if not digest_expected(self.cfg, session, day):
                     continue
-                row = digest_state(session, day)
+                row = digest_of(session, day)
             if row is not None and row.state == "sent":
                 continue
             if row is not None and row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
@@ -352,7 +353,7 @@ class Daemon:
                     what, f"{due:%H:%M:%S %d/%m}", done)
             return
         due = event.scheduled_run_time.astimezone(tz)
-        late = dt.datetime.now(dt.timezone.utc) - event.scheduled_run_time
+        late = dt.datetime.now(dt.UTC) - event.scheduled_run_time
         if event.job_id == "digest":
             done = "the catch-up check sends the digest if it was not sent"
         elif event.job_id.startswith("reminders-"):
@@ -464,7 +465,7 @@ def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: 
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat()
+    return when.astimezone(dt.UTC).isoformat()
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
@@ -480,7 +481,7 @@ def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
     if cfg.campaign.start_date and day < cfg.campaign.start_date:
         return False
     first = first_report_day(session)
-    return first is not None and day >= first or digest_state(session, day) is not None
+    return first is not None and day >= first or digest_of(session, day) is not None
 
 
 def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
@@ -515,7 +516,7 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             continue
         if not digest_expected(cfg, session, day):
             continue
-        row = digest_state(session, day)
+        row = digest_of(session, day)
         if row is None or row.state != "sent":
             problem("digest_overdue", date=f"{day:%d/%m/%Y}",
                     why=f" ({row.last_error})" if row is not None and row.last_error else "")

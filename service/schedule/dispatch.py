@@ -16,26 +16,29 @@ import os
 import smtplib
 import socket
 from dataclasses import dataclass
-from pathlib import Path
 from email.utils import make_msgid
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.message import parse_message
-from service.ingest.archive import Archive
 from service.config import Config
 from service.day.dayview import DayView, build_day_view, is_reporting_day
 from service.errors import ArchiveError, BaocaoError, MailboxError, SmtpError
 from service.failpoints import failpoint
-from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
+from service.ingest.archive import Archive
 from service.mail.smtp import smtp_session
-from storage.leases import LeaseInfo
+from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
 from storage.digests import (
-    DigestRecord, StateRecord, create_digest, digest_by_id, digest_of, write_state,
+    DigestRecord,
+    create_digest,
+    digest_by_id,
+    digest_of,
+    write_state,
 )
-from storage.digests import read_state as read_runtime_state
+from storage.leases import LeaseInfo
 from storage.models import Digest
 from storage.outbox import reminded_units
 
@@ -166,12 +169,12 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
                      "which ended without finishing it", day, previous)
         elif live and force:
             log.warning("digest for %s: taking over the lease of %s (until %s) on the operator's request",
-                        day, previous, _local(cfg, row.lease_until))
+                        day, previous, _local_text(cfg, row.lease_until))
         elif live:
             return _Claim(None, None, "in_progress", previous, row.lease_until)
         elif row.state == "sending":
             log.info("digest for %s: taking over from %s, whose lease ran out at %s", day, previous,
-                     _local(cfg, row.lease_until))
+                     _local_text(cfg, row.lease_until))
         if (row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now
                 and not (resend or ignore_backoff or force)):
             return _Claim(None, None, "retry_later")
@@ -186,7 +189,7 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
                       previous=previous if seen.state == "sending" else "")
 
 
-def _local(cfg: Config, when: dt.datetime) -> str:
+def _local_text(cfg: Config, when: dt.datetime) -> str:
     return f"{when.astimezone(cfg.service.timezone):%H:%M:%S %d/%m/%Y}"
 
 
@@ -284,7 +287,7 @@ class _Earlier:
 def _earlier_attempt(cfg: Config, row: Digest, now: dt.datetime, force: bool) -> _Earlier:
     """Whether the digest handed over at `row.handed_over_at` went, from its copy."""
     assert row.handed_over_at is not None
-    since = _local(cfg, row.handed_over_at)
+    since = _local_text(cfg, row.handed_over_at)
     if cfg.imap is None or copy_address(cfg) is None:
         log.warning("digest for %s: whether the attempt at %s went is unknown, and it has no copy to "
                     "look for ([digest] copy_to); sending it (again)", row.report_day, since)
@@ -305,7 +308,7 @@ def _earlier_attempt(cfg: Config, row: Digest, now: dt.datetime, force: bool) ->
         until = row.handed_over_at + COPY_GRACE
         return _Earlier(wait_until=until,
                         reason=f"whether the attempt at {since} went is unknown and its copy has not arrived "
-                               f"(yet); it is sent again at {_local(cfg, until)} unless the copy arrives")
+                               f"(yet); it is sent again at {_local_text(cfg, until)} unless the copy arrives")
     log.warning("digest for %s: no copy of the attempt at %s arrived; sending it again", row.report_day, since)
     return _Earlier()
 
@@ -342,7 +345,7 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
                          handed_over_at=None, sent_at=row.handed_over_at, sends=row.sends + 1,
                          recipients=", ".join(recipients), updated_at=now)
             log.info("digest for %s had gone at %s: its copy is in %s; not sending it again", day,
-                     _local(cfg, row.handed_over_at), earlier.found_in)
+                     _local_text(cfg, row.handed_over_at), earlier.found_in)
             return DigestOutcome(day, "sent", "copy_found", row.handed_over_at)
         if earlier.wait_until is not None:
             lease.finish(row.id, state="failed", last_error=earlier.reason[:1000],
@@ -383,10 +386,6 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
     return DigestOutcome(day, "sent", "late" if late else "", now)
 
 
-def digest_state(session: Session, day: dt.date) -> DigestRecord | None:
-    return digest_of(session, day)
-
-
 # -- runtime state (heartbeat, last poll) ---------------------------------------------------
 
 def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: dt.datetime) -> None:
@@ -398,10 +397,6 @@ def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: d
     except SQLAlchemyError as exc:
         from storage.db import describe_db_error
         log.warning("could not record %s in the database: %s", name, describe_db_error(exc))
-
-
-def read_state(session: Session, name: str) -> StateRecord | None:
-    return read_runtime_state(session, name)
 
 
 def outcome_sentence(outcome: DigestOutcome, cfg: Config) -> str:

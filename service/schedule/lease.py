@@ -37,7 +37,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.leases import LEASED, LeaseInfo, LeasedModel, lease_info, renew_leases, take_lease, update_leased
+from storage.leases import LEASED, LeasedModel, LeaseInfo, lease_info, renew_leases, take_lease, update_leased
 
 log = logging.getLogger(__name__)
 

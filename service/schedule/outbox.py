@@ -21,23 +21,49 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.ingest.archive import Archive
-from service.config import Config, UnitConfig
-from service.day.dayview import is_reporting_day
-from service.outputs.digest import XLSX_TYPE, clean, render_template
+from service.config import Config
+from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, BaocaoError, SmtpError
+from service.ingest.archive import Archive
+from service.mail.smtp import smtp_session
+from service.outputs.digest import XLSX_TYPE, clean, render_template
 from service.outputs.i18n import fill
 from service.outputs.replies import (
-    ack_model, compose_mail, notice_model, reminder_model, reply_subject, unresolved_model, words,
+    ack_model,
+    compose_mail,
+    notice_model,
+    reminder_model,
+    reply_subject,
+    unresolved_model,
+    words,
 )
-from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token, retry_delay
-from service.mail.smtp import smtp_session
 from service.outputs.template import render_form
-from storage.models import REPORT, UNASSIGNED, OutboxMail
+from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token, retry_delay
+from storage.kinds import REPORT, UNASSIGNED
+from storage.models import OutboxMail
 from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
-    ACK, COUNTED, EXPIRED, FAILED, NOTICE, PENDING, REMINDER, SENDING, SENT, SKIPPED, OutboxRecord, counted_today,
-    due_rows, expire_due, insert_once, message_with_figures, outbox_row, reminded_units, report_history,
-    reply_candidates, reported_units, sent_by_us,
+    ACK,
+    COUNTED,
+    EXPIRED,
+    FAILED,
+    NOTICE,
+    PENDING,
+    REMINDER,
+    SENDING,
+    SENT,
+    SKIPPED,
+    OutboxRecord,
+    counted_today,
+    due_rows,
+    expire_due,
+    insert_once,
+    message_with_figures,
+    outbox_row,
+    reminded_units,
+    reply_candidates,
+    report_history,
+    reported_units,
+    sent_by_us,
 )
 from storage.records import MessageRecord as Message
 
@@ -82,20 +108,6 @@ def unanswerable_reason(address: str | None, own: Iterable[str] = ()) -> str | N
     if _NO_REPLY.match(address.split("@", 1)[0]):
         return "an automatic sender (no-reply, MAILER-DAEMON, postmaster)"
     return None
-
-
-def reminder_addresses(unit: UnitConfig) -> tuple[str, ...]:
-    """Where a unit's reminders go: `reminder_to`, else its exact (non-wildcard) senders."""
-    if unit.reminder_to:
-        return tuple(a.lower() for a in unit.reminder_to)
-    return tuple(a for a in unit.senders if not a.startswith("*@"))
-
-
-def reminders_expected(cfg: Config, day: dt.date) -> bool:
-    """A reminding day: a reporting day inside the campaign (when it has dates)."""
-    c = cfg.campaign
-    return (is_reporting_day(cfg, day) and not (c.start_date and day < c.start_date)
-            and not (c.end_date and day > c.end_date))
 
 
 # -- planning: creating the rows (the claim) -----------------------------------------------
