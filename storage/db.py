@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
@@ -33,7 +34,7 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(parsed.update_query_dict({"timeout": str(busy_ms / 1000)}))
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut (messages get moved after it)
@@ -47,7 +48,7 @@ def create_db_engine(url: str) -> Engine:
 
 def sqlite_busy_timeout(url: str | URL) -> float:
     """Seconds a SQLite writer waits for a lock; `?timeout=SECONDS` in the URL overrides it."""
-    return float(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000))
+    return float(str(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)))
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

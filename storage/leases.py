@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select, update
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
 from storage.digests import DigestRecord
@@ -56,7 +57,7 @@ def take_lease(session: Session, model: LeasedModel, row_id: int, *, seen: Lease
         conditions.append(or_(model.state != LEASED, model.lease_until.is_(None), model.lease_until <= now))
     done = session.execute(update(model).where(*conditions).values(**values)
                            .execution_options(synchronize_session=False))
-    return done.rowcount == 1
+    return bool(cast(CursorResult[Any], done).rowcount == 1)
 
 
 def update_leased(session: Session, model: LeasedModel, row_id: int, token: str, values: dict[str, Any]) -> bool:
@@ -64,11 +65,11 @@ def update_leased(session: Session, model: LeasedModel, row_id: int, token: str,
     done = session.execute(update(model).where(model.id == row_id, model.lease_token == token,
                                                model.state == LEASED)
                            .values(**values).execution_options(synchronize_session=False))
-    return done.rowcount == 1
+    return bool(cast(CursorResult[Any], done).rowcount == 1)
 
 
 def renew_leases(session: Session, model: LeasedModel, token: str, until: dt.datetime) -> int:
     """Extend every row still under the lease `token`; how many there are."""
     done = session.execute(update(model).where(model.lease_token == token, model.state == LEASED)
                            .values(lease_until=until).execution_options(synchronize_session=False))
-    return done.rowcount or 0
+    return int(cast(CursorResult[Any], done).rowcount or 0)

@@ -23,11 +23,12 @@ from parsers.model import ParsedMessage
 from service.config import Config
 from service.errors import StorageError
 from service.failpoints import failpoint
-from service.ingest.analysis import AUTOMATIC, REPORT, UNASSIGNED, Analysis, Routing
+from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
 from service.ingest.workers import Analyser
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
+from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
 from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
 from storage.messages import (
     Children,

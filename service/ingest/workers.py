@@ -14,8 +14,9 @@ from dataclasses import replace
 from collections.abc import Sequence
 
 from parsers.model import Problem
-from service.ingest.analysis import UNASSIGNED, Analysis, Routing, analyse_message
+from service.ingest.analysis import Analysis, Routing, analyse_message
 from service.ingest.archive import content_hash
+from storage.kinds import UNASSIGNED
 
 log = logging.getLogger(__name__)
 
