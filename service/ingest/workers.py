@@ -8,10 +8,10 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
-from collections.abc import Sequence
 
 from parsers.model import Problem
 from service.ingest.analysis import Analysis, Routing, analyse_message
