@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
@@ -183,7 +183,7 @@ def _padded(text: str, plain: bool = False) -> str:
     return f" {key.strip()} "
 
 
-def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date):
+def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date) -> Iterator[AttachmentInfo]:
     for att in parsed.attachments:
         result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day),
                                  form)
@@ -194,7 +194,8 @@ def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date
 
 
 def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str,
-             body: AttachmentResult | None = None):
+             body: AttachmentResult | None = None
+             ) -> tuple[dict[str, dict[str, Decimal]], tuple[Problem, ...], bool, dt.date | None, str | None]:
     """Merge what the attachments gave: the first readable file wins a cell; with no
     readable file, the figures the body states count (its problems when it has none)."""
     values: dict[str, dict[str, Decimal]] = {}

@@ -10,7 +10,9 @@ import hashlib
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from service.errors import ArchiveError
 
@@ -78,7 +80,7 @@ class Archive:
             raise ArchiveError(f"cannot archive a message in {self.root}: {what}") from exc
         return rel
 
-    def sync_all(self, rels) -> None:
+    def sync_all(self, rels: Iterable[str]) -> None:
         """Make the files `rels` (and their renames) durable: syncfs(2) of the archive's
         file system where available, else an fsync of each file and folder."""
         rels = list(rels)
@@ -137,4 +139,4 @@ def _syncfs(path: Path) -> bool:
     return True
 
 
-_libc = None
+_libc: Any = None  # ctypes.CDLL once loaded; False where there is no syncfs

@@ -11,16 +11,18 @@ import datetime as dt
 import hashlib
 import logging
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.model import ParsedMessage
-from service.config import Config
+from service.config import Config, ImapConfig
 from service.errors import StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
@@ -42,6 +44,10 @@ from storage.messages import (
 from storage.records import MessageRecord
 
 log = logging.getLogger(__name__)
+
+Row = dict[str, Any]  # a row's columns, as inserted
+Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive path, report day)
+Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
 
 @dataclass(frozen=True)
 class Stored:
@@ -108,7 +114,7 @@ class KnownMessages:
                 self.by_identity[identity] = (pk, kind)
         self.message_ids: dict[str, int] = message_id_counts(session, message_ids)
 
-    def store(self, analysis: Analysis, **row) -> tuple[int, str, bool, bool]:
+    def store(self, analysis: Analysis, **row: Any) -> tuple[int, str, bool, bool]:
         """Insert `analysis` unless it is a copy (`insert_message` takes `row`); returns
         (id, kind, duplicate, raced): `raced` when another instance stored it just now."""
         hit = self._find(analysis)
@@ -172,9 +178,9 @@ def insert_message(session: Session, analysis: Analysis, *, received_at: dt.date
     }, attachments, figures, problems, children)
 
 
-def analysis_rows(analysis: Analysis, now: dt.datetime):
+def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
     """The columns derived from reading a message: (message fields, attachments, figures, problems)."""
-    derived = {
+    derived: Row = {
         "kind": analysis.kind,
         "unit_code": analysis.unit_code,
         "reason": analysis.reason if not analysis.reason_detail
@@ -302,12 +308,12 @@ class Ingestor:
 
     def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
         with self._session() as session:
-            folder_state(session, account, self.cfg.imap.folder, uidvalidity, self.clock())
-            if advance_folder(session, account, self.cfg.imap.folder, uid, self.clock()):
+            folder_state(session, account, self._imap.folder, uidvalidity, self.clock())
+            if advance_folder(session, account, self._imap.folder, uid, self.clock()):
                 self._commit(session)
 
-    def _archive_and_submit(self, batch: list[FetchedMessage]):
-        items = []
+    def _archive_and_submit(self, batch: list[FetchedMessage]) -> Pending:
+        items: list[Item] = []
         for fm in batch:
             sha = content_hash(fm.raw)
             rel = self.archive.store(fm.raw, sha, sync=False)  # (1) archive before anything else
@@ -316,7 +322,7 @@ class Ingestor:
         self.archive.sync_all(rel for _, _, rel, _ in items)
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
 
-    def _store_batch(self, pending, account: str, uidvalidity: int, report: PollReport) -> None:
+    def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:
         """(2) Commit a batch in one transaction."""
         items, futures = pending
         analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
@@ -334,19 +340,23 @@ class Ingestor:
             log.info("stored UID %d from %s (%s): %s", fm.uid, analysis.parsed.from_address,
                      analysis.parsed.message_id, describe_analysis(analysis))
 
-    def _store_together(self, rows, account: str, uidvalidity: int):
+    def _store_together(self, rows: list[tuple[Item, Analysis]], account: str,
+                        uidvalidity: int) -> list[tuple[FetchedMessage, Analysis, int, bool]]:
         """New messages and every UID's bookkeeping, in one transaction.
 
         Another instance polling the same folder may store the same messages and UIDs at
         the same moment: its rows win, ours are not inserted (ON CONFLICT DO NOTHING, after
         waiting for its commit on PostgreSQL), and the message counts as a copy here.
         """
-        imap = self.cfg.imap
+        imap = self._imap
         now = self.clock()
         with self._session() as session:
             known = KnownMessages(session, [a for _, a in rows])
             folder_state(session, account, imap.folder, uidvalidity, now)
-            results, uid_rows, children, raced = [], [], {}, []
+            results: list[tuple[FetchedMessage, Analysis, int, bool]] = []
+            uid_rows: list[Row] = []
+            children: Children = {}
+            raced: list[int] = []
             for (fm, _, rel, day), analysis in rows:
                 pk, kind, duplicate, lost_race = known.store(
                     analysis, received_at=fm.internaldate, report_day=day, archive_path=rel,
@@ -372,7 +382,7 @@ class Ingestor:
 
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
         """(3) + (4): move or flag committed messages, then mark the action done."""
-        imap = self.cfg.imap
+        imap = self._imap
         with self._session() as session:
             rows = pending_actions(session, mailbox.account, imap.folder, uidvalidity)
             if not rows:
@@ -389,6 +399,11 @@ class Ingestor:
             return len(rows)
 
     # -- helpers --------------------------------------------------------------------------
+    @property
+    def _imap(self) -> ImapConfig:
+        assert self.cfg.imap is not None  # the CLI and the daemon check for [imap] before polling
+        return self.cfg.imap
+
     def _session(self) -> Session:
         try:
             return self.sessions()
@@ -404,7 +419,7 @@ class Ingestor:
 
 
 @contextmanager
-def _database_errors():
+def _database_errors() -> Iterator[None]:
     """Statements run outside `_commit` (inserts, reads) fail as `StorageError` too: a locked
     SQLite file must be one sentence in the log, not a traceback."""
     try:

@@ -32,7 +32,7 @@ class Analyser:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future]:
+    def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
         """Start analysing `items`; the futures complete in the workers (or already here)."""
         if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
             try:
@@ -44,7 +44,7 @@ class Analyser:
                 return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
         done = []
         for raw, day in items:
-            f: Future = Future()
+            f: Future[Analysis] = Future()
             f.set_result(_analyse_safely(raw, self.routing, day))
             done.append(f)
         return done
@@ -52,7 +52,7 @@ class Analyser:
     def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
         return self.results(items, self.submit(items))
 
-    def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future]) -> list[Analysis]:
+    def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future[Analysis]]) -> list[Analysis]:
         """The analyses of `items`; when a worker died (OOM killer, a stray signal) the
         pool is replaced and the lost ones are analysed here, so ingestion goes on."""
         out = []
