@@ -15,6 +15,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -28,7 +29,7 @@ from service.config import Config
 from service.day.dayview import is_reporting_day
 from service.errors import BaocaoError, MailboxError
 from service.ingest.archive import Archive
-from service.ingest.pipeline import Ingestor
+from service.ingest.pipeline import Ingestor, PollReport
 from service.mail.mailbox import Mailbox
 from service.outputs.i18n import Texts
 from service.schedule.dispatch import digest_due_at, instance_name, record_state, send_digest
@@ -63,7 +64,7 @@ def reconnect_delay(failures: int, rng: Callable[[], float] = random.random) -> 
     RECONNECT_MAX_SECONDS, each drawn between half and all of that (jitter), so that
     instances sharing a server do not all reconnect at the same moment."""
     ceiling = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2 ** max(0, failures - 1))
-    return ceiling / 2 + rng() * ceiling / 2
+    return float(ceiling / 2 + rng() * ceiling / 2)
 
 
 class IdleWatcher(threading.Thread):
@@ -93,12 +94,14 @@ class IdleWatcher(threading.Thread):
                 delay = reconnect_delay(self._failures)
                 text = str(exc) if isinstance(exc, BaocaoError) else f"{type(exc).__name__}: {exc}"
                 self.on_exchange(False, text)
-                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s", self.cfg.imap.host, text, delay)
+                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s",
+                            self.cfg.imap.host if self.cfg.imap else "?", text, delay)
                 if self.stop_event.wait(delay):
                     return
 
     def _watch(self) -> None:
         imap = self.cfg.imap
+        assert imap is not None  # the daemon watches only with an [imap] section
         with Mailbox(imap) as mailbox:
             mailbox.select(imap.folder)
             if not mailbox.offers("IDLE"):
@@ -133,7 +136,7 @@ class IdleWatcher(threading.Thread):
         return False
 
 
-def _announces_mail(responses: list[tuple]) -> bool:
+def _announces_mail(responses: list[tuple[Any, ...]]) -> bool:
     return any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1)
 
 
@@ -217,12 +220,14 @@ class Daemon:
                      "" if self._polled_once else " (first poll since start)")
         self._polled_once = True
 
-    def _poll_with_connection(self):
+    def _poll_with_connection(self) -> PollReport:
         """Poll over the kept connection (cheap when nothing is new); reconnect once if it broke."""
+        imap = self.cfg.imap
+        assert imap is not None  # the daemon polls only with an [imap] section
         for attempt in (1, 2):
             fresh = self._mailbox is None
-            if fresh:
-                self._mailbox = Mailbox(self.cfg.imap)
+            if self._mailbox is None:
+                self._mailbox = Mailbox(imap)
                 self._mailbox.connect()
             try:
                 return self.ingestor.poll(self._mailbox)
@@ -230,7 +235,7 @@ class Daemon:
                 self._drop_connection()
                 if fresh or attempt == 2:
                     raise
-                log.info("the IMAP connection to %s broke; reconnecting", self.cfg.imap.host)
+                log.info("the IMAP connection to %s broke; reconnecting", imap.host)
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -416,7 +421,7 @@ class Daemon:
             self.close()
             log.info("baocao stopped")
 
-    def _on_signal(self, signum, _frame) -> None:
+    def _on_signal(self, signum: int, _frame: object) -> None:
         log.info("received %s: stopping after the current message", signal.Signals(signum).name)
         self.stop.set()
         # shutdown from another thread: the handler runs in the scheduler's own thread.

@@ -15,10 +15,12 @@ import logging
 import os
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
+from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -43,7 +45,7 @@ from storage.models import Digest
 from storage.outbox import reminded_units
 
 if TYPE_CHECKING:
-    from service.outputs.digest import UnreadFile
+    from service.outputs.digest import DigestContent, UnreadFile
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
     return out
 
 
-def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
+def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime) -> DigestContent:
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
     view = build_day_view(session, cfg, day, until=now)
@@ -112,7 +114,7 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
                          reminded=reminded_units(session, day))
 
 
-def write_digest_files(content, message, out: Path, day: dt.date) -> None:
+def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
     """The digest as files a person can open: .html, .txt, .eml and the workbook."""
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -178,7 +180,7 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
         if (row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now
                 and not (resend or ignore_backoff or force)):
             return _Claim(None, None, "retry_later")
-        values: dict = {"updated_at": now}
+        values: dict[str, Any] = {"updated_at": now}
         if resend and row.state == "sent":
             values.update(message_id=make_msgid("digest", domain), handed_over_at=None)
         if not lease.take(session, row.id, seen, values, live=live):
@@ -232,7 +234,8 @@ class Handover:
         return self.at is not None and not self.answered
 
 
-def deliver(cfg: Config, message, *, copy_to: str | None = None, handover: Handover | None = None) -> list[str]:
+def deliver(cfg: Config, message: EmailMessage, *, copy_to: str | None = None,
+            handover: Handover | None = None) -> list[str]:
     """Hand `message` to the SMTP server, with a Bcc to `copy_to`; returns the recipients."""
     if cfg.smtp is None:
         raise SmtpError("the configuration has no [smtp] section to send the digest with")
@@ -240,15 +243,16 @@ def deliver(cfg: Config, message, *, copy_to: str | None = None, handover: Hando
     envelope = [*recipients, copy_to] if copy_to and copy_to.lower() not in map(str.lower, recipients) else recipients
     with smtp_session(cfg.smtp) as client:
         if handover is not None:
-            client.data = _fenced_data(client.data, handover)  # sendmail calls it after MAIL and RCPT
+            # sendmail calls it after MAIL and RCPT
+            client.data = _fenced_data(client.data, handover)  # type: ignore[method-assign,assignment]
         refused = client.send_message(message, from_addr=cfg.smtp.from_address, to_addrs=envelope)
     if refused:
         log.warning("the SMTP server refused some digest recipients: %s", ", ".join(refused))
     return recipients
 
 
-def _fenced_data(data, handover: Handover):
-    def fenced(msg):
+def _fenced_data(data: Callable[[Any], tuple[int, bytes]], handover: Handover) -> Callable[[Any], tuple[int, bytes]]:
+    def fenced(msg: Any) -> tuple[int, bytes]:
         handover.fence()
         try:
             reply = data(msg)
@@ -284,7 +288,7 @@ class _Earlier:
     reason: str = ""
 
 
-def _earlier_attempt(cfg: Config, row: Digest, now: dt.datetime, force: bool) -> _Earlier:
+def _earlier_attempt(cfg: Config, row: DigestRecord, now: dt.datetime, force: bool) -> _Earlier:
     """Whether the digest handed over at `row.handed_over_at` went, from its copy."""
     assert row.handed_over_at is not None
     since = _local_text(cfg, row.handed_over_at)
@@ -388,7 +392,7 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
 
 # -- runtime state (heartbeat, last poll) ---------------------------------------------------
 
-def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: dt.datetime) -> None:
+def record_state(sessions: sessionmaker[Session], name: str, value: dict[str, Any], now: dt.datetime) -> None:
     """Best effort: the state is advisory (health, status), and is written right after a
     failure too, when the database may be the thing that failed."""
     try:

@@ -94,7 +94,7 @@ class Holder:
         """Whether `seen` is a lease an earlier run of this instance held and can no longer
         act on: the same identity, another process, and that process is gone."""
         return (seen.claimed_by == self.identity and bool(seen.holder_process)
-                and seen.holder_process != self.process and not process_alive(seen.holder_process))
+                and seen.holder_process != self.process and not process_alive(seen.holder_process or ""))
 
 
 def process_alive(process: str) -> bool:
@@ -237,4 +237,4 @@ class Lease:
 
 def retry_delay(attempts: int) -> dt.timedelta:
     """1, 2, 4, 8, ... minutes, at most 30."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
+    return min(FIRST_RETRY * int(2 ** max(0, attempts - 1)), MAX_RETRY)

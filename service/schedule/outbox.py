@@ -12,7 +12,7 @@ import email.utils
 import logging
 import re
 import smtplib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
@@ -321,20 +321,23 @@ def _fail(lease: Lease, row: _Claimed, now: dt.datetime, error: str, *, permanen
 _TAKEN_OVER = "taken over by another instance"
 
 
-def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]], lease: Lease):
+def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]],
+              lease: Lease) -> Iterator[tuple[_Claimed, str | None, bool]]:
     """Send over one SMTP connection; yields (row, error or None, permanent failure). Each
     mail goes only if its lease is still ours right before (else the error is _TAKEN_OVER)."""
     if not outgoing:
         return
+    smtp = cfg.smtp
+    assert smtp is not None  # build_mail refused to build without it
     results: dict[int, tuple[str | None, bool]] = {}
     try:
-        with smtp_session(cfg.smtp) as client:
+        with smtp_session(smtp) as client:
             for row, message in outgoing:
                 if lease.lost.is_set() or not lease.confirm(row.id):
                     results[row.id] = (_TAKEN_OVER, False)
                     continue
                 try:
-                    client.send_message(message, from_addr=cfg.smtp.from_address, to_addrs=[row.recipient])
+                    client.send_message(message, from_addr=smtp.from_address, to_addrs=[row.recipient])
                     results[row.id] = (None, False)
                 except smtplib.SMTPRecipientsRefused as exc:
                     codes = [code for code, _ in exc.recipients.values()]
@@ -467,7 +470,7 @@ def _answers_us(session: Session, original: Mapping[str, list[str]]) -> bool:
 # -- reminders: plan and send at a slot -----------------------------------------------------
 
 def send_reminders(cfg: Config, sessions: sessionmaker[Session], archive: Archive, slot: dt.time,
-                   now: dt.datetime, *, owner: str | None = None) -> int:
+                   now: dt.datetime, *, owner: Holder | str | None = None) -> int:
     """The reminders of `slot`: create the rows (once per slot, unit and address, across
     instances), then drain the outbox; returns how many were planned by this call."""
     with sessions() as session:
