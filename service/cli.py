@@ -275,6 +275,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def _poll_before_digest(cfg: Config) -> None:
     from service.mail.mailbox import Mailbox
+    assert cfg.imap is not None  # cmd_digest polls only with an [imap] section
     try:
         with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
             ing.poll(mb)

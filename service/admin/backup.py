@@ -22,6 +22,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.engine import make_url
 
@@ -57,7 +58,7 @@ def write_backup(cfg: Config, out: Path, now: dt.datetime, keep: int | None = No
             _add_manifest(tar, now, database=url.get_backend_name())
             if url.get_backend_name() == "sqlite":
                 copy = Path(tmp) / "baocao.db"
-                _sqlite_copy(Path(url.database), copy)
+                _sqlite_copy(Path(cast(str, url.database)), copy)
                 tar.add(copy, arcname="baocao.db")
             if cfg.service.archive_dir.is_dir():
                 tar.add(cfg.service.archive_dir, arcname="archive")
@@ -100,6 +101,8 @@ def read_manifest(path: Path) -> BackupFile | None:
                 return None
             fh = tar.extractfile(first)
             doc = json.loads(fh.read()) if fh is not None else None
+        if doc is None:
+            return None
         created = dt.datetime.fromisoformat(doc["created"])
     except (OSError, EOFError, tarfile.TarError, zlib.error, ValueError, KeyError, TypeError):
         return None

@@ -34,6 +34,7 @@ def check_folders(cfg: Config, layout: FolderLayout) -> None:
     or imap.processed_folder can neither be found nor created, with the name probably meant."""
     texts = Texts(cfg.service.language)
     imap = cfg.imap
+    assert imap is not None  # check_connections refused a config without [imap]
     shown = ", ".join(layout.folders[:MAX_FOLDERS_LISTED])
     if len(layout.folders) > MAX_FOLDERS_LISTED:
         shown += " " + texts.sentence("check", "more_folders", {"count": len(layout.folders) - MAX_FOLDERS_LISTED})

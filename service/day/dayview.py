@@ -122,16 +122,17 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
     counting: dict[tuple[str, dt.date], Message] = {}
     by_id = {m.id: m for m in todays}  # the day's own reports, with their attachments
     for m in readable_reports(session, {c for c, _ in wanted}, {d for _, d in wanted}):
-        if (m.unit_code, m.report_day) not in wanted:
+        key = (m.unit_code or "", m.report_day)
+        if key not in wanted:
             continue
         if m.report_day == day and until is not None and m.received_at > until:
             continue
-        counting[(m.unit_code, m.report_day)] = by_id.get(m.id, m)  # later rows overwrite: latest wins
+        counting[key] = by_id.get(m.id, m)  # later rows overwrite: latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
-        if m.kind == REPORT:
+        if m.kind == REPORT and m.unit_code is not None:
             own_by_unit[m.unit_code].append(m)
     days_counted: dict[str, list[dt.date]] = defaultdict(list)
     for c, d in counting:

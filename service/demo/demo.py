@@ -12,18 +12,23 @@ import logging
 import random
 import secrets
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from decimal import Decimal
 from email.policy import SMTP
 from email.utils import make_msgid
 from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Config, ImapConfig, Secret, SmtpConfig
 from service.day.dayview import build_day_view
-from service.demo.localmail import LocalDovecot, SmtpCapture
+from service.demo.localmail import LocalDovecot
+from service.demo.smtp_capture import SmtpCapture
 from service.ingest.archive import Archive
 from service.ingest.pipeline import Ingestor
-from service.mail.compose import compose
+from service.mail.compose import File, compose
 from service.mail.mailbox import Mailbox
 from service.outputs.digest import compose_email
 from service.outputs.export import day_json, status_text
@@ -96,7 +101,8 @@ def _figures(cfg: Config, rng: random.Random) -> dict[str, Decimal]:
     return out
 
 
-def report_email(sender: str, subject: str, when: dt.datetime, files=(), headers=None, body=None) -> bytes:
+def report_email(sender: str, subject: str, when: dt.datetime, files: Sequence[File] = (),
+                 headers: Mapping[str, str] | None = None, body: str | None = None) -> bytes:
     """A unit's email as its mail client would send it (also used by scripts/screenshots.py)."""
     msg = compose(sender=sender, to="baocao@example.gov.vn", subject=subject, date=when,
                   message_id=make_msgid(domain=sender.split("@")[-1]), headers=headers, files=files,
@@ -105,12 +111,14 @@ def report_email(sender: str, subject: str, when: dt.datetime, files=(), headers
     return msg.as_bytes(policy=SMTP)
 
 
-def _deliver_and_poll(server: LocalDovecot, cfg: Config, sessions, archive: Archive, messages) -> int:
+def _deliver_and_poll(server: LocalDovecot, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
+                      messages: Sequence[tuple[bytes, dt.datetime, Any]]) -> int:
     """Put `messages` in the mailbox, poll it, and acknowledge what was stored."""
     if not messages:
         return 0
     server.append_many("baocao", "INBOX", [(raw, when) for raw, when, _ in messages])
     ingestor = Ingestor(cfg, sessions, archive)
+    assert cfg.imap is not None  # the demo's config has its local Dovecot
     try:
         with Mailbox(cfg.imap) as mailbox:
             report = ingestor.poll(mailbox)

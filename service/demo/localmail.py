@@ -302,7 +302,7 @@ class LocalDovecot:
         root = self.dir / "mail" / user
         if folder.upper() == "INBOX":
             return root
-        return root / ("." + encode(folder).decode("ascii"))
+        return Path(root / ("." + encode(folder).decode("ascii")))
 
     def write_maildir(self, user: str, folder: str,
                       messages: Iterable[tuple[bytes, dt.datetime]]) -> int:

@@ -31,7 +31,7 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago (the caller binds it next)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind((HOST, 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
 
 
 def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
