@@ -289,7 +289,7 @@ def decreases(current: Values, previous: Values, previous_day: dt.date | None,
     return out
 
 
-def sum_values(rows) -> Values:
+def sum_values(rows: Iterable[Values]) -> Values:
     total: Values = {}
     for values in rows:
         for ind, row in values.items():

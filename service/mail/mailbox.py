@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import select
 import socket
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from collections.abc import Iterator
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
@@ -75,7 +77,7 @@ class FolderLayout:
         return closest_match(name, self.folders)
 
 
-def tls_context(ca_file=None) -> ssl.SSLContext:
+def tls_context(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
     """Verifying TLS context: the system CAs, or only `ca_file` when given."""
     ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -98,7 +100,7 @@ class Mailbox:
         self.connect()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def connect(self) -> None:
@@ -150,7 +152,7 @@ class Mailbox:
         return self._client
 
     @contextmanager
-    def _translate(self, what: str):
+    def _translate(self, what: str) -> Iterator[None]:
         try:
             yield
         except MailboxError:
@@ -318,7 +320,7 @@ class Mailbox:
         with self._translate(f"{self.cfg.host}"):
             self.client.idle()
 
-    def idle_wait(self, timeout: float) -> list[tuple]:
+    def idle_wait(self, timeout: float) -> list[tuple[Any, ...]]:
         """The server's news during IDLE, waiting at most `timeout` s for it ([] when quiet).
 
         imapclient's idle_check answers [] both when nothing happened and when the
@@ -338,7 +340,7 @@ class Mailbox:
                                "closed by the server")
         return responses
 
-    def idle_done(self) -> list[tuple]:
+    def idle_done(self) -> list[tuple[Any, ...]]:
         """End IDLE; the server must confirm within timeout_seconds (a silent connection fails here)."""
         with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
             return list(self.client.idle_done()[1])
@@ -367,7 +369,7 @@ class Mailbox:
             self.client.select_folder(folder, readonly=True)
             return sorted(self.client.search(["HEADER", "Message-ID", message_id]))
 
-    def noop(self) -> list[tuple]:
+    def noop(self) -> list[tuple[Any, ...]]:
         """NOOP: the server's news (untagged responses) on the selected folder."""
         with self._translate(f"{self.cfg.host}"):
             return list(self.client.noop()[1])

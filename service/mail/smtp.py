@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import base64
 import smtplib
-import socket
 import ssl
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 from service.config import SmtpConfig
 from service.errors import SmtpError
