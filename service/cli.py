@@ -1,4 +1,5 @@
 """The `baocao` command line: a thin layer over the service, errors as one sentence."""
+
 from __future__ import annotations
 
 import argparse
@@ -7,10 +8,10 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
-from collections.abc import Iterator
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,14 +53,17 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - the CLI edge: one sentence, no traceback
         if args.debug:
             raise
-        print(f"baocao: unexpected error ({type(exc).__name__}: {str(exc)[:300]}); "
-              "run again with --debug for details", file=sys.stderr)
+        print(
+            f"baocao: unexpected error ({type(exc).__name__}: {str(exc)[:300]}); run again with --debug for details",
+            file=sys.stderr,
+        )
         return 1
 
 
 def version() -> str:
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as dist_version
+
     try:
         return dist_version("baocao")
     except PackageNotFoundError:
@@ -67,6 +71,7 @@ def version() -> str:
 
 
 # -- shared plumbing ----------------------------------------------------------------------
+
 
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
@@ -78,15 +83,18 @@ def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
     from storage.db import describe_db_error, open_database
+
     try:
         return open_database(cfg.service.database_url)
     except SQLAlchemyError as exc:
-        raise StorageError(f"cannot open the database {safe_url(cfg.service.database_url)}: "
-                           f"{describe_db_error(exc)}") from exc
+        raise StorageError(
+            f"cannot open the database {safe_url(cfg.service.database_url)}: {describe_db_error(exc)}"
+        ) from exc
 
 
 def safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
+
     try:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:  # noqa: BLE001
@@ -107,6 +115,7 @@ def parse_day(text: str | None, cfg: Config) -> dt.date:
 @contextmanager
 def ingestor_for(cfg: Config) -> Iterator[Ingestor]:
     from service.ingest.pipeline import Ingestor
+
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
     ing = Ingestor(cfg, open_sessions(cfg), archive)
@@ -118,13 +127,17 @@ def ingestor_for(cfg: Config) -> Iterator[Ingestor]:
 
 # -- commands -----------------------------------------------------------------------------
 
+
 def cmd_check(args: argparse.Namespace) -> int:
     cfg = config_of(args, require_secrets=args.connect)
     targets = f", {len(cfg.campaign.targets)} targets" if cfg.campaign.targets else ""
-    print(f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
-          f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}.")
+    print(
+        f"Configuration {cfg.source} is valid: {len(cfg.units)} units, "
+        f"{len(cfg.form.indicators)} indicators, {len(cfg.form.measures)} measures{targets}."
+    )
     from service.admin.check import check_connections
     from service.admin.preflight import config_warnings
+
     for warning in config_warnings(cfg, dt.datetime.now(dt.UTC)):
         print(f"Warning: {warning}")  # valid all the same: exit 0
     if args.connect:
@@ -134,10 +147,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     from service.mail.mailbox import Mailbox
+
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
     from service.schedule.outbox import drain_outbox, plan_acknowledgements
+
     with ingestor_for(cfg) as ing:
         with Mailbox(cfg.imap) as mb:
             report = ing.poll(mb)
@@ -150,18 +165,25 @@ def cmd_poll(args: argparse.Namespace) -> int:
     tz = cfg.service.timezone
     for s in report.stored:
         what = s.unit_code or s.kind
-        print(f"{s.received_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  {what:<14} {s.kind:<10} "
-              f"{'read' if s.readable else '-':<5} {s.from_address or '?'}  {s.subject[:70]}")
-    print(f"Stored {len(report.stored)} new message(s), {report.duplicates} already known, "
-          f"from {cfg.imap.folder} on {cfg.imap.host}.")
+        print(
+            f"{s.received_at.astimezone(tz):%Y-%m-%d %H:%M:%S}  {what:<14} {s.kind:<10} "
+            f"{'read' if s.readable else '-':<5} {s.from_address or '?'}  {s.subject[:70]}"
+        )
+    print(
+        f"Stored {len(report.stored)} new message(s), {report.duplicates} already known, "
+        f"from {cfg.imap.folder} on {cfg.imap.host}."
+    )
     if replies.sent or replies.failed:
-        print(f"Sent {replies.sent} acknowledgement(s) and reminder(s) to units"
-              f"{f'; {replies.failed} failed and will be retried' if replies.failed else ''}.")
+        print(
+            f"Sent {replies.sent} acknowledgement(s) and reminder(s) to units"
+            f"{f'; {replies.failed} failed and will be retried' if replies.failed else ''}."
+        )
     return 0
 
 
 def cmd_import(args: argparse.Namespace) -> int:
     from service.ingest.pipeline import ingest_files
+
     cfg = config_of(args)
     missing = [p for p in args.files if not Path(p).is_file()]
     if missing:
@@ -180,11 +202,13 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_status(args: argparse.Namespace) -> int:
     from service.day.dayview import build_day_view
     from service.outputs.export import day_json, status_text
+
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
     from service.outputs.export import digest_json, digest_line
     from storage.digests import digest_of
+
     with sessions() as session:
         view = build_day_view(session, cfg, day)
         row = digest_of(session, day)
@@ -200,6 +224,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from service.day.dayview import build_day_view
     from service.outputs.export import day_json
+
     cfg = config_of(args)
     if args.from_date or args.to_date:
         if not (args.from_date and args.to_date):
@@ -221,11 +246,11 @@ def cmd_export(args: argparse.Namespace) -> int:
         views = [build_day_view(session, cfg, d) for d in days]
         if args.format == "json":
             docs = [day_json(v, cfg) for v in views]
-            doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(),
-                                                  "days": docs}
+            doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
             data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         else:
             from service.outputs.workbook import render_export_csv, render_export_xlsx
+
             data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
         try:
@@ -241,6 +266,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
+
     cfg = config_of(args, require_secrets=not args.dry_run)
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.UTC)
@@ -252,29 +278,35 @@ def cmd_digest(args: argparse.Namespace) -> int:
     sessions = open_sessions(cfg)
     if args.out or args.dry_run:
         from service.outputs.digest import compose_email
+
         with sessions() as session:
             content = build_digest(cfg, session, archive, day, now)
         if args.out:
             from service.schedule.dispatch import write_digest_files
-            write_digest_files(content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"),
-                               Path(args.out), day)
+
+            write_digest_files(
+                content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"), Path(args.out), day
+            )
         if args.dry_run:
-            print(f"Digest for {day:%d/%m/%Y} built, not sent: {content.subject}"
-                  + (f" (files in {args.out})" if args.out else ""))
+            print(
+                f"Digest for {day:%d/%m/%Y} built, not sent: {content.subject}"
+                + (f" (files in {args.out})" if args.out else "")
+            )
             return 0
-    outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True,
-                          force=args.force)
+    outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True, force=args.force)
     if outcome.holder and args.force:
         print(f"Took over the digest for {day:%d/%m/%Y} from {outcome.holder}.")
     if outcome.status == "failed":
-        raise SmtpError(f"the digest for {day:%d/%m/%Y} was not sent: {outcome.detail}; "
-                        "it will be retried by the daemon")
+        raise SmtpError(
+            f"the digest for {day:%d/%m/%Y} was not sent: {outcome.detail}; it will be retried by the daemon"
+        )
     print(outcome_sentence(outcome, cfg))
     return 0
 
 
 def _poll_before_digest(cfg: Config) -> None:
     from service.mail.mailbox import Mailbox
+
     assert cfg.imap is not None  # cmd_digest polls only with an [imap] section
     try:
         with ingestor_for(cfg) as ing, Mailbox(cfg.imap) as mb:
@@ -288,6 +320,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import signal as _signal
 
     from service.schedule.daemon import Daemon
+
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)
     archive = Archive(cfg.service.archive_dir)
@@ -298,6 +331,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_health(args: argparse.Namespace) -> int:
     from service.schedule.daemon import health
+
     cfg = config_of(args, require_secrets=False)
     with open_sessions(cfg)() as session:
         ok, text = health(cfg, session, dt.datetime.now(dt.UTC))
@@ -307,6 +341,7 @@ def cmd_health(args: argparse.Namespace) -> int:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     from service.admin.backup import write_backup
+
     cfg = config_of(args, require_secrets=False)
     print(write_backup(cfg, Path(args.out), dt.datetime.now(dt.UTC), keep=args.keep))
     return 0
@@ -324,6 +359,7 @@ def _at_least_one(text: str) -> int:
 
 def cmd_reprocess(args: argparse.Namespace) -> int:
     from service.ingest.reprocess import reprocess
+
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None
@@ -339,8 +375,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
         result = reprocess(ing, start=start, end=end, unassigned_only=args.unassigned, progress=progress)
     if tty and result.total:
         print(file=sys.stderr)
-    print(f"Reprocessed {result.total} message(s) with the current configuration; "
-          f"{result.changed} changed.")
+    print(f"Reprocessed {result.total} message(s) with the current configuration; {result.changed} changed.")
     if result.missing_files:
         print(f"{len(result.missing_files)} archived file(s) are missing; those messages were left as they were.")
         return 1
@@ -349,6 +384,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 def cmd_template(args: argparse.Namespace) -> int:
     from service.outputs.template import render_form
+
     cfg = config_of(args)
     unit = None
     if args.unit:
@@ -367,6 +403,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from service.demo.demo import run_demo
+
     path = resolve_config_path(args.config, os.environ)
     if args.config is None and not os.environ.get("BAOCAO_CONFIG") and not path.exists():
         path = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -378,20 +415,30 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 # -- parser -------------------------------------------------------------------------------
 
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", default=argparse.SUPPRESS,
-                        help="config file (default: $BAOCAO_CONFIG, else ./config.toml)")
-    common.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
-                        help="show tracebacks and debug logs")
-    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
-                        help="log progress to stderr")
-    common.add_argument("--log-format", choices=["plain", "json"], default=argparse.SUPPRESS,
-                        help="log lines as plain text (default) or one JSON object per line")
+    common.add_argument(
+        "--config", default=argparse.SUPPRESS, help="config file (default: $BAOCAO_CONFIG, else ./config.toml)"
+    )
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+    )
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help="log progress to stderr"
+    )
+    common.add_argument(
+        "--log-format",
+        choices=["plain", "json"],
+        default=argparse.SUPPRESS,
+        help="log lines as plain text (default) or one JSON object per line",
+    )
 
-    parser = argparse.ArgumentParser(prog="baocao", parents=[common],
-                                     description="Collects daily reports sent by email and sends "
-                                                 "the coordinator one digest at the deadline.")
+    parser = argparse.ArgumentParser(
+        prog="baocao",
+        parents=[common],
+        description="Collects daily reports sent by email and sends the coordinator one digest at the deadline.",
+    )
     parser.add_argument("--version", action="version", version=f"baocao {version()}")
     # No set_defaults here: the parent's actions are shared with every subparser, and a
     # default set on one would overwrite a --config given before the command.
@@ -426,27 +473,34 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build it, do not send")
     p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
     p.add_argument("--resend", action="store_true", help="send again even if it was sent")
-    p.add_argument("--force", action="store_true",
-                   help="take the digest over from the instance holding it (says which), "
-                        "without waiting for its lease to run out")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="take the digest over from the instance holding it (says which), without waiting for its lease to run out",
+    )
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser("run", parents=[common], help="the daemon: polls, digest on schedule")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("health", parents=[common],
-                       help="exit 0 when polls succeed and no digest is overdue, else 1 with the reason")
+    p = sub.add_parser(
+        "health", parents=[common], help="exit 0 when polls succeed and no digest is overdue, else 1 with the reason"
+    )
     p.set_defaults(func=cmd_health)
 
-    p = sub.add_parser("backup", parents=[common],
-                       help="a consistent copy of the database (SQLite), the archive and the config")
+    p = sub.add_parser(
+        "backup", parents=[common], help="a consistent copy of the database (SQLite), the archive and the config"
+    )
     p.add_argument("--out", required=True, metavar="FILE.tar.gz")
-    p.add_argument("--keep", type=_at_least_one, metavar="N",
-                   help="then keep only the N newest backups named like FILE (other dates) in its folder")
+    p.add_argument(
+        "--keep",
+        type=_at_least_one,
+        metavar="N",
+        help="then keep only the N newest backups named like FILE (other dates) in its folder",
+    )
     p.set_defaults(func=cmd_backup)
 
-    p = sub.add_parser("reprocess", parents=[common],
-                       help="re-read archived messages with the current config")
+    p = sub.add_parser("reprocess", parents=[common], help="re-read archived messages with the current config")
     p.add_argument("--from", dest="from_date")
     p.add_argument("--to", dest="to_date")
     p.add_argument("--unassigned", action="store_true", help="only messages not tied to a unit")
@@ -457,8 +511,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, metavar="F.xlsx")
     p.set_defaults(func=cmd_template)
 
-    p = sub.add_parser("demo", parents=[common],
-                       help="the whole pipeline on a throwaway local mailbox with generated reports")
+    p = sub.add_parser(
+        "demo", parents=[common], help="the whole pipeline on a throwaway local mailbox with generated reports"
+    )
     p.add_argument("--out", default="demo-output", help="folder for the outputs (default: demo-output)")
     p.add_argument("--date", help="the (past) reporting day to simulate (default: yesterday)")
     p.set_defaults(func=cmd_demo)

@@ -1,4 +1,5 @@
 """Log lines: time stamps with their UTC offset in the service's time zone, plain or JSON."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -31,8 +32,12 @@ class JsonFormatter(ZonedFormatter):
     separator = "T"
 
     def format(self, record: logging.LogRecord) -> str:
-        doc = {"time": self.formatTime(record), "level": record.levelname, "logger": record.name,
-               "message": record.getMessage()}
+        doc = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
         if record.exc_info:
             doc["exception"] = self.formatException(record.exc_info)
         return json.dumps(doc, ensure_ascii=False)
@@ -40,12 +45,15 @@ class JsonFormatter(ZonedFormatter):
 
 def setup_logging(command: str, *, debug: bool = False, verbose: bool = False, log_format: str = "plain") -> None:
     """Log lines on stderr: INFO for the commands that work (poll, run, ...), else WARNING."""
-    level = logging.DEBUG if debug else (
-        logging.INFO if command in ("poll", "run", "import", "reprocess", "demo") or verbose
-        else logging.WARNING)
+    level = (
+        logging.DEBUG
+        if debug
+        else (logging.INFO if command in ("poll", "run", "import", "reprocess", "demo") or verbose else logging.WARNING)
+    )
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter() if log_format == "json" else
-                         ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(
+        JsonFormatter() if log_format == "json" else ZonedFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    )
     logging.basicConfig(level=level, handlers=[handler])
     # Library chatter (migrations, scheduler bookkeeping) only when debugging.
     for noisy in ("alembic", "apscheduler.scheduler", "apscheduler.executors.default", "mail.log"):

@@ -1,4 +1,5 @@
 """Opening the database: engine set-up per dialect and Alembic migrations on start."""
+
 from __future__ import annotations
 
 import fcntl

@@ -1,6 +1,7 @@
 """The SQL of the digest's claim row (service/schedule/dispatch.py) and of the small named
 runtime facts (heartbeat, last poll, IMAP health) that `health` and `status` read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,6 +18,7 @@ from storage.models import Digest, RuntimeState
 @dataclass(frozen=True)
 class DigestRecord:
     """The digest row of one reporting day (storage.models.Digest)."""
+
     id: int
     report_day: dt.date
     state: str
@@ -38,15 +40,31 @@ class DigestRecord:
 @dataclass(frozen=True)
 class StateRecord:
     """One named runtime fact."""
+
     name: str
     value: dict[str, Any]
     updated_at: dt.datetime
 
 
 def _record(row: Digest) -> DigestRecord:
-    return DigestRecord(row.id, row.report_day, row.state, row.message_id, row.claimed_by, row.lease_until,
-                        row.lease_token, row.holder_process, row.handed_over_at, row.attempts, row.last_error,
-                        row.next_attempt_at, row.sent_at, row.sends, row.recipients, row.updated_at)
+    return DigestRecord(
+        row.id,
+        row.report_day,
+        row.state,
+        row.message_id,
+        row.claimed_by,
+        row.lease_until,
+        row.lease_token,
+        row.holder_process,
+        row.handed_over_at,
+        row.attempts,
+        row.last_error,
+        row.next_attempt_at,
+        row.sent_at,
+        row.sends,
+        row.recipients,
+        row.updated_at,
+    )
 
 
 def digest_of(session: Session, day: dt.date) -> DigestRecord | None:

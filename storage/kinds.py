@@ -1,5 +1,6 @@
 """The values of `messages.kind` (and the one reason the service itself gives), shared by
 the code that decides them (service/ingest/analysis.py) and the code that reads them."""
+
 from __future__ import annotations
 
 # Message kinds as stored (Message.kind): a report counts for `unit_code` (readable or not);

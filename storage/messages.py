@@ -2,6 +2,7 @@
 with its attachments, figures and problems, and rewriting what a re-read derived.
 The caller commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -26,13 +27,20 @@ _CHILD_TABLES: dict[str, Table] = {
 }
 
 
-def known_copies(session: Session, shas: Collection[str],
-                 identities: Collection[str]) -> list[tuple[int, str, str, str | None]]:
+def known_copies(
+    session: Session, shas: Collection[str], identities: Collection[str]
+) -> list[tuple[int, str, str, str | None]]:
     """(id, kind, sha256, identity_sha256) of the stored messages with one of these
     SHA-256s of the bytes or one of these identities."""
-    rows = session.execute(
-        select(Message.id, Message.kind, Message.sha256, Message.identity_sha256)
-        .where(Message.sha256.in_(list(shas)) | Message.identity_sha256.in_(list(identities)))).tuples().all()
+    rows = (
+        session.execute(
+            select(Message.id, Message.kind, Message.sha256, Message.identity_sha256).where(
+                Message.sha256.in_(list(shas)) | Message.identity_sha256.in_(list(identities))
+            )
+        )
+        .tuples()
+        .all()
+    )
     return [(pk, kind, sha, identity) for pk, kind, sha, identity in rows]
 
 
@@ -40,15 +48,26 @@ def message_id_counts(session: Session, message_ids: Collection[str]) -> dict[st
     """How many stored messages carry each of these Message-IDs (those carried at all)."""
     if not message_ids:
         return {}
-    rows = session.execute(
-        select(Message.message_id, func.count()).where(Message.message_id.in_(list(message_ids)))
-        .group_by(Message.message_id)).tuples().all()
+    rows = (
+        session.execute(
+            select(Message.message_id, func.count())
+            .where(Message.message_id.in_(list(message_ids)))
+            .group_by(Message.message_id)
+        )
+        .tuples()
+        .all()
+    )
     return {mid: n for mid, n in rows if mid is not None}
 
 
-def add_message(session: Session, values: dict[str, Any], attachments: Sequence[dict[str, Any]],
-                   figures: Sequence[dict[str, Any]], problems: Sequence[dict[str, Any]],
-                   children: Children | None = None) -> int | None:
+def add_message(
+    session: Session,
+    values: dict[str, Any],
+    attachments: Sequence[dict[str, Any]],
+    figures: Sequence[dict[str, Any]],
+    problems: Sequence[dict[str, Any]],
+    children: Children | None = None,
+) -> int | None:
     """Insert a message row unless the same message (bytes or identity) is stored; its id,
     or None when another instance stored it just now. Its attachments, figures and problems
     are inserted too, or, when `children` is given, collected there (`insert_children`)."""
@@ -87,8 +106,10 @@ def message_by_sha(session: Session, sha: str) -> MessageRecord | None:
 
 # -- re-reading stored messages --------------------------------------------------------------
 
-def message_ids_between(session: Session, start: dt.date | None, end: dt.date | None,
-                        unassigned_only: bool) -> list[int]:
+
+def message_ids_between(
+    session: Session, start: dt.date | None, end: dt.date | None, unassigned_only: bool
+) -> list[int]:
     """Ids of the messages of report days `start` to `end`, in arrival order."""
     query = select(Message.id).order_by(Message.received_at, Message.id)
     if start:
@@ -102,15 +123,24 @@ def message_ids_between(session: Session, start: dt.date | None, end: dt.date | 
 
 def messages_by_ids(session: Session, ids: Collection[int]) -> list[MessageRecord]:
     """The messages `ids` in arrival order, with their figures and problems."""
-    rows = session.scalars(select(Message).where(Message.id.in_(list(ids)))
-                           .options(selectinload(Message.figures), selectinload(Message.problems))
-                           .order_by(Message.received_at, Message.id)).all()
+    rows = session.scalars(
+        select(Message)
+        .where(Message.id.in_(list(ids)))
+        .options(selectinload(Message.figures), selectinload(Message.problems))
+        .order_by(Message.received_at, Message.id)
+    ).all()
     return [message_record(m, attachments=False, figures=True) for m in rows]
 
 
-def rewrite_message(session: Session, pk: int, report_day: dt.date, derived: dict[str, Any],
-                    attachments: Sequence[dict[str, Any]], figures: Sequence[dict[str, Any]],
-                    problems: Sequence[dict[str, Any]]) -> MessageRecord:
+def rewrite_message(
+    session: Session,
+    pk: int,
+    report_day: dt.date,
+    derived: dict[str, Any],
+    attachments: Sequence[dict[str, Any]],
+    figures: Sequence[dict[str, Any]],
+    problems: Sequence[dict[str, Any]],
+) -> MessageRecord:
     """Replace everything derived from reading message `pk` (reprocessing with a new config)."""
     msg = session.get_one(Message, pk)
     msg.report_day = report_day
@@ -130,8 +160,13 @@ def identities_taken(session: Session, identities: Collection[str]) -> dict[str,
     """identity_sha256 -> id of the message that has it, for these identities."""
     if not identities:
         return {}
-    rows = session.execute(select(Message.identity_sha256, Message.id).where(
-        Message.identity_sha256.in_(list(identities)))).tuples().all()
+    rows = (
+        session.execute(
+            select(Message.identity_sha256, Message.id).where(Message.identity_sha256.in_(list(identities)))
+        )
+        .tuples()
+        .all()
+    )
     return {identity: pk for identity, pk in rows if identity is not None}
 
 

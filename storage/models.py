@@ -3,6 +3,7 @@
 The schema is created and upgraded only by the Alembic migrations in
 storage/migrations; these classes must match them (a test compares the two).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -115,10 +116,12 @@ class Message(Base):
     identity_sha256: Mapped[str | None] = mapped_column(String(64))
 
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position")
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position"
+    )
     figures: Mapped[list[Figure]] = relationship(back_populates="message", cascade="all, delete-orphan")
     problems: Mapped[list[ProblemRow]] = relationship(
-        back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id")
+        back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id"
+    )
 
     __table_args__ = (
         Index("ix_messages_unit_day", "unit_code", "report_day"),

@@ -2,6 +2,7 @@
 the daily cap, who reported or was reminded, expiring, finding due rows, and the
 reports an acknowledgement speaks about. The caller commits.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,7 @@ COUNTED = (PENDING, SENDING, SENT, FAILED)
 @dataclass(frozen=True)
 class OutboxRecord:
     """An outbox row as the mail it stands for needs it."""
+
     id: int
     kind: str
     dedupe_key: str
@@ -43,6 +45,7 @@ class OutboxRecord:
 @dataclass(frozen=True)
 class DueRow:
     """A row a drain may claim, with its lease as seen."""
+
     id: int
     attempts: int
     kind: str
@@ -51,26 +54,42 @@ class DueRow:
     lease: LeaseInfo
 
 
-def reply_candidates(session: Session, now: dt.datetime, since: dt.datetime, since_day: dt.date,
-                     reply_unknown: bool) -> list[MessageRecord]:
+def reply_candidates(
+    session: Session, now: dt.datetime, since: dt.datetime, since_day: dt.date, reply_unknown: bool
+) -> list[MessageRecord]:
     """Messages received by IMAP between `since` and `now` (report day from `since_day`)
     that still want an acknowledgement, or a notice to an unknown sender when `reply_unknown`."""
     acknowledged = exists().where(OutboxMail.message_pk == Message.id, OutboxMail.kind == ACK)
-    wanted = and_(or_(Message.kind == REPORT,
-                      and_(Message.kind == UNASSIGNED,
-                           Message.reason.startswith("shared_sender_unresolved", autoescape=True))),
-                  ~acknowledged)
+    wanted = and_(
+        or_(
+            Message.kind == REPORT,
+            and_(Message.kind == UNASSIGNED, Message.reason.startswith("shared_sender_unresolved", autoescape=True)),
+        ),
+        ~acknowledged,
+    )
     if reply_unknown:
-        noticed = exists().where(OutboxMail.kind == NOTICE, OutboxMail.recipient == Message.from_address,
-                                 OutboxMail.report_day == Message.report_day)
-        wanted = or_(wanted, and_(Message.kind == UNASSIGNED,
-                                  Message.reason.startswith("unknown_sender", autoescape=True), ~noticed))
+        noticed = exists().where(
+            OutboxMail.kind == NOTICE,
+            OutboxMail.recipient == Message.from_address,
+            OutboxMail.report_day == Message.report_day,
+        )
+        wanted = or_(
+            wanted,
+            and_(Message.kind == UNASSIGNED, Message.reason.startswith("unknown_sender", autoescape=True), ~noticed),
+        )
     rows = session.scalars(
-        select(Message).where(Message.source == "imap", Message.received_at >= since,
-                              # the same bound on the indexed column: no scan of the whole history
-                              Message.report_day >= since_day,
-                              Message.received_at <= now, Message.from_address.is_not(None), wanted)
-        .order_by(Message.received_at, Message.id)).all()
+        select(Message)
+        .where(
+            Message.source == "imap",
+            Message.received_at >= since,
+            # the same bound on the indexed column: no scan of the whole history
+            Message.report_day >= since_day,
+            Message.received_at <= now,
+            Message.from_address.is_not(None),
+            wanted,
+        )
+        .order_by(Message.received_at, Message.id)
+    ).all()
     return [message_record(m, attachments=False, problems=False) for m in rows]
 
 
@@ -87,15 +106,32 @@ def insert_once(session: Session, values: dict[str, Any]) -> bool:
 
 def counted_today(session: Session, address: str, day: dt.date) -> int:
     """Mails to `address` counted against its cap on `day`."""
-    return session.scalar(select(func.count(OutboxMail.id)).where(
-        OutboxMail.recipient == address, OutboxMail.cap_day == day, OutboxMail.state.in_(COUNTED))) or 0
+    return (
+        session.scalar(
+            select(func.count(OutboxMail.id)).where(
+                OutboxMail.recipient == address, OutboxMail.cap_day == day, OutboxMail.state.in_(COUNTED)
+            )
+        )
+        or 0
+    )
 
 
 def reported_units(session: Session, day: dt.date, until: dt.datetime) -> set[str]:
     """Units with a report message (readable or not) on `day`, received up to `until`."""
-    return {code for code in session.scalars(select(Message.unit_code).where(
-        Message.kind == REPORT, Message.report_day == day, Message.received_at <= until,
-        Message.unit_code.is_not(None)).distinct()) if code is not None}
+    return {
+        code
+        for code in session.scalars(
+            select(Message.unit_code)
+            .where(
+                Message.kind == REPORT,
+                Message.report_day == day,
+                Message.received_at <= until,
+                Message.unit_code.is_not(None),
+            )
+            .distinct()
+        )
+        if code is not None
+    }
 
 
 def reminded_units(session: Session, day: dt.date) -> dict[str, list[dt.datetime]]:
@@ -103,7 +139,8 @@ def reminded_units(session: Session, day: dt.date) -> dict[str, list[dt.datetime
     rows = session.execute(
         select(OutboxMail.unit_code, OutboxMail.slot_at, func.min(OutboxMail.sent_at))
         .where(OutboxMail.kind == REMINDER, OutboxMail.report_day == day, OutboxMail.state == SENT)
-        .group_by(OutboxMail.unit_code, OutboxMail.slot_at)).all()
+        .group_by(OutboxMail.unit_code, OutboxMail.slot_at)
+    ).all()
     out: dict[str, list[dt.datetime]] = defaultdict(list)
     for code, _slot, sent_at in rows:
         if code and sent_at is not None:
@@ -115,13 +152,18 @@ def expire_due(session: Session, now: dt.datetime) -> int:
     """Rows that can no longer go in time (an old acknowledgement, a superseded reminder).
     A holder whose lease ran out then finds the row no longer `sending`: its finish does nothing."""
     done = session.execute(
-        update(OutboxMail).where(
+        update(OutboxMail)
+        .where(
             OutboxMail.expires_at <= now,
-            or_(OutboxMail.state == PENDING,
+            or_(
+                OutboxMail.state == PENDING,
                 and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at.is_not(None)),
-                and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now)))
+                and_(OutboxMail.state == SENDING, OutboxMail.lease_until <= now),
+            ),
+        )
         .values(state=EXPIRED, updated_at=now, lease_until=None, next_attempt_at=None)
-        .execution_options(synchronize_session=False))
+        .execution_options(synchronize_session=False)
+    )
     return int(getattr(done, "rowcount", 0) or 0)
 
 
@@ -129,24 +171,52 @@ def due_rows(session: Session, now: dt.datetime, holder_identity: str, limit: in
     """Rows due now, in id order: new, failed and past their backoff, or sending under a
     lease that ran out or was held by this holder (its previous run died)."""
     rows = session.execute(
-        select(OutboxMail.id, OutboxMail.attempts, OutboxMail.kind, OutboxMail.recipient,
-               OutboxMail.dedupe_key, OutboxMail.state, OutboxMail.lease_token, OutboxMail.claimed_by,
-               OutboxMail.holder_process, OutboxMail.lease_until)
-        .where(or_(OutboxMail.state == PENDING,
-                   and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at <= now),
-                   and_(OutboxMail.state == SENDING,
-                        or_(OutboxMail.lease_until <= now, OutboxMail.claimed_by == holder_identity))))
-        .order_by(OutboxMail.id).limit(limit)).all()
-    return [DueRow(pk, attempts, kind, recipient, key, LeaseInfo(*lease))
-            for pk, attempts, kind, recipient, key, *lease in rows]
+        select(
+            OutboxMail.id,
+            OutboxMail.attempts,
+            OutboxMail.kind,
+            OutboxMail.recipient,
+            OutboxMail.dedupe_key,
+            OutboxMail.state,
+            OutboxMail.lease_token,
+            OutboxMail.claimed_by,
+            OutboxMail.holder_process,
+            OutboxMail.lease_until,
+        )
+        .where(
+            or_(
+                OutboxMail.state == PENDING,
+                and_(OutboxMail.state == FAILED, OutboxMail.next_attempt_at <= now),
+                and_(
+                    OutboxMail.state == SENDING,
+                    or_(OutboxMail.lease_until <= now, OutboxMail.claimed_by == holder_identity),
+                ),
+            )
+        )
+        .order_by(OutboxMail.id)
+        .limit(limit)
+    ).all()
+    return [
+        DueRow(pk, attempts, kind, recipient, key, LeaseInfo(*lease))
+        for pk, attempts, kind, recipient, key, *lease in rows
+    ]
 
 
 def outbox_row(session: Session, row_id: int) -> OutboxRecord | None:
     row = session.get(OutboxMail, row_id)
     if row is None:
         return None
-    return OutboxRecord(row.id, row.kind, row.dedupe_key, row.recipient, row.unit_code, row.message_pk,
-                        row.report_day, row.message_id, row.attempts)
+    return OutboxRecord(
+        row.id,
+        row.kind,
+        row.dedupe_key,
+        row.recipient,
+        row.unit_code,
+        row.message_pk,
+        row.report_day,
+        row.message_id,
+        row.attempts,
+    )
 
 
 def message_with_figures(session: Session, pk: int) -> MessageRecord | None:
@@ -164,17 +234,33 @@ def sent_by_us(session: Session, message_ids: Collection[str]) -> bool:
 def report_history(session: Session, msg: MessageRecord) -> tuple[list[MessageRecord], MessageRecord | None]:
     """The unit's earlier report messages of the same day (oldest first) and its latest
     readable report of an earlier day (for the cumulative-decrease check)."""
-    earlier = [message_record(m, attachments=False, problems=False) for m in session.scalars(
-        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
-                              Message.report_day == msg.report_day, Message.received_at <= msg.received_at,
-                              Message.id != msg.id)
-        .order_by(Message.received_at, Message.id)).all()
-        if m.received_at < msg.received_at or m.id < msg.id]
+    earlier = [
+        message_record(m, attachments=False, problems=False)
+        for m in session.scalars(
+            select(Message)
+            .where(
+                Message.kind == REPORT,
+                Message.unit_code == msg.unit_code,
+                Message.report_day == msg.report_day,
+                Message.received_at <= msg.received_at,
+                Message.id != msg.id,
+            )
+            .order_by(Message.received_at, Message.id)
+        ).all()
+        if m.received_at < msg.received_at or m.id < msg.id
+    ]
     previous = session.scalar(
-        select(Message).where(Message.kind == REPORT, Message.unit_code == msg.unit_code,
-                              Message.readable.is_(True), Message.report_day < msg.report_day)
+        select(Message)
+        .where(
+            Message.kind == REPORT,
+            Message.unit_code == msg.unit_code,
+            Message.readable.is_(True),
+            Message.report_day < msg.report_day,
+        )
         .options(selectinload(Message.figures))
-        .order_by(Message.report_day.desc(), Message.received_at.desc(), Message.id.desc()).limit(1))
+        .order_by(Message.report_day.desc(), Message.received_at.desc(), Message.id.desc())
+        .limit(1)
+    )
     if previous is None:
         return earlier, None
     return earlier, message_record(previous, attachments=False, problems=False, figures=True)

@@ -1,5 +1,6 @@
 """`baocao check --connect`: log in to the IMAP and SMTP servers and look at the folders,
 naming the folder probably meant when a configured one is missing."""
+
 from __future__ import annotations
 
 from service.config import Config
@@ -39,8 +40,11 @@ def check_folders(cfg: Config, layout: FolderLayout) -> None:
     if len(layout.folders) > MAX_FOLDERS_LISTED:
         shown += " " + texts.sentence("check", "more_folders", {"count": len(layout.folders) - MAX_FOLDERS_LISTED})
     for prefix, delimiter in layout.personal:
-        print(texts.sentence("check", "namespace", {"host": imap.host, "prefix": prefix, "delimiter": delimiter,
-                                                    "folders": shown}))
+        print(
+            texts.sentence(
+                "check", "namespace", {"host": imap.host, "prefix": prefix, "delimiter": delimiter, "folders": shown}
+            )
+        )
     problems = []
 
     def problem(config_key: str, folder: str, sentence: str, **params: object) -> None:

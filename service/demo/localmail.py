@@ -3,6 +3,7 @@
 
 Used by `baocao demo`, the benchmarks and the test fixtures; the daemon never uses it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -106,8 +107,9 @@ def _dovecot_binary() -> str:
     # root's PATH normally has /usr/sbin, but a CI or cron environment may not.
     found = shutil.which("dovecot") or shutil.which("dovecot", path="/usr/sbin:/usr/local/sbin:/sbin")
     if not found:
-        raise LocalServerError("dovecot is not installed; run `make deps-system` as root "
-                               "(it installs the Debian package dovecot-imapd)")
+        raise LocalServerError(
+            "dovecot is not installed; run `make deps-system` as root (it installs the Debian package dovecot-imapd)"
+        )
     return found
 
 
@@ -266,13 +268,13 @@ class LocalDovecot:
             raise
         return client
 
-    def append(self, user: str, folder: str, raw: bytes, internaldate: dt.datetime,
-               flags: Iterable[str] = ()) -> int:
+    def append(self, user: str, folder: str, raw: bytes, internaldate: dt.datetime, flags: Iterable[str] = ()) -> int:
         """APPENDs one message with its INTERNALDATE, creating the folder; returns its UID."""
         return self.append_many(user, folder, [(raw, internaldate)], flags)[0]
 
-    def append_many(self, user: str, folder: str, messages: Iterable[tuple[bytes, dt.datetime]],
-                    flags: Iterable[str] = ()) -> list[int]:
+    def append_many(
+        self, user: str, folder: str, messages: Iterable[tuple[bytes, dt.datetime]], flags: Iterable[str] = ()
+    ) -> list[int]:
         """APPENDs several messages over one connection; returns their UIDs in order."""
         flag_list = list(flags)
         client = self.connect(user)
@@ -304,8 +306,7 @@ class LocalDovecot:
             return root
         return Path(root / ("." + encode(folder).decode("ascii")))
 
-    def write_maildir(self, user: str, folder: str,
-                      messages: Iterable[tuple[bytes, dt.datetime]]) -> int:
+    def write_maildir(self, user: str, folder: str, messages: Iterable[tuple[bytes, dt.datetime]]) -> int:
         """Drops messages straight into the folder's Maildir `new/` (much faster than APPEND).
 
         Dovecot takes a maildir message's INTERNALDATE from the file's mtime, so that is
@@ -350,21 +351,24 @@ class LocalDovecot:
     def _write_conf(self) -> None:
         assert self.dir is not None
         if self.tls:
-            ssl_settings = (f"ssl = yes\nssl_cert = <{self.dir}/cert.pem\n"
-                            f"ssl_key = <{self.dir}/key.pem")
+            ssl_settings = f"ssl = yes\nssl_cert = <{self.dir}/cert.pem\nssl_key = <{self.dir}/key.pem"
         else:
             ssl_settings = "ssl = no"
         namespace = _PREFIXED_NAMESPACE.format(prefix=self.folder_prefix) if self.folder_prefix else ""
-        (self.dir / "dovecot.conf").write_text(_DOVECOT_CONF.format(
-            d=self.dir, port=self.port, ssl_port=self.ssl_port or 0, ssl_settings=ssl_settings,
-            namespace=namespace))
+        (self.dir / "dovecot.conf").write_text(
+            _DOVECOT_CONF.format(
+                d=self.dir, port=self.port, ssl_port=self.ssl_port or 0, ssl_settings=ssl_settings, namespace=namespace
+            )
+        )
 
     def _launch(self) -> None:
         assert self.dir is not None
         with open(self.dir / "dovecot.log", "ab") as log:
             self._proc = subprocess.Popen(
                 [_dovecot_binary(), "-F", "-c", str(self.dir / "dovecot.conf")],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
         try:
@@ -380,7 +384,8 @@ class LocalDovecot:
             if self._proc.poll() is not None:
                 raise LocalServerError(
                     f"dovecot exited with status {self._proc.returncode} at start-up; "
-                    f"its log ends with:\n{self.log_tail()}")
+                    f"its log ends with:\n{self.log_tail()}"
+                )
             try:
                 with socket.create_connection((self.host, self.port), timeout=1.0) as s:
                     if s.recv(200).startswith(b"* OK"):
@@ -390,7 +395,8 @@ class LocalDovecot:
             if time.monotonic() > deadline:
                 raise LocalServerError(
                     f"dovecot did not greet on {self.host}:{self.port} within "
-                    f"{_READY_TIMEOUT_SECONDS:.0f} s; its log ends with:\n{self.log_tail()}")
+                    f"{_READY_TIMEOUT_SECONDS:.0f} s; its log ends with:\n{self.log_tail()}"
+                )
             time.sleep(0.02)  # short poll while the master binds its listeners
 
     def _remove_dir(self) -> None:
@@ -409,4 +415,3 @@ def _appended_uid(response: bytes | str) -> int:
 
 
 # -- SMTP --------------------------------------------------------------------------------
-

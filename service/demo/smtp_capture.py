@@ -1,6 +1,7 @@
 """The SMTP capture of `baocao demo` and the test fixtures (aiosmtpd on 127.0.0.1), and what
 every throwaway local server needs: the loopback host, a free port, a self-signed certificate.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -42,18 +43,38 @@ def make_self_signed_cert(directory: Path) -> tuple[Path, Path]:
     cert, key = directory / "cert.pem", directory / "key.pem"
     try:
         subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-             "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "30",
-             "-subj", "/CN=localhost",
-             "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"],
-            check=True, capture_output=True, timeout=30,
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:prime256v1",
+                "-nodes",
+                "-keyout",
+                str(key),
+                "-out",
+                str(cert),
+                "-days",
+                "30",
+                "-subj",
+                "/CN=localhost",
+                "-addext",
+                "subjectAltName=IP:127.0.0.1,DNS:localhost",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=30,
         )
     except FileNotFoundError as e:
-        raise LocalServerError("openssl is not installed (needed for a test certificate); "
-                               "run `make deps-system`") from e
+        raise LocalServerError(
+            "openssl is not installed (needed for a test certificate); run `make deps-system`"
+        ) from e
     except subprocess.CalledProcessError as e:
-        raise LocalServerError(f"openssl could not make a certificate in {directory}: "
-                               f"{e.stderr.decode(errors='replace').strip()}") from e
+        raise LocalServerError(
+            f"openssl could not make a certificate in {directory}: {e.stderr.decode(errors='replace').strip()}"
+        ) from e
     return cert, key
 
 
@@ -88,8 +109,10 @@ def _drop_aiosmtpd_noise(record: logging.LogRecord) -> bool:
     # aiosmtpd 1.4 warns about its own use of Session.login_data on every AUTH, and
     # about AUTH without STARTTLS, which is meant here (plain loopback, or SMTPS).
     message = str(record.msg)
-    return not (message.startswith("Session.login_data is deprecated")
-                or message.startswith("auth_required == True but auth_require_tls == False"))
+    return not (
+        message.startswith("Session.login_data is deprecated")
+        or message.startswith("auth_required == True but auth_require_tls == False")
+    )
 
 
 def _quiet_aiosmtpd() -> None:
@@ -97,8 +120,7 @@ def _quiet_aiosmtpd() -> None:
     if _drop_aiosmtpd_noise not in aiosmtpd_log.filters:
         aiosmtpd_log.addFilter(_drop_aiosmtpd_noise)
     # Re-added on every start: test runners reset the warning filters between tests.
-    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS",
-                            category=UserWarning)
+    warnings.filterwarnings("ignore", message="Requiring AUTH while not requiring TLS", category=UserWarning)
 
 
 class SmtpCapture:
@@ -114,9 +136,15 @@ class SmtpCapture:
 
     host = HOST
 
-    def __init__(self, *, tls: bool = False, implicit_tls: bool = False,
-                 auth: dict[str, str] | None = None, fail: bool = False,
-                 parent: str | os.PathLike[str] | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        tls: bool = False,
+        implicit_tls: bool = False,
+        auth: dict[str, str] | None = None,
+        fail: bool = False,
+        parent: str | os.PathLike[str] | None = None,
+    ) -> None:
         self.tls = tls
         self.implicit_tls = implicit_tls
         self.auth = dict(auth) if auth is not None else None
@@ -150,13 +178,13 @@ class SmtpCapture:
 
         credentials = self.auth
 
-        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str,
-                          auth_data: Any) -> Any:
+        def authenticator(server: Any, session: Any, envelope: Any, mechanism: str, auth_data: Any) -> Any:
             # handled=False: aiosmtpd answers 535 itself; True would leave the client waiting.
             login = getattr(auth_data, "login", b"") or b""
             password = getattr(auth_data, "password", b"") or b""
-            ok = (credentials is not None
-                  and credentials.get(login.decode(errors="replace")) == password.decode(errors="replace"))
+            ok = credentials is not None and credentials.get(login.decode(errors="replace")) == password.decode(
+                errors="replace"
+            )
             return AuthResult(success=ok, handled=False)
 
         options: dict[str, Any] = {
@@ -171,13 +199,13 @@ class SmtpCapture:
             options["tls_context"] = context
         if credentials is not None:
             # aiosmtpd counts only STARTTLS as TLS: with SMTPS it would never offer AUTH.
-            options.update(authenticator=authenticator, auth_required=True,
-                           auth_require_tls=self.tls and not self.implicit_tls)
+            options.update(
+                authenticator=authenticator, auth_required=True, auth_require_tls=self.tls and not self.implicit_tls
+            )
         try:
             for attempt in range(3):  # a picked port can be taken before we bind it
                 self.port = free_port()
-                controller = Controller(_CaptureHandler(self), hostname=self.host,
-                                        port=self.port, **options)
+                controller = Controller(_CaptureHandler(self), hostname=self.host, port=self.port, **options)
                 try:
                     controller.start()
                 except OSError:
@@ -223,9 +251,11 @@ class SmtpCapture:
         """Blocks until at least `n` messages were accepted; raises TimeoutError otherwise."""
         with self._arrived:
             if not self._arrived.wait_for(lambda: len(self._messages) >= n, timeout):
-                raise TimeoutError(f"SMTP capture on port {self.port} got "
-                                   f"{len(self._messages)} message(s), expected {n}, "
-                                   f"within {timeout} s")
+                raise TimeoutError(
+                    f"SMTP capture on port {self.port} got "
+                    f"{len(self._messages)} message(s), expected {n}, "
+                    f"within {timeout} s"
+                )
             return list(self._messages)
 
     def _record(self, mail: CapturedMail) -> None:

@@ -3,6 +3,7 @@
 Written before anything else is done with a message: temp file, fsync, rename,
 fsync of the directory. Nothing from the message itself ever becomes part of a path.
 """
+
 from __future__ import annotations
 
 import errno
@@ -44,8 +45,7 @@ class Archive:
                 os.fsync(fh.fileno())
             probe.unlink()
         except OSError as exc:
-            raise ArchiveError(f"the archive folder {self.root} cannot be written: "
-                               f"{exc.strerror or exc}") from exc
+            raise ArchiveError(f"the archive folder {self.root} cannot be written: {exc.strerror or exc}") from exc
 
     def store(self, raw: bytes, sha256: str | None = None, *, sync: bool = True) -> str:
         """Write `raw` durably (idempotent); return its path relative to the archive root.
@@ -96,8 +96,7 @@ class Archive:
             for folder in sorted({(self.root / rel).parent for rel in rels}):
                 _fsync_dir(folder)
         except OSError as exc:
-            raise ArchiveError(f"cannot flush the archive folder {self.root} to disk: "
-                               f"{exc.strerror or exc}") from exc
+            raise ArchiveError(f"cannot flush the archive folder {self.root} to disk: {exc.strerror or exc}") from exc
 
     def load(self, rel: str) -> bytes:
         path = self.root / rel
@@ -122,6 +121,7 @@ def _syncfs(path: Path) -> bool:
         try:
             import ctypes
             import ctypes.util
+
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             _libc.syncfs  # noqa: B018 - raises AttributeError where there is none
         except (OSError, AttributeError):
@@ -132,6 +132,7 @@ def _syncfs(path: Path) -> bool:
     try:
         if _libc.syncfs(fd) != 0:
             import ctypes
+
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
     finally:

@@ -5,6 +5,7 @@ loses or doubles it: (1) archive the raw bytes durably, (2) commit the message r
 its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
 server, (4) mark that action done.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -49,9 +50,11 @@ Row = dict[str, Any]  # a row's columns, as inserted
 Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive path, report day)
 Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
 
+
 @dataclass(frozen=True)
 class Stored:
     """What happened to one incoming message."""
+
     message_pk: int
     duplicate: bool
     kind: str
@@ -81,6 +84,7 @@ def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
 
 
 # -- storing ------------------------------------------------------------------------------
+
 
 def identity_of(parsed: ParsedMessage) -> str | None:
     """SHA-256 naming one message however often it was delivered: its Message-ID, sender
@@ -131,9 +135,13 @@ class KnownMessages:
         if mid:
             carried = self.message_ids.get(mid, 0)
             if carried == 1:
-                log.warning("Message-ID %s is carried by different messages (message %d from %s is another "
-                            "one); each is kept: some mail programs reuse Message-IDs", mid, pk,
-                            analysis.parsed.from_address)
+                log.warning(
+                    "Message-ID %s is carried by different messages (message %d from %s is another "
+                    "one); each is kept: some mail programs reuse Message-IDs",
+                    mid,
+                    pk,
+                    analysis.parsed.from_address,
+                )
             self.message_ids[mid] = carried + 1
         return pk, analysis.kind, False, False
 
@@ -148,34 +156,67 @@ class KnownMessages:
             self.by_identity[identity] = (pk, kind)
 
 
-def store_analysis(session: Session, analysis: Analysis, *, received_at: dt.datetime,
-                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime) -> MessageRecord:
+def store_analysis(
+    session: Session,
+    analysis: Analysis,
+    *,
+    received_at: dt.datetime,
+    report_day: dt.date,
+    archive_path: str,
+    source: str,
+    now: dt.datetime,
+) -> MessageRecord:
     """Add the message row with its attachments, figures and problems (caller commits);
     the stored one when it is a copy of a message already stored."""
     pk, *_ = KnownMessages(session, [analysis]).store(
-        analysis, received_at=received_at, report_day=report_day, archive_path=archive_path,
-        source=source, now=now)
+        analysis, received_at=received_at, report_day=report_day, archive_path=archive_path, source=source, now=now
+    )
     stored = message_by_id(session, pk)
     assert stored is not None
     return stored
 
 
-def insert_message(session: Session, analysis: Analysis, *, received_at: dt.datetime,
-                   report_day: dt.date, archive_path: str, source: str, now: dt.datetime,
-                   children: Children | None = None) -> int | None:
+def insert_message(
+    session: Session,
+    analysis: Analysis,
+    *,
+    received_at: dt.datetime,
+    report_day: dt.date,
+    archive_path: str,
+    source: str,
+    now: dt.datetime,
+    children: Children | None = None,
+) -> int | None:
     """Insert the message row; returns its id, or None when another instance stored the same
     message (same bytes or identity) just now. Its attachments, figures and problems are
     inserted here too, or, when `children` is given, collected there for one executemany
     per table and batch (`insert_children`)."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    return add_message(session, {
-        "sha256": analysis.sha256, "message_id": p.message_id, "size": analysis.size,
-        "archive_path": archive_path, "source": source, "received_at": received_at,
-        "report_day": report_day, "from_address": p.from_address, "from_name": p.from_name,
-        "subject": p.subject, "date_header": p.date_header, "created_at": now,
-        "content_sha256": p.content_sha256, "identity_sha256": identity_of(p), **derived,
-    }, attachments, figures, problems, children)
+    return add_message(
+        session,
+        {
+            "sha256": analysis.sha256,
+            "message_id": p.message_id,
+            "size": analysis.size,
+            "archive_path": archive_path,
+            "source": source,
+            "received_at": received_at,
+            "report_day": report_day,
+            "from_address": p.from_address,
+            "from_name": p.from_name,
+            "subject": p.subject,
+            "date_header": p.date_header,
+            "created_at": now,
+            "content_sha256": p.content_sha256,
+            "identity_sha256": identity_of(p),
+            **derived,
+        },
+        attachments,
+        figures,
+        problems,
+        children,
+    )
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
@@ -183,20 +224,31 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
     derived: Row = {
         "kind": analysis.kind,
         "unit_code": analysis.unit_code,
-        "reason": analysis.reason if not analysis.reason_detail
-        else f"{analysis.reason}:{analysis.reason_detail}",
+        "reason": analysis.reason if not analysis.reason_detail else f"{analysis.reason}:{analysis.reason_detail}",
         "readable": analysis.readable,
         "as_of": analysis.as_of,
         "unit_text": analysis.unit_text,
         "analysed_at": now,
     }
     attachments = [
-        {"position": i, "filename": a.filename, "content_type": a.content_type,
-         "detected_format": a.result.detected_format, "size": a.size, "sha256": a.sha256,
-         "outcome": a.result.outcome, "sheet": a.result.sheet, "sheet_reason": a.result.sheet_reason}
-        for i, a in enumerate(analysis.attachments)]
-    figures = [{"indicator": ind, "measure": meas, "value": _storable(val)}
-               for ind, row in analysis.values.items() for meas, val in row.items()]
+        {
+            "position": i,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "detected_format": a.result.detected_format,
+            "size": a.size,
+            "sha256": a.sha256,
+            "outcome": a.result.outcome,
+            "sheet": a.result.sheet,
+            "sheet_reason": a.result.sheet_reason,
+        }
+        for i, a in enumerate(analysis.attachments)
+    ]
+    figures = [
+        {"indicator": ind, "measure": meas, "value": _storable(val)}
+        for ind, row in analysis.values.items()
+        for meas, val in row.items()
+    ]
     problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
     return derived, attachments, figures, problems
 
@@ -215,12 +267,20 @@ def server_action(kind: str, duplicate: bool, has_processed_folder: bool) -> str
 
 # -- the poller ---------------------------------------------------------------------------
 
+
 class Ingestor:
     """Stores messages from any source; owns the archive, the database and the analyser."""
 
-    def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
-                 *, clock: Callable[[], dt.datetime] | None = None, workers: int | None = None,
-                 stop: threading.Event | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        sessions: sessionmaker[Session],
+        archive: Archive,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        workers: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
         self.cfg = cfg
         self.sessions = sessions
         self.archive = archive
@@ -241,6 +301,7 @@ class Ingestor:
         rel = self.archive.store(raw, sha)
         if received_at is None:
             from parsers.message import parse_message
+
             received_at = parse_message(raw).date_header or self.clock()
         day = report_day_of(received_at, self.cfg)
         with self._session() as session:
@@ -250,12 +311,16 @@ class Ingestor:
         [analysis] = self.analyser.analyse([(raw, day)])
         with self._session() as session:
             pk, _, duplicate, _ = KnownMessages(session, [analysis]).store(
-                analysis, received_at=received_at, report_day=day, archive_path=rel, source="import",
-                now=self.clock())
+                analysis, received_at=received_at, report_day=day, archive_path=rel, source="import", now=self.clock()
+            )
             if not duplicate:
                 self._commit(session)
-                log.info("imported message %s from %s: %s", analysis.parsed.message_id,
-                         analysis.parsed.from_address, describe_analysis(analysis))
+                log.info(
+                    "imported message %s from %s: %s",
+                    analysis.parsed.message_id,
+                    analysis.parsed.from_address,
+                    describe_analysis(analysis),
+                )
             stored = message_by_id(session, pk)
             assert stored is not None
             return _stored(stored, duplicate)
@@ -291,7 +356,7 @@ class Ingestor:
             # message carrying the same Message-ID. Pipelined: the workers analyse batch k
             # while this process downloads batch k+1 and stores batch k-1.
             pending = None
-            for batch in mailbox.fetch(mailbox.heads(uids[start:start + 200])):
+            for batch in mailbox.fetch(mailbox.heads(uids[start : start + 200])):
                 if self.stop.is_set():
                     break
                 started = self._archive_and_submit(batch)
@@ -303,7 +368,7 @@ class Ingestor:
                 self._store_batch(pending, mailbox.account, uidvalidity, report)
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
-                self._pass_uid(mailbox.account, uidvalidity, uids[start:start + 200][-1])
+                self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
         return report
 
     def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
@@ -333,15 +398,29 @@ class Ingestor:
                 report.duplicates += 1
                 log.info("UID %d is a copy of stored message %d", fm.uid, pk)
                 continue
-            report.stored.append(Stored(
-                message_pk=pk, duplicate=False, kind=analysis.kind, unit_code=analysis.unit_code,
-                subject=analysis.parsed.subject, from_address=analysis.parsed.from_address,
-                received_at=fm.internaldate, readable=analysis.readable))
-            log.info("stored UID %d from %s (%s): %s", fm.uid, analysis.parsed.from_address,
-                     analysis.parsed.message_id, describe_analysis(analysis))
+            report.stored.append(
+                Stored(
+                    message_pk=pk,
+                    duplicate=False,
+                    kind=analysis.kind,
+                    unit_code=analysis.unit_code,
+                    subject=analysis.parsed.subject,
+                    from_address=analysis.parsed.from_address,
+                    received_at=fm.internaldate,
+                    readable=analysis.readable,
+                )
+            )
+            log.info(
+                "stored UID %d from %s (%s): %s",
+                fm.uid,
+                analysis.parsed.from_address,
+                analysis.parsed.message_id,
+                describe_analysis(analysis),
+            )
 
-    def _store_together(self, rows: list[tuple[Item, Analysis]], account: str,
-                        uidvalidity: int) -> list[tuple[FetchedMessage, Analysis, int, bool]]:
+    def _store_together(
+        self, rows: list[tuple[Item, Analysis]], account: str, uidvalidity: int
+    ) -> list[tuple[FetchedMessage, Analysis, int, bool]]:
         """New messages and every UID's bookkeeping, in one transaction.
 
         Another instance polling the same folder may store the same messages and UIDs at
@@ -359,25 +438,44 @@ class Ingestor:
             raced: list[int] = []
             for (fm, _, rel, day), analysis in rows:
                 pk, kind, duplicate, lost_race = known.store(
-                    analysis, received_at=fm.internaldate, report_day=day, archive_path=rel,
-                    source="imap", now=now, children=children)
+                    analysis,
+                    received_at=fm.internaldate,
+                    report_day=day,
+                    archive_path=rel,
+                    source="imap",
+                    now=now,
+                    children=children,
+                )
                 if lost_race:
                     raced.append(fm.uid)
                 action = server_action(kind, duplicate, bool(imap.processed_folder))
-                uid_rows.append({"account": account, "folder": imap.folder, "uidvalidity": uidvalidity,
-                                 "uid": fm.uid, "message_pk": pk, "duplicate": duplicate,
-                                 "action": action, "done": action == "none", "seen_at": now})
+                uid_rows.append(
+                    {
+                        "account": account,
+                        "folder": imap.folder,
+                        "uidvalidity": uidvalidity,
+                        "uid": fm.uid,
+                        "message_pk": pk,
+                        "duplicate": duplicate,
+                        "action": action,
+                        "done": action == "none",
+                        "seen_at": now,
+                    }
+                )
                 results.append((fm, analysis, pk, duplicate))
             insert_children(session, children)
             if uid_rows:
                 recorded = record_uids(session, uid_rows)
                 raced += [r["uid"] for r in uid_rows if r["uid"] not in recorded]
-            advance_folder(session, account, imap.folder, max((r["uid"] for r in uid_rows), default=0), now,
-                           touch=True)
+            advance_folder(session, account, imap.folder, max((r["uid"] for r in uid_rows), default=0), now, touch=True)
             self._commit(session)
         if raced:
-            log.info("%d UID(s) in %s were stored by another instance at the same moment: %s",
-                     len(set(raced)), imap.folder, ", ".join(str(u) for u in sorted(set(raced))))
+            log.info(
+                "%d UID(s) in %s were stored by another instance at the same moment: %s",
+                len(set(raced)),
+                imap.folder,
+                ", ".join(str(u) for u in sorted(set(raced))),
+            )
         return results
 
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
@@ -429,16 +527,25 @@ def _database_errors() -> Iterator[None]:
 
 
 def _stored(msg: MessageRecord, duplicate: bool) -> Stored:
-    return Stored(message_pk=msg.id, duplicate=duplicate, kind=msg.kind, unit_code=msg.unit_code,
-                  subject=msg.subject, from_address=msg.from_address, received_at=msg.received_at,
-                  readable=msg.readable)
+    return Stored(
+        message_pk=msg.id,
+        duplicate=duplicate,
+        kind=msg.kind,
+        unit_code=msg.unit_code,
+        subject=msg.subject,
+        from_address=msg.from_address,
+        received_at=msg.received_at,
+        readable=msg.readable,
+    )
 
 
 def describe_analysis(a: Analysis) -> str:
     if a.kind == REPORT:
         cells = sum(len(row) for row in a.values.values())
-        return (f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
-                f"{cells} figures, {len(a.problems)} problems)")
+        return (
+            f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
+            f"{cells} figures, {len(a.problems)} problems)"
+        )
     reason = a.reason if not a.reason_detail else f"{a.reason}: {a.reason_detail}"
     return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason})"
 
@@ -450,5 +557,3 @@ def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, St
             raw = fh.read()
         out.append((path, ingestor.import_raw(raw)))
     return out
-
-

@@ -2,6 +2,7 @@
 replacing what they produced; the raw messages, their arrival times and the mailbox
 bookkeeping are never touched.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,9 +28,15 @@ class ReprocessReport:
     missing_files: list[str] = field(default_factory=list)
 
 
-def reprocess(ingestor: Ingestor, *, start: dt.date | None = None, end: dt.date | None = None,
-              unassigned_only: bool = False, progress: Callable[[int, int], None] | None = None,
-              batch_size: int = 100) -> ReprocessReport:
+def reprocess(
+    ingestor: Ingestor,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    unassigned_only: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 100,
+) -> ReprocessReport:
     """Re-read archived messages with the current config, replacing what they produced.
 
     Idempotent: running it twice gives the same rows. The raw messages, their arrival
@@ -41,7 +48,7 @@ def reprocess(ingestor: Ingestor, *, start: dt.date | None = None, end: dt.date 
     result = ReprocessReport(total=len(ids))
     done = 0
     for first in range(0, len(ids), batch_size):
-        chunk = ids[first:first + batch_size]
+        chunk = ids[first : first + batch_size]
         with ingestor._session() as session:
             msgs = messages_by_ids(session, chunk)
             items, kept, days = [], [], []
@@ -50,8 +57,11 @@ def reprocess(ingestor: Ingestor, *, start: dt.date | None = None, end: dt.date 
                     raw = ingestor.archive.load(msg.archive_path)
                 except ArchiveError:
                     result.missing_files.append(msg.archive_path)
-                    log.error("archived file %s of message %d is missing; its rows are kept as they are",
-                              msg.archive_path, msg.id)
+                    log.error(
+                        "archived file %s of message %d is missing; its rows are kept as they are",
+                        msg.archive_path,
+                        msg.id,
+                    )
                     continue
                 day = report_day_of(msg.received_at, cfg)
                 items.append((raw, day))
@@ -88,7 +98,10 @@ def _fill_identities(session: Session, msgs: Sequence[MessageRecord], analyses: 
         identity = wanted[msg.id]
         holder = taken.setdefault(identity, msg.id) if identity else None
         if holder is not None and holder != msg.id:
-            log.info("message %d is the same message as message %d (stored twice by an older version); "
-                     "both are kept", msg.id, holder)
+            log.info(
+                "message %d is the same message as message %d (stored twice by an older version); both are kept",
+                msg.id,
+                holder,
+            )
             identity = None
         set_identity(session, msg.id, contents[msg.id], identity)

@@ -1,6 +1,7 @@
 """Reading messages on both cores: `Analyser` runs `analyse_message` for a batch in worker
 processes (in-process when the batch is small), and never loses a message to a reader bug.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -73,8 +74,13 @@ class Analyser:
     def _get_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             import multiprocessing
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("forkserver"),
-                                             initializer=_watch_parent, initargs=(os.getpid(),))
+
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("forkserver"),
+                initializer=_watch_parent,
+                initargs=(os.getpid(),),
+            )
         return self._pool
 
     def close(self) -> None:
@@ -89,6 +95,7 @@ def _watch_parent(parent_pid: int) -> None:
     A killed parent stays a zombie until reaped, and a zombie still answers kill(pid, 0),
     so its state is read from /proc where there is one.
     """
+
     def alive() -> bool:
         try:
             with open(f"/proc/{parent_pid}/stat", "rb") as fh:
@@ -108,6 +115,7 @@ def _watch_parent(parent_pid: int) -> None:
         while alive():
             time.sleep(0.5)
         os._exit(0)
+
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
@@ -118,17 +126,28 @@ def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
     except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
         log.exception("analysis failed for a message of %d bytes", len(raw))
         from parsers.message import parse_message
+
         try:
             parsed = parse_message(raw)
         except Exception:  # noqa: BLE001
             parsed = None
         from parsers.model import ParsedMessage
+
         parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
         return Analysis(
-            sha256=content_hash(raw), size=len(raw), parsed=replace(parsed, attachments=()),
-            kind=UNASSIGNED, unit_code=None, reason="analysis_failed", reason_detail=type(exc).__name__,
-            attachments=(), values={}, problems=(Problem("analysis_failed", {"detail": type(exc).__name__}),),
-            readable=False, as_of=None, unit_text=None,
+            sha256=content_hash(raw),
+            size=len(raw),
+            parsed=replace(parsed, attachments=()),
+            kind=UNASSIGNED,
+            unit_code=None,
+            reason="analysis_failed",
+            reason_detail=type(exc).__name__,
+            attachments=(),
+            values={},
+            problems=(Problem("analysis_failed", {"detail": type(exc).__name__}),),
+            readable=False,
+            as_of=None,
+            unit_text=None,
         )
     # The attachment bytes are in the archive; don't carry them back from a worker.
     return replace(analysis, parsed=replace(analysis.parsed, attachments=()))

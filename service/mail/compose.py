@@ -4,6 +4,7 @@ reminders, and the sample reports of `baocao demo`) is made here.
 A text part, optionally an HTML alternative, then the attachments: with attachments it is
 multipart/mixed holding the body, without any it is the body alone.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,10 +16,22 @@ from email.message import EmailMessage
 File = tuple[str, str, bytes]
 
 
-def compose(*, sender: str, to: str | Sequence[str], subject: str, text: str, html: str | None = None,
-            date: dt.datetime | None = None, message_id: str | None = None, cc: Sequence[str] = (),
-            in_reply_to: str | None = None, references: Sequence[str] = (), files: Sequence[File] = (),
-            auto_submitted: str | None = None, headers: Mapping[str, str] | None = None) -> EmailMessage:
+def compose(
+    *,
+    sender: str,
+    to: str | Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    date: dt.datetime | None = None,
+    message_id: str | None = None,
+    cc: Sequence[str] = (),
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    files: Sequence[File] = (),
+    auto_submitted: str | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> EmailMessage:
     """A mail ready to send. `auto_submitted` ("auto-generated", "auto-replied") marks it
     automatic so that no auto-responder answers it (RFC 3834)."""
     msg = EmailMessage()

@@ -1,4 +1,5 @@
 """The one place that talks SMTP (smtplib): connect with the configured security and log in."""
+
 from __future__ import annotations
 
 import base64
@@ -18,13 +19,14 @@ def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
     """A connected, logged-in SMTP client; every failure is an `SmtpError` naming the host."""
     where = f"the SMTP server {cfg.host}:{cfg.port}"
     if cfg.security == "none" and not is_loopback(cfg.host):
-        raise SmtpError(f"SMTP security 'none' is refused for {cfg.host}: use ssl or starttls "
-                        "for a server that is not on this machine")
+        raise SmtpError(
+            f"SMTP security 'none' is refused for {cfg.host}: use ssl or starttls "
+            "for a server that is not on this machine"
+        )
     client: smtplib.SMTP | None = None
     try:
         if cfg.security == "ssl":
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds,
-                                      context=tls_context(cfg.ca_file))
+            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_seconds, context=tls_context(cfg.ca_file))
         else:
             client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_seconds)
             client.ehlo()
@@ -35,16 +37,16 @@ def smtp_session(cfg: SmtpConfig) -> Iterator[smtplib.SMTP]:
             try:
                 _login(client, cfg.username, cfg.password.reveal(), where)
             except smtplib.SMTPAuthenticationError as exc:
-                raise SmtpError(f"{where} refused the login for {cfg.username} "
-                                "(wrong user name or password)") from exc
+                raise SmtpError(f"{where} refused the login for {cfg.username} (wrong user name or password)") from exc
             except smtplib.SMTPNotSupportedError as exc:
                 raise SmtpError(f"{where} does not offer login (AUTH); check smtp.security") from exc
         yield client
     except SmtpError:
         raise
     except ssl.SSLCertVerificationError as exc:
-        raise SmtpError(f"the TLS certificate of {where} could not be verified "
-                        f"({exc.verify_message}); set smtp.ca_file to trust it") from exc
+        raise SmtpError(
+            f"the TLS certificate of {where} could not be verified ({exc.verify_message}); set smtp.ca_file to trust it"
+        ) from exc
     except ssl.SSLError as exc:
         raise SmtpError(f"TLS with {where} failed: {exc.reason or exc}") from exc
     except TimeoutError as exc:

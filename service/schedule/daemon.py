@@ -5,6 +5,7 @@ the digest job polls once more first, under the same lock, so a report that arri
 minute before is in it. A generous misfire grace and a catch-up at start make sure a
 digest that fell due while the daemon was down is still sent (marked late).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -77,8 +78,13 @@ class IdleWatcher(threading.Thread):
     failure (for `health`).
     """
 
-    def __init__(self, cfg: Config, on_news: Callable[[], None], stop: threading.Event,
-                 on_exchange: Callable[[bool, str | None], None] = lambda ok, error: None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        on_news: Callable[[], None],
+        stop: threading.Event,
+        on_exchange: Callable[[bool, str | None], None] = lambda ok, error: None,
+    ) -> None:
         super().__init__(name="imap-idle", daemon=True)
         self.cfg, self.on_news, self.stop_event, self.on_exchange = cfg, on_news, stop, on_exchange
         self._failures = 0  # failed attempts since IDLE last ran
@@ -94,8 +100,12 @@ class IdleWatcher(threading.Thread):
                 delay = reconnect_delay(self._failures)
                 text = str(exc) if isinstance(exc, BaocaoError) else f"{type(exc).__name__}: {exc}"
                 self.on_exchange(False, text)
-                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s",
-                            self.cfg.imap.host if self.cfg.imap else "?", text, delay)
+                log.warning(
+                    "IMAP IDLE on %s stopped (%s); reconnecting in %.0f s",
+                    self.cfg.imap.host if self.cfg.imap else "?",
+                    text,
+                    delay,
+                )
                 if self.stop_event.wait(delay):
                     return
 
@@ -141,8 +151,13 @@ def _announces_mail(responses: list[tuple[Any, ...]]) -> bool:
 
 
 class Daemon:
-    def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        sessions: sessionmaker[Session],
+        archive: Archive,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.sessions = sessions
         self.archive = archive
@@ -158,7 +173,8 @@ class Daemon:
         self._imap_note = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
         self.scheduler.add_listener(self._on_late_job, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
             if _replaced_by_late_job_line not in logging.getLogger(name).filters:
@@ -203,21 +219,33 @@ class Daemon:
             imap = isinstance(exc, MailboxError)
             if imap:
                 self.note_imap(False, str(exc))
-            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc),
-                                                      "imap": imap}, self.clock())
+            record_state(
+                self.sessions,
+                "last_poll",
+                {"ok": False, "at": now.isoformat(), "error": str(exc), "imap": imap},
+                self.clock(),
+            )
             return
         except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the next poll retries
             log.exception("poll failed unexpectedly")
-            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(),
-                                                      "error": f"{type(exc).__name__}: {exc}"}, self.clock())
+            record_state(
+                self.sessions,
+                "last_poll",
+                {"ok": False, "at": now.isoformat(), "error": f"{type(exc).__name__}: {exc}"},
+                self.clock(),
+            )
             return
         self.note_imap(True)
-        record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
-                                                  "stored": len(report.stored)}, self.clock())
+        record_state(
+            self.sessions, "last_poll", {"ok": True, "at": now.isoformat(), "stored": len(report.stored)}, self.clock()
+        )
         self._plan_acknowledgements()
         if report.stored or not self._polled_once:
-            log.info("poll: stored %d new message(s)%s", len(report.stored),
-                     "" if self._polled_once else " (first poll since start)")
+            log.info(
+                "poll: stored %d new message(s)%s",
+                len(report.stored),
+                "" if self._polled_once else " (first poll since start)",
+            )
         self._polled_once = True
 
     def _poll_with_connection(self) -> PollReport:
@@ -326,15 +354,20 @@ class Daemon:
                 continue
             if row is not None and row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
                 continue
-            if (row is not None and row.state == "sending" and row.lease_until > now
-                    and not self.holder.held_by_my_dead_predecessor(LeaseInfo.of(row))):
+            if (
+                row is not None
+                and row.state == "sending"
+                and row.lease_until > now
+                and not self.holder.held_by_my_dead_predecessor(LeaseInfo.of(row))
+            ):
                 continue  # another instance is sending it; if it died, its lease runs out soon
             log.info("digest for %s is due and not sent: sending it now", day)
             self.digest(day)
 
     def heartbeat(self) -> None:
-        record_state(self.sessions, f"heartbeat:{self.owner}",
-                     {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock())
+        record_state(
+            self.sessions, f"heartbeat:{self.owner}", {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock()
+        )
 
     def _on_late_job(self, event: JobEvent) -> None:
         """One line an administrator can act on, instead of APScheduler's "was missed by" and
@@ -353,21 +386,32 @@ class Daemon:
             else:
                 done = f"skipped; next at {next_run}"
             # A poll longer than the interval is normal on a big mailbox; other jobs should not overlap.
-            log.log(logging.INFO if event.job_id == "poll" else logging.WARNING,
-                    "%s due at %s did not start: the previous one was still running; %s",
-                    what, f"{due:%H:%M:%S %d/%m}", done)
+            log.log(
+                logging.INFO if event.job_id == "poll" else logging.WARNING,
+                "%s due at %s did not start: the previous one was still running; %s",
+                what,
+                f"{due:%H:%M:%S %d/%m}",
+                done,
+            )
             return
         due = event.scheduled_run_time.astimezone(tz)
         late = dt.datetime.now(dt.UTC) - event.scheduled_run_time
         if event.job_id == "digest":
             done = "the catch-up check sends the digest if it was not sent"
         elif event.job_id.startswith("reminders-"):
-            done = (f"reminders more than {int(REMINDER_GRACE.total_seconds() // 60)} min late are not sent; "
-                    f"next at {next_run}")
+            done = (
+                f"reminders more than {int(REMINDER_GRACE.total_seconds() // 60)} min late are not sent; "
+                f"next at {next_run}"
+            )
         else:
             done = f"skipped; next at {next_run}"
-        log.warning("%s due at %s ran %s late (the service was stopped, suspended or overloaded): %s",
-                    what, f"{due:%H:%M:%S %d/%m}", _duration(late), done)
+        log.warning(
+            "%s due at %s ran %s late (the service was stopped, suspended or overloaded): %s",
+            what,
+            f"{due:%H:%M:%S %d/%m}",
+            _duration(late),
+            done,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def add_jobs(self) -> None:
@@ -376,29 +420,50 @@ class Daemon:
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
         tz = self.cfg.service.timezone  # a trigger built alone would use the machine's zone
-        self.scheduler.add_job(self.poll, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
-                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
-        self.scheduler.add_job(self.scheduled_digest, CronTrigger(day_of_week=days, hour=sched.digest_at.hour,
-                                                        minute=sched.digest_at.minute,
-                                                        second=sched.digest_at.second, timezone=tz),
-                               id="digest")
+        self.scheduler.add_job(
+            self.poll,
+            IntervalTrigger(minutes=interval, timezone=tz),
+            id="poll",
+            next_run_time=dt.datetime.now(self.cfg.service.timezone),
+        )
+        self.scheduler.add_job(
+            self.scheduled_digest,
+            CronTrigger(
+                day_of_week=days,
+                hour=sched.digest_at.hour,
+                minute=sched.digest_at.minute,
+                second=sched.digest_at.second,
+                timezone=tz,
+            ),
+            id="digest",
+        )
         # As often as a lease runs (at most every minute): a dead holder's digest is taken over
         # within about two lease periods of its last renewal.
         self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=RETRY_SECONDS, timezone=tz), id="retry")
-        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=60, timezone=tz), id="heartbeat",
-                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        self.scheduler.add_job(
+            self.heartbeat,
+            IntervalTrigger(seconds=60, timezone=tz),
+            id="heartbeat",
+            next_run_time=dt.datetime.now(self.cfg.service.timezone),
+        )
         if self.cfg.smtp is not None:
             # Every OUTBOX_SECONDS: cheap when nothing is due (one query), prompt enough for a reply.
-            self.scheduler.add_job(self.outbox, IntervalTrigger(seconds=OUTBOX_SECONDS, timezone=tz),
-                                   id="outbox", next_run_time=dt.datetime.now(self.cfg.service.timezone))
+            self.scheduler.add_job(
+                self.outbox,
+                IntervalTrigger(seconds=OUTBOX_SECONDS, timezone=tz),
+                id="outbox",
+                next_run_time=dt.datetime.now(self.cfg.service.timezone),
+            )
         if self.cfg.reminders.enabled:
             for slot in sched.reminders_at:
                 # A slot missed by more than REMINDER_GRACE (daemon down) is skipped, not sent late.
-                self.scheduler.add_job(self.remind, CronTrigger(day_of_week=days, hour=slot.hour,
-                                                                minute=slot.minute, second=slot.second,
-                                                                timezone=tz),
-                                       args=[slot], id=f"reminders-{slot:%H%M%S}",
-                                       misfire_grace_time=int(REMINDER_GRACE.total_seconds()))
+                self.scheduler.add_job(
+                    self.remind,
+                    CronTrigger(day_of_week=days, hour=slot.hour, minute=slot.minute, second=slot.second, timezone=tz),
+                    args=[slot],
+                    id=f"reminders-{slot:%H%M%S}",
+                    misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
+                )
 
     def run(self) -> None:
         sched = self.cfg.schedule
@@ -407,8 +472,14 @@ class Daemon:
         self.add_jobs()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
-                 sched.digest_at.strftime("%H:%M:%S"), days, self.cfg.service.timezone.key)
+        log.info(
+            "baocao %s running: poll every %d min, digest at %s on %s (%s)",
+            self.owner,
+            interval,
+            sched.digest_at.strftime("%H:%M:%S"),
+            days,
+            self.cfg.service.timezone.key,
+        )
         for warning in config_warnings(self.cfg, self.clock()):
             log.warning("%s", warning)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
@@ -433,8 +504,13 @@ def describe_job(job_id: str) -> str:
     if job_id.startswith("reminders-"):
         slot = job_id.removeprefix("reminders-")
         return f"the reminders of {slot[:2]}:{slot[2:4]}"
-    return {"poll": "the mailbox poll", "digest": "the digest", "retry": "the check for unsent digests",
-            "heartbeat": "the heartbeat", "outbox": "sending acknowledgements and reminders"}.get(job_id, job_id)
+    return {
+        "poll": "the mailbox poll",
+        "digest": "the digest",
+        "retry": "the check for unsent digests",
+        "heartbeat": "the heartbeat",
+        "outbox": "sending acknowledgements and reminders",
+    }.get(job_id, job_id)
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -451,8 +527,7 @@ def _replaced_by_late_job_line(record: logging.LogRecord) -> bool:
     return not (text.startswith("Run time of job") or "maximum number of running instances" in text)
 
 
-def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: bool,
-                         error: str | None = None) -> None:
+def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: bool, error: str | None = None) -> None:
     """Keep in runtime_state the time of the last successful IMAP exchange (`ok_at`, the
     latest any instance saw) and, while failing, the error and when the failures began."""
     try:
@@ -509,8 +584,12 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             problem("no_poll")
         elif imap.get("error") and quiet_since is not None and now - quiet_since > 2 * interval:
             # A restarting server is not a failure; one that stays away for two polls is.
-            problem("imap_down", host=cfg.imap.host, error=imap["error"],
-                    since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}")
+            problem(
+                "imap_down",
+                host=cfg.imap.host,
+                error=imap["error"],
+                since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}",
+            )
         elif poll is not None and not poll.value.get("ok") and not poll.value.get("imap"):
             problem("poll_failed", error=poll.value.get("error", "?"))
         elif poll is not None and now - poll.updated_at > max(3 * interval, dt.timedelta(minutes=15)):
@@ -523,8 +602,11 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             continue
         row = digest_of(session, day)
         if row is None or row.state != "sent":
-            problem("digest_overdue", date=f"{day:%d/%m/%Y}",
-                    why=f" ({row.last_error})" if row is not None and row.last_error else "")
+            problem(
+                "digest_overdue",
+                date=f"{day:%d/%m/%Y}",
+                why=f" ({row.last_error})" if row is not None and row.last_error else "",
+            )
     if problems:
         return False, "; ".join(problems)
     return True, texts.sentence("health", "healthy")

@@ -5,6 +5,7 @@ decided once across restarts and instances); `drain_outbox` leases due rows
 (service/schedule/lease.py: a token per claim, renewed while it sends, every outcome recorded by
 compare-and-set on it), sends them and retries failures with backoff, apart from ingestion.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -81,12 +82,15 @@ MAX_REFERENCES = 10
 # Senders that must never get an automatic reply, whatever the message looks like.
 _NO_REPLY = re.compile(
     r"^(no[-_.]?reply|do[-_.]?not[-_.]?reply|mailer[-_.]?daemon|mail[-_.]?daemon|postmaster|"
-    r"bounces?|auto[-_.]?(reply|responder)|listserv|majordomo)([-+._].*)?$", re.IGNORECASE)
+    r"bounces?|auto[-_.]?(reply|responder)|listserv|majordomo)([-+._].*)?$",
+    re.IGNORECASE,
+)
 _ADDRESS = re.compile(r"^[^@\s<>,;:\"()\[\]\\]+@[^@\s<>,;:\"()\[\]\\]+$")
 _MSGID = re.compile(r"<[^<>\s]{1,250}>")
 
 
 # -- who may be written to -------------------------------------------------------------------
+
 
 def own_addresses(cfg: Config) -> frozenset[str]:
     """Addresses of the service itself: never answered (a reply to ourselves is a loop)."""
@@ -112,6 +116,7 @@ def unanswerable_reason(address: str | None, own: Iterable[str] = ()) -> str | N
 
 # -- planning: creating the rows (the claim) -----------------------------------------------
 
+
 def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> int:
     """Decide the replies to recently stored messages; returns how many will be sent.
 
@@ -127,8 +132,7 @@ def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> in
     own = own_addresses(cfg)
     local_today = now.astimezone(cfg.service.timezone).date()
     since = now - RECENT
-    candidates = reply_candidates(session, now, since, since.astimezone(cfg.service.timezone).date(),
-                                  ack.reply_unknown)
+    candidates = reply_candidates(session, now, since, since.astimezone(cfg.service.timezone).date(), ack.reply_unknown)
     planned = 0
     for msg in candidates:
         address = (msg.from_address or "").strip().lower()
@@ -140,9 +144,20 @@ def plan_acknowledgements(cfg: Config, session: Session, now: dt.datetime) -> in
             why = unanswerable_reason(address, own)
             if why is None and msg.kind == REPORT and msg.unit_code not in {u.code for u in cfg.units}:
                 why = f"unit {msg.unit_code} is not in the configuration"
-        planned += _plan_one(cfg, session, now, kind=kind, key=key, recipient=address, why=why,
-                             unit_code=msg.unit_code, message_pk=msg.id, report_day=msg.report_day,
-                             cap_day=local_today, expires_at=msg.received_at + RECENT)
+        planned += _plan_one(
+            cfg,
+            session,
+            now,
+            kind=kind,
+            key=key,
+            recipient=address,
+            why=why,
+            unit_code=msg.unit_code,
+            message_pk=msg.id,
+            report_day=msg.report_day,
+            cap_day=local_today,
+            expires_at=msg.received_at + RECENT,
+        )
     return planned
 
 
@@ -161,14 +176,21 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
     if not reminders_expected(cfg, day):
         return 0
     if now < slot_at or now - slot_at > REMINDER_GRACE:
-        log.info("reminders of %s at %s not sent: it is now %s", day, slot.strftime("%H:%M"),
-                 now.astimezone(tz).strftime("%H:%M"))
+        log.info(
+            "reminders of %s at %s not sent: it is now %s",
+            day,
+            slot.strftime("%H:%M"),
+            now.astimezone(tz).strftime("%H:%M"),
+        )
         return 0
     reported = reported_units(session, day, now)
     later = [s for s in cfg.schedule.reminders_at if s > slot]
     # A reminder that could not go before the next slot is replaced by that slot's.
-    expires_at = (dt.datetime.combine(day, later[0], tzinfo=tz) if later
-                  else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz))
+    expires_at = (
+        dt.datetime.combine(day, later[0], tzinfo=tz)
+        if later
+        else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
+    )
     own = own_addresses(cfg)
     planned = 0
     for unit in cfg.units:
@@ -180,26 +202,60 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
             continue
         for address in addresses:
             planned += _plan_one(
-                cfg, session, now, kind=REMINDER, recipient=address,
+                cfg,
+                session,
+                now,
+                kind=REMINDER,
+                recipient=address,
                 key=f"reminder:{day.isoformat()}:{slot.strftime('%H:%M')}:{unit.code}:{address}",
-                why=unanswerable_reason(address, own), unit_code=unit.code, message_pk=None,
-                report_day=day, cap_day=day, expires_at=expires_at, slot_at=slot_at)
+                why=unanswerable_reason(address, own),
+                unit_code=unit.code,
+                message_pk=None,
+                report_day=day,
+                cap_day=day,
+                expires_at=expires_at,
+                slot_at=slot_at,
+            )
     return planned
 
 
-def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key: str, recipient: str,
-              why: str | None, unit_code: str | None, message_pk: int | None, report_day: dt.date | None,
-              cap_day: dt.date, expires_at: dt.datetime | None, slot_at: dt.datetime | None = None) -> int:
+def _plan_one(
+    cfg: Config,
+    session: Session,
+    now: dt.datetime,
+    *,
+    kind: str,
+    key: str,
+    recipient: str,
+    why: str | None,
+    unit_code: str | None,
+    message_pk: int | None,
+    report_day: dt.date | None,
+    cap_day: dt.date,
+    expires_at: dt.datetime | None,
+    slot_at: dt.datetime | None = None,
+) -> int:
     """Insert one row unless its key exists; 1 when it was inserted to be sent."""
     cap = cfg.acknowledgements.daily_cap_per_address
     if why is None and counted_today(session, recipient, cap_day) >= cap:
         why = f"daily cap of {cap} mails to this address reached"
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     values = {
-        "kind": kind, "dedupe_key": key[:500], "recipient": recipient[:320], "unit_code": unit_code,
-        "message_pk": message_pk, "report_day": report_day, "cap_day": cap_day, "slot_at": slot_at,
-        "message_id": email.utils.make_msgid(kind, domain), "state": SKIPPED if why else PENDING, "attempts": 0,
-        "last_error": why, "expires_at": expires_at, "created_at": now, "updated_at": now,
+        "kind": kind,
+        "dedupe_key": key[:500],
+        "recipient": recipient[:320],
+        "unit_code": unit_code,
+        "message_pk": message_pk,
+        "report_day": report_day,
+        "cap_day": cap_day,
+        "slot_at": slot_at,
+        "message_id": email.utils.make_msgid(kind, domain),
+        "state": SKIPPED if why else PENDING,
+        "attempts": 0,
+        "last_error": why,
+        "expires_at": expires_at,
+        "created_at": now,
+        "updated_at": now,
     }
     if not insert_once(session, values):
         return 0
@@ -210,6 +266,7 @@ def _plan_one(cfg: Config, session: Session, now: dt.datetime, *, kind: str, key
 
 
 # -- sending: the drain --------------------------------------------------------------------
+
 
 @dataclass
 class DrainReport:
@@ -228,8 +285,15 @@ class _Claimed:
     dedupe_key: str
 
 
-def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime,
-                 *, owner: Holder | str | None = None, limit: int = DRAIN_BATCH) -> DrainReport:
+def drain_outbox(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    now: dt.datetime,
+    *,
+    owner: Holder | str | None = None,
+    limit: int = DRAIN_BATCH,
+) -> DrainReport:
     """Send the outbox rows that are due (new, failed and past their backoff, or abandoned
     by a dead instance), at most `limit` of them; each row is sent by one drain only."""
     report = DrainReport()
@@ -242,8 +306,15 @@ def drain_outbox(cfg: Config, sessions: sessionmaker[Session], archive: Archive,
     return report
 
 
-def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime,
-                  lease: Lease, claimed: list[_Claimed], report: DrainReport) -> None:
+def _send_claimed(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    now: dt.datetime,
+    lease: Lease,
+    claimed: list[_Claimed],
+    report: DrainReport,
+) -> None:
     outgoing: list[tuple[_Claimed, EmailMessage]] = []
     with sessions() as session:
         for row in claimed:
@@ -262,11 +333,23 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
                 outgoing.append((row, built))
     for row, error, permanent in _send_all(cfg, outgoing, lease):
         if error is _TAKEN_OVER:
-            log.warning("%s to %s not sent by this instance: %s took it over", row.dedupe_key, row.recipient,
-                        lease.taken_over_by(row.id))
+            log.warning(
+                "%s to %s not sent by this instance: %s took it over",
+                row.dedupe_key,
+                row.recipient,
+                lease.taken_over_by(row.id),
+            )
         elif error is None:
-            _finish(lease, row, now, state=SENT, sent_at=now, attempts=row.attempts + 1,
-                    last_error=None, next_attempt_at=None)
+            _finish(
+                lease,
+                row,
+                now,
+                state=SENT,
+                sent_at=now,
+                attempts=row.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+            )
             log.info("%s sent to %s", row.dedupe_key, row.recipient)
             report.sent += 1
         else:
@@ -285,8 +368,9 @@ def _expire(sessions: sessionmaker[Session], now: dt.datetime) -> int:
     return expired
 
 
-def _claim(sessions: sessionmaker[Session], now: dt.datetime, holder: Holder,
-           limit: int) -> tuple[Lease, list[_Claimed]]:
+def _claim(
+    sessions: sessionmaker[Session], now: dt.datetime, holder: Holder, limit: int
+) -> tuple[Lease, list[_Claimed]]:
     """Lease due rows under one token, each by compare-and-set on the token it had: of two
     drains, one gets each row. A row this instance's previous run was sending when it died
     is due at once."""
@@ -314,15 +398,22 @@ def _fail(lease: Lease, row: _Claimed, now: dt.datetime, error: str, *, permanen
     attempts = row.attempts + 1
     retry = None if permanent else now + retry_delay(attempts)
     _finish(lease, row, now, state=FAILED, attempts=attempts, last_error=error[:1000], next_attempt_at=retry)
-    log.error("%s to %s not sent (attempt %d%s): %s", row.dedupe_key, row.recipient, attempts,
-              ", given up" if permanent else f", next in {retry_delay(attempts)}", error)
+    log.error(
+        "%s to %s not sent (attempt %d%s): %s",
+        row.dedupe_key,
+        row.recipient,
+        attempts,
+        ", given up" if permanent else f", next in {retry_delay(attempts)}",
+        error,
+    )
 
 
 _TAKEN_OVER = "taken over by another instance"
 
 
-def _send_all(cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]],
-              lease: Lease) -> Iterator[tuple[_Claimed, str | None, bool]]:
+def _send_all(
+    cfg: Config, outgoing: Sequence[tuple[_Claimed, EmailMessage]], lease: Lease
+) -> Iterator[tuple[_Claimed, str | None, bool]]:
     """Send over one SMTP connection; yields (row, error or None, permanent failure). Each
     mail goes only if its lease is still ours right before (else the error is _TAKEN_OVER)."""
     if not outgoing:
@@ -374,8 +465,10 @@ def _text(value: object) -> str:
 
 # -- building the mails ----------------------------------------------------------------------
 
-def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxRecord | None,
-               now: dt.datetime) -> EmailMessage | str:
+
+def build_mail(
+    cfg: Config, session: Session, archive: Archive, row: OutboxRecord | None, now: dt.datetime
+) -> EmailMessage | str:
     """The mail a row stands for, built from the database as it is now; a string says
     why it should no longer be sent (the unit reported meanwhile, a reply to our own mail)."""
     if cfg.smtp is None:
@@ -416,10 +509,18 @@ def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxRecor
     lang = cfg.service.language
     references = [*original.get("references", []), *([f"<{msg.message_id}>"] if msg.message_id else [])]
     return compose_mail(
-        cfg, to=row.recipient, subject=reply_subject(msg.subject, lang), message_id=row.message_id, now=now,
-        text=render_template(f"ack.{lang}.txt", model, lang), html=render_template(f"ack.{lang}.html", model, lang),
+        cfg,
+        to=row.recipient,
+        subject=reply_subject(msg.subject, lang),
+        message_id=row.message_id,
+        now=now,
+        text=render_template(f"ack.{lang}.txt", model, lang),
+        html=render_template(f"ack.{lang}.html", model, lang),
         in_reply_to=f"<{msg.message_id}>" if msg.message_id else None,
-        references=references[-MAX_REFERENCES:], files=files, auto_submitted="auto-replied")
+        references=references[-MAX_REFERENCES:],
+        files=files,
+        auto_submitted="auto-replied",
+    )
 
 
 def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.datetime) -> EmailMessage | str:
@@ -436,10 +537,17 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.da
     lang = cfg.service.language
     w = words(lang)
     subject = clean(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200)
-    return compose_mail(cfg, to=row.recipient, subject=subject, message_id=row.message_id, now=now,
-                        text=render_template(f"reminder.{lang}.txt", model, lang), html=None,
-                        files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
-                        auto_submitted="auto-generated")
+    return compose_mail(
+        cfg,
+        to=row.recipient,
+        subject=subject,
+        message_id=row.message_id,
+        now=now,
+        text=render_template(f"reminder.{lang}.txt", model, lang),
+        html=None,
+        files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
+        auto_submitted="auto-generated",
+    )
 
 
 def _original_headers(archive: Archive, msg: Message) -> dict[str, list[str]]:
@@ -469,8 +577,16 @@ def _answers_us(session: Session, original: Mapping[str, list[str]]) -> bool:
 
 # -- reminders: plan and send at a slot -----------------------------------------------------
 
-def send_reminders(cfg: Config, sessions: sessionmaker[Session], archive: Archive, slot: dt.time,
-                   now: dt.datetime, *, owner: Holder | str | None = None) -> int:
+
+def send_reminders(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    slot: dt.time,
+    now: dt.datetime,
+    *,
+    owner: Holder | str | None = None,
+) -> int:
     """The reminders of `slot`: create the rows (once per slot, unit and address, across
     instances), then drain the outbox; returns how many were planned by this call."""
     with sessions() as session:
