@@ -151,17 +151,13 @@ def cmd_poll(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    from service.schedule.outbox import drain_outbox, plan_acknowledgements
+    from service.schedule.outbox import acknowledge
 
     with ingestor_for(cfg) as ing:
         with Mailbox(cfg.imap) as mb:
             report = ing.poll(mb)
         # A poll run from cron acknowledges too; sending after the mailbox is done with.
-        now = ing.clock()
-        with ing.sessions() as session:
-            plan_acknowledgements(cfg, session, now)
-            session.commit()
-        replies = drain_outbox(cfg, ing.sessions, ing.archive, now)
+        replies = acknowledge(cfg, ing.sessions, ing.archive, ing.clock())
     tz = cfg.service.timezone
     for s in report.stored:
         what = s.unit_code or s.kind

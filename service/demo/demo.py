@@ -35,7 +35,7 @@ from service.outputs.digest import compose_email
 from service.outputs.export import day_json, status_text
 from service.outputs.template import render_form
 from service.schedule.dispatch import build_digest, send_digest, write_digest_files
-from service.schedule.outbox import drain_outbox, plan_acknowledgements, send_reminders
+from service.schedule.outbox import acknowledge, send_reminders
 from storage.db import open_database
 
 log = logging.getLogger(__name__)
@@ -167,10 +167,7 @@ def _deliver_and_poll(
     finally:
         ingestor.close()
     now = max(when for _, when, _ in messages)  # the simulated clock
-    with sessions() as session:
-        plan_acknowledgements(cfg, session, now)
-        session.commit()
-    drain_outbox(cfg, sessions, archive, now)
+    acknowledge(cfg, sessions, archive, now)
     return len(report.stored)
 
 

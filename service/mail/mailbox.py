@@ -215,13 +215,13 @@ class Mailbox:
             listed = self.client.list_folders()
             namespaces = self.client.namespace() if self.offers("NAMESPACE") else None
         personal = tuple(
-            (_text(prefix), _text(delimiter))
+            (as_text(prefix), as_text(delimiter))
             for prefix, delimiter in ((namespaces.personal or ()) if namespaces else ())
         )
         if not personal:
-            delimiters = [_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
+            delimiters = [as_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
             personal = (("", delimiters[0] if delimiters else ""),)
-        return FolderLayout(personal, tuple(sorted(_text(name) for _flags, _delimiter, name in listed)))
+        return FolderLayout(personal, tuple(sorted(as_text(name) for _flags, _delimiter, name in listed)))
 
     def ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
@@ -413,7 +413,8 @@ def _set_nodelay(client: IMAPClient) -> None:
         pass
 
 
-def _text(value: str | bytes | None) -> str:
+def as_text(value: str | bytes | None) -> str:
+    """What a server said, as text (bytes decoded leniently)."""
     if value is None:
         return ""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

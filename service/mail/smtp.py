@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from service.config import SmtpConfig
-from service.errors import SmtpError
+from service.errors import BaocaoError, SmtpError
 from service.mail.loopback import is_loopback
-from service.mail.mailbox import tls_context
+from service.mail.mailbox import as_text, tls_context
 
 
 @contextmanager
@@ -79,3 +79,15 @@ def _login(client: smtplib.SMTP, username: str, password: str, where: str) -> No
     code, response = client.docmd("AUTH", "PLAIN " + blob)
     if code != 235:
         raise smtplib.SMTPAuthenticationError(code, response)
+
+
+def describe_smtp_error(exc: BaseException) -> str:
+    """A failed send in one sentence: who refused what, with the server's answer."""
+    if isinstance(exc, BaocaoError):
+        return str(exc)
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        parts = [f"{addr} refused ({code} {as_text(msg)[:200]})" for addr, (code, msg) in exc.recipients.items()]
+        return "the SMTP server refused the recipient: " + "; ".join(parts)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"the SMTP server answered {exc.smtp_code} {as_text(exc.smtp_error)[:200]}"
+    return f"{type(exc).__name__}: {exc}"

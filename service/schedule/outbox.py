@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.config import Config
 from service.day.reminders import reminder_addresses, reminders_expected
-from service.errors import ArchiveError, BaocaoError, SmtpError
+from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
-from service.mail.smtp import smtp_session
+from service.mail.smtp import describe_smtp_error, smtp_session
 from service.outputs.digest import XLSX_TYPE, clean, render_template
 from service.outputs.i18n import fill
 from service.outputs.replies import (
@@ -322,7 +322,7 @@ def _send_claimed(
                 built = build_mail(cfg, session, archive, outbox_row(session, row.id), now)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop the others
                 log.exception("cannot build the mail %s", row.dedupe_key)
-                _fail(lease, row, now, _describe(exc), permanent=False)
+                _fail(lease, row, now, describe_smtp_error(exc), permanent=False)
                 report.failed += 1
                 continue
             if isinstance(built, str):
@@ -432,12 +432,12 @@ def _send_all(
                     results[row.id] = (None, False)
                 except smtplib.SMTPRecipientsRefused as exc:
                     codes = [code for code, _ in exc.recipients.values()]
-                    results[row.id] = (_describe(exc), bool(codes) and min(codes) >= 500)
+                    results[row.id] = (describe_smtp_error(exc), bool(codes) and min(codes) >= 500)
                 except smtplib.SMTPResponseException as exc:
                     # 4xx: try again later. A 5xx for this message will not go better later,
                     # unless it refuses our own sender address: a setup problem, fixable.
                     permanent = exc.smtp_code >= 500 and not isinstance(exc, smtplib.SMTPSenderRefused)
-                    results[row.id] = (_describe(exc), permanent)
+                    results[row.id] = (describe_smtp_error(exc), permanent)
                 # A dropped connection (SMTPServerDisconnected, OSError) ends the loop: the
                 # session turns it into an SmtpError that fails the rest below.
     except SmtpError as exc:
@@ -446,21 +446,6 @@ def _send_all(
     for row, _ in outgoing:
         error, permanent = results[row.id]
         yield row, error, permanent
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaocaoError):
-        return str(exc)
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        parts = [f"{addr} refused ({code} {_text(msg)})" for addr, (code, msg) in exc.recipients.items()]
-        return "the SMTP server refused the recipient: " + "; ".join(parts)
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return f"the SMTP server answered {exc.smtp_code} {_text(exc.smtp_error)}"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _text(value: object) -> str:
-    return (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))[:200]
 
 
 # -- building the mails ----------------------------------------------------------------------
@@ -573,6 +558,15 @@ def _answers_us(session: Session, original: Mapping[str, list[str]]) -> bool:
         return False
     ours = {f"<{i}>" for i in ids} | set(ids)
     return sent_by_us(session, ours)
+
+
+def acknowledge(cfg: Config, sessions: sessionmaker[Session], archive: Archive, now: dt.datetime) -> DrainReport:
+    """Plan the acknowledgements of what is stored, then send what is due (a poll run from
+    cron, the demo; the daemon plans after each poll and drains on its own job)."""
+    with sessions() as session:
+        plan_acknowledgements(cfg, session, now)
+        session.commit()
+    return drain_outbox(cfg, sessions, archive, now)
 
 
 # -- reminders: plan and send at a slot -----------------------------------------------------
