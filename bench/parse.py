@@ -34,8 +34,8 @@ from parsers.message import parse_message  # noqa: E402
 from parsers.model import FormSpec, MailAttachment  # noqa: E402
 from parsers.report import read_attachment  # noqa: E402
 from parsers.sniff import sniff_format  # noqa: E402
-from service.ingest.archive import Archive  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
+from service.ingest.archive import Archive  # noqa: E402
 from service.ingest.pipeline import Analyser, report_day_of, routing_for  # noqa: E402
 from tests.mailbuilders import write_config  # noqa: E402
 
