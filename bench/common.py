@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run as `python bench/x.py`: measure this working tree
     sys.path.insert(0, str(ROOT))
 
-from service.localmail import LocalDovecot  # noqa: E402
+from service.demo.localmail import LocalDovecot  # noqa: E402
 
 SAMPLE_EMAILS = ROOT.parent / "shared" / "samples" / "emails"
 ICT = dt.timezone(dt.timedelta(hours=7))

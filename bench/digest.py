@@ -27,8 +27,8 @@ from sqlalchemy import insert  # noqa: E402
 
 from parsers.model import IndicatorSpec, MeasureSpec  # noqa: E402
 from service.config import UnitConfig, load_config  # noqa: E402
-from service.dayview import build_day_view  # noqa: E402
-from service.digest import render_digest  # noqa: E402
+from service.day.dayview import build_day_view  # noqa: E402
+from service.outputs.digest import render_digest  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.models import Figure, Message  # noqa: E402
 

@@ -28,10 +28,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 from common import print_result, seeded_dovecot  # noqa: E402
 from ingest_bare import ingest as bare_ingest  # noqa: E402
 
-from service.archive import Archive  # noqa: E402
 from service.config import load_config  # noqa: E402
-from service.mailbox import Mailbox  # noqa: E402
-from service.pipeline import Ingestor  # noqa: E402
+from service.ingest.archive import Archive  # noqa: E402
+from service.ingest.pipeline import Ingestor  # noqa: E402
+from service.mail.mailbox import Mailbox  # noqa: E402
 from storage.db import open_database  # noqa: E402
 from storage.models import MailboxState  # noqa: E402
 from tests.mailbuilders import write_config  # noqa: E402

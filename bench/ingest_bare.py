@@ -14,7 +14,6 @@ import time
 
 import mailparser
 import openpyxl
-
 from common import print_result, seeded_dovecot
 
 XLSX_TYPES = ("spreadsheetml", "ms-excel.sheet.macroenabled")

@@ -34,14 +34,14 @@ from parsers.message import parse_message  # noqa: E402
 from parsers.model import FormSpec, MailAttachment  # noqa: E402
 from parsers.report import read_attachment  # noqa: E402
 from parsers.sniff import sniff_format  # noqa: E402
-from service.archive import Archive  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
-from service.pipeline import Analyser, report_day_of, routing_for  # noqa: E402
+from service.ingest.archive import Archive  # noqa: E402
+from service.ingest.pipeline import Analyser, report_day_of, routing_for  # noqa: E402
 from tests.mailbuilders import write_config  # noqa: E402
 
 FORMATS = ("xlsx", "xls", "csv", "docx", "pdf")
 REPORT_DAY = dt.date(2021, 8, 12)
-REPROCESS_BATCH = 100  # messages per Analyser call, as service.pipeline.reprocess does
+REPROCESS_BATCH = 100  # messages per Analyser call, as service.ingest.reprocess.reprocess does
 
 
 # -- the bare library opens (what a script without our reader would do) -------------------

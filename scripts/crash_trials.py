@@ -63,7 +63,7 @@ if str(ROOT) not in sys.path:  # run as `python scripts/crash_trials.py`: test t
 
 from sqlalchemy import create_engine, inspect, text  # noqa: E402
 
-from service.localmail import LocalDovecot, SmtpCapture  # noqa: E402
+from service.demo.localmail import LocalDovecot, SmtpCapture  # noqa: E402
 from tests.mailbuilders import simple_report, write_config  # noqa: E402
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -75,7 +75,7 @@ KNOWN = ["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "songcau@example.gov
 UNKNOWN = "nguoi.la@else.where"
 FINISH_TIMEOUT_SECONDS = 150.0
 STOP_TIMEOUT_SECONDS = 60.0
-LATE_AFTER = dt.timedelta(minutes=15)  # service.digest.LATE_AFTER: the digest then says it is late
+LATE_AFTER = dt.timedelta(minutes=15)  # service.outputs.digest.LATE_AFTER: the digest then says it is late
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 

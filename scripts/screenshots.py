@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import argparse
 import base64
-import fcntl
 import datetime as dt
+import fcntl
 import json
 import os
 import random
@@ -33,13 +33,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from service.analysis import analyse_message  # noqa: E402
 from service.config import Config, load_config  # noqa: E402
-from service.dayview import build_day_view  # noqa: E402
-from service.demo import report_email  # noqa: E402
-from service.digest import render_digest  # noqa: E402
-from service.pipeline import routing_for, store_analysis  # noqa: E402
-from service.template import render_form  # noqa: E402
+from service.day.dayview import build_day_view  # noqa: E402
+from service.demo.demo import report_email  # noqa: E402
+from service.ingest.analysis import analyse_message  # noqa: E402
+from service.ingest.pipeline import routing_for, store_analysis  # noqa: E402
+from service.outputs.digest import render_digest  # noqa: E402
+from service.outputs.template import render_form  # noqa: E402
 from storage.db import open_database  # noqa: E402
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

@@ -27,7 +27,7 @@ from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadL
 from parsers.numbers import SCALES, scale_by_name
 from parsers.text import did_you_mean
 from service.errors import ConfigError
-from service.loopback import is_loopback
+from service.mail.loopback import is_loopback
 from service.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.targets import Target, parse_targets
 

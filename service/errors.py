@@ -4,6 +4,7 @@ The readers in parsers/ never raise for bad input: they return `Problem`s. These
 exceptions are for the edges — config, mailbox, database, archive, SMTP — and the
 CLI turns any of them into one sentence and an exit code.
 """
+
 from __future__ import annotations
 
 

@@ -11,6 +11,7 @@ one dictionary lookup): they prove that a crash or a stall at any step loses and
 
 Several specs may be given, separated by commas.
 """
+
 from __future__ import annotations
 
 import logging
@@ -58,9 +59,13 @@ def failpoint(name: str) -> None:
         log.warning("failpoint %s: stopping the whole process for %g s", name, pause)
         # A process cannot continue itself: a helper in its own session sends SIGCONT later
         # (and is not one of the process group's children a crash test looks for).
-        subprocess.Popen(["/bin/sh", "-c", f"sleep {pause}; kill -CONT {os.getpid()}"],
-                         start_new_session=True, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+        subprocess.Popen(
+            ["/bin/sh", "-c", f"sleep {pause}; kill -CONT {os.getpid()}"],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     else:
         log.warning("failpoint %s: stopping the whole process until it gets SIGCONT", name)
     # At this thread, not the process: a process-directed SIGSTOP may be taken by another

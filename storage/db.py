@@ -1,18 +1,21 @@
 """Opening the database: engine set-up per dialect and Alembic migrations on start."""
+
 from __future__ import annotations
 
 import fcntl
 import logging
 import os
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -32,7 +35,7 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(parsed.update_query_dict({"timeout": str(busy_ms / 1000)}))
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_conn, _record):  # pragma: no cover - trivial
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:  # pragma: no cover - trivial
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")  # a commit survives a power cut (messages get moved after it)
@@ -46,7 +49,7 @@ def create_db_engine(url: str) -> Engine:
 
 def sqlite_busy_timeout(url: str | URL) -> float:
     """Seconds a SQLite writer waits for a lock; `?timeout=SECONDS` in the URL overrides it."""
-    return float(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000))
+    return float(str(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)))
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
@@ -111,3 +114,13 @@ def open_database(url: str) -> sessionmaker[Session]:
 
 def table_names(engine: Engine) -> set[str]:
     return set(inspect(engine).get_table_names())
+
+
+def describe_db_error(exc: Exception) -> str:
+    """A database failure in one sentence (a locked or corrupt SQLite file, anything else)."""
+    text = str(getattr(exc, "orig", exc) or exc).strip().splitlines()[0] if str(exc) else type(exc).__name__
+    if isinstance(exc, OperationalError) and "locked" in text:
+        return "the database is locked by another program; try again when it has finished"
+    if "file is not a database" in text or "malformed" in text:
+        return f"the database file is corrupt ({text})"
+    return f"database error: {text[:300]}"

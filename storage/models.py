@@ -3,53 +3,66 @@
 The schema is created and upgraded only by the Alembic migrations in
 storage/migrations; these classes must match them (a test compares the two).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, Date, DateTime, ForeignKey, Index, Integer, String, Text,
-    TypeDecorator, UniqueConstraint,
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
-class UtcDateTime(TypeDecorator):
+class UtcDateTime(TypeDecorator[dt.datetime]):
     """An aware datetime stored as UTC; SQLite drops the zone, so it is put back on read."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(dt.timezone.utc)
+        value = value.astimezone(dt.UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
-class ExactDecimal(TypeDecorator):
+class ExactDecimal(TypeDecorator[Decimal]):
     """A Decimal kept as its exact text on every database (no float drift on SQLite)."""
 
     impl = String(48)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
         if value is None:
             return None
         return format(Decimal(value).normalize(), "f")
 
-    def process_result_value(self, value, dialect):
-        return None if value is None else Decimal(value)
+    def process_result_value(self, value: object, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(str(value))
 
 
 class Base(DeclarativeBase):
@@ -86,8 +99,7 @@ class Message(Base):
     from_name: Mapped[str | None] = mapped_column(String(300))
     subject: Mapped[str] = mapped_column(Text, default="")
     date_header: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
-    # report: counts for `unit_code` (readable or not); unassigned: no unit could be
-    # tied to it; automatic: auto-reply, bounce, bulk (never a report).
+    # storage.kinds: report (counts for `unit_code`, readable or not), unassigned, automatic.
     kind: Mapped[str] = mapped_column(String(20), index=True)
     unit_code: Mapped[str | None] = mapped_column(String(100), index=True)
     reason: Mapped[str | None] = mapped_column(Text)  # why unassigned / automatic
@@ -104,10 +116,12 @@ class Message(Base):
     identity_sha256: Mapped[str | None] = mapped_column(String(64))
 
     attachments: Mapped[list[Attachment]] = relationship(
-        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position")
+        back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position"
+    )
     figures: Mapped[list[Figure]] = relationship(back_populates="message", cascade="all, delete-orphan")
     problems: Mapped[list[ProblemRow]] = relationship(
-        back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id")
+        back_populates="message", cascade="all, delete-orphan", order_by="ProblemRow.id"
+    )
 
     __table_args__ = (
         Index("ix_messages_unit_day", "unit_code", "report_day"),
@@ -154,7 +168,7 @@ class ProblemRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
     code: Mapped[str] = mapped_column(String(60))
-    params: Mapped[dict] = mapped_column(JSON, default=dict)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     message: Mapped[Message] = relationship(back_populates="problems")
 
 
@@ -189,7 +203,7 @@ class Digest(Base):
     state: sending (the instance `claimed_by` holds the lease `lease_token` until
     `lease_until`), sent, failed (to be retried from `next_attempt_at`).
     `handed_over_at` is set just before the SMTP DATA and cleared once the outcome is
-    known: while it is set, whether the digest went is unknown (service.dispatch).
+    known: while it is set, whether the digest went is unknown (service.schedule.dispatch).
     """
 
     __tablename__ = "digests"
@@ -216,7 +230,7 @@ class RuntimeState(Base):
 
     __tablename__ = "runtime_state"
     name: Mapped[str] = mapped_column(String(100), primary_key=True)
-    value: Mapped[dict] = mapped_column(JSON, default=dict)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
@@ -229,7 +243,7 @@ class OutboxMail(Base):
     `lease_until`), sent, failed (retried from `next_attempt_at`; never when it is
     null), skipped (decided not to send: `last_error` says why), expired (too late to
     be useful). A claim writes a new `lease_token`; finishing is conditional on it
-    (service.lease).
+    (service.schedule.lease).
     """
 
     __tablename__ = "outbox"

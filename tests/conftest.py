@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import pytest
 
-from service.localmail import LocalDovecot, SmtpCapture, dovecot_unavailable_reason
+from service.demo.localmail import LocalDovecot, SmtpCapture, dovecot_unavailable_reason
 
 if TYPE_CHECKING:
     from imapclient import IMAPClient

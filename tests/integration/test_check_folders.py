@@ -6,7 +6,7 @@ import secrets
 
 import pytest
 
-from service.localmail import LocalDovecot, dovecot_unavailable_reason
+from service.demo.localmail import LocalDovecot, dovecot_unavailable_reason
 from tests.conftest import _unavailable
 from tests.integration.test_cli import baocao
 from tests.mailbuilders import write_config

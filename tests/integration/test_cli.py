@@ -109,7 +109,7 @@ def test_missing_password_variable_is_a_config_error(cfg_file):
 
 
 def test_unreachable_host(mailbox, tmp_path):
-    from service.localmail import free_port
+    from service.demo.localmail import free_port
     path = write_config(
         tmp_path / "config.toml",
         imap={"host": "127.0.0.1", "port": free_port(), "security": "none", "username": "u",

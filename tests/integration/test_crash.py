@@ -11,7 +11,7 @@ import sys
 import pytest
 from sqlalchemy import func, select
 
-from service.archive import content_hash
+from service.ingest.archive import content_hash
 from storage.db import open_database
 from storage.models import Message
 from tests.mailbuilders import simple_report, write_config

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.localmail import dovecot_unavailable_reason
+from service.demo.localmail import dovecot_unavailable_reason
 from tests.conftest import _unavailable
 
 TRIALS = int(os.environ.get("BAOCAO_CRASH_TRIALS", "10"))  # ~7 s each; the 50+ runs are by hand

@@ -9,11 +9,11 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import load_config
-from service.daemon import Daemon, health
-from service.dispatch import send_digest
-from service.localmail import SmtpCapture, free_port
+from service.schedule.daemon import Daemon, health
+from service.schedule.dispatch import send_digest
+from service.demo.localmail import SmtpCapture, free_port
 from storage.db import open_database
 from storage.models import Digest, Message
 from tests.mailbuilders import email_bytes, simple_report, write_config
@@ -74,7 +74,7 @@ def test_report_at_14_59_30_is_in_the_15_00_digest_and_it_goes_once(env):
         row = s.scalar(select(Digest))
         assert row.state == "sent" and row.sends == 1
     with env.sessions() as s:
-        from service.dayview import build_day_view
+        from service.day.dayview import build_day_view
         view = build_day_view(s, env.cfg, DAY)
         assert {u.unit.code: u.status for u in view.units}["BHXH"] == "on_time"
 

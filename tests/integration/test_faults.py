@@ -19,13 +19,13 @@ import pytest
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 
-from service.archive import Archive, content_hash
+from service.ingest.archive import Archive, content_hash
 from service.config import Config, load_config
-from service.daemon import Daemon
+from service.schedule.daemon import Daemon
 from service.errors import MailboxError
-from service.localmail import LocalDovecot, dovecot_unavailable_reason
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
+from service.demo.localmail import LocalDovecot, dovecot_unavailable_reason
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
 from storage.db import open_database
 from storage.models import Digest, MailboxState, Message
 from tests.conftest import _unavailable
@@ -424,7 +424,7 @@ def big_reports(n: int) -> list[bytes]:
 
 def test_disk_full_fails_the_poll_in_one_sentence_and_the_next_poll_stores_everything(
         tmp_path, mailbox, small_disk, monkeypatch, caplog):
-    monkeypatch.setattr("service.mailbox.FETCH_BATCH_COUNT", 4)  # several batches before the disk fills
+    monkeypatch.setattr("service.mail.mailbox.FETCH_BATCH_COUNT", 4)  # several batches before the disk fills
     rig = make_rig(tmp_path, mailbox.server, mailbox.user, mailbox.password, archive_dir=small_disk)
     rig.append(big_reports(20))
     daemon = rig.daemon()

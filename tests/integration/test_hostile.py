@@ -27,14 +27,14 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from service.archive import Archive, content_hash
+from service.ingest.archive import Archive, content_hash
 from service.config import load_config
-from service.dayview import build_day_view
-from service.dispatch import build_digest
-from service.export import day_json
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
-from service.workbook import FORMULA_START, render_export_csv, render_export_xlsx
+from service.day.dayview import build_day_view
+from service.schedule.dispatch import build_digest
+from service.outputs.export import day_json
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
+from service.outputs.workbook import FORMULA_START, render_export_csv, render_export_xlsx
 from storage.db import open_database
 from storage.models import Message
 from tests.integration.test_ingest import folder_uids
@@ -310,10 +310,10 @@ def fifty_megabyte_xlsx() -> bytes:
 
 POLL_AND_MEASURE = textwrap.dedent("""
     import json, sys
-    from service.archive import Archive
+    from service.ingest.archive import Archive
     from service.config import load_config
-    from service.mailbox import Mailbox
-    from service.pipeline import Ingestor
+    from service.mail.mailbox import Mailbox
+    from service.ingest.pipeline import Ingestor
     from storage.db import open_database
 
     def status_kib(field):

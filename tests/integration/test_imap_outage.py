@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.config import load_config
-from service.daemon import health
-from service.localmail import LocalDovecot, dovecot_unavailable_reason
+from service.schedule.daemon import health
+from service.demo.localmail import LocalDovecot, dovecot_unavailable_reason
 from storage.db import open_database
 from tests.conftest import _unavailable
 from tests.integration.test_daemon import Proc, daemon_config
@@ -102,8 +102,8 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
     ("en", "cannot reach the mail server mail.example.gov.vn since", "the last poll failed"),
 ], ids=["vi", "en"])
 def test_health_says_the_mail_server_is_away_after_two_poll_intervals(tmp_path, language, down, failed):
-    from service.daemon import record_imap_exchange
-    from service.dispatch import record_state
+    from service.schedule.daemon import record_imap_exchange
+    from service.schedule.dispatch import record_state
     path = write_config(tmp_path / "config.toml",
                         imap={"host": "mail.example.gov.vn", "username": "u", "password_env": "PW"},
                         smtp=None, database_url=f"sqlite:///{tmp_path / 'db'}", archive_dir=tmp_path / "archive")
@@ -140,7 +140,7 @@ def test_health_says_the_mail_server_is_away_after_two_poll_intervals(tmp_path, 
 def test_idle_wait_tells_a_closed_connection_from_a_quiet_one(security):
     from service.config import ImapConfig, Secret
     from service.errors import MailboxError
-    from service.mailbox import Mailbox
+    from service.mail.mailbox import Mailbox
     reason = dovecot_unavailable_reason()
     if reason:
         _unavailable(reason)

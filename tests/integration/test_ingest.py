@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select
 
 from parsers.message import parse_message
-from service.archive import Archive, content_hash
+from service.ingest.archive import Archive, content_hash
 from service.config import load_config
 from service.errors import MailboxError
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
 from storage.db import open_database
 from storage.models import Message
 from tests.mailbuilders import XLSX, email_bytes, report_workbook, simple_report, write_config
@@ -186,7 +186,7 @@ def test_import_keeps_messages_sharing_a_message_id(setup, caplog):
 def test_reprocess_fills_the_content_hash_of_rows_stored_before_it(setup):
     from sqlalchemy import update
 
-    from service.pipeline import reprocess
+    from service.ingest.reprocess import reprocess
     ing = Ingestor(setup.cfg, setup.sessions, setup.archive, workers=1)
     different = sharing_one_message_id()[:2]
     for i, raw in enumerate(different):
@@ -311,7 +311,7 @@ def test_missing_folder_is_named(setup):
 
 
 def test_unreachable_host_is_named(setup):
-    from service.localmail import free_port
+    from service.demo.localmail import free_port
     with pytest.raises(MailboxError, match=r"cannot reach the IMAP server 127\.0\.0\.1:\d+"):
         Mailbox(imap_cfg(setup, port=free_port())).connect()
 

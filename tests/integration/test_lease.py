@@ -14,13 +14,13 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import load_config
-from service.daemon import Daemon
-from service.dispatch import COPY_GRACE, send_digest
-from service.lease import LEASE_TTL, Holder
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
+from service.schedule.daemon import Daemon
+from service.schedule.dispatch import COPY_GRACE, send_digest
+from service.schedule.lease import LEASE_TTL, Holder
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
 from storage.db import open_database
 from storage.models import Digest, Message, OutboxMail
 from tests.integration.test_daemon import TZ, Proc, daemon_config
@@ -229,7 +229,7 @@ def test_without_a_copy_an_unknown_outcome_waits_for_it_then_sends_again(tmp_pat
 def test_finishing_after_the_lease_was_taken_over_records_nothing(rig, caplog):
     """In one process, with the clock injected: A claims, B takes over after A's lease ran out
     and sends; A's late outcome is not recorded and names B."""
-    from service.dispatch import _claim
+    from service.schedule.dispatch import _claim
     t0 = dt.datetime.now(dt.timezone.utc)
     a, b = Holder.current(identity="host-a:1"), Holder.current(identity="host-b:2")
     claim_a = _claim(rig.sessions, rig.cfg, rig.day, t0, a, resend=False, ignore_backoff=False, force=False)
@@ -249,7 +249,7 @@ def test_finishing_after_the_lease_was_taken_over_records_nothing(rig, caplog):
 def test_the_heartbeat_keeps_a_long_send_from_being_taken_over(rig):
     """While the work runs, the heartbeat renews the lease: another instance finds it in force
     after its first expiry. Once the work is over (no heartbeat), it runs out."""
-    from service.lease import Lease, new_token
+    from service.schedule.lease import Lease, new_token
     t0 = dt.datetime.now(dt.timezone.utc)
     ttl = dt.timedelta(seconds=0.6)
     lease = Lease(rig.sessions, Digest, new_token(), Holder.current(identity="host-a:1"), t0, ttl=ttl)
@@ -282,8 +282,8 @@ def wait_until(condition, timeout: float = 30.0) -> None:
 # -- the copy is the service's own mail --------------------------------------------------------
 
 def test_the_copy_coming_back_is_never_a_report_listed_or_answered(rig):
-    from service.dayview import build_day_view
-    from service.replies import plan_acknowledgements
+    from service.day.dayview import build_day_view
+    from service.schedule.outbox import plan_acknowledgements
     now = dt.datetime.now(dt.timezone.utc)
     assert send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, now).status == "sent"
     ingestor = Ingestor(rig.cfg, rig.sessions, rig.archive, workers=1)

@@ -12,8 +12,8 @@ import sqlalchemy as sa
 from imapclient import IMAPClient
 from imapclient.exceptions import LoginError
 
-import service.localmail as localmail
-from service.localmail import CapturedMail, LocalDovecot, LocalServerError, SmtpCapture
+import service.demo.localmail as localmail
+from service.demo.localmail import CapturedMail, LocalDovecot, LocalServerError, SmtpCapture
 
 ICT = dt.timezone(dt.timedelta(hours=7))
 RAW = (b"From: vanthu@bhxh.example.gov.vn\r\nTo: baocao@example.gov.vn\r\n"

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import load_config
-from service.daemon import Daemon
+from service.schedule.daemon import Daemon
 from storage.db import open_database
 from tests.integration.test_cli import baocao
 from tests.mailbuilders import simple_report, write_config
@@ -83,7 +83,7 @@ def test_reminders_missed_while_the_service_was_away_are_one_line(daemon, caplog
         start(daemon)
         assert wait_for(lambda: any("reminders of 10:00" in r.getMessage() for r in caplog.records))
     [line] = [r for r in caplog.records if "reminders of 10:00" in r.getMessage()]
-    assert line.levelno == logging.WARNING and line.name == "service.daemon"
+    assert line.levelno == logging.WARNING and line.name == "service.schedule.daemon"
     text = line.getMessage()
     assert "ran 2 h 0 min late" in text and "are not sent" in text and "next at 10:00:00" in text, text
     assert sent == []  # skipped, as the rule says

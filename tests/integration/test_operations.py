@@ -57,7 +57,7 @@ def test_backup_keep_removes_only_the_older_copies_it_wrote_in_that_series(tmp_p
     import datetime as dt
     import io
 
-    from service.backup import write_backup
+    from service.admin.backup import write_backup
     cfg = _backup_setup(tmp_path)
     folder = tmp_path / "backups"
     folder.mkdir()
@@ -88,7 +88,7 @@ def test_backup_keep_removes_only_the_older_copies_it_wrote_in_that_series(tmp_p
 def test_backup_keep_orders_by_when_a_backup_was_made_not_by_name(tmp_path):
     import datetime as dt
 
-    from service.backup import write_backup
+    from service.admin.backup import write_backup
     cfg = _backup_setup(tmp_path)
     utc = dt.timezone.utc
     # Numbered copies: b-10 is newer than b-9 although it sorts first as text.

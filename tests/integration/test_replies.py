@@ -15,11 +15,11 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
-from service.archive import Archive
+from service.ingest.archive import Archive
 from service.config import load_config
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
-from service.replies import (
+from service.mail.mailbox import Mailbox
+from service.ingest.pipeline import Ingestor
+from service.schedule.outbox import (
     LEASE, SENDING, drain_outbox, plan_acknowledgements, reminded_units, reminder_addresses, send_reminders,
 )
 from storage.db import open_database
@@ -325,7 +325,7 @@ def test_no_reminder_on_a_holiday_nor_long_after_the_slot(env):
 
 def test_a_unit_that_reports_between_planning_and_sending_is_not_reminded(env):
     with env.sessions() as s:
-        from service.replies import plan_reminders
+        from service.schedule.outbox import plan_reminders
         plan_reminders(env.cfg, s, dt.time(10, 0), at(10, 0, 5))
         s.commit()
     env.mailbox.append(simple_report(), at(10, 0, 30))
@@ -342,7 +342,7 @@ def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
     archive = Archive(cfg.service.archive_dir)
     try:
         with first() as s:
-            from service.replies import plan_reminders
+            from service.schedule.outbox import plan_reminders
             planned = plan_reminders(cfg, s, dt.time(10, 0), at(10, 0, 1))
             s.commit()
         with second() as s:  # the other instance's scheduler fired too
@@ -377,11 +377,11 @@ def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
 # -- the daemon's jobs -----------------------------------------------------------------------
 
 def _daemon_wired() -> bool:
-    from service.daemon import Daemon
+    from service.schedule.daemon import Daemon
     return all(hasattr(Daemon, job) for job in ("outbox", "remind"))
 
 
-@pytest.mark.skipif(not _daemon_wired(), reason="service.daemon has no outbox/remind jobs yet")
+@pytest.mark.skipif(not _daemon_wired(), reason="service.schedule.daemon has no outbox/remind jobs yet")
 def test_daemon_polls_acknowledges_reminds_and_the_digest_lists_who_was_reminded(env):
     env.mailbox.append(simple_report(), at(9, 0))
     d = env.daemon(at(9, 5))

@@ -19,9 +19,9 @@ import pytest
 
 from service.config import load_config
 from service.errors import BaocaoError
-from service.localmail import SmtpCapture
-from service.mailbox import Mailbox
-from service.smtp import smtp_session
+from service.demo.localmail import SmtpCapture
+from service.mail.mailbox import Mailbox
+from service.mail.smtp import smtp_session
 from tests.integration.test_daemon import Proc
 from tests.mailbuilders import simple_report, write_config
 

@@ -6,7 +6,7 @@ import os
 import signal
 
 from service.config import load_config
-from service.pipeline import Analyser, routing_for
+from service.ingest.pipeline import Analyser, routing_for
 from tests.mailbuilders import EXAMPLE_CONFIG, simple_report
 
 

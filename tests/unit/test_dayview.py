@@ -8,7 +8,7 @@ import pytest
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
 from service.config import UnitConfig
-from service.dayview import day_view, decreases, number, on_time, sum_values, unit_status
+from service.day.dayview import day_view, decreases, number, on_time, sum_values, unit_status
 from storage.models import Figure, Message, ProblemRow
 
 TZ7 = dt.timezone(dt.timedelta(hours=7))

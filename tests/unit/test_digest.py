@@ -18,9 +18,9 @@ from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
 from service.config import (
     CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
 )
-from service.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
+from service.day.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
 from parsers.text import safe_filename
-from service.digest import (
+from service.outputs.digest import (
     DEFAULT_MAX_MESSAGE_BYTES, EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, UnreadFile, clean,
     ATTACHMENT_FALLBACK_NAME, compose_email, digest_model, is_late, render_digest,
 )
@@ -93,7 +93,7 @@ def msg(unit: str | None, when: dt.datetime, figures: dict | None = None, *, rea
 
 
 def view_of(cfg: Config, day: dt.date, messages: list[Message]) -> DayView:
-    """What service.dayview.build_day_view gives for these messages (the same status rules)."""
+    """What service.day.dayview.build_day_view gives for these messages (the same status rules)."""
     deadline = deadline_of(cfg, day)
     reporting = is_reporting_day(cfg, day)
     units = []

@@ -24,9 +24,9 @@ from parsers.authresults import check_sender, parse_authentication_results
 from parsers.message import parse_message
 from parsers.model import ParsedMessage
 from parsers.report import read_attachment
-from service.analysis import MAX_ABS_VALUE, Analysis, Routing, analyse_message
+from service.ingest.analysis import MAX_ABS_VALUE, Analysis, Routing, analyse_message
 from service.config import SecurityConfig, load_config
-from service.i18n import Texts
+from service.outputs.i18n import Texts
 from tests.mailbuilders import EXAMPLE_CONFIG, XLSX, email_bytes, report_workbook, simple_report
 from tests.unit.builders import FORM, csv_bytes, docx_bytes, two_row_header_sheet, xls, xlsx
 

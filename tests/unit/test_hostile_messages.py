@@ -18,7 +18,7 @@ from parsers.authresults import AuthenticationResults, AuthResult, check_sender,
 from parsers.mailbounds import MAX_FIELD_BYTES, MAX_HEADER_BYTES, MAX_MIME_PARTS, BoundedMessage, bound_message
 from parsers.message import MAX_ATTACHMENTS, parse_message
 from parsers.model import AttachmentResult, ParsedMessage, Problem, ReadLimits
-from service.analysis import MAX_ABS_VALUE, Routing, analyse_message, storable_result
+from service.ingest.analysis import MAX_ABS_VALUE, Routing, analyse_message, storable_result
 from service.config import SecurityConfig, load_config
 from tests.mailbuilders import EXAMPLE_CONFIG, XLSX, email_bytes, simple_report
 

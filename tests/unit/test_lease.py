@@ -1,10 +1,10 @@
-"""Who holds a lease, and when a holder is provably gone (service/lease.py)."""
+"""Who holds a lease, and when a holder is provably gone (service/schedule/lease.py)."""
 from __future__ import annotations
 
 import subprocess
 import sys
 
-from service.lease import Holder, describe, process_alive
+from service.schedule.lease import Holder, describe, process_alive
 from storage.leases import LeaseInfo
 
 
@@ -15,7 +15,7 @@ def lease_of(holder: Holder) -> LeaseInfo:
 def a_finished_process() -> Holder:
     """The Holder a process of this instance had, once that process has ended."""
     child = subprocess.run([sys.executable, "-c",
-                            "from service.lease import Holder; print(Holder.current('/etc/baocao.toml').process)"],
+                            "from service.schedule.lease import Holder; print(Holder.current('/etc/baocao.toml').process)"],
                            capture_output=True, text=True, check=True)
     return Holder(Holder.current("/etc/baocao.toml").identity, child.stdout.strip())
 
@@ -34,7 +34,7 @@ def test_a_lease_of_this_instances_ended_process_is_recognised():
 def test_a_live_process_with_the_same_identity_is_not_a_dead_predecessor():
     me = Holder.current("/etc/baocao.toml")
     live = subprocess.Popen([sys.executable, "-c",
-                             "import sys; from service.lease import Holder; "
+                             "import sys; from service.schedule.lease import Holder; "
                              "print(Holder.current('/etc/baocao.toml').process, flush=True); sys.stdin.read()"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:

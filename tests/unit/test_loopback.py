@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-import service.mailbox
-import service.smtp
+import service.mail.mailbox
+import service.mail.smtp
 from service.config import ImapConfig, Secret, SmtpConfig, load_config
 from service.errors import ConfigError, MailboxError, SmtpError
-from service.loopback import is_loopback
+from service.mail.loopback import is_loopback
 from tests.mailbuilders import write_config
 
 # host as an administrator may write it -> on this machine?
@@ -63,15 +63,15 @@ def test_config_imap_and_smtp_decide_alike(tmp_path: Path, monkeypatch, host: st
         config_accepts = False
 
     # No socket is opened: a client the rule lets through raises WouldConnect instead.
-    monkeypatch.setattr(service.mailbox, "IMAPClient", refuse_to_connect)
-    monkeypatch.setattr(service.smtp.smtplib, "SMTP", refuse_to_connect)
+    monkeypatch.setattr(service.mail.mailbox, "IMAPClient", refuse_to_connect)
+    monkeypatch.setattr(service.mail.smtp.smtplib, "SMTP", refuse_to_connect)
     imap = ImapConfig(host=host, port=143, security="none", username="u", password=Secret("pw", "x"))
     with pytest.raises((WouldConnect, MailboxError)) as imap_outcome:
-        service.mailbox.Mailbox(imap).connect()
+        service.mail.mailbox.Mailbox(imap).connect()
     smtp = SmtpConfig(host=host, port=25, security="none", username=None, password=None,
                       from_address="b@example.gov.vn")
     with pytest.raises((WouldConnect, SmtpError)) as smtp_outcome:
-        with service.smtp.smtp_session(smtp):
+        with service.mail.smtp.smtp_session(smtp):
             pass
 
     assert config_accepts is loopback

@@ -9,7 +9,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from parsers.message import parse_message
-from service.analysis import Routing, analyse_message
+from service.ingest.analysis import Routing, analyse_message
 from service.config import UnitConfig
 from tests.unit.builders import FORM, SheetSpec, xlsx
 

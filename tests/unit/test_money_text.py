@@ -9,9 +9,9 @@ from decimal import Decimal
 import openpyxl
 import pytest
 
-from service.digest import Numbers, digest_model, render_digest
-from service.replies import figure_table
-from service.workbook import render_workbook
+from service.outputs.digest import Numbers, digest_model, render_digest
+from service.outputs.replies import figure_table
+from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import DAY, MILLION, at, make_cfg, msg, view_of
 
 

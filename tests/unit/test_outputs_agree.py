@@ -11,9 +11,9 @@ from decimal import Decimal
 
 from openpyxl import load_workbook
 
-from service.digest import digest_model
-from service.export import day_json, status_text
-from service.workbook import render_workbook
+from service.outputs.digest import digest_model
+from service.outputs.export import day_json, status_text
+from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import CFG, DAY, MILLION, at, msg, plain, render, view_of
 
 CORRECTION_NOTE = "đã gửi bản sửa lúc 16:00 (sau hạn)"

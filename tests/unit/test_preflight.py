@@ -1,4 +1,4 @@
-"""Warnings about a valid config that would send nothing (service.preflight), time injected."""
+"""Warnings about a valid config that would send nothing (service.admin.preflight), time injected."""
 from __future__ import annotations
 
 import dataclasses
@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.config import Config, load_config
-from service.preflight import LOOKAHEAD_DAYS, config_warnings
+from service.admin.preflight import LOOKAHEAD_DAYS, config_warnings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")

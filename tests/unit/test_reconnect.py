@@ -1,7 +1,7 @@
 """The IDLE reconnection backoff: doubling from 1 s, capped at a minute, with jitter."""
 from __future__ import annotations
 
-from service.daemon import reconnect_delay
+from service.schedule.idle import reconnect_delay
 
 
 def test_delays_double_then_stay_at_the_cap():

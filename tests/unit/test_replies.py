@@ -9,10 +9,10 @@ import email.policy
 import pytest
 
 from service.config import UnitConfig
-from service.digest import render_template
-from service.replies import (
-    ack_model, compose_mail, form_filename, notice_model, reminder_addresses, reminder_model,
-    reply_subject, unanswerable_reason, unresolved_model,
+from service.outputs.digest import render_template
+from service.schedule.outbox import reminder_addresses, unanswerable_reason
+from service.outputs.replies import (
+    ack_model, compose_mail, form_filename, notice_model, reminder_model, reply_subject, unresolved_model,
 )
 from tests.unit.test_digest import CFG, DAY, UNITS, at, make_cfg, msg
 

@@ -179,7 +179,7 @@ def test_fractional_count_is_kept_and_flagged() -> None:
     (("ba trăm", 4, 2, 1, 1), "not_a_number", "de_nghi"),
 ])
 def test_a_figure_failing_a_format_check_names_its_cell_by_code(row, code, measure) -> None:
-    # The totals leave such a figure out (service.dayview): the problem must say which cell it is.
+    # The totals leave such a figure out (service.day.dayview): the problem must say which cell it is.
     sheet = two_row_header_sheet([("Hỗ trợ hộ kinh doanh", row)])
     [problem] = read(xlsx(sheet)).problems
     assert problem.code == code and code in FIGURE_FORMAT_PROBLEMS

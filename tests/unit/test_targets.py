@@ -11,7 +11,7 @@ import pytest
 from service import targets as targets_module
 from service.config import UnitConfig, load_config
 from service.errors import ConfigError
-from service.export import day_json, status_text
+from service.outputs.export import day_json, status_text
 from service.targets import MAX_ROWS, Target, compute_progress, parse_targets
 from tests.unit.builders import FORM, cp1258_text
 from tests.unit.test_config import ENV, toml, write

@@ -11,7 +11,7 @@ import pytest
 
 from parsers.report import read_attachment
 from service.config import load_config
-from service.template import render_form
+from service.outputs.template import render_form
 from tests.mailbuilders import EXAMPLE_CONFIG
 
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from service.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
+from service.outputs.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
     render_workbook
 from tests.unit.test_digest import CFG, DAY, YESTERDAY, at, make_cfg, model, msg, scenario, view_of, with_targets
 

@@ -3,6 +3,7 @@
 Written before anything else is done with a message: temp file, fsync, rename,
 fsync of the directory. Nothing from the message itself ever becomes part of a path.
 """
+
 from __future__ import annotations
 
 import errno
@@ -10,7 +11,9 @@ import hashlib
 import logging
 import os
 import secrets
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from service.errors import ArchiveError
 
@@ -42,8 +45,7 @@ class Archive:
                 os.fsync(fh.fileno())
             probe.unlink()
         except OSError as exc:
-            raise ArchiveError(f"the archive folder {self.root} cannot be written: "
-                               f"{exc.strerror or exc}") from exc
+            raise ArchiveError(f"the archive folder {self.root} cannot be written: {exc.strerror or exc}") from exc
 
     def store(self, raw: bytes, sha256: str | None = None, *, sync: bool = True) -> str:
         """Write `raw` durably (idempotent); return its path relative to the archive root.
@@ -78,7 +80,7 @@ class Archive:
             raise ArchiveError(f"cannot archive a message in {self.root}: {what}") from exc
         return rel
 
-    def sync_all(self, rels) -> None:
+    def sync_all(self, rels: Iterable[str]) -> None:
         """Make the files `rels` (and their renames) durable: syncfs(2) of the archive's
         file system where available, else an fsync of each file and folder."""
         rels = list(rels)
@@ -94,8 +96,7 @@ class Archive:
             for folder in sorted({(self.root / rel).parent for rel in rels}):
                 _fsync_dir(folder)
         except OSError as exc:
-            raise ArchiveError(f"cannot flush the archive folder {self.root} to disk: "
-                               f"{exc.strerror or exc}") from exc
+            raise ArchiveError(f"cannot flush the archive folder {self.root} to disk: {exc.strerror or exc}") from exc
 
     def load(self, rel: str) -> bytes:
         path = self.root / rel
@@ -120,6 +121,7 @@ def _syncfs(path: Path) -> bool:
         try:
             import ctypes
             import ctypes.util
+
             _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
             _libc.syncfs  # noqa: B018 - raises AttributeError where there is none
         except (OSError, AttributeError):
@@ -130,6 +132,7 @@ def _syncfs(path: Path) -> bool:
     try:
         if _libc.syncfs(fd) != 0:
             import ctypes
+
             err = ctypes.get_errno()
             raise OSError(err, os.strerror(err))
     finally:
@@ -137,4 +140,4 @@ def _syncfs(path: Path) -> bool:
     return True
 
 
-_libc = None
+_libc: Any = None  # ctypes.CDLL once loaded; False where there is no syncfs

@@ -1,12 +1,13 @@
 """Sending the digest exactly once per reporting day.
 
 The claim is a row in `digests` (unique per day), taken by insert or by a compare-and-set
-on its lease token (service/lease.py), so two instances on one database never both send; a
+on its lease token (service/schedule/lease.py), so two instances on one database never both send; a
 short lease renewed while the work runs lets another instance (or a restart) take over from
 one that died. The digest goes with a Bcc to the service's own mailbox, so that when a
 crash or a lost answer leaves it unknown whether the server accepted it, the copy decides.
 A failed send is retried with backoff until it goes; a late digest says so.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -15,28 +16,37 @@ import logging
 import os
 import smtplib
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
+from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.message import parse_message
-from service.archive import Archive
 from service.config import Config
-from service.dayview import DayView, build_day_view, is_reporting_day
+from service.day.dayview import DayView, build_day_view, is_reporting_day
 from service.errors import ArchiveError, BaocaoError, MailboxError, SmtpError
 from service.failpoints import failpoint
-from service.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token
-from service.smtp import smtp_session
+from service.ingest.archive import Archive
+from service.mail.smtp import smtp_session
+from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
+from storage.digests import (
+    DigestRecord,
+    create_digest,
+    digest_by_id,
+    digest_of,
+    write_state,
+)
 from storage.leases import LeaseInfo
-from storage.models import Digest, RuntimeState
+from storage.models import Digest
+from storage.outbox import reminded_units
 
 if TYPE_CHECKING:
-    from service.digest import UnreadFile
+    from service.outputs.digest import DigestContent, UnreadFile
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +54,6 @@ log = logging.getLogger(__name__)
 # before the digest is sent again; and how long an unreachable mailbox delays that resend.
 COPY_GRACE = 2 * LEASE_TTL
 COPY_CHECK_GIVE_UP = dt.timedelta(minutes=15)
-FIRST_RETRY = dt.timedelta(minutes=1)
-MAX_RETRY = dt.timedelta(minutes=30)
 
 
 def instance_name() -> str:
@@ -72,17 +80,14 @@ def digest_due_at(cfg: Config, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, cfg.schedule.digest_at, tzinfo=cfg.service.timezone)
 
 
-def retry_delay(attempts: int) -> dt.timedelta:
-    """1, 2, 4, 8, ... minutes, at most 30."""
-    return min(FIRST_RETRY * (2 ** max(0, attempts - 1)), MAX_RETRY)
-
-
 # -- content -------------------------------------------------------------------------------
+
 
 def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
     """The original files of units whose report could not be read, for the coordinator
-    (service.digest.UnreadFile, each with the archived message that holds it)."""
-    from service.digest import UnreadFile
+    (service.outputs.digest.UnreadFile, each with the archived message that holds it)."""
+    from service.outputs.digest import UnreadFile
+
     out = []
     for unit in view.units:
         if unit.status != "unreadable":
@@ -97,23 +102,31 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
                 log.error("cannot attach the unread file of %s: %s", unit.unit.code, exc)
                 continue
             import hashlib
+
             for att in parsed.attachments:
                 if hashlib.sha256(att.data).hexdigest() in wanted:
-                    out.append(UnreadFile(f"{unit.unit.code}_{att.filename}", att.content_type, att.data,
-                                          str(archive.root / msg.archive_path)))
+                    out.append(
+                        UnreadFile(
+                            f"{unit.unit.code}_{att.filename}",
+                            att.content_type,
+                            att.data,
+                            str(archive.root / msg.archive_path),
+                        )
+                    )
     return out
 
 
-def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime):
+def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime) -> DigestContent:
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
-    from service.digest import render_digest
-    from service.replies import reminded_units  # replies imports this module
+    from service.outputs.digest import render_digest
+
     view = build_day_view(session, cfg, day, until=now)
-    return render_digest(view, cfg, now=now, unread_files=unread_files(view, archive),
-                         reminded=reminded_units(session, day))
+    return render_digest(
+        view, cfg, now=now, unread_files=unread_files(view, archive), reminded=reminded_units(session, day)
+    )
 
 
-def write_digest_files(content, message, out: Path, day: dt.date) -> None:
+def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
     """The digest as files a person can open: .html, .txt, .eml and the workbook."""
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -130,6 +143,7 @@ def write_digest_files(content, message, out: Path, day: dt.date) -> None:
 
 # -- the claim -----------------------------------------------------------------------------
 
+
 class LeaseLost(BaocaoError):
     """Raised right before the SMTP DATA when another instance has taken the digest over."""
 
@@ -137,28 +151,42 @@ class LeaseLost(BaocaoError):
 @dataclass
 class _Claim:
     lease: Lease | None
-    row: Digest | None
+    row: DigestRecord | None
     why: str = ""  # why not claimed: already_sent | in_progress | retry_later
     previous: str = ""  # whose lease it was, when one was taken over or is in the way
     until: dt.datetime | None = None  # when the lease in the way runs out
 
 
-def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.datetime, holder: Holder,
-           *, resend: bool, ignore_backoff: bool, force: bool) -> _Claim:
+def _claim(
+    sessions: sessionmaker[Session],
+    cfg: Config,
+    day: dt.date,
+    now: dt.datetime,
+    holder: Holder,
+    *,
+    resend: bool,
+    ignore_backoff: bool,
+    force: bool,
+) -> _Claim:
     """Take the right to send `day`'s digest: by inserting its row, or by a compare-and-set
-    on the lease token of the row as it was read (service.lease)."""
+    on the lease token of the row as it was read (service.schedule.lease)."""
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     lease = Lease(sessions, Digest, new_token(), holder, now, what=f"digest for {day}")
     with sessions() as session:
-        row = session.scalar(select(Digest).where(Digest.report_day == day))
+        row = digest_of(session, day)
         if row is None:
-            row = Digest(report_day=day, message_id=make_msgid("digest", domain), attempts=0, sends=0,
-                         updated_at=now, **lease.claim_values())
-            session.add(row)
-            try:
-                session.commit()
-            except IntegrityError:  # the other instance inserted it first
-                session.rollback()
+            row = create_digest(
+                session,
+                dict(
+                    report_day=day,
+                    message_id=make_msgid("digest", domain),
+                    attempts=0,
+                    sends=0,
+                    updated_at=now,
+                    **lease.claim_values(),
+                ),
+            )
+            if row is None:  # the other instance inserted it first
                 return _Claim(None, None, "in_progress")
             lease.adopt(row.id)
             return _Claim(lease, row)
@@ -170,35 +198,51 @@ def _claim(sessions: sessionmaker[Session], cfg: Config, day: dt.date, now: dt.d
         if live and holder.held_by_my_dead_predecessor(seen):
             # Our own earlier run died holding it: nobody else can be sending it, so there is
             # no need to wait for the lease to run out. Whether it went is settled below.
-            log.info("digest for %s: taking back the lease of this instance's previous run (%s), "
-                     "which ended without finishing it", day, previous)
+            log.info(
+                "digest for %s: taking back the lease of this instance's previous run (%s), "
+                "which ended without finishing it",
+                day,
+                previous,
+            )
         elif live and force:
-            log.warning("digest for %s: taking over the lease of %s (until %s) on the operator's request",
-                        day, previous, _local(cfg, row.lease_until))
+            log.warning(
+                "digest for %s: taking over the lease of %s (until %s) on the operator's request",
+                day,
+                previous,
+                _local_text(cfg, row.lease_until),
+            )
         elif live:
             return _Claim(None, None, "in_progress", previous, row.lease_until)
         elif row.state == "sending":
-            log.info("digest for %s: taking over from %s, whose lease ran out at %s", day, previous,
-                     _local(cfg, row.lease_until))
-        if (row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now
-                and not (resend or ignore_backoff or force)):
+            log.info(
+                "digest for %s: taking over from %s, whose lease ran out at %s",
+                day,
+                previous,
+                _local_text(cfg, row.lease_until),
+            )
+        if (
+            row.state == "failed"
+            and row.next_attempt_at
+            and row.next_attempt_at > now
+            and not (resend or ignore_backoff or force)
+        ):
             return _Claim(None, None, "retry_later")
-        values: dict = {"updated_at": now}
+        values: dict[str, Any] = {"updated_at": now}
         if resend and row.state == "sent":
             values.update(message_id=make_msgid("digest", domain), handed_over_at=None)
         if not lease.take(session, row.id, seen, values, live=live):
             session.rollback()
             return _Claim(None, None, "in_progress")
         session.commit()
-        return _Claim(lease, session.get(Digest, row.id, populate_existing=True),
-                      previous=previous if seen.state == "sending" else "")
+        return _Claim(lease, digest_by_id(session, row.id), previous=previous if seen.state == "sending" else "")
 
 
-def _local(cfg: Config, when: dt.datetime) -> str:
+def _local_text(cfg: Config, when: dt.datetime) -> str:
     return f"{when.astimezone(cfg.service.timezone):%H:%M:%S %d/%m/%Y}"
 
 
 # -- sending -------------------------------------------------------------------------------
+
 
 def copy_address(cfg: Config) -> str | None:
     """Where the digest's own copy goes (Bcc): `[digest] copy_to`, by default the IMAP user
@@ -237,7 +281,9 @@ class Handover:
         return self.at is not None and not self.answered
 
 
-def deliver(cfg: Config, message, *, copy_to: str | None = None, handover: Handover | None = None) -> list[str]:
+def deliver(
+    cfg: Config, message: EmailMessage, *, copy_to: str | None = None, handover: Handover | None = None
+) -> list[str]:
     """Hand `message` to the SMTP server, with a Bcc to `copy_to`; returns the recipients."""
     if cfg.smtp is None:
         raise SmtpError("the configuration has no [smtp] section to send the digest with")
@@ -245,15 +291,16 @@ def deliver(cfg: Config, message, *, copy_to: str | None = None, handover: Hando
     envelope = [*recipients, copy_to] if copy_to and copy_to.lower() not in map(str.lower, recipients) else recipients
     with smtp_session(cfg.smtp) as client:
         if handover is not None:
-            client.data = _fenced_data(client.data, handover)  # sendmail calls it after MAIL and RCPT
+            # sendmail calls it after MAIL and RCPT
+            client.data = _fenced_data(client.data, handover)  # type: ignore[method-assign,assignment]
         refused = client.send_message(message, from_addr=cfg.smtp.from_address, to_addrs=envelope)
     if refused:
         log.warning("the SMTP server refused some digest recipients: %s", ", ".join(refused))
     return recipients
 
 
-def _fenced_data(data, handover: Handover):
-    def fenced(msg):
+def _fenced_data(data: Callable[[Any], tuple[int, bytes]], handover: Handover) -> Callable[[Any], tuple[int, bytes]]:
+    def fenced(msg: Any) -> tuple[int, bytes]:
         handover.fence()
         try:
             reply = data(msg)
@@ -262,6 +309,7 @@ def _fenced_data(data, handover: Handover):
             raise
         handover.answered = True
         return reply
+
     return fenced
 
 
@@ -271,7 +319,8 @@ def find_copy(cfg: Config, message_id: str) -> str | None:
     The watched folder first, then the processed one: a copy moved between the two
     searches is then still found in the second.
     """
-    from service.mailbox import Mailbox
+    from service.mail.mailbox import Mailbox
+
     assert cfg.imap is not None
     folders = [cfg.imap.folder, *([cfg.imap.processed_folder] if cfg.imap.processed_folder else [])]
     with Mailbox(cfg.imap) as mailbox:
@@ -284,42 +333,64 @@ def find_copy(cfg: Config, message_id: str) -> str | None:
 @dataclass(frozen=True)
 class _Earlier:
     """What is known of an earlier attempt whose outcome was unknown."""
+
     found_in: str | None = None  # the folder its copy is in: it went
     wait_until: dt.datetime | None = None  # not known yet: look again then
     reason: str = ""
 
 
-def _earlier_attempt(cfg: Config, row: Digest, now: dt.datetime, force: bool) -> _Earlier:
+def _earlier_attempt(cfg: Config, row: DigestRecord, now: dt.datetime, force: bool) -> _Earlier:
     """Whether the digest handed over at `row.handed_over_at` went, from its copy."""
     assert row.handed_over_at is not None
-    since = _local(cfg, row.handed_over_at)
+    since = _local_text(cfg, row.handed_over_at)
     if cfg.imap is None or copy_address(cfg) is None:
-        log.warning("digest for %s: whether the attempt at %s went is unknown, and it has no copy to "
-                    "look for ([digest] copy_to); sending it (again)", row.report_day, since)
+        log.warning(
+            "digest for %s: whether the attempt at %s went is unknown, and it has no copy to "
+            "look for ([digest] copy_to); sending it (again)",
+            row.report_day,
+            since,
+        )
         return _Earlier()
     try:
         found_in = find_copy(cfg, row.message_id)
     except MailboxError as exc:
         if force or now - row.handed_over_at >= COPY_CHECK_GIVE_UP:
-            log.warning("digest for %s: cannot look for the copy of the attempt at %s (%s); sending it (again)",
-                        row.report_day, since, exc)
+            log.warning(
+                "digest for %s: cannot look for the copy of the attempt at %s (%s); sending it (again)",
+                row.report_day,
+                since,
+                exc,
+            )
             return _Earlier()
-        return _Earlier(wait_until=now + retry_delay(row.attempts),
-                        reason=f"whether the attempt at {since} went is unknown and its copy cannot be looked for: {exc}")
+        return _Earlier(
+            wait_until=now + retry_delay(row.attempts),
+            reason=f"whether the attempt at {since} went is unknown and its copy cannot be looked for: {exc}",
+        )
     if found_in is not None:
         return _Earlier(found_in=found_in)
     if not force and now < row.handed_over_at + COPY_GRACE:
         until = row.handed_over_at + COPY_GRACE
-        return _Earlier(wait_until=until,
-                        reason=f"whether the attempt at {since} went is unknown and its copy has not arrived "
-                               f"(yet); it is sent again at {_local(cfg, until)} unless the copy arrives")
+        return _Earlier(
+            wait_until=until,
+            reason=f"whether the attempt at {since} went is unknown and its copy has not arrived "
+            f"(yet); it is sent again at {_local_text(cfg, until)} unless the copy arrives",
+        )
     log.warning("digest for %s: no copy of the attempt at %s arrived; sending it again", row.report_day, since)
     return _Earlier()
 
 
-def send_digest(cfg: Config, sessions: sessionmaker[Session], archive: Archive, day: dt.date,
-                now: dt.datetime, *, resend: bool = False, ignore_backoff: bool = False, force: bool = False,
-                owner: Holder | str | None = None) -> DigestOutcome:
+def send_digest(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    day: dt.date,
+    now: dt.datetime,
+    *,
+    resend: bool = False,
+    ignore_backoff: bool = False,
+    force: bool = False,
+    owner: Holder | str | None = None,
+) -> DigestOutcome:
     """Build and send the digest of `day` unless it was sent (or is being sent) already.
 
     `force` takes over a lease another instance holds (the operator's `--force`) and does
@@ -327,38 +398,80 @@ def send_digest(cfg: Config, sessions: sessionmaker[Session], archive: Archive, 
     """
     if not is_reporting_day(cfg, day) and not resend:
         return DigestOutcome(day, "not_reporting_day")
-    claim = _claim(sessions, cfg, day, now, holder_for(owner, cfg.source), resend=resend,
-                   ignore_backoff=ignore_backoff, force=force)
+    claim = _claim(
+        sessions,
+        cfg,
+        day,
+        now,
+        holder_for(owner, cfg.source),
+        resend=resend,
+        ignore_backoff=ignore_backoff,
+        force=force,
+    )
     if claim.lease is None or claim.row is None:
         with sessions() as session:
-            existing = session.scalar(select(Digest).where(Digest.report_day == day))
-        return DigestOutcome(day, claim.why, existing.last_error or "" if existing else "",
-                             existing.sent_at if existing else None, holder=claim.previous, until=claim.until)
+            existing = digest_of(session, day)
+        return DigestOutcome(
+            day,
+            claim.why,
+            existing.last_error or "" if existing else "",
+            existing.sent_at if existing else None,
+            holder=claim.previous,
+            until=claim.until,
+        )
     with claim.lease.kept_alive():
         outcome = _send_claimed(cfg, sessions, archive, day, now, claim.lease, claim.row, force=force)
     return dataclasses.replace(outcome, holder=claim.previous)
 
 
-def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive, day: dt.date,
-                  now: dt.datetime, lease: Lease, row: Digest, *, force: bool) -> DigestOutcome:
+def _send_claimed(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    day: dt.date,
+    now: dt.datetime,
+    lease: Lease,
+    row: DigestRecord,
+    *,
+    force: bool,
+) -> DigestOutcome:
     recipients = [*cfg.digest.to, *cfg.digest.cc]
     if row.handed_over_at is not None:
         earlier = _earlier_attempt(cfg, row, now, force)
         if earlier.found_in is not None:
-            lease.finish(row.id, state="sent", attempts=row.attempts + 1, last_error=None, next_attempt_at=None,
-                         handed_over_at=None, sent_at=row.handed_over_at, sends=row.sends + 1,
-                         recipients=", ".join(recipients), updated_at=now)
-            log.info("digest for %s had gone at %s: its copy is in %s; not sending it again", day,
-                     _local(cfg, row.handed_over_at), earlier.found_in)
+            lease.finish(
+                row.id,
+                state="sent",
+                attempts=row.attempts + 1,
+                last_error=None,
+                next_attempt_at=None,
+                handed_over_at=None,
+                sent_at=row.handed_over_at,
+                sends=row.sends + 1,
+                recipients=", ".join(recipients),
+                updated_at=now,
+            )
+            log.info(
+                "digest for %s had gone at %s: its copy is in %s; not sending it again",
+                day,
+                _local_text(cfg, row.handed_over_at),
+                earlier.found_in,
+            )
             return DigestOutcome(day, "sent", "copy_found", row.handed_over_at)
         if earlier.wait_until is not None:
-            lease.finish(row.id, state="failed", last_error=earlier.reason[:1000],
-                         next_attempt_at=earlier.wait_until, updated_at=now)
+            lease.finish(
+                row.id,
+                state="failed",
+                last_error=earlier.reason[:1000],
+                next_attempt_at=earlier.wait_until,
+                updated_at=now,
+            )
             log.warning("digest for %s not sent yet: %s", day, earlier.reason)
             return DigestOutcome(day, "waiting_for_copy", earlier.reason)
     handover = Handover(lease, row.id)
     try:
-        from service.digest import compose_email
+        from service.outputs.digest import compose_email
+
         with sessions() as session:
             content = build_digest(cfg, session, archive, day, now)
         message = compose_email(content, cfg, now=now, message_id=row.message_id)
@@ -371,49 +484,86 @@ def _send_claimed(cfg: Config, sessions: sessionmaker[Session], archive: Archive
     except Exception as exc:  # noqa: BLE001 - any failure must leave a retryable row
         attempts = row.attempts + 1
         error = str(exc) if isinstance(exc, BaocaoError) else f"{type(exc).__name__}: {exc}"
-        lease.finish(row.id, state="failed", attempts=attempts, last_error=error[:1000],
-                     next_attempt_at=now + retry_delay(attempts), updated_at=now,
-                     handed_over_at=handover.at if handover.unknown else None)
-        log.error("digest for %s not sent (attempt %d, next in %s): %s%s", day, attempts, retry_delay(attempts),
-                  error, "; the server may have accepted it: its copy is looked for before sending again"
-                  if handover.unknown else "")
+        lease.finish(
+            row.id,
+            state="failed",
+            attempts=attempts,
+            last_error=error[:1000],
+            next_attempt_at=now + retry_delay(attempts),
+            updated_at=now,
+            handed_over_at=handover.at if handover.unknown else None,
+        )
+        log.error(
+            "digest for %s not sent (attempt %d, next in %s): %s%s",
+            day,
+            attempts,
+            retry_delay(attempts),
+            error,
+            "; the server may have accepted it: its copy is looked for before sending again"
+            if handover.unknown
+            else "",
+        )
         return DigestOutcome(day, "failed", error)
     # A crash here (accepted by the SMTP server, not yet marked sent) leaves the row
     # `sending` with `handed_over_at`: the next claim finds the Bcc copy and does not resend.
     failpoint("digest_accepted")
-    from service.digest import is_late  # one rule for the log line and the digest's own note
+    from service.outputs.digest import is_late  # one rule for the log line and the digest's own note
+
     late = is_late(cfg, day, now)
-    lease.finish(row.id, state="sent", attempts=row.attempts + 1, last_error=None, next_attempt_at=None,
-                 handed_over_at=None, sent_at=now, sends=row.sends + 1, recipients=", ".join(recipients),
-                 updated_at=now)
+    lease.finish(
+        row.id,
+        state="sent",
+        attempts=row.attempts + 1,
+        last_error=None,
+        next_attempt_at=None,
+        handed_over_at=None,
+        sent_at=now,
+        sends=row.sends + 1,
+        recipients=", ".join(recipients),
+        updated_at=now,
+    )
     log.info("digest for %s sent to %s%s", day, ", ".join(recipients), " (late)" if late else "")
     return DigestOutcome(day, "sent", "late" if late else "", now)
 
 
-def digest_state(session: Session, day: dt.date) -> Digest | None:
-    return session.scalar(select(Digest).where(Digest.report_day == day))
-
-
 # -- runtime state (heartbeat, last poll) ---------------------------------------------------
 
-def record_state(sessions: sessionmaker[Session], name: str, value: dict, now: dt.datetime) -> None:
+
+def record_state(sessions: sessionmaker[Session], name: str, value: dict[str, Any], now: dt.datetime) -> None:
     """Best effort: the state is advisory (health, status), and is written right after a
     failure too, when the database may be the thing that failed."""
     try:
         with sessions() as session:
-            row = session.get(RuntimeState, name)
-            if row is None:
-                session.add(RuntimeState(name=name, value=value, updated_at=now))
-            else:
-                row.value, row.updated_at = value, now
-            try:
-                session.commit()
-            except IntegrityError:  # another instance wrote it first; ours is as good
-                session.rollback()
+            write_state(session, name, value, now)
     except SQLAlchemyError as exc:
-        from service.pipeline import describe_db_error
+        from storage.db import describe_db_error
+
         log.warning("could not record %s in the database: %s", name, describe_db_error(exc))
 
 
-def read_state(session: Session, name: str) -> RuntimeState | None:
-    return session.get(RuntimeState, name)
+def outcome_sentence(outcome: DigestOutcome, cfg: Config) -> str:
+    """What `baocao digest` says about the outcome (the operator's terminal, English)."""
+    day = outcome.day
+    tz = cfg.service.timezone
+    messages = {
+        "sent": f"Digest for {day:%d/%m/%Y} sent to {', '.join(cfg.digest.to)}"
+        + (" (late)" if outcome.detail == "late" else "")
+        + ".",
+        "already_sent": f"The digest for {day:%d/%m/%Y} was already sent"
+        + (f" at {outcome.sent_at.astimezone(tz):%H:%M %d/%m/%Y}" if outcome.sent_at else "")
+        + "; use --resend to send it again.",
+        "in_progress": f"Another instance, {outcome.holder}, is sending the digest for {day:%d/%m/%Y} right now"
+        + (f" (its lease runs until {outcome.until.astimezone(tz):%H:%M:%S})" if outcome.until else "")
+        + "; use --force to take it over.",
+        "not_reporting_day": f"{day:%d/%m/%Y} is not a reporting day; no digest is due "
+        "(use --resend to send one anyway).",
+        "taken_over": f"The digest for {day:%d/%m/%Y} was not sent by this command: {outcome.detail} took it over.",
+        "waiting_for_copy": f"The digest for {day:%d/%m/%Y} was not sent again: {outcome.detail} "
+        "(use --force to send it now).",
+    }
+    if outcome.detail == "copy_found" and outcome.sent_at:
+        messages["sent"] = (
+            f"The digest for {day:%d/%m/%Y} had gone at {outcome.sent_at.astimezone(tz):%H:%M} "
+            "(its copy is in the mailbox); marked sent, not sent again."
+        )
+    return messages.get(outcome.status, outcome.status)

@@ -1,7 +1,7 @@
 """Who reported on a day, with what figures: the one place status semantics live.
 
-`build_day_view` reads the database; `unit_status`, `day_view` (totals), `on_time` and
-the decrease check are pure, so the digest, `status` and `export` all agree by
+`build_day_view` reads the database (storage.days, records not rows); `unit_status`,
+`day_view` (totals), `on_time` and the decrease check are pure, so the digest, `status` and `export` all agree by
 construction. A unit's timeliness comes from its first readable report of the day, its
 figures from the latest; a figure that failed a format check (`FIGURE_FORMAT_PROBLEMS`)
 stays in the unit's row, flagged, and is left out of the totals.
@@ -10,20 +10,19 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
 
-from sqlalchemy import String, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
-from storage.models import Figure, Message
+from storage.days import Values, load_values, messages_of_day, readable_report_days, readable_reports
+from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
+from storage.records import MessageRecord as Message
 
-Values = dict[str, dict[str, Decimal]]
 Cell = tuple[str, str]  # (indicator code, measure code)
 
 
@@ -113,46 +112,27 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
                    until: dt.datetime | None = None) -> DayView:
     """Everything about `day`; messages received after `until` are ignored when given."""
     codes = [u.code for u in cfg.units]
-    todays = session.scalars(
-        select(Message).where(Message.report_day == day)
-        .options(selectinload(Message.problems), selectinload(Message.attachments))
-        .order_by(Message.received_at, Message.id)).all()
+    todays = messages_of_day(session, day)
     if until is not None:
         todays = [m for m in todays if m.received_at <= until]
 
     # The two most recent days with a readable report per unit, up to `day`.
-    pairs = session.execute(
-        select(Message.unit_code, Message.report_day)
-        .where(Message.kind == REPORT, Message.readable.is_(True), Message.report_day <= day,
-               Message.unit_code.in_(codes))
-        .group_by(Message.unit_code, Message.report_day)).all()
-    days_by_unit: dict[str, list[dt.date]] = defaultdict(list)
-    for code, d in pairs:
-        days_by_unit[code].append(d)
+    days_by_unit = readable_report_days(session, codes, day)
     wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
     counting: dict[tuple[str, dt.date], Message] = {}
-    wanted_days = sorted({d for _, d in wanted})
-    wanted_units = sorted({c for c, _ in wanted})
-    # Fetched by (units × days) in chunks and filtered here: an OR of thousands of
-    # pairs is beyond SQLite's expression depth.
-    for first in range(0, len(wanted_units), 500):
-        rows = session.scalars(
-            select(Message).where(Message.kind == REPORT, Message.readable.is_(True),
-                                  Message.unit_code.in_(wanted_units[first:first + 500]),
-                                  Message.report_day.in_(wanted_days))
-            .options(selectinload(Message.problems))
-            .order_by(Message.received_at, Message.id)).all()
-        for m in rows:
-            if (m.unit_code, m.report_day) not in wanted:
-                continue
-            if m.report_day == day and until is not None and m.received_at > until:
-                continue
-            counting[(m.unit_code, m.report_day)] = m  # later rows overwrite: latest wins
+    by_id = {m.id: m for m in todays}  # the day's own reports, with their attachments
+    for m in readable_reports(session, {c for c, _ in wanted}, {d for _, d in wanted}):
+        key = (m.unit_code or "", m.report_day)
+        if key not in wanted:
+            continue
+        if m.report_day == day and until is not None and m.received_at > until:
+            continue
+        counting[key] = by_id.get(m.id, m)  # later rows overwrite: latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
-        if m.kind == REPORT:
+        if m.kind == REPORT and m.unit_code is not None:
             own_by_unit[m.unit_code].append(m)
     days_counted: dict[str, list[dt.date]] = defaultdict(list)
     for c, d in counting:
@@ -275,21 +255,6 @@ def without(values: Values, cells: Iterable[Cell]) -> Values:
     return out
 
 
-def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
-    """Figures of many messages as plain dicts: a digest reads ~100,000 of them, so this
-    goes through the driver's cursor, not ORM objects or result-row processing."""
-    out: dict[int, Values] = {}
-    conn = session.connection()
-    table = Figure.__table__
-    for first in range(0, len(message_ids), 500):
-        chunk = message_ids[first:first + 500]
-        stmt = select(table.c.message_pk, table.c.indicator, table.c.measure,
-                      table.c.value.cast(String)).where(table.c.message_pk.in_(chunk))
-        for pk, ind, meas, val in conn.execute(stmt).tuples():
-            out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(val)
-    return out
-
-
 def figures_of(msg: Message) -> Values:
     out: Values = {}
     for f in msg.figures:
@@ -324,7 +289,7 @@ def decreases(current: Values, previous: Values, previous_day: dt.date | None,
     return out
 
 
-def sum_values(rows) -> Values:
+def sum_values(rows: Iterable[Values]) -> Values:
     total: Values = {}
     for values in rows:
         for ind, row in values.items():

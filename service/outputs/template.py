@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
-from service.i18n import _load, fill
+from service.outputs.i18n import _load, fill
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

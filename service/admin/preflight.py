@@ -5,12 +5,13 @@ dates copied from the example (2021), a schedule whose every coming day is a hol
 a unit with no address to remind. `baocao check` prints these and `baocao run` logs
 them at start; they are warnings, never errors (the administrator may mean it).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 
 from service.config import Config
-from service.replies import reminder_addresses, reminders_expected
+from service.day.reminders import reminder_addresses, reminders_expected
 
 LOOKAHEAD_DAYS = 7  # "no reporting day in the next week" is worth saying; a long weekend is not
 
@@ -24,11 +25,13 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
         warnings.append(
             f"The campaign ended on {campaign.end_date:%d/%m/%Y} (campaign.end_date): no reminder is "
             "sent after it; if reports are still due, set campaign.start_date and campaign.end_date "
-            "to the current campaign.")
+            "to the current campaign."
+        )
     elif campaign.start_date is not None and campaign.start_date > today:
         warnings.append(
             f"The campaign starts on {campaign.start_date:%d/%m/%Y} (campaign.start_date): no reminder "
-            "is sent and no digest is owed before then.")
+            "is sent and no digest is owed before then."
+        )
 
     window = [today + dt.timedelta(days=i) for i in range(LOOKAHEAD_DAYS)]
     # Campaign dates already said why; this is for a schedule (report_days, holidays)
@@ -37,18 +40,22 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
         warnings.append(
             f"No reporting day falls in the next {LOOKAHEAD_DAYS} days ({window[0]:%d/%m}–"
             f"{window[-1]:%d/%m/%Y}; see schedule.report_days, schedule.holidays and the campaign "
-            "dates): no report is expected and no reminder is sent until then.")
+            "dates): no report is expected and no reminder is sent until then."
+        )
 
     if cfg.smtp is None:
         warnings.append("There is no [smtp] section, so no digest, acknowledgement or reminder is sent.")
     if cfg.reminders.enabled and not cfg.schedule.reminders_at:
-        warnings.append("Reminders are enabled ([reminders] enabled = true) but schedule.reminders_at "
-                        "lists no time, so no reminder is sent.")
+        warnings.append(
+            "Reminders are enabled ([reminders] enabled = true) but schedule.reminders_at "
+            "lists no time, so no reminder is sent."
+        )
     elif cfg.reminders.enabled:
         for unit in cfg.units:
             if not reminder_addresses(unit):
                 warnings.append(
                     f"Unit {unit.code} has no address to send reminders to (its senders "
                     f"{', '.join(unit.senders)} are only wildcards and it has no reminder_to), "
-                    "so it gets no reminder.")
+                    "so it gets no reminder."
+                )
     return warnings

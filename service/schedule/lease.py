@@ -1,6 +1,6 @@
 """Leases: which instance may do one piece of work now (send a day's digest, a mail to a unit).
 
-One mechanism for the digest (service/dispatch.py) and the outbox (service/replies.py); the
+One mechanism for the digest (service/schedule/dispatch.py) and the outbox (service/schedule/outbox.py); the
 SQL is in storage/leases.py. A claim writes a new random token on the row with a short
 expiry (`LEASE_TTL`, a minute), which a heartbeat thread renews while the work runs, so a
 dead holder's lease runs out within a minute while a live one never does. Everything a
@@ -18,6 +18,7 @@ the same config) is never mistaken for a dead one; nor is one in another contain
 another machine that happens to have the same host name (it cannot be checked, so its lease
 is left to run out).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -37,16 +38,20 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from storage.leases import LEASED, LeaseInfo, LeasedModel, lease_info, renew_leases, take_lease, update_leased
+from storage.leases import LEASED, LeasedModel, LeaseInfo, lease_info, renew_leases, take_lease, update_leased
 
 log = logging.getLogger(__name__)
 
 # Tests with real processes shorten it; a minute is the default everywhere else.
 LEASE_TTL = dt.timedelta(seconds=float(os.environ.get("BAOCAO_LEASE_SECONDS", "60")))
+# The backoff of a failed send (a digest, a mail to a unit).
+FIRST_RETRY = dt.timedelta(minutes=1)
+MAX_RETRY = dt.timedelta(minutes=30)
 HEARTBEAT = LEASE_TTL / 3  # two renewals may fail (a busy database) before the lease runs out
 
 
 # -- who holds a lease ---------------------------------------------------------------------
+
 
 def _boot_id() -> str:
     try:
@@ -76,6 +81,7 @@ def _start_time(pid: int) -> str | None:
 @dataclass(frozen=True)
 class Holder:
     """An instance as a lease names it."""
+
     identity: str  # "host:hash of the config path": the same after a restart
     process: str  # "boot id:pid namespace:pid:start time": this run only
 
@@ -90,8 +96,12 @@ class Holder:
     def held_by_my_dead_predecessor(self, seen: LeaseInfo) -> bool:
         """Whether `seen` is a lease an earlier run of this instance held and can no longer
         act on: the same identity, another process, and that process is gone."""
-        return (seen.claimed_by == self.identity and bool(seen.holder_process)
-                and seen.holder_process != self.process and not process_alive(seen.holder_process))
+        return (
+            seen.claimed_by == self.identity
+            and bool(seen.holder_process)
+            and seen.holder_process != self.process
+            and not process_alive(seen.holder_process or "")
+        )
 
 
 def process_alive(process: str) -> bool:
@@ -127,6 +137,7 @@ def new_token() -> str:
 
 # -- a held lease --------------------------------------------------------------------------
 
+
 class Lease:
     """The lease `token` on rows of `model`, taken at `now`.
 
@@ -134,8 +145,16 @@ class Lease:
     follow the injected time of tests and the wall clock in production alike.
     """
 
-    def __init__(self, sessions: sessionmaker[Session], model: LeasedModel, token: str, holder: Holder,
-                 now: dt.datetime, ttl: dt.timedelta = LEASE_TTL, what: str = "") -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        model: LeasedModel,
+        token: str,
+        holder: Holder,
+        now: dt.datetime,
+        ttl: dt.timedelta = LEASE_TTL,
+        what: str = "",
+    ) -> None:
         self.sessions, self.model, self.token, self.holder = sessions, model, token, holder
         self.ttl, self.what = ttl, what or model.__tablename__
         self._taken_at, self._started = now, time.monotonic()
@@ -146,17 +165,30 @@ class Lease:
 
     def claim_values(self) -> dict[str, Any]:
         """The columns a claim writes."""
-        return {"state": LEASED, "lease_token": self.token, "claimed_by": self.holder.identity,
-                "holder_process": self.holder.process, "lease_until": self.now() + self.ttl}
+        return {
+            "state": LEASED,
+            "lease_token": self.token,
+            "claimed_by": self.holder.identity,
+            "holder_process": self.holder.process,
+            "lease_until": self.now() + self.ttl,
+        }
 
     def now(self) -> dt.datetime:
         return self._taken_at + dt.timedelta(seconds=time.monotonic() - self._started)
 
-    def take(self, session: Session, row_id: int, seen: LeaseInfo, values: dict[str, Any], *,
-             live: bool = False) -> bool:
+    def take(
+        self, session: Session, row_id: int, seen: LeaseInfo, values: dict[str, Any], *, live: bool = False
+    ) -> bool:
         """Compare-and-set claim of a row as it was `seen` (the caller commits)."""
-        taken = take_lease(session, self.model, row_id, seen=seen, now=self._taken_at,
-                           values={**values, **self.claim_values()}, live=live)
+        taken = take_lease(
+            session,
+            self.model,
+            row_id,
+            seen=seen,
+            now=self._taken_at,
+            values={**values, **self.claim_values()},
+            live=live,
+        )
         if taken:
             self.adopt(row_id)
         return taken
@@ -186,8 +218,9 @@ class Lease:
         change nothing and log who took it over."""
         if self._update(row_id, values, last=True):
             return True
-        log.warning("%s (row %d): the outcome was not recorded: %s took it over", self.what, row_id,
-                    self.taken_over_by(row_id))
+        log.warning(
+            "%s (row %d): the outcome was not recorded: %s took it over", self.what, row_id, self.taken_over_by(row_id)
+        )
         return False
 
     def taken_over_by(self, row_id: int) -> str:
@@ -230,3 +263,8 @@ class Lease:
                 self.lost.set()
                 log.warning("the lease on %s is no longer ours: another instance took it over", self.what)
                 return
+
+
+def retry_delay(attempts: int) -> dt.timedelta:
+    """1, 2, 4, 8, ... minutes, at most 30."""
+    return min(FIRST_RETRY * int(2 ** max(0, attempts - 1)), MAX_RETRY)

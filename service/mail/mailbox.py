@@ -3,16 +3,19 @@
 Every imapclient/socket/TLS error is translated here into a `MailboxError` that
 names the host and what went wrong, in one sentence.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import select
 import socket
 import ssl
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any
 
 from imapclient import IMAPClient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginError
@@ -20,7 +23,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError, LoginEr
 from parsers.text import closest_match
 from service.config import ImapConfig
 from service.errors import MailboxError
-from service.loopback import is_loopback
+from service.mail.loopback import is_loopback
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +70,7 @@ class FolderLayout:
         for prefix, delimiter in self.personal:
             spelled = "".join(delimiter if c in "/.\\" and delimiter else c for c in name)
             # INBOX, the usual prefix, is case-insensitive (RFC 3501)
-            spelled = prefix + (spelled[len(prefix):] if spelled.lower().startswith(prefix.lower()) else spelled)
+            spelled = prefix + (spelled[len(prefix) :] if spelled.lower().startswith(prefix.lower()) else spelled)
             if existing.get(spelled.lower(), name) != name:
                 return existing[spelled.lower()]
             if not self.can_create(name) and self.can_create(spelled):
@@ -75,7 +78,7 @@ class FolderLayout:
         return closest_match(name, self.folders)
 
 
-def tls_context(ca_file=None) -> ssl.SSLContext:
+def tls_context(ca_file: str | os.PathLike[str] | None = None) -> ssl.SSLContext:
     """Verifying TLS context: the system CAs, or only `ca_file` when given."""
     ctx = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
@@ -94,23 +97,26 @@ class Mailbox:
         self._known_folders: set[str] = set()
 
     # -- connection --------------------------------------------------------------------
-    def __enter__(self) -> "Mailbox":
+    def __enter__(self) -> Mailbox:
         self.connect()
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def connect(self) -> None:
         cfg = self.cfg
         where = f"{cfg.host}:{cfg.port}"
         if cfg.security == "none" and not is_loopback(cfg.host):
-            raise MailboxError(f"IMAP security 'none' is refused for {cfg.host}: "
-                               "use ssl or starttls for a server that is not on this machine")
+            raise MailboxError(
+                f"IMAP security 'none' is refused for {cfg.host}: "
+                "use ssl or starttls for a server that is not on this machine"
+            )
         with self._translate(f"the IMAP server {where}"):
             if cfg.security == "ssl":
-                client = IMAPClient(cfg.host, port=cfg.port, ssl=True,
-                                    ssl_context=tls_context(cfg.ca_file), timeout=cfg.timeout_seconds)
+                client = IMAPClient(
+                    cfg.host, port=cfg.port, ssl=True, ssl_context=tls_context(cfg.ca_file), timeout=cfg.timeout_seconds
+                )
             else:
                 client = IMAPClient(cfg.host, port=cfg.port, ssl=False, timeout=cfg.timeout_seconds)
                 if cfg.security == "starttls":
@@ -125,8 +131,9 @@ class Mailbox:
                 else:  # LOGIN carries ASCII only; AUTHENTICATE PLAIN carries UTF-8 (RFC 4616)
                     client.plain_login(cfg.username, password)
             except LoginError as exc:
-                raise MailboxError(f"the IMAP server {where} refused the login for "
-                                   f"{cfg.username} (wrong user name or password)") from exc
+                raise MailboxError(
+                    f"the IMAP server {where} refused the login for {cfg.username} (wrong user name or password)"
+                ) from exc
             self._capabilities = set(client.capabilities())
 
     def close(self) -> None:
@@ -150,17 +157,19 @@ class Mailbox:
         return self._client
 
     @contextmanager
-    def _translate(self, what: str):
+    def _translate(self, what: str) -> Iterator[None]:
         try:
             yield
         except MailboxError:
             raise
         except ssl.SSLCertVerificationError as exc:
-            raise MailboxError(f"the TLS certificate of {what} could not be verified "
-                               f"({exc.verify_message}); set imap.ca_file to trust it") from exc
+            raise MailboxError(
+                f"the TLS certificate of {what} could not be verified "
+                f"({exc.verify_message}); set imap.ca_file to trust it"
+            ) from exc
         except ssl.SSLError as exc:
             raise MailboxError(f"TLS with {what} failed: {exc.reason or exc}") from exc
-        except socket.timeout as exc:
+        except TimeoutError as exc:
             raise MailboxError(f"{what} did not answer in {self.cfg.timeout_seconds:g} s") from exc
         except (ConnectionError, socket.gaierror, OSError) as exc:
             raise MailboxError(f"cannot reach {what}: {exc.strerror or exc}") from exc
@@ -184,13 +193,18 @@ class Mailbox:
             # A folder deleted (and perhaps made again) under this session keeps answering
             # from the old selection, new mail unseen; Dovecot says so only with an untagged
             # NO to NOOP. A real SELECT shows the folder as it is now, with its UIDVALIDITY.
-            log.info("the server warned about folder %r on %s (%s): selecting it again",
-                     folder, self.cfg.host, _short(Exception(warnings[0][-1])))
+            log.info(
+                "the server warned about folder %r on %s (%s): selecting it again",
+                folder,
+                self.cfg.host,
+                _short(Exception(warnings[0][-1])),
+            )
             self._selected = None
         with self._translate(f"folder '{folder}' on {self.cfg.host}"):
             if not self.client.folder_exists(folder):
-                raise MailboxError(f"the folder '{folder}' does not exist on the IMAP server "
-                                   f"{self.cfg.host} (check imap.folder)")
+                raise MailboxError(
+                    f"the folder '{folder}' does not exist on the IMAP server {self.cfg.host} (check imap.folder)"
+                )
             info = self.client.select_folder(folder)
         self._selected = (folder, int(info[b"UIDVALIDITY"]))
         return self._selected[1]
@@ -200,12 +214,14 @@ class Mailbox:
         with self._translate(f"the IMAP server {self.cfg.host}"):
             listed = self.client.list_folders()
             namespaces = self.client.namespace() if self.offers("NAMESPACE") else None
-        personal = tuple((_text(prefix), _text(delimiter)) for prefix, delimiter in
-                         ((namespaces.personal or ()) if namespaces else ()))
+        personal = tuple(
+            (as_text(prefix), as_text(delimiter))
+            for prefix, delimiter in ((namespaces.personal or ()) if namespaces else ())
+        )
         if not personal:
-            delimiters = [_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
+            delimiters = [as_text(delimiter) for _flags, delimiter, _name in listed if delimiter]
             personal = (("", delimiters[0] if delimiters else ""),)
-        return FolderLayout(personal, tuple(sorted(_text(name) for _flags, _delimiter, name in listed)))
+        return FolderLayout(personal, tuple(sorted(as_text(name) for _flags, _delimiter, name in listed)))
 
     def ensure_folder(self, folder: str) -> None:
         if folder in self._known_folders:
@@ -219,8 +235,9 @@ class Mailbox:
                     if not self.client.folder_exists(folder):
                         raise
                     # Another instance created it at the same moment: what we wanted.
-                    log.info("IMAP folder %r on %s was created by another instance at the same time",
-                             folder, self.cfg.host)
+                    log.info(
+                        "IMAP folder %r on %s was created by another instance at the same time", folder, self.cfg.host
+                    )
         self._known_folders.add(folder)
 
     # -- messages ----------------------------------------------------------------------
@@ -234,7 +251,7 @@ class Mailbox:
         """Message-ID and size of each UID, without downloading the bodies."""
         out: list[MessageHead] = []
         for start in range(0, len(uids), 500):
-            chunk = uids[start:start + 500]
+            chunk = uids[start : start + 500]
             with self._translate(f"{self.cfg.host}"):
                 data = self.client.fetch(chunk, ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
             for uid in chunk:
@@ -272,9 +289,9 @@ class Mailbox:
             raw = item.get(b"BODY[]") or b""
             when = item.get(b"INTERNALDATE")
             if when is None:
-                when = dt.datetime.now(dt.timezone.utc)
+                when = dt.datetime.now(dt.UTC)
             elif when.tzinfo is None:
-                when = when.replace(tzinfo=dt.timezone.utc)
+                when = when.replace(tzinfo=dt.UTC)
             out.append(FetchedMessage(uid, raw, when))
         return out
 
@@ -318,7 +335,7 @@ class Mailbox:
         with self._translate(f"{self.cfg.host}"):
             self.client.idle()
 
-    def idle_wait(self, timeout: float) -> list[tuple]:
+    def idle_wait(self, timeout: float) -> list[tuple[Any, ...]]:
         """The server's news during IDLE, waiting at most `timeout` s for it ([] when quiet).
 
         imapclient's idle_check answers [] both when nothing happened and when the
@@ -331,14 +348,17 @@ class Mailbox:
             closed = self._peer_closed(quiet=not responses)
         bye = next((r for r in responses if r and r[0] == b"BYE"), None)
         if bye is not None:
-            raise MailboxError(f"the IMAP server {self.cfg.host}:{self.cfg.port} ended the session: "
-                               f"{_short(Exception(b' '.join(x for x in bye[1:] if isinstance(x, bytes))))}")
+            raise MailboxError(
+                f"the IMAP server {self.cfg.host}:{self.cfg.port} ended the session: "
+                f"{_short(Exception(b' '.join(x for x in bye[1:] if isinstance(x, bytes))))}"
+            )
         if closed:
-            raise MailboxError(f"the connection to the IMAP server {self.cfg.host}:{self.cfg.port} was lost: "
-                               "closed by the server")
+            raise MailboxError(
+                f"the connection to the IMAP server {self.cfg.host}:{self.cfg.port} was lost: closed by the server"
+            )
         return responses
 
-    def idle_done(self) -> list[tuple]:
+    def idle_done(self) -> list[tuple[Any, ...]]:
         """End IDLE; the server must confirm within timeout_seconds (a silent connection fails here)."""
         with self._translate(f"the IMAP server {self.cfg.host}:{self.cfg.port}"):
             return list(self.client.idle_done()[1])
@@ -367,7 +387,7 @@ class Mailbox:
             self.client.select_folder(folder, readonly=True)
             return sorted(self.client.search(["HEADER", "Message-ID", message_id]))
 
-    def noop(self) -> list[tuple]:
+    def noop(self) -> list[tuple[Any, ...]]:
         """NOOP: the server's news (untagged responses) on the selected folder."""
         with self._translate(f"{self.cfg.host}"):
             return list(self.client.noop()[1])
@@ -379,6 +399,7 @@ class Mailbox:
 
 def _message_id_from_header(header: bytes) -> str | None:
     from parsers.message import normalize_message_id
+
     text = header.decode("utf-8", "replace")
     _, _, value = text.partition(":")
     return normalize_message_id(" ".join(value.split()))
@@ -392,7 +413,8 @@ def _set_nodelay(client: IMAPClient) -> None:
         pass
 
 
-def _text(value: str | bytes | None) -> str:
+def as_text(value: str | bytes | None) -> str:
+    """What a server said, as text (bytes decoded leniently)."""
     if value is None:
         return ""
     return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

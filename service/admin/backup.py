@@ -8,6 +8,7 @@ Each backup starts with a small manifest member; `keep` prunes only files that h
 and whose name follows the new backup's name with other numbers (dates), so a file the
 command did not write is never deleted.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,6 +23,7 @@ import tempfile
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy.engine import make_url
 
@@ -49,15 +51,17 @@ def write_backup(cfg: Config, out: Path, now: dt.datetime, keep: int | None = No
     url = make_url(cfg.service.database_url)
     out = out.resolve()
     if keep is not None and not re.search(r"\d", out.name):
-        raise UsageError(f"--keep needs a backup name with a date or number in it (e.g. "
-                         f"baocao-$(date +%F).tar.gz) to tell the copies apart; '{out.name}' has none")
+        raise UsageError(
+            f"--keep needs a backup name with a date or number in it (e.g. "
+            f"baocao-$(date +%F).tar.gz) to tell the copies apart; '{out.name}' has none"
+        )
     tmp_out = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
         with tempfile.TemporaryDirectory() as tmp, tarfile.open(tmp_out, "w:gz") as tar:
             _add_manifest(tar, now, database=url.get_backend_name())
             if url.get_backend_name() == "sqlite":
                 copy = Path(tmp) / "baocao.db"
-                _sqlite_copy(Path(url.database), copy)
+                _sqlite_copy(Path(cast(str, url.database)), copy)
                 tar.add(copy, arcname="baocao.db")
             if cfg.service.archive_dir.is_dir():
                 tar.add(cfg.service.archive_dir, arcname="archive")
@@ -73,19 +77,25 @@ def write_backup(cfg: Config, out: Path, now: dt.datetime, keep: int | None = No
     if url.get_backend_name() == "sqlite":
         text = f"Backup written to {out}: the database, the archive and the config."
     else:
-        text = (f"Backup written to {out}: the archive and the config. The database is on PostgreSQL "
-                f"({url.host}/{url.database}); back it up with: pg_dump -Fc -h {url.host} "
-                f"-U {url.username or 'USER'} {url.database} > baocao.pgdump")
+        text = (
+            f"Backup written to {out}: the archive and the config. The database is on PostgreSQL "
+            f"({url.host}/{url.database}); back it up with: pg_dump -Fc -h {url.host} "
+            f"-U {url.username or 'USER'} {url.database} > baocao.pgdump"
+        )
     if keep is not None:
         removed = prune_backups(out, keep)
-        text += (f" Removed {len(removed)} older backup(s): {', '.join(p.name for p in removed)}."
-                 if removed else f" No older backup to remove (keeping {keep}).")
+        text += (
+            f" Removed {len(removed)} older backup(s): {', '.join(p.name for p in removed)}."
+            if removed
+            else f" No older backup to remove (keeping {keep})."
+        )
     return text
 
 
 def _add_manifest(tar: tarfile.TarFile, now: dt.datetime, *, database: str) -> None:
-    data = json.dumps({"format": MANIFEST_FORMAT, "created": now.isoformat(), "database": database},
-                      ensure_ascii=False).encode("utf-8")
+    data = json.dumps(
+        {"format": MANIFEST_FORMAT, "created": now.isoformat(), "database": database}, ensure_ascii=False
+    ).encode("utf-8")
     info = tarfile.TarInfo(MANIFEST)
     info.size, info.mtime, info.mode = len(data), int(now.timestamp()), 0o644
     tar.addfile(info, io.BytesIO(data))
@@ -100,6 +110,8 @@ def read_manifest(path: Path) -> BackupFile | None:
                 return None
             fh = tar.extractfile(first)
             doc = json.loads(fh.read()) if fh is not None else None
+        if doc is None:
+            return None
         created = dt.datetime.fromisoformat(doc["created"])
     except (OSError, EOFError, tarfile.TarError, zlib.error, ValueError, KeyError, TypeError):
         return None
@@ -124,7 +136,7 @@ def backup_series(out: Path) -> list[BackupFile]:
 def prune_backups(out: Path, keep: int) -> list[Path]:
     """Remove the backups of `out`'s series beyond the `keep` newest; `out` itself always
     stays (even if a file in the folder claims to be newer). Returns what was removed."""
-    older = [b.path for b in backup_series(out) if b.path != out][max(keep - 1, 0):]
+    older = [b.path for b in backup_series(out) if b.path != out][max(keep - 1, 0) :]
     removed, failed = [], []
     for path in older:
         try:
@@ -137,8 +149,9 @@ def prune_backups(out: Path, keep: int) -> list[Path]:
     for path in removed:
         log.info("removed the old backup %s", path)
     if failed:
-        raise ArchiveError(f"the backup {out} was written, but {len(failed)} older backup(s) could not "
-                           f"be removed ({failed[0]})")
+        raise ArchiveError(
+            f"the backup {out} was written, but {len(failed)} older backup(s) could not be removed ({failed[0]})"
+        )
     return removed
 
 

@@ -3,6 +3,7 @@
 Used by the config check and by the IMAP and SMTP clients right before they connect,
 so a host the config accepted is never refused later (or the other way round).
 """
+
 from __future__ import annotations
 
 import ipaddress

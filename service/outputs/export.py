@@ -6,11 +6,11 @@ import unicodedata
 from typing import Any
 
 from service.config import Config
-from service.dayview import DayView, UnitDay, number
-from service.digest import excluded_lines, labels, progress_model, unit_notes
-from service.i18n import Texts, fill
+from service.day.dayview import DayView, UnitDay, number
+from service.outputs.digest import excluded_lines, labels, progress_model, unit_notes
+from service.outputs.i18n import Texts, fill
 from service.targets import ProgressCell, compute_progress
-from storage.models import Message
+from storage.records import MessageRecord as Message
 
 
 def values_json(values) -> dict[str, dict[str, int | float]]:

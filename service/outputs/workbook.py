@@ -1,6 +1,6 @@
 """The consolidated workbook attached to the digest, and the CSV/XLSX exports of stored figures.
 
-Pure: a digest model (service.digest.digest_model) or DayViews in, bytes out. Text
+Pure: a digest model (service.outputs.digest.digest_model) or DayViews in, bytes out. Text
 that came from units (names, subjects, file names, cell text quoted in problems) is
 written so no spreadsheet ever runs it as a formula.
 """
@@ -27,9 +27,9 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from service.config import Config
-from service.dayview import DayView
-from service.digest import labels
-from service.i18n import Texts, fill
+from service.day.dayview import DayView
+from service.outputs.digest import labels
+from service.outputs.i18n import Texts, fill
 
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

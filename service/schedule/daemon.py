@@ -5,38 +5,38 @@ the digest job polls once more first, under the same lock, so a report that arri
 minute before is in it. A generous misfire grace and a catch-up at start make sure a
 digest that fell due while the daemon was down is still sent (marked late).
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import logging
 import os
-import random
 import signal
 import threading
-import time
-from typing import Callable
+from collections.abc import Callable
 
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobEvent
 from apscheduler.schedulers.blocking import BlockingScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from service.archive import Archive
+from service.admin.preflight import config_warnings
 from service.config import Config
-from service.dayview import is_reporting_day
-from service.dispatch import digest_due_at, digest_state, instance_name, read_state, record_state, send_digest
+from service.day.dayview import is_reporting_day
 from service.errors import BaocaoError, MailboxError
-from service.i18n import Texts
-from service.lease import LEASE_TTL, Holder
-from service.mailbox import Mailbox
-from service.pipeline import Ingestor
-from service.preflight import config_warnings
-from service.replies import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from service.ingest.archive import Archive
+from service.ingest.pipeline import Ingestor, PollReport
+from service.mail.mailbox import Mailbox
+from service.outputs.i18n import Texts
+from service.schedule.dispatch import digest_due_at, instance_name, record_state, send_digest
+from service.schedule.idle import IdleWatcher
+from service.schedule.lease import LEASE_TTL, Holder
+from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from storage.days import first_report_day
+from storage.digests import digest_of, read_state
 from storage.leases import LeaseInfo
-from storage.models import Message
 
 log = logging.getLogger(__name__)
 
@@ -47,107 +47,26 @@ RETRY_SECONDS = min(60.0, LEASE_TTL.total_seconds())  # the digest's retry and c
 DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
-# Every IDLE_RENEW_SECONDS the IDLE is ended (DONE) and issued again: the server must answer
-# DONE within timeout_seconds, which proves a quiet connection alive (a half-open one fails
-# here), and it stays far below the 29 minutes after which servers may drop an IDLE (RFC 2177).
-IDLE_RENEW_SECONDS = 5 * 60
-IDLE_CHECK_SECONDS = 30
-RECONNECT_FIRST_SECONDS = 1.0
-RECONNECT_MAX_SECONDS = 60.0  # a restarted server has IDLE back within a minute
 CLOSE_WAIT_SECONDS = 30  # at most this long for a running poll to reach its next batch and stop
 IMAP_STATE = "imap"  # runtime_state: the last successful IMAP exchange and the failure since
 
 
-def reconnect_delay(failures: int, rng: Callable[[], float] = random.random) -> float:
-    """Seconds to wait after `failures` failed attempts in a row: 1, 2, 4 … at most
-    RECONNECT_MAX_SECONDS, each drawn between half and all of that (jitter), so that
-    instances sharing a server do not all reconnect at the same moment."""
-    ceiling = min(RECONNECT_MAX_SECONDS, RECONNECT_FIRST_SECONDS * 2 ** max(0, failures - 1))
-    return ceiling / 2 + rng() * ceiling / 2
-
-
-class IdleWatcher(threading.Thread):
-    """Keeps an IMAP IDLE on the folder and calls `on_news` when the server announces mail.
-
-    Polling stays as the fallback: this only makes a report land seconds after it
-    arrives. A connection that ends (BYE, closed, reset) or stops answering is
-    reconnected after `reconnect_delay`; once back, `on_news` runs once for what came
-    meanwhile. `on_exchange(ok, error)` reports each successful exchange and each
-    failure (for `health`).
-    """
-
-    def __init__(self, cfg: Config, on_news: Callable[[], None], stop: threading.Event,
-                 on_exchange: Callable[[bool, str | None], None] = lambda ok, error: None) -> None:
-        super().__init__(name="imap-idle", daemon=True)
-        self.cfg, self.on_news, self.stop_event, self.on_exchange = cfg, on_news, stop, on_exchange
-        self._failures = 0  # failed attempts since IDLE last ran
-        self._was_idle = False
-
-    def run(self) -> None:
-        while not self.stop_event.is_set():
-            try:
-                self._watch()
-                return  # stopping, or the server has no IDLE
-            except Exception as exc:  # noqa: BLE001 - log, back off, reconnect
-                self._failures += 1
-                delay = reconnect_delay(self._failures)
-                text = str(exc) if isinstance(exc, BaocaoError) else f"{type(exc).__name__}: {exc}"
-                self.on_exchange(False, text)
-                log.warning("IMAP IDLE on %s stopped (%s); reconnecting in %.0f s", self.cfg.imap.host, text, delay)
-                if self.stop_event.wait(delay):
-                    return
-
-    def _watch(self) -> None:
-        imap = self.cfg.imap
-        with Mailbox(imap) as mailbox:
-            mailbox.select(imap.folder)
-            if not mailbox.offers("IDLE"):
-                log.warning("the IMAP server %s does not offer IDLE; polling only", imap.host)
-                self.stop_event.wait()
-                return
-            self.on_exchange(True, None)
-            news = self._was_idle  # mail may have come while IDLE was down
-            announced = False
-            while not self.stop_event.is_set():
-                if news:
-                    self.on_news()
-                # IDLE announces what arrives after it starts, not what came during the poll just
-                # made (Dovecot stays silent about it): a NOOP shows that first.
-                if _announces_mail(mailbox.noop()):
-                    news = True
-                    continue
-                mailbox.idle_start()
-                if not announced:  # IDLE is on from here: mail arriving now is seen at once
-                    again = f" again after {self._failures} failed attempt(s)" if self._was_idle else ""
-                    log.info("IMAP IDLE on %s/%s%s", imap.host, imap.folder, again)
-                    self._was_idle, self._failures, announced = True, 0, True
-                news = self._wait_for_news(mailbox)
-                news = _announces_mail(mailbox.idle_done()) or news
-                self.on_exchange(True, None)
-
-    def _wait_for_news(self, mailbox: Mailbox) -> bool:
-        started = time.monotonic()
-        while not self.stop_event.is_set() and time.monotonic() - started < IDLE_RENEW_SECONDS:
-            if _announces_mail(mailbox.idle_wait(IDLE_CHECK_SECONDS)):
-                return True
-        return False
-
-
-def _announces_mail(responses: list[tuple]) -> bool:
-    return any(r[1] in (b"EXISTS", b"RECENT") for r in responses if len(r) > 1)
-
-
 class Daemon:
-    def __init__(self, cfg: Config, sessions: sessionmaker[Session], archive: Archive,
-                 clock: Callable[[], dt.datetime] | None = None) -> None:
+    def __init__(
+        self,
+        cfg: Config,
+        sessions: sessionmaker[Session],
+        archive: Archive,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
         self.cfg = cfg
         self.sessions = sessions
         self.archive = archive
-        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.stop = threading.Event()
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
-        self.holder = Holder.current(cfg.source)  # how its leases name it (service/lease.py)
+        self.holder = Holder.current(cfg.source)  # how its leases name it (service/schedule/lease.py)
         self.ingestor = Ingestor(cfg, sessions, archive, clock=self.clock, stop=self.stop)
         self._mailbox: Mailbox | None = None  # kept open between polls
         self._polled_once = False
@@ -155,7 +74,8 @@ class Daemon:
         self._imap_note = threading.Lock()
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
-            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS})
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
         self.scheduler.add_listener(self._on_late_job, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
         for name in ("apscheduler.scheduler", "apscheduler.executors.default"):
             if _replaced_by_late_job_line not in logging.getLogger(name).filters:
@@ -200,29 +120,43 @@ class Daemon:
             imap = isinstance(exc, MailboxError)
             if imap:
                 self.note_imap(False, str(exc))
-            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(), "error": str(exc),
-                                                      "imap": imap}, self.clock())
+            record_state(
+                self.sessions,
+                "last_poll",
+                {"ok": False, "at": now.isoformat(), "error": str(exc), "imap": imap},
+                self.clock(),
+            )
             return
         except Exception as exc:  # noqa: BLE001 - the daemon keeps running; the next poll retries
             log.exception("poll failed unexpectedly")
-            record_state(self.sessions, "last_poll", {"ok": False, "at": now.isoformat(),
-                                                      "error": f"{type(exc).__name__}: {exc}"}, self.clock())
+            record_state(
+                self.sessions,
+                "last_poll",
+                {"ok": False, "at": now.isoformat(), "error": f"{type(exc).__name__}: {exc}"},
+                self.clock(),
+            )
             return
         self.note_imap(True)
-        record_state(self.sessions, "last_poll", {"ok": True, "at": now.isoformat(),
-                                                  "stored": len(report.stored)}, self.clock())
+        record_state(
+            self.sessions, "last_poll", {"ok": True, "at": now.isoformat(), "stored": len(report.stored)}, self.clock()
+        )
         self._plan_acknowledgements()
         if report.stored or not self._polled_once:
-            log.info("poll: stored %d new message(s)%s", len(report.stored),
-                     "" if self._polled_once else " (first poll since start)")
+            log.info(
+                "poll: stored %d new message(s)%s",
+                len(report.stored),
+                "" if self._polled_once else " (first poll since start)",
+            )
         self._polled_once = True
 
-    def _poll_with_connection(self):
+    def _poll_with_connection(self) -> PollReport:
         """Poll over the kept connection (cheap when nothing is new); reconnect once if it broke."""
+        imap = self.cfg.imap
+        assert imap is not None  # the daemon polls only with an [imap] section
         for attempt in (1, 2):
             fresh = self._mailbox is None
-            if fresh:
-                self._mailbox = Mailbox(self.cfg.imap)
+            if self._mailbox is None:
+                self._mailbox = Mailbox(imap)
                 self._mailbox.connect()
             try:
                 return self.ingestor.poll(self._mailbox)
@@ -230,7 +164,7 @@ class Daemon:
                 self._drop_connection()
                 if fresh or attempt == 2:
                     raise
-                log.info("the IMAP connection to %s broke; reconnecting", self.cfg.imap.host)
+                log.info("the IMAP connection to %s broke; reconnecting", imap.host)
         raise AssertionError("unreachable")
 
     def close(self) -> None:
@@ -316,20 +250,25 @@ class Daemon:
             with self.sessions() as session:
                 if not digest_expected(self.cfg, session, day):
                     continue
-                row = digest_state(session, day)
+                row = digest_of(session, day)
             if row is not None and row.state == "sent":
                 continue
             if row is not None and row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
                 continue
-            if (row is not None and row.state == "sending" and row.lease_until > now
-                    and not self.holder.held_by_my_dead_predecessor(LeaseInfo.of(row))):
+            if (
+                row is not None
+                and row.state == "sending"
+                and row.lease_until > now
+                and not self.holder.held_by_my_dead_predecessor(LeaseInfo.of(row))
+            ):
                 continue  # another instance is sending it; if it died, its lease runs out soon
             log.info("digest for %s is due and not sent: sending it now", day)
             self.digest(day)
 
     def heartbeat(self) -> None:
-        record_state(self.sessions, f"heartbeat:{self.owner}",
-                     {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock())
+        record_state(
+            self.sessions, f"heartbeat:{self.owner}", {"pid": os.getpid(), "at": self.clock().isoformat()}, self.clock()
+        )
 
     def _on_late_job(self, event: JobEvent) -> None:
         """One line an administrator can act on, instead of APScheduler's "was missed by" and
@@ -348,21 +287,32 @@ class Daemon:
             else:
                 done = f"skipped; next at {next_run}"
             # A poll longer than the interval is normal on a big mailbox; other jobs should not overlap.
-            log.log(logging.INFO if event.job_id == "poll" else logging.WARNING,
-                    "%s due at %s did not start: the previous one was still running; %s",
-                    what, f"{due:%H:%M:%S %d/%m}", done)
+            log.log(
+                logging.INFO if event.job_id == "poll" else logging.WARNING,
+                "%s due at %s did not start: the previous one was still running; %s",
+                what,
+                f"{due:%H:%M:%S %d/%m}",
+                done,
+            )
             return
         due = event.scheduled_run_time.astimezone(tz)
-        late = dt.datetime.now(dt.timezone.utc) - event.scheduled_run_time
+        late = dt.datetime.now(dt.UTC) - event.scheduled_run_time
         if event.job_id == "digest":
             done = "the catch-up check sends the digest if it was not sent"
         elif event.job_id.startswith("reminders-"):
-            done = (f"reminders more than {int(REMINDER_GRACE.total_seconds() // 60)} min late are not sent; "
-                    f"next at {next_run}")
+            done = (
+                f"reminders more than {int(REMINDER_GRACE.total_seconds() // 60)} min late are not sent; "
+                f"next at {next_run}"
+            )
         else:
             done = f"skipped; next at {next_run}"
-        log.warning("%s due at %s ran %s late (the service was stopped, suspended or overloaded): %s",
-                    what, f"{due:%H:%M:%S %d/%m}", _duration(late), done)
+        log.warning(
+            "%s due at %s ran %s late (the service was stopped, suspended or overloaded): %s",
+            what,
+            f"{due:%H:%M:%S %d/%m}",
+            _duration(late),
+            done,
+        )
 
     # -- lifecycle ------------------------------------------------------------------------
     def add_jobs(self) -> None:
@@ -371,29 +321,50 @@ class Daemon:
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
         tz = self.cfg.service.timezone  # a trigger built alone would use the machine's zone
-        self.scheduler.add_job(self.poll, IntervalTrigger(minutes=interval, timezone=tz), id="poll",
-                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
-        self.scheduler.add_job(self.scheduled_digest, CronTrigger(day_of_week=days, hour=sched.digest_at.hour,
-                                                        minute=sched.digest_at.minute,
-                                                        second=sched.digest_at.second, timezone=tz),
-                               id="digest")
+        self.scheduler.add_job(
+            self.poll,
+            IntervalTrigger(minutes=interval, timezone=tz),
+            id="poll",
+            next_run_time=dt.datetime.now(self.cfg.service.timezone),
+        )
+        self.scheduler.add_job(
+            self.scheduled_digest,
+            CronTrigger(
+                day_of_week=days,
+                hour=sched.digest_at.hour,
+                minute=sched.digest_at.minute,
+                second=sched.digest_at.second,
+                timezone=tz,
+            ),
+            id="digest",
+        )
         # As often as a lease runs (at most every minute): a dead holder's digest is taken over
         # within about two lease periods of its last renewal.
         self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=RETRY_SECONDS, timezone=tz), id="retry")
-        self.scheduler.add_job(self.heartbeat, IntervalTrigger(seconds=60, timezone=tz), id="heartbeat",
-                               next_run_time=dt.datetime.now(self.cfg.service.timezone))
+        self.scheduler.add_job(
+            self.heartbeat,
+            IntervalTrigger(seconds=60, timezone=tz),
+            id="heartbeat",
+            next_run_time=dt.datetime.now(self.cfg.service.timezone),
+        )
         if self.cfg.smtp is not None:
             # Every OUTBOX_SECONDS: cheap when nothing is due (one query), prompt enough for a reply.
-            self.scheduler.add_job(self.outbox, IntervalTrigger(seconds=OUTBOX_SECONDS, timezone=tz),
-                                   id="outbox", next_run_time=dt.datetime.now(self.cfg.service.timezone))
+            self.scheduler.add_job(
+                self.outbox,
+                IntervalTrigger(seconds=OUTBOX_SECONDS, timezone=tz),
+                id="outbox",
+                next_run_time=dt.datetime.now(self.cfg.service.timezone),
+            )
         if self.cfg.reminders.enabled:
             for slot in sched.reminders_at:
                 # A slot missed by more than REMINDER_GRACE (daemon down) is skipped, not sent late.
-                self.scheduler.add_job(self.remind, CronTrigger(day_of_week=days, hour=slot.hour,
-                                                                minute=slot.minute, second=slot.second,
-                                                                timezone=tz),
-                                       args=[slot], id=f"reminders-{slot:%H%M%S}",
-                                       misfire_grace_time=int(REMINDER_GRACE.total_seconds()))
+                self.scheduler.add_job(
+                    self.remind,
+                    CronTrigger(day_of_week=days, hour=slot.hour, minute=slot.minute, second=slot.second, timezone=tz),
+                    args=[slot],
+                    id=f"reminders-{slot:%H%M%S}",
+                    misfire_grace_time=int(REMINDER_GRACE.total_seconds()),
+                )
 
     def run(self) -> None:
         sched = self.cfg.schedule
@@ -402,8 +373,14 @@ class Daemon:
         self.add_jobs()
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, self._on_signal)
-        log.info("baocao %s running: poll every %d min, digest at %s on %s (%s)", self.owner, interval,
-                 sched.digest_at.strftime("%H:%M:%S"), days, self.cfg.service.timezone.key)
+        log.info(
+            "baocao %s running: poll every %d min, digest at %s on %s (%s)",
+            self.owner,
+            interval,
+            sched.digest_at.strftime("%H:%M:%S"),
+            days,
+            self.cfg.service.timezone.key,
+        )
         for warning in config_warnings(self.cfg, self.clock()):
             log.warning("%s", warning)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
@@ -416,7 +393,7 @@ class Daemon:
             self.close()
             log.info("baocao stopped")
 
-    def _on_signal(self, signum, _frame) -> None:
+    def _on_signal(self, signum: int, _frame: object) -> None:
         log.info("received %s: stopping after the current message", signal.Signals(signum).name)
         self.stop.set()
         # shutdown from another thread: the handler runs in the scheduler's own thread.
@@ -428,8 +405,13 @@ def describe_job(job_id: str) -> str:
     if job_id.startswith("reminders-"):
         slot = job_id.removeprefix("reminders-")
         return f"the reminders of {slot[:2]}:{slot[2:4]}"
-    return {"poll": "the mailbox poll", "digest": "the digest", "retry": "the check for unsent digests",
-            "heartbeat": "the heartbeat", "outbox": "sending acknowledgements and reminders"}.get(job_id, job_id)
+    return {
+        "poll": "the mailbox poll",
+        "digest": "the digest",
+        "retry": "the check for unsent digests",
+        "heartbeat": "the heartbeat",
+        "outbox": "sending acknowledgements and reminders",
+    }.get(job_id, job_id)
 
 
 def _duration(delta: dt.timedelta) -> str:
@@ -446,8 +428,7 @@ def _replaced_by_late_job_line(record: logging.LogRecord) -> bool:
     return not (text.startswith("Run time of job") or "maximum number of running instances" in text)
 
 
-def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: bool,
-                         error: str | None = None) -> None:
+def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: bool, error: str | None = None) -> None:
     """Keep in runtime_state the time of the last successful IMAP exchange (`ok_at`, the
     latest any instance saw) and, while failing, the error and when the failures began."""
     try:
@@ -465,7 +446,7 @@ def record_imap_exchange(sessions: sessionmaker[Session], now: dt.datetime, ok: 
 
 
 def _iso(when: dt.datetime) -> str:
-    return when.astimezone(dt.timezone.utc).isoformat()
+    return when.astimezone(dt.UTC).isoformat()
 
 
 def _parse_time(text: str | None) -> dt.datetime | None:
@@ -480,8 +461,8 @@ def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
         return False
     if cfg.campaign.start_date and day < cfg.campaign.start_date:
         return False
-    first = session.scalar(select(func.min(Message.report_day)))
-    return first is not None and day >= first or digest_state(session, day) is not None
+    first = first_report_day(session)
+    return first is not None and day >= first or digest_of(session, day) is not None
 
 
 def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
@@ -504,8 +485,12 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             problem("no_poll")
         elif imap.get("error") and quiet_since is not None and now - quiet_since > 2 * interval:
             # A restarting server is not a failure; one that stays away for two polls is.
-            problem("imap_down", host=cfg.imap.host, error=imap["error"],
-                    since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}")
+            problem(
+                "imap_down",
+                host=cfg.imap.host,
+                error=imap["error"],
+                since=f"{quiet_since.astimezone(tz):%H:%M %d/%m/%Y}",
+            )
         elif poll is not None and not poll.value.get("ok") and not poll.value.get("imap"):
             problem("poll_failed", error=poll.value.get("error", "?"))
         elif poll is not None and now - poll.updated_at > max(3 * interval, dt.timedelta(minutes=15)):
@@ -516,10 +501,13 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
             continue
         if not digest_expected(cfg, session, day):
             continue
-        row = digest_state(session, day)
+        row = digest_of(session, day)
         if row is None or row.state != "sent":
-            problem("digest_overdue", date=f"{day:%d/%m/%Y}",
-                    why=f" ({row.last_error})" if row is not None and row.last_error else "")
+            problem(
+                "digest_overdue",
+                date=f"{day:%d/%m/%Y}",
+                why=f" ({row.last_error})" if row is not None and row.last_error else "",
+            )
     if problems:
         return False, "; ".join(problems)
     return True, texts.sentence("health", "healthy")

@@ -6,7 +6,6 @@ the exactly-once claim) passes `now` and the unit files it could not read.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,10 +20,11 @@ import jinja2
 from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text, safe_filename
 from service.config import Config, UnitConfig
-from service.dayview import DayView, UnitDay
-from service.i18n import Texts, _load, fill
+from service.day.dayview import DayView, UnitDay
+from service.mail.compose import add_body, address, compose
+from service.outputs.i18n import Texts, _load, fill
 from service.targets import ProgressCell, compute_progress
-from storage.models import Message
+from storage.records import MessageRecord as Message
 
 # Statuses in the order the digest counts them.
 REPORTED = ("on_time", "late", "unreadable")
@@ -609,7 +609,7 @@ def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
     archived message that holds each and the export command that lists them. `sent_late`
     None means: late when `now` is over 15 minutes past the day's `digest_at`.
     """
-    from service.workbook import render_workbook  # the workbook needs this module's model
+    from service.outputs.workbook import render_workbook  # the workbook needs this module's model
 
     if sent_late is None:
         sent_late = is_late(cfg, view.day, now)
@@ -696,34 +696,19 @@ def _content_type(value: str) -> str:
 
 
 def compose_email(content: DigestContent, cfg: Config, *, now: dt.datetime, message_id: str) -> EmailMessage:
-    """The digest as a MIME message: text + HTML alternatives, then the attachments.
-
-    With attachments it is multipart/mixed holding a multipart/alternative; without
-    any it is the multipart/alternative alone.
-    """
+    """The digest as a MIME message (service/mail/compose.py): text + HTML alternatives, then
+    the attachments; an automatic message, so out-of-office replies do not answer it."""
     if cfg.smtp is None:
         raise ValueError("[smtp] is not configured: the digest has no From address")
-    msg = EmailMessage()
-    msg["From"] = email.utils.formataddr((cfg.smtp.from_name or "", cfg.smtp.from_address))
-    msg["To"] = ", ".join(cfg.digest.to)
-    if cfg.digest.cc:
-        msg["Cc"] = ", ".join(cfg.digest.cc)
-    msg["Date"] = email.utils.format_datetime(_local(now, cfg))
-    msg["Message-ID"] = message_id if message_id.startswith("<") else f"<{message_id}>"
-    msg["Subject"] = content.subject
-    # An automatic message: out-of-office replies must not answer it (RFC 3834).
-    msg["Auto-Submitted"] = "auto-generated"
-    msg["X-Auto-Response-Suppress"] = "All"
-    return _mime(content, msg)
+    return compose(sender=address(cfg.smtp.from_name, cfg.smtp.from_address), to=cfg.digest.to, cc=cfg.digest.cc,
+                   date=_local(now, cfg), message_id=message_id, subject=content.subject, text=content.text,
+                   html=content.html, files=_files(content), auto_submitted="auto-generated")
 
 
-def _mime(content: DigestContent, msg: EmailMessage | None = None) -> EmailMessage:
-    """`msg` (or a new message) given the digest's parts: text + HTML alternatives, then
-    the attachments."""
-    msg = msg if msg is not None else EmailMessage()
-    msg.set_content(content.text, subtype="plain", charset="utf-8")
-    msg.add_alternative(content.html, subtype="html", charset="utf-8")
-    for f in content.files:
-        main, _, sub = f.content_type.partition("/")
-        msg.add_attachment(f.data, maintype=main, subtype=sub, filename=f.filename)
-    return msg
+def _mime(content: DigestContent) -> EmailMessage:
+    """The digest's parts alone (for measuring it before it has headers)."""
+    return add_body(EmailMessage(), content.text, content.html, _files(content))
+
+
+def _files(content: DigestContent) -> list[tuple[str, str, bytes]]:
+    return [(f.filename, f.content_type, f.data) for f in content.files]

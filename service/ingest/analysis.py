@@ -5,30 +5,27 @@ pipeline can run it in worker processes while the main process fetches and store
 It is also the last stop before the database: every text it returns is storable
 (no NUL, no lone surrogate, within the column sizes) and every figure fits.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
 import hashlib
 import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
-from typing import Mapping
 
 from parsers.authresults import check_sender
 from parsers.body import read_body
 from parsers.message import parse_message
-from parsers.text import clean_text
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.report import read_attachment
+from parsers.text import clean_text
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
-
-# Message kinds as stored.
-REPORT, UNASSIGNED, AUTOMATIC = "report", "unassigned", "automatic"
-# The reason of mail from the service's own address (a digest's copy): automatic, never listed.
-OWN_MAIL = "own_address"
+from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 
 # A figure at or above this (in đồng, or persons) is a typing or file error, never a
 # report: a national budget is ~2e15 đồng. Kept below it, a figure quantized to 4
@@ -44,6 +41,7 @@ _MAX_DETAIL_CHARS = 1000
 @dataclass(frozen=True)
 class Routing:
     """The part of the config that decides what a message is (picklable: no secrets)."""
+
     units: tuple[UnitConfig, ...]
     form: FormSpec
     own_addresses: frozenset[str] = frozenset()
@@ -98,8 +96,11 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         if not any(i.result.outcome == "read" for i in infos):  # a spreadsheet beats the body
             body = read_body(parsed, routing.form, report_day)
             body = storable_result(body, routing.form) if body is not None else None
-        verdict = check_sender(parsed, routing.security.authserv_ids) \
-            if candidates and routing.security.require_authentication else None
+        verdict = (
+            check_sender(parsed, routing.security.authserv_ids)
+            if candidates and routing.security.require_authentication
+            else None
+        )
         if not parsed.from_address:
             kind, reason = UNASSIGNED, "no_sender_address"
         elif not candidates:
@@ -120,9 +121,18 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
 
     values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind, body)
     return Analysis(
-        sha256=sha, size=len(raw), parsed=parsed, kind=kind, unit_code=unit_code,
-        reason=reason, reason_detail=_storable_text(detail, _MAX_DETAIL_CHARS) if detail else detail,
-        attachments=infos, values=values, problems=problems, readable=readable, as_of=as_of,
+        sha256=sha,
+        size=len(raw),
+        parsed=parsed,
+        kind=kind,
+        unit_code=unit_code,
+        reason=reason,
+        reason_detail=_storable_text(detail, _MAX_DETAIL_CHARS) if detail else detail,
+        attachments=infos,
+        values=values,
+        problems=problems,
+        readable=readable,
+        as_of=as_of,
         unit_text=_storable_text(unit_text, _MAX_DETAIL_CHARS) if unit_text else unit_text,
         body=body,
     )
@@ -140,9 +150,12 @@ def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list
     return [u for u in units if f"*@{domain}" in u.senders]
 
 
-def resolve_shared_sender(candidates: list[UnitConfig], parsed: ParsedMessage,
-                          infos: tuple[AttachmentInfo, ...],
-                          body: AttachmentResult | None = None) -> UnitConfig | None:
+def resolve_shared_sender(
+    candidates: list[UnitConfig],
+    parsed: ParsedMessage,
+    infos: tuple[AttachmentInfo, ...],
+    body: AttachmentResult | None = None,
+) -> UnitConfig | None:
     """Which of several units sharing an address this message is for, or None.
 
     The "Đơn vị: ..." line inside the file (or the body's table) is the most explicit,
@@ -187,21 +200,24 @@ def _padded(text: str, plain: bool = False) -> str:
     return f" {key.strip()} "
 
 
-def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date):
+def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date) -> Iterator[AttachmentInfo]:
     for att in parsed.attachments:
-        result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day),
-                                 form)
+        result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day), form)
         yield AttachmentInfo(
-            filename=att.filename, content_type=att.content_type, size=len(att.data),
-            sha256=hashlib.sha256(att.data).hexdigest(), result=result,
+            filename=att.filename,
+            content_type=att.content_type,
+            size=len(att.data),
+            sha256=hashlib.sha256(att.data).hexdigest(),
+            result=result,
         )
 
 
 _RECOGNISED = frozenset({"scan", "photo"})
 
 
-def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str,
-             body: AttachmentResult | None = None):
+def _combine(
+    parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str, body: AttachmentResult | None = None
+) -> tuple[dict[str, dict[str, Decimal]], tuple[Problem, ...], bool, dt.date | None, str | None]:
     """Merge what the attachments gave: the first readable file wins a cell; with no
     readable file, the figures the body states count (its problems when it has none)."""
     values: dict[str, dict[str, Decimal]] = {}
@@ -239,6 +255,7 @@ def _combine(parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str
 
 # -- storable -------------------------------------------------------------------------------
 
+
 def storable_result(result: AttachmentResult, form: FormSpec) -> AttachmentResult:
     """`result` with texts a database column takes and figures that fit one.
 
@@ -258,9 +275,17 @@ def storable_result(result: AttachmentResult, form: FormSpec) -> AttachmentResul
             if value.is_finite() and abs(value) < MAX_ABS_VALUE:
                 values.setdefault(ind, {})[meas] = value
             else:
-                problems.append(Problem("value_out_of_range", {
-                    "file": result.filename, "indicator": labels.get(ind, ind),
-                    "measure": mlabels.get(meas, meas), "text": _storable_text(str(value), 40)}))
+                problems.append(
+                    Problem(
+                        "value_out_of_range",
+                        {
+                            "file": result.filename,
+                            "indicator": labels.get(ind, ind),
+                            "measure": mlabels.get(meas, meas),
+                            "text": _storable_text(str(value), 40),
+                        },
+                    )
+                )
     return dataclasses.replace(
         result,
         detected_format=_storable_text(result.detected_format, _MAX_FORMAT_CHARS) or "unknown",
@@ -274,9 +299,13 @@ def storable_result(result: AttachmentResult, form: FormSpec) -> AttachmentResul
 
 def _storable_problem(problem: Problem) -> Problem:
     params: Mapping[str, object] = problem.params or {}
-    return Problem(_storable_text(problem.code, 60),
-                   {_storable_text(str(k), 60): _storable_text("" if v is None else str(v), _MAX_PARAM_CHARS)
-                    for k, v in params.items()})
+    return Problem(
+        _storable_text(problem.code, 60),
+        {
+            _storable_text(str(k), 60): _storable_text("" if v is None else str(v), _MAX_PARAM_CHARS)
+            for k, v in params.items()
+        },
+    )
 
 
 def _storable_text(text: str, max_chars: int) -> str:

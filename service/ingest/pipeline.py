@@ -1,0 +1,559 @@
+"""Ingestion: mailbox → archive → analysis → database → server-side move.
+
+Order of effects for every message, so a crash at any point redoes work but never
+loses or doubles it: (1) archive the raw bytes durably, (2) commit the message row,
+its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
+server, (4) mark that action done.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from parsers.model import ParsedMessage
+from service.config import Config, ImapConfig
+from service.errors import StorageError
+from service.failpoints import failpoint
+from service.ingest.analysis import Analysis, Routing
+from service.ingest.archive import Archive, content_hash
+from service.ingest.workers import Analyser
+from service.mail.mailbox import FetchedMessage, Mailbox
+from storage.db import describe_db_error
+from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
+from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
+from storage.messages import (
+    Children,
+    add_message,
+    insert_children,
+    known_copies,
+    message_by_id,
+    message_by_sha,
+    message_id_counts,
+)
+from storage.records import MessageRecord
+
+log = logging.getLogger(__name__)
+
+Row = dict[str, Any]  # a row's columns, as inserted
+Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive path, report day)
+Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
+
+
+@dataclass(frozen=True)
+class Stored:
+    """What happened to one incoming message."""
+
+    message_pk: int
+    duplicate: bool
+    kind: str
+    unit_code: str | None
+    subject: str
+    from_address: str | None
+    received_at: dt.datetime
+    readable: bool
+
+
+@dataclass
+class PollReport:
+    account: str
+    folder: str
+    stored: list[Stored] = field(default_factory=list)
+    duplicates: int = 0
+    actions_retried: int = 0
+
+
+def routing_for(cfg: Config) -> Routing:
+    own = {cfg.smtp.from_address.lower()} if cfg.smtp else set()
+    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own), security=cfg.security)
+
+
+def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
+    return received_at.astimezone(cfg.service.timezone).date()
+
+
+# -- storing ------------------------------------------------------------------------------
+
+
+def identity_of(parsed: ParsedMessage) -> str | None:
+    """SHA-256 naming one message however often it was delivered: its Message-ID, sender
+    and content together (PRODUCT.md: "the same message seen twice"). None when one of
+    them is missing: then only the bytes tell a copy."""
+    if not (parsed.message_id and parsed.from_address and parsed.content_sha256):
+        return None
+    key = "\n".join((parsed.message_id, parsed.from_address, parsed.content_sha256))
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+
+
+class KnownMessages:
+    """Stores messages once: the ones already stored that a batch could be a copy of, and
+    the ones it adds.
+
+    The same message is the same bytes (`sha256`) or the same identity (`identity_of`).
+    A Message-ID shared by different messages is no reason to drop one: it is said once,
+    in a warning, when the second message carrying it is stored.
+    """
+
+    def __init__(self, session: Session, analyses: Sequence[Analysis]) -> None:
+        self.session = session
+        shas = [a.sha256 for a in analyses]
+        identities = [i for i in (identity_of(a.parsed) for a in analyses) if i]
+        message_ids = list({a.parsed.message_id for a in analyses if a.parsed.message_id})
+        self.by_sha: dict[str, tuple[int, str]] = {}
+        self.by_identity: dict[str, tuple[int, str]] = {}
+        for pk, kind, sha, identity in known_copies(session, shas, identities):
+            self.by_sha[sha] = (pk, kind)
+            if identity:
+                self.by_identity[identity] = (pk, kind)
+        self.message_ids: dict[str, int] = message_id_counts(session, message_ids)
+
+    def store(self, analysis: Analysis, **row: Any) -> tuple[int, str, bool, bool]:
+        """Insert `analysis` unless it is a copy (`insert_message` takes `row`); returns
+        (id, kind, duplicate, raced): `raced` when another instance stored it just now."""
+        hit = self._find(analysis)
+        if hit is not None:
+            return (*hit, True, False)
+        pk = insert_message(self.session, analysis, **row)
+        if pk is None:  # stored by another instance since the lookup
+            again = KnownMessages(self.session, [analysis])._find(analysis)
+            assert again is not None  # the conflicting row is committed: the insert waited for it
+            self._remember(*again, analysis)
+            return (*again, True, True)
+        self._remember(pk, analysis.kind, analysis)
+        mid = analysis.parsed.message_id
+        if mid:
+            carried = self.message_ids.get(mid, 0)
+            if carried == 1:
+                log.warning(
+                    "Message-ID %s is carried by different messages (message %d from %s is another "
+                    "one); each is kept: some mail programs reuse Message-IDs",
+                    mid,
+                    pk,
+                    analysis.parsed.from_address,
+                )
+            self.message_ids[mid] = carried + 1
+        return pk, analysis.kind, False, False
+
+    def _find(self, analysis: Analysis) -> tuple[int, str] | None:
+        identity = identity_of(analysis.parsed)
+        return self.by_sha.get(analysis.sha256) or (self.by_identity.get(identity) if identity else None)
+
+    def _remember(self, pk: int, kind: str, analysis: Analysis) -> None:
+        self.by_sha[analysis.sha256] = (pk, kind)
+        identity = identity_of(analysis.parsed)
+        if identity:
+            self.by_identity[identity] = (pk, kind)
+
+
+def store_analysis(
+    session: Session,
+    analysis: Analysis,
+    *,
+    received_at: dt.datetime,
+    report_day: dt.date,
+    archive_path: str,
+    source: str,
+    now: dt.datetime,
+) -> MessageRecord:
+    """Add the message row with its attachments, figures and problems (caller commits);
+    the stored one when it is a copy of a message already stored."""
+    pk, *_ = KnownMessages(session, [analysis]).store(
+        analysis, received_at=received_at, report_day=report_day, archive_path=archive_path, source=source, now=now
+    )
+    stored = message_by_id(session, pk)
+    assert stored is not None
+    return stored
+
+
+def insert_message(
+    session: Session,
+    analysis: Analysis,
+    *,
+    received_at: dt.datetime,
+    report_day: dt.date,
+    archive_path: str,
+    source: str,
+    now: dt.datetime,
+    children: Children | None = None,
+) -> int | None:
+    """Insert the message row; returns its id, or None when another instance stored the same
+    message (same bytes or identity) just now. Its attachments, figures and problems are
+    inserted here too, or, when `children` is given, collected there for one executemany
+    per table and batch (`insert_children`)."""
+    p = analysis.parsed
+    derived, attachments, figures, problems = analysis_rows(analysis, now)
+    return add_message(
+        session,
+        {
+            "sha256": analysis.sha256,
+            "message_id": p.message_id,
+            "size": analysis.size,
+            "archive_path": archive_path,
+            "source": source,
+            "received_at": received_at,
+            "report_day": report_day,
+            "from_address": p.from_address,
+            "from_name": p.from_name,
+            "subject": p.subject,
+            "date_header": p.date_header,
+            "created_at": now,
+            "content_sha256": p.content_sha256,
+            "identity_sha256": identity_of(p),
+            **derived,
+        },
+        attachments,
+        figures,
+        problems,
+        children,
+    )
+
+
+def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
+    """The columns derived from reading a message: (message fields, attachments, figures, problems)."""
+    derived: Row = {
+        "kind": analysis.kind,
+        "unit_code": analysis.unit_code,
+        "reason": analysis.reason if not analysis.reason_detail else f"{analysis.reason}:{analysis.reason_detail}",
+        "readable": analysis.readable,
+        "as_of": analysis.as_of,
+        "unit_text": analysis.unit_text,
+        "analysed_at": now,
+    }
+    attachments = [
+        {
+            "position": i,
+            "filename": a.filename,
+            "content_type": a.content_type,
+            "detected_format": a.result.detected_format,
+            "size": a.size,
+            "sha256": a.sha256,
+            "outcome": a.result.outcome,
+            "sheet": a.result.sheet,
+            "sheet_reason": a.result.sheet_reason,
+        }
+        for i, a in enumerate(analysis.attachments)
+    ]
+    figures = [
+        {"indicator": ind, "measure": meas, "value": _storable(val)}
+        for ind, row in analysis.values.items()
+        for meas, val in row.items()
+    ]
+    problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
+    return derived, attachments, figures, problems
+
+
+def _storable(value: Decimal) -> Decimal:
+    # Money is already in đồng; keep at most 4 decimals so a stray float tail never lands.
+    return Decimal(value).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP).normalize()
+
+
+def server_action(kind: str, duplicate: bool, has_processed_folder: bool) -> str:
+    """What to do on the IMAP server once the message is committed."""
+    if kind == UNASSIGNED and not duplicate:
+        return "flag"  # stays in the inbox, flagged, for a person to look at
+    return "move" if has_processed_folder else "none"
+
+
+# -- the poller ---------------------------------------------------------------------------
+
+
+class Ingestor:
+    """Stores messages from any source; owns the archive, the database and the analyser."""
+
+    def __init__(
+        self,
+        cfg: Config,
+        sessions: sessionmaker[Session],
+        archive: Archive,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+        workers: int | None = None,
+        stop: threading.Event | None = None,
+    ) -> None:
+        self.cfg = cfg
+        self.sessions = sessions
+        self.archive = archive
+        self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.analyser = Analyser(routing_for(cfg), workers)
+        self.stop = stop or threading.Event()
+
+    def close(self) -> None:
+        self.analyser.close()
+
+    # import of .eml files (arrival = Date header, else now)
+    def import_raw(self, raw: bytes, received_at: dt.datetime | None = None) -> Stored:
+        with _database_errors():
+            return self._import_raw(raw, received_at)
+
+    def _import_raw(self, raw: bytes, received_at: dt.datetime | None) -> Stored:
+        sha = content_hash(raw)
+        rel = self.archive.store(raw, sha)
+        if received_at is None:
+            from parsers.message import parse_message
+
+            received_at = parse_message(raw).date_header or self.clock()
+        day = report_day_of(received_at, self.cfg)
+        with self._session() as session:
+            existing = message_by_sha(session, sha)
+            if existing is not None:
+                return _stored(existing, True)
+        [analysis] = self.analyser.analyse([(raw, day)])
+        with self._session() as session:
+            pk, _, duplicate, _ = KnownMessages(session, [analysis]).store(
+                analysis, received_at=received_at, report_day=day, archive_path=rel, source="import", now=self.clock()
+            )
+            if not duplicate:
+                self._commit(session)
+                log.info(
+                    "imported message %s from %s: %s",
+                    analysis.parsed.message_id,
+                    analysis.parsed.from_address,
+                    describe_analysis(analysis),
+                )
+            stored = message_by_id(session, pk)
+            assert stored is not None
+            return _stored(stored, duplicate)
+
+    def poll(self, mailbox: Mailbox) -> PollReport:
+        """One pass over the configured folder; returns what was stored.
+
+        A database error (locked, gone) is a `StorageError`; what was archived but not
+        committed is redone by the next poll, since the server still has it and the
+        UID bookkeeping was not advanced.
+        """
+        with _database_errors():
+            return self._poll(mailbox)
+
+    def _poll(self, mailbox: Mailbox) -> PollReport:
+        imap = self.cfg.imap
+        assert imap is not None  # the CLI checks for an [imap] section before polling
+        report = PollReport(mailbox.account, imap.folder)
+        uidvalidity = mailbox.select(imap.folder)
+        if imap.processed_folder:
+            mailbox.ensure_folder(imap.processed_folder)
+        with self._session() as session:
+            last_uid = folder_state(session, mailbox.account, imap.folder, uidvalidity, self.clock()).last_uid
+            self._commit(session)
+        report.actions_retried = self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+        uids = mailbox.uids_after(last_uid)
+        if uids:
+            log.info("%d new message(s) in %s on %s", len(uids), imap.folder, imap.host)
+        for start in range(0, len(uids), 200):
+            if self.stop.is_set():
+                break
+            # Every new UID is downloaded: only the whole message tells a copy from another
+            # message carrying the same Message-ID. Pipelined: the workers analyse batch k
+            # while this process downloads batch k+1 and stores batch k-1.
+            pending = None
+            for batch in mailbox.fetch(mailbox.heads(uids[start : start + 200])):
+                if self.stop.is_set():
+                    break
+                started = self._archive_and_submit(batch)
+                if pending is not None:
+                    self._store_batch(pending, mailbox.account, uidvalidity, report)
+                    self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+                pending = started
+            if pending is not None:
+                self._store_batch(pending, mailbox.account, uidvalidity, report)
+            self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+            if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
+                self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
+        return report
+
+    def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
+        with self._session() as session:
+            folder_state(session, account, self._imap.folder, uidvalidity, self.clock())
+            if advance_folder(session, account, self._imap.folder, uid, self.clock()):
+                self._commit(session)
+
+    def _archive_and_submit(self, batch: list[FetchedMessage]) -> Pending:
+        items: list[Item] = []
+        for fm in batch:
+            sha = content_hash(fm.raw)
+            rel = self.archive.store(fm.raw, sha, sync=False)  # (1) archive before anything else
+            failpoint("archived")
+            items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
+        self.archive.sync_all(rel for _, _, rel, _ in items)
+        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
+
+    def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:
+        """(2) Commit a batch in one transaction."""
+        items, futures = pending
+        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
+        results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
+        failpoint("committed")
+        for fm, analysis, pk, duplicate in results:
+            if duplicate:
+                report.duplicates += 1
+                log.info("UID %d is a copy of stored message %d", fm.uid, pk)
+                continue
+            report.stored.append(
+                Stored(
+                    message_pk=pk,
+                    duplicate=False,
+                    kind=analysis.kind,
+                    unit_code=analysis.unit_code,
+                    subject=analysis.parsed.subject,
+                    from_address=analysis.parsed.from_address,
+                    received_at=fm.internaldate,
+                    readable=analysis.readable,
+                )
+            )
+            log.info(
+                "stored UID %d from %s (%s): %s",
+                fm.uid,
+                analysis.parsed.from_address,
+                analysis.parsed.message_id,
+                describe_analysis(analysis),
+            )
+
+    def _store_together(
+        self, rows: list[tuple[Item, Analysis]], account: str, uidvalidity: int
+    ) -> list[tuple[FetchedMessage, Analysis, int, bool]]:
+        """New messages and every UID's bookkeeping, in one transaction.
+
+        Another instance polling the same folder may store the same messages and UIDs at
+        the same moment: its rows win, ours are not inserted (ON CONFLICT DO NOTHING, after
+        waiting for its commit on PostgreSQL), and the message counts as a copy here.
+        """
+        imap = self._imap
+        now = self.clock()
+        with self._session() as session:
+            known = KnownMessages(session, [a for _, a in rows])
+            folder_state(session, account, imap.folder, uidvalidity, now)
+            results: list[tuple[FetchedMessage, Analysis, int, bool]] = []
+            uid_rows: list[Row] = []
+            children: Children = {}
+            raced: list[int] = []
+            for (fm, _, rel, day), analysis in rows:
+                pk, kind, duplicate, lost_race = known.store(
+                    analysis,
+                    received_at=fm.internaldate,
+                    report_day=day,
+                    archive_path=rel,
+                    source="imap",
+                    now=now,
+                    children=children,
+                )
+                if lost_race:
+                    raced.append(fm.uid)
+                action = server_action(kind, duplicate, bool(imap.processed_folder))
+                uid_rows.append(
+                    {
+                        "account": account,
+                        "folder": imap.folder,
+                        "uidvalidity": uidvalidity,
+                        "uid": fm.uid,
+                        "message_pk": pk,
+                        "duplicate": duplicate,
+                        "action": action,
+                        "done": action == "none",
+                        "seen_at": now,
+                    }
+                )
+                results.append((fm, analysis, pk, duplicate))
+            insert_children(session, children)
+            if uid_rows:
+                recorded = record_uids(session, uid_rows)
+                raced += [r["uid"] for r in uid_rows if r["uid"] not in recorded]
+            advance_folder(session, account, imap.folder, max((r["uid"] for r in uid_rows), default=0), now, touch=True)
+            self._commit(session)
+        if raced:
+            log.info(
+                "%d UID(s) in %s were stored by another instance at the same moment: %s",
+                len(set(raced)),
+                imap.folder,
+                ", ".join(str(u) for u in sorted(set(raced))),
+            )
+        return results
+
+    def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
+        """(3) + (4): move or flag committed messages, then mark the action done."""
+        imap = self._imap
+        with self._session() as session:
+            rows = pending_actions(session, mailbox.account, imap.folder, uidvalidity)
+            if not rows:
+                return 0
+            moves = [r.uid for r in rows if r.action == "move"]
+            flags = [r.uid for r in rows if r.action == "flag"]
+            if flags:
+                mailbox.flag(flags)
+            if moves and imap.processed_folder:
+                mailbox.move(moves, imap.processed_folder)
+            failpoint("moved")
+            mark_done(session, [r.id for r in rows])
+            self._commit(session)
+            return len(rows)
+
+    # -- helpers --------------------------------------------------------------------------
+    @property
+    def _imap(self) -> ImapConfig:
+        assert self.cfg.imap is not None  # the CLI and the daemon check for [imap] before polling
+        return self.cfg.imap
+
+    def _session(self) -> Session:
+        try:
+            return self.sessions()
+        except SQLAlchemyError as exc:
+            raise StorageError(describe_db_error(exc)) from exc
+
+    def _commit(self, session: Session) -> None:
+        try:
+            session.commit()
+        except SQLAlchemyError as exc:
+            session.rollback()
+            raise StorageError(describe_db_error(exc)) from exc
+
+
+@contextmanager
+def _database_errors() -> Iterator[None]:
+    """Statements run outside `_commit` (inserts, reads) fail as `StorageError` too: a locked
+    SQLite file must be one sentence in the log, not a traceback."""
+    try:
+        yield
+    except SQLAlchemyError as exc:
+        raise StorageError(describe_db_error(exc)) from exc
+
+
+def _stored(msg: MessageRecord, duplicate: bool) -> Stored:
+    return Stored(
+        message_pk=msg.id,
+        duplicate=duplicate,
+        kind=msg.kind,
+        unit_code=msg.unit_code,
+        subject=msg.subject,
+        from_address=msg.from_address,
+        received_at=msg.received_at,
+        readable=msg.readable,
+    )
+
+
+def describe_analysis(a: Analysis) -> str:
+    if a.kind == REPORT:
+        cells = sum(len(row) for row in a.values.values())
+        return (
+            f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
+            f"{cells} figures, {len(a.problems)} problems)"
+        )
+    reason = a.reason if not a.reason_detail else f"{a.reason}: {a.reason_detail}"
+    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason})"
+
+
+def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, Stored]]:
+    out = []
+    for path in paths:
+        with open(path, "rb") as fh:
+            raw = fh.read()
+        out.append((path, ingestor.import_raw(raw)))
+    return out

@@ -1,0 +1,172 @@
+"""What the mails to the units say: the models the acknowledgement, notice and reminder
+templates render, their subjects and attachment names, and the MIME message itself.
+Deciding and sending them is service/schedule/outbox.py.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from email.message import EmailMessage
+from functools import lru_cache
+from typing import Any
+
+from parsers.vntext import strip_diacritics
+from service.config import Config, UnitConfig
+from service.mail.compose import address, compose
+from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
+from service.outputs.digest import Numbers, clean, labels, problem_text
+from service.outputs.i18n import Texts, _load, fill
+from storage.records import MessageRecord as Message
+
+_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
+
+
+def report_address(cfg: Config) -> str:
+    """The address units send reports to (the mailbox polled), as told to them."""
+    if cfg.imap is not None and "@" in cfg.imap.username:
+        return cfg.imap.username
+    return cfg.smtp.from_address if cfg.smtp else ""
+
+
+@lru_cache(maxsize=4)
+def words(language: str) -> dict[str, Any]:
+    """Subjects and file names of templates/replies.<language>.toml."""
+    return _load(f"replies.{language}.toml")
+
+
+def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
+    local = when.astimezone(cfg.service.timezone)
+    return {"time": local.strftime("%H:%M"), "date": local.strftime("%d/%m/%Y")}
+
+
+def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
+    return {
+        "title": clean(cfg.campaign.title),
+        "report_address": report_address(cfg),
+        "received": _when(msg.received_at, cfg) if msg is not None else None,
+        "subject": clean(msg.subject, 200) if msg is not None else "",
+        "from": clean(msg.from_address or "", 320) if msg is not None else "",
+    }
+
+
+def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (),
+              previous: Message | None = None) -> dict[str, Any]:
+    """What an acknowledgement of the report `msg` says.
+
+    `earlier` are the unit's report messages of the same day received before it;
+    `previous` its latest readable report of an earlier day.
+    """
+    lang = cfg.service.language
+    texts, num = Texts(lang), Numbers.for_language(lang)
+    deadline = deadline_of(cfg, msg.report_day)
+    reporting = is_reporting_day(cfg, msg.report_day)
+    values = figures_of(msg) if msg.readable else {}
+    problems = list(stored_problems(msg))
+    if previous is not None and values:
+        problems += decreases(values, figures_of(previous), previous.report_day)
+    replaces = still_counts = None
+    # The unit's timeliness for the day: its first readable report's (a correction after
+    # the deadline does not make an on-time unit late).
+    first = next((m for m in earlier if m.readable), msg) if msg.readable else msg
+    if earlier and msg.readable:
+        replaces = _when(earlier[-1].received_at, cfg)["time"]
+    elif not msg.readable:
+        readable = [m for m in earlier if m.readable]
+        still_counts = _when(readable[-1].received_at, cfg)["time"] if readable else None
+    return {
+        **_common(cfg, msg),
+        "variant": "report",
+        "unit": {"code": unit.code, "name": unit.name},
+        "day": f"{msg.report_day:%d/%m/%Y}",
+        "reporting_day": reporting,
+        "timing": ("on_time" if on_time(first.received_at, deadline) else "late") if reporting else "not_expected",
+        "deadline": cfg.schedule.deadline.strftime("%H:%M"),
+        "as_of": f"{msg.as_of:%d/%m/%Y}" if msg.as_of else "",
+        "readable": msg.readable,
+        "replaces": replaces,
+        "still_counts": still_counts,
+        "files": [{"name": clean(a.filename, 150), "outcome": a.outcome, "sheet": clean(a.sheet or "", 100)}
+                  for a in msg.attachments],
+        **figure_table(cfg, values, num),
+        "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
+        "form_file": "" if msg.readable else form_filename(cfg, unit),
+    }
+
+
+def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:
+    """The figures read, indicator × measure, as text in the reader's language (money in triệu đồng)."""
+    money_unit = labels(cfg.service.language)["money_unit"]
+    measures = [{"code": m.code, "money": m.kind == "money",
+                 "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label}
+                for m in cfg.form.measures]
+    rows = []
+    for ind in cfg.form.indicators:
+        row = values.get(ind.code, {})
+        if not row:
+            continue
+        cells = []
+        for m in measures:
+            value = row.get(m["code"])
+            text = "" if value is None else num.money(value) if m["money"] else num.count(value)
+            cells.append({"label": m["label"], "text": text})
+        rows.append({"code": ind.code, "label": ind.label, "cells": cells})
+    width = max((len(c["label"]) for r in rows for c in r["cells"] if c["text"]), default=0)
+    return {"measures": measures, "rows": rows, "label_width": width + 4,
+            "missing_indicators": len(cfg.form.indicators) - len(rows)}
+
+
+def unresolved_model(cfg: Config, msg: Message) -> dict[str, Any]:
+    """A reply to a sender shared by several units whose message did not say which unit."""
+    codes = [c.strip() for c in (msg.reason or "").partition(":")[2].split(",") if c.strip()]
+    names = []
+    for code in codes:
+        try:
+            names.append(cfg.unit(code).name)
+        except KeyError:
+            continue
+    return {**_common(cfg, msg), "variant": "unresolved", "units": names, "form_file": ""}
+
+
+def notice_model(cfg: Config, msg: Message) -> dict[str, Any]:
+    """The one notice a day to an address that is not registered for any unit."""
+    return {**_common(cfg, msg), "variant": "unknown", "form_file": ""}
+
+
+def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+    deadline = deadline_of(cfg, day)
+    return {
+        **_common(cfg, None),
+        "unit": {"code": unit.code, "name": unit.name},
+        "day": f"{day:%d/%m/%Y}",
+        "now": _when(now, cfg),
+        "deadline": cfg.schedule.deadline.strftime("%H:%M"),
+        "before_deadline": on_time(now, deadline),
+        "senders": [a for a in unit.senders],
+        "form_file": form_filename(cfg, unit),
+    }
+
+
+def form_filename(cfg: Config, unit: UnitConfig) -> str:
+    # ASCII only: some mail clients still mangle non-ASCII attachment names.
+    code = re.sub(r"[^a-z0-9_.-]+", "-", strip_diacritics(unit.code).lower()).strip("-.") or "don-vi"
+    return fill(words(cfg.service.language)["form_filename"], {"unit": code})
+
+
+def reply_subject(original: str | None, language: str) -> str:
+    """ "Re: <original>", without stacking "Re: Re:" (nor "AW:", "TL:", "Trả lời:")."""
+    w = words(language)
+    base = _REPLY_PREFIX.sub("", clean(original or "", 200)).strip()
+    return f"{w['reply_prefix']}{base or w['ack_subject_fallback']}"
+
+
+def compose_mail(cfg: Config, *, to: str, subject: str, message_id: str, now: dt.datetime, text: str,
+                 html: str | None, in_reply_to: str | None = None, references: Sequence[str] = (),
+                 files: Sequence[tuple[str, str, bytes]] = (), auto_submitted: str = "auto-replied") -> EmailMessage:
+    """A mail to a unit (service/mail/compose.py), marked automatic so that no auto-responder
+    answers it (RFC 3834)."""
+    assert cfg.smtp is not None
+    return compose(sender=address(cfg.smtp.from_name, cfg.smtp.from_address), to=to,
+                   date=now.astimezone(cfg.service.timezone), message_id=message_id, subject=subject,
+                   in_reply_to=in_reply_to, references=references, text=text, html=html, files=files,
+                   auto_submitted=auto_submitted)
