@@ -7,8 +7,8 @@ from typing import Any
 
 from service.config import Config
 from service.day.dayview import DayView, UnitDay, number
-from service.outputs.digest import excluded_lines, labels, progress_model, unit_notes
-from service.outputs.i18n import Texts, fill
+from service.outputs.i18n import Texts, fill, labels
+from service.outputs.model import excluded_lines, progress_model, unit_notes
 from service.targets import ProgressCell, compute_progress
 from storage.models import Message
 

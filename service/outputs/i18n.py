@@ -1,16 +1,18 @@
-"""User-facing sentences from templates/, in the configured language (vi or en)."""
+"""Every text a person reads, from templates/: one catalog per language
+(templates/lang/<language>.toml) and one template per output (render.py)."""
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping
+from typing import Any
 
 from parsers.model import Problem
 from parsers.report import render_problem
 
-_merged: dict[str, dict] = {}
+CATALOG_FOLDER = "lang"
 
 
 class _Blank(dict):
@@ -26,32 +28,46 @@ def fill(template: str, params: Mapping[str, object]) -> str:
         return template
 
 
+def languages() -> list[str]:
+    """The languages there is a catalog for (templates/lang/<language>.toml)."""
+    folder = resources.files("templates").joinpath(CATALOG_FOLDER)
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
 @lru_cache(maxsize=8)
-def _load(name: str) -> dict:
+def catalog(language: str) -> dict[str, Any]:
+    """The whole catalog of `language`: one table per section ([status], [problems], [digest], ...)."""
     try:
-        text = resources.files("templates").joinpath(name).read_text(encoding="utf-8")
+        text = resources.files("templates").joinpath(f"{CATALOG_FOLDER}/{language}.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
+        raise ValueError(f"no catalog templates/{CATALOG_FOLDER}/{language}.toml for language {language!r}") from None
     return tomllib.loads(text)
+
+
+@lru_cache(maxsize=8)
+def problem_sentences(language: str) -> dict[str, str]:
+    """Every problem's sentence: the readers' ([problems]) and the service's own ([service_problems])."""
+    table = catalog(language)
+    return {**table["problems"], **table["service_problems"]}
+
+
+def labels(language: str) -> dict[str, Any]:
+    """The digest, workbook and export labels ([digest] of the catalog)."""
+    return catalog(language)["digest"]
 
 
 @dataclass(frozen=True)
 class Texts:
+    """The catalog's sentences of one language, filled: statuses, reasons, problems, notes."""
     language: str
 
     def _table(self, section: str) -> dict:
-        return _load(f"messages.{self.language}.toml").get(section, {})
+        return catalog(self.language).get(section, {})
 
     def problem(self, code: str, params: Mapping[str, object]) -> str:
-        """The sentence for a problem: file problems (problems.<lang>.toml) and the
-        service's own (messages.<lang>.toml [problems]), with translated values."""
-        return render_problem(Problem(code, dict(params)), self._sentences())
-
-    def _sentences(self) -> dict:
-        key = f"sentences.{self.language}"
-        if key not in _merged:
-            _merged[key] = {**_load(f"problems.{self.language}.toml"), **self._table("problems")}
-        return _merged[key]
+        """The sentence for a problem: found in a file ([problems]) or the service's own
+        ([service_problems]), with translated values."""
+        return render_problem(Problem(code, dict(params)), problem_sentences(self.language))
 
     def render(self, problem: Problem) -> str:
         return self.problem(problem.code, problem.params)
@@ -80,5 +96,5 @@ class Texts:
         return self._table("excluded").get("heading", "")
 
     def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
-        """A sentence of messages.<lang>.toml [section] (`baocao health`, `check --connect`)."""
+        """A sentence of the catalog's [section] (`baocao health`, `check --connect`, [digest_state])."""
         return fill(self._table(section).get(key, key), params or {})

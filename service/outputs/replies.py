@@ -9,14 +9,15 @@ import email.utils
 import re
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from functools import lru_cache
 from typing import Any
 
+from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig
-from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
-from service.outputs.digest import Numbers, clean, labels, problem_text
-from service.outputs.i18n import Texts, _load, fill
+from service.day.dayview import deadline_of, decreases, figures_of, is_reporting_day, on_time, stored_problems
+from service.outputs.formatting import Numbers, value_text
+from service.outputs.i18n import Texts, catalog, fill, labels
+from service.outputs.model import MAX_TEXT, problem_text
 from storage.models import Message
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
@@ -29,10 +30,9 @@ def report_address(cfg: Config) -> str:
     return cfg.smtp.from_address if cfg.smtp else ""
 
 
-@lru_cache(maxsize=4)
 def words(language: str) -> dict[str, Any]:
-    """Subjects and file names of templates/replies.<language>.toml."""
-    return _load(f"replies.{language}.toml")
+    """Subjects and file names of the mails to units ([replies] of the catalog)."""
+    return catalog(language)["replies"]
 
 
 def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
@@ -42,11 +42,11 @@ def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
 
 def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
     return {
-        "title": clean(cfg.campaign.title),
+        "title": clean_text(cfg.campaign.title, MAX_TEXT, ellipsis=True),
         "report_address": report_address(cfg),
         "received": _when(msg.received_at, cfg) if msg is not None else None,
-        "subject": clean(msg.subject, 200) if msg is not None else "",
-        "from": clean(msg.from_address or "", 320) if msg is not None else "",
+        "subject": clean_text(msg.subject, 200, ellipsis=True) if msg is not None else "",
+        "from": clean_text(msg.from_address or "", 320, ellipsis=True) if msg is not None else "",
     }
 
 
@@ -86,7 +86,7 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
         "readable": msg.readable,
         "replaces": replaces,
         "still_counts": still_counts,
-        "files": [{"name": clean(a.filename, 150), "outcome": a.outcome, "sheet": clean(a.sheet or "", 100)}
+        "files": [{"name": clean_text(a.filename, 150, ellipsis=True), "outcome": a.outcome, "sheet": clean_text(a.sheet or "", 100, ellipsis=True)}
                   for a in msg.attachments],
         **figure_table(cfg, values, num),
         "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
@@ -108,7 +108,7 @@ def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numb
         cells = []
         for m in measures:
             value = row.get(m["code"])
-            text = "" if value is None else num.money(value) if m["money"] else num.count(value)
+            text = value_text(value, m["money"], num)
             cells.append({"label": m["label"], "text": text})
         rows.append({"code": ind.code, "label": ind.label, "cells": cells})
     width = max((len(c["label"]) for r in rows for c in r["cells"] if c["text"]), default=0)
@@ -156,7 +156,7 @@ def form_filename(cfg: Config, unit: UnitConfig) -> str:
 def reply_subject(original: str | None, language: str) -> str:
     """ "Re: <original>", without stacking "Re: Re:" (nor "AW:", "TL:", "Trả lời:")."""
     w = words(language)
-    base = _REPLY_PREFIX.sub("", clean(original or "", 200)).strip()
+    base = _REPLY_PREFIX.sub("", clean_text(original or "", 200, ellipsis=True)).strip()
     return f"{w['reply_prefix']}{base or w['ack_subject_fallback']}"
 
 

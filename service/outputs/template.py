@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -17,7 +17,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
-from service.outputs.i18n import _load, fill
+from service.outputs.i18n import catalog, fill
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -30,7 +30,7 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
                 values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
                 as_of: dt.date | None = None) -> bytes:
     """The form as .xlsx bytes; `values` ({indicator: {measure: value in đồng}}) pre-fills it."""
-    t = _load(f"form.{cfg.service.language}.toml")
+    t = catalog(cfg.service.language)["form"]
     wb = Workbook()
     ws = wb.active
     ws.title = t["sheet"]

@@ -27,7 +27,9 @@ from service.ingest.analysis import REPORT, UNASSIGNED
 from service.ingest.archive import Archive
 from service.config import Config, UnitConfig
 from service.day.dayview import is_reporting_day
-from service.outputs.digest import XLSX_TYPE, clean, render_template
+from parsers.text import clean_text
+from service.outputs.digest import XLSX_TYPE
+from service.outputs.render import render_template
 from service.schedule.dispatch import retry_delay
 from service.errors import ArchiveError, BaocaoError, SmtpError
 from service.outputs.i18n import fill
@@ -470,7 +472,7 @@ def build_mail(cfg: Config, session: Session, archive: Archive, row: OutboxMail,
     references = [*original.get("references", []), *([f"<{msg.message_id}>"] if msg.message_id else [])]
     return compose_mail(
         cfg, to=row.recipient, subject=reply_subject(msg.subject, lang), message_id=row.message_id, now=now,
-        text=render_template(f"ack.{lang}.txt", model, lang), html=render_template(f"ack.{lang}.html", model, lang),
+        text=render_template("ack.txt", model, lang), html=render_template("ack.html", model, lang),
         in_reply_to=f"<{msg.message_id}>" if msg.message_id else None,
         references=references[-MAX_REFERENCES:], files=files, auto_submitted="auto-replied")
 
@@ -488,9 +490,9 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxMail, now: dt.date
     model = reminder_model(cfg, unit, day, now)
     lang = cfg.service.language
     w = words(lang)
-    subject = clean(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200)
+    subject = clean_text(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200, ellipsis=True)
     return compose_mail(cfg, to=row.recipient, subject=subject, message_id=row.message_id, now=now,
-                        text=render_template(f"reminder.{lang}.txt", model, lang), html=None,
+                        text=render_template("reminder.txt", model, lang), html=None,
                         files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
                         auto_submitted="auto-generated")
 
