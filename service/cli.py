@@ -328,7 +328,7 @@ def cmd_export(args: argparse.Namespace) -> int:
                                                   "days": docs}
             data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         else:
-            from service.outputs.workbook import render_export_csv, render_export_xlsx
+            from service.outputs.export import render_export_csv, render_export_xlsx
             data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
         try:

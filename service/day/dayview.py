@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from sqlalchemy import String, select
 from sqlalchemy.orm import Session, selectinload
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.ingest.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from service.config import Config, UnitConfig
+from service.ingest.analysis import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.models import Figure, Message
 
 Values = dict[str, dict[str, Decimal]]
@@ -147,13 +147,13 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
                 continue
             if m.report_day == day and until is not None and m.received_at > until:
                 continue
-            counting[(m.unit_code, m.report_day)] = m  # later rows overwrite: latest wins
+            counting[(m.unit_code or "", m.report_day)] = m  # later rows overwrite: latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
         if m.kind == REPORT:
-            own_by_unit[m.unit_code].append(m)
+            own_by_unit[m.unit_code or ""].append(m)
     days_counted: dict[str, list[dt.date]] = defaultdict(list)
     for c, d in counting:
         days_counted[c].append(d)
@@ -324,7 +324,7 @@ def decreases(current: Values, previous: Values, previous_day: dt.date | None,
     return out
 
 
-def sum_values(rows) -> Values:
+def sum_values(rows: Iterable[Values]) -> Values:
     total: Values = {}
     for values in rows:
         for ind, row in values.items():

@@ -3,6 +3,7 @@
 Nothing here reads the database, the clock or the network; the sending side (SMTP,
 the exactly-once claim) passes `now` and the unit files it could not read.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -41,6 +42,7 @@ ATTACHMENT_FALLBACK_NAME = "tep-dinh-kem"
 @dataclass(frozen=True)
 class DigestFile:
     """One attachment of the digest."""
+
     filename: str
     content_type: str
     data: bytes
@@ -49,6 +51,7 @@ class DigestFile:
 @dataclass(frozen=True)
 class UnreadFile:
     """A unit's file that could not be read, to attach for the coordinator."""
+
     filename: str
     content_type: str
     data: bytes
@@ -58,6 +61,7 @@ class UnreadFile:
 @dataclass(frozen=True)
 class DigestContent:
     """Everything the digest email carries, before MIME composition."""
+
     subject: str
     html: str
     text: str
@@ -74,12 +78,17 @@ def digest_subject(cfg: Config, day: dt.date) -> str:
     return clean_text(fill(cfg.digest.subject, {"date": day_month_year(day)}), MAX_SUBJECT, ellipsis=True)
 
 
-def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
-                  unread_files: Sequence[UnreadFile | tuple[str, str, bytes]] = (),
-                  previous: DayView | None = None,
-                  reminded: Mapping[str, list[dt.datetime]] | None = None,
-                  max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
-                  sent_late: bool | None = None) -> DigestContent:
+def render_digest(
+    view: DayView,
+    cfg: Config,
+    *,
+    now: dt.datetime,
+    unread_files: Sequence[UnreadFile | tuple[str, str, bytes]] = (),
+    previous: DayView | None = None,
+    reminded: Mapping[str, list[dt.datetime]] | None = None,
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+    sent_late: bool | None = None,
+) -> DigestContent:
     """Subject, HTML, text and attachments of the digest for `view.day`.
 
     `unread_files` are the units' files that could not be read; they are attached after
@@ -104,18 +113,25 @@ def render_digest(view: DayView, cfg: Config, *, now: dt.datetime,
         model["workbook"] = name
     candidates: list[tuple[DigestFile, dict[str, str]]] = []
     for item in unread_files:
-        f = item if isinstance(item, UnreadFile) else UnreadFile(*item)
-        name = _unique_name(safe_filename(f.filename, ATTACHMENT_FALLBACK_NAME, 150), names, t)
-        candidates.append((DigestFile(name, _content_type(f.content_type), f.data),
-                           {"name": name, "size": num.size(len(f.data)), "archived_at": f.archived_at}))
+        u = item if isinstance(item, UnreadFile) else UnreadFile(*item)
+        name = _unique_name(safe_filename(u.filename, ATTACHMENT_FALLBACK_NAME, 150), names, t)
+        candidates.append(
+            (
+                DigestFile(name, _content_type(u.content_type), u.data),
+                {"name": name, "size": num.size(len(u.data)), "archived_at": u.archived_at},
+            )
+        )
     subject = digest_subject(cfg, view.day)
 
     def build(attached: list[int]) -> DigestContent:
         model["attachments"] = [candidates[i][1] for i in attached]
         model["omitted"] = [entry for i, (_, entry) in enumerate(candidates) if i not in attached]
-        return DigestContent(subject=subject, html=render_template("digest.html", model, lang),
-                             text=render_template("digest.txt", model, lang),
-                             files=(*always, *(candidates[i][0] for i in attached)))
+        return DigestContent(
+            subject=subject,
+            html=render_template("digest.html", model, lang),
+            text=render_template("digest.txt", model, lang),
+            files=(*always, *(candidates[i][0] for i in attached)),
+        )
 
     if not candidates:
         return build([])

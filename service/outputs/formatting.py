@@ -1,4 +1,5 @@
 """Numbers, times and dates as the reader's language writes them (vi: 1.234,5; 70 triệu; 15:00 11/08/2021)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,6 +13,7 @@ from service.outputs.i18n import fill, labels
 @dataclass(frozen=True)
 class Numbers:
     """Numbers written the way the reader's language writes them (vi: 1.234,5; 70 triệu)."""
+
     decimal: str
     thousands: str
     money_min_decimals: int = 1  # vi: 0, "70" and never "70,0"
@@ -20,11 +22,16 @@ class Numbers:
     @classmethod
     def for_language(cls, language: str) -> Numbers:
         t = labels(language)
-        return cls(t.get("decimal_separator", ","), t.get("thousands_separator", "."),
-                   int(t.get("money_min_decimals", 1)), t.get("money_amount", "{number}"))
+        return cls(
+            t.get("decimal_separator", ","),
+            t.get("thousands_separator", "."),
+            int(t.get("money_min_decimals", 1)),
+            t.get("money_amount", "{number}"),
+        )
 
-    def format(self, value: Decimal | int | float, min_decimals: int = 0, max_decimals: int = 0,
-               sign: bool = False) -> str:
+    def format(
+        self, value: Decimal | int | float, min_decimals: int = 0, max_decimals: int = 0, sign: bool = False
+    ) -> str:
         q = Decimal(value).quantize(Decimal(1).scaleb(-max_decimals), rounding=ROUND_HALF_UP)
         whole, _, frac = f"{abs(q):,.{max_decimals}f}".partition(".")
         frac = frac.rstrip("0").ljust(min_decimals, "0")
@@ -55,7 +62,6 @@ class Numbers:
         return self.format(Decimal(max(1, round(n_bytes / 1024))), 0, 0) + " KB"
 
 
-
 MILLION = Decimal(1_000_000)
 
 
@@ -69,7 +75,6 @@ def hour_minute(when: dt.datetime | None, cfg: Config) -> str:
 
 def day_month_year(day: dt.date | None) -> str:
     return day.strftime("%d/%m/%Y") if day else ""
-
 
 
 def value_text(value: Decimal | None, money: bool, num: Numbers, sign: bool = False, words: bool = False) -> str:
@@ -86,4 +91,3 @@ def sheet_number(value: Decimal | None, money: bool) -> int | float | None:
         return None
     v = value / MILLION if money else value
     return int(v) if v == v.to_integral_value() else float(v)
-

@@ -1,5 +1,6 @@
 """Every text a person reads, from templates/: one catalog per language
 (templates/lang/<language>.toml) and one template per output (render.py)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -15,7 +16,7 @@ from parsers.report import render_problem
 CATALOG_FOLDER = "lang"
 
 
-class _Blank(dict):
+class _Blank(dict[str, object]):
     def __missing__(self, key: str) -> str:
         return ""
 
@@ -41,7 +42,8 @@ def catalog(language: str) -> dict[str, Any]:
         text = resources.files("templates").joinpath(f"{CATALOG_FOLDER}/{language}.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ValueError(f"no catalog templates/{CATALOG_FOLDER}/{language}.toml for language {language!r}") from None
-    return tomllib.loads(text)
+    table: dict[str, Any] = tomllib.loads(text)
+    return table
 
 
 @lru_cache(maxsize=8)
@@ -53,21 +55,29 @@ def problem_sentences(language: str) -> dict[str, str]:
 
 def labels(language: str) -> dict[str, Any]:
     """The digest, workbook and export labels ([digest] of the catalog)."""
-    return catalog(language)["digest"]
+    table: dict[str, Any] = catalog(language)["digest"]
+    return table
 
 
 @dataclass(frozen=True)
 class Texts:
     """The catalog's sentences of one language, filled: statuses, reasons, problems, notes."""
+
     language: str
 
-    def _table(self, section: str) -> dict:
-        return catalog(self.language).get(section, {})
+    def _table(self, section: str) -> dict[str, Any]:
+        table: dict[str, Any] = catalog(self.language).get(section, {})
+        return table
+
+    def _text(self, section: str, key: str, default: str) -> str:
+        return str(self._table(section).get(key, default))
 
     def problem(self, code: str, params: Mapping[str, object]) -> str:
         """The sentence for a problem: found in a file ([problems]) or the service's own
         ([service_problems]), with translated values."""
-        return render_problem(Problem(code, dict(params)), problem_sentences(self.language))
+        # Parameter values are shown as given (numbers, dates): str() is render_problem's job.
+        problem = Problem(code, dict(params))  # type: ignore[arg-type]
+        return render_problem(problem, problem_sentences(self.language))
 
     def render(self, problem: Problem) -> str:
         return self.problem(problem.code, problem.params)
@@ -80,21 +90,23 @@ class Texts:
         return fill(template, {"detail": detail}) if template else stored_reason
 
     def status(self, status: str) -> str:
-        return self._table("status").get(status, status)
+        return self._text("status", status, status)
 
     def note(self, key: str, params: Mapping[str, object]) -> str:
         """A note beside a unit's status ([notes]), e.g. a correction after the deadline."""
-        return fill(self._table("notes").get(key, key), params)
+        return fill(self._text("notes", key, key), params)
 
     def excluded(self, unit: str, indicator: str, measure: str, value: str, problem_code: str) -> str:
         """One figure the totals leave out, as a sentence ([excluded] item)."""
-        reason = self._table("excluded_reasons").get(problem_code, problem_code)
-        return fill(self._table("excluded").get("item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
-                    {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason})
+        reason = self._text("excluded_reasons", problem_code, problem_code)
+        return fill(
+            self._text("excluded", "item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
+            {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason},
+        )
 
     def excluded_heading(self) -> str:
-        return self._table("excluded").get("heading", "")
+        return self._text("excluded", "heading", "")
 
     def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
         """A sentence of the catalog's [section] (`baocao health`, `check --connect`, [digest_state])."""
-        return fill(self._table(section).get(key, key), params or {})
+        return fill(self._text(section, key, key), params or {})

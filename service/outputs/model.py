@@ -1,10 +1,11 @@
 """The digest's view of a day: every label, number and sentence the digest email, its
 workbook and the status command show, built once from a `DayView` as plain data.
 """
+
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -29,9 +30,15 @@ EMAIL_MAX_MESSAGES = 100
 PROGRESS_LOWEST_UNITS = 5
 
 
-def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayView | None = None,
-                 reminded: Mapping[str, list[dt.datetime]] | None = None,
-                 sent_late: bool = False) -> dict[str, Any]:
+def digest_model(
+    view: DayView,
+    cfg: Config,
+    *,
+    now: dt.datetime,
+    previous: DayView | None = None,
+    reminded: Mapping[str, list[dt.datetime]] | None = None,
+    sent_late: bool = False,
+) -> dict[str, Any]:
     """Everything the digest templates and the workbook show, as plain data.
 
     Numbers come twice: raw (`value`, in đồng for money) for the workbook and as
@@ -47,8 +54,7 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
     measures = [_measure(m, t) for m in cfg.form.measures]
 
     describe = _ProblemSentences(cfg, texts, num)
-    units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ()))
-             for u in view.units]
+    units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ())) for u in view.units]
     excluded = excluded_lines(view, cfg, texts, num)
     by_group = _grouped(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
@@ -58,15 +64,13 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         shown = [u for u in units if u["status"] != "on_time" or u["problems"] or u["stale"] or u["notes"]]
         shown = shown[:EMAIL_MAX_UNIT_ROWS]
     shown_codes = {u["code"] for u in shown}
-    table = [{"name": g["name"], "units": [u for u in g["units"] if u["code"] in shown_codes]}
-             for g in by_group]
+    table = [{"name": g["name"], "units": [u for u in g["units"] if u["code"] in shown_codes]} for g in by_group]
     problem_units, problem_lines = [], 0
     for u in units:
         if u["problems"] and problem_lines < EMAIL_MAX_PROBLEMS:
-            problem_units.append({**u, "problems": u["problems"][:EMAIL_MAX_PROBLEMS - problem_lines]})
+            problem_units.append({**u, "problems": u["problems"][: EMAIL_MAX_PROBLEMS - problem_lines]})
             problem_lines += len(problem_units[-1]["problems"])
-    missing = [{"name": g["name"], "units": [u for u in g["units"] if u["status"] == "missing"]}
-               for g in by_group]
+    missing = [{"name": g["name"], "units": [u for u in g["units"] if u["status"] == "missing"]} for g in by_group]
     missing = [g for g in missing if g["units"]]
     until = view.until or now
     local_now = local_time(now, cfg)
@@ -82,11 +86,18 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "deadline": view.deadline.astimezone(cfg.service.timezone).strftime("%H:%M"),
         "digest_at": cfg.schedule.digest_at.strftime("%H:%M"),
         "until": hour_minute(until, cfg),
-        "until_date": day_month_year(local_time(until, cfg).date()) if local_time(until, cfg).date() != view.day else "",
+        "until_date": day_month_year(local_time(until, cfg).date())
+        if local_time(until, cfg).date() != view.day
+        else "",
         "generated": {"time": local_now.strftime("%H:%M"), "date": day_month_year(local_now.date())},
-        "sent_late": ({"time": local_now.strftime("%H:%M"),
-                       "date": day_month_year(local_now.date()) if local_now.date() != view.day else ""}
-                      if sent_late else None),
+        "sent_late": (
+            {
+                "time": local_now.strftime("%H:%M"),
+                "date": day_month_year(local_now.date()) if local_now.date() != view.day else "",
+            }
+            if sent_late
+            else None
+        ),
         "rate": _rate(view, num),
         "status_texts": {s: texts.status(s) for s in ("on_time", "late", "unreadable", "missing", "not_expected")},
         "previous_rate": _rate(previous, num) if previous is not None else None,
@@ -110,9 +121,17 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
         "unassigned": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind != "automatic"],
         "automatic": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind == "automatic"],
         "email_max_messages": EMAIL_MAX_MESSAGES,
-        "reminded": [{"code": u["code"], "name": u["name"], "times": u["reminded"],
-                      "status": u["status"], "status_text": u["status_text"]}
-                     for u in units if u["reminded"]],
+        "reminded": [
+            {
+                "code": u["code"],
+                "name": u["name"],
+                "times": u["reminded"],
+                "status": u["status"],
+                "status_text": u["status_text"],
+            }
+            for u in units
+            if u["reminded"]
+        ],
         "workbook": "",  # the attached workbook's file name (render_digest)
         "attachments": [],  # the units' unread files attached: {name, size}
         "omitted": [],  # the ones left out by the size cap: {name, size, archived_at}
@@ -123,11 +142,16 @@ def digest_model(view: DayView, cfg: Config, *, now: dt.datetime, previous: DayV
 
 def _measure(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     money = m.kind == "money"
-    return {"code": m.code, "label": m.label, "kind": m.kind, "money": money,
-            "unit": t["money_unit"] if money else "",
-            "header": f"{m.label} ({t['money_unit']})" if money else m.label,
-            # whole triệu shown without decimals in the workbook too (70, not 70,0)
-            "whole_money": money and int(t.get("money_min_decimals", 1)) == 0}
+    return {
+        "code": m.code,
+        "label": m.label,
+        "kind": m.kind,
+        "money": money,
+        "unit": t["money_unit"] if money else "",
+        "header": f"{m.label} ({t['money_unit']})" if money else m.label,
+        # whole triệu shown without decimals in the workbook too (70, not 70,0)
+        "whole_money": money and int(t.get("money_min_decimals", 1)) == 0,
+    }
 
 
 def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
@@ -135,16 +159,23 @@ def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
     countdown = None
     if c.end_date is not None:
         left = (c.end_date - day).days
-        countdown = {"days_left": left, "overdue_days": -left if left < 0 else 0,
-                     "end_date": day_month_year(c.end_date),
-                     "state": "before" if left > 0 else "today" if left == 0 else "after"}
+        countdown = {
+            "days_left": left,
+            "overdue_days": -left if left < 0 else 0,
+            "end_date": day_month_year(c.end_date),
+            "state": "before" if left > 0 else "today" if left == 0 else "after",
+        }
     day_number = (day - c.start_date).days + 1 if c.start_date and day >= c.start_date else None
-    return {"title": c.title, "start_date": day_month_year(c.start_date), "countdown": countdown,
-            "day_number": day_number}
+    return {
+        "title": c.title,
+        "start_date": day_month_year(c.start_date),
+        "countdown": countdown,
+        "day_number": day_number,
+    }
 
 
 def countdown_text(cfg: Config, day: dt.date) -> str:
-    """"còn 14 ngày đến hạn 25/08/2021" (or today / overdue), "" without an end_date."""
+    """ "còn 14 ngày đến hạn 25/08/2021" (or today / overdue), "" without an end_date."""
     c = _campaign(cfg, day)["countdown"]
     if c is None:
         return ""
@@ -168,8 +199,9 @@ def progress_model(view: DayView, cfg: Config, num: Numbers | None = None) -> di
     lang = cfg.service.language
     t = labels(lang)
     num = num or Numbers.for_language(lang)
-    progress = compute_progress(targets, {u.unit.code: u.counted_values for u in view.units}, view.totals,
-                                cfg.form, [u.code for u in cfg.units])
+    progress = compute_progress(
+        targets, {u.unit.code: u.counted_values for u in view.units}, view.totals, cfg.form, [u.code for u in cfg.units]
+    )
     indicators = {i.code: i.label for i in cfg.form.indicators}
     measures = {m.code: m for m in cfg.form.measures}
 
@@ -177,27 +209,40 @@ def progress_model(view: DayView, cfg: Config, num: Numbers | None = None) -> di
         spec = measures[c.measure]
         money = spec.kind == "money"
         return {
-            "indicator": c.indicator, "indicator_label": indicators.get(c.indicator, c.indicator),
+            "indicator": c.indicator,
+            "indicator_label": indicators.get(c.indicator, c.indicator),
             "measure": c.measure,
             "measure_label": f"{spec.label} ({t['money_unit']})" if money else spec.label,
-            "money": money, "value": c.value, "target": c.target,
-            "value_number": sheet_number(c.value or Decimal(0), money), "target_number": sheet_number(c.target, money),
+            "money": money,
+            "value": c.value,
+            "target": c.target,
+            "value_number": sheet_number(c.value or Decimal(0), money),
+            "target_number": sheet_number(c.target, money),
             "value_text": value_text(c.value or Decimal(0), money, num),
             "target_text": value_text(c.target, money, num),
-            "ratio": float(c.ratio), "percent": float(c.percent),
+            "ratio": float(c.ratio),
+            "percent": float(c.percent),
             "percent_text": num.format(c.percent, 1, 1),
-            "bar": max(0, min(100, round(c.ratio * 100))), "done": c.ratio >= 1,
+            "bar": max(0, min(100, round(c.ratio * 100))),
+            "done": c.ratio >= 1,
         }
 
     days = {u.unit.code: u for u in view.units}
     units = []
     for up in progress.units:
         u = days.get(up.unit)
-        units.append({
-            "code": up.unit, "name": u.unit.name if u else up.unit, "group": (u.unit.group or "") if u else "",
-            "stale": bool(u and _stale(u, view.day)), "figures_day_text": day_month_year(u.latest_day) if u else "",
-            "cells": [cell(c) for c in up.cells], "lowest": cell(up.lowest), "done": up.lowest.ratio >= 1,
-        })
+        units.append(
+            {
+                "code": up.unit,
+                "name": u.unit.name if u else up.unit,
+                "group": (u.unit.group or "") if u else "",
+                "stale": bool(u and _stale(u, view.day)),
+                "figures_day_text": day_month_year(u.latest_day) if u else "",
+                "cells": [cell(c) for c in up.cells],
+                "lowest": cell(up.lowest),
+                "done": up.lowest.ratio >= 1,
+            }
+        )
     by_code = {u["code"]: u for u in units}
     return {
         "countdown": countdown_text(cfg, view.day),
@@ -216,30 +261,42 @@ def _rate(view: DayView, num: Numbers) -> dict[str, Any]:
     expected = len(view.units) - counts["not_expected"]
     reported = sum(counts[s] for s in REPORTED)
     percent = 100.0 * reported / expected if expected else 0.0
-    return {**counts, "expected": expected, "reported": reported, "percent": percent,
-            "percent_text": num.percent(percent), "total_units": len(view.units),
-            # Whole percentages for the HTML progress bar (two cells that always add to 100).
-            "bar": round(percent) if expected else 0, "date": day_month_year(view.day)}
+    return {
+        **counts,
+        "expected": expected,
+        "reported": reported,
+        "percent": percent,
+        "percent_text": num.percent(percent),
+        "total_units": len(view.units),
+        # Whole percentages for the HTML progress bar (two cells that always add to 100).
+        "bar": round(percent) if expected else 0,
+        "date": day_month_year(view.day),
+    }
 
 
-
-def _cell(value: Decimal | None, before: Decimal | None, has_previous: bool, money: bool,
-          num: Numbers) -> dict[str, Any]:
+def _cell(
+    value: Decimal | None, before: Decimal | None, has_previous: bool, money: bool, num: Numbers
+) -> dict[str, Any]:
     change = None
     if value is not None and has_previous:
         change = value - (before if before is not None else Decimal(0))
     elif value is None and before is not None:
         change = -before
     trend = "none" if change is None else "up" if change > 0 else "down" if change < 0 else "same"
-    return {"value": value, "number": sheet_number(value, money), "text": value_text(value, money, num),
-            "change": change, "change_number": sheet_number(change, money),
-            "change_text": value_text(change, money, num, sign=True) if change else
-            ("0" if change is not None else ""),
-            # The same on a line of their own (plain-text digest): "670 triệu (+12,5 triệu)".
-            "words": value_text(value, money, num, words=True),
-            "change_words": value_text(change, money, num, sign=True, words=True) if change else
-            ("0" if change is not None else ""),
-            "trend": trend}
+    return {
+        "value": value,
+        "number": sheet_number(value, money),
+        "text": value_text(value, money, num),
+        "change": change,
+        "change_number": sheet_number(change, money),
+        "change_text": value_text(change, money, num, sign=True) if change else ("0" if change is not None else ""),
+        # The same on a line of their own (plain-text digest): "670 triệu (+12,5 triệu)".
+        "words": value_text(value, money, num, words=True),
+        "change_words": value_text(change, money, num, sign=True, words=True)
+        if change
+        else ("0" if change is not None else ""),
+        "trend": trend,
+    }
 
 
 def _totals(view: DayView, cfg: Config, num: Numbers, t: Mapping[str, Any]) -> dict[str, Any]:
@@ -248,12 +305,18 @@ def _totals(view: DayView, cfg: Config, num: Numbers, t: Mapping[str, Any]) -> d
     group: object = object()
     for ind in cfg.form.indicators:
         now_row, before_row = view.totals.get(ind.code, {}), view.previous_totals.get(ind.code, {})
-        rows.append({
-            "code": ind.code, "label": ind.label, "group": ind.group or "",
-            "group_start": bool(ind.group) and ind.group != group,
-            "cells": [_cell(now_row.get(m.code), before_row.get(m.code), has_previous,
-                            m.kind == "money", num) for m in cfg.form.measures],
-        })
+        rows.append(
+            {
+                "code": ind.code,
+                "label": ind.label,
+                "group": ind.group or "",
+                "group_start": bool(ind.group) and ind.group != group,
+                "cells": [
+                    _cell(now_row.get(m.code), before_row.get(m.code), has_previous, m.kind == "money", num)
+                    for m in cfg.form.measures
+                ],
+            }
+        )
         group = ind.group
     total_cells = []
     for m in cfg.form.measures:
@@ -261,8 +324,13 @@ def _totals(view: DayView, cfg: Config, num: Numbers, t: Mapping[str, Any]) -> d
         before = _sum(r.get(m.code) for r in view.previous_totals.values())
         total_cells.append(_cell(value, before, has_previous, m.kind == "money", num))
     stale = [u for u in view.units if _stale(u, view.day)]
-    return {"rows": rows, "total": {"cells": total_cells}, "has_previous": has_previous,
-            "stale_units": len(stale), "empty": not view.totals}
+    return {
+        "rows": rows,
+        "total": {"cells": total_cells},
+        "has_previous": has_previous,
+        "stale_units": len(stale),
+        "empty": not view.totals,
+    }
 
 
 def _stale(u: UnitDay, day: dt.date) -> bool:
@@ -271,7 +339,7 @@ def _stale(u: UnitDay, day: dt.date) -> bool:
     return bool(u.latest_values) and u.latest_day is not None and u.latest_day < day
 
 
-def _sum(values) -> Decimal | None:
+def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
     present = [v for v in values if v is not None]
     return sum(present, Decimal(0)) if present else None
 
@@ -287,21 +355,42 @@ def _grouped(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[str
     return named
 
 
-def _unit_row(u: UnitDay, day: dt.date, cfg: Config, texts: Texts, num: Numbers,
-              describe: _ProblemSentences, reminded: Sequence[dt.datetime]) -> dict[str, Any]:
+def _unit_row(
+    u: UnitDay,
+    day: dt.date,
+    cfg: Config,
+    texts: Texts,
+    num: Numbers,
+    describe: _ProblemSentences,
+    reminded: Sequence[dt.datetime],
+) -> dict[str, Any]:
     m = u.message
     sums = []
     for spec in cfg.form.measures:
         value = _sum(row.get(spec.code) for row in u.latest_values.values())
-        sums.append({"value": value, "number": sheet_number(value, spec.kind == "money"),
-                     "text": value_text(value, spec.kind == "money", num)})
+        sums.append(
+            {
+                "value": value,
+                "number": sheet_number(value, spec.kind == "money"),
+                "text": value_text(value, spec.kind == "money", num),
+            }
+        )
     files = []
     if m is not None:
-        files = [{"name": clean_text(a.filename, MAX_TEXT, ellipsis=True), "outcome": a.outcome, "format": a.detected_format,
-                  "size": a.size} for a in m.attachments]
+        files = [
+            {
+                "name": clean_text(a.filename, MAX_TEXT, ellipsis=True),
+                "outcome": a.outcome,
+                "format": a.detected_format,
+                "size": a.size,
+            }
+            for a in m.attachments
+        ]
     # indicator × measure, as the workbook shows them (None where the unit gave no figure)
-    grid = [[sheet_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money")
-             for s in cfg.form.measures] for ind in cfg.form.indicators]
+    grid = [
+        [sheet_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money") for s in cfg.form.measures]
+        for ind in cfg.form.indicators
+    ]
     left_out = {(x.indicator, x.measure) for x in u.excluded}
     grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {
@@ -356,8 +445,13 @@ def excluded_lines(view: DayView, cfg: Config, texts: Texts, num: Numbers | None
             written = clean_text((x.problem.params or {}).get("text", ""), 60, ellipsis=True)
             value = f"'{written}'" if written else ""
         measure = (f"{spec.label} ({money_unit})" if money else spec.label) if spec else x.measure
-        lines.append(clean_text(texts.excluded(x.unit.name, indicators.get(x.indicator, x.indicator), measure,
-                                          value, x.problem.code), 1000, ellipsis=True))
+        lines.append(
+            clean_text(
+                texts.excluded(x.unit.name, indicators.get(x.indicator, x.indicator), measure, value, x.problem.code),
+                1000,
+                ellipsis=True,
+            )
+        )
     return lines
 
 
@@ -383,8 +477,10 @@ class _ProblemSentences:
         self.sentences = problem_sentences(cfg.service.language)
         money_unit = labels(cfg.service.language)["money_unit"]
         self.indicators = {i.code: i.label for i in cfg.form.indicators}
-        self.measures = {m.code: (f"{m.label} ({money_unit})" if m.kind == "money" else m.label, m.kind == "money")
-                         for m in cfg.form.measures}
+        self.measures = {
+            m.code: (f"{m.label} ({money_unit})" if m.kind == "money" else m.label, m.kind == "money")
+            for m in cfg.form.measures
+        }
 
     def __call__(self, p: Problem) -> str:
         params = {}
@@ -420,4 +516,3 @@ def _message_row(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
         "kind": m.kind,
         "files": [clean_text(a.filename, MAX_TEXT, ellipsis=True) for a in m.attachments],
     }
-

@@ -5,6 +5,7 @@ A template marks each piece of wording `[% section.key %]`; the piece (Jinja, wi
 template's own variables) comes from templates/lang/<language>.toml. So a language is one
 catalog file, and every language renders the same template.
 """
+
 from __future__ import annotations
 
 import re

@@ -2,6 +2,7 @@
 templates render, their subjects and attachment names, and the MIME message itself.
 Deciding and sending them is service/schedule/outbox.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -32,7 +33,8 @@ def report_address(cfg: Config) -> str:
 
 def words(language: str) -> dict[str, Any]:
     """Subjects and file names of the mails to units ([replies] of the catalog)."""
-    return catalog(language)["replies"]
+    table: dict[str, Any] = catalog(language)["replies"]
+    return table
 
 
 def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
@@ -50,8 +52,9 @@ def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
     }
 
 
-def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (),
-              previous: Message | None = None) -> dict[str, Any]:
+def ack_model(
+    cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (), previous: Message | None = None
+) -> dict[str, Any]:
     """What an acknowledgement of the report `msg` says.
 
     `earlier` are the unit's report messages of the same day received before it;
@@ -86,8 +89,14 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
         "readable": msg.readable,
         "replaces": replaces,
         "still_counts": still_counts,
-        "files": [{"name": clean_text(a.filename, 150, ellipsis=True), "outcome": a.outcome, "sheet": clean_text(a.sheet or "", 100, ellipsis=True)}
-                  for a in msg.attachments],
+        "files": [
+            {
+                "name": clean_text(a.filename, 150, ellipsis=True),
+                "outcome": a.outcome,
+                "sheet": clean_text(a.sheet or "", 100, ellipsis=True),
+            }
+            for a in msg.attachments
+        ],
         **figure_table(cfg, values, num),
         "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
         "form_file": "" if msg.readable else form_filename(cfg, unit),
@@ -97,23 +106,32 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
 def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:
     """The figures read, indicator × measure, as text in the reader's language (money in triệu đồng)."""
     money_unit = labels(cfg.service.language)["money_unit"]
-    measures = [{"code": m.code, "money": m.kind == "money",
-                 "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label}
-                for m in cfg.form.measures]
-    rows = []
+    measures: list[dict[str, Any]] = [
+        {
+            "code": m.code,
+            "money": m.kind == "money",
+            "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label,
+        }
+        for m in cfg.form.measures
+    ]
+    rows: list[dict[str, Any]] = []
     for ind in cfg.form.indicators:
         row = values.get(ind.code, {})
         if not row:
             continue
-        cells = []
+        cells: list[dict[str, str]] = []
         for m in measures:
             value = row.get(m["code"])
             text = value_text(value, m["money"], num)
             cells.append({"label": m["label"], "text": text})
         rows.append({"code": ind.code, "label": ind.label, "cells": cells})
     width = max((len(c["label"]) for r in rows for c in r["cells"] if c["text"]), default=0)
-    return {"measures": measures, "rows": rows, "label_width": width + 4,
-            "missing_indicators": len(cfg.form.indicators) - len(rows)}
+    return {
+        "measures": measures,
+        "rows": rows,
+        "label_width": width + 4,
+        "missing_indicators": len(cfg.form.indicators) - len(rows),
+    }
 
 
 def unresolved_model(cfg: Config, msg: Message) -> dict[str, Any]:
@@ -160,9 +178,20 @@ def reply_subject(original: str | None, language: str) -> str:
     return f"{w['reply_prefix']}{base or w['ack_subject_fallback']}"
 
 
-def compose_mail(cfg: Config, *, to: str, subject: str, message_id: str, now: dt.datetime, text: str,
-                 html: str | None, in_reply_to: str | None = None, references: Sequence[str] = (),
-                 files: Sequence[tuple[str, str, bytes]] = (), auto_submitted: str = "auto-replied") -> EmailMessage:
+def compose_mail(
+    cfg: Config,
+    *,
+    to: str,
+    subject: str,
+    message_id: str,
+    now: dt.datetime,
+    text: str,
+    html: str | None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    files: Sequence[tuple[str, str, bytes]] = (),
+    auto_submitted: str = "auto-replied",
+) -> EmailMessage:
     """A mail to a unit, marked automatic so that no auto-responder answers it (RFC 3834)."""
     assert cfg.smtp is not None
     msg = EmailMessage()

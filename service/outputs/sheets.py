@@ -2,6 +2,7 @@
 formats, wrapped rows and print setup. Text that came from units is always written as
 text, so no spreadsheet ever runs it as a formula.
 """
+
 from __future__ import annotations
 
 import math
@@ -45,9 +46,14 @@ STATUS_FILL = {
 STATUS_COLOR = {"on_time": "2E7D32", "late": "F9A825", "unreadable": "EF6C00", "missing": "D32F2F"}
 # Font of a "change" cell by (trend, bold row): decreases stand out in red.
 CHANGE_FONT = {
-    (trend, bold): Font(name=FONT_NAME, size=10 if trend != "down" else 11, bold=bold or trend == "down",
-                        color={"up": "1E6B34", "down": "B3261E"}.get(trend, "8A94A3"))
-    for trend in ("up", "down", "same", "none") for bold in (False, True)
+    (trend, bold): Font(
+        name=FONT_NAME,
+        size=10 if trend != "down" else 11,
+        bold=bold or trend == "down",
+        color={"up": "1E6B34", "down": "B3261E"}.get(trend, "8A94A3"),
+    )
+    for trend in ("up", "down", "same", "none")
+    for bold in (False, True)
 }
 WRAP = Alignment(wrap_text=True, vertical="center")
 CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -67,6 +73,7 @@ DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
 
 # -- untrusted text -------------------------------------------------------------------------
 
+
 def neutralize(text: object) -> str:
     """Text for a CSV cell: one that a spreadsheet would run as a formula gets a leading '."""
     s = "" if text is None else str(text)
@@ -85,8 +92,18 @@ def put_text(cell: Cell, text: object) -> Cell:
     return cell
 
 
-def put_cell(ws: Worksheet, row: int, col: int, value: Any, font: Font = REGULAR, *, fill: PatternFill | None = None,
-         fmt: str | None = None, align: Alignment = WRAP, border: Border | None = BOX) -> Cell:
+def put_cell(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: Any,
+    font: Font = REGULAR,
+    *,
+    fill: PatternFill | None = None,
+    fmt: str | None = None,
+    align: Alignment = WRAP,
+    border: Border | None = BOX,
+) -> Cell:
     """Write one styled cell. A workbook of 1,000 units has ~100,000 cells, so this path
     avoids openpyxl's per-cell work: each style combination is resolved against the
     workbook's tables once and its index array copied, and plain numbers skip type
@@ -119,9 +136,10 @@ def put_cell(ws: Worksheet, row: int, col: int, value: Any, font: Font = REGULAR
     return cell
 
 
-def _style_cache(ws: Worksheet) -> dict:
+def _style_cache(ws: Worksheet) -> dict[Any, Any]:
     # Style indices belong to one workbook, so the cache lives on it.
-    return ws.parent.__dict__.setdefault("_baocao_styles", {})
+    cache: dict[Any, Any] = ws.parent.__dict__.setdefault("_baocao_styles", {})
+    return cache
 
 
 def _lines(text: object, width: float) -> int:
@@ -140,8 +158,9 @@ def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line
         ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
 
 
-def banner(ws: Worksheet, row: int, text: str, widths: Sequence[float], font: Font,
-            height: float | None = None) -> None:
+def banner(
+    ws: Worksheet, row: int, text: str, widths: Sequence[float], font: Font, height: float | None = None
+) -> None:
     last_col = len(widths)
     put_cell(ws, row, 1, text, font, align=CENTER if font in (TITLE, SUBTITLE) else LEFT_CENTER, border=None)
     if last_col > 1:
@@ -185,4 +204,3 @@ def figure_format(measure: Mapping[str, Any], change: bool = False, value: objec
     if measure["money"] and not (measure.get("whole_money") and isinstance(value, int)):
         return MONEY_CHANGE_FORMAT if change else MONEY_FORMAT
     return COUNT_CHANGE_FORMAT if change else COUNT_FORMAT
-

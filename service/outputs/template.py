@@ -3,12 +3,14 @@
 STT | Mã | Nội dung | one column per measure (money with its scale) | Ghi chú; the
 reader matches the `Mã` column exactly, so a filled-in template always reads back.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import io
 from collections.abc import Mapping
 from decimal import Decimal
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -26,9 +28,12 @@ GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
 FONT = "Times New Roman"
 
 
-def render_form(cfg: Config, unit: UnitConfig | None = None,
-                values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
-                as_of: dt.date | None = None) -> bytes:
+def render_form(
+    cfg: Config,
+    unit: UnitConfig | None = None,
+    values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
+    as_of: dt.date | None = None,
+) -> bytes:
     """The form as .xlsx bytes; `values` ({indicator: {measure: value in đồng}}) pre-fills it."""
     t = catalog(cfg.service.language)["form"]
     wb = Workbook()
@@ -38,7 +43,9 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
     first_fig, last_col = 4, 4 + len(measures)  # D.. ; the note column after the figures
     regular, bold = Font(name=FONT, size=12), Font(name=FONT, size=12, bold=True)
 
-    def put(row: int, col: int, value, font=regular, merge_to: int | None = None, align="left"):
+    def put(
+        row: int, col: int, value: object, font: Font = regular, merge_to: int | None = None, align: str = "left"
+    ) -> Any:
         cell = ws.cell(row, col, value)
         cell.font = font
         cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
@@ -51,23 +58,31 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
     put(2, 4, t["motto"], bold, merge_to=last_col, align="center")
     put(4, 1, t["title"], Font(name=FONT, size=14, bold=True), merge_to=last_col, align="center")
     put(5, 1, fill(t["unit"], {"unit": unit.name}) if unit else t["unit_blank"], bold, merge_to=last_col)
-    put(6, 1, fill(t["as_of"], {"date": f"{as_of:%d/%m/%Y}"}) if as_of else t["as_of_blank"],
-        regular, merge_to=last_col)
+    put(
+        6, 1, fill(t["as_of"], {"date": f"{as_of:%d/%m/%Y}"}) if as_of else t["as_of_blank"], regular, merge_to=last_col
+    )
 
     head = 8
     headers = [t["stt"], t["code"], t["label"]]
     for m in measures:
-        headers.append(f"{m.label} {fill(t['scale'], {'scale': scale_name(m.default_scale)})}"
-                       if m.kind == "money" else m.label)
+        headers.append(
+            f"{m.label} {fill(t['scale'], {'scale': scale_name(m.default_scale)})}" if m.kind == "money" else m.label
+        )
     headers.append(t["note"])
     for j, text in enumerate(headers, start=1):
         c = put(head, j, text, bold, align="center")
         c.fill, c.border = HEAD_FILL, BOX
     ws.row_dimensions[head].height = 64
 
-    validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                                allow_blank=True, showErrorMessage=True,
-                                errorTitle=t["validation_title"], error=t["validation_error"])
+    validation = DataValidation(
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle=t["validation_title"],
+        error=t["validation_error"],
+    )
     ws.add_data_validation(validation)
     row, number, group = head + 1, 0, object()
     for ind in cfg.form.indicators:
@@ -94,8 +109,13 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
         row += 1
     if number:
         validation.add(f"{get_column_letter(first_fig)}{head + 1}:{get_column_letter(last_col - 1)}{row - 1}")
-    put(row + 1, 1, fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
-        Font(name=FONT, size=11, italic=True), merge_to=last_col)
+    put(
+        row + 1,
+        1,
+        fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
+        Font(name=FONT, size=11, italic=True),
+        merge_to=last_col,
+    )
     ws.row_dimensions[row + 1].height = 36
 
     widths = {1: 6, 2: 16, 3: 60}

@@ -1,19 +1,16 @@
-"""The consolidated workbook attached to the digest, and the CSV/XLSX exports of stored figures.
+"""The consolidated workbook attached to the digest.
 
-Pure: the digest model (service.outputs.model.digest_model) or DayViews in, bytes out.
+Pure: the digest model (service.outputs.model.digest_model) in, .xlsx bytes out.
 """
+
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
@@ -23,11 +20,9 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from service.config import Config
-from service.day.dayview import DayView
-from service.outputs.i18n import Texts, fill, labels
+from service.outputs.i18n import fill, labels
 from service.outputs.sheets import (
     BOLD,
-    BOX,
     CENTER,
     CHANGE_FONT,
     COUNT_FORMAT,
@@ -52,16 +47,15 @@ from service.outputs.sheets import (
     figure_format,
     fit_row,
     header_row,
-    neutralize,
     print_setup,
     put_cell,
-    put_text,
     set_widths,
 )
 
 # -- the digest workbook --------------------------------------------------------------------
 
-def render_workbook(model: dict, cfg: Config) -> bytes:
+
+def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
     """The consolidated workbook for one day (.xlsx bytes) from `digest_model(...)`."""
     t = labels(cfg.service.language)["workbook"]
     wb = Workbook()
@@ -99,8 +93,13 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     banner(ws, 3, _rate_line(model, t), widths, NOTE)
     banner(ws, 4, fill(t["units_note"], {"money_unit": money_unit}), widths, NOTE)
     if model["totals"]["stale_units"]:
-        banner(ws, 5, fill(t["stale_note"], {"count": model["totals"]["stale_units"],
-                                               "sheet": t["status_sheet"]}), widths, NOTE)
+        banner(
+            ws,
+            5,
+            fill(t["stale_note"], {"count": model["totals"]["stale_units"], "sheet": t["status_sheet"]}),
+            widths,
+            NOTE,
+        )
     head = 7
     for col, text in ((1, t["stt"]), (2, t["indicator"])):
         put_cell(ws, head, col, text, HEAD, fill=HEAD_FILL, align=CENTER)
@@ -144,8 +143,7 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     print_setup(ws, f"{head}:{head + 1}")
 
 
-def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[str, Any],
-                  anchor_col: int) -> int:
+def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[str, Any], anchor_col: int) -> int:
     """The day's status counts as a small table and a native bar chart drawn from it;
     returns the first free row below both."""
     r = model["rate"]
@@ -186,13 +184,27 @@ def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[
     return row + 14
 
 
-def _figure_pairs(ws: Worksheet, row: int, cells: Sequence[Mapping[str, Any]],
-                  measures: Sequence[Mapping[str, Any]], font: Font, fill_: PatternFill | None) -> None:
+def _figure_pairs(
+    ws: Worksheet,
+    row: int,
+    cells: Sequence[Mapping[str, Any]],
+    measures: Sequence[Mapping[str, Any]],
+    font: Font,
+    fill_: PatternFill | None,
+) -> None:
     for k, (c, ms) in enumerate(zip(cells, measures)):
         col = 3 + 2 * k
         put_cell(ws, row, col, c["number"], font, fill=fill_, fmt=figure_format(ms, value=c["number"]), align=RIGHT)
-        put_cell(ws, row, col + 1, c["change_number"], CHANGE_FONT[(c["trend"], bool(font.b))], fill=fill_,
-             fmt=figure_format(ms, True, c["change_number"]), align=RIGHT)
+        put_cell(
+            ws,
+            row,
+            col + 1,
+            c["change_number"],
+            CHANGE_FONT[(c["trend"], bool(font.b))],
+            fill=fill_,
+            fmt=figure_format(ms, True, c["change_number"]),
+            align=RIGHT,
+        )
 
 
 def _units_in_order(model: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -205,8 +217,16 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
     unit's cells; a ratio cell holds value / target (0.875) shown as 87.5%."""
     p = model["progress"]
     ws.title = t["progress_sheet"]
-    headers = [t["stt"], t["unit_code"], t["unit"], t["indicator"], t["measure"], t["achieved"],
-               t["target"], t["percent"]]
+    headers = [
+        t["stt"],
+        t["unit_code"],
+        t["unit"],
+        t["indicator"],
+        t["measure"],
+        t["achieved"],
+        t["target"],
+        t["percent"],
+    ]
     widths = [6, 14, 32, 44, 30, 14, 14, 10]
     set_widths(ws, widths)
     money_unit = labels(model["language"])["money_unit"]
@@ -230,12 +250,34 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
         put_cell(ws, row, 3, u["name"] if u else t["total"], font, fill=shade)
         put_cell(ws, row, 4, c["indicator_label"], font, fill=shade)
         put_cell(ws, row, 5, c["measure_label"], font, fill=shade)
-        put_cell(ws, row, 6, c["value_number"], font, fill=shade, fmt=figure_format(ms, value=c["value_number"]), align=RIGHT)
-        put_cell(ws, row, 7, c["target_number"], font, fill=shade, fmt=figure_format(ms, value=c["target_number"]), align=RIGHT)
-        put_cell(ws, row, 8, c["ratio"], BOLD if u is None else font,
-             fill=STATUS_FILL["on_time"] if c["done"] else shade, fmt=PERCENT_FORMAT, align=RIGHT)
-        fit_row(ws, row, [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]),
-                       (c["measure_label"], widths[4])])
+        put_cell(
+            ws, row, 6, c["value_number"], font, fill=shade, fmt=figure_format(ms, value=c["value_number"]), align=RIGHT
+        )
+        put_cell(
+            ws,
+            row,
+            7,
+            c["target_number"],
+            font,
+            fill=shade,
+            fmt=figure_format(ms, value=c["target_number"]),
+            align=RIGHT,
+        )
+        put_cell(
+            ws,
+            row,
+            8,
+            c["ratio"],
+            BOLD if u is None else font,
+            fill=STATUS_FILL["on_time"] if c["done"] else shade,
+            fmt=PERCENT_FORMAT,
+            align=RIGHT,
+        )
+        fit_row(
+            ws,
+            row,
+            [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]), (c["measure_label"], widths[4])],
+        )
         row += 1
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(headers))}{max(row - 1, head)}"
     ws.freeze_panes = ws.cell(head + 1, 4)
@@ -245,8 +287,18 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
 def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
     ws.title = t["status_sheet"]
     measures = model["measures"]
-    headers = [t["stt"], t["unit_code"], t["unit"], t["group"], t["status"], t["received"],
-               t["figures_day"], *(m["header"] for m in measures), t["problem_count"], t["note"]]
+    headers = [
+        t["stt"],
+        t["unit_code"],
+        t["unit"],
+        t["group"],
+        t["status"],
+        t["received"],
+        t["figures_day"],
+        *(m["header"] for m in measures),
+        t["problem_count"],
+        t["note"],
+    ]
     widths = [6, 14, 36, 16, 15, 9, 12] + [12] * len(measures) + [8, 26]
     set_widths(ws, widths)
     banner(ws, 1, fill(t["status_title"], {"date": model["date"]}), widths, TITLE, 24)
@@ -276,10 +328,26 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         put_cell(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
         put_cell(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
         for k, (c, ms) in enumerate(zip(u["sums"], measures)):
-            put_cell(ws, row, first_fig + k, c["number"], font, fill=zebra, fmt=figure_format(ms, value=c["number"]),
-                 align=RIGHT)
-        put_cell(ws, row, first_fig + len(measures), len(u["problems"]) or None,
-             BOLD if u["problems"] else REGULAR, fill=zebra, fmt=COUNT_FORMAT, align=CENTER)
+            put_cell(
+                ws,
+                row,
+                first_fig + k,
+                c["number"],
+                font,
+                fill=zebra,
+                fmt=figure_format(ms, value=c["number"]),
+                align=RIGHT,
+            )
+        put_cell(
+            ws,
+            row,
+            first_fig + len(measures),
+            len(u["problems"]) or None,
+            BOLD if u["problems"] else REGULAR,
+            fill=zebra,
+            fmt=COUNT_FORMAT,
+            align=CENTER,
+        )
         put_cell(ws, row, last, note, MUTED if notes else REGULAR, fill=zebra)
         fit_row(ws, row, [(u["name"], widths[2]), (u["group"], widths[3]), (note, widths[-1])])
         row += 1
@@ -303,8 +371,9 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     last = len(widths)
     money_unit = labels(model["language"])["money_unit"]
     # The title spans the first printed page only: a merged cell across a page break is cut.
-    page_one = widths[:first - 1 + _blocks_per_page(fixed_widths, figure_width, len(measures),
-                                                       len(indicators)) * len(measures)]
+    page_one = widths[
+        : first - 1 + _blocks_per_page(fixed_widths, figure_width, len(measures), len(indicators)) * len(measures)
+    ]
     banner(ws, 1, fill(t["detail_title"], {"date": model["date"]}), page_one, TITLE, 24)
     banner(ws, 2, fill(t["units_note"], {"money_unit": money_unit}), page_one, NOTE)
     head = 4
@@ -340,8 +409,16 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             col = first
             for cells, left_out in zip(u["grid"], u["grid_excluded"]):
                 for v, excluded in zip(cells, left_out):
-                    put_cell(ws, row, col, v, font, fill=EXCLUDED_FILL if excluded else zebra,
-                         fmt=figure_format(by_column[col - first], value=v), align=RIGHT)
+                    put_cell(
+                        ws,
+                        row,
+                        col,
+                        v,
+                        font,
+                        fill=EXCLUDED_FILL if excluded else zebra,
+                        fmt=figure_format(by_column[col - first], value=v),
+                        align=RIGHT,
+                    )
                     col += 1
             fit_row(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
@@ -350,8 +427,16 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     col = first
     for ind in indicators:
         for c in ind["cells"]:
-            put_cell(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=figure_format(by_column[col - first], value=c["number"]),
-                 align=RIGHT)
+            put_cell(
+                ws,
+                row,
+                col,
+                c["number"],
+                BOLD,
+                fill=TOTAL_FILL,
+                fmt=figure_format(by_column[col - first], value=c["number"]),
+                align=RIGHT,
+            )
             col += 1
     fit_row(ws, row, [])
     if model["excluded"]:
@@ -377,8 +462,9 @@ def _blocks_per_page(fixed_widths: Sequence[float], block_width: float, block_si
     return max(1, min(blocks, int((USABLE_CM / MIN_SCALE - fixed_cm) // block_cm)))
 
 
-def _pages_across(ws: Worksheet, fixed_widths: Sequence[float], block_width: float, block_size: int,
-                  blocks: int, first_block_col: int) -> None:
+def _pages_across(
+    ws: Worksheet, fixed_widths: Sequence[float], block_width: float, block_size: int, blocks: int, first_block_col: int
+) -> None:
     """Print a wide sheet as pages across that each start at a block (an indicator with its
     measures) and repeat the fixed columns, at the largest scale that keeps MIN_SCALE."""
     usable_cm = USABLE_CM
@@ -436,114 +522,13 @@ def _unassigned_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, A
         put_cell(ws, row, 5, x["subject"], fill=zebra)
         put_cell(ws, row, 6, x["reason"], fill=zebra)
         put_cell(ws, row, 7, t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"], fill=zebra)
-        fit_row(ws, row, [(x["from"], widths[2]), (x["from_name"], widths[3]), (x["subject"], widths[4]),
-                       (x["reason"], widths[5])])
+        fit_row(
+            ws,
+            row,
+            [(x["from"], widths[2]), (x["from_name"], widths[3]), (x["subject"], widths[4]), (x["reason"], widths[5])],
+        )
         row += 1
     if row == head + 1:
         put_cell(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
     ws.freeze_panes = ws.cell(head + 1, 1)
     print_setup(ws, f"{head}:{head}")
-
-
-# -- exports --------------------------------------------------------------------------------
-
-def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[list]]:
-    """Stored figures in long format: one row per unit × indicator × measure and day.
-
-    A unit with no figures of its own that day still gets one row (its status), so
-    the export also says who reported. Money is in đồng; `received_at` is an aware
-    datetime in the configured time zone.
-    """
-    lang = cfg.service.language
-    texts = Texts(lang)
-    headers = list(labels(lang)["export"]["headers"])
-    indicators = {i.code: i.label for i in cfg.form.indicators}
-    measures = {m.code: m.label for m in cfg.form.measures}
-    rows: list[list] = []
-    for view in views:
-        for u in view.units:
-            m = u.message
-            head = [view.day, u.unit.code, u.unit.name, u.unit.group or "", texts.status(u.status),
-                    m.received_at.astimezone(cfg.service.timezone) if m else None]
-            if not u.values:
-                rows.append(head + [None, None, None, None, None])
-                continue
-            # Config order first; codes no longer in the config (config changed) after.
-            for ind in [*indicators, *sorted(set(u.values) - set(indicators))]:
-                row = u.values.get(ind, {})
-                for meas in [*measures, *sorted(set(row) - set(measures))]:
-                    if meas in row:
-                        rows.append(head + [ind, indicators.get(ind, ind), meas, measures.get(meas, meas),
-                                            row[meas]])
-    return headers, rows
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def render_export_csv(views: Sequence[DayView], cfg: Config) -> bytes:
-    """The export as CSV for spreadsheets: UTF-8 with BOM, comma-separated, text neutralised."""
-    headers, rows = export_rows(views, cfg)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    for r in rows:
-        writer.writerow([_csv_value(v) for v in r])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (Decimal, int, float)):
-        return str(_plain(Decimal(value)))
-    return neutralize(value)
-
-
-def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
-    """The export as one .xlsx sheet with a frozen, filterable header row."""
-    headers, rows = export_rows(views, cfg)
-    t = labels(cfg.service.language)["export"]
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t["sheet"])
-    widths = [12, 14, 36, 18, 16, 20, 18, 50, 14, 32, 20]
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    head = []
-    for h in headers:
-        c = WriteOnlyCell(ws)
-        put_text(c, h)
-        c.font, c.fill, c.alignment, c.border = HEAD, HEAD_FILL, CENTER, BOX
-        head.append(c)
-    ws.append(head)
-    for r in rows:
-        out = []
-        for j, value in enumerate(r):
-            c = WriteOnlyCell(ws)
-            if isinstance(value, str):
-                put_text(c, value)
-            elif isinstance(value, dt.datetime):
-                c.value = value.replace(tzinfo=None)  # local time; Excel has no zones
-                c.number_format = DATETIME_FORMAT
-            elif isinstance(value, dt.date):
-                c.value = value
-                c.number_format = DATE_FORMAT
-            else:
-                c.value = _plain(value)
-                if j == len(r) - 1 and value is not None:
-                    c.number_format = "#,##0.####"
-            out.append(c)
-        ws.append(out)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
