@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from parsers.model import Problem
 
-# Every problem code the attachment reader emits (sentences: templates/problems.*.toml).
+# Every problem code the attachment reader emits (sentences: templates/lang/*.toml [problems]).
 PROBLEM_CODES = (
     "file_unreadable",
     "unsupported_format",
@@ -40,7 +40,7 @@ class _Blank(dict[str, str]):
 
 
 def render_problem(problem: Problem, sentences: Mapping[str, str]) -> str:
-    """The sentence for `problem` in the language of `sentences` (problems.<lang>.toml).
+    """The sentence for `problem` in the language of `sentences` ([problems] of templates/lang/<lang>.toml).
 
     A parameter whose value has its own entry `<param>_<value>` (e.g. limit_rows,
     format_pdf) is shown translated. Missing parameters render empty; never raises.
