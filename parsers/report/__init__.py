@@ -15,7 +15,7 @@ from typing import Final
 from parsers.model import AttachmentResult, FormSpec, Problem
 from parsers.readers import Grid, GridError, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
-from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, render_problem
+from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, fill_sentence, render_problem
 from parsers.report.tables import choose_table, find_table
 from parsers.report.values import Reading, read_values, run_checks
 from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
@@ -24,6 +24,7 @@ __all__ = [
     "FIGURE_FORMAT_PROBLEMS",
     "PROBLEM_CODES",
     "FormIndex",
+    "fill_sentence",
     "form_index",
     "match_key",
     "read_attachment",

@@ -334,12 +334,6 @@ def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[
     return headers, rows
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
 def render_export_csv(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as CSV for spreadsheets: UTF-8 with BOM, comma-separated, text neutralised."""
     headers, rows = export_rows(views, cfg)
@@ -359,7 +353,7 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
     if isinstance(value, (Decimal, int, float)):
-        return str(_plain(Decimal(value)))
+        return str(number(Decimal(value)))
     return neutralize(value)
 
 
@@ -394,7 +388,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
                 c.value = value
                 c.number_format = DATE_FORMAT
             else:
-                c.value = _plain(value)
+                c.value = number(value) if isinstance(value, Decimal) else value
                 if j == len(r) - 1 and value is not None:
                     c.number_format = "#,##0.####"
             out.append(c)

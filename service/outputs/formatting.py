@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from service.config import Config
+from service.day.dayview import number
 from service.outputs.i18n import fill, labels
 
 
@@ -89,5 +90,4 @@ def sheet_number(value: Decimal | None, money: bool) -> int | float | None:
     """The value as the workbook shows it: money in triệu đồng, counts as they are."""
     if value is None:
         return None
-    v = value / MILLION if money else value
-    return int(v) if v == v.to_integral_value() else float(v)
+    return number(value / MILLION if money else value)

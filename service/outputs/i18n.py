@@ -11,22 +11,13 @@ from importlib import resources
 from typing import Any
 
 from parsers.model import Problem
-from parsers.report import render_problem
+from parsers.report import fill_sentence, render_problem
 
 CATALOG_FOLDER = "lang"
 
 
-class _Blank(dict[str, object]):
-    def __missing__(self, key: str) -> str:
-        return ""
-
-
-def fill(template: str, params: Mapping[str, object]) -> str:
-    """str.format_map that never raises: unknown or missing fields become empty."""
-    try:
-        return template.format_map(_Blank({k: "" if v is None else v for k, v in params.items()}))
-    except (ValueError, IndexError, AttributeError):
-        return template
+# Filling a sentence's {fields} is one rule for the readers and the service.
+fill = fill_sentence
 
 
 def languages() -> list[str]:

@@ -16,6 +16,8 @@ from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from service.day.dayview import number
+
 # Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_CELL_CHARS = 32_767
@@ -120,7 +122,7 @@ def put_cell(
         cell._value = value
         cell.data_type = "n"
     elif isinstance(value, Decimal):
-        cell.value = int(value) if value == value.to_integral_value() else float(value)
+        cell.value = number(value)
     elif value is not None:
         cell.value = value
     if style is None:

@@ -19,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
+from service.day.dayview import number
 from service.outputs.i18n import catalog, fill
 
 THIN = Side(style="thin", color="808080")
@@ -84,7 +85,7 @@ def render_form(
         error=t["validation_error"],
     )
     ws.add_data_validation(validation)
-    row, number, group = head + 1, 0, object()
+    row, stt, group = head + 1, 0, object()
     for ind in cfg.form.indicators:
         if ind.group and ind.group != group:
             c = put(row, 3, ind.group, bold)
@@ -92,8 +93,8 @@ def render_form(
                 ws.cell(row, j).fill, ws.cell(row, j).border = GROUP_FILL, BOX
             row += 1
         group = ind.group
-        number += 1
-        put(row, 1, number, align="center").border = BOX
+        stt += 1
+        put(row, 1, stt, align="center").border = BOX
         put(row, 2, ind.code, Font(name=FONT, size=10, color="808080"), align="center").border = BOX
         put(row, 3, ind.label).border = BOX
         for j, m in enumerate(measures, start=first_fig):
@@ -103,11 +104,11 @@ def render_form(
             cell.number_format = "#,##0" if m.kind == "count" else "#,##0.###"
             v = (values or {}).get(ind.code, {}).get(m.code)
             if v is not None:
-                cell.value = _in_scale(Decimal(v), m.default_scale if m.kind == "money" else 1)
+                cell.value = number(Decimal(v) / (m.default_scale if m.kind == "money" else 1))
         note = ws.cell(row, last_col)
         note.border, note.protection = BOX, Protection(locked=False)
         row += 1
-    if number:
+    if stt:
         validation.add(f"{get_column_letter(first_fig)}{head + 1}:{get_column_letter(last_col - 1)}{row - 1}")
     put(
         row + 1,
@@ -134,8 +135,3 @@ def render_form(
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _in_scale(value_dong: Decimal, factor: int) -> int | float:
-    v = value_dong / factor
-    return int(v) if v == v.to_integral_value() else float(v)
