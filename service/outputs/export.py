@@ -14,9 +14,10 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
+from parsers.text import clean_text
 from service.config import Config
 from service.day.dayview import DayView, UnitDay, Values, number
-from service.outputs.i18n import Texts, fill, labels
+from service.outputs.i18n import Texts, catalog, fill, labels
 from service.outputs.model import excluded_lines, progress_model, unit_notes
 from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
 from service.targets import ProgressCell, compute_progress
@@ -153,40 +154,35 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
 # -- terminal table --------------------------------------------------------------------------
 
 
-def _width(text: str) -> int:
+def _display_width(text: str) -> int:
     return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1) for c in text)
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - _display_width(text))
 
 
 def render_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h) for i, h in enumerate(headers)]
+    widths = [
+        max(_display_width(h), *(_display_width(r[i]) for r in rows)) if rows else _display_width(h)
+        for i, h in enumerate(headers)
+    ]
     line = "  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(out)
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def status_text(view: DayView, cfg: Config) -> str:
     texts = Texts(cfg.service.language)
-    vi = cfg.service.language == "vi"
+    t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
-    head = (
-        f"Ngày {view.day:%d/%m/%Y} — hạn nộp {view.deadline:%H:%M}"
-        if vi
-        else f"{view.day:%d/%m/%Y} — deadline {view.deadline:%H:%M}"
-    )
+    head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
     if not view.reporting_day:
-        head += " (không phải ngày báo cáo)" if vi else " (not a reporting day)"
+        head += t["not_reporting_day"]
     expected = sum(1 for u in view.units if u.status != "not_expected")
     reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
-    head += f"\nĐã báo cáo {reported}/{expected} đơn vị" if vi else f"\nReported: {reported}/{expected} units"
+    head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})
     rows = []
     notes = {u.unit.code: "; ".join(unit_notes(u, cfg, texts)) for u in view.units}
     for u in view.units:
@@ -200,17 +196,14 @@ def status_text(view: DayView, cfg: Config) -> str:
                 texts.status(u.status),
                 shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
                 str(sum(len(r) for r in u.values.values())) if u.values else "",
-                _short(texts.render(u.problems[0]), 70) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
+                clean_text(texts.render(u.problems[0]), 70, ellipsis=True)
+                + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
                 if u.problems
                 else "",
                 *([notes[u.unit.code]] if any(notes.values()) else []),
             ]
         )
-    headers = (
-        ["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"]
-        if vi
-        else ["Code", "Unit", "Status", "Received", "Cells", "Problems"]
-    )
+    headers = list(t["headers"])
     if any(notes.values()):
         headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
@@ -221,7 +214,7 @@ def status_text(view: DayView, cfg: Config) -> str:
     if progress:
         text += "\n\n" + "\n".join(progress)
     if view.unassigned:
-        text += "\n\n" + ("Thư chưa gắn với đơn vị nào:" if vi else "Messages not tied to a unit:")
+        text += "\n\n" + t["unassigned"]
         for m in view.unassigned:
             text += (
                 f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "

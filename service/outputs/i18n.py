@@ -60,7 +60,7 @@ class Texts:
         table: dict[str, Any] = catalog(self.language).get(section, {})
         return table
 
-    def _text(self, section: str, key: str, default: str) -> str:
+    def _entry(self, section: str, key: str, default: str) -> str:
         return str(self._table(section).get(key, default))
 
     def problem(self, code: str, params: Mapping[str, object]) -> str:
@@ -81,23 +81,23 @@ class Texts:
         return fill(template, {"detail": detail}) if template else stored_reason
 
     def status(self, status: str) -> str:
-        return self._text("status", status, status)
+        return self._entry("status", status, status)
 
     def note(self, key: str, params: Mapping[str, object]) -> str:
         """A note beside a unit's status ([notes]), e.g. a correction after the deadline."""
-        return fill(self._text("notes", key, key), params)
+        return fill(self._entry("notes", key, key), params)
 
     def excluded(self, unit: str, indicator: str, measure: str, value: str, problem_code: str) -> str:
         """One figure the totals leave out, as a sentence ([excluded] item)."""
-        reason = self._text("excluded_reasons", problem_code, problem_code)
+        reason = self._entry("excluded_reasons", problem_code, problem_code)
         return fill(
-            self._text("excluded", "item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
+            self._entry("excluded", "item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
             {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason},
         )
 
     def excluded_heading(self) -> str:
-        return self._text("excluded", "heading", "")
+        return self._entry("excluded", "heading", "")
 
     def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
         """A sentence of the catalog's [section] (`baocao health`, `check --connect`, [digest_state])."""
-        return fill(self._text(section, key, key), params or {})
+        return fill(self._entry(section, key, key), params or {})

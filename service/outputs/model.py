@@ -51,12 +51,12 @@ def digest_model(
     texts = Texts(lang)
     num = Numbers.for_language(lang)
     reminded = reminded or {}
-    measures = [_measure(m, t) for m in cfg.form.measures]
+    measures = [_measure_model(m, t) for m in cfg.form.measures]
 
     describe = _ProblemSentences(cfg, texts, num)
     units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ())) for u in view.units]
     excluded = excluded_lines(view, cfg, texts, num)
-    by_group = _grouped(units, t)
+    by_group = _by_group(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
     # email's table keeps the units that need attention and the workbook has them all.
     shown = units
@@ -76,7 +76,7 @@ def digest_model(
     local_now = local_time(now, cfg)
     model: dict[str, Any] = {
         "language": lang,
-        "campaign": _campaign(cfg, view.day),
+        "campaign": _campaign_model(cfg, view.day),
         "sender_name": cfg.smtp.from_name if cfg.smtp and cfg.smtp.from_name else "",
         "day": view.day,
         "date": day_month_year(view.day),
@@ -140,7 +140,7 @@ def digest_model(
     return model
 
 
-def _measure(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
+def _measure_model(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     money = m.kind == "money"
     return {
         "code": m.code,
@@ -154,7 +154,7 @@ def _measure(m: MeasureSpec, t: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
+def _campaign_model(cfg: Config, day: dt.date) -> dict[str, Any]:
     c = cfg.campaign
     countdown = None
     if c.end_date is not None:
@@ -176,7 +176,7 @@ def _campaign(cfg: Config, day: dt.date) -> dict[str, Any]:
 
 def countdown_text(cfg: Config, day: dt.date) -> str:
     """ "còn 14 ngày đến hạn 25/08/2021" (or today / overdue), "" without an end_date."""
-    c = _campaign(cfg, day)["countdown"]
+    c = _campaign_model(cfg, day)["countdown"]
     if c is None:
         return ""
     days = c["days_left"] if c["state"] == "before" else c["overdue_days"]
@@ -344,7 +344,7 @@ def _sum(values: Iterable[Decimal | None]) -> Decimal | None:
     return sum(present, Decimal(0)) if present else None
 
 
-def _grouped(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[str, Any]]:
+def _by_group(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[str, Any]]:
     """Units by group in config order of first appearance; units without a group last."""
     order: dict[str, list[dict[str, Any]]] = {}
     for u in units:

@@ -144,7 +144,7 @@ def _style_cache(ws: Worksheet) -> dict[Any, Any]:
     return cache
 
 
-def _lines(text: object, width: float) -> int:
+def _wrapped_lines(text: object, width: float) -> int:
     """Lines a wrapped cell of `width` (Excel character units) needs for `text`."""
     if text is None or text == "":
         return 1
@@ -155,7 +155,7 @@ def _lines(text: object, width: float) -> int:
 def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
     """Set the row height for its wrapped text: openpyxl does not, and LibreOffice/Excel
     would then draw long labels over the next row."""
-    lines = max((_lines(text, width) for text, width in cells), default=1)
+    lines = max((_wrapped_lines(text, width) for text, width in cells), default=1)
     if lines > 1:  # one-line rows get the sheet's default height (set_widths sets it)
         ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
 
@@ -167,14 +167,14 @@ def banner(
     put_cell(ws, row, 1, text, font, align=CENTER if font in (TITLE, SUBTITLE) else LEFT_CENTER, border=None)
     if last_col > 1:
         ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
-    lines = _lines(text, sum(widths) * (0.85 if font in (TITLE, SUBTITLE) else 1.0))
+    lines = _wrapped_lines(text, sum(widths) * (0.85 if font in (TITLE, SUBTITLE) else 1.0))
     ws.row_dimensions[row].height = max(height or 15, (font.sz or 11) * 1.35 * lines + 4)
 
 
 def header_row(ws: Worksheet, row: int, headers: Sequence[str], widths: Sequence[float]) -> None:
     for j, h in enumerate(headers, start=1):
         put_cell(ws, row, j, h, HEAD, fill=HEAD_FILL, align=CENTER)
-    ws.row_dimensions[row].height = max(30, 14.5 * max(_lines(h, w) for h, w in zip(headers, widths)) + 6)
+    ws.row_dimensions[row].height = max(30, 14.5 * max(_wrapped_lines(h, w) for h, w in zip(headers, widths)) + 6)
 
 
 def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:

@@ -60,7 +60,7 @@ def test_the_code_uses_only_keys_that_exist():
     for language in languages():
         c = catalog(language)
         for section in ("reasons", "status", "problems", "service_problems", "digest_state", "notes", "excluded",
-                        "excluded_reasons", "health", "check", "digest", "form", "replies"):
+                        "excluded_reasons", "health", "check", "digest", "form", "replies", "status_table"):
             assert isinstance(c[section], dict), section
         assert {"reply_prefix", "ack_subject_fallback", "reminder_subject", "form_filename"} <= set(c["replies"])
         assert {"money_unit", "weekdays", "workbook_filename", "duplicate_filename"} <= set(c["digest"])
