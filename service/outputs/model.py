@@ -76,6 +76,7 @@ def digest_model(
     local_now = local_time(now, cfg)
     model: dict[str, Any] = {
         "language": lang,
+        "money_unit": t["money_unit"],
         "campaign": _campaign_model(cfg, view.day),
         "sender_name": cfg.smtp.from_name if cfg.smtp and cfg.smtp.from_name else "",
         "day": view.day,

@@ -86,7 +86,7 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     measures = model["measures"]
     widths = [5, 46] + [12, 9.5] * len(measures)
     set_widths(ws, widths)
-    money_unit = labels(model["language"])["money_unit"]
+    money_unit = model["money_unit"]
     if model["campaign"]["title"]:
         banner(ws, 1, model["campaign"]["title"], widths, SUBTITLE, 20)
     banner(ws, 2, fill(t["title"], {"date": model["date"]}), widths, TITLE, 24)
@@ -229,7 +229,7 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
     ]
     widths = [6, 14, 32, 44, 30, 14, 14, 10]
     set_widths(ws, widths)
-    money_unit = labels(model["language"])["money_unit"]
+    money_unit = model["money_unit"]
     banner(ws, 1, fill(t["progress_title"], {"date": model["date"]}), widths, TITLE, 24)
     row = 2
     if p["countdown"]:
@@ -369,7 +369,7 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     set_widths(ws, widths)
     first = len(fixed) + 1
     last = len(widths)
-    money_unit = labels(model["language"])["money_unit"]
+    money_unit = model["money_unit"]
     # The title spans the first printed page only: a merged cell across a page break is cut.
     page_one = widths[
         : first - 1 + _blocks_per_page(fixed_widths, figure_width, len(measures), len(indicators)) * len(measures)
