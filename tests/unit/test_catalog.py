@@ -85,3 +85,30 @@ def _lookup(table, key):
     for part in key.split("."):
         table = table[part]
     return table
+
+
+@pytest.mark.parametrize("language", languages())
+def test_every_mail_renders_in_every_language_without_a_marker_left(language):
+    """Each language's pieces are valid Jinja for their template: the digest, every variant
+    of the reply (report, shared sender, unknown sender) and the reminder."""
+    from service.outputs.replies import ack_model, notice_model, reminder_model, unresolved_model
+    from tests.unit.test_digest import DAY, UNITS, at, make_cfg, msg, render
+
+    cfg = make_cfg(language)
+    digest = render(cfg)
+    report = msg("BHXH", at(DAY, 16, 5), {("ngung_viec", "de_nghi"): 12}, files=("a.xlsx",))
+    unreadable = msg("BHXH", at(DAY, 9, 0), readable=False, files=("scan.pdf",))
+    unknown = msg(None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn",
+                  sender="x@khac.gov.vn")
+    shared = msg(None, at(DAY, 9, 20), kind="unassigned", reason="shared_sender_unresolved:SONG_CAU",
+                 sender="vanphong@example.gov.vn")
+    models = [ack_model(cfg, report, UNITS[0]), ack_model(cfg, unreadable, UNITS[0]), notice_model(cfg, unknown),
+              unresolved_model(cfg, shared)]
+    mails = [digest.html, digest.text, render_template("reminder.txt", reminder_model(cfg, UNITS[1], DAY,
+                                                                                      at(DAY, 16, 0)), language)]
+    mails += [render_template(name, m, language) for m in models for name in ("ack.txt", "ack.html")]
+    for text in mails:
+        assert "[%" not in text and "%]" not in text
+        assert text.strip()
+    greeting = catalog(language)["ack_txt"]["dear"].split("{{")[0]
+    assert greeting in mails[3]
