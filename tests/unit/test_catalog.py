@@ -1,4 +1,5 @@
 """The wording: one template per mail and one catalog per language, the same keys in each."""
+
 from __future__ import annotations
 
 import re
@@ -59,8 +60,22 @@ def test_the_code_uses_only_keys_that_exist():
     """The sections and keys the Python code reads by name."""
     for language in languages():
         c = catalog(language)
-        for section in ("reasons", "status", "problems", "service_problems", "digest_state", "notes", "excluded",
-                        "excluded_reasons", "health", "check", "digest", "form", "replies", "status_table"):
+        for section in (
+            "reasons",
+            "status",
+            "problems",
+            "service_problems",
+            "digest_state",
+            "notes",
+            "excluded",
+            "excluded_reasons",
+            "health",
+            "check",
+            "digest",
+            "form",
+            "replies",
+            "status_table",
+        ):
             assert isinstance(c[section], dict), section
         assert {"reply_prefix", "ack_subject_fallback", "reminder_subject", "form_filename"} <= set(c["replies"])
         assert {"money_unit", "weekdays", "workbook_filename", "duplicate_filename"} <= set(c["digest"])
@@ -68,14 +83,23 @@ def test_the_code_uses_only_keys_that_exist():
 
 def test_a_missing_piece_names_the_catalog_and_the_key(monkeypatch):
     from service.outputs import render
+
     with pytest.raises(KeyError, match=r"templates/lang/vi.toml has no text 'digest_html.nope'"):
         render.catalog_piece("vi", "digest_html.nope", "digest.html")
 
 
 def test_the_reminder_renders_in_each_language_from_the_same_template():
-    model = {"unit": {"code": "x", "name": "Phường Sông Cầu"}, "day": "11/08/2021", "now": {"time": "10:00"},
-             "deadline": "15:00", "before_deadline": True, "form_file": "mau.xlsx", "report_address": "",
-             "senders": [], "title": ""}
+    model = {
+        "unit": {"code": "x", "name": "Phường Sông Cầu"},
+        "day": "11/08/2021",
+        "now": {"time": "10:00"},
+        "deadline": "15:00",
+        "before_deadline": True,
+        "form_file": "mau.xlsx",
+        "report_address": "",
+        "senders": [],
+        "title": "",
+    }
     vi, en = render_template("reminder.txt", model, "vi"), render_template("reminder.txt", model, "en")
     assert vi.startswith("Kính gửi Phường Sông Cầu,") and en.startswith("Dear Phường Sông Cầu,")
     assert "[%" not in vi + en
@@ -98,14 +122,27 @@ def test_every_mail_renders_in_every_language_without_a_marker_left(language):
     digest = render(cfg)
     report = msg("BHXH", at(DAY, 16, 5), {("ngung_viec", "de_nghi"): 12}, files=("a.xlsx",))
     unreadable = msg("BHXH", at(DAY, 9, 0), readable=False, files=("scan.pdf",))
-    unknown = msg(None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn",
-                  sender="x@khac.gov.vn")
-    shared = msg(None, at(DAY, 9, 20), kind="unassigned", reason="shared_sender_unresolved:SONG_CAU",
-                 sender="vanphong@example.gov.vn")
-    models = [ack_model(cfg, report, UNITS[0]), ack_model(cfg, unreadable, UNITS[0]), notice_model(cfg, unknown),
-              unresolved_model(cfg, shared)]
-    mails = [digest.html, digest.text, render_template("reminder.txt", reminder_model(cfg, UNITS[1], DAY,
-                                                                                      at(DAY, 16, 0)), language)]
+    unknown = msg(
+        None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn", sender="x@khac.gov.vn"
+    )
+    shared = msg(
+        None,
+        at(DAY, 9, 20),
+        kind="unassigned",
+        reason="shared_sender_unresolved:SONG_CAU",
+        sender="vanphong@example.gov.vn",
+    )
+    models = [
+        ack_model(cfg, report, UNITS[0]),
+        ack_model(cfg, unreadable, UNITS[0]),
+        notice_model(cfg, unknown),
+        unresolved_model(cfg, shared),
+    ]
+    mails = [
+        digest.html,
+        digest.text,
+        render_template("reminder.txt", reminder_model(cfg, UNITS[1], DAY, at(DAY, 16, 0)), language),
+    ]
     mails += [render_template(name, m, language) for m in models for name in ("ack.txt", "ack.html")]
     for text in mails:
         assert "[%" not in text and "%]" not in text
