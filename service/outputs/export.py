@@ -18,7 +18,7 @@ from parsers.text import clean_text
 from service.config import Config
 from service.day.dayview import DayView, UnitDay, Values, number
 from service.outputs.i18n import Texts, catalog, fill, labels
-from service.outputs.model import excluded_lines, progress_model, unit_notes
+from service.outputs.model import UnitWords, day_words, progress_model
 from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
 from service.targets import ProgressCell, compute_progress
 from storage.models import Digest, Message
@@ -32,24 +32,24 @@ def iso(when: dt.datetime | None, cfg: Config) -> str | None:
     return when.astimezone(cfg.service.timezone).isoformat() if when else None
 
 
-def problem_json(texts: Texts, code: str, params: Mapping[str, object]) -> dict[str, Any]:
-    return {"code": code, "message": texts.problem(code, params), **({"params": dict(params)} if params else {})}
+def problem_json(code: str, message: str, params: Mapping[str, object]) -> dict[str, Any]:
+    return {"code": code, "message": message, **({"params": dict(params)} if params else {})}
 
 
-def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
+def unit_json(u: UnitDay, cfg: Config, words: UnitWords) -> dict[str, Any]:
     m = u.message
     return {
         "code": u.unit.code,
         "name": u.unit.name,
         "group": u.unit.group,
         "status": u.status,
-        "status_text": texts.status(u.status),
+        "status_text": words.status,
         "received_at": iso(m.received_at, cfg) if m else None,  # of the message whose figures count
         # the first readable report of the day (it decides on_time / late) and a later
         # one that came after the deadline (a correction: noted, the status stands)
         "first_received_at": iso(u.first_received_at, cfg),
         "correction_at": iso(u.correction_at, cfg),
-        "notes": unit_notes(u, cfg, texts),
+        "notes": list(words.notes),
         "message_id": m.message_id if m else None,
         "subject": m.subject if m else None,
         "as_of": m.as_of.isoformat() if m and m.as_of else None,
@@ -57,7 +57,7 @@ def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
         "stale": u.stale,
         "latest_day": u.latest_day.isoformat() if u.latest_day else None,
         "latest_values": values_json(u.latest_values) if u.stale else {},
-        "problems": [problem_json(texts, p.code, p.params) for p in u.problems],
+        "problems": [problem_json(p.code, text, p.params) for p, text in zip(u.problems, words.problems)],
         # figures in `values` / `latest_values` that the totals leave out (a failed format check)
         "excluded_from_totals": [
             {"indicator": x.indicator, "measure": x.measure, "problem": x.problem.code} for x in u.excluded
@@ -77,7 +77,7 @@ def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
     }
 
 
-def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
+def unassigned_json(m: Message, reason: str, cfg: Config) -> dict[str, Any]:
     return {
         "from": m.from_address,
         "from_name": m.from_name,
@@ -85,7 +85,7 @@ def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
         "received_at": iso(m.received_at, cfg),
         "message_id": m.message_id,
         "kind": m.kind,
-        "reason": texts.reason(m.reason),
+        "reason": reason,
         "reason_code": (m.reason or "").partition(":")[0],
     }
 
@@ -124,13 +124,13 @@ def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
 
 
 def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
-    texts = Texts(cfg.service.language)
+    words = day_words(view, cfg)
     doc = {
         "date": view.day.isoformat(),
         "reporting_day": view.reporting_day,
         "deadline": view.deadline.isoformat(),
         "counts": view.counts,
-        "units": [unit_json(u, cfg, texts) for u in view.units],
+        "units": [unit_json(u, cfg, words.units[u.unit.code]) for u in view.units],
         "totals": values_json(view.totals),
         # what `totals` leave out: figures that failed a format check, still in their unit's values
         "totals_exclude": [
@@ -143,7 +143,7 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
             }
             for x in view.excluded
         ],
-        "unassigned": [unassigned_json(m, cfg, texts) for m in view.unassigned],
+        "unassigned": [unassigned_json(m, reason, cfg) for m, reason in zip(view.unassigned, words.reasons)],
     }
     progress = progress_json(view, cfg)
     if progress is not None:
@@ -174,7 +174,7 @@ def render_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 def status_text(view: DayView, cfg: Config) -> str:
-    texts = Texts(cfg.service.language)
+    words = day_words(view, cfg)
     t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
     head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
@@ -184,7 +184,7 @@ def status_text(view: DayView, cfg: Config) -> str:
     reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
     head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})
     rows = []
-    notes = {u.unit.code: "; ".join(unit_notes(u, cfg, texts)) for u in view.units}
+    notes = {code: "; ".join(w.notes) for code, w in words.units.items()}
     for u in view.units:
         m = u.message
         # the time beside the status is the arrival that decides it (the first readable report)
@@ -193,10 +193,10 @@ def status_text(view: DayView, cfg: Config) -> str:
             [
                 u.unit.code,
                 u.unit.name,
-                texts.status(u.status),
+                words.units[u.unit.code].status,
                 shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
                 str(sum(len(r) for r in u.values.values())) if u.values else "",
-                clean_text(texts.render(u.problems[0]), 70, ellipsis=True)
+                clean_text(words.units[u.unit.code].problems[0], 70, ellipsis=True)
                 + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
                 if u.problems
                 else "",
@@ -207,19 +207,15 @@ def status_text(view: DayView, cfg: Config) -> str:
     if any(notes.values()):
         headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
-    excluded = excluded_lines(view, cfg, texts)
-    if excluded:
-        text += "\n\n" + texts.excluded_heading() + ":\n" + "\n".join(f"  {line}" for line in excluded)
+    if words.excluded:
+        text += "\n\n" + words.excluded_heading + ":\n" + "\n".join(f"  {line}" for line in words.excluded)
     progress = progress_lines(view, cfg)
     if progress:
         text += "\n\n" + "\n".join(progress)
     if view.unassigned:
         text += "\n\n" + t["unassigned"]
-        for m in view.unassigned:
-            text += (
-                f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "
-                f"{m.subject[:60]}  — {texts.reason(m.reason)}"
-            )
+        for m, reason in zip(view.unassigned, words.reasons):
+            text += f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
     return text
 
 

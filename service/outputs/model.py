@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -28,6 +29,53 @@ EMAIL_MAX_PROBLEMS = 150
 EMAIL_MAX_MESSAGES = 100
 # Units furthest behind their targets named in the email (the workbook has them all).
 PROGRESS_LOWEST_UNITS = 5
+STATUSES = ("on_time", "late", "unreadable", "missing", "not_expected")
+
+
+@dataclass(frozen=True)
+class UnitWords:
+    """What every output says about one unit's day, in the configured language."""
+
+    status: str  # the status word ("Đúng hạn")
+    notes: tuple[str, ...]  # beside the status: a correction after the deadline
+    problems: tuple[str, ...]  # one sentence per `UnitDay.problems`, labels and numbers as configured
+
+
+@dataclass(frozen=True)
+class DayWords:
+    """Every word the outputs (digest, workbook, export, status) show about a day, built
+    once from its view: status words, notes, problem sentences, the figures the totals
+    leave out and why each unassigned message is not a report."""
+
+    statuses: Mapping[str, str]  # status code -> word
+    units: Mapping[str, UnitWords]  # by unit code
+    excluded: tuple[str, ...]  # one sentence per figure `view.totals` leave out
+    excluded_heading: str
+    reasons: tuple[str, ...]  # one per `view.unassigned`, in order
+
+
+def day_words(view: DayView, cfg: Config, num: Numbers | None = None) -> DayWords:
+    """The words about `view`'s day (see DayWords)."""
+    texts = Texts(cfg.service.language)
+    num = num or Numbers.for_language(cfg.service.language)
+    describe = _ProblemSentences(cfg, texts, num)
+    statuses = {s: texts.status(s) for s in STATUSES}
+    units = {
+        u.unit.code: UnitWords(
+            status=statuses.get(u.status, u.status),
+            notes=tuple(unit_notes(u, cfg, texts)),
+            problems=tuple(describe(p) for p in u.problems),
+        )
+        for u in view.units
+    }
+    excluded = tuple(excluded_lines(view, cfg, texts, num))
+    return DayWords(
+        statuses=statuses,
+        units=units,
+        excluded=excluded,
+        excluded_heading=texts.excluded_heading(),
+        reasons=tuple(texts.reason(m.reason) for m in view.unassigned),
+    )
 
 
 def digest_model(
@@ -48,14 +96,15 @@ def digest_model(
     """
     lang = cfg.service.language
     t = labels(lang)
-    texts = Texts(lang)
     num = Numbers.for_language(lang)
+    words = day_words(view, cfg, num)
     reminded = reminded or {}
     measures = [_measure_model(m, t) for m in cfg.form.measures]
 
-    describe = _ProblemSentences(cfg, texts, num)
-    units = [_unit_row(u, view.day, cfg, texts, num, describe, reminded.get(u.unit.code, ())) for u in view.units]
-    excluded = excluded_lines(view, cfg, texts, num)
+    units = [
+        _unit_row(u, view.day, cfg, num, words.units[u.unit.code], reminded.get(u.unit.code, ())) for u in view.units
+    ]
+    excluded = list(words.excluded)
     by_group = _by_group(units, t)
     # A mail client clips long messages (Gmail at ~100 KB of HTML): with many units the
     # email's table keeps the units that need attention and the workbook has them all.
@@ -100,13 +149,13 @@ def digest_model(
             else None
         ),
         "rate": _rate(view, num),
-        "status_texts": {s: texts.status(s) for s in ("on_time", "late", "unreadable", "missing", "not_expected")},
+        "status_texts": dict(words.statuses),
         "previous_rate": _rate(previous, num) if previous is not None else None,
         "measures": measures,
         "totals": _totals(view, cfg, num, t),
         # The figures the totals leave out (each stays in its unit's row, flagged).
         "excluded": excluded,
-        "excluded_heading": texts.excluded_heading() if excluded else "",
+        "excluded_heading": words.excluded_heading if excluded else "",
         "progress": progress_model(view, cfg, num),
         "units": units,
         "groups": by_group,
@@ -119,8 +168,10 @@ def digest_model(
         "problem_count": sum(len(u["problems"]) for u in units),
         "email_problem_units": problem_units,  # the same, cut to EMAIL_MAX_PROBLEMS sentences
         "problems_hidden": sum(len(u["problems"]) for u in units) - problem_lines,
-        "unassigned": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind != "automatic"],
-        "automatic": [_message_row(m, cfg, texts) for m in view.unassigned if m.kind == "automatic"],
+        "unassigned": [
+            _message_row(m, r, cfg) for m, r in zip(view.unassigned, words.reasons) if m.kind != "automatic"
+        ],
+        "automatic": [_message_row(m, r, cfg) for m, r in zip(view.unassigned, words.reasons) if m.kind == "automatic"],
         "email_max_messages": EMAIL_MAX_MESSAGES,
         "reminded": [
             {
@@ -360,9 +411,8 @@ def _unit_row(
     u: UnitDay,
     day: dt.date,
     cfg: Config,
-    texts: Texts,
     num: Numbers,
-    describe: _ProblemSentences,
+    words: UnitWords,
     reminded: Sequence[dt.datetime],
 ) -> dict[str, Any]:
     m = u.message
@@ -399,12 +449,12 @@ def _unit_row(
         "name": u.unit.name,
         "group": u.unit.group or "",
         "status": u.status,
-        "status_text": texts.status(u.status),
+        "status_text": words.status,
         "received_at": local_time(m.received_at, cfg) if m else None,
         "received": hour_minute(m.received_at, cfg) if m else "",
         # The time beside the status: the first readable report's, which decides it.
         "status_time": hour_minute(u.first_received_at or (m.received_at if m else None), cfg),
-        "notes": unit_notes(u, cfg, texts),
+        "notes": list(words.notes),
         "subject": clean_text(m.subject, MAX_TEXT, ellipsis=True) if m else "",
         "as_of": day_month_year(m.as_of) if m and m.as_of else "",
         "message_count": len(u.messages),
@@ -416,7 +466,7 @@ def _unit_row(
         "grid": grid,
         "grid_excluded": grid_excluded,  # True where the grid's figure is not in the totals
         "files": files,
-        "problems": [{"code": p.code, "text": describe(p)} for p in u.problems],
+        "problems": [{"code": p.code, "text": text} for p, text in zip(u.problems, words.problems)],
         "reminded": [hour_minute(w, cfg) for w in sorted(reminded)],
         "contact": _contact(u.unit),
     }
@@ -506,14 +556,14 @@ class _ProblemSentences:
         return clean_text(self.texts.problem(p.code, params), 1000, ellipsis=True)
 
 
-def _message_row(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
+def _message_row(m: Message, reason: str, cfg: Config) -> dict[str, Any]:
     return {
         "from": clean_text(m.from_address or "", 320, ellipsis=True),
         "from_name": clean_text(m.from_name or "", 120, ellipsis=True),
         "subject": clean_text(m.subject, MAX_TEXT, ellipsis=True),
         "received": hour_minute(m.received_at, cfg),
         "received_at": local_time(m.received_at, cfg),
-        "reason": clean_text(texts.reason(m.reason), 1000, ellipsis=True),
+        "reason": clean_text(reason, 1000, ellipsis=True),
         "kind": m.kind,
         "files": [clean_text(a.filename, MAX_TEXT, ellipsis=True) for a in m.attachments],
     }
