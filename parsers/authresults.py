@@ -165,7 +165,7 @@ class SenderCheck:
     """Whether the receiving server vouched for the From domain, and if not, why."""
 
     verified: bool
-    reason: str | None = None  # a reason code of templates/messages.*.toml when not verified
+    reason: str | None = None  # a reason code of templates/lang/*.toml [reasons] when not verified
     detail: str = ""
 
 

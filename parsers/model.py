@@ -85,7 +85,7 @@ class FormSpec:
 class Problem:
     """Something wrong with a message or file, with a stable `code`.
 
-    `params` fill the sentence for `code` in templates/problems.<language>.toml
+    `params` fill the sentence for `code` in templates/lang/<language>.toml [problems]
     (e.g. file, sheet, cell, text); the sentence is rendered at the edge, in the
     configured language.
     """

@@ -245,7 +245,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
             data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         else:
-            from service.outputs.workbook import render_export_csv, render_export_xlsx
+            from service.outputs.export import render_export_csv, render_export_xlsx
 
             data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:

@@ -13,28 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from storage.models import Digest, RuntimeState
-
-
-@dataclass(frozen=True)
-class DigestRecord:
-    """The digest row of one reporting day (storage.models.Digest)."""
-
-    id: int
-    report_day: dt.date
-    state: str
-    message_id: str
-    claimed_by: str
-    lease_until: dt.datetime
-    lease_token: str | None
-    holder_process: str | None
-    handed_over_at: dt.datetime | None
-    attempts: int
-    last_error: str | None
-    next_attempt_at: dt.datetime | None
-    sent_at: dt.datetime | None
-    sends: int
-    recipients: str | None
-    updated_at: dt.datetime
+from storage.records import DigestRecord
 
 
 @dataclass(frozen=True)

@@ -17,8 +17,8 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.orm import Session
 
-from storage.digests import DigestRecord
 from storage.models import Digest, OutboxMail
+from storage.records import DigestRecord
 
 LEASED = "sending"  # the state of a row while an instance holds its lease
 LeasedModel = type[Digest] | type[OutboxMail]

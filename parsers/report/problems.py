@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from parsers.model import Problem
 
-# Every problem code the attachment reader emits (sentences: templates/problems.*.toml).
+# Every problem code the attachment reader emits (sentences: templates/lang/*.toml [problems]).
 PROBLEM_CODES = (
     "file_unreadable",
     "unsupported_format",
@@ -40,7 +40,7 @@ class _Blank(dict[str, str]):
 
 
 def render_problem(problem: Problem, sentences: Mapping[str, str]) -> str:
-    """The sentence for `problem` in the language of `sentences` (problems.<lang>.toml).
+    """The sentence for `problem` in the language of `sentences` ([problems] of templates/lang/<lang>.toml).
 
     A parameter whose value has its own entry `<param>_<value>` (e.g. limit_rows,
     format_pdf) is shown translated. Missing parameters render empty; never raises.
@@ -57,12 +57,14 @@ def render_problem(problem: Problem, sentences: Mapping[str, str]) -> str:
         if not isinstance(template, str):
             details = ", ".join(f"{k}={v}" for k, v in params.items() if v)
             return f"{problem.code}: {details}" if details else problem.code
-        return _format_safely(template, params)
+        return fill_sentence(template, params)
     except Exception:  # rendering must never take the digest down
         return str(getattr(problem, "code", "problem"))
 
 
-def _format_safely(template: str, params: Mapping[str, str]) -> str:
+def fill_sentence(template: str, params: Mapping[str, object]) -> str:
+    """`template` with its {fields} filled from `params`; a missing or None field is
+    empty, and a malformed template comes back as it is. Never raises."""
     out: list[str] = []
     try:
         parsed = list(string.Formatter().parse(template))
@@ -71,5 +73,6 @@ def _format_safely(template: str, params: Mapping[str, str]) -> str:
     for literal, name, _spec, _conv in parsed:
         out.append(literal)
         if name is not None:
-            out.append(params.get(name.strip(), "") if name.strip().isidentifier() else "")
+            value = params.get(name.strip()) if name.strip().isidentifier() else None
+            out.append("" if value is None else str(value))
     return "".join(out)

@@ -64,7 +64,7 @@ class Analysis:
     parsed: ParsedMessage
     kind: str  # report | unassigned | automatic
     unit_code: str | None
-    reason: str | None  # a reason code (templates/messages.*.toml) for unassigned/automatic
+    reason: str | None  # a reason code (templates/lang/*.toml [reasons]) for unassigned/automatic
     reason_detail: str | None
     attachments: tuple[AttachmentInfo, ...]
     values: dict[str, dict[str, Decimal]]

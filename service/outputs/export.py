@@ -1,19 +1,31 @@
-"""Renderings of a `DayView`: the JSON export and the terminal status table."""
+"""Renderings of stored days: the JSON, CSV and XLSX exports and the terminal status table."""
+
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import unicodedata
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
+from openpyxl import Workbook
+from openpyxl.cell.cell import WriteOnlyCell
+from openpyxl.utils import get_column_letter
+
+from parsers.text import clean_text
 from service.config import Config
-from service.day.dayview import DayView, UnitDay, number
-from service.outputs.digest import excluded_lines, labels, progress_model, unit_notes
-from service.outputs.i18n import Texts, fill
+from service.day.dayview import DayView, UnitDay, Values, number
+from service.outputs.i18n import Texts, catalog, fill, labels
+from service.outputs.model import UnitWords, day_words, progress_model
+from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
 from service.targets import ProgressCell, compute_progress
+from storage.records import DigestRecord
 from storage.records import MessageRecord as Message
 
 
-def values_json(values) -> dict[str, dict[str, int | float]]:
+def values_json(values: Values) -> dict[str, dict[str, int | float]]:
     return {ind: {m: number(v) for m, v in row.items()} for ind, row in values.items()}
 
 
@@ -21,24 +33,24 @@ def iso(when: dt.datetime | None, cfg: Config) -> str | None:
     return when.astimezone(cfg.service.timezone).isoformat() if when else None
 
 
-def problem_json(texts: Texts, code: str, params) -> dict[str, Any]:
-    return {"code": code, "message": texts.problem(code, params), **({"params": dict(params)} if params else {})}
+def problem_json(code: str, message: str, params: Mapping[str, object]) -> dict[str, Any]:
+    return {"code": code, "message": message, **({"params": dict(params)} if params else {})}
 
 
-def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
+def unit_json(u: UnitDay, cfg: Config, words: UnitWords) -> dict[str, Any]:
     m = u.message
     return {
         "code": u.unit.code,
         "name": u.unit.name,
         "group": u.unit.group,
         "status": u.status,
-        "status_text": texts.status(u.status),
+        "status_text": words.status,
         "received_at": iso(m.received_at, cfg) if m else None,  # of the message whose figures count
         # the first readable report of the day (it decides on_time / late) and a later
         # one that came after the deadline (a correction: noted, the status stands)
         "first_received_at": iso(u.first_received_at, cfg),
         "correction_at": iso(u.correction_at, cfg),
-        "notes": unit_notes(u, cfg, texts),
+        "notes": list(words.notes),
         "message_id": m.message_id if m else None,
         "subject": m.subject if m else None,
         "as_of": m.as_of.isoformat() if m and m.as_of else None,
@@ -46,20 +58,27 @@ def unit_json(u: UnitDay, cfg: Config, texts: Texts) -> dict[str, Any]:
         "stale": u.stale,
         "latest_day": u.latest_day.isoformat() if u.latest_day else None,
         "latest_values": values_json(u.latest_values) if u.stale else {},
-        "problems": [problem_json(texts, p.code, p.params) for p in u.problems],
+        "problems": [problem_json(p.code, text, p.params) for p, text in zip(u.problems, words.problems)],
         # figures in `values` / `latest_values` that the totals leave out (a failed format check)
-        "excluded_from_totals": [{"indicator": x.indicator, "measure": x.measure, "problem": x.problem.code}
-                                 for x in u.excluded],
+        "excluded_from_totals": [
+            {"indicator": x.indicator, "measure": x.measure, "problem": x.problem.code} for x in u.excluded
+        ],
         "attachments": [
-            {"filename": a.filename, "format": a.detected_format, "size": a.size, "sha256": a.sha256,
-             "outcome": a.outcome, "sheet": a.sheet}
+            {
+                "filename": a.filename,
+                "format": a.detected_format,
+                "size": a.size,
+                "sha256": a.sha256,
+                "outcome": a.outcome,
+                "sheet": a.sheet,
+            }
             for a in (m.attachments if m is not None else [])
         ],
         "messages": len(u.messages),
     }
 
 
-def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
+def unassigned_json(m: Message, reason: str, cfg: Config) -> dict[str, Any]:
     return {
         "from": m.from_address,
         "from_name": m.from_name,
@@ -67,47 +86,65 @@ def unassigned_json(m: Message, cfg: Config, texts: Texts) -> dict[str, Any]:
         "received_at": iso(m.received_at, cfg),
         "message_id": m.message_id,
         "kind": m.kind,
-        "reason": texts.reason(m.reason),
+        "reason": reason,
         "reason_code": (m.reason or "").partition(":")[0],
     }
 
 
 def _cell_json(c: ProgressCell) -> dict[str, Any]:
-    return {"indicator": c.indicator, "measure": c.measure,
-            "value": number(c.value) if c.value is not None else None,
-            "target": number(c.target), "percent": float(c.percent)}
+    return {
+        "indicator": c.indicator,
+        "measure": c.measure,
+        "value": number(c.value) if c.value is not None else None,
+        "target": number(c.target),
+        "percent": float(c.percent),
+    }
 
 
 def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
     """Progress against [campaign] targets_file (money in đồng, percent with one decimal); None without it."""
     if not cfg.campaign.targets:
         return None
-    progress = compute_progress(cfg.campaign.targets, {u.unit.code: u.counted_values for u in view.units},
-                                view.totals, cfg.form, [u.code for u in cfg.units])
+    progress = compute_progress(
+        cfg.campaign.targets,
+        {u.unit.code: u.counted_values for u in view.units},
+        view.totals,
+        cfg.form,
+        [u.code for u in cfg.units],
+    )
     end = cfg.campaign.end_date
     return {
         "end_date": end.isoformat() if end else None,
         "days_left": (end - view.day).days if end else None,
         "totals": [_cell_json(c) for c in progress.totals],
-        "units": [{"code": u.unit, "lowest_percent": float(u.lowest.percent),
-                   "cells": [_cell_json(c) for c in u.cells]} for u in progress.units],
+        "units": [
+            {"code": u.unit, "lowest_percent": float(u.lowest.percent), "cells": [_cell_json(c) for c in u.cells]}
+            for u in progress.units
+        ],
     }
 
 
 def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
-    texts = Texts(cfg.service.language)
+    words = day_words(view, cfg)
     doc = {
         "date": view.day.isoformat(),
         "reporting_day": view.reporting_day,
         "deadline": view.deadline.isoformat(),
         "counts": view.counts,
-        "units": [unit_json(u, cfg, texts) for u in view.units],
+        "units": [unit_json(u, cfg, words.units[u.unit.code]) for u in view.units],
         "totals": values_json(view.totals),
         # what `totals` leave out: figures that failed a format check, still in their unit's values
-        "totals_exclude": [{"unit": x.unit.code, "indicator": x.indicator, "measure": x.measure,
-                            "value": number(x.value) if x.value is not None else None, "problem": x.problem.code}
-                           for x in view.excluded],
-        "unassigned": [unassigned_json(m, cfg, texts) for m in view.unassigned],
+        "totals_exclude": [
+            {
+                "unit": x.unit.code,
+                "indicator": x.indicator,
+                "measure": x.measure,
+                "value": number(x.value) if x.value is not None else None,
+                "problem": x.problem.code,
+            }
+            for x in view.excluded
+        ],
+        "unassigned": [unassigned_json(m, reason, cfg) for m, reason in zip(view.unassigned, words.reasons)],
     }
     progress = progress_json(view, cfg)
     if progress is not None:
@@ -117,69 +154,69 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
 
 # -- terminal table --------------------------------------------------------------------------
 
-def _width(text: str) -> int:
-    return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1)
-               for c in text)
+
+def _display_width(text: str) -> int:
+    return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1) for c in text)
 
 
 def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
+    return text + " " * max(0, width - _display_width(text))
 
 
 def render_table(headers: list[str], rows: list[list[str]]) -> str:
-    widths = [max(_width(h), *(_width(r[i]) for r in rows)) if rows else _width(h)
-              for i, h in enumerate(headers)]
+    widths = [
+        max(_display_width(h), *(_display_width(r[i]) for r in rows)) if rows else _display_width(h)
+        for i, h in enumerate(headers)
+    ]
     line = "  ".join(_pad(h, w) for h, w in zip(headers, widths)).rstrip()
     out = [line, "  ".join("-" * w for w in widths)]
     out += ["  ".join(_pad(c, w) for c, w in zip(r, widths)).rstrip() for r in rows]
     return "\n".join(out)
 
 
-def _short(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def status_text(view: DayView, cfg: Config) -> str:
-    texts = Texts(cfg.service.language)
-    vi = cfg.service.language == "vi"
+    words = day_words(view, cfg)
+    t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
-    head = (f"Ngày {view.day:%d/%m/%Y} — hạn nộp {view.deadline:%H:%M}" if vi
-            else f"{view.day:%d/%m/%Y} — deadline {view.deadline:%H:%M}")
+    head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
     if not view.reporting_day:
-        head += " (không phải ngày báo cáo)" if vi else " (not a reporting day)"
+        head += t["not_reporting_day"]
     expected = sum(1 for u in view.units if u.status != "not_expected")
     reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
-    head += (f"\nĐã báo cáo {reported}/{expected} đơn vị" if vi else f"\nReported: {reported}/{expected} units")
+    head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})
     rows = []
-    notes = {u.unit.code: "; ".join(unit_notes(u, cfg, texts)) for u in view.units}
+    notes = {code: "; ".join(w.notes) for code, w in words.units.items()}
     for u in view.units:
         m = u.message
         # the time beside the status is the arrival that decides it (the first readable report)
         shown_at = u.first_received_at or (m.received_at if m else None)
-        rows.append([
-            u.unit.code, u.unit.name, texts.status(u.status),
-            shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
-            str(sum(len(r) for r in u.values.values())) if u.values else "",
-            _short(texts.render(u.problems[0]), 70) + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
-            if u.problems else "",
-            *([notes[u.unit.code]] if any(notes.values()) else []),
-        ])
-    headers = (["Mã", "Đơn vị", "Trạng thái", "Giờ nhận", "Số ô", "Vấn đề"] if vi
-               else ["Code", "Unit", "Status", "Received", "Cells", "Problems"])
+        rows.append(
+            [
+                u.unit.code,
+                u.unit.name,
+                words.units[u.unit.code].status,
+                shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
+                str(sum(len(r) for r in u.values.values())) if u.values else "",
+                clean_text(words.units[u.unit.code].problems[0], 70, ellipsis=True)
+                + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
+                if u.problems
+                else "",
+                *([notes[u.unit.code]] if any(notes.values()) else []),
+            ]
+        )
+    headers = list(t["headers"])
     if any(notes.values()):
         headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
-    excluded = excluded_lines(view, cfg, texts)
-    if excluded:
-        text += "\n\n" + texts.excluded_heading() + ":\n" + "\n".join(f"  {line}" for line in excluded)
+    if words.excluded:
+        text += "\n\n" + words.excluded_heading + ":\n" + "\n".join(f"  {line}" for line in words.excluded)
     progress = progress_lines(view, cfg)
     if progress:
         text += "\n\n" + "\n".join(progress)
     if view.unassigned:
-        text += "\n\n" + ("Thư chưa gắn với đơn vị nào:" if vi else "Messages not tied to a unit:")
-        for m in view.unassigned:
-            text += (f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  "
-                     f"{m.subject[:60]}  — {texts.reason(m.reason)}")
+        text += "\n\n" + t["unassigned"]
+        for m, reason in zip(view.unassigned, words.reasons):
+            text += f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
     return text
 
 
@@ -191,9 +228,17 @@ def progress_lines(view: DayView, cfg: Config) -> list[str]:
     t = labels(cfg.service.language)["progress"]
 
     def line(template: str, c: dict[str, Any], **extra: str) -> str:
-        return fill(template, {"indicator": c["indicator_label"], "measure": c["measure_label"],
-                               "value": c["value_text"], "target": c["target_text"],
-                               "percent": c["percent_text"], **extra})
+        return fill(
+            template,
+            {
+                "indicator": c["indicator_label"],
+                "measure": c["measure_label"],
+                "value": c["value_text"],
+                "target": c["target_text"],
+                "percent": c["percent_text"],
+                **extra,
+            },
+        )
 
     out = [t["status_heading"] + (f" ({p['countdown']})" if p["countdown"] else "") + ":"]
     out += ["  " + line(t["status_line"], c) for c in p["totals"]]
@@ -205,24 +250,139 @@ def progress_lines(view: DayView, cfg: Config) -> list[str]:
     return out
 
 
-def digest_json(row, cfg: Config) -> dict[str, Any] | None:
+def digest_json(row: DigestRecord | None, cfg: Config) -> dict[str, Any] | None:
     if row is None:
         return None
-    return {"state": row.state, "sent_at": iso(row.sent_at, cfg), "attempts": row.attempts,
-            "last_error": row.last_error, "next_attempt_at": iso(row.next_attempt_at, cfg),
-            "sends": row.sends}
+    return {
+        "state": row.state,
+        "sent_at": iso(row.sent_at, cfg),
+        "attempts": row.attempts,
+        "last_error": row.last_error,
+        "next_attempt_at": iso(row.next_attempt_at, cfg),
+        "sends": row.sends,
+    }
 
 
-def digest_line(row, view: DayView, cfg: Config) -> str:
+def digest_line(row: DigestRecord | None, view: DayView, cfg: Config) -> str:
     """One line on the day's digest: sent, failing (with the reason), or not yet due."""
-    t = Texts(cfg.service.language)._table("digest_state")
+    texts = Texts(cfg.service.language)
     tz = cfg.service.timezone
     if row is None:
-        key = "not_sent" if view.reporting_day else "not_due"
-        return t.get(key, key)
+        return texts.sentence("digest_state", "not_sent" if view.reporting_day else "not_due")
     if row.state == "sent":
-        return fill(t["sent"], {"time": f"{row.sent_at.astimezone(tz):%H:%M %d/%m/%Y}", "sends": row.sends})
+        sent_at = f"{row.sent_at.astimezone(tz):%H:%M %d/%m/%Y}" if row.sent_at else ""
+        return texts.sentence("digest_state", "sent", {"time": sent_at, "sends": row.sends})
     if row.state == "failed":
-        return fill(t["failed"], {"attempts": row.attempts, "error": row.last_error or "",
-                                  "next": f"{row.next_attempt_at.astimezone(tz):%H:%M}" if row.next_attempt_at else ""})
-    return t["sending"]
+        return texts.sentence(
+            "digest_state",
+            "failed",
+            {
+                "attempts": row.attempts,
+                "error": row.last_error or "",
+                "next": f"{row.next_attempt_at.astimezone(tz):%H:%M}" if row.next_attempt_at else "",
+            },
+        )
+    return texts.sentence("digest_state", "sending")
+
+
+# -- exports --------------------------------------------------------------------------------
+
+
+def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[list[Any]]]:
+    """Stored figures in long format: one row per unit × indicator × measure and day.
+
+    A unit with no figures of its own that day still gets one row (its status), so
+    the export also says who reported. Money is in đồng; `received_at` is an aware
+    datetime in the configured time zone.
+    """
+    lang = cfg.service.language
+    texts = Texts(lang)
+    headers = list(labels(lang)["export"]["headers"])
+    indicators = {i.code: i.label for i in cfg.form.indicators}
+    measures = {m.code: m.label for m in cfg.form.measures}
+    rows: list[list[Any]] = []
+    for view in views:
+        for u in view.units:
+            m = u.message
+            head = [
+                view.day,
+                u.unit.code,
+                u.unit.name,
+                u.unit.group or "",
+                texts.status(u.status),
+                m.received_at.astimezone(cfg.service.timezone) if m else None,
+            ]
+            if not u.values:
+                rows.append(head + [None, None, None, None, None])
+                continue
+            # Config order first; codes no longer in the config (config changed) after.
+            for ind in [*indicators, *sorted(set(u.values) - set(indicators))]:
+                row = u.values.get(ind, {})
+                for meas in [*measures, *sorted(set(row) - set(measures))]:
+                    if meas in row:
+                        rows.append(head + [ind, indicators.get(ind, ind), meas, measures.get(meas, meas), row[meas]])
+    return headers, rows
+
+
+def render_export_csv(views: Sequence[DayView], cfg: Config) -> bytes:
+    """The export as CSV for spreadsheets: UTF-8 with BOM, comma-separated, text neutralised."""
+    headers, rows = export_rows(views, cfg)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\r\n")
+    writer.writerow(headers)
+    for r in rows:
+        writer.writerow([_csv_value(v) for v in r])
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, (Decimal, int, float)):
+        return str(number(Decimal(value)))
+    return neutralize(value)
+
+
+def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
+    """The export as one .xlsx sheet with a frozen, filterable header row."""
+    headers, rows = export_rows(views, cfg)
+    t = labels(cfg.service.language)["export"]
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(t["sheet"])
+    widths = [12, 14, 36, 18, 16, 20, 18, 50, 14, 32, 20]
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    head = []
+    for h in headers:
+        c = WriteOnlyCell(ws)
+        put_text(c, h)
+        c.font, c.fill, c.alignment, c.border = HEAD, HEAD_FILL, CENTER, BOX
+        head.append(c)
+    ws.append(head)
+    for r in rows:
+        out = []
+        for j, value in enumerate(r):
+            c = WriteOnlyCell(ws)
+            if isinstance(value, str):
+                put_text(c, value)
+            elif isinstance(value, dt.datetime):
+                c.value = value.replace(tzinfo=None)  # local time; Excel has no zones
+                c.number_format = DATETIME_FORMAT
+            elif isinstance(value, dt.date):
+                c.value = value
+                c.number_format = DATE_FORMAT
+            else:
+                c.value = number(value) if isinstance(value, Decimal) else value
+                if j == len(r) - 1 and value is not None:
+                    c.number_format = "#,##0.####"
+            out.append(c)
+        ws.append(out)
+    buf = io.BytesIO()
+    wb.save(buf)
+    return buf.getvalue()

@@ -1,57 +1,74 @@
-"""User-facing sentences from templates/, in the configured language (vi or en)."""
+"""Every text a person reads, from templates/: one catalog per language
+(templates/lang/<language>.toml) and one template per output (render.py)."""
+
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Mapping
+from typing import Any
 
 from parsers.model import Problem
-from parsers.report import render_problem
+from parsers.report import fill_sentence, render_problem
 
-_merged: dict[str, dict] = {}
-
-
-class _Blank(dict):
-    def __missing__(self, key: str) -> str:
-        return ""
+CATALOG_FOLDER = "lang"
 
 
-def fill(template: str, params: Mapping[str, object]) -> str:
-    """str.format_map that never raises: unknown or missing fields become empty."""
-    try:
-        return template.format_map(_Blank({k: "" if v is None else v for k, v in params.items()}))
-    except (ValueError, IndexError, AttributeError):
-        return template
+# Filling a sentence's {fields} is one rule for the readers and the service.
+fill = fill_sentence
+
+
+def languages() -> list[str]:
+    """The languages there is a catalog for (templates/lang/<language>.toml)."""
+    folder = resources.files("templates").joinpath(CATALOG_FOLDER)
+    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
 
 
 @lru_cache(maxsize=8)
-def _load(name: str) -> dict:
+def catalog(language: str) -> dict[str, Any]:
+    """The whole catalog of `language`: one table per section ([status], [problems], [digest], ...)."""
     try:
-        text = resources.files("templates").joinpath(name).read_text(encoding="utf-8")
+        text = resources.files("templates").joinpath(f"{CATALOG_FOLDER}/{language}.toml").read_text(encoding="utf-8")
     except FileNotFoundError:
-        return {}
-    return tomllib.loads(text)
+        raise ValueError(f"no catalog templates/{CATALOG_FOLDER}/{language}.toml for language {language!r}") from None
+    table: dict[str, Any] = tomllib.loads(text)
+    return table
+
+
+@lru_cache(maxsize=8)
+def problem_sentences(language: str) -> dict[str, str]:
+    """Every problem's sentence: the readers' ([problems]) and the service's own ([service_problems])."""
+    table = catalog(language)
+    return {**table["problems"], **table["service_problems"]}
+
+
+def labels(language: str) -> dict[str, Any]:
+    """The digest, workbook and export labels ([digest] of the catalog)."""
+    table: dict[str, Any] = catalog(language)["digest"]
+    return table
 
 
 @dataclass(frozen=True)
 class Texts:
+    """The catalog's sentences of one language, filled: statuses, reasons, problems, notes."""
+
     language: str
 
-    def _table(self, section: str) -> dict:
-        return _load(f"messages.{self.language}.toml").get(section, {})
+    def _table(self, section: str) -> dict[str, Any]:
+        table: dict[str, Any] = catalog(self.language).get(section, {})
+        return table
+
+    def _entry(self, section: str, key: str, default: str) -> str:
+        return str(self._table(section).get(key, default))
 
     def problem(self, code: str, params: Mapping[str, object]) -> str:
-        """The sentence for a problem: file problems (problems.<lang>.toml) and the
-        service's own (messages.<lang>.toml [problems]), with translated values."""
-        return render_problem(Problem(code, dict(params)), self._sentences())
-
-    def _sentences(self) -> dict:
-        key = f"sentences.{self.language}"
-        if key not in _merged:
-            _merged[key] = {**_load(f"problems.{self.language}.toml"), **self._table("problems")}
-        return _merged[key]
+        """The sentence for a problem: found in a file ([problems]) or the service's own
+        ([service_problems]), with translated values."""
+        # Parameter values are shown as given (numbers, dates): str() is render_problem's job.
+        problem = Problem(code, dict(params))  # type: ignore[arg-type]
+        return render_problem(problem, problem_sentences(self.language))
 
     def render(self, problem: Problem) -> str:
         return self.problem(problem.code, problem.params)
@@ -64,21 +81,23 @@ class Texts:
         return fill(template, {"detail": detail}) if template else stored_reason
 
     def status(self, status: str) -> str:
-        return self._table("status").get(status, status)
+        return self._entry("status", status, status)
 
     def note(self, key: str, params: Mapping[str, object]) -> str:
         """A note beside a unit's status ([notes]), e.g. a correction after the deadline."""
-        return fill(self._table("notes").get(key, key), params)
+        return fill(self._entry("notes", key, key), params)
 
     def excluded(self, unit: str, indicator: str, measure: str, value: str, problem_code: str) -> str:
         """One figure the totals leave out, as a sentence ([excluded] item)."""
-        reason = self._table("excluded_reasons").get(problem_code, problem_code)
-        return fill(self._table("excluded").get("item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
-                    {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason})
+        reason = self._entry("excluded_reasons", problem_code, problem_code)
+        return fill(
+            self._entry("excluded", "item", "{unit}: {indicator}, {measure}: {value} ({reason})"),
+            {"unit": unit, "indicator": indicator, "measure": measure, "value": value, "reason": reason},
+        )
 
     def excluded_heading(self) -> str:
-        return self._table("excluded").get("heading", "")
+        return self._entry("excluded", "heading", "")
 
     def sentence(self, section: str, key: str, params: Mapping[str, object] | None = None) -> str:
-        """A sentence of messages.<lang>.toml [section] (`baocao health`, `check --connect`)."""
-        return fill(self._table(section).get(key, key), params or {})
+        """A sentence of the catalog's [section] (`baocao health`, `check --connect`, [digest_state])."""
+        return fill(self._entry(section, key, key), params or {})

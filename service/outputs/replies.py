@@ -2,21 +2,23 @@
 templates render, their subjects and attachment names, and the MIME message itself.
 Deciding and sending them is service/schedule/outbox.py.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from functools import lru_cache
 from typing import Any
 
+from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig
+from service.day.dayview import deadline_of, decreases, figures_of, is_reporting_day, on_time, stored_problems
 from service.mail.compose import address, compose
-from service.day.dayview import decreases, deadline_of, figures_of, is_reporting_day, on_time, stored_problems
-from service.outputs.digest import Numbers, clean, labels, problem_text
-from service.outputs.i18n import Texts, _load, fill
+from service.outputs.formatting import Numbers, value_text
+from service.outputs.i18n import Texts, catalog, fill, labels
+from service.outputs.model import MAX_TEXT, problem_text
 from storage.records import MessageRecord as Message
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
@@ -29,10 +31,10 @@ def report_address(cfg: Config) -> str:
     return cfg.smtp.from_address if cfg.smtp else ""
 
 
-@lru_cache(maxsize=4)
 def words(language: str) -> dict[str, Any]:
-    """Subjects and file names of templates/replies.<language>.toml."""
-    return _load(f"replies.{language}.toml")
+    """Subjects and file names of the mails to units ([replies] of the catalog)."""
+    table: dict[str, Any] = catalog(language)["replies"]
+    return table
 
 
 def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
@@ -42,16 +44,17 @@ def _when(when: dt.datetime, cfg: Config) -> dict[str, str]:
 
 def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
     return {
-        "title": clean(cfg.campaign.title),
+        "title": clean_text(cfg.campaign.title, MAX_TEXT, ellipsis=True),
         "report_address": report_address(cfg),
         "received": _when(msg.received_at, cfg) if msg is not None else None,
-        "subject": clean(msg.subject, 200) if msg is not None else "",
-        "from": clean(msg.from_address or "", 320) if msg is not None else "",
+        "subject": clean_text(msg.subject, 200, ellipsis=True) if msg is not None else "",
+        "from": clean_text(msg.from_address or "", 320, ellipsis=True) if msg is not None else "",
     }
 
 
-def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (),
-              previous: Message | None = None) -> dict[str, Any]:
+def ack_model(
+    cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (), previous: Message | None = None
+) -> dict[str, Any]:
     """What an acknowledgement of the report `msg` says.
 
     `earlier` are the unit's report messages of the same day received before it;
@@ -86,8 +89,14 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
         "readable": msg.readable,
         "replaces": replaces,
         "still_counts": still_counts,
-        "files": [{"name": clean(a.filename, 150), "outcome": a.outcome, "sheet": clean(a.sheet or "", 100)}
-                  for a in msg.attachments],
+        "files": [
+            {
+                "name": clean_text(a.filename, 150, ellipsis=True),
+                "outcome": a.outcome,
+                "sheet": clean_text(a.sheet or "", 100, ellipsis=True),
+            }
+            for a in msg.attachments
+        ],
         **figure_table(cfg, values, num),
         "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
         "form_file": "" if msg.readable else form_filename(cfg, unit),
@@ -97,23 +106,32 @@ def ack_model(cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[
 def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:
     """The figures read, indicator × measure, as text in the reader's language (money in triệu đồng)."""
     money_unit = labels(cfg.service.language)["money_unit"]
-    measures = [{"code": m.code, "money": m.kind == "money",
-                 "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label}
-                for m in cfg.form.measures]
-    rows = []
+    measures: list[dict[str, Any]] = [
+        {
+            "code": m.code,
+            "money": m.kind == "money",
+            "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label,
+        }
+        for m in cfg.form.measures
+    ]
+    rows: list[dict[str, Any]] = []
     for ind in cfg.form.indicators:
         row = values.get(ind.code, {})
         if not row:
             continue
-        cells = []
+        cells: list[dict[str, str]] = []
         for m in measures:
             value = row.get(m["code"])
-            text = "" if value is None else num.money(value) if m["money"] else num.count(value)
+            text = value_text(value, m["money"], num)
             cells.append({"label": m["label"], "text": text})
         rows.append({"code": ind.code, "label": ind.label, "cells": cells})
     width = max((len(c["label"]) for r in rows for c in r["cells"] if c["text"]), default=0)
-    return {"measures": measures, "rows": rows, "label_width": width + 4,
-            "missing_indicators": len(cfg.form.indicators) - len(rows)}
+    return {
+        "measures": measures,
+        "rows": rows,
+        "label_width": width + 4,
+        "missing_indicators": len(cfg.form.indicators) - len(rows),
+    }
 
 
 def unresolved_model(cfg: Config, msg: Message) -> dict[str, Any]:
@@ -156,17 +174,36 @@ def form_filename(cfg: Config, unit: UnitConfig) -> str:
 def reply_subject(original: str | None, language: str) -> str:
     """ "Re: <original>", without stacking "Re: Re:" (nor "AW:", "TL:", "Trả lời:")."""
     w = words(language)
-    base = _REPLY_PREFIX.sub("", clean(original or "", 200)).strip()
+    base = _REPLY_PREFIX.sub("", clean_text(original or "", 200, ellipsis=True)).strip()
     return f"{w['reply_prefix']}{base or w['ack_subject_fallback']}"
 
 
-def compose_mail(cfg: Config, *, to: str, subject: str, message_id: str, now: dt.datetime, text: str,
-                 html: str | None, in_reply_to: str | None = None, references: Sequence[str] = (),
-                 files: Sequence[tuple[str, str, bytes]] = (), auto_submitted: str = "auto-replied") -> EmailMessage:
-    """A mail to a unit (service/mail/compose.py), marked automatic so that no auto-responder
-    answers it (RFC 3834)."""
+def compose_mail(
+    cfg: Config,
+    *,
+    to: str,
+    subject: str,
+    message_id: str,
+    now: dt.datetime,
+    text: str,
+    html: str | None,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    files: Sequence[tuple[str, str, bytes]] = (),
+    auto_submitted: str = "auto-replied",
+) -> EmailMessage:
+    """A mail to a unit (service/mail/compose.py), marked automatic so that no auto-responder answers it (RFC 3834)."""
     assert cfg.smtp is not None
-    return compose(sender=address(cfg.smtp.from_name, cfg.smtp.from_address), to=to,
-                   date=now.astimezone(cfg.service.timezone), message_id=message_id, subject=subject,
-                   in_reply_to=in_reply_to, references=references, text=text, html=html, files=files,
-                   auto_submitted=auto_submitted)
+    return compose(
+        sender=address(cfg.smtp.from_name, cfg.smtp.from_address),
+        to=to,
+        date=now.astimezone(cfg.service.timezone),
+        message_id=message_id,
+        subject=subject,
+        in_reply_to=in_reply_to,
+        references=references,
+        text=text,
+        html=html,
+        files=files,
+        auto_submitted=auto_submitted,
+    )

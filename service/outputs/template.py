@@ -3,12 +3,14 @@
 STT | Mã | Nội dung | one column per measure (money with its scale) | Ghi chú; the
 reader matches the `Mã` column exactly, so a filled-in template always reads back.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Mapping
 from decimal import Decimal
-from typing import Mapping
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
@@ -17,7 +19,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
-from service.outputs.i18n import _load, fill
+from service.day.dayview import number
+from service.outputs.i18n import catalog, fill
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
@@ -26,11 +29,14 @@ GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
 FONT = "Times New Roman"
 
 
-def render_form(cfg: Config, unit: UnitConfig | None = None,
-                values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
-                as_of: dt.date | None = None) -> bytes:
+def render_form(
+    cfg: Config,
+    unit: UnitConfig | None = None,
+    values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
+    as_of: dt.date | None = None,
+) -> bytes:
     """The form as .xlsx bytes; `values` ({indicator: {measure: value in đồng}}) pre-fills it."""
-    t = _load(f"form.{cfg.service.language}.toml")
+    t = catalog(cfg.service.language)["form"]
     wb = Workbook()
     ws = wb.active
     ws.title = t["sheet"]
@@ -38,7 +44,9 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
     first_fig, last_col = 4, 4 + len(measures)  # D.. ; the note column after the figures
     regular, bold = Font(name=FONT, size=12), Font(name=FONT, size=12, bold=True)
 
-    def put(row: int, col: int, value, font=regular, merge_to: int | None = None, align="left"):
+    def put(
+        row: int, col: int, value: object, font: Font = regular, merge_to: int | None = None, align: str = "left"
+    ) -> Any:
         cell = ws.cell(row, col, value)
         cell.font = font
         cell.alignment = Alignment(horizontal=align, vertical="center", wrap_text=True)
@@ -51,25 +59,33 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
     put(2, 4, t["motto"], bold, merge_to=last_col, align="center")
     put(4, 1, t["title"], Font(name=FONT, size=14, bold=True), merge_to=last_col, align="center")
     put(5, 1, fill(t["unit"], {"unit": unit.name}) if unit else t["unit_blank"], bold, merge_to=last_col)
-    put(6, 1, fill(t["as_of"], {"date": f"{as_of:%d/%m/%Y}"}) if as_of else t["as_of_blank"],
-        regular, merge_to=last_col)
+    put(
+        6, 1, fill(t["as_of"], {"date": f"{as_of:%d/%m/%Y}"}) if as_of else t["as_of_blank"], regular, merge_to=last_col
+    )
 
     head = 8
     headers = [t["stt"], t["code"], t["label"]]
     for m in measures:
-        headers.append(f"{m.label} {fill(t['scale'], {'scale': scale_name(m.default_scale)})}"
-                       if m.kind == "money" else m.label)
+        headers.append(
+            f"{m.label} {fill(t['scale'], {'scale': scale_name(m.default_scale)})}" if m.kind == "money" else m.label
+        )
     headers.append(t["note"])
     for j, text in enumerate(headers, start=1):
         c = put(head, j, text, bold, align="center")
         c.fill, c.border = HEAD_FILL, BOX
     ws.row_dimensions[head].height = 64
 
-    validation = DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0",
-                                allow_blank=True, showErrorMessage=True,
-                                errorTitle=t["validation_title"], error=t["validation_error"])
+    validation = DataValidation(
+        type="decimal",
+        operator="greaterThanOrEqual",
+        formula1="0",
+        allow_blank=True,
+        showErrorMessage=True,
+        errorTitle=t["validation_title"],
+        error=t["validation_error"],
+    )
     ws.add_data_validation(validation)
-    row, number, group = head + 1, 0, object()
+    row, stt, group = head + 1, 0, object()
     for ind in cfg.form.indicators:
         if ind.group and ind.group != group:
             c = put(row, 3, ind.group, bold)
@@ -77,8 +93,8 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
                 ws.cell(row, j).fill, ws.cell(row, j).border = GROUP_FILL, BOX
             row += 1
         group = ind.group
-        number += 1
-        put(row, 1, number, align="center").border = BOX
+        stt += 1
+        put(row, 1, stt, align="center").border = BOX
         put(row, 2, ind.code, Font(name=FONT, size=10, color="808080"), align="center").border = BOX
         put(row, 3, ind.label).border = BOX
         for j, m in enumerate(measures, start=first_fig):
@@ -88,14 +104,19 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
             cell.number_format = "#,##0" if m.kind == "count" else "#,##0.###"
             v = (values or {}).get(ind.code, {}).get(m.code)
             if v is not None:
-                cell.value = _in_scale(Decimal(v), m.default_scale if m.kind == "money" else 1)
+                cell.value = number(Decimal(v) / (m.default_scale if m.kind == "money" else 1))
         note = ws.cell(row, last_col)
         note.border, note.protection = BOX, Protection(locked=False)
         row += 1
-    if number:
+    if stt:
         validation.add(f"{get_column_letter(first_fig)}{head + 1}:{get_column_letter(last_col - 1)}{row - 1}")
-    put(row + 1, 1, fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
-        Font(name=FONT, size=11, italic=True), merge_to=last_col)
+    put(
+        row + 1,
+        1,
+        fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
+        Font(name=FONT, size=11, italic=True),
+        merge_to=last_col,
+    )
     ws.row_dimensions[row + 1].height = 36
 
     widths = {1: 6, 2: 16, 3: 60}
@@ -114,8 +135,3 @@ def render_form(cfg: Config, unit: UnitConfig | None = None,
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
-
-
-def _in_scale(value_dong: Decimal, factor: int) -> int | float:
-    v = value_dong / factor
-    return int(v) if v == v.to_integral_value() else float(v)

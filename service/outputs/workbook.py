@@ -1,210 +1,61 @@
-"""The consolidated workbook attached to the digest, and the CSV/XLSX exports of stored figures.
+"""The consolidated workbook attached to the digest.
 
-Pure: a digest model (service.outputs.digest.digest_model) or DayViews in, bytes out. Text
-that came from units (names, subjects, file names, cell text quoted in problems) is
-written so no spreadsheet ever runs it as a formula.
+Pure: the digest model (service.outputs.model.digest_model) in, .xlsx bytes out.
 """
+
 from __future__ import annotations
 
-import csv
-import datetime as dt
 import io
 import math
-from copy import copy
 from collections.abc import Iterable, Mapping, Sequence
-from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell, WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.chart.marker import DataPoint
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from service.config import Config
-from service.day.dayview import DayView
-from service.outputs.digest import labels
-from service.outputs.i18n import Texts, fill
-
-# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-MAX_CELL_CHARS = 32_767
-
-FONT_NAME = "Times New Roman"  # what official documents (and the blank form) use
-REGULAR = Font(name=FONT_NAME, size=11)
-BOLD = Font(name=FONT_NAME, size=11, bold=True)
-MUTED = Font(name=FONT_NAME, size=11, italic=True, color="6B7785")
-TITLE = Font(name=FONT_NAME, size=14, bold=True, color="1F3A5F")
-SUBTITLE = Font(name=FONT_NAME, size=12, bold=True)
-NOTE = Font(name=FONT_NAME, size=10, italic=True, color="444444")
-HEAD = Font(name=FONT_NAME, size=11, bold=True, color="1F3A5F")
-THIN = Side(style="thin", color="A6B4C5")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
-GROUP_FILL = PatternFill("solid", fgColor="EEF3F9")
-TOTAL_FILL = PatternFill("solid", fgColor="E3EBF5")
-ZEBRA_FILL = PatternFill("solid", fgColor="F5F8FC")
-# A unit's figure that failed a format check: shown in its row, not in the totals.
-EXCLUDED_FILL = PatternFill("solid", fgColor="FFE9D9")
-STATUS_FILL = {
-    "on_time": PatternFill("solid", fgColor="E6F4EA"),
-    "late": PatternFill("solid", fgColor="FFF3D6"),
-    "unreadable": PatternFill("solid", fgColor="FFE9D9"),
-    "missing": PatternFill("solid", fgColor="FDE3E3"),
-    "not_expected": PatternFill("solid", fgColor="ECEFF3"),
-}
-STATUS_COLOR = {"on_time": "2E7D32", "late": "F9A825", "unreadable": "EF6C00", "missing": "D32F2F"}
-# Font of a "change" cell by (trend, bold row): decreases stand out in red.
-CHANGE_FONT = {
-    (trend, bold): Font(name=FONT_NAME, size=10 if trend != "down" else 11, bold=bold or trend == "down",
-                        color={"up": "1E6B34", "down": "B3261E"}.get(trend, "8A94A3"))
-    for trend in ("up", "down", "same", "none") for bold in (False, True)
-}
-WRAP = Alignment(wrap_text=True, vertical="center")
-CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
-RIGHT = Alignment(horizontal="right", vertical="center")
-LEFT_CENTER = Alignment(horizontal="left", vertical="center", wrap_text=True)
-
-ROW_POINTS = 18.0  # a table row: a little air around 11-pt text
-COUNT_FORMAT = "#,##0"
-MONEY_FORMAT = "#,##0.0#"  # triệu đồng as in the email (1.234,5; 3,71; whole: see _fmt); the cell keeps every đồng
-COUNT_CHANGE_FORMAT = "+#,##0;-#,##0;0"
-MONEY_CHANGE_FORMAT = "+#,##0.0#;-#,##0.0#;0"
-PERCENT_FORMAT = "0.0%"
-DATE_FORMAT = "dd/mm/yyyy"
-DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
-
-
-# -- untrusted text -------------------------------------------------------------------------
-
-def neutralize(text: object) -> str:
-    """Text for a CSV cell: one that a spreadsheet would run as a formula gets a leading '."""
-    s = "" if text is None else str(text)
-    return "'" + s if s.startswith(FORMULA_START) else s
-
-
-def put_text(cell: Cell, text: object) -> Cell:
-    """Write `text` as a plain string cell, never a formula or an error value."""
-    s = ILLEGAL_CHARACTERS_RE.sub(" ", "" if text is None else str(text))[:MAX_CELL_CHARS]
-    # Bypass openpyxl's inference on purpose: it turns "=..." into a formula and "#N/A"
-    # into an error value, and re-checks the characters just cleaned.
-    cell._value = s
-    cell.data_type = "s"
-    if s.startswith(FORMULA_START):
-        cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
-    return cell
-
-
-def _put(ws: Worksheet, row: int, col: int, value: Any, font: Font = REGULAR, *, fill: PatternFill | None = None,
-         fmt: str | None = None, align: Alignment = WRAP, border: Border | None = BOX) -> Cell:
-    """Write one styled cell. A workbook of 1,000 units has ~100,000 cells, so this path
-    avoids openpyxl's per-cell work: each style combination is resolved against the
-    workbook's tables once and its index array copied, and plain numbers skip type
-    inference (together 4x faster)."""
-    quoted = isinstance(value, str) and value.startswith(FORMULA_START)
-    cache = _style_cache(ws)
-    key = (id(font), id(fill), fmt, id(align), id(border), quoted)  # module constants: ids are stable
-    style = cache.get(key)
-    cell = Cell(ws, row=row, column=col, style_array=style.__copy__() if style is not None else None)
-    ws._cells[(row, col)] = cell
-    if isinstance(value, str):
-        put_text(cell, value)
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
-        cell._value = value
-        cell.data_type = "n"
-    elif isinstance(value, Decimal):
-        cell.value = int(value) if value == value.to_integral_value() else float(value)
-    elif value is not None:
-        cell.value = value
-    if style is None:
-        cell.font = font
-        cell.alignment = align
-        if border is not None:
-            cell.border = border
-        if fill is not None:
-            cell.fill = fill
-        if fmt is not None:
-            cell.number_format = fmt
-        cache[key] = copy(cell._style)
-    return cell
-
-
-def _style_cache(ws: Worksheet) -> dict:
-    # Style indices belong to one workbook, so the cache lives on it.
-    return ws.parent.__dict__.setdefault("_baocao_styles", {})
-
-
-def _lines(text: object, width: float) -> int:
-    """Lines a wrapped cell of `width` (Excel character units) needs for `text`."""
-    if text is None or text == "":
-        return 1
-    per_line = max(1, int(width * 1.3))  # Times New Roman is narrower than the width unit
-    return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
-
-
-def _fit(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
-    """Set the row height for its wrapped text: openpyxl does not, and LibreOffice/Excel
-    would then draw long labels over the next row."""
-    lines = max((_lines(text, width) for text, width in cells), default=1)
-    if lines > 1:  # one-line rows get the sheet's default height (_widths sets it)
-        ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
-
-
-def _banner(ws: Worksheet, row: int, text: str, widths: Sequence[float], font: Font,
-            height: float | None = None) -> None:
-    last_col = len(widths)
-    _put(ws, row, 1, text, font, align=CENTER if font in (TITLE, SUBTITLE) else LEFT_CENTER, border=None)
-    if last_col > 1:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
-    lines = _lines(text, sum(widths) * (0.85 if font in (TITLE, SUBTITLE) else 1.0))
-    ws.row_dimensions[row].height = max(height or 15, (font.sz or 11) * 1.35 * lines + 4)
-
-
-def _header(ws: Worksheet, row: int, headers: Sequence[str], widths: Sequence[float]) -> None:
-    for j, h in enumerate(headers, start=1):
-        _put(ws, row, j, h, HEAD, fill=HEAD_FILL, align=CENTER)
-    ws.row_dimensions[row].height = max(30, 14.5 * max(_lines(h, w) for h, w in zip(headers, widths)) + 6)
-
-
-def _widths(ws: Worksheet, widths: Sequence[float]) -> None:
-    """Column widths, and a row height with a little air around 11-pt text."""
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.sheet_format.defaultRowHeight = ROW_POINTS
-    ws.sheet_format.customHeight = True
-
-
-def _print_setup(ws: Worksheet, title_rows: str, title_cols: str | None = None) -> None:
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0  # as many pages down as needed
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_options.horizontalCentered = True
-    ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.5
-    ws.print_title_rows = title_rows
-    if title_cols:
-        ws.print_title_cols = title_cols
-    ws.oddFooter.center.text = "&P / &N"
-
-
-def _fmt(measure: Mapping[str, Any], change: bool = False, value: object = None) -> str:
-    """The number format of a figure; whole triệu without decimals where the language says
-    so (vi: 70, never 70,0). `_number` makes a whole amount an int."""
-    if measure["money"] and not (measure.get("whole_money") and isinstance(value, int)):
-        return MONEY_CHANGE_FORMAT if change else MONEY_FORMAT
-    return COUNT_CHANGE_FORMAT if change else COUNT_FORMAT
-
+from service.outputs.i18n import fill, labels
+from service.outputs.sheets import (
+    BOLD,
+    CENTER,
+    CHANGE_FONT,
+    COUNT_FORMAT,
+    DATE_FORMAT,
+    DATETIME_FORMAT,
+    EXCLUDED_FILL,
+    GROUP_FILL,
+    HEAD,
+    HEAD_FILL,
+    MUTED,
+    NOTE,
+    PERCENT_FORMAT,
+    REGULAR,
+    RIGHT,
+    STATUS_COLOR,
+    STATUS_FILL,
+    SUBTITLE,
+    TITLE,
+    TOTAL_FILL,
+    ZEBRA_FILL,
+    banner,
+    figure_format,
+    fit_row,
+    header_row,
+    print_setup,
+    put_cell,
+    set_widths,
+)
 
 # -- the digest workbook --------------------------------------------------------------------
 
-def render_workbook(model: dict, cfg: Config) -> bytes:
+
+def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
     """The consolidated workbook for one day (.xlsx bytes) from `digest_model(...)`."""
     t = labels(cfg.service.language)["workbook"]
     wb = Workbook()
@@ -234,73 +85,76 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     ws.title = t["totals_sheet"]
     measures = model["measures"]
     widths = [5, 46] + [12, 9.5] * len(measures)
-    _widths(ws, widths)
-    money_unit = labels(model["language"])["money_unit"]
+    set_widths(ws, widths)
+    money_unit = model["money_unit"]
     if model["campaign"]["title"]:
-        _banner(ws, 1, model["campaign"]["title"], widths, SUBTITLE, 20)
-    _banner(ws, 2, fill(t["title"], {"date": model["date"]}), widths, TITLE, 24)
-    _banner(ws, 3, _rate_line(model, t), widths, NOTE)
-    _banner(ws, 4, fill(t["units_note"], {"money_unit": money_unit}), widths, NOTE)
+        banner(ws, 1, model["campaign"]["title"], widths, SUBTITLE, 20)
+    banner(ws, 2, fill(t["title"], {"date": model["date"]}), widths, TITLE, 24)
+    banner(ws, 3, _rate_line(model, t), widths, NOTE)
+    banner(ws, 4, fill(t["units_note"], {"money_unit": money_unit}), widths, NOTE)
     if model["totals"]["stale_units"]:
-        _banner(ws, 5, fill(t["stale_note"], {"count": model["totals"]["stale_units"],
-                                               "sheet": t["status_sheet"]}), widths, NOTE)
+        banner(
+            ws,
+            5,
+            fill(t["stale_note"], {"count": model["totals"]["stale_units"], "sheet": t["status_sheet"]}),
+            widths,
+            NOTE,
+        )
     head = 7
     for col, text in ((1, t["stt"]), (2, t["indicator"])):
-        _put(ws, head, col, text, HEAD, fill=HEAD_FILL, align=CENTER)
-        _put(ws, head + 1, col, None, HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head, col, text, HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head + 1, col, None, HEAD, fill=HEAD_FILL, align=CENTER)
         ws.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
     for k, ms in enumerate(measures):
         col = 3 + 2 * k
-        _put(ws, head, col, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
-        _put(ws, head, col + 1, None, HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head, col, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head, col + 1, None, HEAD, fill=HEAD_FILL, align=CENTER)
         ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + 1)
-        _put(ws, head + 1, col, t["cumulative"], HEAD, fill=HEAD_FILL, align=CENTER)
-        _put(ws, head + 1, col + 1, t["change"], HEAD, fill=HEAD_FILL, align=CENTER)
-    _fit(ws, head, [(ms["header"], 21) for ms in measures])
+        put_cell(ws, head + 1, col, t["cumulative"], HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head + 1, col + 1, t["change"], HEAD, fill=HEAD_FILL, align=CENTER)
+    fit_row(ws, head, [(ms["header"], 21) for ms in measures])
     row, number = head + 2, 0
     for item in model["totals"]["rows"]:
         if item["group_start"]:
             for j in range(1, len(widths) + 1):
-                _put(ws, row, j, item["group"] if j == 2 else None, BOLD, fill=GROUP_FILL)
-            _fit(ws, row, [(item["group"], widths[1])])
+                put_cell(ws, row, j, item["group"] if j == 2 else None, BOLD, fill=GROUP_FILL)
+            fit_row(ws, row, [(item["group"], widths[1])])
             row += 1
         number += 1
         zebra = ZEBRA_FILL if number % 2 == 0 else None
-        _put(ws, row, 1, number, fill=zebra, align=CENTER)
-        _put(ws, row, 2, item["label"], fill=zebra)
+        put_cell(ws, row, 1, number, fill=zebra, align=CENTER)
+        put_cell(ws, row, 2, item["label"], fill=zebra)
         _figure_pairs(ws, row, item["cells"], measures, REGULAR, zebra)
-        _fit(ws, row, [(item["label"], widths[1])])
+        fit_row(ws, row, [(item["label"], widths[1])])
         row += 1
-    _put(ws, row, 1, None, BOLD, fill=TOTAL_FILL)
-    _put(ws, row, 2, t["total"], BOLD, fill=TOTAL_FILL)
+    put_cell(ws, row, 1, None, BOLD, fill=TOTAL_FILL)
+    put_cell(ws, row, 2, t["total"], BOLD, fill=TOTAL_FILL)
     _figure_pairs(ws, row, model["totals"]["total"]["cells"], measures, BOLD, TOTAL_FILL)
-    _fit(ws, row, [])
+    fit_row(ws, row, [])
     if model["excluded"]:
         row += 1
-        _banner(ws, row, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), widths, NOTE)
+        banner(ws, row, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), widths, NOTE)
 
     row += 2
     if model["reporting_day"]:
         row = _status_chart(ws, row, model, t, anchor_col=min(5, len(widths)))
-    _banner(ws, row, fill(t["footer"], model["generated"]), widths, NOTE)
+    banner(ws, row, fill(t["footer"], model["generated"]), widths, NOTE)
     ws.freeze_panes = ws.cell(head + 2, 3)
-    _print_setup(ws, f"{head}:{head + 1}")
+    print_setup(ws, f"{head}:{head + 1}")
 
 
-def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[str, Any],
-                  anchor_col: int) -> int:
+def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[str, Any], anchor_col: int) -> int:
     """The day's status counts as a small table and a native bar chart drawn from it;
     returns the first free row below both."""
     r = model["rate"]
     statuses = ("on_time", "late", "unreadable", "missing")
-    texts = Texts(model["language"])
-    _put(ws, row, 2, t["status"], HEAD, fill=HEAD_FILL, align=CENTER)
-    _put(ws, row, 3, t["count_column"], HEAD, fill=HEAD_FILL, align=CENTER)
+    put_cell(ws, row, 2, t["status"], HEAD, fill=HEAD_FILL, align=CENTER)
+    put_cell(ws, row, 3, t["count_column"], HEAD, fill=HEAD_FILL, align=CENTER)
     for k, status in enumerate(statuses, start=1):
-        _put(ws, row + k, 2, texts.status(status), fill=STATUS_FILL[status])
-        _put(ws, row + k, 3, r[status], fmt=COUNT_FORMAT, align=RIGHT)
-    _put(ws, row + 5, 2, t["total"], BOLD, fill=TOTAL_FILL)
-    _put(ws, row + 5, 3, r["expected"], BOLD, fill=TOTAL_FILL, fmt=COUNT_FORMAT, align=RIGHT)
+        put_cell(ws, row + k, 2, model["status_texts"][status], fill=STATUS_FILL[status])
+        put_cell(ws, row + k, 3, r[status], fmt=COUNT_FORMAT, align=RIGHT)
+    put_cell(ws, row + 5, 2, t["total"], BOLD, fill=TOTAL_FILL)
+    put_cell(ws, row + 5, 3, r["expected"], BOLD, fill=TOTAL_FILL, fmt=COUNT_FORMAT, align=RIGHT)
     chart = BarChart()
     chart.type = "bar"
     chart.style = 10
@@ -330,13 +184,27 @@ def _status_chart(ws: Worksheet, row: int, model: Mapping[str, Any], t: Mapping[
     return row + 14
 
 
-def _figure_pairs(ws: Worksheet, row: int, cells: Sequence[Mapping[str, Any]],
-                  measures: Sequence[Mapping[str, Any]], font: Font, fill_: PatternFill | None) -> None:
+def _figure_pairs(
+    ws: Worksheet,
+    row: int,
+    cells: Sequence[Mapping[str, Any]],
+    measures: Sequence[Mapping[str, Any]],
+    font: Font,
+    fill_: PatternFill | None,
+) -> None:
     for k, (c, ms) in enumerate(zip(cells, measures)):
         col = 3 + 2 * k
-        _put(ws, row, col, c["number"], font, fill=fill_, fmt=_fmt(ms, value=c["number"]), align=RIGHT)
-        _put(ws, row, col + 1, c["change_number"], CHANGE_FONT[(c["trend"], bool(font.b))], fill=fill_,
-             fmt=_fmt(ms, True, c["change_number"]), align=RIGHT)
+        put_cell(ws, row, col, c["number"], font, fill=fill_, fmt=figure_format(ms, value=c["number"]), align=RIGHT)
+        put_cell(
+            ws,
+            row,
+            col + 1,
+            c["change_number"],
+            CHANGE_FONT[(c["trend"], bool(font.b))],
+            fill=fill_,
+            fmt=figure_format(ms, True, c["change_number"]),
+            align=RIGHT,
+        )
 
 
 def _units_in_order(model: Mapping[str, Any]) -> Iterable[Mapping[str, Any]]:
@@ -349,19 +217,27 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
     unit's cells; a ratio cell holds value / target (0.875) shown as 87.5%."""
     p = model["progress"]
     ws.title = t["progress_sheet"]
-    headers = [t["stt"], t["unit_code"], t["unit"], t["indicator"], t["measure"], t["achieved"],
-               t["target"], t["percent"]]
+    headers = [
+        t["stt"],
+        t["unit_code"],
+        t["unit"],
+        t["indicator"],
+        t["measure"],
+        t["achieved"],
+        t["target"],
+        t["percent"],
+    ]
     widths = [6, 14, 32, 44, 30, 14, 14, 10]
-    _widths(ws, widths)
-    money_unit = labels(model["language"])["money_unit"]
-    _banner(ws, 1, fill(t["progress_title"], {"date": model["date"]}), widths, TITLE, 24)
+    set_widths(ws, widths)
+    money_unit = model["money_unit"]
+    banner(ws, 1, fill(t["progress_title"], {"date": model["date"]}), widths, TITLE, 24)
     row = 2
     if p["countdown"]:
-        _banner(ws, row, p["countdown"][:1].upper() + p["countdown"][1:] + ".", widths, SUBTITLE)
+        banner(ws, row, p["countdown"][:1].upper() + p["countdown"][1:] + ".", widths, SUBTITLE)
         row += 1
-    _banner(ws, row, fill(t["progress_note"], {"money_unit": money_unit, "total": t["total"]}), widths, NOTE)
+    banner(ws, row, fill(t["progress_note"], {"money_unit": money_unit, "total": t["total"]}), widths, NOTE)
     head = row + 2
-    _header(ws, head, headers, widths)
+    header_row(ws, head, headers, widths)
     row = head + 1
     lines = [(None, c) for c in p["totals"]] + [(u, c) for u in p["units"] for c in u["cells"]]
     measures = {ms["code"]: ms for ms in model["measures"]}
@@ -369,34 +245,66 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
         font = BOLD if u is None else MUTED if u["stale"] else REGULAR
         shade = TOTAL_FILL if u is None else ZEBRA_FILL if number % 2 == 0 else None
         ms = measures[c["measure"]]
-        _put(ws, row, 1, number, fill=shade, align=CENTER)
-        _put(ws, row, 2, u["code"] if u else None, font, fill=shade)
-        _put(ws, row, 3, u["name"] if u else t["total"], font, fill=shade)
-        _put(ws, row, 4, c["indicator_label"], font, fill=shade)
-        _put(ws, row, 5, c["measure_label"], font, fill=shade)
-        _put(ws, row, 6, c["value_number"], font, fill=shade, fmt=_fmt(ms, value=c["value_number"]), align=RIGHT)
-        _put(ws, row, 7, c["target_number"], font, fill=shade, fmt=_fmt(ms, value=c["target_number"]), align=RIGHT)
-        _put(ws, row, 8, c["ratio"], BOLD if u is None else font,
-             fill=STATUS_FILL["on_time"] if c["done"] else shade, fmt=PERCENT_FORMAT, align=RIGHT)
-        _fit(ws, row, [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]),
-                       (c["measure_label"], widths[4])])
+        put_cell(ws, row, 1, number, fill=shade, align=CENTER)
+        put_cell(ws, row, 2, u["code"] if u else None, font, fill=shade)
+        put_cell(ws, row, 3, u["name"] if u else t["total"], font, fill=shade)
+        put_cell(ws, row, 4, c["indicator_label"], font, fill=shade)
+        put_cell(ws, row, 5, c["measure_label"], font, fill=shade)
+        put_cell(
+            ws, row, 6, c["value_number"], font, fill=shade, fmt=figure_format(ms, value=c["value_number"]), align=RIGHT
+        )
+        put_cell(
+            ws,
+            row,
+            7,
+            c["target_number"],
+            font,
+            fill=shade,
+            fmt=figure_format(ms, value=c["target_number"]),
+            align=RIGHT,
+        )
+        put_cell(
+            ws,
+            row,
+            8,
+            c["ratio"],
+            BOLD if u is None else font,
+            fill=STATUS_FILL["on_time"] if c["done"] else shade,
+            fmt=PERCENT_FORMAT,
+            align=RIGHT,
+        )
+        fit_row(
+            ws,
+            row,
+            [(u["name"] if u else "", widths[2]), (c["indicator_label"], widths[3]), (c["measure_label"], widths[4])],
+        )
         row += 1
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(headers))}{max(row - 1, head)}"
     ws.freeze_panes = ws.cell(head + 1, 4)
-    _print_setup(ws, f"{head}:{head}")
+    print_setup(ws, f"{head}:{head}")
 
 
 def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
     ws.title = t["status_sheet"]
     measures = model["measures"]
-    headers = [t["stt"], t["unit_code"], t["unit"], t["group"], t["status"], t["received"],
-               t["figures_day"], *(m["header"] for m in measures), t["problem_count"], t["note"]]
+    headers = [
+        t["stt"],
+        t["unit_code"],
+        t["unit"],
+        t["group"],
+        t["status"],
+        t["received"],
+        t["figures_day"],
+        *(m["header"] for m in measures),
+        t["problem_count"],
+        t["note"],
+    ]
     widths = [6, 14, 36, 16, 15, 9, 12] + [12] * len(measures) + [8, 26]
-    _widths(ws, widths)
-    _banner(ws, 1, fill(t["status_title"], {"date": model["date"]}), widths, TITLE, 24)
-    _banner(ws, 2, _rate_line(model, t), widths, NOTE)
+    set_widths(ws, widths)
+    banner(ws, 1, fill(t["status_title"], {"date": model["date"]}), widths, TITLE, 24)
+    banner(ws, 2, _rate_line(model, t), widths, NOTE)
     head = 4
-    _header(ws, head, headers, widths)
+    header_row(ws, head, headers, widths)
     row = head + 1
     first_fig = 8
     last = len(headers)
@@ -412,24 +320,40 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             notes.append(fill(t["messages"], {"count": u["message_count"]}))
         notes.extend(u["notes"])
         note = "; ".join(notes)
-        _put(ws, row, 1, number, fill=zebra, align=CENTER)
-        _put(ws, row, 2, u["code"], fill=zebra)
-        _put(ws, row, 3, u["name"], fill=zebra)
-        _put(ws, row, 4, u["group"], fill=zebra)
-        _put(ws, row, 5, u["status_text"], BOLD, fill=STATUS_FILL.get(u["status"]), align=CENTER)
-        _put(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
-        _put(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
+        put_cell(ws, row, 1, number, fill=zebra, align=CENTER)
+        put_cell(ws, row, 2, u["code"], fill=zebra)
+        put_cell(ws, row, 3, u["name"], fill=zebra)
+        put_cell(ws, row, 4, u["group"], fill=zebra)
+        put_cell(ws, row, 5, u["status_text"], BOLD, fill=STATUS_FILL.get(u["status"]), align=CENTER)
+        put_cell(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
+        put_cell(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
         for k, (c, ms) in enumerate(zip(u["sums"], measures)):
-            _put(ws, row, first_fig + k, c["number"], font, fill=zebra, fmt=_fmt(ms, value=c["number"]),
-                 align=RIGHT)
-        _put(ws, row, first_fig + len(measures), len(u["problems"]) or None,
-             BOLD if u["problems"] else REGULAR, fill=zebra, fmt=COUNT_FORMAT, align=CENTER)
-        _put(ws, row, last, note, MUTED if notes else REGULAR, fill=zebra)
-        _fit(ws, row, [(u["name"], widths[2]), (u["group"], widths[3]), (note, widths[-1])])
+            put_cell(
+                ws,
+                row,
+                first_fig + k,
+                c["number"],
+                font,
+                fill=zebra,
+                fmt=figure_format(ms, value=c["number"]),
+                align=RIGHT,
+            )
+        put_cell(
+            ws,
+            row,
+            first_fig + len(measures),
+            len(u["problems"]) or None,
+            BOLD if u["problems"] else REGULAR,
+            fill=zebra,
+            fmt=COUNT_FORMAT,
+            align=CENTER,
+        )
+        put_cell(ws, row, last, note, MUTED if notes else REGULAR, fill=zebra)
+        fit_row(ws, row, [(u["name"], widths[2]), (u["group"], widths[3]), (note, widths[-1])])
         row += 1
     ws.auto_filter.ref = f"A{head}:{get_column_letter(last)}{max(row - 1, head)}"
     ws.freeze_panes = ws.cell(head + 1, 4)
-    _print_setup(ws, f"{head}:{head}")
+    print_setup(ws, f"{head}:{head}")
 
 
 def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
@@ -442,66 +366,83 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     fixed_widths = [5, 30, 13, 10.5]
     figure_width = 10.5
     widths = fixed_widths + [figure_width] * (len(indicators) * len(measures))
-    _widths(ws, widths)
+    set_widths(ws, widths)
     first = len(fixed) + 1
     last = len(widths)
-    money_unit = labels(model["language"])["money_unit"]
+    money_unit = model["money_unit"]
     # The title spans the first printed page only: a merged cell across a page break is cut.
-    page_one = widths[:first - 1 + _blocks_per_page(fixed_widths, figure_width, len(measures),
-                                                       len(indicators)) * len(measures)]
-    _banner(ws, 1, fill(t["detail_title"], {"date": model["date"]}), page_one, TITLE, 24)
-    _banner(ws, 2, fill(t["units_note"], {"money_unit": money_unit}), page_one, NOTE)
+    page_one = widths[
+        : first - 1 + _blocks_per_page(fixed_widths, figure_width, len(measures), len(indicators)) * len(measures)
+    ]
+    banner(ws, 1, fill(t["detail_title"], {"date": model["date"]}), page_one, TITLE, 24)
+    banner(ws, 2, fill(t["units_note"], {"money_unit": money_unit}), page_one, NOTE)
     head = 4
     for j, text in enumerate(fixed, start=1):
-        _put(ws, head, j, text, HEAD, fill=HEAD_FILL, align=CENTER)
-        _put(ws, head + 1, j, None, HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head, j, text, HEAD, fill=HEAD_FILL, align=CENTER)
+        put_cell(ws, head + 1, j, None, HEAD, fill=HEAD_FILL, align=CENTER)
         ws.merge_cells(start_row=head, start_column=j, end_row=head + 1, end_column=j)
     for k, ind in enumerate(indicators):
         col = first + k * len(measures)
         for j, ms in enumerate(measures):
-            _put(ws, head, col + j, ind["label"] if j == 0 else None, HEAD, fill=HEAD_FILL, align=CENTER)
-            _put(ws, head + 1, col + j, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
+            put_cell(ws, head, col + j, ind["label"] if j == 0 else None, HEAD, fill=HEAD_FILL, align=CENTER)
+            put_cell(ws, head + 1, col + j, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
         if len(measures) > 1:
             ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + len(measures) - 1)
-    _fit(ws, head, [(ind["label"], figure_width * len(measures)) for ind in indicators])
-    _fit(ws, head + 1, [(ms["header"], figure_width) for ms in measures])
+    fit_row(ws, head, [(ind["label"], figure_width * len(measures)) for ind in indicators])
+    fit_row(ws, head + 1, [(ms["header"], figure_width) for ms in measures])
     row, number = head + 2, 0
     by_column = list(measures) * len(indicators)
     for g in model["groups"]:
         if g["name"]:
             for j in range(1, last + 1):
-                _put(ws, row, j, g["name"] if j == 2 else None, BOLD, fill=GROUP_FILL)
-            _fit(ws, row, [])
+                put_cell(ws, row, j, g["name"] if j == 2 else None, BOLD, fill=GROUP_FILL)
+            fit_row(ws, row, [])
             row += 1
         for u in g["units"]:
             number += 1
             zebra = ZEBRA_FILL if number % 2 == 0 else None
             font = MUTED if u["stale"] else REGULAR
-            _put(ws, row, 1, number, fill=zebra, align=CENTER)
-            _put(ws, row, 2, u["name"], fill=zebra)
-            _put(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
-            _put(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
+            put_cell(ws, row, 1, number, fill=zebra, align=CENTER)
+            put_cell(ws, row, 2, u["name"], fill=zebra)
+            put_cell(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
+            put_cell(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
             col = first
             for cells, left_out in zip(u["grid"], u["grid_excluded"]):
                 for v, excluded in zip(cells, left_out):
-                    _put(ws, row, col, v, font, fill=EXCLUDED_FILL if excluded else zebra,
-                         fmt=_fmt(by_column[col - first], value=v), align=RIGHT)
+                    put_cell(
+                        ws,
+                        row,
+                        col,
+                        v,
+                        font,
+                        fill=EXCLUDED_FILL if excluded else zebra,
+                        fmt=figure_format(by_column[col - first], value=v),
+                        align=RIGHT,
+                    )
                     col += 1
-            _fit(ws, row, [(u["name"], fixed_widths[1])])
+            fit_row(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
     for j in range(1, first):
-        _put(ws, row, j, t["total"] if j == 2 else None, BOLD, fill=TOTAL_FILL)
+        put_cell(ws, row, j, t["total"] if j == 2 else None, BOLD, fill=TOTAL_FILL)
     col = first
     for ind in indicators:
         for c in ind["cells"]:
-            _put(ws, row, col, c["number"], BOLD, fill=TOTAL_FILL, fmt=_fmt(by_column[col - first], value=c["number"]),
-                 align=RIGHT)
+            put_cell(
+                ws,
+                row,
+                col,
+                c["number"],
+                BOLD,
+                fill=TOTAL_FILL,
+                fmt=figure_format(by_column[col - first], value=c["number"]),
+                align=RIGHT,
+            )
             col += 1
-    _fit(ws, row, [])
+    fit_row(ws, row, [])
     if model["excluded"]:
-        _banner(ws, row + 1, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
+        banner(ws, row + 1, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
     ws.freeze_panes = ws.cell(head + 2, 3)
-    _print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
+    print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
     _pages_across(ws, fixed_widths, figure_width, len(measures), len(indicators), first)
 
 
@@ -521,8 +462,9 @@ def _blocks_per_page(fixed_widths: Sequence[float], block_width: float, block_si
     return max(1, min(blocks, int((USABLE_CM / MIN_SCALE - fixed_cm) // block_cm)))
 
 
-def _pages_across(ws: Worksheet, fixed_widths: Sequence[float], block_width: float, block_size: int,
-                  blocks: int, first_block_col: int) -> None:
+def _pages_across(
+    ws: Worksheet, fixed_widths: Sequence[float], block_width: float, block_size: int, blocks: int, first_block_col: int
+) -> None:
     """Print a wide sheet as pages across that each start at a block (an indicator with its
     measures) and repeat the fixed columns, at the largest scale that keeps MIN_SCALE."""
     usable_cm = USABLE_CM
@@ -540,153 +482,53 @@ def _problems_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
     ws.title = t["problems_sheet"]
     headers = [t["stt"], t["unit_code"], t["unit"], t["status"], t["problem_code"], t["problem"]]
     widths = [6, 14, 32, 15, 22, 90]
-    _widths(ws, widths)
-    _banner(ws, 1, fill(t["problems_title"], {"date": model["date"]}), widths, TITLE, 24)
+    set_widths(ws, widths)
+    banner(ws, 1, fill(t["problems_title"], {"date": model["date"]}), widths, TITLE, 24)
     head = 3
-    _header(ws, head, headers, widths)
+    header_row(ws, head, headers, widths)
     row = head + 1
     for u in model["problem_units"]:
         for p in u["problems"]:
             zebra = ZEBRA_FILL if (row - head) % 2 == 0 else None
-            _put(ws, row, 1, row - head, fill=zebra, align=CENTER)
-            _put(ws, row, 2, u["code"], fill=zebra)
-            _put(ws, row, 3, u["name"], fill=zebra)
-            _put(ws, row, 4, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
-            _put(ws, row, 5, p["code"], MUTED, fill=zebra)
-            _put(ws, row, 6, p["text"], fill=zebra)
-            _fit(ws, row, [(u["name"], widths[2]), (p["text"], widths[5])])
+            put_cell(ws, row, 1, row - head, fill=zebra, align=CENTER)
+            put_cell(ws, row, 2, u["code"], fill=zebra)
+            put_cell(ws, row, 3, u["name"], fill=zebra)
+            put_cell(ws, row, 4, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
+            put_cell(ws, row, 5, p["code"], MUTED, fill=zebra)
+            put_cell(ws, row, 6, p["text"], fill=zebra)
+            fit_row(ws, row, [(u["name"], widths[2]), (p["text"], widths[5])])
             row += 1
     if row == head + 1:
-        _put(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
+        put_cell(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
     ws.freeze_panes = ws.cell(head + 1, 1)
-    _print_setup(ws, f"{head}:{head}")
+    print_setup(ws, f"{head}:{head}")
 
 
 def _unassigned_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any]) -> None:
     ws.title = t["unassigned_sheet"]
     headers = [t["stt"], t["time"], t["sender"], t["sender_name"], t["subject"], t["reason"], t["kind"]]
     widths = [6, 19, 32, 24, 44, 58, 16]
-    _widths(ws, widths)
-    _banner(ws, 1, fill(t["unassigned_title"], {"date": model["date"]}), widths, TITLE, 24)
+    set_widths(ws, widths)
+    banner(ws, 1, fill(t["unassigned_title"], {"date": model["date"]}), widths, TITLE, 24)
     head = 3
-    _header(ws, head, headers, widths)
+    header_row(ws, head, headers, widths)
     row = head + 1
     for x in [*model["unassigned"], *model["automatic"]]:
         zebra = ZEBRA_FILL if (row - head) % 2 == 0 else None
-        _put(ws, row, 1, row - head, fill=zebra, align=CENTER)
-        _put(ws, row, 2, x["received_at"].replace(tzinfo=None), fill=zebra, fmt=DATETIME_FORMAT, align=CENTER)
-        _put(ws, row, 3, x["from"], fill=zebra)
-        _put(ws, row, 4, x["from_name"], fill=zebra)
-        _put(ws, row, 5, x["subject"], fill=zebra)
-        _put(ws, row, 6, x["reason"], fill=zebra)
-        _put(ws, row, 7, t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"], fill=zebra)
-        _fit(ws, row, [(x["from"], widths[2]), (x["from_name"], widths[3]), (x["subject"], widths[4]),
-                       (x["reason"], widths[5])])
+        put_cell(ws, row, 1, row - head, fill=zebra, align=CENTER)
+        put_cell(ws, row, 2, x["received_at"].replace(tzinfo=None), fill=zebra, fmt=DATETIME_FORMAT, align=CENTER)
+        put_cell(ws, row, 3, x["from"], fill=zebra)
+        put_cell(ws, row, 4, x["from_name"], fill=zebra)
+        put_cell(ws, row, 5, x["subject"], fill=zebra)
+        put_cell(ws, row, 6, x["reason"], fill=zebra)
+        put_cell(ws, row, 7, t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"], fill=zebra)
+        fit_row(
+            ws,
+            row,
+            [(x["from"], widths[2]), (x["from_name"], widths[3]), (x["subject"], widths[4]), (x["reason"], widths[5])],
+        )
         row += 1
     if row == head + 1:
-        _put(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
+        put_cell(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
     ws.freeze_panes = ws.cell(head + 1, 1)
-    _print_setup(ws, f"{head}:{head}")
-
-
-# -- exports --------------------------------------------------------------------------------
-
-def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[list]]:
-    """Stored figures in long format: one row per unit × indicator × measure and day.
-
-    A unit with no figures of its own that day still gets one row (its status), so
-    the export also says who reported. Money is in đồng; `received_at` is an aware
-    datetime in the configured time zone.
-    """
-    lang = cfg.service.language
-    texts = Texts(lang)
-    headers = list(labels(lang)["export"]["headers"])
-    indicators = {i.code: i.label for i in cfg.form.indicators}
-    measures = {m.code: m.label for m in cfg.form.measures}
-    rows: list[list] = []
-    for view in views:
-        for u in view.units:
-            m = u.message
-            head = [view.day, u.unit.code, u.unit.name, u.unit.group or "", texts.status(u.status),
-                    m.received_at.astimezone(cfg.service.timezone) if m else None]
-            if not u.values:
-                rows.append(head + [None, None, None, None, None])
-                continue
-            # Config order first; codes no longer in the config (config changed) after.
-            for ind in [*indicators, *sorted(set(u.values) - set(indicators))]:
-                row = u.values.get(ind, {})
-                for meas in [*measures, *sorted(set(row) - set(measures))]:
-                    if meas in row:
-                        rows.append(head + [ind, indicators.get(ind, ind), meas, measures.get(meas, meas),
-                                            row[meas]])
-    return headers, rows
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    return value
-
-
-def render_export_csv(views: Sequence[DayView], cfg: Config) -> bytes:
-    """The export as CSV for spreadsheets: UTF-8 with BOM, comma-separated, text neutralised."""
-    headers, rows = export_rows(views, cfg)
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\r\n")
-    writer.writerow(headers)
-    for r in rows:
-        writer.writerow([_csv_value(v) for v in r])
-    return ("\ufeff" + buf.getvalue()).encode("utf-8")
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, dt.datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, (Decimal, int, float)):
-        return str(_plain(Decimal(value)))
-    return neutralize(value)
-
-
-def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
-    """The export as one .xlsx sheet with a frozen, filterable header row."""
-    headers, rows = export_rows(views, cfg)
-    t = labels(cfg.service.language)["export"]
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t["sheet"])
-    widths = [12, 14, 36, 18, 16, 20, 18, 50, 14, 32, 20]
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    head = []
-    for h in headers:
-        c = WriteOnlyCell(ws)
-        put_text(c, h)
-        c.font, c.fill, c.alignment, c.border = HEAD, HEAD_FILL, CENTER, BOX
-        head.append(c)
-    ws.append(head)
-    for r in rows:
-        out = []
-        for j, value in enumerate(r):
-            c = WriteOnlyCell(ws)
-            if isinstance(value, str):
-                put_text(c, value)
-            elif isinstance(value, dt.datetime):
-                c.value = value.replace(tzinfo=None)  # local time; Excel has no zones
-                c.number_format = DATETIME_FORMAT
-            elif isinstance(value, dt.date):
-                c.value = value
-                c.number_format = DATE_FORMAT
-            else:
-                c.value = _plain(value)
-                if j == len(r) - 1 and value is not None:
-                    c.number_format = "#,##0.####"
-            out.append(c)
-        ws.append(out)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    print_setup(ws, f"{head}:{head}")

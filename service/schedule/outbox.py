@@ -22,13 +22,15 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from parsers.text import clean_text
 from service.config import Config
 from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
 from service.mail.smtp import describe_smtp_error, smtp_session
-from service.outputs.digest import XLSX_TYPE, clean, render_template
+from service.outputs.digest import XLSX_TYPE
 from service.outputs.i18n import fill
+from service.outputs.render import render_template
 from service.outputs.replies import (
     ack_model,
     compose_mail,
@@ -499,8 +501,8 @@ def build_mail(
         subject=reply_subject(msg.subject, lang),
         message_id=row.message_id,
         now=now,
-        text=render_template(f"ack.{lang}.txt", model, lang),
-        html=render_template(f"ack.{lang}.html", model, lang),
+        text=render_template("ack.txt", model, lang),
+        html=render_template("ack.html", model, lang),
         in_reply_to=f"<{msg.message_id}>" if msg.message_id else None,
         references=references[-MAX_REFERENCES:],
         files=files,
@@ -521,14 +523,14 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.da
     model = reminder_model(cfg, unit, day, now)
     lang = cfg.service.language
     w = words(lang)
-    subject = clean(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200)
+    subject = clean_text(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200, ellipsis=True)
     return compose_mail(
         cfg,
         to=row.recipient,
         subject=subject,
         message_id=row.message_id,
         now=now,
-        text=render_template(f"reminder.{lang}.txt", model, lang),
+        text=render_template("reminder.txt", model, lang),
         html=None,
         files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
         auto_submitted="auto-generated",

@@ -27,14 +27,14 @@ import openpyxl
 import pytest
 from sqlalchemy import select
 
-from service.ingest.archive import Archive, content_hash
 from service.config import load_config
 from service.day.dayview import build_day_view
-from service.schedule.dispatch import build_digest
-from service.outputs.export import day_json
-from service.mail.mailbox import Mailbox
+from service.ingest.archive import Archive, content_hash
 from service.ingest.pipeline import Ingestor
-from service.outputs.workbook import FORMULA_START, render_export_csv, render_export_xlsx
+from service.mail.mailbox import Mailbox
+from service.outputs.export import day_json, render_export_csv, render_export_xlsx
+from service.outputs.sheets import FORMULA_START
+from service.schedule.dispatch import build_digest
 from storage.db import open_database
 from storage.models import Message
 from tests.integration.test_ingest import folder_uids

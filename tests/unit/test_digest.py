@@ -19,11 +19,12 @@ from service.config import (
     CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
 )
 from service.day.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
-from parsers.text import safe_filename
+from parsers.text import clean_text, safe_filename
 from service.outputs.digest import (
-    DEFAULT_MAX_MESSAGE_BYTES, EMAIL_MAX_UNIT_ROWS, DigestContent, DigestFile, Numbers, UnreadFile, clean,
+    DEFAULT_MAX_MESSAGE_BYTES, DigestContent, DigestFile, Numbers, UnreadFile,
     ATTACHMENT_FALLBACK_NAME, compose_email, digest_model, is_late, render_digest,
 )
+from service.outputs.model import EMAIL_MAX_UNIT_ROWS, MAX_TEXT
 from storage.models import Attachment, Figure, Message, ProblemRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -271,8 +272,9 @@ def test_vietnamese_number_formatting(language, value, money, count):
 
 
 def test_clean_removes_control_and_bidi_characters():
-    assert clean("a\r\nb\tc\u202ed\x00e") == "a b c d e"
-    assert clean("x" * 500).endswith("…") and len(clean("x" * 500)) == 300
+    assert clean_text("a\r\nb\tc\u202ed\x00e", MAX_TEXT, ellipsis=True) == "a b c d e"
+    cut = clean_text("x" * 500, MAX_TEXT, ellipsis=True)
+    assert cut.endswith("…") and len(cut) == MAX_TEXT == 300
 
 
 # -- rendering -------------------------------------------------------------------------------

@@ -50,16 +50,16 @@ def known_problem_codes() -> frozenset[str]:
     """Every problem code with a sentence in both languages."""
     codes = []
     for lang in ("vi", "en"):
-        problems = tomllib.loads((ROOT / f"templates/problems.{lang}.toml").read_text("utf-8"))
-        service = tomllib.loads((ROOT / f"templates/messages.{lang}.toml").read_text("utf-8"))["problems"]
+        catalog = tomllib.loads((ROOT / f"templates/lang/{lang}.toml").read_text("utf-8"))
+        problems, service = catalog["problems"], catalog["service_problems"]
         codes.append({k for k in problems if not k.startswith(("limit_", "format_"))} | set(service))
     return frozenset(codes[0] & codes[1])
 
 
 @lru_cache(maxsize=1)
 def known_reasons() -> frozenset[str]:
-    vi = tomllib.loads((ROOT / "templates/messages.vi.toml").read_text("utf-8"))["reasons"]
-    en = tomllib.loads((ROOT / "templates/messages.en.toml").read_text("utf-8"))["reasons"]
+    vi = tomllib.loads((ROOT / "templates/lang/vi.toml").read_text("utf-8"))["reasons"]
+    en = tomllib.loads((ROOT / "templates/lang/en.toml").read_text("utf-8"))["reasons"]
     return frozenset(set(vi) & set(en))
 
 

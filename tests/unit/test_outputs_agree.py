@@ -117,3 +117,13 @@ def test_the_workbook_shows_the_figure_in_the_unit_row_and_leaves_it_out_of_the_
 def test_status_shows_the_figure_and_says_the_totals_leave_it_out():
     text = status_text(view(), CFG)
     assert "Tổng không tính:" in text and EXCLUDED_LINE in text
+
+
+def test_the_problem_sentence_is_the_same_in_the_export_the_status_and_the_digest():
+    day = view()
+    model = digest_model(day, CFG, now=at(DAY, 17))
+    in_digest = next(p["text"] for u in model["units"] if u["code"] == "SONG_CAU" for p in u["problems"])
+    assert "1.234,5" in in_digest and "C9" in in_digest
+    assert units_of(day_json(day, CFG))["SONG_CAU"]["problems"][0]["message"] == in_digest
+    line = next(x for x in status_text(day, CFG).splitlines() if x.startswith("SONG_CAU"))
+    assert in_digest[:60] in line

@@ -9,7 +9,7 @@ import email.policy
 import pytest
 
 from service.config import UnitConfig
-from service.outputs.digest import render_template
+from service.outputs.render import render_template
 from service.schedule.outbox import reminder_addresses, unanswerable_reason
 from service.outputs.replies import (
     ack_model, compose_mail, form_filename, notice_model, reminder_model, reply_subject, unresolved_model,
@@ -22,7 +22,7 @@ BHXH = UNITS[0]
 def ack_text(cfg, message, **kw) -> str:
     unit = cfg.unit(message.unit_code)
     lang = cfg.service.language
-    return render_template(f"ack.{lang}.txt", ack_model(cfg, message, unit, **kw), lang)
+    return render_template("ack.txt", ack_model(cfg, message, unit, **kw), lang)
 
 
 def figures_line(text: str, label: str) -> str:
@@ -174,7 +174,7 @@ def test_unreadable_report_says_what_to_send_and_attaches_the_form():
                     problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),))
     model = ack_model(CFG, unread, BHXH)
     assert model["form_file"] == "mau-bao-cao-bhxh.xlsx"
-    text = render_template("ack.vi.txt", model, "vi")
+    text = render_template("ack.txt", model, "vi")
     assert "KHÔNG ĐỌC ĐƯỢC SỐ LIỆU TỪ THƯ NÀY" in text
     assert "Tệp scan.pdf (PDF) không đọc tự động được" in text
     assert "mẫu báo cáo đính kèm (mau-bao-cao-bhxh.xlsx)" in text
@@ -200,7 +200,7 @@ def test_ack_in_english_with_english_number_format():
 
 def test_ack_html_has_the_table_and_escapes_hostile_text():
     hostile = report(subject='<img src=x onerror="alert(1)">', files=("<b>x</b>.xlsx",))
-    html = render_template("ack.vi.html", ack_model(CFG, hostile, BHXH), "vi")
+    html = render_template("ack.html", ack_model(CFG, hostile, BHXH), "vi")
     assert "<img src=x" not in html and "<b>x</b>" not in html
     assert "&lt;img src=x" in html
     assert ">1.234,5</td>" in html
@@ -209,11 +209,11 @@ def test_ack_html_has_the_table_and_escapes_hostile_text():
 def test_notice_to_an_unknown_sender_and_reply_to_a_shared_sender():
     unknown = msg(None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn",
                   sender="x@khac.gov.vn")
-    text = render_template("ack.vi.txt", notice_model(CFG, unknown), "vi")
+    text = render_template("ack.txt", notice_model(CFG, unknown), "vi")
     assert "x@khac.gov.vn" in text and "chưa được đăng ký" in text
     shared = msg(None, at(DAY, 9, 20), kind="unassigned", reason="shared_sender_unresolved:SONG_CAU, XUAT_HOA",
                  sender="vanphong@example.gov.vn")
-    text = render_template("ack.vi.txt", unresolved_model(CFG, shared), "vi")
+    text = render_template("ack.txt", unresolved_model(CFG, shared), "vi")
     assert "UBND phường Sông Cầu; UBND phường Xuất Hóa" in text
     assert "CHƯA ĐƯỢC TÍNH" in text
 
@@ -222,7 +222,7 @@ def test_notice_to_an_unknown_sender_and_reply_to_a_shared_sender():
 
 def test_reminder_says_the_deadline_and_how_to_send():
     model = reminder_model(CFG, UNITS[1], DAY, at(DAY, 10, 0))
-    text = render_template("reminder.vi.txt", model, "vi")
+    text = render_template("reminder.txt", model, "vi")
     assert "Kính gửi Phòng Y tế," in text
     assert "Đến 10:00 ngày 11/08/2021" in text
     assert "Hạn nộp báo cáo là 15:00 hôm nay" in text
@@ -230,13 +230,13 @@ def test_reminder_says_the_deadline_and_how_to_send():
 
 
 def test_reminder_after_the_deadline_says_it_has_passed():
-    text = render_template("reminder.vi.txt", reminder_model(CFG, UNITS[1], DAY, at(DAY, 16, 0)), "vi")
+    text = render_template("reminder.txt", reminder_model(CFG, UNITS[1], DAY, at(DAY, 16, 0)), "vi")
     assert "đã qua" in text
 
 
 def test_reminder_in_english():
     cfg = make_cfg("en")
-    text = render_template("reminder.en.txt", reminder_model(cfg, UNITS[1], DAY, at(DAY, 10, 0)), "en")
+    text = render_template("reminder.txt", reminder_model(cfg, UNITS[1], DAY, at(DAY, 10, 0)), "en")
     assert "The report is due at 15:00 today" in text and "report-form-yte.xlsx" in text
 
 

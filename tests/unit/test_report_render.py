@@ -17,7 +17,7 @@ KNOWN_PARAMS = {"file", "sheet", "cell", "text", "indicator", "measure", "detail
 
 
 def sentences(lang: str) -> dict[str, str]:
-    return tomllib.loads((TEMPLATES / f"problems.{lang}.toml").read_text("utf-8"))
+    return tomllib.loads((TEMPLATES / "lang" / f"{lang}.toml").read_text("utf-8"))["problems"]
 
 
 @pytest.mark.parametrize("lang", ["vi", "en"])

