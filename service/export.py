@@ -9,7 +9,7 @@ from service.config import Config
 from service.dayview import DayView, UnitDay, number
 from service.digest import excluded_lines, labels, progress_model, unit_notes
 from service.i18n import Texts, fill
-from service.targets import ProgressCell, compute_progress
+from service.config.targets import ProgressCell, compute_progress
 from storage.models import Message
 
 

@@ -225,7 +225,7 @@ senders = ["b@example.gov.vn"]
         "service.poll_interval_minutes: 0 is out of range",
         "service.language: 'fr' is not one of vi, en",
         "imap.port: expected an integer, got a string",
-        "imap.pasword_env: unknown key (did you mean password_env?)",
+        "imap.pasword_env: unknown key (did you mean password_env?) (line 51)",
         "imap.password_env: required key is missing",
         "schedule.deadline: '25:00' is not a time HH:MM",
         "schedule.report_days[1]: 'funday' is not a day of the week",
@@ -246,10 +246,10 @@ senders = ["b@example.gov.vn"]
 # ---- generic rules: unknown keys, types --------------------------------------------------------
 
 @pytest.mark.parametrize("section, body, want", [
-    ("imap", IMAP + 'pasword_env = "X"', "imap.pasword_env: unknown key (did you mean password_env?)"),
-    ("service", 'timzone = "UTC"', "service.timzone: unknown key (did you mean timezone?)"),
-    ("schedule", 'Deadline = "15:00"', "schedule.Deadline: unknown key (did you mean deadline?)"),
-    ("digest", 'to = ["a@example.gov.vn"]\ncolour = "red"', "digest.colour: unknown key"),
+    ("imap", IMAP + 'pasword_env = "X"', "imap.pasword_env: unknown key (did you mean password_env?) (line 41)"),
+    ("service", 'timzone = "UTC"', "service.timzone: unknown key (did you mean timezone?) (line 38)"),
+    ("schedule", 'Deadline = "15:00"', "schedule.Deadline: unknown key (did you mean deadline?) (line 38)"),
+    ("digest", 'to = ["a@example.gov.vn"]\ncolour = "red"', "digest.colour: unknown key (line 3)"),
 ])
 def test_unknown_key_is_a_problem_with_a_suggestion(tmp_path: Path, section: str, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(**{section: body})) == want
@@ -258,18 +258,18 @@ def test_unknown_key_is_a_problem_with_a_suggestion(tmp_path: Path, section: str
 def test_unknown_section_and_unknown_key_in_an_array_entry(tmp_path: Path) -> None:
     text = toml(units=BASE["units"] + 'sender = ["x@example.gov.vn"]') + "\n[servce]\n"
     found = problems(tmp_path, text)
-    assert "units[0].sender: unknown key (did you mean senders?)" in found
-    assert "servce: unknown section (did you mean service?)" in found
+    assert "units[0].sender: unknown key (did you mean senders?) (line 35)" in found
+    assert "servce: unknown section (did you mean service?) (line 37)" in found
 
 
 @pytest.mark.parametrize("section, body, want", [
-    ("service", "poll_interval_minutes = true", "service.poll_interval_minutes: expected an integer, got a boolean"),
-    ("service", "poll_interval_minutes = 2.5", "service.poll_interval_minutes: expected an integer, got a number"),
-    ("imap", IMAP + 'idle = "yes"', "imap.idle: expected true or false, got a string"),
-    ("imap", IMAP + "folder = 1", "imap.folder: expected a string, got an integer"),
-    ("digest", 'to = "a@example.gov.vn"', "digest.to: expected an array, got a string"),
-    ("digest", 'to = ["a@example.gov.vn"]\nattach_workbook = 1', "digest.attach_workbook: expected true or false, got an integer"),
-    ("schedule", "holidays = [2021-09-02T10:00:00]", "schedule.holidays[0]: expected a date (2021-09-02 or \"2021-09-02\"), got a date-time"),
+    ("service", "poll_interval_minutes = true", "service.poll_interval_minutes: expected an integer, got a boolean (line 38)"),
+    ("service", "poll_interval_minutes = 2.5", "service.poll_interval_minutes: expected an integer, got a number (line 38)"),
+    ("imap", IMAP + 'idle = "yes"', "imap.idle: expected true or false, got a string (line 41)"),
+    ("imap", IMAP + "folder = 1", "imap.folder: expected a string, got an integer (line 41)"),
+    ("digest", 'to = "a@example.gov.vn"', "digest.to: expected an array, got a string (line 2)"),
+    ("digest", 'to = ["a@example.gov.vn"]\nattach_workbook = 1', "digest.attach_workbook: expected true or false, got an integer (line 3)"),
+    ("schedule", "holidays = [2021-09-02T10:00:00]", "schedule.holidays[0]: expected a date (2021-09-02 or \"2021-09-02\"), got a date-time (line 38)"),
 ])
 def test_wrong_type_names_the_expected_type(tmp_path: Path, section: str, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(**{section: body})) == want
@@ -278,8 +278,8 @@ def test_wrong_type_names_the_expected_type(tmp_path: Path, section: str, body: 
 def test_section_of_the_wrong_shape(tmp_path: Path) -> None:
     text = 'imap = "mail.example.gov.vn"\nmeasures = "x"\n' + toml(measures=None)
     found = problems(tmp_path, text)
-    assert "imap: expected a table [imap], got a string" in found
-    assert "measures: expected an array of tables [[measures]], got a string" in found
+    assert "imap: expected a table [imap], got a string (line 1)" in found
+    assert "measures: expected an array of tables [[measures]], got a string (line 2)" in found
 
 
 def test_required_sections_missing(tmp_path: Path) -> None:
@@ -309,7 +309,7 @@ def test_service_defaults(tmp_path: Path) -> None:
 def test_timezone_case_mistake_gets_a_suggestion(tmp_path: Path) -> None:
     assert one_problem(tmp_path, toml(service='timezone = "asia/ho_chi_minh"')) == (
         "service.timezone: 'asia/ho_chi_minh' is not an IANA time zone name such as "
-        "Asia/Ho_Chi_Minh (did you mean Asia/Ho_Chi_Minh?)")
+        "Asia/Ho_Chi_Minh (did you mean Asia/Ho_Chi_Minh?) (line 38)")
 
 
 @pytest.mark.parametrize("written, want", [
@@ -362,9 +362,9 @@ def test_relative_paths_are_resolved_against_the_config_folder(tmp_path: Path, m
 
 
 @pytest.mark.parametrize("body, want", [
-    ("poll_interval_minutes = 0", "service.poll_interval_minutes: 0 is out of range: must be between 1 and 1440"),
-    ('language = "fr"', "service.language: 'fr' is not one of vi, en"),
-    ('archive_dir = ""', "service.archive_dir: must not be empty"),
+    ("poll_interval_minutes = 0", "service.poll_interval_minutes: 0 is out of range: must be between 1 and 1440 (line 38)"),
+    ('language = "fr"', "service.language: 'fr' is not one of vi, en (line 38)"),
+    ('archive_dir = ""', "service.archive_dir: must not be empty (line 38)"),
 ])
 def test_service_values_refused(tmp_path: Path, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(service=body)) == want
@@ -438,17 +438,17 @@ def test_imap_options(tmp_path: Path) -> None:
 
 def test_smtp_username_and_password_go_together(tmp_path: Path) -> None:
     assert one_problem(tmp_path, toml(smtp=SMTP + 'username = "u"')) == (
-        "smtp.password_env: required when username is set (or set password_file)")
+        "smtp.password_env: required when username is set (or set password_file) (line 37)")
     assert one_problem(tmp_path, toml(smtp=SMTP + 'password_env = "SMTP_PW"')) == (
-        "smtp.username: required when a password is set")
+        "smtp.username: required when a password is set (line 37)")
     cfg = load(tmp_path, toml(smtp=SMTP + 'username = "u"\npassword_env = "SMTP_PW"\nfrom_name = "Hệ thống"'))
     assert (cfg.smtp.username, cfg.smtp.password.reveal(), cfg.smtp.from_name) == ("u", PASSWORD, "Hệ thống")
 
 
 @pytest.mark.parametrize("body, want", [
-    ('host = "h.example.gov.vn"', "smtp.from_address: required key is missing"),
+    ('host = "h.example.gov.vn"', "smtp.from_address: required key is missing (line 37)"),
     (SMTP.replace("baocao@example.gov.vn", "Báo cáo <baocao@example.gov.vn>"),
-     "smtp.from_address: 'Báo cáo <baocao@example.gov.vn>' is not an email address"),
+     "smtp.from_address: 'Báo cáo <baocao@example.gov.vn>' is not an email address (line 39)"),
 ])
 def test_smtp_from_address_refused(tmp_path: Path, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(smtp=body)) == want
@@ -465,23 +465,23 @@ def test_password_in_the_file_is_refused_and_not_echoed(tmp_path: Path) -> None:
 def test_password_source_exactly_one(tmp_path: Path) -> None:
     (tmp_path / "pw").write_text("x")
     assert one_problem(tmp_path, toml(imap=IMAP + 'password_file = "pw"')) == (
-        "imap: set only one of password_env and password_file")
+        "imap: set only one of password_env and password_file (line 37)")
     assert one_problem(tmp_path, toml(imap='host = "h.example.gov.vn"\nusername = "u"')) == (
-        "imap.password_env: required key is missing (or set password_file)")
+        "imap.password_env: required key is missing (or set password_file) (line 37)")
 
 
 def test_missing_env_var_and_unreadable_file_are_named(tmp_path: Path) -> None:
-    assert one_problem(tmp_path, toml(imap=IMAP), env={}) == "imap.password_env: environment variable IMAP_PW is not set"
+    assert one_problem(tmp_path, toml(imap=IMAP), env={}) == "imap.password_env: environment variable IMAP_PW is not set (line 40)"
     assert one_problem(tmp_path, toml(imap=IMAP), env={"IMAP_PW": ""}) == (
-        "imap.password_env: environment variable IMAP_PW is empty")
+        "imap.password_env: environment variable IMAP_PW is empty (line 40)")
     body = IMAP.replace('password_env = "IMAP_PW"', 'password_file = "secrets/imap"')
     assert one_problem(tmp_path, toml(imap=body)) == (
-        f"imap.password_file: cannot read '{tmp_path / 'secrets' / 'imap'}': No such file or directory")
+        f"imap.password_file: cannot read '{tmp_path / 'secrets' / 'imap'}': No such file or directory (line 40)")
 
 
 def test_env_name_that_looks_like_a_password_is_not_echoed(tmp_path: Path) -> None:
     found = one_problem(tmp_path, toml(imap=IMAP.replace('"IMAP_PW"', '"p@ss w0rd!"')))
-    assert found == "imap.password_env: is not an environment variable name (letters, digits and _)"
+    assert found == "imap.password_env: is not an environment variable name (letters, digits and _) (line 40)"
 
 
 @pytest.mark.parametrize("content, want", [
@@ -539,13 +539,13 @@ reminders_at = ["14:00", 09:30:00, "9:05"]"""))
 
 
 @pytest.mark.parametrize("body, want", [
-    ('deadline = "25:00"', "schedule.deadline: '25:00' is not a time HH:MM"),
-    ('digest_at = "3pm"', "schedule.digest_at: '3pm' is not a time HH:MM"),
-    ('reminders_at = ["10:00", "10:60"]', "schedule.reminders_at[1]: '10:60' is not a time HH:MM"),
-    ('report_days = []', "schedule.report_days: must list at least one value"),
-    ('report_days = ["mon", "mond"]', "schedule.report_days[1]: 'mond' is not a day of the week (mon, tue, wed, thu, fri, sat, sun)"),
-    ('holidays = ["2021-02-30"]', "schedule.holidays[0]: '2021-02-30' is not a date YYYY-MM-DD"),
-    ('holidays = ["02/09/2021"]', "schedule.holidays[0]: '02/09/2021' is not a date YYYY-MM-DD"),
+    ('deadline = "25:00"', "schedule.deadline: '25:00' is not a time HH:MM (line 38)"),
+    ('digest_at = "3pm"', "schedule.digest_at: '3pm' is not a time HH:MM (line 38)"),
+    ('reminders_at = ["10:00", "10:60"]', "schedule.reminders_at[1]: '10:60' is not a time HH:MM (line 38)"),
+    ('report_days = []', "schedule.report_days: must list at least one value (line 38)"),
+    ('report_days = ["mon", "mond"]', "schedule.report_days[1]: 'mond' is not a day of the week (mon, tue, wed, thu, fri, sat, sun) (line 38)"),
+    ('holidays = ["2021-02-30"]', "schedule.holidays[0]: '2021-02-30' is not a date YYYY-MM-DD (line 38)"),
+    ('holidays = ["02/09/2021"]', "schedule.holidays[0]: '02/09/2021' is not a date YYYY-MM-DD (line 38)"),
 ])
 def test_schedule_values_refused(tmp_path: Path, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(schedule=body)) == want
@@ -564,14 +564,14 @@ attach_workbook = false"""))
 
 
 @pytest.mark.parametrize("body, want", [
-    ("to = []", "digest.to: must list at least one value"),
-    ('to = ["a@example.gov.vn"]\ncc = ["b@example.gov.vn", "c@gmail"]', "digest.cc[1]: 'c@gmail' is not an email address"),
-    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {date} {unit}"', "digest.subject: unknown field {unit}; only {date} may be used"),
-    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {date:%d/%m}"', "digest.subject: unknown field {date:%d/%m}; only {date} may be used"),
-    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {}"', "digest.subject: unknown field {}; only {date} may be used"),
+    ("to = []", "digest.to: must list at least one value (line 2)"),
+    ('to = ["a@example.gov.vn"]\ncc = ["b@example.gov.vn", "c@gmail"]', "digest.cc[1]: 'c@gmail' is not an email address (line 3)"),
+    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {date} {unit}"', "digest.subject: unknown field {unit}; only {date} may be used (line 3)"),
+    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {date:%d/%m}"', "digest.subject: unknown field {date:%d/%m}; only {date} may be used (line 3)"),
+    ('to = ["a@example.gov.vn"]\nsubject = "Ngày {}"', "digest.subject: unknown field {}; only {date} may be used (line 3)"),
     ('to = ["a@example.gov.vn"]\nsubject = "Ngày {date"',
-     "digest.subject: has an unmatched '{' or '}' (write {{ or }} for a literal brace)"),
-    ('to = ["a@example.gov.vn"]\nsubject = "a\\nBcc: x@example.com"', "digest.subject: must be one line"),
+     "digest.subject: has an unmatched '{' or '}' (write {{ or }} for a literal brace) (line 3)"),
+    ('to = ["a@example.gov.vn"]\nsubject = "a\\nBcc: x@example.com"', "digest.subject: must be one line (line 3)"),
 ])
 def test_digest_values_refused(tmp_path: Path, body: str, want: str) -> None:
     assert one_problem(tmp_path, toml(digest=body)) == want
@@ -581,9 +581,9 @@ def test_campaign(tmp_path: Path) -> None:
     cfg = load(tmp_path, toml(campaign='title = "NQ 68"\nstart_date = "2021-07-30"\nend_date = 2021-08-25'))
     assert cfg.campaign == CampaignConfig("NQ 68", dt.date(2021, 7, 30), dt.date(2021, 8, 25))
     assert one_problem(tmp_path, toml(campaign="start_date = 2021-08-26\nend_date = 2021-08-25")) == (
-        "campaign.end_date: 2021-08-25 is before start_date 2021-08-26")
+        "campaign.end_date: 2021-08-25 is before start_date 2021-08-26 (line 39)")
     assert one_problem(tmp_path, toml(campaign='targets_file = "t.xlsx"')) == (
-        f"campaign.targets_file: file '{tmp_path / 't.xlsx'}' does not exist")
+        f"campaign.targets_file: file '{tmp_path / 't.xlsx'}' does not exist (line 38)")
 
 
 # ---- the form: measures, indicators, checks, limits ---------------------------------------------------------
@@ -604,15 +604,15 @@ def test_default_scale_names(tmp_path: Path, written: str, factor: int) -> None:
 
 
 @pytest.mark.parametrize("extra, want", [
-    ('code = "Tien-Da-Chi"\nlabel = "X"', "measures[3].code: 'Tien-Da-Chi' is not a code: use only a-z, 0-9 and _"),
-    ('code = "de_nghi"\nlabel = "X"', "measures[3].code: 'de_nghi' is already used by measures[0]"),
-    ('code = "x"\nlabel = "X"\nkind = "percent"', "measures[3].kind: 'percent' is not one of count, money"),
-    ('code = "x"\nlabel = "X"\ndefault_scale = "triệu đồng"', 'measures[3].default_scale: only applies to kind = "money"'),
+    ('code = "Tien-Da-Chi"\nlabel = "X"', "measures[3].code: 'Tien-Da-Chi' is not a code: use only a-z, 0-9 and _ (line 19)"),
+    ('code = "de_nghi"\nlabel = "X"', "measures[3].code: 'de_nghi' is already used by measures[0] (line 19)"),
+    ('code = "x"\nlabel = "X"\nkind = "percent"', "measures[3].kind: 'percent' is not one of count, money (line 21)"),
+    ('code = "x"\nlabel = "X"\ndefault_scale = "triệu đồng"', 'measures[3].default_scale: only applies to kind = "money" (line 21)'),
     ('code = "x"\nlabel = "X"\nkind = "money"\ndefault_scale = "đô la"',
-     "measures[3].default_scale: 'đô la' is not a money scale (one of: đồng, nghìn đồng, triệu đồng, tỷ đồng)"),
-    ('code = "x"', "measures[3].label: required key is missing"),
-    ('code = "x"\nlabel = "X"\naliases = ["ok", ""]', "measures[3].aliases[1]: must not be empty"),
-    ('code = "x"\nlabel = "SỐ  ĐỀ NGHỊ"', "measures[3].label: 'SỐ  ĐỀ NGHỊ' is ambiguous: it reads the same as a name of measure de_nghi (measures[0])"),
+     "measures[3].default_scale: 'đô la' is not a money scale (one of: đồng, nghìn đồng, triệu đồng, tỷ đồng) (line 22)"),
+    ('code = "x"', "measures[3].label: required key is missing (line 18)"),
+    ('code = "x"\nlabel = "X"\naliases = ["ok", ""]', "measures[3].aliases[1]: must not be empty (line 21)"),
+    ('code = "x"\nlabel = "SỐ  ĐỀ NGHỊ"', "measures[3].label: 'SỐ  ĐỀ NGHỊ' is ambiguous: it reads the same as a name of measure de_nghi (measures[0]) (line 20)"),
 ])
 def test_measure_rules(tmp_path: Path, extra: str, want: str) -> None:
     assert one_problem(tmp_path, toml(measures=measures(extra))) == want
@@ -623,7 +623,7 @@ def test_indicator_alias_ambiguity_ignores_unicode_form_case_and_spacing(tmp_pat
     text = toml(indicators=BASE["indicators"] + f'\n[[indicators]]\ncode = "hkd2"\nlabel = "Khác"\naliases = ["{alias}"]\ngroup = "II"\n')
     assert one_problem(tmp_path, text) == (
         f"indicators[2].aliases[0]: '{alias}' is ambiguous: it reads the same as a name of "
-        "indicator ho_kinh_doanh (indicators[0])")
+        "indicator ho_kinh_doanh (indicators[0]) (line 32)")
     # Repeating its own label as an alias is harmless; Ð (U+00D0) reads as Đ.
     own = toml(indicators=BASE["indicators"] + '\n[[indicators]]\ncode = "dt"\nlabel = "Đào tạo"\naliases = ["\u00d0ÀO TẠO"]\ngroup = "II"\n')
     assert load(tmp_path, own).form.indicators[2].group == "II"
@@ -633,8 +633,8 @@ def test_indicator_codes_unique_and_valid(tmp_path: Path) -> None:
     text = toml(indicators=BASE["indicators"] + '\n[[indicators]]\ncode = "ngung_viec"\nlabel = "X"\n'
                                                 '\n[[indicators]]\ncode = "a b"\nlabel = "Y"\n')
     assert problems(tmp_path, text) == [
-        "indicators[3].code: 'a b' is not a code: use only a-z, 0-9 and _",
-        "indicators[2].code: 'ngung_viec' is already used by indicators[1]",
+        "indicators[3].code: 'a b' is not a code: use only a-z, 0-9 and _ (line 34)",
+        "indicators[2].code: 'ngung_viec' is already used by indicators[1] (line 30)",
     ]
 
 
@@ -670,9 +670,9 @@ def test_limits(tmp_path: Path) -> None:
     cfg = load(tmp_path, toml(limits="max_rows = 500\nmax_attachment_bytes = 1048576"))
     assert cfg.form.limits == dataclasses.replace(ReadLimits(), max_rows=500, max_attachment_bytes=1048576)
     assert problems(tmp_path, toml(limits="max_rows = 0\nmax_sheets = -2\nmax_cols = 5")) == [
-        "limits.max_sheets: -2 is out of range: must be at least 1",
-        "limits.max_rows: 0 is out of range: must be at least 1",
-        "limits.max_cols: unknown key (did you mean max_columns?)",
+        "limits.max_sheets: -2 is out of range: must be at least 1 (line 39)",
+        "limits.max_rows: 0 is out of range: must be at least 1 (line 38)",
+        "limits.max_cols: unknown key (did you mean max_columns?) (line 40)",
     ]
 
 
@@ -698,23 +698,23 @@ def test_units_values(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("entries, want", [
     (['code = "A"\nname = "A"\nsenders = ["a@example.gov.vn", "abc"]'],
-     "units[0].senders[1]: 'abc' is not an email address or *@domain"),
+     "units[0].senders[1]: 'abc' is not an email address or *@domain (line 34)"),
     (['code = "A"\nname = "A"\nsenders = ["*.example.gov.vn"]'],
-     "units[0].senders[0]: '*.example.gov.vn' is not an email address or *@domain"),
+     "units[0].senders[0]: '*.example.gov.vn' is not an email address or *@domain (line 34)"),
     (['code = "A"\nname = "A"\nsenders = ["a*@example.gov.vn"]'],
-     "units[0].senders[0]: 'a*@example.gov.vn' is not an email address or *@domain"),
-    (['code = "A"\nname = "A"\nsenders = []'], "units[0].senders: must list at least one value"),
-    (['code = "A"\nname = "A"'], "units[0].senders: required key is missing"),
-    (['code = "A"\nsenders = ["a@example.gov.vn"]'], "units[0].name: required key is missing"),
+     "units[0].senders[0]: 'a*@example.gov.vn' is not an email address or *@domain (line 34)"),
+    (['code = "A"\nname = "A"\nsenders = []'], "units[0].senders: must list at least one value (line 34)"),
+    (['code = "A"\nname = "A"'], "units[0].senders: required key is missing (line 31)"),
+    (['code = "A"\nsenders = ["a@example.gov.vn"]'], "units[0].name: required key is missing (line 31)"),
     (['code = "A B"\nname = "A"\nsenders = ["a@example.gov.vn"]'],
-     "units[0].code: 'A B' is not a unit code: use letters, digits, _ . - (no spaces)"),
+     "units[0].code: 'A B' is not a unit code: use letters, digits, _ . - (no spaces) (line 32)"),
     (['code = "A"\nname = "A"\nsenders = ["a@example.gov.vn"]\nreminder_to = ["x"]'],
-     "units[0].reminder_to[0]: 'x' is not an email address"),
+     "units[0].reminder_to[0]: 'x' is not an email address (line 35)"),
     (['code = "THUE"\nname = "A"\nsenders = ["a@example.gov.vn"]', 'code = "thue"\nname = "B"\nsenders = ["b@example.gov.vn"]'],
-     "units[1].code: 'thue' is already used by units[0]"),
+     "units[1].code: 'thue' is already used by units[0] (line 37)"),
     (['code = "A"\nname = "UBND xã Dương Quang"\nsenders = ["a@example.gov.vn"]',
       'code = "B"\nname = "B"\naliases = ["ubnd xã dương quang"]\nsenders = ["b@example.gov.vn"]'],
-     "units[1].aliases[0]: 'ubnd xã dương quang' is ambiguous: it reads the same as a name of unit A (units[0])"),
+     "units[1].aliases[0]: 'ubnd xã dương quang' is ambiguous: it reads the same as a name of unit A (units[0]) (line 39)"),
 ])
 def test_unit_rules(tmp_path: Path, entries: list[str], want: str) -> None:
     assert one_problem(tmp_path, toml(units=units(*entries))) == want
@@ -726,9 +726,9 @@ def test_acknowledgements_and_reminders(tmp_path: Path) -> None:
     assert cfg.acknowledgements == AcknowledgementsConfig(True, True, 3)
     assert cfg.reminders == RemindersConfig(True)
     assert one_problem(tmp_path, toml(acknowledgements="daily_cap_per_address = 0")) == (
-        "acknowledgements.daily_cap_per_address: 0 is out of range: must be at least 1")
+        "acknowledgements.daily_cap_per_address: 0 is out of range: must be at least 1 (line 38)")
     assert one_problem(tmp_path, toml(reminders='enabled = "on"')) == (
-        "reminders.enabled: expected true or false, got a string")
+        "reminders.enabled: expected true or false, got a string (line 38)")
 
 
 # ---- which file ---------------------------------------------------------------------------------------------

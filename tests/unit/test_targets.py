@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from service import targets as targets_module
+from service.config import targets as targets_module
 from service.config import UnitConfig, load_config
 from service.errors import ConfigError
 from service.export import day_json, status_text
-from service.targets import MAX_ROWS, Target, compute_progress, parse_targets
+from service.config.targets import MAX_ROWS, Target, compute_progress, parse_targets
 from tests.unit.builders import FORM, cp1258_text
 from tests.unit.test_config import ENV, toml, write
 from tests.unit.test_digest import CFG, DAY, make_cfg, scenario, view_of, with_targets

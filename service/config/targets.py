@@ -1,8 +1,9 @@
 """Campaign targets: the `[campaign] targets_file` CSV read and validated, and progress against it.
 
 Pure: the file's bytes and the form/units in, `Target`s and problem sentences out;
-latest cumulative figures in, `Progress` out. `service.config` does the reading and
-reports the problems through `ConfigError`.
+latest cumulative figures in, `Progress` out. `service.config.loading` does the reading
+and reports the problems through `ConfigError`. It knows units only as `NamedUnit`
+(code, name, aliases), so it imports nothing else of the configuration.
 """
 from __future__ import annotations
 
@@ -13,16 +14,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from parsers.model import FormSpec, MeasureSpec
 from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
 from parsers.sniff import decode_text
 from parsers.text import did_you_mean, sniff_delimiter
 from parsers.vntext import nfc, normalize_label, strip_diacritics
-
-if TYPE_CHECKING:  # service.config imports this module
-    from service.config import UnitConfig
 
 Values = Mapping[str, Mapping[str, Decimal]]
 
@@ -106,9 +104,20 @@ class Progress:
         return sorted(behind, key=lambda u: u.lowest.ratio)[:limit]
 
 
+class NamedUnit(Protocol):
+    """What the file's unit column is resolved against (a `UnitConfig`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
 # -- reading the file -------------------------------------------------------------------------
 
-def parse_targets(data: bytes, form: FormSpec, units: Sequence[UnitConfig]) -> tuple[tuple[Target, ...], list[str]]:
+def parse_targets(data: bytes, form: FormSpec, units: Sequence[NamedUnit]) -> tuple[tuple[Target, ...], list[str]]:
     """The targets in a CSV file, and every problem found ("line 7, column 'indicator': ...").
 
     The file is UTF-8 (with or without BOM), UTF-16 with BOM or windows-1258 text,
@@ -249,7 +258,7 @@ def _find_header(rows: list[tuple[int, list[str]]], problems: _Problems) -> tupl
 class _Lookup:
     """Codes and names from the config, to resolve what the file writes."""
 
-    def __init__(self, form: FormSpec, units: Sequence[UnitConfig]) -> None:
+    def __init__(self, form: FormSpec, units: Sequence[NamedUnit]) -> None:
         self.measures: dict[str, MeasureSpec] = {m.code: m for m in form.measures if m.code}
         self.measure_codes = list(self.measures)
         self.indicators = [i.code for i in form.indicators if i.code]
@@ -288,7 +297,7 @@ class _Lookup:
 
 
 def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dict[str, int],
-               form: FormSpec, units: Sequence[UnitConfig], problems: _Problems) -> list[Target]:
+               form: FormSpec, units: Sequence[NamedUnit], problems: _Problems) -> list[Target]:
     lookup = _Lookup(form, units)
     header = next(fields for line, fields in rows if line == header_line)
     names = {column: header[index] for column, index in columns.items()}
