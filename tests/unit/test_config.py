@@ -5,10 +5,13 @@ import dataclasses
 import datetime as dt
 import re
 import shutil
+import tomllib
+import typing
 import unicodedata
 from pathlib import Path
 
 import pytest
+from pydantic import BaseModel
 
 from parsers.model import ReadLimits
 from service.config import (
@@ -16,6 +19,8 @@ from service.config import (
     ScheduleConfig, Secret, ServiceConfig, SmtpConfig, UnitConfig, load_config,
     resolve_config_path,
 )
+from service.config.loading import key_lines
+from service.config.models import ConfigModel, LimitsModel
 from service.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -156,18 +161,97 @@ def test_example_config_gives_the_same_config_as_the_sample(tmp_path: Path) -> N
     assert dataclasses.replace(example, source=None) == dataclasses.replace(sample, source=None)
 
 
-def test_example_config_documents_every_key() -> None:
+def _tables(model: type[BaseModel] = ConfigModel) -> dict[str, type[BaseModel]]:
+    """Every table model under `model`, by its key path ("units", "imap", ...)."""
+    found = {"": model}
+    for name, info in model.model_fields.items():
+        for arg in typing.get_args(info.annotation) or (info.annotation,):
+            inner = typing.get_args(arg)[0] if typing.get_origin(arg) is tuple else arg
+            if isinstance(inner, type) and issubclass(inner, BaseModel):
+                found.update({f"{name}.{k}".rstrip("."): m for k, m in _tables(inner).items()})
+    return found
+
+
+def test_every_key_of_the_models_has_a_description() -> None:
+    tables = _tables()
+    assert {"service", "imap", "smtp", "units", "measures", "checks", "limits", "security"} <= tables.keys()
+    missing = [f"{path}.{name}".lstrip(".") for path, model in tables.items()
+               for name, info in model.model_fields.items() if not (info.description or "").strip()]
+    assert missing == []
+    assert [f.name for f in dataclasses.fields(ReadLimits)] == list(LimitsModel.model_fields)
+    assert {f.name: f.default for f in dataclasses.fields(ReadLimits)} == LimitsModel().model_dump()
+
+
+def test_example_config_is_checked_against_the_models() -> None:
+    """Every key the example writes, commented out or not, is a key of the models, and every key is shown."""
     text = EXAMPLE.read_text(encoding="utf-8")
-    written = set(re.findall(r"^#?\s*([a-z_]+)\s*=", text, re.M))
-    documented = set(re.findall(r"^#\s+([a-z_]+)\s{2,}", text, re.M))  # "#   code   identifier..."
-    expected = {f.name for cls in (ServiceConfig, ImapConfig, SmtpConfig, ScheduleConfig, DigestConfig,
-                                   CampaignConfig, AcknowledgementsConfig, RemindersConfig, ReadLimits)
-                for f in dataclasses.fields(cls)} - {"password", "targets"}  # targets: read from targets_file
-    expected |= {"password_env", "password_file", "rule", "message"}
-    expected |= {f.name for f in dataclasses.fields(UnitConfig)}
-    assert expected <= written | documented, sorted(expected - written - documented)
+    # The optional keys shown commented out ("# ca_file = ...") are keys too.
+    uncommented = tomllib.loads(re.sub(r"^# ?([a-z_]+ = |\[[a-z_]+\]$)", r"\1", text, flags=re.M))
+    tables = _tables()
+
+    def keys(data: dict, path: str) -> set[str]:
+        out = set()
+        for key, value in data.items():
+            where = f"{path}.{key}".lstrip(".")
+            out.add(where)
+            for item in value if isinstance(value, list) and value and isinstance(value[0], dict) else [value]:
+                if isinstance(item, dict):
+                    out |= keys(item, where)
+        return out
+
+    written = keys(uncommented, "")
+    known = {f"{path}.{name}".lstrip(".") for path, model in tables.items() for name in model.model_fields}
+    assert written - known == set()
+    # Keys never written in it are documented in a comment ("#   code   identifier...").
+    documented = {f"{path}.{name}".lstrip(".") for path, model in tables.items() for name in model.model_fields
+                  if re.search(rf"^#\s+{name}\s{{2,}}", text, re.M)}
+    assert known - written - documented == {"imap.password", "smtp.password"}  # refused, never shown
     for section in ("[limits]", "[imap]", "[smtp]", "[acknowledgements]", "[reminders]", "[campaign]"):
         assert section in text
+
+
+def test_every_problem_names_the_line_of_its_key_or_table(tmp_path: Path) -> None:
+    text = toml(units=units('code = "A"\nname = "A"\nsenders = [\n  "a@example.gov.vn",\n  "abc",\n]',
+                            'code = "B"\nsenders = ["b@example.gov.vn"]'),
+                service="timezone = 'Mars/Olympus'\nnotes = \"\"\"\nx = 1\n\"\"\"\nlanguage = 'fr'")
+    lines = text.splitlines()
+
+    def line(written: str, nth: int = 0) -> int:
+        return [i for i, ln in enumerate(lines) if ln.startswith(written)][nth] + 1
+
+    assert problems(tmp_path, text) == [
+        "service.timezone: 'Mars/Olympus' is not an IANA time zone name such as Asia/Ho_Chi_Minh "
+        f"(line {line('timezone =')})",
+        f"service.language: 'fr' is not one of vi, en (line {line('language =')})",
+        f"service.notes: unknown key (line {line('notes =')})",  # its x = 1 is text, not a key
+        f"units[0].senders[1]: 'abc' is not an email address or *@domain (line {line('senders = [')})",
+        # A missing key: the line of its table's header.
+        f"units[1].name: required key is missing (line {line('[[units]]', 1)})",
+    ]
+
+
+def test_key_lines_follows_tables_arrays_of_tables_dotted_keys_and_multiline_strings() -> None:
+    text = """top = 1
+[service]
+timezone = "UTC"  # a comment
+"quoted key" = 2
+[[units]]
+code = "A"
+text = '''
+code = "not a key"
+'''
+[[units]]
+  code = "B"
+inline = { host = "h" }
+[a.b]
+c.d = 3
+"""
+    assert key_lines(text) == {
+        ("top",): 1, ("service",): 2, ("service", "timezone"): 3, ("service", "quoted key"): 4,
+        ("units", 0): 5, ("units", 0, "code"): 6, ("units", 0, "text"): 7,
+        ("units", 1): 10, ("units", 1, "code"): 11, ("units", 1, "inline"): 12,
+        ("a", "b"): 13, ("a", "b", "c", "d"): 14,
+    }
 
 
 # ---- file level -----------------------------------------------------------------------------

@@ -285,7 +285,7 @@ def test_config_lists_the_files_problems_with_its_other_problems(tmp_path: Path)
     with pytest.raises(ConfigError) as info:
         load_config(write(tmp_path, toml(campaign='targets_file = "targets.csv"\ntitle = 3')), env=ENV)
     assert info.value.problems == [
-        "campaign.title: expected a string, got an integer",
+        "campaign.title: expected a string, got an integer (line 39)",
         "campaign.targets_file: line 3, column 'indicator': 'dao_tao2' is not an indicator code",
         "campaign.targets_file: line 4, column 'unit': 'SONG_CAU' is not a unit code or name; "
         "write * for a target of the whole campaign",
