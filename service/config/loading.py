@@ -26,7 +26,6 @@ from service.config.models import (
     DigestModel,
     ImapModel,
     IndicatorModel,
-    Loc,
     MeasureModel,
     ScheduleModel,
     SmtpModel,
@@ -45,6 +44,7 @@ from service.config.objects import (
     SmtpConfig,
     UnitConfig,
 )
+from service.config.table import Loc
 from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.config.targets import Target, parse_targets
 from service.errors import ConfigError
@@ -96,8 +96,13 @@ def load_config(
     if problems or model is None:
         raise ConfigError(file, problems)
     config = _build(model, file, targets)
-    log.debug("loaded %s: %d units, %d indicators, %d measures",
-              file, len(config.units), len(config.form.indicators), len(config.form.measures))
+    log.debug(
+        "loaded %s: %d units, %d indicators, %d measures",
+        file,
+        len(config.units),
+        len(config.form.indicators),
+        len(config.form.measures),
+    )
     return config
 
 
@@ -105,14 +110,13 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
     try:
         raw = file.read_bytes()
     except FileNotFoundError as e:
-        raise ConfigError(file, [
-            f"the file does not exist (give --config PATH or set {CONFIG_ENV})"]) from e
+        raise ConfigError(file, [f"the file does not exist (give --config PATH or set {CONFIG_ENV})"]) from e
     except OSError as e:
         raise ConfigError(file, [f"cannot read the file: {e.strerror or e}"]) from e
     try:
         text = raw.decode("utf-8-sig")  # Windows Notepad saves UTF-8 with a BOM
     except UnicodeDecodeError as e:
-        line = raw[:e.start].count(b"\n") + 1
+        line = raw[: e.start].count(b"\n") + 1
         raise ConfigError(file, [f"line {line}: the file is not UTF-8 text; save it as UTF-8"]) from e
     try:
         return text, tomllib.loads(text)
@@ -181,8 +185,9 @@ def key_lines(text: str) -> dict[Loc, int]:
 # ---- the targets file -------------------------------------------------------------------------
 
 
-def _targets(model: ConfigModel | None, data: Mapping[str, Any], ctx: v.Context,
-             problems: list[str]) -> tuple[Target, ...]:
+def _targets(
+    model: ConfigModel | None, data: Mapping[str, Any], ctx: v.Context, problems: list[str]
+) -> tuple[Target, ...]:
     """The targets file's targets; its problems are "campaign.targets_file: line N ..." entries.
 
     Targets name units, indicators and measures: the file is checked against the valid
@@ -198,9 +203,9 @@ def _targets(model: ConfigModel | None, data: Mapping[str, Any], ctx: v.Context,
             file = ctx.existing_file(written) if written is not None else None
         except v.Invalid:
             return ()  # reported already
-        measures = _valid_entries(MeasureModel, data.get("measures"), ctx)
-        indicators = _valid_entries(IndicatorModel, data.get("indicators"), ctx)
-        units = _valid_entries(UnitModel, data.get("units"), ctx)
+        measures = tuple(_valid_entries(MeasureModel, data.get("measures"), ctx))
+        indicators = tuple(_valid_entries(IndicatorModel, data.get("indicators"), ctx))
+        units = tuple(_valid_entries(UnitModel, data.get("units"), ctx))
     if file is None:
         return ()
     try:
@@ -209,8 +214,7 @@ def _targets(model: ConfigModel | None, data: Mapping[str, Any], ctx: v.Context,
     except OSError as e:
         problems.append(f"campaign.targets_file: cannot read '{file}': {e.strerror or e}")
         return ()
-    form = FormSpec(measures=tuple(_measure(m) for m in measures),
-                    indicators=tuple(_indicator(i) for i in indicators))
+    form = FormSpec(measures=tuple(_measure(m) for m in measures), indicators=tuple(_indicator(i) for i in indicators))
     targets, found = parse_targets(content, form, [_unit(u) for u in units])
     problems.extend(f"campaign.targets_file: {text}" for text in found)
     return targets
@@ -232,8 +236,13 @@ def _valid_entries(model: type[M], tables: Any, ctx: v.Context) -> list[M]:
 def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Config:
     s = model.service
     return Config(
-        service=ServiceConfig(timezone=s.timezone, database_url=s.database_url, archive_dir=s.archive_dir,
-                              poll_interval_minutes=s.poll_interval_minutes, language=s.language),
+        service=ServiceConfig(
+            timezone=s.timezone,
+            database_url=s.database_url,
+            archive_dir=s.archive_dir,
+            poll_interval_minutes=s.poll_interval_minutes,
+            language=s.language,
+        ),
         imap=_imap(model.imap) if model.imap else None,
         smtp=_smtp(model.smtp) if model.smtp else None,
         schedule=_schedule(model.schedule),
@@ -242,16 +251,25 @@ def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Confi
         form=FormSpec(
             measures=tuple(_measure(m) for m in model.measures),
             indicators=tuple(_indicator(i) for i in model.indicators),
-            checks=tuple(CheckSpec(left=c.rule[0], op=c.rule[1], right=c.rule[2],  # type: ignore[arg-type]
-                                   message=c.message, rule=" ".join(c.rule)) for c in model.checks),
+            checks=tuple(
+                CheckSpec(
+                    left=c.rule[0],
+                    op=c.rule[1],
+                    right=c.rule[2],
+                    message=c.message,
+                    rule=" ".join(c.rule),
+                )
+                for c in model.checks
+            ),
             limits=ReadLimits(**model.limits.model_dump()),
         ),
         units=tuple(_unit(u) for u in model.units),
         acknowledgements=AcknowledgementsConfig(**model.acknowledgements.model_dump()),
         reminders=RemindersConfig(**model.reminders.model_dump()),
         source=file,
-        security=SecurityConfig(require_authentication=model.security.require_authentication,
-                                authserv_ids=model.security.authserv_id),
+        security=SecurityConfig(
+            require_authentication=model.security.require_authentication, authserv_ids=model.security.authserv_id
+        ),
     )
 
 
@@ -261,15 +279,32 @@ def _port(table: ImapModel | SmtpModel, protocol: str) -> int:
 
 def _imap(t: ImapModel) -> ImapConfig:
     assert t.secret is not None  # ImapModel.rules: one of password_env, password_file
-    return ImapConfig(host=t.host, port=_port(t, "imap"), security=t.security, username=t.username,
-                      password=t.secret, ca_file=t.ca_file, folder=t.folder, processed_folder=t.processed_folder,
-                      timeout_seconds=t.timeout_seconds, idle=t.idle)
+    return ImapConfig(
+        host=t.host,
+        port=_port(t, "imap"),
+        security=t.security,
+        username=t.username,
+        password=t.secret,
+        ca_file=t.ca_file,
+        folder=t.folder,
+        processed_folder=t.processed_folder,
+        timeout_seconds=t.timeout_seconds,
+        idle=t.idle,
+    )
 
 
 def _smtp(t: SmtpModel) -> SmtpConfig:
-    return SmtpConfig(host=t.host, port=_port(t, "smtp"), security=t.security, username=t.username,
-                      password=t.secret, from_address=t.from_address, from_name=t.from_name, ca_file=t.ca_file,
-                      timeout_seconds=t.timeout_seconds)
+    return SmtpConfig(
+        host=t.host,
+        port=_port(t, "smtp"),
+        security=t.security,
+        username=t.username,
+        password=t.secret,
+        from_address=t.from_address,
+        from_name=t.from_name,
+        ca_file=t.ca_file,
+        timeout_seconds=t.timeout_seconds,
+    )
 
 
 def _schedule(t: ScheduleModel) -> ScheduleConfig:
@@ -277,20 +312,34 @@ def _schedule(t: ScheduleModel) -> ScheduleConfig:
     # units that still have time as missing.
     digest_at = t.digest_at or t.deadline
     if digest_at < t.deadline:
-        log.warning("schedule.digest_at %s is before the deadline %s: units that report on "
-                    "time after it are listed as missing", digest_at, t.deadline)
-    return ScheduleConfig(deadline=t.deadline, digest_at=digest_at, report_days=frozenset(t.report_days),
-                          holidays=frozenset(t.holidays), reminders_at=tuple(sorted(t.reminders_at)))
+        log.warning(
+            "schedule.digest_at %s is before the deadline %s: units that report on time after it are listed as missing",
+            digest_at,
+            t.deadline,
+        )
+    return ScheduleConfig(
+        deadline=t.deadline,
+        digest_at=digest_at,
+        report_days=frozenset(t.report_days),
+        holidays=frozenset(t.holidays),
+        reminders_at=tuple(sorted(t.reminders_at)),
+    )
 
 
 def _digest(t: DigestModel, language: str) -> DigestConfig:
-    return DigestConfig(to=t.to, cc=t.cc, subject=t.subject or DEFAULT_DIGEST_SUBJECT[language],
-                        attach_workbook=t.attach_workbook, copy_to=t.copy_to)
+    return DigestConfig(
+        to=t.to,
+        cc=t.cc,
+        subject=t.subject or DEFAULT_DIGEST_SUBJECT[language],
+        attach_workbook=t.attach_workbook,
+        copy_to=t.copy_to,
+    )
 
 
 def _campaign(t: CampaignModel, targets: tuple[Target, ...]) -> CampaignConfig:
-    return CampaignConfig(title=t.title, start_date=t.start_date, end_date=t.end_date,
-                          targets_file=t.targets_file, targets=targets)
+    return CampaignConfig(
+        title=t.title, start_date=t.start_date, end_date=t.end_date, targets_file=t.targets_file, targets=targets
+    )
 
 
 def _measure(t: MeasureModel) -> MeasureSpec:
@@ -302,7 +351,6 @@ def _indicator(t: IndicatorModel) -> IndicatorSpec:
 
 
 def _unit(t: UnitModel) -> UnitConfig:
-    return UnitConfig(code=t.code, name=t.name, group=t.group, aliases=t.aliases, senders=t.senders,
-                      reminder_to=t.reminder_to)
-
-
+    return UnitConfig(
+        code=t.code, name=t.name, group=t.group, aliases=t.aliases, senders=t.senders, reminder_to=t.reminder_to
+    )

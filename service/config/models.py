@@ -20,154 +20,38 @@ from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainValidator,
-    ValidationError,
-    ValidationInfo,
-    model_validator,
-)
-from pydantic_core import InitErrorDetails, PydanticCustomError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 
 import service.config.values as v
 from parsers.model import ReadLimits
 from parsers.text import did_you_mean
 from service.config.objects import Secret
+from service.config.table import (
+    Check,
+    CheckIn,
+    Dates,
+    Email,
+    Emails,
+    Loc,
+    Recipients,
+    Section,
+    Senders,
+    Table,
+    Text,
+    Texts,
+    Times,
+    Weekdays,
+    array,
+    context_of,
+    tables,
+    unique,
+)
 from service.loopback import is_loopback
 
-Loc = tuple[str | int, ...]
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_DATABASE_URL = "sqlite:///data/baocao.db"
 DEFAULT_ARCHIVE_DIR = "data/archive"
 ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-def problem(text: str) -> PydanticCustomError:
-    """A pydantic error carrying one "what is wrong" text (braces in it are kept as written)."""
-    return PydanticCustomError("config", "{problem}", {"problem": text})
-
-
-def _context(info: ValidationInfo) -> v.Context:
-    if not isinstance(info.context, v.Context):
-        raise TypeError("validate the config models with context=values.Context(...)")
-    return info.context
-
-
-def Check(convert: Callable[[Any], Any]) -> PlainValidator:  # noqa: N802 (reads as a type marker)
-    """The value converted by `convert(value)`; its `Invalid` is the key's problem."""
-
-    def validate(value: Any) -> Any:
-        try:
-            return convert(value)
-        except v.Invalid as e:
-            raise problem(str(e)) from None
-
-    return PlainValidator(validate)
-
-
-def CheckIn(convert: Callable[[Any, ValidationInfo], Any]) -> PlainValidator:  # noqa: N802
-    """As `Check`, for a converter that needs the context or the keys validated before it."""
-
-    def validate(value: Any, info: ValidationInfo) -> Any:
-        try:
-            return convert(value, info)
-        except v.Invalid as e:
-            raise problem(str(e)) from None
-
-    return PlainValidator(validate)
-
-
-def _array(*, nonempty: bool = False) -> BeforeValidator:
-    def validate(value: Any) -> Any:
-        if not isinstance(value, list | tuple):  # a tuple: a default, never TOML
-            raise problem(f"expected an array, got {v.toml_type(value)}")
-        if nonempty and not value:
-            raise problem("must list at least one value")
-        return value
-
-    return BeforeValidator(validate)
-
-
-def _unique(values: tuple[Any, ...]) -> tuple[Any, ...]:
-    return tuple(dict.fromkeys(values))  # duplicates dropped, order kept
-
-
-
-
-def _section(value: Any, info: ValidationInfo) -> Any:
-    if not isinstance(value, dict):
-        raise problem(f"expected a table [{info.field_name}], got {v.toml_type(value)}")
-    return value
-
-
-def _tables(required: bool) -> BeforeValidator:
-    def validate(value: Any, info: ValidationInfo) -> Any:
-        if not isinstance(value, list | tuple):  # a tuple: a default, never TOML
-            raise problem(f"expected an array of tables [[{info.field_name}]], got {v.toml_type(value)}")
-        if required and not value:
-            raise problem(f"at least one [[{info.field_name}]] entry is required")
-        return value
-
-    return BeforeValidator(validate)
-
-
-Section = BeforeValidator(_section)
-Text = Annotated[str, Check(v.plain_text)]
-Email = Annotated[str, Check(v.email)]
-# Arrays are converted item by item (an item's problem names its index), duplicates dropped.
-Texts = Annotated[tuple[Text, ...], _array(), AfterValidator(_unique)]
-Emails = Annotated[tuple[Email, ...], _array(), AfterValidator(_unique)]
-Recipients = Annotated[tuple[Email, ...], _array(nonempty=True), AfterValidator(_unique)]
-Senders = Annotated[tuple[Annotated[str, Check(v.sender)], ...], _array(nonempty=True), AfterValidator(_unique)]
-Weekdays = Annotated[tuple[Annotated[int, Check(v.weekday)], ...], _array(nonempty=True), AfterValidator(_unique)]
-Dates = Annotated[tuple[Annotated[dt.date, Check(v.date)], ...], _array(), AfterValidator(_unique)]
-Times = Annotated[tuple[Annotated[dt.time, Check(v.time)], ...], _array(), AfterValidator(_unique)]
-
-
-def _reraised(error: Mapping[str, Any]) -> InitErrorDetails:
-    """An error of a nested validation, kept with its location and message."""
-    text = "required key is missing" if error["type"] == "missing" else error["msg"]
-    return InitErrorDetails(type=problem(text), loc=tuple(error["loc"]), input=error.get("input"))
-
-
-class Table(BaseModel):
-    """One TOML table: its keys are the fields; any other key is reported as unknown."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore", arbitrary_types_allowed=True)
-    noun: ClassVar[str] = "key"  # what an unknown name in it is called
-
-    @model_validator(mode="wrap")
-    @classmethod
-    def _whole_table(cls, data: Any, handler: Callable[[Any], Table], info: ValidationInfo) -> Table:
-        if isinstance(data, cls):
-            return data
-        if not isinstance(data, dict):
-            raise problem(f"expected a table, got {v.toml_type(data)}")
-        fields = cls.model_fields
-        errors: list[InitErrorDetails] = []
-        model = None
-        try:
-            model = handler({key: value for key, value in data.items() if key in fields})
-        except ValidationError as e:
-            errors.extend(_reraised(error) for error in e.errors(include_url=False))
-        errors.extend(InitErrorDetails(type=problem(text), loc=loc, input=None)
-                      for loc, text in cls.rules(data, info))
-        suggestions = [name for name in fields if name != "password"]  # never steer towards a plain password
-        errors.extend(InitErrorDetails(type=problem(f"unknown {cls.noun}{did_you_mean(key, suggestions)}"),
-                                       loc=(key,), input=data[key])
-                      for key in data if key not in fields)
-        if errors or model is None:
-            raise ValidationError.from_exception_data(cls.__name__, errors)
-        return model
-
-    @classmethod
-    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
-        """Problems of the table as written that involve several keys (none by default)."""
-        return iter(())
 
 
 # ---- [service] -------------------------------------------------------------------------------
@@ -178,19 +62,26 @@ class ServiceModel(Table):
 
     timezone: Annotated[ZoneInfo, Check(v.timezone)] = Field(
         ZoneInfo(DEFAULT_TIMEZONE),
-        description="IANA time zone name; arrival times, the deadline and the reporting day are taken in it.")
-    database_url: Annotated[str, CheckIn(lambda value, info: _context(info).database_url(value))] = Field(
-        DEFAULT_DATABASE_URL, validate_default=True,
+        description="IANA time zone name; arrival times, the deadline and the reporting day are taken in it.",
+    )
+    database_url: Annotated[str, CheckIn(lambda value, info: context_of(info).database_url(value))] = Field(
+        DEFAULT_DATABASE_URL,
+        validate_default=True,
         description="SQLAlchemy URL of the database: sqlite:///FILE (relative to the config file's folder) "
-                    "or postgresql://USER@HOST/DATABASE (no password in it).")
-    archive_dir: Annotated[Path, CheckIn(lambda value, info: _context(info).path(value))] = Field(
-        DEFAULT_ARCHIVE_DIR, validate_default=True,
+        "or postgresql://USER@HOST/DATABASE (no password in it).",
+    )
+    archive_dir: Annotated[Path, CheckIn(lambda value, info: context_of(info).path(value))] = Field(
+        DEFAULT_ARCHIVE_DIR,
+        validate_default=True,
         description="Folder where every fetched message is archived byte for byte (relative to the config "
-                    "file's folder).")
+        "file's folder).",
+    )
     poll_interval_minutes: Annotated[int, Check(v.integer(1, 24 * 60))] = Field(
-        5, description="Minutes between two polls of the mailbox by `baocao run` (1..1440).")
+        5, description="Minutes between two polls of the mailbox by `baocao run` (1..1440)."
+    )
     language: Annotated[Literal["vi", "en"], Check(v.choice("vi", "en"))] = Field(
-        "vi", description="Language of everything units and the coordinator read: vi or en.")
+        "vi", description="Language of everything units and the coordinator read: vi or en."
+    )
 
 
 # ---- [imap] and [smtp] -----------------------------------------------------------------------
@@ -201,19 +92,23 @@ def _security(value: Any, info: ValidationInfo) -> str:
     host = info.data.get("host")
     if security == "none" and host is not None and not is_loopback(host):
         # A password and the reports would cross the network in clear text.
-        raise v.Invalid(f"'none' (no encryption) is only allowed to a loopback host "
-                        f"(127.0.0.1, ::1, localhost), not '{host}'; use ssl or starttls")
+        raise v.Invalid(
+            f"'none' (no encryption) is only allowed to a loopback host "
+            f"(127.0.0.1, ::1, localhost), not '{host}'; use ssl or starttls"
+        )
     return security
 
 
 def _refuse_password(value: Any) -> None:
-    raise v.Invalid("a password must not be written in the config file; use "
-                    'password_env = "VARIABLE" or password_file = "/path/to/file"')
+    raise v.Invalid(
+        "a password must not be written in the config file; use "
+        'password_env = "VARIABLE" or password_file = "/path/to/file"'
+    )
 
 
 def _secret_from_env(value: Any, info: ValidationInfo) -> Secret:
     name = v.env_name(value)
-    ctx = _context(info)
+    ctx = context_of(info)
     secret = ctx.env.get(name, "")
     if not secret and ctx.require_secrets:
         raise v.Invalid(f"environment variable {name} is {'empty' if name in ctx.env else 'not set'}")
@@ -221,7 +116,7 @@ def _secret_from_env(value: Any, info: ValidationInfo) -> Secret:
 
 
 def _secret_from_file(value: Any, info: ValidationInfo) -> Secret:
-    ctx = _context(info)
+    ctx = context_of(info)
     file = ctx.path(value)
     try:
         secret = v.read_password_file(file)
@@ -235,23 +130,30 @@ def _secret_from_file(value: Any, info: ValidationInfo) -> Secret:
 class EndpointModel(Table):
     """What [imap] and [smtp] share: the server and how to reach it."""
 
-    host: Annotated[str, Check(v.host)] = Field(
-        description="Host name of the server (no scheme, no :port).")
+    host: Annotated[str, Check(v.host)] = Field(description="Host name of the server (no scheme, no :port).")
     security: Annotated[Literal["ssl", "starttls", "none"], CheckIn(_security)] = Field(
-        "ssl", description="ssl (TLS from the first byte), starttls, or none (only to a loopback host).")
+        "ssl", description="ssl (TLS from the first byte), starttls, or none (only to a loopback host)."
+    )
     port: Annotated[int | None, Check(v.port)] = Field(
-        None, description="TCP port; default by security (IMAP 993/143, SMTP 465/587/25).")
-    ca_file: Annotated[Path | None, CheckIn(lambda value, info: _context(info).existing_file(value))] = Field(
-        None, description="PEM file of the certificate authority to trust instead of the system ones; must exist.")
+        None, description="TCP port; default by security (IMAP 993/143, SMTP 465/587/25)."
+    )
+    ca_file: Annotated[Path | None, CheckIn(lambda value, info: context_of(info).existing_file(value))] = Field(
+        None, description="PEM file of the certificate authority to trust instead of the system ones; must exist."
+    )
     timeout_seconds: Annotated[float, Check(v.positive_number)] = Field(
-        60.0, description="Seconds to wait for the server before giving up on one operation.")
+        60.0, description="Seconds to wait for the server before giving up on one operation."
+    )
     password: Annotated[None, Check(_refuse_password)] = Field(
-        None, description="Refused: a password is never written in the file (use password_env or password_file).")
+        None, description="Refused: a password is never written in the file (use password_env or password_file)."
+    )
     password_env: Annotated[Secret | None, CheckIn(_secret_from_env)] = Field(
-        None, description="Name of the environment variable holding the password.")
+        None, description="Name of the environment variable holding the password."
+    )
     password_file: Annotated[Secret | None, CheckIn(_secret_from_file)] = Field(
-        None, description="File holding only the password (one trailing newline ignored); "
-                          "set only one of password_env and password_file.")
+        None,
+        description="File holding only the password (one trailing newline ignored); "
+        "set only one of password_env and password_file.",
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
@@ -268,11 +170,12 @@ class ImapModel(EndpointModel):
 
     username: Text = Field(description="Login name.")
     folder: Text = Field("INBOX", description="Folder the reports arrive in.")
-    processed_folder: Annotated[str | None, CheckIn(
-        lambda value, info: _differs(v.plain_text(value), info.data.get("folder")))] = Field(
-        None, description="Folder messages are moved to once stored; default none (they stay in folder).")
+    processed_folder: Annotated[
+        str | None, CheckIn(lambda value, info: _differs(v.plain_text(value), info.data.get("folder")))
+    ] = Field(None, description="Folder messages are moved to once stored; default none (they stay in folder).")
     idle: Annotated[bool, Check(v.boolean)] = Field(
-        False, description="Use IMAP IDLE to notice new mail at once between polls.")
+        False, description="Use IMAP IDLE to notice new mail at once between polls."
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
@@ -291,10 +194,12 @@ class SmtpModel(EndpointModel):
     """[smtp]: the account the digest, acknowledgements and reminders are sent from."""
 
     username: Annotated[str | None, Check(v.plain_text)] = Field(
-        None, description="Login name; with a password source, or neither for a relay without login.")
+        None, description="Login name; with a password source, or neither for a relay without login."
+    )
     from_address: Email = Field(description="Sender address of every message sent.")
     from_name: Annotated[str | None, Check(v.plain_text)] = Field(
-        None, description="Display name shown with from_address.")
+        None, description="Display name shown with from_address."
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
@@ -313,40 +218,44 @@ class ScheduleModel(Table):
     """[schedule]: when reports are due, when the digest and the reminders go."""
 
     deadline: Annotated[dt.time, Check(v.time)] = Field(
-        dt.time(15, 0), description='Time of day ("HH:MM") by which the day\'s report is due.')
+        dt.time(15, 0), description='Time of day ("HH:MM") by which the day\'s report is due.'
+    )
     digest_at: Annotated[dt.time | None, Check(v.time)] = Field(
-        None, description="Time of day the digest is built and sent; default the deadline.")
+        None, description="Time of day the digest is built and sent; default the deadline."
+    )
     report_days: Weekdays = Field(
-        ALL_DAYS, validate_default=True,
-        description="Days a report is expected: mon..sun (also t2..t7, cn, full names); default every day.")
-    holidays: Dates = Field(
-        (), description="Dates on which no report is expected.")
-    reminders_at: Times = Field(
-        (), description="Times of day a reminder goes to units that have not reported yet.")
+        ALL_DAYS,
+        validate_default=True,
+        description="Days a report is expected: mon..sun (also t2..t7, cn, full names); default every day.",
+    )
+    holidays: Dates = Field((), description="Dates on which no report is expected.")
+    reminders_at: Times = Field((), description="Times of day a reminder goes to units that have not reported yet.")
 
 
 class DigestModel(Table):
     """[digest]: the coordinator's daily digest."""
 
-    to: Recipients = Field(
-        description="Who receives the digest: a non-empty list of addresses.")
+    to: Recipients = Field(description="Who receives the digest: a non-empty list of addresses.")
     cc: Emails = Field((), description="Copies of the digest.")
     subject: Annotated[str | None, Check(v.digest_subject)] = Field(
-        None, description="Subject line; {date} is the reporting day, no other {...} field. "
-                          "Default by language.")
+        None, description="Subject line; {date} is the reporting day, no other {...} field. Default by language."
+    )
     attach_workbook: Annotated[bool, Check(v.boolean)] = Field(
-        True, description="Attach the consolidated workbook (.xlsx) to the digest.")
+        True, description="Attach the consolidated workbook (.xlsx) to the digest."
+    )
     copy_to: Annotated[str | None, Check(v.email_or_nothing)] = Field(
-        None, description='The service\'s own Bcc copy of each digest; default the [imap] username when it is '
-                          'an address, "" for none.')
+        None,
+        description="The service's own Bcc copy of each digest; default the [imap] username when it is "
+        'an address, "" for none.',
+    )
 
 
 def _after_start(end: Any, info: ValidationInfo) -> dt.date:
-    end = v.date(end)
+    last = v.date(end)
     start = info.data.get("start_date")
-    if start is not None and start > end:
-        raise v.Invalid(f"{end} is before start_date {start}")
-    return end
+    if start is not None and start > last:
+        raise v.Invalid(f"{last} is before start_date {start}")
+    return last
 
 
 class CampaignModel(Table):
@@ -355,9 +264,11 @@ class CampaignModel(Table):
     title: Text = Field("", description="Title shown in the digest.")
     start_date: Annotated[dt.date | None, Check(v.date)] = Field(None, description="First day of the campaign.")
     end_date: Annotated[dt.date | None, CheckIn(_after_start)] = Field(
-        None, description="Last day of the campaign (not before start_date); the digest counts down to it.")
-    targets_file: Annotated[Path | None, CheckIn(lambda value, info: _context(info).existing_file(value))] = Field(
-        None, description="CSV file of the planned targets (unit, indicator, measure, target); must exist.")
+        None, description="Last day of the campaign (not before start_date); the digest counts down to it."
+    )
+    targets_file: Annotated[Path | None, CheckIn(lambda value, info: context_of(info).existing_file(value))] = Field(
+        None, description="CSV file of the planned targets (unit, indicator, measure, target); must exist."
+    )
 
 
 # ---- the form: [[measures]], [[indicators]], [[checks]], [limits] -----------------------------
@@ -376,9 +287,11 @@ class MeasureModel(Table):
     label: Text = Field(description="The column's heading as units write it.")
     aliases: Texts = Field((), description="Other headings that mean this column.")
     kind: Annotated[Literal["count", "money"], Check(v.choice("count", "money"))] = Field(
-        "count", description="count (whole numbers) or money (kept in đồng).")
+        "count", description="count (whole numbers) or money (kept in đồng)."
+    )
     default_scale: Annotated[int, CheckIn(_money_only)] = Field(
-        1, description='Money only: the scale of a figure whose heading states none ("triệu đồng" or 1000000).')
+        1, description='Money only: the scale of a figure whose heading states none ("triệu đồng" or 1000000).'
+    )
 
 
 class IndicatorModel(Table):
@@ -393,8 +306,9 @@ class IndicatorModel(Table):
 class CheckModel(Table):
     """[[checks]]: a comparison between two measures of the same row."""
 
-    rule: Annotated[tuple[str, str, str], Check(lambda value: v.check_rule(v.plain_text(value)))] = Field(
-        description="measure OP measure, OP one of <=, <, >=, >, ==, !=, e.g. phe_duyet <= de_nghi.")
+    rule: Annotated[tuple[str, v.CheckOp, str], Check(lambda value: v.check_rule(v.plain_text(value)))] = Field(
+        description="measure OP measure, OP one of <=, <, >=, >, ==, !=, e.g. phe_duyet <= de_nghi."
+    )
     message: Text = Field(description="What the problem says when a row breaks the rule.")
 
 
@@ -404,12 +318,15 @@ _LIMIT = Annotated[int, Check(v.integer(1))]
 class LimitsModel(Table):
     """[limits]: caps against hostile or runaway files (parsers.model.ReadLimits)."""
 
-    max_attachment_bytes: _LIMIT = Field(ReadLimits.max_attachment_bytes,
-                                         description="Largest attachment read, in bytes.")
-    max_decompressed_bytes: _LIMIT = Field(ReadLimits.max_decompressed_bytes,
-                                           description="Largest decompressed size of a zipped file, in bytes.")
-    max_compression_ratio: _LIMIT = Field(ReadLimits.max_compression_ratio,
-                                          description="Largest ratio of decompressed to compressed size.")
+    max_attachment_bytes: _LIMIT = Field(
+        ReadLimits.max_attachment_bytes, description="Largest attachment read, in bytes."
+    )
+    max_decompressed_bytes: _LIMIT = Field(
+        ReadLimits.max_decompressed_bytes, description="Largest decompressed size of a zipped file, in bytes."
+    )
+    max_compression_ratio: _LIMIT = Field(
+        ReadLimits.max_compression_ratio, description="Largest ratio of decompressed to compressed size."
+    )
     max_sheets: _LIMIT = Field(ReadLimits.max_sheets, description="Most sheets read in one workbook.")
     max_rows: _LIMIT = Field(ReadLimits.max_rows, description="Most rows read in one sheet or table.")
     max_columns: _LIMIT = Field(ReadLimits.max_columns, description="Most columns read in one sheet or table.")
@@ -426,10 +343,8 @@ class UnitModel(Table):
     name: Text = Field(description="Full name; a report's 'Đơn vị: ...' line matches it or an alias.")
     group: Annotated[str | None, Check(v.plain_text)] = Field(None, description="Group the unit is listed under.")
     aliases: Texts = Field((), description="Other names of the unit.")
-    senders: Senders = Field(
-        description='Addresses its reports come from: exact addresses or "*@domain".')
-    reminder_to: Emails = Field(
-        (), description="Where its reminders go; default its exact sender addresses.")
+    senders: Senders = Field(description='Addresses its reports come from: exact addresses or "*@domain".')
+    reminder_to: Emails = Field((), description="Where its reminders go; default its exact sender addresses.")
 
 
 class AcknowledgementsModel(Table):
@@ -437,16 +352,17 @@ class AcknowledgementsModel(Table):
 
     enabled: Annotated[bool, Check(v.boolean)] = Field(False, description="Reply to every report received.")
     reply_unknown: Annotated[bool, Check(v.boolean)] = Field(
-        False, description="Also reply to a sender that belongs to no unit.")
+        False, description="Also reply to a sender that belongs to no unit."
+    )
     daily_cap_per_address: Annotated[int, Check(v.integer(1))] = Field(
-        10, description="Most acknowledgements sent to one address in one day.")
+        10, description="Most acknowledgements sent to one address in one day."
+    )
 
 
 class RemindersModel(Table):
     """[reminders]: reminders to units that have not reported yet."""
 
-    enabled: Annotated[bool, Check(v.boolean)] = Field(
-        False, description="Send reminders at [schedule] reminders_at.")
+    enabled: Annotated[bool, Check(v.boolean)] = Field(False, description="Send reminders at [schedule] reminders_at.")
 
 
 def _one_or_many(value: Any) -> Any:
@@ -457,17 +373,29 @@ class SecurityModel(Table):
     """[security]: whether a report must prove its From address (Authentication-Results, RFC 8601)."""
 
     require_authentication: Annotated[bool, Check(v.boolean)] = Field(
-        False, description="Believe a From address only when the receiving server authenticated it.")
-    authserv_id: Annotated[tuple[Annotated[str, Check(v.authserv_id)], ...], _array(nonempty=True),
-                           BeforeValidator(_one_or_many), AfterValidator(_unique)] = Field(
-        (), description="The receiving server's authserv-id(s), e.g. mx.example.gov.vn; only its "
-                        "Authentication-Results are believed. Required with require_authentication.")
+        False, description="Believe a From address only when the receiving server authenticated it."
+    )
+    authserv_id: Annotated[
+        tuple[Annotated[str, Check(v.authserv_id)], ...],
+        array(nonempty=True),
+        BeforeValidator(_one_or_many),
+        AfterValidator(unique),
+    ] = Field(
+        (),
+        description="The receiving server's authserv-id(s), e.g. mx.example.gov.vn; only its "
+        "Authentication-Results are believed. Required with require_authentication.",
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
         if data.get("require_authentication") is True and "authserv_id" not in data:
-            yield ("authserv_id",), ("required when require_authentication = true: the name the receiving mail "
-                                     "server writes first in its Authentication-Results header, e.g. mx.example.gov.vn")
+            yield (
+                ("authserv_id",),
+                (
+                    "required when require_authentication = true: the name the receiving mail "
+                    "server writes first in its Authentication-Results header, e.g. mx.example.gov.vn"
+                ),
+            )
 
 
 # ---- the whole file --------------------------------------------------------------------------
@@ -479,33 +407,47 @@ class ConfigModel(Table):
     noun: ClassVar[str] = "section"
 
     service: Annotated[ServiceModel, Section] = Field(
-        {}, validate_default=True, description="Where the service keeps its data and how it runs.")
+        {}, validate_default=True, description="Where the service keeps its data and how it runs."
+    )
     imap: Annotated[ImapModel | None, Section] = Field(
-        None, description="The mailbox reports arrive in; leave it out only if reports come by `baocao import`.")
+        None, description="The mailbox reports arrive in; leave it out only if reports come by `baocao import`."
+    )
     smtp: Annotated[SmtpModel | None, Section] = Field(
-        None, description="The account mail is sent from; leave it out only if nothing is ever sent.")
+        None, description="The account mail is sent from; leave it out only if nothing is ever sent."
+    )
     schedule: Annotated[ScheduleModel, Section] = Field(
-        {}, validate_default=True, description="When reports are due and messages go.")
+        {}, validate_default=True, description="When reports are due and messages go."
+    )
     digest: Annotated[DigestModel, Section] = Field(
-        {}, validate_default=True, description="The coordinator's daily digest.")
+        {}, validate_default=True, description="The coordinator's daily digest."
+    )
     campaign: Annotated[CampaignModel, Section] = Field(
-        {}, validate_default=True, description="What the campaign is, and its planned targets.")
-    measures: Annotated[tuple[MeasureModel, ...], _tables(required=True)] = Field(
-        (), validate_default=True, description="The columns of the report form.")
-    indicators: Annotated[tuple[IndicatorModel, ...], _tables(required=True)] = Field(
-        (), validate_default=True, description="The rows of the report form.")
-    checks: Annotated[tuple[CheckModel, ...], _tables(required=False)] = Field(
-        (), description="Comparisons every row of a report must pass.")
+        {}, validate_default=True, description="What the campaign is, and its planned targets."
+    )
+    measures: Annotated[tuple[MeasureModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The columns of the report form."
+    )
+    indicators: Annotated[tuple[IndicatorModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The rows of the report form."
+    )
+    checks: Annotated[tuple[CheckModel, ...], tables(required=False)] = Field(
+        (), description="Comparisons every row of a report must pass."
+    )
     limits: Annotated[LimitsModel, Section] = Field(
-        {}, validate_default=True, description="Caps against hostile or runaway files.")
-    units: Annotated[tuple[UnitModel, ...], _tables(required=True)] = Field(
-        (), validate_default=True, description="The units that report.")
+        {}, validate_default=True, description="Caps against hostile or runaway files."
+    )
+    units: Annotated[tuple[UnitModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The units that report."
+    )
     acknowledgements: Annotated[AcknowledgementsModel, Section] = Field(
-        {}, validate_default=True, description="The reply each report gets.")
+        {}, validate_default=True, description="The reply each report gets."
+    )
     reminders: Annotated[RemindersModel, Section] = Field(
-        {}, validate_default=True, description="Reminders to units that have not reported yet.")
+        {}, validate_default=True, description="Reminders to units that have not reported yet."
+    )
     security: Annotated[SecurityModel, Section] = Field(
-        {}, validate_default=True, description="Whether a report must prove its From address.")
+        {}, validate_default=True, description="Whether a report must prove its From address."
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
@@ -538,8 +480,15 @@ def _valid(convert: Callable[[Any], Any], value: Any) -> Any:
         return None
 
 
-def _entries(data: Mapping[str, Any], key: str, code: Callable[[Any], str], *, code_key: str = "code",
-             first_key: str | None = "label", names_key: str | None = "aliases") -> list[Entry]:
+def _entries(
+    data: Mapping[str, Any],
+    key: str,
+    code: Callable[[Any], str],
+    *,
+    code_key: str = "code",
+    first_key: str | None = "label",
+    names_key: str | None = "aliases",
+) -> list[Entry]:
     """Each table of [[key]] with its valid code and names (its first_key, then its aliases)."""
     tables = data.get(key)
     found: list[Entry] = []
@@ -582,8 +531,10 @@ def _unambiguous_names(what: str, entries: list[Entry], *, first_key: str = "lab
             first = owner.setdefault(v.fold(name), (code, loc))
             if first[1] != loc:
                 other = f"{what} {first[0]} ({_path(first[1])})" if first[0] else _path(first[1])
-                yield ((*loc, *((first_key,) if i == 0 else ("aliases", i - 1))),
-                       f"'{name}' is ambiguous: it reads the same as a name of {other}")
+                yield (
+                    (*loc, *((first_key,) if i == 0 else ("aliases", i - 1))),
+                    f"'{name}' is ambiguous: it reads the same as a name of {other}",
+                )
 
 
 def _rule_names_measures(loc: Loc, rule: Any, codes: list[str]) -> Iterator[tuple[Loc, str]]:

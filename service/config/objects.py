@@ -7,6 +7,7 @@ frozen dataclasses, never on the models: code and tests build them directly (a t
 the parsers' `FormSpec` they hold is a pure dataclass of parsers/. `Secret` never
 prints and refuses to be pickled.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -138,6 +139,7 @@ class RemindersConfig:
 @dataclass(frozen=True)
 class SecurityConfig:
     """Whether a report must prove its From address (Authentication-Results, RFC 8601)."""
+
     require_authentication: bool = False
     # The receiving server's authserv-id(s): only its Authentication-Results are believed.
     authserv_ids: tuple[str, ...] = ()
@@ -163,4 +165,3 @@ class Config:
             if u.code == code:
                 return u
         raise KeyError(code)
-

@@ -5,6 +5,7 @@ Each says only the "what is wrong" half of a problem ("'25:00' is not a time HH:
 They are strict about TOML types: a string is never read as a number, nor a number
 as a string.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,7 +16,7 @@ import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from sqlalchemy.engine import make_url
@@ -25,13 +26,14 @@ from parsers.numbers import SCALES, scale_by_name
 from parsers.text import did_you_mean
 
 MAX_PASSWORD_FILE_BYTES = 64 * 1024
+CheckOp = Literal["<=", "<", ">=", ">", "==", "!="]
 
 
 class Invalid(ValueError):
     """A converter's verdict on one value: says what is wrong, never the key path."""
 
 
-def check_rule(rule: str) -> tuple[str, str, str]:
+def check_rule(rule: str) -> tuple[str, CheckOp, str]:
     """A check's rule "left OP right" split, or `Invalid`."""
     m = CHECK_RE.fullmatch(rule)
     if not m:
@@ -39,14 +41,22 @@ def check_rule(rule: str) -> tuple[str, str, str]:
     left, op, right = m.groups()
     if left == right:
         raise Invalid(f"'{rule}' compares {left} with itself")
-    return left, op, right
+    return left, cast(CheckOp, op), right
 
 
 def toml_type(value: object) -> str:
     # Order matters: bool is an int, datetime is a date.
-    for kind, name in ((bool, "a boolean"), (int, "an integer"), (float, "a number"),
-                       (str, "a string"), (dt.datetime, "a date-time"), (dt.date, "a date"),
-                       (dt.time, "a time"), (list, "an array"), (dict, "a table")):
+    for kind, name in (
+        (bool, "a boolean"),
+        (int, "an integer"),
+        (float, "a number"),
+        (str, "a string"),
+        (dt.datetime, "a date-time"),
+        (dt.date, "a date"),
+        (dt.time, "a time"),
+        (list, "an array"),
+        (dict, "a table"),
+    ):
         if isinstance(value, kind):
             return name
     return type(value).__name__
@@ -60,7 +70,7 @@ def expect(value: object, kind: type | tuple[type, ...], expected: str) -> None:
 def plain_text(value: Any) -> str:
     """A non-empty string, stripped."""
     expect(value, str, "a string")
-    text = value.strip()
+    text: str = value.strip()
     if not text:
         raise Invalid("must not be empty")
     return text
@@ -68,7 +78,7 @@ def plain_text(value: Any) -> str:
 
 def boolean(value: Any) -> bool:
     expect(value, bool, "true or false")
-    return value
+    return bool(value)
 
 
 def integer(low: int, high: int | None = None) -> Callable[[Any], int]:
@@ -77,7 +87,8 @@ def integer(low: int, high: int | None = None) -> Callable[[Any], int]:
         if value < low or (high is not None and value > high):
             bound = f"between {low} and {high}" if high is not None else f"at least {low}"
             raise Invalid(f"{value} is out of range: must be {bound}")
-        return value
+        return int(value)
+
     return convert
 
 
@@ -97,6 +108,7 @@ def choice(*options: str) -> Callable[[Any], str]:
         if text not in options:
             raise Invalid(f"'{value}' is not one of {', '.join(options)}")
         return text
+
     return convert
 
 
@@ -105,7 +117,7 @@ _TIME_RE = re.compile(r"(\d{1,2})(?::(\d{2})|h(\d{2})?)", re.IGNORECASE)
 
 
 def time(value: Any) -> dt.time:
-    """"HH:MM" or a TOML local time (15:00:00)."""
+    """ "HH:MM" or a TOML local time (15:00:00)."""
     if isinstance(value, dt.time):
         return value
     expect(value, str, 'a time "HH:MM"')
@@ -190,8 +202,8 @@ def unit_code(value: Any) -> str:
 
 _LOCAL_PART_RE = re.compile(r"[^\s@<>()\[\]\\,;:\"]+")
 _DOMAIN_RE = re.compile(
-    r"(?:(?!-)[\w-]{1,63}(?<!-)\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})|localhost|\[[0-9a-f:.]+\]",
-    re.IGNORECASE)
+    r"(?:(?!-)[\w-]{1,63}(?<!-)\.)+(?:[^\W\d_]{2,63}|xn--[a-z0-9-]{1,59})|localhost|\[[0-9a-f:.]+\]", re.IGNORECASE
+)
 
 
 def is_domain(text: str) -> bool:
@@ -200,8 +212,14 @@ def is_domain(text: str) -> bool:
 
 def is_email(text: str) -> bool:
     local, at, domain = text.rpartition("@")
-    return (bool(at) and bool(_LOCAL_PART_RE.fullmatch(local)) and not local.startswith(".")
-            and not local.endswith(".") and ".." not in local and is_domain(domain))
+    return (
+        bool(at)
+        and bool(_LOCAL_PART_RE.fullmatch(local))
+        and not local.startswith(".")
+        and not local.endswith(".")
+        and ".." not in local
+        and is_domain(domain)
+    )
 
 
 def email(value: Any) -> str:
@@ -257,8 +275,9 @@ def timezone(value: Any) -> ZoneInfo:
     except (ZoneInfoNotFoundError, ValueError, OSError):
         pass
     known = {z.lower(): z for z in available_timezones()}
-    hint = f" (did you mean {known[name.lower()]}?)" if name.lower() in known else \
-        did_you_mean(name, set(known.values()))
+    hint = (
+        f" (did you mean {known[name.lower()]}?)" if name.lower() in known else did_you_mean(name, set(known.values()))
+    )
     raise Invalid(f"'{name}' is not an IANA time zone name such as Asia/Ho_Chi_Minh{hint}")
 
 
@@ -267,8 +286,7 @@ def digest_subject(value: Any) -> str:
     if "\r" in text or "\n" in text:
         raise Invalid("must be one line")
     try:
-        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text)
-                  if name is not None]
+        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
     except ValueError as e:
         raise Invalid("has an unmatched '{' or '}' (write {{ or }} for a literal brace)") from e
     for name, spec, conv in fields:
@@ -293,8 +311,7 @@ class Context:
     def existing_file(self, value: object) -> Path:
         path = self.path(value)
         if not path.is_file():
-            raise Invalid(f"file '{path}' does not exist" if not path.exists()
-                           else f"'{path}' is not a file")
+            raise Invalid(f"file '{path}' does not exist" if not path.exists() else f"'{path}' is not a file")
         return path
 
     def database_url(self, value: object) -> str:
@@ -304,8 +321,7 @@ class Context:
             url = make_url(text)
         except ArgumentError:
             # The URL itself is not echoed: it may hold a password.
-            raise Invalid("is not a database URL; use sqlite:///FILE or "
-                           "postgresql://USER@HOST/DATABASE") from None
+            raise Invalid("is not a database URL; use sqlite:///FILE or postgresql://USER@HOST/DATABASE") from None
         backend, _, driver = url.drivername.partition("+")
         if backend == "sqlite" and driver in ("", "pysqlite"):
             database = url.database
@@ -314,11 +330,12 @@ class Context:
             return url.render_as_string(hide_password=False)
         if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
             if url.password is not None:
-                raise Invalid("must not contain a password; set the PGPASSWORD environment "
-                               "variable or use a PGPASSFILE (~/.pgpass) instead")
+                raise Invalid(
+                    "must not contain a password; set the PGPASSWORD environment "
+                    "variable or use a PGPASSFILE (~/.pgpass) instead"
+                )
             return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        raise Invalid(f"unsupported database '{url.drivername}'; use sqlite:///FILE or "
-                       "postgresql://USER@HOST/DATABASE")
+        raise Invalid(f"unsupported database '{url.drivername}'; use sqlite:///FILE or postgresql://USER@HOST/DATABASE")
 
 
 def read_password_file(file: Path) -> str:
@@ -350,6 +367,8 @@ def authserv_id(value: Any) -> str:
     """An authserv-id as the server writes it first in its Authentication-Results."""
     text = plain_text(value)
     if not _AUTHSERV_ID_RE.fullmatch(text):
-        raise Invalid(f"'{text}' is not an authserv-id (one word such as mx.example.gov.vn: "
-                       "no spaces, ';', '(', ')', '=' or quotes)")
+        raise Invalid(
+            f"'{text}' is not an authserv-id (one word such as mx.example.gov.vn: "
+            "no spaces, ';', '(', ')', '=' or quotes)"
+        )
     return text.lower()
