@@ -21,9 +21,9 @@ import jinja2
 from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text, safe_filename
 from service.config import Config, UnitConfig
+from service.config.targets import ProgressCell, compute_progress
 from service.dayview import DayView, UnitDay
 from service.i18n import Texts, _load, fill
-from service.config.targets import ProgressCell, compute_progress
 from storage.models import Message
 
 # Statuses in the order the digest counts them.

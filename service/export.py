@@ -6,10 +6,10 @@ import unicodedata
 from typing import Any
 
 from service.config import Config
+from service.config.targets import ProgressCell, compute_progress
 from service.dayview import DayView, UnitDay, number
 from service.digest import excluded_lines, labels, progress_model, unit_notes
 from service.i18n import Texts, fill
-from service.config.targets import ProgressCell, compute_progress
 from storage.models import Message
 
 

@@ -112,9 +112,13 @@ Times = Annotated[tuple[Annotated[dt.time, Check(v.time)], ...], array(), AfterV
 
 
 def _reraised(error: Mapping[str, Any]) -> InitErrorDetails:
-    """An error of a nested validation, kept with its location and message."""
+    """An error of a nested validation, kept with its location and message.
+
+    The value is dropped (here and for unknown keys): it may be a password written
+    where none belongs, and a problem never echoes more than its converter chose to.
+    """
     text = "required key is missing" if error["type"] == "missing" else error["msg"]
-    return InitErrorDetails(type=problem(text), loc=tuple(error["loc"]), input=error.get("input"))
+    return InitErrorDetails(type=problem(text), loc=tuple(error["loc"]), input=None)
 
 
 class Table(BaseModel):
@@ -141,7 +145,7 @@ class Table(BaseModel):
         suggestions = [name for name in fields if name != "password"]  # never steer towards a plain password
         errors.extend(
             InitErrorDetails(
-                type=problem(f"unknown {cls.noun}{did_you_mean(key, suggestions)}"), loc=(key,), input=data[key]
+                type=problem(f"unknown {cls.noun}{did_you_mean(key, suggestions)}"), loc=(key,), input=None
             )
             for key in data
             if key not in fields
