@@ -13,7 +13,7 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from parsers.model import ReadLimits
 from service.config import (
@@ -32,6 +32,7 @@ from service.config import (
 )
 from service.config.loading import key_lines
 from service.config.models import ConfigModel, LimitsModel
+from service.config.values import Context
 from service.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -699,6 +700,16 @@ def test_missing_env_var_and_unreadable_file_are_named(tmp_path: Path) -> None:
     assert one_problem(tmp_path, toml(imap=body)) == (
         f"imap.password_file: cannot read '{tmp_path / 'secrets' / 'imap'}': No such file or directory (line 40)"
     )
+
+
+def test_a_password_written_in_the_file_is_in_no_validation_error(tmp_path: Path) -> None:
+    """Not in the problems, nor in pydantic's own text of the error (a traceback would show it)."""
+    written = IMAP + f'password = "{PASSWORD}"\npasswd = "{PASSWORD}"\n'
+    data = tomllib.loads(toml(imap=written))
+    with pytest.raises(ValidationError) as info:
+        ConfigModel.model_validate(data, context=Context(base=tmp_path, env=ENV, require_secrets=True))
+    assert len(info.value.errors()) == 2  # imap.password refused, imap.passwd unknown
+    assert PASSWORD not in str(info.value) and PASSWORD not in repr(info.value.errors())
 
 
 def test_env_name_that_looks_like_a_password_is_not_echoed(tmp_path: Path) -> None:
