@@ -158,7 +158,7 @@ def key_lines(text: str) -> dict[Loc, int]:
     table: Loc = ()
     counts: dict[tuple[str, ...], int] = {}
     in_string: str | None = None
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text.split("\n"), 1):  # TOML lines end at LF (CRLF: the CR is trailing)
         if in_string is not None:
             if line.count(in_string) % 2:
                 in_string = None

@@ -290,6 +290,8 @@ c.d = 3
         ("a", "b"): 13,
         ("a", "b", "c", "d"): 14,
     }
+    # Windows line ends; a form feed inside a string is no line end to TOML.
+    assert key_lines('a = "x\fy"\r\n[b]\r\nc = 2\r\n') == {("a",): 1, ("b",): 2, ("b", "c"): 3}
 
 
 # ---- file level -----------------------------------------------------------------------------
