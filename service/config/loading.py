@@ -44,7 +44,7 @@ from service.config.objects import (
     SmtpConfig,
     UnitConfig,
 )
-from service.config.table import Loc
+from service.config.table import Loc, path_of
 from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.config.targets import Target, parse_targets
 from service.errors import ConfigError
@@ -130,7 +130,7 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
 def _sentence(loc: Iterable[str | int], text: str, lines: Mapping[Loc, int]) -> str:
     """ "units[0].senders[1]: 'abc' is not ... (line 12)": the line of the key, else of its table."""
     loc = tuple(loc)
-    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+    path = path_of(loc)
     line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
     return f"{path or '(top level)'}: {text}" + (f" (line {line})" if line else "")
 

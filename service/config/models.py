@@ -43,6 +43,7 @@ from service.config.table import (
     Weekdays,
     array,
     context_of,
+    path_of,
     tables,
     unique,
 )
@@ -459,8 +460,10 @@ class ConfigModel(Table):
         yield from _unambiguous_names("measure", measures)
         yield from _unambiguous_names("indicator", indicators)
         codes = [code for _, code, _ in measures if code]
-        for loc, entry, _ in _entries(data, "checks", v.code, code_key="rule", names_key=None):
-            yield from _rule_names_measures(loc, entry, codes)
+        checks = data.get("checks")
+        for i, check in enumerate(checks if isinstance(checks, list) else []):
+            if isinstance(check, dict):
+                yield from _rule_names_measures(("checks", i), check.get("rule"), codes)
         units = _entries(data, "units", v.unit_code, first_key="name")
         # "BHXH" and "bhxh" would be one unit to a person typing --unit.
         yield from _unique_codes(units, fold=True)
@@ -480,33 +483,18 @@ def _valid(convert: Callable[[Any], Any], value: Any) -> Any:
         return None
 
 
-def _entries(
-    data: Mapping[str, Any],
-    key: str,
-    code: Callable[[Any], str],
-    *,
-    code_key: str = "code",
-    first_key: str | None = "label",
-    names_key: str | None = "aliases",
-) -> list[Entry]:
+def _entries(data: Mapping[str, Any], key: str, code: Callable[[Any], str], *, first_key: str = "label") -> list[Entry]:
     """Each table of [[key]] with its valid code and names (its first_key, then its aliases)."""
-    tables = data.get(key)
+    entries = data.get(key)
     found: list[Entry] = []
-    for i, table in enumerate(tables if isinstance(tables, list) else []):
+    for i, table in enumerate(entries if isinstance(entries, list) else []):
         if not isinstance(table, dict):
             continue
-        if code_key != "code":
-            found.append(((key, i), table.get(code_key), ()))
-            continue
-        names: list[str | None] = [_valid(v.plain_text, table.get(first_key))] if first_key else []
-        aliases = table.get(names_key) if names_key else None
+        aliases = table.get("aliases")
+        names = [_valid(v.plain_text, table.get(first_key))]
         names += [_valid(v.plain_text, a) for a in aliases] if isinstance(aliases, list) else []
         found.append(((key, i), _valid(code, table.get("code")), tuple(names)))
     return found
-
-
-def _path(loc: Loc) -> str:
-    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
 
 
 def _unique_codes(entries: list[Entry], *, fold: bool) -> Iterator[tuple[Loc, str]]:
@@ -516,7 +504,7 @@ def _unique_codes(entries: list[Entry], *, fold: bool) -> Iterator[tuple[Loc, st
             continue
         key = code.casefold() if fold else code
         if key in seen:
-            yield (*loc, "code"), f"'{code}' is already used by {_path(seen[key])}"
+            yield (*loc, "code"), f"'{code}' is already used by {path_of(seen[key])}"
         else:
             seen[key] = loc
 
@@ -530,7 +518,7 @@ def _unambiguous_names(what: str, entries: list[Entry], *, first_key: str = "lab
                 continue
             first = owner.setdefault(v.fold(name), (code, loc))
             if first[1] != loc:
-                other = f"{what} {first[0]} ({_path(first[1])})" if first[0] else _path(first[1])
+                other = f"{what} {first[0]} ({path_of(first[1])})" if first[0] else path_of(first[1])
                 yield (
                     (*loc, *((first_key,) if i == 0 else ("aliases", i - 1))),
                     f"'{name}' is ambiguous: it reads the same as a name of {other}",

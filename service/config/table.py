@@ -31,6 +31,11 @@ from parsers.text import did_you_mean
 Loc = tuple[str | int, ...]
 
 
+def path_of(loc: Loc) -> str:
+    """A key path as written in problems: ("units", 3, "senders", 1) is units[3].senders[1]."""
+    return "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc).lstrip(".")
+
+
 def problem(text: str) -> PydanticCustomError:
     """A pydantic error carrying one "what is wrong" text (braces in it are kept as written)."""
     return PydanticCustomError("config", "{problem}", {"problem": text})
