@@ -20,7 +20,7 @@ from service.day.dayview import DayView, UnitDay, Values, number
 from service.outputs.i18n import Texts, catalog, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
 from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
-from service.targets import ProgressCell, compute_progress
+from service.config.targets import ProgressCell, compute_progress
 from storage.records import DigestRecord
 from storage.records import MessageRecord as Message
 

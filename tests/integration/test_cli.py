@@ -48,6 +48,12 @@ def test_check_valid_and_invalid(tmp_path):
     r = baocao("check", "--config", str(bad))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "schedule.deadline" in r.stderr and "service.poll_interval_minutes" in r.stderr
+    # Each problem names the line it is on.
+    lines = bad.read_text(encoding="utf-8").splitlines()
+    for key, written in (("schedule.deadline", 'deadline = "25:00"'), ("service.poll_interval_minutes",
+                                                                       "poll_interval_minutes = 0")):
+        problem = next(ln for ln in r.stderr.splitlines() if key in ln)
+        assert problem.endswith(f"(line {lines.index(written) + 1})"), problem
 
 
 def test_config_from_environment_variable(tmp_path):

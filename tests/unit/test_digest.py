@@ -498,7 +498,7 @@ TARGETS_CSV = ("unit,indicator,measure,target\n"
 
 
 def with_targets(cfg: Config = CFG, text: str = TARGETS_CSV) -> Config:
-    from service.targets import parse_targets
+    from service.config.targets import parse_targets
     found, problems = parse_targets(text.encode(), cfg.form, cfg.units)
     assert problems == []
     return replace(cfg, campaign=replace(cfg.campaign, targets=found))

@@ -1,9 +1,11 @@
 """Campaign targets: the `[campaign] targets_file` CSV read and validated, and progress against it.
 
 Pure: the file's bytes and the form/units in, `Target`s and problem sentences out;
-latest cumulative figures in, `Progress` out. `service.config` does the reading and
-reports the problems through `ConfigError`.
+latest cumulative figures in, `Progress` out. `service.config.loading` does the reading
+and reports the problems through `ConfigError`. It knows units only as `NamedUnit`
+(code, name, aliases), so it imports nothing else of the configuration.
 """
+
 from __future__ import annotations
 
 import csv
@@ -13,16 +15,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from parsers.model import FormSpec, MeasureSpec
 from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
 from parsers.sniff import decode_text
 from parsers.text import did_you_mean, sniff_delimiter
 from parsers.vntext import nfc, normalize_label, strip_diacritics
-
-if TYPE_CHECKING:  # service.config imports this module
-    from service.config import UnitConfig
 
 Values = Mapping[str, Mapping[str, Decimal]]
 
@@ -106,9 +105,21 @@ class Progress:
         return sorted(behind, key=lambda u: u.lowest.ratio)[:limit]
 
 
+class NamedUnit(Protocol):
+    """What the file's unit column is resolved against (a `UnitConfig`)."""
+
+    @property
+    def code(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def aliases(self) -> tuple[str, ...]: ...
+
+
 # -- reading the file -------------------------------------------------------------------------
 
-def parse_targets(data: bytes, form: FormSpec, units: Sequence[UnitConfig]) -> tuple[tuple[Target, ...], list[str]]:
+
+def parse_targets(data: bytes, form: FormSpec, units: Sequence[NamedUnit]) -> tuple[tuple[Target, ...], list[str]]:
     """The targets in a CSV file, and every problem found ("line 7, column 'indicator': ...").
 
     The file is UTF-8 (with or without BOM), UTF-16 with BOM or windows-1258 text,
@@ -120,8 +131,10 @@ def parse_targets(data: bytes, form: FormSpec, units: Sequence[UnitConfig]) -> t
     problems = _Problems()
     if len(data) > MAX_FILE_BYTES:
         # The caller may read only MAX_FILE_BYTES + 1 bytes: the size is "over", not exact.
-        problems.add(f"the file is larger than {MAX_FILE_BYTES:,} bytes, too large for a targets "
-                     f"table (at most {MAX_ROWS:,} rows)")
+        problems.add(
+            f"the file is larger than {MAX_FILE_BYTES:,} bytes, too large for a targets "
+            f"table (at most {MAX_ROWS:,} rows)"
+        )
         return (), problems.lines()
     text = _decode(data, problems)
     if text is None:
@@ -161,8 +174,7 @@ class _Problems:
 
 def _decode(data: bytes, problems: _Problems) -> str | None:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
-        problems.add("is an Excel workbook, not CSV text; in Excel use Save As > "
-                     "'CSV UTF-8 (Comma delimited)'")
+        problems.add("is an Excel workbook, not CSV text; in Excel use Save As > 'CSV UTF-8 (Comma delimited)'")
         return None
     decoded = decode_text(data)
     if decoded is None:
@@ -188,8 +200,7 @@ def _rows(text: str, problems: _Problems) -> list[tuple[int, list[str]]]:
             if filled > MAX_ROWS + MAX_TITLE_ROWS + 1:
                 break  # enough for _read_rows to report the cap
     except csv.Error as exc:  # a field over the csv module's size limit, a NUL
-        problems.add(f"line {start + offset}: cannot be read as CSV ({exc}); "
-                     "the lines from here on were not read")
+        problems.add(f"line {start + offset}: cannot be read as CSV ({exc}); the lines from here on were not read")
     return out
 
 
@@ -212,12 +223,14 @@ def _find_header(rows: list[tuple[int, list[str]]], problems: _Problems) -> tupl
     The header is the first row naming at least two of the columns (rows above it are
     a title); when none does, the first non-blank row is taken and its gaps reported.
     """
-    candidates = [(line, fields) for line, fields in rows if any(fields)][:MAX_TITLE_ROWS + 1]
+    candidates = [(line, fields) for line, fields in rows if any(fields)][: MAX_TITLE_ROWS + 1]
     if not candidates:
         problems.add("the file is empty; it needs a header row: unit, indicator, measure, target")
         return None
-    chosen = next(((line, fields) for line, fields in candidates
-                   if len({_column_of(f) for f in fields} - {None}) >= 2), candidates[0])
+    chosen = next(
+        ((line, fields) for line, fields in candidates if len({_column_of(f) for f in fields} - {None}) >= 2),
+        candidates[0],
+    )
     line, fields = chosen
     columns: dict[str, int] = {}
     found: list[str] = []
@@ -226,8 +239,9 @@ def _find_header(rows: list[tuple[int, list[str]]], problems: _Problems) -> tupl
         if column is None:
             continue
         if column in columns:
-            found.append(f"line {line}: columns '{fields[columns[column]]}' and '{name}' both name "
-                         f"the {column} column; keep one")
+            found.append(
+                f"line {line}: columns '{fields[columns[column]]}' and '{name}' both name the {column} column; keep one"
+            )
         else:
             columns[column] = index
     unread = [f for f in fields if f and _column_of(f) is None]
@@ -237,8 +251,7 @@ def _find_header(rows: list[tuple[int, list[str]]], problems: _Problems) -> tupl
             keys = [_header_key(n) for n in HEADER_NAMES[column]]
             close = [f for f in unread if difflib.get_close_matches(_header_key(f), keys, n=1, cutoff=0.75)]
             hint = f" (is '{close[0]}' meant to be '{column}'?)" if close else ""
-            found.append(f"line {line}: the header row has no '{column}' column{hint}; "
-                         f"name it one of {accepted}")
+            found.append(f"line {line}: the header row has no '{column}' column{hint}; name it one of {accepted}")
     for text in found:
         problems.add(text)
     if found:
@@ -249,7 +262,7 @@ def _find_header(rows: list[tuple[int, list[str]]], problems: _Problems) -> tupl
 class _Lookup:
     """Codes and names from the config, to resolve what the file writes."""
 
-    def __init__(self, form: FormSpec, units: Sequence[UnitConfig]) -> None:
+    def __init__(self, form: FormSpec, units: Sequence[NamedUnit]) -> None:
         self.measures: dict[str, MeasureSpec] = {m.code: m for m in form.measures if m.code}
         self.measure_codes = list(self.measures)
         self.indicators = [i.code for i in form.indicators if i.code]
@@ -274,9 +287,11 @@ class _Lookup:
             return (code, None) if code else (None, f"'{text}' names more than one unit; write the unit code")
         if text == "*" or key in self.total_marks:
             return None, None
-        return None, (f"'{text}' is not a unit code or name"
-                      f"{did_you_mean(text, list(self.unit_codes.values()))}; "
-                      "write * for a target of the whole campaign")
+        return None, (
+            f"'{text}' is not a unit code or name"
+            f"{did_you_mean(text, list(self.unit_codes.values()))}; "
+            "write * for a target of the whole campaign"
+        )
 
     @staticmethod
     def code(text: str, codes: list[str], what: str) -> tuple[str | None, str | None]:
@@ -287,8 +302,14 @@ class _Lookup:
         return None, f"'{text}' is not {what} code{did_you_mean(candidate, codes)}"
 
 
-def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dict[str, int],
-               form: FormSpec, units: Sequence[UnitConfig], problems: _Problems) -> list[Target]:
+def _read_rows(
+    rows: list[tuple[int, list[str]]],
+    header_line: int,
+    columns: dict[str, int],
+    form: FormSpec,
+    units: Sequence[NamedUnit],
+    problems: _Problems,
+) -> list[Target]:
     lookup = _Lookup(form, units)
     header = next(fields for line, fields in rows if line == header_line)
     names = {column: header[index] for column, index in columns.items()}
@@ -296,13 +317,15 @@ def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dic
     targets: list[Target] = []
     body = [(line, fields) for line, fields in rows if line > header_line and any(fields)]
     if len(body) > MAX_ROWS:
-        problems.add(f"the file has more than {MAX_ROWS:,} target rows; it is not a targets table "
-                     f"(rows after line {body[MAX_ROWS - 1][0]} were not read)")
+        problems.add(
+            f"the file has more than {MAX_ROWS:,} target rows; it is not a targets table "
+            f"(rows after line {body[MAX_ROWS - 1][0]} were not read)"
+        )
         body = body[:MAX_ROWS]
     for line, fields in body:
         cell = {column: fields[index] if index < len(fields) else "" for column, index in columns.items()}
 
-        def bad(column: str, text: str) -> None:
+        def bad(column: str, text: str, line: int = line) -> None:
             problems.add(f"line {line}, column '{names[column]}': {text}")
 
         unit: str | None = None
@@ -315,8 +338,10 @@ def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dic
             unit_ok = why is None
             if why:
                 bad("unit", why)
-        for column, codes, what in (("indicator", lookup.indicators, "an indicator"),
-                                    ("measure", lookup.measure_codes, "a measure")):
+        for column, codes, what in (
+            ("indicator", lookup.indicators, "an indicator"),
+            ("measure", lookup.measure_codes, "a measure"),
+        ):
             if not cell[column]:
                 bad(column, f"is empty; write {what} code")
                 continue
@@ -333,8 +358,10 @@ def _read_rows(rows: list[tuple[int, list[str]]], header_line: int, columns: dic
             key = (unit, indicator, measure)
             if key in seen:
                 who = f"unit {unit}" if unit else "the whole campaign (*)"
-                problems.add(f"line {line}: {who}, indicator {indicator}, measure {measure} already "
-                             f"has a target on line {seen[key]}; keep one row")
+                problems.add(
+                    f"line {line}: {who}, indicator {indicator}, measure {measure} already "
+                    f"has a target on line {seen[key]}; keep one row"
+                )
                 continue
             seen[key] = line
             targets.append(Target(unit, indicator, measure, value))
@@ -373,8 +400,10 @@ def _target_value(text: str, spec: MeasureSpec | None, bad: Callable[[str], None
 
 # -- progress ---------------------------------------------------------------------------------
 
-def compute_progress(targets: Sequence[Target], latest: Mapping[str, Values], totals: Values,
-                     form: FormSpec, unit_order: Sequence[str]) -> Progress:
+
+def compute_progress(
+    targets: Sequence[Target], latest: Mapping[str, Values], totals: Values, form: FormSpec, unit_order: Sequence[str]
+) -> Progress:
     """Progress against `targets` from each unit's latest cumulative figures.
 
     `latest` maps unit codes to the figures that count in the totals (money in đồng),
@@ -383,8 +412,7 @@ def compute_progress(targets: Sequence[Target], latest: Mapping[str, Values], to
     the sum of the values / the sum of the targets of the units that have one.
     Cells are in form order (indicators, then measures); units in `unit_order`.
     """
-    order = {(i.code, m.code): k for k, (i, m) in
-             enumerate((i, m) for i in form.indicators for m in form.measures)}
+    order = {(i.code, m.code): k for k, (i, m) in enumerate((i, m) for i in form.indicators for m in form.measures)}
     explicit: dict[tuple[str, str], Decimal] = {}
     summed: dict[tuple[str, str], tuple[Decimal, Decimal | None]] = {}
     by_unit: dict[str, list[ProgressCell]] = {}
@@ -412,5 +440,6 @@ def compute_progress(targets: Sequence[Target], latest: Mapping[str, Values], to
 
     rank = {code: k for k, code in enumerate(unit_order)}
     units = sorted(by_unit, key=lambda code: (rank.get(code, len(rank)), code))
-    return Progress(totals=in_form_order(campaign),
-                    units=tuple(UnitProgress(code, in_form_order(by_unit[code])) for code in units))
+    return Progress(
+        totals=in_form_order(campaign), units=tuple(UnitProgress(code, in_form_order(by_unit[code])) for code in units)
+    )

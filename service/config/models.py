@@ -1,0 +1,535 @@
+"""The config file's keys: one pydantic model per TOML table, each field documenting its key.
+
+These models are the reference of config.toml (config.example.toml shows them with
+examples; a test checks that every key it writes is a field here and that every field
+has a description). Values are converted by the functions of `values.py`, strict
+about TOML types; a converter's `Invalid` becomes a pydantic error whose message is
+the "what is wrong" half of a problem. `loading.py` adds the key path and the line.
+
+Every table is read to the end, so every problem is reported at once: a table's
+rules that involve several keys (`Table.rules`) and its unknown keys are reported
+next to the errors of its values, and the rules across entries ([[units]] codes and
+names, checks naming measures) run even when an entry has a bad value.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+from zoneinfo import ZoneInfo
+
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
+
+import service.config.values as v
+from parsers.model import ReadLimits
+from parsers.text import did_you_mean
+from service.config.objects import Secret
+from service.config.table import (
+    Check,
+    CheckIn,
+    Dates,
+    Email,
+    Emails,
+    Loc,
+    Recipients,
+    Section,
+    Senders,
+    Table,
+    Text,
+    Texts,
+    Times,
+    Weekdays,
+    array,
+    context_of,
+    path_of,
+    tables,
+    unique,
+)
+from service.mail.loopback import is_loopback
+
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+DEFAULT_DATABASE_URL = "sqlite:///data/baocao.db"
+DEFAULT_ARCHIVE_DIR = "data/archive"
+ALL_DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+# ---- [service] -------------------------------------------------------------------------------
+
+
+class ServiceModel(Table):
+    """[service]: where the service keeps its data and how it runs."""
+
+    timezone: Annotated[ZoneInfo, Check(v.timezone)] = Field(
+        ZoneInfo(DEFAULT_TIMEZONE),
+        description="IANA time zone name; arrival times, the deadline and the reporting day are taken in it.",
+    )
+    database_url: Annotated[str, CheckIn(lambda value, info: context_of(info).database_url(value))] = Field(
+        DEFAULT_DATABASE_URL,
+        validate_default=True,
+        description="SQLAlchemy URL of the database: sqlite:///FILE (relative to the config file's folder) "
+        "or postgresql://USER@HOST/DATABASE (no password in it).",
+    )
+    archive_dir: Annotated[Path, CheckIn(lambda value, info: context_of(info).path(value))] = Field(
+        DEFAULT_ARCHIVE_DIR,
+        validate_default=True,
+        description="Folder where every fetched message is archived byte for byte (relative to the config "
+        "file's folder).",
+    )
+    poll_interval_minutes: Annotated[int, Check(v.integer(1, 24 * 60))] = Field(
+        5, description="Minutes between two polls of the mailbox by `baocao run` (1..1440)."
+    )
+    language: Annotated[Literal["vi", "en"], Check(v.choice("vi", "en"))] = Field(
+        "vi", description="Language of everything units and the coordinator read: vi or en."
+    )
+
+
+# ---- [imap] and [smtp] -----------------------------------------------------------------------
+
+
+def _security(value: Any, info: ValidationInfo) -> str:
+    security = v.choice("ssl", "starttls", "none")(value)
+    host = info.data.get("host")
+    if security == "none" and host is not None and not is_loopback(host):
+        # A password and the reports would cross the network in clear text.
+        raise v.Invalid(
+            f"'none' (no encryption) is only allowed to a loopback host "
+            f"(127.0.0.1, ::1, localhost), not '{host}'; use ssl or starttls"
+        )
+    return security
+
+
+def _refuse_password(value: Any) -> None:
+    raise v.Invalid(
+        "a password must not be written in the config file; use "
+        'password_env = "VARIABLE" or password_file = "/path/to/file"'
+    )
+
+
+def _secret_from_env(value: Any, info: ValidationInfo) -> Secret:
+    name = v.env_name(value)
+    ctx = context_of(info)
+    secret = ctx.env.get(name, "")
+    if not secret and ctx.require_secrets:
+        raise v.Invalid(f"environment variable {name} is {'empty' if name in ctx.env else 'not set'}")
+    return Secret(secret, f"env {name}")
+
+
+def _secret_from_file(value: Any, info: ValidationInfo) -> Secret:
+    ctx = context_of(info)
+    file = ctx.path(value)
+    try:
+        secret = v.read_password_file(file)
+    except v.Invalid:
+        if ctx.require_secrets:
+            raise
+        secret = ""
+    return Secret(secret, f"file {file}")
+
+
+class EndpointModel(Table):
+    """What [imap] and [smtp] share: the server and how to reach it."""
+
+    host: Annotated[str, Check(v.host)] = Field(description="Host name of the server (no scheme, no :port).")
+    security: Annotated[Literal["ssl", "starttls", "none"], CheckIn(_security)] = Field(
+        "ssl", description="ssl (TLS from the first byte), starttls, or none (only to a loopback host)."
+    )
+    port: Annotated[int | None, Check(v.port)] = Field(
+        None, description="TCP port; default by security (IMAP 993/143, SMTP 465/587/25)."
+    )
+    ca_file: Annotated[Path | None, CheckIn(lambda value, info: context_of(info).existing_file(value))] = Field(
+        None, description="PEM file of the certificate authority to trust instead of the system ones; must exist."
+    )
+    timeout_seconds: Annotated[float, Check(v.positive_number)] = Field(
+        60.0, description="Seconds to wait for the server before giving up on one operation."
+    )
+    password: Annotated[None, Check(_refuse_password)] = Field(
+        None, description="Refused: a password is never written in the file (use password_env or password_file)."
+    )
+    password_env: Annotated[Secret | None, CheckIn(_secret_from_env)] = Field(
+        None, description="Name of the environment variable holding the password."
+    )
+    password_file: Annotated[Secret | None, CheckIn(_secret_from_file)] = Field(
+        None,
+        description="File holding only the password (one trailing newline ignored); "
+        "set only one of password_env and password_file.",
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        if "password_env" in data and "password_file" in data:
+            yield (), "set only one of password_env and password_file"
+
+    @property
+    def secret(self) -> Secret | None:
+        return self.password_env or self.password_file
+
+
+class ImapModel(EndpointModel):
+    """[imap]: the mailbox the units send their reports to."""
+
+    username: Text = Field(description="Login name.")
+    folder: Text = Field("INBOX", description="Folder the reports arrive in.")
+    processed_folder: Annotated[
+        str | None, CheckIn(lambda value, info: _differs(v.plain_text(value), info.data.get("folder")))
+    ] = Field(None, description="Folder messages are moved to once stored; default none (they stay in folder).")
+    idle: Annotated[bool, Check(v.boolean)] = Field(
+        False, description="Use IMAP IDLE to notice new mail at once between polls."
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        yield from super().rules(data, info)
+        if not {"password", "password_env", "password_file"} & data.keys():
+            yield ("password_env",), "required key is missing (or set password_file)"
+
+
+def _differs(processed: str, folder: str | None) -> str:
+    if processed == folder:
+        raise v.Invalid(f"must differ from folder ('{folder}')")
+    return processed
+
+
+class SmtpModel(EndpointModel):
+    """[smtp]: the account the digest, acknowledgements and reminders are sent from."""
+
+    username: Annotated[str | None, Check(v.plain_text)] = Field(
+        None, description="Login name; with a password source, or neither for a relay without login."
+    )
+    from_address: Email = Field(description="Sender address of every message sent.")
+    from_name: Annotated[str | None, Check(v.plain_text)] = Field(
+        None, description="Display name shown with from_address."
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        yield from super().rules(data, info)
+        has_password = "password_env" in data or "password_file" in data
+        if "username" in data and not has_password and "password" not in data:
+            yield ("password_env",), "required when username is set (or set password_file)"
+        if has_password and "username" not in data:
+            yield ("username",), "required when a password is set"
+
+
+# ---- [schedule], [digest], [campaign] -------------------------------------------------------
+
+
+class ScheduleModel(Table):
+    """[schedule]: when reports are due, when the digest and the reminders go."""
+
+    deadline: Annotated[dt.time, Check(v.time)] = Field(
+        dt.time(15, 0), description='Time of day ("HH:MM") by which the day\'s report is due.'
+    )
+    digest_at: Annotated[dt.time | None, Check(v.time)] = Field(
+        None, description="Time of day the digest is built and sent; default the deadline."
+    )
+    report_days: Weekdays = Field(
+        ALL_DAYS,
+        validate_default=True,
+        description="Days a report is expected: mon..sun (also t2..t7, cn, full names); default every day.",
+    )
+    holidays: Dates = Field((), description="Dates on which no report is expected.")
+    reminders_at: Times = Field((), description="Times of day a reminder goes to units that have not reported yet.")
+
+
+class DigestModel(Table):
+    """[digest]: the coordinator's daily digest."""
+
+    to: Recipients = Field(description="Who receives the digest: a non-empty list of addresses.")
+    cc: Emails = Field((), description="Copies of the digest.")
+    subject: Annotated[str | None, Check(v.digest_subject)] = Field(
+        None, description="Subject line; {date} is the reporting day, no other {...} field. Default by language."
+    )
+    attach_workbook: Annotated[bool, Check(v.boolean)] = Field(
+        True, description="Attach the consolidated workbook (.xlsx) to the digest."
+    )
+    copy_to: Annotated[str | None, Check(v.email_or_nothing)] = Field(
+        None,
+        description="The service's own Bcc copy of each digest; default the [imap] username when it is "
+        'an address, "" for none.',
+    )
+
+
+def _after_start(end: Any, info: ValidationInfo) -> dt.date:
+    last = v.date(end)
+    start = info.data.get("start_date")
+    if start is not None and start > last:
+        raise v.Invalid(f"{last} is before start_date {start}")
+    return last
+
+
+class CampaignModel(Table):
+    """[campaign]: what the campaign is, and its planned targets."""
+
+    title: Text = Field("", description="Title shown in the digest.")
+    start_date: Annotated[dt.date | None, Check(v.date)] = Field(None, description="First day of the campaign.")
+    end_date: Annotated[dt.date | None, CheckIn(_after_start)] = Field(
+        None, description="Last day of the campaign (not before start_date); the digest counts down to it."
+    )
+    targets_file: Annotated[Path | None, CheckIn(lambda value, info: context_of(info).existing_file(value))] = Field(
+        None, description="CSV file of the planned targets (unit, indicator, measure, target); must exist."
+    )
+
+
+# ---- the form: [[measures]], [[indicators]], [[checks]], [limits] -----------------------------
+
+
+def _money_only(value: Any, info: ValidationInfo) -> int:
+    if info.data.get("kind") == "count":
+        raise v.Invalid('only applies to kind = "money"')
+    return v.scale(value)
+
+
+class MeasureModel(Table):
+    """[[measures]]: one column of the report form."""
+
+    code: Annotated[str, Check(v.code)] = Field(description="Identifier: a-z, 0-9 and _.")
+    label: Text = Field(description="The column's heading as units write it.")
+    aliases: Texts = Field((), description="Other headings that mean this column.")
+    kind: Annotated[Literal["count", "money"], Check(v.choice("count", "money"))] = Field(
+        "count", description="count (whole numbers) or money (kept in đồng)."
+    )
+    default_scale: Annotated[int, CheckIn(_money_only)] = Field(
+        1, description='Money only: the scale of a figure whose heading states none ("triệu đồng" or 1000000).'
+    )
+
+
+class IndicatorModel(Table):
+    """[[indicators]]: one row of the report form."""
+
+    code: Annotated[str, Check(v.code)] = Field(description="Identifier: a-z, 0-9 and _.")
+    label: Text = Field(description="The row's label as units write it.")
+    aliases: Texts = Field((), description="Other labels that mean this row.")
+    group: Annotated[str | None, Check(v.plain_text)] = Field(None, description="Group heading the row is under.")
+
+
+class CheckModel(Table):
+    """[[checks]]: a comparison between two measures of the same row."""
+
+    rule: Annotated[tuple[str, v.CheckOp, str], Check(lambda value: v.check_rule(v.plain_text(value)))] = Field(
+        description="measure OP measure, OP one of <=, <, >=, >, ==, !=, e.g. phe_duyet <= de_nghi."
+    )
+    message: Text = Field(description="What the problem says when a row breaks the rule.")
+
+
+_LIMIT = Annotated[int, Check(v.integer(1))]
+
+
+class LimitsModel(Table):
+    """[limits]: caps against hostile or runaway files (parsers.model.ReadLimits)."""
+
+    max_attachment_bytes: _LIMIT = Field(
+        ReadLimits.max_attachment_bytes, description="Largest attachment read, in bytes."
+    )
+    max_decompressed_bytes: _LIMIT = Field(
+        ReadLimits.max_decompressed_bytes, description="Largest decompressed size of a zipped file, in bytes."
+    )
+    max_compression_ratio: _LIMIT = Field(
+        ReadLimits.max_compression_ratio, description="Largest ratio of decompressed to compressed size."
+    )
+    max_sheets: _LIMIT = Field(ReadLimits.max_sheets, description="Most sheets read in one workbook.")
+    max_rows: _LIMIT = Field(ReadLimits.max_rows, description="Most rows read in one sheet or table.")
+    max_columns: _LIMIT = Field(ReadLimits.max_columns, description="Most columns read in one sheet or table.")
+    max_csv_cells: _LIMIT = Field(ReadLimits.max_csv_cells, description="Most cells read in one CSV file.")
+
+
+# ---- [[units]], [acknowledgements], [reminders], [security] -----------------------------------
+
+
+class UnitModel(Table):
+    """[[units]]: one unit that reports."""
+
+    code: Annotated[str, Check(v.unit_code)] = Field(description="Short code: letters, digits, _ . - (no spaces).")
+    name: Text = Field(description="Full name; a report's 'Đơn vị: ...' line matches it or an alias.")
+    group: Annotated[str | None, Check(v.plain_text)] = Field(None, description="Group the unit is listed under.")
+    aliases: Texts = Field((), description="Other names of the unit.")
+    senders: Senders = Field(description='Addresses its reports come from: exact addresses or "*@domain".')
+    reminder_to: Emails = Field((), description="Where its reminders go; default its exact sender addresses.")
+
+
+class AcknowledgementsModel(Table):
+    """[acknowledgements]: the reply each report gets."""
+
+    enabled: Annotated[bool, Check(v.boolean)] = Field(False, description="Reply to every report received.")
+    reply_unknown: Annotated[bool, Check(v.boolean)] = Field(
+        False, description="Also reply to a sender that belongs to no unit."
+    )
+    daily_cap_per_address: Annotated[int, Check(v.integer(1))] = Field(
+        10, description="Most acknowledgements sent to one address in one day."
+    )
+
+
+class RemindersModel(Table):
+    """[reminders]: reminders to units that have not reported yet."""
+
+    enabled: Annotated[bool, Check(v.boolean)] = Field(False, description="Send reminders at [schedule] reminders_at.")
+
+
+def _one_or_many(value: Any) -> Any:
+    return [v.authserv_id(value)] if not isinstance(value, list) else value
+
+
+class SecurityModel(Table):
+    """[security]: whether a report must prove its From address (Authentication-Results, RFC 8601)."""
+
+    require_authentication: Annotated[bool, Check(v.boolean)] = Field(
+        False, description="Believe a From address only when the receiving server authenticated it."
+    )
+    authserv_id: Annotated[
+        tuple[Annotated[str, Check(v.authserv_id)], ...],
+        array(nonempty=True),
+        BeforeValidator(_one_or_many),
+        AfterValidator(unique),
+    ] = Field(
+        (),
+        description="The receiving server's authserv-id(s), e.g. mx.example.gov.vn; only its "
+        "Authentication-Results are believed. Required with require_authentication.",
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        if data.get("require_authentication") is True and "authserv_id" not in data:
+            yield (
+                ("authserv_id",),
+                (
+                    "required when require_authentication = true: the name the receiving mail "
+                    "server writes first in its Authentication-Results header, e.g. mx.example.gov.vn"
+                ),
+            )
+
+
+# ---- the whole file --------------------------------------------------------------------------
+
+
+class ConfigModel(Table):
+    """The whole config.toml."""
+
+    noun: ClassVar[str] = "section"
+
+    service: Annotated[ServiceModel, Section] = Field(
+        {}, validate_default=True, description="Where the service keeps its data and how it runs."
+    )
+    imap: Annotated[ImapModel | None, Section] = Field(
+        None, description="The mailbox reports arrive in; leave it out only if reports come by `baocao import`."
+    )
+    smtp: Annotated[SmtpModel | None, Section] = Field(
+        None, description="The account mail is sent from; leave it out only if nothing is ever sent."
+    )
+    schedule: Annotated[ScheduleModel, Section] = Field(
+        {}, validate_default=True, description="When reports are due and messages go."
+    )
+    digest: Annotated[DigestModel, Section] = Field(
+        {}, validate_default=True, description="The coordinator's daily digest."
+    )
+    campaign: Annotated[CampaignModel, Section] = Field(
+        {}, validate_default=True, description="What the campaign is, and its planned targets."
+    )
+    measures: Annotated[tuple[MeasureModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The columns of the report form."
+    )
+    indicators: Annotated[tuple[IndicatorModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The rows of the report form."
+    )
+    checks: Annotated[tuple[CheckModel, ...], tables(required=False)] = Field(
+        (), description="Comparisons every row of a report must pass."
+    )
+    limits: Annotated[LimitsModel, Section] = Field(
+        {}, validate_default=True, description="Caps against hostile or runaway files."
+    )
+    units: Annotated[tuple[UnitModel, ...], tables(required=True)] = Field(
+        (), validate_default=True, description="The units that report."
+    )
+    acknowledgements: Annotated[AcknowledgementsModel, Section] = Field(
+        {}, validate_default=True, description="The reply each report gets."
+    )
+    reminders: Annotated[RemindersModel, Section] = Field(
+        {}, validate_default=True, description="Reminders to units that have not reported yet."
+    )
+    security: Annotated[SecurityModel, Section] = Field(
+        {}, validate_default=True, description="Whether a report must prove its From address."
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        """Rules across entries, checked on every entry whose own keys are valid."""
+        measures = _entries(data, "measures", v.code)
+        yield from _unique_codes(measures, fold=False)
+        indicators = _entries(data, "indicators", v.code)
+        yield from _unique_codes(indicators, fold=False)
+        yield from _unambiguous_names("measure", measures)
+        yield from _unambiguous_names("indicator", indicators)
+        codes = [code for _, code, _ in measures if code]
+        checks = data.get("checks")
+        for i, check in enumerate(checks if isinstance(checks, list) else []):
+            if isinstance(check, dict):
+                yield from _rule_names_measures(("checks", i), check.get("rule"), codes)
+        units = _entries(data, "units", v.unit_code, first_key="name")
+        # "BHXH" and "bhxh" would be one unit to a person typing --unit.
+        yield from _unique_codes(units, fold=True)
+        # The name in "Đơn vị: ..." picks the unit when a sender is shared, so it must be unique.
+        yield from _unambiguous_names("unit", units, first_key="name")
+
+
+# ---- rules across entries, on the entries as written ---------------------------------------------
+
+Entry = tuple[Loc, Any, tuple[str | None, ...]]  # where, its code (None when invalid), its names
+
+
+def _valid(convert: Callable[[Any], Any], value: Any) -> Any:
+    try:
+        return convert(value)
+    except v.Invalid:
+        return None
+
+
+def _entries(data: Mapping[str, Any], key: str, code: Callable[[Any], str], *, first_key: str = "label") -> list[Entry]:
+    """Each table of [[key]] with its valid code and names (its first_key, then its aliases)."""
+    entries = data.get(key)
+    found: list[Entry] = []
+    for i, table in enumerate(entries if isinstance(entries, list) else []):
+        if not isinstance(table, dict):
+            continue
+        aliases = table.get("aliases")
+        names = [_valid(v.plain_text, table.get(first_key))]
+        names += [_valid(v.plain_text, a) for a in aliases] if isinstance(aliases, list) else []
+        found.append(((key, i), _valid(code, table.get("code")), tuple(names)))
+    return found
+
+
+def _unique_codes(entries: list[Entry], *, fold: bool) -> Iterator[tuple[Loc, str]]:
+    seen: dict[str, Loc] = {}
+    for loc, code, _ in entries:
+        if code is None:
+            continue
+        key = code.casefold() if fold else code
+        if key in seen:
+            yield (*loc, "code"), f"'{code}' is already used by {path_of(seen[key])}"
+        else:
+            seen[key] = loc
+
+
+def _unambiguous_names(what: str, entries: list[Entry], *, first_key: str = "label") -> Iterator[tuple[Loc, str]]:
+    """A label or alias that reads the same as another entry's could match either."""
+    owner: dict[str, tuple[str | None, Loc]] = {}
+    for loc, code, names in entries:
+        for i, name in enumerate(names):
+            if name is None:
+                continue
+            first = owner.setdefault(v.fold(name), (code, loc))
+            if first[1] != loc:
+                other = f"{what} {first[0]} ({path_of(first[1])})" if first[0] else path_of(first[1])
+                yield (
+                    (*loc, *((first_key,) if i == 0 else ("aliases", i - 1))),
+                    f"'{name}' is ambiguous: it reads the same as a name of {other}",
+                )
+
+
+def _rule_names_measures(loc: Loc, rule: Any, codes: list[str]) -> Iterator[tuple[Loc, str]]:
+    parsed = _valid(lambda value: v.check_rule(v.plain_text(value)), rule)
+    if parsed is None or not codes:
+        return
+    left, _, right = parsed
+    for side in dict.fromkeys((left, right)):
+        if side not in codes:
+            yield (*loc, "rule"), f"'{side}' is not a measure code{did_you_mean(side, codes)}"

@@ -1,0 +1,167 @@
+"""What the rest of the service reads: the configuration as typed, frozen dataclasses.
+
+`service.config.loading` builds a `Config` from the pydantic models of `models.py`
+(which validate the file and document each key). The service works on these plain
+frozen dataclasses, never on the models: code and tests build them directly (a test's
+`ImapConfig(host=..., password=Secret(...))`), they compare and hash by value, and
+the parsers' `FormSpec` they hold is a pure dataclass of parsers/. `Secret` never
+prints and refuses to be pickled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal, NoReturn
+from zoneinfo import ZoneInfo
+
+from parsers.model import FormSpec
+from service.config.targets import Target
+
+Security = Literal["ssl", "starttls", "none"]
+
+
+class Secret:
+    """A password read from the environment or a file; its value never prints."""
+
+    __slots__ = ("_value", "source")
+
+    def __init__(self, value: str, source: str) -> None:
+        self._value = value
+        self.source = source  # e.g. "env BAOCAO_IMAP_PASSWORD" (safe to show)
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return f"Secret(<hidden>, from {self.source})"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self.source)
+
+    def __reduce__(self) -> NoReturn:  # never pickled into a worker or a log
+        raise TypeError("Secret cannot be pickled")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    timezone: ZoneInfo
+    database_url: str
+    archive_dir: Path
+    poll_interval_minutes: int = 5
+    language: Literal["vi", "en"] = "vi"
+
+
+@dataclass(frozen=True)
+class ImapConfig:
+    host: str
+    port: int
+    security: Security
+    username: str
+    password: Secret
+    ca_file: Path | None = None
+    folder: str = "INBOX"
+    processed_folder: str | None = None
+    timeout_seconds: float = 60.0
+    idle: bool = False
+
+
+@dataclass(frozen=True)
+class SmtpConfig:
+    host: str
+    port: int
+    security: Security
+    username: str | None
+    password: Secret | None
+    from_address: str
+    from_name: str | None = None
+    ca_file: Path | None = None
+    timeout_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
+class ScheduleConfig:
+    deadline: dt.time = dt.time(15, 0)
+    digest_at: dt.time = dt.time(15, 0)
+    report_days: frozenset[int] = frozenset(range(7))  # Monday = 0
+    holidays: frozenset[dt.date] = frozenset()
+    reminders_at: tuple[dt.time, ...] = ()
+
+
+@dataclass(frozen=True)
+class DigestConfig:
+    to: tuple[str, ...]
+    cc: tuple[str, ...] = ()
+    subject: str = "Tổng hợp báo cáo ngày {date}"
+    attach_workbook: bool = True
+    # The service's own copy of each digest (Bcc); None: the [imap] username when it is an
+    # address; "": none (service.dispatch.copy_address).
+    copy_to: str | None = None
+
+
+@dataclass(frozen=True)
+class CampaignConfig:
+    title: str = ""
+    start_date: dt.date | None = None
+    end_date: dt.date | None = None
+    targets_file: Path | None = None
+    targets: tuple[Target, ...] = ()  # read from targets_file; money in đồng
+
+
+@dataclass(frozen=True)
+class UnitConfig:
+    code: str
+    name: str
+    group: str | None = None
+    aliases: tuple[str, ...] = ()
+    senders: tuple[str, ...] = ()  # lower-cased; "*@domain" allowed
+    reminder_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AcknowledgementsConfig:
+    enabled: bool = False
+    reply_unknown: bool = False
+    daily_cap_per_address: int = 10
+
+
+@dataclass(frozen=True)
+class RemindersConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class SecurityConfig:
+    """Whether a report must prove its From address (Authentication-Results, RFC 8601)."""
+
+    require_authentication: bool = False
+    # The receiving server's authserv-id(s): only its Authentication-Results are believed.
+    authserv_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Config:
+    service: ServiceConfig
+    imap: ImapConfig | None
+    smtp: SmtpConfig | None
+    schedule: ScheduleConfig
+    digest: DigestConfig
+    campaign: CampaignConfig
+    form: FormSpec
+    units: tuple[UnitConfig, ...]
+    acknowledgements: AcknowledgementsConfig = field(default_factory=AcknowledgementsConfig)
+    reminders: RemindersConfig = field(default_factory=RemindersConfig)
+    source: Path | None = None  # the file it was loaded from
+    security: SecurityConfig = field(default_factory=SecurityConfig)
+
+    def unit(self, code: str) -> UnitConfig:
+        for u in self.units:
+            if u.code == code:
+                return u
+        raise KeyError(code)
