@@ -48,14 +48,12 @@ from service.config.table import Loc, path_of
 from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
 from service.config.targets import Target, parse_targets
 from service.errors import ConfigError
+from templates import catalog
 
 log = logging.getLogger("service.config")
 
 CONFIG_ENV = "BAOCAO_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
-# The digest subject when the file sets none; it is configuration, not a template,
-# because administrators override it in [digest] subject.
-DEFAULT_DIGEST_SUBJECT = {"vi": DigestConfig.subject, "en": "Report digest for {date}"}
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_PORTS: Mapping[str, Mapping[str, int]] = {
     "imap": {"ssl": 993, "starttls": 143, "none": 143},
@@ -330,7 +328,7 @@ def _digest(t: DigestModel, language: str) -> DigestConfig:
     return DigestConfig(
         to=t.to,
         cc=t.cc,
-        subject=t.subject or DEFAULT_DIGEST_SUBJECT[language],
+        subject=t.subject or catalog(language)["defaults"]["digest_subject"],
         attach_workbook=t.attach_workbook,
         copy_to=t.copy_to,
     )

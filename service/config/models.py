@@ -48,6 +48,7 @@ from service.config.table import (
     unique,
 )
 from service.mail.loopback import is_loopback
+from templates import languages
 
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
 DEFAULT_DATABASE_URL = "sqlite:///data/baocao.db"
@@ -80,8 +81,8 @@ class ServiceModel(Table):
     poll_interval_minutes: Annotated[int, Check(v.integer(1, 24 * 60))] = Field(
         5, description="Minutes between two polls of the mailbox by `baocao run` (1..1440)."
     )
-    language: Annotated[Literal["vi", "en"], Check(v.choice("vi", "en"))] = Field(
-        "vi", description="Language of everything units and the coordinator read: vi or en."
+    language: Annotated[str, Check(v.choice(*languages()))] = Field(
+        "vi", description="Language of everything units and the coordinator read: one of templates/lang/ (vi, en)."
     )
 
 
@@ -332,6 +333,14 @@ class LimitsModel(Table):
     max_rows: _LIMIT = Field(ReadLimits.max_rows, description="Most rows read in one sheet or table.")
     max_columns: _LIMIT = Field(ReadLimits.max_columns, description="Most columns read in one sheet or table.")
     max_csv_cells: _LIMIT = Field(ReadLimits.max_csv_cells, description="Most cells read in one CSV file.")
+    max_pages: _LIMIT = Field(ReadLimits.max_pages, description="Most pages read from one PDF (text or scanned).")
+    max_page_megapixels: _LIMIT = Field(
+        ReadLimits.max_page_megapixels,
+        description="Most megapixels of one scanned page or photo (as rendered at 300 dpi, or as stored).",
+    )
+    max_document_seconds: _LIMIT = Field(
+        ReadLimits.max_document_seconds, description="Most seconds of recognition spent on one scan or photo."
+    )
 
 
 # ---- [[units]], [acknowledgements], [reminders], [security] -----------------------------------

@@ -55,7 +55,7 @@ class ServiceConfig:
     database_url: str
     archive_dir: Path
     poll_interval_minutes: int = 5
-    language: Literal["vi", "en"] = "vi"
+    language: str = "vi"  # a catalog in templates/lang/
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,11 @@ from openpyxl.utils import get_column_letter
 
 from parsers.text import clean_text
 from service.config import Config
+from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import DayView, UnitDay, Values, number
 from service.outputs.i18n import Texts, catalog, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
 from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
-from service.config.targets import ProgressCell, compute_progress
 from storage.records import DigestRecord
 from storage.records import MessageRecord as Message
 

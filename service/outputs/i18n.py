@@ -3,38 +3,17 @@
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from typing import Any
 
 from parsers.model import Problem
 from parsers.report import fill_sentence, render_problem
-
-CATALOG_FOLDER = "lang"
-
+from templates import catalog
 
 # Filling a sentence's {fields} is one rule for the readers and the service.
 fill = fill_sentence
-
-
-def languages() -> list[str]:
-    """The languages there is a catalog for (templates/lang/<language>.toml)."""
-    folder = resources.files("templates").joinpath(CATALOG_FOLDER)
-    return sorted(p.name.removesuffix(".toml") for p in folder.iterdir() if p.name.endswith(".toml"))
-
-
-@lru_cache(maxsize=8)
-def catalog(language: str) -> dict[str, Any]:
-    """The whole catalog of `language`: one table per section ([status], [problems], [digest], ...)."""
-    try:
-        text = resources.files("templates").joinpath(f"{CATALOG_FOLDER}/{language}.toml").read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ValueError(f"no catalog templates/{CATALOG_FOLDER}/{language}.toml for language {language!r}") from None
-    table: dict[str, Any] = tomllib.loads(text)
-    return table
 
 
 @lru_cache(maxsize=8)

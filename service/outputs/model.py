@@ -13,10 +13,10 @@ from typing import Any
 from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text
 from service.config import Config, UnitConfig
+from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import DayView, UnitDay
 from service.outputs.formatting import Numbers, day_month_year, hour_minute, local_time, sheet_number, value_text
 from service.outputs.i18n import Texts, fill, labels, problem_sentences
-from service.config.targets import ProgressCell, compute_progress
 from storage.records import MessageRecord as Message
 
 # Statuses in the order the digest counts them.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.outputs.i18n import catalog, languages
+from templates import catalog, languages
 from service.outputs.render import pieces_used, render_template
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"

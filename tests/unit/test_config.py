@@ -252,7 +252,7 @@ def test_every_problem_names_the_line_of_its_key_or_table(tmp_path: Path) -> Non
     assert problems(tmp_path, text) == [
         "service.timezone: 'Mars/Olympus' is not an IANA time zone name such as Asia/Ho_Chi_Minh "
         f"(line {line('timezone =')})",
-        f"service.language: 'fr' is not one of vi, en (line {line('language =')})",
+        f"service.language: 'fr' is not one of en, vi (line {line('language =')})",
         f"service.notes: unknown key (line {line('notes =')})",  # its x = 1 is text, not a key
         f"units[0].senders[1]: 'abc' is not an email address or *@domain (line {line('senders = [')})",
         # A missing key: the line of its table's header.
@@ -351,7 +351,7 @@ senders = ["b@example.gov.vn"]
     expected = [
         "service.timezone: 'Mars/Olympus' is not an IANA time zone name",
         "service.poll_interval_minutes: 0 is out of range",
-        "service.language: 'fr' is not one of vi, en",
+        "service.language: 'fr' is not one of en, vi",
         "imap.port: expected an integer, got a string",
         "imap.pasword_env: unknown key (did you mean password_env?) (line 51)",
         "imap.password_env: required key is missing",
@@ -533,7 +533,7 @@ def test_relative_paths_are_resolved_against_the_config_folder(tmp_path: Path, m
             "poll_interval_minutes = 0",
             "service.poll_interval_minutes: 0 is out of range: must be between 1 and 1440 (line 38)",
         ),
-        ('language = "fr"', "service.language: 'fr' is not one of vi, en (line 38)"),
+        ('language = "fr"', "service.language: 'fr' is not one of en, vi (line 38)"),
         ('archive_dir = ""', "service.archive_dir: must not be empty (line 38)"),
     ],
 )
