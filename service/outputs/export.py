@@ -14,15 +14,17 @@ from openpyxl import Workbook
 from openpyxl.cell.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
 
+from parsers.model import Values
 from parsers.text import clean_text
 from service.config import Config
 from service.config.targets import ProgressCell, compute_progress
-from service.day.dayview import DayView, UnitDay, Values, number
-from service.outputs.i18n import Texts, catalog, fill, labels
+from service.day.dayview import DayView, UnitDay, number
+from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
 from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
 from storage.records import DigestRecord
 from storage.records import MessageRecord as Message
+from templates import catalog
 
 
 def values_json(values: Values) -> dict[str, dict[str, int | float]]:

@@ -16,7 +16,8 @@ from typing import Any
 import jinja2
 from jinja2.ext import Extension
 
-from service.outputs.i18n import catalog, labels
+from service.outputs.i18n import labels
+from templates import catalog
 
 # `[% digest_html.title %]`: a piece of the catalog, put in place before Jinja reads the template.
 PIECE = re.compile(r"\[%\s*([A-Za-z0-9_.]+)\s*%\]")

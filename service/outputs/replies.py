@@ -17,9 +17,10 @@ from service.config import Config, UnitConfig
 from service.day.dayview import deadline_of, decreases, figures_of, is_reporting_day, on_time, stored_problems
 from service.mail.compose import address, compose
 from service.outputs.formatting import Numbers, value_text
-from service.outputs.i18n import Texts, catalog, fill, labels
+from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import MAX_TEXT, problem_text
 from storage.records import MessageRecord as Message
+from templates import catalog
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 

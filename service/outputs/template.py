@@ -20,7 +20,8 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
 from service.day.dayview import number
-from service.outputs.i18n import catalog, fill
+from service.outputs.i18n import fill
+from templates import catalog
 
 THIN = Side(style="thin", color="808080")
 BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)

@@ -35,7 +35,6 @@ from service.ingest.archive import Archive
 from service.mail.smtp import smtp_session
 from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
 from storage.digests import (
-    DigestRecord,
     create_digest,
     digest_by_id,
     digest_of,
@@ -44,6 +43,7 @@ from storage.digests import (
 from storage.leases import LeaseInfo
 from storage.models import Digest
 from storage.outbox import reminded_units
+from storage.records import DigestRecord
 
 if TYPE_CHECKING:
     from service.outputs.digest import DigestContent, UnreadFile
