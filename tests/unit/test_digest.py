@@ -1,4 +1,4 @@
-"""The coordinator's digest: model, HTML/text rendering, attachments and MIME (pure, no database)."""
+"""The coordinator's digest: model, HTML/text, attachments and MIME (the day's view from an in-memory database)."""
 from __future__ import annotations
 
 import datetime as dt
