@@ -376,12 +376,6 @@ def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
 
 # -- the daemon's jobs -----------------------------------------------------------------------
 
-def _daemon_wired() -> bool:
-    from service.schedule.daemon import Daemon
-    return all(hasattr(Daemon, job) for job in ("outbox", "remind"))
-
-
-@pytest.mark.skipif(not _daemon_wired(), reason="service.schedule.daemon has no outbox/remind jobs yet")
 def test_daemon_polls_acknowledges_reminds_and_the_digest_lists_who_was_reminded(env):
     env.mailbox.append(simple_report(), at(9, 0))
     d = env.daemon(at(9, 5))
