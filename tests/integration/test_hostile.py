@@ -211,7 +211,7 @@ def test_hostile_messages_end_as_named_problems_and_the_service_goes_on(setup):
 
     msgs = setup.messages()
     by_quirk = dict(zip([q for q, _ in cases], msgs))
-    for (quirk, raw), m in zip(cases, msgs):
+    for (quirk, raw), m in zip(cases, msgs, strict=True):
         # Byte for byte as the server gives it; Dovecot stores a NUL as 0x80.
         assert setup.archive.load(m.archive_path) == raw.replace(b"\x00", b"\x80"), quirk
 

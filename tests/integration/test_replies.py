@@ -260,7 +260,9 @@ def test_failing_smtp_leaves_rows_failed_and_a_later_drain_sends_them(env):
     plan(env, at(9, 5))
     env.smtp.fail = True
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5)).failed == 2
-    for row in rows(env):
+    failed = rows(env)
+    assert len(failed) == 2
+    for row in failed:
         assert row.state == "failed" and row.attempts == 1 and "451" in row.last_error
         assert row.next_attempt_at == at(9, 6)
     env.smtp.fail = False
