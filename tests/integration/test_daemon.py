@@ -10,16 +10,11 @@ import sys
 import threading
 from zoneinfo import ZoneInfo
 
-import pytest
 from sqlalchemy import func, select
 
 from storage.db import open_database
 from storage.models import Message
 from tests.mailbuilders import simple_report, write_config, zone_away_from_midnight
-
-# Real daemon processes, each step awaited for up to 60 s with a message saying where it is
-# stuck: that message, not pytest-timeout's, should end a failing test here.
-pytestmark = pytest.mark.timeout(300)
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 # The digest falls due this long after the daemons are started: a loaded machine can take
