@@ -56,7 +56,14 @@ def samples() -> Path:
     return shared_samples()
 
 
-# -- no skip under CI=true ---------------------------------------------------------------
+# -- no skip under CI=true, no test without a time limit ----------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's `timeout` bounds every test only if pytest-timeout is loaded (`-p no:timeout`
+    # or a virtualenv without it would silently let a hung test stall CI).
+    if on_ci() and not (config.pluginmanager.hasplugin("timeout") and float(config.getini("timeout") or 0) > 0):
+        raise pytest.UsageError("CI=true needs pytest-timeout with a timeout (pyproject.toml [tool.pytest.ini_options])")
+
 
 def _skip_reason(longrepr: object) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
