@@ -13,6 +13,7 @@ import io
 import re
 import zipfile
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
@@ -380,8 +381,9 @@ class SampleAttachment:
     data: bytes = field(repr=False)
 
 
-def sample_attachments() -> list[SampleAttachment]:
-    """Every attachment of every sample message (stdlib email decoding)."""
+@lru_cache(maxsize=1)
+def sample_attachments() -> tuple[SampleAttachment, ...]:
+    """Every attachment of every sample message (stdlib email decoding), read once per run."""
     out = []
     for path in sorted((shared_samples() / "emails").glob("*/*.eml")):
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
@@ -391,7 +393,7 @@ def sample_attachments() -> list[SampleAttachment]:
                 continue
             out.append(SampleAttachment(path.parent.name, path.stem, part.get_filename() or "",
                                         part.get_content_type(), data))
-    return out
+    return tuple(out)
 
 
 def sample_xls() -> bytes:

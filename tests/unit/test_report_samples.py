@@ -29,10 +29,10 @@ def _expected_by_message() -> dict[tuple[str, str], dict]:
     return out
 
 
-def _attachments() -> list[SampleAttachment]:
+def _attachments() -> tuple[SampleAttachment, ...]:
     # Collected before any fixture: without ../shared the list is empty, which pytest
     # reports as a skip (a failure under CI=true); test_the_scenario_is_all_there says why.
-    return sample_attachments() if SAMPLES.is_dir() else []
+    return sample_attachments() if SAMPLES.is_dir() else ()
 
 
 @pytest.fixture(scope="module")
