@@ -61,8 +61,9 @@ def samples() -> Path:
 def pytest_configure(config: pytest.Config) -> None:
     # pyproject's `timeout` bounds every test only if pytest-timeout is loaded (`-p no:timeout`
     # or a virtualenv without it would silently let a hung test stall CI).
-    if on_ci() and not (config.pluginmanager.hasplugin("timeout") and float(config.getini("timeout") or 0) > 0):
-        raise pytest.UsageError("CI=true needs pytest-timeout with a timeout (pyproject.toml [tool.pytest.ini_options])")
+    limited = config.pluginmanager.hasplugin("timeout") and float(config.getini("timeout") or 0) > 0
+    if on_ci() and not limited:
+        raise pytest.UsageError("CI=true needs pytest-timeout and its `timeout` (pyproject.toml)")
 
 
 def _skip_reason(longrepr: object) -> str:

@@ -107,12 +107,12 @@ def zone_away_from_midnight(now: dt.datetime | None = None, margin: dt.timedelta
     """The service's zone, or, when its clock is within `margin` of midnight, a whole-hour zone
     where it is the middle of the day: a real daemon given a digest due seconds from now then
     still finds it on the same day, whatever the hour the tests run at (no skip near midnight)."""
-    now = now or dt.datetime.now(dt.timezone.utc)
+    now = now or dt.datetime.now(dt.UTC)
     local = now.astimezone(ZoneInfo(SERVICE_ZONE))
     since_midnight = dt.timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
     if margin <= since_midnight <= dt.timedelta(days=1) - margin:
         return ZoneInfo(SERVICE_ZONE)
-    offset = 12 - now.astimezone(dt.timezone.utc).hour  # noon there, give or take an hour: -11..+12
+    offset = 12 - now.astimezone(dt.UTC).hour  # noon there, give or take an hour: -11..+12
     return ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT")  # POSIX sign: Etc/GMT-7 is UTC+7
 
 
