@@ -1,7 +1,11 @@
-"""Shared fixtures: a throwaway Dovecot, an SMTP capture and fresh databases, all on 127.0.0.1.
+"""Shared fixtures: a throwaway Dovecot, an SMTP capture and fresh databases, all on 127.0.0.1,
+and the way to the shared samples (`../shared` beside the repository).
 
-A server that cannot be had here (not root, no dovecot, PostgreSQL down) skips the
-tests that need it, except under CI=true, where that is a failure: CI must run them.
+A server that cannot be had here (not root, no dovecot, PostgreSQL down) or samples that
+are absent skip the tests that need them, except under CI=true, where that is a failure:
+CI must run them. Under CI=true every skip is a failure (see pytest_runtest_makereport),
+unless the test carries `@pytest.mark.ci_skip_allowed(reason=...)` with a reason that
+applies on CI (none does today).
 """
 from __future__ import annotations
 
@@ -22,11 +26,74 @@ if TYPE_CHECKING:
 
 PG_ADMIN_CONNINFO = "host=127.0.0.1 port=5432 user=postgres dbname=postgres connect_timeout=5"
 
+REPO = Path(__file__).resolve().parents[1]
+# `../shared` from the repository root (a worktree's `../shared` is a link to the same folder).
+SHARED = REPO.parent / "shared"
+SAMPLES = SHARED / "samples"
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").lower() == "true"
+
 
 def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI", "").lower() == "true":
+    if on_ci():
         pytest.fail(f"{reason} (CI=true: the CI machine must provide it)", pytrace=False)
     pytest.skip(reason)
+
+
+def shared_samples(folder: str = "samples") -> Path:
+    """`../shared/<folder>` beside the repository: skipped without it, a failure under CI=true."""
+    path = SHARED / folder
+    if not path.is_dir():
+        _unavailable(f"the shared samples are not at {path} (`../shared` beside the repository root)")
+    return path
+
+
+@pytest.fixture
+def samples() -> Path:
+    """The public sample scenario folder, `../shared/samples`."""
+    return shared_samples()
+
+
+# -- no skip under CI=true, no test without a time limit ----------------------------------
+
+def pytest_configure(config: pytest.Config) -> None:
+    # pyproject's `timeout` bounds every test only if pytest-timeout is loaded (`-p no:timeout`
+    # or a virtualenv without it would silently let a hung test stall CI).
+    limited = config.pluginmanager.hasplugin("timeout") and float(config.getini("timeout") or 0) > 0
+    if on_ci() and not limited:
+        raise pytest.UsageError("CI=true needs pytest-timeout and its `timeout` (pyproject.toml)")
+
+
+def _skip_reason(longrepr: object) -> str:
+    if isinstance(longrepr, tuple) and len(longrepr) == 3:
+        return str(longrepr[2])
+    return str(longrepr)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    """Under CI=true a skipped test is a failed one: CI must run everything it has."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if not (report.skipped and on_ci()) or hasattr(report, "wasxfail"):
+        return
+    allowed = item.get_closest_marker("ci_skip_allowed")
+    if allowed is not None and allowed.kwargs.get("reason"):
+        return
+    report.outcome = "failed"
+    report.longrepr = f"skipped under CI=true, which must run every test: {_skip_reason(report.longrepr)}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Iterator[None]:
+    """A whole module skipped at collection is a failure under CI=true too."""
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.skipped and on_ci():
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which must run every test: {_skip_reason(report.longrepr)}"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

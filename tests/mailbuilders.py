@@ -8,6 +8,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import openpyxl
 
@@ -76,10 +77,13 @@ def simple_report(sender: str = "bhxh.tp@example.gov.vn", de_nghi: int = 46, **k
 
 
 def write_config(path: Path, *, imap: dict | None = None, smtp: dict | None = None,
-                 database_url: str, archive_dir: Path, extra: str = "") -> Path:
-    """config.example.toml with [service] paths and the mail sections pointed at test servers."""
+                 database_url: str, archive_dir: Path, extra: str = "", timezone: str | None = None) -> Path:
+    """config.example.toml with [service] paths and the mail sections pointed at test servers
+    (and another [service] timezone when given)."""
     import re
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
+    if timezone is not None:
+        text = re.sub(r'^timezone\s*=.*$', f"timezone = {_toml(timezone)}", text, count=1, flags=re.M)
 
     def section(name: str, values: dict | None) -> None:
         nonlocal text
@@ -94,6 +98,22 @@ def write_config(path: Path, *, imap: dict | None = None, smtp: dict | None = No
     text = re.sub(r'^archive_dir\s*=.*$', f"archive_dir = {_toml(str(archive_dir))}", text, count=1, flags=re.M)
     path.write_text(text + "\n" + extra, encoding="utf-8")
     return path
+
+
+SERVICE_ZONE = "Asia/Ho_Chi_Minh"
+
+
+def zone_away_from_midnight(now: dt.datetime | None = None, margin: dt.timedelta = dt.timedelta(hours=2)) -> ZoneInfo:
+    """The service's zone, or, when its clock is within `margin` of midnight, a whole-hour zone
+    where it is the middle of the day: a real daemon given a digest due seconds from now then
+    still finds it on the same day, whatever the hour the tests run at (no skip near midnight)."""
+    now = now or dt.datetime.now(dt.UTC)
+    local = now.astimezone(ZoneInfo(SERVICE_ZONE))
+    since_midnight = dt.timedelta(hours=local.hour, minutes=local.minute, seconds=local.second)
+    if margin <= since_midnight <= dt.timedelta(days=1) - margin:
+        return ZoneInfo(SERVICE_ZONE)
+    offset = 12 - now.astimezone(dt.UTC).hour  # noon there, give or take an hour: -11..+12
+    return ZoneInfo(f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT")  # POSIX sign: Etc/GMT-7 is UTC+7
 
 
 def _toml(v) -> str:

@@ -8,10 +8,8 @@ The long runs (50+ trials) are by hand: `.venv/bin/python scripts/crash_trials.p
 """
 from __future__ import annotations
 
-import datetime as dt
 import io
 import os
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -26,9 +24,6 @@ def run(trials: int, seed: int, **options):
     reason = dovecot_unavailable_reason()
     if reason:
         _unavailable(reason)
-    now = dt.datetime.now(ZoneInfo("Asia/Ho_Chi_Minh")).time()
-    if now < dt.time(0, 2) or now > dt.time(23, 50):
-        pytest.skip("too close to midnight in Asia/Ho_Chi_Minh for same-day digests")
     from scripts.crash_trials import run_trials, summary
 
     out = io.StringIO()
@@ -42,10 +37,13 @@ def run(trials: int, seed: int, **options):
     return outcomes
 
 
+# ~7 s a trial alone, ~15 s on a loaded machine (BAOCAO_CRASH_TRIALS sets how many).
+@pytest.mark.timeout(max(300, 60 * TRIALS))
 def test_crash_trials_keep_every_invariant():
     run(TRIALS, SEED)
 
 
+@pytest.mark.timeout(max(300, 60 * (TRIALS // 2)))
 def test_two_instances_stopped_and_killed_send_one_digest():
     """Two daemons on one database; a stop past the lease lets the other take over. SQLite:
     on PostgreSQL, two instances polling a new database at once can still log the

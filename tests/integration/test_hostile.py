@@ -17,7 +17,6 @@ import re
 import subprocess
 import sys
 import textwrap
-import time
 import urllib.parse
 import zipfile
 from functools import lru_cache
@@ -206,15 +205,13 @@ def test_hostile_messages_end_as_named_problems_and_the_service_goes_on(setup):
     cases = hostile_messages()
     for i, (_, raw) in enumerate(cases):
         setup.mailbox.append(raw, at(9, i))
-    started = time.perf_counter()
+    # One poll takes the whole batch (its speed is bench/'s business; a hang is pytest-timeout's).
     report = setup.poll(workers=2)  # a batch this size is analysed in worker processes
-    seconds = time.perf_counter() - started
-    assert seconds < 60, f"one poll of {len(cases)} hostile messages took {seconds:.1f} s"
     assert len(report.stored) == len(cases)
 
     msgs = setup.messages()
     by_quirk = dict(zip([q for q, _ in cases], msgs))
-    for (quirk, raw), m in zip(cases, msgs):
+    for (quirk, raw), m in zip(cases, msgs, strict=True):
         # Byte for byte as the server gives it; Dovecot stores a NUL as 0x80.
         assert setup.archive.load(m.archive_path) == raw.replace(b"\x00", b"\x80"), quirk
 
@@ -341,11 +338,9 @@ def fifty_megabytes(setup: Setup) -> None:
     raw = email_bytes(sender="bhxh.tp@example.gov.vn", attachments=[("bao-cao-lon.xlsx", XLSX, fifty_megabyte_xlsx())])
     assert len(raw) > 68_000_000
     setup.mailbox.append(raw, at(9, 0))
-    started = time.perf_counter()
     # A separate process, so its peak memory is this poll's alone.
     done = subprocess.run([sys.executable, "-c", POLL_AND_MEASURE, str(setup.cfg_path)], cwd=ROOT,
                           env={**os.environ, **setup.env}, capture_output=True, text=True, timeout=300)
-    seconds = time.perf_counter() - started
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     growth_mb = (result["peak_kib"] - result["before_kib"]) / 1024
@@ -353,14 +348,14 @@ def fifty_megabytes(setup: Setup) -> None:
     # parsing adds ~0. Before oversized parts were left out it was ~670 MB: mail-parser
     # alone took 600 MB to split this message.
     assert growth_mb < 300, f"the poll grew the process by {growth_mb:.0f} MB"
-    assert seconds < 60
+    assert result["stored"] == 1
     [m] = setup.messages()
     assert (m.kind, m.unit_code, m.readable) == ("report", "BHXH", False)
     [p] = m.problems
     assert (p.code, p.params["file"], p.params["limit"]) == ("over_limit", "bao-cao-lon.xlsx", "attachment_bytes")
     assert setup.archive.load(m.archive_path) == raw
     assert len(folder_uids(setup.mailbox, PROCESSED)) == 1
-    print(f"50 MB attachment: poll {seconds:.1f} s, process growth {growth_mb:.0f} MB")
+    print(f"50 MB attachment: process growth {growth_mb:.0f} MB")
 
 
 # -- HTML, scripts and formula injection ----------------------------------------------------

@@ -210,6 +210,9 @@ def test_nothing_new_downloads_nothing(setup, monkeypatch):
     monkeypatch.setattr(Mailbox, "_fetch_batch", lambda self, uids: fetched.append(uids) or original(self, uids))
     assert setup.poll().stored == []
     assert fetched == []
+    # the spy is on the path downloads take: a new message goes through it
+    setup.mailbox.append(simple_report(sender="yte.tp@example.gov.vn"), at(9, 1))
+    assert len(setup.poll().stored) == 1 and len(fetched) == 1
 
 
 def test_uidvalidity_change_rescans_without_doubling(setup, tmp_path):

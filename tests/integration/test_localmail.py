@@ -5,7 +5,6 @@ import contextlib
 import datetime as dt
 import smtplib
 import ssl
-import time
 
 import pytest
 import sqlalchemy as sa
@@ -18,8 +17,9 @@ from service.demo.localmail import CapturedMail, LocalDovecot, LocalServerError,
 ICT = dt.timezone(dt.timedelta(hours=7))
 RAW = (b"From: vanthu@bhxh.example.gov.vn\r\nTo: baocao@example.gov.vn\r\n"
        b"Subject: test\r\nMessage-ID: <1@bhxh.example.gov.vn>\r\n\r\nhello\r\n")
-# A failure that hangs instead of answering would stall the service; bound it.
-PROMPT_SECONDS = 2.0
+# A failure that hangs instead of answering would stall the service: the client's socket
+# timeout turns a hang into a TimeoutError, which is not the refusal these tests expect.
+ANSWER_TIMEOUT = 10
 
 
 def trusting(cert_path: object) -> ssl.SSLContext:
@@ -61,12 +61,13 @@ def test_untrusted_cert_is_refused_on_both_tls_paths(mailbox):
             c.shutdown()
 
 
-def test_wrong_password_is_refused_promptly(mailbox):
-    with IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=10) as c:
-        started = time.monotonic()
-        with pytest.raises(LoginError):
+def test_wrong_password_is_answered_with_a_refusal(mailbox):
+    with IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=ANSWER_TIMEOUT) as c:
+        with pytest.raises(LoginError):  # a hang would raise TimeoutError instead
             c.login(mailbox.user, mailbox.password + "x")
-        assert time.monotonic() - started < PROMPT_SECONDS
+        # the refusal leaves a working session: the right password still logs in
+        c.login(mailbox.user, mailbox.password)
+        assert c.select_folder("INBOX")[b"EXISTS"] == 0
 
 
 def test_users_are_separate_mailboxes(dovecot, mailbox):
@@ -173,10 +174,9 @@ def test_smtp_capture_keeps_envelope_and_exact_bytes(smtp):
 
 
 def test_wait_for_times_out_instead_of_blocking(smtp):
-    started = time.monotonic()
-    with pytest.raises(TimeoutError):
+    with pytest.raises(TimeoutError):  # blocking forever would be pytest-timeout's failure
         smtp.wait_for(1, timeout=0.05)
-    assert time.monotonic() - started < PROMPT_SECONDS
+    assert smtp.messages == []
 
 
 def test_smtp_starttls_then_auth():
@@ -202,15 +202,14 @@ def test_smtp_refuses_mail_without_auth():
         assert server.messages == []
 
 
-def test_smtp_auth_failure_answers_promptly():
+def test_smtp_auth_failure_is_answered_with_535():
     with SmtpCapture(tls=True, auth={"baocao": "s3cret"}) as server:
-        with smtplib.SMTP(server.host, server.port, timeout=5) as c:
+        with smtplib.SMTP(server.host, server.port, timeout=ANSWER_TIMEOUT) as c:
             c.starttls(context=trusting(server.cert_path))
-            started = time.monotonic()
-            with pytest.raises(smtplib.SMTPAuthenticationError) as failed:
+            with pytest.raises(smtplib.SMTPAuthenticationError) as failed:  # a hang: TimeoutError
                 c.login("baocao", "wrong")
-            assert time.monotonic() - started < PROMPT_SECONDS
         assert failed.value.smtp_code == 535
+        assert server.messages == []
 
 
 def test_smtp_untrusted_cert_is_refused():

@@ -7,7 +7,6 @@ import json
 import logging
 import re
 import threading
-import time
 
 import pytest
 
@@ -58,20 +57,46 @@ def start(d: Daemon) -> None:
     threading.Thread(target=d.scheduler.start, name="scheduler", daemon=True).start()
 
 
-def wait_for(condition, timeout: float = 30) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
+class Awaited(logging.Handler):
+    """The log records of the run, and a condition woken by each (and by `note()`): what the
+    scheduler thread does is awaited, not polled."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+        self.cond = threading.Condition()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with self.cond:
+            self.records.append(record)
+            self.cond.notify_all()
+
+    def note(self) -> None:
+        with self.cond:
+            self.cond.notify_all()
+
+    def logged(self, text: str) -> bool:
+        return any(text in r.getMessage() for r in self.records)
+
+    def wait_for(self, condition, timeout: float = 30) -> bool:
+        with self.cond:
+            return self.cond.wait_for(condition, timeout)
+
+
+@pytest.fixture
+def awaited():
+    handler = Awaited()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    yield handler
+    root.removeHandler(handler)
 
 
 def scheduler_lines(caplog) -> list[logging.LogRecord]:
     return [r for r in caplog.records if r.name.startswith("apscheduler") and r.levelno >= logging.WARNING]
 
 
-def test_reminders_missed_while_the_service_was_away_are_one_line(daemon, caplog, monkeypatch):
+def test_reminders_missed_while_the_service_was_away_are_one_line(daemon, caplog, monkeypatch, awaited):
     sent = []
     monkeypatch.setattr(daemon, "remind", lambda slot: sent.append(slot))
     monkeypatch.setattr(daemon, "_poll_locked", lambda: None)  # no mail server here
@@ -81,7 +106,7 @@ def test_reminders_missed_while_the_service_was_away_are_one_line(daemon, caplog
     daemon.scheduler.modify_job(job.id, next_run_time=dt.datetime.now(tz) - dt.timedelta(hours=2))
     with caplog.at_level(logging.INFO):
         start(daemon)
-        assert wait_for(lambda: any("reminders of 10:00" in r.getMessage() for r in caplog.records))
+        assert awaited.wait_for(lambda: awaited.logged("reminders of 10:00"))
     [line] = [r for r in caplog.records if "reminders of 10:00" in r.getMessage()]
     assert line.levelno == logging.WARNING and line.name == "service.schedule.daemon"
     text = line.getMessage()
@@ -90,21 +115,22 @@ def test_reminders_missed_while_the_service_was_away_are_one_line(daemon, caplog
     assert scheduler_lines(caplog) == []
 
 
-def test_a_poll_longer_than_the_interval_polls_again_when_it_ends(daemon, caplog, monkeypatch):
+def test_a_poll_longer_than_the_interval_polls_again_when_it_ends(daemon, caplog, monkeypatch, awaited):
     release, calls = threading.Event(), []
 
     def slow_poll() -> None:
         calls.append(1)
+        awaited.note()
         release.wait(30)
 
     monkeypatch.setattr(daemon, "_poll_locked", slow_poll)
     with caplog.at_level(logging.INFO):
         start(daemon)
-        assert wait_for(lambda: calls == [1])  # the first poll runs (and hangs)
+        assert awaited.wait_for(lambda: calls == [1])  # the first poll runs (and hangs)
         daemon.scheduler.modify_job("poll", next_run_time=dt.datetime.now(daemon.cfg.service.timezone))
-        assert wait_for(lambda: any("still running" in r.getMessage() for r in caplog.records))
+        assert awaited.wait_for(lambda: awaited.logged("still running"))
         release.set()
-        assert wait_for(lambda: len(calls) == 2)
+        assert awaited.wait_for(lambda: len(calls) == 2)
     [line] = [r for r in caplog.records if "still running" in r.getMessage()]
     assert line.getMessage().startswith("the mailbox poll due at ")
     assert "polls once more when it ends" in line.getMessage()

@@ -172,7 +172,9 @@ def test_no_command_leaks_a_password(setup):
     assert any(p.name.endswith(".sqlite3") for p in db_dir.iterdir())
     leaks.add_file(tmp / "archive")
     leaks.add_file(out)
-    for backup in out.glob("backup-*.tar.gz"):
+    backups = sorted(out.glob("backup-*.tar.gz"))
+    assert backups, f"no backup in {out}"
+    for backup in backups:
         names = leaks.add_tar(backup)
         assert names > 3
         with tarfile.open(backup) as tar:

@@ -11,16 +11,13 @@ import email
 import email.policy
 import io
 import re
-import tomllib
 import zipfile
 from dataclasses import dataclass, field
-from pathlib import Path
+from functools import lru_cache
 from typing import Iterable, Mapping, Sequence
 
 from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
-from parsers.numbers import SCALES
-
-SAMPLES = Path("/work/shared/samples")
+from tests.conftest import shared_samples
 
 MEASURES = (
     MeasureSpec("de_nghi", "Số đối tượng đề nghị hỗ trợ",
@@ -369,20 +366,10 @@ def docx_bytes(table_rows: Sequence[Sequence[object]], *, paragraphs: Sequence[s
 
 
 def sample_form() -> FormSpec:
-    """The FormSpec of the shared sample config, read with tomllib (not service.config)."""
-    raw = tomllib.loads((SAMPLES / "config.toml").read_text("utf-8"))
-    measures = tuple(
-        MeasureSpec(m["code"], m["label"], tuple(m.get("aliases", ())), m.get("kind", "count"),
-                    SCALES[m["default_scale"]] if "default_scale" in m else 1)
-        for m in raw["measures"])
-    indicators = tuple(
-        IndicatorSpec(i["code"], i["label"], tuple(i.get("aliases", ())), i.get("group"))
-        for i in raw["indicators"])
-    checks = []
-    for c in raw.get("checks", ()):
-        left, op, right = re.fullmatch(r"\s*(\w+)\s*(<=|>=|==|!=|<|>)\s*(\w+)\s*", c["rule"]).groups()
-        checks.append(CheckSpec(left, op, right, c["message"], c["rule"]))
-    return FormSpec(measures, indicators, tuple(checks))
+    """The FormSpec of the shared sample config, as the service loads it."""
+    from service.config import load_config
+
+    return load_config(shared_samples() / "config.toml", require_secrets=False).form
 
 
 @dataclass(frozen=True)
@@ -394,10 +381,11 @@ class SampleAttachment:
     data: bytes = field(repr=False)
 
 
-def sample_attachments() -> list[SampleAttachment]:
-    """Every attachment of every sample message (stdlib email decoding)."""
+@lru_cache(maxsize=1)
+def sample_attachments() -> tuple[SampleAttachment, ...]:
+    """Every attachment of every sample message (stdlib email decoding), read once per run."""
     out = []
-    for path in sorted((SAMPLES / "emails").glob("*/*.eml")):
+    for path in sorted((shared_samples() / "emails").glob("*/*.eml")):
         msg = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
         for part in msg.iter_attachments():
             data = part.get_payload(decode=True)
@@ -405,7 +393,7 @@ def sample_attachments() -> list[SampleAttachment]:
                 continue
             out.append(SampleAttachment(path.parent.name, path.stem, part.get_filename() or "",
                                         part.get_content_type(), data))
-    return out
+    return tuple(out)
 
 
 def sample_xls() -> bytes:

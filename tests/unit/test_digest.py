@@ -1,4 +1,4 @@
-"""The coordinator's digest: model, HTML/text rendering, attachments and MIME (pure, no database)."""
+"""The coordinator's digest: model, HTML/text, attachments and MIME (the day's view from an in-memory database)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,23 +9,41 @@ import re
 from dataclasses import replace
 from decimal import Decimal
 from email.utils import make_msgid
+from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import Engine, inspect
+from sqlalchemy.orm import Session, make_transient
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
-from service.config import (
-    CampaignConfig, Config, DigestConfig, ScheduleConfig, ServiceConfig, SmtpConfig, UnitConfig,
-)
-from service.day.dayview import DayView, day_view, deadline_of, is_reporting_day, unit_status
 from parsers.text import clean_text, safe_filename
+from service.config import (
+    CampaignConfig,
+    Config,
+    DigestConfig,
+    ScheduleConfig,
+    ServiceConfig,
+    SmtpConfig,
+    UnitConfig,
+)
+from service.day.dayview import DayView, build_day_view
 from service.outputs.digest import (
-    DEFAULT_MAX_MESSAGE_BYTES, DigestContent, DigestFile, Numbers, UnreadFile,
-    ATTACHMENT_FALLBACK_NAME, compose_email, digest_model, is_late, render_digest,
+    ATTACHMENT_FALLBACK_NAME,
+    DEFAULT_MAX_MESSAGE_BYTES,
+    DigestContent,
+    DigestFile,
+    Numbers,
+    UnreadFile,
+    compose_email,
+    digest_model,
+    is_late,
+    render_digest,
 )
 from service.outputs.model import EMAIL_MAX_UNIT_ROWS, MAX_TEXT
-from storage.models import Attachment, Figure, Message, ProblemRow
+from storage.db import create_db_engine
+from storage.models import Attachment, Base, Figure, Message, ProblemRow
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 DAY = dt.date(2021, 8, 11)  # a Wednesday
@@ -93,22 +111,35 @@ def msg(unit: str | None, when: dt.datetime, figures: dict | None = None, *, rea
     return m
 
 
+@lru_cache(maxsize=1)
+def _database() -> Engine:
+    """One in-memory SQLite database with the service's tables; each view_of rolls back what it stored."""
+    engine = create_db_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    return engine
+
+
 def view_of(cfg: Config, day: dt.date, messages: list[Message]) -> DayView:
-    """What service.day.dayview.build_day_view gives for these messages (the same status rules)."""
-    deadline = deadline_of(cfg, day)
-    reporting = is_reporting_day(cfg, day)
-    units = []
-    for unit in cfg.units:
-        mine = sorted((m for m in messages if m.unit_code == unit.code and m.kind == "report"),
-                      key=lambda m: m.received_at)
-        own = tuple(m for m in mine if m.report_day == day)
-        readable_days = sorted({m.report_day for m in mine if m.readable and m.report_day <= day}, reverse=True)
-        by_day = {d: [m for m in mine if m.readable and m.report_day == d][-1] for d in readable_days}
-        latest = by_day[readable_days[0]] if readable_days else None
-        previous = by_day[readable_days[1]] if len(readable_days) > 1 else None
-        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous, form=cfg.form))
-    unassigned = tuple(m for m in messages if m.report_day == day and m.kind in ("unassigned", "automatic"))
-    return day_view(day, reporting, deadline, units, unassigned)
+    """The day's view as the service builds it (build_day_view) from these messages, stored in an
+    in-memory SQLite database: the status and total rules are the product's only."""
+    session = Session(_database(), expire_on_commit=False)
+    try:
+        for n, m in enumerate(messages, 1):
+            for row in (m, *m.figures, *m.problems, *m.attachments):
+                if inspect(row).detached:
+                    make_transient(row)
+                row.id = None  # a message stored by an earlier call gets a new row here
+            m.sha256 = f"{n:064x}"
+            m.size = m.size if m.size is not None else 1000
+            m.archive_path = m.archive_path or f"{m.report_day}/{n}.eml"
+            m.source = m.source or "import"
+            m.created_at = m.analysed_at = m.received_at
+            session.add(m)
+        session.flush()
+        return build_day_view(session, cfg, day)
+    finally:
+        session.rollback()  # the messages are transient again, their attributes unchanged
+        session.close()
 
 
 def scenario() -> list[Message]:

@@ -24,14 +24,14 @@ from parsers.authresults import check_sender, parse_authentication_results
 from parsers.message import parse_message
 from parsers.model import ParsedMessage
 from parsers.report import read_attachment
-from service.ingest.analysis import MAX_ABS_VALUE, Analysis, Routing, analyse_message
 from service.config import SecurityConfig, load_config
+from service.ingest.analysis import MAX_ABS_VALUE, Analysis, Routing, analyse_message
 from service.outputs.i18n import Texts
+from tests.conftest import shared_samples
 from tests.mailbuilders import EXAMPLE_CONFIG, XLSX, email_bytes, report_workbook, simple_report
-from tests.unit.builders import FORM, csv_bytes, docx_bytes, two_row_header_sheet, xls, xlsx
+from tests.unit.builders import FORM, csv_bytes, docx_bytes, sample_attachments, two_row_header_sheet, xls, xlsx
 
 ROOT = Path(__file__).resolve().parents[2]
-SAMPLES = Path("/work/shared/samples")
 DAY = dt.date(2021, 8, 11)
 OUTCOMES = {"read", "unreadable", "evidence"}
 KINDS = {"report", "unassigned", "automatic"}
@@ -76,7 +76,7 @@ def routings() -> tuple[Routing, Routing]:
 @lru_cache(maxsize=1)
 def seed_messages() -> tuple[bytes, ...]:
     """The sample messages when present, and messages built here (one quirk each)."""
-    found = [p.read_bytes() for p in sorted(SAMPLES.glob("emails/*/*.eml"))]
+    found = [p.read_bytes() for p in sorted(shared_samples().glob("emails/*/*.eml"))]
     book = report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 5}}, unit_line="BHXH")
     built = [
         simple_report(),
@@ -109,10 +109,8 @@ def seed_files() -> tuple[tuple[str, str, bytes], ...]:
              ("bc.docx", "application/octet-stream", docx_bytes([["Nội dung", "Số đề nghị", "Kinh phí (triệu đồng)"],
                                                                   ["Hộ kinh doanh", "1.234", "3,71"]])),
              ("bc.csv", "text/csv", csv_bytes([["STT", "Nội dung", "Số đề nghị"], ["1", "Hộ kinh doanh", "1 234"]]))]
-    if SAMPLES.is_dir():
-        from tests.unit.builders import sample_attachments
-        files += [(a.filename, a.content_type, a.data) for a in sample_attachments()
-                  if a.filename.lower().endswith((".xlsx", ".xls", ".docx", ".csv"))]
+    files += [(a.filename, a.content_type, a.data) for a in sample_attachments()
+              if a.filename.lower().endswith((".xlsx", ".xls", ".docx", ".csv"))]
     return tuple(files)
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 import pytest
 
 from tests.unit.builders import (
-    SAMPLES,
     SheetSpec,
     csv_bytes,
     docx_bytes,
@@ -113,8 +112,9 @@ def test_docx_tcvn3_runs() -> None:
 
 
 def test_docx_without_a_table_is_unreadable() -> None:
-    import docx
     import io
+
+    import docx
     document = docx.Document()
     document.add_paragraph("Kính gửi: Phòng LĐTBXH. Đơn vị báo cáo 5 hộ kinh doanh.")
     buf = io.BytesIO()
@@ -127,7 +127,6 @@ def test_docx_without_a_table_is_unreadable() -> None:
 # ---------------------------------------------------------------- .xls
 
 
-@pytest.mark.skipif(not SAMPLES.exists(), reason="samples folder absent")
 def test_xls_sample_with_merged_two_row_header() -> None:
     result = read(sample_xls(), filename="TCKH.xls")
     assert result.detected_format == "xls"
@@ -138,7 +137,6 @@ def test_xls_sample_with_merged_two_row_header() -> None:
 
 
 def test_xls_written_with_xlwt_tcvn3_and_sheets_per_day() -> None:
-    pytest.importorskip("xlwt")
     from parsers.vnlegacy import encode_tcvn3
     from tests.unit.builders import xls
 
@@ -229,8 +227,9 @@ def test_hidden_sheet_is_not_preferred() -> None:
 
 
 def test_docx_letterhead_table_before_the_report_table() -> None:
-    import docx
     import io
+
+    import docx
     document = docx.Document()
     letterhead = document.add_table(rows=2, cols=2)
     letterhead.cell(0, 0).text = "ỦY BAN NHÂN DÂN PHƯỜNG ĐỨC XUÂN"

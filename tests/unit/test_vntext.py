@@ -252,12 +252,10 @@ def test_sample_vhtt_cells_detected_without_font(raw, font, expected):
     assert decode_legacy(raw).upper() == expected.upper()
 
 
-def test_sample_vhtt_workbook_decodes_to_form_labels():
-    eml = (Path(__file__).resolve().parents[2].parent / "shared" / "samples" / "emails"
-           / "2021-08-11" / "04-vhtt.eml")
-    if not eml.exists():
-        pytest.skip("public samples not beside the repository")
-    openpyxl = pytest.importorskip("openpyxl")
+def test_sample_vhtt_workbook_decodes_to_form_labels(samples: Path):
+    import openpyxl
+
+    eml = samples / "emails" / "2021-08-11" / "04-vhtt.eml"
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     [part] = list(msg.iter_attachments())
     wb = openpyxl.load_workbook(io.BytesIO(part.get_payload(decode=True)))

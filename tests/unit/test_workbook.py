@@ -142,9 +142,11 @@ def test_text_that_looks_like_a_formula_is_never_a_formula():
     assert any(c.value.startswith("Tệp =cmd|") for _, c in texts)
     for title, c in texts:
         assert c.data_type == "s", (title, c.coordinate, c.value)
-    for name in zipfile.ZipFile(io.BytesIO(data)).namelist():
-        if name.startswith("xl/worksheets/sheet"):
-            assert b"<f>" not in zipfile.ZipFile(io.BytesIO(data)).read(name), name
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheets = [name for name in z.namelist() if name.startswith("xl/worksheets/sheet")]
+        assert len(sheets) == len(wb.worksheets)
+        for name in sheets:
+            assert b"<f>" not in z.read(name), name
     leading = [c for _, c in texts if c.value.startswith(("=", "+", "-", "@"))]
     assert leading and all(c.quotePrefix for c in leading)
 
