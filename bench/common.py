@@ -3,6 +3,7 @@
 The emails are the public sample reports (../shared/samples/emails) with a fresh
 Message-ID and Date each; without those samples, one report built here in code.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -49,11 +50,15 @@ def build_fallback_report() -> bytes:
     ws.append(["BÁO CÁO TIẾN ĐỘ THỰC HIỆN NGHỊ QUYẾT 68/NQ-CP"])
     ws.append(["Đơn vị: Bảo hiểm xã hội thành phố Bắc Kạn"])
     ws.append(["Số liệu tính đến ngày 11/08/2021"])
-    ws.append(["STT", "Chỉ tiêu", "Số đề nghị", "Số được phê duyệt",
-               "Kinh phí đã chi trả (triệu đồng)"])
-    rows = ["Giảm mức đóng bảo hiểm tai nạn lao động", "Tạm dừng đóng vào quỹ hưu trí",
-            "Hỗ trợ đào tạo duy trì việc làm", "Hỗ trợ người lao động ngừng việc",
-            "Hỗ trợ người lao động tạm hoãn hợp đồng", "Hỗ trợ hộ kinh doanh"]
+    ws.append(["STT", "Chỉ tiêu", "Số đề nghị", "Số được phê duyệt", "Kinh phí đã chi trả (triệu đồng)"])
+    rows = [
+        "Giảm mức đóng bảo hiểm tai nạn lao động",
+        "Tạm dừng đóng vào quỹ hưu trí",
+        "Hỗ trợ đào tạo duy trì việc làm",
+        "Hỗ trợ người lao động ngừng việc",
+        "Hỗ trợ người lao động tạm hoãn hợp đồng",
+        "Hỗ trợ hộ kinh doanh",
+    ]
     for i, label in enumerate(rows, 1):
         ws.append([i, label, 10 * i + 3, 10 * i, round(2.5 * i, 2)])
     buffer = io.BytesIO()
@@ -66,9 +71,12 @@ def build_fallback_report() -> bytes:
     msg["Date"] = email.utils.format_datetime(FIRST_ARRIVAL)
     msg["Message-ID"] = "<fallback@example.gov.vn>"
     msg.set_content("Kính gửi Phòng LĐTBXH, đơn vị gửi báo cáo (file đính kèm).")
-    msg.add_attachment(buffer.getvalue(), maintype="application",
-                       subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                       filename="Báo cáo BHXH 11.8.xlsx")
+    msg.add_attachment(
+        buffer.getvalue(),
+        maintype="application",
+        subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        filename="Báo cáo BHXH 11.8.xlsx",
+    )
     return msg.as_bytes()
 
 
@@ -100,9 +108,11 @@ def make_variant(template: bytes, seq: int, sent_at: dt.datetime) -> bytes:
     return newline.join(fresh + kept) + body
 
 
-def generate_messages(n: int, templates: Sequence[bytes] | None = None,
-                      first_arrival: dt.datetime = FIRST_ARRIVAL,
-                      ) -> Iterator[tuple[bytes, dt.datetime]]:
+def generate_messages(
+    n: int,
+    templates: Sequence[bytes] | None = None,
+    first_arrival: dt.datetime = FIRST_ARRIVAL,
+) -> Iterator[tuple[bytes, dt.datetime]]:
     """`n` distinct messages with their arrival times (INTERNALDATE), templates in turn."""
     templates = list(templates) if templates is not None else load_templates()
     for i in range(n):
@@ -112,8 +122,9 @@ def generate_messages(n: int, templates: Sequence[bytes] | None = None,
 
 
 @contextlib.contextmanager
-def seeded_dovecot(n: int, templates: Sequence[bytes] | None = None, user: str = "bench",
-                   folder: str = "INBOX") -> Iterator[tuple[LocalDovecot, str, float]]:
+def seeded_dovecot(
+    n: int, templates: Sequence[bytes] | None = None, user: str = "bench", folder: str = "INBOX"
+) -> Iterator[tuple[LocalDovecot, str, float]]:
     """A throwaway Dovecot whose `folder` holds `n` messages, already indexed.
 
     Yields (server, user, seconds spent seeding). Messages are written into the

@@ -7,6 +7,7 @@ and peak memory over a large backlog.
 
 Run as root (it starts a throwaway Dovecot). Prints one JSON line per measurement.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,12 +39,23 @@ from tests.mailbuilders import write_config  # noqa: E402
 
 
 def config_for(server, user: str, work: Path, processed: str | None = "Đã xử lý"):
-    imap = {"host": "127.0.0.1", "port": server.port, "security": "none", "username": user,
-            "password_env": "BENCH_IMAP_PW", "folder": "INBOX"}
+    imap = {
+        "host": "127.0.0.1",
+        "port": server.port,
+        "security": "none",
+        "username": user,
+        "password_env": "BENCH_IMAP_PW",
+        "folder": "INBOX",
+    }
     if processed:
         imap["processed_folder"] = processed
-    path = write_config(work / "config.toml", imap=imap, smtp=None,
-                        database_url=f"sqlite:///{work / 'baocao.db'}", archive_dir=work / "archive")
+    path = write_config(
+        work / "config.toml",
+        imap=imap,
+        smtp=None,
+        database_url=f"sqlite:///{work / 'baocao.db'}",
+        archive_dir=work / "archive",
+    )
     env = {"BENCH_IMAP_PW": server.password(user)}
     return path, env, load_config(path, env=env)
 
@@ -71,10 +83,14 @@ def throughput(n: int) -> None:
         stored = len(report.stored) + report.duplicates
     if stored != n or counts["messages"] != n:
         raise SystemExit(f"stored {stored}, bare fetched {counts['messages']} of {n}")
-    print_result(bench="ingest_throughput", n=n, cpus=os.cpu_count(),
-                 bare_messages_per_second=round(n / bare, 1),
-                 pipeline_messages_per_second=round(n / full, 1),
-                 ratio=round(bare / full, 2))
+    print_result(
+        bench="ingest_throughput",
+        n=n,
+        cpus=os.cpu_count(),
+        bare_messages_per_second=round(n / bare, 1),
+        pipeline_messages_per_second=round(n / full, 1),
+        ratio=round(bare / full, 2),
+    )
 
 
 def empty_poll(sizes: list[int], repeats: int = 20) -> None:
@@ -87,8 +103,15 @@ def empty_poll(sizes: list[int], repeats: int = 20) -> None:
                 uidvalidity = mb.select("INBOX")
                 top = max(mb.uids_after(0))
                 with sessions() as s:  # every message already handled (left in the inbox)
-                    s.add(MailboxState(account=mb.account, folder="INBOX", uidvalidity=uidvalidity,
-                                       last_uid=top, updated_at=dt.datetime.now(dt.timezone.utc)))
+                    s.add(
+                        MailboxState(
+                            account=mb.account,
+                            folder="INBOX",
+                            uidvalidity=uidvalidity,
+                            last_uid=top,
+                            updated_at=dt.datetime.now(dt.UTC),
+                        )
+                    )
                     s.commit()
                 times = []
                 for _ in range(repeats):
@@ -97,9 +120,13 @@ def empty_poll(sizes: list[int], repeats: int = 20) -> None:
                     times.append(time.perf_counter() - started)
                     assert not report.stored
             ingestor.close()
-        print_result(bench="empty_poll", messages_in_folder=n, repeats=repeats,
-                     median_ms=round(statistics.median(times) * 1000, 2),
-                     max_ms=round(max(times) * 1000, 2))
+        print_result(
+            bench="empty_poll",
+            messages_in_folder=n,
+            repeats=repeats,
+            median_ms=round(statistics.median(times) * 1000, 2),
+            max_ms=round(max(times) * 1000, 2),
+        )
 
 
 def session_rss_kb(sid: int) -> int:
@@ -123,9 +150,14 @@ def memory(n: int) -> None:
     with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
         path, env, _ = config_for(server, user, Path(tmp))
         started = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "service.cli", "--config", str(path), "poll"],
-                                env={**os.environ, **env}, cwd=ROOT, start_new_session=True,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "--config", str(path), "poll"],
+            env={**os.environ, **env},
+            cwd=ROOT,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         peak, samples = 0, []
         done = threading.Event()
 
@@ -136,6 +168,7 @@ def memory(n: int) -> None:
                 samples.append(rss)
                 peak = max(peak, rss)
                 done.wait(0.5)
+
         t = threading.Thread(target=sample, daemon=True)
         t.start()
         rc = proc.wait()
@@ -143,10 +176,16 @@ def memory(n: int) -> None:
         t.join()
         seconds = time.perf_counter() - started
     quarter = max(1, len(samples) // 4)
-    print_result(bench="backlog_memory", n=n, rc=rc, seconds=round(seconds, 1),
-                 messages_per_second=round(n / seconds, 1), peak_rss_mb=round(peak / 1024, 1),
-                 rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
-                 rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1))
+    print_result(
+        bench="backlog_memory",
+        n=n,
+        rc=rc,
+        seconds=round(seconds, 1),
+        messages_per_second=round(n / seconds, 1),
+        peak_rss_mb=round(peak / 1024, 1),
+        rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
+        rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1),
+    )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@
 
 Prints one JSON line; the full pipeline's benchmark is compared against this one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,7 +41,7 @@ def ingest(client, folder: str, batch: int) -> dict[str, int]:
     client.select_folder(folder, readonly=True)
     uids = client.search("ALL")
     for start in range(0, len(uids), batch):
-        chunk = uids[start:start + batch]
+        chunk = uids[start : start + batch]
         fetched = client.fetch(chunk, ["BODY.PEEK[]"])
         for uid in chunk:
             raw = fetched[uid][b"BODY[]"]
@@ -73,12 +74,17 @@ def main() -> None:
             client.logout()
     if counts["messages"] != args.n:
         raise SystemExit(f"fetched {counts['messages']} of {args.n} messages")
-    print_result(bench="ingest_bare", n=args.n, batch=args.batch,
-                 seconds=round(seconds, 3),
-                 messages_per_second=round(args.n / seconds, 1),
-                 xlsx_read=counts["xlsx"], cells_read=counts["cells"],
-                 megabytes_fetched=round(counts["bytes"] / 1e6, 1),
-                 seed_seconds=round(seed_seconds, 3))
+    print_result(
+        bench="ingest_bare",
+        n=args.n,
+        batch=args.batch,
+        seconds=round(seconds, 3),
+        messages_per_second=round(args.n / seconds, 1),
+        xlsx_read=counts["xlsx"],
+        cells_read=counts["cells"],
+        megabytes_fetched=round(counts["bytes"] / 1e6, 1),
+        seed_seconds=round(seed_seconds, 3),
+    )
 
 
 if __name__ == "__main__":

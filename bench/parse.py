@@ -10,6 +10,7 @@ the archive is made of them by bench/common.generate_messages. Other processes o
 machine disturb timings: every figure is a median of repeats, the runs interleaved.
 Prints one JSON line per measurement.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -46,6 +47,7 @@ REPROCESS_BATCH = 100  # messages per Analyser call, as service.ingest.reprocess
 
 # -- the bare library opens (what a script without our reader would do) -------------------
 
+
 def bare_xlsx(data: bytes) -> int:
     import openpyxl
 
@@ -67,8 +69,9 @@ def bare_docx(data: bytes) -> int:
     import docx
 
     document = docx.Document(io.BytesIO(data))
-    return sum(len(row.cells) for table in document.tables for row in table.rows
-               for _ in [cell.text for cell in row.cells])
+    return sum(
+        len(row.cells) for table in document.tables for row in table.rows for _ in [cell.text for cell in row.cells]
+    )
 
 
 def bare_csv(data: bytes) -> int:
@@ -76,16 +79,26 @@ def bare_csv(data: bytes) -> int:
 
 
 BARE: dict[str, Callable[[bytes], int]] = {
-    "xlsx": bare_xlsx, "xlsm": bare_xlsx, "xls": bare_xls, "docx": bare_docx, "csv": bare_csv,
+    "xlsx": bare_xlsx,
+    "xlsm": bare_xlsx,
+    "xls": bare_xls,
+    "docx": bare_docx,
+    "csv": bare_csv,
 }
 
 
 # -- setup -------------------------------------------------------------------------------
 
+
 def bench_config(work: Path) -> Config:
     """The shipped example config (the Bắc Kạn form and units), as bench/ingest.py uses it."""
-    path = write_config(work / "config.toml", imap=None, smtp=None,
-                        database_url=f"sqlite:///{work / 'baocao.db'}", archive_dir=work / "archive")
+    path = write_config(
+        work / "config.toml",
+        imap=None,
+        smtp=None,
+        database_url=f"sqlite:///{work / 'baocao.db'}",
+        archive_dir=work / "archive",
+    )
     return load_config(path, env={})
 
 
@@ -108,6 +121,7 @@ def per_item_ms(fn: Callable[[], object], n_items: int, loops: int) -> float:
 
 # -- (1) one attachment, by format --------------------------------------------------------
 
+
 def formats(form: FormSpec, repeats: int) -> None:
     by_format = sample_attachments()
     for fmt in FORMATS:
@@ -119,12 +133,12 @@ def formats(form: FormSpec, repeats: int) -> None:
         loops = max(1, 40 // len(atts))
 
         def ours_all() -> None:
-            for a in atts:
+            for a in atts:  # noqa: B023 (called within this iteration)
                 read_attachment(a.filename, a.content_type, a.data, form, REPORT_DAY)
 
         def bare_all() -> None:
-            for a in atts:
-                bare(a.data)  # type: ignore[misc]
+            for a in atts:  # noqa: B023 (called within this iteration)
+                bare(a.data)  # type: ignore[misc]  # noqa: B023
 
         ours_all()  # warm up: imports, the form index, caches
         if bare:
@@ -136,18 +150,23 @@ def formats(form: FormSpec, repeats: int) -> None:
                 bare_ms.append(per_item_ms(bare_all, len(atts), loops))
         ours = statistics.median(ours_ms)
         fields: dict[str, object] = {
-            "bench": "parse_attachment", "format": fmt, "files": len(atts), "repeats": repeats,
-            "ours_ms": round(ours, 3)}
+            "bench": "parse_attachment",
+            "format": fmt,
+            "files": len(atts),
+            "repeats": repeats,
+            "ours_ms": round(ours, 3),
+        }
         if bare:
-            fields.update(bare_ms=round(statistics.median(bare_ms), 3),
-                          ratio=round(statistics.median(bare_ms) / ours, 2))
+            fields.update(
+                bare_ms=round(statistics.median(bare_ms), 3), ratio=round(statistics.median(bare_ms) / ours, 2)
+            )
         else:
-            fields.update(bare_ms=None, ratio=None,
-                          note="kept as evidence; no library opens it")
+            fields.update(bare_ms=None, ratio=None, note="kept as evidence; no library opens it")
         print_result(**fields)
 
 
 # -- (2) reprocessing an archive ----------------------------------------------------------
+
 
 def bare_message(raw: bytes) -> int:
     """mail-parser, then each readable attachment opened with its bare library."""
@@ -159,8 +178,7 @@ def bare_message(raw: bytes) -> int:
     for att in mailparser.parse_from_bytes(raw).attachments:
         payload = att["payload"]
         data = base64.b64decode(payload) if att["binary"] else payload.encode()
-        opener = BARE.get(sniff_format(data, att.get("filename") or "",
-                                       att.get("mail_content_type") or ""))
+        opener = BARE.get(sniff_format(data, att.get("filename") or "", att.get("mail_content_type") or ""))
         if opener is not None:
             try:
                 cells += opener(data)
@@ -182,7 +200,7 @@ def reprocess(cfg: Config, n: int, repeats: int) -> None:
             def ours() -> int:
                 readable = 0
                 for first in range(0, len(archived), REPROCESS_BATCH):
-                    batch = archived[first:first + REPROCESS_BATCH]
+                    batch = archived[first : first + REPROCESS_BATCH]
                     items = [(archive.load(rel), day) for rel, day in batch]
                     readable += sum(a.readable for a in analyser.analyse(items))
                 return readable
@@ -201,12 +219,18 @@ def reprocess(cfg: Config, n: int, repeats: int) -> None:
         finally:
             analyser.close()
     ours_med, bare_med = statistics.median(ours_s), statistics.median(bare_s)
-    print_result(bench="reprocess_analysis", n=n, workers=2, repeats=repeats,
-                 ours_messages_per_second=round(n / ours_med, 1),
-                 bare_messages_per_second=round(n / bare_med, 1),
-                 ours_ms_per_message=round(ours_med / n * 1000, 3),
-                 bare_ms_per_message=round(bare_med / n * 1000, 3),
-                 ratio=round(bare_med / ours_med, 2), readable=readable)
+    print_result(
+        bench="reprocess_analysis",
+        n=n,
+        workers=2,
+        repeats=repeats,
+        ours_messages_per_second=round(n / ours_med, 1),
+        bare_messages_per_second=round(n / bare_med, 1),
+        ours_ms_per_message=round(ours_med / n * 1000, 3),
+        bare_ms_per_message=round(bare_med / n * 1000, 3),
+        ratio=round(bare_med / ours_med, 2),
+        readable=readable,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -10,7 +10,8 @@ copy) are appended while the daemons run. In 1-3 rounds, every instance not runn
 started — some (`--pause-share`) with a stop of the whole process for longer than the lease
 at a step of the digest, half of the others with a SIGKILL at a step of ingestion or of the
 digest (after building it, right before DATA, right after the SMTP server accepted it) —
-and after a random delay one running instance is SIGKILLed. Then the dead ones are started again and left to finish, and stopped
+and after a random delay one running instance is SIGKILLed. Then the dead ones are started again and left to
+finish, and stopped
 with SIGTERM. For the trial:
 
 - every appended message is stored exactly once (the SHA-256 sets are equal) and archived
@@ -37,6 +38,7 @@ log, with every thread's stack when it hung; the SQLite database) are kept. Need
 dovecot-imapd, as the integration tests do (and PostgreSQL on 127.0.0.1:5432 for
 `--database postgresql`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +73,7 @@ TZ = zone_away_from_midnight()
 PROCESSED = "Đã xử lý"
 COORDINATOR = "dieuphoi.ldtbxh@example.gov.vn"
 OWN = "baocao.ldtbxh@example.gov.vn"
-KNOWN = ["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "songcau@example.gov.vn",
-         "vhtt.tp@example.gov.vn"]
+KNOWN = ["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "songcau@example.gov.vn", "vhtt.tp@example.gov.vn"]
 UNKNOWN = "nguoi.la@else.where"
 FINISH_TIMEOUT_SECONDS = 150.0
 STOP_TIMEOUT_SECONDS = 60.0
@@ -104,10 +105,21 @@ class Outcome:
 class Trial:
     """One trial; `run()` returns its outcome."""
 
-    def __init__(self, n: int, rng: random.Random, dovecot: LocalDovecot, smtp: SmtpCapture,
-                 workdir: Path, messages: int, instances: int = 1, database: str = "sqlite",
-                 lease_seconds: float = 5.0, pause_share: float = 0.15, first_failpoint: str | None = None,
-                 strict: bool = False) -> None:
+    def __init__(
+        self,
+        n: int,
+        rng: random.Random,
+        dovecot: LocalDovecot,
+        smtp: SmtpCapture,
+        workdir: Path,
+        messages: int,
+        instances: int = 1,
+        database: str = "sqlite",
+        lease_seconds: float = 5.0,
+        pause_share: float = 0.15,
+        first_failpoint: str | None = None,
+        strict: bool = False,
+    ) -> None:
         self.n, self.rng, self.dovecot, self.smtp = n, rng, dovecot, smtp
         self.instances, self.lease, self.pause_share = instances, lease_seconds, pause_share
         self.first_failpoint, self.strict = first_failpoint, strict
@@ -134,8 +146,10 @@ class Trial:
         self.runs = 0
         # The messages of the stream: known units, every fifth from an unknown sender, and
         # one report sent twice (the same bytes), in arrival order.
-        self.raws = [simple_report(sender=UNKNOWN if i % 5 == 4 else KNOWN[i % len(KNOWN)], de_nghi=100 + i)
-                     for i in range(messages)]
+        self.raws = [
+            simple_report(sender=UNKNOWN if i % 5 == 4 else KNOWN[i % len(KNOWN)], de_nghi=100 + i)
+            for i in range(messages)
+        ]
         self.stream = list(self.raws)
         self.stream.insert(rng.randrange(1, len(self.stream) + 1), self.raws[0])
         self.appended = 0
@@ -146,11 +160,21 @@ class Trial:
     def write_config(self) -> Path:
         path = write_config(
             self.dir / "config.toml",
-            imap={"host": "127.0.0.1", "port": self.dovecot.port, "security": "none", "username": self.user,
-                  "password_env": "T_IMAP_PW", "processed_folder": PROCESSED, "idle": True,
-                  "timeout_seconds": 10},
+            imap={
+                "host": "127.0.0.1",
+                "port": self.dovecot.port,
+                "security": "none",
+                "username": self.user,
+                "password_env": "T_IMAP_PW",
+                "processed_folder": PROCESSED,
+                "idle": True,
+                "timeout_seconds": 10,
+            },
             smtp={"host": "127.0.0.1", "port": self.smtp.port, "security": "none", "from_address": OWN},
-            database_url=self.db_url, archive_dir=self.archive, timezone=TZ.key)
+            database_url=self.db_url,
+            archive_dir=self.archive,
+            timezone=TZ.key,
+        )
         due = self.digest_at.time().replace(microsecond=0).isoformat()
         text_ = path.read_text(encoding="utf-8")
         text_ = text_.replace('digest_at = "15:00"', f"digest_at = {due}")
@@ -184,9 +208,15 @@ class Trial:
         if failpoint:
             env["BAOCAO_FAILPOINT"] = failpoint
         with open(log, "wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "service.cli", "--config", str(cfg), "run"],
-                                    cwd=ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "service.cli", "--config", str(cfg), "run"],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         return proc, log
 
     def kill(self, proc: subprocess.Popen) -> None:
@@ -234,6 +264,7 @@ class Trial:
             # Two processes creating a new SQLite database at once is issue 11 point 4, tested
             # on its own; here the database exists, as it does in any running installation.
             from storage.db import open_database
+
             open_database(self.db_url).kw["bind"].dispose()
         stop_stream = threading.Event()
         streamer = threading.Thread(target=self.stream_reports, args=(stop_stream,), daemon=True)
@@ -283,7 +314,7 @@ class Trial:
             try:
                 self.wait_until_done(cfg, procs, logs)
             finally:
-                for i, p in enumerate(procs):
+                for p in procs:
                     if p.poll() is None:
                         os.kill(p.pid, signal.SIGCONT)  # one stopped by a pause gets the SIGTERM too
                         p.send_signal(signal.SIGTERM)
@@ -313,15 +344,24 @@ class Trial:
         """A kill that left the digest handed over to SMTP without a recorded outcome: the next
         claim must decide from the copy whether it went."""
         if self.has_schema():
-            self.unknown.update(r[0] for r in self.query(
-                "SELECT handed_over_at FROM digests WHERE state = 'sending' AND handed_over_at IS NOT NULL"))
+            self.unknown.update(
+                r[0]
+                for r in self.query(
+                    "SELECT handed_over_at FROM digests WHERE state = 'sending' AND handed_over_at IS NOT NULL"
+                )
+            )
             self.outcome.unknown_kills = len(self.unknown)
 
     def digest_ids(self) -> list[str]:
         """The Message-ID of each digest the coordinator received in this trial."""
         ids = {r[0] for r in self.query("SELECT message_id FROM digests")} if self.has_schema() else set()
-        return [mid for mid in (email.message_from_bytes(m.data)["Message-ID"] for m in self.smtp.messages
-                                if COORDINATOR in m.rcpt_tos) if mid in ids]
+        return [
+            mid
+            for mid in (
+                email.message_from_bytes(m.data)["Message-ID"] for m in self.smtp.messages if COORDINATOR in m.rcpt_tos
+            )
+            if mid in ids
+        ]
 
     def wait_until_done(self, cfg: Path, procs: list[subprocess.Popen], logs: list[Path]) -> None:
         """Until every run has polled once itself, every message is stored and acted on, and the
@@ -388,15 +428,20 @@ class Trial:
         if sorted(inbox) != sorted(unknown):
             self.fail(f"INBOX holds {len(inbox)} message(s); expected only the {len(unknown)} unknown senders'")
         expected = len(self.stream) - len(unknown)
-        if (self.instances > 1 and not self.strict and len(processed) > expected
-                and sorted(set(processed)) == sorted({_message_id(r) for r in self.stream} - unknown)):
+        if (
+            self.instances > 1
+            and not self.strict
+            and len(processed) > expected
+            and sorted(set(processed)) == sorted({_message_id(r) for r in self.stream} - unknown)
+        ):
             # Two instances moving the same UIDs at once: Dovecot's MOVE is a copy and an
             # expunge per session, so both copies can land. Nothing lost; counted apart.
             self.outcome.move_duplicates += len(processed) - expected
         elif len(processed) != expected:
-            self.fail(f"{len(processed)} message(s) in the processed folder; expected "
-                      f"{expected} (each moved exactly once)")
-        if (self.instances > 1 and not self.strict and len(copies) > len(ids) and set(copies) == set(ids)):
+            self.fail(
+                f"{len(processed)} message(s) in the processed folder; expected {expected} (each moved exactly once)"
+            )
+        if self.instances > 1 and not self.strict and len(copies) > len(ids) and set(copies) == set(ids):
             self.outcome.move_duplicates += len(copies) - len(ids)  # as above
         elif len(copies) != len(ids):
             self.fail(f"{len(copies)} copies of the digest in the mailbox for {len(ids)} digest(s) sent")
@@ -408,7 +453,7 @@ class Trial:
         else:
             sent_at = digest[0][2]
             sent_at = sent_at if isinstance(sent_at, dt.datetime) else dt.datetime.fromisoformat(sent_at)
-            sent_at = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=dt.timezone.utc)  # SQLite: UTC
+            sent_at = sent_at if sent_at.tzinfo else sent_at.replace(tzinfo=dt.UTC)  # SQLite: UTC
             self.outcome.delay = (sent_at - self.digest_at.replace(microsecond=0)).total_seconds()
             if sent_at - self.digest_at.replace(microsecond=0) > LATE_AFTER:
                 self.fail(f"the digest was late: sent {self.outcome.delay:.0f} s after digest_at")
@@ -483,10 +528,20 @@ def _group_alive(pgid: int) -> bool:
     return False
 
 
-def run_trials(trials: int, seed: int, messages: int, keep: bool = False, first: int = 1,
-               out=sys.stdout, instances: int = 1, database: str = "sqlite",
-               lease_seconds: float = 5.0, pause_share: float = 0.15,
-               first_failpoint: str | None = None, strict: bool = False) -> list[Outcome]:
+def run_trials(
+    trials: int,
+    seed: int,
+    messages: int,
+    keep: bool = False,
+    first: int = 1,
+    out=sys.stdout,
+    instances: int = 1,
+    database: str = "sqlite",
+    lease_seconds: float = 5.0,
+    pause_share: float = 0.15,
+    first_failpoint: str | None = None,
+    strict: bool = False,
+) -> list[Outcome]:
     rng = random.Random(seed)
     workdir = Path(tempfile.mkdtemp(prefix="baocao-crash-trials-"))
     outcomes: list[Outcome] = []
@@ -497,19 +552,34 @@ def run_trials(trials: int, seed: int, messages: int, keep: bool = False, first:
                 trial_seed = rng.random()  # drawn for every trial: --first K repeats trial K of a seed
                 if n < first:
                     continue
-                trial = Trial(n, random.Random(trial_seed), dovecot, smtp, workdir, messages,
-                              instances=instances, database=database, lease_seconds=lease_seconds,
-                              pause_share=pause_share, first_failpoint=first_failpoint, strict=strict)
+                trial = Trial(
+                    n,
+                    random.Random(trial_seed),
+                    dovecot,
+                    smtp,
+                    workdir,
+                    messages,
+                    instances=instances,
+                    database=database,
+                    lease_seconds=lease_seconds,
+                    pause_share=pause_share,
+                    first_failpoint=first_failpoint,
+                    strict=strict,
+                )
                 try:
                     outcome = trial.run()
                 finally:
                     trial.close()
                 outcomes.append(outcome)
                 delay = f"digest +{outcome.delay:.0f} s" if outcome.delay is not None else "no digest"
-                print(f"trial {n}: {outcome.kills} kill(s), {outcome.failpoint_kills} at a failpoint, "
-                      f"{outcome.pauses} pause(s), {outcome.unknown_kills} with the digest's outcome unknown, "
-                      f"{delay}; {' '.join(outcome.plan)} "
-                      f"{'FAILED' if outcome.failures else 'ok'} in {outcome.seconds:.1f} s", file=out, flush=True)
+                print(
+                    f"trial {n}: {outcome.kills} kill(s), {outcome.failpoint_kills} at a failpoint, "
+                    f"{outcome.pauses} pause(s), {outcome.unknown_kills} with the digest's outcome unknown, "
+                    f"{delay}; {' '.join(outcome.plan)} "
+                    f"{'FAILED' if outcome.failures else 'ok'} in {outcome.seconds:.1f} s",
+                    file=out,
+                    flush=True,
+                )
     finally:
         dovecot.stop()
         failed = [o for o in outcomes if o.failures]
@@ -555,19 +625,40 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the trial folders (logs, databases)")
     parser.add_argument("--instances", type=int, choices=(1, 2), default=1, help="daemons on one database")
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
-    parser.add_argument("--lease-seconds", type=float, default=5.0,
-                        help="the daemons' lease (BAOCAO_LEASE_SECONDS; 60 in production)")
-    parser.add_argument("--pause-share", type=float, default=0.15,
-                        help="the share of runs started with a stop past the lease at a digest step")
-    parser.add_argument("--first-failpoint", metavar="SPEC",
-                        help="the failpoint of each trial's first run (e.g. digest_accepted:1), the rest random")
-    parser.add_argument("--strict", action="store_true",
-                        help="fail on the known two-instance IntegrityError traceback (issue 11 point 5) and "
-                             "on the extra copies two instances' MOVEs can leave in the processed folder too")
+    parser.add_argument(
+        "--lease-seconds", type=float, default=5.0, help="the daemons' lease (BAOCAO_LEASE_SECONDS; 60 in production)"
+    )
+    parser.add_argument(
+        "--pause-share",
+        type=float,
+        default=0.15,
+        help="the share of runs started with a stop past the lease at a digest step",
+    )
+    parser.add_argument(
+        "--first-failpoint",
+        metavar="SPEC",
+        help="the failpoint of each trial's first run (e.g. digest_accepted:1), the rest random",
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="fail on the known two-instance IntegrityError traceback (issue 11 point 5) and "
+        "on the extra copies two instances' MOVEs can leave in the processed folder too",
+    )
     args = parser.parse_args(argv)
-    outcomes = run_trials(args.trials, args.seed, args.messages, keep=args.keep, first=args.first,
-                          instances=args.instances, database=args.database, lease_seconds=args.lease_seconds,
-                          pause_share=args.pause_share, first_failpoint=args.first_failpoint, strict=args.strict)
+    outcomes = run_trials(
+        args.trials,
+        args.seed,
+        args.messages,
+        keep=args.keep,
+        first=args.first,
+        instances=args.instances,
+        database=args.database,
+        lease_seconds=args.lease_seconds,
+        pause_share=args.pause_share,
+        first_failpoint=args.first_failpoint,
+        strict=args.strict,
+    )
     print(summary(outcomes))
     return 1 if any(o.failures for o in outcomes) else 0
 

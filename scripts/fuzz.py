@@ -12,6 +12,7 @@ takes longer than --slow-seconds is a finding too (a reader must stay fast on an
 file). Prints one line per property with the examples run, the slowest one and the
 findings, and exits 1 when there was any.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,21 +60,26 @@ def timed(check, tally: Tally, slow_seconds: float):
             tally.slowest_seconds = max(tally.slowest_seconds, took)
         if took > slow_seconds:
             raise SlowInput(f"took {took:.1f} s (limit {slow_seconds} s)")
+
     return run
 
 
 def run_property(name: str, strategy, check, budget_seconds: float, args) -> Tally:
     tally = Tally()
     # Inputs that failed before are tried first (and kept for the next run) ...
-    database: DirectoryBasedExampleDatabase | None = DirectoryBasedExampleDatabase(
-        str(ROOT / ".hypothesis" / "fuzz"))
+    database: DirectoryBasedExampleDatabase | None = DirectoryBasedExampleDatabase(str(ROOT / ".hypothesis" / "fuzz"))
     seen: set[tuple[str, str]] = set()
     deadline = time.monotonic() + budget_seconds
     while time.monotonic() < deadline:
-        test = settings(max_examples=args.round, deadline=None, database=database, derandomize=False,
-                        print_blob=True, report_multiple_bugs=False,
-                        suppress_health_check=list(HealthCheck))(
-            given(strategy())(timed(check, tally, args.slow_seconds)))
+        test = settings(
+            max_examples=args.round,
+            deadline=None,
+            database=database,
+            derandomize=False,
+            print_blob=True,
+            report_multiple_bugs=False,
+            suppress_health_check=list(HealthCheck),
+        )(given(strategy())(timed(check, tally, args.slow_seconds)))
         started = time.monotonic()
         try:
             test()
@@ -92,8 +98,11 @@ def run_property(name: str, strategy, check, budget_seconds: float, args) -> Tal
 
 def _where(exc: BaseException) -> tuple[str, str]:
     """A finding's identity: its exception type and the innermost frame in this repository."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if str(ROOT) in f.filename
-              and "/.venv/" not in f.filename and not f.filename.endswith("scripts/fuzz.py")]
+    frames = [
+        f
+        for f in traceback.extract_tb(exc.__traceback__)
+        if str(ROOT) in f.filename and "/.venv/" not in f.filename and not f.filename.endswith("scripts/fuzz.py")
+    ]
     place = f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"
     return type(exc).__name__, place
 
@@ -118,8 +127,11 @@ def main(argv: list[str] | None = None) -> int:
         strategy, check = PROPERTIES[name]
         results[name] = run_property(name, strategy, check, share, args)
         t = results[name]
-        print(f"{name}: {t.examples} examples in {t.seconds:.0f} s ({t.rounds} rounds), "
-              f"slowest {t.slowest_seconds * 1000:.0f} ms, {len(t.findings)} finding(s)", flush=True)
+        print(
+            f"{name}: {t.examples} examples in {t.seconds:.0f} s ({t.rounds} rounds), "
+            f"slowest {t.slowest_seconds * 1000:.0f} ms, {len(t.findings)} finding(s)",
+            flush=True,
+        )
     total = sum(t.examples for t in results.values())
     found = sum(len(t.findings) for t in results.values())
     print(f"total: {total} examples, {found} finding(s)")

@@ -11,6 +11,7 @@ page with LibreOffice (PDF, Vietnamese locale) and pdftoppm.
 
 Needs the Debian packages chromium, libreoffice-calc and poppler-utils.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,14 +45,25 @@ from storage.db import open_database  # noqa: E402
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # A one-page PDF with no text layer: what a scanned, signed report looks like to the reader.
-SCANNED_PDF = (b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]"
-               b"/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
-               b"trailer<</Root 1 0 R>>\n%%EOF\n")
+SCANNED_PDF = (
+    b"%PDF-1.4\n1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n2 0 obj<</Type/Pages/Kids[3 0 R]"
+    b"/Count 1>>endobj\n3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"trailer<</Root 1 0 R>>\n%%EOF\n"
+)
 DAY = dt.date(2021, 8, 13)
 WIDTH = 1000  # CSS pixels: the digest is at most 900 px wide, as a desktop mail client shows it
-BROWSER_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--hide-scrollbars", "--mute-audio"]
+BROWSER_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--mute-audio",
+]
 LIBREOFFICE_LOCALE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -62,7 +74,6 @@ LIBREOFFICE_LOCALE = """<?xml version="1.0" encoding="UTF-8"?>
 
 
 # -- the scenario ------------------------------------------------------------------------------
-
 
 
 def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[bytes, dt.datetime]], dict]:
@@ -99,10 +110,15 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
         out = {}
         for ind, row in values.items():
             extra = rng.randint(1, 12)
-            out[ind] = {m: v + (extra * (v / row[counts[0].code]) if row.get(counts[0].code) else extra)
-                        for m, v in row.items()}
-            out[ind] = {m: v.quantize(Decimal(1)) if m in {c.code for c in counts} else
-                        (v / 10_000).quantize(Decimal(1)) * 10_000 for m, v in out[ind].items()}
+            out[ind] = {
+                m: v + (extra * (v / row[counts[0].code]) if row.get(counts[0].code) else extra) for m, v in row.items()
+            }
+            out[ind] = {
+                m: v.quantize(Decimal(1))
+                if m in {c.code for c in counts}
+                else (v / 10_000).quantize(Decimal(1)) * 10_000
+                for m, v in out[ind].items()
+            }
         return out
 
     def report(unit, values, when, as_of, name=None):
@@ -111,8 +127,14 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
         return report_email(sender(unit), subject, when, [(name or f"BC_{unit.code}_{when:%d.%m.%Y}.xlsx", XLSX, book)])
 
     yesterday = day - dt.timedelta(days=1)
-    never, silent, scan, failed_check, resend, as_of_lag = (units[-1], units[-2], units[-3], units[-4],
-                                                              units[7 % len(units)], units[1 % len(units)])
+    never, silent, scan, failed_check, resend, as_of_lag = (
+        units[-1],
+        units[-2],
+        units[-3],
+        units[-4],
+        units[7 % len(units)],
+        units[1 % len(units)],
+    )
     out: list[tuple[bytes, dt.datetime]] = []
     start = dt.datetime.combine(yesterday, dt.time(7, 50), tzinfo=tz)
     for i, unit in enumerate(units):
@@ -126,8 +148,17 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
             continue
         when = start + dt.timedelta(minutes=24 * i + rng.randint(0, 12), seconds=rng.randint(0, 59))
         if unit is scan:
-            out.append((report_email(sender(unit), f"Báo cáo ngày {day:%d/%m/%Y} (bản ký, đóng dấu)", when,
-                               [(f"BC {unit.code} {day:%d.%m}.pdf", "application/pdf", SCANNED_PDF)]), when))
+            out.append(
+                (
+                    report_email(
+                        sender(unit),
+                        f"Báo cáo ngày {day:%d/%m/%Y} (bản ký, đóng dấu)",
+                        when,
+                        [(f"BC {unit.code} {day:%d.%m}.pdf", "application/pdf", SCANNED_PDF)],
+                    ),
+                    when,
+                )
+            )
             continue
         values = grow(state[unit.code])
         if unit is failed_check and len(counts) >= 2:
@@ -141,44 +172,73 @@ def scenario(cfg: Config, day: dt.date, seed: int = 68) -> tuple[list[tuple[byte
         out.append((report(unit, values, when, yesterday if unit is as_of_lag else day), when))
         state[unit.code] = values
     stranger = dt.datetime.combine(day, dt.time(13, 41, 7), tzinfo=tz)
-    out.append((report_email("ldtbxh.huyenkhac@example.org", f"Báo cáo tiến độ ngày {day:%d/%m/%Y} (gửi nhầm)", stranger,
-                       [("baocao_tiendo.xlsx", XLSX, render_form(cfg, None, state[units[0].code], as_of=day))]),
-                stranger))
+    out.append(
+        (
+            report_email(
+                "ldtbxh.huyenkhac@example.org",
+                f"Báo cáo tiến độ ngày {day:%d/%m/%Y} (gửi nhầm)",
+                stranger,
+                [("baocao_tiendo.xlsx", XLSX, render_form(cfg, None, state[units[0].code], as_of=day))],
+            ),
+            stranger,
+        )
+    )
     away = dt.datetime.combine(day, dt.time(10, 2, 41), tzinfo=tz)
-    out.append((report_email(sender(silent), "Trả lời tự động: Nhắc nộp báo cáo tiến độ", away,
-                       headers={"Auto-Submitted": "auto-replied"},
-                       body="Tôi đang đi công tác đến hết ngày 16/8."), away))
+    out.append(
+        (
+            report_email(
+                sender(silent),
+                "Trả lời tự động: Nhắc nộp báo cáo tiến độ",
+                away,
+                headers={"Auto-Submitted": "auto-replied"},
+                body="Tôi đang đi công tác đến hết ngày 16/8.",
+            ),
+            away,
+        )
+    )
     reminders = [dt.datetime.combine(day, t, tzinfo=tz) for t in (cfg.schedule.reminders_at or (dt.time(10),))]
-    return sorted(out, key=lambda x: x[1]), {"reminded": {silent.code: reminders, never.code: reminders},
-                                            "unread": [(f"BC {scan.code} {day:%d.%m}.pdf", "application/pdf",
-                                                        SCANNED_PDF)]}
+    return sorted(out, key=lambda x: x[1]), {
+        "reminded": {silent.code: reminders, never.code: reminders},
+        "unread": [(f"BC {scan.code} {day:%d.%m}.pdf", "application/pdf", SCANNED_PDF)],
+    }
 
 
 def build_digest(cfg: Config, day: dt.date, folder: Path):
     """Ingest the scenario into a fresh database under `folder`; return the rendered digest."""
-    cfg = replace(cfg, service=replace(cfg.service, database_url=f"sqlite:///{folder / 'baocao.db'}",
-                                       archive_dir=folder / "archive"))
+    cfg = replace(
+        cfg,
+        service=replace(cfg.service, database_url=f"sqlite:///{folder / 'baocao.db'}", archive_dir=folder / "archive"),
+    )
     sessions = open_database(cfg.service.database_url)
     routing = routing_for(cfg)
     messages, extra = scenario(cfg, day)
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     with sessions() as session:
         for i, (raw, when) in enumerate(messages):
             report_day = when.astimezone(cfg.service.timezone).date()
             analysis = analyse_message(raw, routing, report_day)
-            store_analysis(session, analysis, received_at=when, report_day=report_day,
-                           archive_path=f"demo/{i}.eml", source="import", now=now)
+            store_analysis(
+                session,
+                analysis,
+                received_at=when,
+                report_day=report_day,
+                archive_path=f"demo/{i}.eml",
+                source="import",
+                now=now,
+            )
         session.commit()
         digest_time = dt.datetime.combine(day, cfg.schedule.digest_at, tzinfo=cfg.service.timezone)
         view = build_day_view(session, cfg, day, until=digest_time)
         previous = build_day_view(session, cfg, day - dt.timedelta(days=1))
-        content = render_digest(view, cfg, now=digest_time, previous=previous, reminded=extra["reminded"],
-                                unread_files=extra["unread"])
+        content = render_digest(
+            view, cfg, now=digest_time, previous=previous, reminded=extra["reminded"], unread_files=extra["unread"]
+        )
     sessions.kw["bind"].dispose()
     return content
 
 
 # -- Chromium through the DevTools pipe ----------------------------------------------------------
+
 
 class DevTools:
     """Chromium's DevTools protocol over --remote-debugging-pipe (fds 3 and 4): no port, no network."""
@@ -195,17 +255,26 @@ class DevTools:
             os.dup2(high[1], 4)
 
         self.proc = subprocess.Popen(
-            [browser, *BROWSER_FLAGS, f"--user-data-dir={profile}", "--remote-debugging-pipe",
-             f"--window-size={WIDTH},1000", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=wire, close_fds=False)
+            [
+                browser,
+                *BROWSER_FLAGS,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-pipe",
+                f"--window-size={WIDTH},1000",
+                "about:blank",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            preexec_fn=wire,
+            close_fds=False,
+        )
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._buffer = b""
         self._next_id = 0
         self.events: list[dict] = []
 
-    def call(self, method: str, params: dict | None = None, session: str | None = None,
-             timeout: float = 30.0) -> dict:
+    def call(self, method: str, params: dict | None = None, session: str | None = None, timeout: float = 30.0) -> dict:
         self._next_id += 1
         message = {"id": self._next_id, "method": method, "params": params or {}}
         if session:
@@ -262,15 +331,24 @@ def screenshot_html(html: Path, png: Path) -> None:
             target = tools.call("Target.createTarget", {"url": "about:blank"})["targetId"]
             session = tools.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
             tools.call("Page.enable", session=session)
-            tools.call("Emulation.setDeviceMetricsOverride",
-                       {"width": WIDTH, "height": 1000, "deviceScaleFactor": 1, "mobile": False}, session)
+            tools.call(
+                "Emulation.setDeviceMetricsOverride",
+                {"width": WIDTH, "height": 1000, "deviceScaleFactor": 1, "mobile": False},
+                session,
+            )
             tools.call("Page.navigate", {"url": html.resolve().as_uri()}, session)
             tools.wait_for("Page.loadEventFired")
             size = tools.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
             height = int(size["height"]) + 1
-            shot = tools.call("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1}}, session)
+            shot = tools.call(
+                "Page.captureScreenshot",
+                {
+                    "format": "png",
+                    "captureBeyondViewport": True,
+                    "clip": {"x": 0, "y": 0, "width": WIDTH, "height": height, "scale": 1},
+                },
+                session,
+            )
         finally:
             tools.close()
     png.write_bytes(base64.b64decode(shot["data"]))
@@ -278,12 +356,14 @@ def screenshot_html(html: Path, png: Path) -> None:
 
 # -- LibreOffice ---------------------------------------------------------------------------------
 
+
 def screenshot_workbook(xlsx: Path, png: Path, locale: str) -> None:
     """The workbook's first printed page (A4 landscape, as set up in the file) at 80 dpi."""
     office = shutil.which("libreoffice") or shutil.which("soffice")
     if office is None:
-        raise SystemExit("LibreOffice is not installed: apt-get install -y --no-install-recommends "
-                         "libreoffice-calc poppler-utils")
+        raise SystemExit(
+            "LibreOffice is not installed: apt-get install -y --no-install-recommends libreoffice-calc poppler-utils"
+        )
     if shutil.which("pdftoppm") is None:
         raise SystemExit("pdftoppm is not installed: apt-get install -y poppler-utils")
     with tempfile.TemporaryDirectory(prefix="baocao-office-") as work:
@@ -291,13 +371,31 @@ def screenshot_workbook(xlsx: Path, png: Path, locale: str) -> None:
         (profile / "user").mkdir(parents=True)
         # Number formats follow the office locale: vi-VN shows 1.234,5 as a coordinator sees it.
         (profile / "user" / "registrymodifications.xcu").write_text(
-            LIBREOFFICE_LOCALE.format(locale=locale), encoding="utf-8")
-        subprocess.run([office, "--headless", "--norestore", f"-env:UserInstallation={profile.as_uri()}",
-                        "--convert-to", "pdf", "--outdir", work, str(xlsx)],
-                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=180)
+            LIBREOFFICE_LOCALE.format(locale=locale), encoding="utf-8"
+        )
+        subprocess.run(
+            [
+                office,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--convert-to",
+                "pdf",
+                "--outdir",
+                work,
+                str(xlsx),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            timeout=180,
+        )
         pdf = Path(work) / (xlsx.stem + ".pdf")
-        subprocess.run(["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf),
-                        str(Path(work) / "page")], check=True, timeout=60)
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-f", "1", "-l", "1", "-singlefile", str(pdf), str(Path(work) / "page")],
+            check=True,
+            timeout=60,
+        )
         shutil.copyfile(Path(work) / "page.png", png)
 
 

@@ -7,6 +7,7 @@ CI must run them. Under CI=true every skip is a failure (see pytest_runtest_make
 unless the test carries `@pytest.mark.ci_skip_allowed(reason=...)` with a reason that
 applies on CI (none does today).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -57,6 +58,7 @@ def samples() -> Path:
 
 
 # -- no skip under CI=true, no test without a time limit ----------------------------------
+
 
 def pytest_configure(config: pytest.Config) -> None:
     # pyproject's `timeout` bounds every test only if pytest-timeout is loaded (`-p no:timeout`
@@ -109,6 +111,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 # -- IMAP --------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Mailbox:
     """A fresh IMAP account (empty INBOX) on the session's Dovecot."""
@@ -136,8 +139,7 @@ class Mailbox:
     def connect(self) -> IMAPClient:
         return self.server.connect(self.user)
 
-    def append(self, raw: bytes, internaldate: dt.datetime, folder: str = "INBOX",
-               flags: Iterable[str] = ()) -> int:
+    def append(self, raw: bytes, internaldate: dt.datetime, folder: str = "INBOX", flags: Iterable[str] = ()) -> int:
         return self.server.append(self.user, folder, raw, internaldate, flags)
 
 
@@ -165,6 +167,7 @@ def mailbox(dovecot: LocalDovecot) -> Mailbox:
 
 # -- SMTP --------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def smtp() -> Iterator[SmtpCapture]:
     """A plain SMTP capture (no TLS, no AUTH); set `.fail = True` to answer 451."""
@@ -173,6 +176,7 @@ def smtp() -> Iterator[SmtpCapture]:
 
 
 # -- databases ---------------------------------------------------------------------------
+
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
@@ -193,8 +197,7 @@ def pg_url() -> Iterator[str]:
     finally:
         with psycopg.connect(PG_ADMIN_CONNINFO, autocommit=True) as admin:
             # FORCE: a connection pool the test left open must not keep the database.
-            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                          .format(sql.Identifier(name)))
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

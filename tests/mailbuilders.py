@@ -1,4 +1,5 @@
 """Build report emails and small report workbooks in code, one quirk per argument."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,10 +18,17 @@ EXAMPLE_CONFIG = ROOT / "config.example.toml"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def report_workbook(rows: dict[str, dict[str, float | int | str]], *, unit_line: str | None = None,
-                    as_of: dt.date | None = None,
-                    measures: tuple[str, ...] = ("Số đối tượng đề nghị hỗ trợ", "Số đối tượng được phê duyệt",
-                                                 "Kinh phí được phê duyệt (triệu đồng)")) -> bytes:
+def report_workbook(
+    rows: dict[str, dict[str, float | int | str]],
+    *,
+    unit_line: str | None = None,
+    as_of: dt.date | None = None,
+    measures: tuple[str, ...] = (
+        "Số đối tượng đề nghị hỗ trợ",
+        "Số đối tượng được phê duyệt",
+        "Kinh phí được phê duyệt (triệu đồng)",
+    ),
+) -> bytes:
     """A simple one-header-row report: STT | Nội dung | one column per measure label."""
     wb = openpyxl.Workbook()
     ws = wb.active
@@ -48,15 +56,21 @@ def report_workbook(rows: dict[str, dict[str, float | int | str]], *, unit_line:
     return buf.getvalue()
 
 
-def email_bytes(*, sender: str = "bhxh.tp@example.gov.vn", subject: str = "Báo cáo NQ68",
-                attachments: list[tuple[str, str, bytes]] | None = None,
-                headers: dict[str, str] | None = None, body: str = "Kính gửi phòng LĐTBXH.",
-                date: dt.datetime | None = None, message_id: str | None = None) -> bytes:
+def email_bytes(
+    *,
+    sender: str = "bhxh.tp@example.gov.vn",
+    subject: str = "Báo cáo NQ68",
+    attachments: list[tuple[str, str, bytes]] | None = None,
+    headers: dict[str, str] | None = None,
+    body: str = "Kính gửi phòng LĐTBXH.",
+    date: dt.datetime | None = None,
+    message_id: str | None = None,
+) -> bytes:
     msg = EmailMessage()
     msg["From"] = sender
     msg["To"] = "baocao.ldtbxh@example.gov.vn"
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date or dt.datetime(2021, 8, 11, 8, 0, tzinfo=dt.timezone.utc))
+    msg["Date"] = format_datetime(date or dt.datetime(2021, 8, 11, 8, 0, tzinfo=dt.UTC))
     msg["Message-ID"] = message_id or make_msgid(idstring=secrets.token_hex(4), domain="example.gov.vn")
     for k, v in (headers or {}).items():
         msg[k] = v
@@ -69,33 +83,48 @@ def email_bytes(*, sender: str = "bhxh.tp@example.gov.vn", subject: str = "Báo 
 
 def simple_report(sender: str = "bhxh.tp@example.gov.vn", de_nghi: int = 46, **kw) -> bytes:
     """A clean report email: one indicator row with three figures."""
-    book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": de_nghi,
-                                                "Số đối tượng được phê duyệt": 33,
-                                                "Kinh phí được phê duyệt (triệu đồng)": 49.5}},
-                           unit_line=kw.pop("unit_line", None))
+    book = report_workbook(
+        {
+            "Hỗ trợ đào tạo": {
+                "Số đối tượng đề nghị hỗ trợ": de_nghi,
+                "Số đối tượng được phê duyệt": 33,
+                "Kinh phí được phê duyệt (triệu đồng)": 49.5,
+            }
+        },
+        unit_line=kw.pop("unit_line", None),
+    )
     return email_bytes(sender=sender, attachments=[("bao-cao.xlsx", XLSX, book)], **kw)
 
 
-def write_config(path: Path, *, imap: dict | None = None, smtp: dict | None = None,
-                 database_url: str, archive_dir: Path, extra: str = "", timezone: str | None = None) -> Path:
+def write_config(
+    path: Path,
+    *,
+    imap: dict | None = None,
+    smtp: dict | None = None,
+    database_url: str,
+    archive_dir: Path,
+    extra: str = "",
+    timezone: str | None = None,
+) -> Path:
     """config.example.toml with [service] paths and the mail sections pointed at test servers
     (and another [service] timezone when given)."""
     import re
+
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     if timezone is not None:
-        text = re.sub(r'^timezone\s*=.*$', f"timezone = {_toml(timezone)}", text, count=1, flags=re.M)
+        text = re.sub(r"^timezone\s*=.*$", f"timezone = {_toml(timezone)}", text, count=1, flags=re.M)
 
     def section(name: str, values: dict | None) -> None:
         nonlocal text
-        pat = re.compile(r"^\[%s\][ \t]*\n(.*?)(?=^\[|\Z)" % re.escape(name), re.S | re.M)
+        pat = re.compile(rf"^\[{re.escape(name)}\][ \t]*\n(.*?)(?=^\[|\Z)", re.S | re.M)
         body = "" if values is None else "\n".join(f"{k} = {_toml(v)}" for k, v in values.items())
         repl = f"[{name}]\n{body}\n\n" if values is not None else ""
         text = pat.sub(lambda m: repl, text, count=1) if pat.search(text) else text + "\n" + repl
 
     section("imap", imap)
     section("smtp", smtp)
-    text = re.sub(r'^database_url\s*=.*$', f"database_url = {_toml(database_url)}", text, count=1, flags=re.M)
-    text = re.sub(r'^archive_dir\s*=.*$', f"archive_dir = {_toml(str(archive_dir))}", text, count=1, flags=re.M)
+    text = re.sub(r"^database_url\s*=.*$", f"database_url = {_toml(database_url)}", text, count=1, flags=re.M)
+    text = re.sub(r"^archive_dir\s*=.*$", f"archive_dir = {_toml(str(archive_dir))}", text, count=1, flags=re.M)
     path.write_text(text + "\n" + extra, encoding="utf-8")
     return path
 
@@ -118,6 +147,7 @@ def zone_away_from_midnight(now: dt.datetime | None = None, margin: dt.timedelta
 
 def _toml(v) -> str:
     import json
+
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):

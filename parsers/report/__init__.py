@@ -101,6 +101,8 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+
+
 def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
     """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
     table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""

@@ -6,6 +6,7 @@ construction. A unit's timeliness comes from its first readable report of the da
 figures from the latest; a figure that failed a format check (`FIGURE_FORMAT_PROBLEMS`)
 stays in the unit's row, flagged, and is left out of the totals.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -29,6 +30,7 @@ Cell = tuple[str, str]  # (indicator code, measure code)
 @dataclass(frozen=True)
 class Exclusion:
     """A unit's figure the totals leave out: it failed a format check (`problem`)."""
+
     unit: UnitConfig
     indicator: str
     measure: str
@@ -108,8 +110,7 @@ def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
     return received_at < deadline + dt.timedelta(minutes=1)
 
 
-def build_day_view(session: Session, cfg: Config, day: dt.date,
-                   until: dt.datetime | None = None) -> DayView:
+def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.datetime | None = None) -> DayView:
     """Everything about `day`; messages received after `until` are ignored when given."""
     codes = [u.code for u in cfg.units]
     todays = messages_of_day(session, day)
@@ -150,35 +151,64 @@ def build_day_view(session: Session, cfg: Config, day: dt.date,
             latest_day, prev_day = prev_day, None
         latest = counting.get((unit.code, latest_day)) if latest_day else None
         previous = counting.get((unit.code, prev_day)) if prev_day else None
-        units.append(unit_status(unit, day, reporting, deadline, own, latest, previous,
-                                 values_of=lambda m: values.get(m.id, {}), form=cfg.form))
+        units.append(
+            unit_status(
+                unit,
+                day,
+                reporting,
+                deadline,
+                own,
+                latest,
+                previous,
+                values_of=lambda m: values.get(m.id, {}),
+                form=cfg.form,
+            )
+        )
 
     # The service's own mail (the Bcc copy of a digest coming back) is no one's report.
-    unassigned = tuple(m for m in todays if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL
-                       or (m.kind == REPORT and m.unit_code not in codes))
+    unassigned = tuple(
+        m
+        for m in todays
+        if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in codes)
+    )
     return day_view(day, reporting, deadline, units, unassigned, until)
 
 
-def day_view(day: dt.date, reporting: bool, deadline: dt.datetime, units: Iterable[UnitDay],
-             unassigned: Iterable[Message] = (), until: dt.datetime | None = None) -> DayView:
+def day_view(
+    day: dt.date,
+    reporting: bool,
+    deadline: dt.datetime,
+    units: Iterable[UnitDay],
+    unassigned: Iterable[Message] = (),
+    until: dt.datetime | None = None,
+) -> DayView:
     """The day from its units' statuses: totals of the figures that count, the previous
     totals (for the daily change) and the status counts."""
     units = tuple(units)
     totals = sum_values(u.counted_values for u in units)
     previous_totals = sum_values(
-        (u.previous_counted_values if u.latest_day == day else u.counted_values) for u in units)
+        (u.previous_counted_values if u.latest_day == day else u.counted_values) for u in units
+    )
     counts: dict[str, int] = defaultdict(int)
     for u in units:
         counts[u.status] += 1
     excluded = tuple(x for u in units for x in u.excluded)
-    return DayView(day, reporting, deadline, units, totals, previous_totals, tuple(unassigned), until,
-                   dict(counts), excluded)
+    return DayView(
+        day, reporting, deadline, units, totals, previous_totals, tuple(unassigned), until, dict(counts), excluded
+    )
 
 
-def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.datetime,
-                own: tuple[Message, ...], latest: Message | None, previous: Message | None,
-                values_of: Callable[[Message], Values] | None = None,
-                form: FormSpec | None = None) -> UnitDay:
+def unit_status(
+    unit: UnitConfig,
+    day: dt.date,
+    reporting: bool,
+    deadline: dt.datetime,
+    own: tuple[Message, ...],
+    latest: Message | None,
+    previous: Message | None,
+    values_of: Callable[[Message], Values] | None = None,
+    form: FormSpec | None = None,
+) -> UnitDay:
     """A unit's status on `day` from its messages of the day (`own`, oldest first) and its
     counting reports (`latest`, the one before it `previous`)."""
     values_of = values_of or figures_of
@@ -211,20 +241,30 @@ def unit_status(unit: UnitConfig, day: dt.date, reporting: bool, deadline: dt.da
         previous_excluded = excluded_cells(stored_problems(previous), previous_values, form) if previous else {}
     else:
         shown_previous, previous_excluded = latest_values, excluded
-    return UnitDay(unit=unit, status=status, message=message, values=values,
-                   problems=tuple(dict.fromkeys(problems)), latest_values=latest_values,
-                   latest_day=latest.report_day if latest else None,
-                   previous_values=shown_previous,
-                   previous_day=(previous.report_day if previous else None) if readable_today is not None
-                   else (latest.report_day if latest else None),
-                   messages=own, day=day, first_received_at=first_at, correction_at=correction_at,
-                   excluded=tuple(Exclusion(unit, ind, meas, latest_values.get(ind, {}).get(meas), p)
-                                  for (ind, meas), p in excluded.items()),
-                   previous_excluded=frozenset(previous_excluded))
+    return UnitDay(
+        unit=unit,
+        status=status,
+        message=message,
+        values=values,
+        problems=tuple(dict.fromkeys(problems)),
+        latest_values=latest_values,
+        latest_day=latest.report_day if latest else None,
+        previous_values=shown_previous,
+        previous_day=(previous.report_day if previous else None)
+        if readable_today is not None
+        else (latest.report_day if latest else None),
+        messages=own,
+        day=day,
+        first_received_at=first_at,
+        correction_at=correction_at,
+        excluded=tuple(
+            Exclusion(unit, ind, meas, latest_values.get(ind, {}).get(meas), p) for (ind, meas), p in excluded.items()
+        ),
+        previous_excluded=frozenset(previous_excluded),
+    )
 
 
-def excluded_cells(problems: Iterable[Problem], values: Values,
-                   form: FormSpec | None = None) -> dict[Cell, Problem]:
+def excluded_cells(problems: Iterable[Problem], values: Values, form: FormSpec | None = None) -> dict[Cell, Problem]:
     """The cells that failed a format check (a count not whole, a negative, no number),
     by the codes the reader puts in the problem; problems stored before it did are
     placed by their indicator and measure labels (`form`). The first problem per cell."""
@@ -266,8 +306,9 @@ def stored_problems(msg: Message) -> list[Problem]:
     return [Problem(p.code, dict(p.params or {})) for p in msg.problems]
 
 
-def decreases(current: Values, previous: Values, previous_day: dt.date | None,
-              form: FormSpec | None = None) -> list[Problem]:
+def decreases(
+    current: Values, previous: Values, previous_day: dt.date | None, form: FormSpec | None = None
+) -> list[Problem]:
     """Cumulative figures lower than the unit's previous report (labels for the sentence,
     codes kept as indicator_code / measure_code)."""
     ind_label = {i.code: i.label for i in form.indicators} if form else {}
@@ -280,12 +321,22 @@ def decreases(current: Values, previous: Values, previous_day: dt.date | None,
             if before is not None and val < before:
                 m = meas.get(code)
                 unit = " đồng" if m is not None and m.kind == "money" else ""
-                out.append(Problem("cumulative_decrease", {
-                    "indicator": ind_label.get(ind, ind), "measure": m.label if m else code,
-                    "indicator_code": ind, "measure_code": code,
-                    "previous": grouped(before) + unit, "current": grouped(val) + unit,
-                    "previous_value": str(number(before)), "current_value": str(number(val)),
-                    "previous_day": when}))
+                out.append(
+                    Problem(
+                        "cumulative_decrease",
+                        {
+                            "indicator": ind_label.get(ind, ind),
+                            "measure": m.label if m else code,
+                            "indicator_code": ind,
+                            "measure_code": code,
+                            "previous": grouped(before) + unit,
+                            "current": grouped(val) + unit,
+                            "previous_value": str(number(before)),
+                            "current_value": str(number(val)),
+                            "previous_day": when,
+                        },
+                    )
+                )
     return out
 
 

@@ -1,5 +1,6 @@
 """Who is reminded, and on which days (PRODUCT.md, reminders): the rules; planning and
 sending them is service/schedule/outbox.py."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,5 +19,8 @@ def reminder_addresses(unit: UnitConfig) -> tuple[str, ...]:
 def reminders_expected(cfg: Config, day: dt.date) -> bool:
     """A reminding day: a reporting day inside the campaign (when it has dates)."""
     c = cfg.campaign
-    return (is_reporting_day(cfg, day) and not (c.start_date and day < c.start_date)
-            and not (c.end_date and day > c.end_date))
+    return (
+        is_reporting_day(cfg, day)
+        and not (c.start_date and day < c.start_date)
+        and not (c.end_date and day > c.end_date)
+    )

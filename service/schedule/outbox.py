@@ -523,7 +523,9 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.da
     model = reminder_model(cfg, unit, day, now)
     lang = cfg.service.language
     w = words(lang)
-    subject = clean_text(fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200, ellipsis=True)
+    subject = clean_text(
+        fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200, ellipsis=True
+    )
     return compose_mail(
         cfg,
         to=row.recipient,

@@ -1,5 +1,6 @@
 """`baocao check --connect` against a server that names folders the Courier/Cyrus way
 (INBOX.Processed): it lists the folders and the namespace, and says which name was meant."""
+
 from __future__ import annotations
 
 import secrets
@@ -36,22 +37,32 @@ def account(prefixed_dovecot):
 
 def check(tmp_path, account, smtp, language="vi", **imap):
     server, user, password = account
-    path = write_config(tmp_path / "config.toml",
-                        imap={"host": "127.0.0.1", "port": server.port, "security": "none", "username": user,
-                              "password_env": "T_IMAP_PW", **imap},
-                        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
-                              "from_address": "baocao@example.gov.vn"},
-                        database_url=f"sqlite:///{tmp_path / 'db'}", archive_dir=tmp_path / "archive")
-    path.write_text(path.read_text(encoding="utf-8").replace('language = "vi"', f'language = "{language}"'),
-                    encoding="utf-8")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={
+            "host": "127.0.0.1",
+            "port": server.port,
+            "security": "none",
+            "username": user,
+            "password_env": "T_IMAP_PW",
+            **imap,
+        },
+        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": "baocao@example.gov.vn"},
+        database_url=f"sqlite:///{tmp_path / 'db'}",
+        archive_dir=tmp_path / "archive",
+    )
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('language = "vi"', f'language = "{language}"'), encoding="utf-8"
+    )
     return baocao("--config", str(path), "check", "--connect", env={"T_IMAP_PW": password})
 
 
 def test_lists_the_folders_and_suggests_the_prefixed_name(tmp_path, account, smtp):
     r = check(tmp_path, account, smtp, processed_folder="Processed")
     assert r.returncode == 2, r.stderr
-    assert ('Thư mục trên máy chủ thư 127.0.0.1 (tiền tố "INBOX.", dấu phân cấp "."): '
-            "INBOX, INBOX.Sent, INBOX.Đã xử lý") in r.stdout
+    assert (
+        'Thư mục trên máy chủ thư 127.0.0.1 (tiền tố "INBOX.", dấu phân cấp "."): INBOX, INBOX.Sent, INBOX.Đã xử lý'
+    ) in r.stdout
     assert "Thư mục nhận báo cáo 'INBOX' (imap.folder): có trên máy chủ." in r.stdout
     assert "imap.processed_folder: thư mục 'Processed' không có trên máy chủ thư 127.0.0.1" in r.stderr
     assert r.stderr.rstrip().endswith("có phải ý bạn là INBOX.Processed?"), r.stderr

@@ -1,4 +1,5 @@
 """The `baocao` command line as an administrator runs it: exit codes and one-sentence errors."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -16,12 +17,19 @@ TZ7 = dt.timezone(dt.timedelta(hours=7))
 
 
 def baocao(*args: str, env: dict | None = None, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def assert_one_sentence(r: subprocess.CompletedProcess, code: int, pattern: str) -> None:
     import re
+
     assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
     lines = [ln for ln in r.stderr.splitlines() if ln.startswith("baocao:")]
@@ -32,10 +40,19 @@ def assert_one_sentence(r: subprocess.CompletedProcess, code: int, pattern: str)
 def cfg_file(mailbox, tmp_path):
     path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-              "password_env": "T_IMAP_PW", "folder": "INBOX", "processed_folder": "Đã xử lý"},
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+            "folder": "INBOX",
+            "processed_folder": "Đã xử lý",
+        },
         smtp={"host": "127.0.0.1", "port": 2525, "security": "none", "from_address": "baocao@example.gov.vn"},
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     return path, {"T_IMAP_PW": mailbox.password}
 
 
@@ -43,15 +60,21 @@ def test_check_valid_and_invalid(tmp_path):
     r = baocao("check", "--config", str(EXAMPLE_CONFIG))
     assert r.returncode == 0 and "14 units" in r.stdout
     bad = tmp_path / "bad.toml"
-    bad.write_text(EXAMPLE_CONFIG.read_text(encoding="utf-8").replace('deadline = "15:00"', 'deadline = "25:00"')
-                   .replace('poll_interval_minutes = 5', 'poll_interval_minutes = 0'), encoding="utf-8")
+    bad.write_text(
+        EXAMPLE_CONFIG.read_text(encoding="utf-8")
+        .replace('deadline = "15:00"', 'deadline = "25:00"')
+        .replace("poll_interval_minutes = 5", "poll_interval_minutes = 0"),
+        encoding="utf-8",
+    )
     r = baocao("check", "--config", str(bad))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "schedule.deadline" in r.stderr and "service.poll_interval_minutes" in r.stderr
     # Each problem names the line it is on.
     lines = bad.read_text(encoding="utf-8").splitlines()
-    for key, written in (("schedule.deadline", 'deadline = "25:00"'), ("service.poll_interval_minutes",
-                                                                       "poll_interval_minutes = 0")):
+    for key, written in (
+        ("schedule.deadline", 'deadline = "25:00"'),
+        ("service.poll_interval_minutes", "poll_interval_minutes = 0"),
+    ):
         problem = next(ln for ln in r.stderr.splitlines() if key in ln)
         assert problem.endswith(f"(line {lines.index(written) + 1})"), problem
 
@@ -66,8 +89,9 @@ def test_config_from_environment_variable(tmp_path):
 def test_poll_status_and_export(cfg_file, mailbox):
     path, env = cfg_file
     mailbox.append(simple_report(), dt.datetime(2021, 8, 11, 8, 5, 12, tzinfo=TZ7))
-    mailbox.append(email_bytes(sender="citizen@gmail.com", subject="Hỏi về hỗ trợ"),
-                   dt.datetime(2021, 8, 11, 14, 45, tzinfo=TZ7))
+    mailbox.append(
+        email_bytes(sender="citizen@gmail.com", subject="Hỏi về hỗ trợ"), dt.datetime(2021, 8, 11, 14, 45, tzinfo=TZ7)
+    )
     r = baocao("--config", str(path), "poll", env=env)
     assert r.returncode == 0, r.stderr
     assert "BHXH" in r.stdout and "Stored 2 new message(s)" in r.stdout
@@ -116,11 +140,20 @@ def test_missing_password_variable_is_a_config_error(cfg_file):
 
 def test_unreachable_host(mailbox, tmp_path):
     from service.demo.localmail import free_port
+
     path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": free_port(), "security": "none", "username": "u",
-              "password_env": "T_IMAP_PW"},
-        smtp=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": free_port(),
+            "security": "none",
+            "username": "u",
+            "password_env": "T_IMAP_PW",
+        },
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     r = baocao("--config", str(path), "poll", env={"T_IMAP_PW": "x"})
     assert_one_sentence(r, 1, r"cannot reach the IMAP server 127\.0\.0\.1")
 

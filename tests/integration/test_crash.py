@@ -1,5 +1,6 @@
 """SIGKILL `baocao poll` at each step while it ingests 200 messages; a rerun must end with
 every message stored exactly once, archived, and moved exactly once."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,8 +26,13 @@ CRASHES = [("archived", 1), ("committed", 1), ("moved", 1), ("archived", 57), ("
 
 def run_poll(cfg_path, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_extra}
-    return subprocess.run([sys.executable, "-m", "service.cli", "--config", str(cfg_path), "poll"],
-                          env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "--config", str(cfg_path), "poll"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.mark.parametrize("db", ["sqlite", "postgresql"])
@@ -35,13 +41,22 @@ def test_sigkill_at_every_step_loses_and_doubles_nothing(db, mailbox, tmp_path, 
     senders = ["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "unknown@else.where"]
     raws = [simple_report(sender=senders[i % 3], de_nghi=i) for i in range(N)]
     base = dt.datetime(2021, 8, 11, 7, 0, tzinfo=TZ7)
-    mailbox.server.append_many(mailbox.user, "INBOX",
-                               [(r, base + dt.timedelta(seconds=i)) for i, r in enumerate(raws)])
+    mailbox.server.append_many(mailbox.user, "INBOX", [(r, base + dt.timedelta(seconds=i)) for i, r in enumerate(raws)])
     cfg_path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-              "password_env": "T_IMAP_PW", "folder": "INBOX", "processed_folder": PROCESSED},
-        smtp=None, database_url=db_url, archive_dir=tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+            "folder": "INBOX",
+            "processed_folder": PROCESSED,
+        },
+        smtp=None,
+        database_url=db_url,
+        archive_dir=tmp_path / "archive",
+    )
     env = {"T_IMAP_PW": mailbox.password}
 
     for point, count in CRASHES:
@@ -53,8 +68,9 @@ def test_sigkill_at_every_step_loses_and_doubles_nothing(db, mailbox, tmp_path, 
     sessions = open_database(db_url)
     with sessions() as s:
         shas = s.scalars(select(Message.sha256)).all()
-        assert s.scalar(select(func.count()).select_from(Message).where(Message.kind == "unassigned")) \
-            == len([i for i in range(N) if i % 3 == 2])
+        assert s.scalar(select(func.count()).select_from(Message).where(Message.kind == "unassigned")) == len(
+            [i for i in range(N) if i % 3 == 2]
+        )
     sessions.kw["bind"].dispose()
     assert sorted(shas) == sorted(content_hash(r) for r in raws)  # each once, none missing
     archived = {p.stem for p in (tmp_path / "archive").rglob("*.eml")}

@@ -6,6 +6,7 @@ with every message stored once and archived, the mailbox tidied, and exactly one
 The long runs (50+ trials) are by hand: `.venv/bin/python scripts/crash_trials.py --trials 50`
 (`--instances 2 --database postgresql` for two).
 """
+
 from __future__ import annotations
 
 import io

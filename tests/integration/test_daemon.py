@@ -1,5 +1,6 @@
 """`baocao run` as a real process: a poll, the digest on schedule, a clean SIGTERM; and two
 daemons on one PostgreSQL database sending one digest."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -27,9 +28,13 @@ class Proc:
     """A daemon subprocess whose log lines can be awaited (no sleeps)."""
 
     def __init__(self, cfg_path, env):
-        self.p = subprocess.Popen([sys.executable, "-m", "service.cli", "--config", str(cfg_path), "run"],
-                                  env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True)
+        self.p = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "--config", str(cfg_path), "run"],
+            env={**os.environ, **env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         self.lines: list[str] = []
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -47,7 +52,9 @@ class Proc:
             self.p.send_signal(signal.SIGUSR1)
             with self.cond:
                 self.cond.wait_for(lambda: any("most recent call first" in ln for ln in self.lines), 5)
-        assert ok, f"'{text}' not logged in {timeout} s:\n" + "".join(ln for ln in self.lines if "alembic" not in ln)[-6000:]
+        assert ok, (
+            f"'{text}' not logged in {timeout} s:\n" + "".join(ln for ln in self.lines if "alembic" not in ln)[-6000:]
+        )
         return next(ln for ln in self.lines if text in ln)
 
     def stop(self) -> int:
@@ -60,11 +67,24 @@ def daemon_config(tmp_path, mailbox, smtp, db_url, seconds_ahead: int):
     due = (dt.datetime.now(zone) + dt.timedelta(seconds=seconds_ahead)).time().replace(microsecond=0)
     path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-              "password_env": "T_IMAP_PW", "processed_folder": "Đã xử lý"},
-        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none",
-              "from_address": "baocao.ldtbxh@example.gov.vn"},
-        database_url=db_url, archive_dir=tmp_path / "archive", timezone=zone.key)
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+            "processed_folder": "Đã xử lý",
+        },
+        smtp={
+            "host": "127.0.0.1",
+            "port": smtp.port,
+            "security": "none",
+            "from_address": "baocao.ldtbxh@example.gov.vn",
+        },
+        database_url=db_url,
+        archive_dir=tmp_path / "archive",
+        timezone=zone.key,
+    )
     text = path.read_text(encoding="utf-8")
     text = text.replace('digest_at = "15:00"', f"digest_at = {due.isoformat()}")
     text = text.replace('deadline = "15:00"', f"deadline = {due.isoformat()}")
@@ -82,21 +102,28 @@ def test_daemon_polls_sends_the_digest_and_stops_on_sigterm(tmp_path, mailbox, s
         proc.wait_for("scheduled digest for")  # the schedule, not the catch-up
         proc.wait_for("digest for")
         sent = smtp.wait_for(2, timeout=60)  # the report's acknowledgement, then the digest
-        assert sorted(r for m in sent for r in m.rcpt_tos) == ["bhxh.tp@example.gov.vn",
-                                                               "dieuphoi.ldtbxh@example.gov.vn"]
+        assert sorted(r for m in sent for r in m.rcpt_tos) == [
+            "bhxh.tp@example.gov.vn",
+            "dieuphoi.ldtbxh@example.gov.vn",
+        ]
     finally:
         rc = proc.stop()
     assert rc == 0
     assert any("baocao stopped" in ln for ln in proc.lines)
     assert not any("Traceback" in ln for ln in proc.lines)
-    r = subprocess.run([sys.executable, "-m", "service.cli", "--config", str(path), "health"],
-                       env={**os.environ, **env}, capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", "--config", str(path), "health"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 0, r.stderr
 
 
 def test_two_daemons_on_one_postgres_send_one_digest(tmp_path, mailbox, smtp, pg_url):
-    raws = [simple_report(sender=s) for s in ("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn",
-                                              "songcau@example.gov.vn")]
+    raws = [
+        simple_report(sender=s) for s in ("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "songcau@example.gov.vn")
+    ]
     for raw in raws:
         mailbox.append(raw, dt.datetime.now(TZ))
     path, env = daemon_config(tmp_path, mailbox, smtp, pg_url, seconds_ahead=DUE_IN)
@@ -135,8 +162,9 @@ def test_idle_stores_a_report_seconds_after_it_arrives(tmp_path, mailbox, smtp):
 
 def test_the_other_instance_carries_on_when_one_is_killed(tmp_path, mailbox, smtp, pg_url):
     path, env = daemon_config(tmp_path, mailbox, smtp, pg_url, seconds_ahead=15)
-    text = path.read_text(encoding="utf-8").replace('processed_folder = "Đã xử lý"',
-                                                    'processed_folder = "Đã xử lý"\nidle = true')
+    text = path.read_text(encoding="utf-8").replace(
+        'processed_folder = "Đã xử lý"', 'processed_folder = "Đã xử lý"\nidle = true'
+    )
     path.write_text(text, encoding="utf-8")
     first, second = Proc(path, env), Proc(path, env)
     try:

@@ -1,4 +1,5 @@
 """`baocao demo` end to end: the same command an administrator tries first."""
+
 from __future__ import annotations
 
 import email
@@ -18,8 +19,14 @@ def test_demo_produces_the_digest_workbook_and_status(tmp_path, dovecot):
     assert r.returncode == 0, r.stderr[-3000:]
     assert "Đã báo cáo 12/14 đơn vị" in r.stdout and "reminder(s)" in r.stdout
     names = {p.name for p in out.iterdir()}
-    assert {"digest-2026-11-20.html", "digest-2026-11-20.eml", "tong-hop-2026-11-20.xlsx", "status.txt",
-            "export-2026-11-20.json", "acknowledgement-example.eml"} <= names
+    assert {
+        "digest-2026-11-20.html",
+        "digest-2026-11-20.eml",
+        "tong-hop-2026-11-20.xlsx",
+        "status.txt",
+        "export-2026-11-20.json",
+        "acknowledgement-example.eml",
+    } <= names
     doc = json.loads((out / "export-2026-11-20.json").read_text(encoding="utf-8"))
     statuses = sorted(u["status"] for u in doc["units"])
     assert statuses.count("missing") == 2 and statuses.count("late") == 1 and statuses.count("unreadable") == 1

@@ -1,4 +1,5 @@
 """Sending the digest: STARTTLS + AUTH, exactly once, retries, the 14:59:30 report, catch-up."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,11 +10,11 @@ from email import policy
 import pytest
 from sqlalchemy import select
 
-from service.ingest.archive import Archive
 from service.config import load_config
+from service.demo.localmail import SmtpCapture, free_port
+from service.ingest.archive import Archive
 from service.schedule.daemon import Daemon, health
 from service.schedule.dispatch import send_digest
-from service.demo.localmail import SmtpCapture, free_port
 from storage.db import open_database
 from storage.models import Digest, Message
 from tests.mailbuilders import email_bytes, simple_report, write_config
@@ -40,15 +41,28 @@ class Env:
 
 
 def make_env(tmp_path, db_url, mailbox, smtp, smtp_extra=None, name="config.toml"):
-    smtp_section = {"host": "127.0.0.1", "port": smtp.port, "security": "none",
-                    "from_address": "baocao.ldtbxh@example.gov.vn"}
+    smtp_section = {
+        "host": "127.0.0.1",
+        "port": smtp.port,
+        "security": "none",
+        "from_address": "baocao.ldtbxh@example.gov.vn",
+    }
     smtp_section.update(smtp_extra or {})
     env = {"T_IMAP_PW": mailbox.password, "T_SMTP_PW": "smtp-secret"}
     path = write_config(
         tmp_path / name,
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-              "password_env": "T_IMAP_PW", "processed_folder": "Đã xử lý"},
-        smtp=smtp_section, database_url=db_url, archive_dir=tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+            "processed_folder": "Đã xử lý",
+        },
+        smtp=smtp_section,
+        database_url=db_url,
+        archive_dir=tmp_path / "archive",
+    )
     return Env(load_config(path, env=env), db_url, mailbox, smtp)
 
 
@@ -75,6 +89,7 @@ def test_report_at_14_59_30_is_in_the_15_00_digest_and_it_goes_once(env):
         assert row.state == "sent" and row.sends == 1
     with env.sessions() as s:
         from service.day.dayview import build_day_view
+
         view = build_day_view(s, env.cfg, DAY)
         assert {u.unit.code: u.status for u in view.units}["BHXH"] == "on_time"
 
@@ -115,6 +130,7 @@ def test_missed_digest_is_sent_on_start(env):
 
 def test_not_a_reporting_day_sends_nothing(env):
     from dataclasses import replace
+
     cfg = replace(env.cfg, schedule=replace(env.cfg.schedule, holidays=frozenset({DAY})))
     assert send_digest(cfg, env.sessions, env.archive, DAY, at(15, 0)).status == "not_reporting_day"
     assert env.digests() == []
@@ -131,18 +147,36 @@ def test_resend_sends_again_on_purpose(env):
 
 def test_starttls_and_auth(tmp_path, mailbox):
     with SmtpCapture(tls=True, auth={"baocao": "smtp-secret"}) as server:
-        e = make_env(tmp_path, f"sqlite:///{tmp_path / 'db'}", mailbox, server,
-                     {"security": "starttls", "ca_file": str(server.cert_path), "username": "baocao",
-                      "password_env": "T_SMTP_PW"})
+        e = make_env(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'db'}",
+            mailbox,
+            server,
+            {
+                "security": "starttls",
+                "ca_file": str(server.cert_path),
+                "username": "baocao",
+                "password_env": "T_SMTP_PW",
+            },
+        )
         assert send_digest(e.cfg, e.sessions, e.archive, DAY, at(15, 0)).status == "sent"
         assert len(e.digests()) == 1
 
 
 def test_wrong_smtp_password_is_a_named_failure(tmp_path, mailbox):
     with SmtpCapture(tls=True, auth={"baocao": "other"}) as server:
-        e = make_env(tmp_path, f"sqlite:///{tmp_path / 'db'}", mailbox, server,
-                     {"security": "starttls", "ca_file": str(server.cert_path), "username": "baocao",
-                      "password_env": "T_SMTP_PW"})
+        e = make_env(
+            tmp_path,
+            f"sqlite:///{tmp_path / 'db'}",
+            mailbox,
+            server,
+            {
+                "security": "starttls",
+                "ca_file": str(server.cert_path),
+                "username": "baocao",
+                "password_env": "T_SMTP_PW",
+            },
+        )
         out = send_digest(e.cfg, e.sessions, e.archive, DAY, at(15, 0))
         assert out.status == "failed" and "refused the login" in out.detail
         assert "smtp-secret" not in out.detail
@@ -157,11 +191,19 @@ def test_untrusted_smtp_certificate_is_refused(tmp_path, mailbox):
 
 def test_hostile_subject_and_cell_text_are_escaped(env):
     from tests.mailbuilders import XLSX, report_workbook
+
     book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": "<script>alert(1)</script>"}})
-    env.mailbox.append(email_bytes(sender="hacker@evil.example", subject='<img src=x onerror="alert(1)">',
-                                   attachments=[("<b>x</b>.xlsx", XLSX, book)]), at(9, 0))
-    env.mailbox.append(email_bytes(sender="bhxh.tp@example.gov.vn", subject="BC",
-                                   attachments=[("bc.xlsx", XLSX, book)]), at(9, 5))
+    env.mailbox.append(
+        email_bytes(
+            sender="hacker@evil.example",
+            subject='<img src=x onerror="alert(1)">',
+            attachments=[("<b>x</b>.xlsx", XLSX, book)],
+        ),
+        at(9, 0),
+    )
+    env.mailbox.append(
+        email_bytes(sender="bhxh.tp@example.gov.vn", subject="BC", attachments=[("bc.xlsx", XLSX, book)]), at(9, 5)
+    )
     d = env.daemon(at(15, 0))
     d.digest(DAY)
     d.close()
@@ -180,10 +222,12 @@ class _SizeLimitedSmtp:
 
     def __init__(self) -> None:
         from aiosmtpd.controller import Controller
+
         self.messages: list = []
         self.port = free_port()
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port, server_hostname="localhost",
-                                      data_size_limit=POSTFIX_SIZE_LIMIT)
+        self._controller = Controller(
+            self, hostname="127.0.0.1", port=self.port, server_hostname="localhost", data_size_limit=POSTFIX_SIZE_LIMIT
+        )
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(envelope)

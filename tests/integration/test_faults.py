@@ -1,6 +1,7 @@
 """Faults against the real servers, each followed by the invariants: no message lost, none
 stored twice, every one archived, the digest sent once, one clear log line, and recovery by
 the next cycle. A fake stands in only where a real server cannot fail on demand (NO/BAD)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,13 +20,13 @@ import pytest
 from imapclient.exceptions import IMAPClientError
 from sqlalchemy import select
 
-from service.ingest.archive import Archive, content_hash
 from service.config import Config, load_config
-from service.schedule.daemon import Daemon
-from service.errors import MailboxError
 from service.demo.localmail import LocalDovecot, dovecot_unavailable_reason
-from service.mail.mailbox import Mailbox
+from service.errors import MailboxError
+from service.ingest.archive import Archive, content_hash
 from service.ingest.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
+from service.schedule.daemon import Daemon
 from storage.db import open_database
 from storage.models import Digest, MailboxState, Message
 from tests.conftest import _unavailable
@@ -46,8 +47,10 @@ def at(hh: int, mm: int, ss: int = 0, day: dt.date = DAY) -> dt.datetime:
 
 def reports(n: int, *, first: int = 0, unknown_every: int = 5) -> list[bytes]:
     """n distinct report emails; every `unknown_every`-th comes from an unknown sender."""
-    return [simple_report(sender=UNKNOWN if i % unknown_every == unknown_every - 1 else KNOWN[i % 3],
-                          de_nghi=i) for i in range(first, first + n)]
+    return [
+        simple_report(sender=UNKNOWN if i % unknown_every == unknown_every - 1 else KNOWN[i % 3], de_nghi=i)
+        for i in range(first, first + n)
+    ]
 
 
 def is_unknown(raw: bytes) -> bool:
@@ -81,7 +84,7 @@ class Rig:
         self.sessions = open_database(self.db_url)
         self.archive = Archive(self.cfg.service.archive_dir)
 
-    def append(self, raws: list[bytes], when: dt.datetime = at(9, 0)) -> None:
+    def append(self, raws: list[bytes], when: dt.datetime = at(9, 0)) -> None:  # noqa: B008 (a fixed time)
         self.server.append_many(self.user, self.folder, [(r, when) for r in raws])
         self.appended += raws
 
@@ -106,8 +109,7 @@ class Rig:
             c.select_folder(folder, readonly=True)
             uids = c.search("ALL")
             data = c.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"]) if uids else {}
-        return [email.message_from_bytes(v[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"])["Message-ID"]
-                for v in data.values()]
+        return [email.message_from_bytes(v[b"BODY[HEADER.FIELDS (MESSAGE-ID)]"])["Message-ID"] for v in data.values()]
 
     def assert_nothing_stored_twice(self) -> None:
         shas = self.stored_shas()
@@ -140,18 +142,40 @@ class Rig:
         self.sessions.kw["bind"].dispose()
 
 
-def make_rig(tmp_path: Path, server: LocalDovecot, user: str, password: str, *, db_url: str | None = None,
-             archive_dir: Path | None = None, folder: str = "INBOX", smtp_port: int = 2525) -> Rig:
+def make_rig(
+    tmp_path: Path,
+    server: LocalDovecot,
+    user: str,
+    password: str,
+    *,
+    db_url: str | None = None,
+    archive_dir: Path | None = None,
+    folder: str = "INBOX",
+    smtp_port: int = 2525,
+) -> Rig:
     db_url = db_url or f"sqlite:///{tmp_path / 'baocao.sqlite3'}"
     env = {"T_IMAP_PW": password}
     path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": server.port, "security": "none", "username": user,
-              "password_env": "T_IMAP_PW", "folder": folder, "processed_folder": PROCESSED,
-              "timeout_seconds": 10},
-        smtp={"host": "127.0.0.1", "port": smtp_port, "security": "none",
-              "from_address": "baocao.ldtbxh@example.gov.vn"},
-        database_url=db_url, archive_dir=archive_dir or tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": server.port,
+            "security": "none",
+            "username": user,
+            "password_env": "T_IMAP_PW",
+            "folder": folder,
+            "processed_folder": PROCESSED,
+            "timeout_seconds": 10,
+        },
+        smtp={
+            "host": "127.0.0.1",
+            "port": smtp_port,
+            "security": "none",
+            "from_address": "baocao.ldtbxh@example.gov.vn",
+        },
+        database_url=db_url,
+        archive_dir=archive_dir or tmp_path / "archive",
+    )
     return Rig(load_config(path, env=env), path, env, server, user, db_url, folder)
 
 
@@ -179,6 +203,7 @@ def assert_one_clear_line(caplog, *needles: str) -> str:
 
 # -- the IMAP server ---------------------------------------------------------------------
 
+
 def stop_dovecot(server: LocalDovecot) -> None:
     """Stop the server with the sessions it serves: LocalDovecot.shutdown() ends the master,
     but its imap processes would go on serving the connections already open."""
@@ -202,8 +227,7 @@ def private_dovecot():
     server.stop()
 
 
-def test_imap_server_stopped_in_the_middle_of_a_fetch_then_restarted(tmp_path, private_dovecot, monkeypatch,
-                                                                     caplog):
+def test_imap_server_stopped_in_the_middle_of_a_fetch_then_restarted(tmp_path, private_dovecot, monkeypatch, caplog):
     server = private_dovecot
     rig = make_rig(tmp_path, server, "baocao", "imap-pass-1")
     rig.append(reports(250))  # three fetch batches of 100
@@ -340,6 +364,7 @@ def test_no_answer_to_move_after_the_commit(rig):
 
 # -- folders -------------------------------------------------------------------------------
 
+
 def test_processed_folder_deleted_between_polls_is_created_again(rig, caplog):
     rig.append(reports(5))
     daemon = rig.daemon()
@@ -397,17 +422,19 @@ def test_uidvalidity_reset_recognises_what_was_stored(tmp_path, mailbox, caplog,
 
 # -- the archive ---------------------------------------------------------------------------
 
+
 @pytest.fixture
 def small_disk(tmp_path):
     """A 1 MB tmpfs for the archive (needs the right to mount: skipped where there is none,
     a failure under CI=true, which runs as root)."""
     where = tmp_path / "small-disk"
     where.mkdir()
-    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
-                       capture_output=True, text=True)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)], capture_output=True, text=True)
     if r.returncode != 0:
-        _unavailable(f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}): "
-                    "the disk-full test needs root and the right to mount")
+        _unavailable(
+            f"cannot mount a tmpfs here ({r.stderr.strip() or r.returncode}): "
+            "the disk-full test needs root and the right to mount"
+        )
     yield where
     subprocess.run(["umount", "-l", str(where)], check=False)
 
@@ -415,16 +442,22 @@ def small_disk(tmp_path):
 def big_reports(n: int) -> list[bytes]:
     """Reports with a 50 kB scanned page each (70 kB in base64): fifteen fill a 1 MB disk."""
     from tests.mailbuilders import XLSX, report_workbook
+
     out = []
     for i in range(n):
         book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": i}})
-        out.append(email_bytes(sender=KNOWN[i % 3], attachments=[
-            ("bao-cao.xlsx", XLSX, book), ("scan.pdf", "application/pdf", os.urandom(50_000))]))
+        out.append(
+            email_bytes(
+                sender=KNOWN[i % 3],
+                attachments=[("bao-cao.xlsx", XLSX, book), ("scan.pdf", "application/pdf", os.urandom(50_000))],
+            )
+        )
     return out
 
 
 def test_disk_full_fails_the_poll_in_one_sentence_and_the_next_poll_stores_everything(
-        tmp_path, mailbox, small_disk, monkeypatch, caplog):
+    tmp_path, mailbox, small_disk, monkeypatch, caplog
+):
     monkeypatch.setattr("service.mail.mailbox.FETCH_BATCH_COUNT", 4)  # several batches before the disk fills
     rig = make_rig(tmp_path, mailbox.server, mailbox.user, mailbox.password, archive_dir=small_disk)
     rig.append(big_reports(20))
@@ -465,10 +498,10 @@ def test_read_only_archive_fails_the_poll_command_in_one_sentence(tmp_path, mail
 
 # -- the database --------------------------------------------------------------------------
 
+
 def test_database_locked_by_another_writer(tmp_path, mailbox, caplog):
     db_file = tmp_path / "baocao.sqlite3"
-    rig = make_rig(tmp_path, mailbox.server, mailbox.user, mailbox.password,
-                   db_url=f"sqlite:///{db_file}?timeout=0.2")
+    rig = make_rig(tmp_path, mailbox.server, mailbox.user, mailbox.password, db_url=f"sqlite:///{db_file}?timeout=0.2")
     rig.append(reports(6))
     daemon = rig.daemon()
     daemon.poll()  # a first poll records the mailbox state
@@ -494,6 +527,7 @@ def test_database_locked_by_another_writer(tmp_path, mailbox, caplog):
 
 
 # -- SMTP ----------------------------------------------------------------------------------
+
 
 def test_smtp_down_at_digest_time_and_back_an_hour_later(tmp_path, mailbox, smtp, caplog):
     rig = make_rig(tmp_path, mailbox.server, mailbox.user, mailbox.password, smtp_port=smtp.port)
@@ -555,12 +589,14 @@ def test_folder_recreated_with_fewer_messages_under_the_kept_connection(tmp_path
 
 # -- the first start -----------------------------------------------------------------------
 
+
 def test_a_crash_during_the_first_migration_leaves_no_half_made_schema(tmp_path, monkeypatch):
     """Found by the crash trials: on SQLite each CREATE TABLE used to commit on its own, so a
     daemon killed during its first start left tables that every later start tried to create
     again ("table ... already exists") and it never started again."""
-    import storage.db
     from sqlalchemy import event, inspect
+
+    import storage.db
 
     url = f"sqlite:///{tmp_path / 'baocao.sqlite3'}"
     make_engine = storage.db.create_db_engine
@@ -575,6 +611,7 @@ def test_a_crash_during_the_first_migration_leaves_no_half_made_schema(tmp_path,
                 created.append(statement)
                 if len(created) == 3:
                     raise KeyboardInterrupt("killed")  # a crash: nothing after this runs
+
         return engine
 
     monkeypatch.setattr(storage.db, "create_db_engine", engine_that_dies_at_the_third_table)

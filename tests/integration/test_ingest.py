@@ -1,4 +1,5 @@
 """Ingestion end to end against a real Dovecot, on SQLite and on PostgreSQL."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -8,11 +9,11 @@ import pytest
 from sqlalchemy import func, select
 
 from parsers.message import parse_message
-from service.ingest.archive import Archive, content_hash
 from service.config import load_config
 from service.errors import MailboxError
-from service.mail.mailbox import Mailbox
+from service.ingest.archive import Archive, content_hash
 from service.ingest.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
 from storage.db import open_database
 from storage.models import Message
 from tests.mailbuilders import XLSX, email_bytes, report_workbook, simple_report, write_config
@@ -31,14 +32,24 @@ def setup(mailbox, db_url, tmp_path):
     env = {"TEST_IMAP_PW": mailbox.password}
     cfg_path = write_config(
         tmp_path / "config.toml",
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none",
-              "username": mailbox.user, "password_env": "TEST_IMAP_PW", "folder": "INBOX",
-              "processed_folder": PROCESSED},
-        smtp=None, database_url=db_url, archive_dir=tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "TEST_IMAP_PW",
+            "folder": "INBOX",
+            "processed_folder": PROCESSED,
+        },
+        smtp=None,
+        database_url=db_url,
+        archive_dir=tmp_path / "archive",
+    )
     cfg = load_config(cfg_path, env=env)
 
     class S:
         pass
+
     s = S()
     s.cfg, s.mailbox, s.tmp = cfg, mailbox, tmp_path
     s.sessions = open_database(db_url)
@@ -51,6 +62,7 @@ def setup(mailbox, db_url, tmp_path):
                 return ing.poll(mb)
         finally:
             ing.close()
+
     s.poll = poll
     yield s
     s.sessions.kw["bind"].dispose()
@@ -75,7 +87,10 @@ def test_report_is_archived_stored_and_moved(setup):
         assert msg.received_at == at(8, 5, 12)
         assert msg.report_day == dt.date(2021, 8, 11)
         assert {(f.indicator, f.measure): int(f.value) for f in msg.figures} == {
-            ("dao_tao", "de_nghi"): 46, ("dao_tao", "phe_duyet"): 33, ("dao_tao", "kinh_phi"): 49_500_000}
+            ("dao_tao", "de_nghi"): 46,
+            ("dao_tao", "phe_duyet"): 33,
+            ("dao_tao", "kinh_phi"): 49_500_000,
+        }
         [att] = msg.attachments
         assert (att.filename, att.detected_format, att.outcome) == ("bao-cao.xlsx", "xlsx", "read")
         assert setup.archive.load(msg.archive_path) == raw
@@ -96,15 +111,24 @@ def test_unknown_sender_stays_flagged_in_inbox_and_is_not_reread(setup):
 
 
 def test_automatic_mail_is_recorded_but_never_a_report(setup):
-    setup.mailbox.append(email_bytes(sender="nongthuong@example.gov.vn", subject="Trả lời tự động: Báo cáo",
-                                     headers={"Auto-Submitted": "auto-replied"}), at(11, 35))
-    dsn = (b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
-           b"Message-ID: <dsn1@mail.example.gov.vn>\r\n"
-           b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
-           b"--b\r\nContent-Type: text/plain\r\n\r\nMailbox full\r\n--b--\r\n")
+    setup.mailbox.append(
+        email_bytes(
+            sender="nongthuong@example.gov.vn",
+            subject="Trả lời tự động: Báo cáo",
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+        at(11, 35),
+    )
+    dsn = (
+        b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
+        b"Message-ID: <dsn1@mail.example.gov.vn>\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n"
+        b"--b\r\nContent-Type: text/plain\r\n\r\nMailbox full\r\n--b--\r\n"
+    )
     setup.mailbox.append(dsn, at(11, 36))
-    setup.mailbox.append(email_bytes(sender="bhxh.tp@example.gov.vn", subject="Tin",
-                                     headers={"Precedence": "bulk"}), at(11, 37))
+    setup.mailbox.append(
+        email_bytes(sender="bhxh.tp@example.gov.vn", subject="Tin", headers={"Precedence": "bulk"}), at(11, 37)
+    )
     report = setup.poll()
     assert [s.kind for s in report.stored] == ["automatic"] * 3
 
@@ -130,21 +154,26 @@ SHARED_MID = "<report@localhost>"  # a mail tool that gives every message this M
 
 def sharing_one_message_id() -> list[bytes]:
     """Four different messages under one Message-ID: each is a report to keep."""
-    return [simple_report(message_id=SHARED_MID),
-            simple_report(sender="yte.tp@example.gov.vn", message_id=SHARED_MID),  # another unit
-            simple_report(de_nghi=47, message_id=SHARED_MID),  # the same unit, other figures
-            email_bytes(message_id=SHARED_MID, body="Xin gửi lại báo cáo.")]  # the same unit, no file
+    return [
+        simple_report(message_id=SHARED_MID),
+        simple_report(sender="yte.tp@example.gov.vn", message_id=SHARED_MID),  # another unit
+        simple_report(de_nghi=47, message_id=SHARED_MID),  # the same unit, other figures
+        email_bytes(message_id=SHARED_MID, body="Xin gửi lại báo cáo."),
+    ]  # the same unit, no file
 
 
 def delivered_again(raw: bytes) -> bytes:
     """The same mail as a second delivery writes it: other transport fields on top."""
-    return (b"Delivered-To: baocao@example.gov.vn\r\nReceived: from mx2.example.gov.vn by "
-            b"mail.example.gov.vn; Wed, 11 Aug 2021 08:01:02 +0700\r\nX-Spam-Score: 0.1\r\n") + raw
+    return (
+        b"Delivered-To: baocao@example.gov.vn\r\nReceived: from mx2.example.gov.vn by "
+        b"mail.example.gov.vn; Wed, 11 Aug 2021 08:01:02 +0700\r\nX-Spam-Score: 0.1\r\n"
+    ) + raw
 
 
 def shared_id_warnings(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records
-            if r.levelname == "WARNING" and SHARED_MID.strip("<>") in r.getMessage()]
+    return [
+        r.getMessage() for r in caplog.records if r.levelname == "WARNING" and SHARED_MID.strip("<>") in r.getMessage()
+    ]
 
 
 def stored_units(sessions) -> list[tuple[str | None, str | None]]:
@@ -162,8 +191,9 @@ def test_messages_sharing_a_message_id_are_all_stored(setup, caplog):
     report = setup.poll()
     assert [s.unit_code for s in report.stored] == ["BHXH", "YTE", "BHXH", "BHXH"]
     assert report.duplicates == 2
-    assert stored_units(setup.sessions) == sorted([("BHXH", SHARED_MID.strip("<>"))] * 3 +
-                                                  [("YTE", SHARED_MID.strip("<>"))])
+    assert stored_units(setup.sessions) == sorted(
+        [("BHXH", SHARED_MID.strip("<>"))] * 3 + [("YTE", SHARED_MID.strip("<>"))]
+    )
     assert len(shared_id_warnings(caplog)) == 1
     assert len(folder_uids(setup.mailbox, PROCESSED)) == 6
     assert setup.poll().stored == []
@@ -177,8 +207,10 @@ def test_import_keeps_messages_sharing_a_message_id(setup, caplog):
     again = [ing.import_raw(different[0], at(9, 0)), ing.import_raw(delivered_again(different[1]), at(9, 1))]
     ing.close()
     assert [r.duplicate for r in results] == [False] * 4
-    assert [(r.duplicate, r.message_pk) for r in again] == [(True, results[0].message_pk),
-                                                            (True, results[1].message_pk)]
+    assert [(r.duplicate, r.message_pk) for r in again] == [
+        (True, results[0].message_pk),
+        (True, results[1].message_pk),
+    ]
     assert len(stored_units(setup.sessions)) == 4
     assert len(shared_id_warnings(caplog)) == 1
 
@@ -187,6 +219,7 @@ def test_reprocess_fills_the_content_hash_of_rows_stored_before_it(setup):
     from sqlalchemy import update
 
     from service.ingest.reprocess import reprocess
+
     ing = Ingestor(setup.cfg, setup.sessions, setup.archive, workers=1)
     different = sharing_one_message_id()[:2]
     for i, raw in enumerate(different):
@@ -196,8 +229,9 @@ def test_reprocess_fills_the_content_hash_of_rows_stored_before_it(setup):
         s.commit()
     reprocess(ing)
     assert ing.import_raw(delivered_again(different[0]), at(9, 0)).duplicate
-    assert not ing.import_raw(simple_report(sender="yte.tp@example.gov.vn", de_nghi=1,
-                                            message_id=SHARED_MID), at(9, 1)).duplicate
+    assert not ing.import_raw(
+        simple_report(sender="yte.tp@example.gov.vn", de_nghi=1, message_id=SHARED_MID), at(9, 1)
+    ).duplicate
     ing.close()
     assert [u for u, _ in stored_units(setup.sessions)] == ["BHXH", "YTE", "YTE"]
 
@@ -218,10 +252,18 @@ def test_nothing_new_downloads_nothing(setup, monkeypatch):
 def test_uidvalidity_change_rescans_without_doubling(setup, tmp_path):
     cfg_path = write_config(
         tmp_path / "c2.toml",
-        imap={"host": "127.0.0.1", "port": setup.mailbox.port, "security": "none",
-              "username": setup.mailbox.user, "password_env": "TEST_IMAP_PW", "folder": "Báo cáo"},
-        smtp=None, database_url=str(setup.sessions.kw["bind"].url.render_as_string(hide_password=False)),
-        archive_dir=tmp_path / "archive")
+        imap={
+            "host": "127.0.0.1",
+            "port": setup.mailbox.port,
+            "security": "none",
+            "username": setup.mailbox.user,
+            "password_env": "TEST_IMAP_PW",
+            "folder": "Báo cáo",
+        },
+        smtp=None,
+        database_url=str(setup.sessions.kw["bind"].url.render_as_string(hide_password=False)),
+        archive_dir=tmp_path / "archive",
+    )
     cfg = load_config(cfg_path, env={"TEST_IMAP_PW": setup.mailbox.password})
     a, b = simple_report(), simple_report(sender="yte.tp@example.gov.vn")
     setup.mailbox.append(a, at(8, 0), folder="Báo cáo")
@@ -230,6 +272,7 @@ def test_uidvalidity_change_rescans_without_doubling(setup, tmp_path):
         ing = Ingestor(cfg, setup.sessions, Archive(cfg.service.archive_dir), workers=1)
         with Mailbox(cfg.imap) as mb:
             return ing.poll(mb)
+
     assert len(poll().stored) == 1
     with setup.mailbox.connect() as c:  # the folder is recreated: new UIDVALIDITY
         c.delete_folder("Báo cáo")
@@ -253,6 +296,7 @@ def test_move_falls_back_to_copy_delete_expunge(setup, monkeypatch):
     def connect_without_move(self):
         original_connect(self)
         self._capabilities.discard(b"MOVE")
+
     monkeypatch.setattr(Mailbox, "connect", connect_without_move)
     setup.poll()
     assert folder_uids(setup.mailbox, "INBOX") == []
@@ -265,28 +309,40 @@ def test_parallel_batch_gives_the_same_result(setup):
     report = setup.poll(workers=2)
     assert len(report.stored) == 10
     with setup.sessions() as s:
-        got = sorted(int(f.value) for m in s.scalars(select(Message)) for f in m.figures
-                     if f.measure == "de_nghi")
+        got = sorted(int(f.value) for m in s.scalars(select(Message)) for f in m.figures if f.measure == "de_nghi")
     assert got == list(range(100, 110))
 
 
 def test_shared_sender_resolved_from_unit_line(setup):
-    book = report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 5}},
-                           unit_line="UBND xã Nông Thượng")
-    setup.mailbox.append(email_bytes(sender="vanphong.hai.xa@example.gov.vn", subject="Gửi báo cáo",
-                                     attachments=[("baocao.xlsx", XLSX, book)]), at(10, 0))
-    setup.mailbox.append(email_bytes(sender="vanphong.hai.xa@example.gov.vn", subject="Gửi báo cáo",
-                                     attachments=[("baocao.xlsx", XLSX, report_workbook(
-                                         {"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 7}}))]),
-                         at(10, 5))
+    book = report_workbook(
+        {"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 5}}, unit_line="UBND xã Nông Thượng"
+    )
+    setup.mailbox.append(
+        email_bytes(
+            sender="vanphong.hai.xa@example.gov.vn", subject="Gửi báo cáo", attachments=[("baocao.xlsx", XLSX, book)]
+        ),
+        at(10, 0),
+    )
+    setup.mailbox.append(
+        email_bytes(
+            sender="vanphong.hai.xa@example.gov.vn",
+            subject="Gửi báo cáo",
+            attachments=[
+                ("baocao.xlsx", XLSX, report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 7}}))
+            ],
+        ),
+        at(10, 5),
+    )
     report = setup.poll()
     assert [(s.kind, s.unit_code) for s in report.stored] == [("report", "NONG_THUONG"), ("unassigned", None)]
 
 
 # -- connection security and errors ------------------------------------------------------
 
+
 def imap_cfg(setup, **over):
     from dataclasses import replace
+
     return replace(setup.cfg.imap, **over)
 
 
@@ -304,6 +360,7 @@ def test_untrusted_certificate_is_refused(setup):
 
 def test_wrong_password_is_one_sentence(setup):
     from service.config import Secret
+
     with pytest.raises(MailboxError, match=r"refused the login for .*wrong user name or password"):
         Mailbox(imap_cfg(setup, password=Secret("nope", "test"))).connect()
 
@@ -315,6 +372,7 @@ def test_missing_folder_is_named(setup):
 
 def test_unreachable_host_is_named(setup):
     from service.demo.localmail import free_port
+
     with pytest.raises(MailboxError, match=r"cannot reach the IMAP server 127\.0\.0\.1:\d+"):
         Mailbox(imap_cfg(setup, port=free_port())).connect()
 
@@ -330,6 +388,7 @@ def test_archive_holds_every_message_byte_for_byte(setup):
 
 # -- two instances polling one mailbox into one PostgreSQL database ------------------------
 
+
 def test_two_pollers_racing_on_postgresql_store_each_message_once(dovecot, pg_url, tmp_path, caplog):
     """Both start their first poll on a new account at the same moment, so both create the
     folder's state and store the same new messages at once: an expected race, never an error."""
@@ -338,6 +397,7 @@ def test_two_pollers_racing_on_postgresql_store_each_message_once(dovecot, pg_ur
     from concurrent.futures import ThreadPoolExecutor
 
     from storage.models import MailboxMessage
+
     caplog.set_level("INFO")
     sessions = open_database(pg_url)
     archive = Archive(tmp_path / "archive")
@@ -345,25 +405,41 @@ def test_two_pollers_racing_on_postgresql_store_each_message_once(dovecot, pg_ur
     for trial in range(6):
         user, password = f"race{trial}{secrets.token_hex(4)}", secrets.token_urlsafe(12)
         dovecot.add_user(user, password)
-        raws = [simple_report(sender=("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn")[i % 2], de_nghi=i)
-                for i in range(12)]
+        raws = [
+            simple_report(sender=("bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn")[i % 2], de_nghi=i)
+            for i in range(12)
+        ]
         dovecot.append_many(user, "INBOX", [(r, at(8, i)) for i, r in enumerate(raws)])
         sent += raws
-        cfg = load_config(write_config(
-            tmp_path / f"config{trial}.toml",
-            imap={"host": "127.0.0.1", "port": dovecot.port, "security": "none", "username": user,
-                  "password_env": "TEST_IMAP_PW", "folder": "INBOX", "processed_folder": PROCESSED},
-            smtp=None, database_url=pg_url, archive_dir=tmp_path / "archive"), env={"TEST_IMAP_PW": password})
+        cfg = load_config(
+            write_config(
+                tmp_path / f"config{trial}.toml",
+                imap={
+                    "host": "127.0.0.1",
+                    "port": dovecot.port,
+                    "security": "none",
+                    "username": user,
+                    "password_env": "TEST_IMAP_PW",
+                    "folder": "INBOX",
+                    "processed_folder": PROCESSED,
+                },
+                smtp=None,
+                database_url=pg_url,
+                archive_dir=tmp_path / "archive",
+            ),
+            env={"TEST_IMAP_PW": password},
+        )
         start = threading.Barrier(2)
 
         def poll():
-            ing = Ingestor(cfg, sessions, archive, workers=1)
+            ing = Ingestor(cfg, sessions, archive, workers=1)  # noqa: B023
             try:
-                with Mailbox(cfg.imap) as mb:
-                    start.wait(timeout=30)
+                with Mailbox(cfg.imap) as mb:  # noqa: B023 (run within this iteration)
+                    start.wait(timeout=30)  # noqa: B023
                     return ing.poll(mb)
             finally:
                 ing.close()
+
         with ThreadPoolExecutor(2) as pool:
             reports = [f.result() for f in [pool.submit(poll) for _ in range(2)]]
         assert sum(len(r.stored) for r in reports) == len(raws)

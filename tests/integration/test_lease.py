@@ -2,6 +2,7 @@
 takes over, killed right after the SMTP server accepted it, killed while holding the claim,
 a lost answer to DATA; and the operator's `digest --force`. Real daemons and `baocao`
 processes, real Dovecot (the digest's own copy lands there) and SMTP capture."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -14,13 +15,13 @@ import sys
 import pytest
 from sqlalchemy import select
 
-from service.ingest.archive import Archive
 from service.config import load_config
+from service.ingest.archive import Archive
+from service.ingest.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
 from service.schedule.daemon import Daemon
 from service.schedule.dispatch import COPY_GRACE, send_digest
 from service.schedule.lease import LEASE_TTL, Holder
-from service.mail.mailbox import Mailbox
-from service.ingest.pipeline import Ingestor
 from storage.db import open_database
 from storage.models import Digest, Message, OutboxMail
 from tests.integration.test_daemon import TZ, Proc, daemon_config
@@ -39,8 +40,7 @@ class Rig:
         self.path, env = daemon_config(tmp_path, mailbox, smtp, db_url, seconds_ahead=-120)
         self.copy_to = f"{mailbox.user}@baocao.test"
         text = self.path.read_text(encoding="utf-8")
-        self.path.write_text(text.replace("[digest]\n", f'[digest]\ncopy_to = "{self.copy_to}"\n', 1),
-                             encoding="utf-8")
+        self.path.write_text(text.replace("[digest]\n", f'[digest]\ncopy_to = "{self.copy_to}"\n', 1), encoding="utf-8")
         if delivered:  # else the copies are accepted and never arrive
             smtp.deliver(self.copy_to, lambda raw: mailbox.append(raw, dt.datetime.now(TZ)))
         self.env = {**env, "BAOCAO_LEASE_SECONDS": str(LEASE_SECONDS)}
@@ -56,8 +56,7 @@ class Rig:
 
     def digests(self) -> list[str]:
         """The Message-ID of every digest the coordinator received."""
-        return [email.message_from_bytes(m.data)["Message-ID"] for m in self.smtp.messages
-                if COORDINATOR in m.rcpt_tos]
+        return [email.message_from_bytes(m.data)["Message-ID"] for m in self.smtp.messages if COORDINATOR in m.rcpt_tos]
 
     def row(self) -> Digest:
         with self.sessions() as s:
@@ -94,6 +93,7 @@ def stop_all(*procs: Proc) -> list[int]:
 
 # -- a holder stopped past its lease ---------------------------------------------------------
 
+
 @pytest.mark.parametrize("point", ["digest_built", "digest_handover"])
 def test_an_instance_stopped_past_its_lease_and_the_one_that_took_over_send_one_digest(rig, point):
     """A daemon is stopped (SIGSTOP: every thread, its lease heartbeat too) holding the claim:
@@ -129,6 +129,7 @@ def test_an_instance_stopped_past_its_lease_and_the_one_that_took_over_send_one_
 
 # -- killed after the SMTP server accepted it ----------------------------------------------------
 
+
 @pytest.mark.parametrize("point", ["digest_built", "digest_accepted"])
 def test_a_restart_after_a_kill_resolves_the_digest_at_once_and_sends_it_once(rig, point):
     """SIGKILL holding the claim, before the hand-over or right after the SMTP server accepted
@@ -138,7 +139,7 @@ def test_a_restart_after_a_kill_resolves_the_digest_at_once_and_sends_it_once(ri
     killed = Proc(rig.path, {**rig.env, "BAOCAO_FAILPOINT": f"{point}:1"})
     assert killed.p.wait(timeout=60) == -signal.SIGKILL, "".join(killed.lines)[-3000:]
     claim = rig.row()
-    assert claim.state == "sending" and claim.lease_until > dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)
+    assert claim.state == "sending" and claim.lease_until > dt.datetime.now(dt.UTC) + dt.timedelta(minutes=30)
     assert len(rig.digests()) == (0 if point == "digest_built" else 1)
     restarted = Proc(rig.path, rig.env)
     try:
@@ -160,15 +161,25 @@ def test_another_instance_does_not_take_a_live_lease_for_a_dead_one(rig):
     stopped = Proc(rig.path, {**rig.env, "BAOCAO_LEASE_SECONDS": "3600", "BAOCAO_FAILPOINT": "digest_built:1:stop"})
     try:
         stopped.wait_for("failpoint digest_built: stopping the whole process")
-        r = subprocess.run([sys.executable, "-m", "service.cli", "--config", str(rig.path), "digest"],
-                           env={**os.environ, **rig.env}, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "service.cli", "--config", str(rig.path), "digest"],
+            env={**os.environ, **rig.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         assert f"(pid {stopped.p.pid}), is sending the digest for" in r.stdout
         assert "use --force to take it over" in r.stdout
         assert rig.digests() == []
 
-        r = subprocess.run([sys.executable, "-m", "service.cli", "--config", str(rig.path), "digest", "--force"],
-                           env={**os.environ, **rig.env}, capture_output=True, text=True, timeout=120)
+        r = subprocess.run(
+            [sys.executable, "-m", "service.cli", "--config", str(rig.path), "digest", "--force"],
+            env={**os.environ, **rig.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert r.returncode == 0, r.stderr
         assert f"Took over the digest for {rig.day:%d/%m/%Y} from" in r.stdout
         assert f"(pid {stopped.p.pid})" in r.stdout
@@ -182,10 +193,11 @@ def test_another_instance_does_not_take_a_live_lease_for_a_dead_one(rig):
 
 # -- a lost answer to DATA ---------------------------------------------------------------------
 
+
 def test_a_lost_answer_to_data_is_resolved_by_the_copy_not_by_sending_again(rig):
     """The server accepts the digest and delivers it but the connection drops before its 250:
     the attempt fails with an unknown outcome; the retry finds the copy and sends nothing."""
-    due = dt.datetime.now(dt.timezone.utc)
+    due = dt.datetime.now(dt.UTC)
     rig.smtp.hang_up_after_data = True
     first = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, due)
     assert first.status == "failed"
@@ -207,17 +219,17 @@ def test_without_a_copy_an_unknown_outcome_waits_for_it_then_sends_again(tmp_pat
     not sent again before the copy had time to arrive, then it is (better twice than never)."""
     rig = Rig(tmp_path, mailbox, smtp, db_url, delivered=False)
     try:
-        start = dt.datetime.now(dt.timezone.utc)
+        start = dt.datetime.now(dt.UTC)
         smtp.hang_up_after_data = True
         assert send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, start).status == "failed"
         smtp.hang_up_after_data = False
         handed_over = rig.row().handed_over_at
-        early = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, handed_over + COPY_GRACE / 2,
-                            ignore_backoff=True)
+        early = send_digest(
+            rig.cfg, rig.sessions, rig.archive, rig.day, handed_over + COPY_GRACE / 2, ignore_backoff=True
+        )
         assert early.status == "waiting_for_copy" and "copy has not arrived" in early.detail
         assert len(rig.digests()) == 1
-        late = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, handed_over + COPY_GRACE,
-                           ignore_backoff=True)
+        late = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, handed_over + COPY_GRACE, ignore_backoff=True)
         assert late.status == "sent"
         assert len(rig.digests()) == 2 and len(set(rig.digests())) == 1  # the same Message-ID
     finally:
@@ -226,18 +238,19 @@ def test_without_a_copy_an_unknown_outcome_waits_for_it_then_sends_again(tmp_pat
 
 # -- the lease itself --------------------------------------------------------------------------
 
+
 def test_finishing_after_the_lease_was_taken_over_records_nothing(rig, caplog):
     """In one process, with the clock injected: A claims, B takes over after A's lease ran out
     and sends; A's late outcome is not recorded and names B."""
     from service.schedule.dispatch import _claim
-    t0 = dt.datetime.now(dt.timezone.utc)
+
+    t0 = dt.datetime.now(dt.UTC)
     a, b = Holder.current(identity="host-a:1"), Holder.current(identity="host-b:2")
     claim_a = _claim(rig.sessions, rig.cfg, rig.day, t0, a, resend=False, ignore_backoff=False, force=False)
     assert claim_a.lease is not None
     early = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, t0 + LEASE_TTL / 2, owner=b)
     assert early.status == "in_progress" and early.holder.startswith("host-a:1 (pid ")
-    later = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, t0 + LEASE_TTL + dt.timedelta(seconds=5),
-                        owner=b)
+    later = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, t0 + LEASE_TTL + dt.timedelta(seconds=5), owner=b)
     assert later.status == "sent" and later.holder.startswith("host-a:1")
     assert claim_a.lease.finish(claim_a.row.id, state="failed", last_error="late") is False
     assert "took it over" in caplog.text and "host-b:2" in caplog.text
@@ -250,20 +263,23 @@ def test_the_heartbeat_keeps_a_long_send_from_being_taken_over(rig):
     """While the work runs, the heartbeat renews the lease: another instance finds it in force
     after its first expiry. Once the work is over (no heartbeat), it runs out."""
     from service.schedule.lease import Lease, new_token
-    t0 = dt.datetime.now(dt.timezone.utc)
+
+    t0 = dt.datetime.now(dt.UTC)
     ttl = dt.timedelta(seconds=0.6)
     lease = Lease(rig.sessions, Digest, new_token(), Holder.current(identity="host-a:1"), t0, ttl=ttl)
     with rig.sessions() as s:
-        row = Digest(report_day=rig.day, message_id="<d@baocao.test>", attempts=0, sends=0, updated_at=t0,
-                     **lease.claim_values())
+        row = Digest(
+            report_day=rig.day, message_id="<d@baocao.test>", attempts=0, sends=0, updated_at=t0, **lease.claim_values()
+        )
         s.add(row)
         s.commit()
     lease.adopt(row.id)
     with lease.kept_alive():
         wait_until(lambda: lease.renewals >= 3)  # at least 3 heartbeats: more than one ttl has passed
         assert rig.row().lease_until > t0 + ttl
-        other = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, t0 + ttl + dt.timedelta(seconds=0.1),
-                            owner="host-b:2")
+        other = send_digest(
+            rig.cfg, rig.sessions, rig.archive, rig.day, t0 + ttl + dt.timedelta(seconds=0.1), owner="host-b:2"
+        )
         assert other.status == "in_progress"
     assert not lease.lost.is_set()
     after = send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, rig.row().lease_until, owner="host-b:2")
@@ -273,6 +289,7 @@ def test_the_heartbeat_keeps_a_long_send_from_being_taken_over(rig):
 def wait_until(condition, timeout: float = 30.0) -> None:
     """Waits for `condition` (an observable fact, not a fixed time) to become true."""
     import time
+
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
@@ -281,10 +298,12 @@ def wait_until(condition, timeout: float = 30.0) -> None:
 
 # -- the copy is the service's own mail --------------------------------------------------------
 
+
 def test_the_copy_coming_back_is_never_a_report_listed_or_answered(rig):
     from service.day.dayview import build_day_view
     from service.schedule.outbox import plan_acknowledgements
-    now = dt.datetime.now(dt.timezone.utc)
+
+    now = dt.datetime.now(dt.UTC)
     assert send_digest(rig.cfg, rig.sessions, rig.archive, rig.day, now).status == "sent"
     ingestor = Ingestor(rig.cfg, rig.sessions, rig.archive, workers=1)
     with Mailbox(rig.cfg.imap) as mb:

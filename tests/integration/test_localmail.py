@@ -1,4 +1,5 @@
 """The throwaway servers behave like the real ones the service meets: TLS, logins, dates, failures."""
+
 from __future__ import annotations
 
 import contextlib
@@ -15,8 +16,10 @@ import service.demo.localmail as localmail
 from service.demo.localmail import CapturedMail, LocalDovecot, LocalServerError, SmtpCapture
 
 ICT = dt.timezone(dt.timedelta(hours=7))
-RAW = (b"From: vanthu@bhxh.example.gov.vn\r\nTo: baocao@example.gov.vn\r\n"
-       b"Subject: test\r\nMessage-ID: <1@bhxh.example.gov.vn>\r\n\r\nhello\r\n")
+RAW = (
+    b"From: vanthu@bhxh.example.gov.vn\r\nTo: baocao@example.gov.vn\r\n"
+    b"Subject: test\r\nMessage-ID: <1@bhxh.example.gov.vn>\r\n\r\nhello\r\n"
+)
 # A failure that hangs instead of answering would stall the service: the client's socket
 # timeout turns a hang into a TimeoutError, which is not the refusal these tests expect.
 ANSWER_TIMEOUT = 10
@@ -27,6 +30,7 @@ def trusting(cert_path: object) -> ssl.SSLContext:
 
 
 # -- Dovecot -----------------------------------------------------------------------------
+
 
 def test_plain_login_sees_an_empty_inbox(mailbox):
     with IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=10) as c:
@@ -42,16 +46,14 @@ def test_starttls_on_the_plain_port_with_the_cert_trusted(mailbox):
 
 
 def test_implicit_tls_with_the_cert_trusted(mailbox):
-    with IMAPClient(mailbox.host, mailbox.ssl_port, ssl=True,
-                    ssl_context=trusting(mailbox.cert_path), timeout=10) as c:
+    with IMAPClient(mailbox.host, mailbox.ssl_port, ssl=True, ssl_context=trusting(mailbox.cert_path), timeout=10) as c:
         c.login(mailbox.user, mailbox.password)
         assert isinstance(c.socket(), ssl.SSLSocket)
 
 
 def test_untrusted_cert_is_refused_on_both_tls_paths(mailbox):
     with pytest.raises(ssl.SSLCertVerificationError):
-        IMAPClient(mailbox.host, mailbox.ssl_port, ssl=True,
-                   ssl_context=ssl.create_default_context(), timeout=10)
+        IMAPClient(mailbox.host, mailbox.ssl_port, ssl=True, ssl_context=ssl.create_default_context(), timeout=10)
     c = IMAPClient(mailbox.host, mailbox.port, ssl=False, timeout=10)
     try:
         with pytest.raises(ssl.SSLCertVerificationError):
@@ -108,8 +110,7 @@ def test_append_creates_a_missing_folder_with_a_vietnamese_name(mailbox):
 
 
 def test_write_maildir_sets_internaldate_from_the_given_time(dovecot, mailbox):
-    times = [dt.datetime(2021, 8, 12, 8, 10, 5, tzinfo=ICT),
-             dt.datetime(2021, 8, 12, 16, 20, 31, tzinfo=ICT)]
+    times = [dt.datetime(2021, 8, 12, 8, 10, 5, tzinfo=ICT), dt.datetime(2021, 8, 12, 16, 20, 31, tzinfo=ICT)]
     bodies = [RAW, RAW.replace(b"hello", b"second")]
     assert dovecot.write_maildir(mailbox.user, "INBOX", zip(bodies, times)) == 2
     c = mailbox.connect()
@@ -164,13 +165,16 @@ def test_not_root_is_named(monkeypatch):
 
 # -- SMTP --------------------------------------------------------------------------------
 
+
 def test_smtp_capture_keeps_envelope_and_exact_bytes(smtp):
     body = RAW.replace(b"hello", "Báo cáo tiến độ".encode())
     with smtplib.SMTP(smtp.host, smtp.port, timeout=10) as c:
-        c.sendmail("baocao@example.gov.vn", ["a@example.gov.vn", "b@example.gov.vn"], body,
-                   mail_options=["BODY=8BITMIME"])
+        c.sendmail(
+            "baocao@example.gov.vn", ["a@example.gov.vn", "b@example.gov.vn"], body, mail_options=["BODY=8BITMIME"]
+        )
     assert smtp.wait_for(1, timeout=5) == [
-        CapturedMail("baocao@example.gov.vn", ["a@example.gov.vn", "b@example.gov.vn"], body)]
+        CapturedMail("baocao@example.gov.vn", ["a@example.gov.vn", "b@example.gov.vn"], body)
+    ]
 
 
 def test_wait_for_times_out_instead_of_blocking(smtp):
@@ -221,8 +225,7 @@ def test_smtp_untrusted_cert_is_refused():
 
 def test_smtp_implicit_tls_with_auth():
     with SmtpCapture(implicit_tls=True, auth={"baocao": "s3cret"}) as server:
-        with smtplib.SMTP_SSL(server.host, server.port, timeout=10,
-                              context=trusting(server.cert_path)) as c:
+        with smtplib.SMTP_SSL(server.host, server.port, timeout=10, context=trusting(server.cert_path)) as c:
             c.login("baocao", "s3cret")
             c.sendmail("baocao@example.gov.vn", ["ldtbxh@example.gov.vn"], RAW)
         assert len(server.wait_for(1, timeout=5)) == 1
@@ -241,6 +244,7 @@ def test_smtp_fail_toggle_answers_451_then_recovers(smtp):
 
 
 # -- databases ---------------------------------------------------------------------------
+
 
 def test_pg_url_is_a_fresh_working_database(pg_url):
     engine = sa.create_engine(pg_url)

@@ -1,5 +1,6 @@
 """Log lines an administrator can read: time stamps with the service zone's offset, and one line
 saying what the scheduler did when a job came late (instead of APScheduler's own warnings)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,8 +11,8 @@ import threading
 
 import pytest
 
-from service.ingest.archive import Archive
 from service.config import load_config
+from service.ingest.archive import Archive
 from service.schedule.daemon import Daemon
 from storage.db import open_database
 from tests.integration.test_cli import baocao
@@ -22,8 +23,13 @@ STAMP = r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d\.\d{3}\+07:00"
 
 @pytest.mark.parametrize("log_format", ["plain", "json"])
 def test_time_stamps_carry_the_service_zone_offset_on_a_utc_machine(tmp_path, log_format):
-    path = write_config(tmp_path / "config.toml", imap=None, smtp=None,
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap=None,
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     assert 'timezone = "Asia/Ho_Chi_Minh"' in path.read_text(encoding="utf-8")
     eml = tmp_path / "a.eml"
     eml.write_bytes(simple_report())
@@ -38,11 +44,13 @@ def test_time_stamps_carry_the_service_zone_offset_on_a_utc_machine(tmp_path, lo
 
 @pytest.fixture
 def daemon(tmp_path):
-    path = write_config(tmp_path / "config.toml",
-                        imap={"host": "127.0.0.1", "port": 9, "security": "none", "username": "u",
-                              "password_env": "PW"},
-                        smtp=None, database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
-                        archive_dir=tmp_path / "archive")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": 9, "security": "none", "username": "u", "password_env": "PW"},
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     cfg = load_config(path, env={"PW": "x"})
     sessions = open_database(cfg.service.database_url)
     d = Daemon(cfg, sessions, Archive(cfg.service.archive_dir))

@@ -1,4 +1,5 @@
 """Operations: backup, --version, JSON logs."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,13 @@ from tests.mailbuilders import simple_report, write_config
 
 
 def test_backup_holds_a_consistent_database_the_archive_and_the_config(tmp_path):
-    path = write_config(tmp_path / "config.toml", imap=None, smtp=None,
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap=None,
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     eml = tmp_path / "a.eml"
     eml.write_bytes(simple_report())
     assert baocao("--config", str(path), "import", str(eml)).returncode == 0
@@ -33,8 +39,13 @@ def test_version():
 
 
 def test_json_log_lines(tmp_path):
-    path = write_config(tmp_path / "config.toml", imap=None, smtp=None,
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap=None,
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     eml = tmp_path / "a.eml"
     eml.write_bytes(simple_report())
     r = baocao("--config", str(path), "--log-format", "json", "import", str(eml))
@@ -46,8 +57,14 @@ def test_json_log_lines(tmp_path):
 def _backup_setup(tmp_path):
     from service.config import load_config
     from storage.db import open_database
-    path = write_config(tmp_path / "config.toml", imap=None, smtp=None,
-                        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+
+    path = write_config(
+        tmp_path / "config.toml",
+        imap=None,
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     cfg = load_config(path, require_secrets=False)
     open_database(cfg.service.database_url).kw["bind"].dispose()  # creates the database
     return cfg
@@ -58,10 +75,11 @@ def test_backup_keep_removes_only_the_older_copies_it_wrote_in_that_series(tmp_p
     import io
 
     from service.admin.backup import write_backup
+
     cfg = _backup_setup(tmp_path)
     folder = tmp_path / "backups"
     folder.mkdir()
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # Not baocao's, though named like its backups: a tar.gz of someone else, and other files.
     foreign = folder / "baocao-2026-11-20.tar.gz"
     with tarfile.open(foreign, "w:gz") as tar:
@@ -79,8 +97,13 @@ def test_backup_keep_removes_only_the_older_copies_it_wrote_in_that_series(tmp_p
 
     assert "Removed 2 older backup(s)" in text
     assert sorted(p.name for p in folder.iterdir()) == [
-        "baocao-2026-11-20.tar.gz", "baocao-2026-11-21.tar.gz.md5", "baocao-2026-11-22.tar.gz",
-        "baocao-2026-11-26.tar.gz", "baocao-2026-11-27.tar.gz", "weekly-2026-11-23.tar.gz"]
+        "baocao-2026-11-20.tar.gz",
+        "baocao-2026-11-21.tar.gz.md5",
+        "baocao-2026-11-22.tar.gz",
+        "baocao-2026-11-26.tar.gz",
+        "baocao-2026-11-27.tar.gz",
+        "weekly-2026-11-23.tar.gz",
+    ]
     with tarfile.open(folder / "baocao-2026-11-27.tar.gz") as tar:
         assert tar.getnames()[0] == "baocao-backup.json" and "baocao.db" in tar.getnames()
 
@@ -89,8 +112,9 @@ def test_backup_keep_orders_by_when_a_backup_was_made_not_by_name(tmp_path):
     import datetime as dt
 
     from service.admin.backup import write_backup
+
     cfg = _backup_setup(tmp_path)
-    utc = dt.timezone.utc
+    utc = dt.UTC
     # Numbered copies: b-10 is newer than b-9 although it sorts first as text.
     for n in (8, 9, 10):
         write_backup(cfg, tmp_path / f"b-{n}.tar.gz", dt.datetime(2026, 11, n, tzinfo=utc))

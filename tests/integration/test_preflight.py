@@ -1,4 +1,5 @@
 """A valid config that would send nothing: `baocao check` and the daemon's start-up say so."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -22,7 +23,9 @@ def test_check_of_a_running_campaign_has_no_warning(tmp_path):
     text = EXAMPLE_CONFIG.read_text(encoding="utf-8")
     text = re.sub(r"^start_date = .*$", f"start_date = {today - dt.timedelta(days=10)}", text, flags=re.M)
     text = re.sub(r"^end_date = .*$", f"end_date = {today + dt.timedelta(days=30)}", text, flags=re.M)
-    text = text.replace('# reminder_to = ["vanthu@thue.example.gov.vn"]', 'reminder_to = ["vanthu@thue.example.gov.vn"]')
+    text = text.replace(
+        '# reminder_to = ["vanthu@thue.example.gov.vn"]', 'reminder_to = ["vanthu@thue.example.gov.vn"]'
+    )
     path = tmp_path / "config.toml"
     path.write_text(text, encoding="utf-8")
     r = baocao("check", "--config", str(path))
@@ -32,10 +35,18 @@ def test_check_of_a_running_campaign_has_no_warning(tmp_path):
 
 def test_the_daemon_logs_the_warnings_when_it_starts(tmp_path, mailbox):
     path = write_config(
-        tmp_path / "config.toml", smtp=None,
-        imap={"host": "127.0.0.1", "port": mailbox.port, "security": "none", "username": mailbox.user,
-              "password_env": "T_IMAP_PW"},
-        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive")
+        tmp_path / "config.toml",
+        smtp=None,
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+        },
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+    )
     proc = Proc(path, {"T_IMAP_PW": mailbox.password})
     try:
         line = proc.wait_for("campaign.end_date")

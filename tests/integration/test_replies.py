@@ -1,6 +1,7 @@
 """Acknowledgements, notices and reminders against real Dovecot, SMTP capture and databases:
 one mail per report, never a reply to automatic mail, the cap, once across restarts and
 racing instances, retries after an SMTP failure."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -15,12 +16,17 @@ import openpyxl
 import pytest
 from sqlalchemy import func, select, update
 
-from service.ingest.archive import Archive
 from service.config import load_config
-from service.mail.mailbox import Mailbox
+from service.ingest.archive import Archive
 from service.ingest.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
 from service.schedule.outbox import (
-    LEASE, SENDING, drain_outbox, plan_acknowledgements, reminded_units, send_reminders,
+    LEASE,
+    SENDING,
+    drain_outbox,
+    plan_acknowledgements,
+    reminded_units,
+    send_reminders,
 )
 from storage.db import open_database
 from storage.models import OutboxMail
@@ -80,6 +86,7 @@ def figure(text: str, label: str) -> str:
 
 # -- acknowledgements ------------------------------------------------------------------------
 
+
 def test_each_stored_report_gets_one_acknowledgement_with_its_figures(env):
     original = simple_report(subject="Báo cáo NQ68 ngày 11/8", message_id="<bc-bhxh-1108@example.gov.vn>")
     env.mailbox.append(original, at(9, 25))
@@ -138,29 +145,40 @@ def test_nothing_readable_gets_what_to_send_and_the_blank_form(env):
 
 
 def bounce() -> bytes:
-    return (b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\n"
-            b"To: baocao.ldtbxh@example.gov.vn\r\nSubject: Undelivered Mail Returned to Sender\r\n"
-            b"Date: Wed, 11 Aug 2021 09:00:00 +0700\r\nMessage-ID: <bounce-1@mail.example.gov.vn>\r\n"
-            b"MIME-Version: 1.0\r\n"
-            b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
-            b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
-            b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.example.gov.vn\r\n\r\n"
-            b"Final-Recipient: rfc822; ntmk@example.gov.vn\r\nAction: failed\r\nStatus: 5.1.1\r\n"
-            b"--B--\r\n")
+    return (
+        b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\n"
+        b"To: baocao.ldtbxh@example.gov.vn\r\nSubject: Undelivered Mail Returned to Sender\r\n"
+        b"Date: Wed, 11 Aug 2021 09:00:00 +0700\r\nMessage-ID: <bounce-1@mail.example.gov.vn>\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="B"\r\n\r\n'
+        b"--B\r\nContent-Type: text/plain\r\n\r\nThe mail could not be delivered.\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mail.example.gov.vn\r\n\r\n"
+        b"Final-Recipient: rfc822; ntmk@example.gov.vn\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"--B--\r\n"
+    )
 
 
 def test_out_of_office_bounces_and_our_own_mail_are_never_answered(env):
     book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": 5}})
-    env.mailbox.append(email_bytes(sender="bhxh.tp@example.gov.vn", subject="Trả lời tự động: Báo cáo",
-                                   headers={"Auto-Submitted": "auto-replied"}), at(9, 0))
+    env.mailbox.append(
+        email_bytes(
+            sender="bhxh.tp@example.gov.vn",
+            subject="Trả lời tự động: Báo cáo",
+            headers={"Auto-Submitted": "auto-replied"},
+        ),
+        at(9, 0),
+    )
     env.mailbox.append(email_bytes(sender="yte.tp@example.gov.vn", subject="Out of Office: Báo cáo"), at(9, 1))
     env.mailbox.append(bounce(), at(9, 2))
     # a bounce of a unit's own server, from a registered-looking address but multipart/report
-    env.mailbox.append(bounce().replace(b"MAILER-DAEMON@mail.example.gov.vn", b"songcau@example.gov.vn"),
-                       at(9, 3))
+    env.mailbox.append(bounce().replace(b"MAILER-DAEMON@mail.example.gov.vn", b"songcau@example.gov.vn"), at(9, 3))
     env.mailbox.append(email_bytes(sender=OWN, attachments=[("bc.xlsx", XLSX, book)]), at(9, 4))
-    env.mailbox.append(email_bytes(sender="vhtt.tp@example.gov.vn", headers={"Precedence": "bulk"},
-                                   attachments=[("bc.xlsx", XLSX, book)]), at(9, 5))
+    env.mailbox.append(
+        email_bytes(
+            sender="vhtt.tp@example.gov.vn", headers={"Precedence": "bulk"}, attachments=[("bc.xlsx", XLSX, book)]
+        ),
+        at(9, 5),
+    )
     env.mailbox.append(simple_report(sender="ntmk@example.gov.vn"), at(9, 6))  # the one real report
     poll(env, at(9, 30))
     assert plan(env, at(9, 30)) == 1
@@ -175,8 +193,12 @@ def test_a_thank_you_reply_to_our_acknowledgement_is_not_answered(env):
     plan(env, at(9, 5))
     drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5))
     [ack] = mails(env)
-    thanks = email_bytes(sender="bhxh.tp@example.gov.vn", subject=f"Re: {ack['Subject']}", body="Cảm ơn.",
-                         headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]})
+    thanks = email_bytes(
+        sender="bhxh.tp@example.gov.vn",
+        subject=f"Re: {ack['Subject']}",
+        body="Cảm ơn.",
+        headers={"In-Reply-To": ack["Message-ID"], "References": ack["Message-ID"]},
+    )
     env.mailbox.append(thanks, at(9, 20))
     poll(env, at(9, 25))
     plan(env, at(9, 25))
@@ -244,8 +266,15 @@ def test_a_mail_left_sending_by_a_dead_instance_goes_once_after_its_lease(env):
     poll(env, at(9, 5))
     plan(env, at(9, 5))
     with env.sessions() as s:  # another instance claimed it, then died before sending
-        s.execute(update(OutboxMail).values(state=SENDING, lease_until=at(9, 5) + LEASE, lease_token="t" * 32,
-                                            claimed_by="elsewhere:0badc0de", holder_process="x:1:1"))
+        s.execute(
+            update(OutboxMail).values(
+                state=SENDING,
+                lease_until=at(9, 5) + LEASE,
+                lease_token="t" * 32,
+                claimed_by="elsewhere:0badc0de",
+                holder_process="x:1:1",
+            )
+        )
         s.commit()
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5) + LEASE / 2).sent == 0
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5) + LEASE).sent == 1
@@ -268,8 +297,7 @@ def test_failing_smtp_leaves_rows_failed_and_a_later_drain_sends_them(env):
     env.smtp.fail = False
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 5, 30)).sent == 0  # backing off
     assert drain_outbox(env.cfg, env.sessions, env.archive, at(9, 6)).sent == 2
-    assert sorted(r for m in env.smtp.messages for r in m.rcpt_tos) == ["bhxh.tp@example.gov.vn",
-                                                                        "ntmk@example.gov.vn"]
+    assert sorted(r for m in env.smtp.messages for r in m.rcpt_tos) == ["bhxh.tp@example.gov.vn", "ntmk@example.gov.vn"]
     assert {r.state for r in rows(env)} == {"sent"}
 
 
@@ -283,6 +311,7 @@ def test_an_acknowledgement_that_cannot_go_for_days_expires(env):
 
 # -- reminders -------------------------------------------------------------------------------
 
+
 def test_reminders_go_only_to_units_still_missing_once_per_slot(env):
     env.mailbox.append(simple_report(), at(9, 0))  # BHXH
     env.mailbox.append(email_bytes(sender="xuathoa@example.gov.vn"), at(9, 30))  # unreadable counts
@@ -293,11 +322,23 @@ def test_reminders_go_only_to_units_still_missing_once_per_slot(env):
     assert send_reminders(env.cfg, env.sessions, env.archive, ten, at(10, 0, 6)) == 0  # a second run
     # every unit of config.example.toml but BHXH, XUAT_HOA and THUE, at its exact senders
     # (the address two units share once for each; none gives reminder_to)
-    expected = ["ducxuan@example.gov.vn", "duongquang@example.gov.vn", "huyentung@example.gov.vn",
-                "ketoan.tckh@gmail.com", "nongthuong@example.gov.vn", "ntmk@example.gov.vn", "pgd.nhcsxh@example.vn",
-                "phungchikien@example.gov.vn", "songcau@example.gov.vn", "tckh.tp@example.gov.vn",
-                "vanphong.hai.xa@example.gov.vn", "vanphong.hai.xa@example.gov.vn", "vanthu.ducxuan@gmail.com",
-                "vhtt.tp@example.gov.vn", "yte.tp@example.gov.vn"]
+    expected = [
+        "ducxuan@example.gov.vn",
+        "duongquang@example.gov.vn",
+        "huyentung@example.gov.vn",
+        "ketoan.tckh@gmail.com",
+        "nongthuong@example.gov.vn",
+        "ntmk@example.gov.vn",
+        "pgd.nhcsxh@example.vn",
+        "phungchikien@example.gov.vn",
+        "songcau@example.gov.vn",
+        "tckh.tp@example.gov.vn",
+        "vanphong.hai.xa@example.gov.vn",
+        "vanphong.hai.xa@example.gov.vn",
+        "vanthu.ducxuan@gmail.com",
+        "vhtt.tp@example.gov.vn",
+        "yte.tp@example.gov.vn",
+    ]
     got = sorted(r for m in env.smtp.messages for r in m.rcpt_tos)
     assert got == expected and planned == len(expected)
     assert "bhxh.tp@example.gov.vn" not in got and "xuathoa@example.gov.vn" not in got
@@ -333,6 +374,7 @@ def test_no_reminder_on_a_holiday_nor_long_after_the_slot(env):
 def test_a_unit_that_reports_between_planning_and_sending_is_not_reminded(env):
     with env.sessions() as s:
         from service.schedule.outbox import plan_reminders
+
         plan_reminders(env.cfg, s, dt.time(10, 0), at(10, 0, 5))
         s.commit()
     env.mailbox.append(simple_report(), at(10, 0, 30))
@@ -342,14 +384,20 @@ def test_a_unit_that_reports_between_planning_and_sending_is_not_reminded(env):
 
 
 def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
-    path = write_config(tmp_path / "config.toml", imap=None, database_url=db_url, archive_dir=tmp_path / "a",
-                        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": OWN})
+    path = write_config(
+        tmp_path / "config.toml",
+        imap=None,
+        database_url=db_url,
+        archive_dir=tmp_path / "a",
+        smtp={"host": "127.0.0.1", "port": smtp.port, "security": "none", "from_address": OWN},
+    )
     cfg = load_config(path, env={})
     first, second = open_database(db_url), open_database(db_url)  # two instances, one database
     archive = Archive(cfg.service.archive_dir)
     try:
         with first() as s:
             from service.schedule.outbox import plan_reminders
+
             planned = plan_reminders(cfg, s, dt.time(10, 0), at(10, 0, 1))
             s.commit()
         with second() as s:  # the other instance's scheduler fired too
@@ -366,7 +414,10 @@ def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
             except Exception as exc:  # noqa: BLE001 - reported by the assertion below
                 errors.append(exc)
 
-        threads = [threading.Thread(target=drain, args=(first, "a")), threading.Thread(target=drain, args=(second, "b"))]
+        threads = [
+            threading.Thread(target=drain, args=(first, "a")),
+            threading.Thread(target=drain, args=(second, "b")),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -382,6 +433,7 @@ def test_two_drains_racing_send_each_mail_once(tmp_path, db_url, smtp):
 
 
 # -- the daemon's jobs -----------------------------------------------------------------------
+
 
 def test_daemon_polls_acknowledges_reminds_and_the_digest_lists_who_was_reminded(env):
     env.mailbox.append(simple_report(), at(9, 0))

@@ -1,6 +1,7 @@
 """The IMAP and SMTP passwords never leak: every command, with and without --debug, with the
 right and the wrong password, and the password never shows in any output, log line,
 exception message, the database file, the backup, the archive or the files written."""
+
 from __future__ import annotations
 
 import base64
@@ -18,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from service.config import load_config
-from service.errors import BaocaoError
 from service.demo.localmail import SmtpCapture
+from service.errors import BaocaoError
 from service.mail.mailbox import Mailbox
 from service.mail.smtp import smtp_session
 from tests.integration.test_daemon import Proc
@@ -39,8 +40,12 @@ def forms(user: str, password: str) -> list[bytes]:
     """The password as bytes in every form it takes on the way: plain, base64 (AUTH LOGIN),
     the AUTH PLAIN blob, and the same as text in UTF-8."""
     raw = password.encode()
-    return [raw, base64.b64encode(raw), base64.b64encode(b"\0" + user.encode() + b"\0" + raw),
-            base64.b64encode(user.encode() + b"\0" + user.encode() + b"\0" + raw)]
+    return [
+        raw,
+        base64.b64encode(raw),
+        base64.b64encode(b"\0" + user.encode() + b"\0" + raw),
+        base64.b64encode(user.encode() + b"\0" + user.encode() + b"\0" + raw),
+    ]
 
 
 class Leaks:
@@ -80,11 +85,11 @@ def setup(tmp_path, dovecot):
     user = f"s{secrets.token_hex(5)}"
     dovecot.add_user(user, IMAP_PW)
     from imapclient import IMAPClient
+
     client = IMAPClient(dovecot.host, dovecot.port, ssl=False, timeout=30)
     client.plain_login(user, IMAP_PW)  # LocalDovecot.append uses LOGIN, which is ASCII only
     for i, sender in enumerate(["bhxh.tp@example.gov.vn", "yte.tp@example.gov.vn", "nguoi.la@else.where"]):
-        client.append("INBOX", simple_report(sender=sender, de_nghi=i), (),
-                      dt.datetime(2021, 8, 11, 9, i, tzinfo=TZ7))
+        client.append("INBOX", simple_report(sender=sender, de_nghi=i), (), dt.datetime(2021, 8, 11, 9, i, tzinfo=TZ7))
     client.logout()
     with SmtpCapture(tls=True, auth={SMTP_USER: SMTP_PW}) as smtp:
         secret_file = tmp_path / "secrets" / "smtp-password"
@@ -92,19 +97,34 @@ def setup(tmp_path, dovecot):
         secret_file.write_text(SMTP_PW + "\n", encoding="utf-8")
         path = write_config(
             tmp_path / "config.toml",
-            imap={"host": "127.0.0.1", "port": dovecot.ssl_port, "security": "ssl",
-                  "ca_file": str(dovecot.cert_path), "username": user, "password_env": "T_IMAP_PW",
-                  "processed_folder": "Đã xử lý"},
-            smtp={"host": "127.0.0.1", "port": smtp.port, "security": "starttls", "ca_file": str(smtp.cert_path),
-                  "username": SMTP_USER, "password_file": str(secret_file),
-                  "from_address": SMTP_USER},
-            database_url=f"sqlite:///{tmp_path / 'db' / 'baocao.sqlite3'}", archive_dir=tmp_path / "archive")
+            imap={
+                "host": "127.0.0.1",
+                "port": dovecot.ssl_port,
+                "security": "ssl",
+                "ca_file": str(dovecot.cert_path),
+                "username": user,
+                "password_env": "T_IMAP_PW",
+                "processed_folder": "Đã xử lý",
+            },
+            smtp={
+                "host": "127.0.0.1",
+                "port": smtp.port,
+                "security": "starttls",
+                "ca_file": str(smtp.cert_path),
+                "username": SMTP_USER,
+                "password_file": str(secret_file),
+                "from_address": SMTP_USER,
+            },
+            database_url=f"sqlite:///{tmp_path / 'db' / 'baocao.sqlite3'}",
+            archive_dir=tmp_path / "archive",
+        )
         yield tmp_path, path, user, smtp, secret_file
 
 
 def run(leaks: Leaks, *args: str, env: dict[str, str], expect: int | None = 0) -> subprocess.CompletedProcess:
-    r = subprocess.run([sys.executable, "-m", "service.cli", *args], capture_output=True,
-                       env={**os.environ, **env}, timeout=120)
+    r = subprocess.run(
+        [sys.executable, "-m", "service.cli", *args], capture_output=True, env={**os.environ, **env}, timeout=120
+    )
     leaks.add(f"stdout of {args}", r.stdout)
     leaks.add(f"stderr of {args}", r.stderr)
     if expect is not None:
@@ -117,9 +137,11 @@ class DaemonProc(Proc):
 
     def __init__(self, cfg: Path, env: dict[str, str], debug: bool) -> None:
         import threading
+
         args = [sys.executable, "-m", "service.cli", "--config", str(cfg), *(["--debug"] if debug else []), "run"]
-        self.p = subprocess.Popen(args, env={**os.environ, **env}, stdout=subprocess.PIPE,
-                                  stderr=subprocess.STDOUT, text=True)
+        self.p = subprocess.Popen(
+            args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
         self.lines: list[str] = []
         self.cond = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
@@ -154,8 +176,20 @@ def test_no_command_leaks_a_password(setup):
         run(leaks, *c, "status", "--date", DAY, "--json", env=env)
         run(leaks, *c, "export", "--date", DAY, "--format", "json", env=env)
         run(leaks, *c, "export", "--date", DAY, "--format", "csv", "--out", str(out / f"{tag}.csv"), env=env)
-        run(leaks, *c, "export", "--from", "2021-08-10", "--to", DAY, "--format", "xlsx",
-            "--out", str(out / f"{tag}.xlsx"), env=env)
+        run(
+            leaks,
+            *c,
+            "export",
+            "--from",
+            "2021-08-10",
+            "--to",
+            DAY,
+            "--format",
+            "xlsx",
+            "--out",
+            str(out / f"{tag}.xlsx"),
+            env=env,
+        )
         run(leaks, *c, "digest", "--date", DAY, "--dry-run", "--out", str(out / f"digest-{tag}"), env=env)
         run(leaks, *c, "digest", "--date", DAY, *(["--resend"] if debug else []), env=env)
         run(leaks, *c, "template", "--out", str(out / f"form-{tag}.xlsx"), env=env)
@@ -185,8 +219,9 @@ def test_no_command_leaks_a_password(setup):
 
 def test_wrong_passwords_do_not_leak_either(setup):
     tmp, cfg, user, smtp, secret_file = setup
-    leaks = Leaks(forms(user, WRONG_IMAP_PW) + forms(SMTP_USER, WRONG_SMTP_PW)
-                  + forms(user, IMAP_PW) + forms(SMTP_USER, SMTP_PW))
+    leaks = Leaks(
+        forms(user, WRONG_IMAP_PW) + forms(SMTP_USER, WRONG_SMTP_PW) + forms(user, IMAP_PW) + forms(SMTP_USER, SMTP_PW)
+    )
     secret_file.write_text(WRONG_SMTP_PW, encoding="utf-8")
     env = {"T_IMAP_PW": WRONG_IMAP_PW}
     for debug in ([], ["--debug"]):
@@ -234,9 +269,13 @@ def test_exception_chains_do_not_carry_the_password(setup, tmp_path):
 @pytest.mark.parametrize("line", ['password = "{pw}"', 'password_env = "{pw}"'])
 def test_a_password_written_in_the_config_is_not_echoed(tmp_path, line):
     pw = f"typedIn-{secrets.token_hex(6)}"
-    path = write_config(tmp_path / "config.toml",
-                        imap={"host": "127.0.0.1", "port": 143, "security": "none", "username": "u"},
-                        smtp=None, database_url=f"sqlite:///{tmp_path / 'db'}", archive_dir=tmp_path / "a")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": "127.0.0.1", "port": 143, "security": "none", "username": "u"},
+        smtp=None,
+        database_url=f"sqlite:///{tmp_path / 'db'}",
+        archive_dir=tmp_path / "a",
+    )
     text = path.read_text(encoding="utf-8").replace('username = "u"', 'username = "u"\n' + line.format(pw=pw))
     path.write_text(text, encoding="utf-8")
     leaks = Leaks([pw.encode()])

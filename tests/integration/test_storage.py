@@ -1,4 +1,5 @@
 """Storage on SQLite and PostgreSQL: migrations, exact values, aware times, constraints."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -17,9 +18,20 @@ TZ7 = dt.timezone(dt.timedelta(hours=7))
 
 def new_message(sha="a" * 64, **kw) -> Message:
     now = dt.datetime(2021, 8, 11, 8, 5, 12, tzinfo=TZ7)
-    fields = dict(sha256=sha, message_id=None, size=1, archive_path="x", source="imap", received_at=now,
-                  report_day=now.date(), subject="s", kind="report", readable=True, created_at=now,
-                  analysed_at=now)
+    fields = dict(
+        sha256=sha,
+        message_id=None,
+        size=1,
+        archive_path="x",
+        source="imap",
+        received_at=now,
+        report_day=now.date(),
+        subject="s",
+        kind="report",
+        readable=True,
+        created_at=now,
+        analysed_at=now,
+    )
     fields.update(kw)
     return Message(**fields)
 
@@ -38,15 +50,19 @@ def test_money_is_exact_and_times_are_aware(db_url):
     sessions = open_database(db_url)
     with sessions() as s:
         m = new_message()
-        m.figures = [Figure(indicator="a", measure="kinh_phi", value=Decimal("123456789012345678")),
-                     Figure(indicator="a", measure="x", value=Decimal("3.71"))]
+        m.figures = [
+            Figure(indicator="a", measure="kinh_phi", value=Decimal("123456789012345678")),
+            Figure(indicator="a", measure="x", value=Decimal("3.71")),
+        ]
         s.add(m)
         s.commit()
     with sessions() as s:
         got = s.get(Message, m.id)
         assert {f.measure: f.value for f in got.figures} == {
-            "kinh_phi": Decimal("123456789012345678"), "x": Decimal("3.71")}
-        assert got.received_at == dt.datetime(2021, 8, 11, 1, 5, 12, tzinfo=dt.timezone.utc)
+            "kinh_phi": Decimal("123456789012345678"),
+            "x": Decimal("3.71"),
+        }
+        assert got.received_at == dt.datetime(2021, 8, 11, 1, 5, 12, tzinfo=dt.UTC)
         assert got.received_at.tzinfo is not None
     sessions.kw["bind"].dispose()
 
@@ -73,6 +89,7 @@ def test_naive_datetime_is_refused(db_url):
 
 def test_indexes_match_the_models(db_url):
     from sqlalchemy import inspect
+
     sessions = open_database(db_url)
     insp = inspect(sessions.kw["bind"])
     for table in Base.metadata.sorted_tables:
@@ -104,12 +121,23 @@ def test_upgrade_keeps_rows_sharing_a_message_id(db_url, revision):
     from sqlalchemy import insert, inspect, text
 
     from storage.db import create_db_engine, upgrade
+
     engine = create_db_engine(db_url)
     upgrade(engine, revision)
-    now = dt.datetime(2021, 8, 11, 1, 0, tzinfo=dt.timezone.utc)
-    old_row = dict(message_id="reused@localhost", size=1, archive_path="x", source="imap", received_at=now,
-                   report_day=now.date(), subject="s", kind="report", readable=True, created_at=now,
-                   analysed_at=now)
+    now = dt.datetime(2021, 8, 11, 1, 0, tzinfo=dt.UTC)
+    old_row = dict(
+        message_id="reused@localhost",
+        size=1,
+        archive_path="x",
+        source="imap",
+        received_at=now,
+        report_day=now.date(),
+        subject="s",
+        kind="report",
+        readable=True,
+        created_at=now,
+        analysed_at=now,
+    )
     messages = sa_table(engine, "messages")
     with engine.begin() as conn:
         conn.execute(insert(messages), [{**old_row, "sha256": "a" * 64, "from_address": "bhxh.tp@example.gov.vn"}])
@@ -125,18 +153,21 @@ def test_upgrade_keeps_rows_sharing_a_message_id(db_url, revision):
         assert s.scalars(select_hashes()).all() == [None] * (2 if revision == "0003" else 1)
         s.add(new_message(sha="c" * 64, message_id="reused@localhost", identity_sha256="3" * 64))
         s.commit()
-        assert s.execute(text("SELECT count(*) FROM messages WHERE message_id = 'reused@localhost'")).scalar() \
-            == (3 if revision == "0003" else 2)
+        assert s.execute(text("SELECT count(*) FROM messages WHERE message_id = 'reused@localhost'")).scalar() == (
+            3 if revision == "0003" else 2
+        )
     engine.dispose()
 
 
 def sa_table(engine, name: str):
     from sqlalchemy import MetaData, Table
+
     return Table(name, MetaData(), autoload_with=engine)
 
 
 def select_hashes():
     from sqlalchemy import select
+
     return select(Message.content_sha256).where(Message.sha256 != "c" * 64).order_by(Message.id)
 
 
@@ -146,6 +177,7 @@ def test_processes_creating_a_new_sqlite_database_at_once_all_succeed(tmp_path):
     import subprocess
     import sys
     from pathlib import Path
+
     root = Path(__file__).resolve().parents[2]
     # Three processes, each opening the database named on each line it reads (a new
     # file every time) and answering how it went: given the name at once, they reach
@@ -163,8 +195,12 @@ for url in sys.stdin:
     except Exception as exc:
         print(f"{type(exc).__name__}: {str(exc).splitlines()[0]}", flush=True)
 """
-    procs = [subprocess.Popen([sys.executable, "-c", code], cwd=root, stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True) for _ in range(3)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code], cwd=root, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
     answers = []
     try:
         for trial in range(20):

@@ -3,6 +3,7 @@
 The form used by the tests mirrors the shipped NQ 68 sample form, so fixtures read
 like the reports units really send.
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,52 +13,63 @@ import email.policy
 import io
 import re
 import zipfile
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Iterable, Mapping, Sequence
 
 from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from tests.conftest import shared_samples
 
 MEASURES = (
-    MeasureSpec("de_nghi", "Số đối tượng đề nghị hỗ trợ",
-                ("Số đề nghị", "Số hồ sơ đề nghị", "Đề nghị hỗ trợ"), "count"),
-    MeasureSpec("phe_duyet", "Số đối tượng được phê duyệt",
-                ("Số được phê duyệt", "Đã phê duyệt", "Được phê duyệt"), "count"),
-    MeasureSpec("kinh_phi", "Kinh phí được phê duyệt",
-                ("Kinh phí phê duyệt", "Số tiền được phê duyệt"), "money", 1_000_000),
-    MeasureSpec("da_chi", "Số đối tượng đã chi trả",
-                ("Số đã chi trả", "Đã chi trả (người)"), "count"),
-    MeasureSpec("tien_da_chi", "Số tiền đã chi trả",
-                ("Kinh phí đã chi trả", "Số tiền đã chi"), "money", 1_000_000),
+    MeasureSpec(
+        "de_nghi", "Số đối tượng đề nghị hỗ trợ", ("Số đề nghị", "Số hồ sơ đề nghị", "Đề nghị hỗ trợ"), "count"
+    ),
+    MeasureSpec(
+        "phe_duyet", "Số đối tượng được phê duyệt", ("Số được phê duyệt", "Đã phê duyệt", "Được phê duyệt"), "count"
+    ),
+    MeasureSpec(
+        "kinh_phi", "Kinh phí được phê duyệt", ("Kinh phí phê duyệt", "Số tiền được phê duyệt"), "money", 1_000_000
+    ),
+    MeasureSpec("da_chi", "Số đối tượng đã chi trả", ("Số đã chi trả", "Đã chi trả (người)"), "count"),
+    MeasureSpec("tien_da_chi", "Số tiền đã chi trả", ("Kinh phí đã chi trả", "Số tiền đã chi"), "money", 1_000_000),
 )
 
 INDICATORS = (
-    IndicatorSpec("giam_bhtnld", "Giảm mức đóng bảo hiểm tai nạn lao động, bệnh nghề nghiệp",
-                  ("Giảm đóng BHTNLĐ-BNN",)),
-    IndicatorSpec("dao_tao", "Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm",
-                  ("Hỗ trợ đào tạo duy trì việc làm cho người lao động", "Hỗ trợ đào tạo")),
-    IndicatorSpec("tam_hoan_hdld", "Hỗ trợ người lao động tạm hoãn thực hiện hợp đồng lao động, "
-                  "nghỉ việc không hưởng lương",
-                  ("Tạm hoãn HĐLĐ, nghỉ việc không hưởng lương", "NLĐ tạm hoãn hợp đồng lao động")),
+    IndicatorSpec(
+        "giam_bhtnld", "Giảm mức đóng bảo hiểm tai nạn lao động, bệnh nghề nghiệp", ("Giảm đóng BHTNLĐ-BNN",)
+    ),
+    IndicatorSpec(
+        "dao_tao",
+        "Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm",
+        ("Hỗ trợ đào tạo duy trì việc làm cho người lao động", "Hỗ trợ đào tạo"),
+    ),
+    IndicatorSpec(
+        "tam_hoan_hdld",
+        "Hỗ trợ người lao động tạm hoãn thực hiện hợp đồng lao động, nghỉ việc không hưởng lương",
+        ("Tạm hoãn HĐLĐ, nghỉ việc không hưởng lương", "NLĐ tạm hoãn hợp đồng lao động"),
+    ),
     IndicatorSpec("ngung_viec", "Hỗ trợ người lao động ngừng việc", ("NLĐ ngừng việc",)),
-    IndicatorSpec("tre_em_f0_f1", "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế",
-                  ("Hỗ trợ trẻ em, F0, F1",)),
-    IndicatorSpec("nghe_thuat", "Hỗ trợ viên chức, người lao động hoạt động nghệ thuật",
-                  ("Viên chức hoạt động nghệ thuật",)),
+    IndicatorSpec(
+        "tre_em_f0_f1", "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", ("Hỗ trợ trẻ em, F0, F1",)
+    ),
+    IndicatorSpec(
+        "nghe_thuat", "Hỗ trợ viên chức, người lao động hoạt động nghệ thuật", ("Viên chức hoạt động nghệ thuật",)
+    ),
     IndicatorSpec("huong_dan_vien", "Hỗ trợ hướng dẫn viên du lịch", ("Hướng dẫn viên du lịch",)),
     IndicatorSpec("ho_kinh_doanh", "Hỗ trợ hộ kinh doanh", ("Hộ kinh doanh", "HKD")),
-    IndicatorSpec("lao_dong_tu_do", "Hỗ trợ người lao động không có giao kết hợp đồng lao động "
-                  "(lao động tự do)", ("Lao động tự do",)),
+    IndicatorSpec(
+        "lao_dong_tu_do",
+        "Hỗ trợ người lao động không có giao kết hợp đồng lao động (lao động tự do)",
+        ("Lao động tự do",),
+    ),
 )
 
 CHECKS = (
-    CheckSpec("phe_duyet", "<=", "de_nghi", "Số đối tượng được phê duyệt lớn hơn số đề nghị",
-              "phe_duyet <= de_nghi"),
-    CheckSpec("da_chi", "<=", "phe_duyet", "Số đối tượng đã chi trả lớn hơn số được phê duyệt",
-              "da_chi <= phe_duyet"),
-    CheckSpec("tien_da_chi", "<=", "kinh_phi", "Số tiền đã chi trả lớn hơn kinh phí được phê duyệt",
-              "tien_da_chi <= kinh_phi"),
+    CheckSpec("phe_duyet", "<=", "de_nghi", "Số đối tượng được phê duyệt lớn hơn số đề nghị", "phe_duyet <= de_nghi"),
+    CheckSpec("da_chi", "<=", "phe_duyet", "Số đối tượng đã chi trả lớn hơn số được phê duyệt", "da_chi <= phe_duyet"),
+    CheckSpec(
+        "tien_da_chi", "<=", "kinh_phi", "Số tiền đã chi trả lớn hơn kinh phí được phê duyệt", "tien_da_chi <= kinh_phi"
+    ),
 )
 
 FORM = FormSpec(MEASURES, INDICATORS, CHECKS)
@@ -85,8 +97,10 @@ TITLE_ROWS: list[list[object]] = [
 Figures = Sequence[object]
 
 DEFAULT_ROWS: list[tuple[str, Figures]] = [
-    ("1. Hỗ trợ người lao động tạm hoãn thực hiện hợp đồng lao động, nghỉ việc không hưởng lương",
-     (53, 42, 20, 126.14, 59.36)),
+    (
+        "1. Hỗ trợ người lao động tạm hoãn thực hiện hợp đồng lao động, nghỉ việc không hưởng lương",
+        (53, 42, 20, 126.14, 59.36),
+    ),
     ("2. Hỗ trợ người lao động ngừng việc", (53, 46, 27, 46, 27)),
     ("3. Hỗ trợ hộ kinh doanh", (26, 23, 14, 69, 42)),
 ]
@@ -95,6 +109,7 @@ DEFAULT_ROWS: list[tuple[str, Figures]] = [
 @dataclass
 class SheetSpec:
     """One worksheet: rows of values (None = empty), merged ranges, one font."""
+
     name: str = "Sheet1"
     rows: Sequence[Sequence[object]] = ()
     merges: Sequence[str] = ()
@@ -102,17 +117,20 @@ class SheetSpec:
     hidden: bool = False
 
 
-def two_row_header_sheet(rows: Iterable[tuple[str, Figures]] = DEFAULT_ROWS, *,
-                         name: str = "Sheet1", money_header: str = "Kinh phí (triệu đồng)",
-                         title_rows: Sequence[Sequence[object]] = TITLE_ROWS,
-                         total: bool = True) -> SheetSpec:
+def two_row_header_sheet(
+    rows: Iterable[tuple[str, Figures]] = DEFAULT_ROWS,
+    *,
+    name: str = "Sheet1",
+    money_header: str = "Kinh phí (triệu đồng)",
+    title_rows: Sequence[Sequence[object]] = TITLE_ROWS,
+    total: bool = True,
+) -> SheetSpec:
     """The common layout: label in A, 'Số đối tượng' over three count columns (B:D),
     'Kinh phí (...)' over two money columns (E:F), 'Ghi chú' in G; header rows 9-10."""
     out: list[list[object]] = [list(r) for r in title_rows]
     top = len(out) + 1
     out.append(["Nội dung chính sách", "Số đối tượng", None, None, money_header, None, "Ghi chú"])
-    out.append([None, "Đề nghị hỗ trợ", "Được phê duyệt", "Đã chi trả", "Được phê duyệt",
-                "Đã chi trả"])
+    out.append([None, "Đề nghị hỗ trợ", "Được phê duyệt", "Đã chi trả", "Được phê duyệt", "Đã chi trả"])
     body = list(rows)
     for label, figures in body:
         out.append([label, *figures])
@@ -129,9 +147,13 @@ def _sum(values: Iterable[object]) -> object:
     return sum(nums) if nums else "-"
 
 
-def one_row_header_sheet(header: Sequence[object], rows: Sequence[Sequence[object]], *,
-                         name: str = "Sheet1",
-                         title_rows: Sequence[Sequence[object]] = TITLE_ROWS) -> SheetSpec:
+def one_row_header_sheet(
+    header: Sequence[object],
+    rows: Sequence[Sequence[object]],
+    *,
+    name: str = "Sheet1",
+    title_rows: Sequence[Sequence[object]] = TITLE_ROWS,
+) -> SheetSpec:
     out = [list(r) for r in title_rows] + [list(header)] + [list(r) for r in rows]
     return SheetSpec(name=name, rows=out)
 
@@ -182,7 +204,9 @@ def with_cached_values(data: bytes, cached: Mapping[str, object], sheet_part: st
                 for coord, value in cached.items():
                     xml = re.sub(
                         rf'(<c r="{coord}"[^>]*>)(<f>[^<]*</f>)<v\s*/?>(?:</v>)?',
-                        lambda m, v=value: f"{m.group(1)}{m.group(2)}<v>{v}</v>", xml)
+                        lambda m, v=value: f"{m.group(1)}{m.group(2)}<v>{v}</v>",
+                        xml,
+                    )
                 body = xml.encode("utf-8")
             dst.writestr(info, body)
     return out.getvalue()
@@ -205,8 +229,10 @@ def zip_bomb_xlsx(uncompressed_bytes: int = 300 * 1024 * 1024) -> bytes:
     base = xlsx(two_row_header_sheet())
     src = zipfile.ZipFile(io.BytesIO(base))
     out = io.BytesIO()
-    head = (b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
-            b'openxmlformats.org/spreadsheetml/2006/main"><sheetData>')
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+    )
     tail = b"</sheetData></worksheet>"
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for info in src.infolist():
@@ -229,11 +255,12 @@ def zip_bomb_xlsx(uncompressed_bytes: int = 300 * 1024 * 1024) -> bytes:
 def entity_bomb_xlsx() -> bytes:
     """An .xlsx whose shared strings declare a billion-laughs entity expansion."""
     base = xlsx(two_row_header_sheet())
-    lol = ['<!ENTITY lol0 "lol">'] + [
-        f'<!ENTITY lol{i} "{"&lol%d;" % (i - 1) * 10}">' for i in range(1, 10)]
-    bomb = ('<?xml version="1.0"?><!DOCTYPE sst [' + "".join(lol) + ']>'
-            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
-            'uniqueCount="1"><si><t>&lol9;</t></si></sst>')
+    lol = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)]
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE sst [' + "".join(lol) + "]>"
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" count="1" '
+        'uniqueCount="1"><si><t>&lol9;</t></si></sst>'
+    )
     return replace_part(base, "xl/sharedStrings.xml", bomb.encode())
 
 
@@ -312,8 +339,7 @@ def cp1258_text(text: str) -> str:
     return "".join(out)
 
 
-def csv_bytes(rows: Sequence[Sequence[object]], *, delimiter: str = ",",
-              encoding: str = "utf-8-sig") -> bytes:
+def csv_bytes(rows: Sequence[Sequence[object]], *, delimiter: str = ",", encoding: str = "utf-8-sig") -> bytes:
     buf = io.StringIO()
     writer = csv.writer(buf, delimiter=delimiter, lineterminator="\r\n")
     for row in rows:
@@ -327,9 +353,14 @@ def csv_bytes(rows: Sequence[Sequence[object]], *, delimiter: str = ",",
 # ------------------------------------------------------------------ docx
 
 
-def docx_bytes(table_rows: Sequence[Sequence[object]], *, paragraphs: Sequence[str] = (),
-               merges: Sequence[tuple[int, int, int, int]] = (), font: str | None = None,
-               after: Sequence[str] = ()) -> bytes:
+def docx_bytes(
+    table_rows: Sequence[Sequence[object]],
+    *,
+    paragraphs: Sequence[str] = (),
+    merges: Sequence[tuple[int, int, int, int]] = (),
+    font: str | None = None,
+    after: Sequence[str] = (),
+) -> bytes:
     """A .docx with `paragraphs`, one table (merges as 0-based (r1, c1, r2, c2)) and
     `after` paragraphs; every run in `font` when given."""
     import docx
@@ -391,8 +422,9 @@ def sample_attachments() -> tuple[SampleAttachment, ...]:
             data = part.get_payload(decode=True)
             if not isinstance(data, bytes):
                 continue
-            out.append(SampleAttachment(path.parent.name, path.stem, part.get_filename() or "",
-                                        part.get_content_type(), data))
+            out.append(
+                SampleAttachment(path.parent.name, path.stem, part.get_filename() or "", part.get_content_type(), data)
+            )
     return tuple(out)
 
 

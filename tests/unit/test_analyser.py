@@ -1,4 +1,5 @@
 """The worker pool survives a worker being killed (OOM killer, a stray signal)."""
+
 from __future__ import annotations
 
 import datetime as dt

@@ -1,4 +1,5 @@
 """Figures typed in the plain-text body: one quirk of how units write them per test."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,9 +12,17 @@ DAY = dt.date(2021, 8, 16)
 
 
 def body(text: str = "", html: str = "") -> ParsedMessage:
-    return ParsedMessage(message_id="m@x", from_address="a@x.vn", from_name=None, subject="Báo cáo",
-                         date_header=None, automatic_reason=None, attachments=(), body_text=text,
-                         body_html=html)
+    return ParsedMessage(
+        message_id="m@x",
+        from_address="a@x.vn",
+        from_name=None,
+        subject="Báo cáo",
+        date_header=None,
+        automatic_reason=None,
+        attachments=(),
+        body_text=text,
+        body_html=html,
+    )
 
 
 def read(text: str = "", html: str = "") -> AttachmentResult | None:
@@ -22,14 +31,19 @@ def read(text: str = "", html: str = "") -> AttachmentResult | None:
 
 def values(result: AttachmentResult | None) -> dict[str, dict[str, int | float]]:
     assert result is not None
-    return {i: {m: (int(v) if v == v.to_integral_value() else float(v)) for m, v in row.items()}
-            for i, row in result.values.items()}
+    return {
+        i: {m: (int(v) if v == v.to_integral_value() else float(v)) for m, v in row.items()}
+        for i, row in result.values.items()
+    }
 
 
 def flags(result: AttachmentResult | None) -> list[tuple[str, str, str]]:
     assert result is not None
-    return [(p.params["indicator_code"], p.params["measure_code"], p.params["reason"])
-            for p in result.problems if p.code == "uncertain_figure"]
+    return [
+        (p.params["indicator_code"], p.params["measure_code"], p.params["reason"])
+        for p in result.problems
+        if p.code == "uncertain_figure"
+    ]
 
 
 def test_numbered_list_with_aliases_and_money_words() -> None:
@@ -41,32 +55,54 @@ def test_numbered_list_with_aliases_and_money_words() -> None:
         "2. NLĐ ngừng việc: đề nghị 7, được duyệt 6 người (6 triệu đồng).\n"
         "3. Hỗ trợ trẻ em, F0, F1: 12 trường hợp đề nghị, 11 trường hợp được phê duyệt, kinh phí 11tr.\n"
         "4. Hộ kinh doanh: đề nghị 30 hộ, phê duyệt 28 hộ, KP 84 tr.đ; đã chi 20 hộ = 60 tr.đ.\n\n"
-        "Bản có chữ ký sẽ gửi sau ạ.\n")
+        "Bản có chữ ký sẽ gửi sau ạ.\n"
+    )
     assert values(result) == {
-        "tam_hoan_hdld": {"de_nghi": 41, "phe_duyet": 40, "kinh_phi": 120_550_000, "da_chi": 12,
-                          "tien_da_chi": 30_500_000},
+        "tam_hoan_hdld": {
+            "de_nghi": 41,
+            "phe_duyet": 40,
+            "kinh_phi": 120_550_000,
+            "da_chi": 12,
+            "tien_da_chi": 30_500_000,
+        },
         "ngung_viec": {"de_nghi": 7, "phe_duyet": 6, "kinh_phi": 6_000_000},
         "tre_em_f0_f1": {"de_nghi": 12, "phe_duyet": 11, "kinh_phi": 11_000_000},
-        "ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28, "kinh_phi": 84_000_000, "da_chi": 20,
-                          "tien_da_chi": 60_000_000},
+        "ho_kinh_doanh": {
+            "de_nghi": 30,
+            "phe_duyet": 28,
+            "kinh_phi": 84_000_000,
+            "da_chi": 20,
+            "tien_da_chi": 60_000_000,
+        },
     }
     assert result is not None and result.problems == ()
     assert (result.source, result.outcome, result.as_of) == ("body_text", "read", DAY)
 
 
 def test_one_sentence_with_all_five_figures() -> None:
-    result = read("Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế - lũy kế đến ngày 16/8/2021: "
-                  "số đối tượng đề nghị 115, số được phê duyệt 94, kinh phí được phê duyệt 119,16 triệu đồng; "
-                  "số đã chi trả 67 đối tượng, số tiền đã chi trả 84,68 triệu đồng.")
-    assert values(result) == {"tre_em_f0_f1": {"de_nghi": 115, "phe_duyet": 94, "kinh_phi": 119_160_000,
-                                               "da_chi": 67, "tien_da_chi": 84_680_000}}
+    result = read(
+        "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế - lũy kế đến ngày 16/8/2021: "
+        "số đối tượng đề nghị 115, số được phê duyệt 94, kinh phí được phê duyệt 119,16 triệu đồng; "
+        "số đã chi trả 67 đối tượng, số tiền đã chi trả 84,68 triệu đồng."
+    )
+    assert values(result) == {
+        "tre_em_f0_f1": {
+            "de_nghi": 115,
+            "phe_duyet": 94,
+            "kinh_phi": 119_160_000,
+            "da_chi": 67,
+            "tien_da_chi": 84_680_000,
+        }
+    }
     assert flags(result) == []
 
 
 def test_a_measure_only_line_takes_the_indicator_of_the_lines_above() -> None:
-    result = read("Chi cục Thuế báo cáo kết quả xác nhận hộ kinh doanh, số liệu tính đến hết ngày 16/8/2021:\n"
-                  "- Số hộ kinh doanh đề nghị hỗ trợ: 1.331 hộ;\n"
-                  "- Số hộ được phê duyệt: 1.158 hộ.\n")
+    result = read(
+        "Chi cục Thuế báo cáo kết quả xác nhận hộ kinh doanh, số liệu tính đến hết ngày 16/8/2021:\n"
+        "- Số hộ kinh doanh đề nghị hỗ trợ: 1.331 hộ;\n"
+        "- Số hộ được phê duyệt: 1.158 hộ.\n"
+    )
     assert values(result) == {"ho_kinh_doanh": {"de_nghi": 1331, "phe_duyet": 1158}}
     assert flags(result) == []
 
@@ -122,8 +158,13 @@ def test_a_figure_with_no_measure_is_flagged_without_a_value() -> None:
 
 
 def test_dates_document_numbers_and_references_are_never_figures() -> None:
-    assert read("Thực hiện Nghị quyết 68/NQ-CP ngày 01/7/2021 và Quyết định số 23/2021/QĐ-TTg, "
-                "NQ 68, công văn 1234/UBND-VX, hỗ trợ F0, F1, Covid-19 lúc 8h30 ngày 16.8, đạt 95%.") is None
+    assert (
+        read(
+            "Thực hiện Nghị quyết 68/NQ-CP ngày 01/7/2021 và Quyết định số 23/2021/QĐ-TTg, "
+            "NQ 68, công văn 1234/UBND-VX, hỗ trợ F0, F1, Covid-19 lúc 8h30 ngày 16.8, đạt 95%."
+        )
+        is None
+    )
 
 
 def test_a_figure_stated_twice_differently_keeps_the_first_and_flags_both() -> None:
@@ -139,8 +180,13 @@ def test_the_forms_checks_run_on_body_figures() -> None:
 
 
 def test_a_body_that_mentions_numbers_but_is_not_a_report() -> None:
-    assert read("Kính gửi anh chị,\nĐơn vị gửi kèm 2 tệp báo cáo ngày 16/8 và 3 ảnh chụp.\n"
-                "Đề nghị anh chị xem giúp trước 15 giờ.\nTrân trọng!") is None
+    assert (
+        read(
+            "Kính gửi anh chị,\nĐơn vị gửi kèm 2 tệp báo cáo ngày 16/8 và 3 ảnh chụp.\n"
+            "Đề nghị anh chị xem giúp trước 15 giờ.\nTrân trọng!"
+        )
+        is None
+    )
 
 
 def test_an_unrelated_number_next_to_an_indicator_is_left_alone() -> None:
@@ -160,24 +206,32 @@ OWN = "Hộ kinh doanh: đề nghị 30 hộ, phê duyệt 28 hộ.\n"
 
 
 def test_quoted_reply_with_old_figures_is_not_read() -> None:
-    text = (OWN + "\nVào Th 2, 16 thg 8, 2021 vào lúc 08:44 Phòng LĐTBXH <baocao@x.vn> đã viết:\n"
-            "> Hộ kinh doanh: đề nghị 25 hộ, phê duyệt 20 hộ, đã chi 10 hộ.\n> Lao động tự do: đề nghị 9 người.\n")
+    text = (
+        OWN + "\nVào Th 2, 16 thg 8, 2021 vào lúc 08:44 Phòng LĐTBXH <baocao@x.vn> đã viết:\n"
+        "> Hộ kinh doanh: đề nghị 25 hộ, phê duyệt 20 hộ, đã chi 10 hộ.\n> Lao động tự do: đề nghị 9 người.\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28}}
 
 
 def test_english_wrapped_on_wrote_line_starts_the_history() -> None:
-    text = (OWN + "\nOn Mon, Aug 16, 2021 at 8:44 AM Phong LDTBXH\n<baocao@x.vn> wrote:\n\n"
-            "Lao động tự do: đề nghị 9 người.\n")
+    text = (
+        OWN + "\nOn Mon, Aug 16, 2021 at 8:44 AM Phong LDTBXH\n<baocao@x.vn> wrote:\n\n"
+        "Lao động tự do: đề nghị 9 người.\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28}}
 
 
 def test_outlook_reply_header_starts_the_history() -> None:
-    text = (OWN + "\n________________________________\nFrom: Phòng LĐTBXH <baocao@x.vn>\n"
-            "Sent: Monday, August 16, 2021 8:44 AM\nTo: ketoan@x.vn\nSubject: Báo cáo\n\n"
-            "Lao động tự do: đề nghị 9 người.\n")
+    text = (
+        OWN + "\n________________________________\nFrom: Phòng LĐTBXH <baocao@x.vn>\n"
+        "Sent: Monday, August 16, 2021 8:44 AM\nTo: ketoan@x.vn\nSubject: Báo cáo\n\n"
+        "Lao động tự do: đề nghị 9 người.\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28}}
-    text = (OWN + "\nTừ: Phòng LĐTBXH <baocao@x.vn>\nĐã gửi: 16/08/2021 8:44\nĐến: ketoan@x.vn\n"
-            "Chủ đề: Báo cáo\n\nLao động tự do: đề nghị 9 người.\n")
+    text = (
+        OWN + "\nTừ: Phòng LĐTBXH <baocao@x.vn>\nĐã gửi: 16/08/2021 8:44\nĐến: ketoan@x.vn\n"
+        "Chủ đề: Báo cáo\n\nLao động tự do: đề nghị 9 người.\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28}}
 
 
@@ -187,15 +241,19 @@ def test_original_message_separator_starts_the_history() -> None:
 
 
 def test_a_forwarded_report_is_not_read() -> None:
-    text = ("Chuyển tiếp báo cáo của phường.\n\n---------- Forwarded message ---------\n"
-            "From: UBND phường <p@x.vn>\nDate: Mon, Aug 16, 2021\nSubject: Báo cáo\n\n" + OWN)
+    text = (
+        "Chuyển tiếp báo cáo của phường.\n\n---------- Forwarded message ---------\n"
+        "From: UBND phường <p@x.vn>\nDate: Mon, Aug 16, 2021\nSubject: Báo cáo\n\n" + OWN
+    )
     assert read(text) is None
     assert read("Gửi anh.\n\n---------- Thư đã chuyển tiếp ----------\n" + OWN) is None
 
 
 def test_signature_with_phone_address_and_date_gives_no_figure() -> None:
-    text = (OWN + "\nTrân trọng!\n--\nHà Thị A\nKế toán - Chi cục Thuế\nĐT: 0209.3870.215 - DĐ: 0912 345 678\n"
-            "Địa chỉ: Số 12, tổ 5, phường Đức Xuân; ngày 16/8/2021\nHộ kinh doanh: đề nghị 99 hộ\n")
+    text = (
+        OWN + "\nTrân trọng!\n--\nHà Thị A\nKế toán - Chi cục Thuế\nĐT: 0209.3870.215 - DĐ: 0912 345 678\n"
+        "Địa chỉ: Số 12, tổ 5, phường Đức Xuân; ngày 16/8/2021\nHộ kinh doanh: đề nghị 99 hộ\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 30, "phe_duyet": 28}}
 
 
@@ -209,25 +267,33 @@ def test_a_phone_number_is_no_figure_even_in_a_statement() -> None:
 
 
 def test_tab_separated_table_with_one_header_row() -> None:
-    text = ("Số liệu tính đến ngày 16/08/2021:\n\n"
-            "STT\tNội dung\tSố đề nghị\tSố được phê duyệt\tKinh phí phê duyệt (triệu đồng)\n"
-            "1\tHỗ trợ hộ kinh doanh\t25\t22\t66\n2\tLao động tự do\t46\t40\t60,5\n")
+    text = (
+        "Số liệu tính đến ngày 16/08/2021:\n\n"
+        "STT\tNội dung\tSố đề nghị\tSố được phê duyệt\tKinh phí phê duyệt (triệu đồng)\n"
+        "1\tHỗ trợ hộ kinh doanh\t25\t22\t66\n2\tLao động tự do\t46\t40\t60,5\n"
+    )
     result = read(text)
-    assert values(result) == {"ho_kinh_doanh": {"de_nghi": 25, "phe_duyet": 22, "kinh_phi": 66_000_000},
-                              "lao_dong_tu_do": {"de_nghi": 46, "phe_duyet": 40, "kinh_phi": 60_500_000}}
+    assert values(result) == {
+        "ho_kinh_doanh": {"de_nghi": 25, "phe_duyet": 22, "kinh_phi": 66_000_000},
+        "lao_dong_tu_do": {"de_nghi": 46, "phe_duyet": 40, "kinh_phi": 60_500_000},
+    }
     assert result is not None and (result.source, result.as_of) == ("body_text", DAY)
 
 
 def test_tab_separated_table_whose_merged_header_lost_its_shape_is_not_read_as_a_table() -> None:
-    text = ("STT\tNội dung\tSố đối tượng\tKinh phí (triệu đồng)\n"
-            "Đề nghị hỗ trợ\tĐược phê duyệt\tĐược phê duyệt\n"
-            "1\tHỗ trợ hộ kinh doanh\t25\t22\t66\n")
+    text = (
+        "STT\tNội dung\tSố đối tượng\tKinh phí (triệu đồng)\n"
+        "Đề nghị hỗ trợ\tĐược phê duyệt\tĐược phê duyệt\n"
+        "1\tHỗ trợ hộ kinh doanh\t25\t22\t66\n"
+    )
     assert read(text) is None  # under the shifted headings 25 would be "Được phê duyệt"
 
 
 def test_one_cell_per_line_table_as_outlook_writes_the_plain_text() -> None:
-    text = ("Số liệu tính đến ngày 16/08/2021 như sau:\n\nSTT\nNội dung chính sách\nSố đề nghị\nSố được phê duyệt\n"
-            "Kinh phí phê duyệt (triệu đồng)\n\n1\nHỗ trợ hộ kinh doanh\n25\n22\n66\n\nTrân trọng!\n")
+    text = (
+        "Số liệu tính đến ngày 16/08/2021 như sau:\n\nSTT\nNội dung chính sách\nSố đề nghị\nSố được phê duyệt\n"
+        "Kinh phí phê duyệt (triệu đồng)\n\n1\nHỗ trợ hộ kinh doanh\n25\n22\n66\n\nTrân trọng!\n"
+    )
     assert values(read(text)) == {"ho_kinh_doanh": {"de_nghi": 25, "phe_duyet": 22, "kinh_phi": 66_000_000}}
 
 

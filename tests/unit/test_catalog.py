@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from templates import catalog, languages
 from service.outputs.render import pieces_used, render_template
+from templates import catalog, languages
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 MAILS = ("digest.html", "digest.txt", "ack.html", "ack.txt", "reminder.txt")

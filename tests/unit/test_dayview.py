@@ -1,4 +1,5 @@
 """Status semantics for one unit on one day (pure: transient rows, no database)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -18,8 +19,14 @@ UNIT = UnitConfig(code="SONG_CAU", name="UBND phường Sông Cầu")
 
 
 def msg(hh, mm, ss=0, day=DAY, readable=True, figures=None, problems=()):
-    m = Message(kind="report", unit_code=UNIT.code, readable=readable, report_day=day,
-                received_at=dt.datetime.combine(day, dt.time(hh, mm, ss), tzinfo=TZ7), subject="s")
+    m = Message(
+        kind="report",
+        unit_code=UNIT.code,
+        readable=readable,
+        report_day=day,
+        received_at=dt.datetime.combine(day, dt.time(hh, mm, ss), tzinfo=TZ7),
+        subject="s",
+    )
     m.figures = [Figure(indicator=i, measure=k, value=Decimal(v)) for (i, k), v in (figures or {}).items()]
     m.problems = [ProblemRow(code=c, params={}) for c in problems]
     return m
@@ -37,7 +44,7 @@ def test_the_one_on_time_rule_at_the_precision_of_the_deadline():
     assert on_time(DEADLINE + dt.timedelta(seconds=59, microseconds=999_999), DEADLINE)
     assert not on_time(DEADLINE + dt.timedelta(minutes=1), DEADLINE)
     # the same instant in another zone is the same arrival
-    assert on_time((DEADLINE + dt.timedelta(seconds=30)).astimezone(dt.timezone.utc), DEADLINE)
+    assert on_time((DEADLINE + dt.timedelta(seconds=30)).astimezone(dt.UTC), DEADLINE)
     # a deadline given to the second is compared to the second
     exact = DEADLINE.replace(second=30)
     assert on_time(exact + dt.timedelta(microseconds=999_999), exact)
@@ -111,8 +118,10 @@ def test_sum_and_number():
 # -- figures that fail a format check: in the unit's row, out of the totals ----------------------
 
 FORM = FormSpec(
-    measures=(MeasureSpec("de_nghi", "Số đối tượng đề nghị", kind="count"),
-              MeasureSpec("phe_duyet", "Số đối tượng được phê duyệt", kind="count")),
+    measures=(
+        MeasureSpec("de_nghi", "Số đối tượng đề nghị", kind="count"),
+        MeasureSpec("phe_duyet", "Số đối tượng được phê duyệt", kind="count"),
+    ),
     indicators=(IndicatorSpec("ngung_viec", "Hỗ trợ người lao động ngừng việc"),),
 )
 OTHER = UnitConfig(code="DUC_XUAN", name="UBND phường Đức Xuân")
@@ -131,8 +140,12 @@ def view(*statuses):
 
 @pytest.mark.parametrize("code, value", [("fractional_count", "1234.5"), ("negative_value", "-3")])
 def test_a_figure_failing_a_format_check_stays_in_the_row_and_out_of_the_totals(code, value):
-    bad = flagged(9, {("ngung_viec", "de_nghi"): value, ("ngung_viec", "phe_duyet"): 10}, code,
-                  {"indicator_code": "ngung_viec", "measure_code": "de_nghi", "text": value})
+    bad = flagged(
+        9,
+        {("ngung_viec", "de_nghi"): value, ("ngung_viec", "phe_duyet"): 10},
+        code,
+        {"indicator_code": "ngung_viec", "measure_code": "de_nghi", "text": value},
+    )
     good = msg(10, 0, figures={("ngung_viec", "de_nghi"): 7, ("ngung_viec", "phe_duyet"): 5})
     a = unit_status(UNIT, DAY, True, DEADLINE, (bad,), bad, None, form=FORM)
     b = unit_status(OTHER, DAY, True, DEADLINE, (good,), good, None, form=FORM)
@@ -142,20 +155,33 @@ def test_a_figure_failing_a_format_check_stays_in_the_row_and_out_of_the_totals(
     assert v.totals == {"ngung_viec": {"de_nghi": Decimal(7), "phe_duyet": Decimal(15)}}
     [x] = v.excluded
     assert (x.unit.code, x.indicator, x.measure, x.value, x.problem.code) == (
-        UNIT.code, "ngung_viec", "de_nghi", Decimal(value), code)
+        UNIT.code,
+        "ngung_viec",
+        "de_nghi",
+        Decimal(value),
+        code,
+    )
 
 
 def test_a_check_between_measures_flags_and_still_counts():
-    bad = flagged(9, {("ngung_viec", "de_nghi"): 5, ("ngung_viec", "phe_duyet"): 8}, "check_failed",
-                  {"indicator": "Hỗ trợ người lao động ngừng việc", "rule": "phe_duyet <= de_nghi"})
+    bad = flagged(
+        9,
+        {("ngung_viec", "de_nghi"): 5, ("ngung_viec", "phe_duyet"): 8},
+        "check_failed",
+        {"indicator": "Hỗ trợ người lao động ngừng việc", "rule": "phe_duyet <= de_nghi"},
+    )
     u = unit_status(UNIT, DAY, True, DEADLINE, (bad,), bad, None, form=FORM)
     v = view(u)
     assert v.totals == {"ngung_viec": {"de_nghi": Decimal(5), "phe_duyet": Decimal(8)}} and v.excluded == ()
 
 
 def test_a_figure_that_is_no_number_is_named_among_what_the_totals_leave_out():
-    bad = flagged(9, {("ngung_viec", "phe_duyet"): 4}, "not_a_number",
-                  {"indicator_code": "ngung_viec", "measure_code": "de_nghi", "text": "ba trăm"})
+    bad = flagged(
+        9,
+        {("ngung_viec", "phe_duyet"): 4},
+        "not_a_number",
+        {"indicator_code": "ngung_viec", "measure_code": "de_nghi", "text": "ba trăm"},
+    )
     v = view(unit_status(UNIT, DAY, True, DEADLINE, (bad,), bad, None, form=FORM))
     assert v.totals == {"ngung_viec": {"phe_duyet": Decimal(4)}}
     [x] = v.excluded
@@ -163,16 +189,25 @@ def test_a_figure_that_is_no_number_is_named_among_what_the_totals_leave_out():
 
 
 def test_problems_stored_before_codes_were_kept_are_placed_by_their_labels():
-    bad = flagged(9, {("ngung_viec", "de_nghi"): "2.5"}, "fractional_count",
-                  {"indicator": "Hỗ trợ người lao động ngừng việc", "measure": "Số đối tượng đề nghị"})
+    bad = flagged(
+        9,
+        {("ngung_viec", "de_nghi"): "2.5"},
+        "fractional_count",
+        {"indicator": "Hỗ trợ người lao động ngừng việc", "measure": "Số đối tượng đề nghị"},
+    )
     v = view(unit_status(UNIT, DAY, True, DEADLINE, (bad,), bad, None, form=FORM))
     assert v.totals == {} and [x.measure for x in v.excluded] == ["de_nghi"]
 
 
 def test_stale_figures_leave_out_what_failed_then_and_the_change_compares_like_with_like():
     yesterday = DAY - dt.timedelta(days=1)
-    old = flagged(9, {("ngung_viec", "de_nghi"): "2.5", ("ngung_viec", "phe_duyet"): 2}, "fractional_count",
-                  {"indicator_code": "ngung_viec", "measure_code": "de_nghi"}, day=yesterday)
+    old = flagged(
+        9,
+        {("ngung_viec", "de_nghi"): "2.5", ("ngung_viec", "phe_duyet"): 2},
+        "fractional_count",
+        {"indicator_code": "ngung_viec", "measure_code": "de_nghi"},
+        day=yesterday,
+    )
     stale = unit_status(UNIT, DAY, True, DEADLINE, (), old, None, form=FORM)
     today = msg(10, 0, figures={("ngung_viec", "de_nghi"): 3, ("ngung_viec", "phe_duyet"): 3})
     fresh = unit_status(OTHER, DAY, True, DEADLINE, (today,), today, old, form=FORM)

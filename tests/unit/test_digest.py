@@ -1,4 +1,5 @@
 """The coordinator's digest: model, HTML/text, attachments and MIME (the day's view from an in-memory database)."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -66,23 +67,43 @@ UNITS = (
     UnitConfig("YTE", "Phòng Y tế", "Phòng, ban, ngành", senders=("yte@example.gov.vn",)),
     UnitConfig("SONG_CAU", "UBND phường Sông Cầu", "Xã, phường", senders=("songcau@example.gov.vn",)),
     UnitConfig("XUAT_HOA", "UBND phường Xuất Hóa", "Xã, phường", senders=("xuathoa@example.gov.vn",)),
-    UnitConfig("NONG_THUONG", "UBND xã Nông Thượng", "Xã, phường", senders=("nongthuong@example.gov.vn",),
-               reminder_to=("chutich.nongthuong@example.gov.vn",)),
+    UnitConfig(
+        "NONG_THUONG",
+        "UBND xã Nông Thượng",
+        "Xã, phường",
+        senders=("nongthuong@example.gov.vn",),
+        reminder_to=("chutich.nongthuong@example.gov.vn",),
+    ),
 )
 
 
 def make_cfg(language: str = "vi", units: tuple[UnitConfig, ...] = UNITS, **digest: object) -> Config:
     return Config(
-        service=ServiceConfig(timezone=TZ, database_url="sqlite://", archive_dir=Path("/nonexistent"),
-                              language=language),  # type: ignore[arg-type]
+        service=ServiceConfig(
+            timezone=TZ, database_url="sqlite://", archive_dir=Path("/nonexistent"), language=language
+        ),  # type: ignore[arg-type]
         imap=None,
-        smtp=SmtpConfig(host="127.0.0.1", port=25, security="none", username=None, password=None,
-                        from_address="baocao@example.gov.vn", from_name="Hệ thống tổng hợp báo cáo"),
+        smtp=SmtpConfig(
+            host="127.0.0.1",
+            port=25,
+            security="none",
+            username=None,
+            password=None,
+            from_address="baocao@example.gov.vn",
+            from_name="Hệ thống tổng hợp báo cáo",
+        ),
         schedule=ScheduleConfig(report_days=frozenset(range(6))),  # Sunday is no reporting day
-        digest=DigestConfig(to=("dieuphoi@example.gov.vn",), cc=("lanhdao@example.gov.vn",),
-                            subject="Tổng hợp tiến độ NQ 68 ngày {date}", **digest),  # type: ignore[arg-type]
-        campaign=CampaignConfig(title="Hỗ trợ người lao động gặp khó khăn do Covid-19 (NQ 68/NQ-CP)",
-                                start_date=dt.date(2021, 7, 30), end_date=dt.date(2021, 8, 25)),
+        digest=DigestConfig(
+            to=("dieuphoi@example.gov.vn",),
+            cc=("lanhdao@example.gov.vn",),
+            subject="Tổng hợp tiến độ NQ 68 ngày {date}",
+            **digest,
+        ),  # type: ignore[arg-type]
+        campaign=CampaignConfig(
+            title="Hỗ trợ người lao động gặp khó khăn do Covid-19 (NQ 68/NQ-CP)",
+            start_date=dt.date(2021, 7, 30),
+            end_date=dt.date(2021, 8, 25),
+        ),
         form=FORM,
         units=units,
     )
@@ -95,19 +116,48 @@ def at(day: dt.date, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(hh, mm), tzinfo=TZ)
 
 
-def msg(unit: str | None, when: dt.datetime, figures: dict | None = None, *, readable: bool = True,
-        kind: str = "report", subject: str = "Báo cáo tiến độ", files: tuple[str, ...] = (),
-        problems: tuple[tuple[str, dict], ...] = (), sender: str | None = None, reason: str | None = None,
-        as_of: dt.date | None = None) -> Message:
+def msg(
+    unit: str | None,
+    when: dt.datetime,
+    figures: dict | None = None,
+    *,
+    readable: bool = True,
+    kind: str = "report",
+    subject: str = "Báo cáo tiến độ",
+    files: tuple[str, ...] = (),
+    problems: tuple[tuple[str, dict], ...] = (),
+    sender: str | None = None,
+    reason: str | None = None,
+    as_of: dt.date | None = None,
+) -> Message:
     """A transient stored message: figures {(indicator, measure): value in đồng}."""
-    m = Message(kind=kind, unit_code=unit, readable=readable, report_day=when.date(), received_at=when,
-                subject=subject, from_address=sender or (f"{unit.lower()}@example.gov.vn" if unit else None),
-                from_name=None, reason=reason, as_of=as_of, message_id=f"<{unit}.{when:%d%H%M}@x>")
+    m = Message(
+        kind=kind,
+        unit_code=unit,
+        readable=readable,
+        report_day=when.date(),
+        received_at=when,
+        subject=subject,
+        from_address=sender or (f"{unit.lower()}@example.gov.vn" if unit else None),
+        from_name=None,
+        reason=reason,
+        as_of=as_of,
+        message_id=f"<{unit}.{when:%d%H%M}@x>",
+    )
     m.figures = [Figure(indicator=i, measure=k, value=Decimal(v)) for (i, k), v in (figures or {}).items()]
     m.problems = [ProblemRow(code=c, params=p) for c, p in problems]
-    m.attachments = [Attachment(position=i, filename=f, content_type="application/octet-stream",
-                                detected_format=f.rsplit(".", 1)[-1], size=1000, sha256="0" * 64,
-                                outcome="read" if readable else "evidence") for i, f in enumerate(files)]
+    m.attachments = [
+        Attachment(
+            position=i,
+            filename=f,
+            content_type="application/octet-stream",
+            detected_format=f.rsplit(".", 1)[-1],
+            size=1000,
+            sha256="0" * 64,
+            outcome="read" if readable else "evidence",
+        )
+        for i, f in enumerate(files)
+    ]
     return m
 
 
@@ -150,15 +200,29 @@ def scenario() -> list[Message]:
         msg("SONG_CAU", at(YESTERDAY, 10), {("ngung_viec", "de_nghi"): 52}),
         msg("NONG_THUONG", at(YESTERDAY, 11), {("ho_kinh_doanh", "de_nghi"): 7}),
         # today
-        msg("BHXH", at(DAY, 8, 5), {("ngung_viec", "de_nghi"): 1234,
-                                    ("ngung_viec", "kinh_phi"): 1_234_500_000},
-            files=("bhxh.xlsx",)),
+        msg(
+            "BHXH",
+            at(DAY, 8, 5),
+            {("ngung_viec", "de_nghi"): 1234, ("ngung_viec", "kinh_phi"): 1_234_500_000},
+            files=("bhxh.xlsx",),
+        ),
         msg("SONG_CAU", at(DAY, 16, 20), {("ngung_viec", "de_nghi"): 50}, files=("songcau.xlsx",)),
         msg("XUAT_HOA", at(DAY, 11, 5), readable=False, problems=(("no_attachment", {}),)),
-        msg(None, at(DAY, 13, 45), kind="unassigned", sender="ldtbxh.huyenkhac@example.org",
-            subject="Báo cáo ngày 11/8 (gửi nhầm)", reason="unknown_sender:ldtbxh.huyenkhac@example.org"),
-        msg("NONG_THUONG", at(DAY, 11, 35), kind="automatic", subject="Trả lời tự động: vắng mặt",
-            reason="automatic:Auto-Submitted: auto-replied"),
+        msg(
+            None,
+            at(DAY, 13, 45),
+            kind="unassigned",
+            sender="ldtbxh.huyenkhac@example.org",
+            subject="Báo cáo ngày 11/8 (gửi nhầm)",
+            reason="unknown_sender:ldtbxh.huyenkhac@example.org",
+        ),
+        msg(
+            "NONG_THUONG",
+            at(DAY, 11, 35),
+            kind="automatic",
+            subject="Trả lời tự động: vắng mặt",
+            reason="automatic:Auto-Submitted: auto-replied",
+        ),
     ]
 
 
@@ -175,10 +239,12 @@ def model(cfg: Config = CFG, messages: list[Message] | None = None, day: dt.date
 def plain(html: str) -> str:
     """The HTML as a reader sees it (tags dropped, entities decoded, spaces collapsed)."""
     import html as h
+
     return re.sub(r"\s+", " ", h.unescape(re.sub(r"<[^>]+>", " ", html)))
 
 
 # -- the model -------------------------------------------------------------------------------
+
 
 def test_reporting_rate_counts_every_status():
     r = model()["rate"]
@@ -189,7 +255,9 @@ def test_reporting_rate_counts_every_status():
 def test_missing_units_by_group_in_config_order():
     m = model()
     assert [(g["name"], [u["code"] for u in g["units"]]) for g in m["missing"]] == [
-        ("Phòng, ban, ngành", ["YTE"]), ("Xã, phường", ["NONG_THUONG"])]
+        ("Phòng, ban, ngành", ["YTE"]),
+        ("Xã, phường", ["NONG_THUONG"]),
+    ]
     assert m["missing_count"] == 2
     yte = m["missing"][0]["units"][0]
     assert yte["figures_day_text"] == "10/08/2021" and yte["contact"] == "yte@example.gov.vn"
@@ -198,8 +266,10 @@ def test_missing_units_by_group_in_config_order():
 
 
 def test_units_without_a_group_come_last_under_other():
-    units = (UnitConfig("A", "Đơn vị A", None, senders=("a@x.vn",)),
-             UnitConfig("B", "Đơn vị B", "Nhóm B", senders=("b@x.vn",)))
+    units = (
+        UnitConfig("A", "Đơn vị A", None, senders=("a@x.vn",)),
+        UnitConfig("B", "Đơn vị B", "Nhóm B", senders=("b@x.vn",)),
+    )
     m = model(make_cfg(units=units), [])
     assert [g["name"] for g in m["missing"]] == ["Nhóm B", "Khác"]
 
@@ -227,13 +297,17 @@ def test_a_cumulative_decrease_is_a_problem_sentence_with_labels():
     units = {u["code"]: u for u in model()["units"]}
     [p] = units["SONG_CAU"]["problems"]
     assert p["code"] == "cumulative_decrease"
-    assert p["text"] == ("Chỉ tiêu 'Hỗ trợ người lao động ngừng việc', cột 'Số đối tượng đề nghị hỗ trợ': "
-                         "số lũy kế giảm từ 52 (ngày 10/08/2021) xuống 50")
+    assert p["text"] == (
+        "Chỉ tiêu 'Hỗ trợ người lao động ngừng việc', cột 'Số đối tượng đề nghị hỗ trợ': "
+        "số lũy kế giảm từ 52 (ngày 10/08/2021) xuống 50"
+    )
 
 
 def test_money_in_a_decrease_is_shown_in_trieu_dong():
-    messages = [msg("BHXH", at(YESTERDAY, 8), {("ngung_viec", "kinh_phi"): 5_000_000_000}),
-                msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 4_999_500_000})]
+    messages = [
+        msg("BHXH", at(YESTERDAY, 8), {("ngung_viec", "kinh_phi"): 5_000_000_000}),
+        msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 4_999_500_000}),
+    ]
     [p] = {u["code"]: u for u in model(messages=messages)["units"]}["BHXH"]["problems"]
     assert "Kinh phí được phê duyệt (triệu đồng)" in p["text"] and "từ 5.000 (" in p["text"] and "4.999,5" in p["text"]
 
@@ -244,11 +318,14 @@ def test_first_report_ever_has_no_change():
     assert cell["text"] == "10" and cell["change"] is None and cell["trend"] == "none"
 
 
-@pytest.mark.parametrize("day, state, sentence", [
-    (DAY, "before", "còn 14 ngày đến hạn 25/08/2021"),
-    (dt.date(2021, 8, 25), "today", "hôm nay là hạn cuối 25/08/2021"),
-    (dt.date(2021, 8, 27), "after", "đã quá hạn 25/08/2021 2 ngày"),
-])
+@pytest.mark.parametrize(
+    "day, state, sentence",
+    [
+        (DAY, "before", "còn 14 ngày đến hạn 25/08/2021"),
+        (dt.date(2021, 8, 25), "today", "hôm nay là hạn cuối 25/08/2021"),
+        (dt.date(2021, 8, 27), "after", "đã quá hạn 25/08/2021 2 ngày"),
+    ],
+)
 def test_campaign_countdown(day, state, sentence):
     m = model(messages=[], day=day)
     assert m["campaign"]["countdown"]["state"] == state
@@ -284,18 +361,28 @@ def test_previous_view_adds_yesterdays_rate_and_reminders_are_listed():
     previous = view_of(CFG, YESTERDAY, scenario())
     m = model(previous=previous, reminded={"NONG_THUONG": [at(DAY, 14), at(DAY, 10)], "GONE": [at(DAY, 10)]})
     assert m["previous_rate"]["reported"] == 4
-    assert m["reminded"] == [{"code": "NONG_THUONG", "name": "UBND xã Nông Thượng", "times": ["10:00", "14:00"],
-                              "status": "missing", "status_text": "Chưa báo cáo"}]
+    assert m["reminded"] == [
+        {
+            "code": "NONG_THUONG",
+            "name": "UBND xã Nông Thượng",
+            "times": ["10:00", "14:00"],
+            "status": "missing",
+            "status_text": "Chưa báo cáo",
+        }
+    ]
 
 
-@pytest.mark.parametrize("language, value, money, count", [
-    ("vi", Decimal(1_234_500_000), "1.234,5", "1.234.500.000"),
-    ("en", Decimal(1_234_500_000), "1,234.5", "1,234,500,000"),
-    ("vi", Decimal(3_710_000), "3,71", "3.710.000"),
-    ("vi", Decimal(100_000_000), "100", "100.000.000"),
-    ("vi", Decimal(-2_000_000), "-2", "-2.000.000"),
-    ("en", Decimal(100_000_000), "100.0", "100,000,000"),
-])
+@pytest.mark.parametrize(
+    "language, value, money, count",
+    [
+        ("vi", Decimal(1_234_500_000), "1.234,5", "1.234.500.000"),
+        ("en", Decimal(1_234_500_000), "1,234.5", "1,234,500,000"),
+        ("vi", Decimal(3_710_000), "3,71", "3.710.000"),
+        ("vi", Decimal(100_000_000), "100", "100.000.000"),
+        ("vi", Decimal(-2_000_000), "-2", "-2.000.000"),
+        ("en", Decimal(100_000_000), "100.0", "100,000,000"),
+    ],
+)
 def test_vietnamese_number_formatting(language, value, money, count):
     num = Numbers.for_language(language)
     assert num.money(value) == money
@@ -310,13 +397,14 @@ def test_clean_removes_control_and_bidi_characters():
 
 # -- rendering -------------------------------------------------------------------------------
 
+
 def test_missing_units_come_first_and_in_red():
     html = render().html
     text = plain(html)
     first_missing = text.index("CHƯA BÁO CÁO: 2 đơn vị")
     assert first_missing < text.index("Tổng hợp số liệu lũy kế") < text.index("Tình hình báo cáo theo đơn vị")
     assert first_missing < text.index("KHÔNG ĐỌC ĐƯỢC BÁO CÁO")
-    box = html[html.index("CHƯA BÁO CÁO"):html.index("KHÔNG ĐỌC ĐƯỢC")]
+    box = html[html.index("CHƯA BÁO CÁO") : html.index("KHÔNG ĐỌC ĐƯỢC")]
     assert "Phòng Y tế" in box and "UBND xã Nông Thượng" in box and "#b3261e" in box
 
 
@@ -337,9 +425,16 @@ def test_subject_from_config_with_the_date():
 
 def test_text_part_names_missing_unreadable_units_and_unknown_senders():
     text = render().text
-    for expected in ("Phòng Y tế", "UBND xã Nông Thượng", "UBND phường Xuất Hóa",
-                     "Thư báo cáo không có tệp đính kèm", "ldtbxh.huyenkhac@example.org",
-                     "Báo cáo ngày 11/8 (gửi nhầm)", "Trả lời tự động: vắng mặt", "1.234,5"):
+    for expected in (
+        "Phòng Y tế",
+        "UBND xã Nông Thượng",
+        "UBND phường Xuất Hóa",
+        "Thư báo cáo không có tệp đính kèm",
+        "ldtbxh.huyenkhac@example.org",
+        "Báo cáo ngày 11/8 (gửi nhầm)",
+        "Trả lời tự động: vắng mặt",
+        "1.234,5",
+    ):
         assert expected in text, expected
     # the unknown sender is in the HTML too, with its reason
     assert "Địa chỉ gửi ldtbxh.huyenkhac@example.org không thuộc đơn vị nào" in plain(render().html)
@@ -352,19 +447,37 @@ HOSTILE_CELL = "<b onmouseover=alert(2)>ba trăm</b>"
 
 def hostile_messages() -> list[Message]:
     return [
-        msg("BHXH", at(DAY, 8), {("ngung_viec", "de_nghi"): 1}, subject=HOSTILE_SUBJECT, files=(HOSTILE_FILE,),
-            problems=(("not_a_number", {"file": HOSTILE_FILE, "sheet": "<i>S</i>", "cell": "D12",
-                                        "text": HOSTILE_CELL}),)),
-        msg("XUAT_HOA", at(DAY, 9), readable=False, files=(HOSTILE_FILE,),
-            problems=(("unsupported_format", {"file": HOSTILE_FILE, "format": "pdf"}),)),
-        msg(None, at(DAY, 10), kind="unassigned", sender='"><script>@evil.example', subject=HOSTILE_SUBJECT,
-            reason="unknown_sender:<script>x</script>", files=(HOSTILE_FILE,)),
+        msg(
+            "BHXH",
+            at(DAY, 8),
+            {("ngung_viec", "de_nghi"): 1},
+            subject=HOSTILE_SUBJECT,
+            files=(HOSTILE_FILE,),
+            problems=(
+                ("not_a_number", {"file": HOSTILE_FILE, "sheet": "<i>S</i>", "cell": "D12", "text": HOSTILE_CELL}),
+            ),
+        ),
+        msg(
+            "XUAT_HOA",
+            at(DAY, 9),
+            readable=False,
+            files=(HOSTILE_FILE,),
+            problems=(("unsupported_format", {"file": HOSTILE_FILE, "format": "pdf"}),),
+        ),
+        msg(
+            None,
+            at(DAY, 10),
+            kind="unassigned",
+            sender='"><script>@evil.example',
+            subject=HOSTILE_SUBJECT,
+            reason="unknown_sender:<script>x</script>",
+            files=(HOSTILE_FILE,),
+        ),
     ]
 
 
 def test_hostile_subjects_file_names_and_cell_text_are_escaped():
-    content = render(messages=hostile_messages(),
-                     unread_files=[(HOSTILE_FILE, "application/pdf", b"%PDF-1.4")])
+    content = render(messages=hostile_messages(), unread_files=[(HOSTILE_FILE, "application/pdf", b"%PDF-1.4")])
     html = content.html
     assert "<script" not in html.lower() and "<img" not in html.lower() and "<b onmouseover" not in html
     assert "&lt;script&gt;" in html and "&lt;img src=x onerror=alert(1)&gt;" in html
@@ -378,20 +491,42 @@ def test_hostile_subjects_file_names_and_cell_text_are_escaped():
 def test_html_has_no_scripts_styles_or_remote_resources():
     for html in (render().html, render(messages=hostile_messages()).html):
         markup = " ".join(re.findall(r"<[^>]*>", html)).lower()  # escaped text is not markup
-        for forbidden in ("<script", "<style", "<link", "<img", "<iframe", "http:", "https:", "url(",
-                          "@import", "javascript:", " src=", " href=", " on"):
+        for forbidden in (
+            "<script",
+            "<style",
+            "<link",
+            "<img",
+            "<iframe",
+            "http:",
+            "https:",
+            "url(",
+            "@import",
+            "javascript:",
+            " src=",
+            " href=",
+            " on",
+        ):
             assert forbidden not in markup, forbidden
         assert "max-width:900px" in html
 
 
 def test_a_subject_with_newlines_stays_on_one_line_in_the_text_part():
-    messages = [msg(None, at(DAY, 10), kind="unassigned", sender="a@b.c", reason="unknown_sender:a@b.c",
-                    subject="Hello\r\nCHƯA BÁO CÁO: 0 đơn vị\r\n")]
+    messages = [
+        msg(
+            None,
+            at(DAY, 10),
+            kind="unassigned",
+            sender="a@b.c",
+            reason="unknown_sender:a@b.c",
+            subject="Hello\r\nCHƯA BÁO CÁO: 0 đơn vị\r\n",
+        )
+    ]
     text = render(messages=messages).text
     assert "Tiêu đề: Hello CHƯA BÁO CÁO: 0 đơn vị" in text
 
 
 # -- attachments -----------------------------------------------------------------------------
+
 
 def wire_bytes(content: DigestContent, cfg: Config = CFG) -> int:
     """The composed digest's size as an SMTP server counts it (CRLF line ends)."""
@@ -400,8 +535,12 @@ def wire_bytes(content: DigestContent, cfg: Config = CFG) -> int:
 
 
 def test_workbook_and_unread_files_attached_within_the_cap():
-    unread = [("scan.pdf", "application/pdf", b"a" * 3000), ("../../etc/big.pdf", "application/pdf", b"b" * 9000),
-              ("scan.pdf", "application/pdf", b"c" * 100), ("x.bin", "bogus type\r\nX-Evil: 1", b"d")]
+    unread = [
+        ("scan.pdf", "application/pdf", b"a" * 3000),
+        ("../../etc/big.pdf", "application/pdf", b"b" * 9000),
+        ("scan.pdf", "application/pdf", b"c" * 100),
+        ("x.bin", "bogus type\r\nX-Evil: 1", b"d"),
+    ]
     small = render(unread_files=[unread[0], unread[2], unread[3]], max_message_bytes=10**9)
     cap = wire_bytes(small) + 6000  # room for the three small files, not for 9000 bytes (12 KB in base64)
     content = render(unread_files=unread, max_message_bytes=cap)
@@ -427,8 +566,9 @@ def test_the_size_cap_counts_the_encoded_message_not_the_raw_files():
 
 
 def test_a_file_left_out_says_where_to_find_it():
-    unread = [UnreadFile("SONG_CAU_scan.pdf", "application/pdf", b"x" * 50_000,
-                         "/var/lib/baocao/archive/ab/cd/abcd.eml")]
+    unread = [
+        UnreadFile("SONG_CAU_scan.pdf", "application/pdf", b"x" * 50_000, "/var/lib/baocao/archive/ab/cd/abcd.eml")
+    ]
     content = render(unread_files=unread, max_message_bytes=wire_bytes(render()) + 1000)
     assert [f.filename for f in content.files] == ["tong-hop-bao-cao-2021-08-11.xlsx"]
     for text in (content.text, plain(content.html)):
@@ -443,15 +583,23 @@ def test_no_workbook_when_the_config_says_so():
     assert "tệp Excel đính kèm" not in content.text
 
 
-@pytest.mark.parametrize("name, safe", [
-    ("../../etc/passwd", "passwd"), ("C:\\Users\\a\\bc.xls", "bc.xls"), ("", "tep-dinh-kem"),
-    ("a\r\nb.pdf", "a b.pdf"), ("..", "tep-dinh-kem"), ("Báo  cáo  scan.pdf", "Báo  cáo  scan.pdf"),
-])
+@pytest.mark.parametrize(
+    "name, safe",
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\a\\bc.xls", "bc.xls"),
+        ("", "tep-dinh-kem"),
+        ("a\r\nb.pdf", "a b.pdf"),
+        ("..", "tep-dinh-kem"),
+        ("Báo  cáo  scan.pdf", "Báo  cáo  scan.pdf"),
+    ],
+)
 def test_safe_filename(name, safe):
     assert safe_filename(name, ATTACHMENT_FALLBACK_NAME, 150) == safe
 
 
 # -- MIME --------------------------------------------------------------------------------------
+
 
 def test_compose_email_structure_and_headers():
     content = render(unread_files=[("Báo cáo scan.pdf", "application/pdf", b"%PDF-1.4 x")])
@@ -480,26 +628,39 @@ def test_compose_email_structure_and_headers():
 def test_compose_email_without_attachments_is_just_the_alternative():
     content = DigestContent("Chủ đề", "<p>x</p>", "x", ())
     parsed = email.message_from_bytes(
-        compose_email(content, CFG, now=at(DAY, 15), message_id="<a@b>").as_bytes(), policy=email.policy.default)
+        compose_email(content, CFG, now=at(DAY, 15), message_id="<a@b>").as_bytes(), policy=email.policy.default
+    )
     assert parsed.get_content_type() == "multipart/alternative"
     assert parsed["Message-ID"] == "<a@b>"
 
 
 def test_compose_email_needs_smtp_settings():
     with pytest.raises(ValueError, match="smtp"):
-        compose_email(DigestContent("s", "h", "t", (DigestFile("a", "text/plain", b"a"),)),
-                      replace(CFG, smtp=None), now=at(DAY, 15), message_id="<a@b>")
+        compose_email(
+            DigestContent("s", "h", "t", (DigestFile("a", "text/plain", b"a"),)),
+            replace(CFG, smtp=None),
+            now=at(DAY, 15),
+            message_id="<a@b>",
+        )
 
 
 # -- scale --------------------------------------------------------------------------------------
 
+
 def test_many_units_keep_the_email_short_but_list_every_missing_unit():
-    units = tuple(UnitConfig(f"U{i:03d}", f"UBND xã số {i}", f"Cụm {i % 4}", senders=(f"u{i}@x.vn",))
-                  for i in range(300))
+    units = tuple(
+        UnitConfig(f"U{i:03d}", f"UBND xã số {i}", f"Cụm {i % 4}", senders=(f"u{i}@x.vn",)) for i in range(300)
+    )
     cfg = make_cfg(units=units)
     messages = [msg(u.code, at(DAY, 8), {("ngung_viec", "de_nghi"): 5}) for u in units[:280]]
-    messages.append(msg("U000", at(DAY, 9), {("ngung_viec", "de_nghi"): 6},
-                        problems=(("negative_value", {"file": "a.xlsx", "sheet": "S", "cell": "C3", "text": "-1"}),)))
+    messages.append(
+        msg(
+            "U000",
+            at(DAY, 9),
+            {("ngung_viec", "de_nghi"): 6},
+            problems=(("negative_value", {"file": "a.xlsx", "sheet": "S", "cell": "C3", "text": "-1"}),),
+        )
+    )
     content = render(cfg, messages)
     m = model(cfg, messages)
     assert m["missing_count"] == 20
@@ -512,24 +673,34 @@ def test_many_units_keep_the_email_short_but_list_every_missing_unit():
 
 
 def test_problem_parameters_are_translated_like_the_readers_do():
-    messages = [msg("XUAT_HOA", at(DAY, 9), readable=False, files=("scan.pdf",),
-                    problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),))]
+    messages = [
+        msg(
+            "XUAT_HOA",
+            at(DAY, 9),
+            readable=False,
+            files=("scan.pdf",),
+            problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),),
+        )
+    ]
     [p] = {u["code"]: u for u in model(messages=messages)["units"]}["XUAT_HOA"]["problems"]
     assert p["text"] == "Tệp scan.pdf (PDF) không đọc tự động được; điều phối viên cần xem trực tiếp"
 
 
 # -- progress against the campaign's targets -------------------------------------------------------
 
-TARGETS_CSV = ("unit,indicator,measure,target\n"
-               "BHXH,ngung_viec,de_nghi,2000\n"
-               "BHXH,ngung_viec,kinh_phi,\"1.500\"\n"  # triệu đồng (the measure's default_scale)
-               "SONG_CAU,ngung_viec,de_nghi,40\n"
-               "YTE,ho_kinh_doanh,de_nghi,80\n"
-               "*,ho_kinh_doanh,de_nghi,100\n")
+TARGETS_CSV = (
+    "unit,indicator,measure,target\n"
+    "BHXH,ngung_viec,de_nghi,2000\n"
+    'BHXH,ngung_viec,kinh_phi,"1.500"\n'  # triệu đồng (the measure's default_scale)
+    "SONG_CAU,ngung_viec,de_nghi,40\n"
+    "YTE,ho_kinh_doanh,de_nghi,80\n"
+    "*,ho_kinh_doanh,de_nghi,100\n"
+)
 
 
 def with_targets(cfg: Config = CFG, text: str = TARGETS_CSV) -> Config:
     from service.config.targets import parse_targets
+
     found, problems = parse_targets(text.encode(), cfg.form, cfg.units)
     assert problems == []
     return replace(cfg, campaign=replace(cfg.campaign, targets=found))
@@ -557,7 +728,7 @@ def test_progress_model_totals_units_and_the_lowest():
 def test_progress_section_in_the_digest_beside_the_countdown():
     content = render(with_targets())
     text = plain(content.html)
-    section = text[text.index("Tiến độ so với kế hoạch"):text.index("Tình hình báo cáo theo đơn vị")]
+    section = text[text.index("Tiến độ so với kế hoạch") : text.index("Tình hình báo cáo theo đơn vị")]
     assert section.startswith("Tiến độ so với kế hoạch · còn 14 ngày đến hạn 25/08/2021")
     assert "Hỗ trợ người lao động ngừng việc Kinh phí được phê duyệt (triệu đồng) 1.234,5 1.500 82,3%" in section
     assert "Đơn vị có tiến độ thấp nhất • Phòng Y tế : 50,0% — Hỗ trợ hộ kinh doanh" in section
@@ -565,10 +736,14 @@ def test_progress_section_in_the_digest_beside_the_countdown():
     assert "1/3 đơn vị đã đạt 100% kế hoạch." in section and 'trang "Tiến độ" trong tệp Excel' in section
     assert text.index("Tổng hợp số liệu lũy kế") < text.index("Tiến độ so với kế hoạch")
     t = content.text
-    assert ("TIẾN ĐỘ SO VỚI KẾ HOẠCH (còn 14 ngày đến hạn 25/08/2021)\n"
-            "- Hỗ trợ người lao động ngừng việc — Số đối tượng đề nghị hỗ trợ: 1.284/2.040 (62,9%)\n") in t
-    assert ("  * Phòng Y tế: 50,0% (Hỗ trợ hộ kinh doanh — Số đối tượng đề nghị hỗ trợ: 40/80); "
-            "số liệu cũ ngày 10/08/2021\n") in t
+    assert (
+        "TIẾN ĐỘ SO VỚI KẾ HOẠCH (còn 14 ngày đến hạn 25/08/2021)\n"
+        "- Hỗ trợ người lao động ngừng việc — Số đối tượng đề nghị hỗ trợ: 1.284/2.040 (62,9%)\n"
+    ) in t
+    assert (
+        "  * Phòng Y tế: 50,0% (Hỗ trợ hộ kinh doanh — Số đối tượng đề nghị hỗ trợ: 40/80); "
+        "số liệu cũ ngày 10/08/2021\n"
+    ) in t
     assert "\n1/3 đơn vị đã đạt 100% kế hoạch.\n\nTÌNH HÌNH BÁO CÁO THEO ĐƠN VỊ" in t
 
 

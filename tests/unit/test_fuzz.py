@@ -5,6 +5,7 @@ else ones built here) mutated at the byte level and, for zip containers, inside 
 XML parts. Each property is a plain `check_*` function so that scripts/fuzz.py can run
 the same ones for minutes; here they run briefly (all of this file in well under 20 s).
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -12,10 +13,10 @@ import io
 import re
 import tomllib
 import zipfile
+from collections.abc import Callable
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Callable
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -38,12 +39,16 @@ KINDS = {"report", "unassigned", "automatic"}
 # What no stored or displayed text may hold.
 UNSTORABLE = re.compile("[\x00-\x1f\x7f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
 
-FAST = settings(max_examples=60, deadline=None, database=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                       HealthCheck.filter_too_much])
+FAST = settings(
+    max_examples=60,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much],
+)
 
 
 # -- what is known --------------------------------------------------------------------------
+
 
 @lru_cache(maxsize=1)
 def known_problem_codes() -> frozenset[str]:
@@ -73,6 +78,7 @@ def routings() -> tuple[Routing, Routing]:
 
 # -- seeds ----------------------------------------------------------------------------------
 
+
 @lru_cache(maxsize=1)
 def seed_messages() -> tuple[bytes, ...]:
     """The sample messages when present, and messages built here (one quirk each)."""
@@ -80,23 +86,35 @@ def seed_messages() -> tuple[bytes, ...]:
     book = report_workbook({"Hỗ trợ hộ kinh doanh": {"Số đối tượng đề nghị hỗ trợ": 5}}, unit_line="BHXH")
     built = [
         simple_report(),
-        email_bytes(sender='"Văn thư" <VanThu.DucXuan@Gmail.COM>', subject="Báo cáo ngày 11/8",
-                    attachments=[("bc.csv", "text/csv", csv_bytes([["Nội dung", "Số đề nghị"], ["HKD", "3"]])),
-                                 ("bc.docx", "application/octet-stream",
-                                  docx_bytes([["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", "5"]])),
-                                 ("Báo cáo.xlsx", XLSX, book)]),
+        email_bytes(
+            sender='"Văn thư" <VanThu.DucXuan@Gmail.COM>',
+            subject="Báo cáo ngày 11/8",
+            attachments=[
+                ("bc.csv", "text/csv", csv_bytes([["Nội dung", "Số đề nghị"], ["HKD", "3"]])),
+                (
+                    "bc.docx",
+                    "application/octet-stream",
+                    docx_bytes([["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", "5"]]),
+                ),
+                ("Báo cáo.xlsx", XLSX, book),
+            ],
+        ),
         b"Authentication-Results: mx.baocao.test; dkim=pass header.d=example.gov.vn; spf=fail "
         b"smtp.mailfrom=a@example.gov.vn\r\n" + simple_report(),
-        (b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
-         b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
-         b"Content-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
-         b"From: x@y.vn\r\nSubject: =?windows-1258?Q?Ba=ECo_ca=ECo?=\r\n\r\nbody\r\n--b--\r\n"),
-        (b"From: =?utf-8?b?VsSDbiB0aMawIA==?= <ntmk@example.gov.vn>\r\nSubject: =?utf-8?q?B=C3=A1o_c=C3=A1o?=\r\n"
-         b"Content-Type: multipart/mixed; boundary=\"o\"\r\n\r\n--o\r\nContent-Type: multipart/alternative; "
-         b"boundary=\"i\"\r\n\r\n--i\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: "
-         b"quoted-printable\r\n\r\nK=C3=ADnh g=E1=BB=ADi\r\n--i--\r\n--o\r\nContent-Type: application/pdf; "
-         b"name*0*=utf-8''b%C3%A1o; name*1=\".pdf\"\r\nContent-Disposition: attachment\r\n"
-         b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--o--\r\n"),
+        (
+            b"From: Mail Delivery System <MAILER-DAEMON@mail.example.gov.vn>\r\nSubject: Undelivered\r\n"
+            b"Content-Type: multipart/report; report-type=delivery-status; boundary=b\r\n\r\n--b\r\n"
+            b"Content-Type: text/plain\r\n\r\nfailed\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n"
+            b"From: x@y.vn\r\nSubject: =?windows-1258?Q?Ba=ECo_ca=ECo?=\r\n\r\nbody\r\n--b--\r\n"
+        ),
+        (
+            b"From: =?utf-8?b?VsSDbiB0aMawIA==?= <ntmk@example.gov.vn>\r\nSubject: =?utf-8?q?B=C3=A1o_c=C3=A1o?=\r\n"
+            b'Content-Type: multipart/mixed; boundary="o"\r\n\r\n--o\r\nContent-Type: multipart/alternative; '
+            b'boundary="i"\r\n\r\n--i\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: '
+            b"quoted-printable\r\n\r\nK=C3=ADnh g=E1=BB=ADi\r\n--i--\r\n--o\r\nContent-Type: application/pdf; "
+            b"name*0*=utf-8''b%C3%A1o; name*1=\".pdf\"\r\nContent-Disposition: attachment\r\n"
+            b"Content-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQ=\r\n--o--\r\n"
+        ),
     ]
     return tuple(found + built)
 
@@ -105,35 +123,117 @@ def seed_messages() -> tuple[bytes, ...]:
 def seed_files() -> tuple[tuple[str, str, bytes], ...]:
     """(filename, content type, bytes) of real report files of every readable format."""
     sheet = two_row_header_sheet()
-    files = [("bc.xlsx", XLSX, xlsx(sheet)), ("bc.xls", "application/vnd.ms-excel", xls(sheet)),
-             ("bc.docx", "application/octet-stream", docx_bytes([["Nội dung", "Số đề nghị", "Kinh phí (triệu đồng)"],
-                                                                  ["Hộ kinh doanh", "1.234", "3,71"]])),
-             ("bc.csv", "text/csv", csv_bytes([["STT", "Nội dung", "Số đề nghị"], ["1", "Hộ kinh doanh", "1 234"]]))]
-    files += [(a.filename, a.content_type, a.data) for a in sample_attachments()
-              if a.filename.lower().endswith((".xlsx", ".xls", ".docx", ".csv"))]
+    files = [
+        ("bc.xlsx", XLSX, xlsx(sheet)),
+        ("bc.xls", "application/vnd.ms-excel", xls(sheet)),
+        (
+            "bc.docx",
+            "application/octet-stream",
+            docx_bytes([["Nội dung", "Số đề nghị", "Kinh phí (triệu đồng)"], ["Hộ kinh doanh", "1.234", "3,71"]]),
+        ),
+        ("bc.csv", "text/csv", csv_bytes([["STT", "Nội dung", "Số đề nghị"], ["1", "Hộ kinh doanh", "1 234"]])),
+    ]
+    files += [
+        (a.filename, a.content_type, a.data)
+        for a in sample_attachments()
+        if a.filename.lower().endswith((".xlsx", ".xls", ".docx", ".csv"))
+    ]
     return tuple(files)
 
 
 # -- mutations ------------------------------------------------------------------------------
 
 MESSAGE_TOKENS = (
-    b"\r\n", b"\r\n\r\n", b"\n", b"\r", b"--", b"--b--", b" boundary=", b"boundary=\"x\"\r\n\r\n--x\r\n",
-    b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n", b"Content-Type: message/rfc822\r\n\r\n",
-    b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\r\n",
-    b"=?utf-8?b?", b"=?windows-1258?q?", b"=?x-unknown?q?", b"?=", b"=\r\n", b"=3D", b"=FF", b"\x00", b"\xff",
-    b"\x80", b"\xc3", b"\xe2\x80\xae", b"filename*0*=utf-8''%C3%A1", b"filename*1=", b"filename=", b"name=",
-    b"Content-Disposition: attachment; filename=a.xlsx\r\n", b"From: ", b"From: a@b, c@d\r\n", b"<", b">",
-    b"@", b'"', b"(", b")", b"\\", b";", b":", b",", b"\t", b" ", b"Authentication-Results: mx.baocao.test; ",
-    b"dkim=pass header.d=example.gov.vn", b"spf=pass smtp.mailfrom=", b"Auto-Submitted: auto-replied\r\n",
-    b"BAOCAOOMITTED", b"AAAA", b"begin 644 a.xlsx\r\n",
+    b"\r\n",
+    b"\r\n\r\n",
+    b"\n",
+    b"\r",
+    b"--",
+    b"--b--",
+    b" boundary=",
+    b'boundary="x"\r\n\r\n--x\r\n',
+    b"Content-Type: multipart/mixed; boundary=z\r\n\r\n--z\r\n",
+    b"Content-Type: message/rfc822\r\n\r\n",
+    b"Content-Transfer-Encoding: base64\r\n",
+    b"Content-Transfer-Encoding: quoted-printable\r\n",
+    b"=?utf-8?b?",
+    b"=?windows-1258?q?",
+    b"=?x-unknown?q?",
+    b"?=",
+    b"=\r\n",
+    b"=3D",
+    b"=FF",
+    b"\x00",
+    b"\xff",
+    b"\x80",
+    b"\xc3",
+    b"\xe2\x80\xae",
+    b"filename*0*=utf-8''%C3%A1",
+    b"filename*1=",
+    b"filename=",
+    b"name=",
+    b"Content-Disposition: attachment; filename=a.xlsx\r\n",
+    b"From: ",
+    b"From: a@b, c@d\r\n",
+    b"<",
+    b">",
+    b"@",
+    b'"',
+    b"(",
+    b")",
+    b"\\",
+    b";",
+    b":",
+    b",",
+    b"\t",
+    b" ",
+    b"Authentication-Results: mx.baocao.test; ",
+    b"dkim=pass header.d=example.gov.vn",
+    b"spf=pass smtp.mailfrom=",
+    b"Auto-Submitted: auto-replied\r\n",
+    b"BAOCAOOMITTED",
+    b"AAAA",
+    b"begin 644 a.xlsx\r\n",
 )
 XML_TOKENS = (
-    b"<", b">", b"&", b"&amp;", b"&#0;", b"&#xFFFF;", b"<!DOCTYPE x [<!ENTITY e \"e\">]>", b"]]>", b"<![CDATA[",
-    b"\"", b"'", b"=", b"/>", b"</", b"<c r=\"ZZ99999\" t=\"s\"><v>99999</v></c>", b"<v>1e308</v>", b"<v>NaN</v>",
-    b"<v>-0</v>", b"t=\"e\"", b"t=\"str\"", b"t=\"inlineStr\"", b"<f>A1+1</f>", b"r=\"A1048577\"",
-    b"<mergeCell ref=\"A1:XFD1048576\"/>", b"xml:space=\"preserve\"", b"\x00", b"\xff\xfe", b"\xc3\xa1",
-    b"<w:gridSpan w:val=\"9999\"/>", b"<w:vMerge/>", b"<w:tc><w:p><w:r><w:t>1.234</w:t></w:r></w:p></w:tc>",
-    b"<w:tbl>", b"</w:tbl>", b"9" * 40, b"-", b",", b";", b"\r\n",
+    b"<",
+    b">",
+    b"&",
+    b"&amp;",
+    b"&#0;",
+    b"&#xFFFF;",
+    b'<!DOCTYPE x [<!ENTITY e "e">]>',
+    b"]]>",
+    b"<![CDATA[",
+    b'"',
+    b"'",
+    b"=",
+    b"/>",
+    b"</",
+    b'<c r="ZZ99999" t="s"><v>99999</v></c>',
+    b"<v>1e308</v>",
+    b"<v>NaN</v>",
+    b"<v>-0</v>",
+    b't="e"',
+    b't="str"',
+    b't="inlineStr"',
+    b"<f>A1+1</f>",
+    b'r="A1048577"',
+    b'<mergeCell ref="A1:XFD1048576"/>',
+    b'xml:space="preserve"',
+    b"\x00",
+    b"\xff\xfe",
+    b"\xc3\xa1",
+    b'<w:gridSpan w:val="9999"/>',
+    b"<w:vMerge/>",
+    b"<w:tc><w:p><w:r><w:t>1.234</w:t></w:r></w:p></w:tc>",
+    b"<w:tbl>",
+    b"</w:tbl>",
+    b"9" * 40,
+    b"-",
+    b",",
+    b";",
+    b"\r\n",
 )
 
 
@@ -148,9 +248,9 @@ def mutate(draw: Callable, data: bytes, tokens: tuple[bytes, ...], others: tuple
         elif op == "insert":
             buf[pos:pos] = draw(st.sampled_from(tokens))
         elif op == "delete":
-            del buf[pos:pos + draw(st.integers(1, 256))]
+            del buf[pos : pos + draw(st.integers(1, 256))]
         elif op == "dup":
-            buf[pos:pos] = buf[pos:pos + draw(st.integers(1, 4096))]
+            buf[pos:pos] = buf[pos : pos + draw(st.integers(1, 4096))]
         elif op == "repeat":
             buf[pos:pos] = draw(st.sampled_from(tokens)) * draw(st.integers(2, 3000))
         elif op == "truncate":
@@ -158,7 +258,7 @@ def mutate(draw: Callable, data: bytes, tokens: tuple[bytes, ...], others: tuple
         elif op == "splice" and others:
             other = draw(st.sampled_from(others))
             start = draw(st.integers(0, len(other)))
-            buf[pos:pos] = other[start:start + draw(st.integers(1, 2048))]
+            buf[pos:pos] = other[start : start + draw(st.integers(1, 2048))]
     return bytes(buf)
 
 
@@ -170,10 +270,29 @@ def messages(draw: Callable) -> bytes:
     if kind == "random":
         return draw(st.binary(max_size=4096))
     if kind == "assembled":
-        fields = draw(st.lists(st.tuples(st.sampled_from(
-            ["From", "Subject", "Message-ID", "Date", "Content-Type", "Content-Transfer-Encoding",
-             "Content-Disposition", "Authentication-Results", "Auto-Submitted", "Return-Path", "X-Junk"]),
-            st.binary(max_size=200)), max_size=12))
+        fields = draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(
+                        [
+                            "From",
+                            "Subject",
+                            "Message-ID",
+                            "Date",
+                            "Content-Type",
+                            "Content-Transfer-Encoding",
+                            "Content-Disposition",
+                            "Authentication-Results",
+                            "Auto-Submitted",
+                            "Return-Path",
+                            "X-Junk",
+                        ]
+                    ),
+                    st.binary(max_size=200),
+                ),
+                max_size=12,
+            )
+        )
         body = draw(st.binary(max_size=2000))
         return b"".join(k.encode() + b": " + v + b"\r\n" for k, v in fields) + b"\r\n" + body
     return mutate(draw, draw(st.sampled_from(seeds)), MESSAGE_TOKENS, seeds)
@@ -199,9 +318,36 @@ def report_files(draw: Callable) -> tuple[str, str, bytes]:
     return name, ctype, mutate(draw, data, tokens)
 
 
-AUTH_TOKENS = ("mx.baocao.test", ";", " ", "=", "(", ")", '"', "\\", "dkim", "spf", "dmarc", "pass", "fail", "none",
-               "header.d", "header.i", "smtp.mailfrom", "header.from", "reason", "/1", "example.gov.vn",
-               "@example.gov.vn", "evil.example", ".", "\r\n\t", "\x00", "ừ", "\ud800")
+AUTH_TOKENS = (
+    "mx.baocao.test",
+    ";",
+    " ",
+    "=",
+    "(",
+    ")",
+    '"',
+    "\\",
+    "dkim",
+    "spf",
+    "dmarc",
+    "pass",
+    "fail",
+    "none",
+    "header.d",
+    "header.i",
+    "smtp.mailfrom",
+    "header.from",
+    "reason",
+    "/1",
+    "example.gov.vn",
+    "@example.gov.vn",
+    "evil.example",
+    ".",
+    "\r\n\t",
+    "\x00",
+    "ừ",
+    "\ud800",
+)
 
 
 @st.composite
@@ -213,14 +359,23 @@ def auth_values(draw: Callable) -> str:
 
 # -- the properties -------------------------------------------------------------------------
 
+
 def assert_bounded(m: ParsedMessage) -> None:
     assert isinstance(m, ParsedMessage)
     assert len(m.subject) <= 1000 and len(m.from_name or "") <= 200 and len(m.from_address or "") <= 320
     assert len(m.message_id or "") <= 500 and len(m.in_reply_to or "") <= 500 and len(m.body_text) <= 20_000
     assert len(m.attachments) <= 50 and len(m.automatic_reason or "") <= 200
-    for text in (m.subject, m.from_name or "", m.from_address or "", m.message_id or "", m.in_reply_to or "",
-                 m.automatic_reason or "", *(a.filename for a in m.attachments),
-                 *(a.content_type for a in m.attachments), *m.from_addresses):
+    for text in (
+        m.subject,
+        m.from_name or "",
+        m.from_address or "",
+        m.message_id or "",
+        m.in_reply_to or "",
+        m.automatic_reason or "",
+        *(a.filename for a in m.attachments),
+        *(a.content_type for a in m.attachments),
+        *m.from_addresses,
+    ):
         assert not UNSTORABLE.search(text), repr(text)
     for a in m.attachments:
         assert a.filename and len(a.filename) <= 200 and "/" not in a.filename and "\\" not in a.filename
@@ -285,9 +440,18 @@ def check_authentication_results(value: str) -> None:
     """The RFC 8601 parser and the sender check never raise on any header text."""
     ar = parse_authentication_results(value)
     assert ar is None or (ar.authserv_id and all(r.method and r.result for r in ar.results))
-    parsed = ParsedMessage(message_id=None, from_address="bhxh.tp@example.gov.vn", from_name=None, subject="",
-                           date_header=None, automatic_reason=None, attachments=(), body_text="",
-                           from_addresses=("bhxh.tp@example.gov.vn",), authentication_results=((0, value),))
+    parsed = ParsedMessage(
+        message_id=None,
+        from_address="bhxh.tp@example.gov.vn",
+        from_name=None,
+        subject="",
+        date_header=None,
+        automatic_reason=None,
+        attachments=(),
+        body_text="",
+        from_addresses=("bhxh.tp@example.gov.vn",),
+        authentication_results=((0, value),),
+    )
     verdict = check_sender(parsed, ["mx.baocao.test"])
     assert verdict.verified or verdict.reason in known_reasons()
 

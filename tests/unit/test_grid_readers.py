@@ -2,6 +2,7 @@
 
 Proposed as tests/unit/test_grid_readers.py. Each test builds one quirk in code.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -13,11 +14,10 @@ import zipfile
 import openpyxl
 import pytest
 
-from parsers.readers import ooxml
+from parsers.model import ReadLimits
 from parsers.readers.common import Grid, GridError
 from parsers.readers.docx import read_docx
 from parsers.readers.xlsx import read_xlsx
-from parsers.model import ReadLimits
 from tests.unit.builders import replace_part, two_row_header_sheet, xlsx
 
 LIMITS = ReadLimits()
@@ -40,15 +40,23 @@ def with_shared_strings(data: bytes) -> bytes:
         strings.append(m.group(2))
         return f'{m.group(1)} t="s"><v>{len(strings) - 1}</v></c>'
 
-    sheet = re.sub(r'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is>(.*?)</is></c>', to_index,
-                   part(data, SHEET).decode())
-    sst = ('<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
-           + "".join(f"<si>{s}</si>" for s in strings) + "</sst>")
+    sheet = re.sub(
+        r'(<c r="[A-Z]+\d+"(?: s="\d+")?) t="inlineStr"><is>(.*?)</is></c>', to_index, part(data, SHEET).decode()
+    )
+    sst = (
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        + "".join(f"<si>{s}</si>" for s in strings)
+        + "</sst>"
+    )
     data = replace_part(data, SHEET, sheet.encode())
     data = replace_part(data, "xl/sharedStrings.xml", sst.encode())
-    data = edit(data, "[Content_Types].xml", "</Types>",
-                '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
-                'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>')
+    data = edit(
+        data,
+        "[Content_Types].xml",
+        "</Types>",
+        '<Override PartName="/xl/sharedStrings.xml" ContentType="application/'
+        'vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+    )
     return data
 
 
@@ -86,8 +94,10 @@ def test_shared_strings_as_excel_saves_them_read_as_openpyxl_does() -> None:
 
 def test_rich_text_runs_are_joined_and_phonetic_runs_left_out() -> None:
     data = with_shared_strings(xlsx(two_row_header_sheet()))
-    rich = ('<si><r><rPr><b/></rPr><t>Hỗ trợ </t></r><r><t xml:space="preserve">hộ kinh doanh</t>'
-            '</r><rPh sb="0" eb="1"><t>x</t></rPh></si>')
+    rich = (
+        '<si><r><rPr><b/></rPr><t>Hỗ trợ </t></r><r><t xml:space="preserve">hộ kinh doanh</t>'
+        '</r><rPh sb="0" eb="1"><t>x</t></rPh></si>'
+    )
     data = edit(data, "xl/sharedStrings.xml", r"<si>.*?</si>", rich)
     g = read_xlsx(data, LIMITS, "a.xlsx")
     assert "Hỗ trợ hộ kinh doanh" in {c.value for c in g.sheets[0].cells.values()}
@@ -110,6 +120,7 @@ def test_dates_by_number_format_in_the_1904_date_system() -> None:
 
 def test_font_names_come_from_the_cell_style_for_legacy_text() -> None:
     from tests.unit.builders import SheetSpec
+
     data = xlsx(SheetSpec(rows=[["Tæng sè"]], font=".VnTime"))
     [cell] = read_xlsx(data, LIMITS, "a.xlsx").sheets[0].cells.values()
     assert (cell.font_name, cell.value) == (".VnTime", "Tổng số")
@@ -140,7 +151,7 @@ def test_a_dtd_after_a_long_comment_is_refused(where: str) -> None:
 def test_a_dtd_in_a_utf16_part_is_refused() -> None:
     data = xlsx(two_row_header_sheet())
     body = part(data, "xl/styles.xml").decode().split("?>", 1)[-1]
-    hostile = ('<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE s [<!ENTITY a "b">]>' + body)
+    hostile = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE s [<!ENTITY a "b">]>' + body
     with pytest.raises(GridError) as err:
         read_xlsx(replace_part(data, "xl/styles.xml", hostile.encode("utf-16")), LIMITS, "a.xlsx")
     assert err.value.problem.code == "unsafe_file"
@@ -151,8 +162,13 @@ def test_a_sheet_past_the_caps_reads_its_first_rows_as_a_sheet_within_them() -> 
     them by openpyxl's read-only API up to the caps."""
     data = with_shared_strings(xlsx(two_row_header_sheet()))
     within = read_xlsx(data, LIMITS, "a.xlsx")
-    far = replace_part(data, SHEET, part(data, SHEET).replace(
-        b"</sheetData>", b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'))
+    far = replace_part(
+        data,
+        SHEET,
+        part(data, SHEET).replace(
+            b"</sheetData>", b'<row r="5000"><c r="A5000" t="inlineStr"><is><t>x</t></is></c></row></sheetData>'
+        ),
+    )
     past = read_xlsx(far, LIMITS, "a.xlsx")
     assert past.sheets[0] == within.sheets[0]
     assert [p.params["limit"] for p in past.problems] == ["rows"]

@@ -1,4 +1,5 @@
 """Who holds a lease, and when a holder is provably gone (service/schedule/lease.py)."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,9 +15,16 @@ def lease_of(holder: Holder) -> LeaseInfo:
 
 def a_finished_process() -> Holder:
     """The Holder a process of this instance had, once that process has ended."""
-    child = subprocess.run([sys.executable, "-c",
-                            "from service.schedule.lease import Holder; print(Holder.current('/etc/baocao.toml').process)"],
-                           capture_output=True, text=True, check=True)
+    child = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from service.schedule.lease import Holder; print(Holder.current('/etc/baocao.toml').process)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return Holder(Holder.current("/etc/baocao.toml").identity, child.stdout.strip())
 
 
@@ -33,10 +41,17 @@ def test_a_lease_of_this_instances_ended_process_is_recognised():
 
 def test_a_live_process_with_the_same_identity_is_not_a_dead_predecessor():
     me = Holder.current("/etc/baocao.toml")
-    live = subprocess.Popen([sys.executable, "-c",
-                             "import sys; from service.schedule.lease import Holder; "
-                             "print(Holder.current('/etc/baocao.toml').process, flush=True); sys.stdin.read()"],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    live = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from service.schedule.lease import Holder; "
+            "print(Holder.current('/etc/baocao.toml').process, flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         other = Holder(me.identity, live.stdout.readline().strip())
         assert process_alive(other.process)

@@ -1,4 +1,5 @@
 """One loopback rule: the config check, the IMAP client and the SMTP client agree on every host."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -50,11 +51,13 @@ def test_the_rule(host: str, loopback: bool) -> None:
 
 @pytest.mark.parametrize("host, loopback", TABLE)
 def test_config_imap_and_smtp_decide_alike(tmp_path: Path, monkeypatch, host: str, loopback: bool) -> None:
-    path = write_config(tmp_path / "config.toml",
-                        imap={"host": host, "port": 143, "security": "none", "username": "u",
-                              "password_env": "PW"},
-                        smtp={"host": host, "port": 25, "security": "none", "from_address": "b@example.gov.vn"},
-                        database_url="sqlite:///x.db", archive_dir=tmp_path / "archive")
+    path = write_config(
+        tmp_path / "config.toml",
+        imap={"host": host, "port": 143, "security": "none", "username": "u", "password_env": "PW"},
+        smtp={"host": host, "port": 25, "security": "none", "from_address": "b@example.gov.vn"},
+        database_url="sqlite:///x.db",
+        archive_dir=tmp_path / "archive",
+    )
     try:
         load_config(path, env={"PW": "secret"})
         config_accepts = True
@@ -68,8 +71,9 @@ def test_config_imap_and_smtp_decide_alike(tmp_path: Path, monkeypatch, host: st
     imap = ImapConfig(host=host, port=143, security="none", username="u", password=Secret("pw", "x"))
     with pytest.raises((WouldConnect, MailboxError)) as imap_outcome:
         service.mail.mailbox.Mailbox(imap).connect()
-    smtp = SmtpConfig(host=host, port=25, security="none", username=None, password=None,
-                      from_address="b@example.gov.vn")
+    smtp = SmtpConfig(
+        host=host, port=25, security="none", username=None, password=None, from_address="b@example.gov.vn"
+    )
     with pytest.raises((WouldConnect, SmtpError)) as smtp_outcome:
         with service.mail.smtp.smtp_session(smtp):
             pass

@@ -1,5 +1,6 @@
 """The body of a message as parse_message gives it: the HTML kept, its text by lines,
 and the images it shows inline (a logo, a signature) not counted as attachments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,8 +10,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from parsers.message import parse_message
-from service.ingest.analysis import Routing, analyse_message
 from service.config import UnitConfig
+from service.ingest.analysis import Routing, analyse_message
 from tests.unit.builders import FORM, SheetSpec, xlsx
 
 DAY = dt.date(2021, 8, 16)
@@ -20,12 +21,21 @@ def png(width: int, height: int, extra: int = 0) -> bytes:
     """A valid PNG header of the given size (the pixels are not needed)."""
     ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     chunk = b"IHDR" + ihdr
-    return (b"\x89PNG\r\n\x1a\n" + struct.pack(">I", len(ihdr)) + chunk
-            + struct.pack(">I", zlib.crc32(chunk)) + b"\0" * extra)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + struct.pack(">I", len(ihdr))
+        + chunk
+        + struct.pack(">I", zlib.crc32(chunk))
+        + b"\0" * extra
+    )
 
 
-def html_mail(html: str, text: str | None = "Xem bảng dưới.", images: list[tuple[str, bytes]] = (),
-              attachments: list[tuple[str, str, bytes]] = ()) -> bytes:
+def html_mail(
+    html: str,
+    text: str | None = "Xem bảng dưới.",
+    images: list[tuple[str, bytes]] = (),
+    attachments: list[tuple[str, str, bytes]] = (),
+) -> bytes:
     """multipart/alternative (text + multipart/related(html + images)), as Outlook sends."""
     msg = EmailMessage()
     msg["From"] = "yte.tp@example.gov.vn"
@@ -40,8 +50,9 @@ def html_mail(html: str, text: str | None = "Xem bảng dưới.", images: list[
         msg.set_content(html, subtype="html")
         html_part = msg
     for cid, data in images:
-        html_part.add_related(data, maintype="image", subtype="png", cid=f"<{cid}>", filename=cid.split("@")[0],
-                              disposition="inline")
+        html_part.add_related(
+            data, maintype="image", subtype="png", cid=f"<{cid}>", filename=cid.split("@")[0], disposition="inline"
+        )
     for name, ctype, data in attachments:
         maintype, _, subtype = ctype.partition("/")
         msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
@@ -49,8 +60,10 @@ def html_mail(html: str, text: str | None = "Xem bảng dưới.", images: list[
 
 
 def test_an_inline_logo_shown_by_content_id_is_no_attachment() -> None:
-    raw = html_mail('<p>Trân trọng!</p><img src="cid:image001.png@01D79273.5B0F1C40">',
-                    images=[("image001.png@01D79273.5B0F1C40", png(160, 48))])
+    raw = html_mail(
+        '<p>Trân trọng!</p><img src="cid:image001.png@01D79273.5B0F1C40">',
+        images=[("image001.png@01D79273.5B0F1C40", png(160, 48))],
+    )
     parsed = parse_message(raw)
     assert parsed.attachments == ()
     assert "cid:image001.png" in parsed.body_html
@@ -77,9 +90,11 @@ def routing() -> Routing:
     return Routing(units=(unit,), form=FORM)
 
 
-TABLE = ("<p>Số liệu tính đến ngày 16/08/2021:</p><table><tr><td>STT</td><td>Nội dung</td><td>Số đề nghị</td>"
-         "<td>Kinh phí phê duyệt (triệu đồng)</td></tr><tr><td>1</td><td>Hỗ trợ hộ kinh doanh</td><td>25</td>"
-         "<td>66,5</td></tr></table><p>Trân trọng!</p><img src=\"cid:logo@x\">")
+TABLE = (
+    "<p>Số liệu tính đến ngày 16/08/2021:</p><table><tr><td>STT</td><td>Nội dung</td><td>Số đề nghị</td>"
+    "<td>Kinh phí phê duyệt (triệu đồng)</td></tr><tr><td>1</td><td>Hỗ trợ hộ kinh doanh</td><td>25</td>"
+    '<td>66,5</td></tr></table><p>Trân trọng!</p><img src="cid:logo@x">'
+)
 
 
 def test_a_message_whose_body_states_the_figures_is_a_readable_report() -> None:
@@ -92,8 +107,9 @@ def test_a_message_whose_body_states_the_figures_is_a_readable_report() -> None:
 
 def test_a_readable_spreadsheet_beats_the_body() -> None:
     book = xlsx(SheetSpec(rows=[["STT", "Nội dung", "Số đề nghị"], [1, "Hỗ trợ hộ kinh doanh", 40]]))
-    raw = html_mail(TABLE, attachments=[("bc.xlsx", "application/vnd.openxmlformats-officedocument"
-                                          ".spreadsheetml.sheet", book)])
+    raw = html_mail(
+        TABLE, attachments=[("bc.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", book)]
+    )
     analysis = analyse_message(raw, routing(), DAY)
     assert analysis.values == {"ho_kinh_doanh": {"de_nghi": 40}} and analysis.body is None
 

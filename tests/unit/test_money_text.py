@@ -1,5 +1,6 @@
 """Money as Vietnamese readers write it ("70 triệu", never "70,0") in the digest, the
 acknowledgement and the workbook; English output keeps its own style."""
+
 from __future__ import annotations
 
 import io
@@ -15,16 +16,19 @@ from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import DAY, MILLION, at, make_cfg, msg, view_of
 
 
-@pytest.mark.parametrize("language, dong, number, alone", [
-    ("vi", 70 * MILLION, "70", "70 triệu"),
-    ("vi", 49_500_000, "49,5", "49,5 triệu"),
-    ("vi", 3_714_000, "3,71", "3,71 triệu"),
-    ("vi", 1_234_000_000, "1.234", "1.234 triệu"),
-    ("vi", 2_506_990_000, "2.506,99", "2.506,99 triệu"),
-    ("vi", 0, "0", "0 triệu"),
-    ("en", 70 * MILLION, "70.0", "70.0"),
-    ("en", 1_234_500_000, "1,234.5", "1,234.5"),
-])
+@pytest.mark.parametrize(
+    "language, dong, number, alone",
+    [
+        ("vi", 70 * MILLION, "70", "70 triệu"),
+        ("vi", 49_500_000, "49,5", "49,5 triệu"),
+        ("vi", 3_714_000, "3,71", "3,71 triệu"),
+        ("vi", 1_234_000_000, "1.234", "1.234 triệu"),
+        ("vi", 2_506_990_000, "2.506,99", "2.506,99 triệu"),
+        ("vi", 0, "0", "0 triệu"),
+        ("en", 70 * MILLION, "70.0", "70.0"),
+        ("en", 1_234_500_000, "1,234.5", "1,234.5"),
+    ],
+)
 def test_amounts(language, dong, number, alone):
     num = Numbers.for_language(language)
     assert num.money(Decimal(dong)) == number

@@ -16,8 +16,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from parsers.model import AttachmentResult, ReadLimits
 from parsers.ocr import read_scan
-from parsers.readers import has_text_layer
-from parsers.readers import Cell, Grid, GridError, Sheet, coordinate
+from parsers.readers import Cell, Grid, GridError, Sheet, coordinate, has_text_layer
 from parsers.report import read_attachment, report_from_grid
 from service.config import load_config
 

@@ -1,4 +1,5 @@
 """OpenDocument spreadsheets: .ods packages and flat .fods files, built in code."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -11,10 +12,12 @@ from parsers.sniff import sniff_format
 from tests.unit.builders import FORM
 
 DAY = dt.date(2021, 8, 16)
-NS = ('xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-      'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
-      'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
-      'xmlns:config="urn:oasis:names:tc:opendocument:xmlns:config:1.0"')
+NS = (
+    'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+    'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+    'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" '
+    'xmlns:config="urn:oasis:names:tc:opendocument:xmlns:config:1.0"'
+)
 MIME = "application/vnd.oasis.opendocument.spreadsheet"
 
 
@@ -27,10 +30,13 @@ def cell(value: object = None, *, cols: int = 1, rows: int = 1, repeat: int = 1)
     if value is None:
         return f"<table:table-cell{attrs}/>"
     if isinstance(value, (int, float)):
-        return (f'<table:table-cell office:value-type="float" office:value="{value}"{attrs}>'
-                f"<text:p>{str(value).replace('.', ',')}</text:p></table:table-cell>")
-    return (f'<table:table-cell office:value-type="string"{attrs}><text:p>{escape(str(value))}</text:p>'
-            "</table:table-cell>")
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{value}"{attrs}>'
+            f"<text:p>{str(value).replace('.', ',')}</text:p></table:table-cell>"
+        )
+    return (
+        f'<table:table-cell office:value-type="string"{attrs}><text:p>{escape(str(value))}</text:p></table:table-cell>'
+    )
 
 
 COVERED = "<table:covered-table-cell/>"
@@ -38,15 +44,21 @@ COVERED = "<table:covered-table-cell/>"
 
 def table(name: str, rows: list[str], tail_repeat: int = 1_048_000) -> str:
     body = "".join(f"<table:table-row>{r}</table:table-row>" for r in rows)
-    empty = f'<table:table-row table:number-rows-repeated="{tail_repeat}"><table:table-cell ' \
-            f'table:number-columns-repeated="1024"/></table:table-row>'
+    empty = (
+        f'<table:table-row table:number-rows-repeated="{tail_repeat}"><table:table-cell '
+        f'table:number-columns-repeated="1024"/></table:table-row>'
+    )
     return f'<table:table table:name="{escape(name)}">{body}{empty}</table:table>'
 
 
 REPORT_ROWS = [
     cell("Số liệu tính đến ngày 16/08/2021"),
-    cell("STT", rows=2) + cell("Nội dung", rows=2) + cell("Số đối tượng", cols=2) + COVERED
-    + cell("Kinh phí (triệu đồng)", cols=2) + COVERED,
+    cell("STT", rows=2)
+    + cell("Nội dung", rows=2)
+    + cell("Số đối tượng", cols=2)
+    + COVERED
+    + cell("Kinh phí (triệu đồng)", cols=2)
+    + COVERED,
     COVERED + COVERED + cell("Đề nghị hỗ trợ") + cell("Được phê duyệt") + cell("Được phê duyệt") + cell("Đã chi trả"),
     cell(1) + cell("Hỗ trợ hộ kinh doanh") + cell(1331) + cell(1286) + cell(110.12) + cell("-"),
 ]
@@ -55,9 +67,11 @@ REPORT_ROWS = [
 def content(*tables: str, active: str | None = None) -> str:
     settings = ""
     if active:
-        settings = ('<office:settings><config:config-item-set config:name="ooo:view-settings">'
-                    f'<config:config-item config:name="ActiveTable" config:type="string">{active}'
-                    "</config:config-item></config:config-item-set></office:settings>")
+        settings = (
+            '<office:settings><config:config-item-set config:name="ooo:view-settings">'
+            f'<config:config-item config:name="ActiveTable" config:type="string">{active}'
+            "</config:config-item></config:config-item-set></office:settings>"
+        )
     return settings, f"<office:body><office:spreadsheet>{''.join(tables)}</office:spreadsheet></office:body>"
 
 
@@ -66,20 +80,30 @@ def ods(*tables: str, active: str | None = None, manifest_extra: str = "", prolo
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr(zipfile.ZipInfo("mimetype"), MIME)
-        zf.writestr("META-INF/manifest.xml", '<?xml version="1.0"?><manifest:manifest xmlns:manifest='
-                    f'"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">{manifest_extra}</manifest:manifest>')
-        zf.writestr("content.xml", f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
-                    f"<office:document-content {NS}>{body}</office:document-content>")
+        zf.writestr(
+            "META-INF/manifest.xml",
+            '<?xml version="1.0"?><manifest:manifest xmlns:manifest='
+            f'"urn:oasis:names:tc:opendocument:xmlns:manifest:1.0">{manifest_extra}</manifest:manifest>',
+        )
+        zf.writestr(
+            "content.xml",
+            f'<?xml version="1.0" encoding="UTF-8"?>{prolog}'
+            f"<office:document-content {NS}>{body}</office:document-content>",
+        )
         if settings:
-            zf.writestr("settings.xml", f'<?xml version="1.0"?><office:document-settings {NS}>{settings}'
-                        "</office:document-settings>")
+            zf.writestr(
+                "settings.xml",
+                f'<?xml version="1.0"?><office:document-settings {NS}>{settings}</office:document-settings>',
+            )
     return buf.getvalue()
 
 
 def fods(*tables: str, active: str | None = None) -> bytes:
     settings, body = content(*tables, active=active)
-    return (f'<?xml version="1.0" encoding="UTF-8"?><office:document {NS} office:version="1.3" '
-            f'office:mimetype="{MIME}">{settings}{body}</office:document>').encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document {NS} office:version="1.3" '
+        f'office:mimetype="{MIME}">{settings}{body}</office:document>'
+    ).encode()
 
 
 WANT = {"ho_kinh_doanh": {"de_nghi": 1331, "phe_duyet": 1286, "kinh_phi": 110_120_000}}
@@ -125,7 +149,9 @@ def test_a_dtd_in_content_is_refused() -> None:
 
 
 def test_a_password_protected_ods_is_named() -> None:
-    data = ods(table("Sheet1", REPORT_ROWS), manifest_extra="<manifest:file-entry><manifest:encryption-data/>"
-                                                            "</manifest:file-entry>")
+    data = ods(
+        table("Sheet1", REPORT_ROWS),
+        manifest_extra="<manifest:file-entry><manifest:encryption-data/></manifest:file-entry>",
+    )
     result = read_attachment("bc.ods", "", data, FORM, DAY)
     assert [p.code for p in result.problems] == ["encrypted_file"]

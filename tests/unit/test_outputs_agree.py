@@ -4,6 +4,7 @@ Two quirks, each seen in real use: a unit that reported on time and sent a corre
 after the deadline, and a count that is not a whole number (flagged, shown in the
 unit's row, left out of the totals).
 """
+
 from __future__ import annotations
 
 import io
@@ -17,18 +18,31 @@ from service.outputs.workbook import render_workbook
 from tests.unit.test_digest import CFG, DAY, MILLION, at, msg, plain, render, view_of
 
 CORRECTION_NOTE = "đã gửi bản sửa lúc 16:00 (sau hạn)"
-FRACTIONAL = ("fractional_count", {
-    "file": "songcau.xlsx", "sheet": "11.8", "cell": "C9", "text": "1.234,5",
-    "indicator": "Hỗ trợ người lao động ngừng việc", "measure": "Số đối tượng đề nghị hỗ trợ",
-    "indicator_code": "ngung_viec", "measure_code": "de_nghi"})
+FRACTIONAL = (
+    "fractional_count",
+    {
+        "file": "songcau.xlsx",
+        "sheet": "11.8",
+        "cell": "C9",
+        "text": "1.234,5",
+        "indicator": "Hỗ trợ người lao động ngừng việc",
+        "measure": "Số đối tượng đề nghị hỗ trợ",
+        "indicator_code": "ngung_viec",
+        "measure_code": "de_nghi",
+    },
+)
 
 
 def day_messages() -> list:
     return [
         msg("BHXH", at(DAY, 10), {("ngung_viec", "de_nghi"): 100}),
         msg("BHXH", at(DAY, 16), {("ngung_viec", "de_nghi"): 120, ("ngung_viec", "kinh_phi"): 3 * MILLION}),
-        msg("SONG_CAU", at(DAY, 9), {("ngung_viec", "de_nghi"): "1234.5", ("ngung_viec", "kinh_phi"): 2 * MILLION},
-            problems=(FRACTIONAL,)),
+        msg(
+            "SONG_CAU",
+            at(DAY, 9),
+            {("ngung_viec", "de_nghi"): "1234.5", ("ngung_viec", "kinh_phi"): 2 * MILLION},
+            problems=(FRACTIONAL,),
+        ),
     ]
 
 
@@ -41,6 +55,7 @@ def units_of(doc: dict) -> dict:
 
 
 # -- a correction after the deadline ------------------------------------------------------------
+
 
 def test_export_keeps_the_unit_on_time_with_the_correction_noted():
     bhxh = units_of(day_json(view(), CFG))["BHXH"]
@@ -76,21 +91,32 @@ def test_the_workbook_says_on_time_with_the_note():
 
 # -- a count that is not whole: in the unit's row, flagged, out of the totals -------------------------
 
+
 def test_export_totals_leave_the_flagged_figure_out_and_the_row_keeps_it():
     doc = day_json(view(), CFG)
     song_cau = units_of(doc)["SONG_CAU"]
     assert song_cau["values"]["ngung_viec"]["de_nghi"] == 1234.5
     assert [p["code"] for p in song_cau["problems"]] == ["fractional_count"]
     assert song_cau["excluded_from_totals"] == [
-        {"indicator": "ngung_viec", "measure": "de_nghi", "problem": "fractional_count"}]
+        {"indicator": "ngung_viec", "measure": "de_nghi", "problem": "fractional_count"}
+    ]
     # BHXH's 120 only; money is valid in both rows and counts
     assert doc["totals"] == {"ngung_viec": {"de_nghi": 120, "kinh_phi": 5 * MILLION}}
-    assert doc["totals_exclude"] == [{"unit": "SONG_CAU", "indicator": "ngung_viec", "measure": "de_nghi",
-                                      "value": 1234.5, "problem": "fractional_count"}]
+    assert doc["totals_exclude"] == [
+        {
+            "unit": "SONG_CAU",
+            "indicator": "ngung_viec",
+            "measure": "de_nghi",
+            "value": 1234.5,
+            "problem": "fractional_count",
+        }
+    ]
 
 
-EXCLUDED_LINE = ("UBND phường Sông Cầu — Hỗ trợ người lao động ngừng việc, Số đối tượng đề nghị hỗ trợ: "
-                 "1.234,5 (không phải số nguyên)")
+EXCLUDED_LINE = (
+    "UBND phường Sông Cầu — Hỗ trợ người lao động ngừng việc, Số đối tượng đề nghị hỗ trợ: "
+    "1.234,5 (không phải số nguyên)"
+)
 
 
 def test_the_digest_says_which_totals_leave_out_what():

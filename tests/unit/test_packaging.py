@@ -6,6 +6,7 @@ pins the build backend that makes the project's wheel in the image. The dependen
 closure is read from the installed distributions' own metadata (the test venv holds
 everything the test lock pins), so these tests need no index.
 """
+
 from __future__ import annotations
 
 import importlib.metadata as md
@@ -70,8 +71,9 @@ TEST_ONLY = closure(PYPROJECT["project"]["optional-dependencies"]["test"]) - RUN
 
 def test_the_runtime_lock_is_exactly_what_the_service_needs():
     runtime = read_lock("requirements.lock")
-    assert set(runtime) == RUNTIME, (f"missing: {sorted(RUNTIME - set(runtime))}, "
-                                     f"not needed: {sorted(set(runtime) - RUNTIME)}")
+    assert set(runtime) == RUNTIME, (
+        f"missing: {sorted(RUNTIME - set(runtime))}, not needed: {sorted(set(runtime) - RUNTIME)}"
+    )
     assert not set(runtime) & TEST_ONLY
     assert {"pytest", "hypothesis"} <= TEST_ONLY  # what "no test tool in production" means
 

@@ -1,4 +1,5 @@
 """Warnings about a valid config that would send nothing (service.admin.preflight), time injected."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -8,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from service.config import Config, load_config
 from service.admin.preflight import LOOKAHEAD_DAYS, config_warnings
+from service.config import Config, load_config
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config.example.toml"
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -24,13 +25,17 @@ def example() -> Config:
 
 def running(cfg: Config, **schedule: object) -> Config:
     """`cfg` with a campaign around NOW and every unit reachable for reminders."""
-    units = tuple(dataclasses.replace(u, reminder_to=u.reminder_to or (f"vanthu@{u.code.lower()}.example.vn",))
-                  for u in cfg.units)
+    units = tuple(
+        dataclasses.replace(u, reminder_to=u.reminder_to or (f"vanthu@{u.code.lower()}.example.vn",)) for u in cfg.units
+    )
     return dataclasses.replace(
-        cfg, units=units,
-        campaign=dataclasses.replace(cfg.campaign, start_date=TODAY - dt.timedelta(days=20),
-                                     end_date=TODAY + dt.timedelta(days=40)),
-        schedule=dataclasses.replace(cfg.schedule, **schedule))
+        cfg,
+        units=units,
+        campaign=dataclasses.replace(
+            cfg.campaign, start_date=TODAY - dt.timedelta(days=20), end_date=TODAY + dt.timedelta(days=40)
+        ),
+        schedule=dataclasses.replace(cfg.schedule, **schedule),
+    )
 
 
 def test_the_example_config_copied_as_it_is_says_the_campaign_has_ended(example: Config) -> None:
@@ -47,8 +52,9 @@ def test_a_running_campaign_with_a_usual_schedule_has_no_warning(example: Config
 
 def test_a_campaign_that_has_not_started(example: Config) -> None:
     cfg = running(example)
-    cfg = dataclasses.replace(cfg, campaign=dataclasses.replace(
-        cfg.campaign, start_date=dt.date(2027, 1, 4), end_date=dt.date(2027, 3, 31)))
+    cfg = dataclasses.replace(
+        cfg, campaign=dataclasses.replace(cfg.campaign, start_date=dt.date(2027, 1, 4), end_date=dt.date(2027, 3, 31))
+    )
     (warning,) = config_warnings(cfg, NOW)
     assert "04/01/2027" in warning and "campaign.start_date" in warning
 
@@ -57,8 +63,8 @@ def test_the_date_is_the_config_time_zones(example: Config) -> None:
     cfg = running(example)
     cfg = dataclasses.replace(cfg, campaign=dataclasses.replace(cfg.campaign, end_date=TODAY))
     # 23:30 and 00:30 local are both on TODAY in UTC; only the local date tells them apart.
-    last_evening = dt.datetime.combine(TODAY, dt.time(23, 30), tzinfo=TZ).astimezone(dt.timezone.utc)
-    next_night = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(0, 30), tzinfo=TZ).astimezone(dt.timezone.utc)
+    last_evening = dt.datetime.combine(TODAY, dt.time(23, 30), tzinfo=TZ).astimezone(dt.UTC)
+    next_night = dt.datetime.combine(TODAY + dt.timedelta(days=1), dt.time(0, 30), tzinfo=TZ).astimezone(dt.UTC)
     assert last_evening.date() == next_night.date() == TODAY
     assert config_warnings(cfg, last_evening) == []
     assert any("campaign.end_date" in w for w in config_warnings(cfg, next_night))

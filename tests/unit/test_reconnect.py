@@ -1,4 +1,5 @@
 """The IDLE reconnection backoff: doubling from 1 s, capped at a minute, with jitter."""
+
 from __future__ import annotations
 
 from service.schedule.idle import reconnect_delay

@@ -1,5 +1,6 @@
 """Mail to units, the pure parts: who may be answered, subjects, the acknowledgement and
 reminder texts (figures, problems, corrections) and the headers that stop loops."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -10,10 +11,16 @@ import pytest
 
 from service.config import UnitConfig
 from service.outputs.render import render_template
-from service.schedule.outbox import reminder_addresses, unanswerable_reason
 from service.outputs.replies import (
-    ack_model, compose_mail, form_filename, notice_model, reminder_model, reply_subject, unresolved_model,
+    ack_model,
+    compose_mail,
+    form_filename,
+    notice_model,
+    reminder_model,
+    reply_subject,
+    unresolved_model,
 )
+from service.schedule.outbox import reminder_addresses, unanswerable_reason
 from tests.unit.test_digest import CFG, DAY, UNITS, at, make_cfg, msg
 
 BHXH = UNITS[0]
@@ -31,11 +38,20 @@ def figures_line(text: str, label: str) -> str:
 
 # -- who is never answered ------------------------------------------------------------------
 
-@pytest.mark.parametrize("address", [
-    "MAILER-DAEMON@mail.example.gov.vn", "postmaster@example.gov.vn", "no-reply@dichvucong.gov.vn",
-    "noreply@example.com", "do-not-reply@example.com", "donotreply@example.com", "no_reply+abc@x.vn",
-    "bounces+123@lists.example.org",
-])
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "MAILER-DAEMON@mail.example.gov.vn",
+        "postmaster@example.gov.vn",
+        "no-reply@dichvucong.gov.vn",
+        "noreply@example.com",
+        "do-not-reply@example.com",
+        "donotreply@example.com",
+        "no_reply+abc@x.vn",
+        "bounces+123@lists.example.org",
+    ],
+)
 def test_automatic_senders_are_never_answered(address):
     assert unanswerable_reason(address) is not None
 
@@ -49,8 +65,10 @@ def test_unusable_addresses_are_never_answered(address):
     assert unanswerable_reason(address) is not None
 
 
-@pytest.mark.parametrize("address", ["bhxh.tp@example.gov.vn", "vanthu.ducxuan@gmail.com",
-                                     "replyto@example.gov.vn", "noreplyhere.no@example.vn"])
+@pytest.mark.parametrize(
+    "address",
+    ["bhxh.tp@example.gov.vn", "vanthu.ducxuan@gmail.com", "replyto@example.gov.vn", "noreplyhere.no@example.vn"],
+)
 def test_people_are_answered(address):
     assert unanswerable_reason(address, {"baocao@example.gov.vn"}) is None
 
@@ -64,16 +82,20 @@ def test_reminders_go_to_reminder_to_else_exact_senders_never_a_wildcard():
 
 # -- subjects and headers ------------------------------------------------------------------
 
-@pytest.mark.parametrize("original, expected", [
-    ("Báo cáo NQ68", "Re: Báo cáo NQ68"),
-    ("Re: Báo cáo NQ68", "Re: Báo cáo NQ68"),
-    ("RE: re:Re : Báo cáo", "Re: Báo cáo"),
-    ("AW: TL: Trả lời: Báo cáo", "Re: Báo cáo"),
-    ("Re[2]: Báo cáo", "Re: Báo cáo"),
-    ("Fwd: Báo cáo", "Re: Fwd: Báo cáo"),
-    ("", "Re: Báo cáo của đơn vị"),
-    ("Báo cáo\r\nBcc: x@evil.example", "Re: Báo cáo Bcc: x@evil.example"),
-])
+
+@pytest.mark.parametrize(
+    "original, expected",
+    [
+        ("Báo cáo NQ68", "Re: Báo cáo NQ68"),
+        ("Re: Báo cáo NQ68", "Re: Báo cáo NQ68"),
+        ("RE: re:Re : Báo cáo", "Re: Báo cáo"),
+        ("AW: TL: Trả lời: Báo cáo", "Re: Báo cáo"),
+        ("Re[2]: Báo cáo", "Re: Báo cáo"),
+        ("Fwd: Báo cáo", "Re: Fwd: Báo cáo"),
+        ("", "Re: Báo cáo của đơn vị"),
+        ("Báo cáo\r\nBcc: x@evil.example", "Re: Báo cáo Bcc: x@evil.example"),
+    ],
+)
 def test_reply_subject_never_stacks_re(original, expected):
     assert reply_subject(original, "vi") == expected
 
@@ -83,10 +105,18 @@ def test_reply_subject_fallback_in_english():
 
 
 def test_a_reply_is_marked_automatic_and_threaded():
-    m = compose_mail(CFG, to="bhxh@example.gov.vn", subject="Re: Báo cáo", message_id="<ack.1@example.gov.vn>",
-                     now=at(DAY, 9, 31), text="Đã nhận", html="<p>Đã nhận</p>", in_reply_to="<orig@x>",
-                     references=["<older@x>", "<orig@x>", "<orig@x>"],
-                     files=[("mau.xlsx", "application/vnd.ms-excel", b"PK")])
+    m = compose_mail(
+        CFG,
+        to="bhxh@example.gov.vn",
+        subject="Re: Báo cáo",
+        message_id="<ack.1@example.gov.vn>",
+        now=at(DAY, 9, 31),
+        text="Đã nhận",
+        html="<p>Đã nhận</p>",
+        in_reply_to="<orig@x>",
+        references=["<older@x>", "<orig@x>", "<orig@x>"],
+        files=[("mau.xlsx", "application/vnd.ms-excel", b"PK")],
+    )
     parsed = email.message_from_bytes(m.as_bytes(), policy=email.policy.default)
     assert parsed["Auto-Submitted"] == "auto-replied"
     assert parsed["X-Auto-Response-Suppress"] == "All"
@@ -100,11 +130,17 @@ def test_a_reply_is_marked_automatic_and_threaded():
 
 # -- the acknowledgement -------------------------------------------------------------------
 
+
 def report(when=None, figures=None, **kw):
-    return msg("BHXH", when or at(DAY, 9, 25),
-               figures if figures is not None else {("ngung_viec", "de_nghi"): 1234,
-                                                    ("ngung_viec", "kinh_phi"): 1_234_500_000},
-               files=kw.pop("files", ("bao-cao.xlsx",)), **kw)
+    return msg(
+        "BHXH",
+        when or at(DAY, 9, 25),
+        figures
+        if figures is not None
+        else {("ngung_viec", "de_nghi"): 1234, ("ngung_viec", "kinh_phi"): 1_234_500_000},
+        files=kw.pop("files", ("bao-cao.xlsx",)),
+        **kw,
+    )
 
 
 def test_ack_names_the_unit_the_time_and_on_time():
@@ -150,8 +186,10 @@ def test_ack_on_a_non_reporting_day_says_so_without_on_time_or_late():
 
 
 def test_ack_lists_problems_in_plain_vietnamese_with_the_cell():
-    text = ack_text(CFG, report(problems=(("not_a_number", {"file": "bc.xlsx", "sheet": "Báo cáo", "cell": "D12",
-                                                            "text": "ba trăm"}),)))
+    text = ack_text(
+        CFG,
+        report(problems=(("not_a_number", {"file": "bc.xlsx", "sheet": "Báo cáo", "cell": "D12", "text": "ba trăm"}),)),
+    )
     assert "CẦN KIỂM TRA LẠI (1)" in text
     assert "- Tệp bc.xlsx, trang Báo cáo, ô D12: 'ba trăm' không phải là số" in text
 
@@ -170,8 +208,13 @@ def test_a_correction_the_same_day_replaces_the_earlier_report():
 
 
 def test_unreadable_report_says_what_to_send_and_attaches_the_form():
-    unread = report(at(DAY, 10, 0), {}, readable=False, files=("scan.pdf",),
-                    problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),))
+    unread = report(
+        at(DAY, 10, 0),
+        {},
+        readable=False,
+        files=("scan.pdf",),
+        problems=(("unsupported_format", {"file": "scan.pdf", "format": "pdf"}),),
+    )
     model = ack_model(CFG, unread, BHXH)
     assert model["form_file"] == "mau-bao-cao-bhxh.xlsx"
     text = render_template("ack.txt", model, "vi")
@@ -207,18 +250,25 @@ def test_ack_html_has_the_table_and_escapes_hostile_text():
 
 
 def test_notice_to_an_unknown_sender_and_reply_to_a_shared_sender():
-    unknown = msg(None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn",
-                  sender="x@khac.gov.vn")
+    unknown = msg(
+        None, at(DAY, 13, 45), kind="unassigned", reason="unknown_sender:x@khac.gov.vn", sender="x@khac.gov.vn"
+    )
     text = render_template("ack.txt", notice_model(CFG, unknown), "vi")
     assert "x@khac.gov.vn" in text and "chưa được đăng ký" in text
-    shared = msg(None, at(DAY, 9, 20), kind="unassigned", reason="shared_sender_unresolved:SONG_CAU, XUAT_HOA",
-                 sender="vanphong@example.gov.vn")
+    shared = msg(
+        None,
+        at(DAY, 9, 20),
+        kind="unassigned",
+        reason="shared_sender_unresolved:SONG_CAU, XUAT_HOA",
+        sender="vanphong@example.gov.vn",
+    )
     text = render_template("ack.txt", unresolved_model(CFG, shared), "vi")
     assert "UBND phường Sông Cầu; UBND phường Xuất Hóa" in text
     assert "CHƯA ĐƯỢC TÍNH" in text
 
 
 # -- the reminder --------------------------------------------------------------------------
+
 
 def test_reminder_says_the_deadline_and_how_to_send():
     model = reminder_model(CFG, UNITS[1], DAY, at(DAY, 10, 0))

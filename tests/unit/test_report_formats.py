@@ -1,4 +1,5 @@
 """The same report in every format units send: csv, docx, xls, several sheets."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -19,14 +20,21 @@ CSV_ROWS = [
     ["PHÒNG Y TẾ THÀNH PHỐ BẮC KẠN", "", "", "", "", "", "", ""],
     ["BÁO CÁO TIẾN ĐỘ HỖ TRỢ TRẺ EM VÀ NGƯỜI ĐIỀU TRỊ COVID-19, CÁCH LY Y TẾ"],
     ["Số liệu tính đến ngày 11/08/2021"],
-    ["STT", "Nội dung chính sách", "Số đối tượng đề nghị hỗ trợ", "Số đối tượng được phê duyệt",
-     "Kinh phí được phê duyệt (triệu đồng)", "Số đối tượng đã chi trả",
-     "Số tiền đã chi trả (triệu đồng)", "Ghi chú"],
-    ["1", "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "96", "77", "97,4", "50",
-     "63,6", ""],
+    [
+        "STT",
+        "Nội dung chính sách",
+        "Số đối tượng đề nghị hỗ trợ",
+        "Số đối tượng được phê duyệt",
+        "Kinh phí được phê duyệt (triệu đồng)",
+        "Số đối tượng đã chi trả",
+        "Số tiền đã chi trả (triệu đồng)",
+        "Ghi chú",
+    ],
+    ["1", "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "96", "77", "97,4", "50", "63,6", ""],
 ]
-CSV_VALUES = {"tre_em_f0_f1": {"de_nghi": 96, "phe_duyet": 77, "kinh_phi": 97_400_000,
-                               "da_chi": 50, "tien_da_chi": 63_600_000}}
+CSV_VALUES = {
+    "tre_em_f0_f1": {"de_nghi": 96, "phe_duyet": 77, "kinh_phi": 97_400_000, "da_chi": 50, "tien_da_chi": 63_600_000}
+}
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t"])
@@ -49,16 +57,19 @@ def test_csv_utf8_without_bom() -> None:
 
 
 def test_csv_two_row_header_written_without_merges() -> None:
-    rows = [["Nội dung", "Số đối tượng", "", "Kinh phí (nghìn đồng)", ""],
-            ["", "Đề nghị hỗ trợ", "Được phê duyệt", "Được phê duyệt", "Đã chi trả"],
-            ["Hỗ trợ hộ kinh doanh", "5", "4", "300", "200"]]
+    rows = [
+        ["Nội dung", "Số đối tượng", "", "Kinh phí (nghìn đồng)", ""],
+        ["", "Đề nghị hỗ trợ", "Được phê duyệt", "Được phê duyệt", "Đã chi trả"],
+        ["Hỗ trợ hộ kinh doanh", "5", "4", "300", "200"],
+    ]
     assert read(csv_bytes(rows), filename="a.csv").values == {
-        "ho_kinh_doanh": {"de_nghi": 5, "phe_duyet": 4, "kinh_phi": 300_000,
-                          "tien_da_chi": 200_000}}
+        "ho_kinh_doanh": {"de_nghi": 5, "phe_duyet": 4, "kinh_phi": 300_000, "tien_da_chi": 200_000}
+    }
 
 
 def test_csv_over_the_cell_cap_is_named() -> None:
     from tests.unit.builders import form_with
+
     rows = CSV_ROWS + [["x"] * 8] * 50
     result = read(csv_bytes(rows), filename="a.csv", form=form_with(max_csv_cells=60))
     assert "over_limit" in codes(result)
@@ -66,9 +77,15 @@ def test_csv_over_the_cell_cap_is_named() -> None:
 
 
 DOCX_TABLE = [
-    ["TT", "Nội dung", "Số đối tượng đề nghị hỗ trợ", "Số đối tượng được phê duyệt",
-     "Kinh phí được phê duyệt (triệu đồng)", "Số đối tượng đã chi trả",
-     "Số tiền đã chi trả (triệu đồng)"],
+    [
+        "TT",
+        "Nội dung",
+        "Số đối tượng đề nghị hỗ trợ",
+        "Số đối tượng được phê duyệt",
+        "Kinh phí được phê duyệt (triệu đồng)",
+        "Số đối tượng đã chi trả",
+        "Số tiền đã chi trả (triệu đồng)",
+    ],
     ["1", "Hỗ trợ người lao động ngừng việc", "49", "41", "41", "28", "28"],
     ["2", "Hỗ trợ hộ kinh doanh", "70", "56", "168,5", "-", "-"],
     ["", "Tổng cộng", "119", "97", "209,5", "28", "28"],
@@ -76,15 +93,19 @@ DOCX_TABLE = [
 
 
 def test_docx_table_with_unit_and_date_paragraphs() -> None:
-    data = docx_bytes(DOCX_TABLE, paragraphs=[
-        "ỦY BAN NHÂN DÂN PHƯỜNG NGUYỄN THỊ MINH KHAI",
-        "Đơn vị: UBND phường Nguyễn Thị Minh Khai",
-        "Số liệu tính đến ngày 11/08/2021"], after=["NGƯỜI LẬP BIỂU"])
+    data = docx_bytes(
+        DOCX_TABLE,
+        paragraphs=[
+            "ỦY BAN NHÂN DÂN PHƯỜNG NGUYỄN THỊ MINH KHAI",
+            "Đơn vị: UBND phường Nguyễn Thị Minh Khai",
+            "Số liệu tính đến ngày 11/08/2021",
+        ],
+        after=["NGƯỜI LẬP BIỂU"],
+    )
     result = read(data, filename="NTMK.docx")
     assert result.detected_format == "docx"
     assert result.values == {
-        "ngung_viec": {"de_nghi": 49, "phe_duyet": 41, "kinh_phi": 41_000_000, "da_chi": 28,
-                       "tien_da_chi": 28_000_000},
+        "ngung_viec": {"de_nghi": 49, "phe_duyet": 41, "kinh_phi": 41_000_000, "da_chi": 28, "tien_da_chi": 28_000_000},
         "ho_kinh_doanh": {"de_nghi": 70, "phe_duyet": 56, "kinh_phi": 168_500_000},
     }
     assert result.unit_text == "UBND phường Nguyễn Thị Minh Khai"
@@ -93,17 +114,20 @@ def test_docx_table_with_unit_and_date_paragraphs() -> None:
 
 
 def test_docx_merged_two_row_header() -> None:
-    table = [["Nội dung", "Số đối tượng", None, "Kinh phí (triệu đồng)", None],
-             [None, "Đề nghị hỗ trợ", "Được phê duyệt", "Được phê duyệt", "Đã chi trả"],
-             ["Hỗ trợ hộ kinh doanh", "5", "4", "3", "2"]]
+    table = [
+        ["Nội dung", "Số đối tượng", None, "Kinh phí (triệu đồng)", None],
+        [None, "Đề nghị hỗ trợ", "Được phê duyệt", "Được phê duyệt", "Đã chi trả"],
+        ["Hỗ trợ hộ kinh doanh", "5", "4", "3", "2"],
+    ]
     data = docx_bytes(table, merges=[(0, 0, 1, 0), (0, 1, 0, 2), (0, 3, 0, 4)])
     assert read(data, filename="a.docx").values == {
-        "ho_kinh_doanh": {"de_nghi": 5, "phe_duyet": 4, "kinh_phi": 3_000_000,
-                          "tien_da_chi": 2_000_000}}
+        "ho_kinh_doanh": {"de_nghi": 5, "phe_duyet": 4, "kinh_phi": 3_000_000, "tien_da_chi": 2_000_000}
+    }
 
 
 def test_docx_tcvn3_runs() -> None:
     from parsers.vnlegacy import encode_tcvn3
+
     table = [[encode_tcvn3(t) for t in row] for row in DOCX_TABLE]
     data = docx_bytes(table, paragraphs=[encode_tcvn3("Đơn vị: Phòng Văn hóa")], font=".VnTime")
     result = read(data, filename="a.docx")
@@ -115,6 +139,7 @@ def test_docx_without_a_table_is_unreadable() -> None:
     import io
 
     import docx
+
     document = docx.Document()
     document.add_paragraph("Kính gửi: Phòng LĐTBXH. Đơn vị báo cáo 5 hộ kinh doanh.")
     buf = io.BytesIO()
@@ -130,9 +155,13 @@ def test_docx_without_a_table_is_unreadable() -> None:
 def test_xls_sample_with_merged_two_row_header() -> None:
     result = read(sample_xls(), filename="TCKH.xls")
     assert result.detected_format == "xls"
-    assert result.values["ho_kinh_doanh"] == {"de_nghi": 412, "phe_duyet": 367, "da_chi": 258,
-                                              "kinh_phi": 1_101_000_000,
-                                              "tien_da_chi": 774_000_000}
+    assert result.values["ho_kinh_doanh"] == {
+        "de_nghi": 412,
+        "phe_duyet": 367,
+        "da_chi": 258,
+        "kinh_phi": 1_101_000_000,
+        "tien_da_chi": 774_000_000,
+    }
     assert result.unit_text == "Phòng Tài chính - Kế hoạch"
 
 
@@ -177,18 +206,21 @@ def test_encrypted_xls_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
 def day_sheets(active: int, names=("9.8", "10.8", "11.8")) -> bytes:
     sheets = []
     for i, name in enumerate(names):
-        title = [["Đơn vị: UBND phường Phùng Chí Kiên"],
-                 [f"Số liệu tính đến ngày {name.split('.')[0]}/8/2021"], []]
-        sheets.append(two_row_header_sheet([("Hỗ trợ hộ kinh doanh", (i + 1,) * 5)], name=name,
-                                           title_rows=title))
+        title = [["Đơn vị: UBND phường Phùng Chí Kiên"], [f"Số liệu tính đến ngày {name.split('.')[0]}/8/2021"], []]
+        sheets.append(two_row_header_sheet([("Hỗ trợ hộ kinh doanh", (i + 1,) * 5)], name=name, title_rows=title))
     return xlsx(*sheets, active=active)
 
 
 def test_sheet_for_the_reporting_day_by_name() -> None:
     result = read(day_sheets(active=0), day=dt.date(2021, 8, 10))
     assert (result.sheet, result.sheet_reason) == ("10.8", "day_name")
-    assert result.values["ho_kinh_doanh"] == {"de_nghi": 2, "phe_duyet": 2, "da_chi": 2,
-                                              "kinh_phi": 2_000_000, "tien_da_chi": 2_000_000}
+    assert result.values["ho_kinh_doanh"] == {
+        "de_nghi": 2,
+        "phe_duyet": 2,
+        "da_chi": 2,
+        "kinh_phi": 2_000_000,
+        "tien_da_chi": 2_000_000,
+    }
     assert result.as_of == dt.date(2021, 8, 10)
 
 
@@ -196,8 +228,9 @@ def test_sheet_for_the_reporting_day_by_date_written_in_it() -> None:
     sheets = []
     for i, d in enumerate((9, 10, 11)):
         title = [[f"Số liệu tính đến ngày {d}/08/2021"], []]
-        sheets.append(two_row_header_sheet([("Hỗ trợ hộ kinh doanh", (d,) * 5)],
-                                           name=f"Trang {i + 1}", title_rows=title))
+        sheets.append(
+            two_row_header_sheet([("Hỗ trợ hộ kinh doanh", (d,) * 5)], name=f"Trang {i + 1}", title_rows=title)
+        )
     data = xlsx(*sheets, active=0)
     result = read(data, day=dt.date(2021, 8, 11))
     assert (result.sheet, result.sheet_reason) == ("Trang 3", "day_date")
@@ -230,6 +263,7 @@ def test_docx_letterhead_table_before_the_report_table() -> None:
     import io
 
     import docx
+
     document = docx.Document()
     letterhead = document.add_table(rows=2, cols=2)
     letterhead.cell(0, 0).text = "ỦY BAN NHÂN DÂN PHƯỜNG ĐỨC XUÂN"

@@ -1,4 +1,5 @@
 """Hostile and broken files: every one ends as a named problem, quickly, never a crash."""
+
 from __future__ import annotations
 
 import io
@@ -112,6 +113,7 @@ def test_sheets_beyond_the_cap_are_named() -> None:
 
 def test_huge_sparse_sheet_is_read_only_up_to_the_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
     import openpyxl
+
     wb = openpyxl.Workbook()
     ws = wb.active
     for r, row in enumerate(two_row_header_sheet().rows, start=1):
@@ -139,8 +141,7 @@ def test_huge_sparse_sheet_is_read_only_up_to_the_row_cap(monkeypatch: pytest.Mo
     assert "over_limit" in codes(result)
 
 
-@pytest.mark.parametrize("name, data", [
-    ("bc.xlsx", GOOD_XLSX), ("bc.docx", GOOD_DOCX), ("bc.csv", GOOD_CSV)])
+@pytest.mark.parametrize("name, data", [("bc.xlsx", GOOD_XLSX), ("bc.docx", GOOD_DOCX), ("bc.csv", GOOD_CSV)])
 def test_truncated_files_are_unreadable_not_a_crash(name: str, data: bytes) -> None:
     for cut in (10, len(data) // 3, len(data) // 2, len(data) - 30):
         result = read(data[:cut], filename=name)
@@ -172,8 +173,9 @@ def test_random_bytes_are_evidence() -> None:
 
 
 def test_html_disguised_as_xls() -> None:
-    result = read("<html><body><table><tr><td>Hộ kinh doanh</td></tr></table></body></html>".encode(),
-                  filename="bc.xls")
+    result = read(
+        "<html><body><table><tr><td>Hộ kinh doanh</td></tr></table></body></html>".encode(), filename="bc.xls"
+    )
     assert (result.outcome, codes(result)) == ("unreadable", ["html_disguised"])
 
 
@@ -194,8 +196,8 @@ def test_password_protected_ooxml_is_named() -> None:
     data = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 2048)
     data[30:32] = (9).to_bytes(2, "little")
     name = "EncryptedPackage".encode("utf-16-le") + b"\x00\x00"
-    data[512:512 + len(name)] = name
-    data[512 + 64:512 + 66] = len(name).to_bytes(2, "little")
+    data[512 : 512 + len(name)] = name
+    data[512 + 64 : 512 + 66] = len(name).to_bytes(2, "little")
     data[512 + 66] = 2
     result = read(bytes(data), filename="bc.xlsx")
     assert (result.outcome, codes(result)) == ("unreadable", ["encrypted_file"])
@@ -222,14 +224,16 @@ def test_random_bytes_never_raise(data: bytes, name: str) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([("a.xlsx", GOOD_XLSX), ("a.docx", GOOD_DOCX), ("a.csv", GOOD_CSV)]),
-       st.integers(min_value=0), st.integers(min_value=0, max_value=255))
-def test_truncated_or_flipped_real_files_never_raise(file: tuple[str, bytes], pos: int,
-                                                     byte: int) -> None:
+@given(
+    st.sampled_from([("a.xlsx", GOOD_XLSX), ("a.docx", GOOD_DOCX), ("a.csv", GOOD_CSV)]),
+    st.integers(min_value=0),
+    st.integers(min_value=0, max_value=255),
+)
+def test_truncated_or_flipped_real_files_never_raise(file: tuple[str, bytes], pos: int, byte: int) -> None:
     name, data = file
     pos %= len(data)
     assert read(data[:pos], filename=name).outcome in ("read", "unreadable", "evidence")
-    flipped = data[:pos] + bytes([byte]) + data[pos + 1:]
+    flipped = data[:pos] + bytes([byte]) + data[pos + 1 :]
     assert read(flipped, filename=name).outcome in ("read", "unreadable", "evidence")
 
 
@@ -244,8 +248,11 @@ def test_random_csv_tables_never_raise(rows: list[list[str]]) -> None:
 def test_zip_entry_count_cap() -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
-        zf.writestr("[Content_Types].xml", '<Types><Override ContentType="application/vnd.'
-                    'openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>')
+        zf.writestr(
+            "[Content_Types].xml",
+            '<Types><Override ContentType="application/vnd.'
+            'openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/></Types>',
+        )
         for i in range(10_001):
             zf.writestr(f"x/{i}", b"")
     result = read(buf.getvalue(), form=FORM)

@@ -1,4 +1,5 @@
 """Problem sentences: every code has one in each language, and rendering never fails."""
+
 from __future__ import annotations
 
 import re
@@ -12,8 +13,22 @@ from parsers.model import Problem
 from parsers.report import PROBLEM_CODES, render_problem
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
-KNOWN_PARAMS = {"file", "sheet", "cell", "text", "indicator", "measure", "detail", "format",
-                "limit", "error", "rule", "row", "column", "reason"}
+KNOWN_PARAMS = {
+    "file",
+    "sheet",
+    "cell",
+    "text",
+    "indicator",
+    "measure",
+    "detail",
+    "format",
+    "limit",
+    "error",
+    "rule",
+    "row",
+    "column",
+    "reason",
+}
 
 
 def sentences(lang: str) -> dict[str, str]:
@@ -23,8 +38,7 @@ def sentences(lang: str) -> dict[str, str]:
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_code_has_a_sentence(lang: str) -> None:
     table = sentences(lang)
-    missing = [c for c in (*PROBLEM_CODES, "no_attachment", "no_readable_attachment")
-               if c not in table]
+    missing = [c for c in (*PROBLEM_CODES, "no_attachment", "no_readable_attachment") if c not in table]
     assert missing == []
 
 
@@ -41,12 +55,14 @@ def test_vietnamese_sentences_have_diacritics() -> None:
 
 
 def test_not_a_number_sentence() -> None:
-    problem = Problem("not_a_number", {"file": "bao-cao.xls", "sheet": "Sheet1", "cell": "D12",
-                                       "text": "ba trăm"})
-    assert render_problem(problem, sentences("vi")) == \
-        "Tệp bao-cao.xls, trang Sheet1, ô D12: 'ba trăm' không phải là số"
-    assert render_problem(problem, sentences("en")) == \
-        "File bao-cao.xls, sheet Sheet1, cell D12: 'ba trăm' is not a number"
+    problem = Problem("not_a_number", {"file": "bao-cao.xls", "sheet": "Sheet1", "cell": "D12", "text": "ba trăm"})
+    assert (
+        render_problem(problem, sentences("vi")) == "Tệp bao-cao.xls, trang Sheet1, ô D12: 'ba trăm' không phải là số"
+    )
+    assert (
+        render_problem(problem, sentences("en"))
+        == "File bao-cao.xls, sheet Sheet1, cell D12: 'ba trăm' is not a number"
+    )
 
 
 def test_parameter_values_are_translated_when_the_table_knows_them() -> None:
@@ -57,8 +73,7 @@ def test_parameter_values_are_translated_when_the_table_knows_them() -> None:
 
 
 def test_missing_parameters_render_empty() -> None:
-    assert render_problem(Problem("not_a_number", {}), {"not_a_number": "ô {cell}: '{text}'"}) \
-        == "ô : ''"
+    assert render_problem(Problem("not_a_number", {}), {"not_a_number": "ô {cell}: '{text}'"}) == "ô : ''"
 
 
 @pytest.mark.parametrize("template", ["{", "}", "{0}", "{a.b}", "{x!r:>{y}}", "{cell:%}"])

@@ -1,4 +1,5 @@
 """Every attachment of the public sample scenario reads to the expected figures."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -53,8 +54,7 @@ def test_the_scenario_is_all_there(expected: dict) -> None:
 @pytest.mark.parametrize("att", _attachments(), ids=lambda a: f"{a.day}/{a.message}/{a.filename[-5:]}")
 def test_sample_attachment(att: SampleAttachment, expected: dict) -> None:
     form = sample_form()
-    result = read_attachment(att.filename, att.content_type, att.data, form,
-                             dt.date.fromisoformat(att.day))
+    result = read_attachment(att.filename, att.content_type, att.data, form, dt.date.fromisoformat(att.day))
     unit = expected.get((att.day, att.message))
     if att.filename.lower().endswith(".pdf"):
         # a scanned PDF is recognised (parsers.ocr); one that is no report takes no figure
@@ -84,16 +84,14 @@ def test_sample_attachment(att: SampleAttachment, expected: dict) -> None:
 def test_day_sheet_is_chosen_by_name_even_when_another_is_active() -> None:
     by_msg = {(a.day, a.message): a for a in _attachments()}
     att = by_msg[("2021-08-12", "08-pck")]
-    result = read_attachment(att.filename, att.content_type, att.data, sample_form(),
-                             dt.date(2021, 8, 12))
+    result = read_attachment(att.filename, att.content_type, att.data, sample_form(), dt.date(2021, 8, 12))
     assert (result.sheet, result.sheet_reason) == ("12.8", "day_name")
 
 
 def test_words_in_a_figure_cell_of_a_sample_are_named() -> None:
     by_msg = {(a.day, a.message): a for a in _attachments()}
     att = by_msg[("2021-08-11", "10-huyen-tung")]
-    result = read_attachment(att.filename, att.content_type, att.data, sample_form(),
-                             dt.date(2021, 8, 11))
+    result = read_attachment(att.filename, att.content_type, att.data, sample_form(), dt.date(2021, 8, 11))
     [problem] = result.problems
     assert (problem.code, problem.params["text"]) == ("not_a_number", "ba trăm")
 
@@ -101,7 +99,6 @@ def test_words_in_a_figure_cell_of_a_sample_are_named() -> None:
 def test_failed_check_in_a_sample_is_named() -> None:
     by_msg = {(a.day, a.message): a for a in _attachments()}
     att = by_msg[("2021-08-13", "11-huyen-tung")]
-    result = read_attachment(att.filename, att.content_type, att.data, sample_form(),
-                             dt.date(2021, 8, 13))
+    result = read_attachment(att.filename, att.content_type, att.data, sample_form(), dt.date(2021, 8, 13))
     assert [p.code for p in result.problems] == ["check_failed"]
     assert result.problems[0].params["indicator"] == "Hỗ trợ hộ kinh doanh"

