@@ -13,7 +13,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Literal
 
-from parsers.vntext import fold_spaces, nfc, strip_diacritics, unify_d
+from parsers.vntext import fold, fold_spaces, nfc, strip_diacritics, unify_d
 
 __all__ = [
     "FigureError",
@@ -163,7 +163,7 @@ _MINUS = "-−–"
 _FULLWIDTH = {0xFF10 + i: str(i) for i in range(10)} | {0xFF0C: ",", 0xFF0E: "."}
 
 
-def _tidy(value: Decimal) -> Decimal:
+def tidy_decimal(value: Decimal) -> Decimal:
     """Drop trailing fractional zeros without exponent notation and without rounding
     (tuple arithmetic, not the 28-digit context); -0 becomes 0."""
     if value.is_zero():
@@ -258,7 +258,7 @@ def parse_figure_with_unit(
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise FigureError("not_finite", value)
-        return _tidy(value), None
+        return tidy_decimal(value), None
     if isinstance(value, float):
         if not math.isfinite(value):
             raise FigureError("not_finite", value)
@@ -267,7 +267,7 @@ def parse_figure_with_unit(
         d = Decimal(repr(value))
         if d.as_tuple().exponent < -10:  # type: ignore[operator]
             d = d.quantize(_FLOAT_PLACES, rounding=ROUND_HALF_EVEN)
-        return _tidy(d), None
+        return tidy_decimal(d), None
     if not isinstance(value, str):
         raise FigureError("wrong_type", value)
     return _parse_text(value, kind, locale)
@@ -312,7 +312,7 @@ def _parse_text(value: str, kind: FigureKind, locale: NumberLocale | None = None
             raise FigureError("not_a_number", value)
     if negative:
         number = -number
-    return _tidy(number), scale
+    return tidy_decimal(number), scale
 
 
 def parse_figure(value: object, kind: FigureKind) -> Decimal | None:
@@ -468,7 +468,7 @@ def scale_from_header(text: str) -> int | None:
 
 def to_dong(value: Decimal, scale: int) -> Decimal:
     """`value` in units of `scale` đồng, converted to đồng exactly."""
-    return _tidy(value * Decimal(scale))
+    return tidy_decimal(value * Decimal(scale))
 
 
 def as_exact_int(value: Decimal) -> int | None:
@@ -487,11 +487,6 @@ _YMD = re.compile(r"(?<![\d.,/-])(\d{4})([/.\-])(\d{1,2})\2(\d{1,2})(?![\d])")
 _WORDS = re.compile(r"(?<!\d)(\d{1,2})\s*thang\s*(\d{1,2})\s*(?:nam|,)?\s*(\d{4})(?!\d)")
 _DM = re.compile(r"(?<![\d.,])(\d{1,2})\s*(?:[./\-_]|thang)\s*(\d{1,2})(?![\d.,])")
 _AS_OF = re.compile(r"\bden\b|\bas of\b")
-
-
-def _fold(text: str) -> str:
-    """Lower-case text without diacritics, for keyword matching ("Ðến" -> "den")."""
-    return strip_diacritics(unify_d(nfc(text))).casefold()
 
 
 def _date_or_none(year: int, month: int, day: int) -> dt.date | None:
@@ -529,7 +524,7 @@ def parse_as_of_date(text: str) -> dt.date | None:
     "Từ ngày 01/8 đến ngày 11/8/2021"); None if the text has no "đến ... date".
     Dates elsewhere in the text (a resolution's date) are not taken.
     """
-    folded = _fold(text)
+    folded = fold(text)
     anchors = [m.end() for m in _AS_OF.finditer(folded)]
     if not anchors:
         return None
@@ -549,7 +544,7 @@ def parse_vn_date(text: str, default_year: int | None = None) -> dt.date | None:
     anchored = parse_as_of_date(text)
     if anchored:
         return anchored
-    found = _all_dates(_fold(text))
+    found = _all_dates(fold(text))
     if found:
         return found[0][1]
     if default_year is not None:
@@ -561,7 +556,7 @@ def parse_day_month(text: str, year: int) -> dt.date | None:
     """The day a sheet name stands for: "11.8", "11/8", "11-08", "11_8", "Ngày 11.8",
     "N11.8", "11 tháng 8" -> date(year, 8, 11); a full date in the name wins.
     """
-    folded = _fold(text)
+    folded = fold(text)
     found = _all_dates(folded)
     if found:
         return found[0][1]

@@ -275,6 +275,11 @@ def strip_diacritics(text: str) -> str:
     return unicodedata.normalize("NFC", "".join(ch for ch in decomposed if not unicodedata.combining(ch)))
 
 
+def fold(text: str) -> str:
+    """Lower-case text without diacritics, for keyword matching ("Ðến" -> "den")."""
+    return strip_diacritics(unify_d(nfc(text))).casefold()
+
+
 # ---------------------------------------------------------------------------
 # Vietnamese syllable shape (used to judge legacy-encoding guesses)
 # ---------------------------------------------------------------------------

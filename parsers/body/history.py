@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from parsers.vntext import nfc, strip_diacritics
+from parsers.vntext import fold
 
 _Element = Any  # an lxml element
 
@@ -41,23 +41,19 @@ _CLOSING_RE = re.compile(
 )
 
 
-def _fold(line: str) -> str:
-    return strip_diacritics(nfc(line)).casefold()
-
-
 def history_start(lines: list[str]) -> int:
     """Index of the first line of quoted or forwarded history (len(lines) if none)."""
     for i, line in enumerate(lines):
         if _QUOTE_RE.match(line):
             return i
-        folded = _fold(line)
+        folded = fold(line)
         if _SEPARATOR_RE.match(folded) or _BEGIN_FORWARD_RE.match(folded):
             return i
         if _WROTE_RE.search(folded):
             # "On Mon, ... wrote:" may be wrapped over two lines
             if _WROTE_START_RE.match(folded):
                 return i
-            if i > 0 and _WROTE_START_RE.match(_fold(lines[i - 1])):
+            if i > 0 and _WROTE_START_RE.match(fold(lines[i - 1])):
                 return i - 1
         if _UNDERSCORES_RE.match(line) and _header_block_at(lines, i + 1):
             return i
@@ -70,12 +66,12 @@ def _header_block_at(lines: list[str], i: int) -> bool:
     """An Outlook reply header: "From:" followed by at least two more header fields."""
     if i >= len(lines):
         return False
-    m = _HEADER_RE.match(_fold(lines[i]))
+    m = _HEADER_RE.match(fold(lines[i]))
     if m is None or m.group(1) not in _FROM_NAMES:
         return False
     names = set()
     for line in lines[i + 1 : i + 6]:
-        h = _HEADER_RE.match(_fold(line))
+        h = _HEADER_RE.match(fold(line))
         if h is None:
             if line.strip():
                 continue  # a wrapped address list
@@ -87,7 +83,7 @@ def _header_block_at(lines: list[str], i: int) -> bool:
 def signature_start(lines: list[str]) -> int:
     """Index of the signature's first line (len(lines) if none is found)."""
     for i, line in enumerate(lines):
-        if _SIG_DASHES_RE.match(line) or _CLOSING_RE.match(_fold(line)):
+        if _SIG_DASHES_RE.match(line) or _CLOSING_RE.match(fold(line)):
             return i
     return len(lines)
 

@@ -27,16 +27,16 @@ MIN_MARGIN: Final = 0.08  # over the best other indicator
 _TOTAL_LABEL: Final = "Tổng cộng"
 
 
-def _fold(text: str) -> str:
+def _label_key(text: str) -> str:
     return strip_diacritics(match_key(strip_numbering(text))).lower()
 
 
 def _choices(form: FormSpec) -> list[tuple[str, str, str]]:
     """(code, canonical label, folded variant) for every label and alias, and the total."""
-    out = [("__total__", _TOTAL_LABEL, _fold(t)) for t in (_TOTAL_LABEL, "Tổng số", "Cộng")]
+    out = [("__total__", _TOTAL_LABEL, _label_key(t)) for t in (_TOTAL_LABEL, "Tổng số", "Cộng")]
     for ind in form.indicators:
         for text in (ind.label, *ind.aliases):
-            out.append((ind.code, ind.label, _fold(text)))
+            out.append((ind.code, ind.label, _label_key(text)))
     return out
 
 
@@ -113,7 +113,7 @@ def _snap(cell: Cell, choices: list[tuple[str, str, str]], index: FormIndex) -> 
         return None
     if index.match_indicator(cell.text) is not None:
         return None
-    folded = _fold(cell.text)
+    folded = _label_key(cell.text)
     if sum(ch.isalpha() for ch in folded) < 5:
         return None
     best: dict[str, tuple[float, str]] = {}

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, Problem
-from parsers.numbers import FigureError, is_locale_ambiguous, parse_figure_with_unit, to_dong
+from parsers.numbers import FigureError, is_locale_ambiguous, parse_figure_with_unit, tidy_decimal, to_dong
 from parsers.readers import Cell, coordinate
 from parsers.report.matching import FormIndex
 from parsers.report.tables import Table
@@ -23,12 +23,6 @@ _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "==": operator.eq,
     "!=": operator.ne,
 }
-
-
-def _tidy(value: Decimal) -> Decimal:
-    if value.is_finite() and value == value.to_integral_value():
-        return Decimal(int(value))
-    return value
 
 
 @dataclass
@@ -132,9 +126,9 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
             if spec.kind == "count":
                 if value != value.to_integral_value():
                     sub.problem("fractional_count", **common)
-                value = _tidy(value)
+                value = tidy_decimal(value)
             else:
-                value = _tidy(to_dong(value, cell_scale or mcol.scale))
+                value = to_dong(value, cell_scale or mcol.scale)
             if table.sheet.uncertain:
                 sub.problem(
                     "uncertain_figure", row=ind.label, column=spec.label, reason=table.sheet.uncertain, **common
