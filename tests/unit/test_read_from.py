@@ -219,3 +219,12 @@ def content_bytes(content) -> bytes:
     from service.outputs.digest import compose_email
 
     return compose_email(content, CFG, now=at(DAY, 15), message_id="<x@example.gov.vn>").as_bytes()
+
+
+def test_the_json_export_names_the_source_of_marked_figures_beside_the_values():
+    from service.outputs.export import day_json
+
+    units = {u["code"]: u for u in day_json(view_of(CFG, DAY, marked_scenario()), CFG)["units"]}
+    assert units["BHXH"]["figure_sources"] == {"ngung_viec": {"kinh_phi": "scan"}}
+    assert units["SONG_CAU"]["figure_sources"] == {"ngung_viec": {"de_nghi": "body_text"}}
+    assert units["YTE"]["figure_sources"] == {} and units["BHXH"]["values"]["ngung_viec"]["de_nghi"] == 1234
