@@ -17,6 +17,7 @@ from storage.models import Figure, Message
 from storage.records import MessageRecord, message_record
 
 Values = dict[str, dict[str, Decimal]]
+Sources = dict[str, dict[str, str]]  # indicator -> measure -> source (storage.models.Figure.source)
 CHUNK = 500  # ids or codes per IN (...): an OR of thousands of pairs is beyond SQLite's expression depth
 
 
@@ -84,6 +85,24 @@ def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
         )
         for pk, ind, meas, val in conn.execute(stmt).tuples():
             out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(val)
+    return out
+
+
+def load_sources(session: Session, message_ids: list[int], sources: Collection[str]) -> dict[int, Sources]:
+    """Where the figures of many messages were read from, for the figures whose source is
+    one of `sources` (few: most figures come from spreadsheets and are not asked for)."""
+    out: dict[int, Sources] = {}
+    if not sources:
+        return out
+    conn = session.connection()
+    table = Figure.__table__
+    for first in range(0, len(message_ids), CHUNK):
+        chunk = message_ids[first : first + CHUNK]
+        stmt = select(table.c.message_pk, table.c.indicator, table.c.measure, table.c.source).where(
+            table.c.message_pk.in_(chunk), table.c.source.in_(list(sources))
+        )
+        for pk, ind, meas, source in conn.execute(stmt).tuples():
+            out.setdefault(pk, {}).setdefault(ind, {})[meas] = source
     return out
 
 

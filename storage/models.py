@@ -157,6 +157,9 @@ class Figure(Base):
     indicator: Mapped[str] = mapped_column(String(100))
     measure: Mapped[str] = mapped_column(String(100))
     value: Mapped[Decimal] = mapped_column(ExactDecimal)
+    # What it was read from (parsers.model.AttachmentResult.source: spreadsheet, text_pdf,
+    # scan, photo, body_text, body_html); "file" for figures stored before revision 0007.
+    source: Mapped[str] = mapped_column(String(20), default="file", server_default="file")
     message: Mapped[Message] = relationship(back_populates="figures")
     __table_args__ = (UniqueConstraint("message_pk", "indicator", "measure", name="uq_figure_cell"),)
 

@@ -46,6 +46,7 @@ class FigureRecord:
     indicator: str
     measure: str
     value: Decimal
+    source: str = "file"  # spreadsheet, text_pdf, scan, photo, body_text, body_html ("file": not known)
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,7 +100,7 @@ def attachment_record(row: Attachment) -> AttachmentRecord:
 
 
 def figure_record(row: Figure) -> FigureRecord:
-    return FigureRecord(row.indicator, row.measure, row.value)
+    return FigureRecord(row.indicator, row.measure, row.value, row.source or "file")
 
 
 def message_record(

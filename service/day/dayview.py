@@ -20,11 +20,25 @@ from sqlalchemy.orm import Session
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
-from storage.days import Values, load_values, messages_of_day, readable_report_days, readable_reports
+from storage.days import (
+    Sources,
+    Values,
+    load_sources,
+    load_values,
+    messages_of_day,
+    readable_report_days,
+    readable_reports,
+)
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.records import MessageRecord as Message
 
 Cell = tuple[str, str]  # (indicator code, measure code)
+
+# Figures read from these sources (parsers.model.AttachmentResult.source) are marked in the
+# digest and the workbook, by what they were read from: an image (a scan or a photo) or
+# the free text of the email. A spreadsheet, a text PDF or a table pasted in the email
+# are the document's own cells.
+MARKED_SOURCES: dict[str, str] = {"scan": "image", "photo": "image", "body_text": "email"}
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,13 @@ class UnitDay:
     # Cells of latest_values / previous_values that failed a format check (not counted).
     excluded: tuple[Exclusion, ...] = ()
     previous_excluded: frozenset[Cell] = frozenset()
+    # Where the figures of latest_values were read from, for the ones MARKED_SOURCES marks.
+    latest_sources: Sources = field(default_factory=dict)
+
+    def read_from(self, indicator: str, measure: str) -> str | None:
+        """ "image" or "email" when latest_values' figure was read from a scan, a photo or the
+        email's free text (MARKED_SOURCES), else None."""
+        return MARKED_SOURCES.get(self.latest_sources.get(indicator, {}).get(measure, ""))
 
     @property
     def stale(self) -> bool:
@@ -131,6 +152,7 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
         counting[key] = by_id.get(m.id, m)  # later rows overwrite: latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
+    sources = load_sources(session, [m.id for m in counting.values()], MARKED_SOURCES)
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
         if m.kind == REPORT and m.unit_code is not None:
@@ -162,6 +184,7 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
                 previous,
                 values_of=lambda m: values.get(m.id, {}),
                 form=cfg.form,
+                sources_of=lambda m: sources.get(m.id, {}),
             )
         )
 
@@ -208,10 +231,12 @@ def unit_status(
     previous: Message | None,
     values_of: Callable[[Message], Values] | None = None,
     form: FormSpec | None = None,
+    sources_of: Callable[[Message], Sources] | None = None,
 ) -> UnitDay:
     """A unit's status on `day` from its messages of the day (`own`, oldest first) and its
     counting reports (`latest`, the one before it `previous`)."""
     values_of = values_of or figures_of
+    sources_of = sources_of or marked_sources_of
     latest_values = values_of(latest) if latest else {}
     previous_values = values_of(previous) if previous else {}
     readable_today = latest if latest is not None and latest.report_day == day else None
@@ -261,6 +286,7 @@ def unit_status(
             Exclusion(unit, ind, meas, latest_values.get(ind, {}).get(meas), p) for (ind, meas), p in excluded.items()
         ),
         previous_excluded=frozenset(previous_excluded),
+        latest_sources=sources_of(latest) if latest else {},
     )
 
 
@@ -299,6 +325,15 @@ def figures_of(msg: Message) -> Values:
     out: Values = {}
     for f in msg.figures:
         out.setdefault(f.indicator, {})[f.measure] = f.value
+    return out
+
+
+def marked_sources_of(msg: Message) -> Sources:
+    """Where `msg`'s figures were read from, for the ones MARKED_SOURCES marks."""
+    out: Sources = {}
+    for f in msg.figures:
+        if f.source in MARKED_SOURCES:
+            out.setdefault(f.indicator, {})[f.measure] = f.source
     return out
 
 

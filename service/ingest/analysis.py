@@ -73,6 +73,7 @@ class Analysis:
     as_of: dt.date | None
     unit_text: str | None
     body: AttachmentResult | None = None  # figures stated in the email itself, when read
+    figure_sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analysis:
@@ -119,7 +120,8 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
             else:
                 unit_code = chosen.code
 
-    values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind, body)
+    figure_sources: dict[str, dict[str, str]] = {}
+    values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind, body, figure_sources)
     return Analysis(
         sha256=sha,
         size=len(raw),
@@ -135,6 +137,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         as_of=as_of,
         unit_text=_storable_text(unit_text, _MAX_DETAIL_CHARS) if unit_text else unit_text,
         body=body,
+        figure_sources=figure_sources,
     )
 
 
@@ -216,7 +219,11 @@ _RECOGNISED = frozenset({"scan", "photo"})
 
 
 def _combine(
-    parsed: ParsedMessage, infos: tuple[AttachmentInfo, ...], kind: str, body: AttachmentResult | None = None
+    parsed: ParsedMessage,
+    infos: tuple[AttachmentInfo, ...],
+    kind: str,
+    body: AttachmentResult | None = None,
+    sources: dict[str, dict[str, str]] | None = None,
 ) -> tuple[dict[str, dict[str, Decimal]], tuple[Problem, ...], bool, dt.date | None, str | None]:
     """Merge what the attachments gave: the first readable file wins a cell; with no
     readable file, the figures the body states count (its problems when it has none)."""
@@ -238,6 +245,8 @@ def _combine(
             for ind, row in res.values.items():
                 target = values.setdefault(ind, {})
                 for meas, val in row.items():
+                    if sources is not None and meas not in target:  # where each figure was read
+                        sources.setdefault(ind, {})[meas] = res.source
                     target.setdefault(meas, val)
             as_of = as_of or res.as_of
             unit_text = unit_text or res.unit_text

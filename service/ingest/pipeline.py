@@ -244,8 +244,14 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
         }
         for i, a in enumerate(analysis.attachments)
     ]
+    sources = analysis.figure_sources
     figures = [
-        {"indicator": ind, "measure": meas, "value": _storable(val)}
+        {
+            "indicator": ind,
+            "measure": meas,
+            "value": _storable(val),
+            "source": sources.get(ind, {}).get(meas, "file")[:20],
+        }
         for ind, row in analysis.values.items()
         for meas, val in row.items()
     ]

@@ -65,6 +65,9 @@ def unit_json(u: UnitDay, cfg: Config, words: UnitWords) -> dict[str, Any]:
         "excluded_from_totals": [
             {"indicator": x.indicator, "measure": x.measure, "problem": x.problem.code} for x in u.excluded
         ],
+        # figures of `values` / `latest_values` read from a scan, a photo or the email's free
+        # text: indicator -> measure -> "scan" | "photo" | "body_text" (the rest are a file's own)
+        "figure_sources": {ind: dict(row) for ind, row in u.latest_sources.items()},
         "attachments": [
             {
                 "filename": a.filename,

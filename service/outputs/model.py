@@ -14,7 +14,7 @@ from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text
 from service.config import Config, UnitConfig
 from service.config.targets import ProgressCell, compute_progress
-from service.day.dayview import DayView, UnitDay
+from service.day.dayview import MARKED_SOURCES, DayView, UnitDay
 from service.outputs.formatting import Numbers, day_month_year, hour_minute, local_time, sheet_number, value_text
 from service.outputs.i18n import Texts, fill, labels, problem_sentences
 from storage.records import MessageRecord as Message
@@ -102,7 +102,7 @@ def digest_model(
     measures = [_measure_model(m, t) for m in cfg.form.measures]
 
     units = [
-        _unit_row(u, view.day, cfg, num, words.units[u.unit.code], reminded.get(u.unit.code, ())) for u in view.units
+        _unit_row(u, view.day, cfg, num, words.units[u.unit.code], reminded.get(u.unit.code, ()), t) for u in view.units
     ]
     excluded = list(words.excluded)
     by_group = _by_group(units, t)
@@ -158,6 +158,8 @@ def digest_model(
         "excluded_heading": words.excluded_heading if excluded else "",
         "progress": progress_model(view, cfg, num),
         "units": units,
+        # What the marks beside figures read from an image or the email's text mean.
+        "read_from_legend": read_from_legend(units, t),
         "groups": by_group,
         "table": [g for g in table if g["units"]],  # the email's per-unit table
         "table_hidden": len(units) - len(shown),
@@ -407,6 +409,19 @@ def _by_group(units: list[dict[str, Any]], t: Mapping[str, Any]) -> list[dict[st
     return named
 
 
+def _kinds(found: Iterable[str | None]) -> list[str]:
+    """The marked kinds among `found`, in the order of MARKED_SOURCES."""
+    present = set(found)
+    return [k for k in dict.fromkeys(MARKED_SOURCES.values()) if k in present]
+
+
+def read_from_legend(units: Iterable[Mapping[str, Any]], t: Mapping[str, Any]) -> list[str]:
+    """One line per kind of mark the units' figures carry: what the mark means."""
+    kinds = _kinds(k for u in units for k in u["read_from"])
+    r = t["read_from"]
+    return [fill(r["legend"], {"mark": r[f"{k}_mark"], "text": r[k]}) for k in kinds]
+
+
 def _unit_row(
     u: UnitDay,
     day: dt.date,
@@ -414,16 +429,22 @@ def _unit_row(
     num: Numbers,
     words: UnitWords,
     reminded: Sequence[dt.datetime],
+    t: Mapping[str, Any],
 ) -> dict[str, Any]:
     m = u.message
+    read_from = t["read_from"]
     sums = []
     for spec in cfg.form.measures:
         value = _sum(row.get(spec.code) for row in u.latest_values.values())
+        kinds = _kinds(u.read_from(ind, spec.code) for ind, row in u.latest_values.items() if spec.code in row)
         sums.append(
             {
                 "value": value,
                 "number": sheet_number(value, spec.kind == "money"),
                 "text": value_text(value, spec.kind == "money", num),
+                # a mark when a figure in the sum was read from an image or the email's text
+                "read_from": kinds,
+                "mark": " ".join(read_from[f"{k}_mark"] for k in kinds),
             }
         )
     files = []
@@ -442,6 +463,12 @@ def _unit_row(
         [sheet_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money") for s in cfg.form.measures]
         for ind in cfg.form.indicators
     ]
+    # "image" / "email" where the grid's figure was read from one (MARKED_SOURCES), else None
+    grid_read_from = [
+        [u.read_from(ind.code, s.code) if grid[i][j] is not None else None for j, s in enumerate(cfg.form.measures)]
+        for i, ind in enumerate(cfg.form.indicators)
+    ]
+    kinds = _kinds(k for row in grid_read_from for k in row)
     left_out = {(x.indicator, x.measure) for x in u.excluded}
     grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {
@@ -465,6 +492,9 @@ def _unit_row(
         "sums": sums,
         "grid": grid,
         "grid_excluded": grid_excluded,  # True where the grid's figure is not in the totals
+        "grid_read_from": grid_read_from,
+        "read_from": kinds,  # what some of its figures were read from: "image", "email"
+        "read_from_text": ", ".join(read_from[k] for k in kinds),
         "files": files,
         "problems": [{"code": p.code, "text": text} for p, text in zip(u.problems, words.problems)],
         "reminded": [hour_minute(w, cfg) for w in sorted(reminded)],

@@ -38,6 +38,8 @@ TOTAL_FILL = PatternFill("solid", fgColor="E3EBF5")
 ZEBRA_FILL = PatternFill("solid", fgColor="F5F8FC")
 # A unit's figure that failed a format check: shown in its row, not in the totals.
 EXCLUDED_FILL = PatternFill("solid", fgColor="FFE9D9")
+# A unit's figure read from a scan, a photo or the email's text: to check against the original.
+READ_FROM_FILL = PatternFill("solid", fgColor="FFF2B3")
 STATUS_FILL = {
     "on_time": PatternFill("solid", fgColor="E6F4EA"),
     "late": PatternFill("solid", fgColor="FFF3D6"),

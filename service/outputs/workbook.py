@@ -32,9 +32,11 @@ from service.outputs.sheets import (
     GROUP_FILL,
     HEAD,
     HEAD_FILL,
+    LEFT_CENTER,
     MUTED,
     NOTE,
     PERCENT_FORMAT,
+    READ_FROM_FILL,
     REGULAR,
     RIGHT,
     STATUS_COLOR,
@@ -334,7 +336,7 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
                 first_fig + k,
                 c["number"],
                 font,
-                fill=zebra,
+                fill=READ_FROM_FILL if c["read_from"] and c["number"] is not None else zebra,
                 fmt=figure_format(ms, value=c["number"]),
                 align=RIGHT,
             )
@@ -351,6 +353,7 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         put_cell(ws, row, last, note, MUTED if notes else REGULAR, fill=zebra)
         fit_row(ws, row, [(u["name"], widths[2]), (u["group"], widths[3]), (note, widths[-1])])
         row += 1
+    row = _read_from_legend(ws, row, model, widths)
     ws.auto_filter.ref = f"A{head}:{get_column_letter(last)}{max(row - 1, head)}"
     ws.freeze_panes = ws.cell(head + 1, 4)
     print_setup(ws, f"{head}:{head}")
@@ -407,15 +410,15 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             put_cell(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
             put_cell(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
             col = first
-            for cells, left_out in zip(u["grid"], u["grid_excluded"]):
-                for v, excluded in zip(cells, left_out):
+            for cells, left_out, read in zip(u["grid"], u["grid_excluded"], u["grid_read_from"]):
+                for v, excluded, read_from in zip(cells, left_out, read):
                     put_cell(
                         ws,
                         row,
                         col,
                         v,
                         font,
-                        fill=EXCLUDED_FILL if excluded else zebra,
+                        fill=EXCLUDED_FILL if excluded else READ_FROM_FILL if read_from else zebra,
                         fmt=figure_format(by_column[col - first], value=v),
                         align=RIGHT,
                     )
@@ -440,10 +443,28 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             col += 1
     fit_row(ws, row, [])
     if model["excluded"]:
-        banner(ws, row + 1, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
+        row += 1
+        banner(ws, row, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
+    _read_from_legend(ws, row + 1, model, page_one)
     ws.freeze_panes = ws.cell(head + 2, 3)
     print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
     _pages_across(ws, fixed_widths, figure_width, len(measures), len(indicators), first)
+
+
+def _read_from_legend(ws: Worksheet, row: int, model: Mapping[str, Any], widths: Sequence[float]) -> int:
+    """Below a table: a shaded sample cell saying what the shading marks (figures read from
+    a scan, a photo or the email's text), when some are; returns the next free row."""
+    lines = model["read_from_legend"]
+    if not lines:
+        return row
+    put_cell(ws, row + 1, 1, None, fill=READ_FROM_FILL)
+    banner_widths = widths[1:] or widths
+    text = " ".join(lines)
+    put_cell(ws, row + 1, 2, text, NOTE, align=LEFT_CENTER, border=None)
+    if len(widths) > 2:
+        ws.merge_cells(start_row=row + 1, start_column=2, end_row=row + 1, end_column=len(widths))
+    fit_row(ws, row + 1, [(text, sum(banner_widths))])
+    return row + 2
 
 
 def _column_cm(width: float) -> float:

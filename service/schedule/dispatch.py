@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from parsers.body import BODY_HTML, BODY_TEXT
 from parsers.message import parse_message
 from service.config import Config
 from service.day.dayview import DayView, build_day_view, is_reporting_day
@@ -49,6 +50,9 @@ if TYPE_CHECKING:
     from service.outputs.digest import DigestContent, UnreadFile
 
 log = logging.getLogger(__name__)
+
+# The problem that names a figure read without certainty (its `file` is attached).
+UNCERTAIN = "uncertain_figure"
 
 # How long the copy of a digest whose hand-over had no known outcome may take to arrive
 # before the digest is sent again; and how long an unreachable mailbox delays that resend.
@@ -116,14 +120,44 @@ def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
     return out
 
 
+def flagged_files(view: DayView, archive: Archive, language: str = "vi") -> list[UnreadFile]:
+    """The originals of the figures flagged `uncertain_figure` in the reports that count on
+    the day, for the coordinator to check them against: the file each problem names, or
+    the whole message (.eml) for a figure read from the email's text or table."""
+    from service.outputs.digest import UnreadFile
+    from service.outputs.i18n import labels
+
+    out = []
+    for unit in view.units:
+        msg = unit.message
+        if unit.status == "unreadable" or msg is None:  # (unread_files attaches those)
+            continue
+        names = {str((p.params or {}).get("file", "")) for p in unit.problems if p.code == UNCERTAIN}
+        if not names:
+            continue
+        where = str(archive.root / msg.archive_path)
+        try:
+            raw = archive.load(msg.archive_path)
+        except ArchiveError as exc:
+            log.error("cannot attach the flagged file of %s: %s", unit.unit.code, exc)
+            continue
+        if names & {BODY_TEXT, BODY_HTML}:
+            name = labels(language)["original_message_filename"]
+            out.append(UnreadFile(f"{unit.unit.code}_{name}", "application/octet-stream", raw, where))
+        for att in parse_message(raw).attachments:
+            if att.filename in names:
+                names.discard(att.filename)  # once, if two parts share a name
+                out.append(UnreadFile(f"{unit.unit.code}_{att.filename}", att.content_type, att.data, where))
+    return out
+
+
 def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime) -> DigestContent:
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
 
     view = build_day_view(session, cfg, day, until=now)
-    return render_digest(
-        view, cfg, now=now, unread_files=unread_files(view, archive), reminded=reminded_units(session, day)
-    )
+    originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
+    return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day))
 
 
 def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:

@@ -215,3 +215,60 @@ for url in sys.stdin:
             p.stdin.close()
             p.wait(timeout=60)
     assert [a for a in answers if a != "ok"] == [] and len(answers) == 60
+
+
+def test_upgrade_to_0007_keeps_figures_with_an_unknown_source(db_url):
+    """Figures stored before revision 0007 say "file" (source not known), so the digest marks
+    none of them; new figures keep the source they were read from; 0007 goes back down."""
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import insert
+
+    from storage.db import MIGRATIONS, create_db_engine, upgrade
+
+    engine = create_db_engine(db_url)
+    upgrade(engine, "0006")
+    now = dt.datetime(2021, 8, 11, 1, 0, tzinfo=dt.UTC)
+    with engine.begin() as conn:
+        [pk] = conn.execute(
+            insert(sa_table(engine, "messages")).returning(sa_table(engine, "messages").c.id),
+            [
+                dict(
+                    sha256="a" * 64,
+                    size=1,
+                    archive_path="x",
+                    source="imap",
+                    received_at=now,
+                    report_day=now.date(),
+                    subject="s",
+                    kind="report",
+                    readable=True,
+                    created_at=now,
+                    analysed_at=now,
+                )
+            ],
+        ).scalars()
+        conn.execute(insert(sa_table(engine, "figures")), [dict(message_pk=pk, indicator="a", measure="b", value="12")])
+    engine.dispose()
+
+    sessions = open_database(db_url)
+    with sessions() as s:
+        old = s.get(Message, pk)
+        assert [(f.value, f.source) for f in old.figures] == [(Decimal(12), "file")]
+        s.add(new_message(sha="b" * 64, figures=[Figure(indicator="a", measure="b", value=Decimal(3), source="scan")]))
+        s.commit()
+        assert sorted(s.scalars(select_sources()).all()) == ["file", "scan"]
+    engine = sessions.kw["bind"]
+    with engine.begin() as conn:
+        cfg = AlembicConfig()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0006")
+    assert "source" not in {c.name for c in sa_table(engine, "figures").columns}
+    engine.dispose()
+
+
+def select_sources():
+    from sqlalchemy import select
+
+    return select(Figure.source)
