@@ -1,5 +1,6 @@
 """Reading messages on both cores: `Analyser` runs `analyse_message` for a batch in worker
-processes (in-process when the batch is small), and never loses a message to a reader bug.
+processes (in-process when the batch is small and needs no recognition), and never loses a
+message to a reader bug.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -22,7 +24,27 @@ from storage.kinds import UNASSIGNED
 log = logging.getLogger(__name__)
 
 # Below this many messages a batch is analysed in-process: starting workers costs more.
+# A message that may need recognition (a scan or photo: seconds, not milliseconds) is
+# analysed in a worker process even alone, so it never holds the poll, the IDLE thread
+# or the digest job.
 PARALLEL_MIN_BATCH = 8
+# Each worker keeps its Tesseract engines (~100-150 MB): at most this many workers.
+MAX_WORKERS = 4
+
+# An attachment that may need recognition, told from the raw message without parsing it:
+# a PDF or image by its type or name, a TNEF winmail.dat (it may hold one), or a base64
+# body line that starts a PDF (%PDF-), JPEG, PNG or TIFF whatever the part is called.
+_RECOGNITION_HINT = re.compile(
+    rb"(?im)^content-type:[ \t]*(?:image/|application/(?:pdf|x-pdf|ms-tnef|vnd\.ms-tnef))"
+    rb"|name\*?=[^;\r\n]*\.(?:pdf|jpe?g|png|tiff?|bmp|gif|webp|heic|dat)\b"
+    rb"|^(?:JVBERi0|/9j/|iVBORw0KGgo|SUkqA|TU0AK)"
+)
+
+
+def may_need_recognition(raw: bytes) -> bool:
+    """Whether a message may carry a scan or photo (a PDF or image attachment): cheap,
+    and erring towards yes (a text PDF or an inline logo only costs a trip to a worker)."""
+    return _RECOGNITION_HINT.search(raw) is not None
 
 
 class Analyser:
@@ -30,25 +52,39 @@ class Analyser:
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
         self.routing = routing
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
         self._pool: ProcessPoolExecutor | None = None
 
     def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
-        """Start analysing `items`; the futures complete in the workers (or already here)."""
-        if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
+        """Start analysing `items`; the futures complete in the workers (or already here).
+
+        A big batch goes to the workers; of a small one, the messages that may need
+        recognition do (`may_need_recognition`) and the others are analysed here."""
+        if self.workers >= 1 and (
+            (self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH)
+            or any(may_need_recognition(raw) for raw, _ in items)
+        ):
             try:
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
+                return self._submit_mixed(items)
             except BrokenProcessPool:
                 self.reset()  # a worker was killed earlier: start new ones
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
-        done = []
-        for raw, day in items:
-            f: Future[Analysis] = Future()
-            f.set_result(_analyse_safely(raw, self.routing, day))
-            done.append(f)
-        return done
+                return self._submit_mixed(items)
+        return [self._done(raw, day) for raw, day in items]
+
+    def _submit_mixed(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
+        pool = self._get_pool()
+        everything = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
+        # the workers start on their messages before the quick ones are analysed here
+        futures: list[Future[Analysis] | None] = [
+            pool.submit(_analyse_safely, raw, self.routing, day) if everything or may_need_recognition(raw) else None
+            for raw, day in items
+        ]
+        return [f if f is not None else self._done(raw, day) for f, (raw, day) in zip(futures, items)]
+
+    def _done(self, raw: bytes, day: dt.date) -> Future[Analysis]:
+        f: Future[Analysis] = Future()
+        f.set_result(_analyse_safely(raw, self.routing, day))
+        return f
 
     def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
         return self.results(items, self.submit(items))
