@@ -289,7 +289,13 @@ def _combine(
                     owners[(ind, meas)] = res
                 elif (ind, meas) in settled and values[ind][meas] != val:
                     problems.append(_disagreement(owner, res, ind, meas, values[ind][meas], val, form))
-        problems.extend(p for p in res.problems if _figure_of(p) not in settled)
+        if best is not None and rank > best:
+            # a copy next to a better document: only what it adds (its figures' flags;
+            # its file-level problems when it adds any figure) is the unit's concern
+            mine = {key for key, owner in owners.items() if owner is res}
+            problems.extend(p for p in res.problems if _adds(p, mine))
+        else:
+            problems.extend(res.problems)
         as_of = as_of or res.as_of
         unit_text = unit_text or res.unit_text
     if kind == REPORT and not readable:
@@ -298,6 +304,13 @@ def _combine(
         elif not problems:
             problems.append(Problem("no_readable_attachment", {}))
     return Combined(values, sources, tuple(dict.fromkeys(problems)), readable, as_of, unit_text)
+
+
+def _adds(problem: Problem, figures: set[tuple[str, str]]) -> bool:
+    """Whether `problem` of a copy concerns what it adds: one of `figures` it gives, or
+    the file itself when it gives any."""
+    figure = _figure_of(problem)
+    return figure in figures if figure is not None else bool(figures)
 
 
 def _figure_of(problem: Problem) -> tuple[str, str] | None:
