@@ -58,6 +58,11 @@ def test_a_single_scanned_message_is_analysed_in_a_worker_process(monkeypatch):
         [scanned] = analyser.analyse([(photo, day)])
         assert scanned.reason != "analysis_failed"
         assert [a.result.source for a in scanned.attachments] == ["photo"]
+        # its worker killed (the OOM killer): the next one is analysed in a new worker
+        for pid in list(analyser._scan_pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        [again] = analyser.analyse([(photo, day)])
+        assert again.reason != "analysis_failed" and again.attachments[0].result.source == "photo"
         # a message with a spreadsheet alone stays in-process (here it fails, and is kept)
         [quick] = analyser.analyse([(plain, day)])
         assert quick.kind == UNASSIGNED and quick.reason == "analysis_failed"
