@@ -288,7 +288,8 @@ def _combine(
                     sources.setdefault(ind, {})[meas] = res.source
                     owners[(ind, meas)] = res
                 elif (ind, meas) in settled and values[ind][meas] != val:
-                    problems.append(_disagreement(owner, res, ind, meas, values[ind][meas], val, form))
+                    found = _disagreement(owner, res, ind, meas, values[ind][meas], val, form)
+                    problems.append(_storable_problem(found))  # (file names from outside)
         if best is not None and rank > best:
             # a copy next to a better document: only what it adds (its figures' flags;
             # its file-level problems when it adds any figure) is the unit's concern
