@@ -25,6 +25,7 @@ from parsers.report import read_attachment
 from parsers.text import clean_text
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
+from service.day.dayview import grouped
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 
 # A figure at or above this (in đồng, or persons) is a typing or file error, never a
@@ -73,6 +74,8 @@ class Analysis:
     as_of: dt.date | None
     unit_text: str | None
     body: AttachmentResult | None = None  # figures stated in the email itself, when read
+    # The kind of source of each figure of `values` (AttachmentResult.source: "spreadsheet",
+    # "text_pdf", "scan", "photo", "body_text", "body_html", "file").
     figure_sources: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
@@ -120,8 +123,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
             else:
                 unit_code = chosen.code
 
-    figure_sources: dict[str, dict[str, str]] = {}
-    values, problems, readable, as_of, unit_text = _combine(parsed, infos, kind, body, figure_sources)
+    combined = _combine(parsed, infos, kind, body, routing.form)
     return Analysis(
         sha256=sha,
         size=len(raw),
@@ -131,13 +133,13 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         reason=reason,
         reason_detail=_storable_text(detail, _MAX_DETAIL_CHARS) if detail else detail,
         attachments=infos,
-        values=values,
-        problems=problems,
-        readable=readable,
-        as_of=as_of,
-        unit_text=_storable_text(unit_text, _MAX_DETAIL_CHARS) if unit_text else unit_text,
+        values=combined.values,
+        problems=combined.problems,
+        readable=combined.readable,
+        as_of=combined.as_of,
+        unit_text=_storable_text(combined.unit_text, _MAX_DETAIL_CHARS) if combined.unit_text else None,
         body=body,
-        figure_sources=figure_sources,
+        figure_sources=combined.sources,
     )
 
 
@@ -215,7 +217,26 @@ def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date
         )
 
 
-_RECOGNISED = frozenset({"scan", "photo"})
+# The better source counts for a figure, when several documents of one message give it:
+# a spreadsheet (xlsx, xls, csv, ods, html saved from Excel, docx tables) over a text PDF
+# over a scan or photo. The email body counts only when no attachment is readable.
+_SOURCE_RANK = {"spreadsheet": 0, "file": 0, "text_pdf": 1, "scan": 2, "photo": 2}
+_RECOGNISED_RANK = 2
+
+
+def source_rank(source: str) -> int:
+    """0 for the best kind of source; a kind not listed ranks below a scan."""
+    return _SOURCE_RANK.get(source, _RECOGNISED_RANK + 1)
+
+
+@dataclass(frozen=True)
+class Combined:
+    values: dict[str, dict[str, Decimal]]
+    sources: dict[str, dict[str, str]]
+    problems: tuple[Problem, ...]
+    readable: bool
+    as_of: dt.date | None
+    unit_text: str | None
 
 
 def _combine(
@@ -223,43 +244,110 @@ def _combine(
     infos: tuple[AttachmentInfo, ...],
     kind: str,
     body: AttachmentResult | None = None,
-    sources: dict[str, dict[str, str]] | None = None,
-) -> tuple[dict[str, dict[str, Decimal]], tuple[Problem, ...], bool, dt.date | None, str | None]:
-    """Merge what the attachments gave: the first readable file wins a cell; with no
-    readable file, the figures the body states count (its problems when it has none)."""
+    form: FormSpec | None = None,
+) -> Combined:
+    """Merge what the attachments gave: each figure from the best kind of source that
+    gives it (the first such file within a kind); with no readable file, the figures the
+    body states count (its problems when it has none).
+
+    A worse source that gives the same figure adds nothing (nor its flags on that
+    figure); one that gives another figure yields `documents_disagree` naming both files.
+    """
     values: dict[str, dict[str, Decimal]] = {}
+    sources: dict[str, dict[str, str]] = {}
+    owners: dict[tuple[str, str], AttachmentResult] = {}
     problems: list[Problem] = list(parsed.problems)
     as_of = unit_text = None
-    readable = False
     results = [i.result for i in infos]
-    if body is not None and not any(r.outcome == "read" for r in results):
+    any_read = any(r.outcome == "read" for r in results)
+    if body is not None and not any_read:
         results.insert(0, body)
-    # A scan or photo next to a readable file (the .xlsx and its stamped scan) is the
-    # paper copy: evidence, its recognised figures and their flags not taken.
-    has_file = any(r.outcome == "read" and r.source not in _RECOGNISED for r in results)
-    for res in results:
-        if has_file and res.source in _RECOGNISED:
-            continue
-        if res.outcome == "read":
-            readable = True
-            for ind, row in res.values.items():
-                target = values.setdefault(ind, {})
-                for meas, val in row.items():
-                    if sources is not None and meas not in target:  # where each figure was read
-                        sources.setdefault(ind, {})[meas] = res.source
-                    target.setdefault(meas, val)
-            as_of = as_of or res.as_of
+    best = min((source_rank(r.source) for r in results if r.outcome == "read"), default=None)
+    readable = best is not None
+    ordered = sorted(results, key=lambda r: source_rank(r.source) if r.outcome == "read" else _RECOGNISED_RANK + 2)
+    for res in ordered:
+        rank = source_rank(res.source)
+        if res.outcome != "read":
+            # A PDF next to a readable workbook is the signed copy, and an unreadable scan
+            # or photo next to a readable file the paper copy: evidence, not a problem.
+            if not any_read or (res.outcome != "evidence" and rank < _RECOGNISED_RANK):
+                problems.extend(res.problems)
             unit_text = unit_text or res.unit_text
-        # A PDF next to a readable workbook is the signed copy: evidence, not a problem.
-        if res.outcome != "evidence" or not any(r.outcome == "read" for r in results):
+            continue
+        # figures a better kind of source already gave: theirs count, these are compared
+        settled = {
+            (ind, meas)
+            for (ind, meas), owner in owners.items()
+            if source_rank(owner.source) < rank and res.values.get(ind, {}).get(meas) is not None
+        }
+        for ind, row in res.values.items():
+            for meas, val in row.items():
+                owner = owners.get((ind, meas))
+                if owner is None:
+                    values.setdefault(ind, {})[meas] = val
+                    sources.setdefault(ind, {})[meas] = res.source
+                    owners[(ind, meas)] = res
+                elif (ind, meas) in settled and values[ind][meas] != val:
+                    found = _disagreement(owner, res, ind, meas, values[ind][meas], val, form)
+                    problems.append(_storable_problem(found))  # (file names from outside)
+        if best is not None and rank > best:
+            # a copy next to a better document: only what it adds (its figures' flags;
+            # its file-level problems when it adds any figure) is the unit's concern
+            mine = {key for key, owner in owners.items() if owner is res}
+            problems.extend(p for p in res.problems if _adds(p, mine))
+        else:
             problems.extend(res.problems)
+        as_of = as_of or res.as_of
         unit_text = unit_text or res.unit_text
     if kind == REPORT and not readable:
         if not parsed.attachments and not parsed.problems:  # (a part left out is named already)
             problems.append(Problem("no_attachment", {}))
         elif not problems:
             problems.append(Problem("no_readable_attachment", {}))
-    return values, tuple(dict.fromkeys(problems)), readable, as_of, unit_text
+    return Combined(values, sources, tuple(dict.fromkeys(problems)), readable, as_of, unit_text)
+
+
+def _adds(problem: Problem, figures: set[tuple[str, str]]) -> bool:
+    """Whether `problem` of a copy concerns what it adds: one of `figures` it gives, or
+    the file itself when it gives any."""
+    figure = _figure_of(problem)
+    return figure in figures if figure is not None else bool(figures)
+
+
+def _figure_of(problem: Problem) -> tuple[str, str] | None:
+    params = problem.params or {}
+    ind, meas = params.get("indicator_code"), params.get("measure_code")
+    return (str(ind), str(meas)) if ind and meas else None
+
+
+def _disagreement(
+    better: AttachmentResult,
+    other: AttachmentResult,
+    ind: str,
+    meas: str,
+    value: Decimal,
+    other_value: Decimal,
+    form: FormSpec | None,
+) -> Problem:
+    """`documents_disagree`: two documents of one message give one figure differently."""
+    ind_label = next((i.label for i in form.indicators if i.code == ind), ind) if form else ind
+    spec = next((m for m in form.measures if m.code == meas), None) if form else None
+    unit = " đồng" if spec is not None and spec.kind == "money" else ""
+    return Problem(
+        "documents_disagree",
+        {
+            "file": better.filename,
+            "other_file": other.filename,
+            "indicator": ind_label,
+            "measure": spec.label if spec is not None else meas,
+            "indicator_code": ind,
+            "measure_code": meas,
+            "value": grouped(value) + unit,
+            "other_value": grouped(other_value) + unit,
+            "source": better.source,
+            "other_source": other.source,
+        },
+    )
 
 
 # -- storable -------------------------------------------------------------------------------

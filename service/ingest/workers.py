@@ -1,5 +1,6 @@
 """Reading messages on both cores: `Analyser` runs `analyse_message` for a batch in worker
-processes (in-process when the batch is small), and never loses a message to a reader bug.
+processes (in-process when the batch is small and needs no recognition), and never loses a
+message to a reader bug.
 """
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Sequence
@@ -22,71 +24,135 @@ from storage.kinds import UNASSIGNED
 log = logging.getLogger(__name__)
 
 # Below this many messages a batch is analysed in-process: starting workers costs more.
+# A message that may need recognition (a scan or photo: seconds, not milliseconds) is
+# analysed in a worker process even alone, so it never holds the poll, the IDLE thread
+# or the digest job.
 PARALLEL_MIN_BATCH = 8
+MAX_WORKERS = 4
+# Processes that may recognise scans and photos at once: each keeps its Tesseract engines
+# and peaks at ~450 MB on a scanned page (docs/benchmarks.md), against ~100 MB otherwise.
+RECOGNITION_WORKERS = 1
+
+# An attachment that may need recognition, told from the raw message without parsing it:
+# a PDF or image by its type or name, a TNEF winmail.dat (it may hold one), or a base64
+# body line that starts a PDF (%PDF-), JPEG, PNG or TIFF whatever the part is called.
+_RECOGNITION_HINT = re.compile(
+    rb"(?im)^content-type:[ \t]*(?:image/|application/(?:pdf|x-pdf|ms-tnef|vnd\.ms-tnef))"
+    rb"|name\*?=[^;\r\n]*\.(?:pdf|jpe?g|png|tiff?|bmp|gif|webp|heic|dat)\b"
+    rb"|^(?:JVBERi0|/9j/|iVBORw0KGgo|SUkqA|TU0AK)"
+)
+
+
+def may_need_recognition(raw: bytes) -> bool:
+    """Whether a message may carry a scan or photo (a PDF or image attachment): cheap,
+    and erring towards yes (a text PDF or an inline logo only costs a trip to a worker)."""
+    return _RECOGNITION_HINT.search(raw) is not None
 
 
 class Analyser:
-    """Runs `analyse_message` for a batch, on both cores when the batch is big enough."""
+    """Runs `analyse_message` for a batch, on both cores when the batch is big enough.
+
+    Messages that may need recognition go to their own pool of at most
+    `RECOGNITION_WORKERS` processes: only those hold Tesseract engines and page images
+    (~450 MB peak each on the documents scenario), the others stay small.
+    """
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
         self.routing = routing
-        self.workers = workers if workers is not None else min(os.cpu_count() or 1, 4)
-        self._pool: ProcessPoolExecutor | None = None
+        self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
+        self._pool: ProcessPoolExecutor | None = None  # spreadsheets and bodies of big batches
+        self._scan_pool: ProcessPoolExecutor | None = None  # messages that may need recognition
 
     def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
-        """Start analysing `items`; the futures complete in the workers (or already here)."""
-        if self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH:
-            try:
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
-            except BrokenProcessPool:
-                self.reset()  # a worker was killed earlier: start new ones
-                pool = self._get_pool()
-                return [pool.submit(_analyse_safely, raw, self.routing, day) for raw, day in items]
-        done = []
+        """Start analysing `items`; the futures complete in the workers (or already here).
+
+        A message that may need recognition (`may_need_recognition`) goes to a worker
+        even alone; the others of a big batch too, those of a small one are analysed here
+        (after the workers were given theirs)."""
+        if self.workers < 1:
+            return [self._done(raw, day) for raw, day in items]
+        big = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
+        futures: list[Future[Analysis] | None] = []
         for raw, day in items:
-            f: Future[Analysis] = Future()
-            f.set_result(_analyse_safely(raw, self.routing, day))
-            done.append(f)
-        return done
+            scan = may_need_recognition(raw)
+            futures.append(self._in_worker(scan, raw, day) if scan or big else None)
+        return [f if f is not None else self._done(raw, day) for f, (raw, day) in zip(futures, items)]
+
+    def _in_worker(self, scan: bool, raw: bytes, day: dt.date) -> Future[Analysis]:
+        try:
+            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day)
+        except BrokenProcessPool:
+            self._reset(scan)  # a worker was killed earlier: start new ones
+            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day)
+
+    def _done(self, raw: bytes, day: dt.date) -> Future[Analysis]:
+        f: Future[Analysis] = Future()
+        f.set_result(_analyse_safely(raw, self.routing, day))
+        return f
 
     def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
         return self.results(items, self.submit(items))
 
     def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future[Analysis]]) -> list[Analysis]:
         """The analyses of `items`; when a worker died (OOM killer, a stray signal) the
-        pool is replaced and the lost ones are analysed here, so ingestion goes on."""
+        pool is replaced and the lost ones are analysed again, so ingestion goes on: here,
+        or for a message that may need recognition in a new worker, and if that one dies
+        too the message is kept as unassigned (`analysis_failed`)."""
         out = []
         for (raw, day), future in zip(items, futures):
             try:
                 out.append(future.result())
             except BrokenProcessPool:
                 log.warning("an analysis worker process died; starting new ones")
-                self.reset()
-                out.append(_analyse_safely(raw, self.routing, day))
+                scan = may_need_recognition(raw)
+                self._reset(scan)
+                out.append(self._again_in_worker(raw, day) if scan else _analyse_safely(raw, self.routing, day))
         return out
 
+    def _again_in_worker(self, raw: bytes, day: dt.date) -> Analysis:
+        try:
+            return self._in_worker(True, raw, day).result()
+        except BrokenProcessPool:
+            log.error("an analysis worker died twice on a message of %d bytes; kept unanalysed", len(raw))
+            self._reset(True)
+            return failed_analysis(raw, "worker_died")
+
     def reset(self) -> None:
-        pool, self._pool = self._pool, None
+        self._reset(False)
+        self._reset(True)
+
+    def _reset(self, scan: bool) -> None:
+        if scan:
+            pool, self._scan_pool = self._scan_pool, None
+        else:
+            pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _get_pool(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
+    def _get_pool(self, scan: bool = False) -> ProcessPoolExecutor:
+        import multiprocessing
 
-            self._pool = ProcessPoolExecutor(
-                self.workers,
+        def start(count: int) -> ProcessPoolExecutor:
+            return ProcessPoolExecutor(
+                count,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_watch_parent,
                 initargs=(os.getpid(),),
             )
+
+        if scan:
+            if self._scan_pool is None:
+                self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)))
+            return self._scan_pool
+        if self._pool is None:
+            self._pool = start(self.workers)
         return self._pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+        for pool in (self._pool, self._scan_pool):
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
+        self._pool = self._scan_pool = None
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -125,29 +191,34 @@ def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
         analysis = analyse_message(raw, routing, day)
     except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
         log.exception("analysis failed for a message of %d bytes", len(raw))
-        from parsers.message import parse_message
-
-        try:
-            parsed = parse_message(raw)
-        except Exception:  # noqa: BLE001
-            parsed = None
-        from parsers.model import ParsedMessage
-
-        parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
-        return Analysis(
-            sha256=content_hash(raw),
-            size=len(raw),
-            parsed=replace(parsed, attachments=()),
-            kind=UNASSIGNED,
-            unit_code=None,
-            reason="analysis_failed",
-            reason_detail=type(exc).__name__,
-            attachments=(),
-            values={},
-            problems=(Problem("analysis_failed", {"detail": type(exc).__name__}),),
-            readable=False,
-            as_of=None,
-            unit_text=None,
-        )
+        return failed_analysis(raw, type(exc).__name__)
     # The attachment bytes are in the archive; don't carry them back from a worker.
     return replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+
+
+def failed_analysis(raw: bytes, detail: str) -> Analysis:
+    """The message kept as unassigned with `analysis_failed` and `detail` (nothing read)."""
+    from parsers.message import parse_message
+
+    try:
+        parsed = parse_message(raw)
+    except Exception:  # noqa: BLE001
+        parsed = None
+    from parsers.model import ParsedMessage
+
+    parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
+    return Analysis(
+        sha256=content_hash(raw),
+        size=len(raw),
+        parsed=replace(parsed, attachments=()),
+        kind=UNASSIGNED,
+        unit_code=None,
+        reason="analysis_failed",
+        reason_detail=detail,
+        attachments=(),
+        values={},
+        problems=(Problem("analysis_failed", {"detail": detail}),),
+        readable=False,
+        as_of=None,
+        unit_text=None,
+    )

@@ -1,14 +1,19 @@
-"""The worker pool survives a worker being killed (OOM killer, a stray signal)."""
+"""The worker pool survives a worker being killed (OOM killer, a stray signal); a message
+that needs recognition is analysed in a worker process even alone."""
 
 from __future__ import annotations
 
 import datetime as dt
+import io
 import os
 import signal
 
+from PIL import Image
+
 from service.config import load_config
 from service.ingest.pipeline import Analyser, routing_for
-from tests.mailbuilders import EXAMPLE_CONFIG, simple_report
+from storage.kinds import UNASSIGNED
+from tests.mailbuilders import EXAMPLE_CONFIG, email_bytes, simple_report
 
 
 def test_killed_worker_is_replaced_and_nothing_is_lost():
@@ -24,5 +29,42 @@ def test_killed_worker_is_replaced_and_nothing_is_lost():
         assert [r.values["dao_tao"]["de_nghi"] for r in results] == list(range(10))
         again = analyser.analyse(items)  # and the next batch runs on new workers
         assert len(again) == 10 and analyser._pool is not None
+    finally:
+        analyser.close()
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_a_single_scanned_message_is_analysed_in_a_worker_process(monkeypatch):
+    from service.ingest import workers
+
+    def here(*args, **kwargs):
+        raise RuntimeError("analysed in the polling process")
+
+    # the polling process cannot analyse (its analyse_message raises); a worker can
+    monkeypatch.setattr(workers, "analyse_message", here)
+    cfg = load_config(EXAMPLE_CONFIG, require_secrets=False)
+    analyser = Analyser(routing_for(cfg), workers=2)
+    day = dt.date(2021, 8, 11)
+    # a photo without a telling name or type: known by its content
+    photo = email_bytes(attachments=[("bao-cao", "application/octet-stream", _png())])
+    plain = simple_report()
+    assert workers.may_need_recognition(photo) and not workers.may_need_recognition(plain)
+    try:
+        [scanned] = analyser.analyse([(photo, day)])
+        assert scanned.reason != "analysis_failed"
+        assert [a.result.source for a in scanned.attachments] == ["photo"]
+        # its worker killed (the OOM killer): the next one is analysed in a new worker
+        for pid in list(analyser._scan_pool._processes):
+            os.kill(pid, signal.SIGKILL)
+        [again] = analyser.analyse([(photo, day)])
+        assert again.reason != "analysis_failed" and again.attachments[0].result.source == "photo"
+        # a message with a spreadsheet alone stays in-process (here it fails, and is kept)
+        [quick] = analyser.analyse([(plain, day)])
+        assert quick.kind == UNASSIGNED and quick.reason == "analysis_failed"
     finally:
         analyser.close()
