@@ -15,19 +15,14 @@ from PIL import Image, ImageOps
 
 from parsers.model import ReadLimits
 from parsers.readers.common import GridError
+from parsers.readers.pdf import pdf_page_count
 
 RENDER_DPI = 300
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 
 
-def count_pages(data: bytes, fmt: str) -> int:
-    if fmt == "pdf":
-        pdf = pdfium.PdfDocument(data)
-        try:
-            return len(pdf)
-        finally:
-            pdf.close()
+def _image_page_count(data: bytes) -> int:
     with Image.open(io.BytesIO(data)) as img:
         return int(getattr(img, "n_frames", 1))
 
@@ -35,13 +30,13 @@ def count_pages(data: bytes, fmt: str) -> int:
 def iter_pages(data: bytes, fmt: str, limits: ReadLimits, filename: str) -> Iterator[RGB]:
     """The pages as RGB arrays, upright as the file says (EXIF), one at a time.
     Raises GridError(over_limit) past the page or megapixel cap."""
-    n = count_pages(data, fmt)
-    if n > limits.max_pages:
-        raise GridError("over_limit", file=filename, limit="pages", detail=str(limits.max_pages))
     if fmt == "pdf":
+        pdf_page_count(data, limits, filename)  # the PDF reader's checks: damaged, empty, over max_pages
         yield from _pdf_pages(data, limits, filename)
-    else:
-        yield from _image_pages(data, limits, filename)
+        return
+    if _image_page_count(data) > limits.max_pages:
+        raise GridError("over_limit", file=filename, limit="pages", detail=str(limits.max_pages))
+    yield from _image_pages(data, limits, filename)
 
 
 def _check_pixels(width: float, height: float, limits: ReadLimits, filename: str) -> None:
