@@ -1,0 +1,1155 @@
+#!/usr/bin/env python3
+"""Measure baocao on documents it never sees: another form, other scanners and phones.
+
+    python3 scripts/unseen_documents.py [--seed 13] [--out /tmp/baocao-unseen] [--generate-only]
+
+Run it from the project root, as root, with a private /tmp (like /work/wt/check.sh):
+
+    unshare -m bash -c 'mount -t tmpfs tmpfs /tmp && python3 scripts/unseen_documents.py'
+
+Generates, deterministically from the seed, a two-day scenario in the layout of
+../shared/samples-documents (config.toml, manifest.json, documents.json, emails/DAY/*.eml,
+expected/DAY.json) for a form the product has never been tuned on: a flood-relief
+campaign of another district, with other indicators, measures, aliases, column orders,
+money scales (triệu đồng / nghìn đồng / đồng), letterheads and number locales. Every unit
+sends one document a day, as one of the kinds k1-k10 of the public set: text PDFs drawn
+with pypdfium2 (Excel-like form, Word-like report with or without ruling lines, two
+pages with the header repeated, an incremental update after %%EOF), scans rendered from
+them (300 dpi colour with a red stamp over digits and a blue signature, 200 dpi grey,
+skewed, dark), phone photos (perspective, curl, uneven light, EXIF orientation), figures
+typed in the plain-text body, Excel ranges pasted into Outlook / Gmail, and a scanned
+letter that is not the report.
+
+Then it copies the public harness (../shared/samples/check.py and dovecot_server.py,
+../shared/samples-documents/score.py) next to the generated set and runs it exactly as
+score.py runs the public set (IMAP APPEND, `baocao poll`, `baocao export`, the digest),
+prints score.py's per-kind table (truth / exact / wrong+flag / wrong silent / missing /
+extra) and, for every figure that is not exact, the unit, file, cell, truth and reading.
+The generated files stay under --out; nothing is committed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import datetime as dt
+import email.policy
+import email.utils
+import io
+import json
+import math
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from email.message import EmailMessage
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import Image, ImageDraw, ImageFont
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
+FONT_SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
+TZ = dt.timezone(dt.timedelta(hours=7))
+DAYS = ["2021-09-20", "2021-09-21"]
+KINDS = {
+    "k1": "text PDF printed from the .xlsx form",
+    "k2": "text PDF printed from a Word report",
+    "k3": "two-page text PDF, header row repeated",
+    "k4": "scan 300 dpi, red stamp",
+    "k5": "scan 200 dpi gray, skewed, dark background",
+    "k6": "phone photo (.jpg)",
+    "k7": "figures in the plain-text body",
+    "k8": "HTML body, table pasted from Excel",
+    "k9": "digitally signed text PDF",
+    "k10": "control: scan of a document that is not the report",
+}
+
+# ---------------------------------------------------------------------------------------
+# the form: a flood-relief campaign of Yên Thành district (nothing shared with the public set)
+
+MEASURES = [
+    ("dang_ky", "Số hộ đăng ký hỗ trợ", ["Số hộ đăng ký", "Hộ đăng ký"], "count"),
+    (
+        "du_dieu_kien",
+        "Số hộ đủ điều kiện hỗ trợ",
+        ["Số hộ đủ điều kiện", "Được xét duyệt", "Số hộ được xét duyệt"],
+        "count",
+    ),
+    ("kinh_phi", "Kinh phí được phân bổ", ["Kinh phí phân bổ", "Dự toán được giao"], "money"),
+    ("da_nhan", "Số hộ đã nhận hỗ trợ", ["Số hộ đã nhận", "Đã nhận (hộ)"], "count"),
+    ("da_giai_ngan", "Kinh phí đã giải ngân", ["Đã giải ngân", "Số tiền đã cấp phát"], "money"),
+]
+MEASURE_SCALE = {"kinh_phi": "triệu đồng", "da_giai_ngan": "nghìn đồng"}
+INDICATORS = [
+    (
+        "nha_sap",
+        "Hỗ trợ hộ có nhà bị sập đổ, cuốn trôi hoàn toàn",
+        ["Nhà sập đổ, trôi hoàn toàn", "Nhà bị sập, trôi"],
+        40_000_000,
+    ),
+    ("nha_hu_hong", "Hỗ trợ sửa chữa nhà ở bị hư hỏng nặng", ["Nhà hư hỏng nặng", "Sửa chữa nhà hư hỏng"], 15_000_000),
+    ("nguoi_chet", "Hỗ trợ gia đình có người chết, mất tích", ["Người chết, mất tích"], 10_000_000),
+    ("bi_thuong", "Hỗ trợ người bị thương nặng", ["Người bị thương nặng", "Bị thương"], 3_000_000),
+    (
+        "cay_trong",
+        "Hỗ trợ khôi phục sản xuất cây trồng bị thiệt hại",
+        ["Cây trồng bị thiệt hại", "Khôi phục sản xuất cây trồng"],
+        2_500_000,
+    ),
+    ("gia_suc", "Hỗ trợ gia súc, gia cầm bị chết do lũ", ["Gia súc, gia cầm bị chết", "Gia súc gia cầm"], 1_800_000),
+    (
+        "thuy_san",
+        "Hỗ trợ nuôi trồng thủy sản bị thiệt hại",
+        ["Nuôi trồng thủy sản", "Thủy sản bị thiệt hại"],
+        4_200_000,
+    ),
+    ("cuu_doi", "Hỗ trợ gạo cứu đói cho hộ bị thiệt hại", ["Gạo cứu đói", "Cứu đói"], 450_000),
+    (
+        "hoc_sinh",
+        "Hỗ trợ học sinh bị mất sách vở, đồ dùng học tập",
+        ["Học sinh mất sách vở", "Sách vở, đồ dùng học tập"],
+        300_000,
+    ),
+]
+IND = {c: (label, aliases, rate) for c, label, aliases, rate in INDICATORS}
+MEAS = {c: (label, aliases, kind) for c, label, aliases, kind in MEASURES}
+# (code, name, letterhead parent, sender, indicators it reports)
+UNITS = [
+    (
+        "TAY_THANH",
+        "UBND xã Tây Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "taythanh@yenthanh.example.gov.vn",
+        ["nha_sap", "nha_hu_hong", "cay_trong", "gia_suc", "cuu_doi"],
+    ),
+    (
+        "DONG_THANH",
+        "UBND xã Đồng Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "dongthanh@yenthanh.example.gov.vn",
+        ["nha_hu_hong", "cay_trong", "thuy_san", "cuu_doi"],
+    ),
+    (
+        "HOA_THANH",
+        "UBND xã Hoa Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "hoathanh@yenthanh.example.gov.vn",
+        ["nha_sap", "nguoi_chet", "bi_thuong", "gia_suc", "thuy_san", "cuu_doi"],
+    ),
+    (
+        "THI_TRAN",
+        "UBND thị trấn Yên Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "thitran@yenthanh.example.gov.vn",
+        ["nha_hu_hong", "bi_thuong", "hoc_sinh"],
+    ),
+    (
+        "LANG_THANH",
+        "UBND xã Lăng Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "langthanh@yenthanh.example.gov.vn",
+        ["nha_sap", "nha_hu_hong", "cay_trong", "gia_suc", "thuy_san", "cuu_doi", "hoc_sinh"],
+    ),
+    (
+        "PHUC_THANH",
+        "UBND xã Phúc Thành",
+        "UBND HUYỆN YÊN THÀNH",
+        "phucthanh@yenthanh.example.gov.vn",
+        ["nha_hu_hong", "cay_trong", "cuu_doi"],
+    ),
+    (
+        "NN_PTNT",
+        "Phòng Nông nghiệp và Phát triển nông thôn",
+        "UBND HUYỆN YÊN THÀNH",
+        "nnptnt@yenthanh.example.gov.vn",
+        ["cay_trong", "gia_suc", "thuy_san"],
+    ),
+    ("GD_DT", "Phòng Giáo dục và Đào tạo", "UBND HUYỆN YÊN THÀNH", "pgd@yenthanh.example.gov.vn", ["hoc_sinh"]),
+    (
+        "LDTBXH",
+        "Phòng Lao động - Thương binh và Xã hội",
+        "UBND HUYỆN YÊN THÀNH",
+        "ldtbxh@yenthanh.example.gov.vn",
+        ["nguoi_chet", "bi_thuong", "cuu_doi"],
+    ),
+    (
+        "MTTQ",
+        "Ủy ban MTTQ Việt Nam huyện",
+        "MẶT TRẬN TỔ QUỐC VIỆT NAM",
+        "mttq@yenthanh.example.gov.vn",
+        ["nha_sap", "nguoi_chet"],
+    ),
+]
+# kinds per unit per day (fixed: the seed varies the looks, not the plan)
+PLAN = {
+    DAYS[0]: ["k1", "k2", "k4", "k7", "k3", "k8", "k5", "k6", "k9", "k10"],
+    DAYS[1]: ["k5", "k6", "k1", "k3", "k4", "k7", "k8", "k2", "k6", "k4"],
+}
+CLI_TIMEOUT = 600
+SCALE_FACTOR = {"triệu đồng": 1_000_000, "nghìn đồng": 1_000, "đồng": 1}
+
+
+def config_toml() -> str:
+    q = json.dumps
+    out = [
+        "# Unseen form (generated by scripts/unseen_documents.py): flood relief, Yên Thành district.",
+        "[service]",
+        'timezone = "Asia/Ho_Chi_Minh"',
+        'database_url = "sqlite:///data/baocao.db"',
+        'archive_dir = "data/archive"',
+        "poll_interval_minutes = 5",
+        'language = "vi"',
+        "",
+        "[imap]",
+        'host = "mail.example.gov.vn"',
+        "port = 993",
+        'security = "ssl"',
+        'username = "tonghop@yenthanh.example.gov.vn"',
+        'password_env = "BAOCAO_IMAP_PASSWORD"',
+        'folder = "INBOX"',
+        "",
+        "[smtp]",
+        'host = "mail.example.gov.vn"',
+        "port = 587",
+        'security = "starttls"',
+        'username = "tonghop@yenthanh.example.gov.vn"',
+        'password_env = "BAOCAO_SMTP_PASSWORD"',
+        'from_address = "tonghop@yenthanh.example.gov.vn"',
+        "",
+        "[schedule]",
+        'deadline = "16:00"',
+        'digest_at = "16:00"',
+        'report_days = ["mon", "tue", "wed", "thu", "fri"]',
+        "holidays = []",
+        'reminders_at = ["11:00"]',
+        "",
+        "[digest]",
+        'to = ["bchptt@yenthanh.example.gov.vn"]',
+        "cc = []",
+        'subject = "Tổng hợp kết quả hỗ trợ khắc phục hậu quả mưa lũ ngày {date}"',
+        "attach_workbook = true",
+        "",
+        "[campaign]",
+        'title = "Hỗ trợ khắc phục hậu quả mưa lũ tháng 9/2021"',
+        "start_date = 2021-09-15",
+        "end_date = 2021-10-31",
+        "",
+        "[acknowledgements]",
+        "enabled = false",
+        "",
+        "[reminders]",
+        "enabled = false",
+        "",
+    ]
+    for code, label, aliases, kind in MEASURES:
+        out += [
+            "[[measures]]",
+            f"code = {q(code)}",
+            f"label = {q(label, ensure_ascii=False)}",
+            f"aliases = {json.dumps(aliases, ensure_ascii=False)}",
+            f"kind = {q(kind)}",
+        ]
+        if kind == "money":
+            out.append(f"default_scale = {q(MEASURE_SCALE[code], ensure_ascii=False)}")
+        out.append("")
+    for code, label, aliases, _ in INDICATORS:
+        out += [
+            "[[indicators]]",
+            f"code = {q(code)}",
+            f"label = {q(label, ensure_ascii=False)}",
+            f"aliases = {json.dumps(aliases, ensure_ascii=False)}",
+            "",
+        ]
+    for rule, msg in [
+        ("du_dieu_kien <= dang_ky", "Số hộ đủ điều kiện lớn hơn số hộ đăng ký"),
+        ("da_nhan <= du_dieu_kien", "Số hộ đã nhận lớn hơn số hộ đủ điều kiện"),
+        ("da_giai_ngan <= kinh_phi", "Kinh phí đã giải ngân lớn hơn kinh phí được phân bổ"),
+    ]:
+        out += ["[[checks]]", f"rule = {q(rule)}", f"message = {q(msg, ensure_ascii=False)}", ""]
+    for code, name, _, sender, _ in UNITS:
+        out += [
+            "[[units]]",
+            f"code = {q(code)}",
+            f"name = {q(name, ensure_ascii=False)}",
+            f"group = {q('Xã, thị trấn' if name.startswith('UBND') else 'Phòng, ban, ngành', ensure_ascii=False)}",
+            f"senders = [{q(sender)}]",
+            "",
+        ]
+    return "\n".join(out)
+
+
+# ---------------------------------------------------------------------------------------
+# figures
+
+
+def figures(rng: random.Random) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
+    """{day: {unit: {indicator: {measure: đồng or count}}}}, cumulative over the days."""
+    out: dict[str, dict] = {d: {} for d in DAYS}
+    for code, _, _, _, inds in UNITS:
+        measures = [m for m, *_ in MEASURES]
+        if rng.random() < 0.3:
+            measures = ["dang_ky", "du_dieu_kien", "kinh_phi"]
+        prev: dict[str, dict[str, int]] = {}
+        for day in DAYS:
+            vals: dict[str, dict[str, int]] = {}
+            for ind in inds:
+                rate = IND[ind][2]
+                p = prev.get(ind, {})
+                reg = p.get("dang_ky", rng.randint(3, 60 if rate > 5_000_000 else 1400)) + rng.randint(0, 25)
+                ok = max(p.get("du_dieu_kien", 0), reg - rng.randint(0, max(1, reg // 6)))
+                got = max(p.get("da_nhan", 0), ok - rng.randint(0, max(1, ok // 3)))
+                money = ok * rate + rng.randint(0, 40) * 10_000
+                paid = min(money, got * rate + rng.randint(0, 20) * 10_000)
+                paid = max(paid, p.get("da_giai_ngan", 0))
+                money = max(money, p.get("kinh_phi", 0), paid)
+                row = {"dang_ky": reg, "du_dieu_kien": ok, "kinh_phi": money, "da_nhan": got, "da_giai_ngan": paid}
+                vals[ind] = {m: row[m] for m in measures}
+            out[day][code] = vals
+            prev = vals
+    return out
+
+
+def fmt_int(n: int, loc: str) -> str:
+    s = f"{n:,}"
+    return s.replace(",", ".") if loc == "vi" else s
+
+
+def fmt_money(dong: int, scale: str, loc: str) -> str:
+    f = SCALE_FACTOR[scale]
+    whole, frac = divmod(dong, f)
+    s = fmt_int(whole, loc)
+    if frac:
+        digits = str(frac).rjust(len(str(f)) - 1, "0").rstrip("0")
+        s += ("," if loc == "vi" else ".") + digits
+    return s
+
+
+def fmt(meas: str, v: int, scale: str, loc: str) -> str:
+    return fmt_money(v, scale, loc) if MEAS[meas][2] == "money" else fmt_int(v, loc)
+
+
+# ---------------------------------------------------------------------------------------
+# text PDFs drawn with pdfium (fonts embedded as CID TrueType, so the text layer is Unicode)
+
+
+class Canvas:
+    def __init__(self, width: float, height: float):
+        self.pdf = pdfium.PdfDocument.new()
+        self.w, self.h = width, height
+        self.fonts: dict[str, object] = {}
+        self._keep: list[object] = []
+        self.page = None
+        self.pages: list = []
+        self.new_page()
+
+    def font(self, path: str):
+        if path not in self.fonts:
+            data = Path(path).read_bytes()
+            buf = (ctypes.c_uint8 * len(data)).from_buffer_copy(data)
+            self._keep.append(buf)
+            self.fonts[path] = pdfium_c.FPDFText_LoadFont(self.pdf.raw, buf, len(data), pdfium_c.FPDF_FONT_TRUETYPE, 1)
+        return self.fonts[path]
+
+    def new_page(self) -> None:
+        if self.page is not None:
+            pdfium_c.FPDFPage_GenerateContent(self.page.raw)
+        self.page = self.pdf.new_page(self.w, self.h)
+        self.pages.append(self.page)
+
+    def text(self, x: float, y: float, s: str, size: float = 10, font: str = FONT, color=(0, 0, 0)) -> None:
+        """Text with its baseline at y measured from the top of the page."""
+        if not s:
+            return
+        o = pdfium_c.FPDFPageObj_CreateTextObj(self.pdf.raw, self.font(font), ctypes.c_float(size))
+        ws = ctypes.create_string_buffer((s + "\0").encode("utf-16-le"))
+        pdfium_c.FPDFText_SetText(o, ctypes.cast(ws, ctypes.POINTER(pdfium_c.FPDF_WCHAR)))
+        pdfium_c.FPDFPageObj_SetFillColor(o, *color, 255)
+        pdfium_c.FPDFPageObj_Transform(o, 1, 0, 0, 1, x, self.h - y)
+        pdfium_c.FPDFPage_InsertObject(self.page.raw, o)
+
+    def line(self, x0: float, y0: float, x1: float, y1: float, width: float = 0.6, color=(0, 0, 0)) -> None:
+        p = pdfium_c.FPDFPageObj_CreateNewPath(ctypes.c_float(x0), ctypes.c_float(self.h - y0))
+        pdfium_c.FPDFPath_LineTo(p, ctypes.c_float(x1), ctypes.c_float(self.h - y1))
+        pdfium_c.FPDFPageObj_SetStrokeWidth(p, ctypes.c_float(width))
+        pdfium_c.FPDFPageObj_SetStrokeColor(p, *color, 255)
+        pdfium_c.FPDFPath_SetDrawMode(p, 0, 1)
+        pdfium_c.FPDFPage_InsertObject(self.page.raw, p)
+
+    def save(self) -> bytes:
+        pdfium_c.FPDFPage_GenerateContent(self.page.raw)
+        b = io.BytesIO()
+        self.pdf.save(b)
+        return b.getvalue()
+
+
+_PIL_FONTS: dict[tuple[str, float], ImageFont.FreeTypeFont] = {}
+
+
+def width(s: str, size: float, font: str = FONT) -> float:
+    key = (font, size)
+    if key not in _PIL_FONTS:
+        _PIL_FONTS[key] = ImageFont.truetype(font, 100)
+    return _PIL_FONTS[key].getlength(s) * size / 100
+
+
+def wrap(s: str, w: float, size: float, font: str = FONT) -> list[str]:
+    lines, cur = [], ""
+    for word in s.split():
+        t = f"{cur} {word}".strip()
+        if cur and width(t, size, font) > w:
+            lines.append(cur)
+            cur = word
+        else:
+            cur = t
+    return lines + ([cur] if cur else [])
+
+
+class Spec:
+    """One report document: what it states and how it looks."""
+
+    def __init__(self, rng: random.Random, unit: tuple, day: str, values: dict, kind: str):
+        self.code, self.name, self.parent, self.sender, _ = unit
+        self.day, self.values, self.kind = day, values, kind
+        self.date = dt.date.fromisoformat(day)
+        self.measures = [m for m, *_ in MEASURES if any(m in r for r in values.values())]
+        if rng.random() < 0.5:
+            rng.shuffle(self.measures)
+        self.loc = "en" if (kind == "k1" and rng.random() < 0.35) else "vi"
+        self.scale = {m: rng.choice(["triệu đồng", "nghìn đồng", "đồng"]) for m in self.measures}
+        if self.loc == "en":
+            self.scale = {m: "triệu đồng" for m in self.measures}
+        self.headers = {m: rng.choice([MEAS[m][0], *MEAS[m][1]]) for m in self.measures}
+        self.labels = {i: rng.choice([IND[i][0], *IND[i][1]]) for i in IND}
+        self.all_rows = kind == "k3" or (kind in ("k1", "k4", "k5") and rng.random() < 0.7)
+        self.empty = rng.choice(["-", "", "0"]) if self.all_rows else "-"
+        self.two_rows = rng.random() < 0.5
+        self.numbering = rng.random() < 0.4
+        self.total_row = rng.random() < 0.4
+        self.scale_line = (
+            rng.random() < 0.25 and len({self.scale[m] for m in self.measures if MEAS[m][2] == "money"}) == 1
+        )
+        self.landscape = rng.random() < 0.35
+        self.ruled = not (kind == "k2" and rng.random() < 0.5)
+        self.number = rng.randint(12, 480)
+
+    def money_header(self, m: str) -> str:
+        h = self.headers[m]
+        if MEAS[m][2] == "money" and not self.scale_line:
+            h += f" ({self.scale[m]})"
+        return h
+
+    def rows(self) -> list[tuple[str, str, dict[str, str]]]:
+        """(number, label, {measure: text}) of the table body."""
+        codes = [c for c, *_ in INDICATORS] if self.all_rows else [c for c in IND if c in self.values]
+        out = []
+        for n, c in enumerate(codes, 1):
+            row = self.values.get(c, {})
+            cells = {m: fmt(m, row[m], self.scale[m], self.loc) if m in row else self.empty for m in self.measures}
+            out.append((f"{n}", self.labels[c], cells))
+        if self.total_row:
+            tot = {}
+            for m in self.measures:
+                xs = [r[m] for r in self.values.values() if m in r]
+                tot[m] = fmt(m, sum(xs), self.scale[m], self.loc) if xs else ""
+            out.append(("", "Tổng cộng", tot))
+        return out
+
+
+def letterhead(c: Canvas, s: Spec, y: float, title: str) -> float:
+    lw = c.w * 0.42
+    for i, t in enumerate([s.parent, s.name.upper()]):
+        c.text(40 + (lw - width(t, 9.5, FONT_BOLD if i else FONT)) / 2, y + 12 * i, t, 9.5, FONT_BOLD if i else FONT)
+    c.line(40 + lw * 0.3, y + 16, 40 + lw * 0.7, y + 16, 0.5)
+    c.text(40 + (lw - width(f"Số: {s.number}/BC-UBND", 9.5)) / 2, y + 32, f"Số: {s.number}/BC-UBND", 9.5)
+    rx = c.w * 0.47
+    rw = c.w - 40 - rx
+    for i, t in enumerate(["CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "Độc lập - Tự do - Hạnh phúc"]):
+        f = FONT_BOLD
+        c.text(rx + (rw - width(t, 9.5, f)) / 2, y + 12 * i, t, 9.5, f)
+    c.line(rx + rw * 0.25, y + 16, rx + rw * 0.75, y + 16, 0.5)
+    d = s.date
+    place = f"Yên Thành, ngày {d.day:02d} tháng {d.month:02d} năm {d.year}"
+    c.text(rx + (rw - width(place, 9)) / 2, y + 32, place, 9, FONT_SERIF)
+    y += 60
+    for i, t in enumerate(["BÁO CÁO", title]):
+        f, sz = (FONT_BOLD, 12) if i == 0 else (FONT_BOLD, 10)
+        for ln in wrap(t, c.w - 120, sz, f):
+            c.text((c.w - width(ln, sz, f)) / 2, y, ln, sz, f)
+            y += sz + 4
+    return y + 6
+
+
+def draw_table(c: Canvas, s: Spec, y: float, bottom: float, min_row: float = 0) -> float:
+    ms = s.measures
+    avail = c.w - 80
+    body = s.rows()
+    need = max(width(r[2][m], 8.0) for r in body for m in ms) + 12
+    colw = max(need, min(92.0, (avail - 30) * 0.55 / len(ms)))
+    labw = avail - 26 - colw * len(ms)
+    xs = [40.0, 66.0, 66.0 + labw] + [66.0 + labw + colw * (i + 1) for i in range(len(ms))]
+    size = 8.0
+
+    def hline(yy):
+        if s.ruled:
+            c.line(xs[0], yy, xs[-1], yy)
+
+    def header(y0: float) -> float:
+        heads = [wrap(s.money_header(m), colw - 6, size, FONT_BOLD) for m in ms]
+        hh = max(len(h) for h in heads) * (size + 2) + 8
+        top = y0
+        rows = [("STT", "Nội dung hỗ trợ")]
+        if s.two_rows:
+            group = "Kết quả thực hiện đến ngày " + s.date.strftime("%d/%m/%Y")
+            c.text(xs[2] + (xs[-1] - xs[2] - width(group, size, FONT_BOLD)) / 2, y0 + 12, group, size, FONT_BOLD)
+            if s.ruled:
+                c.line(xs[2], y0 + 17, xs[-1], y0 + 17)
+            y0 += 17
+        for i, h in enumerate(heads):
+            for k, ln in enumerate(h):
+                x = xs[2 + i] + (colw - width(ln, size, FONT_BOLD)) / 2
+                c.text(x, y0 + 10 + k * (size + 2), ln, size, FONT_BOLD)
+        for j, t in enumerate(rows[0]):
+            c.text(
+                xs[j] + (xs[j + 1] - xs[j] - width(t, size, FONT_BOLD)) / 2, (top + y0 + hh) / 2 + 3, t, size, FONT_BOLD
+            )
+        y1 = y0 + hh
+        if s.numbering:
+            for j in range(len(xs) - 1):
+                t = f"({j + 1})"
+                c.text(xs[j] + (xs[j + 1] - xs[j] - width(t, 7)) / 2, y1 + 9, t, 7)
+            hline(y1)
+            y1 += 12
+        if s.ruled:
+            c.line(xs[0], top, xs[-1], top)
+            for x in xs:
+                c.line(x, top if x in (xs[0], xs[1], xs[2], xs[-1]) or not s.two_rows else top + 17, x, y1)
+        else:
+            c.line(xs[0], y1, xs[-1], y1, 0.8)
+        return y1
+
+    cells_at: list[tuple[float, float, float, float]] = []
+    y = header(y)
+    hline(y)
+    for num, label, cells in body:
+        lab = wrap(label, labw - 6, size, FONT_BOLD if label == "Tổng cộng" else FONT)
+        rh = max(min_row, len(lab) * (size + 2) + 6)
+        if y + rh > bottom:
+            c.new_page()
+            y = header(50.0)
+            hline(y)
+        f = FONT_BOLD if label == "Tổng cộng" else FONT
+        base = y + (rh - (len(lab) - 1) * (size + 2)) / 2 + size * 0.36
+        c.text(xs[0] + (26 - width(num, size)) / 2, base, num, size)
+        for k, ln in enumerate(lab):
+            c.text(xs[1] + 3, base + k * (size + 2), ln, size, f)
+        for i, m in enumerate(ms):
+            t = cells[m]
+            x = xs[3 + i] - 4 - width(t, size) if t != "-" else xs[2 + i] + (colw - width(t, size)) / 2
+            c.text(x, base, t, size, f)
+            if t and t != "-":
+                cells_at.append((xs[3 + i] - 4 - width(t, size), base - size, xs[3 + i] - 2, base + 2))
+        if s.ruled:
+            for x in xs:
+                c.line(x, y, x, y + rh)
+        y += rh
+        hline(y)
+    if not s.ruled:
+        c.line(xs[0], y, xs[-1], y, 0.8)
+    s.cells_at = cells_at  # type: ignore[attr-defined]
+    return y
+
+
+def signature_block(c: Canvas, s: Spec, y: float) -> float:
+    if y > c.h - 110:
+        c.new_page()
+        y = 60
+    c.text(40, y + 14, "Nơi nhận:", 8.5, FONT_BOLD)
+    for i, t in enumerate(["- Ban Chỉ huy PCTT&TKCN huyện;", "- Phòng Tài chính - Kế hoạch;", "- Lưu: VT."]):
+        c.text(40, y + 26 + 10 * i, t, 8)
+    rx = c.w * 0.6
+    for i, t in enumerate(
+        [
+            "TM. ỦY BAN NHÂN DÂN" if s.name.startswith("UBND") else "TRƯỞNG PHÒNG",
+            "CHỦ TỊCH" if s.name.startswith("UBND") else "",
+        ]
+    ):
+        c.text(rx, y + 14 + 12 * i, t, 9.5, FONT_BOLD)
+    c.text(rx + 10, y + 90, "Nguyễn Văn Hùng", 9.5, FONT_BOLD)
+    s.sign_at = (rx - 20, y + 20, rx + 150, y + 95)  # type: ignore[attr-defined]
+    return y + 100
+
+
+def form_pdf(s: Spec, rng: random.Random) -> bytes:
+    """k1/k3/k9 and the paper the scans and photos are made of: the Excel-like form."""
+    w, h = (842.0, 595.0) if s.landscape and s.kind != "k3" else (595.0, 842.0)
+    c = Canvas(w, h)
+    title = f"Kết quả hỗ trợ khắc phục hậu quả mưa lũ tháng 9/2021 (tính đến ngày {s.date:%d/%m/%Y})"
+    y = letterhead(c, s, 50, title)
+    c.text(40, y, f"Đơn vị: {s.name}", 9)
+    y += 14
+    if s.kind == "k3":
+        for para in preface(s, rng, 6):
+            for ln in wrap(para, c.w - 80, 9.5, FONT_SERIF):
+                c.text(40, y, ln, 9.5, FONT_SERIF)
+                y += 13
+            y += 4
+        y = max(y, c.h * 0.5)
+    if s.scale_line:
+        t = "Đơn vị tính: hộ; tiền: " + next(s.scale[m] for m in s.measures if MEAS[m][2] == "money")
+        c.text(c.w - 40 - width(t, 8.5), y, t, 8.5)
+        y += 6
+    y = draw_table(c, s, y + 6, c.h - 50, min_row=34 if s.kind == "k3" else 0)
+    signature_block(c, s, y + 8)
+    return c.save()
+
+
+def preface(s: Spec, rng: random.Random, n: int) -> list[str]:
+    paras = [
+        f"Thực hiện Công văn số {rng.randint(1200, 1900)}/UBND-NN ngày 18/9/2021 của UBND huyện Yên Thành "
+        "về việc báo cáo "
+        "nhanh tình hình thiệt hại và kết quả hỗ trợ khắc phục hậu quả mưa lũ, "
+        f"{s.name} báo cáo như sau:",
+        "Do ảnh hưởng của hoàn lưu bão số 5, từ ngày 11/9 đến ngày 14/9/2021 trên địa bàn xảy ra mưa to đến rất to, "
+        "lượng mưa phổ biến từ 250 đến 400 mm, gây ngập úng cục bộ tại nhiều thôn, xóm.",
+        "Ngay sau khi nước rút, đơn vị đã thành lập các tổ công tác rà soát, thống kê thiệt hại đến từng hộ, "
+        "niêm yết công khai danh sách và tổ chức chi trả kịp thời theo quy định.",
+        "Việc chi trả được thực hiện tại nhà văn hóa các thôn, có sự giám sát của Mặt trận Tổ quốc và các đoàn thể.",
+        "Một số hộ đi làm ăn xa chưa về nhận hỗ trợ; đơn vị tiếp tục thông báo và sẽ chi trả ngay khi các hộ có mặt.",
+        "Kinh phí còn lại sẽ được giải ngân trong tuần tới sau khi hoàn thiện hồ sơ thanh toán với Kho bạc Nhà nước.",
+    ]
+    return paras[:n]
+
+
+def word_pdf(s: Spec, rng: random.Random) -> bytes:
+    """k2: a Word report: letterhead, sections, the table (ruled or not), Nơi nhận, signature."""
+    c = Canvas(595.0, 842.0)
+    y = letterhead(
+        c, s, 50, f"Tình hình thiệt hại và kết quả hỗ trợ khắc phục hậu quả mưa lũ đến ngày {s.date:%d/%m/%Y}"
+    )
+    pre = preface(s, rng, 6)
+    sections = [("I. TÌNH HÌNH THIỆT HẠI", pre[1:3]), ("II. KẾT QUẢ HỖ TRỢ", [pre[0]])]
+    for head, paras in sections:
+        c.text(40, y, head, 10, FONT_BOLD)
+        y += 14
+        for para in paras:
+            for ln in wrap(para, c.w - 80, 10, FONT_SERIF):
+                c.text(40, y, ln, 10, FONT_SERIF)
+                y += 13.5
+            y += 4
+    y = draw_table(c, s, y + 4, c.h - 50)
+    y += 14
+    for head, paras in [("III. KHÓ KHĂN, VƯỚNG MẮC", pre[4:5]), ("IV. ĐỀ XUẤT, KIẾN NGHỊ", pre[5:6])]:
+        if y > c.h - 90:
+            c.new_page()
+            y = 60
+        c.text(40, y, head, 10, FONT_BOLD)
+        y += 14
+        for para in paras:
+            for ln in wrap(para, c.w - 80, 10, FONT_SERIF):
+                c.text(40, y, ln, 10, FONT_SERIF)
+                y += 13.5
+    signature_block(c, s, y + 6)
+    return c.save()
+
+
+def signed_pdf(pdf: bytes, s: Spec) -> bytes:
+    """k9: a visible 'Ký bởi' box added as an incremental update after %%EOF."""
+    doc = pdfium.PdfDocument(pdf)
+    page = doc[len(doc) - 1]
+    w, h = page.get_size()
+    c = Canvas.__new__(Canvas)
+    c.pdf, c.w, c.h, c.fonts, c._keep, c.page, c.pages = doc, w, h, {}, [], page, [page]
+    x0, y0 = w - 250, h - 150
+    for a, b, cc, d in [
+        (x0, y0, x0 + 200, y0),
+        (x0, y0 + 46, x0 + 200, y0 + 46),
+        (x0, y0, x0, y0 + 46),
+        (x0 + 200, y0, x0 + 200, y0 + 46),
+    ]:
+        c.line(a, b, cc, d, 0.8, (200, 0, 0))
+    for i, t in enumerate(
+        [
+            f"Ký bởi: {s.name}",
+            "Cơ quan: UBND huyện Yên Thành, Nghệ An",
+            f"Thời gian ký: {s.date:%d.%m.%Y} 08:14:07 +07:00",
+        ]
+    ):
+        c.text(x0 + 5, y0 + 13 + 13 * i, t, 7, FONT, (200, 0, 0))
+    pdfium_c.FPDFPage_GenerateContent(page.raw)
+    b = io.BytesIO()
+    b.write(pdf)
+    doc.save(b, flags=pdfium_c.FPDF_INCREMENTAL)
+    return b.getvalue()
+
+
+def letter_pdf(s: Spec) -> bytes:
+    """k10: a letter (công văn) with numbers in it, not the report."""
+    c = Canvas(595.0, 842.0)
+    y = letterhead(c, s, 50, "")
+    c.text(60, y - 10, "V/v đề nghị bổ sung kinh phí hỗ trợ khắc phục hậu quả mưa lũ", 9.5, FONT_SERIF)
+    y += 20
+    c.text(200, y, "Kính gửi: UBND huyện Yên Thành", 10.5, FONT_BOLD)
+    y += 24
+    text = [
+        "Căn cứ Nghị định số 02/2017/NĐ-CP ngày 09/01/2017 của Chính phủ về cơ chế, chính sách hỗ trợ sản xuất nông "
+        "nghiệp để khôi phục sản xuất vùng bị thiệt hại do thiên tai, dịch bệnh;",
+        f"Qua rà soát, trên địa bàn có 37 hộ có nhà bị hư hỏng nặng, 214 ha lúa bị ngập úng và 6.300 con gia cầm bị "
+        f"chết. Kinh phí đã được phân bổ đợt 1 là 450.000.000 đồng, không đủ để hỗ trợ cho các hộ. {s.name} kính "
+        "đề nghị UBND huyện xem xét, bổ sung 320.000.000 đồng để kịp thời chi trả cho nhân dân.",
+        "(Có biểu tổng hợp chi tiết kèm theo). Điện thoại liên hệ: 0238.3865.214.",
+    ]
+    for para in text:
+        for ln in wrap(para, c.w - 100, 10.5, FONT_SERIF):
+            c.text(60, y, ln, 10.5, FONT_SERIF)
+            y += 15
+        y += 6
+    signature_block(c, s, y + 10)
+    return c.save()
+
+
+# ---------------------------------------------------------------------------------------
+# scans and photos
+
+
+def render(pdf: bytes, dpi: int) -> list[Image.Image]:
+    doc = pdfium.PdfDocument(pdf)
+    return [doc[i].render(scale=dpi / 72).to_pil().convert("RGB") for i in range(len(doc))]
+
+
+def ink(img: Image.Image, rng: random.Random, s: Spec, dpi: int, stamp_on_digits: bool) -> Image.Image:
+    """A red round stamp (over digits when asked) and a blue signature, multiplied like ink."""
+    k = dpi / 72
+    layer = Image.new("RGB", img.size, "white")
+    d = ImageDraw.Draw(layer)
+    cells = getattr(s, "cells_at", [])
+    sx0, sy0, sx1, sy1 = getattr(
+        s, "sign_at", (img.width / k * 0.6, img.height / k * 0.8, img.width / k * 0.9, img.height / k * 0.9)
+    )
+    if stamp_on_digits and cells:
+        x0, y0, x1, y1 = rng.choice(cells[-6:])
+        cx, cy = (x0 + x1) / 2 * k, (y0 + y1) / 2 * k
+    else:
+        cx, cy = (sx0 + 40) * k, (sy0 + 40) * k
+    r = 48 * k / 1.0 * 0.75
+    red = (205, 35, 45)
+    for rr, wd in [(r, int(3 * k)), (r * 0.72, int(1.5 * k))]:
+        d.ellipse([cx - rr, cy - rr, cx + rr, cy + rr], outline=red, width=max(1, wd))
+    sf = ImageFont.truetype(FONT_BOLD, int(7 * k))
+    txt = ("ỦY BAN NHÂN DÂN * " + s.name.upper().replace("UBND ", "") + " * ")[:40]
+    for i, ch in enumerate(txt):
+        a = 2 * math.pi * i / len(txt) - math.pi / 2
+        d.text((cx + r * 0.86 * math.cos(a) - 3 * k, cy + r * 0.86 * math.sin(a) - 4 * k), ch, fill=red, font=sf)
+    d.text((cx - 14 * k, cy - 5 * k), "★", fill=red, font=ImageFont.truetype(FONT, int(12 * k)))
+    # signature scribble
+    blue = (25, 45, 160)
+    pts = []
+    x, y = (sx0 + 30) * k, (sy0 + 55) * k
+    for i in range(60):
+        x += rng.uniform(1.5, 4.5) * k
+        y += math.sin(i / 2.3) * 5 * k + rng.uniform(-2, 2) * k
+        pts.append((x, y))
+    d.line(pts, fill=blue, width=max(2, int(1.4 * k)))
+    a = np.asarray(img, dtype=np.float32) * np.asarray(layer, dtype=np.float32) / 255.0
+    return Image.fromarray(a.clip(0, 255).astype(np.uint8))
+
+
+def noise(a: np.ndarray, rng: random.Random, sigma: float) -> np.ndarray:
+    g = np.random.default_rng(rng.randint(0, 2**31))
+    return np.clip(a.astype(np.float32) + g.normal(0, sigma, a.shape), 0, 255).astype(np.uint8)
+
+
+def rotate(a: np.ndarray, deg: float, fill) -> np.ndarray:
+    h, w = a.shape[:2]
+    m = cv2.getRotationMatrix2D((w / 2, h / 2), deg, 1.0)
+    return cv2.warpAffine(a, m, (w, h), flags=cv2.INTER_LINEAR, borderValue=fill)
+
+
+def scan_pdf(pdf: bytes, s: Spec, rng: random.Random, style: str) -> bytes:
+    """k4 (300 dpi colour, stamp over digits) or k5 (200 dpi grey, skewed, dark, thick strokes)."""
+    dpi = 300 if style == "k4" else 200
+    pages = []
+    imgs = render(pdf, dpi)
+    for n, img in enumerate(imgs):
+        if n == len(imgs) - 1:
+            img = ink(img, rng, s, dpi, stamp_on_digits=style == "k4")
+        a = np.asarray(img)
+        if style == "k4":
+            a = rotate(a, rng.uniform(-1.2, 1.2), (250, 250, 248))
+            a = noise(a, rng, 6)
+            g = np.random.default_rng(rng.randint(0, 999))
+            for _ in range(40):
+                y, x = g.integers(0, a.shape[0]), g.integers(0, a.shape[1])
+                cv2.circle(a, (int(x), int(y)), int(g.integers(1, 4)), (60, 60, 60), -1)
+            out = Image.fromarray(a)
+            q = rng.randint(55, 80)
+        else:
+            grey = cv2.cvtColor(a, cv2.COLOR_RGB2GRAY)
+            grey = cv2.erode(grey, np.ones((2, 2), np.uint8))
+            grey = rotate(grey, rng.choice([-1, 1]) * rng.uniform(2.0, 3.5), 90)
+            h, w = grey.shape
+            ramp = np.linspace(rng.uniform(0.62, 0.75), rng.uniform(0.8, 0.9), w, dtype=np.float32)[None, :]
+            grey = grey.astype(np.float32) * ramp
+            band = rng.randint(20, 60)
+            grey[:, :band] *= 0.35
+            grey = noise(grey.astype(np.uint8), rng, 9)
+            grey = cv2.GaussianBlur(grey, (3, 3), 0.6)
+            out = Image.fromarray(grey)
+            q = rng.randint(45, 70)
+        b = io.BytesIO()
+        out.save(b, "JPEG", quality=q)
+        pages.append(Image.open(io.BytesIO(b.getvalue())))
+    buf = io.BytesIO()
+    pages[0].save(buf, "PDF", resolution=dpi, save_all=True, append_images=pages[1:])
+    return buf.getvalue()
+
+
+def photo_jpg(pdf: bytes, s: Spec, rng: random.Random) -> bytes:
+    """k6: the signed page photographed on a desk: perspective, curl, uneven light, blur, EXIF orientation."""
+    page = ink(render(pdf, 170)[0], rng, s, 170, stamp_on_digits=rng.random() < 0.5)
+    a = np.asarray(page)
+    h, w = a.shape[:2]
+    # slight curl: rows shift by a smooth bow
+    bow = rng.uniform(4, 10)
+    mapx, mapy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    mapy = mapy + (bow * np.sin(np.pi * mapx / w)).astype(np.float32)
+    a = cv2.remap(a, mapx, mapy, cv2.INTER_LINEAR, borderValue=(255, 255, 255))
+    W, H = (2304, 1728) if w > h else (1728, 2304)
+    desk = np.zeros((H, W, 3), np.uint8)
+    desk[:] = rng.choice([(120, 85, 55), (105, 105, 100), (140, 110, 80)])
+    desk = noise(desk, rng, 10)
+    sc = min(W / w, H / h) * rng.uniform(0.78, 0.88)
+    cw, ch = w * sc, h * sc
+    ox, oy = (W - cw) / 2, (H - ch) / 2
+    j = lambda: rng.uniform(-0.05, 0.05) * min(W, H)  # noqa: E731
+    dst = np.float32(
+        [[ox + j(), oy + j()], [ox + cw + j(), oy + j()], [ox + cw + j(), oy + ch + j()], [ox + j(), oy + ch + j()]]
+    )
+    src = np.float32([[0, 0], [w, 0], [w, h], [0, h]])
+    m = cv2.getPerspectiveTransform(src, dst)
+    mask = cv2.warpPerspective(np.full((h, w), 255, np.uint8), m, (W, H))
+    warped = cv2.warpPerspective(a, m, (W, H))
+    out = np.where(mask[..., None] > 128, warped, desk).astype(np.float32)
+    # uneven light with a shadow, warm cast
+    yy, xx = np.mgrid[0:H, 0:W].astype(np.float32)
+    cx, cy = rng.uniform(0.2, 0.8) * W, rng.uniform(0.1, 0.5) * H
+    light = 1.05 - 0.35 * np.hypot((xx - cx) / W, (yy - cy) / H)
+    if rng.random() < 0.6:
+        light *= np.where(xx + yy * 0.4 > W * rng.uniform(0.75, 0.95), 0.72, 1.0)
+    out = out * light[..., None] * np.float32([1.03, 0.98, 0.88])
+    out = cv2.GaussianBlur(noise(out.clip(0, 255).astype(np.uint8), rng, 5), (3, 3), rng.uniform(0.5, 1.0))
+    img = Image.fromarray(out)
+    exif = Image.Exif()
+    orient = 6 if rng.random() < 0.4 else 1
+    if orient == 6:
+        img = img.transpose(Image.Transpose.ROTATE_90)  # stored sideways: viewers rotate 90° clockwise
+    exif[0x0112] = orient
+    exif[0x010F] = "samsung"
+    exif[0x0110] = "SM-A125F"
+    b = io.BytesIO()
+    img.save(b, "JPEG", quality=rng.randint(70, 85), exif=exif)
+    s.orientation = orient  # type: ignore[attr-defined]
+    return b.getvalue()
+
+
+# ---------------------------------------------------------------------------------------
+# email bodies
+
+
+def body_text(s: Spec, rng: random.Random) -> str:
+    lines = [
+        "Kính gửi: Ban Chỉ huy PCTT&TKCN huyện Yên Thành",
+        "",
+        f"{s.name} báo cáo nhanh kết quả hỗ trợ khắc phục hậu quả mưa lũ "
+        f"đến hết ngày {s.date.day}/{s.date.month}/{s.date.year}:",
+        "",
+    ]
+    money_words = {
+        "triệu đồng": ["triệu đồng", "tr.đ", "triệu"],
+        "nghìn đồng": ["nghìn đồng", "ngàn đồng"],
+        "đồng": ["đồng", "đ"],
+    }
+    for n, (ind, row) in enumerate(s.values.items(), 1):
+        parts = []
+        for m in s.measures:
+            if m not in row:
+                continue
+            if MEAS[m][2] == "money":
+                sc = rng.choice(["triệu đồng", "nghìn đồng", "đồng"])
+                word = rng.choice(money_words[sc])
+                v = fmt_money(row[m], sc, "vi")
+                parts.append(f"{rng.choice([MEAS[m][0].lower(), MEAS[m][1][0].lower()])} {v} {word}")
+            else:
+                v = fmt_int(row[m], "vi")
+                parts.append(
+                    rng.choice(
+                        [f"{MEAS[m][1][0].lower()} {v} hộ", f"{v} hộ {MEAS[m][0].lower().replace('số hộ ', '')}"]
+                    )
+                )
+        bullet = rng.choice([f"{n}. ", "- ", "+ "])
+        lines.append(f"{bullet}{s.labels[ind]}: " + ", ".join(parts) + ".")
+    lines += [
+        "",
+        "Báo cáo bằng văn bản có chữ ký, đóng dấu sẽ gửi sau.",
+        "",
+        "Trân trọng!",
+        "--",
+        "Lê Thị Hoa - Văn phòng " + s.name,
+        "ĐT: 0238.3866.102 - DĐ: 0912.345.678",
+        f"Số nhà 15, đường {rng.randint(3, 30)}/5, thị trấn Yên Thành",
+    ]
+    return "\n".join(lines)
+
+
+def body_html(s: Spec, rng: random.Random) -> tuple[str, str]:
+    gmail = rng.random() < 0.5
+    ms = s.measures
+    esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+    td = (
+        (lambda cls: f'<td class="{cls}"')
+        if gmail
+        else (lambda cls: '<td style="border:solid windowtext 1.0pt;padding:0cm 5.4pt 0cm 5.4pt"')
+    )
+    rows = [
+        f'<tr>{td("gmail-xl65")} rowspan="2">TT</td>{td("gmail-xl65")} rowspan="2">Nội dung</td>'
+        f'{td("gmail-xl65")} colspan="{len(ms)}">Kết quả đến ngày {s.date:%d/%m/%Y}</td></tr>',
+        "<tr>" + "".join(f"{td('gmail-xl66')}><b>{esc(s.money_header(m))}</b></td>" for m in ms) + "</tr>",
+    ]
+    plain = ["TT\tNội dung\t" + "\t".join(s.money_header(m) for m in ms)]
+    for num, label, cells in s.rows():
+        rows.append(
+            f"<tr>{td('gmail-xl67')}>{num}</td>{td('gmail-xl67')}>{esc(label)}</td>"
+            + "".join(f'{td("gmail-xl68")} align="right">{cells[m]}</td>' for m in ms)
+            + "</tr>"
+        )
+        plain.append(f"{num}\t{label}\t" + "\t".join(cells[m] for m in ms))
+    if gmail:
+        table = (
+            f'<table border="0" cellpadding="0" cellspacing="0" style="border-collapse:collapse">'
+            f'<colgroup><col width="40">'
+            f'<col width="260">{"<col width=90>" * len(ms)}</colgroup><tbody>{"".join(rows)}</tbody></table>'
+        )
+    else:
+        table = (
+            f'<table class="MsoNormalTable" border="0" cellspacing="0" cellpadding="0" '
+            f'style="border-collapse:collapse">'
+            f"{''.join(rows)}</table>"
+        )
+    intro = f"Kính gửi Ban Chỉ huy huyện, {esc(s.name)} gửi số liệu hỗ trợ khắc phục mưa lũ:"
+    html = (
+        f'<html><head><meta charset="utf-8"></head><body><div><p>{intro}</p>{table}'
+        f"<p>Trân trọng,<br>Văn phòng {esc(s.name)}"
+        f"<br>ĐT 0238.3866.{rng.randint(100, 999)}</p></div></body></html>"
+    )
+    return html, intro + "\n\n" + "\n".join(plain) + f"\n\nTrân trọng,\nVăn phòng {s.name}"
+
+
+# ---------------------------------------------------------------------------------------
+# the scenario
+
+
+def message(s: Spec, rng: random.Random, arrival: dt.datetime) -> tuple[bytes, list[dict]]:
+    msg = EmailMessage()
+    msg["Date"] = email.utils.format_datetime(arrival - dt.timedelta(seconds=rng.randint(5, 40)))
+    msg["From"] = email.utils.formataddr(("Văn phòng " + s.name, s.sender))
+    msg["To"] = email.utils.formataddr(("Ban Chỉ huy PCTT huyện", "tonghop@yenthanh.example.gov.vn"))
+    msg["Subject"] = (
+        rng.choice(["Báo cáo kết quả hỗ trợ khắc phục mưa lũ - ", "BC nhanh hỗ trợ mưa lũ ", "Gửi báo cáo "])
+        + f"{s.name} ngày {s.date.day}/{s.date.month}"
+    )
+    msg["Message-ID"] = f"<{rng.getrandbits(64):016x}.{s.code.lower()}@yenthanh.example.gov.vn>"
+    greeting = f"Kính gửi Ban Chỉ huy PCTT&TKCN huyện,\n\n{s.name} gửi báo cáo kết quả hỗ trợ (file đính kèm).\n\n"
+    greeting += "Trân trọng!\n"
+    parts: list[dict] = []
+    stem = f"BC_ho_tro_mua_lu_{s.code}_{s.date:%d%m%Y}"
+    k = s.kind
+    if k == "k7":
+        msg.set_content(body_text(s, rng))
+        parts.append({"part": "body", "role": "body-text", "values": s.values})
+    elif k == "k8":
+        html, plain = body_html(s, rng)
+        msg.set_content(plain)
+        msg.add_alternative(html, subtype="html")
+        parts.append({"part": "body", "role": "body-html", "values": s.values})
+    else:
+        msg.set_content(greeting)
+        if k in ("k1", "k3", "k9"):
+            data = form_pdf(s, rng)
+            if k == "k9":
+                data = signed_pdf(data, s)
+            name, ctype = stem + ("_signed.pdf" if k == "k9" else ".pdf"), ("application", "pdf")
+        elif k == "k2":
+            data, name, ctype = word_pdf(s, rng), f"Bao cao {s.name} {s.date:%d.%m}.pdf", ("application", "pdf")
+        elif k in ("k4", "k5"):
+            paper = form_pdf(s, rng) if rng.random() < 0.7 else word_pdf(s, rng)
+            data, name, ctype = (
+                scan_pdf(paper, s, rng, k),
+                f"scan_{s.date:%Y%m%d}_{rng.randint(100, 999)}.pdf",
+                ("application", "pdf"),
+            )
+        elif k == "k6":
+            data = photo_jpg(form_pdf(s, rng), s, rng)
+            name, ctype = f"z{rng.randint(10**9, 10**10)}_{rng.getrandbits(40):010x}.jpg", ("image", "jpeg")
+        elif k == "k10":
+            data = scan_pdf(letter_pdf(s), s, rng, "k4")
+            name, ctype = f"Bao cao {s.name}.pdf", ("application", "pdf")
+        else:
+            raise ValueError(k)
+        msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
+        parts.append(
+            {
+                "part": name,
+                "role": "scan" if k in ("k4", "k5", "k6", "k10") else "pdf-text",
+                "values": {} if k == "k10" else s.values,
+                "locale": s.loc,
+                "scales": {m: s.scale[m] for m in s.measures if MEAS[m][2] == "money"},
+                "ruled": s.ruled,
+                **({"exif_orientation": s.orientation} if k == "k6" else {}),
+            }
+        )
+    return msg.as_bytes(policy=email.policy.SMTP), parts
+
+
+def generate(out: Path, seed: int) -> dict:
+    rng = random.Random(seed)
+    scen = out / "samples-documents"
+    if scen.exists():
+        shutil.rmtree(scen)
+    (scen / "expected").mkdir(parents=True)
+    (scen / "config.toml").write_text(config_toml())
+    figs = figures(rng)
+    manifest, index, latest = [], [], {}
+    for day in DAYS:
+        d = dt.date.fromisoformat(day)
+        t = dt.datetime.combine(d, dt.time(7, 40), TZ)
+        units_exp = {}
+        (scen / "emails" / day).mkdir(parents=True)
+        for n, (unit, kind) in enumerate(zip(UNITS, PLAN[day], strict=True), 1):
+            t += dt.timedelta(minutes=rng.randint(15, 45), seconds=rng.randint(0, 59))
+            vals = figs[day][unit[0]]
+            s = Spec(rng, unit, day, vals, kind)
+            raw, parts = message(s, rng, t)
+            rel = f"emails/{day}/{n:02d}-{unit[0].lower()}-{kind}.eml"
+            (scen / rel).write_bytes(raw)
+            manifest.append({"file": rel, "day": day, "arrival": t.isoformat()})
+            status = "unreadable" if kind == "k10" else ("on_time" if t.time() < dt.time(16) else "late")
+            values = {} if kind == "k10" else vals
+            if values:
+                latest[unit[0]] = values
+            mid = email.message_from_bytes(raw)["Message-ID"]
+            units_exp[unit[0]] = {
+                "name": unit[1],
+                "status": status,
+                "values": values,
+                "expect_problem": kind == "k10",
+                "clean": kind in ("k1", "k2", "k3", "k7", "k8", "k9"),
+                "received_at": t.isoformat(),
+                "message_id": mid,
+                "messages": [rel],
+            }
+            index.append(
+                {
+                    "file": rel,
+                    "day": day,
+                    "unit": unit[0],
+                    "kind": kind,
+                    "kind_name": KINDS[kind],
+                    "arrival": t.isoformat(),
+                    "status": status,
+                    "parts": parts,
+                }
+            )
+        totals: dict[str, dict[str, int]] = {}
+        for vals in latest.values():
+            for ind, row in vals.items():
+                for m, v in row.items():
+                    totals.setdefault(ind, {}).setdefault(m, 0)
+                    totals[ind][m] += v
+        exp = {
+            "date": day,
+            "reporting_day": True,
+            "deadline": dt.datetime.combine(d, dt.time(16), TZ).isoformat(),
+            "units": units_exp,
+            "unassigned_count": 0,
+            "unassigned_automatic_max": 0,
+            "unassigned": [],
+            "automatic_messages": [],
+            "totals": totals,
+            "digest": {
+                "to": ["bchptt@yenthanh.example.gov.vn"],
+                "subject_prefix": "Tổng hợp kết quả hỗ trợ khắc phục hậu quả mưa lũ ngày ",
+            },
+        }
+        (scen / "expected" / f"{day}.json").write_text(json.dumps(exp, ensure_ascii=False, indent=1))
+    (scen / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
+    (scen / "documents.json").write_text(json.dumps({"kinds": KINDS, "messages": index}, ensure_ascii=False, indent=1))
+    harness = out / "samples"
+    harness.mkdir(exist_ok=True)
+    shutil.copy(SHARED / "samples" / "dovecot_server.py", harness / "dovecot_server.py")
+    # the same harness, with a longer CLI timeout: on a shared machine a poll of ten scans
+    # can pass the public 60 s, and a timed-out poll would hide every figure behind it
+    check = (SHARED / "samples" / "check.py").read_text()
+    (harness / "check.py").write_text(check.replace("CLI_TIMEOUT = 60\n", f"CLI_TIMEOUT = {CLI_TIMEOUT}\n", 1))
+    shutil.copy(SHARED / "samples-documents" / "score.py", scen / "score.py")
+    return {"messages": index}
+
+
+def details(scen: Path) -> None:
+    """Every figure that is not exact, and every extra one: unit, kind, file, cell, truth, reading."""
+    outdir = Path(tempfile.gettempdir()) / "baocao-check-out" / "documents"
+    index = json.loads((scen / "documents.json").read_text())["messages"]
+    print("\nfigures not exact (day unit kind file: cell truth -> read [problems])")
+    for m in index:
+        f = outdir / f"export-{m['day']}.json"
+        data = json.loads(f.read_text()) if f.exists() else {}
+        u = next((x for x in data.get("units", []) if x.get("code") == m["unit"]), {})
+        got = {i: {k: v for k, v in r.items() if v is not None} for i, r in (u.get("values") or {}).items()}
+        want = json.loads((scen / "expected" / f"{m['day']}.json").read_text())["units"][m["unit"]]
+        probs = "; ".join(str(p.get("message", p) if isinstance(p, dict) else p)[:160] for p in u.get("problems") or [])
+        lines = []
+        if u.get("status") != want["status"]:
+            lines.append(f"status {want['status']} -> {u.get('status')}")
+        for ind, row in want["values"].items():
+            for meas, v in row.items():
+                g = got.get(ind, {}).get(meas)
+                if g != v:
+                    lines.append(f"{ind}.{meas} {v} -> {g}")
+        for ind, row in got.items():
+            for meas, g in row.items():
+                if meas not in want["values"].get(ind, {}) and g:
+                    lines.append(f"extra {ind}.{meas} -> {g}")
+        if lines:
+            print(f"{m['day']} {m['unit']} {m['kind']} {m['file']}:")
+            for ln in lines:
+                print("    " + ln)
+            print(f"    problems: {probs or '(none)'}")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seed", type=int, default=13)
+    ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "baocao-unseen")
+    ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument("--project", type=Path, default=ROOT)
+    args = ap.parse_args()
+    generate(args.out, args.seed)
+    scen = args.out / "samples-documents"
+    print(f"generated {scen} (seed {args.seed})", flush=True)
+    if args.generate_only:
+        return 0
+    r = subprocess.run([sys.executable, str(scen / "score.py"), "--project", str(args.project.resolve())], check=False)
+    if r.returncode:
+        return r.returncode
+    details(scen)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
