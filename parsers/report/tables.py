@@ -27,6 +27,7 @@ _AS_OF_RE = re.compile(r"(?:tính\s+đến|đến\s+(?:hết\s+)?ngày)\s*(.*)$"
 _UNIT_OF_MEASURE_RE = re.compile(r"đơn\s*vị\s*tính", re.I)
 _HEADER_BLOCK_MAX_ROWS = 6
 _LABEL_SCAN_ROWS = 300  # non-empty rows from the top scored to find the label column
+_SCALE_NOTES = 3  # lines of text right before a document's table searched for "Đơn vị tính"
 _CONTEXT_ROWS_BELOW = 30  # rows after the table searched for "Đơn vị"/"tính đến ngày"
 
 
@@ -259,13 +260,20 @@ def _scale_of(stack: list[str]) -> int | None:
 
 
 def _table_scale(view: _SheetView, header_top: int) -> int | None:
-    """A table-wide "Đơn vị tính: triệu đồng" line above the header, if any."""
+    """A table-wide "Đơn vị tính: triệu đồng" line above the header, if any: in the rows
+    above it, or in the last lines of text before the table of a PDF or Word document
+    (its notes: "Đơn vị tính: hộ; tiền: nghìn đồng" printed right above the table)."""
     for r in range(max(1, header_top - 6), header_top):
         for cell in view.row_text_cells(r):
             if isinstance(cell.value, str) and _UNIT_OF_MEASURE_RE.search(cell.text):
                 s = scale_from_header(cell.text)
                 if s:
                     return s
+    for note in reversed(view.sheet.notes[-_SCALE_NOTES:]):
+        if _UNIT_OF_MEASURE_RE.search(note):
+            s = scale_from_header(note)
+            if s:
+                return s
     return None
 
 

@@ -11,6 +11,7 @@ from tests.unit.builders import (
     FORM,
     TITLE_ROWS,
     SheetSpec,
+    docx_bytes,
     one_row_header_sheet,
     two_row_header_sheet,
     xlsx,
@@ -242,6 +243,15 @@ def test_unit_of_measure_line_is_not_the_unit() -> None:
     result = read(xlsx(sheet))
     assert result.unit_text == "Phòng Y tế"
     assert result.values["ho_kinh_doanh"]["kinh_phi"] == 2_500_000
+
+
+def test_a_scale_line_printed_above_a_document_table_counts() -> None:
+    data = docx_bytes(
+        [["Nội dung", "Số đề nghị", "Kinh phí được phê duyệt"], ["Hộ kinh doanh", "5", "2.600,5"]],
+        paragraphs=["BÁO CÁO", "Đơn vị tính: hộ; tiền: nghìn đồng"],
+    )
+    result = read(data, "bao-cao.docx")
+    assert result.values["ho_kinh_doanh"] == {"de_nghi": 5, "kinh_phi": 2_600_500}
 
 
 def test_no_table_is_unreadable_with_a_named_problem() -> None:
