@@ -16,6 +16,7 @@ A PDF without a text layer (a scan) is no text PDF: `has_text_layer` tells them 
 from __future__ import annotations
 
 import io
+import re
 import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -292,6 +293,8 @@ def _add_block(blocks: list[_Block], block: _Block, notes: list[str], decode: Te
 _INFERRED = "inferred_columns"  # uncertain_figure reason of every figure of such a table
 _PHRASE_GAP = 7.0  # points between two words of a line that end a phrase (a cell)
 _RUN_GAP = 40.0  # points between two table lines of one table, at most
+# A column-number cell under a header: "(1)", "(4)=(2)x(3)".
+_COLUMN_NUMBER_RE = re.compile(r"\(\d{1,2}\)(?:\s*[=x*+/-]\s*\(\d{1,2}\))*")
 _WRAPPED_LINES = 2  # lines of a single phrase (wrapped labels) between two table lines, at most
 
 
@@ -313,6 +316,12 @@ class _Line:
     def has_value(self) -> bool:
         """A figure or the mark of an empty cell ("-") after the first phrase."""
         return any(_is_figure(p[2]) or _is_blank(p[2]) for p in self.phrases[1:])
+
+    @property
+    def is_column_numbers(self) -> bool:
+        """The "(1) (2) (3) ..." line under a header: no row of figures ("(1)" would
+        read as -1), and its centred marks must not make columns of their own."""
+        return len(self.phrases) > 1 and all(_COLUMN_NUMBER_RE.fullmatch(w) for p in self.phrases for w in p[2].split())
 
 
 def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
@@ -383,7 +392,10 @@ def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Bl
     heads each: "Số đối tượng" over "Đề nghị", "Được phê duyệt"...); below, each line of
     several phrases is a row, and a line of one phrase (a wrapped label) joins the row
     above or below, whichever it is closer to."""
-    first = next(i for i, line in enumerate(lines) if line.has_value)
+    lines = [line for line in lines if not line.is_column_numbers]
+    first = next((i for i, line in enumerate(lines) if line.has_value), None)
+    if first is None:
+        return None
     # Columns: where the texts and figures of the body lie (a "-" of an empty cell is
     # centred where the figures are right-aligned: it does not make a column).
     spans = sorted(

@@ -65,6 +65,28 @@ def test_a_ruled_table_is_read_like_a_spreadsheet() -> None:
     assert result.problems == ()
 
 
+def test_a_column_number_line_under_an_unruled_header_makes_no_columns() -> None:
+    # numbers right-aligned in their columns, the "(1) (2) (3)" marks centred: the marks
+    # are no row of figures and no columns of their own
+    page = Page(A4)
+    page.text(40, 40, "BAO CAO TIEN DO")
+    for x, text in [(43, "Noi dung"), (250, "So de nghi"), (330, "Kinh phi phe duyet (trieu dong)")]:
+        page.text(x, 100, text)
+    for x, text in [(130, "(1)"), (275, "(2)"), (400, "(3)")]:
+        page.text(x, 118, text)
+    for y, label, count, money in [
+        (136, "Ho tro ho kinh doanh", "1.331", "57,06"),
+        (154, "Lao dong tu do", "12", "3,5"),
+    ]:
+        page.text(43, y, label)
+        page.text(318 - 5.6 * len(count), y, count)
+        page.text(478 - 5.6 * len(money), y, money)
+    assert read(pdf_bytes([page])).values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)},
+        "tu_do": {"de_nghi": Decimal(12), "kinh_phi": Decimal(3_500_000)},
+    }
+
+
 def test_cells_carry_their_page_and_the_lines_above_are_notes() -> None:
     data = pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])])
     grid = read_grid(data, "pdf", ReadLimits(), "bc.pdf")
