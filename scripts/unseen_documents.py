@@ -429,7 +429,7 @@ class Spec:
         self.headers = {m: rng.choice([MEAS[m][0], *MEAS[m][1]]) for m in self.measures}
         self.labels = {i: rng.choice([IND[i][0], *IND[i][1]]) for i in IND}
         self.all_rows = kind == "k3" or (kind in ("k1", "k4", "k5") and rng.random() < 0.7)
-        self.empty = rng.choice(["-", "", "0"]) if self.all_rows else "-"
+        self.empty = rng.choice(["-", ""]) if self.all_rows else "-"  # a printed 0 would be a stated figure
         self.two_rows = rng.random() < 0.5
         self.numbering = rng.random() < 0.4
         self.total_row = rng.random() < 0.4
