@@ -8,6 +8,7 @@ import datetime as dt
 import email
 import io
 import json
+from dataclasses import replace
 from email import policy
 from pathlib import Path
 
@@ -190,6 +191,22 @@ def test_recognition_stops_when_the_document_runs_out_of_time() -> None:
     with pytest.raises(GridError) as err:
         read_scan(_encode(_table_image()), "image", limits, "slow.png", clock=lambda: next(ticks))
     assert err.value.problem.params["limit"] == "seconds"
+
+
+def test_a_scan_past_the_seconds_limit_makes_the_unit_unreadable_with_the_reason() -> None:
+    ticks = iter(range(0, 10_000, 7))  # the clock read_attachment is given: 7 more seconds a look
+    form = replace(
+        load_config(SAMPLES / "config.toml", require_secrets=False).form,
+        limits=ReadLimits(max_document_seconds=20),
+    )
+    result = read_attachment(
+        "slow.png", "image/png", _encode(_table_image()), form, None, clock=lambda: float(next(ticks))
+    )
+    assert result.outcome == "unreadable"
+    assert result.values == {}
+    assert [(p.code, p.params.get("limit"), p.params.get("file")) for p in result.problems] == [
+        ("over_limit", "seconds", "slow.png")
+    ]
 
 
 # -- figures from recognised cells: which are flagged -------------------------------------
