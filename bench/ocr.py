@@ -5,11 +5,12 @@ Reads the public sample scans and photos (../shared/samples-documents, attachmen
 taken out of the .eml files) and two documents made from them: a four-page scanned PDF
 (the k4 and k5 scans' pages in one file) and a 12-megapixel phone photo (a k6 photo
 enlarged to 4000 x 3000). The process first imports what a recognition worker imports
-(`service.ingest.analysis`), then reads every document once (warm-up: Tesseract's models
-loaded, the allocator's pools as a worker that has read others already), then each
-document `--runs` times. One JSON line per document: median seconds per page and the
-peak resident memory (VmHWM, reset before each document's reads) in MiB. Run from the
-repository root: `taskset -c 0 .venv/bin/python bench/ocr.py --runs 3`.
+(`service.ingest.analysis`) and sets the allocator up as a worker does, then reads
+every document once (warm-up: Tesseract's models loaded, the allocator's pools as in a
+worker that has read others already), then each document `--runs` times. One JSON
+line per document: median seconds per page and the peak resident memory (VmHWM, reset
+before each document's reads) in MiB. Run from the repository root:
+`taskset -c 0 .venv/bin/python bench/ocr.py --runs 3`.
 """
 
 from __future__ import annotations
@@ -48,8 +49,10 @@ START = _status()
 import service.ingest.analysis  # noqa: E402, F401  (what a recognition worker imports)
 from parsers.model import ReadLimits  # noqa: E402
 from parsers.ocr import read_scan  # noqa: E402
+from parsers.ocr.pages import tune_allocator  # noqa: E402
 
 IMPORTED = _status()
+tune_allocator()  # as service.ingest.workers sets up a recognition worker
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / ".." / "shared" / "samples-documents"

@@ -143,18 +143,35 @@ def _image_gray(img: Image.Image, to_gray: ToGray) -> Gray:
 
 
 _libc: Any = None
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_MMAP_THRESHOLD = 256 * 1024
 
 
-def release_memory() -> None:
-    """Give the C allocator's freed pages back to the system (glibc keeps a page's
-    freed arrays in its pools otherwise); nothing where there is no glibc."""
+def _c_library() -> Any:
+    """glibc through ctypes, or False where there is none (musl, macOS)."""
     global _libc
     if _libc is None:
         name = ctypes.util.find_library("c")
         try:
             lib = ctypes.CDLL(name) if name else None
-            _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False
+            _libc = lib if lib is not None and hasattr(lib, "malloc_trim") and hasattr(lib, "mallopt") else False
         except OSError:
             _libc = False
-    if _libc:
-        _libc.malloc_trim(0)
+    return _libc
+
+
+def release_memory() -> None:
+    """Give the C allocator's freed pages back to the system (glibc keeps a page's
+    freed arrays in its pools otherwise); nothing where there is no glibc."""
+    if lib := _c_library():
+        lib.malloc_trim(0)
+
+
+def tune_allocator() -> None:
+    """For a process that recognises pages: every block over 256 KiB (a page's arrays)
+    mapped on its own and returned to the system when freed. glibc otherwise raises
+    that threshold to 32 MiB after the first big block is freed and serves the next
+    pages' arrays from its pools, where they fragment (~13 MiB more peak on an A4
+    page). Nothing where there is no glibc."""
+    if lib := _c_library():
+        lib.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD)
