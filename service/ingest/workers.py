@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_BATCH = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
-# and peaks at ~XXX MiB on a scanned page (docs/benchmarks.md), against ~100 MB otherwise.
+# and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md), against ~100 MB otherwise.
 RECOGNITION_WORKERS = 1
 
 # An attachment that may need recognition, told from the raw message without parsing it:
@@ -54,7 +54,7 @@ class Analyser:
 
     Messages that may need recognition go to their own pool of at most
     `RECOGNITION_WORKERS` processes: only those hold Tesseract engines and page images
-    (~XXX MiB peak each on a scanned page), the others stay small.
+    (230-320 MiB peak each on a scan or photo), the others stay small.
     """
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
