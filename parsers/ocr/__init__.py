@@ -23,7 +23,7 @@ import numpy as np
 
 from parsers.model import ReadLimits
 from parsers.ocr import geometry
-from parsers.ocr.pages import iter_pages
+from parsers.ocr.pages import iter_pages, release_memory
 from parsers.ocr.recognise import OcrUnavailable, Reading, looks_numeric, orientation, recognise
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.vntext import nfc
@@ -31,6 +31,7 @@ from parsers.vntext import nfc
 __all__ = ["OcrUnavailable", "read_scan"]
 
 Clock = Callable[[], float]
+Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 _OSD_MIN_CONFIDENCE = 2.0
 _RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
@@ -54,38 +55,46 @@ class _Deadline:
 
 def read_scan(data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clock: Clock = time.monotonic) -> Grid:
     """The recognised cells of each page of a scanned PDF (`fmt` "pdf") or an image
-    (`fmt` "image"), one sheet a page. Raises GridError past a cap."""
+    (`fmt` "image"), one sheet a page. Raises GridError past a cap.
+
+    One page at a time: a page's pixels are handed to `_read_page` and freed with its
+    intermediates before the next page is decoded."""
     deadline = _Deadline(limits, clock, filename)
     sheets: list[Sheet] = []
-    for number, rgb in enumerate(iter_pages(data, fmt, limits, filename), start=1):
+    for number, gray in enumerate(iter_pages(data, fmt, limits, filename, geometry.drop_coloured_ink), start=1):
         deadline.check()
-        sheets.append(_read_page(rgb, number, deadline))
+        page = [gray]
+        del gray  # `_read_page` holds the only reference and lets go of it once turned
+        sheets.append(_read_page(page, number, deadline))
+        release_memory()
     return Grid(tuple(sheets))
 
 
-def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _Deadline) -> Sheet:
-    name = f"Trang {page}"
-    gray = geometry.flatten_light(geometry.drop_coloured_ink(rgb))
-    gray = _upright(gray)
+def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
+    """One page's cells; `page` holds its grey pixels (coloured ink dropped) and is
+    emptied, so each full-page array is freed as soon as the next one is made."""
+    name = f"Trang {number}"
+    gray = _upright(geometry.flatten_light(page.pop()))
     deadline.check()
-    ink = geometry.binarize(gray)
-    gray = geometry.rotate(gray, geometry.skew_angle(ink))
-    ink = geometry.binarize(gray)
-    quad = geometry.table_quad(ink)
+    gray = geometry.rotate(gray, geometry.skew_angle(geometry.binarize(gray)))
+    quad = geometry.table_quad(geometry.binarize(gray))
     if quad is None:
         return Sheet(name, {})
     top = int(min(quad[0][1], quad[1][1]))
     notes = _lines_above(gray, top, deadline)
     table_height = float(max(quad[3][1] - quad[0][1], quad[2][1] - quad[1][1]))
     table = geometry.warp_quad(gray, quad, 10, int(0.12 * table_height))
+    del gray
     if table.shape[1] < _MIN_TABLE_WIDTH:  # a photo's small print: Tesseract wants ~30 px letters
         f = min(2.5, _MIN_TABLE_WIDTH / table.shape[1])
         table = np.asarray(cv2.resize(table, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC), dtype=np.uint8)
     table = geometry.straighten(table)
     table_ink = geometry.binarize(table)
     cells, rules = geometry.find_cells(table_ink)
-    clean = table.copy()
+    clean = table
+    del table
     clean[rules > 0] = 255
+    del rules
     grid: dict[tuple[int, int], Cell] = {}
     merged: list[tuple[int, int, int, int]] = []
     for gc in cells:
@@ -97,8 +106,8 @@ def _read_page(rgb: np.ndarray[Any, np.dtype[np.uint8]], page: int, deadline: _D
         if got is None:
             continue
         text, conf = got
-        grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=page)
-    return Sheet(name, grid, tuple(merged), is_active=page == 1, notes=tuple(notes))
+        grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=number)
+    return Sheet(name, grid, tuple(merged), is_active=number == 1, notes=tuple(notes))
 
 
 def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:

@@ -18,6 +18,7 @@ Gray = np.ndarray[Any, np.dtype[np.uint8]]
 _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _MAX_SKEW_DEG = 12.0
+_REMAP_COLUMNS = 256
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
@@ -303,6 +304,7 @@ def _straighten_rows(gray: Gray) -> Gray:
         coef = np.polyfit(xs_i + x, ys_i + y, 2)
         curve = np.asarray(np.polyval(coef, xs), dtype=np.float64)
         curves.append((float(np.median(curve)), curve))
+    del labels, horiz, ink  # 6 bytes a pixel, not needed for the remap (memory)
     if len(curves) < 2:
         return gray
     curves.sort(key=lambda c: c[0])
@@ -318,17 +320,20 @@ def _straighten_rows(gray: Gray) -> Gray:
     if np.abs(sources - targets[:, None]).max() < 1.5:
         return gray
     grid_y = np.arange(h, dtype=np.float64)
-    map_y = np.empty((h, w), dtype=np.float32)
-    for xi in range(w):
-        src = sources[:, xi]
-        # outside the first and last rule: shift by their offsets
-        col = np.interp(grid_y, targets, src)
-        col[grid_y < targets[0]] = grid_y[grid_y < targets[0]] + (src[0] - targets[0])
-        col[grid_y > targets[-1]] = grid_y[grid_y > targets[-1]] + (src[-1] - targets[-1])
-        map_y[:, xi] = col
-    map_x = np.tile(np.arange(w, dtype=np.float32), (h, 1))
-    out = cv2.remap(gray, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=255)
-    return np.asarray(out, dtype=np.uint8)
+    out = np.empty_like(gray)
+    for x0 in range(0, w, _REMAP_COLUMNS):  # a band of columns at a time: the maps are 8 bytes a pixel
+        x1 = min(w, x0 + _REMAP_COLUMNS)
+        map_y = np.empty((h, x1 - x0), dtype=np.float32)
+        for xi in range(x0, x1):
+            src = sources[:, xi]
+            # outside the first and last rule: shift by their offsets
+            col = np.interp(grid_y, targets, src)
+            col[grid_y < targets[0]] = grid_y[grid_y < targets[0]] + (src[0] - targets[0])
+            col[grid_y > targets[-1]] = grid_y[grid_y > targets[-1]] + (src[-1] - targets[-1])
+            map_y[:, xi - x0] = col
+        map_x = np.tile(np.arange(x0, x1, dtype=np.float32), (h, 1))
+        out[:, x0:x1] = cv2.remap(gray, map_x, map_y, interpolation=cv2.INTER_LINEAR, borderValue=255)
+    return out
 
 
 def straighten(gray: Gray) -> Gray:

@@ -2,7 +2,8 @@
 Vietnamese model, figures again as one line with a digits-and-separators whitelist.
 
 The models are the system's (Debian tesseract-ocr-vie/-eng/-osd); the engines are
-made once per process and reused. Nothing is downloaded.
+made once per process and reused (the orientation one only while a page needs it).
+Nothing is downloaded.
 """
 
 from __future__ import annotations
@@ -51,20 +52,23 @@ _engines: dict[str, Any] = {}
 
 
 def _engine(kind: str) -> Any:
-    api = _engines.get(kind)
+    # "text" and "line" share one Vietnamese engine (its page segmentation set per read):
+    # each engine holds its model and buffers, ~13 MiB
+    key = "vie" if kind in ("text", "line") else kind
+    api = _engines.get(key)
     if api is None:
         path = tessdata_dir()
-        if kind == "text":
+        if key == "vie":
             api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_BLOCK)
-        elif kind == "line":
-            api = tesserocr.PyTessBaseAPI(path=path, lang="vie", psm=tesserocr.PSM.SINGLE_LINE)
-        elif kind == "digits":
+        elif key == "digits":
             api = tesserocr.PyTessBaseAPI(path=path, lang="eng", psm=tesserocr.PSM.SINGLE_LINE)
             api.SetVariable("tessedit_char_whitelist", DIGITS)
         else:  # "osd"
             api = tesserocr.PyTessBaseAPI(path=path, lang="osd", psm=tesserocr.PSM.OSD_ONLY)
         api.SetVariable("user_defined_dpi", "300")
-        _engines[kind] = api
+        _engines[key] = api
+    if key == "vie":
+        api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK if kind == "text" else tesserocr.PSM.SINGLE_LINE)
     return api
 
 
@@ -104,7 +108,8 @@ def orientation(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[int, float]:
             got = api.DetectOrientationScript()
         except RuntimeError:
             got = None
-        api.Clear()
+        api.End()  # the orientation model is ~45 MiB and few pages need it: not kept
+        del _engines["osd"]
     if not got:
         return 0, 0.0
     return int(got.get("orient_deg", 0)), float(got.get("orient_conf", 0.0))

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
+from collections.abc import Callable
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
@@ -41,13 +43,19 @@ _EVIDENCE_OUTCOME: Final = "evidence"
 
 
 def read_attachment(
-    filename: str, content_type: str, data: bytes, form: FormSpec, report_day: dt.date | None
+    filename: str,
+    content_type: str,
+    data: bytes,
+    form: FormSpec,
+    report_day: dt.date | None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> AttachmentResult:
-    """Read one attachment into figures and problems. Never raises."""
+    """Read one attachment into figures and problems. Never raises. `clock` (seconds)
+    times a scan's recognition against `max_document_seconds`."""
     fmt = "unknown"
     try:
         fmt = sniff_format(data, filename, content_type)
-        return _read(filename, content_type, fmt, data, form, report_day)
+        return _read(filename, content_type, fmt, data, form, report_day, clock)
     except Exception as exc:  # the boundary: any failure is a named problem, not a crash
         log.debug("could not read attachment %r (%s)", filename, fmt, exc_info=True)
         return AttachmentResult(
@@ -61,7 +69,13 @@ def read_attachment(
 
 
 def _read(
-    filename: str, content_type: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None
+    filename: str,
+    content_type: str,
+    fmt: str,
+    data: bytes,
+    form: FormSpec,
+    report_day: dt.date | None,
+    clock: Callable[[], float],
 ) -> AttachmentResult:
     def unreadable(*problems: Problem) -> AttachmentResult:
         return AttachmentResult(filename=filename, detected_format=fmt, outcome="unreadable", problems=tuple(problems))
@@ -71,9 +85,9 @@ def _read(
     if fmt == "encrypted":
         return unreadable(Problem("encrypted_file", {"file": filename}))
     if fmt == "pdf":
-        return _read_pdf(filename, data, form, report_day)
+        return _read_pdf(filename, data, form, report_day, clock)
     if fmt == "image" and len(data) <= form.limits.max_attachment_bytes:
-        return _read_scan(filename, fmt, data, form, report_day)
+        return _read_scan(filename, fmt, data, form, report_day, clock)
     if fmt not in READABLE_FORMATS:
         return AttachmentResult(
             filename=filename,
@@ -103,12 +117,14 @@ def _read(
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
 
 
-def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+def _read_scan(
+    filename: str, fmt: str, data: bytes, form: FormSpec, report_day: dt.date | None, clock: Callable[[], float]
+) -> AttachmentResult:
     """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
     table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""
     source = "photo" if fmt == "image" else "scan"
     try:
-        grid = read_scan(data, fmt, form.limits, filename)
+        grid = read_scan(data, fmt, form.limits, filename, clock)
     except GridError as exc:
         return AttachmentResult(
             filename=filename, detected_format=fmt, outcome="unreadable", problems=(exc.problem,), source=source
@@ -117,7 +133,9 @@ def _read_scan(filename: str, fmt: str, data: bytes, form: FormSpec, report_day:
     return report_from_grid(grid, filename, fmt, form, report_day, source=source)
 
 
-def _read_pdf(filename: str, data: bytes, form: FormSpec, report_day: dt.date | None) -> AttachmentResult:
+def _read_pdf(
+    filename: str, data: bytes, form: FormSpec, report_day: dt.date | None, clock: Callable[[], float]
+) -> AttachmentResult:
     """A PDF: a text PDF is read like a spreadsheet (source "text_pdf"); a PDF with no
     text layer (a scan) is recognised cell by cell (`_read_scan`)."""
     limits = form.limits
@@ -128,7 +146,7 @@ def _read_pdf(filename: str, data: bytes, form: FormSpec, report_day: dt.date | 
         return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(problem,))
     try:
         if not has_text_layer(data, limits, filename):
-            return _read_scan(filename, "pdf", data, form, report_day)
+            return _read_scan(filename, "pdf", data, form, report_day, clock)
         grid = read_grid(data, "pdf", limits, filename)
     except GridError as exc:
         return AttachmentResult(filename=filename, detected_format="pdf", outcome="unreadable", problems=(exc.problem,))

@@ -11,7 +11,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 PARALLEL_MIN_BATCH = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
-# and peaks at ~450 MB on a scanned page (docs/benchmarks.md), against ~100 MB otherwise.
+# and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md), against ~100 MB otherwise.
 RECOGNITION_WORKERS = 1
 
 # An attachment that may need recognition, told from the raw message without parsing it:
@@ -54,7 +54,7 @@ class Analyser:
 
     Messages that may need recognition go to their own pool of at most
     `RECOGNITION_WORKERS` processes: only those hold Tesseract engines and page images
-    (~450 MB peak each on the documents scenario), the others stay small.
+    (230-320 MiB peak each on a scan or photo), the others stay small.
     """
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
@@ -132,17 +132,17 @@ class Analyser:
     def _get_pool(self, scan: bool = False) -> ProcessPoolExecutor:
         import multiprocessing
 
-        def start(count: int) -> ProcessPoolExecutor:
+        def start(count: int, initializer: Callable[[int], None] = _watch_parent) -> ProcessPoolExecutor:
             return ProcessPoolExecutor(
                 count,
                 mp_context=multiprocessing.get_context("forkserver"),
-                initializer=_watch_parent,
+                initializer=initializer,
                 initargs=(os.getpid(),),
             )
 
         if scan:
             if self._scan_pool is None:
-                self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)))
+                self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), _recognition_worker)
             return self._scan_pool
         if self._pool is None:
             self._pool = start(self.workers)
@@ -153,6 +153,15 @@ class Analyser:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
         self._pool = self._scan_pool = None
+
+
+def _recognition_worker(parent_pid: int) -> None:
+    """In a worker that may recognise scans: `_watch_parent`, and page arrays given back
+    to the system as soon as they are freed (parsers.ocr.pages.tune_allocator)."""
+    from parsers.ocr.pages import tune_allocator
+
+    _watch_parent(parent_pid)
+    tune_allocator()
 
 
 def _watch_parent(parent_pid: int) -> None:

@@ -8,6 +8,7 @@ import datetime as dt
 import email
 import io
 import json
+from dataclasses import replace
 from email import policy
 from pathlib import Path
 
@@ -16,6 +17,8 @@ from PIL import Image, ImageChops, ImageDraw, ImageFont
 
 from parsers.model import AttachmentResult, ReadLimits
 from parsers.ocr import read_scan
+from parsers.ocr.geometry import drop_coloured_ink
+from parsers.ocr.pages import MAX_PHOTO_SIDE, iter_pages
 from parsers.readers import Cell, Grid, GridError, Sheet, coordinate, has_text_layer
 from parsers.report import read_attachment, report_from_grid
 from service.config import load_config
@@ -174,6 +177,15 @@ def test_a_page_over_the_megapixel_cap_is_refused_before_recognition() -> None:
     assert err.value.problem.params["limit"] == "megapixels"
 
 
+def test_a_photo_far_above_300_dpi_is_decoded_at_a_reduced_size() -> None:
+    big = Image.new("RGB", (7000, 5000), "white")  # 35 MP: under the cap, twice what an A4 page can use
+    ImageDraw.Draw(big).rectangle((1000, 1000, 1400, 1200), fill="black")
+    (page,) = iter_pages(_encode(big, "JPEG", quality=80), "image", ReadLimits(), "big.jpg", drop_coloured_ink)
+    assert max(page.shape) <= MAX_PHOTO_SIDE
+    assert page.shape[1] > page.shape[0]  # the same picture, only smaller
+    assert page[int(1100 * page.shape[0] / 5000), int(1200 * page.shape[1] / 7000)] < 50
+
+
 def test_a_document_over_the_page_cap_is_refused() -> None:
     frames = [_table_image().convert("L") for _ in range(3)]
     buf = io.BytesIO()
@@ -190,6 +202,22 @@ def test_recognition_stops_when_the_document_runs_out_of_time() -> None:
     with pytest.raises(GridError) as err:
         read_scan(_encode(_table_image()), "image", limits, "slow.png", clock=lambda: next(ticks))
     assert err.value.problem.params["limit"] == "seconds"
+
+
+def test_a_scan_past_the_seconds_limit_makes_the_unit_unreadable_with_the_reason() -> None:
+    ticks = iter(range(0, 10_000, 7))  # the clock read_attachment is given: 7 more seconds a look
+    form = replace(
+        load_config(SAMPLES / "config.toml", require_secrets=False).form,
+        limits=ReadLimits(max_document_seconds=20),
+    )
+    result = read_attachment(
+        "slow.png", "image/png", _encode(_table_image()), form, None, clock=lambda: float(next(ticks))
+    )
+    assert result.outcome == "unreadable"
+    assert result.values == {}
+    assert [(p.code, p.params.get("limit"), p.params.get("file")) for p in result.problems] == [
+        ("over_limit", "seconds", "slow.png")
+    ]
 
 
 # -- figures from recognised cells: which are flagged -------------------------------------
