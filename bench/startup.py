@@ -1,6 +1,7 @@
 """Start-up benchmark: bare Python against `baocao --help`, `status` and an empty `poll`.
 
     python bench/startup.py [--runs 7] [--sizes 1000,20000] [--importtime] [--module]
+                            [--compare DIR]
 
 Run as root (it starts throwaway Dovecots). For each size N, a Dovecot whose INBOX holds N
 messages and a SQLite database where all N are already processed (message rows, their
@@ -14,7 +15,9 @@ of the median from the bare `python -c pass` of the same virtualenv.
 With --importtime, also one line per command naming the slowest imports
 (`python -X importtime`, cumulative microseconds), the start of any hunt for them.
 With --module, `python -m service.cli` from this working tree instead of the installed
-`baocao` script (to measure another checkout with the same virtualenv).
+`baocao` script. With --compare DIR (another checkout, e.g. `git archive main | tar -x
+-C DIR`), every command also runs as `python -m service.cli` from DIR in the same rounds
+(named "<command>@before"), and this tree's commands run the same way.
 """
 
 from __future__ import annotations
@@ -110,18 +113,18 @@ def seed_processed(cfg, server, user: str, n: int) -> None:
     sessions.kw["bind"].dispose()
 
 
-def run_once(cmd: list[str], env: dict[str, str]) -> float:
+def run_once(cmd: list[str], env: dict[str, str], cwd: Path = ROOT) -> float:
     started = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True)
     seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
     return seconds
 
 
-def slowest_imports(cmd: list[str], env: dict[str, str], top: int = 12) -> list[tuple[str, int]]:
+def slowest_imports(cmd: list[str], env: dict[str, str], cwd: Path = ROOT, top: int = 12) -> list[tuple[str, int]]:
     """The modules with the largest cumulative import time (µs) in one run of `cmd`."""
-    proc = subprocess.run(cmd, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd=ROOT, capture_output=True)
+    proc = subprocess.run(cmd, env={**env, "PYTHONPROFILEIMPORTTIME": "1"}, cwd=cwd, capture_output=True)
     rows = []
     for line in proc.stderr.decode().splitlines():
         if line.startswith("import time:") and "|" in line:
@@ -137,14 +140,15 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000,20000")
     parser.add_argument("--importtime", action="store_true")
     parser.add_argument("--module", action="store_true")
+    parser.add_argument("--compare", type=Path, metavar="DIR")
     args = parser.parse_args()
     sizes = [int(x) for x in args.sizes.split(",")]
     # Byte-code written as in production (a development shell may set PYTHONDONTWRITEBYTECODE).
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    baocao = baocao_command(args.module)
-    commands: dict[str, tuple[list[str], dict[str, str]]] = {
-        "bare": ([sys.executable, "-c", "pass"], env),
-        "help": ([*baocao, "--help"], env),
+    baocao = baocao_command(args.module or args.compare is not None)
+    commands: dict[str, tuple[list[str], dict[str, str], Path]] = {
+        "bare": ([sys.executable, "-c", "pass"], env, ROOT),
+        "help": ([*baocao, "--help"], env, ROOT),
     }
     with ExitStack() as stack:
         for n in sizes:
@@ -154,25 +158,30 @@ def main() -> None:
             seed_processed(cfg, server, user, n)
             run_env = {**env, **secrets}
             if n == sizes[0]:
-                commands["status"] = ([*baocao, "--config", str(path), "status"], run_env)
-            commands[f"poll_{n}"] = ([*baocao, "--config", str(path), "poll"], run_env)
-        for cmd, cmd_env in commands.values():
-            run_once(cmd, cmd_env)  # untimed: byte-code, page cache, Dovecot's index
+                commands["status"] = ([*baocao, "--config", str(path), "status"], run_env, ROOT)
+            commands[f"poll_{n}"] = ([*baocao, "--config", str(path), "poll"], run_env, ROOT)
+        if args.compare is not None:
+            for name, (cmd, cmd_env, _) in list(commands.items()):
+                if name != "bare":
+                    commands[f"{name}@before"] = (cmd, cmd_env, args.compare.resolve())
+        for cmd, cmd_env, cwd in commands.values():
+            run_once(cmd, cmd_env, cwd)  # untimed: byte-code, page cache, Dovecot's index
         times: dict[str, list[float]] = {name: [] for name in commands}
         for _ in range(args.runs):
-            for name, (cmd, cmd_env) in commands.items():
-                times[name].append(run_once(cmd, cmd_env))
+            for name, (cmd, cmd_env, cwd) in commands.items():
+                times[name].append(run_once(cmd, cmd_env, cwd))
         if args.importtime:
-            for name, (cmd, cmd_env) in commands.items():
-                print_result(bench="startup_imports", command=name, slowest_us=slowest_imports(cmd, cmd_env))
+            for name, (cmd, cmd_env, cwd) in commands.items():
+                print_result(bench="startup_imports", command=name, slowest_us=slowest_imports(cmd, cmd_env, cwd))
     bare = statistics.median(times["bare"])
     polls = {n: statistics.median(times[f"poll_{n}"]) for n in sizes}
+    polls_before = {n: statistics.median(times[f"poll_{n}@before"]) for n in sizes if f"poll_{n}@before" in times}
     for name, values in times.items():
         median = statistics.median(values)
         print_result(
             bench="startup",
             command=name,
-            messages_processed=int(name.split("_")[1]) if name.startswith("poll_") else None,
+            messages_processed=int(name.split("_")[1].split("@")[0]) if name.startswith("poll_") else None,
             runs=len(values),
             median_s=round(median, 3),
             min_s=round(min(values), 3),
@@ -186,6 +195,7 @@ def main() -> None:
             bench="startup_empty_poll_flat",
             sizes=sizes,
             ratio=round(polls[sizes[-1]] / polls[sizes[0]], 2),
+            ratio_before=round(polls_before[sizes[-1]] / polls_before[sizes[0]], 2) if polls_before else None,
         )
 
 

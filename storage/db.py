@@ -67,7 +67,7 @@ def head_revisions() -> frozenset[str] | None:
     for script in (MIGRATIONS / "versions").glob("*.py"):
         if script.name.startswith("_"):
             continue
-        found = dict(m.groups() for m in assignment.finditer(script.read_text(encoding="utf-8")))
+        found = {m.group(1): m.group(2) for m in assignment.finditer(script.read_text(encoding="utf-8"))}
         try:
             revision = ast.literal_eval(found["revision"])
             down = ast.literal_eval(found["down_revision"])
