@@ -1,4 +1,10 @@
-"""The `baocao` command line: a thin layer over the service, errors as one sentence."""
+"""The `baocao` command line: a thin layer over the service, errors as one sentence.
+
+Start-up is part of the product (`baocao --help`, `status`, an empty `poll` should feel
+instant), so this module imports only the standard library and the error types at the
+top: each command imports what it needs when it runs (the configuration, SQLAlchemy,
+the readers, the renderers). tests/unit/test_startup.py guards it.
+"""
 
 from __future__ import annotations
 
@@ -13,15 +19,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import Session, sessionmaker
-
-from service.config import Config, load_config, resolve_config_path
 from service.errors import BaocaoError, MailboxError, SmtpError, StorageError, UsageError
-from service.ingest.archive import Archive
 from service.logs import set_log_zone, setup_logging
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from service.config import Config
     from service.ingest.pipeline import Ingestor
 
 log = logging.getLogger("baocao")
@@ -74,6 +78,8 @@ def version() -> str:
 
 
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
+    from service.config import load_config, resolve_config_path
+
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
     path = resolve_config_path(args.config, os.environ)
     cfg = load_config(path, require_secrets=need)
@@ -82,6 +88,8 @@ def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) 
 
 
 def open_sessions(cfg: Config) -> sessionmaker[Session]:
+    from sqlalchemy.exc import SQLAlchemyError
+
     from storage.db import describe_db_error, open_database
 
     try:
@@ -114,6 +122,7 @@ def parse_day(text: str | None, cfg: Config) -> dt.date:
 
 @contextmanager
 def ingestor_for(cfg: Config) -> Iterator[Ingestor]:
+    from service.ingest.archive import Archive
     from service.ingest.pipeline import Ingestor
 
     archive = Archive(cfg.service.archive_dir)
@@ -261,6 +270,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from service.ingest.archive import Archive
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
     cfg = config_of(args, require_secrets=not args.dry_run)
@@ -315,6 +325,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import faulthandler
     import signal as _signal
 
+    from service.ingest.archive import Archive
     from service.schedule.daemon import Daemon
 
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
@@ -398,6 +409,7 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from service.config import load_config, resolve_config_path
     from service.demo.demo import run_demo
 
     path = resolve_config_path(args.config, os.environ)
@@ -410,6 +422,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 # -- parser -------------------------------------------------------------------------------
+
+
+class _VersionAction(argparse.Action):
+    """--version: the installed version, looked up only when asked (importlib.metadata
+    scans the installed distributions, which every other command would pay for)."""
+
+    def __init__(self, option_strings: list[str], dest: str = argparse.SUPPRESS, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object, **_kwargs: object) -> None:
+        print(f"baocao {version()}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -435,7 +459,7 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         description="Collects daily reports sent by email and sends the coordinator one digest at the deadline.",
     )
-    parser.add_argument("--version", action="version", version=f"baocao {version()}")
+    parser.add_argument("--version", action=_VersionAction)
     # No set_defaults here: the parent's actions are shared with every subparser, and a
     # default set on one would overwrite a --config given before the command.
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

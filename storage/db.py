@@ -1,21 +1,26 @@
-"""Opening the database: engine set-up per dialect and Alembic migrations on start."""
+"""Opening the database: engine set-up per dialect and Alembic migrations on start.
+
+Every command opens the database, so a start with the schema already current must be
+cheap: the stored revision is read with one query and compared with the head of the
+migration scripts (read as text); only a database behind them imports Alembic.
+"""
 
 from __future__ import annotations
 
+import ast
 import fcntl
 import logging
 import os
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 log = logging.getLogger(__name__)
@@ -52,8 +57,52 @@ def sqlite_busy_timeout(url: str | URL) -> float:
     return float(str(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)))
 
 
+def head_revisions() -> frozenset[str] | None:
+    """The revisions no migration script builds on (Alembic's heads), read from the scripts'
+    `revision = ...` and `down_revision = ...` lines without importing Alembic or the
+    scripts; None when a script does not spell them so (then Alembic decides)."""
+    assignment = re.compile(r"^(revision|down_revision)\s*(?::[^=]+)?=\s*(.+?)\s*$", re.MULTILINE)
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        if script.name.startswith("_"):
+            continue
+        found = {m.group(1): m.group(2) for m in assignment.finditer(script.read_text(encoding="utf-8"))}
+        try:
+            revision = ast.literal_eval(found["revision"])
+            down = ast.literal_eval(found["down_revision"])
+        except (KeyError, ValueError, SyntaxError):
+            return None
+        if not isinstance(revision, str):
+            return None
+        revisions.add(revision)
+        parents.update([down] if isinstance(down, str) else (down or ()))
+    heads = frozenset(revisions - parents)
+    return heads or None
+
+
+def stored_revisions(engine: Engine) -> frozenset[str]:
+    """The revisions recorded in the database's alembic_version table (empty when there is none)."""
+    try:
+        with engine.connect() as conn:
+            return frozenset(str(row[0]) for row in conn.exec_driver_sql("SELECT version_num FROM alembic_version"))
+    except SQLAlchemyError:  # no such table yet: a new database
+        return frozenset()
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every pending migration (idempotent; safe with several processes starting at once)."""
+    """Apply every pending migration (idempotent; safe with several processes starting at once).
+
+    A database already at the head is left alone without importing Alembic: one query
+    instead of building Alembic's view of every script on each command's start.
+    """
+    if revision == "head" and not _sqlite_file_missing(engine):
+        heads = head_revisions()
+        if heads is not None and stored_revisions(engine) == heads:
+            return
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     with _sqlite_creation_lock(engine), engine.begin() as conn:
@@ -67,6 +116,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             conn.exec_driver_sql("BEGIN")
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+
+
+def _sqlite_file_missing(engine: Engine) -> bool:
+    """A SQLite database file not created yet: made under the creation lock, never by a probe."""
+    path = engine.url.database
+    return (
+        engine.dialect.name == "sqlite"
+        and bool(path)
+        and path != ":memory:"
+        and not str(path).startswith("file:")
+        and not Path(str(path)).exists()
+    )
 
 
 @contextmanager

@@ -69,6 +69,12 @@ def folder_state(session: Session, account: str, folder: str, uidvalidity: int, 
     return FolderState(state.uidvalidity, state.last_uid)
 
 
+def stored_folder_state(session: Session, account: str, folder: str) -> FolderState | None:
+    """The folder's progress as stored, without creating it (None before its first poll)."""
+    state = _load(session, account, folder)
+    return FolderState(state.uidvalidity, state.last_uid) if state is not None else None
+
+
 def advance_folder(
     session: Session, account: str, folder: str, uid: int, now: dt.datetime, *, touch: bool = False
 ) -> bool:

@@ -15,7 +15,6 @@ from collections.abc import Callable
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
-from parsers.ocr import read_scan
 from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.ocrlabels import snap_labels
@@ -123,6 +122,8 @@ def _read_scan(
     """A scanned PDF or a photo: recognised cell by cell (parsers.ocr), then the same
     table finding as a spreadsheet; unsure figures flagged (`uncertain_figure`)."""
     source = "photo" if fmt == "image" else "scan"
+    from parsers.ocr import read_scan  # OpenCV, NumPy, Tesseract: imported for a scan only
+
     try:
         grid = read_scan(data, fmt, form.limits, filename, clock)
     except GridError as exc:

@@ -17,11 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import lru_cache
 
-from parsers.authresults import check_sender
-from parsers.body import read_body
-from parsers.message import parse_message
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
-from parsers.report import read_attachment
 from parsers.text import clean_text
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
@@ -81,6 +77,12 @@ class Analysis:
 
 def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analysis:
     """Parse the message, tie it to a unit, and read its attachments."""
+    # The parsers (mail-parser, the readers) are imported by the first message analysed:
+    # a command or a poll with nothing new never pays for them.
+    from parsers.authresults import check_sender
+    from parsers.body import read_body
+    from parsers.message import parse_message
+
     sha = hashlib.sha256(raw).hexdigest()
     parsed = parse_message(raw, routing.form.limits)
     candidates = units_for_sender(parsed.from_address, routing.units)
@@ -206,6 +208,8 @@ def _padded(text: str, plain: bool = False) -> str:
 
 
 def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date) -> Iterator[AttachmentInfo]:
+    from parsers.report import read_attachment
+
     for att in parsed.attachments:
         result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day), form)
         yield AttachmentInfo(

@@ -32,7 +32,14 @@ from service.ingest.workers import Analyser
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
-from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
+from storage.mailbox import (
+    advance_folder,
+    folder_state,
+    mark_done,
+    pending_actions,
+    record_uids,
+    stored_folder_state,
+)
 from storage.messages import (
     Children,
     add_message,
@@ -345,6 +352,8 @@ class Ingestor:
         imap = self.cfg.imap
         assert imap is not None  # the CLI checks for an [imap] section before polling
         report = PollReport(mailbox.account, imap.folder)
+        if self._nothing_new(mailbox, imap.folder):
+            return report
         uidvalidity = mailbox.select(imap.folder)
         if imap.processed_folder:
             mailbox.ensure_folder(imap.processed_folder)
@@ -376,6 +385,20 @@ class Ingestor:
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
         return report
+
+    def _nothing_new(self, mailbox: Mailbox, folder: str) -> bool:
+        """Whether the folder has no UID past the stored one and nothing is left to do on
+        the server, told by STATUS without selecting the folder: an empty poll then costs
+        the same with 20,000 messages in the folder as with 1,000."""
+        peeked = mailbox.peek(folder)
+        if peeked is None:
+            return False
+        uidvalidity, uidnext = peeked
+        with self._session() as session:
+            state = stored_folder_state(session, mailbox.account, folder)
+            if state is None or state.uidvalidity != uidvalidity or state.last_uid < uidnext - 1:
+                return False
+            return not pending_actions(session, mailbox.account, folder, uidvalidity)
 
     def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
         with self._session() as session:

@@ -10,10 +10,6 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.cell.cell import WriteOnlyCell
-from openpyxl.utils import get_column_letter
-
 from parsers.model import Values
 from parsers.text import clean_text
 from service.config import Config
@@ -21,7 +17,6 @@ from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import DayView, UnitDay, number
 from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
-from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, neutralize, put_text
 from storage.records import DigestRecord
 from storage.records import MessageRecord as Message
 from templates import catalog
@@ -349,11 +344,19 @@ def _csv_value(value: Any) -> str:
         return value.isoformat()
     if isinstance(value, (Decimal, int, float)):
         return str(number(Decimal(value)))
+    from service.outputs.sheets import neutralize  # openpyxl: not for `status` or JSON
+
     return neutralize(value)
 
 
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
+    from openpyxl import Workbook
+    from openpyxl.cell.cell import WriteOnlyCell
+    from openpyxl.utils import get_column_letter
+
+    from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, put_text
+
     headers, rows = export_rows(views, cfg)
     t = labels(cfg.service.language)["export"]
     wb = Workbook(write_only=True)

@@ -28,9 +28,7 @@ from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
 from service.mail.smtp import describe_smtp_error, smtp_session
-from service.outputs.digest import XLSX_TYPE
 from service.outputs.i18n import fill
-from service.outputs.render import render_template
 from service.outputs.replies import (
     ack_model,
     compose_mail,
@@ -40,7 +38,6 @@ from service.outputs.replies import (
     unresolved_model,
     words,
 )
-from service.outputs.template import render_form
 from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token, retry_delay
 from storage.kinds import REPORT, UNASSIGNED
 from storage.models import OutboxMail
@@ -458,6 +455,11 @@ def build_mail(
 ) -> EmailMessage | str:
     """The mail a row stands for, built from the database as it is now; a string says
     why it should no longer be sent (the unit reported meanwhile, a reply to our own mail)."""
+    # The renderers (Jinja2, openpyxl) are imported for a mail to build, not by every poll.
+    from service.outputs.digest import XLSX_TYPE
+    from service.outputs.render import render_template
+    from service.outputs.template import render_form
+
     if cfg.smtp is None:
         raise SmtpError("the configuration has no [smtp] section to send mail to units with")
     if row is None:
@@ -511,6 +513,10 @@ def build_mail(
 
 
 def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.datetime) -> EmailMessage | str:
+    from service.outputs.digest import XLSX_TYPE
+    from service.outputs.render import render_template
+    from service.outputs.template import render_form
+
     try:
         unit = cfg.unit(row.unit_code or "")
     except KeyError:
