@@ -35,6 +35,7 @@ Clock = Callable[[], float]
 _OSD_MIN_CONFIDENCE = 2.0
 _RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
 _MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
+_SPECK_AREA = 6  # pixels: dust, not a stroke
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
 
 
@@ -143,10 +144,9 @@ def _read_cell(
     dark = crop < 128
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
-    ys, xs = np.nonzero(dark)
-    ink_h, ink_w = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    if ink_w > 2.5 * ink_h and ink_h < 0.2 * (y1 - y0):
+    if _is_dash(dark, y1 - y0):
         return None  # a lone dash: nothing stated
+    ys, xs = np.nonzero(dark)
     pad = 4
     crop = crop[
         max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
@@ -220,6 +220,18 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
         if block.confidence > got.confidence:
             return Reading(" ".join(block.text.split()), block.confidence)
     return got
+
+
+def _is_dash(dark: np.ndarray[Any, np.dtype[np.bool_]], cell_height: int) -> bool:
+    """Whether a cell's ink (specks left aside) is one short solid bar: a "-" or "–"
+    standing for nothing stated. No digit is wider than tall, and a row of digits
+    ("100") fills far less of its box than a bar."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    blobs = [stats[i] for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= _SPECK_AREA]
+    if len(blobs) != 1:
+        return False
+    _, _, w, h, area = (int(v) for v in blobs[0])
+    return w >= 1.4 * h and h < 0.2 * cell_height and area >= 0.6 * w * h
 
 
 def _no_word(text: str) -> bool:
