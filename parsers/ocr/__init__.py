@@ -35,6 +35,10 @@ Clock = Callable[[], float]
 _OSD_MIN_CONFIDENCE = 2.0
 _RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
 _MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
+_INSET = 5  # pixels kept off a cell's other rules
+_RULE_BAND = 8  # pixels from a cell's edge where what is left of its rule may lie
+_RULE_SHARE = 0.95  # of a cell's height (width) inked along its edge: a rule, not a digit
+_REMNANT_LEVEL = 220  # a faint rule's remnant is darker than paper, if barely
 _SPECK_AREA = 6  # pixels: dust, not a stroke
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
 
@@ -133,10 +137,10 @@ def _read_cell(
     clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
 ) -> tuple[str, float] | None:
     x0, y0, x1, y1 = box
-    inset = 5
-    if x1 - x0 <= 2 * inset + 4 or y1 - y0 <= 2 * inset + 4:
+    inset = 1  # figures are right-aligned and may touch the rule: its remnant is cleared below
+    if x1 - x0 <= 2 * _INSET + 4 or y1 - y0 <= 2 * _INSET + 4:
         return None
-    crop = clean[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+    crop = _clear_rule_remnants(clean[y0 + _INSET : y1 - _INSET, x0 + _INSET : x1 - inset])
     if crop.size == 0 or int(crop.min()) > 200:
         return None  # nothing printed: paper, faint specks
     # grey print of a blurred photo stretched to black on white
@@ -220,6 +224,32 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
         if block.confidence > got.confidence:
             return Reading(" ".join(block.text.split()), block.confidence)
     return got
+
+
+def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The cell with what is left of its right rule made white: from the edge inwards, the fewest lines of pixels (at most a few) whose ink together runs
+    along the whole cell (a rule, even bent or faint) and those outside them. A digit
+    touching the rule keeps its strokes: no digit runs along its whole cell."""
+    if crop.size == 0:
+        return crop
+    norm = cv2.normalize(crop, None, 0, 255, cv2.NORM_MINMAX)
+    dark = np.asarray(norm, dtype=np.uint8) < _REMNANT_LEVEL
+    out = crop.copy()
+    h, w = crop.shape
+    right = _rule_depth(dark[:, ::-1][:, : min(_RULE_BAND, w)])
+    if right:
+        out[:, w - right :] = 255
+    return out
+
+
+def _rule_depth(band: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
+    """How many lines of `band` (lines down, the edge first) to clear: up to the first
+    where the ink seen so far covers nearly every row; 0 when it never does."""
+    if band.size == 0:
+        return 0
+    seen = np.maximum.accumulate(band, axis=1).mean(axis=0)
+    hit = np.flatnonzero(seen >= _RULE_SHARE)
+    return int(hit[0]) + 1 if hit.size else 0
 
 
 def _is_dash(dark: np.ndarray[Any, np.dtype[np.bool_]], cell_height: int) -> bool:
