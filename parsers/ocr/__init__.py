@@ -227,8 +227,9 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
 
 
 def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
-    """The cell with what is left of its right rule made white: from the edge inwards, the fewest lines of pixels (at most a few) whose ink together runs
-    along the whole cell (a rule, even bent or faint) and those outside them. A digit
+    """The cell with what is left of its right rule made white: from the edge
+    inwards, the fewest lines of pixels (at most a few) whose ink together runs along
+    the whole cell (a rule, even bent or faint) and those outside them. A digit
     touching the rule keeps its strokes: no digit runs along its whole cell."""
     if crop.size == 0:
         return crop
@@ -244,12 +245,19 @@ def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarra
 
 def _rule_depth(band: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
     """How many lines of `band` (lines down, the edge first) to clear: up to the first
-    where the ink seen so far covers nearly every row; 0 when it never does."""
+    where the ink seen so far covers nearly every row, and the inked lines right after
+    it (a thick rule); 0 when it never does."""
     if band.size == 0:
         return 0
     seen = np.maximum.accumulate(band, axis=1).mean(axis=0)
     hit = np.flatnonzero(seen >= _RULE_SHARE)
-    return int(hit[0]) + 1 if hit.size else 0
+    if not hit.size:
+        return 0
+    depth = int(hit[0]) + 1
+    own = band.mean(axis=0)
+    while depth < band.shape[1] and own[depth] >= _RULE_SHARE:  # the rest of a thick rule
+        depth += 1
+    return depth
 
 
 def _is_dash(dark: np.ndarray[Any, np.dtype[np.bool_]], cell_height: int) -> bool:

@@ -265,3 +265,70 @@ def test_figures_breaking_a_check_of_the_form_are_flagged() -> None:
     rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "38", "68", "204"], *list(ROWS.values())[1:]]  # 83 read as 38
     reasons = _reasons(_recognised(rows))
     assert reasons == {("ho_kinh_doanh", "de_nghi"): "check_failed", ("ho_kinh_doanh", "phe_duyet"): "check_failed"}
+
+
+# ---- cell-level cleanup (synthetic arrays, no Tesseract) ----------------------------
+
+
+def test_black_print_under_a_red_seal_stays_and_the_seal_goes() -> None:
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    rgb = np.full((200, 200, 3), (226, 216, 197), dtype=np.uint8)  # warm paper
+    rgb[40:160, 40:160] = (200, 120, 115)  # faded red seal
+    rgb[90:110, 60:70] = (128, 80, 75)  # a black stroke seen through the seal
+    gray = geometry.drop_coloured_ink(rgb)
+    assert int(gray[100, 65]) < 160  # the stroke is still print
+    assert int(gray[60, 120]) == 255  # the seal itself is paper
+    desk = np.full((100, 100, 3), (200, 110, 100), dtype=np.uint8)  # red desk round the page
+    desk[20:80, 20:80] = (230, 230, 230)
+    assert int(geometry.drop_coloured_ink(desk)[5, 5]) == 255
+
+
+def test_a_rule_is_fitted_without_the_digit_touching_it() -> None:
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    sub = np.zeros((40, 400), dtype=bool)
+    sub[20:23, :] = True  # a straight rule, three pixels thick
+    sub[0:20, 380:392] = True  # a digit standing on it
+    curve = geometry._rule_curve(sub, 0, 0, np.arange(400, dtype=np.float64))
+    assert curve is not None
+    assert float(np.abs(curve - 21.0).max()) < 0.5
+    short = np.zeros((10, 400), dtype=bool)
+    short[5, :150] = True  # a rule seen over a third of the width only
+    assert geometry._rule_curve(short, 0, 0, np.arange(400, dtype=np.float64)) is None
+
+
+def test_a_dash_is_empty_and_a_figure_is_not() -> None:
+    import numpy as np
+
+    from parsers.ocr import _is_dash
+
+    dash = np.zeros((60, 200), dtype=bool)
+    dash[30:34, 90:100] = True  # a short, blurred "-": 10 x 4
+    dash[5, 5] = True  # a speck
+    assert _is_dash(dash, 60)
+    hundred = np.zeros((60, 200), dtype=bool)
+    hundred[20:30, 100:106] = True  # thin strokes of "100" written small
+    hundred[20:30, 110:112] = hundred[20:30, 118:120] = True
+    hundred[20:22, 110:120] = hundred[28:30, 110:120] = True
+    assert not _is_dash(hundred, 60)
+
+
+def test_a_figure_touching_the_right_rule_keeps_its_last_digit() -> None:
+    import numpy as np
+
+    from parsers.ocr import _clear_rule_remnants
+
+    cell = np.full((46, 240), 255, dtype=np.uint8)
+    cell[:, 236:240] = 90  # what is left of the rule, full height
+    cell[8:38, 226:236] = 30  # the last digit, touching it
+    out = _clear_rule_remnants(cell)
+    assert (out[:, 236:] == 255).all()
+    assert (out[8:38, 226:236] == 30).all()
+    untouched = np.full((46, 240), 255, dtype=np.uint8)
+    untouched[8:38, 226:240] = 30  # a digit at the edge, no rule: kept
+    assert (_clear_rule_remnants(untouched) == untouched).all()
