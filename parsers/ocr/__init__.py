@@ -40,7 +40,8 @@ _RULE_BAND = 8  # pixels from a cell's edge where what is left of its rule may l
 _RULE_SHARE = 0.95  # of a cell's height (width) inked along its edge: a rule, not a digit
 _REMNANT_LEVEL = 220  # a faint rule's remnant is darker than paper, if barely
 _SPECK_AREA = 6  # pixels: dust, not a stroke
-_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
+_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the readings of a figure differ: never certain
+_SURE = 0.8  # a figure read at least this surely by the digits model is read once
 
 
 class _Deadline:
@@ -150,6 +151,11 @@ def _read_cell(
         return None  # blank (specks only)
     if _is_dash(dark, y1 - y0):
         return None  # a lone dash: nothing stated
+    stray = _stray_specks(dark)
+    if stray.any():
+        crop = crop.copy()
+        crop[stray] = 255
+        dark &= ~stray
     ys, xs = np.nonzero(dark)
     pad = 4
     crop = crop[
@@ -159,19 +165,8 @@ def _read_cell(
     crop = np.ascontiguousarray(crop)
     text_reading = _recognise_lines(crop)
     text = nfc(" ".join(text_reading.text.split()))
-    if not text:
-        return None
-    if looks_numeric(text) or _mostly_digits(text) or _no_word(text):
-        digits = recognise(crop, "digits")
-        figure = "".join(digits.text.split())
-        if not figure:
-            return text, 0.0
-        conf = min(digits.confidence, text_reading.confidence) if looks_numeric(text) else digits.confidence * 0.5
-        if _digits_of(figure) != _digits_of(text):
-            conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
-            if looks_numeric(text) and text_reading.confidence > digits.confidence:
-                figure = "".join(text.split())  # the surer of two differing readings, still flagged
-        return figure, conf
+    if not text or looks_numeric(text) or _mostly_digits(text) or _no_word(text):
+        return _read_figure(crop, text, text_reading.confidence)
     return _fix_words(text), text_reading.confidence
 
 
@@ -226,6 +221,37 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
     return got
 
 
+def _read_figure(crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float) -> tuple[str, float] | None:
+    """A figure cell read with the digits model; when that is not plainly sure (or the
+    text model saw other digits, or nothing) read again from the cell binarised at two
+    larger sizes, and the reading most of them agree on kept. Readings that differ
+    leave the figure unsure (flagged), never silently chosen."""
+    first = recognise(crop, "digits")
+    readings = [("".join(first.text.split()), first.confidence)]
+    numeric = looks_numeric(text)
+    if not text or first.confidence < _SURE or _digits_of(readings[0][0]) != _digits_of(text):
+        for factor in (2, 3):
+            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+            got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
+            readings.append(("".join(got.text.split()), got.confidence))
+    if numeric:
+        readings.append(("".join(text.split()), text_conf))
+    found = [(f, c) for f, c in readings if _digits_of(f)]
+    if not found:
+        return (text, 0.0) if text else None
+    votes: dict[str, list[float]] = {}
+    for f, c in found:
+        votes.setdefault(f, []).append(c)
+    figure = max(votes, key=lambda f: (len(votes[f]), max(votes[f])))
+    conf = min(votes[figure])
+    if not numeric:
+        conf *= 0.5  # the text model took it for letters
+    if len(votes) > 1:
+        conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
+    return figure, conf
+
+
 def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
     """The cell with what is left of its right rule made white: from the edge
     inwards, the fewest lines of pixels (at most a few) whose ink together runs along
@@ -258,6 +284,29 @@ def _rule_depth(band: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
     while depth < band.shape[1] and own[depth] >= _RULE_SHARE:  # the rest of a thick rule
         depth += 1
     return depth
+
+
+def _stray_specks(dark: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Small blots lying wholly above or below the band of a cell's text (dust, a dot
+    of the stamp): not a decimal point or comma, which sit within the band."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return np.zeros_like(dark)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    big = float(areas.max())
+    main = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 0.25 * big]
+    top = min(int(stats[i, cv2.CC_STAT_TOP]) for i in main)
+    bottom = max(int(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]) for i in main)
+    stray = [
+        i
+        for i in range(1, n)
+        if stats[i, cv2.CC_STAT_AREA] < 0.15 * big
+        and (
+            int(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]) <= top
+            or int(stats[i, cv2.CC_STAT_TOP]) >= bottom
+        )
+    ]
+    return np.isin(labels, stray) if stray else np.zeros_like(dark)
 
 
 def _is_dash(dark: np.ndarray[Any, np.dtype[np.bool_]], cell_height: int) -> bool:
