@@ -149,13 +149,13 @@ def _read_cell(
     dark = crop < 128
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
-    if _is_dash(dark, y1 - y0):
-        return None  # a lone dash: nothing stated
     stray = _stray_specks(dark)
     if stray.any():
         crop = crop.copy()
         crop[stray] = 255
         dark &= ~stray
+    if _is_dash(dark, y1 - y0):
+        return None  # a lone dash: nothing stated
     ys, xs = np.nonzero(dark)
     pad = 4
     crop = crop[

@@ -332,3 +332,38 @@ def test_a_figure_touching_the_right_rule_keeps_its_last_digit() -> None:
     untouched = np.full((46, 240), 255, dtype=np.uint8)
     untouched[8:38, 226:240] = 30  # a digit at the edge, no rule: kept
     assert (_clear_rule_remnants(untouched) == untouched).all()
+
+
+def test_a_speck_above_a_figure_is_dropped_and_its_decimal_comma_kept() -> None:
+    import numpy as np
+
+    from parsers.ocr import _stray_specks
+
+    dark = np.zeros((60, 200), dtype=bool)
+    dark[20:45, 100:115] = dark[20:45, 120:135] = True  # two digits
+    dark[40:46, 138:141] = True  # a decimal comma at the foot of the line
+    dark[5:8, 125:128] = True  # dust above the line
+    stray = _stray_specks(dark)
+    assert stray[5:8, 125:128].all()
+    assert not stray[40:46, 138:141].any()
+    assert not stray[20:45, 100:135].any()
+
+
+def test_readings_of_a_figure_that_differ_leave_it_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+    from parsers.ocr.recognise import Reading
+
+    crop = np.full((30, 40), 255, dtype=np.uint8)
+    crop[5:25, 10:30] = 0
+    answers = iter([Reading("34", 0.5), Reading("34", 0.9), Reading("44", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    figure, conf = ocr._read_figure(crop, "34", 0.95) or ("", 1.0)
+    assert figure == "34"  # three of four readings say so
+    assert conf < 0.8  # but one disagrees: flagged
+    answers = iter([Reading("", 0.0), Reading("10", 0.95), Reading("10", 0.9)])
+    figure, conf = ocr._read_figure(crop, "", 0.0) or ("", 1.0)
+    assert figure == "10" and conf < 0.8  # kept, flagged: the text model saw nothing
+    answers = iter([Reading("62", 0.93)])
+    assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9)  # sure at once: read once
