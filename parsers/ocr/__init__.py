@@ -138,9 +138,14 @@ def _read_cell(
     clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
 ) -> tuple[str, float] | None:
     x0, y0, x1, y1 = box
-    inset = 1  # figures are right-aligned and may touch the rule: its remnant is cleared below
     if x1 - x0 <= 2 * _INSET + 4 or y1 - y0 <= 2 * _INSET + 4:
         return None
+    # figures are right-aligned and may touch the rule: read up to a rule found whole
+    # (its remnant is cleared below); a rule broken (by a stamp) may leave a piece
+    # that reads as a "1", so the cell is kept off it as off its other rules
+    along = ink[y0 + _INSET : y1 - _INSET, max(0, x1 - 3) : x1 + 4]
+    whole = along.size > 0 and float((along.max(axis=1) > 0).mean()) >= _RULE_SHARE
+    inset = 1 if whole else _INSET
     crop = _clear_rule_remnants(clean[y0 + _INSET : y1 - _INSET, x0 + _INSET : x1 - inset])
     if crop.size == 0 or int(crop.min()) > 200:
         return None  # nothing printed: paper, faint specks
