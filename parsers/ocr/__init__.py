@@ -155,23 +155,23 @@ def _read_cell(
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
     stray = _stray_specks(dark)
-    if stray.any():
-        crop = crop.copy()
-        crop[stray] = 255
-        dark &= ~stray
-    if _is_dash(dark, y1 - y0):
+    if _is_dash(dark & ~stray, y1 - y0):
         return None  # a lone dash: nothing stated
-    ys, xs = np.nonzero(dark)
-    pad = 4
-    crop = crop[
-        max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
-        max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
-    ]
-    crop = np.ascontiguousarray(crop)
-    text_reading = _recognise_lines(crop)
+    if stray.any():
+        # dust above or below a figure is no part of it; a label keeps it (its
+        # diacritics lie above its letters), so it is read without only as a figure
+        despeckled = crop.copy()
+        despeckled[stray] = 255
+        figure_crop = _ink_box(despeckled, dark & ~stray)
+        again = _recognise_lines(figure_crop)
+        again_text = nfc(" ".join(again.text.split()))
+        if _figure_like(again_text):
+            return _read_figure(figure_crop, again_text, again.confidence)
+    text_crop = _ink_box(crop, dark)
+    text_reading = _recognise_lines(text_crop)
     text = nfc(" ".join(text_reading.text.split()))
-    if not text or looks_numeric(text) or _mostly_digits(text) or _no_word(text):
-        return _read_figure(crop, text, text_reading.confidence)
+    if _figure_like(text):
+        return _read_figure(text_crop, text, text_reading.confidence)
     return _fix_words(text), text_reading.confidence
 
 
@@ -224,6 +224,25 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
         if block.confidence > got.confidence:
             return Reading(" ".join(block.text.split()), block.confidence)
     return got
+
+
+def _figure_like(text: str) -> bool:
+    """Whether a cell's text (or its lack) is to be read as a figure."""
+    return not text or looks_numeric(text) or _mostly_digits(text) or _no_word(text)
+
+
+def _ink_box(
+    crop: np.ndarray[Any, np.dtype[np.uint8]], dark: np.ndarray[Any, np.dtype[np.bool_]]
+) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """`crop` cut to its ink (`dark`) with a few pixels of paper around."""
+    ys, xs = np.nonzero(dark)
+    pad = 4
+    return np.ascontiguousarray(
+        crop[
+            max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
+            max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
+        ]
+    )
 
 
 def _read_figure(crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float) -> tuple[str, float] | None:
