@@ -235,8 +235,11 @@ def test_sure_figures_that_add_up_are_not_flagged() -> None:
 
 
 def test_an_unsure_figure_is_flagged_unless_its_column_adds_up_to_the_total() -> None:
-    unsure = {(2, 2): 0.4}  # ho_kinh_doanh / de_nghi
+    unsure = {(2, 2): 0.6}  # ho_kinh_doanh / de_nghi
     assert _reasons(_recognised([HEADER, *ROWS.values(), TOTAL], unsure)) == {}
+    # very unsure: an unread cell and a misread can make a column add up by chance
+    very_unsure = _recognised([HEADER, *ROWS.values(), TOTAL], {(2, 2): 0.2})
+    assert _reasons(very_unsure) == {("ho_kinh_doanh", "de_nghi"): "low_confidence"}
     no_total = _recognised([HEADER, *ROWS.values()], unsure)
     assert _reasons(no_total) == {("ho_kinh_doanh", "de_nghi"): "low_confidence"}
     problem = next(p for p in no_total.problems if p.code == "uncertain_figure")
