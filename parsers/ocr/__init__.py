@@ -7,8 +7,8 @@ page turned upright (EXIF, then Tesseract's orientation detection), skew and
 perspective undone from the table's rules, the ruled grid found, and each cell
 recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
 cleared, and a figure not plainly sure is read again from the cell binarised at two
-sizes, readings that differ leaving it unsure (flagged downstream). The lines just above the table ("Đơn vị: ...", "Số liệu tính
-đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
+sizes, readings that differ leaving it unsure (flagged downstream). The lines just
+above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
 the caps of `ReadLimits` (pages, megapixels, seconds by the injected clock) raise
 `GridError(over_limit)`.
 """
