@@ -8,9 +8,9 @@ perspective undone from the table's rules, the ruled grid found, and each cell
 recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
 cleared, and a figure not plainly sure is read again from the cell binarised at two
 sizes, readings that differ leaving it unsure (flagged downstream). The lines just
-above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
-the caps of `ReadLimits` (pages, megapixels, seconds by the injected clock) raise
-`GridError(over_limit)`.
+above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
+Nothing is written and nothing leaves the process; the caps of `ReadLimits` (pages,
+megapixels, seconds by the injected clock) raise `GridError(over_limit)`.
 """
 
 from __future__ import annotations
