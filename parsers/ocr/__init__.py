@@ -5,10 +5,12 @@ its page), for the same table finding as spreadsheets.
 Per page: coloured ink dropped (a red stamp, a blue signature), light flattened, the
 page turned upright (EXIF, then Tesseract's orientation detection), skew and
 perspective undone from the table's rules, the ruled grid found, and each cell
-recognised on its own. The lines just above the table ("Đơn vị: ...", "Số liệu tính
-đến ngày ...") are read as notes. Nothing is written and nothing leaves the process;
-the caps of `ReadLimits` (pages, megapixels, seconds by the injected clock) raise
-`GridError(over_limit)`.
+recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
+cleared, and a figure not plainly sure is read again from the cell binarised at two
+sizes, readings that differ leaving it unsure (flagged downstream). The lines just
+above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
+Nothing is written and nothing leaves the process; the caps of `ReadLimits` (pages,
+megapixels, seconds by the injected clock) raise `GridError(over_limit)`.
 """
 
 from __future__ import annotations
@@ -36,7 +38,13 @@ Gray = np.ndarray[Any, np.dtype[np.uint8]]
 _OSD_MIN_CONFIDENCE = 2.0
 _RETRY_BELOW = 0.6  # a cell read line by line less surely than this is read again as a block
 _MIN_TABLE_WIDTH = 2800  # pixels: an A4 table at 300 dpi is ~2200 (portrait) to ~3200 wide
-_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the two readings of a figure differ: never certain
+_INSET = 5  # pixels kept off a cell's other rules
+_RULE_BAND = 8  # pixels from a cell's edge where what is left of its rule may lie
+_RULE_SHARE = 0.95  # of a cell's height (width) inked along its edge: a rule, not a digit
+_REMNANT_LEVEL = 220  # a faint rule's remnant is darker than paper, if barely
+_SPECK_AREA = 6  # pixels: dust, not a stroke
+_DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the readings of a figure differ: never certain
+_SURE = 0.8  # a figure read at least this surely by the digits model is read once
 
 
 class _Deadline:
@@ -61,7 +69,7 @@ def read_scan(data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clo
     intermediates before the next page is decoded."""
     deadline = _Deadline(limits, clock, filename)
     sheets: list[Sheet] = []
-    for number, gray in enumerate(iter_pages(data, fmt, limits, filename, geometry.drop_coloured_ink), start=1):
+    for number, gray in enumerate(iter_pages(data, fmt, limits, filename, geometry.ColouredInkDropped()), start=1):
         deadline.check()
         page = [gray]
         del gray  # `_read_page` holds the only reference and lets go of it once turned
@@ -141,10 +149,15 @@ def _read_cell(
     clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
 ) -> tuple[str, float] | None:
     x0, y0, x1, y1 = box
-    inset = 5
-    if x1 - x0 <= 2 * inset + 4 or y1 - y0 <= 2 * inset + 4:
+    if x1 - x0 <= 2 * _INSET + 4 or y1 - y0 <= 2 * _INSET + 4:
         return None
-    crop = clean[y0 + inset : y1 - inset, x0 + inset : x1 - inset]
+    # figures are right-aligned and may touch the rule: read up to a rule found whole
+    # (its remnant is cleared below); a rule broken (by a stamp) may leave a piece
+    # that reads as a "1", so the cell is kept off it as off its other rules
+    along = ink[y0 + _INSET : y1 - _INSET, max(0, x1 - 3) : x1 + 4]
+    whole = along.size > 0 and float((along.max(axis=1) > 0).mean()) >= _RULE_SHARE
+    inset = 1 if whole else _INSET
+    crop = _clear_rule_remnants(clean[y0 + _INSET : y1 - _INSET, x0 + _INSET : x1 - inset])
     if crop.size == 0 or int(crop.min()) > 200:
         return None  # nothing printed: paper, faint specks
     # grey print of a blurred photo stretched to black on white
@@ -152,31 +165,24 @@ def _read_cell(
     dark = crop < 128
     if int(dark.sum()) < 25:
         return None  # blank (specks only)
-    ys, xs = np.nonzero(dark)
-    ink_h, ink_w = int(ys.max() - ys.min()) + 1, int(xs.max() - xs.min()) + 1
-    if ink_w > 2.5 * ink_h and ink_h < 0.2 * (y1 - y0):
+    stray = _stray_specks(dark)
+    if _is_dash(dark & ~stray, y1 - y0):
         return None  # a lone dash: nothing stated
-    pad = 4
-    crop = crop[
-        max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
-        max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
-    ]
-    crop = np.ascontiguousarray(crop)
-    text_reading = _recognise_lines(crop)
+    if stray.any():
+        # dust above or below a figure is no part of it; a label keeps it (its
+        # diacritics lie above its letters), so it is read without only as a figure
+        despeckled = crop.copy()
+        despeckled[stray] = 255
+        figure_crop = _ink_box(despeckled, dark & ~stray)
+        again = _recognise_lines(figure_crop)
+        again_text = nfc(" ".join(again.text.split()))
+        if _figure_like(again_text):
+            return _read_figure(figure_crop, again_text, again.confidence)
+    text_crop = _ink_box(crop, dark)
+    text_reading = _recognise_lines(text_crop)
     text = nfc(" ".join(text_reading.text.split()))
-    if not text:
-        return None
-    if looks_numeric(text) or _mostly_digits(text) or _no_word(text):
-        digits = recognise(crop, "digits")
-        figure = "".join(digits.text.split())
-        if not figure:
-            return text, 0.0
-        conf = min(digits.confidence, text_reading.confidence) if looks_numeric(text) else digits.confidence * 0.5
-        if _digits_of(figure) != _digits_of(text):
-            conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
-            if looks_numeric(text) and text_reading.confidence > digits.confidence:
-                figure = "".join(text.split())  # the surer of two differing readings, still flagged
-        return figure, conf
+    if _figure_like(text):
+        return _read_figure(text_crop, text, text_reading.confidence)
     return _fix_words(text), text_reading.confidence
 
 
@@ -229,6 +235,125 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
         if block.confidence > got.confidence:
             return Reading(" ".join(block.text.split()), block.confidence)
     return got
+
+
+def _figure_like(text: str) -> bool:
+    """Whether a cell's text (or its lack) is to be read as a figure."""
+    return not text or looks_numeric(text) or _mostly_digits(text) or _no_word(text)
+
+
+def _ink_box(
+    crop: np.ndarray[Any, np.dtype[np.uint8]], dark: np.ndarray[Any, np.dtype[np.bool_]]
+) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """`crop` cut to its ink (`dark`) with a few pixels of paper around."""
+    ys, xs = np.nonzero(dark)
+    pad = 4
+    return np.ascontiguousarray(
+        crop[
+            max(0, int(ys.min()) - pad) : int(ys.max()) + pad + 1,
+            max(0, int(xs.min()) - pad) : int(xs.max()) + pad + 1,
+        ]
+    )
+
+
+def _read_figure(crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float) -> tuple[str, float] | None:
+    """A figure cell read with the digits model; when that is not plainly sure (or the
+    text model saw other digits, or nothing) read again from the cell binarised at two
+    larger sizes, and the reading most of them agree on kept. Readings that differ
+    leave the figure unsure (flagged), never silently chosen."""
+    first = recognise(crop, "digits")
+    readings = [("".join(first.text.split()), first.confidence)]
+    numeric = looks_numeric(text)
+    if not text or first.confidence < _SURE or _digits_of(readings[0][0]) != _digits_of(text):
+        for factor in (2, 3):
+            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+            got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
+            readings.append(("".join(got.text.split()), got.confidence))
+    if numeric:
+        readings.append(("".join(text.split()), text_conf))
+    found = [(f, c) for f, c in readings if _digits_of(f)]
+    if not found:
+        return (text, 0.0) if text else None
+    votes: dict[str, list[float]] = {}
+    for f, c in found:
+        votes.setdefault(f, []).append(c)
+    figure = max(votes, key=lambda f: (len(votes[f]), max(votes[f])))
+    conf = min(votes[figure])
+    if not numeric:
+        conf *= 0.5  # the text model took it for letters
+    if len(votes) > 1:
+        conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
+    return figure, conf
+
+
+def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The cell with what is left of its right rule made white: from the edge
+    inwards, the fewest lines of pixels (at most a few) whose ink together runs along
+    the whole cell (a rule, even bent or faint) and those outside them. A digit
+    touching the rule keeps its strokes: no digit runs along its whole cell."""
+    if crop.size == 0:
+        return crop
+    norm = cv2.normalize(crop, None, 0, 255, cv2.NORM_MINMAX)
+    dark = np.asarray(norm, dtype=np.uint8) < _REMNANT_LEVEL
+    out = crop.copy()
+    h, w = crop.shape
+    right = _rule_depth(dark[:, ::-1][:, : min(_RULE_BAND, w)])
+    if right:
+        out[:, w - right :] = 255
+    return out
+
+
+def _rule_depth(band: np.ndarray[Any, np.dtype[np.bool_]]) -> int:
+    """How many lines of `band` (lines down, the edge first) to clear: up to the first
+    where the ink seen so far covers nearly every row, and the inked lines right after
+    it (a thick rule); 0 when it never does."""
+    if band.size == 0:
+        return 0
+    seen = np.maximum.accumulate(band, axis=1).mean(axis=0)
+    hit = np.flatnonzero(seen >= _RULE_SHARE)
+    if not hit.size:
+        return 0
+    depth = int(hit[0]) + 1
+    own = band.mean(axis=0)
+    while depth < band.shape[1] and own[depth] >= _RULE_SHARE:  # the rest of a thick rule
+        depth += 1
+    return depth
+
+
+def _stray_specks(dark: np.ndarray[Any, np.dtype[np.bool_]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Small blots lying wholly above or below the band of a cell's text (dust, a dot
+    of the stamp): not a decimal point or comma, which sit within the band."""
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    if n <= 2:
+        return np.zeros_like(dark)
+    areas = stats[1:, cv2.CC_STAT_AREA]
+    big = float(areas.max())
+    main = [i for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= 0.25 * big]
+    top = min(int(stats[i, cv2.CC_STAT_TOP]) for i in main)
+    bottom = max(int(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]) for i in main)
+    stray = [
+        i
+        for i in range(1, n)
+        if stats[i, cv2.CC_STAT_AREA] < 0.15 * big
+        and (
+            int(stats[i, cv2.CC_STAT_TOP] + stats[i, cv2.CC_STAT_HEIGHT]) <= top
+            or int(stats[i, cv2.CC_STAT_TOP]) >= bottom
+        )
+    ]
+    return np.isin(labels, stray) if stray else np.zeros_like(dark)
+
+
+def _is_dash(dark: np.ndarray[Any, np.dtype[np.bool_]], cell_height: int) -> bool:
+    """Whether a cell's ink (specks left aside) is one short solid bar: a "-" or "–"
+    standing for nothing stated. No digit is wider than tall, and a row of digits
+    ("100") fills far less of its box than a bar."""
+    n, _, stats, _ = cv2.connectedComponentsWithStats(dark.astype(np.uint8), connectivity=8)
+    blobs = [stats[i] for i in range(1, n) if stats[i, cv2.CC_STAT_AREA] >= _SPECK_AREA]
+    if len(blobs) != 1:
+        return False
+    _, _, w, h, area = (int(v) for v in blobs[0])
+    return w >= 1.4 * h and h < 0.2 * cell_height and area >= 0.6 * w * h
 
 
 def _no_word(text: str) -> bool:

@@ -19,17 +19,72 @@ _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not bla
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
+_RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
+_RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
+_STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
     """Grey page with saturated, not dark ink (a red stamp, a blue signature) made
-    paper-white; dark print, also where it lies under a stamp, stays."""
+    paper-white; dark print, also where it lies under a stamp, stays.
+
+    Where the ink is red (a seal; and a pixel or two around it, its blurred edge) the
+    page is seen through its brightest channel: the stamp is bright in red, black print
+    under it stays dark in every channel (a faded stamp over digits in a photo); what
+    stays bright there after the light is flattened is the stamp, made white. Red
+    regions reaching the image's edge (a wooden desk) are background, made white.
+
+    In two steps so a page can be decoded a band of rows at a time: `ink_planes` works
+    pixel by pixel, `finish_ink` on the whole page's planes."""
+    return finish_ink(ink_planes(rgb))
+
+
+def ink_planes(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[Gray, Gray, Gray]:
+    """Per pixel: the grey page with coloured ink made white, the brightest channel,
+    and the red-ink mask (1 where red), each one byte a pixel."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    out = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
     coloured = (hsv[:, :, 1] > _INK_SATURATION) & (hsv[:, :, 2] > _INK_VALUE)
-    out = np.asarray(gray, dtype=np.uint8).copy()
     out[coloured] = 255
+    hue = hsv[:, :, 0]
+    red = (coloured & ((hue <= _RED_HUE) | (hue >= 180 - _RED_HUE))).astype(np.uint8)  # a seal is red ink
+    return out, np.ascontiguousarray(hsv[:, :, 2]), red
+
+
+def finish_ink(planes: tuple[Gray, ...]) -> Gray:
+    """The whole page's step of `drop_coloured_ink`, from its `ink_planes`."""
+    out, value, red_mask = planes
+    if not red_mask.any():
+        return out
+    red = (red_mask > 0) & ~_touching_border(red_mask)  # a wooden desk around the page: no ink
+    edge = cv2.dilate(red.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 0
+    del red
+    out[edge] = value[edge]
+    flat = flatten_light(out)
+    out[edge & (flat > _STAMP_LIGHT)] = 255
     return out
+
+
+class ColouredInkDropped:
+    """`drop_coloured_ink` in its two steps, for pages decoded a band of rows at a time
+    (`parsers.ocr.pages.ToGray`)."""
+
+    band = staticmethod(ink_planes)
+    page = staticmethod(finish_ink)
+
+
+def _touching_border(mask: Gray) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Pixels of the regions of `mask` (found at a quarter size) that reach the image's
+    edge: what lies around the page, not ink on it."""
+    h, w = mask.shape
+    small = cv2.resize(mask, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_NEAREST)
+    _, labels = cv2.connectedComponents(small, connectivity=8)
+    edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
+    edge_labels = edge_labels[edge_labels > 0]
+    if edge_labels.size == 0:
+        return np.zeros((h, w), dtype=bool)
+    around = np.isin(labels, edge_labels).astype(np.uint8)
+    return cv2.resize(around, (w, h), interpolation=cv2.INTER_NEAREST) > 0
 
 
 def flatten_light(gray: Gray) -> Gray:
@@ -283,6 +338,33 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     return cells, rules
 
 
+def _rule_curve(
+    sub: np.ndarray[Any, np.dtype[np.bool_]], x: int, y: int, xs: np.ndarray[Any, np.dtype[np.float64]]
+) -> np.ndarray[Any, np.dtype[np.float64]] | None:
+    """The centre line of one rule across (`sub`, its pixels in its box at `x`, `y`)
+    as a parabola over `xs`: fitted to the rule's own thin stretches only (a digit
+    touching it, a stamp's edge are no part of it), points far off the fit dropped
+    and fitted again, and held level past the rule's ends (never extrapolated)."""
+    count = sub.sum(axis=0)
+    present = np.flatnonzero(count > 0)
+    if present.size < sub.shape[1] * 0.5:
+        return None
+    centre = (sub * np.arange(sub.shape[0])[:, None]).sum(axis=0)[present] / count[present]
+    thin = count[present] <= float(np.median(count[present])) + 2
+    cx = present[thin].astype(np.float64) + x
+    cy = centre[thin] + y
+    if cx.size < sub.shape[1] * 0.3:
+        return None
+    coef = np.polyfit(cx, cy, 2)
+    for _ in range(2):
+        keep = np.abs(np.polyval(coef, cx) - cy) < _RULE_FIT_TOLERANCE
+        if keep.sum() < cx.size * 0.5 or keep.all():
+            break
+        cx, cy = cx[keep], cy[keep]
+        coef = np.polyfit(cx, cy, 2)
+    return np.asarray(np.polyval(coef, np.clip(xs, cx.min(), cx.max())), dtype=np.float64)
+
+
 def _straighten_rows(gray: Gray) -> Gray:
     """Bend the image so each long rule across becomes straight (paper curl, the
     rest of a photo's perspective): every rule is fitted with a parabola, and each
@@ -298,12 +380,9 @@ def _straighten_rows(gray: Gray) -> Gray:
         x, y, bw, bh = (int(v) for v in stats[i, :4])
         if bw < w * 0.5 or bh > h * 0.2:
             continue
-        ys_i, xs_i = np.nonzero(labels[y : y + bh, x : x + bw] == i)
-        if xs_i.size < bw:
-            continue
-        coef = np.polyfit(xs_i + x, ys_i + y, 2)
-        curve = np.asarray(np.polyval(coef, xs), dtype=np.float64)
-        curves.append((float(np.median(curve)), curve))
+        curve = _rule_curve(labels[y : y + bh, x : x + bw] == i, x, y, xs)
+        if curve is not None:
+            curves.append((float(np.median(curve)), curve))
     del labels, horiz, ink  # 6 bytes a pixel, not needed for the remap (memory)
     if len(curves) < 2:
         return gray

@@ -4,7 +4,8 @@ layer rendered at 300 dpi (pypdfium2), an image with its EXIF orientation applie
 decoded in full.
 
 Memory: a page's colour pixels are turned grey a band of rows at a time as soon as
-they are decoded (`to_gray`, a per-pixel function such as dropping coloured ink), and
+they are decoded (`to_gray.band`, per pixel, such as splitting off coloured ink, into
+one-byte planes; then `to_gray.page` over the whole page's planes), and
 the colour bitmap or image is freed before the grey page is handed on, so a worker holds
 one grey page, never a colour copy of it. A photo far above 300 dpi is decoded at a
 reduced size (JPEG draft mode) and brought down to `MAX_PHOTO_SIDE`.
@@ -15,8 +16,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, Protocol
 
 import numpy as np
 import pypdfium2 as pdfium
@@ -34,7 +35,34 @@ _BAND_ROWS = 256  # rows of colour turned grey at a time
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 Gray = np.ndarray[Any, np.dtype[np.uint8]]
-ToGray = Callable[[RGB], Gray]
+
+
+class ToGray(Protocol):
+    """How colour pixels become the grey page: per band of rows (`band`: one-byte
+    planes of the band, each row for row), then over the whole page's planes (`page`)."""
+
+    def band(self, rgb: RGB) -> tuple[Gray, ...]: ...
+
+    def page(self, planes: tuple[Gray, ...]) -> Gray: ...
+
+
+class _Planes:
+    """The page's planes, filled a band of rows at a time."""
+
+    def __init__(self, height: int, width: int) -> None:
+        self.shape = (height, width)
+        self.planes: list[Gray] = []
+
+    def put(self, y: int, band: tuple[Gray, ...]) -> None:
+        if not self.planes:
+            self.planes = [np.empty(self.shape, dtype=np.uint8) for _ in band]
+        for plane, part in zip(self.planes, band, strict=True):
+            plane[y : y + part.shape[0]] = part
+
+    def finish(self, to_gray: ToGray) -> Gray:
+        planes, self.planes = tuple(self.planes), []
+        return to_gray.page(planes)
+
 
 # Pillow's names for the EXIF orientations (ImageOps.exif_transpose), applied to the grey page
 _EXIF_TURNS = {
@@ -72,13 +100,13 @@ def _check_pixels(width: float, height: float, limits: ReadLimits, filename: str
 
 
 def _banded(rgb: RGB, to_gray: ToGray) -> Gray:
-    """`to_gray` of `rgb` a band of rows at a time (`to_gray` works pixel by pixel), so
-    its full-page intermediates (HSV, masks) never exist at once."""
+    """`to_gray` of `rgb`, its per-pixel step a band of rows at a time, so its full-page
+    colour intermediates (HSV) never exist at once."""
     h, w = rgb.shape[:2]
-    out = np.empty((h, w), dtype=np.uint8)
+    planes = _Planes(h, w)
     for y in range(0, h, _BAND_ROWS):
-        out[y : y + _BAND_ROWS] = to_gray(np.ascontiguousarray(rgb[y : y + _BAND_ROWS, :, :3]))
-    return out
+        planes.put(y, to_gray.band(np.ascontiguousarray(rgb[y : y + _BAND_ROWS, :, :3])))
+    return planes.finish(to_gray)
 
 
 def _pdf_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray) -> Iterator[Gray]:
@@ -131,12 +159,11 @@ def _image_gray(img: Image.Image, to_gray: ToGray) -> Gray:
         source = (img if img.mode == "RGB" else img.convert("RGB")).resize(size, Image.Resampling.LANCZOS)
     try:
         w, h = source.size
-        out = np.empty((h, w), dtype=np.uint8)
+        planes = _Planes(h, w)
         for y in range(0, h, _BAND_ROWS):
             band = source.crop((0, y, w, min(h, y + _BAND_ROWS)))
-            rgb = np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)
-            out[y : y + rgb.shape[0]] = to_gray(rgb)
-        return out
+            planes.put(y, to_gray.band(np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)))
+        return planes.finish(to_gray)
     finally:
         if source is not img:
             source.close()

@@ -5,8 +5,9 @@ reason) when its recognition was unsure, when its column does not add up to the
 form's "Tổng cộng" row, when it has two more whole digits than most of its column
 (a dropped decimal comma), when it breaks one of the form's checks (approved above
 requested), or when its money column states no scale the recognition could read. A
-column whose figures add up exactly to its readable total is taken as confirmed: an
-unsure recognition there is not flagged, since a misread would not sum.
+column whose figures add up exactly to its readable total is taken as confirmed: a
+somewhat unsure recognition there is not flagged, since a misread would not sum; a
+very unsure one still is (an unread cell and a misread can cancel out).
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ from parsers.report.tables import Table
 from parsers.report.values import Reading
 
 CONFIDENCE_THRESHOLD: Final = 0.80
+# Below this a figure stays flagged even in a column that adds up: a cell left unread
+# (missing from the sum) and a misread can make the total come out by chance.
+CONFIRMABLE: Final = 0.5
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": lambda a, b: a <= b,
@@ -100,7 +104,8 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         cell = cells.get(_split(coord))
         if cell is None or cell.confidence is None:
             continue
-        if cell.confidence < CONFIDENCE_THRESHOLD and key[1] not in confirmed:
+        unsure = cell.confidence < CONFIDENCE_THRESHOLD
+        if unsure and (key[1] not in confirmed or cell.confidence < CONFIRMABLE):
             reasons.setdefault(key, "low_confidence")
     problems: list[Problem] = []
     for (ind, mcode), reason in reasons.items():
