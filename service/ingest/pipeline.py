@@ -4,6 +4,14 @@ Order of effects for every message, so a crash at any point redoes work but neve
 loses or doubles it: (1) archive the raw bytes durably, (2) commit the message row,
 its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
 server, (4) mark that action done.
+
+A scan or photo is not recognised during the poll (seconds each): the message is stored
+with everything else, marked `recognition_pending`, and its UID's action waits. Then
+`recognise_pending` reads it in full in the recognition worker and, in one transaction,
+replaces what the first reading produced, clears the mark and decides the action. A
+one-shot poll does that before it returns; the daemon in its own thread, so its polls,
+digest and reminders never wait for a scan. A crash leaves the mark: the next run
+finishes it.
 """
 
 from __future__ import annotations
@@ -24,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.model import ParsedMessage
 from service.config import Config, ImapConfig
-from service.errors import StorageError
+from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
@@ -32,15 +40,26 @@ from service.ingest.workers import Analyser
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
-from storage.mailbox import advance_folder, folder_state, mark_done, pending_actions, record_uids
+from storage.mailbox import (
+    WAIT,
+    advance_folder,
+    folder_state,
+    mark_done,
+    pending_actions,
+    record_uids,
+    settle_waiting,
+)
 from storage.messages import (
     Children,
     add_message,
+    claim_pending,
     insert_children,
     known_copies,
     message_by_id,
     message_by_sha,
     message_id_counts,
+    pending_recognitions,
+    rewrite_message,
 )
 from storage.records import MessageRecord
 
@@ -49,6 +68,8 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]  # a row's columns, as inserted
 Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive path, report day)
 Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
+# Messages awaiting recognition handed to the recognition worker at once (their bytes held).
+RECOGNITION_CHUNK = 4
 
 
 @dataclass(frozen=True)
@@ -63,6 +84,7 @@ class Stored:
     from_address: str | None
     received_at: dt.datetime
     readable: bool
+    pending: bool = False  # stored awaiting recognition of a scan or photo
 
 
 @dataclass
@@ -72,6 +94,7 @@ class PollReport:
     stored: list[Stored] = field(default_factory=list)
     duplicates: int = 0
     actions_retried: int = 0
+    pending: int = 0  # stored awaiting recognition (and not finished by this poll)
 
 
 def routing_for(cfg: Config) -> Routing:
@@ -229,6 +252,7 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
         "as_of": analysis.as_of,
         "unit_text": analysis.unit_text,
         "analysed_at": now,
+        "recognition_pending": bool(analysis.pending),
     }
     attachments = [
         {
@@ -331,17 +355,21 @@ class Ingestor:
             assert stored is not None
             return _stored(stored, duplicate)
 
-    def poll(self, mailbox: Mailbox) -> PollReport:
+    def poll(self, mailbox: Mailbox, *, finish_recognition: bool = True) -> PollReport:
         """One pass over the configured folder; returns what was stored.
+
+        Scans and photos are recognised after the pass: before returning with
+        `finish_recognition` (then every message awaiting recognition is finished, also
+        one a crashed run left), else by `recognise_pending` later (the daemon).
 
         A database error (locked, gone) is a `StorageError`; what was archived but not
         committed is redone by the next poll, since the server still has it and the
         UID bookkeeping was not advanced.
         """
         with _database_errors():
-            return self._poll(mailbox)
+            return self._poll(mailbox, finish_recognition)
 
-    def _poll(self, mailbox: Mailbox) -> PollReport:
+    def _poll(self, mailbox: Mailbox, finish_recognition: bool) -> PollReport:
         imap = self.cfg.imap
         assert imap is not None  # the CLI checks for an [imap] section before polling
         report = PollReport(mailbox.account, imap.folder)
@@ -375,6 +403,12 @@ class Ingestor:
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
+        if finish_recognition and not self.stop.is_set():
+            finished = {s.message_pk: s for s in self.recognise_pending()}
+            if finished:
+                report.stored = [finished.get(s.message_pk, s) for s in report.stored]
+                self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+        report.pending = sum(s.pending for s in report.stored)
         return report
 
     def _pass_uid(self, account: str, uidvalidity: int, uid: int) -> None:
@@ -391,12 +425,12 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
-        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
+        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=False)
 
     def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:
         """(2) Commit a batch in one transaction."""
         items, futures = pending
-        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
+        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures, recognise=False)
         results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
         failpoint("committed")
         for fm, analysis, pk, duplicate in results:
@@ -414,6 +448,7 @@ class Ingestor:
                     from_address=analysis.parsed.from_address,
                     received_at=fm.internaldate,
                     readable=analysis.readable,
+                    pending=bool(analysis.pending),
                 )
             )
             log.info(
@@ -454,7 +489,9 @@ class Ingestor:
                 )
                 if lost_race:
                     raced.append(fm.uid)
-                action = server_action(kind, duplicate, bool(imap.processed_folder))
+                # what to do on the server waits for the recognition: it tells what the message is
+                waits = bool(analysis.pending) and not duplicate
+                action = WAIT if waits else server_action(kind, duplicate, bool(imap.processed_folder))
                 uid_rows.append(
                     {
                         "account": account,
@@ -483,6 +520,67 @@ class Ingestor:
                 ", ".join(str(u) for u in sorted(set(raced))),
             )
         return results
+
+    # -- recognition left for later -----------------------------------------------------
+
+    def recognise_pending(self) -> list[Stored]:
+        """Read in full the messages stored awaiting recognition (oldest first), each in
+        the recognition worker, and replace what their first reading produced; returns
+        them as now stored. Stops between messages when `stop` is set.
+
+        Idempotent and safe against a crash at any point: a message's new reading, its
+        cleared mark and its UIDs' server action are one transaction; until it commits,
+        the message stays marked and the next call reads it again.
+        """
+        done: list[Stored] = []
+        with _database_errors():
+            with self._session() as session:
+                waiting = pending_recognitions(session)
+            if waiting:
+                log.info("recognising the scans and photos of %d message(s)", len(waiting))
+            for first in range(0, len(waiting), RECOGNITION_CHUNK):
+                if self.stop.is_set():
+                    break
+                items: list[tuple[int, bytes, dt.date]] = []
+                for pk, path, received_at in waiting[first : first + RECOGNITION_CHUNK]:
+                    try:
+                        raw = self.archive.load(path)
+                    except ArchiveError as exc:
+                        log.error("message %d awaits recognition but cannot be read again: %s", pk, exc)
+                        continue
+                    items.append((pk, raw, report_day_of(received_at, self.cfg)))
+                futures = self.analyser.recognise([(raw, day) for _, raw, day in items])
+                for (pk, raw, day), future in zip(items, futures):
+                    if self.stop.is_set():
+                        future.cancel()
+                        continue
+                    [analysis] = self.analyser.results([(raw, day)], [future])
+                    stored = self._replace_reading(pk, day, analysis)
+                    if stored is not None:
+                        done.append(stored)
+        return done
+
+    def _replace_reading(self, pk: int, day: dt.date, analysis: Analysis) -> Stored | None:
+        """Message `pk`'s full reading instead of its first one, in one transaction; None
+        when another instance finished it meanwhile."""
+        imap = self.cfg.imap
+        with self._session() as session:
+            if not claim_pending(session, pk):
+                return None
+            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()))
+            settle_waiting(session, pk, server_action(analysis.kind, False, bool(imap and imap.processed_folder)))
+            failpoint("recognised")
+            self._commit(session)
+            log.info(
+                "recognised message %d from %s (%s): %s",
+                pk,
+                analysis.parsed.from_address,
+                analysis.parsed.message_id,
+                describe_analysis(analysis),
+            )
+            stored = message_by_id(session, pk)
+            assert stored is not None
+            return _stored(stored, False)
 
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
         """(3) + (4): move or flag committed messages, then mark the action done."""
@@ -546,14 +644,15 @@ def _stored(msg: MessageRecord, duplicate: bool) -> Stored:
 
 
 def describe_analysis(a: Analysis) -> str:
+    waiting = f"; {len(a.pending)} file(s) awaiting recognition" if a.pending else ""
     if a.kind == REPORT:
         cells = sum(len(row) for row in a.values.values())
         return (
             f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
-            f"{cells} figures, {len(a.problems)} problems)"
+            f"{cells} figures, {len(a.problems)} problems{waiting})"
         )
     reason = a.reason if not a.reason_detail else f"{a.reason}: {a.reason_detail}"
-    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason})"
+    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason}{waiting})"
 
 
 def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, Stored]]:
