@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 
 # Below this many messages a batch is analysed in-process: starting workers costs more.
 # A message that may need recognition (a scan or photo: seconds, not milliseconds) is
-# analysed in a worker process even alone, so it never holds the poll, the IDLE thread
-# or the digest job.
+# read in full in a worker process even alone; the poll reads it without recognition
+# (milliseconds) and leaves the rest to that worker, so a scan never holds the poll, the
+# IDLE thread or the digest job.
 PARALLEL_MIN_BATCH = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
@@ -71,17 +72,18 @@ class Analyser:
     def submit(self, items: Sequence[tuple[bytes, dt.date]], *, recognise: bool = True) -> list[Future[Analysis]]:
         """Start analysing `items`; the futures complete in the workers (or already here).
 
-        A message that may need recognition (`may_need_recognition`) goes to a worker
-        even alone (to the recognition pool, or with `recognise` False to the other one,
-        its scans and photos left for `recognise`); the others of a big batch too, those
-        of a small one are analysed here (after the workers were given theirs)."""
+        A message that may need recognition (`may_need_recognition`) goes to the
+        recognition pool even alone; the others of a big batch to the other workers,
+        those of a small one are analysed here (after the workers were given theirs).
+        With `recognise` False no message needs recognition: its scans and photos are
+        left for `recognise` (`Analysis.pending`)."""
         if self.workers < 1:
             return [self._done(raw, day, recognise) for raw, day in items]
         big = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
         futures: list[Future[Analysis] | None] = []
         for raw, day in items:
-            heavy = may_need_recognition(raw)
-            futures.append(self._in_worker(heavy and recognise, raw, day, recognise) if heavy or big else None)
+            heavy = recognise and may_need_recognition(raw)
+            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy or big else None)
         return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
     def recognise(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
@@ -124,20 +126,19 @@ class Analyser:
                 out.append(future.result())
             except BrokenProcessPool:
                 log.warning("an analysis worker process died; starting new ones")
-                heavy = may_need_recognition(raw)
-                self._reset(heavy and recognise)
-                if heavy:
-                    out.append(self._again_in_worker(raw, day, recognise))
-                else:
-                    out.append(_analyse_safely(raw, self.routing, day, recognise))
+                heavy = recognise and may_need_recognition(raw)
+                self._reset(heavy)
+                out.append(
+                    self._again_in_worker(raw, day) if heavy else _analyse_safely(raw, self.routing, day, recognise)
+                )
         return out
 
-    def _again_in_worker(self, raw: bytes, day: dt.date, recognise: bool = True) -> Analysis:
+    def _again_in_worker(self, raw: bytes, day: dt.date) -> Analysis:
         try:
-            return self._in_worker(recognise, raw, day, recognise).result()
+            return self._in_worker(True, raw, day).result()
         except BrokenProcessPool:
             log.error("an analysis worker died twice on a message of %d bytes; kept unanalysed", len(raw))
-            self._reset(recognise)
+            self._reset(True)
             return failed_analysis(raw, "worker_died")
 
     def reset(self) -> None:
