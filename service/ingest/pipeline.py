@@ -70,6 +70,10 @@ Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive pat
 Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
 # Messages awaiting recognition handed to the recognition worker at once (their bytes held).
 RECOGNITION_CHUNK = 4
+# At most this many messages a poll hands to the recognition worker as soon as they are
+# stored (as before they were recognised during the poll); the others wait for
+# `recognise_pending` to load them again from the archive.
+EARLY_RECOGNITIONS = 16
 
 
 @dataclass(frozen=True)
@@ -317,6 +321,10 @@ class Ingestor:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.analyser = Analyser(routing_for(cfg), workers)
         self.stop = stop or threading.Event()
+        # message id -> (raw, report day, its full reading under way): started by the poll
+        # as soon as the message is stored, collected by `recognise_pending`
+        self._early: dict[int, tuple[bytes, dt.date, Future[Analysis]]] = {}
+        self._early_lock = threading.Lock()
 
     def close(self) -> None:
         self.analyser.close()
@@ -433,7 +441,10 @@ class Ingestor:
         analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures, recognise=False)
         results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
         failpoint("committed")
+        days = {fm.uid: day for fm, _, _, day in items}
         for fm, analysis, pk, duplicate in results:
+            if analysis.pending and not duplicate:
+                self._start_recognition(pk, fm.raw, days[fm.uid])
             if duplicate:
                 report.duplicates += 1
                 log.info("UID %d is a copy of stored message %d", fm.uid, pk)
@@ -523,6 +534,17 @@ class Ingestor:
 
     # -- recognition left for later -----------------------------------------------------
 
+    def _start_recognition(self, pk: int, raw: bytes, day: dt.date) -> None:
+        """Hand stored message `pk` to the recognition worker now (it works while the poll
+        goes on); `recognise_pending` stores the result."""
+        if self.analyser.workers < 1:
+            return  # it would be read here, holding the poll
+        with self._early_lock:
+            if pk in self._early or len(self._early) >= EARLY_RECOGNITIONS:
+                return
+            [future] = self.analyser.recognise([(raw, day)])
+            self._early[pk] = (raw, day, future)
+
     def recognise_pending(self) -> list[Stored]:
         """Read in full the messages stored awaiting recognition (oldest first), each in
         the recognition worker, and replace what their first reading produced; returns
@@ -538,19 +560,29 @@ class Ingestor:
                 waiting = pending_recognitions(session)
             if waiting:
                 log.info("recognising the scans and photos of %d message(s)", len(waiting))
+            with self._early_lock:  # forget readings of messages finished elsewhere
+                wanted = {pk for pk, _, _ in waiting}
+                for pk in [pk for pk, (_, _, f) in self._early.items() if pk not in wanted and f.done()]:
+                    del self._early[pk]
             for first in range(0, len(waiting), RECOGNITION_CHUNK):
                 if self.stop.is_set():
                     break
-                items: list[tuple[int, bytes, dt.date]] = []
+                items: list[tuple[int, bytes, dt.date, Future[Analysis] | None]] = []
                 for pk, path, received_at in waiting[first : first + RECOGNITION_CHUNK]:
+                    with self._early_lock:
+                        early = self._early.pop(pk, None)
+                    if early is not None:
+                        items.append((pk, *early))
+                        continue
                     try:
                         raw = self.archive.load(path)
                     except ArchiveError as exc:
                         log.error("message %d awaits recognition but cannot be read again: %s", pk, exc)
                         continue
-                    items.append((pk, raw, report_day_of(received_at, self.cfg)))
-                futures = self.analyser.recognise([(raw, day) for _, raw, day in items])
-                for (pk, raw, day), future in zip(items, futures):
+                    items.append((pk, raw, report_day_of(received_at, self.cfg), None))
+                later = iter(self.analyser.recognise([(raw, day) for _, raw, day, f in items if f is None]))
+                futures = [f if f is not None else next(later) for _, _, _, f in items]
+                for (pk, raw, day, _), future in zip(items, futures):
                     if self.stop.is_set():
                         future.cancel()
                         continue
