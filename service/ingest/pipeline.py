@@ -36,7 +36,7 @@ from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
-from service.ingest.workers import Analyser
+from service.ingest.workers import Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
@@ -433,6 +433,8 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
+        if any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
+            self.analyser.warm_recognition()  # it starts while this batch is read
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=False)
 
     def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:

@@ -93,6 +93,12 @@ class Analyser:
             return [self._done(raw, day, True) for raw, day in items]
         return [self._in_worker(True, raw, day, True) for raw, day in items]
 
+    def warm_recognition(self) -> None:
+        """Start the recognition worker now, so it has loaded its libraries by the time the
+        poll hands it a scan (`recognise`)."""
+        if self.workers >= 1 and self._scan_pool is None:
+            self._get_pool(True).submit(_warm_up)
+
     def _in_worker(self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         try:
             return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day, recognise)
@@ -210,6 +216,11 @@ def _watch_parent(parent_pid: int) -> None:
         os._exit(0)
 
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
+def _warm_up() -> None:
+    """In a new recognition worker: its modules are imported by unpickling this (the readers,
+    OpenCV, Tesseract's bindings); nothing else to do."""
 
 
 def _analyse_safely(raw: bytes, routing: Routing, day: dt.date, recognise: bool = True) -> Analysis:
