@@ -5,13 +5,14 @@ loses or doubles it: (1) archive the raw bytes durably, (2) commit the message r
 its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
 server, (4) mark that action done.
 
-A scan or photo is not recognised during the poll (seconds each): the message is stored
-with everything else, marked `recognition_pending`, and its UID's action waits. Then
-`recognise_pending` reads it in full in the recognition worker and, in one transaction,
-replaces what the first reading produced, clears the mark and decides the action. A
-one-shot poll does that before it returns; the daemon in its own thread, so its polls,
-digest and reminders never wait for a scan. A crash leaves the mark: the next run
-finishes it.
+The daemon's poll (`defer_recognition`) does not recognise a scan or photo (seconds
+each): the message is stored with everything else, marked `recognition_pending`, and its
+UID's action waits. Then `recognise_pending` (the daemon's recognition thread) reads it
+in full in the recognition worker and, in one transaction, replaces what the first
+reading produced, clears the mark and decides the action; the daemon's polls, digest and
+reminders never wait for a scan. A crash leaves the mark: the next poll or start
+finishes it. A one-shot poll reads everything in full as it goes (it must end with
+everything read anyway) and finishes what a crashed run left marked.
 """
 
 from __future__ import annotations
@@ -363,21 +364,22 @@ class Ingestor:
             assert stored is not None
             return _stored(stored, duplicate)
 
-    def poll(self, mailbox: Mailbox, *, finish_recognition: bool = True) -> PollReport:
+    def poll(self, mailbox: Mailbox, *, defer_recognition: bool = False) -> PollReport:
         """One pass over the configured folder; returns what was stored.
 
-        Scans and photos are recognised after the pass: before returning with
-        `finish_recognition` (then every message awaiting recognition is finished, also
-        one a crashed run left), else by `recognise_pending` later (the daemon).
+        Scans and photos are recognised during the pass, and messages a crashed run left
+        awaiting recognition finished at its end; with `defer_recognition` (the daemon)
+        they are stored awaiting recognition and handed to the recognition worker, and
+        `recognise_pending` stores their full reading later.
 
         A database error (locked, gone) is a `StorageError`; what was archived but not
         committed is redone by the next poll, since the server still has it and the
         UID bookkeeping was not advanced.
         """
         with _database_errors():
-            return self._poll(mailbox, finish_recognition)
+            return self._poll(mailbox, not defer_recognition)
 
-    def _poll(self, mailbox: Mailbox, finish_recognition: bool) -> PollReport:
+    def _poll(self, mailbox: Mailbox, recognise: bool) -> PollReport:
         imap = self.cfg.imap
         assert imap is not None  # the CLI checks for an [imap] section before polling
         report = PollReport(mailbox.account, imap.folder)
@@ -401,17 +403,17 @@ class Ingestor:
             for batch in mailbox.fetch(mailbox.heads(uids[start : start + 200])):
                 if self.stop.is_set():
                     break
-                started = self._archive_and_submit(batch)
+                started = self._archive_and_submit(batch, recognise)
                 if pending is not None:
-                    self._store_batch(pending, mailbox.account, uidvalidity, report)
+                    self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
                     self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
                 pending = started
             if pending is not None:
-                self._store_batch(pending, mailbox.account, uidvalidity, report)
+                self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
-        if finish_recognition and not self.stop.is_set():
+        if recognise and not self.stop.is_set():  # what a crashed or deferring run left
             finished = {s.message_pk: s for s in self.recognise_pending()}
             if finished:
                 report.stored = [finished.get(s.message_pk, s) for s in report.stored]
@@ -425,7 +427,7 @@ class Ingestor:
             if advance_folder(session, account, self._imap.folder, uid, self.clock()):
                 self._commit(session)
 
-    def _archive_and_submit(self, batch: list[FetchedMessage]) -> Pending:
+    def _archive_and_submit(self, batch: list[FetchedMessage], recognise: bool) -> Pending:
         items: list[Item] = []
         for fm in batch:
             sha = content_hash(fm.raw)
@@ -433,14 +435,16 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
-        if any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
+        if not recognise and any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
             self.analyser.warm_recognition()  # it starts while this batch is read
-        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=False)
+        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=recognise)
 
-    def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:
+    def _store_batch(
+        self, pending: Pending, account: str, uidvalidity: int, report: PollReport, recognise: bool
+    ) -> None:
         """(2) Commit a batch in one transaction."""
         items, futures = pending
-        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures, recognise=False)
+        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures, recognise=recognise)
         results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
         failpoint("committed")
         days = {fm.uid: day for fm, _, _, day in items}

@@ -167,7 +167,7 @@ class Daemon:
                 self._mailbox = Mailbox(imap)
                 self._mailbox.connect()
             try:
-                return self.ingestor.poll(self._mailbox, finish_recognition=False)
+                return self.ingestor.poll(self._mailbox, defer_recognition=True)
             except MailboxError:
                 self._drop_connection()
                 if fresh or attempt == 2:

@@ -85,10 +85,26 @@ def test_sigkill_at_every_step_loses_and_doubles_nothing(db, mailbox, tmp_path, 
     assert len(moved) == N - unknown  # moved exactly once each
 
 
+# The daemon's poll and its recognition thread, in one process (`baocao run` without the schedule).
+DEFERRING_POLL = """
+import sys
+from service.config import load_config
+from service.ingest.archive import Archive
+from service.ingest.pipeline import Ingestor
+from service.mail.mailbox import Mailbox
+from storage.db import open_database
+cfg = load_config(sys.argv[1])
+ingestor = Ingestor(cfg, open_database(cfg.service.database_url), Archive(cfg.service.archive_dir))
+with Mailbox(cfg.imap) as box:
+    ingestor.poll(box, defer_recognition=True)
+ingestor.recognise_pending()
+"""
+
+
 def test_sigkill_while_a_scan_is_recognised_is_finished_by_the_next_poll(mailbox, tmp_path):
-    """Killed after the poll stored a photo's message and while its recognition commits: the
-    message is kept (marked), its UID is passed but it stays in the inbox; the next poll
-    reads it in full, once, and moves it."""
+    """The daemon killed after its poll stored a photo's message, while the recognition
+    commits: the message is kept (marked), its UID passed but left in the inbox; the next
+    poll reads it in full, once, and moves it."""
     from tests.integration.test_ingest import book_and_photo
 
     db_url = f"sqlite:///{tmp_path / 'b.db'}"
@@ -110,7 +126,13 @@ def test_sigkill_while_a_scan_is_recognised_is_finished_by_the_next_poll(mailbox
         archive_dir=tmp_path / "archive",
     )
     env = {"T_IMAP_PW": mailbox.password}
-    r = run_poll(cfg_path, {**env, "BAOCAO_FAILPOINT": "recognised:1"})
+    r = subprocess.run(
+        [sys.executable, "-c", DEFERRING_POLL, str(cfg_path)],
+        env={**os.environ, **env, "BAOCAO_FAILPOINT": "recognised:1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == -signal.SIGKILL, r.stderr[-2000:]
     sessions = open_database(db_url)
 

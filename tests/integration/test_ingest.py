@@ -573,11 +573,3 @@ def test_a_restart_finishes_a_recognition_left_unfinished_once(setup):
     finally:
         slow.release.set()
         first.close()
-
-
-def test_a_one_shot_poll_returns_with_its_scans_read(setup):
-    setup.mailbox.append(book_and_photo(), at(8, 1))
-    report = setup.poll()
-    assert [(s.unit_code, s.readable, s.pending) for s in report.stored] == [("YTE", True, False)]
-    assert report.pending == 0 and not reading_of(setup, "yte.tp@example.gov.vn")[0]
-    assert folder_uids(setup.mailbox, "INBOX") == []

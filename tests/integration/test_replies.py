@@ -468,7 +468,7 @@ def test_a_report_with_a_photo_is_acknowledged_once_the_photo_is_read(env):
     ingestor = Ingestor(env.cfg, env.sessions, env.archive, clock=lambda: at(9, 5), workers=1)
     try:
         with Mailbox(env.cfg.imap) as box:
-            assert ingestor.poll(box, finish_recognition=False).pending == 1  # as the daemon polls
+            assert ingestor.poll(box, defer_recognition=True).pending == 1  # as the daemon polls
         assert plan(env, at(9, 5)) == 0  # no reply claims figures before the photo is read
         assert len(ingestor.recognise_pending()) == 1
     finally:
