@@ -101,7 +101,7 @@ class Problem:
 #   read        a report table was found (values may still be empty or have problems)
 #   unreadable  the file is a format we read but nothing could be read from it
 #   evidence    a format we never read automatically (pdf, image, .doc, archive...)
-AttachmentOutcome = Literal["read", "unreadable", "evidence"]
+AttachmentOutcome = Literal["read", "unreadable", "evidence", "pending"]  # pending: awaiting recognition
 
 # values: {indicator_code: {measure_code: Decimal}}; money already in đồng.
 Values = Mapping[str, Mapping[str, Decimal]]

@@ -19,6 +19,10 @@ from storage.models import MailboxMessage, MailboxState
 
 log = logging.getLogger(__name__)
 
+# The action of a UID whose message awaits recognition: what to do on the server depends
+# on what it is (a report is moved, an unassigned message flagged), known once it is read.
+WAIT = "wait"
+
 
 @dataclass(frozen=True)
 class FolderState:
@@ -107,12 +111,23 @@ def pending_actions(session: Session, account: str, folder: str, uidvalidity: in
                 MailboxMessage.folder == folder,
                 MailboxMessage.uidvalidity == uidvalidity,
                 MailboxMessage.done.is_(False),
+                MailboxMessage.action != WAIT,
             )
         )
         .tuples()
         .all()
     )
     return [PendingAction(pk, uid, action) for pk, uid, action in rows]
+
+
+def settle_waiting(session: Session, message_pk: int, action: str) -> None:
+    """The UIDs of message `pk` that waited for its recognition get their action."""
+    session.execute(
+        update(MailboxMessage)
+        .where(MailboxMessage.message_pk == message_pk, MailboxMessage.action == WAIT)
+        .values(action=action, done=action == "none")
+        .execution_options(synchronize_session=False)
+    )
 
 
 def mark_done(session: Session, ids: Collection[int]) -> None:

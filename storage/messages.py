@@ -156,6 +156,26 @@ def rewrite_message(
     return message_record(msg, attachments=False, figures=True)
 
 
+# -- recognition left for later (service/ingest/pipeline.py, `recognise_pending`) ------------
+
+
+def pending_recognitions(session: Session) -> list[tuple[int, str, dt.datetime]]:
+    """(id, archive path, arrival) of the messages stored awaiting recognition, oldest first."""
+    rows = session.execute(
+        select(Message.id, Message.archive_path, Message.received_at)
+        .where(Message.recognition_pending.is_(True))
+        .order_by(Message.received_at, Message.id)
+    ).tuples()
+    return [(pk, path, at) for pk, path, at in rows]
+
+
+def claim_pending(session: Session, pk: int) -> bool:
+    """Whether message `pk` still awaits recognition; on PostgreSQL its row stays locked
+    until the caller commits, so two instances never both replace its reading."""
+    query = select(Message.recognition_pending).where(Message.id == pk).with_for_update()
+    return bool(session.scalar(query))
+
+
 def identities_taken(session: Session, identities: Collection[str]) -> dict[str, int]:
     """identity_sha256 -> id of the message that has it, for these identities."""
     if not identities:

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -114,6 +115,9 @@ class Message(Base):
     # (those are compared by `sha256` alone) and for a message without Message-ID or sender.
     content_sha256: Mapped[str | None] = mapped_column(String(64), index=True)
     identity_sha256: Mapped[str | None] = mapped_column(String(64))
+    # Stored before its scans or photos were recognised (attachments with outcome
+    # "pending"): the recognition job reads it again and clears this (revision 0008).
+    recognition_pending: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
 
     attachments: Mapped[list[Attachment]] = relationship(
         back_populates="message", cascade="all, delete-orphan", order_by="Attachment.position"
@@ -142,7 +146,7 @@ class Attachment(Base):
     detected_format: Mapped[str] = mapped_column(String(20))
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
-    outcome: Mapped[str] = mapped_column(String(20))  # read | unreadable | evidence
+    outcome: Mapped[str] = mapped_column(String(20))  # read | unreadable | evidence | pending
     sheet: Mapped[str | None] = mapped_column(String(300))
     sheet_reason: Mapped[str | None] = mapped_column(String(40))
     message: Mapped[Message] = relationship(back_populates="attachments")
@@ -191,7 +195,8 @@ class MailboxMessage(Base):
     uid: Mapped[int] = mapped_column(BigInteger)
     message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
     duplicate: Mapped[bool] = mapped_column(Boolean, default=False)
-    action: Mapped[str] = mapped_column(String(10))  # move | flag | none
+    # move | flag | none, or wait: decided once its message's recognition is finished
+    action: Mapped[str] = mapped_column(String(10))
     done: Mapped[bool] = mapped_column(Boolean, default=False)
     seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     __table_args__ = (

@@ -86,6 +86,8 @@ def reply_candidates(
             Message.report_day >= since_day,
             Message.received_at <= now,
             Message.from_address.is_not(None),
+            # a reply about figures waits until its scans and photos are read
+            Message.recognition_pending.is_(False),
             wanted,
         )
         .order_by(Message.received_at, Message.id)

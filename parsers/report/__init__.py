@@ -31,6 +31,7 @@ __all__ = [
     "fill_sentence",
     "form_index",
     "match_key",
+    "needs_recognition",
     "read_attachment",
     "render_problem",
     "report_from_grid",
@@ -65,6 +66,21 @@ def read_attachment(
                 Problem("file_unreadable", {"file": filename, "error": type(exc).__name__, "detail": str(exc)[:200]}),
             ),
         )
+
+
+def needs_recognition(filename: str, content_type: str, data: bytes, form: FormSpec) -> str | None:
+    """The format ("image" or "pdf") when `read_attachment` would recognise this attachment
+    cell by cell (a photo, or a PDF without a text layer: seconds, not milliseconds), else
+    None. Cheap: the format, and for a PDF whether it has a text layer. Never raises."""
+    try:
+        fmt = sniff_format(data, filename, content_type)
+        if len(data) > form.limits.max_attachment_bytes:
+            return None
+        if fmt == "image" or (fmt == "pdf" and not has_text_layer(data, form.limits, filename)):
+            return fmt
+    except Exception:  # noqa: BLE001 - read_attachment names what is wrong with the file
+        log.debug("could not tell whether %r needs recognition", filename, exc_info=True)
+    return None
 
 
 def _read(

@@ -73,10 +73,16 @@ class Analysis:
     # The kind of source of each figure of `values` (AttachmentResult.source: "spreadsheet",
     # "text_pdf", "scan", "photo", "body_text", "body_html", "file").
     figure_sources: dict[str, dict[str, str]] = field(default_factory=dict)
+    # The files whose recognition (a scan or photo) was left for later (`recognise=False`):
+    # until then the message holds everything else, and a `recognition_pending` problem.
+    pending: tuple[str, ...] = ()
 
 
-def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analysis:
-    """Parse the message, tie it to a unit, and read its attachments."""
+def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise: bool = True) -> Analysis:
+    """Parse the message, tie it to a unit, and read its attachments.
+
+    With `recognise` False a scan or photo is not recognised (seconds, not milliseconds):
+    it is named in `pending` and left for a second, full reading of the message."""
     # The parsers (mail-parser, the readers) are imported by the first message analysed:
     # a command or a poll with nothing new never pays for them.
     from parsers.authresults import check_sender
@@ -98,8 +104,9 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
     else:
         # Attachments are read for unknown senders too: the figures are kept as
         # evidence (never counted) and the "Đơn vị" line may name the unit.
-        infos = tuple(_read_attachments(parsed, routing.form, report_day))
-        if not any(i.result.outcome == "read" for i in infos):  # a spreadsheet beats the body
+        infos = tuple(_read_attachments(parsed, routing.form, report_day, recognise))
+        # A spreadsheet beats the body; so may a scan still to be recognised.
+        if not any(i.result.outcome in ("read", "pending") for i in infos):
             body = read_body(parsed, routing.form, report_day)
             body = storable_result(body, routing.form) if body is not None else None
         verdict = (
@@ -142,6 +149,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date) -> Analys
         unit_text=_storable_text(combined.unit_text, _MAX_DETAIL_CHARS) if combined.unit_text else None,
         body=body,
         figure_sources=combined.sources,
+        pending=tuple(i.filename for i in infos if i.result.outcome == "pending"),
     )
 
 
@@ -207,11 +215,18 @@ def _padded(text: str, plain: bool = False) -> str:
     return f" {key.strip()} "
 
 
-def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date) -> Iterator[AttachmentInfo]:
-    from parsers.report import read_attachment
+def _read_attachments(
+    parsed: ParsedMessage, form: FormSpec, report_day: dt.date, recognise: bool = True
+) -> Iterator[AttachmentInfo]:
+    from parsers.report import needs_recognition, read_attachment
 
     for att in parsed.attachments:
-        result = storable_result(read_attachment(att.filename, att.content_type, att.data, form, report_day), form)
+        fmt = None if recognise else needs_recognition(att.filename, att.content_type, att.data, form)
+        if fmt is not None:
+            result = pending_result(att.filename, fmt)
+        else:
+            result = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+        result = storable_result(result, form)
         yield AttachmentInfo(
             filename=att.filename,
             content_type=att.content_type,
@@ -219,6 +234,17 @@ def _read_attachments(parsed: ParsedMessage, form: FormSpec, report_day: dt.date
             sha256=hashlib.sha256(att.data).hexdigest(),
             result=result,
         )
+
+
+def pending_result(filename: str, fmt: str) -> AttachmentResult:
+    """A scan or photo not recognised yet: no figure, and the problem saying so."""
+    return AttachmentResult(
+        filename=filename,
+        detected_format=fmt,
+        outcome="pending",
+        problems=(Problem("recognition_pending", {"file": filename}),),
+        source="photo" if fmt == "image" else "scan",
+    )
 
 
 # The better source counts for a figure, when several documents of one message give it:
@@ -274,7 +300,8 @@ def _combine(
         if res.outcome != "read":
             # A PDF next to a readable workbook is the signed copy, and an unreadable scan
             # or photo next to a readable file the paper copy: evidence, not a problem.
-            if not any_read or (res.outcome != "evidence" and rank < _RECOGNISED_RANK):
+            # One still to be recognised is always said (its figures may yet count).
+            if not any_read or res.outcome == "pending" or (res.outcome != "evidence" and rank < _RECOGNISED_RANK):
                 problems.extend(res.problems)
             unit_text = unit_text or res.unit_text
             continue

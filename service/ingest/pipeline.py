@@ -4,6 +4,15 @@ Order of effects for every message, so a crash at any point redoes work but neve
 loses or doubles it: (1) archive the raw bytes durably, (2) commit the message row,
 its figures and the UID bookkeeping in one transaction, (3) move or flag it on the
 server, (4) mark that action done.
+
+The daemon's poll (`defer_recognition`) does not recognise a scan or photo (seconds
+each): the message is stored with everything else, marked `recognition_pending`, and its
+UID's action waits. Then `recognise_pending` (the daemon's recognition thread) reads it
+in full in the recognition worker and, in one transaction, replaces what the first
+reading produced, clears the mark and decides the action; the daemon's polls, digest and
+reminders never wait for a scan. A crash leaves the mark: the next poll or start
+finishes it. A one-shot poll reads everything in full as it goes (it must end with
+everything read anyway) and finishes what a crashed run left marked.
 """
 
 from __future__ import annotations
@@ -24,30 +33,35 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.model import ParsedMessage
 from service.config import Config, ImapConfig
-from service.errors import StorageError
+from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
-from service.ingest.workers import Analyser
+from service.ingest.workers import Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
 from storage.mailbox import (
+    WAIT,
     advance_folder,
     folder_state,
     mark_done,
     pending_actions,
     record_uids,
+    settle_waiting,
     stored_folder_state,
 )
 from storage.messages import (
     Children,
     add_message,
+    claim_pending,
     insert_children,
     known_copies,
     message_by_id,
     message_by_sha,
     message_id_counts,
+    pending_recognitions,
+    rewrite_message,
 )
 from storage.records import MessageRecord
 
@@ -56,6 +70,12 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]  # a row's columns, as inserted
 Item = tuple[FetchedMessage, str, str, dt.date]  # (message, sha256, archive path, report day)
 Pending = tuple[list[Item], list["Future[Analysis]"]]  # a batch archived and handed to the analysers
+# Messages awaiting recognition handed to the recognition worker at once (their bytes held).
+RECOGNITION_CHUNK = 4
+# At most this many messages a poll hands to the recognition worker as soon as they are
+# stored (as before they were recognised during the poll); the others wait for
+# `recognise_pending` to load them again from the archive.
+EARLY_RECOGNITIONS = 16
 
 
 @dataclass(frozen=True)
@@ -70,6 +90,7 @@ class Stored:
     from_address: str | None
     received_at: dt.datetime
     readable: bool
+    pending: bool = False  # stored awaiting recognition of a scan or photo
 
 
 @dataclass
@@ -79,6 +100,7 @@ class PollReport:
     stored: list[Stored] = field(default_factory=list)
     duplicates: int = 0
     actions_retried: int = 0
+    pending: int = 0  # stored awaiting recognition (and not finished by this poll)
 
 
 def routing_for(cfg: Config) -> Routing:
@@ -236,6 +258,7 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
         "as_of": analysis.as_of,
         "unit_text": analysis.unit_text,
         "analysed_at": now,
+        "recognition_pending": bool(analysis.pending),
     }
     attachments = [
         {
@@ -300,6 +323,10 @@ class Ingestor:
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.analyser = Analyser(routing_for(cfg), workers)
         self.stop = stop or threading.Event()
+        # message id -> (raw, report day, its full reading under way): started by the poll
+        # as soon as the message is stored, collected by `recognise_pending`
+        self._early: dict[int, tuple[bytes, dt.date, Future[Analysis]]] = {}
+        self._early_lock = threading.Lock()
 
     def close(self) -> None:
         self.analyser.close()
@@ -338,21 +365,26 @@ class Ingestor:
             assert stored is not None
             return _stored(stored, duplicate)
 
-    def poll(self, mailbox: Mailbox) -> PollReport:
+    def poll(self, mailbox: Mailbox, *, defer_recognition: bool = False) -> PollReport:
         """One pass over the configured folder; returns what was stored.
+
+        Scans and photos are recognised during the pass, and messages a crashed run left
+        awaiting recognition finished at its end; with `defer_recognition` (the daemon)
+        they are stored awaiting recognition and handed to the recognition worker, and
+        `recognise_pending` stores their full reading later.
 
         A database error (locked, gone) is a `StorageError`; what was archived but not
         committed is redone by the next poll, since the server still has it and the
         UID bookkeeping was not advanced.
         """
         with _database_errors():
-            return self._poll(mailbox)
+            return self._poll(mailbox, not defer_recognition)
 
-    def _poll(self, mailbox: Mailbox) -> PollReport:
+    def _poll(self, mailbox: Mailbox, recognise: bool) -> PollReport:
         imap = self.cfg.imap
         assert imap is not None  # the CLI checks for an [imap] section before polling
         report = PollReport(mailbox.account, imap.folder)
-        if self._nothing_new(mailbox, imap.folder):
+        if self._nothing_new(mailbox, imap.folder, recognise):
             return report
         uidvalidity = mailbox.select(imap.folder)
         if imap.processed_folder:
@@ -374,22 +406,29 @@ class Ingestor:
             for batch in mailbox.fetch(mailbox.heads(uids[start : start + 200])):
                 if self.stop.is_set():
                     break
-                started = self._archive_and_submit(batch)
+                started = self._archive_and_submit(batch, recognise)
                 if pending is not None:
-                    self._store_batch(pending, mailbox.account, uidvalidity, report)
+                    self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
                     self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
                 pending = started
             if pending is not None:
-                self._store_batch(pending, mailbox.account, uidvalidity, report)
+                self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
+        if recognise and not self.stop.is_set():  # what a crashed or deferring run left
+            finished = {s.message_pk: s for s in self.recognise_pending()}
+            if finished:
+                report.stored = [finished.get(s.message_pk, s) for s in report.stored]
+                self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+        report.pending = sum(s.pending for s in report.stored)
         return report
 
-    def _nothing_new(self, mailbox: Mailbox, folder: str) -> bool:
+    def _nothing_new(self, mailbox: Mailbox, folder: str, recognise: bool) -> bool:
         """Whether the folder has no UID past the stored one and nothing is left to do on
         the server, told by STATUS without selecting the folder: an empty poll then costs
-        the same with 20,000 messages in the folder as with 1,000."""
+        the same with 20,000 messages in the folder as with 1,000. A poll that recognises
+        also has to finish what a deferring run left awaiting recognition."""
         peeked = mailbox.peek(folder)
         if peeked is None:
             return False
@@ -397,6 +436,8 @@ class Ingestor:
         with self._session() as session:
             state = stored_folder_state(session, mailbox.account, folder)
             if state is None or state.uidvalidity != uidvalidity or state.last_uid < uidnext - 1:
+                return False
+            if recognise and pending_recognitions(session):
                 return False
             return not pending_actions(session, mailbox.account, folder, uidvalidity)
 
@@ -406,7 +447,7 @@ class Ingestor:
             if advance_folder(session, account, self._imap.folder, uid, self.clock()):
                 self._commit(session)
 
-    def _archive_and_submit(self, batch: list[FetchedMessage]) -> Pending:
+    def _archive_and_submit(self, batch: list[FetchedMessage], recognise: bool) -> Pending:
         items: list[Item] = []
         for fm in batch:
             sha = content_hash(fm.raw)
@@ -414,15 +455,22 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
-        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items])
+        if not recognise and any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
+            self.analyser.warm_recognition()  # it starts while this batch is read
+        return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=recognise)
 
-    def _store_batch(self, pending: Pending, account: str, uidvalidity: int, report: PollReport) -> None:
+    def _store_batch(
+        self, pending: Pending, account: str, uidvalidity: int, report: PollReport, recognise: bool
+    ) -> None:
         """(2) Commit a batch in one transaction."""
         items, futures = pending
-        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures)
+        analyses = self.analyser.results([(fm.raw, day) for fm, _, _, day in items], futures, recognise=recognise)
         results = self._store_together(list(zip(items, analyses)), account, uidvalidity)
         failpoint("committed")
+        days = {fm.uid: day for fm, _, _, day in items}
         for fm, analysis, pk, duplicate in results:
+            if analysis.pending and not duplicate:
+                self._start_recognition(pk, fm.raw, days[fm.uid])
             if duplicate:
                 report.duplicates += 1
                 log.info("UID %d is a copy of stored message %d", fm.uid, pk)
@@ -437,6 +485,7 @@ class Ingestor:
                     from_address=analysis.parsed.from_address,
                     received_at=fm.internaldate,
                     readable=analysis.readable,
+                    pending=bool(analysis.pending),
                 )
             )
             log.info(
@@ -477,7 +526,9 @@ class Ingestor:
                 )
                 if lost_race:
                     raced.append(fm.uid)
-                action = server_action(kind, duplicate, bool(imap.processed_folder))
+                # what to do on the server waits for the recognition: it tells what the message is
+                waits = bool(analysis.pending) and not duplicate
+                action = WAIT if waits else server_action(kind, duplicate, bool(imap.processed_folder))
                 uid_rows.append(
                     {
                         "account": account,
@@ -506,6 +557,88 @@ class Ingestor:
                 ", ".join(str(u) for u in sorted(set(raced))),
             )
         return results
+
+    # -- recognition left for later -----------------------------------------------------
+
+    def _start_recognition(self, pk: int, raw: bytes, day: dt.date) -> None:
+        """Hand stored message `pk` to the recognition worker now (it works while the poll
+        goes on); `recognise_pending` stores the result."""
+        if self.analyser.workers < 1:
+            return  # it would be read here, holding the poll
+        with self._early_lock:
+            if pk in self._early or len(self._early) >= EARLY_RECOGNITIONS:
+                return
+            [future] = self.analyser.recognise([(raw, day)])
+            self._early[pk] = (raw, day, future)
+
+    def recognise_pending(self) -> list[Stored]:
+        """Read in full the messages stored awaiting recognition (oldest first), each in
+        the recognition worker, and replace what their first reading produced; returns
+        them as now stored. Stops between messages when `stop` is set.
+
+        Idempotent and safe against a crash at any point: a message's new reading, its
+        cleared mark and its UIDs' server action are one transaction; until it commits,
+        the message stays marked and the next call reads it again.
+        """
+        done: list[Stored] = []
+        with _database_errors():
+            with self._session() as session:
+                waiting = pending_recognitions(session)
+            if waiting:
+                log.info("recognising the scans and photos of %d message(s)", len(waiting))
+            with self._early_lock:  # forget readings of messages finished elsewhere
+                wanted = {pk for pk, _, _ in waiting}
+                for pk in [pk for pk, (_, _, f) in self._early.items() if pk not in wanted and f.done()]:
+                    del self._early[pk]
+            for first in range(0, len(waiting), RECOGNITION_CHUNK):
+                if self.stop.is_set():
+                    break
+                items: list[tuple[int, bytes, dt.date, Future[Analysis] | None]] = []
+                for pk, path, received_at in waiting[first : first + RECOGNITION_CHUNK]:
+                    with self._early_lock:
+                        early = self._early.pop(pk, None)
+                    if early is not None:
+                        items.append((pk, *early))
+                        continue
+                    try:
+                        raw = self.archive.load(path)
+                    except ArchiveError as exc:
+                        log.error("message %d awaits recognition but cannot be read again: %s", pk, exc)
+                        continue
+                    items.append((pk, raw, report_day_of(received_at, self.cfg), None))
+                later = iter(self.analyser.recognise([(raw, day) for _, raw, day, f in items if f is None]))
+                futures = [f if f is not None else next(later) for _, _, _, f in items]
+                for (pk, raw, day, _), future in zip(items, futures):
+                    if self.stop.is_set():
+                        future.cancel()
+                        continue
+                    [analysis] = self.analyser.results([(raw, day)], [future])
+                    stored = self._replace_reading(pk, day, analysis)
+                    if stored is not None:
+                        done.append(stored)
+        return done
+
+    def _replace_reading(self, pk: int, day: dt.date, analysis: Analysis) -> Stored | None:
+        """Message `pk`'s full reading instead of its first one, in one transaction; None
+        when another instance finished it meanwhile."""
+        imap = self.cfg.imap
+        with self._session() as session:
+            if not claim_pending(session, pk):
+                return None
+            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()))
+            settle_waiting(session, pk, server_action(analysis.kind, False, bool(imap and imap.processed_folder)))
+            failpoint("recognised")
+            self._commit(session)
+            log.info(
+                "recognised message %d from %s (%s): %s",
+                pk,
+                analysis.parsed.from_address,
+                analysis.parsed.message_id,
+                describe_analysis(analysis),
+            )
+            stored = message_by_id(session, pk)
+            assert stored is not None
+            return _stored(stored, False)
 
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
         """(3) + (4): move or flag committed messages, then mark the action done."""
@@ -569,14 +702,15 @@ def _stored(msg: MessageRecord, duplicate: bool) -> Stored:
 
 
 def describe_analysis(a: Analysis) -> str:
+    waiting = f"; {len(a.pending)} file(s) awaiting recognition" if a.pending else ""
     if a.kind == REPORT:
         cells = sum(len(row) for row in a.values.values())
         return (
             f"report of {a.unit_code} ({'read' if a.readable else 'unreadable'}, "
-            f"{cells} figures, {len(a.problems)} problems)"
+            f"{cells} figures, {len(a.problems)} problems{waiting})"
         )
     reason = a.reason if not a.reason_detail else f"{a.reason}: {a.reason_detail}"
-    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason})"
+    return f"{'automatic mail' if a.kind == AUTOMATIC else 'unassigned'} ({reason}{waiting})"
 
 
 def ingest_files(ingestor: Ingestor, paths: Iterable[str]) -> list[tuple[str, Stored]]:

@@ -1,6 +1,10 @@
 """Reading messages on both cores: `Analyser` runs `analyse_message` for a batch in worker
 processes (in-process when the batch is small and needs no recognition), and never loses a
 message to a reader bug.
+
+The poll reads messages with recognition left for later (`submit(..., recognise=False)`):
+a scan or photo is then recognised by `recognise`, in the recognition pool, while the
+poll, the digest and the reminders go on (service/ingest/pipeline.py, `recognise_pending`).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ log = logging.getLogger(__name__)
 
 # Below this many messages a batch is analysed in-process: starting workers costs more.
 # A message that may need recognition (a scan or photo: seconds, not milliseconds) is
-# analysed in a worker process even alone, so it never holds the poll, the IDLE thread
-# or the digest job.
+# read in full in a worker process even alone; the poll reads it without recognition
+# (milliseconds) and leaves the rest to that worker, so a scan never holds the poll, the
+# IDLE thread or the digest job.
 PARALLEL_MIN_BATCH = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
@@ -62,51 +67,76 @@ class Analyser:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
         self._pool: ProcessPoolExecutor | None = None  # spreadsheets and bodies of big batches
         self._scan_pool: ProcessPoolExecutor | None = None  # messages that may need recognition
+        self._pools = threading.Lock()  # the poll and the recognition job share the pools
 
-    def submit(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
+    def submit(self, items: Sequence[tuple[bytes, dt.date]], *, recognise: bool = True) -> list[Future[Analysis]]:
         """Start analysing `items`; the futures complete in the workers (or already here).
 
-        A message that may need recognition (`may_need_recognition`) goes to a worker
-        even alone; the others of a big batch too, those of a small one are analysed here
-        (after the workers were given theirs)."""
+        A message that may need recognition (`may_need_recognition`) goes to the
+        recognition pool even alone; the others of a big batch to the other workers,
+        those of a small one are analysed here (after the workers were given theirs).
+        With `recognise` False no message needs recognition: its scans and photos are
+        left for `recognise` (`Analysis.pending`)."""
         if self.workers < 1:
-            return [self._done(raw, day) for raw, day in items]
+            return [self._done(raw, day, recognise) for raw, day in items]
         big = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
         futures: list[Future[Analysis] | None] = []
         for raw, day in items:
-            scan = may_need_recognition(raw)
-            futures.append(self._in_worker(scan, raw, day) if scan or big else None)
-        return [f if f is not None else self._done(raw, day) for f, (raw, day) in zip(futures, items)]
+            heavy = recognise and may_need_recognition(raw)
+            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy or big else None)
+        return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
-    def _in_worker(self, scan: bool, raw: bytes, day: dt.date) -> Future[Analysis]:
+    def recognise(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
+        """Start the full reading of `items` (scans and photos recognised) in the
+        recognition pool, whatever their size (`results` collects them)."""
+        if self.workers < 1:
+            return [self._done(raw, day, True) for raw, day in items]
+        return [self._in_worker(True, raw, day, True) for raw, day in items]
+
+    def warm_recognition(self) -> None:
+        """Start the recognition worker now, so it has loaded its libraries by the time the
+        poll hands it a scan (`recognise`)."""
+        if self.workers >= 1 and self._scan_pool is None:
+            self._get_pool(True).submit(_warm_up)
+
+    def _in_worker(self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         try:
-            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day)
+            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day, recognise)
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
-            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day)
+            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day, recognise)
 
-    def _done(self, raw: bytes, day: dt.date) -> Future[Analysis]:
+    def _done(self, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         f: Future[Analysis] = Future()
-        f.set_result(_analyse_safely(raw, self.routing, day))
+        f.set_result(_analyse_safely(raw, self.routing, day, recognise))
         return f
 
-    def analyse(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Analysis]:
-        return self.results(items, self.submit(items))
+    def analyse(self, items: Sequence[tuple[bytes, dt.date]], *, recognise: bool = True) -> list[Analysis]:
+        return self.results(items, self.submit(items, recognise=recognise), recognise=recognise)
 
-    def results(self, items: Sequence[tuple[bytes, dt.date]], futures: Sequence[Future[Analysis]]) -> list[Analysis]:
-        """The analyses of `items`; when a worker died (OOM killer, a stray signal) the
-        pool is replaced and the lost ones are analysed again, so ingestion goes on: here,
-        or for a message that may need recognition in a new worker, and if that one dies
-        too the message is kept as unassigned (`analysis_failed`)."""
+    def results(
+        self,
+        items: Sequence[tuple[bytes, dt.date]],
+        futures: Sequence[Future[Analysis]],
+        *,
+        recognise: bool = True,
+    ) -> list[Analysis]:
+        """The analyses of `items` (submitted with this `recognise`); when a worker died
+        (OOM killer, a stray signal) the pool is replaced and the lost ones are analysed
+        again, so ingestion goes on: here, or for a message that may need recognition in a
+        new worker, and if that one dies too the message is kept as unassigned
+        (`analysis_failed`)."""
         out = []
         for (raw, day), future in zip(items, futures):
             try:
                 out.append(future.result())
             except BrokenProcessPool:
                 log.warning("an analysis worker process died; starting new ones")
-                scan = may_need_recognition(raw)
-                self._reset(scan)
-                out.append(self._again_in_worker(raw, day) if scan else _analyse_safely(raw, self.routing, day))
+                heavy = recognise and may_need_recognition(raw)
+                self._reset(heavy)
+                out.append(
+                    self._again_in_worker(raw, day) if heavy else _analyse_safely(raw, self.routing, day, recognise)
+                )
         return out
 
     def _again_in_worker(self, raw: bytes, day: dt.date) -> Analysis:
@@ -122,10 +152,11 @@ class Analyser:
         self._reset(True)
 
     def _reset(self, scan: bool) -> None:
-        if scan:
-            pool, self._scan_pool = self._scan_pool, None
-        else:
-            pool, self._pool = self._pool, None
+        with self._pools:
+            if scan:
+                pool, self._scan_pool = self._scan_pool, None
+            else:
+                pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
@@ -140,19 +171,21 @@ class Analyser:
                 initargs=(os.getpid(),),
             )
 
-        if scan:
-            if self._scan_pool is None:
-                self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), _recognition_worker)
-            return self._scan_pool
-        if self._pool is None:
-            self._pool = start(self.workers)
-        return self._pool
+        with self._pools:
+            if scan:
+                if self._scan_pool is None:
+                    self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), _recognition_worker)
+                return self._scan_pool
+            if self._pool is None:
+                self._pool = start(self.workers)
+            return self._pool
 
     def close(self) -> None:
-        for pool in (self._pool, self._scan_pool):
+        with self._pools:
+            pools, self._pool, self._scan_pool = (self._pool, self._scan_pool), None, None
+        for pool in pools:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
-        self._pool = self._scan_pool = None
 
 
 def _recognition_worker(parent_pid: int) -> None:
@@ -194,10 +227,15 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _analyse_safely(raw: bytes, routing: Routing, day: dt.date) -> Analysis:
+def _warm_up() -> None:
+    """In a new recognition worker: its modules are imported by unpickling this (the readers,
+    OpenCV, Tesseract's bindings); nothing else to do."""
+
+
+def _analyse_safely(raw: bytes, routing: Routing, day: dt.date, recognise: bool = True) -> Analysis:
     """Never lose a message to a reader bug: record it as unassigned with the error."""
     try:
-        analysis = analyse_message(raw, routing, day)
+        analysis = analyse_message(raw, routing, day, recognise)
     except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
         log.exception("analysis failed for a message of %d bytes", len(raw))
         return failed_analysis(raw, type(exc).__name__)

@@ -2,7 +2,9 @@
 
 APScheduler 3 (BlockingScheduler). Polls never overlap (max_instances=1, coalesced);
 the digest job polls once more first, under the same lock, so a report that arrived a
-minute before is in it. A generous misfire grace and a catch-up at start make sure a
+minute before is in it. Scans and photos are recognised in a thread of their own
+(`recognise`), so a slow scan holds neither the polls nor the digest: until it is read,
+its unit shows that it is being read. A generous misfire grace and a catch-up at start make sure a
 digest that fell due while the daemon was down is still sent (marked late).
 """
 
@@ -48,6 +50,9 @@ DAY_NAMES = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 
 
 CLOSE_WAIT_SECONDS = 30  # at most this long for a running poll to reach its next batch and stop
+# How often the recognition thread looks for messages awaiting recognition when no poll
+# woke it (one another instance stored, one whose reading failed on a database error).
+RECOGNITION_RETRY_SECONDS = 300
 IMAP_STATE = "imap"  # runtime_state: the last successful IMAP exchange and the failure since
 
 
@@ -72,6 +77,7 @@ class Daemon:
         self._polled_once = False
         self._poll_wanted = threading.Event()  # a poll was asked for while another one ran
         self._imap_note = threading.Lock()
+        self._recognition_wanted = threading.Event()  # set by a poll that stored a scan or photo
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
@@ -140,6 +146,8 @@ class Daemon:
         record_state(
             self.sessions, "last_poll", {"ok": True, "at": now.isoformat(), "stored": len(report.stored)}, self.clock()
         )
+        if report.pending:
+            self._recognition_wanted.set()
         self._plan_acknowledgements()
         if report.stored or not self._polled_once:
             log.info(
@@ -159,7 +167,7 @@ class Daemon:
                 self._mailbox = Mailbox(imap)
                 self._mailbox.connect()
             try:
-                return self.ingestor.poll(self._mailbox)
+                return self.ingestor.poll(self._mailbox, defer_recognition=True)
             except MailboxError:
                 self._drop_connection()
                 if fresh or attempt == 2:
@@ -197,6 +205,27 @@ class Daemon:
                 session.commit()
         except Exception:  # noqa: BLE001 - the next poll plans again
             log.exception("could not plan the acknowledgements")
+
+    def recognise(self) -> int:
+        """Read the scans and photos of the messages stored awaiting recognition (also those
+        a stopped or killed run left), in the recognition worker; then plan the replies
+        that waited for them. Returns how many were finished."""
+        try:
+            done = self.ingestor.recognise_pending()
+        except Exception:  # noqa: BLE001 - e.g. the database is away; the next round retries
+            log.exception("could not recognise the messages awaiting recognition")
+            return 0
+        if done:
+            self._plan_acknowledgements()
+        return len(done)
+
+    def _recognition_loop(self) -> None:
+        """The recognition thread: a round at start, then whenever a poll stored a scan or
+        photo (or every RECOGNITION_RETRY_SECONDS), until the daemon stops."""
+        while not self.stop.is_set():
+            self._recognition_wanted.clear()
+            self.recognise()
+            self._recognition_wanted.wait(RECOGNITION_RETRY_SECONDS)
 
     def outbox(self) -> None:
         """Send the acknowledgements, notices and reminders that are due (and retry failed ones)."""
@@ -384,12 +413,14 @@ class Daemon:
         for warning in config_warnings(self.cfg, self.clock()):
             log.warning("%s", warning)
         threading.Thread(target=self.catch_up, name="catch-up", daemon=True).start()
+        threading.Thread(target=self._recognition_loop, name="recognition", daemon=True).start()
         if self.cfg.imap is not None and self.cfg.imap.idle:
             IdleWatcher(self.cfg, self.poll, self.stop, self.note_imap).start()
         try:
             self.scheduler.start()
         finally:
             self.stop.set()
+            self._recognition_wanted.set()  # the recognition thread ends after its message
             self.close()
             log.info("baocao stopped")
 

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from sqlalchemy import func, select
 
 from parsers.message import parse_message
@@ -14,6 +18,7 @@ from service.errors import MailboxError
 from service.ingest.archive import Archive, content_hash
 from service.ingest.pipeline import Ingestor
 from service.mail.mailbox import Mailbox
+from service.schedule.daemon import Daemon
 from storage.db import open_database
 from storage.models import Message
 from tests.mailbuilders import XLSX, email_bytes, report_workbook, simple_report, write_config
@@ -451,3 +456,120 @@ def test_two_pollers_racing_on_postgresql_store_each_message_once(dovecot, pg_ur
         assert sorted(s.scalars(select(Message.sha256))) == sorted(content_hash(r) for r in sent)
     assert [r for r in caplog.records if r.levelno >= 40 or r.exc_info] == []
     sessions.kw["bind"].dispose()
+
+
+# -- recognition after the poll -----------------------------------------------------------
+
+
+class SlowRecognition(ThreadPoolExecutor):
+    """Stands in for the recognition pool (the real reading, in a thread): each reading is
+    held until the test lets it go, as a 60-second scan would hold it."""
+
+    def __init__(self) -> None:
+        super().__init__(1)
+        self.started, self.release = threading.Event(), threading.Event()
+
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[override]
+        def held():
+            self.started.set()
+            assert self.release.wait(60)
+            return fn(*args, **kwargs)
+
+        return super().submit(held)
+
+
+def _png() -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (64, 48), "white").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def book_and_photo() -> bytes:
+    """A unit's report: its workbook and a photo of the signed paper (still to be recognised)."""
+    book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": 12}})
+    return email_bytes(
+        sender="yte.tp@example.gov.vn",
+        attachments=[("bao-cao.xlsx", XLSX, book), ("anh-ban-ky.png", "image/png", _png())],
+    )
+
+
+def reading_of(setup, subject_sender: str):
+    with setup.sessions() as s:
+        msg = s.scalars(select(Message).where(Message.from_address == subject_sender)).one()
+        return (
+            msg.recognition_pending,
+            [(a.filename, a.outcome) for a in msg.attachments],
+            {(f.indicator, f.measure): int(f.value) for f in msg.figures},
+            [(p.code, p.params.get("file")) for p in msg.problems],
+        )
+
+
+def slow_daemon(setup) -> tuple[Daemon, SlowRecognition]:
+    daemon = Daemon(setup.cfg, setup.sessions, setup.archive)
+    slow = SlowRecognition()
+    daemon.ingestor.analyser._scan_pool = slow  # type: ignore[assignment]
+    return daemon, slow
+
+
+def test_a_slow_scan_holds_neither_the_poll_nor_the_other_messages(setup):
+    setup.mailbox.append(simple_report(), at(8, 0))
+    setup.mailbox.append(book_and_photo(), at(8, 1))
+    daemon, slow = slow_daemon(setup)
+    try:
+        daemon.poll()  # the daemon's poll: stores, does not recognise
+        # the photo's message is stored with what its workbook gave, and says the photo is being read
+        pending, files, figures, problems = reading_of(setup, "yte.tp@example.gov.vn")
+        assert pending and files == [("bao-cao.xlsx", "read"), ("anh-ban-ky.png", "pending")]
+        assert figures == {("dao_tao", "de_nghi"): 12}
+        assert ("recognition_pending", "anh-ban-ky.png") in problems
+        # the other report is moved; the photo's message stays until it is read
+        assert len(folder_uids(setup.mailbox, PROCESSED)) == 1 and len(folder_uids(setup.mailbox, "INBOX")) == 1
+
+        recognising = threading.Thread(target=daemon.recognise)
+        recognising.start()
+        assert slow.started.wait(60)
+        # while the scan is being read, a poll stores what came meanwhile
+        setup.mailbox.append(simple_report(de_nghi=7), at(8, 2))
+        daemon.poll()
+        assert len(folder_uids(setup.mailbox, PROCESSED)) == 2
+        assert reading_of(setup, "yte.tp@example.gov.vn")[0]
+
+        slow.release.set()
+        recognising.join()
+        pending, files, figures, problems = reading_of(setup, "yte.tp@example.gov.vn")
+        assert not pending and files[0] == ("bao-cao.xlsx", "read") and files[1][1] != "pending"
+        assert figures == {("dao_tao", "de_nghi"): 12}
+        assert "recognition_pending" not in [code for code, _ in problems]
+        daemon.poll()  # the next poll moves it
+        assert folder_uids(setup.mailbox, "INBOX") == [] and len(folder_uids(setup.mailbox, PROCESSED)) == 3
+    finally:
+        slow.release.set()
+        daemon.close()
+
+
+def test_a_restart_finishes_a_recognition_left_unfinished_once(setup):
+    setup.mailbox.append(book_and_photo(), at(8, 1))
+    first, slow = slow_daemon(setup)
+    finished_by_first: list[int] = []
+    recognising = threading.Thread(target=lambda: finished_by_first.append(first.recognise()))
+    try:
+        first.poll()
+        recognising.start()
+        assert slow.started.wait(60)
+        # the first instance stops answering mid-recognition (killed); the next start reads it
+        second = Daemon(setup.cfg, setup.sessions, setup.archive)
+        try:
+            assert second.recognise() == 1
+            done = reading_of(setup, "yte.tp@example.gov.vn")
+            assert not done[0] and done[2] == {("dao_tao", "de_nghi"): 12}
+            second.poll()
+            assert folder_uids(setup.mailbox, "INBOX") == []
+        finally:
+            second.close()
+        # the first one's reading, arriving late, replaces nothing: no double
+        slow.release.set()
+        recognising.join()
+        assert finished_by_first == [0] and reading_of(setup, "yte.tp@example.gov.vn") == done
+    finally:
+        slow.release.set()
+        first.close()

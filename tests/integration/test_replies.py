@@ -459,3 +459,22 @@ def test_daemon_polls_acknowledges_reminds_and_the_digest_lists_who_was_reminded
     section = text.split("ĐÃ GỬI THƯ NHẮC", 1)[1]
     assert "UBND phường Nguyễn Thị Minh Khai — nhắc lúc 10:00" in section
     assert "Phòng Y tế" not in section
+
+
+def test_a_report_with_a_photo_is_acknowledged_once_the_photo_is_read(env):
+    from tests.integration.test_ingest import book_and_photo
+
+    env.mailbox.append(book_and_photo(), at(9, 0))
+    ingestor = Ingestor(env.cfg, env.sessions, env.archive, clock=lambda: at(9, 5), workers=1)
+    try:
+        with Mailbox(env.cfg.imap) as box:
+            assert ingestor.poll(box, defer_recognition=True).pending == 1  # as the daemon polls
+        assert plan(env, at(9, 5)) == 0  # no reply claims figures before the photo is read
+        assert len(ingestor.recognise_pending()) == 1
+    finally:
+        ingestor.close()
+    assert plan(env, at(9, 6)) == 1
+    drain_outbox(env.cfg, env.sessions, env.archive, at(9, 6))
+    [ack] = mails(env, "yte.tp@example.gov.vn")
+    assert figure(text_of(ack), "Số đối tượng đề nghị hỗ trợ") == "12"
+    assert "đang đọc" not in text_of(ack)
