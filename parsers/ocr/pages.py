@@ -59,6 +59,10 @@ class _Planes:
         for plane, part in zip(self.planes, band, strict=True):
             plane[y : y + part.shape[0]] = part
 
+    def turn(self, turn: Image.Transpose) -> None:
+        """Each plane turned or flipped as Pillow's `turn` (an EXIF orientation)."""
+        self.planes = [np.array(Image.fromarray(p).transpose(turn), dtype=np.uint8) for p in self.planes]
+
     def finish(self, to_gray: ToGray) -> Gray:
         planes, self.planes = tuple(self.planes), []
         return to_gray.page(planes)
@@ -138,17 +142,19 @@ def _image_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray
             img.seek(frame)
             _check_pixels(img.width, img.height, limits, filename)
             turn = _EXIF_TURNS.get(int(img.getexif().get(_EXIF_ORIENTATION, 1)))
-            gray = _image_gray(img, to_gray)
-            if turn is not None:
-                gray = np.asarray(Image.fromarray(gray).transpose(turn), dtype=np.uint8)
+            planes = _image_planes(img, to_gray)
+            if turn is not None:  # upright before the whole page's step, as the page is seen
+                planes.turn(turn)
+            gray = planes.finish(to_gray)
+            del planes
             release_memory()
             yield gray
             del gray
 
 
-def _image_gray(img: Image.Image, to_gray: ToGray) -> Gray:
-    """One frame's pixels decoded (a big JPEG at a reduced size) and turned grey a band
-    of rows at a time."""
+def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
+    """One frame's pixels decoded (a big JPEG at a reduced size), their per-pixel planes
+    made a band of rows at a time."""
     scale = MAX_PHOTO_SIDE / max(img.width, img.height)
     if scale < 1 and img.format in ("JPEG", "MPO"):
         img.draft("RGB", (int(img.width * scale), int(img.height * scale)))  # 1/2, 1/4, 1/8 while decoding
@@ -163,7 +169,7 @@ def _image_gray(img: Image.Image, to_gray: ToGray) -> Gray:
         for y in range(0, h, _BAND_ROWS):
             band = source.crop((0, y, w, min(h, y + _BAND_ROWS)))
             planes.put(y, to_gray.band(np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)))
-        return planes.finish(to_gray)
+        return planes
     finally:
         if source is not img:
             source.close()

@@ -13,7 +13,7 @@ from email import policy
 from pathlib import Path
 
 import pytest
-from PIL import Image, ImageChops, ImageDraw, ImageFont
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from parsers.model import AttachmentResult, ReadLimits
 from parsers.ocr import geometry, read_scan
@@ -330,6 +330,12 @@ def test_a_page_decoded_in_bands_loses_ink_as_the_whole_page_would() -> None:
     (page,) = iter_pages(_encode(Image.fromarray(rgb)), "image", ReadLimits(), "t.png", geometry.ColouredInkDropped())
     assert np.array_equal(page, geometry.drop_coloured_ink(rgb))
     assert int(page[270, 105]) < 160 and int(page[210, 60]) == 255 and int(page[650, 10]) == 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # taken sideways: the page is turned before its whole-page step
+    photo = _encode(Image.fromarray(rgb), "JPEG", quality=95, exif=exif.tobytes())
+    (turned,) = iter_pages(photo, "image", ReadLimits(), "t.jpg", geometry.ColouredInkDropped())
+    upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB"), dtype=np.uint8)
+    assert np.array_equal(turned, geometry.drop_coloured_ink(upright))
 
 
 def test_a_rule_is_fitted_without_the_digit_touching_it() -> None:
