@@ -191,6 +191,7 @@ def status_text(view: DayView, cfg: Config) -> str:
     head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})
     rows = []
     notes = {code: "; ".join(w.notes) for code, w in words.units.items()}
+    any_note = any(notes.values())
     for u in view.units:
         m = u.message
         # the time beside the status is the arrival that decides it (the first readable report)
@@ -206,11 +207,11 @@ def status_text(view: DayView, cfg: Config) -> str:
                 + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
                 if u.problems
                 else "",
-                *([notes[u.unit.code]] if any(notes.values()) else []),
+                *([notes[u.unit.code]] if any_note else []),
             ]
         )
     headers = list(t["headers"])
-    if any(notes.values()):
+    if any_note:
         headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
     if words.excluded:
@@ -220,8 +221,10 @@ def status_text(view: DayView, cfg: Config) -> str:
         text += "\n\n" + "\n".join(progress)
     if view.unassigned:
         text += "\n\n" + t["unassigned"]
-        for m, reason in zip(view.unassigned, words.reasons):
-            text += f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
+        text += "".join(
+            f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
+            for m, reason in zip(view.unassigned, words.reasons)
+        )
     return text
 
 
