@@ -7,7 +7,7 @@ import datetime as dt
 import io
 import unicodedata
 import zipfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -391,7 +391,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     # sheet's XML directly, the way openpyxl would write these cells, then put in the
     # saved file: openpyxl's per-cell path takes about 30 µs a cell.
     styles = _RowStyles(ws)
-    data = "".join(_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
+    data = (_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
     buf = io.BytesIO()
     wb.save(buf)
     return _with_rows(buf.getvalue(), data)
@@ -455,14 +455,28 @@ def _text_cell(value: str, styles: _RowStyles) -> str:
 _COLUMNS = [get_column_letter(j) for j in range(1, 40)]
 
 
-def _with_rows(xlsx: bytes, rows_xml: str) -> bytes:
-    """`xlsx` (one sheet, its header row written) with `rows_xml` after the header."""
+def _with_rows(xlsx: bytes, rows_xml: Iterable[str]) -> bytes:
+    """`xlsx` (one sheet, its header row written) with `rows_xml` after the header,
+    streamed into the file (a province's rows are ~80 MB of XML)."""
     src = zipfile.ZipFile(io.BytesIO(xlsx))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
         for info in src.infolist():
             data = src.read(info.filename)
-            if info.filename == "xl/worksheets/sheet1.xml":
-                data = data.replace(b"</sheetData>", rows_xml.encode("utf-8") + b"</sheetData>", 1)
-            dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+            if info.filename != "xl/worksheets/sheet1.xml":
+                dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
+                continue
+            head, tail = data.split(b"</sheetData>", 1)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info._compresslevel = 1  # type: ignore[attr-defined]  # (ZipFile.open has no level of its own)
+            with dst.open(info, "w") as sheet:
+                sheet.write(head)
+                batch: list[str] = []
+                for row in rows_xml:
+                    batch.append(row)
+                    if len(batch) == 1000:
+                        sheet.write("".join(batch).encode("utf-8"))
+                        batch.clear()
+                sheet.write("".join(batch).encode("utf-8"))
+                sheet.write(b"</sheetData>" + tail)
     return out.getvalue()
