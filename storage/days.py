@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import fields
 from decimal import Decimal
+from typing import Any, cast
 
-from sqlalchemy import String, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import Connection, Select, String, Table, func, select
+from sqlalchemy.orm import Session
 
 from storage.kinds import REPORT
-from storage.models import Figure, Message
-from storage.records import MessageRecord, message_record
+from storage.models import Attachment, Figure, Message, ProblemRow
+from storage.records import AttachmentRecord, MessageRecord, ProblemRecord
 
 Values = dict[str, dict[str, Decimal]]
 Sources = dict[str, dict[str, str]]  # indicator -> measure -> source (storage.models.Figure.source)
@@ -23,13 +25,62 @@ CHUNK = 500  # ids or codes per IN (...): an OR of thousands of pairs is beyond 
 
 def messages_of_day(session: Session, day: dt.date) -> list[MessageRecord]:
     """Every message of `day` (its problems and attachments), oldest first."""
-    rows = session.scalars(
-        select(Message)
-        .where(Message.report_day == day)
-        .options(selectinload(Message.problems), selectinload(Message.attachments))
-        .order_by(Message.received_at, Message.id)
-    ).all()
-    return [message_record(m) for m in rows]
+    table = cast(Table, Message.__table__)
+    return _records(
+        session,
+        _select_messages().where(table.c.report_day == day).order_by(table.c.received_at, table.c.id),
+        attachments=True,
+    )
+
+
+def _records(session: Session, stmt: Select[Any], *, attachments: bool) -> list[MessageRecord]:
+    """MessageRecords of the message rows `stmt` selects (every column of messages, in
+    order), with their problems (and attachments), by columns and in bulk: a province's
+    day holds 20,000 messages, too many to go through ORM objects."""
+    conn = session.connection()
+    rows = conn.execute(stmt).all()
+    ids = [r.id for r in rows]
+    problems = _children(conn, ProblemRow, ids, ("code", "params"), "id")
+    files = _children(conn, Attachment, ids, _ATTACHMENT_COLUMNS, "position") if attachments else {}
+    out = []
+    for r in rows:
+        columns = r._asdict()
+        columns["readable"] = bool(columns["readable"])
+        out.append(
+            MessageRecord(
+                **columns,
+                attachments=tuple(AttachmentRecord(*a) for a in files.get(r.id, ())),
+                problems=tuple(ProblemRecord(code, dict(params or {})) for code, params in problems.get(r.id, ())),
+            )
+        )
+    return out
+
+
+_ATTACHMENT_COLUMNS = tuple(f.name for f in fields(AttachmentRecord))
+_MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageRecord) if f.name not in ("attachments", "problems", "figures"))
+
+
+def _select_messages() -> Select[Any]:
+    """The columns of messages a MessageRecord copies, in its order."""
+    table = cast(Table, Message.__table__)
+    return select(*(table.c[name] for name in _MESSAGE_COLUMNS))
+
+
+def _children(
+    conn: Connection, model: type[Any], ids: list[int], columns: Sequence[str], order: str
+) -> dict[int, list[tuple[Any, ...]]]:
+    """`columns` of the child rows of `model` belonging to the messages `ids`, by message, in `order`."""
+    table = model.__table__
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for first in range(0, len(ids), CHUNK):
+        stmt = (
+            select(table.c.message_pk, *(table.c[c] for c in columns))
+            .where(table.c.message_pk.in_(ids[first : first + CHUNK]))
+            .order_by(table.c.message_pk, table.c[order])
+        )
+        for pk, *rest in conn.execute(stmt).tuples():
+            out.setdefault(pk, []).append(tuple(rest))
+    return out
 
 
 def readable_report_days(session: Session, unit_codes: Collection[str], until_day: dt.date) -> dict[str, list[dt.date]]:
@@ -55,20 +106,20 @@ def readable_reports(session: Session, unit_codes: Iterable[str], days: Iterable
     """The readable reports of `unit_codes` on `days` (with their problems), oldest first
     within each chunk of units: fetched by (units × days) and filtered by the caller."""
     units, wanted_days = sorted(set(unit_codes)), sorted(set(days))
+    table = cast(Table, Message.__table__)
     out: list[MessageRecord] = []
     for first in range(0, len(units), CHUNK):
-        rows = session.scalars(
-            select(Message)
+        stmt = (
+            _select_messages()
             .where(
-                Message.kind == REPORT,
-                Message.readable.is_(True),
-                Message.unit_code.in_(units[first : first + CHUNK]),
-                Message.report_day.in_(wanted_days),
+                table.c.kind == REPORT,
+                table.c.readable.is_(True),
+                table.c.unit_code.in_(units[first : first + CHUNK]),
+                table.c.report_day.in_(wanted_days),
             )
-            .options(selectinload(Message.problems))
-            .order_by(Message.received_at, Message.id)
-        ).all()
-        out.extend(message_record(m, attachments=False) for m in rows)
+            .order_by(table.c.received_at, table.c.id)
+        )
+        out.extend(_records(session, stmt, attachments=False))
     return out
 
 
@@ -83,7 +134,12 @@ def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
         stmt = select(table.c.message_pk, table.c.indicator, table.c.measure, table.c.value.cast(String)).where(
             table.c.message_pk.in_(chunk)
         )
-        for pk, ind, meas, val in conn.execute(stmt).tuples():
+        result = conn.execute(stmt)
+        try:  # the driver's rows as they are: four plain columns, nothing to convert but the text
+            rows = result.cursor.fetchall() if result.cursor is not None else []
+        finally:
+            result.close()
+        for pk, ind, meas, val in rows:
             out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(val)
     return out
 

@@ -186,6 +186,7 @@ def status_text(view: DayView, cfg: Config) -> str:
     head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})
     rows = []
     notes = {code: "; ".join(w.notes) for code, w in words.units.items()}
+    any_note = any(notes.values())
     for u in view.units:
         m = u.message
         # the time beside the status is the arrival that decides it (the first readable report)
@@ -201,11 +202,11 @@ def status_text(view: DayView, cfg: Config) -> str:
                 + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
                 if u.problems
                 else "",
-                *([notes[u.unit.code]] if any(notes.values()) else []),
+                *([notes[u.unit.code]] if any_note else []),
             ]
         )
     headers = list(t["headers"])
-    if any(notes.values()):
+    if any_note:
         headers.append(labels(cfg.service.language)["workbook"]["note"])
     text = head + "\n\n" + render_table(headers, rows)
     if words.excluded:
@@ -215,8 +216,10 @@ def status_text(view: DayView, cfg: Config) -> str:
         text += "\n\n" + "\n".join(progress)
     if view.unassigned:
         text += "\n\n" + t["unassigned"]
-        for m, reason in zip(view.unassigned, words.reasons):
-            text += f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
+        text += "".join(
+            f"\n  {m.received_at.astimezone(tz):%H:%M}  {m.from_address or '?'}  {m.subject[:60]}  — {reason}"
+            for m, reason in zip(view.unassigned, words.reasons)
+        )
     return text
 
 
@@ -351,46 +354,6 @@ def _csv_value(value: Any) -> str:
 
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
-    from openpyxl import Workbook
-    from openpyxl.cell.cell import WriteOnlyCell
-    from openpyxl.utils import get_column_letter
+    from service.outputs.export_xlsx import render_export_xlsx as render  # openpyxl: only for .xlsx
 
-    from service.outputs.sheets import BOX, CENTER, DATE_FORMAT, DATETIME_FORMAT, HEAD, HEAD_FILL, put_text
-
-    headers, rows = export_rows(views, cfg)
-    t = labels(cfg.service.language)["export"]
-    wb = Workbook(write_only=True)
-    ws = wb.create_sheet(t["sheet"])
-    widths = [12, 14, 36, 18, 16, 20, 18, 50, 14, 32, 20]
-    for j, w in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(j)].width = w
-    ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
-    head = []
-    for h in headers:
-        c = WriteOnlyCell(ws)
-        put_text(c, h)
-        c.font, c.fill, c.alignment, c.border = HEAD, HEAD_FILL, CENTER, BOX
-        head.append(c)
-    ws.append(head)
-    for r in rows:
-        out = []
-        for j, value in enumerate(r):
-            c = WriteOnlyCell(ws)
-            if isinstance(value, str):
-                put_text(c, value)
-            elif isinstance(value, dt.datetime):
-                c.value = value.replace(tzinfo=None)  # local time; Excel has no zones
-                c.number_format = DATETIME_FORMAT
-            elif isinstance(value, dt.date):
-                c.value = value
-                c.number_format = DATE_FORMAT
-            else:
-                c.value = number(value) if isinstance(value, Decimal) else value
-                if j == len(r) - 1 and value is not None:
-                    c.number_format = "#,##0.####"
-            out.append(c)
-        ws.append(out)
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return render(views, cfg)

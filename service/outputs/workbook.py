@@ -5,7 +5,6 @@ Pure: the digest model (service.outputs.model.digest_model) in, .xlsx bytes out.
 
 from __future__ import annotations
 
-import io
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -51,6 +50,7 @@ from service.outputs.sheets import (
     header_row,
     print_setup,
     put_cell,
+    save_fast,
     set_widths,
 )
 
@@ -70,9 +70,7 @@ def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
     _unassigned_sheet(wb.create_sheet(), model, t)
     wb.properties.title = fill(t["title"], {"date": model["date"]})
     wb.properties.creator = "baocao"
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
+    return save_fast(wb)
 
 
 def _rate_line(model: Mapping[str, Any], t: Mapping[str, Any]) -> str:
