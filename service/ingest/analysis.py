@@ -221,19 +221,45 @@ def _read_attachments(
     from parsers.report import needs_recognition, read_attachment
 
     for att in parsed.attachments:
+        sha = hashlib.sha256(att.data).hexdigest()
         fmt = None if recognise else needs_recognition(att.filename, att.content_type, att.data, form)
         if fmt is not None:
             result = pending_result(att.filename, fmt)
         else:
-            result = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+            key = (sha, att.filename, att.content_type, report_day, form)
+            result = _recognised.get(key)
+            if result is None:
+                result = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+                _remember_recognised(key, result)
         result = storable_result(result, form)
         yield AttachmentInfo(
             filename=att.filename,
             content_type=att.content_type,
             size=len(att.data),
-            sha256=hashlib.sha256(att.data).hexdigest(),
+            sha256=sha,
             result=result,
         )
+
+
+# The readings of recognised files (a scan or photo: seconds each, against milliseconds
+# for a spreadsheet) by content, name, type, day and form: a file that comes again (a
+# unit re-sending its report, one report sent to two addresses, a forwarded copy) is
+# recognised once in this process. `read_attachment` is a function of exactly these
+# (and the clock, for the time limit: a reading cut short is not kept). All the
+# recognition of a poll runs in one worker process (service/ingest/workers.py), so that
+# process sees every copy. A reading is figures and problems: a few KiB at most.
+_RECOGNISED_MAX = 128
+_recognised: dict[tuple[str, str, str, dt.date, FormSpec], AttachmentResult] = {}
+
+
+def _remember_recognised(key: tuple[str, str, str, dt.date, FormSpec], result: AttachmentResult) -> None:
+    if result.source not in ("scan", "photo"):  # (a reader's crash has none: tried again)
+        return
+    if any(p.code == "over_limit" and (p.params or {}).get("limit") == "seconds" for p in result.problems):
+        return
+    if len(_recognised) >= _RECOGNISED_MAX:
+        del _recognised[next(iter(_recognised))]  # the oldest
+    _recognised[key] = result
 
 
 def pending_result(filename: str, fmt: str) -> AttachmentResult:

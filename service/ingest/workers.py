@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
@@ -100,11 +100,13 @@ class Analyser:
             self._get_pool(True).submit(_warm_up)
 
     def _in_worker(self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
+        # The routing went to each worker once, when it started (`_start_worker`): with
+        # 2,000 units it is ~200 KiB and 20 ms of pickling, too much for every message.
         try:
-            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, raw, day, recognise)
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
-            return self._get_pool(scan).submit(_analyse_safely, raw, self.routing, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, raw, day, recognise)
 
     def _done(self, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         f: Future[Analysis] = Future()
@@ -163,21 +165,21 @@ class Analyser:
     def _get_pool(self, scan: bool = False) -> ProcessPoolExecutor:
         import multiprocessing
 
-        def start(count: int, initializer: Callable[[int], None] = _watch_parent) -> ProcessPoolExecutor:
+        def start(count: int, recognition: bool) -> ProcessPoolExecutor:
             return ProcessPoolExecutor(
                 count,
                 mp_context=multiprocessing.get_context("forkserver"),
-                initializer=initializer,
-                initargs=(os.getpid(),),
+                initializer=_start_worker,
+                initargs=(os.getpid(), self.routing, recognition),
             )
 
         with self._pools:
             if scan:
                 if self._scan_pool is None:
-                    self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), _recognition_worker)
+                    self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), True)
                 return self._scan_pool
             if self._pool is None:
-                self._pool = start(self.workers)
+                self._pool = start(self.workers, False)
             return self._pool
 
     def close(self) -> None:
@@ -188,13 +190,26 @@ class Analyser:
                 pool.shutdown(cancel_futures=True)
 
 
-def _recognition_worker(parent_pid: int) -> None:
-    """In a worker that may recognise scans: `_watch_parent`, and page arrays given back
-    to the system as soon as they are freed (parsers.ocr.pages.tune_allocator)."""
-    from parsers.ocr.pages import tune_allocator
+# In a worker process: the routing its pool was started with (`_start_worker`).
+_routing: Routing | None = None
 
+
+def _start_worker(parent_pid: int, routing: Routing, recognition: bool) -> None:
+    """In a new worker: `_watch_parent`; the routing kept for every message it analyses;
+    in one that may recognise scans, page arrays given back to the system as soon as they
+    are freed (parsers.ocr.pages.tune_allocator)."""
+    global _routing
     _watch_parent(parent_pid)
-    tune_allocator()
+    _routing = routing
+    if recognition:
+        from parsers.ocr.pages import tune_allocator
+
+        tune_allocator()
+
+
+def _analyse_in_worker(raw: bytes, day: dt.date, recognise: bool) -> Analysis:
+    assert _routing is not None, "a worker is started by Analyser._get_pool"
+    return _analyse_safely(raw, _routing, day, recognise)
 
 
 def _watch_parent(parent_pid: int) -> None:
