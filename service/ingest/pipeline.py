@@ -11,8 +11,9 @@ UID's action waits. Then `recognise_pending` (the daemon's recognition thread) r
 in full in the recognition worker and, in one transaction, replaces what the first
 reading produced, clears the mark and decides the action; the daemon's polls, digest and
 reminders never wait for a scan. A crash leaves the mark: the next poll or start
-finishes it. A one-shot poll reads everything in full as it goes (it must end with
-everything read anyway) and finishes what a crashed run left marked.
+finishes it. A one-shot poll stores the same way, hands each such message to the
+recognition worker as soon as it is stored, and before it ends finishes them all (and what
+a crashed run left marked): the spreadsheets behind a scan never wait for it.
 """
 
 from __future__ import annotations
@@ -368,10 +369,10 @@ class Ingestor:
     def poll(self, mailbox: Mailbox, *, defer_recognition: bool = False) -> PollReport:
         """One pass over the configured folder; returns what was stored.
 
-        Scans and photos are recognised during the pass, and messages a crashed run left
-        awaiting recognition finished at its end; with `defer_recognition` (the daemon)
-        they are stored awaiting recognition and handed to the recognition worker, and
-        `recognise_pending` stores their full reading later.
+        Scans and photos are stored awaiting recognition and handed to the recognition
+        worker as they are stored; the poll finishes them at its end (and what a crashed
+        run left awaiting recognition). With `defer_recognition` (the daemon) it does not
+        wait for them: `recognise_pending` stores their full reading later.
 
         A database error (locked, gone) is a `StorageError`; what was archived but not
         committed is redone by the next poll, since the server still has it and the
@@ -406,13 +407,16 @@ class Ingestor:
             for batch in mailbox.fetch(mailbox.heads(uids[start : start + 200])):
                 if self.stop.is_set():
                     break
-                started = self._archive_and_submit(batch, recognise)
+                # Scans and photos are not recognised here even when this poll recognises:
+                # they are stored awaiting it and recognised meanwhile (`_start_recognition`),
+                # finished by `recognise_pending` below.
+                started = self._archive_and_submit(batch, False)
                 if pending is not None:
-                    self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
+                    self._store_batch(pending, mailbox.account, uidvalidity, report, False)
                     self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
                 pending = started
             if pending is not None:
-                self._store_batch(pending, mailbox.account, uidvalidity, report, recognise)
+                self._store_batch(pending, mailbox.account, uidvalidity, report, False)
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])

@@ -10,11 +10,13 @@ poll, the digest and the reminders go on (service/ingest/pipeline.py, `recognise
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import logging
 import os
 import re
 import threading
 import time
+import weakref
 from collections.abc import Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -64,6 +66,11 @@ class Analyser:
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
         self.routing = routing
+        # The workers get the routing once, when they start (`_start_worker`), and each
+        # message only this token: pickling 2,000 units is ~200 KiB and 20 ms a message.
+        self._token = next(_tokens)
+        _routings[self._token] = routing  # (a pool of threads standing in for one reads it here)
+        weakref.finalize(self, _routings.pop, self._token, None)
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
         self._pool: ProcessPoolExecutor | None = None  # spreadsheets and bodies of big batches
         self._scan_pool: ProcessPoolExecutor | None = None  # messages that may need recognition
@@ -100,13 +107,11 @@ class Analyser:
             self._get_pool(True).submit(_warm_up)
 
     def _in_worker(self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
-        # The routing went to each worker once, when it started (`_start_worker`): with
-        # 2,000 units it is ~200 KiB and 20 ms of pickling, too much for every message.
         try:
-            return self._get_pool(scan).submit(_analyse_in_worker, raw, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
-            return self._get_pool(scan).submit(_analyse_in_worker, raw, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
 
     def _done(self, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         f: Future[Analysis] = Future()
@@ -170,7 +175,7 @@ class Analyser:
                 count,
                 mp_context=multiprocessing.get_context("forkserver"),
                 initializer=_start_worker,
-                initargs=(os.getpid(), self.routing, recognition),
+                initargs=(os.getpid(), self._token, self.routing, recognition),
             )
 
         with self._pools:
@@ -190,26 +195,25 @@ class Analyser:
                 pool.shutdown(cancel_futures=True)
 
 
-# In a worker process: the routing its pool was started with (`_start_worker`).
-_routing: Routing | None = None
+# Token -> routing: here, each Analyser's; in a worker, the one its pool was started with.
+_routings: dict[int, Routing] = {}
+_tokens = itertools.count(1)
 
 
-def _start_worker(parent_pid: int, routing: Routing, recognition: bool) -> None:
+def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bool) -> None:
     """In a new worker: `_watch_parent`; the routing kept for every message it analyses;
     in one that may recognise scans, page arrays given back to the system as soon as they
     are freed (parsers.ocr.pages.tune_allocator)."""
-    global _routing
     _watch_parent(parent_pid)
-    _routing = routing
+    _routings[token] = routing
     if recognition:
         from parsers.ocr.pages import tune_allocator
 
         tune_allocator()
 
 
-def _analyse_in_worker(raw: bytes, day: dt.date, recognise: bool) -> Analysis:
-    assert _routing is not None, "a worker is started by Analyser._get_pool"
-    return _analyse_safely(raw, _routing, day, recognise)
+def _analyse_in_worker(token: int, raw: bytes, day: dt.date, recognise: bool) -> Analysis:
+    return _analyse_safely(raw, _routings[token], day, recognise)
 
 
 def _watch_parent(parent_pid: int) -> None:
