@@ -227,10 +227,11 @@ def _read_attachments(
             result = pending_result(att.filename, fmt)
         else:
             key = (sha, att.filename, att.content_type, report_day, form)
-            result = _recognised.get(key)
-            if result is None:
-                result = read_attachment(att.filename, att.content_type, att.data, form, report_day)
-                _remember_recognised(key, result)
+            known = _recognised.get(key)
+            if known is None:
+                known = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+                _remember_recognised(key, known)
+            result = known
         result = storable_result(result, form)
         yield AttachmentInfo(
             filename=att.filename,
