@@ -1,5 +1,6 @@
 """The worker pool survives a worker being killed (OOM killer, a stray signal); a message
-that needs recognition is analysed in a worker process even alone."""
+that needs recognition is analysed in a worker process even alone; a recognised file that
+comes again is not recognised again."""
 
 from __future__ import annotations
 
@@ -68,3 +69,28 @@ def test_a_single_scanned_message_is_analysed_in_a_worker_process(monkeypatch):
         assert quick.kind == UNASSIGNED and quick.reason == "analysis_failed"
     finally:
         analyser.close()
+
+
+def test_a_photo_that_comes_again_is_recognised_once(monkeypatch):
+    import parsers.report
+    from service.ingest import analysis
+    from service.ingest.analysis import analyse_message
+
+    monkeypatch.setattr(analysis, "_recognised", {})
+    calls = []
+    real = parsers.report.read_attachment
+
+    def counted(filename, *args, **kwargs):
+        calls.append(filename)
+        return real(filename, *args, **kwargs)
+
+    monkeypatch.setattr(parsers.report, "read_attachment", counted)
+    routing = routing_for(load_config(EXAMPLE_CONFIG, require_secrets=False))
+    day = dt.date(2021, 8, 11)
+    photo = _png()
+    first = analyse_message(email_bytes(attachments=[("anh-1.png", "image/png", photo)]), routing, day)
+    again = analyse_message(email_bytes(attachments=[("anh-1.png", "image/png", photo)]), routing, day)
+    other = analyse_message(email_bytes(attachments=[("anh-2.png", "image/png", photo)]), routing, day)
+    assert calls == ["anh-1.png", "anh-2.png"]  # the second copy's reading is the first one's
+    assert first.attachments[0].result == again.attachments[0].result
+    assert first.attachments[0].result.source == "photo" and other.attachments[0].result.filename == "anh-2.png"
