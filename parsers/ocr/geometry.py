@@ -21,7 +21,7 @@ _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
-_STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
+_STAMP_LIGHT = 175  # a red pixel this light after flattening (its brightest channel): the stamp, not print under it
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
@@ -271,6 +271,43 @@ def _coverage(mask: Gray, horizontal: bool, at: int, lo: int, hi: int, band: int
     return float((strip.max(axis=1) > 0).mean()) if strip.size else 0.0
 
 
+def _runs(on: np.ndarray[Any, np.dtype[np.bool_]], gap: int) -> list[tuple[int, int]]:
+    """(first, last) index of the runs of `on`, runs apart by at most `gap` joined."""
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _is_rule_down(vert: Gray, x: int, ys: list[int], band: int) -> bool:
+    """Whether the ink found down the page at `x` is a column rule: a straight line that
+    runs from one rule across to another (its own pieces, broken by a stamp, joined).
+    A stamp's ring leaves short near-upright arcs that pass the line detection too, but
+    an arc starts and ends between the rules across, where its ink bends away."""
+    if len(ys) < 2:
+        return True
+    column = vert[:, max(0, x - band) : x + band + 1].max(axis=1) > 0
+    runs = _runs(column, 3 * band)
+    if not runs:
+        return False
+    top, bottom = runs[0][0], runs[-1][1]
+    if bottom - top >= 0.6 * (ys[-1] - ys[0]):
+        return True  # down most of the table: no stamp's arc is that long and straight
+    tol = max(3 * band, 12)
+    row = min(b - a for a, b in zip(ys, ys[1:], strict=False))
+
+    def at_rule(y: int) -> bool:
+        return any(abs(y - r) <= tol for r in ys)
+
+    long_enough = bottom - top >= 2 * row  # through the table: may end on a rule the page lost
+    top_ok = at_rule(top) or (top < ys[0] and long_enough)
+    bottom_ok = at_rule(bottom) or (bottom > ys[-1] and long_enough)
+    return top_ok and bottom_ok and bottom - top >= row - 2 * tol
+
+
 def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     """The ruled cells of a straightened table image (ink 255), merged cells joined,
     and the mask of the rules found (to be cleared before recognition); ([], mask)
@@ -280,6 +317,7 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     band = 4
     ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
     xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)
+    xs = [x for x in xs if _is_rule_down(vert, x, ys, band)]
     rules = np.zeros_like(ink)
     if len(ys) < 2 or len(xs) < 3:
         return [], rules
