@@ -321,8 +321,12 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     rules = np.zeros_like(ink)
     if len(ys) < 2 or len(xs) < 3:
         return [], rules
-    # the column rules' own ends close a row whose rule across is missing
-    down = np.flatnonzero((vert > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
+    # the column rules' own ends close a row whose rule across is missing (only the
+    # rules kept: a stamp's arcs hanging below the table close no row)
+    kept = np.zeros(w, dtype=bool)
+    for x in xs:
+        kept[max(0, x - band) : x + band + 1] = True
+    down = np.flatnonzero((vert[:, kept] > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
     if down.size:
         if down[-1] - ys[-1] > 20:
             ys.append(int(down[-1]))

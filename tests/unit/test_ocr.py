@@ -339,7 +339,11 @@ def test_a_cell_spanning_two_rows_names_the_figure_of_each() -> None:
     result = _recognised(rows, merged=((2, 4, 3, 4),))
     named = _named(result)
     assert named[("ho_kinh_doanh", "kinh_phi")][2] == "not_a_figure"
-    assert named[("ngung_viec", "kinh_phi")] == ("Hỗ trợ người lao động ngừng việc", "Kinh phí được phê duyệt", "merged_cells")
+    assert named[("ngung_viec", "kinh_phi")] == (
+        "Hỗ trợ người lao động ngừng việc",
+        "Kinh phí được phê duyệt",
+        "merged_cells",
+    )
     # read as one figure: kept, flagged
     one = _recognised(
         [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "20450"], *list(ROWS.values())[1:]], None, ((2, 4, 3, 4),)
@@ -363,7 +367,11 @@ def test_a_figure_in_a_column_no_measure_claims_is_named() -> None:
     rows = [header, ["Hỗ trợ hộ kinh doanh", "83", "68", "", "204"], *[[*r, ""] for r in list(ROWS.values())[1:]]]
     result = _recognised(rows, merged=((1, 4, 1, 5),))
     assert "kinh_phi" not in result.values["ho_kinh_doanh"]
-    assert _named(result)[("ho_kinh_doanh", "kinh_phi")] == ("Hỗ trợ hộ kinh doanh", "Kinh phí được phê duyệt", "unclaimed_column")
+    assert _named(result)[("ho_kinh_doanh", "kinh_phi")] == (
+        "Hỗ trợ hộ kinh doanh",
+        "Kinh phí được phê duyệt",
+        "unclaimed_column",
+    )
     # a column with no heading at all: named by its letter
     rows = [header, ["Hỗ trợ hộ kinh doanh", "83", "68", "204", "17"], *[[*r, ""] for r in list(ROWS.values())[1:]]]
     assert _named(_recognised(rows))[("ho_kinh_doanh", "")] == ("Hỗ trợ hộ kinh doanh", "E", "unclaimed_column")
@@ -489,3 +497,35 @@ def test_readings_of_a_figure_that_differ_leave_it_unsure(monkeypatch: pytest.Mo
     assert figure == "10" and conf < 0.8  # kept, flagged: the text model saw nothing
     answers = iter([Reading("62", 0.93)])
     assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9)  # sure at once: read once
+
+
+def test_a_stamps_arcs_are_no_column_rules() -> None:
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    ink = np.zeros((700, 2400), dtype=np.uint8)  # a 4 x 4 ruled table
+    for y in (20, 170, 290, 410, 530):
+        cv2.line(ink, (20, y), (2380, y), 255, 4)
+    for x in (20, 600, 1200, 1800, 2380):
+        cv2.line(ink, (x, 20), (x, 530), 255, 4)
+    plain, _ = geometry.find_cells(ink)
+    cv2.circle(ink, (1500, 520), 230, 255, 9)  # a seal's two rings over the last rows, left as ink
+    cv2.circle(ink, (1500, 520), 170, 255, 5)
+    stamped, _ = geometry.find_cells(ink)
+    assert [c.box for c in stamped] == [c.box for c in plain]
+    assert len(plain) == 16
+
+
+def test_a_seal_in_a_photos_shadow_goes_and_the_print_under_it_stays() -> None:
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    rgb = np.full((200, 200, 3), (183, 176, 158), dtype=np.uint8)  # paper in a shadow
+    rgb[40:160, 40:160] = (145, 30, 35)  # the seal's ink, darker than the paper in every channel
+    rgb[90:110, 60:70] = (62, 40, 38)  # a black stroke under it
+    gray = geometry.drop_coloured_ink(rgb)
+    assert int(gray[60, 120]) == 255
+    assert int(gray[100, 65]) < 100
