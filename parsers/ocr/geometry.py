@@ -21,7 +21,7 @@ _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
-_STAMP_LIGHT = 175  # a red pixel this light after flattening (its brightest channel): the stamp, not print under it
+_STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
@@ -185,8 +185,20 @@ def line_masks(ink: Gray, min_len: int, min_height: int | None = None) -> tuple[
 def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
     None when there are no rules forming one."""
+    quad = _table_quad(ink, leaning=False)
+    # a small table's thin rules still leaning a few degrees (a photo's perspective)
+    # break into runs shorter than a rule: widened across their direction, they are not
+    return quad if quad is not None else _table_quad(ink, leaning=True)
+
+
+def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
-    horiz, vert = line_masks(ink, max(20, w // 40))
+    min_len = max(20, w // 40)
+    if leaning:
+        horiz, _ = line_masks(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3))), min_len)
+        _, vert = line_masks(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1))), min_len)
+    else:
+        horiz, vert = line_masks(ink, min_len)
     grid = cv2.dilate(cv2.bitwise_or(horiz, vert), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
     contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if not contours or hierarchy is None:

@@ -144,9 +144,10 @@ def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[t
     columns = {m.col: code for code, m in table.columns.items()}
     owner = dict(columns)  # column -> the measure whose heading spans it
     for r1, c1, r2, c2 in sheet.merged:
-        if table.header_top <= r1 and r2 < first and c1 in columns:
+        spans = [c for c in range(c1, c2 + 1) if c in columns]
+        if table.header_top <= r1 and r2 < first and len(spans) == 1:  # one measure's heading
             for c in range(c1, c2 + 1):
-                owner.setdefault(c, columns[c1])
+                owner.setdefault(c, columns[spans[0]])
     labels = {r: code for r, code, _ in reversed(table.rows)}  # a row's first match
     named = {
         (p.params.get("indicator_code", ""), p.params.get("measure_code", ""))

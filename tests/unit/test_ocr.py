@@ -518,14 +518,22 @@ def test_a_stamps_arcs_are_no_column_rules() -> None:
     assert len(plain) == 16
 
 
-def test_a_seal_in_a_photos_shadow_goes_and_the_print_under_it_stays() -> None:
+def test_a_small_table_with_thin_leaning_rules_is_found() -> None:
+    import math
+
+    import cv2
     import numpy as np
 
     from parsers.ocr import geometry
 
-    rgb = np.full((200, 200, 3), (183, 176, 158), dtype=np.uint8)  # paper in a shadow
-    rgb[40:160, 40:160] = (145, 30, 35)  # the seal's ink, darker than the paper in every channel
-    rgb[90:110, 60:70] = (62, 40, 38)  # a black stroke under it
-    gray = geometry.drop_coloured_ink(rgb)
-    assert int(gray[60, 120]) == 255
-    assert int(gray[100, 65]) < 100
+    ink = np.zeros((2300, 1700), dtype=np.uint8)  # a photo's page: one figure row under a two-row header
+    lean = math.tan(math.radians(3))  # rules one pixel thin, leaning 3 degrees
+    ys = (570, 610, 650, 700)
+    for y in ys:
+        cv2.line(ink, (420, y), (1560, y + 8), 255, 1)
+    for x in (420, 470, 700, 820, 940, 1060, 1180, 1560):
+        top = ys[0] if x in (420, 470, 700, 1560) else ys[1]
+        cv2.line(ink, (x, top), (int(x - lean * (ys[-1] - top)), ys[-1]), 255, 1)
+    quad = geometry.table_quad(ink)
+    assert quad is not None
+    assert abs(float(quad[0][0]) - 420) < 10 and abs(float(quad[2][1]) - 708) < 10
