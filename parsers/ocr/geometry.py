@@ -346,6 +346,16 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
             ys.insert(0, int(down[0]))
     if len(ys) < 3:
         return [], rules
+    # and the rules across close a column whose rule down is missing (faint in a photo's light)
+    on_rows = np.zeros(h, dtype=bool)
+    for y in ys:
+        on_rows[max(0, y - band) : y + band + 1] = True
+    across = np.flatnonzero((horiz[on_rows] > 0).sum(axis=0) >= max(2, (len(ys) - 1) // 2) * 2)
+    if across.size:
+        if across[-1] - xs[-1] > 40:
+            xs.append(int(across[-1]))
+        if xs[0] - across[0] > 40:
+            xs.insert(0, int(across[0]))
     for y in ys:  # only the rules at the grid's lines: a digit's stroke is no rule
         rules[max(0, y - 2 * band) : y + 2 * band + 1, :] |= horiz[max(0, y - 2 * band) : y + 2 * band + 1, :]
     for x in xs:

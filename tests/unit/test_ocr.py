@@ -518,6 +518,22 @@ def test_a_stamps_arcs_are_no_column_rules() -> None:
     assert len(plain) == 16
 
 
+def test_a_last_column_whose_rule_down_is_lost_is_closed_by_the_rules_across() -> None:
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    ink = np.zeros((700, 2400), dtype=np.uint8)
+    for y in (20, 170, 290, 410, 530):
+        cv2.line(ink, (20, y), (2380, y), 255, 4)
+    for x in (20, 600, 1200, 1800):  # the table's right border too faint to be seen
+        cv2.line(ink, (x, 20), (x, 530), 255, 4)
+    cells, _ = geometry.find_cells(ink)
+    assert max(c.col_end for c in cells) + 1 == 4
+    assert max(c.box[2] for c in cells) >= 2370
+
+
 def test_a_small_table_with_thin_leaning_rules_is_found() -> None:
     import math
 
