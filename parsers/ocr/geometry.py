@@ -191,12 +191,16 @@ def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     return quad if quad is not None else _table_quad(ink, leaning=True)
 
 
+def _widened(ink: Gray, size: tuple[int, int]) -> Gray:
+    return np.asarray(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8)
+
+
 def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
     min_len = max(20, w // 40)
     if leaning:
-        horiz, _ = line_masks(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3))), min_len)
-        _, vert = line_masks(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1))), min_len)
+        horiz, _ = line_masks(_widened(ink, (1, 3)), min_len)
+        _, vert = line_masks(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.dilate(cv2.bitwise_or(horiz, vert), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
