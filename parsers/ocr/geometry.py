@@ -185,8 +185,24 @@ def line_masks(ink: Gray, min_len: int, min_height: int | None = None) -> tuple[
 def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
     None when there are no rules forming one."""
+    quad = _table_quad(ink, leaning=False)
+    # a small table's thin rules still leaning a few degrees (a photo's perspective)
+    # break into runs shorter than a rule: widened across their direction, they are not
+    return quad if quad is not None else _table_quad(ink, leaning=True)
+
+
+def _widened(ink: Gray, size: tuple[int, int]) -> Gray:
+    return np.asarray(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8)
+
+
+def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
-    horiz, vert = line_masks(ink, max(20, w // 40))
+    min_len = max(20, w // 40)
+    if leaning:
+        horiz, _ = line_masks(_widened(ink, (1, 3)), min_len)
+        _, vert = line_masks(_widened(ink, (3, 1)), min_len)
+    else:
+        horiz, vert = line_masks(ink, min_len)
     grid = cv2.dilate(cv2.bitwise_or(horiz, vert), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
     contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if not contours or hierarchy is None:
@@ -271,6 +287,43 @@ def _coverage(mask: Gray, horizontal: bool, at: int, lo: int, hi: int, band: int
     return float((strip.max(axis=1) > 0).mean()) if strip.size else 0.0
 
 
+def _runs(on: np.ndarray[Any, np.dtype[np.bool_]], gap: int) -> list[tuple[int, int]]:
+    """(first, last) index of the runs of `on`, runs apart by at most `gap` joined."""
+    idx = np.flatnonzero(on)
+    if idx.size == 0:
+        return []
+    breaks = np.flatnonzero(np.diff(idx) > gap + 1)
+    starts = np.concatenate([[idx[0]], idx[breaks + 1]])
+    ends = np.concatenate([idx[breaks], [idx[-1]]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True)]
+
+
+def _is_rule_down(vert: Gray, x: int, ys: list[int], band: int) -> bool:
+    """Whether the ink found down the page at `x` is a column rule: a straight line that
+    runs from one rule across to another (its own pieces, broken by a stamp, joined).
+    A stamp's ring leaves short near-upright arcs that pass the line detection too, but
+    an arc starts and ends between the rules across, where its ink bends away."""
+    if len(ys) < 2:
+        return True
+    column = vert[:, max(0, x - band) : x + band + 1].max(axis=1) > 0
+    runs = _runs(column, 3 * band)
+    if not runs:
+        return False
+    top, bottom = runs[0][0], runs[-1][1]
+    if bottom - top >= 0.6 * (ys[-1] - ys[0]):
+        return True  # down most of the table: no stamp's arc is that long and straight
+    tol = max(3 * band, 12)
+    row = min(b - a for a, b in zip(ys, ys[1:], strict=False))
+
+    def at_rule(y: int) -> bool:
+        return any(abs(y - r) <= tol for r in ys)
+
+    long_enough = bottom - top >= 2 * row  # through the table: may end on a rule the page lost
+    top_ok = at_rule(top) or (top < ys[0] and long_enough)
+    bottom_ok = at_rule(bottom) or (bottom > ys[-1] and long_enough)
+    return top_ok and bottom_ok and bottom - top >= row - 2 * tol
+
+
 def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     """The ruled cells of a straightened table image (ink 255), merged cells joined,
     and the mask of the rules found (to be cleared before recognition); ([], mask)
@@ -280,11 +333,16 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     band = 4
     ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
     xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)
+    xs = [x for x in xs if _is_rule_down(vert, x, ys, band)]
     rules = np.zeros_like(ink)
     if len(ys) < 2 or len(xs) < 3:
         return [], rules
-    # the column rules' own ends close a row whose rule across is missing
-    down = np.flatnonzero((vert > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
+    # the column rules' own ends close a row whose rule across is missing (only the
+    # rules kept: a stamp's arcs hanging below the table close no row)
+    kept = np.zeros(w, dtype=bool)
+    for x in xs:
+        kept[max(0, x - band) : x + band + 1] = True
+    down = np.flatnonzero((vert[:, kept] > 0).sum(axis=1) >= max(2, (len(xs) - 1) // 2) * 2)
     if down.size:
         if down[-1] - ys[-1] > 20:
             ys.append(int(down[-1]))
@@ -292,6 +350,16 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
             ys.insert(0, int(down[0]))
     if len(ys) < 3:
         return [], rules
+    # and the rules across close a column whose rule down is missing (faint in a photo's light)
+    on_rows = np.zeros(h, dtype=bool)
+    for y in ys:
+        on_rows[max(0, y - band) : y + band + 1] = True
+    across = np.flatnonzero((horiz[on_rows] > 0).sum(axis=0) >= max(2, (len(ys) - 1) // 2) * 2)
+    if across.size:
+        if across[-1] - xs[-1] > 40:
+            xs.append(int(across[-1]))
+        if xs[0] - across[0] > 40:
+            xs.insert(0, int(across[0]))
     for y in ys:  # only the rules at the grid's lines: a digit's stroke is no rule
         rules[max(0, y - 2 * band) : y + 2 * band + 1, :] |= horiz[max(0, y - 2 * band) : y + 2 * band + 1, :]
     for x in xs:

@@ -22,7 +22,7 @@ MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
 # Words a heading of the form is written with besides its labels (the group headings
 # above the measures, the money scale).
 _HEADING_WORDS: Final = ("Số đối tượng", "Kinh phí", "triệu đồng", "nghìn đồng", "Nội dung chính sách", "Ghi chú")
-_MAX_GRAM: Final = 3
+_MAX_GRAM: Final = 5
 MIN_MARGIN: Final = 0.08  # over the best other indicator
 _TOTAL_LABEL: Final = "Tổng cộng"
 

@@ -19,12 +19,14 @@ from typing import Final
 from parsers.model import FormSpec, Problem
 from parsers.numbers import FigureError, parse_figure_with_unit, scale_from_header, to_dong
 from parsers.readers import Cell
-from parsers.readers.common import column_index
+from parsers.readers.common import column_index, column_letter, coordinate
 from parsers.report.matching import TOTAL, FormIndex
 from parsers.report.tables import Table
 from parsers.report.values import Reading
 
 CONFIDENCE_THRESHOLD: Final = 0.80
+MERGED_CELLS: Final = "merged_cells"  # reason: the cell spans two rows or two measures
+UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no measure claims
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
@@ -58,6 +60,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     """The `uncertain_figure` problems of a table read from recognised cells."""
     cells = table.sheet.cells
     reasons: dict[tuple[str, str], str] = {}
+    layout = _misplaced(table, index, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
@@ -107,7 +110,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         unsure = cell.confidence < CONFIDENCE_THRESHOLD
         if unsure and (key[1] not in confirmed or cell.confidence < CONFIRMABLE):
             reasons.setdefault(key, "low_confidence")
-    problems: list[Problem] = []
+    problems: list[Problem] = layout
     for (ind, mcode), reason in reasons.items():
         coord = reading.cells.get((ind, mcode), "")
         cell = cells.get(_split(coord)) if coord else None
@@ -128,6 +131,92 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
             )
         )
     return problems
+
+
+def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[tuple[str, str], str]) -> list[Problem]:
+    """What the grid's shape may have lost in the data rows, each named by its row and
+    column: a cell spanning two rows or two measures (a rule hidden by a stamp or lost
+    in a photo) flags the figure read from it and names the measures it hid; a figure in
+    a column no measure claims (a rule too many split a column) is named, with the
+    measure whose heading spans it when there is one. Fills `reasons` for figures read."""
+    sheet = table.sheet
+    first = table.first_data_row
+    columns = {m.col: code for code, m in table.columns.items()}
+    owner = dict(columns)  # column -> the measure whose heading spans it
+    for r1, c1, r2, c2 in sheet.merged:
+        spans = [c for c in range(c1, c2 + 1) if c in columns]
+        if table.header_top <= r1 and r2 < first and len(spans) == 1:  # one measure's heading
+            for c in range(c1, c2 + 1):
+                owner.setdefault(c, columns[spans[0]])
+    labels = {r: code for r, code, _ in reversed(table.rows)}  # a row's first match
+    named = {
+        (p.params.get("indicator_code", ""), p.params.get("measure_code", ""))
+        for p in reading.problems
+        if p.params.get("measure_code")
+    }
+    problems: list[Problem] = []
+
+    def name(ind: str, mcode: str, column: str, text: str, coord: str, reason: str) -> None:
+        if mcode and ((ind, mcode) in named or (ind, mcode) in reading.cells):
+            if (ind, mcode) in reading.cells:
+                reasons.setdefault((ind, mcode), reason)
+            return
+        named.add((ind, mcode))
+        cell = sheet.cells.get(_split(coord))
+        problems.append(
+            Problem(
+                "uncertain_figure",
+                {
+                    "file": reading.filename,
+                    "row": index.indicators[ind].label,
+                    "column": column,
+                    "text": text,
+                    "page": str(cell.page) if cell is not None and cell.page is not None else "",
+                    "cell": coord,
+                    "reason": reason,
+                    "indicator_code": ind,
+                    "measure_code": mcode,
+                },
+            )
+        )
+
+    spanned: set[tuple[int, int]] = set()
+    for r1, c1, r2, c2 in sheet.merged:
+        if c1 <= table.label_col or r2 < first:
+            continue  # a heading across the row, a label's own cell, the table's header
+        origin = sheet.cells.get((r1, c1))
+        text = origin.text if origin is not None else ""
+        hidden = [c for c in range(c1, c2 + 1) if c in columns]
+        if r1 == r2 and len(hidden) < 2:
+            continue  # one measure's cell widened over a column of nothing
+        for r in range(r1, r2 + 1):
+            ind = labels.get(r)
+            if ind is None:
+                continue
+            for c in range(c1, c2 + 1):
+                spanned.add((r, c))
+            for c in hidden:
+                name(ind, columns[c], index.measures[columns[c]].label, text, coordinate(r1, c1), MERGED_CELLS)
+    for (r, c), cell in sorted(sheet.cells.items()):
+        ind = labels.get(r)
+        if ind is None or c <= table.label_col or c in columns or c == table.code_col or (r, c) in spanned:
+            continue
+        if not any(ch.isdigit() for ch in cell.text):
+            continue
+        mcode = owner.get(c, "")
+        column = index.measures[mcode].label if mcode else (_heading(table, c) or column_letter(c))
+        name(ind, mcode, column, cell.text, cell.coordinate, UNCLAIMED_COLUMN)
+    return problems
+
+
+def _heading(table: Table, col: int) -> str:
+    """The header texts above `col`, top to bottom."""
+    texts = []
+    for r in range(table.header_top, table.first_data_row):
+        cell = table.sheet.cells.get((r, col))
+        if cell is not None and cell.text.strip():
+            texts.append(cell.text.strip())
+    return " ".join(texts)
 
 
 def _whole_digits(cell: Cell | None) -> int:

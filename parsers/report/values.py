@@ -15,6 +15,9 @@ from parsers.readers import Cell, coordinate
 from parsers.report.matching import FormIndex
 from parsers.report.tables import Table
 
+# The uncertain_figure reason of a recognised cell under a measure whose text is no figure.
+NOT_A_FIGURE = "not_a_figure"
+
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": operator.le,
     "<": operator.lt,
@@ -75,6 +78,18 @@ def _read_figure(
                 )
             return got
         except FigureError as exc:
+            if cell.confidence is not None:
+                # recognised from a scan or photo: named by its row and column (a photo
+                # has no cell coordinates), and the original attached for the coordinator
+                reading.problem(
+                    "uncertain_figure",
+                    row=ind.label,
+                    column=measure.label,
+                    text=cell.text,
+                    reason=NOT_A_FIGURE,
+                    **common,
+                )
+                return None, None
             reading.problem("not_a_number", text=cell.text, detail=getattr(exc, "reason", ""), **common)
             return None, None
     reading.problem("not_a_number", text=cell.text, detail="wrong_type", **common)

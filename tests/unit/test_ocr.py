@@ -237,16 +237,26 @@ ROWS = {
 TOTAL = ["Tổng cộng", "202", "169", "305"]
 
 
-def _recognised(rows: list[list[str]], confidence: dict[tuple[int, int], float] | None = None) -> AttachmentResult:
-    """A grid as parsers.ocr returns it (every cell with a confidence), through the
-    same table finding and flagging as a scan."""
+def _recognised(
+    rows: list[list[str]],
+    confidence: dict[tuple[int, int], float] | None = None,
+    merged: tuple[tuple[int, int, int, int], ...] = (),
+) -> AttachmentResult:
+    """A grid as parsers.ocr returns it (every cell with a confidence, a merged cell
+    only at its origin, empty cells absent), through the same table finding and
+    flagging as a scan."""
     cells = {}
+    covered = {(r, c) for r1, c1, r2, c2 in merged for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
+    covered -= {(r1, c1) for r1, c1, _, _ in merged}
     for r, row in enumerate(rows, start=1):
         for c, text in enumerate(row, start=1):
+            if (r, c) in covered or not text:
+                continue
             conf = (confidence or {}).get((r, c), 0.95)
             cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1)
     form = load_config(SAMPLES / "config.toml", require_secrets=False).form
-    return report_from_grid(Grid((Sheet("Trang 1", cells),)), "scan.pdf", "pdf", form, None, source="scan")
+    sheet = Sheet("Trang 1", cells, merged)
+    return report_from_grid(Grid((sheet,)), "scan.pdf", "pdf", form, None, source="scan")
 
 
 def _reasons(result: AttachmentResult) -> dict[tuple[str, str], str]:
@@ -297,6 +307,74 @@ def test_figures_breaking_a_check_of_the_form_are_flagged() -> None:
     rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "38", "68", "204"], *list(ROWS.values())[1:]]  # 83 read as 38
     reasons = _reasons(_recognised(rows))
     assert reasons == {("ho_kinh_doanh", "de_nghi"): "check_failed", ("ho_kinh_doanh", "phe_duyet"): "check_failed"}
+
+
+def _named(result: AttachmentResult) -> dict[tuple[str, str], tuple[str, str, str]]:
+    """(indicator, measure) -> (row, column, reason) of each uncertain_figure."""
+    return {
+        (p.params["indicator_code"], p.params["measure_code"]): (
+            p.params["row"],
+            p.params["column"],
+            p.params["reason"],
+        )
+        for p in result.problems
+        if p.code == "uncertain_figure"
+    }
+
+
+def test_a_recognised_cell_that_is_no_figure_is_named_by_its_row_and_column() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "VÀ", "68", "204"], *list(ROWS.values())[1:]]  # stamp ring text
+    result = _recognised(rows)
+    assert "de_nghi" not in result.values["ho_kinh_doanh"]
+    assert _named(result)[("ho_kinh_doanh", "de_nghi")] == (
+        "Hỗ trợ hộ kinh doanh",
+        "Số đối tượng đề nghị hỗ trợ",
+        "not_a_figure",
+    )
+
+
+def test_a_cell_spanning_two_rows_names_the_figure_of_each() -> None:
+    # a rule across hidden by a stamp: two rows' figures read as one cell
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "204 50"], *list(ROWS.values())[1:]]
+    result = _recognised(rows, merged=((2, 4, 3, 4),))
+    named = _named(result)
+    assert named[("ho_kinh_doanh", "kinh_phi")][2] == "not_a_figure"
+    assert named[("ngung_viec", "kinh_phi")] == (
+        "Hỗ trợ người lao động ngừng việc",
+        "Kinh phí được phê duyệt",
+        "merged_cells",
+    )
+    # read as one figure: kept, flagged
+    one = _recognised(
+        [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "20450"], *list(ROWS.values())[1:]], None, ((2, 4, 3, 4),)
+    )
+    assert _named(one)[("ho_kinh_doanh", "kinh_phi")][2] == "merged_cells"
+    assert _named(one)[("ngung_viec", "kinh_phi")][2] == "merged_cells"
+
+
+def test_a_cell_spanning_two_measures_names_both() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68 204", ""], *list(ROWS.values())[1:]]
+    result = _recognised(rows, merged=((2, 3, 2, 4),))
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68204  # "68 204": grouped like one figure
+    named = _named(result)
+    assert named[("ho_kinh_doanh", "phe_duyet")][2] == "merged_cells"  # kept, flagged
+    assert named[("ho_kinh_doanh", "kinh_phi")][2] == "merged_cells"
+
+
+def test_a_figure_in_a_column_no_measure_claims_is_named() -> None:
+    # a stamp's arc taken for a rule: a measure's column split in two under its heading
+    header = [*HEADER, ""]
+    rows = [header, ["Hỗ trợ hộ kinh doanh", "83", "68", "", "204"], *[[*r, ""] for r in list(ROWS.values())[1:]]]
+    result = _recognised(rows, merged=((1, 4, 1, 5),))
+    assert "kinh_phi" not in result.values["ho_kinh_doanh"]
+    assert _named(result)[("ho_kinh_doanh", "kinh_phi")] == (
+        "Hỗ trợ hộ kinh doanh",
+        "Kinh phí được phê duyệt",
+        "unclaimed_column",
+    )
+    # a column with no heading at all: named by its letter
+    rows = [header, ["Hỗ trợ hộ kinh doanh", "83", "68", "204", "17"], *[[*r, ""] for r in list(ROWS.values())[1:]]]
+    assert _named(_recognised(rows))[("ho_kinh_doanh", "")] == ("Hỗ trợ hộ kinh doanh", "E", "unclaimed_column")
 
 
 # ---- cell-level cleanup (synthetic arrays, no Tesseract) ----------------------------
@@ -419,3 +497,59 @@ def test_readings_of_a_figure_that_differ_leave_it_unsure(monkeypatch: pytest.Mo
     assert figure == "10" and conf < 0.8  # kept, flagged: the text model saw nothing
     answers = iter([Reading("62", 0.93)])
     assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9)  # sure at once: read once
+
+
+def test_a_stamps_arcs_are_no_column_rules() -> None:
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    ink = np.zeros((700, 2400), dtype=np.uint8)  # a 4 x 4 ruled table
+    for y in (20, 170, 290, 410, 530):
+        cv2.line(ink, (20, y), (2380, y), 255, 4)
+    for x in (20, 600, 1200, 1800, 2380):
+        cv2.line(ink, (x, 20), (x, 530), 255, 4)
+    plain, _ = geometry.find_cells(ink)
+    cv2.circle(ink, (1500, 520), 230, 255, 9)  # a seal's two rings over the last rows, left as ink
+    cv2.circle(ink, (1500, 520), 170, 255, 5)
+    stamped, _ = geometry.find_cells(ink)
+    assert [c.box for c in stamped] == [c.box for c in plain]
+    assert len(plain) == 16
+
+
+def test_a_last_column_whose_rule_down_is_lost_is_closed_by_the_rules_across() -> None:
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    ink = np.zeros((700, 2400), dtype=np.uint8)
+    for y in (20, 170, 290, 410, 530):
+        cv2.line(ink, (20, y), (2380, y), 255, 4)
+    for x in (20, 600, 1200, 1800):  # the table's right border too faint to be seen
+        cv2.line(ink, (x, 20), (x, 530), 255, 4)
+    cells, _ = geometry.find_cells(ink)
+    assert max(c.col_end for c in cells) + 1 == 4
+    assert max(c.box[2] for c in cells) >= 2370
+
+
+def test_a_small_table_with_thin_leaning_rules_is_found() -> None:
+    import math
+
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    ink = np.zeros((2300, 1700), dtype=np.uint8)  # a photo's page: one figure row under a two-row header
+    lean = math.tan(math.radians(3))  # rules one pixel thin, leaning 3 degrees
+    ys = (570, 610, 650, 700)
+    for y in ys:
+        cv2.line(ink, (420, y), (1560, y + 8), 255, 1)
+    for x in (420, 470, 700, 820, 940, 1060, 1180, 1560):
+        top = ys[0] if x in (420, 470, 700, 1560) else ys[1]
+        cv2.line(ink, (x, top), (int(x - lean * (ys[-1] - top)), ys[-1]), 255, 1)
+    quad = geometry.table_quad(ink)
+    assert quad is not None
+    assert abs(float(quad[0][0]) - 420) < 10 and abs(float(quad[2][1]) - 708) < 10
