@@ -142,14 +142,14 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
     days_by_unit = readable_report_days(session, codes, day)
     wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
     counting: dict[tuple[str, dt.date], Message] = {}
-    by_id = {m.id: m for m in todays}  # the day's own reports, with their attachments
-    for m in readable_reports(session, {c for c, _ in wanted}, {d for _, d in wanted}):
+    # The day's own readable reports are among `todays` already (with their attachments,
+    # and without those after `until`); only the earlier days are read again.
+    earlier = {(c, d) for c, d in wanted if d != day}
+    own_readable = [m for m in todays if m.kind == REPORT and m.readable]
+    for m in [*readable_reports(session, {c for c, _ in earlier}, {d for _, d in earlier}), *own_readable]:
         key = (m.unit_code or "", m.report_day)
-        if key not in wanted:
-            continue
-        if m.report_day == day and until is not None and m.received_at > until:
-            continue
-        counting[key] = by_id.get(m.id, m)  # later rows overwrite: latest wins
+        if key in wanted:
+            counting[key] = m  # later rows overwrite (oldest first): latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
     sources = load_sources(session, [m.id for m in counting.values()], MARKED_SOURCES)
