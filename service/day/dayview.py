@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
+from service.day.bulk import collector_paused
 from storage.days import (
     Sources,
     Values,
@@ -131,6 +132,7 @@ def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
     return received_at < deadline + dt.timedelta(minutes=1)
 
 
+@collector_paused()
 def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.datetime | None = None) -> DayView:
     """Everything about `day`; messages received after `until` are ignored when given."""
     codes = [u.code for u in cfg.units]
