@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import add
 
 from sqlalchemy.orm import Session
 
@@ -191,10 +192,11 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
         )
 
     # The service's own mail (the Bcc copy of a digest coming back) is no one's report.
+    known = set(codes)
     unassigned = tuple(
         m
         for m in todays
-        if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in codes)
+        if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in known)
     )
     return day_view(day, reporting, deadline, units, unassigned, until)
 
@@ -353,8 +355,11 @@ def decreases(
     out = []
     when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
     for ind, row in current.items():
+        before_row = previous.get(ind)
+        if not before_row:
+            continue
         for code, val in row.items():
-            before = previous.get(ind, {}).get(code)
+            before = before_row.get(code)
             if before is not None and val < before:
                 m = meas.get(code)
                 unit = " đồng" if m is not None and m.kind == "money" else ""
@@ -379,11 +384,17 @@ def decreases(
 
 def sum_values(rows: Iterable[Values]) -> Values:
     total: Values = {}
+    zero = Decimal(0)
     for values in rows:
         for ind, row in values.items():
-            for meas, val in row.items():
-                cell = total.setdefault(ind, {})
-                cell[meas] = cell.get(meas, Decimal(0)) + val
+            cell = total.get(ind)
+            if cell is None:
+                total[ind] = {meas: zero + val for meas, val in row.items()}
+            elif cell.keys() == row.keys():  # the usual case, one form: cell by cell, in C
+                total[ind] = dict(zip(cell, map(add, cell.values(), map(row.__getitem__, cell))))
+            else:
+                for meas, val in row.items():
+                    cell[meas] = cell.get(meas, zero) + val
     return total
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -157,7 +158,14 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
 # -- terminal table --------------------------------------------------------------------------
 
 
+# Latin letters, Vietnamese ones included (U+1E00-1EFF), and controls: one column each,
+# none combining or wide.
+_NARROW = re.compile("[\x00-\u02ff\u1e00-\u1eff]*")
+
+
 def _display_width(text: str) -> int:
+    if _NARROW.fullmatch(text):
+        return len(text)
     return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1) for c in text)
 
 
