@@ -54,6 +54,7 @@ def _build(
     out = []
     no_files: tuple[AttachmentRecord, ...] = ()
     no_problems: tuple[ProblemRecord, ...] = ()
+    record = cast(Any, MessageRecord)  # the row's columns are the record's first fields, in order
     for r in rows:
         columns = tuple(r)
         if type(columns[_READABLE]) is not bool:
@@ -62,7 +63,7 @@ def _build(
         found = files.get(pk)
         stated = problems.get(pk)
         out.append(
-            MessageRecord(
+            record(
                 *columns,
                 attachments=tuple(AttachmentRecord(*a) for a in found) if found else no_files,
                 problems=tuple(ProblemRecord(code, dict(params or {})) for code, params in stated)
