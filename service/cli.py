@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import logging
 import os
 import sys
@@ -212,6 +211,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
     from service.outputs.export import digest_json, digest_line
+    from service.outputs.jsontext import dumps_indented
     from storage.digests import digest_of
 
     with sessions() as session:
@@ -220,7 +220,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             doc = day_json(view, cfg)
             doc["digest"] = digest_json(row, cfg)
-            print(json.dumps(doc, ensure_ascii=False, indent=1))
+            print(dumps_indented(doc))
         else:
             print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0
@@ -252,7 +252,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.format == "json":
             docs = [day_json(v, cfg) for v in views]
             doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
-            data = (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+            from service.outputs.jsontext import dumps_indented
+
+            data = (dumps_indented(doc) + "\n").encode("utf-8")
         else:
             from service.outputs.export import render_export_csv, render_export_xlsx
 

@@ -26,11 +26,14 @@ CHUNK = 500  # ids or codes per IN (...): an OR of thousands of pairs is beyond 
 def messages_of_day(session: Session, day: dt.date) -> list[MessageRecord]:
     """Every message of `day` (its problems and attachments), oldest first."""
     table = cast(Table, Message.__table__)
-    return _records(
-        session,
-        _select_messages().where(table.c.report_day == day).order_by(table.c.received_at, table.c.id),
-        attachments=True,
-    )
+    conn = session.connection()
+    rows = conn.execute(
+        _select_messages().where(table.c.report_day == day).order_by(table.c.received_at, table.c.id)
+    ).all()
+    # the children of the day's messages by a join on the day, not by thousands of ids
+    problems = _children_of_day(conn, ProblemRow, day, ("code", "params"), "id")
+    files = _children_of_day(conn, Attachment, day, _ATTACHMENT_COLUMNS, "position")
+    return _build(rows, problems, files)
 
 
 def _records(session: Session, stmt: Select[Any], *, attachments: bool) -> list[MessageRecord]:
@@ -42,22 +45,57 @@ def _records(session: Session, stmt: Select[Any], *, attachments: bool) -> list[
     ids = [r.id for r in rows]
     problems = _children(conn, ProblemRow, ids, ("code", "params"), "id")
     files = _children(conn, Attachment, ids, _ATTACHMENT_COLUMNS, "position") if attachments else {}
+    return _build(rows, problems, files)
+
+
+def _build(
+    rows: Sequence[Any], problems: dict[int, list[tuple[Any, ...]]], files: dict[int, list[tuple[Any, ...]]]
+) -> list[MessageRecord]:
     out = []
+    no_files: tuple[AttachmentRecord, ...] = ()
+    no_problems: tuple[ProblemRecord, ...] = ()
+    record = cast(Any, MessageRecord)  # the row's columns are the record's first fields, in order
     for r in rows:
-        columns = r._asdict()
-        columns["readable"] = bool(columns["readable"])
+        columns = tuple(r)
+        if type(columns[_READABLE]) is not bool:
+            columns = (*columns[:_READABLE], bool(columns[_READABLE]), *columns[_READABLE + 1 :])
+        pk = columns[_ID]
+        found = files.get(pk)
+        stated = problems.get(pk)
         out.append(
-            MessageRecord(
-                **columns,
-                attachments=tuple(AttachmentRecord(*a) for a in files.get(r.id, ())),
-                problems=tuple(ProblemRecord(code, dict(params or {})) for code, params in problems.get(r.id, ())),
+            record(
+                *columns,
+                attachments=tuple(AttachmentRecord(*a) for a in found) if found else no_files,
+                problems=tuple(ProblemRecord(code, dict(params or {})) for code, params in stated)
+                if stated
+                else no_problems,
             )
         )
     return out
 
 
+def _children_of_day(
+    conn: Connection, model: type[Any], day: dt.date, columns: Sequence[str], order: str
+) -> dict[int, list[tuple[Any, ...]]]:
+    """`columns` of the child rows of `model` belonging to the messages of `day`, by message, in `order`."""
+    table = model.__table__
+    messages = cast(Table, Message.__table__)
+    stmt = (
+        select(table.c.message_pk, *(table.c[c] for c in columns))
+        .join(messages, messages.c.id == table.c.message_pk)
+        .where(messages.c.report_day == day)
+        .order_by(table.c.message_pk, table.c[order])
+    )
+    out: dict[int, list[tuple[Any, ...]]] = {}
+    for pk, *rest in conn.execute(stmt).tuples():
+        out.setdefault(pk, []).append(tuple(rest))
+    return out
+
+
 _ATTACHMENT_COLUMNS = tuple(f.name for f in fields(AttachmentRecord))
 _MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageRecord) if f.name not in ("attachments", "problems", "figures"))
+_READABLE = _MESSAGE_COLUMNS.index("readable")
+_ID = _MESSAGE_COLUMNS.index("id")
 
 
 def _select_messages() -> Select[Any]:
@@ -127,6 +165,7 @@ def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
     """Figures of many messages as plain dicts: a digest reads ~100,000 of them, so this
     goes through the driver's cursor, not ORM objects or result-row processing."""
     out: dict[int, Values] = {}
+    numbers: dict[str, Decimal] = {}
     conn = session.connection()
     table = Figure.__table__
     for first in range(0, len(message_ids), CHUNK):
@@ -140,7 +179,18 @@ def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
         finally:
             result.close()
         for pk, ind, meas, val in rows:
-            out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(val)
+            try:
+                by_indicator = out[pk]
+            except KeyError:
+                by_indicator = out[pk] = {}
+            try:
+                row = by_indicator[ind]
+            except KeyError:
+                row = by_indicator[ind] = {}
+            try:  # the same texts come back (counts, round sums): one Decimal each, shared (immutable)
+                row[meas] = numbers[val]
+            except KeyError:
+                row[meas] = numbers[val] = Decimal(val)
     return out
 
 

@@ -14,12 +14,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import add
 
 from sqlalchemy.orm import Session
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
+from service.day.bulk import collector_paused
 from storage.days import (
     Sources,
     Values,
@@ -131,6 +133,7 @@ def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
     return received_at < deadline + dt.timedelta(minutes=1)
 
 
+@collector_paused()
 def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.datetime | None = None) -> DayView:
     """Everything about `day`; messages received after `until` are ignored when given."""
     codes = [u.code for u in cfg.units]
@@ -142,14 +145,14 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
     days_by_unit = readable_report_days(session, codes, day)
     wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
     counting: dict[tuple[str, dt.date], Message] = {}
-    by_id = {m.id: m for m in todays}  # the day's own reports, with their attachments
-    for m in readable_reports(session, {c for c, _ in wanted}, {d for _, d in wanted}):
+    # The day's own readable reports are among `todays` already (with their attachments,
+    # and without those after `until`); only the earlier days are read again.
+    earlier = {(c, d) for c, d in wanted if d != day}
+    own_readable = [m for m in todays if m.kind == REPORT and m.readable]
+    for m in [*readable_reports(session, {c for c, _ in earlier}, {d for _, d in earlier}), *own_readable]:
         key = (m.unit_code or "", m.report_day)
-        if key not in wanted:
-            continue
-        if m.report_day == day and until is not None and m.received_at > until:
-            continue
-        counting[key] = by_id.get(m.id, m)  # later rows overwrite: latest wins
+        if key in wanted:
+            counting[key] = m  # later rows overwrite (oldest first): latest wins
 
     values = load_values(session, [m.id for m in counting.values()])
     sources = load_sources(session, [m.id for m in counting.values()], MARKED_SOURCES)
@@ -189,10 +192,11 @@ def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.dateti
         )
 
     # The service's own mail (the Bcc copy of a digest coming back) is no one's report.
+    known = set(codes)
     unassigned = tuple(
         m
         for m in todays
-        if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in codes)
+        if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in known)
     )
     return day_view(day, reporting, deadline, units, unassigned, until)
 
@@ -351,8 +355,11 @@ def decreases(
     out = []
     when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
     for ind, row in current.items():
+        before_row = previous.get(ind)
+        if not before_row:
+            continue
         for code, val in row.items():
-            before = previous.get(ind, {}).get(code)
+            before = before_row.get(code)
             if before is not None and val < before:
                 m = meas.get(code)
                 unit = " đồng" if m is not None and m.kind == "money" else ""
@@ -377,11 +384,17 @@ def decreases(
 
 def sum_values(rows: Iterable[Values]) -> Values:
     total: Values = {}
+    zero = Decimal(0)
     for values in rows:
         for ind, row in values.items():
-            for meas, val in row.items():
-                cell = total.setdefault(ind, {})
-                cell[meas] = cell.get(meas, Decimal(0)) + val
+            cell = total.get(ind)
+            if cell is None:
+                total[ind] = {meas: zero + val for meas, val in row.items()}
+            elif cell.keys() == row.keys():  # the usual case, one form: cell by cell, in C
+                total[ind] = dict(zip(cell, map(add, cell.values(), map(row.__getitem__, cell))))
+            else:
+                for meas, val in row.items():
+                    cell[meas] = cell.get(meas, zero) + val
     return total
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from parsers.text import clean_text, safe_filename
 from service.config import Config
+from service.day.bulk import collector_paused
 from service.day.dayview import DayView
 from service.mail.compose import add_body, address, compose
 from service.outputs.formatting import Numbers, day_month_year, local_time
@@ -78,6 +79,7 @@ def digest_subject(cfg: Config, day: dt.date) -> str:
     return clean_text(fill(cfg.digest.subject, {"date": day_month_year(day)}), MAX_SUBJECT, ellipsis=True)
 
 
+@collector_paused()
 def render_digest(
     view: DayView,
     cfg: Config,

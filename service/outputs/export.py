@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
@@ -14,6 +15,7 @@ from parsers.model import Values
 from parsers.text import clean_text
 from service.config import Config
 from service.config.targets import ProgressCell, compute_progress
+from service.day.bulk import collector_paused
 from service.day.dayview import DayView, UnitDay, number
 from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
@@ -124,6 +126,7 @@ def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
     }
 
 
+@collector_paused()
 def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     words = day_words(view, cfg)
     doc = {
@@ -155,7 +158,14 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
 # -- terminal table --------------------------------------------------------------------------
 
 
+# Latin letters, Vietnamese ones included (U+1E00-1EFF), and controls: one column each,
+# none combining or wide.
+_NARROW = re.compile("[\x00-\u02ff\u1e00-\u1eff]*")
+
+
 def _display_width(text: str) -> int:
+    if _NARROW.fullmatch(text):
+        return len(text)
     return sum(0 if unicodedata.combining(c) else (2 if unicodedata.east_asian_width(c) in "WF" else 1) for c in text)
 
 
@@ -174,6 +184,7 @@ def render_table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(out)
 
 
+@collector_paused()
 def status_text(view: DayView, cfg: Config) -> str:
     words = day_words(view, cfg)
     t = catalog(cfg.service.language)["status_table"]
@@ -327,6 +338,7 @@ def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[
     return headers, rows
 
 
+@collector_paused()
 def render_export_csv(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as CSV for spreadsheets: UTF-8 with BOM, comma-separated, text neutralised."""
     headers, rows = export_rows(views, cfg)
@@ -352,6 +364,7 @@ def _csv_value(value: Any) -> str:
     return neutralize(value)
 
 
+@collector_paused()
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
     from service.outputs.export_xlsx import render_export_xlsx as render  # openpyxl: only for .xlsx

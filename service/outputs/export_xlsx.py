@@ -76,6 +76,8 @@ class _RowStyles:
         self.figure = style(number_format="#,##0.####")
         self.quoted = style(quotePrefix=True)
         self.text: dict[str, str] = {}  # cell text -> its <c> attributes and content, "{ref}" to fill
+        # a value -> the text of its <v>: a unit's day, arrival and figures repeat row after row
+        self.values: dict[tuple[type, Any], str] = {}
 
 
 def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
@@ -92,15 +94,25 @@ def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
                 tail = styles.text[value] = _text_cell(value, styles)
             out.append(f'<c r="{ref}"{tail}')
         elif isinstance(value, dt.datetime):
-            out.append(
-                f'<c r="{ref}"{styles.datetime} t="n"><v>{safe_string(to_excel(value.replace(tzinfo=None)))}</v></c>'
-            )
+            local = value.replace(tzinfo=None)  # the wall-clock time is the key: its zone is dropped
+            key: tuple[type, Any] = (dt.datetime, local)
+            text = styles.values.get(key)
+            if text is None:
+                text = styles.values[key] = safe_string(to_excel(local))
+            out.append(f'<c r="{ref}"{styles.datetime} t="n"><v>{text}</v></c>')
         elif isinstance(value, dt.date):
-            out.append(f'<c r="{ref}"{styles.date} t="n"><v>{safe_string(to_excel(value))}</v></c>')
+            key = (dt.date, value)
+            text = styles.values.get(key)
+            if text is None:
+                text = styles.values[key] = safe_string(to_excel(value))
+            out.append(f'<c r="{ref}"{styles.date} t="n"><v>{text}</v></c>')
         else:
-            shown = number(value) if isinstance(value, Decimal) else value
+            key = (type(value), value)
+            text = styles.values.get(key)
+            if text is None:
+                text = styles.values[key] = safe_string(number(value) if isinstance(value, Decimal) else value)
             style = styles.figure if j == last else ""
-            out.append(f'<c r="{ref}"{style} t="n"><v>{safe_string(shown)}</v></c>')
+            out.append(f'<c r="{ref}"{style} t="n"><v>{text}</v></c>')
     out.append("</row>")
     return "".join(out)
 

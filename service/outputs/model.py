@@ -433,10 +433,15 @@ def _unit_row(
 ) -> dict[str, Any]:
     m = u.message
     read_from = t["read_from"]
+    marked = bool(u.latest_sources)  # most units: every figure from a file, nothing to mark
     sums = []
     for spec in cfg.form.measures:
         value = _sum(row.get(spec.code) for row in u.latest_values.values())
-        kinds = _kinds(u.read_from(ind, spec.code) for ind, row in u.latest_values.items() if spec.code in row)
+        kinds = (
+            _kinds(u.read_from(ind, spec.code) for ind, row in u.latest_values.items() if spec.code in row)
+            if marked
+            else []
+        )
         sums.append(
             {
                 "value": value,
@@ -464,11 +469,15 @@ def _unit_row(
         for ind in cfg.form.indicators
     ]
     # "image" / "email" where the grid's figure was read from one (MARKED_SOURCES), else None
-    grid_read_from = [
-        [u.read_from(ind.code, s.code) if grid[i][j] is not None else None for j, s in enumerate(cfg.form.measures)]
-        for i, ind in enumerate(cfg.form.indicators)
-    ]
-    kinds = _kinds(k for row in grid_read_from for k in row)
+    grid_read_from: list[list[str | None]] = (
+        [
+            [u.read_from(ind.code, s.code) if grid[i][j] is not None else None for j, s in enumerate(cfg.form.measures)]
+            for i, ind in enumerate(cfg.form.indicators)
+        ]
+        if marked
+        else [[None] * len(cfg.form.measures) for _ in cfg.form.indicators]
+    )
+    kinds = _kinds(k for row in grid_read_from for k in row) if marked else []
     left_out = {(x.indicator, x.measure) for x in u.excluded}
     grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
     return {

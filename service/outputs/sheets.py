@@ -124,7 +124,7 @@ def put_cell(
     cache = _style_cache(ws)
     key = (id(font), id(fill), fmt, id(align), id(border), quoted)  # module constants: ids are stable
     style = cache.get(key)
-    cell = Cell(ws, row=row, column=col, style_array=style.__copy__() if style is not None else None)
+    cell = Cell(ws, row=row, column=col, style_array=style)  # copied by openpyxl's StyleableObject
     ws._cells[(row, col)] = cell
     if isinstance(value, str):
         put_text(cell, value)
@@ -150,7 +150,10 @@ def put_cell(
 
 def _style_cache(ws: Worksheet) -> dict[Any, Any]:
     # Style indices belong to one workbook, so the cache lives on it.
-    cache: dict[Any, Any] = ws.parent.__dict__.setdefault("_baocao_styles", {})
+    book = ws.parent.__dict__
+    cache: dict[Any, Any] | None = book.get("_baocao_styles")
+    if cache is None:
+        cache = book["_baocao_styles"] = {}
     return cache
 
 
@@ -276,6 +279,10 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
     for r in ws.row_dimensions.keys() - rows.keys():
         rows[r] = []
     styles = ws.parent._cell_styles
+    # a cell's style array by its bytes -> its index in the workbook's styles ("" unstyled):
+    # the same few arrays come back in every row, and hashing one as openpyxl does is slow
+    style_attrs: dict[bytes, str] = {}
+    letters: dict[int, str] = {}
     out: list[str] = []
     for r, cells in sorted(rows.items()):
         attrs = {"r": f"{r}", **dict(ws.row_dimensions.get(r, {}))}
@@ -284,10 +291,20 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
             if cell._comment is not None or getattr(cell, "_hyperlink", None) is not None:
                 raise _Unsupported
             value = cell._value
-            styled = cell.has_style
-            if value is None and not styled:
+            style = cell._style
+            if style is None:
+                attr = ""
+            else:
+                key = style.tobytes()
+                attr = style_attrs.get(key)  # type: ignore[assignment]
+                if attr is None:
+                    attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
+            if value is None and not attr:
                 continue
-            head = f'<c r="{cell.coordinate}"' + (f' s="{styles.add(cell._style)}"' if styled else "")
+            letter = letters.get(cell.column)
+            if letter is None:
+                letter = letters[cell.column] = get_column_letter(cell.column)
+            head = f'<c r="{letter}{cell.row}"' + attr
             kind = cell.data_type
             if kind == "s":
                 if not isinstance(value, str) and value is not None:
