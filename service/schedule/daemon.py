@@ -11,6 +11,7 @@ digest that fell due while the daemon was down is still sent (marked late).
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import os
 import signal
@@ -396,6 +397,7 @@ class Daemon:
                 )
 
     def run(self) -> None:
+        _import_what_the_threads_use()
         sched = self.cfg.schedule
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
@@ -542,3 +544,47 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
     if problems:
         return False, "; ".join(problems)
     return True, texts.sentence("health", "healthy")
+
+
+# What the daemon's threads (the scheduler's jobs, catch-up, recognition, IDLE, the
+# outbox) import on first use. Commands import these lazily so they start fast; the
+# daemon imports them once, here, before its threads start: two threads importing the
+# same package at once (openpyxl by a digest and by a message read in-process) can make
+# Python's import locks raise `_DeadlockError` in one of them. Recognition (OpenCV,
+# Tesseract) runs in worker processes and is not imported here.
+_DAEMON_IMPORTS = (
+    "parsers.authresults",
+    "parsers.body",
+    "parsers.message",
+    "parsers.report",
+    "parsers.readers.csv",
+    "parsers.readers.docx",
+    "parsers.readers.html",
+    "parsers.readers.ods",
+    "parsers.readers.pdf",
+    "parsers.readers.xls",
+    "parsers.readers.xlsx",
+    "docx.oxml.parser",
+    "lxml.etree",
+    "lxml.html",
+    "openpyxl",
+    "openpyxl.styles.numbers",
+    "python_calamine",
+    "tnefparse",
+    "xlrd",
+    "jinja2",
+    "service.ingest.reprocess",
+    "service.outputs.digest",
+    "service.outputs.export",
+    "service.outputs.export_xlsx",
+    "service.outputs.jsontext",
+    "service.outputs.render",
+    "service.outputs.sheets",
+    "service.outputs.template",
+    "service.outputs.workbook",
+)
+
+
+def _import_what_the_threads_use() -> None:
+    for name in _DAEMON_IMPORTS:
+        importlib.import_module(name)

@@ -52,7 +52,7 @@ class Rig:
         with Mailbox(self.cfg.imap) as mb:  # stored before any daemon starts: the digest is owed at once
             assert len(ingestor.poll(mb).stored) == 1
         ingestor.close()
-        self.day = dt.datetime.now(TZ).date()
+        self.day = dt.datetime.now(self.cfg.service.timezone).date()  # the config's zone (away from midnight)
 
     def digests(self) -> list[str]:
         """The Message-ID of every digest the coordinator received."""

@@ -55,3 +55,17 @@ def test_the_migration_head_read_from_the_scripts_is_alembics() -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     assert head_revisions() == frozenset(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def test_the_daemon_imports_up_front_what_its_threads_would_import_lazily() -> None:
+    """Two threads importing one package at once can deadlock on Python's import locks
+    (seen: openpyxl by the outbox and by a message read in-process): `baocao run` imports
+    these before its threads start, so each must exist under that name."""
+    code = (
+        "import sys\n"
+        "from service.schedule.daemon import _DAEMON_IMPORTS, _import_what_the_threads_use\n"
+        "_import_what_the_threads_use()\n"
+        "print(all(n in sys.modules for n in _DAEMON_IMPORTS), 'cv2' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT).stdout
+    assert out.split() == ["True", "False"]  # all of them, and recognition stays in the workers
