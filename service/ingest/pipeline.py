@@ -201,9 +201,7 @@ def store_analysis(
     pk, *_ = KnownMessages(session, [analysis]).store(
         analysis, received_at=received_at, report_day=report_day, archive_path=archive_path, source=source, now=now
     )
-    stored = message_by_id(session, pk)
-    assert stored is not None
-    return stored
+    return _stored_message(session, pk)
 
 
 def insert_message(
@@ -362,9 +360,7 @@ class Ingestor:
                     analysis.parsed.from_address,
                     describe_analysis(analysis),
                 )
-            stored = message_by_id(session, pk)
-            assert stored is not None
-            return _stored(stored, duplicate)
+            return _stored(_stored_message(session, pk), duplicate)
 
     def poll(self, mailbox: Mailbox, *, defer_recognition: bool = False) -> PollReport:
         """One pass over the configured folder; returns what was stored.
@@ -640,9 +636,7 @@ class Ingestor:
                 analysis.parsed.message_id,
                 describe_analysis(analysis),
             )
-            stored = message_by_id(session, pk)
-            assert stored is not None
-            return _stored(stored, False)
+            return _stored(_stored_message(session, pk), False)
 
     def _carry_out_actions(self, mailbox: Mailbox, uidvalidity: int, only_pending: bool) -> int:
         """(3) + (4): move or flag committed messages, then mark the action done."""
@@ -690,6 +684,13 @@ def _database_errors() -> Iterator[None]:
         yield
     except SQLAlchemyError as exc:
         raise StorageError(describe_db_error(exc)) from exc
+
+
+def _stored_message(session: Session, pk: int) -> MessageRecord:
+    """Message `pk` as stored (in this session's transaction: it exists)."""
+    stored = message_by_id(session, pk)
+    assert stored is not None
+    return stored
 
 
 def _stored(msg: MessageRecord, duplicate: bool) -> Stored:

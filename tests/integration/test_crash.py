@@ -24,6 +24,27 @@ PROCESSED = "Đã xử lý"
 CRASHES = [("archived", 1), ("committed", 1), ("moved", 1), ("archived", 57), ("committed", 1), ("moved", 1)]
 
 
+def polling_config(tmp_path, mailbox, db_url: str):
+    """A config that polls the test mailbox's INBOX into PROCESSED, and the environment
+    holding its password."""
+    cfg_path = write_config(
+        tmp_path / "config.toml",
+        imap={
+            "host": "127.0.0.1",
+            "port": mailbox.port,
+            "security": "none",
+            "username": mailbox.user,
+            "password_env": "T_IMAP_PW",
+            "folder": "INBOX",
+            "processed_folder": PROCESSED,
+        },
+        smtp=None,
+        database_url=db_url,
+        archive_dir=tmp_path / "archive",
+    )
+    return cfg_path, {"T_IMAP_PW": mailbox.password}
+
+
 def run_poll(cfg_path, env_extra: dict[str, str]) -> subprocess.CompletedProcess:
     env = {**os.environ, **env_extra}
     return subprocess.run(
@@ -42,22 +63,7 @@ def test_sigkill_at_every_step_loses_and_doubles_nothing(db, mailbox, tmp_path, 
     raws = [simple_report(sender=senders[i % 3], de_nghi=i) for i in range(N)]
     base = dt.datetime(2021, 8, 11, 7, 0, tzinfo=TZ7)
     mailbox.server.append_many(mailbox.user, "INBOX", [(r, base + dt.timedelta(seconds=i)) for i, r in enumerate(raws)])
-    cfg_path = write_config(
-        tmp_path / "config.toml",
-        imap={
-            "host": "127.0.0.1",
-            "port": mailbox.port,
-            "security": "none",
-            "username": mailbox.user,
-            "password_env": "T_IMAP_PW",
-            "folder": "INBOX",
-            "processed_folder": PROCESSED,
-        },
-        smtp=None,
-        database_url=db_url,
-        archive_dir=tmp_path / "archive",
-    )
-    env = {"T_IMAP_PW": mailbox.password}
+    cfg_path, env = polling_config(tmp_path, mailbox, db_url)
 
     for point, count in CRASHES:
         r = run_poll(cfg_path, {**env, "BAOCAO_FAILPOINT": f"{point}:{count}"})
@@ -110,22 +116,7 @@ def test_sigkill_while_a_scan_is_recognised_is_finished_by_the_next_poll(mailbox
     db_url = f"sqlite:///{tmp_path / 'b.db'}"
     raw = book_and_photo()
     mailbox.append(raw, dt.datetime(2021, 8, 11, 8, 0, tzinfo=TZ7))
-    cfg_path = write_config(
-        tmp_path / "config.toml",
-        imap={
-            "host": "127.0.0.1",
-            "port": mailbox.port,
-            "security": "none",
-            "username": mailbox.user,
-            "password_env": "T_IMAP_PW",
-            "folder": "INBOX",
-            "processed_folder": PROCESSED,
-        },
-        smtp=None,
-        database_url=db_url,
-        archive_dir=tmp_path / "archive",
-    )
-    env = {"T_IMAP_PW": mailbox.password}
+    cfg_path, env = polling_config(tmp_path, mailbox, db_url)
     r = subprocess.run(
         [sys.executable, "-c", DEFERRING_POLL, str(cfg_path)],
         env={**os.environ, **env, "BAOCAO_FAILPOINT": "recognised:1"},
