@@ -2,9 +2,10 @@
 
 `build_day_view` reads the database (storage.days, records not rows); `unit_status`,
 `day_view` (totals), `on_time` and the decrease check are pure, so the digest, `status` and `export` all agree by
-construction. A unit's timeliness comes from its first readable report of the day, its
-figures from the latest; a figure that failed a format check (`FIGURE_FORMAT_PROBLEMS`)
-stays in the unit's row, flagged, and is left out of the totals.
+construction. A unit's timeliness comes from its first readable report of the day (or
+one whose scan or photo is still being recognised), its figures from the latest; a
+figure that failed a format check (`FIGURE_FORMAT_PROBLEMS`) stays in the unit's row,
+flagged, and is left out of the totals.
 """
 
 from __future__ import annotations
@@ -58,7 +59,9 @@ class Exclusion:
 class UnitDay:
     unit: UnitConfig
     status: str  # on_time | late | missing | unreadable | not_expected
-    message: Message | None  # the message whose figures count (or the latest unreadable one)
+    # the message whose figures count (or the latest one still being recognised, or the
+    # latest unreadable one)
+    message: Message | None
     values: Values  # the day's own figures (empty unless the unit reported readably on the day)
     problems: tuple[Problem, ...]
     latest_values: Values  # the unit's latest figures, as read (maybe from an earlier day)
@@ -68,7 +71,8 @@ class UnitDay:
     messages: tuple[Message, ...] = ()  # every report message of the day, oldest first
 
     day: dt.date | None = None
-    # The arrival of the first readable report of the day: it decides on_time / late.
+    # The arrival of the first readable report of the day (or of one still being
+    # recognised): it decides on_time / late.
     first_received_at: dt.datetime | None = None
     # The arrival of the report whose figures count, when it is a later one than the
     # first and came after the deadline (a correction, noted; the status stands).
@@ -244,10 +248,13 @@ def unit_status(
     latest_values = values_of(latest) if latest else {}
     previous_values = values_of(previous) if previous else {}
     readable_today = latest if latest is not None and latest.report_day == day else None
+    # A scan or photo still being recognised: the unit has reported (nothing in it is
+    # found unreadable yet), so it counts for timeliness; its figures come once it is read.
+    pending = [m for m in own if not m.readable and recognition_pending(m)]
     problems: list[Problem] = []
     first_at = correction_at = None
     if readable_today is not None:
-        first = next((m for m in own if m.readable), readable_today)
+        first = next((m for m in own if m.readable or m in pending), readable_today)
         first_at = min(first.received_at, readable_today.received_at)
         status = "on_time" if on_time(first_at, deadline) else "late"
         if readable_today.received_at > first_at and not on_time(readable_today.received_at, deadline):
@@ -256,6 +263,16 @@ def unit_status(
         values = latest_values
         problems.extend(stored_problems(readable_today))
         problems.extend(decreases(values, previous_values, previous.report_day if previous else None, form))
+        # a later message still being read may yet give the day's figures: said
+        for m in pending:
+            if m.received_at >= readable_today.received_at:
+                problems.extend(p for p in stored_problems(m) if p.code == RECOGNITION_PENDING)
+    elif pending:
+        first_at = pending[0].received_at
+        status = "on_time" if on_time(first_at, deadline) else "late"
+        message, values = pending[-1], {}
+        for m in pending:
+            problems.extend(stored_problems(m))
     elif own:
         status, message, values = "unreadable", own[-1], {}
         for m in own:
@@ -339,6 +356,15 @@ def marked_sources_of(msg: Message) -> Sources:
         if f.source in MARKED_SOURCES:
             out.setdefault(f.indicator, {})[f.measure] = f.source
     return out
+
+
+RECOGNITION_PENDING = "recognition_pending"  # (service.ingest.analysis.pending_result)
+
+
+def recognition_pending(msg: Message) -> bool:
+    """A file of `msg` (a scan or photo) is still to be recognised: the message says so
+    with a problem until the recognition worker has read it."""
+    return any(p.code == RECOGNITION_PENDING for p in msg.problems)
 
 
 def stored_problems(msg: Message) -> list[Problem]:

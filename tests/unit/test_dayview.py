@@ -216,3 +216,58 @@ def test_stale_figures_leave_out_what_failed_then_and_the_change_compares_like_w
     # yesterday's totals: the stale unit's counted figures, and the fresh unit's previous report
     # (the same flagged message) without the cell that failed
     assert v.previous_totals == {"ngung_viec": {"phe_duyet": Decimal(4)}}
+
+
+# -- a scan or photo still being recognised ------------------------------------------------------
+
+
+def pending(hh, mm, day=DAY):
+    """A message stored before its scan or photo is recognised (service.ingest.analysis.pending_result)."""
+    m = msg(hh, mm, day=day, readable=False)
+    m.problems = [ProblemRow(code="recognition_pending", params={"file": "IMG_0412.jpg"})]
+    return m
+
+
+def test_a_report_being_recognised_is_on_time_or_late_by_its_arrival_without_figures():
+    for when, status in (((14, 59), "on_time"), ((15, 1), "late")):
+        m = pending(*when)
+        u = unit_status(UNIT, DAY, True, DEADLINE, (m,), None, None)
+        assert u.status == status and u.message is m and u.first_received_at == m.received_at
+        assert u.values == {} and u.latest_values == {} and u.correction_at is None
+        assert [(p.code, p.params["file"]) for p in u.problems] == [("recognition_pending", "IMG_0412.jpg")]
+
+
+def test_a_report_being_recognised_keeps_the_earlier_days_figures_as_stale():
+    old = msg(9, 0, day=DAY - dt.timedelta(days=1), figures={("a", "x"): 5})
+    now = pending(10, 0)
+    u = unit_status(UNIT, DAY, True, DEADLINE, (now,), old, None)
+    assert u.status == "on_time" and u.values == {} and u.stale
+    assert u.latest_values == {"a": {"x": Decimal(5)}} and u.counted_values == {"a": {"x": Decimal(5)}}
+    view = day_view(DAY, True, DEADLINE, [u])
+    assert view.totals == {"a": {"x": Decimal(5)}} and view.counts == {"on_time": 1}
+
+
+def test_an_earlier_readable_report_gives_the_figures_while_a_later_one_is_recognised():
+    readable = msg(9, 0, figures={("a", "x"): 1})
+    later = pending(16, 0)
+    u = unit_status(UNIT, DAY, True, DEADLINE, (readable, later), readable, None)
+    assert u.status == "on_time" and u.message is readable and u.values == {"a": {"x": Decimal(1)}}
+    assert [p.code for p in u.problems] == ["recognition_pending"] and u.correction_at is None
+
+
+def test_a_report_being_recognised_before_a_late_readable_one_decides_the_timeliness():
+    scan = pending(14, 0)
+    book = msg(16, 0, figures={("a", "x"): 2})
+    u = unit_status(UNIT, DAY, True, DEADLINE, (scan, book), book, None)
+    assert u.status == "on_time" and u.first_received_at == scan.received_at
+    assert u.values == {"a": {"x": Decimal(2)}} and u.problems == ()  # the later file counts
+    assert u.correction_at == book.received_at
+
+
+def test_once_recognised_the_report_counts_as_any_other():
+    read = msg(10, 0, figures={("a", "x"): 3})  # the same message, read: no pending problem left
+    u = unit_status(UNIT, DAY, True, DEADLINE, (read,), read, None)
+    assert u.status == "on_time" and u.values == {"a": {"x": Decimal(3)}} and u.problems == ()
+    unread = msg(10, 0, readable=False, problems=["unreadable_image"])  # or found unreadable
+    u = unit_status(UNIT, DAY, True, DEADLINE, (unread,), None, None)
+    assert u.status == "unreadable" and [p.code for p in u.problems] == ["unreadable_image"]

@@ -282,6 +282,26 @@ def test_stale_figures_are_marked_with_their_day():
     assert model()["totals"]["stale_units"] == 2  # YTE and NONG_THUONG still count, with old figures
 
 
+def test_a_scan_still_being_read_is_a_report_on_time_with_its_problem_not_unreadable():
+    photo = msg(
+        "YTE",
+        at(DAY, 10, 15),
+        readable=False,
+        files=("IMG_0412.jpg",),
+        problems=(("recognition_pending", {"file": "IMG_0412.jpg"}),),
+    )
+    view = view_of(CFG, DAY, [*scenario(), photo])
+    yte = next(u for u in view.units if u.unit.code == "YTE")
+    assert yte.status == "on_time" and yte.message is not None and yte.message.subject == photo.subject
+    assert yte.values == {} and yte.stale  # yesterday's figures still count, marked old
+    text = render(messages=[*scenario(), photo]).text
+    assert "Phòng Y tế: Đúng hạn lúc 10:15; số liệu cũ ngày 10/08/2021; 1 vấn đề" in text
+    assert "Tệp IMG_0412.jpg: đang đọc bản quét/ảnh" in text
+    unreadable = text.split("KHÔNG ĐỌC ĐƯỢC BÁO CÁO")[1].split("TỔNG HỢP SỐ LIỆU")[0]
+    assert "Phòng Y tế" not in unreadable
+    assert "Đã báo cáo: 4/5 đơn vị" in text.replace("ĐÃ BÁO CÁO", "Đã báo cáo")
+
+
 def test_totals_and_change_since_the_previous_day():
     rows = {r["code"]: r for r in model()["totals"]["rows"]}
     count, money = rows["ngung_viec"]["cells"]
