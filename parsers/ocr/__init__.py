@@ -26,7 +26,7 @@ import numpy as np
 from parsers.model import ReadLimits
 from parsers.ocr import geometry
 from parsers.ocr.pages import iter_pages, release_memory
-from parsers.ocr.recognise import OcrUnavailable, Reading, looks_numeric, orientation, recognise
+from parsers.ocr.recognise import OcrUnavailable, Reading, end_engines, looks_numeric, orientation, recognise
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.vntext import nfc
 
@@ -66,15 +66,21 @@ def read_scan(data: bytes, fmt: str, limits: ReadLimits, filename: str = "", clo
     (`fmt` "image"), one sheet a page. Raises GridError past a cap.
 
     One page at a time: a page's pixels are handed to `_read_page` and freed with its
-    intermediates before the next page is decoded."""
+    intermediates before the next page is decoded, and Tesseract's engines are ended
+    after each page, so a page is rendered and its table found without them."""
     deadline = _Deadline(limits, clock, filename)
     sheets: list[Sheet] = []
-    for number, gray in enumerate(iter_pages(data, fmt, limits, filename, geometry.ColouredInkDropped()), start=1):
-        deadline.check()
-        page = [gray]
-        del gray  # `_read_page` holds the only reference and lets go of it once turned
-        sheets.append(_read_page(page, number, deadline))
-        release_memory()
+    try:
+        for number, gray in enumerate(iter_pages(data, fmt, limits, filename, geometry.ColouredInkDropped()), start=1):
+            deadline.check()
+            page = [gray]
+            del gray  # `_read_page` holds the only reference and lets go of it once turned
+            sheets.append(_read_page(page, number, deadline))
+            # the next page is rendered and its table found without the engines (memory)
+            end_engines()
+            release_memory()
+    finally:
+        end_engines()
     return Grid(tuple(sheets))
 
 
@@ -89,7 +95,7 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     if quad is None:
         return Sheet(name, {})
     top = int(min(quad[0][1], quad[1][1]))
-    notes = _lines_above(gray, top, deadline)
+    above = _band_above(gray, top)  # read once the grid is found (no engine loaded before: memory)
     table_height = float(max(quad[3][1] - quad[0][1], quad[2][1] - quad[1][1]))
     table = geometry.warp_quad(gray, quad, 10, int(0.12 * table_height))
     del gray
@@ -103,6 +109,8 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     del table
     clean[rules > 0] = 255
     del rules
+    notes = _lines_above(above, deadline)
+    del above
     grid: dict[tuple[int, int], Cell] = {}
     merged: list[tuple[int, int, int, int]] = []
     for gc in cells:
@@ -133,15 +141,21 @@ def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dt
     return geometry.rotate90(gray, degrees)
 
 
-def _lines_above(gray: np.ndarray[Any, np.dtype[np.uint8]], top: int, deadline: _Deadline) -> list[str]:
-    """The text lines in the band right above the table (unit, as-of date)."""
+def _band_above(gray: np.ndarray[Any, np.dtype[np.uint8]], top: int) -> np.ndarray[Any, np.dtype[np.uint8]] | None:
+    """A copy of the band of the page right above the table (unit, as-of date), or None."""
     h = gray.shape[0]
     y0 = max(0, top - int(h * 0.09))
     if top - y0 < 20:
+        return None
+    return np.array(gray[y0 : max(y0, top - 4), :], dtype=np.uint8)
+
+
+def _lines_above(band: np.ndarray[Any, np.dtype[np.uint8]] | None, deadline: _Deadline) -> list[str]:
+    """The text lines of the band above the table (`_band_above`)."""
+    if band is None:
         return []
     deadline.check()
-    band = gray[y0 : max(y0, top - 4), :]
-    got = recognise(np.asarray(band, dtype=np.uint8), "text")
+    got = recognise(band, "text")
     return [nfc(line.strip()) for line in got.text.splitlines() if line.strip()]
 
 

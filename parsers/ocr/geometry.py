@@ -36,7 +36,7 @@ def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
 
     In two steps so a page can be decoded a band of rows at a time: `ink_planes` works
     pixel by pixel, `finish_ink` on the whole page's planes."""
-    return finish_ink(ink_planes(rgb))
+    return finish_ink(list(ink_planes(rgb)))
 
 
 def ink_planes(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[Gray, Gray, Gray]:
@@ -51,17 +51,22 @@ def ink_planes(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[Gray, Gray, Gr
     return out, np.ascontiguousarray(hsv[:, :, 2]), red
 
 
-def finish_ink(planes: tuple[Gray, ...]) -> Gray:
-    """The whole page's step of `drop_coloured_ink`, from its `ink_planes`."""
-    out, value, red_mask = planes
-    if not red_mask.any():
+def finish_ink(planes: list[Gray]) -> Gray:
+    """The whole page's step of `drop_coloured_ink`, from its `ink_planes` (the list is
+    emptied: each plane is freed once used)."""
+    out, value, red = planes
+    planes.clear()
+    if not red.any():
         return out
-    red = (red_mask > 0) & ~_touching_border(red_mask)  # a wooden desk around the page: no ink
-    edge = cv2.dilate(red.astype(np.uint8), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))) > 0
+    red[_touching_border(red)] = 0  # a wooden desk around the page: no ink
+    edge = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))).view(np.bool_)  # (0 or 1)
     del red
     out[edge] = value[edge]
+    del value
     flat = flatten_light(out)
-    out[edge & (flat > _STAMP_LIGHT)] = 255
+    np.logical_and(edge, flat > _STAMP_LIGHT, out=edge)
+    del flat
+    out[edge] = 255
     return out
 
 
@@ -69,6 +74,7 @@ class ColouredInkDropped:
     """`drop_coloured_ink` in its two steps, for pages decoded a band of rows at a time
     (`parsers.ocr.pages.ToGray`)."""
 
+    reach = 2  # rows: the brightest channel is used only within the red ink's 5 x 5 edge
     band = staticmethod(ink_planes)
     page = staticmethod(finish_ink)
 
@@ -98,7 +104,7 @@ def flatten_light(gray: Gray) -> Gray:
     background = cv2.GaussianBlur(background, (0, 0), ks / 3)
     if small is not gray:
         background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
-    flat = cv2.divide(gray, np.maximum(background, 1), scale=255)
+    flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
     return np.asarray(flat, dtype=np.uint8)
 
 
@@ -174,12 +180,12 @@ def line_masks(ink: Gray, min_len: int, min_height: int | None = None) -> tuple[
     v_len = min_height or min_len
     hk = cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1))
     vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len))
-    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk)
-    vert = cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk)
-    # close small gaps along the rule (noise, a stamp's white-out)
-    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len // 2, 1)))
-    vert = cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len // 2)))
-    return np.asarray(horiz, dtype=np.uint8), np.asarray(vert, dtype=np.uint8)
+    # each closed in place: small gaps along the rule (noise, a stamp's white-out)
+    horiz = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk), dtype=np.uint8)
+    cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len // 2, 1)), dst=horiz)
+    vert = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk), dtype=np.uint8)
+    cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len // 2)), dst=vert)
+    return horiz, vert
 
 
 def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
@@ -203,7 +209,9 @@ def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32
         _, vert = line_masks(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
-    grid = cv2.dilate(cv2.bitwise_or(horiz, vert), cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)))
+    grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
+    del horiz, vert
+    cv2.dilate(grid, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5)), dst=grid)
     contours, hierarchy = cv2.findContours(grid, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
     if not contours or hierarchy is None:
         return None
@@ -438,10 +446,17 @@ def _straighten_rows(gray: Gray) -> Gray:
     rest of a photo's perspective): every rule is fitted with a parabola, and each
     column of pixels is stretched so the rules sit at their median heights."""
     h, w = gray.shape
-    ink = binarize(gray)
-    horiz = cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 60), 1)))
-    horiz = cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 40), 3)))
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(horiz, connectivity=8)
+    horiz = np.asarray(
+        cv2.morphologyEx(
+            binarize(gray), cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 60), 1))
+        ),
+        dtype=np.uint8,
+    )
+    cv2.morphologyEx(
+        horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (max(20, w // 40), 3)), dst=horiz
+    )
+    n, labels, stats = _components(horiz)
+    del horiz
     xs = np.arange(w, dtype=np.float64)
     curves: list[tuple[float, np.ndarray[Any, np.dtype[np.float64]]]] = []
     for i in range(1, n):
@@ -451,7 +466,7 @@ def _straighten_rows(gray: Gray) -> Gray:
         curve = _rule_curve(labels[y : y + bh, x : x + bw] == i, x, y, xs)
         if curve is not None:
             curves.append((float(np.median(curve)), curve))
-    del labels, horiz, ink  # 6 bytes a pixel, not needed for the remap (memory)
+    del labels  # not needed for the remap (memory)
     if len(curves) < 2:
         return gray
     curves.sort(key=lambda c: c[0])
@@ -483,8 +498,20 @@ def _straighten_rows(gray: Gray) -> Gray:
     return out
 
 
+def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.ndarray[Any, np.dtype[np.int32]]]:
+    """(count, labels, stats) of the 8-connected regions of `mask`: labels two bytes a
+    pixel (a table's rules are a few hundred regions), four when there are more than
+    two bytes can count."""
+    try:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8, ltype=cv2.CV_16U)
+    except cv2.error:
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
+    return int(n), labels, np.asarray(stats, dtype=np.int32)
+
+
 def straighten(gray: Gray) -> Gray:
     """Rules across and down made straight (`_straighten_rows` both ways)."""
-    rows = _straighten_rows(gray)
-    cols = _straighten_rows(np.ascontiguousarray(rows.T))
+    turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
+    cols = _straighten_rows(turned)
+    del turned
     return np.ascontiguousarray(cols.T)

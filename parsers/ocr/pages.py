@@ -5,10 +5,11 @@ decoded in full.
 
 Memory: a page's colour pixels are turned grey a band of rows at a time as soon as
 they are decoded (`to_gray.band`, per pixel, such as splitting off coloured ink, into
-one-byte planes; then `to_gray.page` over the whole page's planes), and
-the colour bitmap or image is freed before the grey page is handed on, so a worker holds
-one grey page, never a colour copy of it. A photo far above 300 dpi is decoded at a
-reduced size (JPEG draft mode) and brought down to `MAX_PHOTO_SIDE`.
+one-byte planes; then `to_gray.page` over the whole page's planes), and the colour
+image is freed before (a PDF page is even rendered a band of rows at a time, and
+closed before `to_gray.page`), so a worker holds one grey page, never a colour copy of
+it. A photo far above 300 dpi is decoded at a reduced size (JPEG draft mode) and
+brought down to `MAX_PHOTO_SIDE`.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import io
-from collections.abc import Iterator
+import math
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 import numpy as np
@@ -32,6 +34,10 @@ RENDER_DPI = 300
 # decoded at a reduced size and brought down to it.
 MAX_PHOTO_SIDE = 4200
 _BAND_ROWS = 256  # rows of colour turned grey at a time
+# A PDF page is rendered in this many bands of rows: PDFium decodes the page's image
+# again for each (~0.1 s), but the bitmap and its stretched copy are a band's
+_RENDER_BANDS = 2
+_RENDER_MARGIN = 16  # rows rendered on either side of a band and dropped
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
 Gray = np.ndarray[Any, np.dtype[np.uint8]]
@@ -39,33 +45,78 @@ Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 class ToGray(Protocol):
     """How colour pixels become the grey page: per band of rows (`band`: one-byte
-    planes of the band, each row for row), then over the whole page's planes (`page`)."""
+    planes of the band, each row for row), then over the whole page's planes (`page`).
+
+    The last plane is a mask, and the planes between the first and the mask are used
+    only within `reach` rows of a pixel of the mask: where a band has none, they are
+    kept for its `reach` rows at either end only (memory)."""
+
+    reach: int
 
     def band(self, rgb: RGB) -> tuple[Gray, ...]: ...
 
-    def page(self, planes: tuple[Gray, ...]) -> Gray: ...
+    def page(self, planes: list[Gray]) -> Gray:
+        """The grey page from the whole page's planes; `planes` is emptied (each plane
+        may be freed as soon as it is used)."""
+        ...
 
 
 class _Planes:
-    """The page's planes, filled a band of rows at a time."""
+    """The page's planes, filled a band of rows at a time: the first whole, the others
+    by band, kept only where `ToGray` says they may be used."""
 
     def __init__(self, height: int, width: int) -> None:
         self.shape = (height, width)
-        self.planes: list[Gray] = []
+        self.first: Gray | None = None
+        self.bands: list[tuple[int, tuple[Gray, ...] | None]] = []  # (first row, other planes)
+        self.count = 0
+        self.reach = 0
+        self.turned: list[Gray] = []  # the other planes, whole, once turned
 
-    def put(self, y: int, band: tuple[Gray, ...]) -> None:
-        if not self.planes:
-            self.planes = [np.empty(self.shape, dtype=np.uint8) for _ in band]
-        for plane, part in zip(self.planes, band, strict=True):
-            plane[y : y + part.shape[0]] = part
+    def put(self, y: int, band: tuple[Gray, ...], reach: int) -> None:
+        if self.first is None:
+            self.first = np.empty(self.shape, dtype=np.uint8)
+            self.count, self.reach = len(band), reach
+        self.first[y : y + band[0].shape[0]] = band[0]
+        rest = band[1:]
+        if not rest:
+            return
+        n = band[0].shape[0]
+        if rest[-1].any() or n <= 2 * reach:
+            self.bands.append((y, tuple(np.ascontiguousarray(p) for p in rest)))
+            return
+        # no mask in the band: its ends only, where the mask of the next band may reach
+        self.bands.append((y, None))
+        for p_y, rows in ((y, slice(0, reach)), (y + n - reach, slice(n - reach, n))):
+            if reach:
+                self.bands.append((p_y, tuple(np.ascontiguousarray(p[rows]) for p in rest[:-1])))
+
+    def _whole(self) -> list[Gray]:
+        """The planes as whole arrays (rows of an unmasked band left 0)."""
+        assert self.first is not None
+        if self.turned:
+            planes, self.turned, self.first = [self.first, *self.turned], [], None
+            return planes
+        planes = [self.first] + [np.zeros(self.shape, dtype=np.uint8) for _ in range(self.count - 1)]
+        for y, rest in self.bands:
+            if rest is None:
+                continue
+            for plane, part in zip(planes[1:], rest, strict=False):
+                plane[y : y + part.shape[0]] = part
+        self.first, self.bands = None, []
+        return planes
 
     def turn(self, turn: Image.Transpose) -> None:
-        """Each plane turned or flipped as Pillow's `turn` (an EXIF orientation)."""
-        self.planes = [np.array(Image.fromarray(p).transpose(turn), dtype=np.uint8) for p in self.planes]
+        """Each plane turned or flipped as Pillow's `turn` (an EXIF orientation), one
+        after the other (each old plane freed as its turned copy is made)."""
+        planes = self._whole()
+        for i, plane in enumerate(planes):
+            planes[i] = np.ascontiguousarray(_TRANSPOSED[turn](plane))
+            del plane
+        self.first, self.turned = planes[0], planes[1:]
 
     def finish(self, to_gray: ToGray) -> Gray:
-        planes, self.planes = tuple(self.planes), []
-        return to_gray.page(planes)
+        return to_gray.page(self._whole())
 
 
 # Pillow's names for the EXIF orientations (ImageOps.exif_transpose), applied to the grey page
@@ -79,6 +130,16 @@ _EXIF_TURNS = {
     8: Image.Transpose.ROTATE_90,
 }
 _EXIF_ORIENTATION = 0x0112
+# Pillow's transpositions as views of an array (the pixels as Image.transpose gives them)
+_TRANSPOSED: dict[Image.Transpose, Callable[[Gray], Gray]] = {
+    Image.Transpose.FLIP_LEFT_RIGHT: lambda a: a[:, ::-1],
+    Image.Transpose.ROTATE_180: lambda a: a[::-1, ::-1],
+    Image.Transpose.FLIP_TOP_BOTTOM: lambda a: a[::-1],
+    Image.Transpose.TRANSPOSE: lambda a: a.T,
+    Image.Transpose.ROTATE_270: lambda a: np.rot90(a, -1),
+    Image.Transpose.TRANSVERSE: lambda a: a[::-1, ::-1].T,
+    Image.Transpose.ROTATE_90: lambda a: np.rot90(a, 1),
+}
 
 
 def _image_page_count(data: bytes) -> int:
@@ -103,53 +164,86 @@ def _check_pixels(width: float, height: float, limits: ReadLimits, filename: str
         raise GridError("over_limit", file=filename, limit="megapixels", detail=str(limits.max_page_megapixels))
 
 
-def _banded(rgb: RGB, to_gray: ToGray) -> Gray:
-    """`to_gray` of `rgb`, its per-pixel step a band of rows at a time, so its full-page
-    colour intermediates (HSV) never exist at once."""
-    h, w = rgb.shape[:2]
-    planes = _Planes(h, w)
-    for y in range(0, h, _BAND_ROWS):
-        planes.put(y, to_gray.band(np.ascontiguousarray(rgb[y : y + _BAND_ROWS, :, :3])))
-    return planes.finish(to_gray)
-
-
 def _pdf_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray) -> Iterator[Gray]:
     pdf = pdfium.PdfDocument(data)
+    count = len(pdf)
+    pdf.close()
+    for i in range(count):
+        planes = _rendered_planes(data, i, limits, filename, to_gray)
+        release_memory()
+        gray = planes.finish(to_gray)
+        del planes
+        yield gray
+        del gray
+
+
+def _rendered_planes(data: bytes, index: int, limits: ReadLimits, filename: str, to_gray: ToGray) -> _Planes:
+    """Page `index` rendered at RENDER_DPI into its planes, a band of rows at a time:
+    the pixels of the whole page's render, without its bitmap (3 bytes a pixel) nor
+    PDFium's decoded and stretched copies of a scanned image at once with it. The
+    document is opened again for each band (PDFium keeps what it decoded of the page's
+    image until the document is closed) and the band rendered with `_RENDER_MARGIN` rows
+    more on either side, those dropped: a stretched image's rows at a band's edge are
+    then exactly the whole render's."""
+    scale = RENDER_DPI / 72
+    pdf = pdfium.PdfDocument(data)
     try:
-        for i in range(len(pdf)):
-            page = pdf[i]
-            try:
-                w, h = page.get_size()  # points
-                scale = RENDER_DPI / 72
-                _check_pixels(w * scale, h * scale, limits, filename)
-                bitmap = page.render(scale=scale, grayscale=False, rev_byteorder=True)  # RGB, no copy
-                try:
-                    gray = _banded(bitmap.to_numpy(), to_gray)
-                finally:
-                    bitmap.close()
-            finally:
-                page.close()
-            release_memory()
-            yield gray
-            del gray
+        page = pdf[index]
+        w, h = page.get_size()  # points
+        _check_pixels(w * scale, h * scale, limits, filename)
+        # the size of the whole page's bitmap, as PdfPage.render makes it
+        width, height = math.ceil(page.get_width() * scale), math.ceil(page.get_height() * scale)
+        page.close()
     finally:
         pdf.close()
+    planes = _Planes(height, width)
+    rows = -(-height // _RENDER_BANDS)
+    for y0 in range(0, height, rows):
+        y1 = min(height, y0 + rows)
+        a0, a1 = max(0, y0 - _RENDER_MARGIN), min(height, y1 + _RENDER_MARGIN)
+        crop = (0.0, _canvas_units(height - a1, scale), 0.0, _canvas_units(a0, scale))
+        pdf = pdfium.PdfDocument(data)
+        try:
+            page = pdf[index]
+            bitmap = page.render(scale=scale, grayscale=False, rev_byteorder=True, crop=crop)  # RGB, no copy
+            try:
+                rgb = bitmap.to_numpy()
+                if rgb.shape[:2] != (a1 - a0, width):  # (never seen: PdfPage.render sizes as above)
+                    raise RuntimeError(f"PDFium rendered {rgb.shape[:2]} pixels for a band of {(a1 - a0, width)}")
+                for y in range(y0, y1, _BAND_ROWS):
+                    band = rgb[y - a0 : min(y1, y + _BAND_ROWS) - a0, :, :3]
+                    planes.put(y, to_gray.band(np.ascontiguousarray(band)), to_gray.reach)
+            finally:
+                bitmap.close()
+                page.close()
+        finally:
+            pdf.close()
+        release_memory()
+    return planes
+
+
+def _canvas_units(pixels: int, scale: float) -> float:
+    """A crop for PdfPage.render that cuts exactly `pixels` rows (it rounds up)."""
+    return (pixels - 0.5) / scale if pixels > 0 else 0.0
 
 
 def _image_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray) -> Iterator[Gray]:
-    with Image.open(io.BytesIO(data)) as img:
-        for frame in range(int(getattr(img, "n_frames", 1))):
+    for frame in range(_image_page_count(data)):
+        # the image opened for each frame and closed (its decoded pixels freed) once its
+        # planes are made, before they are turned and the whole page's step is done
+        with Image.open(io.BytesIO(data)) as img:
             img.seek(frame)
             _check_pixels(img.width, img.height, limits, filename)
             turn = _EXIF_TURNS.get(int(img.getexif().get(_EXIF_ORIENTATION, 1)))
             planes = _image_planes(img, to_gray)
-            if turn is not None:  # upright before the whole page's step, as the page is seen
-                planes.turn(turn)
-            gray = planes.finish(to_gray)
-            del planes
-            release_memory()
-            yield gray
-            del gray
+        release_memory()
+        if turn is not None:  # upright before the whole page's step, as the page is seen
+            planes.turn(turn)
+        gray = planes.finish(to_gray)
+        del planes
+        release_memory()
+        yield gray
+        del gray
 
 
 def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
@@ -168,7 +262,8 @@ def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
         planes = _Planes(h, w)
         for y in range(0, h, _BAND_ROWS):
             band = source.crop((0, y, w, min(h, y + _BAND_ROWS)))
-            planes.put(y, to_gray.band(np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)))
+            rgb = np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)
+            planes.put(y, to_gray.band(rgb), to_gray.reach)
         return planes
     finally:
         if source is not img:
