@@ -107,7 +107,7 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     cells, rules = geometry.find_cells(table_ink)
     clean = table
     del table
-    clean[rules > 0] = 255
+    cv2.bitwise_or(clean, rules, dst=clean)  # the rules (255) made paper, in place
     del rules
     notes = _lines_above(above, deadline)
     del above

@@ -177,15 +177,34 @@ def rotate(gray: Gray, degrees: float) -> Gray:
 def line_masks(ink: Gray, min_len: int, min_height: int | None = None) -> tuple[Gray, Gray]:
     """(horizontal, vertical) rules: ink that stays after opening with a long thin kernel
     (`min_len` wide for rules across, `min_height` tall for rules down)."""
-    v_len = min_height or min_len
-    hk = cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1))
-    vk = cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len))
-    # each closed in place: small gaps along the rule (noise, a stamp's white-out)
-    horiz = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, hk), dtype=np.uint8)
+    return rules_across(ink, min_len), rules_down(ink, min_height or min_len)
+
+
+def rules_across(ink: Gray, min_len: int) -> Gray:
+    """`line_masks`'s rules across: opened, then closed in place over small gaps along
+    the rule (noise, a stamp's white-out)."""
+    horiz = np.asarray(
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len, 1))), dtype=np.uint8
+    )
     cv2.morphologyEx(horiz, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (min_len // 2, 1)), dst=horiz)
-    vert = np.asarray(cv2.morphologyEx(ink, cv2.MORPH_OPEN, vk), dtype=np.uint8)
-    cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, v_len // 2)), dst=vert)
-    return horiz, vert
+    return horiz
+
+
+def rules_down(ink: Gray, min_height: int) -> Gray:
+    """`line_masks`'s rules down (as `rules_across`)."""
+    vert = np.asarray(
+        cv2.morphologyEx(ink, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_height))),
+        dtype=np.uint8,
+    )
+    cv2.morphologyEx(vert, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (1, min_height // 2)), dst=vert)
+    return vert
+
+
+def _ink_count(mask: Gray, axis: int) -> np.ndarray[Any, np.dtype[np.int32]]:
+    """Pixels of a 0/255 mask inked along `axis` (as `(mask > 0).sum(axis)`, without a
+    copy of the mask)."""
+    sums = cv2.reduce(mask, axis, cv2.REDUCE_SUM, dtype=cv2.CV_32S)
+    return np.asarray(sums, dtype=np.int32).ravel() // 255
 
 
 def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
@@ -205,8 +224,8 @@ def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32
     h, w = ink.shape
     min_len = max(20, w // 40)
     if leaning:
-        horiz, _ = line_masks(_widened(ink, (1, 3)), min_len)
-        _, vert = line_masks(_widened(ink, (3, 1)), min_len)
+        horiz = rules_across(_widened(ink, (1, 3)), min_len)
+        vert = rules_down(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
@@ -339,8 +358,8 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     h, w = ink.shape
     horiz, vert = line_masks(ink, max(40, w // 15), max(20, h // 20, w // 60))
     band = 4
-    ys = _positions((horiz > 0).sum(axis=1), w * 0.08, band * 2)
-    xs = _positions((vert > 0).sum(axis=0), h * 0.2, band * 2)
+    ys = _positions(_ink_count(horiz, 1), w * 0.08, band * 2)
+    xs = _positions(_ink_count(vert, 0), h * 0.2, band * 2)
     xs = [x for x in xs if _is_rule_down(vert, x, ys, band)]
     rules = np.zeros_like(ink)
     if len(ys) < 2 or len(xs) < 3:

@@ -36,7 +36,7 @@ MAX_PHOTO_SIDE = 4200
 _BAND_ROWS = 256  # rows of colour turned grey at a time
 # A PDF page is rendered in this many bands of rows: PDFium decodes the page's image
 # again for each (~0.1 s), but the bitmap and its stretched copy are a band's
-_RENDER_BANDS = 2
+_RENDER_BANDS = 4
 _RENDER_MARGIN = 16  # rows rendered on either side of a band and dropped
 
 RGB = np.ndarray[Any, np.dtype[np.uint8]]
