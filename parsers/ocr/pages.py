@@ -171,10 +171,8 @@ def _pdf_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray) 
     for i in range(count):
         planes = _rendered_planes(data, i, limits, filename, to_gray)
         release_memory()
-        gray = planes.finish(to_gray)
+        yield planes.finish(to_gray)  # (no reference kept here while the page is read)
         del planes
-        yield gray
-        del gray
 
 
 def _rendered_planes(data: bytes, index: int, limits: ReadLimits, filename: str, to_gray: ToGray) -> _Planes:
@@ -239,11 +237,9 @@ def _image_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray
         release_memory()
         if turn is not None:  # upright before the whole page's step, as the page is seen
             planes.turn(turn)
-        gray = planes.finish(to_gray)
+        yield planes.finish(to_gray)  # (no reference kept here while the page is read)
         del planes
         release_memory()
-        yield gray
-        del gray
 
 
 def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
