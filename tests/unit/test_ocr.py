@@ -159,6 +159,16 @@ def test_a_ruled_table_is_read_cell_by_cell(upright_figures: list[list[str]]) ->
     assert upright_figures == FIGURES
 
 
+def test_the_engines_are_ended_after_a_page_and_read_the_same_when_made_again(
+    upright_figures: list[list[str]],
+) -> None:
+    import importlib
+
+    engines = importlib.import_module("parsers.ocr.recognise")._engines
+    assert engines == {}  # (memory: the next page is rendered without them)
+    assert _figures(_encode(_table_image())) == upright_figures and engines == {}
+
+
 def test_a_photo_stored_sideways_is_turned_by_its_exif_orientation(upright_figures: list[list[str]]) -> None:
     img = _table_image().rotate(90, expand=True)  # stored turned; EXIF 6 says turn it back clockwise
     exif = Image.Exif()
@@ -414,6 +424,32 @@ def test_a_page_decoded_in_bands_loses_ink_as_the_whole_page_would() -> None:
     (turned,) = iter_pages(photo, "image", ReadLimits(), "t.jpg", geometry.ColouredInkDropped())
     upright = np.asarray(ImageOps.exif_transpose(Image.open(io.BytesIO(photo))).convert("RGB"), dtype=np.uint8)
     assert np.array_equal(turned, geometry.drop_coloured_ink(upright))
+
+
+def test_a_pdf_page_rendered_in_bands_is_the_whole_render() -> None:
+    # a 200 dpi scan rendered at 300 dpi: PDFium stretches it; the bands (with their
+    # margins dropped) give exactly the whole page's render (without the margins, rows
+    # at the bands' edges differ), a red seal across a band edge
+    import numpy as np
+    import pypdfium2 as pdfium
+
+    from parsers.ocr import geometry
+
+    rng = np.random.default_rng(5)
+    rgb = rng.integers(150, 256, (1200, 800, 3), dtype=np.uint8)
+    rgb[280:330, 100:700] = (205, 110, 105)  # a seal across row 451 at 300 dpi (the first band's edge)
+    rgb[295:310, 200:600] = (40, 40, 40)  # print under it
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, "PDF", resolution=200)
+    data = buf.getvalue()
+    pdf = pdfium.PdfDocument(data)
+    bitmap = pdf[0].render(scale=300 / 72, grayscale=False, rev_byteorder=True)
+    whole = np.array(bitmap.to_numpy()[:, :, :3])
+    bitmap.close()
+    pdf.close()
+    (page,) = iter_pages(data, "pdf", ReadLimits(), "scan.pdf", geometry.ColouredInkDropped())
+    assert page.shape == whole.shape[:2]
+    assert np.array_equal(page, geometry.drop_coloured_ink(whole))
 
 
 def test_a_rule_is_fitted_without_the_digit_touching_it() -> None:
