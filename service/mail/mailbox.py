@@ -12,7 +12,7 @@ import os
 import select
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -322,7 +322,7 @@ class Mailbox:
         if not uids:
             return
         try:
-            self._move(uids, folder)
+            self._expunged_elsewhere(lambda: self._move(uids, folder))
         except MailboxError as exc:
             if "TRYCREATE" not in str(exc).upper():
                 raise
@@ -345,9 +345,26 @@ class Mailbox:
             # deleted; leave them flagged for the mail client instead.
 
     def flag(self, uids: list[int]) -> None:
-        if uids:
+        def flag() -> None:
             with self._translate(f"{self.cfg.host}"):
                 self.client.add_flags(uids, [b"\\Flagged"], silent=True)
+
+        if uids:
+            self._expunged_elsewhere(flag)
+
+    def _expunged_elsewhere(self, action: Callable[[], None]) -> None:
+        """Run `action` on messages of the selected folder; when some of them were expunged
+        by another session meanwhile (another instance moved them: `[EXPUNGEISSUED]`,
+        RFC 5530), take the server's news (NOOP) and run it once more: a UID that is gone
+        no longer counts, the others are acted on."""
+        try:
+            action()
+        except MailboxError as exc:
+            if "EXPUNGEISSUED" not in str(exc).upper():
+                raise
+            log.info("some messages were moved by another session on %s meanwhile: trying again", self.cfg.host)
+            self.noop()
+            action()
 
     # -- IDLE (RFC 2177) ----------------------------------------------------------------
     def offers(self, capability: str) -> bool:
