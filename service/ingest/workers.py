@@ -35,6 +35,8 @@ log = logging.getLogger(__name__)
 # (milliseconds) and leaves the rest to that worker, so a scan never holds the poll, the
 # IDLE thread or the digest job.
 PARALLEL_MIN_BATCH = 8
+# At most this many messages are handed to a worker as one task (`Analyser.submit`).
+CHUNK = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
 # and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md), against ~100 MB otherwise.
@@ -88,9 +90,19 @@ class Analyser:
             return [self._done(raw, day, recognise) for raw, day in items]
         big = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
         futures: list[Future[Analysis] | None] = []
-        for raw, day in items:
+        shared: list[int] = []  # the positions of the messages for the other workers
+        for i, (raw, day) in enumerate(items):
             heavy = recognise and may_need_recognition(raw)
-            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy or big else None)
+            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy else None)
+            if big and not heavy:
+                shared.append(i)
+        # A few messages a task: each task costs a trip through the pool's queues both
+        # ways (a fraction of a millisecond of the main process), a message 5-10 ms.
+        size = max(1, min(CHUNK, -(-len(shared) // (2 * self.workers))))
+        for first in range(0, len(shared), size):
+            chunk = shared[first : first + size]
+            for i, f in zip(chunk, self._chunk_in_worker([items[i] for i in chunk], recognise)):
+                futures[i] = f
         return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
     def recognise(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
@@ -112,6 +124,32 @@ class Analyser:
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
             return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
+
+    def _chunk_in_worker(self, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Future[Analysis]]:
+        """`items` analysed in one task of the other workers; a future for each."""
+        try:
+            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+        except BrokenProcessPool:
+            self._reset(False)  # a worker was killed earlier: start new ones
+            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+        parts: list[Future[Analysis]] = [Future() for _ in items]
+
+        def split(done: Future[list[Analysis]]) -> None:
+            if done.cancelled():
+                for part in parts:
+                    part.cancel()
+                    part.set_running_or_notify_cancel()
+                return
+            exc = done.exception()
+            if exc is not None:  # a worker died: `results` analyses each again
+                for part in parts:
+                    part.set_exception(exc)
+                return
+            for part, analysis in zip(parts, done.result()):
+                part.set_result(analysis)
+
+        whole.add_done_callback(split)
+        return parts
 
     def _done(self, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         f: Future[Analysis] = Future()
@@ -214,6 +252,11 @@ def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bo
 
 def _analyse_in_worker(token: int, raw: bytes, day: dt.date, recognise: bool) -> Analysis:
     return _analyse_safely(raw, _routings[token], day, recognise)
+
+
+def _analyse_chunk_in_worker(token: int, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Analysis]:
+    routing = _routings[token]
+    return [_analyse_safely(raw, routing, day, recognise) for raw, day in items]
 
 
 def _watch_parent(parent_pid: int) -> None:
