@@ -19,7 +19,6 @@ a crashed run left marked): the spreadsheets behind a scan never wait for it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,13 +31,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.model import ParsedMessage
 from service.config import Config, ImapConfig
 from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
-from service.ingest.workers import Analyser, may_need_recognition
+from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
@@ -116,16 +114,6 @@ def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
 # -- storing ------------------------------------------------------------------------------
 
 
-def identity_of(parsed: ParsedMessage) -> str | None:
-    """SHA-256 naming one message however often it was delivered: its Message-ID, sender
-    and content together (PRODUCT.md: "the same message seen twice"). None when one of
-    them is missing: then only the bytes tell a copy."""
-    if not (parsed.message_id and parsed.from_address and parsed.content_sha256):
-        return None
-    key = "\n".join((parsed.message_id, parsed.from_address, parsed.content_sha256))
-    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-
-
 class KnownMessages:
     """Stores messages once: the ones already stored that a batch could be a copy of, and
     the ones it adds.
@@ -138,7 +126,7 @@ class KnownMessages:
     def __init__(self, session: Session, analyses: Sequence[Analysis]) -> None:
         self.session = session
         shas = [a.sha256 for a in analyses]
-        identities = [i for i in (identity_of(a.parsed) for a in analyses) if i]
+        identities = [a.identity for a in analyses if a.identity]
         message_ids = list({a.parsed.message_id for a in analyses if a.parsed.message_id})
         self.by_sha: dict[str, tuple[int, str]] = {}
         self.by_identity: dict[str, tuple[int, str]] = {}
@@ -171,7 +159,7 @@ class KnownMessages:
             if hit is not None:
                 plan.append(hit)
                 continue
-            identity = identity_of(analysis.parsed)
+            identity = analysis.identity
             j = first.get(analysis.sha256, first.get(identity) if identity else None)
             if j is not None:
                 plan.append((j, True))
@@ -223,12 +211,12 @@ class KnownMessages:
         self.message_ids[mid] = carried + 1
 
     def _find(self, analysis: Analysis) -> tuple[int, str] | None:
-        identity = identity_of(analysis.parsed)
+        identity = analysis.identity
         return self.by_sha.get(analysis.sha256) or (self.by_identity.get(identity) if identity else None)
 
     def _remember(self, pk: int, kind: str, analysis: Analysis) -> None:
         self.by_sha[analysis.sha256] = (pk, kind)
-        identity = identity_of(analysis.parsed)
+        identity = analysis.identity
         if identity:
             self.by_identity[identity] = (pk, kind)
 
@@ -278,7 +266,7 @@ def message_rows(
         "date_header": p.date_header,
         "created_at": now,
         "content_sha256": p.content_sha256,
-        "identity_sha256": identity_of(p),
+        "identity_sha256": analysis.identity,
         **derived,
     }
     return row, attachments, figures, problems
@@ -430,6 +418,8 @@ class Ingestor:
         uids = mailbox.uids_after(last_uid)
         if uids:
             log.info("%d new message(s) in %s on %s", len(uids), imap.folder, imap.host)
+        if len(uids) >= PARALLEL_MIN_BATCH:  # the workers start while the first batch is fetched
+            threading.Thread(target=self.analyser.warm, name="start-workers", daemon=True).start()
         for start in range(0, len(uids), 200):
             if self.stop.is_set():
                 break
@@ -492,7 +482,11 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
-        if not recognise and any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
+        if (
+            not recognise
+            and not self.analyser.recognition_started
+            and any(may_need_recognition(fm.raw) for fm, _, _, _ in items)
+        ):
             self.analyser.warm_recognition()  # it starts while this batch is read
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=recognise)
 

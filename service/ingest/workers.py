@@ -130,6 +130,23 @@ class Analyser:
             return [self._done(raw, day, True) for raw, day in items]
         return [self._in_worker(True, raw, day, True) for raw, day in items]
 
+    def warm(self) -> None:
+        """Start the workers now (the first start waits for the fork server to import what
+        they need, about a second): called where a big batch will follow, in a thread of
+        its own, so the poll fetches the first batch meanwhile."""
+        if self.workers < 2:
+            return
+        try:
+            pool = self._get_pool(False)
+            for _ in range(self.workers):
+                pool.submit(_warm_up)
+        except (BrokenProcessPool, RuntimeError):  # closed meanwhile, or a worker died: the poll starts new ones
+            pass
+
+    @property
+    def recognition_started(self) -> bool:
+        return self._scan_pool is not None
+
     def warm_recognition(self) -> None:
         """Start the recognition worker now, so it has loaded its libraries by the time the
         poll hands it a scan (`recognise`)."""
@@ -322,7 +339,9 @@ def _analyse_safely(raw: bytes, routing: Routing, day: dt.date, recognise: bool 
         log.exception("analysis failed for a message of %d bytes", len(raw))
         return failed_analysis(raw, type(exc).__name__)
     # The attachment bytes are in the archive; don't carry them back from a worker.
-    return replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+    analysis = replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+    analysis.identity  # noqa: B018 - computed here, in a worker, and sent with the analysis
+    return analysis
 
 
 def failed_analysis(raw: bytes, detail: str) -> Analysis:
