@@ -129,8 +129,11 @@ def empty_poll(sizes: list[int], repeats: int = 20) -> None:
         )
 
 
-def session_rss_kb(sid: int) -> int:
-    total = 0
+def session_memory_kb(sid: int) -> tuple[int, int]:
+    """(sum of VmRSS, sum of Pss) over the processes of session `sid`, in KiB. RSS counts a
+    page shared by several processes (the fork server's imports, inherited by every
+    worker) once in each; PSS divides it among them, so its sum is the memory used."""
+    rss = pss = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -140,10 +143,14 @@ def session_rss_kb(sid: int) -> int:
             with open(f"/proc/{pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
         except (OSError, ValueError):
             continue
-    return total
+    return rss, pss
 
 
 def memory(n: int) -> None:
@@ -158,15 +165,16 @@ def memory(n: int) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        peak, samples = 0, []
+        peak = peak_pss = 0
+        samples: list[int] = []
         done = threading.Event()
 
         def sample():
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.is_set():
-                rss = session_rss_kb(proc.pid)
+                rss, pss = session_memory_kb(proc.pid)
                 samples.append(rss)
-                peak = max(peak, rss)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 done.wait(0.5)
 
         t = threading.Thread(target=sample, daemon=True)
@@ -183,6 +191,7 @@ def memory(n: int) -> None:
         seconds=round(seconds, 1),
         messages_per_second=round(n / seconds, 1),
         peak_rss_mb=round(peak / 1024, 1),
+        peak_pss_mb=round(peak_pss / 1024, 1),
         rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
         rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1),
     )
