@@ -60,24 +60,42 @@ def config_for(server, user: str, work: Path, processed: str | None = "Đã xử
     return path, env, load_config(path, env=env)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of process `pid` so far."""
+    with open(f"/proc/{pid}/stat") as fh:
+        fields = fh.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(n: int) -> None:
     with seeded_dovecot(n) as (server, user, _):
         client = server.connect(user)
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             counts = bare_ingest(client, "INBOX", 100)
-            bare = time.perf_counter() - started
+            bare, bare_cpu = time.perf_counter() - started, time.process_time() - cpu
         finally:
             client.logout()
     with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
         _, _, cfg = config_for(server, user, Path(tmp))
         sessions = open_database(cfg.service.database_url)
         ingestor = Ingestor(cfg, sessions, Archive(cfg.service.archive_dir))
+        workers: dict[str, float] = {}
         try:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             with Mailbox(cfg.imap) as mb:
                 report = ingestor.poll(mb)
-            full = time.perf_counter() - started
+            full, main_cpu = time.perf_counter() - started, time.process_time() - cpu
+            # the workers' CPU (the pools are this run's), read before they exit
+            from multiprocessing import forkserver
+
+            pools = {"workers": ingestor.analyser._pool, "recognition": ingestor.analyser._scan_pool}
+            for name, pool in pools.items():
+                if pool is not None:
+                    workers[name] = sum(cpu_seconds(pid) for pid in pool._processes)
+            server_pid = getattr(forkserver._forkserver, "_forkserver_pid", None)
+            if server_pid:
+                workers["fork server"] = cpu_seconds(server_pid)
         finally:
             ingestor.close()
         stored = len(report.stored) + report.duplicates
@@ -90,6 +108,12 @@ def throughput(n: int) -> None:
         bare_messages_per_second=round(n / bare, 1),
         pipeline_messages_per_second=round(n / full, 1),
         ratio=round(bare / full, 2),
+        # CPU time, milliseconds a message: on a machine whose cores are busy with other
+        # work the ratio tends to bare CPU over pipeline CPU (the extra processes buy nothing)
+        bare_cpu_ms=round(bare_cpu / n * 1000, 2),
+        pipeline_cpu_ms=round((main_cpu + sum(workers.values())) / n * 1000, 2),
+        pipeline_cpu_ms_by_process={"main": round(main_cpu / n * 1000, 2)}
+        | {k: round(v / n * 1000, 2) for k, v in workers.items()},
     )
 
 
@@ -129,8 +153,11 @@ def empty_poll(sizes: list[int], repeats: int = 20) -> None:
         )
 
 
-def session_rss_kb(sid: int) -> int:
-    total = 0
+def session_memory_kb(sid: int) -> tuple[int, int]:
+    """(sum of VmRSS, sum of Pss) over the processes of session `sid`, in KiB. RSS counts a
+    page shared by several processes (the fork server's imports, inherited by every
+    worker) once in each; PSS divides it among them, so its sum is the memory used."""
+    rss = pss = 0
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
@@ -140,10 +167,14 @@ def session_rss_kb(sid: int) -> int:
             with open(f"/proc/{pid}/status") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        rss += int(line.split()[1])
+            with open(f"/proc/{pid}/smaps_rollup") as fh:
+                for line in fh:
+                    if line.startswith("Pss:"):
+                        pss += int(line.split()[1])
         except (OSError, ValueError):
             continue
-    return total
+    return rss, pss
 
 
 def memory(n: int) -> None:
@@ -158,15 +189,16 @@ def memory(n: int) -> None:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        peak, samples = 0, []
+        peak = peak_pss = 0
+        samples: list[int] = []
         done = threading.Event()
 
         def sample():
-            nonlocal peak
+            nonlocal peak, peak_pss
             while not done.is_set():
-                rss = session_rss_kb(proc.pid)
+                rss, pss = session_memory_kb(proc.pid)
                 samples.append(rss)
-                peak = max(peak, rss)
+                peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 done.wait(0.5)
 
         t = threading.Thread(target=sample, daemon=True)
@@ -183,6 +215,7 @@ def memory(n: int) -> None:
         seconds=round(seconds, 1),
         messages_per_second=round(n / seconds, 1),
         peak_rss_mb=round(peak / 1024, 1),
+        peak_pss_mb=round(peak_pss / 1024, 1),
         rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
         rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1),
     )

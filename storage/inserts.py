@@ -15,21 +15,26 @@ from sqlalchemy import ColumnElement, Table, insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.dml import Insert
 
+Returning = ColumnElement[Any] | tuple[ColumnElement[Any], ...] | None
+
 
 def insert_or_ignore(
-    session: Session, table: Table, conflict_columns: Sequence[str] = (), returning: ColumnElement[Any] | None = None
+    session: Session, table: Table, conflict_columns: Sequence[str] = (), returning: Returning = None
 ) -> Insert:
     """An INSERT into `table` that skips a row conflicting with a unique index (any one, or
-    the one on `conflict_columns`). With `returning` (a column), the statement returns it
-    for each row that went in: rowcount is not reliable (psycopg reports -1 for an INSERT
-    that returns rows). One statement object per kind, so it is compiled once."""
+    the one on `conflict_columns`). With `returning` (a column or several), the statement
+    returns them for each row that went in: rowcount is not reliable (psycopg reports -1
+    for an INSERT that returns rows).
+
+    SQLAlchemy compiles this statement again at every execution (the dialects' ON
+    CONFLICT clause has no cache key: `CacheStats.NO_CACHE_KEY`, about 2 ms for a message
+    row): where rows come many at a time, execute it once with all of them (executemany;
+    with `returning` SQLAlchemy sends them as multi-row INSERTs, "insertmanyvalues")."""
     return _statement(session.get_bind().dialect.name, table, tuple(conflict_columns), returning)
 
 
 @cache
-def _statement(
-    dialect: str, table: Table, conflict_columns: tuple[str, ...], returning: ColumnElement[Any] | None
-) -> Insert:
+def _statement(dialect: str, table: Table, conflict_columns: tuple[str, ...], returning: Returning) -> Insert:
     stmt: Insert
     index_elements = list(conflict_columns) or None
     if dialect == "postgresql":
@@ -42,4 +47,6 @@ def _statement(
         stmt = sqlite_insert(table).on_conflict_do_nothing(index_elements=index_elements)
     else:  # not a database baocao accepts (config refuses it): a plain INSERT, conflicts raise
         stmt = insert(table)
-    return stmt.returning(returning) if returning is not None else stmt
+    if returning is None:
+        return stmt
+    return stmt.returning(*returning) if isinstance(returning, tuple) else stmt.returning(returning)

@@ -85,6 +85,32 @@ def add_message(
     return pk
 
 
+def add_messages(
+    session: Session,
+    messages: Sequence[
+        tuple[dict[str, Any], Sequence[dict[str, Any]], Sequence[dict[str, Any]], Sequence[dict[str, Any]]]
+    ],
+    children: Children,
+) -> dict[str, int]:
+    """`add_message` for many messages (distinct bytes and identities, the same columns
+    each) in one statement: sha256 -> id of the ones inserted, the others stored by another
+    instance just now. Their child rows are collected in `children` (`insert_children`)."""
+    if not messages:
+        return {}
+    table = cast(Table, Message.__table__)
+    stmt = insert_or_ignore(session, table, returning=(table.c.id, table.c.sha256))
+    inserted = {
+        sha: int(pk) for pk, sha in session.connection().execute(stmt, [values for values, *_ in messages]).tuples()
+    }
+    for values, attachments, figures, problems in messages:
+        pk = inserted.get(values["sha256"])
+        if pk is None:
+            continue
+        for name, rows in (("attachments", attachments), ("figures", figures), ("problems", problems)):
+            children.setdefault(name, []).extend({"message_pk": pk, **r} for r in rows)
+    return inserted
+
+
 def insert_children(session: Session, children: Children) -> None:
     """Insert the collected child rows, one executemany per table; empties `children`."""
     conn = session.connection()

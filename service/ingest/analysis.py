@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.text import clean_text
@@ -76,6 +76,21 @@ class Analysis:
     # The files whose recognition (a scan or photo) was left for later (`recognise=False`):
     # until then the message holds everything else, and a `recognition_pending` problem.
     pending: tuple[str, ...] = ()
+
+    @cached_property
+    def identity(self) -> str | None:
+        """`identity_of` the message (computed once; a worker sends it with the analysis)."""
+        return identity_of(self.parsed)
+
+
+def identity_of(parsed: ParsedMessage) -> str | None:
+    """SHA-256 naming one message however often it was delivered: its Message-ID, sender
+    and content together (PRODUCT.md: "the same message seen twice"). None when one of
+    them is missing: then only the bytes tell a copy."""
+    if not (parsed.message_id and parsed.from_address and parsed.content_sha256):
+        return None
+    key = "\n".join((parsed.message_id, parsed.from_address, parsed.content_sha256))
+    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
 
 
 def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise: bool = True) -> Analysis:

@@ -55,30 +55,43 @@ class Archive:
         """
         sha256 = sha256 or content_hash(raw)
         rel = relative_path(sha256)
-        final = self.root / rel
-        if final.exists() and final.stat().st_size == len(raw):
-            return rel
+        folder = os.path.join(self.root, rel[:5])
+        final = os.path.join(folder, rel[6:])
+        try:
+            if os.stat(final).st_size == len(raw):
+                return rel
+        except FileNotFoundError:
+            pass
+        except OSError as exc:
+            raise self._error(exc) from exc
         # Unique per writer: two instances (threads, or hosts sharing the folder, where pids
         # repeat) may archive the same message at the same moment.
-        tmp = final.with_name(f".{final.name}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
+        tmp = os.path.join(folder, f".{rel[6:]}.{os.getpid()}.{secrets.token_hex(6)}.tmp")
         try:
-            final.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as fh:
+            try:
+                fh = open(tmp, "wb")  # noqa: SIM115 - closed below
+            except FileNotFoundError:  # the folder is new (or was removed since this archive made it)
+                os.makedirs(folder, exist_ok=True)
+                fh = open(tmp, "wb")  # noqa: SIM115
+            with fh:
                 fh.write(raw)
                 fh.flush()
                 if sync:
                     os.fsync(fh.fileno())
             os.replace(tmp, final)
             if sync:
-                _fsync_dir(final.parent)
+                _fsync_dir(Path(folder))
         except OSError as exc:
             try:
-                tmp.unlink()
+                os.unlink(tmp)
             except OSError:
                 pass
-            what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-            raise ArchiveError(f"cannot archive a message in {self.root}: {what}") from exc
+            raise self._error(exc) from exc
         return rel
+
+    def _error(self, exc: OSError) -> ArchiveError:
+        what = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        return ArchiveError(f"cannot archive a message in {self.root}: {what}")
 
     def sync_all(self, rels: Iterable[str]) -> None:
         """Make the files `rels` (and their renames) durable: syncfs(2) of the archive's

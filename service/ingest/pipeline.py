@@ -19,7 +19,6 @@ a crashed run left marked): the spreadsheets behind a scan never wait for it.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -32,13 +31,12 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.model import ParsedMessage
 from service.config import Config, ImapConfig
 from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
-from service.ingest.workers import Analyser, may_need_recognition
+from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
@@ -54,7 +52,7 @@ from storage.mailbox import (
 )
 from storage.messages import (
     Children,
-    add_message,
+    add_messages,
     claim_pending,
     insert_children,
     known_copies,
@@ -116,16 +114,6 @@ def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
 # -- storing ------------------------------------------------------------------------------
 
 
-def identity_of(parsed: ParsedMessage) -> str | None:
-    """SHA-256 naming one message however often it was delivered: its Message-ID, sender
-    and content together (PRODUCT.md: "the same message seen twice"). None when one of
-    them is missing: then only the bytes tell a copy."""
-    if not (parsed.message_id and parsed.from_address and parsed.content_sha256):
-        return None
-    key = "\n".join((parsed.message_id, parsed.from_address, parsed.content_sha256))
-    return hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-
-
 class KnownMessages:
     """Stores messages once: the ones already stored that a batch could be a copy of, and
     the ones it adds.
@@ -138,7 +126,7 @@ class KnownMessages:
     def __init__(self, session: Session, analyses: Sequence[Analysis]) -> None:
         self.session = session
         shas = [a.sha256 for a in analyses]
-        identities = [i for i in (identity_of(a.parsed) for a in analyses) if i]
+        identities = [a.identity for a in analyses if a.identity]
         message_ids = list({a.parsed.message_id for a in analyses if a.parsed.message_id})
         self.by_sha: dict[str, tuple[int, str]] = {}
         self.by_identity: dict[str, tuple[int, str]] = {}
@@ -149,39 +137,86 @@ class KnownMessages:
         self.message_ids: dict[str, int] = message_id_counts(session, message_ids)
 
     def store(self, analysis: Analysis, **row: Any) -> tuple[int, str, bool, bool]:
-        """Insert `analysis` unless it is a copy (`insert_message` takes `row`); returns
-        (id, kind, duplicate, raced): `raced` when another instance stored it just now."""
-        hit = self._find(analysis)
-        if hit is not None:
-            return (*hit, True, False)
-        pk = insert_message(self.session, analysis, **row)
-        if pk is None:  # stored by another instance since the lookup
-            again = KnownMessages(self.session, [analysis])._find(analysis)
-            assert again is not None  # the conflicting row is committed: the insert waited for it
-            self._remember(*again, analysis)
-            return (*again, True, True)
-        self._remember(pk, analysis.kind, analysis)
+        """Insert `analysis` with its attachments, figures and problems unless it is a copy
+        (`message_rows` takes `row`); returns (id, kind, duplicate, raced): `raced` when
+        another instance stored it just now."""
+        children: Children = {}
+        [result] = self.store_all([(analysis, row)], children)
+        insert_children(self.session, children)
+        return result
+
+    def store_all(self, items: Sequence[tuple[Analysis, Row]], children: Children) -> list[tuple[int, str, bool, bool]]:
+        """`store` for a batch, in order: a message is a copy of one stored before or of an
+        earlier one of the batch. The new ones go in with one statement (`add_messages`),
+        their child rows are collected in `children` (`insert_children`)."""
+        # Per item: (id, kind) of the stored message it copies, or the index of the new
+        # message in `new` that it is (first) or copies (later).
+        plan: list[tuple[int, str] | tuple[int, bool]] = []
+        new: list[tuple[Analysis, Row]] = []
+        first: dict[str, int] = {}  # sha256 or identity of a new message -> its index in `new`
+        for analysis, row in items:
+            hit = self._find(analysis)
+            if hit is not None:
+                plan.append(hit)
+                continue
+            identity = analysis.identity
+            j = first.get(analysis.sha256, first.get(identity) if identity else None)
+            if j is not None:
+                plan.append((j, True))
+                continue
+            j = len(new)
+            new.append((analysis, row))
+            first[analysis.sha256] = j
+            if identity:
+                first[identity] = j
+            plan.append((j, False))
+        inserted = add_messages(self.session, [message_rows(a, **row) for a, row in new], children)
+        stored: list[tuple[int, str, bool]] = []  # per new message: (id, kind, raced)
+        lost = [a for a, _ in new if a.sha256 not in inserted]  # stored by another instance since the lookup
+        again = KnownMessages(self.session, lost) if lost else None
+        for analysis, _ in new:
+            pk = inserted.get(analysis.sha256)
+            if pk is None:
+                assert again is not None
+                hit = again._find(analysis)
+                assert hit is not None  # the conflicting row is committed: the insert waited for it
+                self._remember(*hit, analysis)
+                stored.append((*hit, True))
+                continue
+            self._remember(pk, analysis.kind, analysis)
+            stored.append((pk, analysis.kind, False))
+            self._count_message_id(pk, analysis)
+        out: list[tuple[int, str, bool, bool]] = []
+        for step in plan:
+            if isinstance(step[1], str):  # a copy of a message stored before
+                out.append((step[0], step[1], True, False))
+                continue
+            pk, kind, raced = stored[step[0]]
+            out.append((pk, kind, raced or bool(step[1]), raced and not step[1]))
+        return out
+
+    def _count_message_id(self, pk: int, analysis: Analysis) -> None:
         mid = analysis.parsed.message_id
-        if mid:
-            carried = self.message_ids.get(mid, 0)
-            if carried == 1:
-                log.warning(
-                    "Message-ID %s is carried by different messages (message %d from %s is another "
-                    "one); each is kept: some mail programs reuse Message-IDs",
-                    mid,
-                    pk,
-                    analysis.parsed.from_address,
-                )
-            self.message_ids[mid] = carried + 1
-        return pk, analysis.kind, False, False
+        if not mid:
+            return
+        carried = self.message_ids.get(mid, 0)
+        if carried == 1:
+            log.warning(
+                "Message-ID %s is carried by different messages (message %d from %s is another "
+                "one); each is kept: some mail programs reuse Message-IDs",
+                mid,
+                pk,
+                analysis.parsed.from_address,
+            )
+        self.message_ids[mid] = carried + 1
 
     def _find(self, analysis: Analysis) -> tuple[int, str] | None:
-        identity = identity_of(analysis.parsed)
+        identity = analysis.identity
         return self.by_sha.get(analysis.sha256) or (self.by_identity.get(identity) if identity else None)
 
     def _remember(self, pk: int, kind: str, analysis: Analysis) -> None:
         self.by_sha[analysis.sha256] = (pk, kind)
-        identity = identity_of(analysis.parsed)
+        identity = analysis.identity
         if identity:
             self.by_identity[identity] = (pk, kind)
 
@@ -204,8 +239,7 @@ def store_analysis(
     return _stored_message(session, pk)
 
 
-def insert_message(
-    session: Session,
+def message_rows(
     analysis: Analysis,
     *,
     received_at: dt.datetime,
@@ -213,38 +247,29 @@ def insert_message(
     archive_path: str,
     source: str,
     now: dt.datetime,
-    children: Children | None = None,
-) -> int | None:
-    """Insert the message row; returns its id, or None when another instance stored the same
-    message (same bytes or identity) just now. Its attachments, figures and problems are
-    inserted here too, or, when `children` is given, collected there for one executemany
-    per table and batch (`insert_children`)."""
+) -> tuple[Row, list[Row], list[Row], list[Row]]:
+    """The message row of `analysis` and its attachments, figures and problems (without
+    the message's id), as `add_messages` takes them."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
-    return add_message(
-        session,
-        {
-            "sha256": analysis.sha256,
-            "message_id": p.message_id,
-            "size": analysis.size,
-            "archive_path": archive_path,
-            "source": source,
-            "received_at": received_at,
-            "report_day": report_day,
-            "from_address": p.from_address,
-            "from_name": p.from_name,
-            "subject": p.subject,
-            "date_header": p.date_header,
-            "created_at": now,
-            "content_sha256": p.content_sha256,
-            "identity_sha256": identity_of(p),
-            **derived,
-        },
-        attachments,
-        figures,
-        problems,
-        children,
-    )
+    row = {
+        "sha256": analysis.sha256,
+        "message_id": p.message_id,
+        "size": analysis.size,
+        "archive_path": archive_path,
+        "source": source,
+        "received_at": received_at,
+        "report_day": report_day,
+        "from_address": p.from_address,
+        "from_name": p.from_name,
+        "subject": p.subject,
+        "date_header": p.date_header,
+        "created_at": now,
+        "content_sha256": p.content_sha256,
+        "identity_sha256": analysis.identity,
+        **derived,
+    }
+    return row, attachments, figures, problems
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
@@ -393,6 +418,8 @@ class Ingestor:
         uids = mailbox.uids_after(last_uid)
         if uids:
             log.info("%d new message(s) in %s on %s", len(uids), imap.folder, imap.host)
+        if len(uids) >= PARALLEL_MIN_BATCH:  # the workers start while the first batch is fetched
+            threading.Thread(target=self.analyser.warm, name="start-workers", daemon=True).start()
         for start in range(0, len(uids), 200):
             if self.stop.is_set():
                 break
@@ -455,7 +482,11 @@ class Ingestor:
             failpoint("archived")
             items.append((fm, sha, rel, report_day_of(fm.internaldate, self.cfg)))
         self.archive.sync_all(rel for _, _, rel, _ in items)
-        if not recognise and any(may_need_recognition(fm.raw) for fm, _, _, _ in items):
+        if (
+            not recognise
+            and not self.analyser.recognition_started
+            and any(may_need_recognition(fm.raw) for fm, _, _, _ in items)
+        ):
             self.analyser.warm_recognition()  # it starts while this batch is read
         return items, self.analyser.submit([(fm.raw, day) for fm, _, _, day in items], recognise=recognise)
 
@@ -514,16 +545,23 @@ class Ingestor:
             uid_rows: list[Row] = []
             children: Children = {}
             raced: list[int] = []
-            for (fm, _, rel, day), analysis in rows:
-                pk, kind, duplicate, lost_race = known.store(
-                    analysis,
-                    received_at=fm.internaldate,
-                    report_day=day,
-                    archive_path=rel,
-                    source="imap",
-                    now=now,
-                    children=children,
-                )
+            outcomes = known.store_all(
+                [
+                    (
+                        analysis,
+                        {
+                            "received_at": fm.internaldate,
+                            "report_day": day,
+                            "archive_path": rel,
+                            "source": "imap",
+                            "now": now,
+                        },
+                    )
+                    for (fm, _, rel, day), analysis in rows
+                ],
+                children,
+            )
+            for ((fm, _, _, _), analysis), (pk, kind, duplicate, lost_race) in zip(rows, outcomes):
                 if lost_race:
                     raced.append(fm.uid)
                 # what to do on the server waits for the recognition: it tells what the message is

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 from sqlalchemy.orm import Session
 
 from service.errors import ArchiveError
-from service.ingest.analysis import Analysis
-from service.ingest.pipeline import Ingestor, analysis_rows, identity_of, report_day_of, server_action
+from service.ingest.analysis import Analysis, identity_of
+from service.ingest.pipeline import Ingestor, analysis_rows, report_day_of, server_action
 from storage.mailbox import settle_waiting
 from storage.messages import identities_taken, message_ids_between, messages_by_ids, rewrite_message, set_identity
 from storage.records import MessageRecord

@@ -35,10 +35,30 @@ log = logging.getLogger(__name__)
 # (milliseconds) and leaves the rest to that worker, so a scan never holds the poll, the
 # IDLE thread or the digest job.
 PARALLEL_MIN_BATCH = 8
+# At most this many messages are handed to a worker as one task (`Analyser.submit`).
+CHUNK = 8
 MAX_WORKERS = 4
 # Processes that may recognise scans and photos at once: each keeps its Tesseract engines
 # and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md), against ~100 MB otherwise.
 RECOGNITION_WORKERS = 1
+
+# What every worker needs, imported once by the fork server the workers start from (its
+# children share it) instead of by each worker: about 0.9 s of CPU a worker, as much as
+# reading a hundred messages. Not OpenCV and Tesseract: only the recognition worker
+# imports those.
+PRELOAD = (
+    "service.ingest.workers",
+    "parsers.authresults",
+    "parsers.body",
+    "parsers.message",
+    "parsers.report",
+    "parsers.readers.csv",
+    "parsers.readers.docx",
+    "parsers.readers.html",
+    "parsers.readers.pdf",
+    "parsers.readers.xls",
+    "parsers.readers.xlsx",
+)
 
 # An attachment that may need recognition, told from the raw message without parsing it:
 # a PDF or image by its type or name, a TNEF winmail.dat (it may hold one), or a base64
@@ -88,9 +108,19 @@ class Analyser:
             return [self._done(raw, day, recognise) for raw, day in items]
         big = self.workers > 1 and len(items) >= PARALLEL_MIN_BATCH
         futures: list[Future[Analysis] | None] = []
-        for raw, day in items:
+        shared: list[int] = []  # the positions of the messages for the other workers
+        for i, (raw, day) in enumerate(items):
             heavy = recognise and may_need_recognition(raw)
-            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy or big else None)
+            futures.append(self._in_worker(heavy, raw, day, recognise) if heavy else None)
+            if big and not heavy:
+                shared.append(i)
+        # A few messages a task: each task costs a trip through the pool's queues both
+        # ways (a fraction of a millisecond of the main process), a message 5-10 ms.
+        size = max(1, min(CHUNK, -(-len(shared) // (2 * self.workers))))
+        for first in range(0, len(shared), size):
+            chunk = shared[first : first + size]
+            for i, f in zip(chunk, self._chunk_in_worker([items[i] for i in chunk], recognise)):
+                futures[i] = f
         return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
     def recognise(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
@@ -99,6 +129,23 @@ class Analyser:
         if self.workers < 1:
             return [self._done(raw, day, True) for raw, day in items]
         return [self._in_worker(True, raw, day, True) for raw, day in items]
+
+    def warm(self) -> None:
+        """Start the workers now (the first start waits for the fork server to import what
+        they need, about a second): called where a big batch will follow, in a thread of
+        its own, so the poll fetches the first batch meanwhile."""
+        if self.workers < 2:
+            return
+        try:
+            pool = self._get_pool(False)
+            for _ in range(self.workers):
+                pool.submit(_warm_up)
+        except (BrokenProcessPool, RuntimeError):  # closed meanwhile, or a worker died: the poll starts new ones
+            pass
+
+    @property
+    def recognition_started(self) -> bool:
+        return self._scan_pool is not None
 
     def warm_recognition(self) -> None:
         """Start the recognition worker now, so it has loaded its libraries by the time the
@@ -112,6 +159,32 @@ class Analyser:
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
             return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
+
+    def _chunk_in_worker(self, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Future[Analysis]]:
+        """`items` analysed in one task of the other workers; a future for each."""
+        try:
+            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+        except BrokenProcessPool:
+            self._reset(False)  # a worker was killed earlier: start new ones
+            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+        parts: list[Future[Analysis]] = [Future() for _ in items]
+
+        def split(done: Future[list[Analysis]]) -> None:
+            if done.cancelled():
+                for part in parts:
+                    part.cancel()
+                    part.set_running_or_notify_cancel()
+                return
+            exc = done.exception()
+            if exc is not None:  # a worker died: `results` analyses each again
+                for part in parts:
+                    part.set_exception(exc)
+                return
+            for part, analysis in zip(parts, done.result()):
+                part.set_result(analysis)
+
+        whole.add_done_callback(split)
+        return parts
 
     def _done(self, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
         f: Future[Analysis] = Future()
@@ -171,9 +244,11 @@ class Analyser:
         import multiprocessing
 
         def start(count: int, recognition: bool) -> ProcessPoolExecutor:
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(list(PRELOAD))  # (before the fork server starts)
             return ProcessPoolExecutor(
                 count,
-                mp_context=multiprocessing.get_context("forkserver"),
+                mp_context=context,
                 initializer=_start_worker,
                 initargs=(os.getpid(), self._token, self.routing, recognition),
             )
@@ -214,6 +289,11 @@ def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bo
 
 def _analyse_in_worker(token: int, raw: bytes, day: dt.date, recognise: bool) -> Analysis:
     return _analyse_safely(raw, _routings[token], day, recognise)
+
+
+def _analyse_chunk_in_worker(token: int, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Analysis]:
+    routing = _routings[token]
+    return [_analyse_safely(raw, routing, day, recognise) for raw, day in items]
 
 
 def _watch_parent(parent_pid: int) -> None:
@@ -259,7 +339,9 @@ def _analyse_safely(raw: bytes, routing: Routing, day: dt.date, recognise: bool 
         log.exception("analysis failed for a message of %d bytes", len(raw))
         return failed_analysis(raw, type(exc).__name__)
     # The attachment bytes are in the archive; don't carry them back from a worker.
-    return replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+    analysis = replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+    analysis.identity  # noqa: B018 - computed here, in a worker, and sent with the analysis
+    return analysis
 
 
 def failed_analysis(raw: bytes, detail: str) -> Analysis:

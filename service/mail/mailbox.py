@@ -12,7 +12,7 @@ import os
 import select
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -41,7 +41,6 @@ class FetchedMessage:
 @dataclass(frozen=True)
 class MessageHead:
     uid: int
-    message_id: str | None
     size: int
 
 
@@ -270,21 +269,17 @@ class Mailbox:
         return sorted(u for u in uids if u > last_uid)
 
     def heads(self, uids: list[int]) -> list[MessageHead]:
-        """Message-ID and size of each UID, without downloading the bodies."""
+        """The size of each UID, without downloading the bodies (`fetch` batches by it)."""
         out: list[MessageHead] = []
         for start in range(0, len(uids), 500):
             chunk = uids[start : start + 500]
             with self._translate(f"{self.cfg.host}"):
-                data = self.client.fetch(chunk, ["RFC822.SIZE", "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+                data = self.client.fetch(chunk, ["RFC822.SIZE"])
             for uid in chunk:
                 item = data.get(uid)
                 if item is None:  # expunged meanwhile
                     continue
-                header = b""
-                for key, val in item.items():
-                    if key.startswith(b"BODY[HEADER"):
-                        header = val or b""
-                out.append(MessageHead(uid, _message_id_from_header(header), int(item.get(b"RFC822.SIZE", 0))))
+                out.append(MessageHead(uid, int(item.get(b"RFC822.SIZE", 0))))
         return out
 
     def fetch(self, heads: list[MessageHead]) -> Iterator[list[FetchedMessage]]:
@@ -322,7 +317,7 @@ class Mailbox:
         if not uids:
             return
         try:
-            self._move(uids, folder)
+            self._expunged_elsewhere(lambda: self._move(uids, folder))
         except MailboxError as exc:
             if "TRYCREATE" not in str(exc).upper():
                 raise
@@ -345,9 +340,26 @@ class Mailbox:
             # deleted; leave them flagged for the mail client instead.
 
     def flag(self, uids: list[int]) -> None:
-        if uids:
+        def flag() -> None:
             with self._translate(f"{self.cfg.host}"):
                 self.client.add_flags(uids, [b"\\Flagged"], silent=True)
+
+        if uids:
+            self._expunged_elsewhere(flag)
+
+    def _expunged_elsewhere(self, action: Callable[[], None]) -> None:
+        """Run `action` on messages of the selected folder; when some of them were expunged
+        by another session meanwhile (another instance moved them: `[EXPUNGEISSUED]`,
+        RFC 5530), take the server's news (NOOP) and run it once more: a UID that is gone
+        no longer counts, the others are acted on."""
+        try:
+            action()
+        except MailboxError as exc:
+            if "EXPUNGEISSUED" not in str(exc).upper():
+                raise
+            log.info("some messages were moved by another session on %s meanwhile: trying again", self.cfg.host)
+            self.noop()
+            action()
 
     # -- IDLE (RFC 2177) ----------------------------------------------------------------
     def offers(self, capability: str) -> bool:
@@ -417,14 +429,6 @@ class Mailbox:
     @property
     def connected(self) -> bool:
         return self._client is not None
-
-
-def _message_id_from_header(header: bytes) -> str | None:
-    from parsers.message import normalize_message_id
-
-    text = header.decode("utf-8", "replace")
-    _, _, value = text.partition(":")
-    return normalize_message_id(" ".join(value.split()))
 
 
 def _set_nodelay(client: IMAPClient) -> None:

@@ -308,6 +308,23 @@ def test_move_falls_back_to_copy_delete_expunge(setup, monkeypatch):
     assert len(folder_uids(setup.mailbox, PROCESSED)) == 2
 
 
+def test_moving_and_flagging_messages_another_session_moved_meanwhile(setup):
+    """Two instances polling one folder may both move a message: the second session's MOVE
+    (and STORE) then meets `[EXPUNGEISSUED]`; it moves what is left instead of failing."""
+    for i in range(3):
+        setup.mailbox.append(simple_report(de_nghi=i), at(9, i))
+    with Mailbox(setup.cfg.imap) as first, Mailbox(setup.cfg.imap) as second:
+        for mb in (first, second):
+            mb.select("INBOX")
+            mb.ensure_folder(PROCESSED)
+        uids = second.uids_after(0)
+        first.move(uids[:2], PROCESSED)
+        second.move(uids, PROCESSED)  # two of them are gone under this session
+        second.flag(uids)
+    assert folder_uids(setup.mailbox, "INBOX") == []
+    assert len(folder_uids(setup.mailbox, PROCESSED)) == 3
+
+
 def test_parallel_batch_gives_the_same_result(setup):
     for i in range(10):
         setup.mailbox.append(simple_report(de_nghi=100 + i), at(8, i))
