@@ -78,10 +78,14 @@ def version() -> str:
 
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
     from service.config import load_config, resolve_config_path
+    from service.config.loading import cache_dir_for
 
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
     path = resolve_config_path(args.config, os.environ)
-    cfg = load_config(path, require_secrets=need)
+    # `check` always validates the file; the other commands take it validated from the
+    # cache when nothing it was made from has changed (service.config.loading.ConfigCache).
+    cache = cache_dir_for(os.environ) if args.command != "check" else None
+    cfg = load_config(path, require_secrets=need, cache_dir=cache)
     set_log_zone(cfg.service.timezone)
     return cfg
 
@@ -154,16 +158,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from service.ingest.archive import Archive
     from service.mail.mailbox import Mailbox
+    from service.schedule.quiet import nothing_to_do
 
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    from service.schedule.outbox import acknowledge
-
-    with ingestor_for(cfg) as ing:
+    Archive(cfg.service.archive_dir).check_writable()
+    with ExitStack() as stack:
         with Mailbox(cfg.imap) as mb:
+            # Mostly there is nothing new: told by STATUS and a few queries through the
+            # database driver, before the ingest machinery (SQLAlchemy, the workers) is loaded.
+            if nothing_to_do(cfg, mb, dt.datetime.now(dt.UTC)):
+                print(f"Stored 0 new message(s), 0 already known, from {cfg.imap.folder} on {cfg.imap.host}.")
+                return 0
+            ing = stack.enter_context(ingestor_for(cfg))
             report = ing.poll(mb)
+        from service.schedule.outbox import acknowledge
+
         # A poll run from cron acknowledges too; sending after the mailbox is done with.
         replies = acknowledge(cfg, ing.sessions, ing.archive, ing.clock())
     tz = cfg.service.timezone
