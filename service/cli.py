@@ -220,24 +220,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from service.day.dayview import build_day_view
-    from service.outputs.export import day_json, status_text
+    from service.outputs.export import day_json, digest_json, digest_line, status_text
+    from service.outputs.jsontext import dumps_indented
+    from storage.days import digest_of_day
+    from storage.direct import open_direct
 
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
-    sessions = open_sessions(cfg)
-    from service.outputs.export import digest_json, digest_line
-    from service.outputs.jsontext import dumps_indented
-    from storage.digests import digest_of
-
-    with sessions() as session:
-        view = build_day_view(session, cfg, day)
-        row = digest_of(session, day)
-        if args.json:
-            doc = day_json(view, cfg)
-            doc["digest"] = digest_json(row, cfg)
-            print(dumps_indented(doc))
-        else:
-            print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
+    # Read through the database driver when the schema is current (no SQLAlchemy to
+    # import); else the full way, which migrates it first.
+    reader = open_direct(cfg.service.database_url)
+    with reader if reader is not None else open_sessions(cfg)() as db:
+        view = build_day_view(db, cfg, day)
+        row = digest_of_day(db, day)
+    if args.json:
+        doc = day_json(view, cfg)
+        doc["digest"] = digest_json(row, cfg)
+        print(dumps_indented(doc))
+    else:
+        print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import ast
 import datetime as dt
+import json as _json
 import logging
 import re
 from collections.abc import Sequence
@@ -149,6 +150,62 @@ class DirectReader:
             "SELECT 1 FROM outbox WHERE state = ? OR state = ? OR state = ? AND next_attempt_at IS NOT NULL",
             (PENDING, SENDING, FAILED),
         )
+
+
+# -- one query, on a DirectReader or a SQLAlchemy Session ---------------------------------
+
+
+def query(db: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+    """The driver's rows of `sql` (`?` placeholders) on `db`: a `DirectReader`, or a
+    SQLAlchemy Session (its connection, in its transaction). The values are the driver's
+    own: read them with `utc`, `day`, `flag` and `json_value`, which take either
+    driver's form."""
+    if isinstance(db, DirectReader):
+        return db.rows(sql, params)
+    conn = db.connection()
+    postgres = conn.dialect.name == "postgresql"
+    if postgres:
+        sql = sql.replace("?", "%s")
+    else:
+        params = [p.isoformat() if type(p) is dt.date else p for p in params]
+    result = conn.exec_driver_sql(sql, tuple(params))
+    try:
+        return list(result.cursor.fetchall()) if result.cursor is not None else []
+    finally:
+        result.close()
+
+
+def placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+def utc(value: Any) -> dt.datetime | None:
+    """A stored time as an aware UTC datetime (SQLite: SQLAlchemy's naive text; PostgreSQL:
+    timestamptz), as storage.models.UtcDateTime reads it."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC)
+
+
+def day(value: Any) -> dt.date | None:
+    if value is None or type(value) is dt.date:
+        return value
+    if isinstance(value, str):
+        return dt.date.fromisoformat(value)
+    return value.date() if isinstance(value, dt.datetime) else value
+
+
+def flag(value: Any) -> bool:
+    return bool(value)
+
+
+def json_value(value: Any) -> Any:
+    """A JSON column's value (SQLite: its text; psycopg: decoded already)."""
+    return _json.loads(value) if isinstance(value, (str, bytes)) else value
 
 
 def open_direct(url: str) -> DirectReader | None:

@@ -156,3 +156,80 @@ def test_a_sqlite_url_as_the_configuration_writes_it_is_read(tmp_path: Path, tim
     reader = open_direct(url)
     assert reader is not None
     reader.conn.close()
+
+
+def test_the_day_views_reads_agree_in_a_session_and_on_the_driver(db_url: str, tmp_path: Path) -> None:
+    """storage.days runs the same SQL in a SQLAlchemy Session and on a DirectReader (`status`):
+    the records must be the ORM's own, times aware UTC, JSON decoded, figures exact."""
+    from decimal import Decimal
+
+    from service.config import load_config
+    from service.day.dayview import build_day_view
+    from service.outputs.export import day_json
+    from storage.days import digest_of_day, first_report_day, messages_of_day
+    from storage.digests import digest_of
+    from storage.models import Attachment, Digest, Figure, ProblemRow
+    from storage.records import message_record
+    from tests.mailbuilders import write_config
+
+    path = write_config(
+        tmp_path / "c.toml", imap=None, smtp=None, database_url=db_url, archive_dir=tmp_path / "archive"
+    )
+    cfg = load_config(path, env={}, require_secrets=False)
+    code = cfg.units[0].code
+    sessions = open_database(db_url)
+    day = NOW.date()
+    with sessions() as s:
+        for n, (when, unit) in enumerate([(NOW, code), (NOW - dt.timedelta(days=1), code), (NOW, None)]):
+            m = message(
+                10 + n,
+                received_at=when,
+                report_day=when.date(),
+                unit_code=unit,
+                kind="report" if unit else "unassigned",
+                reason=None if unit else "unknown_sender",
+                date_header=when - dt.timedelta(minutes=1),
+                as_of=when.date() if n == 0 else None,
+            )
+            m.figures = [Figure(indicator="dao_tao", measure="kinh_phi", value=Decimal("49500000.5"), source="scan")]
+            m.problems = [ProblemRow(code="late", params={"at": "15:01", "n": 2})]
+            m.attachments = [
+                Attachment(
+                    position=0,
+                    filename="bc.xlsx",
+                    content_type="application/x",
+                    detected_format="xlsx",
+                    size=10,
+                    sha256="b" * 64,
+                    outcome="read",
+                )
+            ]
+            s.add(m)
+        s.add(
+            Digest(
+                report_day=day,
+                state="sent",
+                message_id="<d@x>",
+                claimed_by="h",
+                lease_until=NOW,
+                attempts=1,
+                sends=1,
+                sent_at=NOW,
+                updated_at=NOW,
+            )
+        )
+        s.commit()
+    with sessions() as s, open_direct(db_url) as reader:  # type: ignore[union-attr]
+        orm = [
+            message_record(m)
+            for m in s.query(Message).filter(Message.report_day == day).order_by(Message.received_at, Message.id)
+        ]
+        for db in (s, reader):
+            got = messages_of_day(db, day)
+            assert [vars(r) for r in got] == [vars(r) for r in orm]
+            assert all(r.received_at.tzinfo is dt.UTC for r in got)
+            assert digest_of_day(db, day) == digest_of(s, day)
+            assert digest_of_day(db, day - dt.timedelta(days=5)) is None
+            assert first_report_day(db) == day - dt.timedelta(days=1)
+        assert day_json(build_day_view(s, cfg, day), cfg) == day_json(build_day_view(reader, cfg, day), cfg)
+    sessions.kw["bind"].dispose()
