@@ -169,7 +169,8 @@ def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
         chunk = message_ids[first : first + CHUNK]
         rows = query(
             db,
-            f"SELECT message_pk, indicator, measure, value FROM figures WHERE message_pk IN ({placeholders(len(chunk))})",
+            "SELECT message_pk, indicator, measure, value FROM figures "
+            f"WHERE message_pk IN ({placeholders(len(chunk))})",
             chunk,
         )
         for pk, ind, meas, val in rows:

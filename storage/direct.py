@@ -184,11 +184,10 @@ def utc(value: Any) -> dt.datetime | None:
     timestamptz), as storage.models.UtcDateTime reads it."""
     if value is None:
         return None
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC)
+    at: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
+    if at.tzinfo is None:
+        return at.replace(tzinfo=dt.UTC)
+    return at.astimezone(dt.UTC)
 
 
 def day(value: Any) -> dt.date | None:
