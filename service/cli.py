@@ -262,19 +262,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         days = [parse_day(args.date, cfg)]
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
-    sessions = open_sessions(cfg)
-    with sessions() as session:
-        views = [build_day_view(session, cfg, d) for d in days]
-        if args.format == "json":
-            docs = [day_json(v, cfg) for v in views]
-            doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
-            from service.outputs.jsontext import dumps_indented
+    from storage.direct import open_direct
 
-            data = (dumps_indented(doc) + "\n").encode("utf-8")
-        else:
-            from service.outputs.export import render_export_csv, render_export_xlsx
+    reader = open_direct(cfg.service.database_url)  # as `status`: the driver alone when the schema is current
+    with reader if reader is not None else open_sessions(cfg)() as db:
+        views = [build_day_view(db, cfg, d) for d in days]
+    if args.format == "json":
+        docs = [day_json(v, cfg) for v in views]
+        doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
+        from service.outputs.jsontext import dumps_indented
 
-            data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
+        data = (dumps_indented(doc) + "\n").encode("utf-8")
+    else:
+        from service.outputs.export import render_export_csv, render_export_xlsx
+
+        data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
         try:
             Path(args.out).write_bytes(data)
