@@ -52,7 +52,11 @@ def _build(
     out = []
     no_files: tuple[AttachmentRecord, ...] = ()
     no_problems: tuple[ProblemRecord, ...] = ()
-    record: Any = MessageRecord  # the row's columns are the record's first fields, in order
+    no_figures: tuple[Any, ...] = ()
+    # The row's columns are the record's first fields, in order. A frozen dataclass's
+    # __init__ sets each of its 23 fields through object.__setattr__: the record's dict
+    # is filled directly instead (20,000 records a province's day).
+    new = object.__new__
     days: dict[Any, dt.date | None] = {}
     for r in rows:
         columns = list(r)
@@ -67,15 +71,16 @@ def _build(
         pk = columns[_ID]
         found = files.get(pk)
         stated = problems.get(pk)
-        out.append(
-            record(
-                *columns,
-                attachments=tuple(AttachmentRecord(*a) for a in found) if found else no_files,
-                problems=tuple(ProblemRecord(code, dict(json_value(params) or {})) for code, params in stated)
-                if stated
-                else no_problems,
-            )
+        columns.append(tuple(AttachmentRecord(*a) for a in found) if found else no_files)
+        columns.append(
+            tuple(ProblemRecord(code, dict(json_value(params) or {})) for code, params in stated)
+            if stated
+            else no_problems
         )
+        columns.append(no_figures)
+        record = new(MessageRecord)
+        record.__dict__.update(zip(_RECORD_FIELDS, columns))
+        out.append(record)
     return out
 
 
@@ -98,6 +103,8 @@ def _children_of_day(
 
 _ATTACHMENT_COLUMNS = tuple(f.name for f in fields(AttachmentRecord))
 _MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageRecord) if f.name not in ("attachments", "problems", "figures"))
+_RECORD_FIELDS = (*_MESSAGE_COLUMNS, "attachments", "problems", "figures")
+assert _RECORD_FIELDS == tuple(f.name for f in fields(MessageRecord))  # every field set, in order
 _READABLE = _MESSAGE_COLUMNS.index("readable")
 _ID = _MESSAGE_COLUMNS.index("id")
 _TIMES = tuple(_MESSAGE_COLUMNS.index(c) for c in ("received_at", "date_header"))
@@ -173,19 +180,24 @@ def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
             f"WHERE message_pk IN ({placeholders(len(chunk))})",
             chunk,
         )
+        # rows come grouped by message (and mostly by indicator): look up only on a change
+        last_pk: Any = None
+        last_ind: Any = None
+        by_indicator: dict[str, dict[str, Decimal]] = {}
+        row: dict[str, Decimal] = {}
         for pk, ind, meas, val in rows:
-            try:
-                by_indicator = out[pk]
-            except KeyError:
-                by_indicator = out[pk] = {}
-            try:
-                row = by_indicator[ind]
-            except KeyError:
-                row = by_indicator[ind] = {}
-            try:  # the same texts come back (counts, round sums): one Decimal each, shared (immutable)
-                row[meas] = numbers[val]
-            except KeyError:
-                row[meas] = numbers[val] = Decimal(str(val))
+            if pk != last_pk:
+                found = out.get(pk)
+                by_indicator = out[pk] = {} if found is None else found
+                last_pk, last_ind = pk, None
+            if ind != last_ind:
+                known = by_indicator.get(ind)
+                row = by_indicator[ind] = {} if known is None else known
+                last_ind = ind
+            number = numbers.get(val)
+            if number is None:  # the same texts come back (counts, round sums): one Decimal each, shared
+                number = numbers[val] = Decimal(str(val))
+            row[meas] = number
     return out
 
 

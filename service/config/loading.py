@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from dataclasses import fields, is_dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from service.config.objects import (
@@ -143,7 +144,7 @@ def _validated(file: Path, env: Mapping[str, str], require_secrets: bool) -> Con
 CACHE_FORMAT = 1
 MAX_HASHED_BYTES = 4 * 1024 * 1024  # a bigger file a config names is compared by size and time
 _PICKLE_MODULES = ("pathlib", "zoneinfo", "datetime", "decimal", "collections")
-_PICKLE_BUILTINS = frozenset({"frozenset", "set", "tuple", "list", "dict", "getattr"})
+_PICKLE_BUILTINS = frozenset({"frozenset", "set", "tuple", "list", "dict"})
 
 
 def cache_dir_for(env: Mapping[str, str] = os.environ) -> Path | None:
@@ -257,6 +258,11 @@ class _Pickler(pickle.Pickler):
             return ("secret", obj.source)
         return None
 
+    def reducer_override(self, obj: object) -> Any:
+        if type(obj) is ZoneInfo:  # by its name, through the class (no getattr to unpickle)
+            return ZoneInfo, (obj.key,)
+        return NotImplemented
+
 
 class _Unpickler(pickle.Unpickler):
     """Only the classes a configuration is made of; a secret read again from its source."""
@@ -273,7 +279,9 @@ class _Unpickler(pickle.Unpickler):
             and name in _PICKLE_BUILTINS
             or module.startswith(("service.config.", "parsers."))
         ):
-            return super().find_class(module, name)
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # classes only: no function is ever called
+                return found
         raise pickle.UnpicklingError(f"{module}.{name} is not part of a configuration")
 
     def persistent_load(self, pid: Any) -> Any:

@@ -158,3 +158,12 @@ def test_the_cache_folder() -> None:
     assert cache_dir_for({"XDG_CACHE_HOME": "/c", "HOME": "/h"}) == Path("/c/baocao")
     assert cache_dir_for({"HOME": "/h"}) == Path("/h/.cache/baocao")
     assert cache_dir_for({}) is None
+
+
+def test_the_unpickler_calls_no_function() -> None:
+    import pathlib
+
+    with pytest.raises(pickle.UnpicklingError):
+        _Unpickler(pickle.dumps(getattr), {}, False).load()
+    with pytest.raises(pickle.UnpicklingError):
+        _Unpickler(pickle.dumps(pathlib.Path.write_text), {}, False).load()
