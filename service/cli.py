@@ -78,10 +78,14 @@ def version() -> str:
 
 def config_of(args: argparse.Namespace, *, require_secrets: bool | None = None) -> Config:
     from service.config import load_config, resolve_config_path
+    from service.config.loading import cache_dir_for
 
     need = args.command in NEEDS_SECRETS if require_secrets is None else require_secrets
     path = resolve_config_path(args.config, os.environ)
-    cfg = load_config(path, require_secrets=need)
+    # `check` always validates the file; the other commands take it validated from the
+    # cache when nothing it was made from has changed (service.config.loading.ConfigCache).
+    cache = cache_dir_for(os.environ) if args.command != "check" else None
+    cfg = load_config(path, require_secrets=need, cache_dir=cache)
     set_log_zone(cfg.service.timezone)
     return cfg
 
@@ -154,16 +158,27 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from contextlib import ExitStack
+
+    from service.ingest.archive import Archive
     from service.mail.mailbox import Mailbox
+    from service.schedule.quiet import nothing_to_do
 
     cfg = config_of(args)
     if cfg.imap is None:
         raise UsageError("the configuration has no [imap] section; add one to poll a mailbox")
-    from service.schedule.outbox import acknowledge
-
-    with ingestor_for(cfg) as ing:
+    Archive(cfg.service.archive_dir).check_writable()
+    with ExitStack() as stack:
         with Mailbox(cfg.imap) as mb:
+            # Mostly there is nothing new: told by STATUS and a few queries through the
+            # database driver, before the ingest machinery (SQLAlchemy, the workers) is loaded.
+            if nothing_to_do(cfg, mb, dt.datetime.now(dt.UTC)):
+                print(f"Stored 0 new message(s), 0 already known, from {cfg.imap.folder} on {cfg.imap.host}.")
+                return 0
+            ing = stack.enter_context(ingestor_for(cfg))
             report = ing.poll(mb)
+        from service.schedule.outbox import acknowledge
+
         # A poll run from cron acknowledges too; sending after the mailbox is done with.
         replies = acknowledge(cfg, ing.sessions, ing.archive, ing.clock())
     tz = cfg.service.timezone
@@ -205,24 +220,25 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from service.day.dayview import build_day_view
-    from service.outputs.export import day_json, status_text
+    from service.outputs.export import day_json, digest_json, digest_line, status_text
+    from service.outputs.jsontext import dumps_indented
+    from storage.days import digest_of_day
+    from storage.direct import open_direct
 
     cfg = config_of(args)
     day = parse_day(args.date, cfg)
-    sessions = open_sessions(cfg)
-    from service.outputs.export import digest_json, digest_line
-    from service.outputs.jsontext import dumps_indented
-    from storage.digests import digest_of
-
-    with sessions() as session:
-        view = build_day_view(session, cfg, day)
-        row = digest_of(session, day)
-        if args.json:
-            doc = day_json(view, cfg)
-            doc["digest"] = digest_json(row, cfg)
-            print(dumps_indented(doc))
-        else:
-            print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
+    # Read through the database driver when the schema is current (no SQLAlchemy to
+    # import); else the full way, which migrates it first.
+    reader = open_direct(cfg.service.database_url)
+    with reader if reader is not None else open_sessions(cfg)() as db:
+        view = build_day_view(db, cfg, day)
+        row = digest_of_day(db, day)
+    if args.json:
+        doc = day_json(view, cfg)
+        doc["digest"] = digest_json(row, cfg)
+        print(dumps_indented(doc))
+    else:
+        print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0
 
 
@@ -246,19 +262,21 @@ def cmd_export(args: argparse.Namespace) -> int:
         days = [parse_day(args.date, cfg)]
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
-    sessions = open_sessions(cfg)
-    with sessions() as session:
-        views = [build_day_view(session, cfg, d) for d in days]
-        if args.format == "json":
-            docs = [day_json(v, cfg) for v in views]
-            doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
-            from service.outputs.jsontext import dumps_indented
+    from storage.direct import open_direct
 
-            data = (dumps_indented(doc) + "\n").encode("utf-8")
-        else:
-            from service.outputs.export import render_export_csv, render_export_xlsx
+    reader = open_direct(cfg.service.database_url)  # as `status`: the driver alone when the schema is current
+    with reader if reader is not None else open_sessions(cfg)() as db:
+        views = [build_day_view(db, cfg, d) for d in days]
+    if args.format == "json":
+        docs = [day_json(v, cfg) for v in views]
+        doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
+        from service.outputs.jsontext import dumps_indented
 
-            data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
+        data = (dumps_indented(doc) + "\n").encode("utf-8")
+    else:
+        from service.outputs.export import render_export_csv, render_export_xlsx
+
+        data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
     if args.out:
         try:
             Path(args.out).write_bytes(data)

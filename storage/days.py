@@ -1,5 +1,10 @@
 """The reads behind the day view (service/day/dayview.py): a day's messages, the reports
 that count for each unit, and their figures in bulk. Records, never rows.
+
+Written as plain SQL on the driver's cursor (storage.direct.query) and run either in a
+SQLAlchemy Session or on a `DirectReader` without SQLAlchemy (`baocao status` starts
+without it): one implementation, so both give the same records. A province's day is
+20,000 messages and 240,000 figures, too many to go through ORM objects anyway.
 """
 
 from __future__ import annotations
@@ -9,42 +14,35 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import fields
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Connection, Select, String, Table, func, select
-from sqlalchemy.orm import Session
-
+from storage.direct import day as as_day
+from storage.direct import flag, json_value, placeholders, query, utc
 from storage.kinds import REPORT
-from storage.models import Attachment, Figure, Message, ProblemRow
-from storage.records import AttachmentRecord, MessageRecord, ProblemRecord
+from storage.records import AttachmentRecord, DigestRecord, MessageRecord, ProblemRecord
 
 Values = dict[str, dict[str, Decimal]]
 Sources = dict[str, dict[str, str]]  # indicator -> measure -> source (storage.models.Figure.source)
 CHUNK = 500  # ids or codes per IN (...): an OR of thousands of pairs is beyond SQLite's expression depth
+Db = Any  # a SQLAlchemy Session or a storage.direct.DirectReader
 
 
-def messages_of_day(session: Session, day: dt.date) -> list[MessageRecord]:
+def messages_of_day(db: Db, day: dt.date) -> list[MessageRecord]:
     """Every message of `day` (its problems and attachments), oldest first."""
-    table = cast(Table, Message.__table__)
-    conn = session.connection()
-    rows = conn.execute(
-        _select_messages().where(table.c.report_day == day).order_by(table.c.received_at, table.c.id)
-    ).all()
+    rows = query(db, f"{_SELECT_MESSAGES} WHERE report_day = ? ORDER BY received_at, id", (day,))
     # the children of the day's messages by a join on the day, not by thousands of ids
-    problems = _children_of_day(conn, ProblemRow, day, ("code", "params"), "id")
-    files = _children_of_day(conn, Attachment, day, _ATTACHMENT_COLUMNS, "position")
+    problems = _children_of_day(db, "problems", day, ("code", "params"), "id")
+    files = _children_of_day(db, "attachments", day, _ATTACHMENT_COLUMNS, "position")
     return _build(rows, problems, files)
 
 
-def _records(session: Session, stmt: Select[Any], *, attachments: bool) -> list[MessageRecord]:
-    """MessageRecords of the message rows `stmt` selects (every column of messages, in
-    order), with their problems (and attachments), by columns and in bulk: a province's
-    day holds 20,000 messages, too many to go through ORM objects."""
-    conn = session.connection()
-    rows = conn.execute(stmt).all()
-    ids = [r.id for r in rows]
-    problems = _children(conn, ProblemRow, ids, ("code", "params"), "id")
-    files = _children(conn, Attachment, ids, _ATTACHMENT_COLUMNS, "position") if attachments else {}
+def _records(db: Db, where: str, params: Sequence[Any], *, attachments: bool) -> list[MessageRecord]:
+    """MessageRecords of the message rows `where` selects, with their problems (and
+    attachments), by columns and in bulk."""
+    rows = query(db, f"{_SELECT_MESSAGES} WHERE {where} ORDER BY received_at, id", params)
+    ids = [r[_ID] for r in rows]
+    problems = _children(db, "problems", ids, ("code", "params"), "id")
+    files = _children(db, "attachments", ids, _ATTACHMENT_COLUMNS, "position") if attachments else {}
     return _build(rows, problems, files)
 
 
@@ -54,164 +52,194 @@ def _build(
     out = []
     no_files: tuple[AttachmentRecord, ...] = ()
     no_problems: tuple[ProblemRecord, ...] = ()
-    record = cast(Any, MessageRecord)  # the row's columns are the record's first fields, in order
+    no_figures: tuple[Any, ...] = ()
+    # The row's columns are the record's first fields, in order. A frozen dataclass's
+    # __init__ sets each of its 23 fields through object.__setattr__: the record's dict
+    # is filled directly instead (20,000 records a province's day).
+    new = object.__new__
+    days: dict[Any, dt.date | None] = {}
     for r in rows:
-        columns = tuple(r)
-        if type(columns[_READABLE]) is not bool:
-            columns = (*columns[:_READABLE], bool(columns[_READABLE]), *columns[_READABLE + 1 :])
+        columns = list(r)
+        for i in _TIMES:
+            columns[i] = utc(columns[i])
+        for i in _DAYS:
+            try:  # a day's messages share a handful of days: one date each
+                columns[i] = days[columns[i]]
+            except KeyError:
+                columns[i] = days[columns[i]] = as_day(columns[i])
+        columns[_READABLE] = flag(columns[_READABLE])
         pk = columns[_ID]
         found = files.get(pk)
         stated = problems.get(pk)
-        out.append(
-            record(
-                *columns,
-                attachments=tuple(AttachmentRecord(*a) for a in found) if found else no_files,
-                problems=tuple(ProblemRecord(code, dict(params or {})) for code, params in stated)
-                if stated
-                else no_problems,
-            )
+        columns.append(tuple(AttachmentRecord(*a) for a in found) if found else no_files)
+        columns.append(
+            tuple(ProblemRecord(code, dict(json_value(params) or {})) for code, params in stated)
+            if stated
+            else no_problems
         )
+        columns.append(no_figures)
+        record = new(MessageRecord)
+        record.__dict__.update(zip(_RECORD_FIELDS, columns))
+        out.append(record)
     return out
 
 
 def _children_of_day(
-    conn: Connection, model: type[Any], day: dt.date, columns: Sequence[str], order: str
+    db: Db, table: str, day: dt.date, columns: Sequence[str], order: str
 ) -> dict[int, list[tuple[Any, ...]]]:
-    """`columns` of the child rows of `model` belonging to the messages of `day`, by message, in `order`."""
-    table = model.__table__
-    messages = cast(Table, Message.__table__)
-    stmt = (
-        select(table.c.message_pk, *(table.c[c] for c in columns))
-        .join(messages, messages.c.id == table.c.message_pk)
-        .where(messages.c.report_day == day)
-        .order_by(table.c.message_pk, table.c[order])
+    """`columns` of the child rows in `table` belonging to the messages of `day`, by message, in `order`."""
+    chosen = ", ".join(f"c.{c}" for c in columns)
+    rows = query(
+        db,
+        f"SELECT c.message_pk, {chosen} FROM {table} c JOIN messages m ON m.id = c.message_pk "
+        f"WHERE m.report_day = ? ORDER BY c.message_pk, c.{order}",
+        (day,),
     )
     out: dict[int, list[tuple[Any, ...]]] = {}
-    for pk, *rest in conn.execute(stmt).tuples():
+    for pk, *rest in rows:
         out.setdefault(pk, []).append(tuple(rest))
     return out
 
 
 _ATTACHMENT_COLUMNS = tuple(f.name for f in fields(AttachmentRecord))
 _MESSAGE_COLUMNS = tuple(f.name for f in fields(MessageRecord) if f.name not in ("attachments", "problems", "figures"))
+_RECORD_FIELDS = (*_MESSAGE_COLUMNS, "attachments", "problems", "figures")
+assert _RECORD_FIELDS == tuple(f.name for f in fields(MessageRecord))  # every field set, in order
 _READABLE = _MESSAGE_COLUMNS.index("readable")
 _ID = _MESSAGE_COLUMNS.index("id")
-
-
-def _select_messages() -> Select[Any]:
-    """The columns of messages a MessageRecord copies, in its order."""
-    table = cast(Table, Message.__table__)
-    return select(*(table.c[name] for name in _MESSAGE_COLUMNS))
+_TIMES = tuple(_MESSAGE_COLUMNS.index(c) for c in ("received_at", "date_header"))
+_DAYS = tuple(_MESSAGE_COLUMNS.index(c) for c in ("report_day", "as_of"))
+# The columns of messages a MessageRecord copies, in its order.
+_SELECT_MESSAGES = f"SELECT {', '.join(_MESSAGE_COLUMNS)} FROM messages"
 
 
 def _children(
-    conn: Connection, model: type[Any], ids: list[int], columns: Sequence[str], order: str
+    db: Db, table: str, ids: list[int], columns: Sequence[str], order: str
 ) -> dict[int, list[tuple[Any, ...]]]:
-    """`columns` of the child rows of `model` belonging to the messages `ids`, by message, in `order`."""
-    table = model.__table__
+    """`columns` of the child rows in `table` belonging to the messages `ids`, by message, in `order`."""
     out: dict[int, list[tuple[Any, ...]]] = {}
+    chosen = ", ".join(columns)
     for first in range(0, len(ids), CHUNK):
-        stmt = (
-            select(table.c.message_pk, *(table.c[c] for c in columns))
-            .where(table.c.message_pk.in_(ids[first : first + CHUNK]))
-            .order_by(table.c.message_pk, table.c[order])
+        chunk = ids[first : first + CHUNK]
+        rows = query(
+            db,
+            f"SELECT message_pk, {chosen} FROM {table} WHERE message_pk IN ({placeholders(len(chunk))}) "
+            f"ORDER BY message_pk, {order}",
+            chunk,
         )
-        for pk, *rest in conn.execute(stmt).tuples():
+        for pk, *rest in rows:
             out.setdefault(pk, []).append(tuple(rest))
     return out
 
 
-def readable_report_days(session: Session, unit_codes: Collection[str], until_day: dt.date) -> dict[str, list[dt.date]]:
+def readable_report_days(db: Db, unit_codes: Collection[str], until_day: dt.date) -> dict[str, list[dt.date]]:
     """The days up to `until_day` on which each unit sent a readable report."""
-    pairs = session.execute(
-        select(Message.unit_code, Message.report_day)
-        .where(
-            Message.kind == REPORT,
-            Message.readable.is_(True),
-            Message.report_day <= until_day,
-            Message.unit_code.in_(list(unit_codes)),
-        )
-        .group_by(Message.unit_code, Message.report_day)
-    ).all()
+    codes = list(unit_codes)
     days_by_unit: dict[str, list[dt.date]] = defaultdict(list)
-    for code, d in pairs:
-        if code is not None:
-            days_by_unit[code].append(d)
+    for first in range(0, len(codes), CHUNK):
+        chunk = codes[first : first + CHUNK]
+        pairs = query(
+            db,
+            "SELECT unit_code, report_day FROM messages WHERE kind = ? AND readable = ? AND report_day <= ? "
+            f"AND unit_code IN ({placeholders(len(chunk))}) GROUP BY unit_code, report_day",
+            [REPORT, True, until_day, *chunk],
+        )
+        for code, d in pairs:
+            if code is not None:
+                days_by_unit[code].append(as_day(d))  # type: ignore[arg-type]
     return days_by_unit
 
 
-def readable_reports(session: Session, unit_codes: Iterable[str], days: Iterable[dt.date]) -> list[MessageRecord]:
+def readable_reports(db: Db, unit_codes: Iterable[str], days: Iterable[dt.date]) -> list[MessageRecord]:
     """The readable reports of `unit_codes` on `days` (with their problems), oldest first
     within each chunk of units: fetched by (units × days) and filtered by the caller."""
     units, wanted_days = sorted(set(unit_codes)), sorted(set(days))
-    table = cast(Table, Message.__table__)
     out: list[MessageRecord] = []
+    if not wanted_days:
+        return out
     for first in range(0, len(units), CHUNK):
-        stmt = (
-            _select_messages()
-            .where(
-                table.c.kind == REPORT,
-                table.c.readable.is_(True),
-                table.c.unit_code.in_(units[first : first + CHUNK]),
-                table.c.report_day.in_(wanted_days),
-            )
-            .order_by(table.c.received_at, table.c.id)
+        chunk = units[first : first + CHUNK]
+        where = (
+            f"kind = ? AND readable = ? AND unit_code IN ({placeholders(len(chunk))}) "
+            f"AND report_day IN ({placeholders(len(wanted_days))})"
         )
-        out.extend(_records(session, stmt, attachments=False))
+        out.extend(_records(db, where, [REPORT, True, *chunk, *wanted_days], attachments=False))
     return out
 
 
-def load_values(session: Session, message_ids: list[int]) -> dict[int, Values]:
-    """Figures of many messages as plain dicts: a digest reads ~100,000 of them, so this
-    goes through the driver's cursor, not ORM objects or result-row processing."""
+def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
+    """Figures of many messages as plain dicts: a digest reads ~100,000 of them, as the
+    driver's rows (four plain columns, nothing to convert but the text)."""
     out: dict[int, Values] = {}
     numbers: dict[str, Decimal] = {}
-    conn = session.connection()
-    table = Figure.__table__
     for first in range(0, len(message_ids), CHUNK):
         chunk = message_ids[first : first + CHUNK]
-        stmt = select(table.c.message_pk, table.c.indicator, table.c.measure, table.c.value.cast(String)).where(
-            table.c.message_pk.in_(chunk)
+        rows = query(
+            db,
+            "SELECT message_pk, indicator, measure, value FROM figures "
+            f"WHERE message_pk IN ({placeholders(len(chunk))})",
+            chunk,
         )
-        result = conn.execute(stmt)
-        try:  # the driver's rows as they are: four plain columns, nothing to convert but the text
-            rows = result.cursor.fetchall() if result.cursor is not None else []
-        finally:
-            result.close()
+        # rows come grouped by message (and mostly by indicator): look up only on a change
+        last_pk: Any = None
+        last_ind: Any = None
+        by_indicator: dict[str, dict[str, Decimal]] = {}
+        row: dict[str, Decimal] = {}
         for pk, ind, meas, val in rows:
-            try:
-                by_indicator = out[pk]
-            except KeyError:
-                by_indicator = out[pk] = {}
-            try:
-                row = by_indicator[ind]
-            except KeyError:
-                row = by_indicator[ind] = {}
-            try:  # the same texts come back (counts, round sums): one Decimal each, shared (immutable)
-                row[meas] = numbers[val]
-            except KeyError:
-                row[meas] = numbers[val] = Decimal(val)
+            if pk != last_pk:
+                found = out.get(pk)
+                by_indicator = out[pk] = {} if found is None else found
+                last_pk, last_ind = pk, None
+            if ind != last_ind:
+                known = by_indicator.get(ind)
+                row = by_indicator[ind] = {} if known is None else known
+                last_ind = ind
+            number = numbers.get(val)
+            if number is None:  # the same texts come back (counts, round sums): one Decimal each, shared
+                number = numbers[val] = Decimal(str(val))
+            row[meas] = number
     return out
 
 
-def load_sources(session: Session, message_ids: list[int], sources: Collection[str]) -> dict[int, Sources]:
+def load_sources(db: Db, message_ids: list[int], sources: Collection[str]) -> dict[int, Sources]:
     """Where the figures of many messages were read from, for the figures whose source is
     one of `sources` (few: most figures come from spreadsheets and are not asked for)."""
     out: dict[int, Sources] = {}
     if not sources:
         return out
-    conn = session.connection()
-    table = Figure.__table__
+    wanted = list(sources)
     for first in range(0, len(message_ids), CHUNK):
         chunk = message_ids[first : first + CHUNK]
-        stmt = select(table.c.message_pk, table.c.indicator, table.c.measure, table.c.source).where(
-            table.c.message_pk.in_(chunk), table.c.source.in_(list(sources))
+        rows = query(
+            db,
+            f"SELECT message_pk, indicator, measure, source FROM figures WHERE message_pk IN "
+            f"({placeholders(len(chunk))}) AND source IN ({placeholders(len(wanted))})",
+            [*chunk, *wanted],
         )
-        for pk, ind, meas, source in conn.execute(stmt).tuples():
+        for pk, ind, meas, source in rows:
             out.setdefault(pk, {}).setdefault(ind, {})[meas] = source
     return out
 
 
-def first_report_day(session: Session) -> dt.date | None:
+def first_report_day(db: Db) -> dt.date | None:
     """The earliest day any stored message counts for (None: nothing stored)."""
-    return session.scalar(select(func.min(Message.report_day)))
+    rows = query(db, "SELECT MIN(report_day) FROM messages")
+    return as_day(rows[0][0]) if rows else None
+
+
+_DIGEST_COLUMNS = tuple(f.name for f in fields(DigestRecord))
+_DIGEST_TIMES = tuple(
+    _DIGEST_COLUMNS.index(c) for c in ("lease_until", "handed_over_at", "next_attempt_at", "sent_at", "updated_at")
+)
+
+
+def digest_of_day(db: Db, day: dt.date) -> DigestRecord | None:
+    """The digest row of `day` (storage.digests.digest_of, without the ORM)."""
+    rows = query(db, f"SELECT {', '.join(_DIGEST_COLUMNS)} FROM digests WHERE report_day = ?", (day,))
+    if not rows:
+        return None
+    columns = list(rows[0])
+    for i in _DIGEST_TIMES:
+        columns[i] = utc(columns[i])
+    columns[_DIGEST_COLUMNS.index("report_day")] = as_day(columns[_DIGEST_COLUMNS.index("report_day")])
+    return DigestRecord(*columns)

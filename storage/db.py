@@ -7,11 +7,9 @@ migration scripts (read as text); only a database behind them imports Alembic.
 
 from __future__ import annotations
 
-import ast
 import fcntl
 import logging
 import os
-import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,10 +21,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-log = logging.getLogger(__name__)
+from storage.direct import MIGRATIONS, SQLITE_BUSY_TIMEOUT_MS, head_revisions  # noqa: F401 - for callers
 
-MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+log = logging.getLogger(__name__)
 
 
 def create_db_engine(url: str) -> Engine:
@@ -55,30 +52,6 @@ def create_db_engine(url: str) -> Engine:
 def sqlite_busy_timeout(url: str | URL) -> float:
     """Seconds a SQLite writer waits for a lock; `?timeout=SECONDS` in the URL overrides it."""
     return float(str(make_url(url).query.get("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)))
-
-
-def head_revisions() -> frozenset[str] | None:
-    """The revisions no migration script builds on (Alembic's heads), read from the scripts'
-    `revision = ...` and `down_revision = ...` lines without importing Alembic or the
-    scripts; None when a script does not spell them so (then Alembic decides)."""
-    assignment = re.compile(r"^(revision|down_revision)\s*(?::[^=]+)?=\s*(.+?)\s*$", re.MULTILINE)
-    revisions: set[str] = set()
-    parents: set[str] = set()
-    for script in (MIGRATIONS / "versions").glob("*.py"):
-        if script.name.startswith("_"):
-            continue
-        found = {m.group(1): m.group(2) for m in assignment.finditer(script.read_text(encoding="utf-8"))}
-        try:
-            revision = ast.literal_eval(found["revision"])
-            down = ast.literal_eval(found["down_revision"])
-        except (KeyError, ValueError, SyntaxError):
-            return None
-        if not isinstance(revision, str):
-            return None
-        revisions.add(revision)
-        parents.update([down] if isinstance(down, str) else (down or ()))
-    heads = frozenset(revisions - parents)
-    return heads or None
 
 
 def stored_revisions(engine: Engine) -> frozenset[str]:

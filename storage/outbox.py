@@ -15,14 +15,20 @@ from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from storage.inserts import insert_or_ignore
+from storage.kinds import ACK as ACK  # the outbox's kinds and states, for callers
+from storage.kinds import EXPIRED as EXPIRED
+from storage.kinds import FAILED as FAILED
+from storage.kinds import NOTICE as NOTICE
+from storage.kinds import PENDING as PENDING
+from storage.kinds import REMINDER as REMINDER
 from storage.kinds import REPORT, UNASSIGNED
+from storage.kinds import SENDING as SENDING
+from storage.kinds import SENT as SENT
+from storage.kinds import SKIPPED as SKIPPED
 from storage.leases import LeaseInfo
 from storage.models import Message, OutboxMail
 from storage.records import MessageRecord, message_record
 
-# Outbox kinds and states (storage.models.OutboxMail).
-ACK, NOTICE, REMINDER = "ack", "notice", "reminder"
-PENDING, SENDING, SENT, FAILED, SKIPPED, EXPIRED = "pending", "sending", "sent", "failed", "skipped", "expired"
 # Rows that count against the per-address daily cap: everything that went or may still go.
 COUNTED = (PENDING, SENDING, SENT, FAILED)
 

@@ -11,9 +11,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from storage.models import Attachment, Figure, Message, ProblemRow
+if TYPE_CHECKING:
+    from storage.models import Attachment, Figure, Message, ProblemRow
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,19 @@ def shared_samples(folder: str = "samples") -> Path:
     return path
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _config_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The command line's cache of validated configurations in a folder of the test run,
+    not the user's ~/.cache (every command-line test goes through it)."""
+    before = os.environ.get("BAOCAO_CACHE_DIR")
+    os.environ["BAOCAO_CACHE_DIR"] = str(tmp_path_factory.mktemp("config-cache"))
+    yield
+    if before is None:
+        os.environ.pop("BAOCAO_CACHE_DIR", None)
+    else:
+        os.environ["BAOCAO_CACHE_DIR"] = before
+
+
 @pytest.fixture
 def samples() -> Path:
     """The public sample scenario folder, `../shared/samples`."""

@@ -8,29 +8,23 @@ form and units are known; its problems name its own line and column.
 
 from __future__ import annotations
 
+import hashlib
+import io
 import logging
 import os
+import pickle
 import re
+import sys
+import tempfile
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import fields, is_dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
-
-import service.config.values as v
 from parsers.model import CheckSpec, FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
-from service.config.models import (
-    CampaignModel,
-    ConfigModel,
-    DigestModel,
-    ImapModel,
-    IndicatorModel,
-    MeasureModel,
-    ScheduleModel,
-    SmtpModel,
-    UnitModel,
-)
 from service.config.objects import (
     AcknowledgementsConfig,
     CampaignConfig,
@@ -39,22 +33,38 @@ from service.config.objects import (
     ImapConfig,
     RemindersConfig,
     ScheduleConfig,
+    Secret,
     SecurityConfig,
     ServiceConfig,
     SmtpConfig,
     UnitConfig,
 )
-from service.config.table import Loc, path_of
-from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
-from service.config.targets import Target, parse_targets
 from service.errors import ConfigError
 from templates import catalog
+
+if TYPE_CHECKING:  # the validation's modules (pydantic) are imported when a file is validated
+    from pydantic import BaseModel
+
+    import service.config.values as v
+    from service.config.models import (
+        CampaignModel,
+        ConfigModel,
+        DigestModel,
+        ImapModel,
+        IndicatorModel,
+        MeasureModel,
+        ScheduleModel,
+        SmtpModel,
+        UnitModel,
+    )
+    from service.config.table import Loc
+    from service.config.targets import Target
 
 log = logging.getLogger("service.config")
 
 CONFIG_ENV = "BAOCAO_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 DEFAULT_PORTS: Mapping[str, Mapping[str, int]] = {
     "imap": {"ssl": 993, "starttls": 143, "none": 143},
     "smtp": {"ssl": 465, "starttls": 587, "none": 25},
@@ -72,6 +82,7 @@ def load_config(
     *,
     env: Mapping[str, str] = os.environ,
     require_secrets: bool = True,
+    cache_dir: Path | None = None,
 ) -> Config:
     """Read and validate the config file; raise `ConfigError` listing every problem.
 
@@ -79,8 +90,32 @@ def load_config(
     targets_file) are taken relative to the file's folder. With `require_secrets=False`
     (commands that talk to no mail server) a password whose variable or file is missing
     is not a problem; its `Secret` is then empty.
+
+    With `cache_dir` (the command line's), a configuration validated before is taken
+    from there when nothing it was made from has changed (see `ConfigCache`): a command
+    then starts without pydantic and without parsing the file again.
     """
     file = Path(os.path.abspath(resolve_config_path(os.fspath(path) if path is not None else None, env)))
+    cache = ConfigCache(cache_dir, file, env, require_secrets) if cache_dir is not None else None
+    if cache is not None:
+        raw = cache.read_source()
+        if raw is not None:
+            cached = cache.load(raw)
+            if cached is not None:
+                return cached
+    with _recording(env) as (seen_env, messages):
+        config = _validated(file, seen_env, require_secrets)
+    if cache is not None:
+        cache.save(config, seen_env.names, messages)
+    return config
+
+
+def _validated(file: Path, env: Mapping[str, str], require_secrets: bool) -> Config:
+    from pydantic import ValidationError
+
+    import service.config.values as v
+    from service.config.models import ConfigModel
+
     text, data = _read_toml(file)
     ctx = v.Context(base=file.parent, env=env, require_secrets=require_secrets)
     problems: list[str] = []
@@ -102,6 +137,284 @@ def load_config(
         len(config.form.measures),
     )
     return config
+
+
+# ---- the validated configuration, cached ------------------------------------------------------
+
+CACHE_FORMAT = 1
+MAX_HASHED_BYTES = 4 * 1024 * 1024  # a bigger file a config names is compared by size and time
+_PICKLE_MODULES = ("pathlib", "zoneinfo", "datetime", "decimal", "collections")
+_PICKLE_BUILTINS = frozenset({"frozenset", "set", "tuple", "list", "dict"})
+
+
+def cache_dir_for(env: Mapping[str, str] = os.environ) -> Path | None:
+    """Where the command line keeps validated configurations: $BAOCAO_CACHE_DIR, else
+    $XDG_CACHE_HOME/baocao, else ~/.cache/baocao; None (no cache) when
+    BAOCAO_CACHE_DIR is set empty or there is no home folder."""
+    chosen = env.get("BAOCAO_CACHE_DIR")
+    if chosen is not None:
+        return Path(chosen).expanduser() if chosen else None
+    base = env.get("XDG_CACHE_HOME") or (os.path.join(env["HOME"], ".cache") if env.get("HOME") else None)
+    return Path(base) / "baocao" if base else None
+
+
+class _RecordingEnv(Mapping[str, str]):
+    """The environment, noting the names the validation looked up."""
+
+    def __init__(self, env: Mapping[str, str]) -> None:
+        self.env = env
+        self.names: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.names.add(name)
+        return self.env[name]
+
+    def __contains__(self, name: object) -> bool:
+        if isinstance(name, str):
+            self.names.add(name)
+        return name in self.env
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.env)
+
+    def __len__(self) -> int:
+        return len(self.env)
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.found: list[tuple[str, int, str]] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.levelno >= logging.INFO:
+            self.found.append((record.name, record.levelno, record.getMessage()))
+
+
+@contextmanager
+def _recording(env: Mapping[str, str]) -> Iterator[tuple[_RecordingEnv, list[tuple[str, int, str]]]]:
+    """The environment names and the log messages (INFO and up) of one validation, which
+    a cached configuration has to look up again and say again."""
+    seen = _RecordingEnv(env)
+    handler = _Collect()
+    logger = logging.getLogger("service.config")
+    logger.addHandler(handler)
+    try:
+        yield seen, handler.found
+    finally:
+        logger.removeHandler(handler)
+
+
+def _digest_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _file_state(path: Path) -> tuple[str, str]:
+    """What a file a configuration depends on is now: its content's hash, or missing."""
+    try:
+        if path.is_dir():
+            return ("dir", "")
+        size = path.stat().st_size
+        if size > MAX_HASHED_BYTES:
+            stat = path.stat()
+            return ("big", f"{stat.st_size}:{stat.st_mtime_ns}")
+        return ("file", _digest_of(path.read_bytes()))
+    except FileNotFoundError:
+        return ("missing", "")
+    except OSError as e:
+        return ("error", type(e).__name__)
+
+
+def _paths_in(obj: object, found: set[Path]) -> None:
+    if isinstance(obj, Path):
+        found.add(obj)
+    elif is_dataclass(obj) and not isinstance(obj, type):
+        for f in fields(obj):
+            _paths_in(getattr(obj, f.name), found)
+    elif isinstance(obj, (tuple, list, frozenset, set)):
+        for item in obj:
+            _paths_in(item, found)
+    elif isinstance(obj, dict):
+        for item in obj.values():
+            _paths_in(item, found)
+
+
+def _code_files() -> list[Path]:
+    """The project's source files loaded now (the validation's among them) and its
+    catalogs: a configuration validated by other code is validated again."""
+    root = Path(__file__).resolve().parent.parent.parent
+    files = set()
+    for module in list(sys.modules.values()):
+        name = getattr(module, "__file__", None)
+        if name and name.endswith(".py") and Path(name).resolve().is_relative_to(root):
+            files.add(Path(name).resolve())
+    files.update((root / "templates" / "lang").glob("*.toml"))
+    return sorted(f for f in files if ".venv" not in f.parts and "site-packages" not in f.parts)
+
+
+class _Pickler(pickle.Pickler):
+    def persistent_id(self, obj: object) -> Any:
+        if isinstance(obj, Secret):  # never written: read again from where it came from
+            return ("secret", obj.source)
+        return None
+
+    def reducer_override(self, obj: object) -> Any:
+        if type(obj) is ZoneInfo:  # by its name, through the class (no getattr to unpickle)
+            return ZoneInfo, (obj.key,)
+        return NotImplemented
+
+
+class _Unpickler(pickle.Unpickler):
+    """Only the classes a configuration is made of; a secret read again from its source."""
+
+    def __init__(self, data: bytes, env: Mapping[str, str], require_secrets: bool) -> None:
+        super().__init__(io.BytesIO(data))
+        self.env = env
+        self.require_secrets = require_secrets
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (
+            module in _PICKLE_MODULES
+            or module == "builtins"
+            and name in _PICKLE_BUILTINS
+            or module.startswith(("service.config.", "parsers."))
+        ):
+            found = super().find_class(module, name)
+            if isinstance(found, type):  # classes only: no function is ever called
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not part of a configuration")
+
+    def persistent_load(self, pid: Any) -> Any:
+        kind, source = pid
+        if kind != "secret":
+            raise pickle.UnpicklingError(f"unknown reference {kind}")
+        how, _, where = source.partition(" ")
+        if how == "env":
+            value = self.env.get(where, "")
+        elif how == "file":
+            import service.config.values as v
+
+            try:
+                value = v.read_password_file(Path(where))
+            except v.Invalid:
+                value = ""
+        else:
+            raise pickle.UnpicklingError(f"a secret from {source}")
+        if not value and self.require_secrets:
+            raise _Stale  # validated again: that says what is missing
+        return Secret(value, source)
+
+
+class _Stale(Exception):
+    """A cached configuration that no longer holds."""
+
+
+class ConfigCache:
+    """The validated `Config` of one file, kept between commands (issue 14: commands start
+    instantly; validating builds every pydantic model, and a province's 2,000 units take
+    a quarter of a second to parse).
+
+    An entry holds the configuration pickled (secrets as where they come from, never their
+    value) with what it was made from: the file's bytes, the environment names the
+    validation looked up (their values' hashes; a secret's variable or file is read again
+    on every load instead), every file or folder the configuration names (ca_file,
+    targets_file, the archive...) as it was, the project's source files and catalogs, and
+    the log messages the validation gave (said again). When any of these differ, the file
+    is validated again, so an invalid configuration is refused with every problem as
+    always. The folder is made private (0700); an entry not owned by this user or
+    writable by others is ignored.
+    """
+
+    def __init__(self, folder: Path, file: Path, env: Mapping[str, str], require_secrets: bool) -> None:
+        self.folder = folder
+        self.file = file
+        self.env = env
+        self.require_secrets = require_secrets
+        name = _digest_of(f"{file}\0{require_secrets}".encode())[:24]
+        self.entry = folder / f"config-{name}.pickle"
+
+    def read_source(self) -> bytes | None:
+        try:
+            return self.file.read_bytes()
+        except OSError:
+            return None  # the validation says why
+
+    def _key(self, raw: bytes) -> str:
+        parts = (str(CACHE_FORMAT), sys.version, str(self.file), str(self.require_secrets), os.environ.get("HOME", ""))
+        return _digest_of("\0".join(parts).encode() + b"\0" + raw)
+
+    def load(self, raw: bytes) -> Config | None:
+        try:
+            with open(self.entry, "rb") as f:
+                stat = os.fstat(f.fileno())
+                if stat.st_uid != os.getuid() or stat.st_mode & 0o022:
+                    return None
+                stored = f.read()
+            key, rest = stored[:64].decode("ascii"), stored[64:]
+            if key != self._key(raw):
+                return None
+            entry = _Unpickler(rest, self.env, self.require_secrets).load()
+            for name, state in entry["env"].items():
+                if (_digest_of(self.env[name].encode()) if name in self.env else None) != state:
+                    return None
+            for path, state in entry["files"]:
+                if _file_state(Path(path)) != tuple(state):
+                    return None
+            config = entry["config"]
+        except (OSError, _Stale, pickle.UnpicklingError, EOFError, ValueError, KeyError, TypeError, AttributeError):
+            return None
+        except Exception:  # noqa: BLE001 - a cache never stops a command: validate instead
+            log.debug("cached configuration %s not usable", self.entry, exc_info=True)
+            return None
+        if not isinstance(config, Config):
+            return None
+        for name, level, message in entry["messages"]:
+            logging.getLogger(name).log(level, "%s", message)
+        return config
+
+    def save(self, config: Config, env_names: Iterable[str], messages: list[tuple[str, int, str]]) -> None:
+        raw = self.read_source()
+        if raw is None:
+            return
+        secret_names = set()
+        found: set[Path] = set()
+        _paths_in(config, found)
+        for secret in _secrets_in(config):
+            how, _, where = secret.source.partition(" ")
+            if how == "env":
+                secret_names.add(where)
+            elif how == "file":
+                found.add(Path(where))
+        found.discard(self.file)
+        files = [(str(p), _file_state(p)) for p in sorted(found)]
+        files += [(str(p), _file_state(p)) for p in _code_files()]
+        env = {
+            name: (_digest_of(self.env[name].encode()) if name in self.env else None)
+            for name in sorted(set(env_names) - secret_names)
+        }
+        entry = {"config": config, "env": env, "files": files, "messages": messages}
+        try:
+            out = io.BytesIO()
+            _Pickler(out, protocol=pickle.HIGHEST_PROTOCOL).dump(entry)
+            self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.folder, prefix=".config-", suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as f:
+                    f.write(self._key(raw).encode("ascii") + out.getvalue())
+                os.replace(tmp, self.entry)
+            except BaseException:
+                os.unlink(tmp)
+                raise
+        except Exception as e:  # noqa: BLE001 - a cache that cannot be written: validated each time
+            log.debug("configuration not cached in %s: %s", self.folder, e)
+
+
+def _secrets_in(obj: object) -> Iterator[Secret]:
+    if isinstance(obj, Secret):
+        yield obj
+    elif is_dataclass(obj) and not isinstance(obj, type):
+        for f in fields(obj):
+            yield from _secrets_in(getattr(obj, f.name))
 
 
 def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
@@ -127,6 +440,8 @@ def _read_toml(file: Path) -> tuple[str, dict[str, Any]]:
 
 def _sentence(loc: Iterable[str | int], text: str, lines: Mapping[Loc, int]) -> str:
     """ "units[0].senders[1]: 'abc' is not ... (line 12)": the line of the key, else of its table."""
+    from service.config.table import path_of
+
     loc = tuple(loc)
     path = path_of(loc)
     line = next((lines[loc[:n]] for n in range(len(loc), 0, -1) if loc[:n] in lines), None)
@@ -191,6 +506,11 @@ def _targets(
     Targets name units, indicators and measures: the file is checked against the valid
     ones, also when other entries have problems (those are reported already).
     """
+    import service.config.values as v
+    from service.config.models import IndicatorModel, MeasureModel, UnitModel
+    from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
+    from service.config.targets import parse_targets
+
     if model is not None:
         file = model.campaign.targets_file
         measures, indicators, units = model.measures, model.indicators, model.units
@@ -219,6 +539,8 @@ def _targets(
 
 
 def _valid_entries(model: type[M], tables: Any, ctx: v.Context) -> list[M]:
+    from pydantic import ValidationError
+
     valid: list[M] = []
     for table in tables if isinstance(tables, list) else []:
         try:

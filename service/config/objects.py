@@ -13,11 +13,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, NoReturn
+from typing import TYPE_CHECKING, Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 from parsers.model import FormSpec
-from service.config.targets import Target
+
+if TYPE_CHECKING:
+    from service.config.targets import Target
 
 Security = Literal["ssl", "starttls", "none"]
 

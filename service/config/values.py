@@ -19,9 +19,6 @@ from pathlib import Path
 from typing import Any, Literal, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 from parsers.numbers import SCALES, scale_by_name
 from parsers.text import did_you_mean
 
@@ -316,6 +313,9 @@ class Context:
 
     def database_url(self, value: object) -> str:
         """A SQLAlchemy URL: SQLite (relative file made absolute) or PostgreSQL via psycopg."""
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
         text = plain_text(value)
         try:
             url = make_url(text)

@@ -17,13 +17,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import add
 
-from sqlalchemy.orm import Session
-
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
 from service.day.bulk import collector_paused
 from storage.days import (
+    Db,
     Sources,
     Values,
     load_sources,
@@ -138,7 +137,7 @@ def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
 
 
 @collector_paused()
-def build_day_view(session: Session, cfg: Config, day: dt.date, until: dt.datetime | None = None) -> DayView:
+def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | None = None) -> DayView:
     """Everything about `day`; messages received after `until` are ignored when given."""
     codes = [u.code for u in cfg.units]
     todays = messages_of_day(session, day)

@@ -39,6 +39,7 @@ from service.outputs.replies import (
     words,
 )
 from service.schedule.lease import LEASE_TTL, Holder, Lease, holder_for, new_token, retry_delay
+from service.schedule.recent import RECENT
 from storage.kinds import REPORT, UNASSIGNED
 from storage.models import OutboxMail
 from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
@@ -69,9 +70,6 @@ from storage.records import MessageRecord as Message
 
 log = logging.getLogger(__name__)
 
-# Only messages received this recently are answered: a reprocess, a rescan or an
-# import of old mail must never write to units about something long past.
-RECENT = dt.timedelta(days=2)
 LEASE = LEASE_TTL  # a claim not renewed by its holder's heartbeat runs out after this
 # A reminder slot missed by more than this (daemon down) is not sent late.
 REMINDER_GRACE = dt.timedelta(hours=1)

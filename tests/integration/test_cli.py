@@ -114,6 +114,38 @@ def test_poll_status_and_export(cfg_file, mailbox):
     assert ua["from"] == "citizen@gmail.com" and ua["subject"] == "Hỏi về hỗ trợ" and ua["reason"]
 
 
+def test_a_poll_with_nothing_new_loads_no_database_layer(cfg_file, mailbox):
+    """An empty poll is told by STATUS and the driver's queries (service.schedule.quiet):
+    no SQLAlchemy, pydantic (the configuration comes from the cache) or readers; a message
+    arriving after that is polled in full."""
+    path, env = cfg_file
+    mailbox.append(simple_report(), dt.datetime(2021, 8, 11, 8, 5, 12, tzinfo=TZ7))
+    r = baocao("--config", str(path), "poll", env=env)
+    assert r.returncode == 0 and "Stored 1 new message(s)" in r.stdout, r.stderr
+    # (the archive folder the first poll made is part of what the cached configuration is checked against)
+    assert "Stored 0 new message(s)" in baocao("--config", str(path), "poll", env=env).stdout
+    probe = (
+        "import json, sys, service.cli\n"
+        f"code = service.cli.main(['--config', {str(path)!r}, 'poll'])\n"
+        "print(json.dumps([code, sorted({m.split('.')[0] for m in sys.modules})]))"
+    )
+    r = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **env}, timeout=120
+    )
+    assert r.returncode == 0, r.stderr
+    assert "Stored 0 new message(s), 0 already known" in r.stdout
+    code, loaded = json.loads(r.stdout.splitlines()[-1])
+    assert code == 0 and "imapclient" in loaded
+    assert not set(loaded) & {"sqlalchemy", "pydantic", "alembic", "openpyxl", "mailparser", "jinja2"}, sorted(
+        set(loaded) & {"sqlalchemy", "pydantic", "alembic", "openpyxl", "mailparser", "jinja2"}
+    )
+    mailbox.append(
+        email_bytes(sender="citizen@gmail.com", subject="Hỏi về hỗ trợ"), dt.datetime(2021, 8, 11, 14, 45, tzinfo=TZ7)
+    )
+    r = baocao("--config", str(path), "poll", env=env)
+    assert r.returncode == 0 and "Stored 1 new message(s)" in r.stdout, r.stderr
+
+
 def test_import_eml_files(cfg_file, tmp_path):
     path, env = cfg_file
     f = tmp_path / "a.eml"

@@ -1,6 +1,8 @@
 """Commands start without loading what they do not use: `--help` no database, config or
-readers; `status` and an empty poll no readers and no renderers. Checked in a fresh
-interpreter by what ended up in sys.modules (the time it takes lives in bench/startup.py)."""
+readers; `status` and an empty poll no readers and no renderers, and with the
+configuration cached and the schema current neither SQLAlchemy nor pydantic (an empty
+poll end to end: tests/integration/test_cli.py). Checked in a fresh interpreter by what
+ended up in sys.modules (the time it takes lives in bench/startup.py)."""
 
 from __future__ import annotations
 
@@ -42,6 +44,38 @@ def test_status_and_poll_modules_import_no_readers_or_renderers() -> None:
     )
     assert "sqlalchemy" in loaded  # the probe imported the database layer
     assert not loaded & (READERS | RENDERERS | {"alembic", "apscheduler"})
+
+
+def test_an_empty_polls_quick_check_imports_no_database_layer_or_validation() -> None:
+    # service.schedule.quiet decides "nothing to do" with STATUS and the driver's queries
+    # before the ingest machinery is imported; the configuration comes from the cache.
+    loaded = loaded_after(
+        "import service.cli, service.config, service.schedule.quiet, storage.direct, service.ingest.archive"
+    )
+    assert "imapclient" in loaded  # the probe imported the mailbox
+    assert not loaded & (READERS | RENDERERS | SERVICE)
+
+
+def test_status_on_a_current_database_loads_neither_sqlalchemy_nor_pydantic(tmp_path: Path) -> None:
+    from storage.db import open_database
+    from tests.mailbuilders import write_config
+
+    db = tmp_path / "b.db"
+    path = write_config(
+        tmp_path / "c.toml", imap=None, smtp=None, database_url=f"sqlite:///{db}", archive_dir=tmp_path / "a"
+    )
+    open_database(f"sqlite:///{db}").kw["bind"].dispose()  # created and migrated: the schema is current
+    run = (
+        "import contextlib, io, os, service.cli\n"
+        f"os.environ['BAOCAO_CACHE_DIR'] = {str(tmp_path / 'cache')!r}\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    assert service.cli.main(['--config', {str(path)!r}, 'status', '--json']) == 0"
+    )
+    first = loaded_after(run)  # validates the file (pydantic) and caches it
+    assert "pydantic" in first  # (and SQLAlchemy: the database URL is checked by its parser)
+    again = loaded_after(run)
+    assert "service" in again
+    assert not again & (READERS | RENDERERS | SERVICE)
 
 
 def test_the_migration_head_read_from_the_scripts_is_alembics() -> None:
