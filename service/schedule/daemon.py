@@ -405,6 +405,8 @@ class Daemon:
 
     def run(self) -> None:
         _import_what_the_threads_use()
+        if self.cfg.schedule.holiday_calendar:  # the holidays package imports its country on first use
+            is_reporting_day(self.cfg, self.clock().astimezone(self.cfg.service.timezone).date())
         sched = self.cfg.schedule
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
@@ -580,6 +582,7 @@ _DAEMON_IMPORTS = (
     "tnefparse",
     "xlrd",
     "jinja2",
+    "holidays",  # [schedule] holiday_calendar (service/config/calendar.py)
     "service.ingest.reprocess",
     "service.outputs.digest",
     "service.outputs.export",

@@ -282,3 +282,11 @@ def test_the_daemon_plans_the_digest_and_reminders_on_a_make_up_saturday(tmp_pat
     assert set(runs) == {"digest", "reminders-100000"}
     assert runs["digest"] == dt.datetime(2021, 8, 21, 15, 0, tzinfo=tz)
     assert runs["reminders-100000"] == dt.datetime(2021, 8, 21, 10, 0, tzinfo=tz)
+
+
+def test_the_acknowledgement_of_a_report_sent_on_a_holiday_says_why():
+    from tests.unit.test_replies import ack_text, report
+
+    text = ack_text(CAL_CFG, report(at(HOLIDAY, 9, 0)))
+    assert "không phải ngày báo cáo theo lịch: Nghỉ lễ Quốc khánh" in text
+    assert "ĐÚNG HẠN" not in text and "MUỘN" not in text
