@@ -112,8 +112,8 @@ def day_off(rules: CalendarRules, day: dt.date) -> DayOff | None:
         found = public_holidays(rules.holiday_calendar, day)
         if found:
             return DayOff(day, "public_holiday", found)
-        if day in make_up_days(rules.holiday_calendar, day.year):
-            return None
+        if day in make_up_days(rules.holiday_calendar, day.year) | make_up_days(rules.holiday_calendar, day.year + 1):
+            return None  # a swap decided with next year's days off (27/12/2014 for 2/1/2015)
     if day.weekday() not in rules.report_days:
         return DayOff(day, "weekday")
     return None
@@ -173,7 +173,8 @@ def public_holidays(calendar: str, day: dt.date) -> tuple[PublicHoliday, ...]:
 
 
 def make_up_days(calendar: str, year: int) -> frozenset[dt.date]:
-    """The weekend days of `year` that `calendar` makes working days (a swap of a day off)."""
+    """The weekend days that `calendar` makes working days in exchange for a day off in
+    `year` (a swap); one may fall in the year before."""
     return _year(calendar, year)[1]
 
 
@@ -182,10 +183,10 @@ def _year(calendar: str, year: int) -> tuple[dict[dt.date, tuple[PublicHoliday, 
     import holidays  # imported on first use: ~0.1 s, and only configs with a calendar need it
 
     table = holidays.country_holidays(CALENDARS[calendar], years=year, language="en_US")
+    workdays = frozenset(getattr(table, "weekend_workdays", ()))
     by_day: dict[dt.date, tuple[PublicHoliday, ...]] = {}
     for day in sorted(table):
-        by_day[day] = tuple(_holiday(calendar, name) for name in table.get_list(day))
-    workdays = frozenset(d for d in getattr(table, "weekend_workdays", ()) if d.year == year)
+        by_day[day] = tuple(_holiday(calendar, name, workdays) for name in table.get_list(day))
     return by_day, workdays
 
 
@@ -197,16 +198,16 @@ def _package_names(calendar: str, year: int, language: str) -> dict[dt.date, lis
     return {day: table.get_list(day) for day in table}
 
 
-def _holiday(calendar: str, name: str) -> PublicHoliday:
+def _holiday(calendar: str, name: str, workdays: frozenset[dt.date]) -> PublicHoliday:
     lowered = name.lower()
     kind = next((k for fragment, k in _KINDS if fragment in lowered), "other")
     swapped_with = None
     if kind == "swap":
+        # The day worked instead: one of the calendar's make-up days, written in the name
+        # (month first in en_US); a name that names none is shown as the package gives it.
         m = _SWAPPED_FROM.search(name)
-        try:
-            swapped_with = dt.date(int(m[3]), int(m[1]), int(m[2])) if m else None
-        except ValueError:
-            swapped_with = None
+        written = {(int(m[1]), int(m[2]), int(m[3])), (int(m[2]), int(m[1]), int(m[3]))} if m else set()
+        swapped_with = next((d for d in sorted(workdays) if (d.month, d.day, d.year) in written), None)
         if swapped_with is None:
             kind = "other"
     observed = kind != "swap" and "observed" in lowered
