@@ -34,12 +34,13 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
         )
 
     window = [today + dt.timedelta(days=i) for i in range(LOOKAHEAD_DAYS)]
-    # Campaign dates already said why; this is for a schedule (report_days, holidays)
-    # that leaves the coming week empty.
+    # Campaign dates already said why; this is for a schedule (report_days, holidays,
+    # holiday_calendar) that leaves the coming week empty.
     if not warnings and not any(reminders_expected(cfg, d) for d in window):
         warnings.append(
             f"No reporting day falls in the next {LOOKAHEAD_DAYS} days ({window[0]:%d/%m}–"
-            f"{window[-1]:%d/%m/%Y}; see schedule.report_days, schedule.holidays and the campaign "
+            f"{window[-1]:%d/%m/%Y}; see schedule.report_days, schedule.holidays, schedule.holiday_calendar, "
+            "schedule.working_days and the campaign "
             "dates): no report is expected and no reminder is sent until then."
         )
 

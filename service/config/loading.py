@@ -643,6 +643,8 @@ def _schedule(t: ScheduleModel) -> ScheduleConfig:
         report_days=frozenset(t.report_days),
         holidays=frozenset(t.holidays),
         reminders_at=tuple(sorted(t.reminders_at)),
+        working_days=frozenset(t.working_days),
+        holiday_calendar=t.holiday_calendar,
     )
 
 

@@ -25,6 +25,7 @@ from pydantic import AfterValidator, BeforeValidator, Field, ValidationInfo
 import service.config.values as v
 from parsers.model import ReadLimits
 from parsers.text import did_you_mean
+from service.config.calendar import check_calendar_name
 from service.config.objects import Secret
 from service.config.table import (
     Check,
@@ -216,6 +217,23 @@ class SmtpModel(EndpointModel):
 # ---- [schedule], [digest], [campaign] -------------------------------------------------------
 
 
+def _holiday_calendar(value: Any) -> str:
+    try:
+        return check_calendar_name(v.plain_text(value))
+    except ValueError as e:
+        raise v.Invalid(str(e)) from None
+
+
+def _not_a_holiday(value: Any, info: ValidationInfo) -> dt.date:
+    day = v.date(value)
+    if day in info.data.get("holidays", ()):
+        raise v.Invalid(f"{day} is also in holidays: a date is either a day off or a make-up working day")
+    return day
+
+
+MakeUpDays = Annotated[tuple[Annotated[dt.date, CheckIn(_not_a_holiday)], ...], array(), AfterValidator(unique)]
+
+
 class ScheduleModel(Table):
     """[schedule]: when reports are due, when the digest and the reminders go."""
 
@@ -231,6 +249,17 @@ class ScheduleModel(Table):
         description="Days a report is expected: mon..sun (also t2..t7, cn, full names); default every day.",
     )
     holidays: Dates = Field((), description="Dates on which no report is expected.")
+    holiday_calendar: Annotated[str | None, Check(_holiday_calendar)] = Field(
+        None,
+        description='Public holidays on which no report is expected, from a calendar: "VN" (Vietnam: Tết and '
+        "Giỗ Tổ Hùng Vương by the lunar calendar, 30/4, 1/5, 2/9 and the days off around them); default none. "
+        "holidays still applies.",
+    )
+    working_days: MakeUpDays = Field(
+        (),
+        description="Make-up working days (ngày làm bù): reporting days even when their weekday is not in "
+        "report_days or the calendar has a holiday on them; none may be in holidays.",
+    )
     reminders_at: Times = Field((), description="Times of day a reminder goes to units that have not reported yet.")
 
 

@@ -94,6 +94,10 @@ class ScheduleConfig:
     report_days: frozenset[int] = frozenset(range(7))  # Monday = 0
     holidays: frozenset[dt.date] = frozenset()
     reminders_at: tuple[dt.time, ...] = ()
+    # The reporting calendar beyond report_days and holidays (service/config/calendar.py):
+    # make-up working days (ngày làm bù), and the public holidays of a calendar ("VN").
+    working_days: frozenset[dt.date] = frozenset()
+    holiday_calendar: str | None = None
 
 
 @dataclass(frozen=True)

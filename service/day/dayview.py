@@ -19,7 +19,8 @@ from operator import add
 
 from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
-from service.config import Config, UnitConfig
+from service.config import Config, UnitConfig, calendar
+from service.config.calendar import DayOff
 from service.day.bulk import collector_paused
 from storage.days import (
     Db,
@@ -114,11 +115,17 @@ class DayView:
     until: dt.datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
     excluded: tuple[Exclusion, ...] = ()  # the figures `totals` leave out, unit by unit
+    day_off: DayOff | None = None  # why no report is expected (None on a reporting day)
 
 
 def is_reporting_day(cfg: Config, day: dt.date) -> bool:
-    sched = cfg.schedule
-    return day.weekday() in sched.report_days and day not in sched.holidays
+    """Whether a report is expected on `day`: the schedule's calendar (service/config/calendar.py)."""
+    return calendar.is_reporting_day(cfg.schedule, day)
+
+
+def day_off(cfg: Config, day: dt.date) -> DayOff | None:
+    """Why `day` expects no report (None on a reporting day); `calendar.describe` words it."""
+    return calendar.day_off(cfg.schedule, day)
 
 
 def deadline_of(cfg: Config, day: dt.date) -> dt.datetime:
@@ -167,7 +174,8 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
     for c, d in counting:
         days_counted[c].append(d)
 
-    reporting = is_reporting_day(cfg, day)
+    off = day_off(cfg, day)
+    reporting = off is None
     deadline = deadline_of(cfg, day)
     units = []
     for unit in cfg.units:
@@ -201,7 +209,7 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         for m in todays
         if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in known)
     )
-    return day_view(day, reporting, deadline, units, unassigned, until)
+    return day_view(day, reporting, deadline, units, unassigned, until, off)
 
 
 def day_view(
@@ -211,9 +219,10 @@ def day_view(
     units: Iterable[UnitDay],
     unassigned: Iterable[Message] = (),
     until: dt.datetime | None = None,
+    off: DayOff | None = None,
 ) -> DayView:
     """The day from its units' statuses: totals of the figures that count, the previous
-    totals (for the daily change) and the status counts."""
+    totals (for the daily change) and the status counts; `off`: why it expects no report."""
     units = tuple(units)
     totals = sum_values(u.counted_values for u in units)
     previous_totals = sum_values(
@@ -224,7 +233,7 @@ def day_view(
         counts[u.status] += 1
     excluded = tuple(x for u in units for x in u.excluded)
     return DayView(
-        day, reporting, deadline, units, totals, previous_totals, tuple(unassigned), until, dict(counts), excluded
+        day, reporting, deadline, units, totals, previous_totals, tuple(unassigned), until, dict(counts), excluded, off
     )
 
 

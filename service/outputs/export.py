@@ -132,6 +132,8 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     doc = {
         "date": view.day.isoformat(),
         "reporting_day": view.reporting_day,
+        # why the day expects no report, as the status table says it; null on a reporting day
+        "not_expected_reason": words.not_expected_reason,
         "deadline": view.deadline.isoformat(),
         "counts": view.counts,
         "units": [unit_json(u, cfg, words.units[u.unit.code]) for u in view.units],
@@ -191,7 +193,7 @@ def status_text(view: DayView, cfg: Config) -> str:
     tz = cfg.service.timezone
     head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
     if not view.reporting_day:
-        head += t["not_reporting_day"]
+        head += fill(t["not_reporting_day"], {"reason": words.day_off or ""})
     expected = sum(1 for u in view.units if u.status != "not_expected")
     reported = sum(1 for u in view.units if u.status in ("on_time", "late", "unreadable"))
     head += "\n" + fill(t["reported"], {"reported": reported, "expected": expected})

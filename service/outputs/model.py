@@ -12,7 +12,7 @@ from typing import Any
 
 from parsers.model import MeasureSpec, Problem
 from parsers.text import clean_text
-from service.config import Config, UnitConfig
+from service.config import Config, UnitConfig, calendar
 from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import MARKED_SOURCES, DayView, UnitDay
 from service.outputs.formatting import Numbers, day_month_year, hour_minute, local_time, sheet_number, value_text
@@ -52,6 +52,11 @@ class DayWords:
     excluded: tuple[str, ...]  # one sentence per figure `view.totals` leave out
     excluded_heading: str
     reasons: tuple[str, ...]  # one per `view.unassigned`, in order
+    # Why the day expects no report (None on a reporting day): the whole reason ("Nghỉ lễ
+    # Quốc khánh", "không phải ngày báo cáo (Chủ Nhật)") and the part after "not a reporting
+    # day" ("Nghỉ lễ Quốc khánh", "Chủ Nhật"); service/config/calendar.py.
+    not_expected_reason: str | None = None
+    day_off: str | None = None
 
 
 def day_words(view: DayView, cfg: Config, num: Numbers | None = None) -> DayWords:
@@ -69,12 +74,15 @@ def day_words(view: DayView, cfg: Config, num: Numbers | None = None) -> DayWord
         for u in view.units
     }
     excluded = tuple(excluded_lines(view, cfg, texts, num))
+    off = None if view.reporting_day else view.day_off or calendar.day_off(cfg.schedule, view.day)
     return DayWords(
         statuses=statuses,
         units=units,
         excluded=excluded,
         excluded_heading=texts.excluded_heading(),
         reasons=tuple(texts.reason(m.reason) for m in view.unassigned),
+        not_expected_reason=calendar.describe(off, texts.language) if off else None,
+        day_off=calendar.short_reason(off, texts.language) if off else None,
     )
 
 
@@ -133,6 +141,9 @@ def digest_model(
         "iso_date": view.day.isoformat(),
         "weekday": t["weekdays"][view.day.weekday()],
         "reporting_day": view.reporting_day,
+        # why the day expects no report (None on a reporting day): whole, and after "not a reporting day"
+        "not_expected_reason": words.not_expected_reason,
+        "day_off": words.day_off,
         "deadline": view.deadline.astimezone(cfg.service.timezone).strftime("%H:%M"),
         "digest_at": cfg.schedule.digest_at.strftime("%H:%M"),
         "until": hour_minute(until, cfg),

@@ -13,8 +13,8 @@ from typing import Any
 
 from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
-from service.config import Config, UnitConfig
-from service.day.dayview import deadline_of, decreases, figures_of, is_reporting_day, on_time, stored_problems
+from service.config import Config, UnitConfig, calendar
+from service.day.dayview import day_off, deadline_of, decreases, figures_of, on_time, stored_problems
 from service.mail.compose import address, compose
 from service.outputs.formatting import Numbers, value_text
 from service.outputs.i18n import Texts, fill, labels
@@ -64,7 +64,8 @@ def ack_model(
     lang = cfg.service.language
     texts, num = Texts(lang), Numbers.for_language(lang)
     deadline = deadline_of(cfg, msg.report_day)
-    reporting = is_reporting_day(cfg, msg.report_day)
+    off = day_off(cfg, msg.report_day)
+    reporting = off is None
     values = figures_of(msg) if msg.readable else {}
     problems = list(stored_problems(msg))
     if previous is not None and values:
@@ -84,6 +85,7 @@ def ack_model(
         "unit": {"code": unit.code, "name": unit.name},
         "day": f"{msg.report_day:%d/%m/%Y}",
         "reporting_day": reporting,
+        "day_off": calendar.short_reason(off, lang) if off is not None else "",  # why no report is due
         "timing": ("on_time" if on_time(first.received_at, deadline) else "late") if reporting else "not_expected",
         "deadline": cfg.schedule.deadline.strftime("%H:%M"),
         "as_of": f"{msg.as_of:%d/%m/%Y}" if msg.as_of else "",

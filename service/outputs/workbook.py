@@ -75,7 +75,7 @@ def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
 
 def _rate_line(model: Mapping[str, Any], t: Mapping[str, Any]) -> str:
     if not model["reporting_day"]:
-        return fill(t["not_reporting_day"], {"date": model["date"]})
+        return fill(t["not_reporting_day"], {"date": model["date"], "reason": model.get("day_off") or ""})
     r = model["rate"]
     until = model["until"] + (f" {model['until_date']}" if model["until_date"] else "")
     return fill(t["rate"], {**r, "percent": r["percent_text"], "until": until})

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from service.admin.preflight import config_warnings
 from service.config import Config
+from service.config.calendar import trigger_weekdays
 from service.day.dayview import is_reporting_day
 from service.errors import BaocaoError, MailboxError
 from service.ingest.archive import Archive
@@ -241,6 +242,8 @@ class Daemon:
         """The reminders of `slot`: one last poll (a report of a minute ago counts), then send."""
         if self.stop.is_set():
             return
+        if not is_reporting_day(self.cfg, self.clock().astimezone(self.cfg.service.timezone).date()):
+            return  # a holiday, or a weekday the trigger fires on for the make-up days
         self._poll_first()
         try:
             send_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.holder)
@@ -249,6 +252,8 @@ class Daemon:
 
     def scheduled_digest(self) -> None:
         day = self.clock().astimezone(self.cfg.service.timezone).date()
+        if not is_reporting_day(self.cfg, day):  # a holiday, or a weekday fired for make-up days
+            return
         log.info("scheduled digest for %s: polling once more, then sending", day)
         self.digest(day)
 
@@ -349,7 +354,9 @@ class Daemon:
         """The schedule: polls, digest, its catch-up, heartbeat, outbox, reminders."""
         sched = self.cfg.schedule
         interval = self.cfg.service.poll_interval_minutes
-        days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
+        # The weekdays a reporting day can fall on: report_days and those of the make-up
+        # working days; the digest and the reminders check the day itself (a holiday).
+        days = ",".join(DAY_NAMES[d] for d in sorted(trigger_weekdays(sched)))
         tz = self.cfg.service.timezone  # a trigger built alone would use the machine's zone
         self.scheduler.add_job(
             self.poll,
@@ -398,6 +405,8 @@ class Daemon:
 
     def run(self) -> None:
         _import_what_the_threads_use()
+        if self.cfg.schedule.holiday_calendar:  # the holidays package imports its country on first use
+            is_reporting_day(self.cfg, self.clock().astimezone(self.cfg.service.timezone).date())
         sched = self.cfg.schedule
         interval = self.cfg.service.poll_interval_minutes
         days = ",".join(DAY_NAMES[d] for d in sorted(sched.report_days))
@@ -573,6 +582,7 @@ _DAEMON_IMPORTS = (
     "tnefparse",
     "xlrd",
     "jinja2",
+    "holidays",  # [schedule] holiday_calendar (service/config/calendar.py)
     "service.ingest.reprocess",
     "service.outputs.digest",
     "service.outputs.export",
