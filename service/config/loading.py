@@ -30,6 +30,7 @@ from service.config.models import (
     ScheduleModel,
     SmtpModel,
     UnitModel,
+    UpwardModel,
 )
 from service.config.objects import (
     AcknowledgementsConfig,
@@ -43,6 +44,7 @@ from service.config.objects import (
     ServiceConfig,
     SmtpConfig,
     UnitConfig,
+    UpwardConfig,
 )
 from service.config.table import Loc, path_of
 from service.config.targets import MAX_FILE_BYTES as MAX_TARGETS_FILE_BYTES
@@ -268,6 +270,16 @@ def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Confi
         security=SecurityConfig(
             require_authentication=model.security.require_authentication, authserv_ids=model.security.authserv_id
         ),
+        upward=_upward(model.upward) if model.upward else None,
+    )
+
+
+def _upward(t: UpwardModel) -> UpwardConfig:
+    return UpwardConfig(
+        template=t.template,
+        sheet=t.sheet,
+        title=t.title or t.template.name,
+        filename=t.filename or UpwardConfig.filename,
     )
 
 

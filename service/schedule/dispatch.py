@@ -157,7 +157,14 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
 
     view = build_day_view(session, cfg, day, until=now)
     originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
-    return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day))
+    upward = None
+    if cfg.upward is not None:
+        from service.outputs.upward import upward_for_day  # the superior's form: attached, never sent to them
+
+        upward = upward_for_day(view, cfg)
+    return render_digest(
+        view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day), upward=upward
+    )
 
 
 def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
