@@ -70,6 +70,7 @@ class DigestContent:
     html: str
     text: str
     files: tuple[DigestFile, ...]
+    upward: str = ""  # the name of the superior's form among `files`, when attached
 
 
 def is_late(cfg: Config, day: dt.date, now: dt.datetime) -> bool:
@@ -153,6 +154,7 @@ def render_digest(
             html=render_template("digest.html", model, lang),
             text=render_template("digest.txt", model, lang),
             files=(*always, *(candidates[i][0] for i in attached)),
+            upward=str(model["upward"]["name"]) if model["upward"] else "",
         )
 
     if not candidates:

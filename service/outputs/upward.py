@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
+import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -38,6 +41,7 @@ XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DOCX_TYPE = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 CONTENT_TYPES = {"xlsx": XLSX_TYPE, "docx": DOCX_TYPE}
 MAX_TEMPLATE_BYTES = 20 * 1024 * 1024
+log = logging.getLogger(__name__)
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 
@@ -162,7 +166,13 @@ def upward_for_day(view: DayView, cfg: Config) -> UpwardAttachment | None:
     try:
         form = fill_upward(up.template, figures_of_day(view), cfg.form, sheet=up.sheet, language=cfg.service.language)
     except UpwardFormError as exc:
+        log.warning("the superior's form was not filled: %s", exc)
         return UpwardAttachment(up.title, name, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - the digest goes out all the same, saying why
+        log.exception("the superior's form %s could not be filled", up.template)
+        detail = f"{type(exc).__name__}: {str(exc)[:200]}"
+        error = _Texts(cfg.service.language)("unreadable", file=up.template.name, detail=detail)
+        return UpwardAttachment(up.title, name, None, error)
     return UpwardAttachment(up.title, name, form)
 
 
@@ -294,7 +304,9 @@ def _write_xlsx(
     import openpyxl
     from openpyxl.cell.cell import MergedCell
 
-    book = openpyxl.load_workbook(io.BytesIO(data))
+    with warnings.catch_warnings():  # "Data Validation extension is not supported": the form is kept as it loads
+        warnings.simplefilter("ignore")
+        book = openpyxl.load_workbook(io.BytesIO(data))
     ws = book[layout.sheet]
     written = 0
     kept: list[tuple[int, int]] = []
@@ -309,6 +321,8 @@ def _write_xlsx(
         if value is not None:
             cell.value = _number(value)
             written += 1
+        elif isinstance(cell.value, (int, float, Decimal)) and not isinstance(cell.value, bool):
+            cell.value = None  # a figure left in the template is no figure of this period
     top, bottom = layout.header_rows[0], layout.last_row
     for row in ws.iter_rows():
         for cell in row:
@@ -362,6 +376,9 @@ def _grid(tbl: Any) -> dict[tuple[int, int], Any]:
                 out[(r, c)] = tc
             col += span
     return out
+
+
+_NUMBER_TEXT_RE = re.compile(r"-?\d[\d.,\s]*")
 
 
 def _has_formula(el: Any) -> bool:
@@ -431,6 +448,9 @@ def _write_docx(
             continue
         value = values.get((slot.row, slot.col))
         if value is None:
+            if _NUMBER_TEXT_RE.fullmatch(_paragraph_text(tc).strip()):
+                for t in tc.iter(_W + "t"):
+                    t.text = ""  # a figure left in the template is no figure of this period
             continue
         paragraphs = tc.findall(_W + "p")
         if not paragraphs:

@@ -406,3 +406,41 @@ def test_upward_config_problems_name_the_key_and_the_path(tmp_path: Path, body: 
     (tmp_path / "bieu.pdf").write_bytes(b"%PDF-1.4")
     found = one_problem(tmp_path, toml(upward=body))
     assert re.search(problem, found), found
+
+
+def test_a_figure_left_in_the_template_is_cleared_when_the_period_has_none(tmp_path: Path) -> None:
+    book = openpyxl.load_workbook(io.BytesIO(province_xlsx()))
+    ws = book["Biểu 01"]
+    ws["D14"], ws["C17"], ws["H12"] = 999, 12.5, 0.5  # last month's figures; H is no column of the form
+    path = tmp_path / "old-figures.xlsx"
+    book.save(path)
+    ws = openpyxl.load_workbook(io.BytesIO(fill_upward(path, INDICATOR_FIGURES, FORM).data))["Biểu 01"]
+    assert (ws["D14"].value, ws["C17"].value, ws["H12"].value) == (None, None, 0.5)
+
+
+def test_the_digest_goes_out_whatever_goes_wrong_with_the_form(
+    xlsx_template: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import service.outputs.upward as upward
+
+    def broken(*_a: object, **_k: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(upward, "fill_upward", broken)
+    cfg = _upward_cfg(xlsx_template)
+    attachment = upward_for_day(view_of(cfg, DAY, []), cfg)
+    assert attachment is not None and attachment.form is None
+    assert attachment.error == "Không đọc được biểu mẫu cấp trên bieu-01-so-ldtbxh.xlsx: RuntimeError: boom"
+
+
+def test_digest_files_include_the_filled_form(xlsx_template: Path, tmp_path: Path) -> None:
+    from service.outputs.digest import compose_email
+    from service.schedule.dispatch import write_digest_files
+
+    cfg = _upward_cfg(xlsx_template)
+    view = view_of(cfg, DAY, [msg("BHXH", at(DAY, 9), {("ngung_viec", "de_nghi"): 100})])
+    content = render_digest(view, cfg, now=at(DAY, 15), upward=upward_for_day(view, cfg))
+    assert content.upward == "bieu-mau-cap-tren-2021-08-11.xlsx"
+    out = tmp_path / "out"
+    write_digest_files(content, compose_email(content, cfg, now=at(DAY, 15), message_id="<x@y>"), out, DAY)
+    assert (out / "bieu-mau-cap-tren-2021-08-11.xlsx").read_bytes() == content.files[1].data
