@@ -22,6 +22,7 @@ from parsers.model import FormSpec, IndicatorSpec
 from parsers.readers import Sheet, coordinate
 from parsers.report.matching import CONTAINS, EXACT, TOTAL, FormIndex, form_index, match_key
 from parsers.report.tables import (
+    _UNIT_OF_MEASURE_RE,
     Table,
     _is_column_number,
     _match_stack,
@@ -166,11 +167,12 @@ def _layout(
     view = _SheetView(sheet)
     label_col = table.label_col
     skip_cols = {label_col} | ({table.code_col} if table.code_col is not None else set())
-    header_bottom = _header_bottom(view, table, skip_cols)
-    block = list(range(table.header_top, header_bottom + 1))
+    header_top, header_bottom = _header_span(view, table, skip_cols)
+    block = list(range(header_top, header_bottom + 1))
     misses: list[Miss] = []
-    scope = _title_scope(view, table.header_top, indicators) if shape == "units" else None
-    table_scale = _table_scale(view, table.header_top)
+    scope = _title_scope(view, header_top, indicators) if shape == "units" else None
+    # "Đơn vị tính: người, triệu đồng" above the table or inside its header block
+    table_scale = _table_scale(view, header_bottom + 1)
 
     columns: list[_Column] = []
     for c in range(label_col + 1, view.max_col + 1):
@@ -179,7 +181,14 @@ def _layout(
         col = _column(view, block, c)
         if col is None:
             continue
-        found = _match_stack(list(col.stack), index)
+        named: tuple[str, ...] = ()
+        stack = list(col.stack)
+        if shape == "units":
+            # A heading naming an indicator over its measures ("Hỗ trợ hộ kinh doanh" over
+            # "Số đề nghị", "Kinh phí"): it scopes the column and is no part of the measure's name.
+            named = _named_indicators(col.stack, indicators)
+            stack = [t for t in col.stack[:-1] if not _named_indicators([t], indicators)] + [col.stack[-1]]
+        found = _match_stack(stack, index)
         if found is None:
             if match_key(col.stack[-1]) not in _NOT_FIGURES:
                 misses.append(Miss("column", *col.bottom, " / ".join(col.stack)))
@@ -189,7 +198,6 @@ def _layout(
         if spec.kind == "money":
             col.scale = _scale_of(list(col.stack)) or table_scale or spec.default_scale or 1
         if shape == "units":
-            named = _named_indicators(col.stack, indicators)
             if len(named) > 1:
                 misses.append(Miss("column_indicators", *col.bottom, " / ".join(col.stack)))
                 continue
@@ -254,28 +262,30 @@ def _layout(
         slots=tuple(slots),
         misses=tuple(misses),
         row_keys=frozenset(code for _, code, _ in data_rows if code is not None),
-        header_rows=(table.header_top, header_bottom),
+        header_rows=(header_top, header_bottom),
         last_row=last_row,
         scope=scope,
         score=score,
     )
 
 
-def _header_bottom(view: _SheetView, table: Table, skip_cols: set[int]) -> int:
-    """The last row of the header block: the lowest row above the first matched row
-    with a heading (not a column number) right of the label column."""
-    bottom = table.header_top
+def _header_span(view: _SheetView, table: Table, skip_cols: set[int]) -> tuple[int, int]:
+    """The first and last rows of the header block: the rows above the first matched row
+    with a heading right of the label column (not a column number, not "Đơn vị tính: ...").
+    A line such as "Tính đến ngày: | ..../..../...." above it is no part of it."""
+    rows = []
     for r in range(table.header_top, table.first_data_row):
         for c in range(table.label_col + 1, view.max_col + 1):
             if c in skip_cols:
                 continue
             o = view.origin_of(r, c)
             cell = view.cells.get(o)
-            if cell is not None and isinstance(cell.value, str) and cell.text.strip():
-                if not _is_column_number(cell.text) and o[0] <= r:
-                    bottom = r
-                    break
-    return bottom
+            if cell is None or not isinstance(cell.value, str) or not cell.text.strip():
+                continue
+            if not _is_column_number(cell.text) and not _UNIT_OF_MEASURE_RE.match(cell.text.strip()):
+                rows.append(r)
+                break
+    return (rows[0], rows[-1]) if rows else (table.header_top, table.header_top)
 
 
 def _column(view: _SheetView, block: list[int], c: int) -> _Column | None:
@@ -288,7 +298,7 @@ def _column(view: _SheetView, block: list[int], c: int) -> _Column | None:
         if cell is None or not isinstance(cell.value, str):
             continue
         text = cell.text.strip()
-        if text and o != last and not _is_column_number(text):
+        if text and o != last and not _is_column_number(text) and not _UNIT_OF_MEASURE_RE.match(text):
             stack.append(text)
             last = bottom = o
     if not stack or bottom is None:
@@ -375,8 +385,20 @@ def _unique_best(
 
 _BLANK = r"[\d.…_/\-\s]*"
 _BETWEEN_RE = re.compile(rf"(từ\s+ngày)(\s*)({_BLANK}?)(\s*)(đến\s+(?:hết\s+)?ngày)(\s*)({_BLANK})", re.I)
-_AS_OF_RE = re.compile(rf"((?:tính\s+)?đến\s+(?:hết\s+)?ngày)(\s*)({_BLANK})", re.I)
+_AS_OF_RE = re.compile(rf"((?:tính\s+)?đến\s+(?:hết\s+)?ngày(?:\s*:)?)(\s*)({_BLANK})", re.I)
+_AS_OF_LABEL_RE = re.compile(r"(?:tính\s+)?đến\s+(?:hết\s+)?ngày\s*:?\s*$", re.I)
 _SIGNED_RE = re.compile(r"(ngày)\s*([\d.…_\s]*?)\s*(tháng)\s*([\d.…_\s]*?)\s*(năm)\s*(\d{4}|[.…_\s\d]*)", re.I)
+
+
+def as_of_label(text: str) -> bool:
+    """Whether `text` ends asking for the period's last day ("Số liệu tính đến ngày:"),
+    which the next cell then holds."""
+    return bool(_AS_OF_LABEL_RE.search(unify_d(nfc(text))))
+
+
+def is_date_blank(text: str) -> bool:
+    """Whether a cell is empty, a blank to write a date in ("....../....../......") or a date."""
+    return not text.strip() or _is_blank_or_date(text) and re.fullmatch(_BLANK, text) is not None
 
 
 def _is_blank_or_date(text: str) -> bool:

@@ -27,7 +27,7 @@ from typing import Any
 
 from parsers.model import FormSpec, ReadLimits
 from parsers.readers import Grid, GridError, coordinate, read_grid
-from parsers.report.reverse import Layout, fill_date_line, find_layout, unit_specs
+from parsers.report.reverse import Layout, as_of_label, fill_date_line, find_layout, is_date_blank, unit_specs
 from parsers.text import safe_filename
 from service.config import Config
 from service.day.dayview import DayView
@@ -122,7 +122,7 @@ def fill_upward(
 
     try:
         if fmt == "xlsx":
-            out, written, kept = _write_xlsx(data, layout, values, dates)
+            out, written, kept = _write_xlsx(data, layout, values, dates, figures.end)
         else:
             out, written, kept = _write_docx(data, layout, values, dates, Numbers.for_language(language))
     except Exception as exc:  # noqa: BLE001 - a damaged template is one sentence, not a traceback
@@ -298,8 +298,28 @@ def _is_formula(value: object) -> bool:
     return type(value).__name__ in ("ArrayFormula", "DataTableFormula")
 
 
+def _fill_next(ws: Any, row: int, col: int, day: dt.date) -> None:
+    """ "Tính đến ngày:" | "....../....../......": the date written in the cell after the label."""
+    from openpyxl.cell.cell import MergedCell
+
+    for c in range(col + 1, min(col + 4, ws.max_column) + 1):
+        cell = ws.cell(row, c)
+        if isinstance(cell, MergedCell):
+            continue
+        value = cell.value
+        if isinstance(value, dt.date):
+            cell.value = dt.datetime.combine(day, dt.time()) if isinstance(value, dt.datetime) else day
+        elif value is None or isinstance(value, str) and is_date_blank(value):
+            cell.value = day.strftime("%d/%m/%Y")
+        return
+
+
 def _write_xlsx(
-    data: bytes, layout: Layout, values: Mapping[tuple[int, int], Decimal], dates: Callable[[str], str | None]
+    data: bytes,
+    layout: Layout,
+    values: Mapping[tuple[int, int], Decimal],
+    dates: Callable[[str], str | None],
+    as_of: dt.date,
 ) -> tuple[bytes, int, list[tuple[int, int]]]:
     import openpyxl
     from openpyxl.cell.cell import MergedCell
@@ -333,6 +353,8 @@ def _write_xlsx(
             new = dates(cell.value)
             if new is not None:
                 cell.value = new
+            elif as_of_label(cell.value):
+                _fill_next(ws, cell.row, cell.column, as_of)
     if kept:
         # The formulas' cached results are gone once figures are written: Excel and
         # LibreOffice compute them again when the file is opened.

@@ -301,6 +301,7 @@ def test_a_sheet_the_form_does_not_have(xlsx_template: Path) -> None:
         ("Bắc Kạn, ngày     tháng     năm 20…", "Bắc Kạn, ngày 05 tháng 01 năm 2022"),
         ("Ngày 3 tháng 11 năm 2021", "Ngày 05 tháng 01 năm 2022"),
         ("Lũy kế đến ngày báo cáo", None),
+        ("Tính đến ngày: …/…/…", "Tính đến ngày: 05/01/2022"),
         ("BÁO CÁO TIẾN ĐỘ", None),
     ],
 )
@@ -444,3 +445,84 @@ def test_digest_files_include_the_filled_form(xlsx_template: Path, tmp_path: Pat
     out = tmp_path / "out"
     write_digest_files(content, compose_email(content, cfg, now=at(DAY, 15), message_id="<x@y>"), out, DAY)
     assert (out / "bieu-mau-cap-tren-2021-08-11.xlsx").read_bytes() == content.files[1].data
+
+
+def test_scale_line_total_row_first_and_a_date_in_the_next_cell(tmp_path: Path) -> None:
+    """ "Đơn vị tính: người, triệu đồng" right above the header, a "Tổng số" row before the
+    policies, and "Tính đến ngày:" with its date in the cell beside it."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["BIỂU TỔNG HỢP"])
+    ws.append(["Tính đến ngày:", "....../....../......"])
+    ws.append([None, None, None, "Đơn vị tính: người, triệu đồng"])
+    ws.append(["STT", "Chính sách", "Số đề nghị", "Số được phê duyệt", "Kinh phí phê duyệt", "Số tiền đã chi"])
+    ws.append([None, "Tổng số"])
+    ws.append(["1.", "Hỗ trợ người lao động ngừng việc"])
+    ws.append(["2.", "Hỗ trợ hộ kinh doanh"])
+    ws.append(["3.", "Hỗ trợ đào tạo"])
+    path = tmp_path / "don-gian.xlsx"
+    book.save(path)
+    filled = fill_upward(path, INDICATOR_FIGURES, FORM)
+    rows = list(openpyxl.load_workbook(io.BytesIO(filled.data)).active.iter_rows(values_only=True))
+    assert rows[1] == ("Tính đến ngày:", "11/08/2021", None, None, None, None)
+    assert rows[4] == (None, "Tổng số", 229, 186, 319.64, 146.86)  # every indicator's figure
+    assert rows[5] == ("1.", "Hỗ trợ người lao động ngừng việc", 99, 88, 75, 45.5)
+    assert rows[6] == ("2.", "Hỗ trợ hộ kinh doanh", 26, 23, 69, 42)
+    assert rows[7] == ("3.", "Hỗ trợ đào tạo", 46, 33, 49.5, None)
+    assert len(filled.unmatched) == 2 and all(u.startswith("Chỉ tiêu '") for u in filled.unmatched)
+
+
+def test_unit_rows_under_indicator_headings_take_each_indicators_figures(tmp_path: Path) -> None:
+    from tests.unit.builders import docx_bytes
+
+    rows = [
+        ["TT", "Đơn vị", "Hỗ trợ người lao động ngừng việc", None, "Hỗ trợ hộ kinh doanh", None],
+        [None, None, "Số đề nghị", "Kinh phí phê duyệt (đồng)", "Số đề nghị", "Kinh phí phê duyệt (đồng)"],
+        ["I", "Khối phòng, ban"],
+        ["1", "Bảo hiểm xã hội thành phố"],
+        ["2", "Phòng Y tế"],
+        ["II", "Khối xã, phường"],
+        ["3", "Phường Sông Cầu"],
+        ["4", "UBND xã Nông Thượng"],
+        [None, "Cộng"],
+    ]
+    merges = [(0, 0, 1, 0), (0, 1, 1, 1), (0, 2, 0, 3), (0, 4, 0, 5)]
+    path = tmp_path / "theo-chinh-sach.docx"
+    path.write_bytes(docx_bytes(rows, paragraphs=["Số liệu tính đến ngày ..../..../2021"], merges=merges))
+    filled = fill_upward(path, UNIT_FIGURES, FORM)
+    texts = _docx_texts(filled.data)
+    assert [r[2:] for r in texts[2:]] == [
+        ["", "", "", ""],
+        ["100", "371.000.000", "", ""],
+        ["", "", "40", "1.234.500"],
+        ["", "", "", ""],
+        ["52", "", "", ""],
+        ["", "", "", ""],
+        ["155", "371.000.000", "40", "1.234.500"],  # every unit's, DUC_XUAN's 3 included
+    ]
+    assert filled.unmatched == (
+        "Đơn vị 'UBND phường Đức Xuân' có số liệu nhưng biểu mẫu không có dòng nào cho đơn vị này",
+    )
+    assert filled.notes == ()
+
+
+def test_a_row_named_like_a_group_is_a_heading_not_an_unmatched_row(tmp_path: Path) -> None:
+    from tests.unit.builders import docx_bytes
+
+    rows = [
+        ["STT", "Đơn vị", "Số đối tượng đề nghị hỗ trợ", "Ghi chú"],
+        [None, "Phòng, ban, ngành"],  # the units' group in the config
+        ["1", "Phòng Y tế"],
+        [None, "Trong đó:"],
+        ["2", "Phường Sông Cầu"],
+        ["3", "Phường Minh Khai"],
+    ]
+    path = tmp_path / "nhom.docx"
+    path.write_bytes(docx_bytes(rows))
+    filled = fill_upward(path, UNIT_FIGURES, FORM)
+    assert [r[2] for r in _docx_texts(filled.data)] == ["Số đối tượng đề nghị hỗ trợ", "", "40", "", "52", ""]
+    assert (
+        filled.unmatched[0]
+        == "bảng 1, dòng 6, cột 2: dòng 'Phường Minh Khai' không khớp chỉ tiêu hay đơn vị nào, chưa điền"
+    )
+    assert len(filled.unmatched) == 4  # and BHXH, NONG_THUONG, DUC_XUAN have figures but no row
