@@ -62,6 +62,8 @@ _END_OF_TABLE_RE = re.compile(
     r"người\s+lập|thủ\s+trưởng|nơi\s+nhận|ngày\s*[.…_\d\s]*tháng|kính\s+gửi|giám\s+đốc|chủ\s+tịch", re.I
 )
 _MAX_TABLE_ROWS = 2_000
+# A total row that says more ("Tổng cộng toàn thành phố", "Cộng các xã"), when it names no indicator.
+_TOTAL_START_RE = re.compile(r"^(?:tổng cộng|tổng số|cộng)\b")
 
 
 @dataclass(frozen=True)
@@ -178,7 +180,7 @@ def _layout(
     for c in range(label_col + 1, view.max_col + 1):
         if c in skip_cols:
             continue
-        col = _column(view, block, c)
+        col = _column(view, block, c, label_col)
         if col is None:
             continue
         named: tuple[str, ...] = ()
@@ -230,7 +232,7 @@ def _layout(
         hit: tuple[str | None, int] | None = matched.get(r)
         if hit is None and label:
             m = index.match_indicator(label)
-            hit = (None, 0) if m is TOTAL else m
+            hit = (None, 0) if m is TOTAL or m is None and _TOTAL_START_RE.match(match_key(label)) else m
         if hit is not None:
             rows.append((r, hit[0], hit[1]))
             continue
@@ -288,12 +290,14 @@ def _header_span(view: _SheetView, table: Table, skip_cols: set[int]) -> tuple[i
     return (rows[0], rows[-1]) if rows else (table.header_top, table.header_top)
 
 
-def _column(view: _SheetView, block: list[int], c: int) -> _Column | None:
+def _column(view: _SheetView, block: list[int], c: int, label_col: int) -> _Column | None:
     stack: list[str] = []
     last = None
     bottom = None
     for r in block:
         o = view.origin_of(r, c)
+        if o[1] <= label_col:
+            continue  # the label column's heading merged over this one
         cell = view.cells.get(o)
         if cell is None or not isinstance(cell.value, str):
             continue

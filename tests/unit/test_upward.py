@@ -526,3 +526,20 @@ def test_a_row_named_like_a_group_is_a_heading_not_an_unmatched_row(tmp_path: Pa
         == "bảng 1, dòng 6, cột 2: dòng 'Phường Minh Khai' không khớp chỉ tiêu hay đơn vị nào, chưa điền"
     )
     assert len(filled.unmatched) == 4  # and BHXH, NONG_THUONG, DUC_XUAN have figures but no row
+
+
+def test_a_total_row_that_says_more_and_a_label_heading_merged_right(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["TT", "Tên chính sách", None, "Số đề nghị", "Kinh phí phê duyệt (nghìn đồng)"])
+    ws.merge_cells("B1:C1")  # the label's heading over two columns, the labels in B
+    ws.append(["1", "Hỗ trợ hộ kinh doanh"])
+    ws.append(["2", "Hỗ trợ người lao động ngừng việc"])
+    ws.append([None, "Tổng cộng toàn thành phố"])
+    path = tmp_path / "tong.xlsx"
+    book.save(path)
+    filled = fill_upward(path, INDICATOR_FIGURES, FORM)
+    rows = list(openpyxl.load_workbook(io.BytesIO(filled.data)).active.iter_rows(values_only=True))
+    assert rows[1][3:] == (26, 69_000) and rows[2][3:] == (99, 75_000)
+    assert rows[3][3:] == (229, 319_640)
+    assert not any("Tên chính sách" in u or "Tổng cộng" in u for u in filled.unmatched)
