@@ -245,6 +245,7 @@ def test_upward_fills_the_superiors_form_and_lists_what_did_not_match(tmp_path):
     (tmp_path / "bieu-01.xlsx").write_bytes(province_xlsx())
     path = write_config(
         tmp_path / "config.toml",
+        smtp={"host": "127.0.0.1", "port": 2525, "security": "none", "from_address": "baocao@example.gov.vn"},
         database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
         archive_dir=tmp_path / "archive",
         extra='[upward]\ntemplate = "bieu-01.xlsx"\n',
@@ -261,6 +262,14 @@ def test_upward_fills_the_superiors_form_and_lists_what_did_not_match(tmp_path):
     ws = openpyxl.load_workbook(out)["Biểu 01"]
     assert (ws["G14"].value, ws["C14"].value, ws["F14"].value) == (46, 33, 49.5)  # dao_tao: người, triệu đồng
     assert ws["A6"].value == "(Số liệu tính đến ngày 12/08/2021)"
+    # the digest attaches the same form (to the coordinator: the digest's own recipients)
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-12", "--dry-run", "--out", str(tmp_path / "d"))
+    assert r.returncode == 0, r.stderr
+    attached = tmp_path / "d" / "bieu-mau-cap-tren-2021-08-12.xlsx"
+    got = openpyxl.load_workbook(attached)["Biểu 01"]
+    assert [[c.value for c in row] for row in got.iter_rows()] == [[c.value for c in row] for row in ws.iter_rows()]
+    eml = (tmp_path / "d" / "digest-2021-08-12.eml").read_bytes()
+    assert b"bieu-mau-cap-tren-2021-08-12.xlsx" in eml and b"To: dieuphoi.ldtbxh@example.gov.vn" in eml
     # usage errors: one sentence, exit 2
     r = baocao("--config", str(path), "upward", "--date", "2021-08-12", "--out", str(tmp_path / "out.docx"))
     assert_one_sentence(r, 2, r"--out .*out\.docx must end in \.xlsx")
