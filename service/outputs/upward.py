@@ -107,7 +107,7 @@ def fill_upward(
     text = _Texts(language)
     fmt = template.suffix.lower().lstrip(".")
     if fmt not in CONTENT_TYPES:
-        raise UpwardFormError(text("unreadable", file=template.name, detail=".xlsx/.docx"))
+        raise UpwardFormError(text("wrong_format", file=template.name))
     try:
         with open(template, "rb") as f:
             data = f.read(MAX_TEMPLATE_BYTES + 1)

@@ -280,6 +280,8 @@ def test_a_form_without_a_matching_table_is_one_sentence(tmp_path: Path) -> None
     with pytest.raises(UpwardFormError, match=r"^Biểu mẫu cấp trên khac.xlsx: không tìm thấy bảng") as e:
         fill_upward(path, INDICATOR_FIGURES, FORM)
     assert e.value.exit_code == 2
+    with pytest.raises(UpwardFormError, match=r"^Biểu mẫu cấp trên bieu.pdf không phải tệp .xlsx hay .docx$"):
+        fill_upward(tmp_path / "bieu.pdf", INDICATOR_FIGURES, FORM)
     damaged = tmp_path / "hong.docx"
     damaged.write_bytes(b"PK\x03\x04 not a zip")
     with pytest.raises(UpwardFormError, match=r"^Không đọc được biểu mẫu cấp trên hong.docx: "):
