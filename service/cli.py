@@ -428,6 +428,43 @@ def cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_upward(args: argparse.Namespace) -> int:
+    from service.day.dayview import build_day_view
+    from service.outputs.upward import figures_of_day, fill_upward
+    from templates import catalog
+
+    cfg = config_of(args)
+    if cfg.upward is None:
+        raise UsageError(f"the configuration {cfg.source} has no [upward] section naming the superior's form")
+    up = cfg.upward
+    out = Path(args.out)
+    if out.suffix.lower() != up.template.suffix.lower():
+        raise UsageError(f"--out {out} must end in {up.template.suffix.lower()}, like the form {up.template.name}")
+    day = parse_day(args.date, cfg)
+    with open_sessions(cfg)() as session:
+        view = build_day_view(session, cfg, day)
+    form = fill_upward(up.template, figures_of_day(view), cfg.form, sheet=up.sheet, language=cfg.service.language)
+    try:
+        out.write_bytes(form.data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
+    from service.outputs.i18n import fill
+
+    texts = catalog(cfg.service.language)["upward"]
+    print(
+        fill(texts["written"], {"filled": form.filled, "file": up.template.name, "date": f"{day:%d/%m/%Y}", "out": out})
+    )
+    for note in form.notes:
+        print(note)
+    if form.unmatched:
+        print(fill(texts["unmatched_heading"], {"count": len(form.unmatched)}))
+        for line in form.unmatched:
+            print(f"  - {line}")
+    else:
+        print(texts["all_matched"])
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from service.config import load_config, resolve_config_path
     from service.demo.demo import run_demo
@@ -550,6 +587,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--unit", help="unit code: fill in the unit's name")
     p.add_argument("--out", required=True, metavar="F.xlsx")
     p.set_defaults(func=cmd_template)
+
+    p = sub.add_parser(
+        "upward",
+        parents=[common],
+        help="fill the superior's own form ([upward] template) with a day's figures; lists what did not match",
+    )
+    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--out", required=True, metavar="FILE", help="the filled form (.xlsx or .docx, as the template)")
+    p.set_defaults(func=cmd_upward)
 
     p = sub.add_parser(
         "demo", parents=[common], help="the whole pipeline on a throwaway local mailbox with generated reports"

@@ -24,6 +24,7 @@ from service.config.objects import (
     ServiceConfig,
     SmtpConfig,
     UnitConfig,
+    UpwardConfig,
 )
 
 __all__ = [
@@ -42,6 +43,7 @@ __all__ = [
     "ServiceConfig",
     "SmtpConfig",
     "UnitConfig",
+    "UpwardConfig",
     "load_config",
     "resolve_config_path",
 ]

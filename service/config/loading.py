@@ -38,6 +38,7 @@ from service.config.objects import (
     ServiceConfig,
     SmtpConfig,
     UnitConfig,
+    UpwardConfig,
 )
 from service.errors import ConfigError
 from templates import catalog
@@ -56,6 +57,7 @@ if TYPE_CHECKING:  # the validation's modules (pydantic) are imported when a fil
         ScheduleModel,
         SmtpModel,
         UnitModel,
+        UpwardModel,
     )
     from service.config.table import Loc
     from service.config.targets import Target
@@ -590,6 +592,16 @@ def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Confi
         security=SecurityConfig(
             require_authentication=model.security.require_authentication, authserv_ids=model.security.authserv_id
         ),
+        upward=_upward(model.upward) if model.upward else None,
+    )
+
+
+def _upward(t: UpwardModel) -> UpwardConfig:
+    return UpwardConfig(
+        template=t.template,
+        sheet=t.sheet,
+        title=t.title or t.template.name,
+        filename=t.filename or UpwardConfig.filename,
     )
 
 

@@ -437,6 +437,50 @@ class SecurityModel(Table):
             )
 
 
+# ---- [upward] --------------------------------------------------------------------------------
+
+UPWARD_FORMATS = (".xlsx", ".docx")
+
+
+def _upward_template(value: Any, info: ValidationInfo) -> Path:
+    path = context_of(info).path(value)
+    if not path.is_file():
+        raise v.Invalid(
+            f"the superior's form '{path}' does not exist" if not path.exists() else f"'{path}' is not a file"
+        )
+    if path.suffix.lower() not in UPWARD_FORMATS:
+        raise v.Invalid(f"the superior's form '{path}' is not an .xlsx or .docx file")
+    return path
+
+
+def _upward_filename(value: Any) -> str:
+    text = v.digest_subject(value)  # one line, {date} the only field
+    if any(ch in text for ch in '/\\:*?"<>|'):
+        raise v.Invalid(f"'{text}' is not a file name: it must not contain / \\ : * ? \" < > |")
+    return text
+
+
+class UpwardModel(Table):
+    """[upward]: the superior's own form, filled from the figures and attached to the digest."""
+
+    template: Annotated[Path, CheckIn(_upward_template)] = Field(
+        description="The superior's own form, an .xlsx or .docx file (relative to the config file's folder); "
+        "must exist. Its table is found like a unit's report: rows are indicators or units, columns measures."
+    )
+    sheet: Annotated[str | None, Check(v.plain_text)] = Field(
+        None,
+        description="The sheet the form is on (in a .docx, the table's number: 1, 2...); default the one that matches.",
+    )
+    title: Annotated[str | None, Check(v.plain_text)] = Field(
+        None, description="How the digest names the form; default the template's file name."
+    )
+    filename: Annotated[str | None, Check(_upward_filename)] = Field(
+        None,
+        description="Name of the filled file without extension; {date} is the day (YYYY-MM-DD). "
+        "Default bieu-mau-cap-tren-{date}.",
+    )
+
+
 # ---- the whole file --------------------------------------------------------------------------
 
 
@@ -486,6 +530,9 @@ class ConfigModel(Table):
     )
     security: Annotated[SecurityModel, Section] = Field(
         {}, validate_default=True, description="Whether a report must prove its From address."
+    )
+    upward: Annotated[UpwardModel | None, Section] = Field(
+        None, description="The superior's own form, filled and attached to the digest (never sent to the superior)."
     )
 
     @classmethod

@@ -152,6 +152,17 @@ class SecurityConfig:
 
 
 @dataclass(frozen=True)
+class UpwardConfig:
+    """[upward]: the superior's own form, filled from the figures and attached to the digest."""
+
+    template: Path  # an existing .xlsx or .docx (absolute)
+    sheet: str | None = None  # the sheet (or, in a .docx, the table number) the form is on
+    title: str = ""  # how the digest names the form; default the template's file name
+    # The attached file's name without its extension; {date} is the day (YYYY-MM-DD).
+    filename: str = "bieu-mau-cap-tren-{date}"
+
+
+@dataclass(frozen=True)
 class Config:
     service: ServiceConfig
     imap: ImapConfig | None
@@ -165,6 +176,7 @@ class Config:
     reminders: RemindersConfig = field(default_factory=RemindersConfig)
     source: Path | None = None  # the file it was loaded from
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    upward: UpwardConfig | None = None  # the superior's form ([upward]), when configured
 
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsers.text import clean_text, safe_filename
 from service.config import Config
@@ -24,6 +24,9 @@ from service.outputs.i18n import fill, labels
 from service.outputs.model import digest_model
 from service.outputs.render import render_template
 from service.outputs.workbook import render_workbook
+
+if TYPE_CHECKING:
+    from service.outputs.upward import UpwardAttachment
 
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # The digest as sent (headers, bodies and base64-encoded attachments, CRLF line ends) stays
@@ -67,6 +70,7 @@ class DigestContent:
     html: str
     text: str
     files: tuple[DigestFile, ...]
+    upward: str = ""  # the name of the superior's form among `files`, when attached
 
 
 def is_late(cfg: Config, day: dt.date, now: dt.datetime) -> bool:
@@ -90,6 +94,7 @@ def render_digest(
     reminded: Mapping[str, list[dt.datetime]] | None = None,
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     sent_late: bool | None = None,
+    upward: UpwardAttachment | None = None,
 ) -> DigestContent:
     """Subject, HTML, text and attachments of the digest for `view.day`.
 
@@ -97,7 +102,9 @@ def render_digest(
     the workbook, in order, while the message as it goes out (`wire_size`: base64 and all)
     stays within `max_message_bytes`. The ones left out are named in the email with the
     archived message that holds each and the export command that lists them. `sent_late`
-    None means: late when `now` is over 15 minutes past the day's `digest_at`.
+    None means: late when `now` is over 15 minutes past the day's `digest_at`. `upward`
+    is the superior's form filled with the day's figures ([upward]), attached after the
+    workbook, or the sentence saying why it could not be filled.
     """
     if sent_late is None:
         sent_late = is_late(cfg, view.day, now)
@@ -113,6 +120,20 @@ def render_digest(
         name = _unique_name(fill(t["workbook_filename"], {"date": view.day.isoformat()}), names, t)
         always.append(DigestFile(name, XLSX_TYPE, book))
         model["workbook"] = name
+    model["upward"] = None
+    if upward is not None:
+        entry: dict[str, Any] = {"title": upward.title, "name": "", "filled": 0, "unmatched": [], "notes": []}
+        entry["error"] = upward.error
+        if upward.form is not None:
+            name = _unique_name(upward.filename, names, t)
+            always.append(DigestFile(name, upward.form.content_type, upward.form.data))
+            entry.update(
+                name=name,
+                filled=upward.form.filled,
+                unmatched=list(upward.form.unmatched),
+                notes=list(upward.form.notes),
+            )
+        model["upward"] = entry
     candidates: list[tuple[DigestFile, dict[str, str]]] = []
     for item in unread_files:
         u = item if isinstance(item, UnreadFile) else UnreadFile(*item)
@@ -133,6 +154,7 @@ def render_digest(
             html=render_template("digest.html", model, lang),
             text=render_template("digest.txt", model, lang),
             files=(*always, *(candidates[i][0] for i in attached)),
+            upward=str(model["upward"]["name"]) if model["upward"] else "",
         )
 
     if not candidates:

@@ -566,6 +566,7 @@ _DAEMON_IMPORTS = (
     "parsers.body",
     "parsers.message",
     "parsers.report",
+    "parsers.report.reverse",
     "parsers.readers.csv",
     "parsers.readers.docx",
     "parsers.readers.html",
@@ -573,6 +574,7 @@ _DAEMON_IMPORTS = (
     "parsers.readers.pdf",
     "parsers.readers.xls",
     "parsers.readers.xlsx",
+    "docx",
     "docx.oxml.parser",
     "lxml.etree",
     "lxml.html",
@@ -591,6 +593,7 @@ _DAEMON_IMPORTS = (
     "service.outputs.render",
     "service.outputs.sheets",
     "service.outputs.template",
+    "service.outputs.upward",
     "service.outputs.workbook",
 )
 

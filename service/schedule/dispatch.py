@@ -157,11 +157,19 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
 
     view = build_day_view(session, cfg, day, until=now)
     originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
-    return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day))
+    upward = None
+    if cfg.upward is not None:
+        from service.outputs.upward import upward_for_day  # the superior's form: attached, never sent to them
+
+        upward = upward_for_day(view, cfg)
+    return render_digest(
+        view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day), upward=upward
+    )
 
 
 def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
-    """The digest as files a person can open: .html, .txt, .eml and the workbook."""
+    """The digest as files a person can open: .html, .txt, .eml, the workbook and the
+    superior's form ([upward]) when it is attached."""
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
@@ -171,6 +179,9 @@ def write_digest_files(content: DigestContent, message: EmailMessage, out: Path,
             if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
                 (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
                 break
+        for f in content.files:
+            if content.upward and f.filename == content.upward:
+                (out / f.filename).write_bytes(f.data)
     except OSError as exc:
         raise ArchiveError(f"cannot write the digest files to {out}: {exc.strerror or exc}") from exc
 

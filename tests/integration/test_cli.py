@@ -267,3 +267,49 @@ def test_digest_with_smtp_down_exits_1_and_status_shows_it(cfg_file, tmp_path, s
     assert_one_sentence(r, 1, "was not sent: .*451")
     r = baocao("--config", str(path), "status", "--date", "2021-08-11")
     assert "CHƯA GỬI ĐƯỢC sau 1 lần thử" in r.stdout
+
+
+def test_upward_fills_the_superiors_form_and_lists_what_did_not_match(tmp_path):
+    import openpyxl
+
+    from tests.unit.upward_forms import province_xlsx
+
+    (tmp_path / "bieu-01.xlsx").write_bytes(province_xlsx())
+    path = write_config(
+        tmp_path / "config.toml",
+        smtp={"host": "127.0.0.1", "port": 2525, "security": "none", "from_address": "baocao@example.gov.vn"},
+        database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        archive_dir=tmp_path / "archive",
+        extra='[upward]\ntemplate = "bieu-01.xlsx"\n',
+    )
+    f = tmp_path / "a.eml"
+    f.write_bytes(simple_report(date=dt.datetime(2021, 8, 12, 10, 0, tzinfo=TZ7)))
+    assert baocao("--config", str(path), "import", str(f)).returncode == 0
+    out = tmp_path / "out.xlsx"
+    r = baocao("--config", str(path), "upward", "--date", "2021-08-12", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert f"Đã điền 3 ô của biểu mẫu cấp trên bieu-01.xlsx (số liệu ngày 12/08/2021) vào {out}." in r.stdout
+    assert "Chưa điền được (2), cần điền tay:" in r.stdout
+    assert "ô H8: cột 'Tỷ lệ giải ngân (%)'" in r.stdout and "ô B18: dòng 'Hỗ trợ khác" in r.stdout
+    ws = openpyxl.load_workbook(out)["Biểu 01"]
+    assert (ws["G14"].value, ws["C14"].value, ws["F14"].value) == (46, 33, 49.5)  # dao_tao: người, triệu đồng
+    assert ws["A6"].value == "(Số liệu tính đến ngày 12/08/2021)"
+    # the digest attaches the same form (to the coordinator: the digest's own recipients)
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-12", "--dry-run", "--out", str(tmp_path / "d"))
+    assert r.returncode == 0, r.stderr
+    attached = tmp_path / "d" / "bieu-mau-cap-tren-2021-08-12.xlsx"
+    got = openpyxl.load_workbook(attached)["Biểu 01"]
+    assert [[c.value for c in row] for row in got.iter_rows()] == [[c.value for c in row] for row in ws.iter_rows()]
+    eml = (tmp_path / "d" / "digest-2021-08-12.eml").read_bytes()
+    assert b"bieu-mau-cap-tren-2021-08-12.xlsx" in eml and b"To: dieuphoi.ldtbxh@example.gov.vn" in eml
+    # usage errors: one sentence, exit 2
+    r = baocao("--config", str(path), "upward", "--date", "2021-08-12", "--out", str(tmp_path / "out.docx"))
+    assert_one_sentence(r, 2, r"--out .*out\.docx must end in \.xlsx")
+    plain = write_config(
+        tmp_path / "plain.toml", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive"
+    )
+    r = baocao("--config", str(plain), "upward", "--out", str(out))
+    assert_one_sentence(r, 2, r"has no \[upward\] section")
+    (tmp_path / "bieu-01.xlsx").write_bytes(b"PK\x03\x04 broken")
+    r = baocao("--config", str(path), "upward", "--date", "2021-08-12", "--out", str(out))
+    assert_one_sentence(r, 2, r"Không đọc được biểu mẫu cấp trên bieu-01.xlsx")
