@@ -9,12 +9,12 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.inserts import insert_or_ignore
 from storage.kinds import UNASSIGNED
-from storage.models import Attachment, Figure, Message, ProblemRow
+from storage.models import Attachment, Figure, Message, MessageReport, ProblemRow
 from storage.records import MessageRecord, message_record
 
 # The rows a message's reading produced, by child table: collected for one executemany
@@ -24,6 +24,7 @@ _CHILD_TABLES: dict[str, Table] = {
     "attachments": cast(Table, Attachment.__table__),
     "figures": cast(Table, Figure.__table__),
     "problems": cast(Table, ProblemRow.__table__),
+    "reports": cast(Table, MessageReport.__table__),
 }
 
 
@@ -67,6 +68,8 @@ def add_message(
     figures: Sequence[dict[str, Any]],
     problems: Sequence[dict[str, Any]],
     children: Children | None = None,
+    *,
+    reports: Sequence[dict[str, Any]] = (),
 ) -> int | None:
     """Insert a message row unless the same message (bytes or identity) is stored; its id,
     or None when another instance stored it just now. Its attachments, figures and problems
@@ -80,6 +83,8 @@ def add_message(
     pending: Children = children if children is not None else {}
     for name, rows in (("attachments", attachments), ("figures", figures), ("problems", problems)):
         pending.setdefault(name, []).extend({"message_pk": pk, **r} for r in rows)
+    if reports:  # only with [[reports]]
+        pending.setdefault("reports", []).extend({"message_pk": pk, **r} for r in reports)
     if children is None:
         insert_children(session, pending)
     return pk
@@ -140,6 +145,8 @@ def rewrite_message(
     attachments: Sequence[dict[str, Any]],
     figures: Sequence[dict[str, Any]],
     problems: Sequence[dict[str, Any]],
+    *,
+    reports: Sequence[dict[str, Any]] = (),
 ) -> MessageRecord:
     """Replace everything derived from reading message `pk` (reprocessing with a new config)."""
     msg = session.get_one(Message, pk)
@@ -149,7 +156,10 @@ def rewrite_message(
     # Delete the old rows first: the unit of work would insert the new ones before
     # deleting, and a cell (message, indicator, measure) is unique.
     msg.attachments, msg.figures, msg.problems = [], [], []
+    session.execute(delete(MessageReport).where(MessageReport.message_pk == pk))
     session.flush()
+    if reports:
+        session.execute(insert(MessageReport), [{"message_pk": pk, **r} for r in reports])
     msg.attachments = [Attachment(**a) for a in attachments]
     msg.figures = [Figure(**f) for f in figures]
     msg.problems = [ProblemRow(**pr) for pr in problems]

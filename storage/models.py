@@ -164,8 +164,24 @@ class Figure(Base):
     # What it was read from (parsers.model.AttachmentResult.source: spreadsheet, text_pdf,
     # scan, photo, body_text, body_html); "file" for figures stored before revision 0007.
     source: Mapped[str] = mapped_column(String(20), default="file", server_default="file")
+    # The [[reports]] entry it is for; "" for the config's one report (revision 0009).
+    report_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
     message: Mapped[Message] = relationship(back_populates="figures")
-    __table_args__ = (UniqueConstraint("message_pk", "indicator", "measure", name="uq_figure_cell"),)
+    __table_args__ = (UniqueConstraint("message_pk", "report_code", "indicator", "measure", name="uq_figure_cell"),)
+
+
+class MessageReport(Base):
+    """A report (a [[reports]] code) a message carries, and whether its figures for it could be read.
+
+    Only with [[reports]]: a message of a config without them has none (revision 0009).
+    """
+
+    __tablename__ = "message_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    report_code: Mapped[str] = mapped_column(String(100), index=True)
+    readable: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (UniqueConstraint("message_pk", "report_code", name="uq_message_report"),)
 
 
 class ProblemRow(Base):

@@ -1,8 +1,9 @@
 """Which report a document carries, when one mailbox receives several (issue 15), pure.
 
 Decided from the document first: the generated form's report code in its sheet name
-("... [tuan]"), else the report whose rows and columns its figures fill best (most cells
-of the report's form, then the larger share of that form); then the subject's keywords;
+("... [tuan]"), else the report whose form its table matches best (the table's rows and
+columns, or its figures when the reader gave no table: most cells of the report's form,
+then fewest of the form's cells the table lacks); then the subject's keywords;
 then the only report the unit must send that is due that day. A document that matches
 none of the unit's reports, or two equally, gets no report: its problem says why, and
 its figures count for nothing rather than for the wrong report.
@@ -61,6 +62,8 @@ def choose_report(
     values: Values,
     sheet: str | None,
     subject: str,
+    rows: Sequence[str] = (),
+    columns: Sequence[str] = (),
 ) -> Choice:
     """The report of one document (an attachment, or the email's own figures) among `reports`."""
     mine = [r for r in reports if unit_code is None or unit_code in r.units] or list(reports)
@@ -68,7 +71,9 @@ def choose_report(
     for code in _CODE_IN_SHEET.findall(sheet or ""):
         if code in codes:
             return Choice(code, "sheet")
-    cells = {(ind, meas) for ind, row in values.items() for meas in row}
+    cells = {(ind, meas) for ind in rows for meas in columns} or {
+        (ind, meas) for ind, row in values.items() for meas in row
+    }
     if cells:
         scored = sorted(((_fit(r.form, cells), r.code) for r in mine), reverse=True)
         best = scored[0][0]
@@ -87,13 +92,13 @@ def choose_report(
     return Choice(None, "tie", Problem("report_undetermined", {"file": filename, "reports": _names(mine)}))
 
 
-def _fit(form: FormSpec, cells: set[tuple[str, str]]) -> tuple[int, Decimal]:
-    """How well figures in `cells` fill `form`: the cells it has, then the share of its cells filled."""
+def _fit(form: FormSpec, cells: set[tuple[str, str]]) -> tuple[int, int]:
+    """How well a table of `cells` matches `form`: the form's cells it has, then (negated)
+    the form's cells it lacks."""
     indicators = {i.code for i in form.indicators}
     measures = {m.code for m in form.measures}
     inside = sum(1 for ind, meas in cells if ind in indicators and meas in measures)
-    size = len(indicators) * len(measures)
-    return inside, (Decimal(inside) / size if size else Decimal(0))
+    return inside, inside - len(indicators) * len(measures)
 
 
 def _names_report(subject: str, report: ReportConfig) -> bool:

@@ -38,6 +38,7 @@ from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
+from service.ingest.choice import union_form
 from service.ingest.workers import Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
@@ -106,7 +107,9 @@ class PollReport:
 
 def routing_for(cfg: Config) -> Routing:
     own = {cfg.smtp.from_address.lower()} if cfg.smtp else set()
-    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own), security=cfg.security)
+    # With [[reports]] a document is read against every report's form, then filed under one.
+    form = union_form(cfg.reports, cfg.form) if cfg.reports else cfg.form
+    return Routing(units=cfg.units, form=form, own_addresses=frozenset(own), security=cfg.security, reports=cfg.reports)
 
 
 def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
@@ -244,7 +247,13 @@ def insert_message(
         figures,
         problems,
         children,
+        reports=report_rows(analysis),
     )
+
+
+def report_rows(analysis: Analysis) -> list[Row]:
+    """The reports a message carries (only with [[reports]]): one row per report."""
+    return [{"report_code": r.code, "readable": r.readable} for r in analysis.readings]
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
@@ -284,6 +293,19 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
         for ind, row in analysis.values.items()
         for meas, val in row.items()
     ]
+    if analysis.readings:  # with [[reports]]: each report's figures, under its code
+        figures = [
+            {
+                "indicator": ind,
+                "measure": meas,
+                "value": _storable(val),
+                "source": r.sources.get(ind, {}).get(meas, "file")[:20],
+                "report_code": r.code,
+            }
+            for r in analysis.readings
+            for ind, row in r.values.items()
+            for meas, val in row.items()
+        ]
     problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
     return derived, attachments, figures, problems
 
@@ -625,7 +647,7 @@ class Ingestor:
         with self._session() as session:
             if not claim_pending(session, pk):
                 return None
-            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()))
+            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()), reports=report_rows(analysis))
             settle_waiting(session, pk, server_action(analysis.kind, False, bool(imap and imap.processed_folder)))
             failpoint("recognised")
             self._commit(session)

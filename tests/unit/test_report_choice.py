@@ -51,6 +51,34 @@ def test_the_form_the_figures_fill_best_decides() -> None:
     assert choose(cells=("c.de_nghi", "d.da_chi", "d.de_nghi")).how == "figures"
 
 
+def test_the_tables_rows_and_columns_decide_filled_or_not() -> None:
+    # a daily form with one figure filled: its table still has the daily form's rows
+    found = choose_report(
+        REPORTS,
+        "X",
+        DAY,
+        filename="f",
+        values=values("a.de_nghi"),
+        sheet=None,
+        subject="",
+        rows=("a", "b", "c", "d"),
+        columns=("de_nghi", "da_chi"),
+    )
+    assert (found.code, found.how) == ("ngay", "figures")
+    found = choose_report(
+        REPORTS,
+        "X",
+        DAY,
+        filename="f",
+        values={},
+        sheet=None,
+        subject="",
+        rows=("a", "b"),
+        columns=("de_nghi", "da_chi"),
+    )
+    assert found.code == "tuan"  # every cell of the weekly form, none it lacks
+
+
 def test_the_generated_forms_code_in_the_sheet_name_decides_first() -> None:
     found = choose(cells=("a.de_nghi",), sheet="Mẫu báo cáo [thang]")
     assert (found.code, found.how) == ("thang", "sheet")
