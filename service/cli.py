@@ -25,9 +25,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from service.config import Config
+    from service.config.objects import ReportConfig
     from service.ingest.pipeline import Ingestor
 
 log = logging.getLogger("baocao")
+
+REPORT_HELP = "the report's code (default: the only report, or the daily one)"
 
 # Commands that need the mail passwords; the others work from the database alone.
 NEEDS_SECRETS = {"poll", "run", "digest"}
@@ -203,11 +206,29 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_of(cfg: Config, code: str | None) -> ReportConfig:
+    """The report `--report CODE` names; without it, the only report or the only daily one."""
+    try:
+        return cfg.report(code)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+
+
+def refuse_reports(cfg: Config, command: str) -> None:
+    """Digests and reminders do not follow [[reports]] yet: refused rather than sent for the wrong report."""
+    if cfg.reports:
+        raise UsageError(
+            f"`baocao {command}` does not send per-report digests yet, and the configuration lists [[reports]]; "
+            "use status and export --report CODE"
+        )
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from service.day.dayview import build_day_view
-    from service.outputs.export import day_json, status_text
+    from service.day.reportview import build_report_view, report_config
+    from service.outputs.export import day_json, report_heading, status_text
 
     cfg = config_of(args)
+    report = report_of(cfg, args.report)
     day = parse_day(args.date, cfg)
     sessions = open_sessions(cfg)
     from service.outputs.export import digest_json, digest_line
@@ -215,22 +236,28 @@ def cmd_status(args: argparse.Namespace) -> int:
     from storage.digests import digest_of
 
     with sessions() as session:
-        view = build_day_view(session, cfg, day)
-        row = digest_of(session, day)
+        view = build_report_view(session, cfg, report, day)
+        rcfg = report_config(cfg, report)
+        # Digests are sent per reporting day, of the config's one report.
+        row = digest_of(session, day) if not cfg.reports else None
         if args.json:
-            doc = day_json(view, cfg)
-            doc["digest"] = digest_json(row, cfg)
+            doc = day_json(view, rcfg)
+            if not cfg.reports:
+                doc["digest"] = digest_json(row, cfg)
             print(dumps_indented(doc))
+        elif cfg.reports:
+            print(report_heading(view, report, cfg) + "\n" + status_text(view, rcfg))
         else:
             print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from service.day.dayview import build_day_view
+    from service.day.reportview import build_report_view, report_config
     from service.outputs.export import day_json
 
     cfg = config_of(args)
+    report = report_of(cfg, args.report)
     if args.from_date or args.to_date:
         if not (args.from_date and args.to_date):
             raise UsageError("--from and --to go together")
@@ -248,9 +275,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
     sessions = open_sessions(cfg)
     with sessions() as session:
-        views = [build_day_view(session, cfg, d) for d in days]
+        views = [build_report_view(session, cfg, report, d) for d in days]
+        # A week or a month is one view however many of its days the range holds.
+        views = [v for i, v in enumerate(views) if v.period is None or i == 0 or v.day != views[i - 1].day]
+        rcfg = report_config(cfg, report)
         if args.format == "json":
-            docs = [day_json(v, cfg) for v in views]
+            docs = [day_json(v, rcfg) for v in views]
             doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
             from service.outputs.jsontext import dumps_indented
 
@@ -258,7 +288,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             from service.outputs.export import render_export_csv, render_export_xlsx
 
-            data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
+            data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, rcfg)
     if args.out:
         try:
             Path(args.out).write_bytes(data)
@@ -276,6 +306,7 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
     cfg = config_of(args, require_secrets=not args.dry_run)
+    refuse_reports(cfg, "digest")
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.UTC)
     archive = Archive(cfg.service.archive_dir)
@@ -332,6 +363,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)
+    refuse_reports(cfg, "run")
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
     Daemon(cfg, open_sessions(cfg), archive).run()
@@ -392,21 +424,26 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from service.day.reportview import report_config
     from service.outputs.template import render_form
 
     cfg = config_of(args)
+    report = report_of(cfg, args.report)
     unit = None
     if args.unit:
         try:
             unit = cfg.unit(args.unit)
         except KeyError:
             raise UsageError(f"no unit with code '{args.unit}' in {cfg.source}") from None
+        if unit.code not in report.units:
+            raise UsageError(f"unit '{unit.code}' does not send the report '{report.code}'")
     out = Path(args.out)
     try:
-        out.write_bytes(render_form(cfg, unit))
+        out.write_bytes(render_form(report_config(cfg, report), unit))
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    print(f"Wrote the blank report form{' for ' + unit.name if unit else ''} to {out}.")
+    what = f"'{report.title or report.code}'" if cfg.reports else "report"
+    print(f"Wrote the blank {what} form{' for ' + unit.name if unit else ''} to {out}.")
     return 0
 
 
@@ -478,12 +515,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("status", parents=[common], help="who has reported on a day")
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today); with --report, the period containing it")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("export", parents=[common], help="the stored figures")
     p.add_argument("--date")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--from", dest="from_date")
     p.add_argument("--to", dest="to_date")
     p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
@@ -530,6 +569,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("template", parents=[common], help="write the blank report form for units")
     p.add_argument("--unit", help="unit code: fill in the unit's name")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--out", required=True, metavar="F.xlsx")
     p.set_defaults(func=cmd_template)
 

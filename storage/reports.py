@@ -4,6 +4,7 @@ report's figures of them. Rows stored for a config without [[reports]] carry non
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from decimal import Decimal
 
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from storage.days import CHUNK, Values
-from storage.models import Figure, MessageReport
+from storage.kinds import REPORT
+from storage.models import Figure, Message, MessageReport
 
 
 def reports_of(session: Session, message_ids: Collection[int]) -> dict[int, dict[str, bool]]:
@@ -37,4 +39,27 @@ def report_values(session: Session, message_ids: Collection[int], report_code: s
         )
         for pk, ind, meas, value in session.execute(stmt).tuples():
             out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(value)
+    return out
+
+
+def report_days(
+    session: Session, report_code: str, unit_codes: Collection[str], before: dt.date
+) -> dict[str, list[dt.date]]:
+    """The days before `before` on which each unit sent a message whose `report_code` figures could be read."""
+    stmt = (
+        select(Message.unit_code, Message.report_day)
+        .join(MessageReport, MessageReport.message_pk == Message.id)
+        .where(
+            MessageReport.report_code == report_code,
+            MessageReport.readable.is_(True),
+            Message.kind == REPORT,
+            Message.report_day < before,
+            Message.unit_code.in_(list(unit_codes)),
+        )
+        .group_by(Message.unit_code, Message.report_day)
+    )
+    out: dict[str, list[dt.date]] = {}
+    for code, day in session.execute(stmt).tuples():
+        if code is not None:
+            out.setdefault(code, []).append(day)
     return out

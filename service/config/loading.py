@@ -58,9 +58,6 @@ log = logging.getLogger("service.config")
 
 CONFIG_ENV = "BAOCAO_CONFIG"
 DEFAULT_CONFIG_FILE = "config.toml"
-# [[reports]] is validated and built, but until statuses, digests and reminders follow it
-# a config that lists reports is refused rather than half obeyed (issue 15).
-REPORTS_ACTED_ON = False
 M = TypeVar("M", bound=BaseModel)
 DEFAULT_PORTS: Mapping[str, Mapping[str, int]] = {
     "imap": {"ssl": 993, "starttls": 143, "none": 143},
@@ -98,11 +95,6 @@ def load_config(
         lines = key_lines(text)
         problems.extend(_sentence(error["loc"], error["msg"], lines) for error in e.errors(include_url=False))
     targets = _targets(model, data, ctx, problems)
-    if data.get("reports") and not REPORTS_ACTED_ON:
-        problems.append(
-            f"reports: [[reports]] is not acted on by this version yet (line {key_lines(text).get(('reports', 0))}); "
-            "remove it: the top-level keys describe the one daily report"
-        )
     if problems or model is None:
         raise ConfigError(file, problems)
     config = _build(model, file, targets)

@@ -656,6 +656,15 @@ def _report_rules(
     reports = data.get("reports")
     if not isinstance(reports, list):
         return
+    # Acknowledgements and reminders do not name a report or period yet: refused, not sent wrong.
+    for section in ("acknowledgements", "reminders"):
+        table = data.get(section)
+        if reports and isinstance(table, dict) and table.get("enabled") is True:
+            yield (
+                (section, "enabled"),
+                f"[{section}] do not follow [[reports]] yet (they would name no report or period): "
+                "set enabled = false, or leave [[reports]] out",
+            )
     entries: list[Entry] = [
         (("reports", i), _valid(v.code, r.get("code")), ()) for i, r in enumerate(reports) if isinstance(r, dict)
     ]

@@ -22,6 +22,7 @@ from parsers.model import FormSpec, Problem
 from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig
 from service.day.bulk import collector_paused
+from service.day.periods import ReportPeriod
 from service.day.periods import on_time as on_time  # the timeliness rule, where its callers find it
 from storage.days import (
     Sources,
@@ -112,6 +113,8 @@ class DayView:
     until: dt.datetime | None = None
     counts: dict[str, int] = field(default_factory=dict)
     excluded: tuple[Exclusion, ...] = ()  # the figures `totals` leave out, unit by unit
+    # With [[reports]]: the report's period this view is of (`day` is its first day).
+    period: ReportPeriod | None = None
 
 
 def is_reporting_day(cfg: Config, day: dt.date) -> bool:

@@ -1,7 +1,7 @@
 """Which report a document carries, when one mailbox receives several (issue 15), pure.
 
 Decided from the document first: the generated form's report code in its sheet name
-("... [tuan]"), else the report whose form its table matches best (the table's rows and
+("Báo cáo (tuan)"), else the report whose form its table matches best (the table's rows and
 columns, or its figures when the reader gave no table: most cells of the report's form,
 then fewest of the form's cells the table lacks); then the subject's keywords;
 then the only report the unit must send that is due that day. A document that matches
@@ -22,7 +22,7 @@ from parsers.vntext import normalize_label, strip_diacritics
 from service.config.objects import ReportConfig
 
 Values = Mapping[str, Mapping[str, Decimal]]
-_CODE_IN_SHEET = re.compile(r"\[([a-z0-9_]+)\]")
+_CODE_IN_SHEET = re.compile(r"\(([a-z0-9_]+)\)")  # "Báo cáo (tuan)": Excel allows no [ ] in a sheet name
 
 
 @dataclass(frozen=True)

@@ -80,9 +80,9 @@ def test_the_tables_rows_and_columns_decide_filled_or_not() -> None:
 
 
 def test_the_generated_forms_code_in_the_sheet_name_decides_first() -> None:
-    found = choose(cells=("a.de_nghi",), sheet="Mẫu báo cáo [thang]")
+    found = choose(cells=("a.de_nghi",), sheet="Mẫu báo cáo (thang)")
     assert (found.code, found.how) == ("thang", "sheet")
-    assert choose(unit="Y", cells=("a.de_nghi",), sheet="[thang]").code != "thang"  # not one of Y's reports
+    assert choose(unit="Y", cells=("a.de_nghi",), sheet="(thang)").code != "thang"  # not one of Y's reports
 
 
 def test_equal_fits_go_to_the_subject_then_to_the_only_report_due() -> None:

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-import service.config.loading
 from service.config import Config
 from service.ingest.analysis import analyse_message
 from service.ingest.pipeline import analysis_rows, report_rows, routing_for
 from storage.kinds import REPORT
 from tests.mailbuilders import XLSX, email_bytes, report_workbook
-from tests.unit.test_config import EXAMPLE, SAMPLE_ENV, load, uncomment
+from tests.unit.test_config import EXAMPLE, SAMPLE_ENV, load
+from tests.unit.test_reports_config import example_with_reports
 
 DAY = dt.date(2021, 8, 18)
 DAILY_COLUMNS = ("Số đối tượng đề nghị hỗ trợ", "Số đối tượng được phê duyệt", "Kinh phí được phê duyệt (triệu đồng)")
@@ -28,11 +28,9 @@ WEEKLY_ROWS = ("Hỗ trợ hộ kinh doanh", "Hỗ trợ người lao động kh
 
 
 @pytest.fixture
-def cfg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Config:
+def cfg(tmp_path: Path) -> Config:
     """config.example.toml with its four reports written in."""
-    monkeypatch.setattr(service.config.loading, "REPORTS_ACTED_ON", True)
-    head, marker, block = EXAMPLE.read_text(encoding="utf-8").partition("# ---- Several reports")
-    return load(tmp_path, head + marker + uncomment(block), env=SAMPLE_ENV)
+    return load(tmp_path, example_with_reports(), env=SAMPLE_ENV)
 
 
 def book(rows: tuple[str, ...], columns: tuple[str, ...], value: int = 5) -> bytes:

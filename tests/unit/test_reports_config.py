@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
 
-import service.config.loading
 from service.config import Config
 from service.config.objects import DEFAULT_REPORT_CODE, LAST_DAY
 from tests.unit.test_config import EXAMPLE, SAMPLE_ENV, load, problems, toml, uncomment
@@ -72,19 +72,12 @@ message = "Số phê duyệt lớn hơn số đề nghị"
 """
 
 
-@pytest.fixture(autouse=True)
-def reports_acted_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(service.config.loading, "REPORTS_ACTED_ON", True)
-
-
-def test_reports_are_refused_while_the_service_does_not_act_on_them(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(service.config.loading, "REPORTS_ACTED_ON", False)
-    found = problems(tmp_path, toml(units=UNITS) + REPORTS)
-    assert found == [
-        "reports: [[reports]] is not acted on by this version yet (line 44); "
-        "remove it: the top-level keys describe the one daily report"
+def test_acknowledgements_and_reminders_are_refused_with_reports_until_they_name_them(tmp_path: Path) -> None:
+    text = toml(units=UNITS, acknowledgements="enabled = true", reminders="enabled = true") + REPORTS
+    assert [p.rsplit(" (line ", 1)[0] for p in problems(tmp_path, text)] == [
+        f"{section}.enabled: [{section}] do not follow [[reports]] yet (they would name no report or period): "
+        "set enabled = false, or leave [[reports]] out"
+        for section in ("acknowledgements", "reminders")
     ]
 
 
@@ -140,10 +133,8 @@ def test_without_a_daily_report_one_must_be_chosen(tmp_path: Path) -> None:
 
 
 def test_the_example_shows_a_daily_a_weekly_a_monthly_and_a_one_off_report(tmp_path: Path) -> None:
-    text = EXAMPLE.read_text(encoding="utf-8")
-    head, marker, block = text.partition("# ---- Several reports")
-    assert marker and "\n[[reports]]" not in text  # shown commented out: the example stays one daily report
-    cfg: Config = load(tmp_path, head + marker + uncomment(block), env=SAMPLE_ENV)
+    assert "\n[[reports]]" not in EXAMPLE.read_text(encoding="utf-8")  # shown commented out: one daily report
+    cfg: Config = load(tmp_path, example_with_reports(), env=SAMPLE_ENV)
     assert [(r.code, r.period) for r in cfg.all_reports()] == [
         ("ngay", "day"),
         ("tuan", "week"),
@@ -155,6 +146,16 @@ def test_the_example_shows_a_daily_a_weekly_a_monthly_and_a_one_off_report(tmp_p
     assert tuan.units == tuple(u.code for u in cfg.units if u.group == "Xã, phường") and tuan.deadline_day == 4
     assert thang.deadline_day == 20 and thang.form.measure("kinh_phi_con_lai").default_scale == 1_000_000
     assert nhanh.units == ("BHXH", "THUE") and not nhanh.cumulative
+
+
+def example_with_reports() -> str:
+    """config.example.toml with its reports written in (and what they do not follow yet off)."""
+    head, marker, block = EXAMPLE.read_text(encoding="utf-8").partition("# ---- Several reports")
+    assert marker
+    head = re.sub(
+        r"^(\[(?:acknowledgements|reminders)\]\n(?:#.*\n)*)enabled = true", r"\1enabled = false", head, flags=re.M
+    )
+    return head + marker + uncomment(block)
 
 
 def test_every_problem_of_the_reports_is_listed_at_once(tmp_path: Path) -> None:
