@@ -404,6 +404,15 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None
+    if args.date:  # the days of the report's period containing it
+        from service.day.periods import period_of
+
+        if start or end:
+            raise UsageError("give either --date or --from/--to")
+        period = period_of(report_of(cfg, args.report), parse_day(args.date, cfg), cfg.service.timezone)
+        start, end = period.start, period.end
+    elif args.report:
+        raise UsageError("--report goes with --date: the messages of the report's period containing that day")
     if start and end and end < start:
         raise UsageError("--to is before --from")
     tty = sys.stderr.isatty()
@@ -565,6 +574,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_date")
     p.add_argument("--to", dest="to_date")
     p.add_argument("--unassigned", action="store_true", help="only messages not tied to a unit")
+    p.add_argument("--date", help="re-read the days of the report's period containing this day")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.set_defaults(func=cmd_reprocess)
 
     p = sub.add_parser("template", parents=[common], help="write the blank report form for units")

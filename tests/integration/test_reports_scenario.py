@@ -148,3 +148,13 @@ def test_status_and_template_name_the_report_and_period(
     assert (
         main(["template", "--config", str(cfg_file), "--report", "tuan", "--unit", "BHXH", "--out", str(out_file)]) == 2
     )
+
+
+def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18")
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18"]) == 0
+    # the five messages of 16-22/8 (whatever report they carry), none changed
+    assert "Reprocessed 5 message(s) with the current configuration; 0 changed." in capsys.readouterr().out
+    assert export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18") == before
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan"]) == 2
+    assert "--report goes with --date" in capsys.readouterr().err
