@@ -219,7 +219,7 @@ def refuse_reports(cfg: Config, command: str) -> None:
     if cfg.reports:
         raise UsageError(
             f"`baocao {command}` does not send per-report digests yet, and the configuration lists [[reports]]; "
-            "use status and export --report CODE"
+            "use digest --report CODE --dry-run --out DIR, status and export"
         )
 
 
@@ -306,7 +306,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
     cfg = config_of(args, require_secrets=not args.dry_run)
-    refuse_reports(cfg, "digest")
+    if cfg.reports:
+        return _report_digest(args, cfg)
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.UTC)
     archive = Archive(cfg.service.archive_dir)
@@ -343,6 +344,34 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_digest(args: argparse.Namespace, cfg: Config) -> int:
+    """A report's digest for the period containing --date, built and written, not sent:
+    per-report digests are not claimed and sent on their schedule yet."""
+    from service.day.periods import period_label, period_of
+    from service.day.reportview import report_config
+    from service.ingest.archive import Archive
+    from service.outputs.digest import compose_email
+    from service.schedule.dispatch import build_digest, write_digest_files
+
+    if not args.dry_run:
+        refuse_reports(cfg, "digest")
+    report = report_of(cfg, args.report)
+    period = period_of(report, parse_day(args.date, cfg), cfg.service.timezone)
+    rcfg = report_config(cfg, report)
+    now = dt.datetime.now(dt.UTC)
+    with open_sessions(cfg)() as session:
+        content = build_digest(rcfg, session, Archive(cfg.service.archive_dir), period.start, now)
+    if args.out:
+        message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>")
+        write_digest_files(content, message, Path(args.out), period.start)
+    label = period_label(period, cfg.service.language)
+    print(
+        f"Digest of {report.code} for {label} built, not sent: {content.subject}"
+        + (f" (files in {args.out})" if args.out else "")
+    )
+    return 0
+
+
 def _poll_before_digest(cfg: Config) -> None:
     from service.mail.mailbox import Mailbox
 
@@ -361,9 +390,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     from service.ingest.archive import Archive
     from service.schedule.daemon import Daemon
 
-    faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)
     refuse_reports(cfg, "run")
+    faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
     Daemon(cfg, open_sessions(cfg), archive).run()
@@ -543,6 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build it, do not send")
     p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
     p.add_argument("--resend", action="store_true", help="send again even if it was sent")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP + "; with [[reports]], only with --dry-run")
     p.add_argument(
         "--force",
         action="store_true",

@@ -155,7 +155,12 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
 
-    view = build_day_view(session, cfg, day, until=now)
+    if cfg.reports:  # a report's digest: cfg is reportview.report_config of it
+        from service.day.reportview import build_report_view
+
+        view = build_report_view(session, cfg, cfg.reports[0], day, until=now)
+    else:
+        view = build_day_view(session, cfg, day, until=now)
     originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
     return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day))
 

@@ -134,8 +134,10 @@ def test_status_and_template_name_the_report_and_period(
     assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\n")
     assert main(["status", "--config", str(cfg_file), "--report", "quy"]) == 2
     assert "no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008" in capsys.readouterr().err
-    assert main(["digest", "--config", str(cfg_file), "--dry-run"]) == 2
+    assert main(["digest", "--config", str(cfg_file)]) == 2
     assert "does not send per-report digests yet" in capsys.readouterr().err
+    assert main(["run", "--config", str(cfg_file)]) == 2
+    assert "`baocao run` does not send per-report digests yet" in capsys.readouterr().err
 
     import openpyxl
 
@@ -158,3 +160,34 @@ def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: 
     assert export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18") == before
     assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan"]) == 2
     assert "--report goes with --date" in capsys.readouterr().err
+
+
+def test_a_reports_digest_is_built_for_its_period(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "digest"
+    assert (
+        main(
+            [
+                "digest",
+                "--config",
+                str(cfg_file),
+                "--report",
+                "tuan",
+                "--date",
+                "2021-08-18",
+                "--dry-run",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    said = capsys.readouterr().out
+    assert said.startswith(
+        "Digest of tuan for tuần 16/08–22/08/2021 built, not sent: Tổng hợp báo cáo tuần tuần 16/08–22/08/2021"
+    )
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert "Tổng hợp: Báo cáo tuần — tuần 16/08–22/08/2021" in html and "16:00 20/08/2021" in html
+    assert "UBND xã Dương Quang" in html and "Bảo hiểm xã hội thành phố" not in html
+    assert main(["digest", "--config", str(cfg_file), "--report", "tuan"]) == 2  # sending: not yet
