@@ -214,15 +214,6 @@ def report_of(cfg: Config, code: str | None) -> ReportConfig:
         raise UsageError(str(exc.args[0])) from None
 
 
-def refuse_reports(cfg: Config, command: str) -> None:
-    """Digests and reminders do not follow [[reports]] yet: refused rather than sent for the wrong report."""
-    if cfg.reports:
-        raise UsageError(
-            f"`baocao {command}` does not send per-report digests yet, and the configuration lists [[reports]]; "
-            "use digest --report CODE --dry-run --out DIR, status and export"
-        )
-
-
 def cmd_status(args: argparse.Namespace) -> int:
     from service.day.reportview import build_report_view, report_config
     from service.outputs.export import day_json, report_heading, status_text
@@ -345,30 +336,46 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def _report_digest(args: argparse.Namespace, cfg: Config) -> int:
-    """A report's digest for the period containing --date, built and written, not sent:
-    per-report digests are not claimed and sent on their schedule yet."""
+    """A report's digest for its period containing --date (default: today's period)."""
     from service.day.periods import period_label, period_of
     from service.day.reportview import report_config
     from service.ingest.archive import Archive
-    from service.outputs.digest import compose_email
-    from service.schedule.dispatch import build_digest, write_digest_files
+    from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
-    if not args.dry_run:
-        refuse_reports(cfg, "digest")
     report = report_of(cfg, args.report)
     period = period_of(report, parse_day(args.date, cfg), cfg.service.timezone)
     rcfg = report_config(cfg, report)
     now = dt.datetime.now(dt.UTC)
-    with open_sessions(cfg)() as session:
-        content = build_digest(rcfg, session, Archive(cfg.service.archive_dir), period.start, now)
-    if args.out:
-        message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>")
-        write_digest_files(content, message, Path(args.out), period.start)
+    archive = Archive(cfg.service.archive_dir)
     label = period_label(period, cfg.service.language)
-    print(
-        f"Digest of {report.code} for {label} built, not sent: {content.subject}"
-        + (f" (files in {args.out})" if args.out else "")
+    if not args.dry_run and cfg.smtp is None:
+        raise UsageError("the configuration has no [smtp] section to send the digest with")
+    if not args.dry_run and cfg.imap is not None and now.astimezone(cfg.service.timezone).date() in period:
+        _poll_before_digest(cfg)  # a report that arrived a minute ago belongs in it
+    sessions = open_sessions(cfg)
+    if args.out or args.dry_run:
+        from service.outputs.digest import compose_email
+        from service.schedule.dispatch import write_digest_files
+
+        with sessions() as session:
+            content = build_digest(rcfg, session, archive, period.start, now)
+        if args.out:
+            message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>")
+            write_digest_files(content, message, Path(args.out), period.start)
+        if args.dry_run:
+            print(
+                f"Digest of {report.code} for {label} built, not sent: {content.subject}"
+                + (f" (files in {args.out})" if args.out else "")
+            )
+            return 0
+    outcome = send_digest(
+        rcfg, sessions, archive, period.start, now, resend=args.resend, ignore_backoff=True, force=args.force
     )
+    if outcome.status == "failed":
+        raise SmtpError(
+            f"the digest of {report.code} for {label} was not sent: {outcome.detail}; it will be retried by the daemon"
+        )
+    print(f"{report.code}, {label}: {outcome_sentence(outcome, rcfg)}")
     return 0
 
 
@@ -391,7 +398,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     from service.schedule.daemon import Daemon
 
     cfg = config_of(args)
-    refuse_reports(cfg, "run")
     faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
@@ -572,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build it, do not send")
     p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
     p.add_argument("--resend", action="store_true", help="send again even if it was sent")
-    p.add_argument("--report", metavar="CODE", help=REPORT_HELP + "; with [[reports]], only with --dry-run")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP + "; --date then picks its period")
     p.add_argument(
         "--force",
         action="store_true",

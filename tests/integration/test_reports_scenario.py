@@ -34,10 +34,17 @@ def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> dt.datetime:
 
 
 @pytest.fixture
-def cfg_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Path:
+def cfg_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], smtp: Any) -> Path:
     for name, value in SAMPLE_ENV.items():
         monkeypatch.setenv(name, value)
     text = example_with_reports()
+    text = re.sub(
+        r"^\[smtp\]\n(?:.*\n)*?(?=\n)",
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "baocao@example.gov.vn"\n',
+        text,
+        count=1,
+        flags=re.M,
+    )
     text = re.sub(
         r"^database_url\s*=.*$", f'database_url = "sqlite:///{tmp_path / "db.sqlite3"}"', text, count=1, flags=re.M
     )
@@ -134,10 +141,6 @@ def test_status_and_template_name_the_report_and_period(
     assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\n")
     assert main(["status", "--config", str(cfg_file), "--report", "quy"]) == 2
     assert "no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008" in capsys.readouterr().err
-    assert main(["digest", "--config", str(cfg_file)]) == 2
-    assert "does not send per-report digests yet" in capsys.readouterr().err
-    assert main(["run", "--config", str(cfg_file)]) == 2
-    assert "`baocao run` does not send per-report digests yet" in capsys.readouterr().err
 
     import openpyxl
 
@@ -190,4 +193,42 @@ def test_a_reports_digest_is_built_for_its_period(
     html = next(out.glob("*.html")).read_text(encoding="utf-8")
     assert "Tổng hợp: Báo cáo tuần — tuần 16/08–22/08/2021" in html and "16:00 20/08/2021" in html
     assert "UBND xã Dương Quang" in html and "Bảo hiểm xã hội thành phố" not in html
-    assert main(["digest", "--config", str(cfg_file), "--report", "tuan"]) == 2  # sending: not yet
+
+
+def test_each_reports_digest_goes_once_per_period_to_its_recipients(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], smtp: Any
+) -> None:
+    for _ in range(2):
+        assert main(["digest", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith(
+        "tuan, tuần 16/08–22/08/2021: Digest for 16/08/2021 sent to lanhdao.ldtbxh@example.gov.vn"
+    )
+    assert "was already sent" in said[1]
+    assert main(["digest", "--config", str(cfg_file), "--report", "thang", "--date", "2021-08-31"]) == 0
+    assert main(["digest", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-16"]) == 0
+    sent = [m for m in smtp.messages if "baocao@example.gov.vn" not in m.rcpt_tos or len(m.rcpt_tos) > 1]
+    subjects = [re.search(rb"^Subject: (.*)$", m.data, re.M) for m in sent]
+    assert len(sent) == 3 and all(subjects)
+    assert sent[0].rcpt_tos[:2] == ["lanhdao.ldtbxh@example.gov.vn", "dieuphoi.ldtbxh@example.gov.vn"]  # to, cc
+    assert "lanhdao.ldtbxh@example.gov.vn" not in sent[1].rcpt_tos
+    assert "dieuphoi.ldtbxh@example.gov.vn" in sent[1].rcpt_tos  # the monthly report's digest goes to [digest] to
+
+
+def test_the_daemon_finds_each_reports_digests_due_on_their_own_schedule(cfg_file: Path) -> None:
+    from service.config import load_config
+    from service.schedule.daemon import due_report_digests
+
+    cfg = load_config(cfg_file)
+    tz = cfg.service.timezone
+
+    def due(when: dt.datetime) -> set[tuple[str, str]]:
+        return {(p.report, p.start.isoformat()) for _, p in due_report_digests(cfg, when)}
+
+    friday = due(dt.datetime(2021, 8, 20, 17, 0, tzinfo=tz))  # the weekly one's time; the monthly and one-off at 17:00
+    assert {("tuan", "2021-08-16"), ("thang", "2021-08-01"), ("nhanh_2008", "2021-08-18")} <= friday
+    assert ("ngay", "2021-08-20") in friday and ("ngay", "2021-08-17") in friday  # the catch-up window
+    assert ("tuan", "2021-08-16") not in due(dt.datetime(2021, 8, 20, 16, 59, tzinfo=tz))
+    assert ("thang", "2021-08-01") not in due(dt.datetime(2021, 8, 20, 16, 59, tzinfo=tz))
+    later = due(dt.datetime(2021, 8, 30, 9, 0, tzinfo=tz))
+    assert ("tuan", "2021-08-23") in later and ("tuan", "2021-08-16") not in later  # the 27th's; the 20th's is past
