@@ -229,15 +229,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     with sessions() as session:
         view = build_report_view(session, cfg, report, day)
         rcfg = report_config(cfg, report)
-        # Digests are sent per reporting day, of the config's one report.
-        row = digest_of(session, day) if not cfg.reports else None
+        # One digest per reporting day; with [[reports]], per report and period (its first day).
+        row = digest_of(session, view.day, report.code) if cfg.reports else digest_of(session, day)
         if args.json:
             doc = day_json(view, rcfg)
-            if not cfg.reports:
-                doc["digest"] = digest_json(row, cfg)
+            doc["digest"] = digest_json(row, rcfg)
             print(dumps_indented(doc))
         elif cfg.reports:
-            print(report_heading(view, report, cfg) + "\n" + status_text(view, rcfg))
+            print(
+                report_heading(view, report, cfg)
+                + "\n"
+                + status_text(view, rcfg)
+                + "\n\n"
+                + digest_line(row, view, rcfg)
+            )
         else:
             print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
     return 0

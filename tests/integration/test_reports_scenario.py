@@ -205,6 +205,10 @@ def test_each_reports_digest_goes_once_per_period_to_its_recipients(
         "tuan, tuần 16/08–22/08/2021: Digest for 16/08/2021 sent to lanhdao.ldtbxh@example.gov.vn"
     )
     assert "was already sent" in said[1]
+    assert main(["status", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-22", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["digest"]["state"] == "sent"
+    assert main(["status", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-22", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["digest"] is None  # not that day's
     assert main(["digest", "--config", str(cfg_file), "--report", "thang", "--date", "2021-08-31"]) == 0
     assert main(["digest", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-16"]) == 0
     sent = [m for m in smtp.messages if "baocao@example.gov.vn" not in m.rcpt_tos or len(m.rcpt_tos) > 1]
