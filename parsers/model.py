@@ -125,6 +125,10 @@ class AttachmentResult:
     # from a spreadsheet, a text PDF or an HTML table are marked as read from a
     # scan, a photo or free text.
     source: str = "file"
+    # The form's rows (indicator codes) and columns (measure codes) the table was found
+    # to have, filled or not: which of several report forms it is (service.ingest.choice).
+    rows: tuple[str, ...] = ()
+    columns: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -25,9 +25,12 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from service.config import Config
+    from service.config.objects import ReportConfig
     from service.ingest.pipeline import Ingestor
 
 log = logging.getLogger("baocao")
+
+REPORT_HELP = "the report's code (default: the only report, or the daily one)"
 
 # Commands that need the mail passwords; the others work from the database alone.
 NEEDS_SECRETS = {"poll", "run", "digest"}
@@ -218,15 +221,27 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def report_of(cfg: Config, code: str | None) -> ReportConfig:
+    """The report `--report CODE` names; without it, the only report or the only daily one."""
+    try:
+        return cfg.report(code)
+    except KeyError as exc:
+        raise UsageError(str(exc.args[0])) from None
+
+
 def cmd_status(args: argparse.Namespace) -> int:
-    from service.day.dayview import build_day_view
     from service.outputs.export import day_json, digest_json, digest_line, status_text
     from service.outputs.jsontext import dumps_indented
+
+    cfg = config_of(args)
+    report = report_of(cfg, args.report)
+    day = parse_day(args.date, cfg)
+    if cfg.reports:
+        return _report_status(args, cfg, report, day)
+    from service.day.dayview import build_day_view
     from storage.days import digest_of_day
     from storage.direct import open_direct
 
-    cfg = config_of(args)
-    day = parse_day(args.date, cfg)
     # Read through the database driver when the schema is current (no SQLAlchemy to
     # import); else the full way, which migrates it first.
     reader = open_direct(cfg.service.database_url)
@@ -242,11 +257,34 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_status(args: argparse.Namespace, cfg: Config, report: ReportConfig, day: dt.date) -> int:
+    """`status` with [[reports]]: the report's period containing `day`, and its digest."""
+    from service.day.reportview import build_report_view, report_config
+    from service.outputs.export import day_json, digest_json, digest_line, report_heading, status_text
+    from service.outputs.jsontext import dumps_indented
+    from storage.digests import digest_of
+
+    with open_sessions(cfg)() as session:
+        view = build_report_view(session, cfg, report, day)
+        rcfg = report_config(cfg, report)
+        # With [[reports]], one digest per report and period (its first day).
+        row = digest_of(session, view.day, report.code)
+    if args.json:
+        doc = day_json(view, rcfg)
+        doc["digest"] = digest_json(row, rcfg)
+        print(dumps_indented(doc))
+    else:
+        print(
+            report_heading(view, report, cfg) + "\n" + status_text(view, rcfg) + "\n\n" + digest_line(row, view, rcfg)
+        )
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    from service.day.dayview import build_day_view
     from service.outputs.export import day_json
 
     cfg = config_of(args)
+    report = report_of(cfg, args.report)
     if args.from_date or args.to_date:
         if not (args.from_date and args.to_date):
             raise UsageError("--from and --to go together")
@@ -262,13 +300,24 @@ def cmd_export(args: argparse.Namespace) -> int:
         days = [parse_day(args.date, cfg)]
     if args.format == "xlsx" and not args.out:
         raise UsageError("--format xlsx needs --out FILE.xlsx")
-    from storage.direct import open_direct
+    if cfg.reports:
+        from service.day.reportview import build_report_view, report_config
 
-    reader = open_direct(cfg.service.database_url)  # as `status`: the driver alone when the schema is current
-    with reader if reader is not None else open_sessions(cfg)() as db:
-        views = [build_day_view(db, cfg, d) for d in days]
+        with open_sessions(cfg)() as session:
+            views = [build_report_view(session, cfg, report, d) for d in days]
+        # A week or a month is one view however many of its days the range holds.
+        views = [v for i, v in enumerate(views) if v.period is None or i == 0 or v.day != views[i - 1].day]
+        rcfg = report_config(cfg, report)
+    else:
+        from service.day.dayview import build_day_view
+        from storage.direct import open_direct
+
+        reader = open_direct(cfg.service.database_url)  # as `status`: the driver alone when the schema is current
+        with reader if reader is not None else open_sessions(cfg)() as db:
+            views = [build_day_view(db, cfg, d) for d in days]
+        rcfg = cfg
     if args.format == "json":
-        docs = [day_json(v, cfg) for v in views]
+        docs = [day_json(v, rcfg) for v in views]
         doc = docs[0] if len(docs) == 1 else {"from": days[0].isoformat(), "to": days[-1].isoformat(), "days": docs}
         from service.outputs.jsontext import dumps_indented
 
@@ -276,7 +325,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     else:
         from service.outputs.export import render_export_csv, render_export_xlsx
 
-        data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, cfg)
+        data = (render_export_xlsx if args.format == "xlsx" else render_export_csv)(views, rcfg)
     if args.out:
         try:
             Path(args.out).write_bytes(data)
@@ -294,6 +343,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
     from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
     cfg = config_of(args, require_secrets=not args.dry_run)
+    if cfg.reports:
+        return _report_digest(args, cfg)
     day = parse_day(args.date, cfg)
     now = dt.datetime.now(dt.UTC)
     archive = Archive(cfg.service.archive_dir)
@@ -330,6 +381,50 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_digest(args: argparse.Namespace, cfg: Config) -> int:
+    """A report's digest for its period containing --date (default: today's period)."""
+    from service.day.periods import period_label, period_of
+    from service.day.reportview import report_config
+    from service.ingest.archive import Archive
+    from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
+
+    report = report_of(cfg, args.report)
+    period = period_of(report, parse_day(args.date, cfg), cfg.service.timezone)
+    rcfg = report_config(cfg, report)
+    now = dt.datetime.now(dt.UTC)
+    archive = Archive(cfg.service.archive_dir)
+    label = period_label(period, cfg.service.language)
+    if not args.dry_run and cfg.smtp is None:
+        raise UsageError("the configuration has no [smtp] section to send the digest with")
+    if not args.dry_run and cfg.imap is not None and now.astimezone(cfg.service.timezone).date() in period:
+        _poll_before_digest(cfg)  # a report that arrived a minute ago belongs in it
+    sessions = open_sessions(cfg)
+    if args.out or args.dry_run:
+        from service.outputs.digest import compose_email
+        from service.schedule.dispatch import write_digest_files
+
+        with sessions() as session:
+            content = build_digest(rcfg, session, archive, period.start, now)
+        if args.out:
+            message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>")
+            write_digest_files(content, message, Path(args.out), period.start)
+        if args.dry_run:
+            print(
+                f"Digest of {report.code} for {label} built, not sent: {content.subject}"
+                + (f" (files in {args.out})" if args.out else "")
+            )
+            return 0
+    outcome = send_digest(
+        rcfg, sessions, archive, period.start, now, resend=args.resend, ignore_backoff=True, force=args.force
+    )
+    if outcome.status == "failed":
+        raise SmtpError(
+            f"the digest of {report.code} for {label} was not sent: {outcome.detail}; it will be retried by the daemon"
+        )
+    print(f"{report.code}, {label}: {outcome_sentence(outcome, rcfg)}")
+    return 0
+
+
 def _poll_before_digest(cfg: Config) -> None:
     from service.mail.mailbox import Mailbox
 
@@ -348,8 +443,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     from service.ingest.archive import Archive
     from service.schedule.daemon import Daemon
 
-    faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     cfg = config_of(args)
+    faulthandler.register(_signal.SIGUSR1, all_threads=True)  # `kill -USR1 PID` dumps the stacks
     archive = Archive(cfg.service.archive_dir)
     archive.check_writable()
     Daemon(cfg, open_sessions(cfg), archive).run()
@@ -390,6 +485,15 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None
+    if args.date:  # the days of the report's period containing it
+        from service.day.periods import period_of
+
+        if start or end:
+            raise UsageError("give either --date or --from/--to")
+        period = period_of(report_of(cfg, args.report), parse_day(args.date, cfg), cfg.service.timezone)
+        start, end = period.start, period.end
+    elif args.report:
+        raise UsageError("--report goes with --date: the messages of the report's period containing that day")
     if start and end and end < start:
         raise UsageError("--to is before --from")
     tty = sys.stderr.isatty()
@@ -410,21 +514,26 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 
 def cmd_template(args: argparse.Namespace) -> int:
+    from service.day.reportview import report_config
     from service.outputs.template import render_form
 
     cfg = config_of(args)
+    report = report_of(cfg, args.report)
     unit = None
     if args.unit:
         try:
             unit = cfg.unit(args.unit)
         except KeyError:
             raise UsageError(f"no unit with code '{args.unit}' in {cfg.source}") from None
+        if unit.code not in report.units:
+            raise UsageError(f"unit '{unit.code}' does not send the report '{report.code}'")
     out = Path(args.out)
     try:
-        out.write_bytes(render_form(cfg, unit))
+        out.write_bytes(render_form(report_config(cfg, report), unit))
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
-    print(f"Wrote the blank report form{' for ' + unit.name if unit else ''} to {out}.")
+    what = f"'{report.title or report.code}'" if cfg.reports else "report"
+    print(f"Wrote the blank {what} form{' for ' + unit.name if unit else ''} to {out}.")
     return 0
 
 
@@ -533,12 +642,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("status", parents=[common], help="who has reported on a day")
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today); with --report, the period containing it")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser("export", parents=[common], help="the stored figures")
     p.add_argument("--date")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--from", dest="from_date")
     p.add_argument("--to", dest="to_date")
     p.add_argument("--format", choices=["json", "xlsx", "csv"], default="json")
@@ -550,6 +661,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="build it, do not send")
     p.add_argument("--out", metavar="DIR", help="also write the .eml, .html and .xlsx there")
     p.add_argument("--resend", action="store_true", help="send again even if it was sent")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP + "; --date then picks its period")
     p.add_argument(
         "--force",
         action="store_true",
@@ -581,10 +693,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from", dest="from_date")
     p.add_argument("--to", dest="to_date")
     p.add_argument("--unassigned", action="store_true", help="only messages not tied to a unit")
+    p.add_argument("--date", help="re-read the days of the report's period containing this day")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.set_defaults(func=cmd_reprocess)
 
     p = sub.add_parser("template", parents=[common], help="write the blank report form for units")
     p.add_argument("--unit", help="unit code: fill in the unit's name")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
     p.add_argument("--out", required=True, metavar="F.xlsx")
     p.set_defaults(func=cmd_template)
 

@@ -46,8 +46,9 @@ def _record(row: Digest) -> DigestRecord:
     )
 
 
-def digest_of(session: Session, day: dt.date) -> DigestRecord | None:
-    row = session.scalar(select(Digest).where(Digest.report_day == day))
+def digest_of(session: Session, day: dt.date, report_code: str = "") -> DigestRecord | None:
+    """The digest of `day` ("" for the config's one report), or of `report_code`'s period starting on it."""
+    row = session.scalar(select(Digest).where(Digest.report_day == day, Digest.report_code == report_code))
     return _record(row) if row is not None else None
 
 

@@ -9,12 +9,12 @@ import datetime as dt
 from collections.abc import Collection, Sequence
 from typing import Any, cast
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, delete, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from storage.inserts import insert_or_ignore
 from storage.kinds import UNASSIGNED
-from storage.models import Attachment, Figure, Message, ProblemRow
+from storage.models import Attachment, Figure, Message, MessageReport, ProblemRow
 from storage.records import MessageRecord, message_record
 
 # The rows a message's reading produced, by child table: collected for one executemany
@@ -24,6 +24,7 @@ _CHILD_TABLES: dict[str, Table] = {
     "attachments": cast(Table, Attachment.__table__),
     "figures": cast(Table, Figure.__table__),
     "problems": cast(Table, ProblemRow.__table__),
+    "reports": cast(Table, MessageReport.__table__),
 }
 
 
@@ -67,6 +68,8 @@ def add_message(
     figures: Sequence[dict[str, Any]],
     problems: Sequence[dict[str, Any]],
     children: Children | None = None,
+    *,
+    reports: Sequence[dict[str, Any]] = (),
 ) -> int | None:
     """Insert a message row unless the same message (bytes or identity) is stored; its id,
     or None when another instance stored it just now. Its attachments, figures and problems
@@ -80,6 +83,8 @@ def add_message(
     pending: Children = children if children is not None else {}
     for name, rows in (("attachments", attachments), ("figures", figures), ("problems", problems)):
         pending.setdefault(name, []).extend({"message_pk": pk, **r} for r in rows)
+    if reports:  # only with [[reports]]
+        pending.setdefault("reports", []).extend({"message_pk": pk, **r} for r in reports)
     if children is None:
         insert_children(session, pending)
     return pk
@@ -88,13 +93,20 @@ def add_message(
 def add_messages(
     session: Session,
     messages: Sequence[
-        tuple[dict[str, Any], Sequence[dict[str, Any]], Sequence[dict[str, Any]], Sequence[dict[str, Any]]]
+        tuple[
+            dict[str, Any],
+            Sequence[dict[str, Any]],
+            Sequence[dict[str, Any]],
+            Sequence[dict[str, Any]],
+            Sequence[dict[str, Any]],
+        ]
     ],
     children: Children,
 ) -> dict[str, int]:
     """`add_message` for many messages (distinct bytes and identities, the same columns
-    each) in one statement: sha256 -> id of the ones inserted, the others stored by another
-    instance just now. Their child rows are collected in `children` (`insert_children`)."""
+    each; with attachments, figures, problems and reports) in one statement: sha256 -> id
+    of the ones inserted, the others stored by another instance just now. Their child rows are
+    collected in `children` (`insert_children`)."""
     if not messages:
         return {}
     table = cast(Table, Message.__table__)
@@ -102,11 +114,19 @@ def add_messages(
     inserted = {
         sha: int(pk) for pk, sha in session.connection().execute(stmt, [values for values, *_ in messages]).tuples()
     }
-    for values, attachments, figures, problems in messages:
+    for values, attachments, figures, problems, reports in messages:
         pk = inserted.get(values["sha256"])
         if pk is None:
             continue
-        for name, rows in (("attachments", attachments), ("figures", figures), ("problems", problems)):
+        # reports: the reports the message carries, only with [[reports]]
+        for name, rows in (
+            ("attachments", attachments),
+            ("figures", figures),
+            ("problems", problems),
+            ("reports", reports),
+        ):
+            if not rows:
+                continue
             children.setdefault(name, []).extend({"message_pk": pk, **r} for r in rows)
     return inserted
 
@@ -166,6 +186,8 @@ def rewrite_message(
     attachments: Sequence[dict[str, Any]],
     figures: Sequence[dict[str, Any]],
     problems: Sequence[dict[str, Any]],
+    *,
+    reports: Sequence[dict[str, Any]] = (),
 ) -> MessageRecord:
     """Replace everything derived from reading message `pk` (reprocessing with a new config)."""
     msg = session.get_one(Message, pk)
@@ -175,7 +197,10 @@ def rewrite_message(
     # Delete the old rows first: the unit of work would insert the new ones before
     # deleting, and a cell (message, indicator, measure) is unique.
     msg.attachments, msg.figures, msg.problems = [], [], []
+    session.execute(delete(MessageReport).where(MessageReport.message_pk == pk))
     session.flush()
+    if reports:
+        session.execute(insert(MessageReport), [{"message_pk": pk, **r} for r in reports])
     msg.attachments = [Attachment(**a) for a in attachments]
     msg.figures = [Figure(**f) for f in figures]
     msg.problems = [ProblemRow(**pr) for pr in problems]

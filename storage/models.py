@@ -164,8 +164,24 @@ class Figure(Base):
     # What it was read from (parsers.model.AttachmentResult.source: spreadsheet, text_pdf,
     # scan, photo, body_text, body_html); "file" for figures stored before revision 0007.
     source: Mapped[str] = mapped_column(String(20), default="file", server_default="file")
+    # The [[reports]] entry it is for; "" for the config's one report (revision 0009).
+    report_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
     message: Mapped[Message] = relationship(back_populates="figures")
-    __table_args__ = (UniqueConstraint("message_pk", "indicator", "measure", name="uq_figure_cell"),)
+    __table_args__ = (UniqueConstraint("message_pk", "report_code", "indicator", "measure", name="uq_figure_cell"),)
+
+
+class MessageReport(Base):
+    """A report (a [[reports]] code) a message carries, and whether its figures for it could be read.
+
+    Only with [[reports]]: a message of a config without them has none (revision 0009).
+    """
+
+    __tablename__ = "message_reports"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    report_code: Mapped[str] = mapped_column(String(100), index=True)
+    readable: Mapped[bool] = mapped_column(Boolean)
+    __table_args__ = (UniqueConstraint("message_pk", "report_code", name="uq_message_report"),)
 
 
 class ProblemRow(Base):
@@ -206,7 +222,8 @@ class MailboxMessage(Base):
 
 
 class Digest(Base):
-    """The digest of one reporting day: the row is the claim that makes sending exactly once.
+    """The digest of one reporting day (of one report's period, with [[reports]]): the row is
+    the claim that makes sending exactly once.
 
     state: sending (the instance `claimed_by` holds the lease `lease_token` until
     `lease_until`), sent, failed (to be retried from `next_attempt_at`).
@@ -216,7 +233,9 @@ class Digest(Base):
 
     __tablename__ = "digests"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    report_day: Mapped[dt.date] = mapped_column(Date, unique=True)
+    report_day: Mapped[dt.date] = mapped_column(Date)  # a report's period: its first day
+    # The [[reports]] entry it is of; "" for the config's one report (revision 0009).
+    report_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
     state: Mapped[str] = mapped_column(String(20))
     message_id: Mapped[str] = mapped_column(String(300))
     claimed_by: Mapped[str] = mapped_column(String(200))  # the holder's identity: host and config
@@ -231,6 +250,7 @@ class Digest(Base):
     sends: Mapped[int] = mapped_column(Integer, default=0)  # > 1 after --resend
     recipients: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    __table_args__ = (UniqueConstraint("report_day", "report_code", name="uq_digest_report_period"),)
 
 
 class RuntimeState(Base):

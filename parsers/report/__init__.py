@@ -203,4 +203,6 @@ def report_from_grid(
         sheet=table.sheet.name,
         sheet_reason=reason,
         source=source,
+        rows=tuple(dict.fromkeys(code for _, code, _ in table.rows)),
+        columns=tuple(table.columns),
     )

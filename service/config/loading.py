@@ -8,6 +8,7 @@ form and units are known; its problems name its own line and column.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import logging
@@ -32,6 +33,7 @@ from service.config.objects import (
     DigestConfig,
     ImapConfig,
     RemindersConfig,
+    ReportConfig,
     ScheduleConfig,
     Secret,
     SecurityConfig,
@@ -49,11 +51,13 @@ if TYPE_CHECKING:  # the validation's modules (pydantic) are imported when a fil
     import service.config.values as v
     from service.config.models import (
         CampaignModel,
+        CheckModel,
         ConfigModel,
         DigestModel,
         ImapModel,
         IndicatorModel,
         MeasureModel,
+        ReportModel,
         ScheduleModel,
         SmtpModel,
         UnitModel,
@@ -471,7 +475,7 @@ def key_lines(text: str) -> dict[Loc, int]:
     """
     found: dict[Loc, int] = {}
     table: Loc = ()
-    counts: dict[tuple[str, ...], int] = {}
+    counts: dict[Loc, int] = {}
     in_string: str | None = None
     for number, line in enumerate(text.split("\n"), 1):  # TOML lines end at LF (CRLF: the CR is trailing)
         if in_string is not None:
@@ -480,7 +484,14 @@ def key_lines(text: str) -> dict[Loc, int]:
             continue
         header = _HEADER_RE.fullmatch(line)
         if header:
-            names = _parts(header[2])
+            # [[reports.own_indicators]] belongs to the latest [[reports]]: ("reports", 2, "own_indicators", 0)
+            parts = _parts(header[2])
+            names: Loc = ()
+            for part in parts[:-1]:
+                names = (*names, part)
+                if names in counts:
+                    names = (*names, counts[names])
+            names = (*names, *parts[-1:])
             if header[1] == "[[":
                 counts[names] = counts.get(names, -1) + 1
                 table = (*names, counts[names])
@@ -557,6 +568,10 @@ def _valid_entries(model: type[M], tables: Any, ctx: v.Context) -> list[M]:
 
 def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Config:
     s = model.service
+    schedule = _schedule(model.schedule)
+    digest = _digest(model.digest, s.language)
+    form = _form(model.measures, model.indicators, model.checks, model.limits.model_dump())
+    units = tuple(_unit(u) for u in model.units)
     return Config(
         service=ServiceConfig(
             timezone=s.timezone,
@@ -567,25 +582,11 @@ def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Confi
         ),
         imap=_imap(model.imap) if model.imap else None,
         smtp=_smtp(model.smtp) if model.smtp else None,
-        schedule=_schedule(model.schedule),
-        digest=_digest(model.digest, s.language),
+        schedule=schedule,
+        digest=digest,
         campaign=_campaign(model.campaign, targets),
-        form=FormSpec(
-            measures=tuple(_measure(m) for m in model.measures),
-            indicators=tuple(_indicator(i) for i in model.indicators),
-            checks=tuple(
-                CheckSpec(
-                    left=c.rule[0],
-                    op=c.rule[1],
-                    right=c.rule[2],
-                    message=c.message,
-                    rule=" ".join(c.rule),
-                )
-                for c in model.checks
-            ),
-            limits=ReadLimits(**model.limits.model_dump()),
-        ),
-        units=tuple(_unit(u) for u in model.units),
+        form=form,
+        units=units,
         acknowledgements=AcknowledgementsConfig(**model.acknowledgements.model_dump()),
         reminders=RemindersConfig(**model.reminders.model_dump()),
         source=file,
@@ -593,6 +594,83 @@ def _build(model: ConfigModel, file: Path, targets: tuple[Target, ...]) -> Confi
             require_authentication=model.security.require_authentication, authserv_ids=model.security.authserv_id
         ),
         upward=_upward(model.upward) if model.upward else None,
+        reports=tuple(_report(r, model, form, units, schedule, digest, s.language) for r in model.reports),
+    )
+
+
+def _form(
+    measures: Iterable[MeasureModel], indicators: Iterable[IndicatorModel], checks: Iterable[CheckModel], limits: Any
+) -> FormSpec:
+    return FormSpec(
+        measures=tuple(_measure(m) for m in measures),
+        indicators=tuple(_indicator(i) for i in indicators),
+        checks=tuple(
+            CheckSpec(left=c.rule[0], op=c.rule[1], right=c.rule[2], message=c.message, rule=" ".join(c.rule))
+            for c in checks
+        ),
+        limits=ReadLimits(**limits),
+    )
+
+
+def _report(
+    t: ReportModel,
+    model: ConfigModel,
+    form: FormSpec,
+    units: tuple[UnitConfig, ...],
+    schedule: ScheduleConfig,
+    digest: DigestConfig,
+    language: str,
+) -> ReportConfig:
+    """A [[reports]] entry with every default filled in (ConfigModel.rules checked the codes it names)."""
+    import service.config.values as v
+
+    def picked(codes: tuple[str, ...] | None, top: tuple[Any, ...], own: tuple[Any, ...]) -> list[Any]:
+        if codes is None:
+            return [*(() if own else top), *own]
+        by_code = {entry.code: entry for entry in top}
+        return [*(by_code[c] for c in codes), *own]
+
+    measures = picked(t.measures, model.measures, t.own_measures)
+    codes = {m.code for m in measures}
+    checks = t.checks if t.checks is not None else [c for c in model.checks if {c.rule[0], c.rule[2]} <= codes]
+    wanted = {v.fold(name) for name in t.units}
+    expected = tuple(
+        u.code
+        for u in units
+        if "all" in wanted
+        or u.code.casefold() in {w.casefold() for w in wanted}
+        or (u.group and v.fold(u.group) in wanted)
+    )
+    deadline = t.deadline or schedule.deadline
+    # A daily report's digest reads as today's; another names its report and period.
+    subject = (t.digest.subject if t.digest else None) or (
+        digest.subject
+        if t.period == "day"
+        else catalog(language)["defaults"]["report_digest_subject"].replace(
+            "{title}", t.title.replace("{", "{{").replace("}", "}}")
+        )
+    )
+    return ReportConfig(
+        code=t.code,
+        title=t.title,
+        form=dataclasses.replace(
+            _form(measures, picked(t.indicators, model.indicators, t.own_indicators), checks, {}), limits=form.limits
+        ),
+        units=expected,
+        period=t.period,
+        deadline=deadline,
+        digest_at=t.digest_at or (schedule.digest_at if t.period == "day" and t.deadline is None else deadline),
+        deadline_day=t.deadline_day,
+        digest_day=t.digest_day if t.digest_day is not None else t.deadline_day,
+        start_date=t.start_date,
+        cumulative=t.cumulative,
+        subject_keywords=t.subject_keywords,
+        digest=dataclasses.replace(
+            digest,
+            to=(t.digest.to if t.digest and t.digest.to else digest.to),
+            cc=(t.digest.cc if t.digest and t.digest.cc is not None else digest.cc),
+            subject=subject,
+        ),
     )
 
 

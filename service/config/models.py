@@ -481,6 +481,117 @@ class UpwardModel(Table):
     )
 
 
+# ---- [[reports]] -----------------------------------------------------------------------------
+
+PERIODS = ("day", "week", "month", "once")
+
+
+def _period_day(value: Any, info: ValidationInfo) -> int | dt.date:
+    """deadline_day / digest_day as the report's period reads it."""
+    period = info.data.get("period")
+    if period == "week":
+        return v.weekday(value)
+    if period == "month":
+        return v.day_of_month(value)
+    if period == "once":
+        return v.date(value)
+    if period == "day":
+        raise v.Invalid("a daily report is due every reporting day; leave it out (or set period)")
+    raise v.Invalid("depends on period, which is not valid")
+
+
+def _once_start(value: Any, info: ValidationInfo) -> dt.date:
+    if info.data.get("period") not in (None, "once"):
+        raise v.Invalid('only applies to period = "once"; other periods start by the calendar')
+    return v.date(value)
+
+
+class ReportDigestModel(Table):
+    """[reports.digest]: the report's own digest; a key left out is taken from [digest]."""
+
+    to: Annotated[tuple[Email, ...] | None, array(nonempty=True), AfterValidator(unique)] = Field(
+        None, description="Who receives this report's digest; default [digest] to."
+    )
+    cc: Annotated[tuple[Email, ...] | None, array(), AfterValidator(unique)] = Field(
+        None, description="Copies of this report's digest; default [digest] cc."
+    )
+    subject: Annotated[str | None, Check(v.subject("date", "period"))] = Field(
+        None,
+        description="Subject line; {period} is the report's period (tuần 16/08–22/08/2021), {date} the "
+        "digest's day. Default by language.",
+    )
+
+
+class ReportModel(Table):
+    """[[reports]]: one report the units send, with its own form, units and deadline."""
+
+    code: Annotated[str, Check(v.code)] = Field(description="Identifier: a-z, 0-9 and _; `--report CODE`.")
+    title: Text = Field(description="Its name, as the digest, the acknowledgement and the template show it.")
+    period: Annotated[Literal["day", "week", "month", "once"], Check(v.choice(*PERIODS))] = Field(
+        "day", description="day, week (Monday to Sunday), month, or once (a one-off request)."
+    )
+    deadline_day: Annotated[int | dt.date | None, CheckIn(_period_day)] = Field(
+        None,
+        description='Day of the period it is due: week a weekday ("fri"), month a day 1..31 or "last", '
+        "once a date. Required except for day.",
+    )
+    deadline: Annotated[dt.time | None, Check(v.time)] = Field(
+        None, description="Time of day it is due on deadline_day; default [schedule] deadline."
+    )
+    digest_day: Annotated[int | dt.date | None, CheckIn(_period_day)] = Field(
+        None, description="Day of the period its digest goes, as deadline_day; default deadline_day."
+    )
+    digest_at: Annotated[dt.time | None, Check(v.time)] = Field(
+        None, description="Time of day its digest goes; default its deadline."
+    )
+    start_date: Annotated[dt.date | None, CheckIn(_once_start)] = Field(
+        None, description="once only, required: the first day its figures may be sent."
+    )
+    units: Annotated[tuple[Text, ...], array(nonempty=True), AfterValidator(unique)] = Field(
+        ("all",), description='Who must send it: unit codes, unit group names, or "all" (the default).'
+    )
+    indicators: Annotated[tuple[Annotated[str, Check(v.code)], ...] | None, array(), AfterValidator(unique)] = Field(
+        None,
+        description="Codes of the [[indicators]] it has; default all of them, or none when it has own_indicators.",
+    )
+    measures: Annotated[tuple[Annotated[str, Check(v.code)], ...] | None, array(), AfterValidator(unique)] = Field(
+        None, description="Codes of the [[measures]] it has; default all of them, or none when it has own_measures."
+    )
+    own_indicators: Annotated[tuple[IndicatorModel, ...], tables(required=False)] = Field(
+        (), description="Rows only this report has, as [[indicators]] (codes unique in the whole file)."
+    )
+    own_measures: Annotated[tuple[MeasureModel, ...], tables(required=False)] = Field(
+        (), description="Columns only this report has, as [[measures]] (codes unique in the whole file)."
+    )
+    checks: Annotated[tuple[CheckModel, ...] | None, tables(required=False)] = Field(
+        None, description="Its checks, as [[checks]]; default the [[checks]] whose measures it has."
+    )
+    cumulative: Annotated[bool, Check(v.boolean)] = Field(
+        True, description="Figures are running totals (lũy kế): true (the default) or false (the period's own)."
+    )
+    subject_keywords: Texts = Field(
+        (), description="Words of a subject line that name this report, for a document that does not say."
+    )
+    digest: Annotated[ReportDigestModel | None, Section] = Field(
+        None, description="Its own digest recipients and subject; default [digest]."
+    )
+
+    @classmethod
+    def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
+        period = _valid(v.choice(*PERIODS), data.get("period", "day"))
+        if period in ("week", "month", "once") and "deadline_day" not in data:
+            example = {"week": '"fri"', "month": '20 or "last"', "once": "2021-08-20"}[period]
+            yield ("deadline_day",), f"required for a {period} report (e.g. deadline_day = {example})"
+        if period == "once" and "start_date" not in data:
+            yield ("start_date",), "required for a once report: the first day its figures may be sent"
+        if period == "once":
+            start = _valid(v.date, data.get("start_date"))
+            for key in ("deadline_day", "digest_day"):
+                day = _valid(v.date, data.get(key))
+                if start is not None and day is not None and day < start:
+                    yield (key,), f"{day} is before start_date {start}"
+
+
 # ---- the whole file --------------------------------------------------------------------------
 
 
@@ -534,6 +645,9 @@ class ConfigModel(Table):
     upward: Annotated[UpwardModel | None, Section] = Field(
         None, description="The superior's own form, filled and attached to the digest (never sent to the superior)."
     )
+    reports: Annotated[tuple[ReportModel, ...], tables(required=False)] = Field(
+        (), description="The reports units send; default one daily report from the keys above."
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:
@@ -554,6 +668,7 @@ class ConfigModel(Table):
         yield from _unique_codes(units, fold=True)
         # The name in "Đơn vị: ..." picks the unit when a sender is shared, so it must be unique.
         yield from _unambiguous_names("unit", units, first_key="name")
+        yield from _report_rules(data, measures, indicators, units)
 
 
 # ---- rules across entries, on the entries as written ---------------------------------------------
@@ -608,6 +723,85 @@ def _unambiguous_names(what: str, entries: list[Entry], *, first_key: str = "lab
                     (*loc, *((first_key,) if i == 0 else ("aliases", i - 1))),
                     f"'{name}' is ambiguous: it reads the same as a name of {other}",
                 )
+
+
+def _report_rules(
+    data: Mapping[str, Any], measures: list[Entry], indicators: list[Entry], units: list[Entry]
+) -> Iterator[tuple[Loc, str]]:
+    """[[reports]]: unique codes; the units, indicators, measures and checks they name exist."""
+    reports = data.get("reports")
+    if not isinstance(reports, list):
+        return
+    # Acknowledgements and reminders do not name a report or period yet: refused, not sent wrong.
+    for section in ("acknowledgements", "reminders"):
+        table = data.get(section)
+        if reports and isinstance(table, dict) and table.get("enabled") is True:
+            yield (
+                (section, "enabled"),
+                f"[{section}] do not follow [[reports]] yet (they would name no report or period): "
+                "set enabled = false, or leave [[reports]] out",
+            )
+    entries: list[Entry] = [
+        (("reports", i), _valid(v.code, r.get("code")), ()) for i, r in enumerate(reports) if isinstance(r, dict)
+    ]
+    yield from _unique_codes(entries, fold=False)
+    unit_names = {code.casefold(): code for _, code, _ in units if code}
+    groups = {
+        v.fold(u["group"]) for u in data.get("units") or () if isinstance(u, dict) and isinstance(u.get("group"), str)
+    }
+    top = {"indicators": [c for _, c, _ in indicators if c], "measures": [c for _, c, _ in measures if c]}
+    own_seen: dict[str, Loc] = {}
+    for i, report in enumerate(reports):
+        if not isinstance(report, dict):
+            continue
+        loc: Loc = ("reports", i)
+        written = report.get("units")
+        for j, name in enumerate(written if isinstance(written, list) else []):
+            text = _valid(v.plain_text, name)
+            if text is None or text.casefold() == "all" or text.casefold() in unit_names or v.fold(text) in groups:
+                continue
+            choices = [*unit_names.values(), "all"]
+            yield (
+                (*loc, "units", j),
+                f"'{text}' is not a unit code, a unit group or \"all\"{did_you_mean(text, choices)}",
+            )
+        codes_of: dict[str, list[str]] = {}
+        for kind, top_entries in (("indicators", indicators), ("measures", measures)):
+            own = [((*loc, *e[0]), e[1], e[2]) for e in _entries(report, f"own_{kind}", v.code)]
+            for own_loc, code, _ in own:
+                if code is None:
+                    continue
+                if code in top[kind] or code in own_seen:
+                    first = path_of(own_seen[code]) if code in own_seen else f"[[{kind}]]"
+                    yield (
+                        (*own_loc, "code"),
+                        f"'{code}' is already used by {first}; pick it by its code in {kind} instead",
+                    )
+                else:
+                    own_seen[code] = own_loc
+            picked = report.get(kind)
+            chosen: list[str] = []
+            for j, written in enumerate(picked if isinstance(picked, list) else []):
+                code = _valid(v.code, written)
+                if code is None:
+                    continue
+                if code not in top[kind]:
+                    yield (*loc, kind, j), f"'{code}' is not a code of [[{kind}]]{did_you_mean(code, top[kind])}"
+                chosen.append(code)
+            if not isinstance(picked, list):
+                chosen = [] if own else list(top[kind])
+            codes_of[kind] = chosen + [code for _, code, _ in own if code]
+            if not codes_of[kind]:
+                yield (*loc, kind), f"the report has no {kind}: list some, or add own_{kind}"
+            # In one report's form a label must still pick one row or column.
+            picked_entries = [e for e in top_entries if e[1] in chosen]
+            yield from (
+                found for found in _unambiguous_names(kind[:-1], picked_entries + own) if found[0][0] == "reports"
+            )
+        checks = report.get("checks")
+        for j, check in enumerate(checks if isinstance(checks, list) else []):
+            if isinstance(check, dict):
+                yield from _rule_names_measures((*loc, "checks", j), check.get("rule"), codes_of["measures"])
 
 
 def _rule_names_measures(loc: Loc, rule: Any, codes: list[str]) -> Iterator[tuple[Loc, str]]:

@@ -22,6 +22,9 @@ if TYPE_CHECKING:
     from service.config.targets import Target
 
 Security = Literal["ssl", "starttls", "none"]
+Period = Literal["day", "week", "month", "once"]
+LAST_DAY = -1  # a monthly report's deadline_day "last": the month's last day
+DEFAULT_REPORT_CODE = "daily"  # the one report of a config without [[reports]]
 
 
 class Secret:
@@ -163,6 +166,31 @@ class UpwardConfig:
 
 
 @dataclass(frozen=True)
+class ReportConfig:
+    """One report the units send: its form, who sends it, and when it is due.
+
+    A config without [[reports]] is one daily report built from the top-level keys
+    (`Config.default_report`). The day of the period a report is due depends on it:
+    a weekday (Monday = 0) for a week, a day of the month (or LAST_DAY) for a month,
+    a date for a one-off (`once`), None for a day (due every reporting day).
+    """
+
+    code: str
+    title: str
+    form: FormSpec
+    units: tuple[str, ...]  # the codes of the units that must send it, in config order
+    period: Period = "day"
+    deadline: dt.time = dt.time(15, 0)
+    digest_at: dt.time = dt.time(15, 0)
+    deadline_day: int | dt.date | None = None
+    digest_day: int | dt.date | None = None  # the digest's day in the period; None: deadline_day
+    start_date: dt.date | None = None  # once: the first day of its period
+    cumulative: bool = True
+    subject_keywords: tuple[str, ...] = ()
+    digest: DigestConfig | None = None  # None: the top-level [digest]
+
+
+@dataclass(frozen=True)
 class Config:
     service: ServiceConfig
     imap: ImapConfig | None
@@ -178,8 +206,43 @@ class Config:
     security: SecurityConfig = field(default_factory=SecurityConfig)
     upward: UpwardConfig | None = None  # the superior's form ([upward]), when configured
 
+    # [[reports]]; empty: one daily report from the top-level keys (all_reports()).
+    reports: tuple[ReportConfig, ...] = ()
+
     def unit(self, code: str) -> UnitConfig:
         for u in self.units:
             if u.code == code:
                 return u
         raise KeyError(code)
+
+    def default_report(self) -> ReportConfig:
+        """The one daily report of a config without [[reports]]: the top-level form,
+        schedule and digest, every unit."""
+        return ReportConfig(
+            code=DEFAULT_REPORT_CODE,
+            title=self.campaign.title,
+            form=self.form,
+            units=tuple(u.code for u in self.units),
+            deadline=self.schedule.deadline,
+            digest_at=self.schedule.digest_at,
+            digest=self.digest,
+        )
+
+    def all_reports(self) -> tuple[ReportConfig, ...]:
+        return self.reports or (self.default_report(),)
+
+    def report(self, code: str | None = None) -> ReportConfig:
+        """The report `code`; without one, the only report, else the only daily one.
+
+        Raises KeyError naming the choices when `code` is unknown or none is implied.
+        """
+        reports = self.all_reports()
+        if code is None:
+            daily = [r for r in reports if r.period == "day"]
+            if len(reports) == 1 or len(daily) == 1:
+                return reports[0] if len(reports) == 1 else daily[0]
+            raise KeyError(f"choose a report with --report: {', '.join(r.code for r in reports)}")
+        for r in reports:
+            if r.code == code:
+                return r
+        raise KeyError(f"no report '{code}'; the reports are: {', '.join(r.code for r in reports)}")

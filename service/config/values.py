@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from parsers.numbers import SCALES, scale_by_name
 from parsers.text import did_you_mean
+from service.config.objects import LAST_DAY
 
 MAX_PASSWORD_FILE_BYTES = 64 * 1024
 CheckOp = Literal["<=", "<", ">=", ">", "==", "!="]
@@ -278,19 +279,37 @@ def timezone(value: Any) -> ZoneInfo:
     raise Invalid(f"'{name}' is not an IANA time zone name such as Asia/Ho_Chi_Minh{hint}")
 
 
-def digest_subject(value: Any) -> str:
-    text = plain_text(value)
-    if "\r" in text or "\n" in text:
-        raise Invalid("must be one line")
-    try:
-        fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
-    except ValueError as e:
-        raise Invalid("has an unmatched '{' or '}' (write {{ or }} for a literal brace)") from e
-    for name, spec, conv in fields:
-        if name != "date" or spec or conv:
-            written = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
-            raise Invalid(f"unknown field {written}; only {{date}} may be used")
-    return text
+def subject(*allowed: str) -> Callable[[Any], str]:
+    """A one-line subject whose only {...} fields are `allowed`."""
+    only = ", ".join("{" + name + "}" for name in allowed)
+
+    def convert(value: Any) -> str:
+        text = plain_text(value)
+        if "\r" in text or "\n" in text:
+            raise Invalid("must be one line")
+        try:
+            fields = [(name, spec, conv) for _, name, spec, conv in string.Formatter().parse(text) if name is not None]
+        except ValueError as e:
+            raise Invalid("has an unmatched '{' or '}' (write {{ or }} for a literal brace)") from e
+        for name, spec, conv in fields:
+            if name not in allowed or spec or conv:
+                written = "{" + name + (f"!{conv}" if conv else "") + (f":{spec}" if spec else "") + "}"
+                raise Invalid(f"unknown field {written}; only {only} may be used")
+        return text
+
+    return convert
+
+
+digest_subject = subject("date")
+
+
+def day_of_month(value: Any) -> int:
+    """A day of the month 1..31, or "last" (returned as LAST_DAY)."""
+    if isinstance(value, str) and fold(value) in ("last", "cuối tháng", "cuoi thang"):
+        return LAST_DAY
+    if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 31:
+        return int(value)
+    raise Invalid(f'{value!r} is not a day of the month: 1..31 or "last"')
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,8 @@ from parsers.report import FIGURE_FORMAT_PROBLEMS
 from service.config import Config, UnitConfig, calendar
 from service.config.calendar import DayOff
 from service.day.bulk import collector_paused
+from service.day.periods import ReportPeriod
+from service.day.periods import on_time as on_time  # the timeliness rule, where its callers find it
 from storage.days import (
     Db,
     Sources,
@@ -116,6 +118,8 @@ class DayView:
     counts: dict[str, int] = field(default_factory=dict)
     excluded: tuple[Exclusion, ...] = ()  # the figures `totals` leave out, unit by unit
     day_off: DayOff | None = None  # why no report is expected (None on a reporting day)
+    # With [[reports]]: the report's period this view is of (`day` is its first day).
+    period: ReportPeriod | None = None
 
 
 def is_reporting_day(cfg: Config, day: dt.date) -> bool:
@@ -130,17 +134,6 @@ def day_off(cfg: Config, day: dt.date) -> DayOff | None:
 
 def deadline_of(cfg: Config, day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, cfg.schedule.deadline, tzinfo=cfg.service.timezone)
-
-
-def on_time(received_at: dt.datetime, deadline: dt.datetime) -> bool:
-    """Whether a report received at `received_at` meets `deadline`: the one rule.
-
-    Times are compared at the precision they are shown in: a deadline given in minutes
-    (15:00) covers its whole minute, so 15:00:59 is on time and 15:01:00 is late.
-    """
-    if deadline.second or deadline.microsecond:  # a deadline given to the second
-        return received_at < deadline.replace(microsecond=0) + dt.timedelta(seconds=1)
-    return received_at < deadline + dt.timedelta(minutes=1)
 
 
 @collector_paused()

@@ -21,6 +21,7 @@ from parsers.model import AttachmentResult, FormSpec, ParsedMessage, Problem
 from parsers.text import clean_text
 from parsers.vntext import normalize_label, strip_diacritics
 from service.config import SecurityConfig, UnitConfig
+from service.config.objects import ReportConfig
 from service.day.dayview import grouped
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 
@@ -43,6 +44,19 @@ class Routing:
     form: FormSpec
     own_addresses: frozenset[str] = frozenset()
     security: SecurityConfig = field(default_factory=SecurityConfig)
+    # [[reports]] (issue 15); empty for a config without them (one report, `form`). With
+    # them, `form` is their union (choice.union_form) and each document is filed under one.
+    reports: tuple[ReportConfig, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportReading:
+    """What one message says for one of several [[reports]]: the figures of its documents."""
+
+    code: str
+    values: dict[str, dict[str, Decimal]]
+    sources: dict[str, dict[str, str]]
+    readable: bool
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,9 @@ class Analysis:
     # The files whose recognition (a scan or photo) was left for later (`recognise=False`):
     # until then the message holds everything else, and a `recognition_pending` problem.
     pending: tuple[str, ...] = ()
+    # With [[reports]]: the figures per report the message carries (`values` is their
+    # merge); a document filed under none is a problem and counts for nothing.
+    readings: tuple[ReportReading, ...] = ()
 
     @cached_property
     def identity(self) -> str | None:
@@ -148,6 +165,9 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise
                 unit_code = chosen.code
 
     combined = _combine(parsed, infos, kind, body, routing.form)
+    readings: tuple[ReportReading, ...] = ()
+    if routing.reports and kind == REPORT:
+        combined, readings = _by_report(parsed, infos, body, routing, unit_code, report_day)
     return Analysis(
         sha256=sha,
         size=len(raw),
@@ -165,7 +185,102 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise
         body=body,
         figure_sources=combined.sources,
         pending=tuple(i.filename for i in infos if i.result.outcome == "pending"),
+        readings=readings,
     )
+
+
+def _by_report(
+    parsed: ParsedMessage,
+    infos: tuple[AttachmentInfo, ...],
+    body: AttachmentResult | None,
+    routing: Routing,
+    unit_code: str | None,
+    report_day: dt.date,
+) -> tuple[Combined, tuple[ReportReading, ...]]:
+    """The message's documents filed under the reports they carry, and each report's figures.
+
+    Each readable document (or the email's own figures) is filed by `choose_report`; the
+    other files of the message (a signed PDF copy, an unreadable file) go with the one
+    report its readable documents carry, else by the subject or the only report due.
+    """
+    from service.ingest.choice import choose_report
+
+    by_code = {r.code: r for r in routing.reports}
+    groups: dict[str, list[AttachmentInfo]] = {}
+    problems: list[Problem] = []
+    rest: list[AttachmentInfo] = []
+    for info in infos:
+        if info.result.outcome != "read":
+            rest.append(info)
+            continue
+        found = choose_report(
+            routing.reports,
+            unit_code,
+            report_day,
+            filename=info.filename,
+            values=info.result.values,
+            sheet=info.result.sheet,
+            subject=parsed.subject,
+            rows=info.result.rows,
+            columns=info.result.columns,
+        )
+        if found.code is not None:
+            groups.setdefault(found.code, []).append(info)
+        elif found.problem is not None:
+            problems.append(_storable_problem(found.problem))
+    body_code = None
+    if body is not None:
+        found = choose_report(
+            routing.reports,
+            unit_code,
+            report_day,
+            filename=body.filename,
+            values=body.values,
+            sheet=None,
+            subject=parsed.subject,
+            rows=body.rows,
+            columns=body.columns,
+        )
+        body_code = found.code
+        if found.code is None and found.problem is not None and body.outcome == "read":
+            problems.append(_storable_problem(found.problem))
+    if rest or (not groups and body_code is None and not problems):
+        if len(groups) == 1:
+            home: str | None = next(iter(groups))
+        else:
+            found = choose_report(
+                routing.reports, unit_code, report_day, filename="", values={}, sheet=None, subject=parsed.subject
+            )
+            home = found.code
+        if home is not None:
+            groups.setdefault(home, []).extend(rest)
+            body_code = body_code or (home if body is not None else None)
+    readings = []
+    merged_values: dict[str, dict[str, Decimal]] = {}
+    merged_sources: dict[str, dict[str, str]] = {}
+    as_of = unit_text = None
+    for code in [*groups, *([body_code] if body_code and body_code not in groups else [])]:
+        report = by_code[code]
+        part = _combine(parsed, tuple(groups.get(code, ())), REPORT, body if body_code == code else None, report.form)
+        cells = {(i.code, m.code) for i in report.form.indicators for m in report.form.measures}
+        values = {
+            ind: kept
+            for ind, row in part.values.items()
+            if (kept := {meas: val for meas, val in row.items() if (ind, meas) in cells})
+        }
+        sources = {ind: {m: part.sources[ind][m] for m in row} for ind, row in values.items()}
+        readings.append(ReportReading(code, values, sources, part.readable and bool(values)))
+        problems.extend(part.problems)
+        for ind, row in values.items():
+            for meas, val in row.items():
+                merged_values.setdefault(ind, {}).setdefault(meas, val)
+                merged_sources.setdefault(ind, {}).setdefault(meas, sources[ind][meas])
+        as_of, unit_text = as_of or part.as_of, unit_text or part.unit_text
+    readable = any(r.readable for r in readings)
+    if not readable and not problems:
+        problems.append(Problem("no_readable_attachment", {}))
+    combined = Combined(merged_values, merged_sources, tuple(dict.fromkeys(problems)), readable, as_of, unit_text)
+    return combined, tuple(readings)
 
 
 def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list[UnitConfig]:

@@ -36,6 +36,7 @@ from service.errors import ArchiveError, StorageError
 from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
+from service.ingest.choice import union_form
 from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
@@ -104,7 +105,9 @@ class PollReport:
 
 def routing_for(cfg: Config) -> Routing:
     own = {cfg.smtp.from_address.lower()} if cfg.smtp else set()
-    return Routing(units=cfg.units, form=cfg.form, own_addresses=frozenset(own), security=cfg.security)
+    # With [[reports]] a document is read against every report's form, then filed under one.
+    form = union_form(cfg.reports, cfg.form) if cfg.reports else cfg.form
+    return Routing(units=cfg.units, form=form, own_addresses=frozenset(own), security=cfg.security, reports=cfg.reports)
 
 
 def report_day_of(received_at: dt.datetime, cfg: Config) -> dt.date:
@@ -247,9 +250,9 @@ def message_rows(
     archive_path: str,
     source: str,
     now: dt.datetime,
-) -> tuple[Row, list[Row], list[Row], list[Row]]:
-    """The message row of `analysis` and its attachments, figures and problems (without
-    the message's id), as `add_messages` takes them."""
+) -> tuple[Row, list[Row], list[Row], list[Row], list[Row]]:
+    """The message row of `analysis` and its attachments, figures, problems and reports
+    (without the message's id), as `add_messages` takes them."""
     p = analysis.parsed
     derived, attachments, figures, problems = analysis_rows(analysis, now)
     row = {
@@ -269,7 +272,12 @@ def message_rows(
         "identity_sha256": analysis.identity,
         **derived,
     }
-    return row, attachments, figures, problems
+    return row, attachments, figures, problems, report_rows(analysis)
+
+
+def report_rows(analysis: Analysis) -> list[Row]:
+    """The reports a message carries (only with [[reports]]): one row per report."""
+    return [{"report_code": r.code, "readable": r.readable} for r in analysis.readings]
 
 
 def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row], list[Row], list[Row]]:
@@ -309,6 +317,19 @@ def analysis_rows(analysis: Analysis, now: dt.datetime) -> tuple[Row, list[Row],
         for ind, row in analysis.values.items()
         for meas, val in row.items()
     ]
+    if analysis.readings:  # with [[reports]]: each report's figures, under its code
+        figures = [
+            {
+                "indicator": ind,
+                "measure": meas,
+                "value": _storable(val),
+                "source": r.sources.get(ind, {}).get(meas, "file")[:20],
+                "report_code": r.code,
+            }
+            for r in analysis.readings
+            for ind, row in r.values.items()
+            for meas, val in row.items()
+        ]
     problems = [{"code": pr.code, "params": dict(pr.params)} for pr in analysis.problems]
     return derived, attachments, figures, problems
 
@@ -663,7 +684,7 @@ class Ingestor:
         with self._session() as session:
             if not claim_pending(session, pk):
                 return None
-            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()))
+            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()), reports=report_rows(analysis))
             settle_waiting(session, pk, server_action(analysis.kind, False, bool(imap and imap.processed_folder)))
             failpoint("recognised")
             self._commit(session)

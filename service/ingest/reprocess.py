@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from service.errors import ArchiveError
 from service.ingest.analysis import Analysis, identity_of
-from service.ingest.pipeline import Ingestor, analysis_rows, report_day_of, server_action
+from service.ingest.pipeline import Ingestor, analysis_rows, report_day_of, report_rows, server_action
 from storage.mailbox import settle_waiting
 from storage.messages import identities_taken, message_ids_between, messages_by_ids, rewrite_message, set_identity
 from storage.records import MessageRecord
@@ -73,7 +73,9 @@ def reprocess(
             analyses = ingestor.analyser.analyse(items)
             for msg, day, analysis in zip(kept, days, analyses):
                 before = (msg.kind, msg.unit_code, msg.readable, len(msg.figures), len(msg.problems))
-                new = rewrite_message(session, msg.id, day, *analysis_rows(analysis, now))
+                new = rewrite_message(
+                    session, msg.id, day, *analysis_rows(analysis, now), reports=report_rows(analysis)
+                )
                 # read in full: a UID that waited for its recognition gets its action
                 settle_waiting(session, msg.id, server_action(new.kind, False, processed))
                 after = (new.kind, new.unit_code, new.readable, len(new.figures), len(new.problems))

@@ -18,6 +18,7 @@ from parsers.text import clean_text, safe_filename
 from service.config import Config
 from service.day.bulk import collector_paused
 from service.day.dayview import DayView
+from service.day.periods import ReportPeriod, period_label
 from service.mail.compose import add_body, address, compose
 from service.outputs.formatting import Numbers, day_month_year, local_time
 from service.outputs.i18n import fill, labels
@@ -79,8 +80,12 @@ def is_late(cfg: Config, day: dt.date, now: dt.datetime) -> bool:
     return now - due > LATE_AFTER
 
 
-def digest_subject(cfg: Config, day: dt.date) -> str:
-    return clean_text(fill(cfg.digest.subject, {"date": day_month_year(day)}), MAX_SUBJECT, ellipsis=True)
+def digest_subject(cfg: Config, day: dt.date, period: ReportPeriod | None = None) -> str:
+    """The subject: {date} the day (a report's period: its first day), {period} the report's period."""
+    fields = {"date": day_month_year(day)}
+    if period is not None:
+        fields["period"] = period_label(period, cfg.service.language)
+    return clean_text(fill(cfg.digest.subject, fields), MAX_SUBJECT, ellipsis=True)
 
 
 @collector_paused()
@@ -107,7 +112,7 @@ def render_digest(
     workbook, or the sentence saying why it could not be filled.
     """
     if sent_late is None:
-        sent_late = is_late(cfg, view.day, now)
+        sent_late = is_late(cfg, view.day, now) if view.period is None else now - view.period.digest_at > LATE_AFTER
     model = digest_model(view, cfg, now=now, previous=previous, reminded=reminded, sent_late=sent_late)
     lang = cfg.service.language
     t = labels(lang)
@@ -144,7 +149,7 @@ def render_digest(
                 {"name": name, "size": num.size(len(u.data)), "archived_at": u.archived_at},
             )
         )
-    subject = digest_subject(cfg, view.day)
+    subject = digest_subject(cfg, view.day, view.period)
 
     def build(attached: list[int]) -> DigestContent:
         model["attachments"] = [candidates[i][1] for i in attached]

@@ -14,9 +14,11 @@ from typing import Any
 from parsers.model import Values
 from parsers.text import clean_text
 from service.config import Config
+from service.config.objects import ReportConfig
 from service.config.targets import ProgressCell, compute_progress
 from service.day.bulk import collector_paused
 from service.day.dayview import DayView, UnitDay, number
+from service.day.periods import period_label
 from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import UnitWords, day_words, progress_model
 from storage.records import DigestRecord
@@ -151,6 +153,9 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
         ],
         "unassigned": [unassigned_json(m, reason, cfg) for m, reason in zip(view.unassigned, words.reasons)],
     }
+    if view.period is not None:  # with [[reports]]: the report and its period (`date` is its first day)
+        doc["report"] = view.period.report
+        doc["period"] = {"start": view.period.start.isoformat(), "end": view.period.end.isoformat()}
     progress = progress_json(view, cfg)
     if progress is not None:
         doc["progress"] = progress
@@ -187,6 +192,12 @@ def render_table(headers: list[str], rows: list[list[str]]) -> str:
 
 
 @collector_paused()
+def report_heading(view: DayView, report: ReportConfig, cfg: Config) -> str:
+    """ "Báo cáo tuần — tuần 16/08–22/08/2021": the report and period a status table is of."""
+    label = period_label(view.period, cfg.service.language) if view.period is not None else ""
+    return " — ".join(part for part in (report.title or report.code, label) if part)
+
+
 def status_text(view: DayView, cfg: Config) -> str:
     words = day_words(view, cfg)
     t = catalog(cfg.service.language)["status_table"]

@@ -15,6 +15,7 @@ from parsers.text import clean_text
 from service.config import Config, UnitConfig, calendar
 from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import MARKED_SOURCES, DayView, UnitDay
+from service.day.periods import period_label
 from service.outputs.formatting import Numbers, day_month_year, hour_minute, local_time, sheet_number, value_text
 from service.outputs.i18n import Texts, fill, labels, problem_sentences
 from storage.records import MessageRecord as Message
@@ -144,7 +145,13 @@ def digest_model(
         # why the day expects no report (None on a reporting day): whole, and after "not a reporting day"
         "not_expected_reason": words.not_expected_reason,
         "day_off": words.day_off,
-        "deadline": view.deadline.astimezone(cfg.service.timezone).strftime("%H:%M"),
+        "deadline": view.deadline.astimezone(cfg.service.timezone).strftime(
+            "%H:%M %d/%m/%Y" if view.period is not None and view.period.kind != "day" else "%H:%M"
+        ),
+        # With [[reports]]: the report and period the digest is of (reportview.report_config).
+        "report": {"title": cfg.reports[0].title, "period": period_label(view.period, lang)}
+        if view.period is not None and cfg.reports
+        else None,
         "digest_at": cfg.schedule.digest_at.strftime("%H:%M"),
         "until": hour_minute(until, cfg),
         "until_date": day_month_year(local_time(until, cfg).date())

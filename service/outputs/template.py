@@ -19,6 +19,7 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
+from service.config.objects import LAST_DAY, ReportConfig
 from service.day.dayview import number
 from service.outputs.i18n import fill
 from templates import catalog
@@ -28,6 +29,23 @@ BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 GROUP_FILL = PatternFill("solid", fgColor="F2F2F2")
 FONT = "Times New Roman"
+
+
+def due_text(report: ReportConfig, cfg: Config) -> str:
+    """When `report` is due, in words: "16:00 Thứ Sáu hằng tuần", "17:00 ngày 20 hằng tháng"."""
+    c = catalog(cfg.service.language)
+    t = c["form"]
+    time = report.deadline.strftime("%H:%M")
+    which = report.deadline_day
+    if report.period == "week" and isinstance(which, int):
+        return fill(t["due_week"], {"time": time, "weekday": c["digest"]["weekdays"][which]})
+    if report.period == "month" and isinstance(which, int):
+        if which == LAST_DAY:
+            return fill(t["due_month_last"], {"time": time})
+        return fill(t["due_month"], {"time": time, "day": str(which)})
+    if report.period == "once" and isinstance(which, dt.date):
+        return fill(t["due_once"], {"time": time, "date": f"{which:%d/%m/%Y}"})
+    return fill(t["due_day"], {"time": time})
 
 
 def render_form(
@@ -40,7 +58,9 @@ def render_form(
     t = catalog(cfg.service.language)["form"]
     wb = Workbook()
     ws = wb.active
-    ws.title = t["sheet"]
+    report = cfg.reports[0] if cfg.reports else None  # a report's form (reportview.report_config)
+    # The report's code in the sheet name tells the reader which report a filled-in form is.
+    ws.title = f"{t['sheet']} ({report.code})"[-31:] if report else t["sheet"]
     measures = cfg.form.measures
     first_fig, last_col = 4, 4 + len(measures)  # D.. ; the note column after the figures
     regular, bold = Font(name=FONT, size=12), Font(name=FONT, size=12, bold=True)
@@ -58,7 +78,8 @@ def render_form(
     put(1, 1, cfg.campaign.title or "", bold, merge_to=3, align="center")
     put(1, 4, t["country"], bold, merge_to=last_col, align="center")
     put(2, 4, t["motto"], bold, merge_to=last_col, align="center")
-    put(4, 1, t["title"], Font(name=FONT, size=14, bold=True), merge_to=last_col, align="center")
+    title = fill(t["report_title"], {"title": report.title}).upper() if report and report.title else t["title"]
+    put(4, 1, title, Font(name=FONT, size=14, bold=True), merge_to=last_col, align="center")
     put(5, 1, fill(t["unit"], {"unit": unit.name}) if unit else t["unit_blank"], bold, merge_to=last_col)
     put(
         6, 1, fill(t["as_of"], {"date": f"{as_of:%d/%m/%Y}"}) if as_of else t["as_of_blank"], regular, merge_to=last_col
@@ -114,7 +135,12 @@ def render_form(
     put(
         row + 1,
         1,
-        fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
+        fill(
+            t["instructions_report"],
+            {"due": due_text(report, cfg), "cumulative": t["cumulative_note"] if report.cumulative else ""},
+        )
+        if report
+        else fill(t["instructions"], {"deadline": cfg.schedule.deadline.strftime("%H:%M")}),
         Font(name=FONT, size=11, italic=True),
         merge_to=last_col,
     )

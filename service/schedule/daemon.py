@@ -29,6 +29,7 @@ from service.admin.preflight import config_warnings
 from service.config import Config
 from service.config.calendar import trigger_weekdays
 from service.day.dayview import is_reporting_day
+from service.day.periods import ReportPeriod, period_of
 from service.errors import BaocaoError, MailboxError
 from service.ingest.archive import Archive
 from service.ingest.pipeline import Ingestor, PollReport
@@ -41,6 +42,7 @@ from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowled
 from storage.days import first_report_day
 from storage.digests import digest_of, read_state
 from storage.leases import LeaseInfo
+from storage.records import DigestRecord
 
 log = logging.getLogger(__name__)
 
@@ -278,6 +280,9 @@ class Daemon:
         """Send digests that fell due and were not sent (daemon down, SMTP failing)."""
         now = self.clock()
         today = now.astimezone(self.cfg.service.timezone).date()
+        if self.cfg.reports:
+            self.report_digests(now)
+            return
         for back in range(CATCH_UP_DAYS, -1, -1):
             day = today - dt.timedelta(days=back)
             if self.stop.is_set() or not is_reporting_day(self.cfg, day) or now < digest_due_at(self.cfg, day):
@@ -299,6 +304,31 @@ class Daemon:
                 continue  # another instance is sending it; if it died, its lease runs out soon
             log.info("digest for %s is due and not sent: sending it now", day)
             self.digest(day)
+
+    def report_digests(self, now: dt.datetime) -> None:
+        """With [[reports]]: each report's digest of each period whose digest time has come
+        (within the catch-up window) and that was not sent; this job runs every minute, so
+        a digest goes within a minute of its time, exactly once (the claim of dispatch)."""
+        for rcfg, period in due_report_digests(self.cfg, now):
+            if self.stop.is_set():
+                return
+            with self.sessions() as session:
+                if not report_digest_expected(rcfg, session, period):
+                    continue
+                row = digest_of(session, period.start, period.report)
+            if not _needs_sending(row, now, self.holder):
+                continue
+            log.info("digest of %s for %s is due and not sent: sending it now", period.report, period.start)
+            self._poll_first()
+            if self.stop.is_set():
+                return
+            try:
+                outcome = send_digest(rcfg, self.sessions, self.archive, period.start, self.clock(), owner=self.holder)
+            except Exception:  # noqa: BLE001 - e.g. the database is away; the next run tries again
+                log.exception("digest of %s for %s could not be handled", period.report, period.start)
+                continue
+            if outcome.status not in ("sent", "already_sent"):
+                log.info("digest of %s for %s: %s %s", period.report, period.start, outcome.status, outcome.detail)
 
     def heartbeat(self) -> None:
         record_state(
@@ -364,17 +394,19 @@ class Daemon:
             id="poll",
             next_run_time=dt.datetime.now(self.cfg.service.timezone),
         )
-        self.scheduler.add_job(
-            self.scheduled_digest,
-            CronTrigger(
-                day_of_week=days,
-                hour=sched.digest_at.hour,
-                minute=sched.digest_at.minute,
-                second=sched.digest_at.second,
-                timezone=tz,
-            ),
-            id="digest",
-        )
+        # With [[reports]] each report's digests go from the catch-up job below, on their own schedule.
+        if not self.cfg.reports:
+            self.scheduler.add_job(
+                self.scheduled_digest,
+                CronTrigger(
+                    day_of_week=days,
+                    hour=sched.digest_at.hour,
+                    minute=sched.digest_at.minute,
+                    second=sched.digest_at.second,
+                    timezone=tz,
+                ),
+                id="digest",
+            )
         # As often as a lease runs (at most every minute): a dead holder's digest is taken over
         # within about two lease periods of its last renewal.
         self.scheduler.add_job(self.catch_up, IntervalTrigger(seconds=RETRY_SECONDS, timezone=tz), id="retry")
@@ -507,6 +539,48 @@ def digest_expected(cfg: Config, session: Session, day: dt.date) -> bool:
     return first is not None and day >= first or digest_of(session, day) is not None
 
 
+def due_report_digests(cfg: Config, now: dt.datetime) -> list[tuple[Config, ReportPeriod]]:
+    """Each report's periods whose digest time has come within the catch-up window, with
+    the config as that report sees it (reportview.report_config)."""
+    from service.day.reportview import report_config
+
+    tz = cfg.service.timezone
+    today = now.astimezone(tz).date()
+    since = now - dt.timedelta(days=CATCH_UP_DAYS + 1)
+    out = []
+    for report in cfg.reports:
+        rcfg = report_config(cfg, report)
+        seen = set()
+        for back in range(CATCH_UP_DAYS + 7, -1, -1):  # a week back: a weekly digest due on its Sunday
+            period = period_of(report, today - dt.timedelta(days=back), tz)
+            if period.start in seen or not since <= period.digest_at <= now:
+                continue
+            seen.add(period.start)
+            if report.period == "day" and not is_reporting_day(cfg, period.start):
+                continue
+            out.append((rcfg, period))
+    return out
+
+
+def report_digest_expected(rcfg: Config, session: Session, period: ReportPeriod) -> bool:
+    """As `digest_expected`, for a report's period: within the campaign, not before the first message."""
+    if rcfg.campaign.start_date and period.end < rcfg.campaign.start_date:
+        return False
+    first = first_report_day(session)
+    return first is not None and period.end >= first or digest_of(session, period.start, period.report) is not None
+
+
+def _needs_sending(row: DigestRecord | None, now: dt.datetime, holder: Holder) -> bool:
+    if row is None:
+        return True
+    if row.state == "sent" or row.state == "failed" and row.next_attempt_at and row.next_attempt_at > now:
+        return False
+    # another instance is sending it; if it died, its lease runs out soon
+    return not (
+        row.state == "sending" and row.lease_until > now and not holder.held_by_my_dead_predecessor(LeaseInfo.of(row))
+    )
+
+
 def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
     """(healthy, the reasons in one line, in the configured language): IMAP answers, the
     polls succeed, no digest is overdue."""
@@ -538,7 +612,17 @@ def health(cfg: Config, session: Session, now: dt.datetime) -> tuple[bool, str]:
         elif poll is not None and now - poll.updated_at > max(3 * interval, dt.timedelta(minutes=15)):
             problem("poll_stale", time=f"{poll.updated_at.astimezone(tz):%d/%m %H:%M}")
     today = now.astimezone(tz).date()
-    for day in (today - dt.timedelta(days=1), today):
+    for rcfg, period in due_report_digests(cfg, now - dt.timedelta(minutes=15)) if cfg.reports else ():
+        if now - period.digest_at > dt.timedelta(days=2) or not report_digest_expected(rcfg, session, period):
+            continue
+        row = digest_of(session, period.start, period.report)
+        if row is None or row.state != "sent":
+            problem(
+                "digest_overdue",
+                date=f"{period.start:%d/%m/%Y} ({period.report})",
+                why=f" ({row.last_error})" if row is not None and row.last_error else "",
+            )
+    for day in (today - dt.timedelta(days=1), today) if not cfg.reports else ():
         if not is_reporting_day(cfg, day) or now < digest_due_at(cfg, day) + dt.timedelta(minutes=15):
             continue
         if not digest_expected(cfg, session, day):
@@ -585,6 +669,7 @@ _DAEMON_IMPORTS = (
     "xlrd",
     "jinja2",
     "holidays",  # [schedule] holiday_calendar (service/config/calendar.py)
+    "service.day.reportview",
     "service.ingest.reprocess",
     "service.outputs.digest",
     "service.outputs.export",

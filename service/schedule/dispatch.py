@@ -81,7 +81,22 @@ class DigestOutcome:
 
 
 def digest_due_at(cfg: Config, day: dt.date) -> dt.datetime:
+    if cfg.reports:  # a report's digest (cfg: reportview.report_config): its period's digest time
+        from service.day.periods import period_of
+
+        return period_of(cfg.reports[0], day, cfg.service.timezone).digest_at
     return dt.datetime.combine(day, cfg.schedule.digest_at, tzinfo=cfg.service.timezone)
+
+
+def report_code_of(cfg: Config) -> str:
+    """Whose digest `cfg` sends: "" for a config without [[reports]], else the code of the
+    report `reportview.report_config` made it for; its `day` is then its period's first day."""
+    return cfg.reports[0].code if cfg.reports else ""
+
+
+def digest_expected_on(cfg: Config, day: dt.date) -> bool:
+    """Whether `day` has a digest: a reporting day, or any period of a report that is not daily."""
+    return is_reporting_day(cfg, day) if not cfg.reports or cfg.reports[0].period == "day" else True
 
 
 # -- content -------------------------------------------------------------------------------
@@ -155,7 +170,12 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
     """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
     from service.outputs.digest import render_digest
 
-    view = build_day_view(session, cfg, day, until=now)
+    if cfg.reports:  # a report's digest: cfg is reportview.report_config of it
+        from service.day.reportview import build_report_view
+
+        view = build_report_view(session, cfg, cfg.reports[0], day, until=now)
+    else:
+        view = build_day_view(session, cfg, day, until=now)
     originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
     upward = None
     if cfg.upward is not None:
@@ -218,12 +238,13 @@ def _claim(
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     lease = Lease(sessions, Digest, new_token(), holder, now, what=f"digest for {day}")
     with sessions() as session:
-        row = digest_of(session, day)
+        row = digest_of(session, day, report_code_of(cfg))
         if row is None:
             row = create_digest(
                 session,
                 dict(
                     report_day=day,
+                    report_code=report_code_of(cfg),
                     message_id=make_msgid("digest", domain),
                     attempts=0,
                     sends=0,
@@ -441,7 +462,7 @@ def send_digest(
     `force` takes over a lease another instance holds (the operator's `--force`) and does
     not wait for the copy of an earlier attempt to arrive.
     """
-    if not is_reporting_day(cfg, day) and not resend:
+    if not digest_expected_on(cfg, day) and not resend:
         return DigestOutcome(day, "not_reporting_day")
     claim = _claim(
         sessions,
@@ -455,7 +476,7 @@ def send_digest(
     )
     if claim.lease is None or claim.row is None:
         with sessions() as session:
-            existing = digest_of(session, day)
+            existing = digest_of(session, day, report_code_of(cfg))
         return DigestOutcome(
             day,
             claim.why,
@@ -552,9 +573,9 @@ def _send_claimed(
     # A crash here (accepted by the SMTP server, not yet marked sent) leaves the row
     # `sending` with `handed_over_at`: the next claim finds the Bcc copy and does not resend.
     failpoint("digest_accepted")
-    from service.outputs.digest import is_late  # one rule for the log line and the digest's own note
+    from service.outputs.digest import LATE_AFTER, is_late  # one rule for the log line and the digest's own note
 
-    late = is_late(cfg, day, now)
+    late = is_late(cfg, day, now) if not cfg.reports else now - digest_due_at(cfg, day) > LATE_AFTER
     lease.finish(
         row.id,
         state="sent",

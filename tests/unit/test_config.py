@@ -201,11 +201,16 @@ def test_every_key_of_the_models_has_a_description() -> None:
     assert {f.name: f.default for f in dataclasses.fields(ReadLimits)} == LimitsModel().model_dump()
 
 
+def uncomment(text: str) -> str:
+    """The example with its optional keys and tables ("# ca_file = ...", "# [[reports]]") written."""
+    return re.sub(r"^# ?([a-z_]+ = |\[\[?[a-z_.]+\]\]?$)", r"\1", text, flags=re.M)
+
+
 def test_example_config_is_checked_against_the_models() -> None:
     """Every key the example writes, commented out or not, is a key of the models, and every key is shown."""
     text = EXAMPLE.read_text(encoding="utf-8")
     # The optional keys shown commented out ("# ca_file = ...") are keys too.
-    uncommented = tomllib.loads(re.sub(r"^# ?([a-z_]+ = |\[[a-z_]+\]$)", r"\1", text, flags=re.M))
+    uncommented = tomllib.loads(uncomment(text))
     tables = _tables()
 
     def keys(data: dict, path: str) -> set[str]:

@@ -28,6 +28,7 @@ KNOWN_PARAMS = {
     "row",
     "column",
     "reason",
+    "reports",
 }
 
 

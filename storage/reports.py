@@ -1,0 +1,65 @@
+"""The reads of several [[reports]] (issue 15): which reports messages carry, and each
+report's figures of them. Rows stored for a config without [[reports]] carry none.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.days import CHUNK, Values
+from storage.kinds import REPORT
+from storage.models import Figure, Message, MessageReport
+
+
+def reports_of(session: Session, message_ids: Collection[int]) -> dict[int, dict[str, bool]]:
+    """The reports each message carries (code -> readable), for the messages that carry any."""
+    ids = list(message_ids)
+    out: dict[int, dict[str, bool]] = {}
+    for first in range(0, len(ids), CHUNK):
+        stmt = select(MessageReport.message_pk, MessageReport.report_code, MessageReport.readable).where(
+            MessageReport.message_pk.in_(ids[first : first + CHUNK])
+        )
+        for pk, code, readable in session.execute(stmt).tuples():
+            out.setdefault(pk, {})[code] = bool(readable)
+    return out
+
+
+def report_values(session: Session, message_ids: Collection[int], report_code: str) -> dict[int, Values]:
+    """The figures of `report_code` in each message ("" for the config's one report)."""
+    ids = list(message_ids)
+    out: dict[int, Values] = {}
+    for first in range(0, len(ids), CHUNK):
+        stmt = select(Figure.message_pk, Figure.indicator, Figure.measure, Figure.value).where(
+            Figure.message_pk.in_(ids[first : first + CHUNK]), Figure.report_code == report_code
+        )
+        for pk, ind, meas, value in session.execute(stmt).tuples():
+            out.setdefault(pk, {}).setdefault(ind, {})[meas] = Decimal(value)
+    return out
+
+
+def report_days(
+    session: Session, report_code: str, unit_codes: Collection[str], before: dt.date
+) -> dict[str, list[dt.date]]:
+    """The days before `before` on which each unit sent a message whose `report_code` figures could be read."""
+    stmt = (
+        select(Message.unit_code, Message.report_day)
+        .join(MessageReport, MessageReport.message_pk == Message.id)
+        .where(
+            MessageReport.report_code == report_code,
+            MessageReport.readable.is_(True),
+            Message.kind == REPORT,
+            Message.report_day < before,
+            Message.unit_code.in_(list(unit_codes)),
+        )
+        .group_by(Message.unit_code, Message.report_day)
+    )
+    out: dict[str, list[dt.date]] = {}
+    for code, day in session.execute(stmt).tuples():
+        if code is not None:
+            out.setdefault(code, []).append(day)
+    return out

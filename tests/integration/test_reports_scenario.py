@@ -1,0 +1,238 @@
+"""Several reports in one mailbox over two weeks: a daily, a weekly and a monthly report and a
+one-off request, imported and then read back per report and period by `status` and `export`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from service.cli import main
+from tests.mailbuilders import XLSX, email_bytes
+from tests.unit.test_config import SAMPLE_ENV
+from tests.unit.test_report_filing import DAILY_COLUMNS, MONTHLY_COLUMNS, book
+from tests.unit.test_reports_config import example_with_reports
+
+TZ7 = dt.timezone(dt.timedelta(hours=7))
+DAILY_ROWS = ("Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm", "Hỗ trợ hộ kinh doanh")
+WEEKLY_ROWS = (
+    "Hỗ trợ hộ kinh doanh",
+    "Hỗ trợ người lao động không có giao kết hợp đồng lao động (lao động tự do)",
+    "Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế",
+)
+ALL_COLUMNS = (*DAILY_COLUMNS, "Số đối tượng đã chi trả", "Số tiền đã chi trả (triệu đồng)")
+BHXH, THUE = "bhxh.tp@example.gov.vn", "vanthu@thue.example.gov.vn"
+DUONG_QUANG = "duongquang@example.gov.vn"
+
+
+def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> dt.datetime:
+    return dt.datetime(2021, 8, day, hh, mm, ss, tzinfo=TZ7)
+
+
+@pytest.fixture
+def cfg_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], smtp: Any) -> Path:
+    for name, value in SAMPLE_ENV.items():
+        monkeypatch.setenv(name, value)
+    text = example_with_reports()
+    text = re.sub(
+        r"^\[smtp\]\n(?:.*\n)*?(?=\n)",
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "baocao@example.gov.vn"\n',
+        text,
+        count=1,
+        flags=re.M,
+    )
+    text = re.sub(
+        r"^database_url\s*=.*$", f'database_url = "sqlite:///{tmp_path / "db.sqlite3"}"', text, count=1, flags=re.M
+    )
+    text = re.sub(r"^archive_dir\s*=.*$", f'archive_dir = "{tmp_path / "archive"}"', text, count=1, flags=re.M)
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    mails = [
+        # the daily report: BHXH on time on the 16th, late on the 17th, nothing on the 18th
+        (BHXH, "Báo cáo ngày 16/8", at(16, 10), book(DAILY_ROWS, DAILY_COLUMNS, 10)),
+        (BHXH, "Báo cáo ngày 17/8", at(17, 15, 1), book(DAILY_ROWS, DAILY_COLUMNS, 12)),
+        # the weekly report of the communes: on Wednesday for the week of 16-22/8, on the
+        # Saturday after Friday's deadline for the week of 23-29/8
+        (DUONG_QUANG, "Báo cáo", at(18, 9), book(WEEKLY_ROWS, ALL_COLUMNS, 3)),
+        (DUONG_QUANG, "Báo cáo", at(28, 9), book(WEEKLY_ROWS, ALL_COLUMNS, 4)),
+        # the monthly report, due on the 20th at 17:00: BHXH before, THUE after
+        (BHXH, "Gửi số liệu", at(19, 8), book(DAILY_ROWS, MONTHLY_COLUMNS, 20)),
+        (THUE, "Gửi số liệu", at(25, 8), book(DAILY_ROWS, MONTHLY_COLUMNS, 30)),
+        # the one-off request, due 20/8 at 17:00: BHXH within the minute
+        (BHXH, "Báo cáo nhanh đến ngày 20/8", at(20, 17, 0, 59), book(("Hỗ trợ hộ kinh doanh",), ALL_COLUMNS, 7)),
+    ]
+    files = []
+    for i, (sender, subject, when, data) in enumerate(mails):
+        f = tmp_path / f"m{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=[("bc.xlsx", XLSX, data)]))
+        files.append(str(f))
+    assert main(["import", "--config", str(path), *files]) == 0
+    capsys.readouterr()
+    return path
+
+
+def export(cfg_file: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
+    assert main(["export", "--config", str(cfg_file), "--format", "json", *args]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def statuses(doc: dict[str, Any]) -> dict[str, str]:
+    return {u["code"]: u["status"] for u in doc["units"]}
+
+
+def test_the_daily_report_counts_only_daily_forms(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    day16 = export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-16")
+    assert day16["report"] == "ngay" and day16["period"] == {"start": "2021-08-16", "end": "2021-08-16"}
+    assert statuses(day16)["BHXH"] == "on_time" and len(day16["units"]) == 14
+    assert day16["totals"]["ho_kinh_doanh"] == {"de_nghi": 10, "phe_duyet": 10, "kinh_phi": 10_000_000}
+    assert statuses(export(cfg_file, capsys, "--date", "2021-08-17"))["BHXH"] == "late"  # the only daily report
+    day18 = export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-18")
+    # BHXH sent nothing daily that day (its monthly report came the 19th); the commune's weekly is not a daily
+    assert statuses(day18)["BHXH"] == "missing" and statuses(day18)["DUONG_QUANG"] == "missing"
+    assert day18["totals"]["ho_kinh_doanh"]["de_nghi"] == 12  # cumulative: the 17th's figures, stale
+    assert statuses(export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-19"))["BHXH"] == "missing"
+
+
+def test_the_weekly_report_counts_for_the_week_it_was_sent_in(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    week = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-22")
+    assert week["period"] == {"start": "2021-08-16", "end": "2021-08-22"}
+    assert week["deadline"] == "2021-08-20T16:00:00+07:00"
+    # the communes alone send it: the departments are not in it
+    assert "BHXH" not in statuses(week) and {"DUONG_QUANG", "NONG_THUONG", "XUAT_HOA"} <= statuses(week).keys()
+    assert {code: s for code, s in statuses(week).items() if s != "missing"} == {"DUONG_QUANG": "on_time"}
+    assert week["totals"]["ho_kinh_doanh"]["de_nghi"] == 3
+    both = export(cfg_file, capsys, "--report", "tuan", "--from", "2021-08-16", "--to", "2021-08-29")
+    assert [d["period"]["start"] for d in both["days"]] == ["2021-08-16", "2021-08-23"]
+    assert [statuses(d)["DUONG_QUANG"] for d in both["days"]] == ["on_time", "late"]
+
+
+def test_the_monthly_report_and_the_one_off_request(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    month = export(cfg_file, capsys, "--report", "thang", "--date", "2021-08-05")
+    assert month["period"] == {"start": "2021-08-01", "end": "2021-08-31"}
+    assert month["deadline"] == "2021-08-20T17:00:00+07:00"
+    assert statuses(month)["BHXH"] == "on_time" and statuses(month)["THUE"] == "late"
+    assert statuses(month)["XUAT_HOA"] == "missing"
+    assert month["totals"]["ho_kinh_doanh"] == {
+        "de_nghi": 50,
+        "da_chi": 50,
+        "tien_da_chi": 50_000_000,
+        "kinh_phi_con_lai": 50_000_000,
+    }
+    once = export(cfg_file, capsys, "--report", "nhanh_2008", "--date", "2021-08-20")
+    assert statuses(once) == {"BHXH": "on_time", "THUE": "missing"}
+    assert once["totals"] == {
+        "ho_kinh_doanh": {
+            m: (7_000_000 if "tien" in m or m == "kinh_phi" else 7) for m in once["totals"]["ho_kinh_doanh"]
+        }
+    }
+
+
+def test_status_and_template_name_the_report_and_period(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    assert main(["status", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-25"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\n")
+    assert main(["status", "--config", str(cfg_file), "--report", "quy"]) == 2
+    assert "no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008" in capsys.readouterr().err
+
+    import openpyxl
+
+    out_file = tmp_path / "tuan.xlsx"
+    assert main(["template", "--config", str(cfg_file), "--report", "tuan", "--out", str(out_file)]) == 0
+    ws = openpyxl.load_workbook(out_file).active
+    assert ws.title == "Báo cáo (tuan)" and ws["A4"].value == "BÁO CÁO TUẦN"
+    texts = [c.value for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert any("trước 16:00 Thứ Sáu hằng tuần" in t for t in texts)
+    assert (
+        main(["template", "--config", str(cfg_file), "--report", "tuan", "--unit", "BHXH", "--out", str(out_file)]) == 2
+    )
+
+
+def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    before = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18")
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18"]) == 0
+    # the five messages of 16-22/8 (whatever report they carry), none changed
+    assert "Reprocessed 5 message(s) with the current configuration; 0 changed." in capsys.readouterr().out
+    assert export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18") == before
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan"]) == 2
+    assert "--report goes with --date" in capsys.readouterr().err
+
+
+def test_a_reports_digest_is_built_for_its_period(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    out = tmp_path / "digest"
+    assert (
+        main(
+            [
+                "digest",
+                "--config",
+                str(cfg_file),
+                "--report",
+                "tuan",
+                "--date",
+                "2021-08-18",
+                "--dry-run",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    said = capsys.readouterr().out
+    assert said.startswith(
+        "Digest of tuan for tuần 16/08–22/08/2021 built, not sent: Tổng hợp báo cáo tuần tuần 16/08–22/08/2021"
+    )
+    html = next(out.glob("*.html")).read_text(encoding="utf-8")
+    assert "Tổng hợp: Báo cáo tuần — tuần 16/08–22/08/2021" in html and "16:00 20/08/2021" in html
+    assert "UBND xã Dương Quang" in html and "Bảo hiểm xã hội thành phố" not in html
+
+
+def test_each_reports_digest_goes_once_per_period_to_its_recipients(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], smtp: Any
+) -> None:
+    for _ in range(2):
+        assert main(["digest", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18"]) == 0
+    said = capsys.readouterr().out.splitlines()
+    assert said[0].startswith(
+        "tuan, tuần 16/08–22/08/2021: Digest for 16/08/2021 sent to lanhdao.ldtbxh@example.gov.vn"
+    )
+    assert "was already sent" in said[1]
+    assert main(["status", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-22", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["digest"]["state"] == "sent"
+    assert main(["status", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-22", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["digest"] is None  # not that day's
+    assert main(["digest", "--config", str(cfg_file), "--report", "thang", "--date", "2021-08-31"]) == 0
+    assert main(["digest", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-16"]) == 0
+    sent = [m for m in smtp.messages if "baocao@example.gov.vn" not in m.rcpt_tos or len(m.rcpt_tos) > 1]
+    subjects = [re.search(rb"^Subject: (.*)$", m.data, re.M) for m in sent]
+    assert len(sent) == 3 and all(subjects)
+    assert sent[0].rcpt_tos[:2] == ["lanhdao.ldtbxh@example.gov.vn", "dieuphoi.ldtbxh@example.gov.vn"]  # to, cc
+    assert "lanhdao.ldtbxh@example.gov.vn" not in sent[1].rcpt_tos
+    assert "dieuphoi.ldtbxh@example.gov.vn" in sent[1].rcpt_tos  # the monthly report's digest goes to [digest] to
+
+
+def test_the_daemon_finds_each_reports_digests_due_on_their_own_schedule(cfg_file: Path) -> None:
+    from service.config import load_config
+    from service.schedule.daemon import due_report_digests
+
+    cfg = load_config(cfg_file)
+    tz = cfg.service.timezone
+
+    def due(when: dt.datetime) -> set[tuple[str, str]]:
+        return {(p.report, p.start.isoformat()) for _, p in due_report_digests(cfg, when)}
+
+    friday = due(dt.datetime(2021, 8, 20, 17, 0, tzinfo=tz))  # the weekly one's time; the monthly and one-off at 17:00
+    assert {("tuan", "2021-08-16"), ("thang", "2021-08-01"), ("nhanh_2008", "2021-08-18")} <= friday
+    assert ("ngay", "2021-08-20") in friday and ("ngay", "2021-08-17") in friday  # the catch-up window
+    assert ("tuan", "2021-08-16") not in due(dt.datetime(2021, 8, 20, 16, 59, tzinfo=tz))
+    assert ("thang", "2021-08-01") not in due(dt.datetime(2021, 8, 20, 16, 59, tzinfo=tz))
+    later = due(dt.datetime(2021, 8, 30, 9, 0, tzinfo=tz))
+    assert ("tuan", "2021-08-23") in later and ("tuan", "2021-08-16") not in later  # the 27th's; the 20th's is past
