@@ -538,21 +538,39 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_upward(args: argparse.Namespace) -> int:
-    from service.day.dayview import build_day_view
     from service.outputs.upward import figures_of_day, fill_upward
     from templates import catalog
 
     cfg = config_of(args)
-    if cfg.upward is None:
-        raise UsageError(f"the configuration {cfg.source} has no [upward] section naming the superior's form")
-    up = cfg.upward
+    report = report_of(cfg, args.report)
+    if cfg.reports:
+        from service.day.reportview import report_config
+
+        rcfg = report_config(cfg, report)
+        if rcfg.upward is None:
+            raise UsageError(
+                f"the report '{report.code}' in {cfg.source} has no [reports.upward] table naming the superior's form"
+            )
+    else:
+        rcfg = cfg
+        if cfg.upward is None:
+            raise UsageError(f"the configuration {cfg.source} has no [upward] section naming the superior's form")
+    up = rcfg.upward
+    assert up is not None
     out = Path(args.out)
     if out.suffix.lower() != up.template.suffix.lower():
         raise UsageError(f"--out {out} must end in {up.template.suffix.lower()}, like the form {up.template.name}")
     day = parse_day(args.date, cfg)
     with open_sessions(cfg)() as session:
-        view = build_day_view(session, cfg, day)
-    form = fill_upward(up.template, figures_of_day(view), cfg.form, sheet=up.sheet, language=cfg.service.language)
+        if cfg.reports:
+            from service.day.reportview import build_report_view
+
+            view = build_report_view(session, cfg, report, day)
+        else:
+            from service.day.dayview import build_day_view
+
+            view = build_day_view(session, cfg, day)
+    form = fill_upward(up.template, figures_of_day(view), rcfg.form, sheet=up.sheet, language=cfg.service.language)
     try:
         out.write_bytes(form.data)
     except OSError as exc:
@@ -708,7 +726,8 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="fill the superior's own form ([upward] template) with a day's figures; lists what did not match",
     )
-    p.add_argument("--date", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--date", help="YYYY-MM-DD (default: today); with --report, the period containing it")
+    p.add_argument("--report", metavar="CODE", help=REPORT_HELP + "; its own form ([reports.upward])")
     p.add_argument("--out", required=True, metavar="FILE", help="the filled form (.xlsx or .docx, as the template)")
     p.set_defaults(func=cmd_upward)
 

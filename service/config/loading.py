@@ -671,6 +671,7 @@ def _report(
             cc=(t.digest.cc if t.digest and t.digest.cc is not None else digest.cc),
             subject=subject,
         ),
+        upward=_upward(t.upward) if t.upward else None,
     )
 
 

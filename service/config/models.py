@@ -575,6 +575,11 @@ class ReportModel(Table):
     digest: Annotated[ReportDigestModel | None, Section] = Field(
         None, description="Its own digest recipients and subject; default [digest]."
     )
+    upward: Annotated[UpwardModel | None, Section] = Field(
+        None,
+        description="The superior's own form for this report ([reports.upward], keys as [upward]), filled with "
+        "its period's figures and attached to its digest; default none ([upward] goes with the default report).",
+    )
 
     @classmethod
     def rules(cls, data: Mapping[str, Any], info: ValidationInfo) -> Iterator[tuple[Loc, str]]:

@@ -188,6 +188,7 @@ class ReportConfig:
     cumulative: bool = True
     subject_keywords: tuple[str, ...] = ()
     digest: DigestConfig | None = None  # None: the top-level [digest]
+    upward: UpwardConfig | None = None  # its superior's form ([reports.upward]), when configured
 
 
 @dataclass(frozen=True)

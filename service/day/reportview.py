@@ -30,10 +30,15 @@ from storage.reports import report_days, report_values, reports_of
 
 
 def report_config(cfg: Config, report: ReportConfig) -> Config:
-    """`cfg` as `report` sees it: its form, units, deadline and digest in place of the top-level ones."""
+    """`cfg` as `report` sees it: its form, units, deadline, digest and superior's form in
+    place of the top-level ones. A top-level [upward] goes with the default report (the
+    only one, or the only daily one) unless that report has its own."""
     if not cfg.reports:
         return cfg
     wanted = set(report.units)
+    upward = report.upward
+    if upward is None and cfg.upward is not None and _is_default(cfg, report):
+        upward = cfg.upward
     return dataclasses.replace(
         cfg,
         form=report.form,
@@ -41,7 +46,15 @@ def report_config(cfg: Config, report: ReportConfig) -> Config:
         schedule=dataclasses.replace(cfg.schedule, deadline=report.deadline, digest_at=report.digest_at),
         digest=report.digest or cfg.digest,
         reports=(report,),
+        upward=upward,
     )
+
+
+def _is_default(cfg: Config, report: ReportConfig) -> bool:
+    try:
+        return cfg.report(None).code == report.code
+    except KeyError:
+        return False
 
 
 @collector_paused()

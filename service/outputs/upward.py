@@ -90,11 +90,13 @@ class FilledForm:
 
 def figures_of_day(view: DayView) -> PeriodFigures:
     """The figures of the day view: each unit's latest counted figures and their totals
-    (the digest's own totals: figures that failed a format check left out)."""
+    (the digest's own totals: figures that failed a format check left out). A report's
+    period view ([[reports]]) gives its period's first and last day."""
     units = tuple(
         UnitFigures(u.unit.code, u.unit.name, u.unit.aliases, u.unit.group, u.counted_values) for u in view.units
     )
-    return PeriodFigures(start=view.day, end=view.day, totals=view.totals, units=units)
+    start, end = (view.period.start, view.period.end) if view.period is not None else (view.day, view.day)
+    return PeriodFigures(start=start, end=end, totals=view.totals, units=units)
 
 
 def fill_upward(

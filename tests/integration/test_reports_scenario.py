@@ -4,11 +4,13 @@ one-off request, imported and then read back per report and period by `status` a
 from __future__ import annotations
 
 import datetime as dt
+import io
 import json
 import re
 from pathlib import Path
 from typing import Any
 
+import openpyxl
 import pytest
 
 from service.cli import main
@@ -16,6 +18,7 @@ from tests.mailbuilders import XLSX, email_bytes
 from tests.unit.test_config import SAMPLE_ENV
 from tests.unit.test_report_filing import DAILY_COLUMNS, MONTHLY_COLUMNS, book
 from tests.unit.test_reports_config import example_with_reports
+from tests.unit.upward_forms import XLSX_COLUMNS, XLSX_DATA_ROWS, province_xlsx
 
 TZ7 = dt.timezone(dt.timedelta(hours=7))
 DAILY_ROWS = ("Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm", "Hỗ trợ hộ kinh doanh")
@@ -29,6 +32,19 @@ BHXH, THUE = "bhxh.tp@example.gov.vn", "vanthu@thue.example.gov.vn"
 DUONG_QUANG = "duongquang@example.gov.vn"
 
 
+# The province's weekly form: its "Biểu 01" with the weekly policies in rows 12 and 13.
+WEEKLY_FORM_ROWS = {**XLSX_DATA_ROWS, 12: "lao_dong_tu_do", 13: "tre_em_f0_f1"}
+
+
+def weekly_xlsx() -> bytes:
+    book = openpyxl.load_workbook(io.BytesIO(province_xlsx()))
+    ws = book["Biểu 01"]
+    ws["B12"], ws["B13"] = WEEKLY_ROWS[1], WEEKLY_ROWS[2]
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> dt.datetime:
     return dt.datetime(2021, 8, day, hh, mm, ss, tzinfo=TZ7)
 
@@ -37,7 +53,8 @@ def at(day: int, hh: int, mm: int = 0, ss: int = 0) -> dt.datetime:
 def cfg_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], smtp: Any) -> Path:
     for name, value in SAMPLE_ENV.items():
         monkeypatch.setenv(name, value)
-    text = example_with_reports()
+    text = example_with_reports(upward=True)  # the weekly report has its superior's form
+    (tmp_path / "bieu-tuan-so-ldtbxh.xlsx").write_bytes(weekly_xlsx())
     text = re.sub(
         r"^\[smtp\]\n(?:.*\n)*?(?=\n)",
         f'[smtp]\nhost = "127.0.0.1"\nport = {smtp.port}\nsecurity = "none"\nfrom_address = "baocao@example.gov.vn"\n',
@@ -236,3 +253,42 @@ def test_the_daemon_finds_each_reports_digests_due_on_their_own_schedule(cfg_fil
     assert ("thang", "2021-08-01") not in due(dt.datetime(2021, 8, 20, 16, 59, tzinfo=tz))
     later = due(dt.datetime(2021, 8, 30, 9, 0, tzinfo=tz))
     assert ("tuan", "2021-08-23") in later and ("tuan", "2021-08-16") not in later  # the 27th's; the 20th's is past
+
+
+def test_the_weekly_reports_superiors_form_is_filled_from_its_period(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    week = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18")
+    totals = week["totals"]
+    assert totals["ho_kinh_doanh"]["de_nghi"] == 3 and totals["ho_kinh_doanh"]["tien_da_chi"] == 3_000_000
+    out = tmp_path / "bieu-tuan.xlsx"
+    args = ["upward", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18", "--out", str(out)]
+    assert main(args) == 0
+    said = capsys.readouterr().out
+    assert "Đã điền 15 ô của biểu mẫu cấp trên bieu-tuan-so-ldtbxh.xlsx" in said and str(out) in said
+    assert "Chưa điền được" in said  # the province's rows the weekly report does not have are listed
+    ws = openpyxl.load_workbook(out)["Biểu 01"]
+    for row, indicator in WEEKLY_FORM_ROWS.items():  # the week's totals, cell by cell, in each column's scale
+        for col, (measure, scale) in XLSX_COLUMNS.items():
+            value = totals.get(indicator or "", {}).get(measure)
+            cell = ws[f"{col}{row}"]
+            assert cell.value == (None if value is None else value / scale), cell.coordinate
+    assert [ws[f"{c}{r}"].value for r in (12, 13, 16) for c in "CDEFG"] == [3] * 15
+    assert ws["C14"].value is None  # a row the weekly report does not have: left empty, listed
+    assert ws["A6"].value == "(Số liệu tính đến ngày 22/08/2021)"  # the period's last day
+    assert ws["F21"].value == "Bắc Kạn, ngày 22 tháng 8 năm 2021"
+    # the next week: the figures of its own period (sent late on Saturday the 28th)
+    assert main([*args[:-4], "--date", "2021-08-27", "--out", str(out)]) == 0
+    capsys.readouterr()
+    ws = openpyxl.load_workbook(out)["Biểu 01"]
+    assert [ws[f"{c}16"].value for c in "CDEFG"] == [4, 4, 4, 4, 4] and ws["A6"].value.endswith("29/08/2021)")
+    # its digest attaches it; the daily report has no such form, and says so
+    digest = tmp_path / "digest"
+    assert main(["digest", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-18", "--dry-run",
+                 "--out", str(digest)]) == 0  # fmt: skip
+    capsys.readouterr()
+    attached = openpyxl.load_workbook(digest / "bieu-tuan-2021-08-16.xlsx")["Biểu 01"]
+    assert [attached[f"{c}16"].value for c in "CDEFG"] == [3, 3, 3, 3, 3]
+    assert b"bieu-tuan-2021-08-16.xlsx" in next(digest.glob("*.eml")).read_bytes()
+    assert main(["upward", "--config", str(cfg_file), "--report", "ngay", "--out", str(out)]) == 2
+    assert "the report 'ngay'" in capsys.readouterr().err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 from pathlib import Path
@@ -148,14 +149,42 @@ def test_the_example_shows_a_daily_a_weekly_a_monthly_and_a_one_off_report(tmp_p
     assert nhanh.units == ("BHXH", "THUE") and not nhanh.cumulative
 
 
-def example_with_reports() -> str:
-    """config.example.toml with its reports written in (and what they do not follow yet off)."""
+def example_with_reports(upward: bool = False) -> str:
+    """config.example.toml with its reports written in (and what they do not follow yet off);
+    the weekly report's [reports.upward] only when `upward` (its template must then exist)."""
     head, marker, block = EXAMPLE.read_text(encoding="utf-8").partition("# ---- Several reports")
     assert marker
     head = re.sub(
         r"^(\[(?:acknowledgements|reminders)\]\n(?:#.*\n)*)enabled = true", r"\1enabled = false", head, flags=re.M
     )
-    return head + marker + uncomment(block)
+    text = uncomment(block)
+    if not upward:
+        text = re.sub(r"^\[reports\.upward\]\n(?:[a-z_]+ = .*\n)*", "", text, flags=re.M)
+    return head + marker + text
+
+
+def test_a_report_has_its_own_superiors_form(tmp_path: Path) -> None:
+    from service.day.reportview import report_config
+    from tests.unit.upward_forms import province_xlsx
+
+    (tmp_path / "bieu-tuan-so-ldtbxh.xlsx").write_bytes(province_xlsx())
+    cfg: Config = load(tmp_path, example_with_reports(upward=True), env=SAMPLE_ENV)
+    assert cfg.upward is None
+    tuan = cfg.report("tuan")
+    assert tuan.upward is not None and tuan.upward.template == tmp_path / "bieu-tuan-so-ldtbxh.xlsx"
+    assert (tuan.upward.sheet, tuan.upward.filename) == ("Biểu 01", "bieu-tuan-{date}")
+    assert report_config(cfg, tuan).upward == tuan.upward  # its digest attaches its own form
+    assert report_config(cfg, cfg.report("ngay")).upward is None and cfg.report("thang").upward is None
+    # a top-level [upward] goes with the default report (the only daily one), never with another
+    top = dataclasses.replace(tuan.upward, filename="bieu-ngay-{date}")
+    both = dataclasses.replace(cfg, upward=top)
+    assert report_config(both, both.report("ngay")).upward == top
+    assert report_config(both, tuan).upward == tuan.upward and report_config(both, both.report("thang")).upward is None
+    # the template must exist, named in the report's table
+    missing = problems(
+        tmp_path, example_with_reports(upward=True).replace("bieu-tuan-so-ldtbxh", "khong-co"), env=SAMPLE_ENV
+    )
+    assert any("reports" in p and "upward" in p and "khong-co.xlsx" in p and "does not exist" in p for p in missing)
 
 
 def test_every_problem_of_the_reports_is_listed_at_once(tmp_path: Path) -> None:
