@@ -67,6 +67,7 @@ from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
     sent_by_us,
 )
 from storage.records import MessageRecord as Message
+from storage.reports import reports_of
 
 log = logging.getLogger(__name__)
 
@@ -484,7 +485,8 @@ def build_mail(
         except KeyError:
             return f"unit {msg.unit_code} is no longer in the configuration"
         earlier, previous = report_history(session, msg)
-        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous)
+        carried = reports_of(session, [msg.id]).get(msg.id, {}) if cfg.reports else None
+        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous, carried=carried)
     elif msg.kind == UNASSIGNED and (msg.reason or "").startswith("shared_sender_unresolved"):
         model = unresolved_model(cfg, msg)
     else:
