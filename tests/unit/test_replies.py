@@ -342,3 +342,11 @@ def test_ack_of_a_message_matching_no_report_says_so(reports_cfg):
     assert "Thư này không khớp với báo cáo nào đơn vị phải gửi" in text
     assert "Tệp bc.xlsx: số liệu không khớp với mẫu báo cáo nào đơn vị phải gửi (Báo cáo tuần)" in text
     assert "đã nhận ĐÚNG HẠN" not in text and "ĐÚNG HẠN" not in text
+
+
+def test_ack_of_a_late_correction_keeps_the_period_on_time(reports_cfg):
+    correction = sent("DUONG_QUANG", 21, 9)  # Saturday, after Friday's deadline
+    first = at(dt.date(2021, 8, 18), 9, 0)  # its first readable weekly report, on Wednesday
+    text = ack_text(reports_cfg, correction, carried={"tuan": True}, first_at={"tuan": first})
+    assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 16:00 20/08/2021)" in text
+    assert "MUỘN" not in ack_text(reports_cfg, sent("DUONG_QUANG", 20, 9), carried={"tuan": True})
