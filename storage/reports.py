@@ -63,3 +63,26 @@ def report_days(
         if code is not None:
             out.setdefault(code, []).append(day)
     return out
+
+
+def first_readable_at(
+    session: Session, unit_code: str, report_code: str, first: dt.date, last: dt.date, until: dt.datetime
+) -> dt.datetime | None:
+    """When `unit_code` first sent a readable `report_code` received on first..last (report
+    days), up to `until`: the unit's timeliness for that period."""
+    stmt = (
+        select(Message.received_at)
+        .join(MessageReport, MessageReport.message_pk == Message.id)
+        .where(
+            Message.kind == REPORT,
+            Message.unit_code == unit_code,
+            Message.report_day >= first,
+            Message.report_day <= last,
+            Message.received_at <= until,
+            MessageReport.report_code == report_code,
+            MessageReport.readable.is_(True),
+        )
+        .order_by(Message.received_at)
+        .limit(1)
+    )
+    return session.scalar(stmt)

@@ -737,8 +737,8 @@ def _report_rules(
     reports = data.get("reports")
     if not isinstance(reports, list):
         return
-    # Acknowledgements and reminders do not name a report or period yet: refused, not sent wrong.
-    for section in ("acknowledgements", "reminders"):
+    # Reminders do not name a report or period yet: refused, not sent wrong (acknowledgements do).
+    for section in ("reminders",):
         table = data.get(section)
         if reports and isinstance(table, dict) and table.get("enabled") is True:
             yield (

@@ -15,6 +15,7 @@ from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig, calendar
 from service.day.dayview import day_off, deadline_of, decreases, figures_of, on_time, stored_problems
+from service.day.periods import period_label, period_of
 from service.mail.compose import address, compose
 from service.outputs.formatting import Numbers, value_text
 from service.outputs.i18n import Texts, fill, labels
@@ -54,12 +55,22 @@ def _common(cfg: Config, msg: Message | None) -> dict[str, Any]:
 
 
 def ack_model(
-    cfg: Config, msg: Message, unit: UnitConfig, *, earlier: Sequence[Message] = (), previous: Message | None = None
+    cfg: Config,
+    msg: Message,
+    unit: UnitConfig,
+    *,
+    earlier: Sequence[Message] = (),
+    previous: Message | None = None,
+    carried: Mapping[str, bool] | None = None,
+    first_at: Mapping[str, dt.datetime] | None = None,
 ) -> dict[str, Any]:
     """What an acknowledgement of the report `msg` says.
 
     `earlier` are the unit's report messages of the same day received before it;
-    `previous` its latest readable report of an earlier day.
+    `previous` its latest readable report of an earlier day. With [[reports]], `carried`
+    are the reports `msg` carries (code -> readable): the reply names each with its period;
+    `first_at` when the unit first sent each readable in that period (its timeliness; `msg`'s own
+    time when not given).
     """
     lang = cfg.service.language
     texts, num = Texts(lang), Numbers.for_language(lang)
@@ -103,7 +114,37 @@ def ack_model(
         **figure_table(cfg, values, num),
         "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
         "form_file": "" if msg.readable else form_filename(cfg, unit),
+        "reports": carried_reports(cfg, msg, carried or {}, first_at or {}),
+        # [[reports]] and the message carries none: its documents matched no report, or two alike
+        "no_report": bool(cfg.reports) and not carried,
     }
+
+
+def carried_reports(
+    cfg: Config, msg: Message, carried: Mapping[str, bool], first_at: Mapping[str, dt.datetime]
+) -> list[dict[str, Any]]:
+    """Each report `msg` carries, in config order: its title, the period it counts for, and
+    whether the unit's first readable one of that period came by its deadline (a correction
+    after the deadline does not make an on-time unit late), or that this one could not be read."""
+    out: list[dict[str, Any]] = []
+    lang = cfg.service.language
+    for report in cfg.reports:
+        if report.code not in carried:
+            continue
+        period = period_of(report, msg.report_day, cfg.service.timezone)
+        readable = carried[report.code]
+        first = first_at.get(report.code, msg.received_at)
+        timing = ("on_time" if on_time(first, period.deadline) else "late") if readable else "unreadable"
+        out.append(
+            {
+                "code": report.code,
+                "title": clean_text(report.title, MAX_TEXT, ellipsis=True),
+                "period": period_label(period, lang),
+                "timing": timing,
+                "deadline": f"{period.deadline:%H:%M %d/%m/%Y}",
+            }
+        )
+    return out
 
 
 def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.text import clean_text
 from service.config import Config
+from service.day.periods import period_of
 from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
@@ -67,6 +68,7 @@ from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
     sent_by_us,
 )
 from storage.records import MessageRecord as Message
+from storage.reports import first_readable_at, reports_of
 
 log = logging.getLogger(__name__)
 
@@ -484,7 +486,8 @@ def build_mail(
         except KeyError:
             return f"unit {msg.unit_code} is no longer in the configuration"
         earlier, previous = report_history(session, msg)
-        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous)
+        carried, first_at = _carried(cfg, session, msg)
+        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous, carried=carried, first_at=first_at)
     elif msg.kind == UNASSIGNED and (msg.reason or "").startswith("shared_sender_unresolved"):
         model = unresolved_model(cfg, msg)
     else:
@@ -508,6 +511,22 @@ def build_mail(
         files=files,
         auto_submitted="auto-replied",
     )
+
+
+def _carried(cfg: Config, session: Session, msg: Message) -> tuple[dict[str, bool] | None, dict[str, dt.datetime]]:
+    """With [[reports]]: the reports `msg` carries (code -> readable) and, for each, when the
+    unit first sent a readable one in the period `msg` counts for."""
+    if not cfg.reports:
+        return None, {}
+    carried = reports_of(session, [msg.id]).get(msg.id, {})
+    first_at: dict[str, dt.datetime] = {}
+    for report in cfg.reports:
+        if report.code in carried and msg.unit_code:
+            period = period_of(report, msg.report_day, cfg.service.timezone)
+            found = first_readable_at(session, msg.unit_code, report.code, period.start, period.end, msg.received_at)
+            if found is not None:
+                first_at[report.code] = found
+    return carried, first_at
 
 
 def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.datetime) -> EmailMessage | str:

@@ -292,3 +292,34 @@ def test_the_weekly_reports_superiors_form_is_filled_from_its_period(
     assert b"bieu-tuan-2021-08-16.xlsx" in next(digest.glob("*.eml")).read_bytes()
     assert main(["upward", "--config", str(cfg_file), "--report", "ngay", "--out", str(out)]) == 2
     assert "the report 'ngay'" in capsys.readouterr().err
+
+
+def test_the_acknowledgement_names_the_report_and_its_period(cfg_file: Path, smtp: Any) -> None:
+    import email
+    from email import policy
+
+    from sqlalchemy import update
+
+    from service.cli import ingestor_for
+    from service.config import load_config
+    from service.schedule.outbox import acknowledge
+    from storage.models import Message
+
+    text = cfg_file.read_text(encoding="utf-8")
+    cfg_file.write_text(
+        re.sub(r"^(\[acknowledgements\]\n(?:#.*\n)*)enabled = false", r"\1enabled = true", text, flags=re.M),
+        encoding="utf-8",
+    )
+    cfg = load_config(cfg_file)
+    assert cfg.acknowledgements.enabled and cfg.reports
+    before = len(smtp.messages)
+    with ingestor_for(cfg) as ing:
+        with ing.sessions() as session:  # as if polled: imported files are never answered
+            session.execute(update(Message).values(source="imap"))
+            session.commit()
+        # two days after the commune's weekly report of the 28th (the earlier ones are past replying to)
+        acknowledge(cfg, ing.sessions, ing.archive, at(29, 8))
+    replies = [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages[before:]]
+    assert [r["To"] for r in replies] == [DUONG_QUANG]
+    body = replies[0].get_body(("plain",)).get_content()
+    assert "Báo cáo tuần, tuần 23/08–29/08/2021: đã nhận MUỘN (hạn nộp 16:00 27/08/2021)" in body

@@ -292,3 +292,61 @@ def test_reminder_in_english():
 
 def test_form_filename_is_ascii_for_any_unit_code():
     assert form_filename(CFG, UnitConfig("Đ/X 1", "x", senders=("a@b.c",))) == "mau-bao-cao-d-x-1.xlsx"
+
+
+# -- with [[reports]]: the reports a message carries and their periods --------------------------
+
+
+@pytest.fixture
+def reports_cfg(tmp_path):
+    from tests.unit.test_config import SAMPLE_ENV, load
+    from tests.unit.test_reports_config import example_with_reports
+
+    return load(tmp_path, example_with_reports(), env=SAMPLE_ENV)
+
+
+def sent(unit, day, hh, **kw):
+    return msg(unit, at(dt.date(2021, 8, day), hh, 0), {}, files=kw.pop("files", ("bc.xlsx",)), **kw)
+
+
+def test_ack_of_a_weekly_report_names_the_report_and_its_week(reports_cfg):
+    wednesday = sent("DUONG_QUANG", 18, 9)
+    text = ack_text(reports_cfg, wednesday, carried={"tuan": True})
+    assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 16:00 20/08/2021)" in text
+    assert "Ngày báo cáo:" not in text and "Thời hạn:" not in text  # the day's lines are the daily report's
+    saturday = sent("DUONG_QUANG", 28, 9)
+    text = ack_text(reports_cfg, saturday, carried={"tuan": True})
+    assert "Báo cáo tuần, tuần 23/08–29/08/2021: đã nhận MUỘN (hạn nộp 16:00 27/08/2021)" in text
+    html = render_template(
+        "ack.html",
+        ack_model(reports_cfg, saturday, reports_cfg.unit("DUONG_QUANG"), carried={"tuan": True}),
+        "vi",
+    )
+    assert "Báo cáo tuần, tuần 23/08–29/08/2021" in html and "Đã nhận muộn" in html
+
+
+def test_ack_of_a_message_carrying_two_reports_names_both(reports_cfg):
+    two = sent("BHXH", 19, 15, files=("ngay.xlsx", "thang.xlsx"))
+    text = ack_text(reports_cfg, two, carried={"thang": True, "ngay": False})
+    lines = [line.strip() for line in text.splitlines() if ": đã nhận" in line]
+    assert lines == [  # in the config's order, each against its own period's deadline
+        "Báo cáo tiến độ hằng ngày, ngày 19/08/2021: đã nhận nhưng KHÔNG ĐỌC ĐƯỢC số liệu (hạn nộp 15:00 19/08/2021)",
+        "Báo cáo tháng, tháng 8/2021: đã nhận ĐÚNG HẠN (hạn nộp 17:00 20/08/2021)",
+    ]
+
+
+def test_ack_of_a_message_matching_no_report_says_so(reports_cfg):
+    problem = ("report_unmatched", {"file": "bc.xlsx", "reports": "Báo cáo tuần"})
+    none = sent("DUONG_QUANG", 18, 9, readable=False, problems=(problem,))
+    text = ack_text(reports_cfg, none, carried={})
+    assert "Thư này không khớp với báo cáo nào đơn vị phải gửi" in text
+    assert "Tệp bc.xlsx: số liệu không khớp với mẫu báo cáo nào đơn vị phải gửi (Báo cáo tuần)" in text
+    assert "đã nhận ĐÚNG HẠN" not in text and "ĐÚNG HẠN" not in text
+
+
+def test_ack_of_a_late_correction_keeps_the_period_on_time(reports_cfg):
+    correction = sent("DUONG_QUANG", 21, 9)  # Saturday, after Friday's deadline
+    first = at(dt.date(2021, 8, 18), 9, 0)  # its first readable weekly report, on Wednesday
+    text = ack_text(reports_cfg, correction, carried={"tuan": True}, first_at={"tuan": first})
+    assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 16:00 20/08/2021)" in text
+    assert "MUỘN" not in ack_text(reports_cfg, sent("DUONG_QUANG", 20, 9), carried={"tuan": True})
