@@ -266,7 +266,8 @@ class OutboxMail(Base):
     """One email to a unit (acknowledgement, notice, reminder): the row is the claim to send it once.
 
     `dedupe_key` is unique ("ack:<message pk>", "notice:<day>:<address>",
-    "reminder:<day>:<HH:MM>:<unit>:<address>"), so creating the row decides, once across
+    "reminder:<day>:<HH:MM>:<unit>:<address>", with [[reports]]
+    "reminder:<report>:<day>:<HH:MM>:<unit>:<address>"), so creating the row decides, once across
     restarts and instances, that the mail goes. state: pending, sending (leased until
     `lease_until`), sent, failed (retried from `next_attempt_at`; never when it is
     null), skipped (decided not to send: `last_error` says why), expired (too late to
@@ -284,6 +285,8 @@ class OutboxMail(Base):
     report_day: Mapped[dt.date | None] = mapped_column(Date)
     cap_day: Mapped[dt.date] = mapped_column(Date)  # the local day it counts against the per-address cap
     slot_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)  # a reminder's scheduled time
+    # The [[reports]] entry a reminder is about; "" for the config's one report (revision 0010).
+    report_code: Mapped[str] = mapped_column(String(100), default="", server_default="")
     message_id: Mapped[str] = mapped_column(String(300))  # ours, fixed at creation: retries reuse it
     state: Mapped[str] = mapped_column(String(20))
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -46,6 +46,7 @@ class OutboxRecord:
     report_day: dt.date | None
     message_id: str
     attempts: int
+    report_code: str = ""  # a reminder's [[reports]] entry
 
 
 @dataclass(frozen=True)
@@ -142,11 +143,20 @@ def reported_units(session: Session, day: dt.date, until: dt.datetime) -> set[st
     }
 
 
-def reminded_units(session: Session, day: dt.date) -> dict[str, list[dt.datetime]]:
-    """Units reminded on `day`: code -> when each slot's reminder went (one time per slot)."""
+def reminded_units(
+    session: Session, day: dt.date, report_code: str = "", last: dt.date | None = None
+) -> dict[str, list[dt.datetime]]:
+    """Units reminded on `day` (through `last` when given) about `report_code` ("" for the
+    config's one report): code -> when each slot's reminder went (one time per slot)."""
     rows = session.execute(
         select(OutboxMail.unit_code, OutboxMail.slot_at, func.min(OutboxMail.sent_at))
-        .where(OutboxMail.kind == REMINDER, OutboxMail.report_day == day, OutboxMail.state == SENT)
+        .where(
+            OutboxMail.kind == REMINDER,
+            OutboxMail.report_day >= day,
+            OutboxMail.report_day <= (last or day),
+            OutboxMail.report_code == report_code,
+            OutboxMail.state == SENT,
+        )
         .group_by(OutboxMail.unit_code, OutboxMail.slot_at)
     ).all()
     out: dict[str, list[dt.datetime]] = defaultdict(list)
@@ -224,6 +234,7 @@ def outbox_row(session: Session, row_id: int) -> OutboxRecord | None:
         row.report_day,
         row.message_id,
         row.attempts,
+        row.report_code or "",
     )
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 from collections.abc import Collection
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from storage.days import CHUNK, Values
@@ -86,3 +86,27 @@ def first_readable_at(
         .limit(1)
     )
     return session.scalar(stmt)
+
+
+def units_with_report(
+    session: Session, report_code: str, first: dt.date, last: dt.date, until: dt.datetime
+) -> set[str]:
+    """Units that sent anything for `report_code` on first..last (report days), received up
+    to `until`: a message carrying it, readable or not, or one carrying no report at all
+    (its documents matched none: it stands under every report of its unit, as the report
+    view shows it). What a reminder of that report and period spares."""
+    carries = exists().where(MessageReport.message_pk == Message.id, MessageReport.report_code == report_code)
+    carries_any = exists().where(MessageReport.message_pk == Message.id)
+    stmt = (
+        select(Message.unit_code)
+        .where(
+            Message.kind == REPORT,
+            Message.report_day >= first,
+            Message.report_day <= last,
+            Message.received_at <= until,
+            Message.unit_code.is_not(None),
+            carries | ~carries_any,
+        )
+        .distinct()
+    )
+    return {code for code in session.scalars(stmt) if code is not None}

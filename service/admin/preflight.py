@@ -46,7 +46,12 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
 
     if cfg.smtp is None:
         warnings.append("There is no [smtp] section, so no digest, acknowledgement or reminder is sent.")
-    if cfg.reminders.enabled and not cfg.schedule.reminders_at:
+    if cfg.reminders.enabled and cfg.reports and not any(r.reminders_at for r in cfg.reports):
+        warnings.append(
+            "Reminders are enabled ([reminders] enabled = true) but no report has a reminder time "
+            "(reports.reminders_at, default schedule.reminders_at), so no reminder is sent."
+        )
+    elif cfg.reminders.enabled and not cfg.reports and not cfg.schedule.reminders_at:
         warnings.append(
             "Reminders are enabled ([reminders] enabled = true) but schedule.reminders_at "
             "lists no time, so no reminder is sent."

@@ -663,6 +663,8 @@ def _report(
         deadline_day=t.deadline_day,
         digest_day=t.digest_day if t.digest_day is not None else t.deadline_day,
         start_date=t.start_date,
+        reminder_day=t.reminder_day if t.reminder_day is not None else t.deadline_day,
+        reminders_at=tuple(sorted(t.reminders_at if t.reminders_at is not None else schedule.reminders_at)),
         cumulative=t.cumulative,
         subject_keywords=t.subject_keywords,
         digest=dataclasses.replace(

@@ -547,6 +547,18 @@ class ReportModel(Table):
     start_date: Annotated[dt.date | None, CheckIn(_once_start)] = Field(
         None, description="once only, required: the first day its figures may be sent."
     )
+    reminder_day: Annotated[int | dt.date | None, CheckIn(_period_day)] = Field(
+        None,
+        description="Day of the period its reminders go, as deadline_day; default deadline_day "
+        "(a daily report: every reporting day).",
+    )
+    reminders_at: Annotated[tuple[Annotated[dt.time, Check(v.time)], ...] | None, array(), AfterValidator(unique)] = (
+        Field(
+            None,
+            description="Times of day on reminder_day a reminder goes to its units that have sent nothing for "
+            "the period; default [schedule] reminders_at, [] for none. Only when [reminders] enabled = true.",
+        )
+    )
     units: Annotated[tuple[Text, ...], array(nonempty=True), AfterValidator(unique)] = Field(
         ("all",), description='Who must send it: unit codes, unit group names, or "all" (the default).'
     )
@@ -591,7 +603,7 @@ class ReportModel(Table):
             yield ("start_date",), "required for a once report: the first day its figures may be sent"
         if period == "once":
             start = _valid(v.date, data.get("start_date"))
-            for key in ("deadline_day", "digest_day"):
+            for key in ("deadline_day", "digest_day", "reminder_day"):
                 day = _valid(v.date, data.get(key))
                 if start is not None and day is not None and day < start:
                     yield (key,), f"{day} is before start_date {start}"
@@ -737,15 +749,6 @@ def _report_rules(
     reports = data.get("reports")
     if not isinstance(reports, list):
         return
-    # Reminders do not name a report or period yet: refused, not sent wrong (acknowledgements do).
-    for section in ("reminders",):
-        table = data.get(section)
-        if reports and isinstance(table, dict) and table.get("enabled") is True:
-            yield (
-                (section, "enabled"),
-                f"[{section}] do not follow [[reports]] yet (they would name no report or period): "
-                "set enabled = false, or leave [[reports]] out",
-            )
     entries: list[Entry] = [
         (("reports", i), _valid(v.code, r.get("code")), ()) for i, r in enumerate(reports) if isinstance(r, dict)
     ]

@@ -185,6 +185,8 @@ class ReportConfig:
     deadline_day: int | dt.date | None = None
     digest_day: int | dt.date | None = None  # the digest's day in the period; None: deadline_day
     start_date: dt.date | None = None  # once: the first day of its period
+    reminder_day: int | dt.date | None = None  # its reminders' day in the period, as deadline_day
+    reminders_at: tuple[dt.time, ...] = ()  # the times of its reminders on that day; none: no reminders
     cumulative: bool = True
     subject_keywords: tuple[str, ...] = ()
     digest: DigestConfig | None = None  # None: the top-level [digest]
@@ -226,6 +228,7 @@ class Config:
             units=tuple(u.code for u in self.units),
             deadline=self.schedule.deadline,
             digest_at=self.schedule.digest_at,
+            reminders_at=self.schedule.reminders_at,
             digest=self.digest,
         )
 

@@ -60,6 +60,15 @@ def period_of(report: ReportConfig, day: dt.date, zone: ZoneInfo) -> ReportPerio
     )
 
 
+def reminder_slots(report: ReportConfig, period: ReportPeriod, zone: ZoneInfo) -> tuple[dt.datetime, ...]:
+    """When the reminders of `report` go in `period`: its `reminders_at` on its reminder day
+    (a daily report: the day itself), in order. Whether that day is a reporting day is the
+    caller's rule (service/day/reminders.py)."""
+    which = report.reminder_day if report.reminder_day is not None else report.deadline_day
+    day = _day_in(report, which, period.start, period.end)
+    return tuple(dt.datetime.combine(day, t, tzinfo=zone) for t in sorted(report.reminders_at))
+
+
 def _day_in(report: ReportConfig, which: int | dt.date | None, start: dt.date, end: dt.date) -> dt.date:
     """The day of the period `which` names: a weekday, a day of the month, a date, or (day) the day itself."""
     if isinstance(which, dt.date):

@@ -14,6 +14,7 @@ from typing import Any
 from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig, calendar
+from service.config.objects import ReportConfig
 from service.day.dayview import day_off, deadline_of, decreases, figures_of, on_time, stored_problems
 from service.day.periods import period_label, period_of
 from service.mail.compose import address, compose
@@ -195,8 +196,22 @@ def notice_model(cfg: Config, msg: Message) -> dict[str, Any]:
     return {**_common(cfg, msg), "variant": "unknown", "form_file": ""}
 
 
-def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime) -> dict[str, Any]:
+def reminder_model(
+    cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime, report: ReportConfig | None = None
+) -> dict[str, Any]:
+    """What a reminder sent on `day` says; with [[reports]], `report` is the one it is about
+    (its title, the period containing `day` and that period's deadline)."""
     deadline = deadline_of(cfg, day)
+    about = None
+    if report is not None:
+        period = period_of(report, day, cfg.service.timezone)
+        deadline = period.deadline
+        about = {
+            "code": report.code,
+            "title": clean_text(report.title, MAX_TEXT, ellipsis=True),
+            "period": period_label(period, cfg.service.language),
+            "deadline": f"{period.deadline:%H:%M %d/%m/%Y}",
+        }
     return {
         **_common(cfg, None),
         "unit": {"code": unit.code, "name": unit.name},
@@ -206,6 +221,8 @@ def reminder_model(cfg: Config, unit: UnitConfig, day: dt.date, now: dt.datetime
         "before_deadline": on_time(now, deadline),
         "senders": [a for a in unit.senders],
         "form_file": form_filename(cfg, unit),
+        "report": about,
+        "cumulative": report.cumulative if report is not None else True,
     }
 
 

@@ -38,7 +38,14 @@ from service.outputs.i18n import Texts
 from service.schedule.dispatch import digest_due_at, instance_name, record_state, send_digest
 from service.schedule.idle import IdleWatcher
 from service.schedule.lease import LEASE_TTL, Holder
-from service.schedule.outbox import REMINDER_GRACE, drain_outbox, plan_acknowledgements, send_reminders
+from service.schedule.outbox import (
+    REMINDER_GRACE,
+    drain_outbox,
+    due_report_reminders,
+    plan_acknowledgements,
+    send_reminders,
+    send_report_reminders,
+)
 from storage.days import first_report_day
 from storage.digests import digest_of, read_state
 from storage.leases import LeaseInfo
@@ -82,6 +89,7 @@ class Daemon:
         self._poll_wanted = threading.Event()  # a poll was asked for while another one ran
         self._imap_note = threading.Lock()
         self._recognition_wanted = threading.Event()  # set by a poll that stored a scan or photo
+        self._reminded: set[tuple[str, dt.datetime]] = set()  # [[reports]] reminder slots handled
         self.scheduler = BlockingScheduler(
             timezone=cfg.service.timezone,
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": MISFIRE_GRACE_SECONDS},
@@ -277,10 +285,12 @@ class Daemon:
             log.info("digest for %s: %s %s", day, outcome.status, outcome.detail)
 
     def catch_up(self) -> None:
-        """Send digests that fell due and were not sent (daemon down, SMTP failing)."""
+        """Send digests that fell due and were not sent (daemon down, SMTP failing); with
+        [[reports]], each report's reminders and digests on their own schedule."""
         now = self.clock()
         today = now.astimezone(self.cfg.service.timezone).date()
         if self.cfg.reports:
+            self.report_reminders(now)
             self.report_digests(now)
             return
         for back in range(CATCH_UP_DAYS, -1, -1):
@@ -304,6 +314,26 @@ class Daemon:
                 continue  # another instance is sending it; if it died, its lease runs out soon
             log.info("digest for %s is due and not sent: sending it now", day)
             self.digest(day)
+
+    def report_reminders(self, now: dt.datetime) -> None:
+        """With [[reports]]: each report's reminders whose time has come (less than
+        REMINDER_GRACE ago); this job runs every minute, so they go within a minute of their
+        time. One last poll first (a report of a minute ago counts). Each mail is decided once
+        across instances and restarts (its outbox key) and sent with the outbox's lease; this
+        instance handles a slot once."""
+        due = [r for r in due_report_reminders(self.cfg, now) if (r.report.code, r.slot_at) not in self._reminded]
+        if not due or self.stop.is_set():
+            return
+        self._poll_first()
+        for slot in due:
+            if self.stop.is_set():
+                return
+            try:
+                send_report_reminders(self.cfg, self.sessions, self.archive, slot, self.clock(), owner=self.holder)
+            except Exception:  # noqa: BLE001 - e.g. the database is away; the next run tries again
+                log.exception("reminders of %s could not be handled", slot.name)
+                continue
+            self._reminded.add((slot.report.code, slot.slot_at))
 
     def report_digests(self, now: dt.datetime) -> None:
         """With [[reports]]: each report's digest of each period whose digest time has come
@@ -424,7 +454,8 @@ class Daemon:
                 id="outbox",
                 next_run_time=dt.datetime.now(self.cfg.service.timezone),
             )
-        if self.cfg.reminders.enabled:
+        # With [[reports]] each report's reminders go from the catch-up job, on their own schedule.
+        if self.cfg.reminders.enabled and not self.cfg.reports:
             for slot in sched.reminders_at:
                 # A slot missed by more than REMINDER_GRACE (daemon down) is skipped, not sent late.
                 self.scheduler.add_job(
@@ -482,7 +513,7 @@ def describe_job(job_id: str) -> str:
     return {
         "poll": "the mailbox poll",
         "digest": "the digest",
-        "retry": "the check for unsent digests",
+        "retry": "the check for unsent digests (and, with [[reports]], for the reminders due)",
         "heartbeat": "the heartbeat",
         "outbox": "sending acknowledgements and reminders",
     }.get(job_id, job_id)

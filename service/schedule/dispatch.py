@@ -174,17 +174,19 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
         from service.day.reportview import build_report_view
 
         view = build_report_view(session, cfg, cfg.reports[0], day, until=now)
+        period = view.period
+        assert period is not None  # build_report_view sets it
+        reminded = reminded_units(session, period.start, period.report, period.end)
     else:
         view = build_day_view(session, cfg, day, until=now)
+        reminded = reminded_units(session, day)
     originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
     upward = None
     if cfg.upward is not None:
         from service.outputs.upward import upward_for_day  # the superior's form: attached, never sent to them
 
         upward = upward_for_day(view, cfg)
-    return render_digest(
-        view, cfg, now=now, unread_files=originals, reminded=reminded_units(session, day), upward=upward
-    )
+    return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded, upward=upward)
 
 
 def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:

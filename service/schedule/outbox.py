@@ -24,7 +24,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.text import clean_text
 from service.config import Config
-from service.day.periods import period_of
+from service.config.objects import ReportConfig
+from service.day.periods import ReportPeriod, period_of, reminder_slots
 from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
@@ -68,7 +69,7 @@ from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
     sent_by_us,
 )
 from storage.records import MessageRecord as Message
-from storage.reports import first_readable_at, reports_of
+from storage.reports import first_readable_at, reports_of, units_with_report
 
 log = logging.getLogger(__name__)
 
@@ -167,7 +168,7 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
     and per address, keyed "reminder:<day>:<HH:MM>:<unit>:<address>". Nothing on a
     non-reporting day, before the slot, or more than REMINDER_GRACE after it.
     """
-    if not cfg.reminders.enabled or cfg.smtp is None:
+    if not cfg.reminders.enabled or cfg.smtp is None or cfg.reports:  # [[reports]]: plan_report_reminders
         return 0
     tz = cfg.service.timezone
     day = now.astimezone(tz).date()
@@ -218,6 +219,85 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
     return planned
 
 
+@dataclass(frozen=True)
+class ReminderSlot:
+    """One reminder time of one [[reports]] entry: `slot_at` (local) in `period`."""
+
+    report: ReportConfig
+    period: ReportPeriod
+    slot_at: dt.datetime
+
+    @property
+    def name(self) -> str:
+        return f"{self.report.code} at {self.slot_at:%H:%M %d/%m/%Y}"
+
+
+def due_report_reminders(cfg: Config, now: dt.datetime) -> list[ReminderSlot]:
+    """With [[reports]]: each report's reminder times that have come and are less than
+    REMINDER_GRACE old, on a reminding day (service/day/reminders.py); in time order."""
+    if not cfg.reminders.enabled or cfg.smtp is None:
+        return []
+    tz = cfg.service.timezone
+    today = now.astimezone(tz).date()
+    out: dict[tuple[str, dt.datetime], ReminderSlot] = {}
+    for report in cfg.reports:
+        for day in (today - dt.timedelta(days=1), today):  # a slot just before midnight
+            period = period_of(report, day, tz)
+            for slot_at in reminder_slots(report, period, tz):
+                if slot_at <= now <= slot_at + REMINDER_GRACE and reminders_expected(cfg, slot_at.date()):
+                    out[(report.code, slot_at)] = ReminderSlot(report, period, slot_at)
+    return sorted(out.values(), key=lambda r: (r.slot_at, r.report.code))
+
+
+def plan_report_reminders(cfg: Config, session: Session, due: ReminderSlot, now: dt.datetime) -> int:
+    """Decide the reminders of one report's slot (caller commits); returns how many will be sent.
+
+    One row per unit that must send the report and has sent nothing for it in the period
+    (an unreadable one counts; storage.reports.units_with_report) and per address, keyed
+    "reminder:<report>:<day>:<HH:MM>:<unit>:<address>". Nothing before the slot, more than
+    REMINDER_GRACE after it, or on a day that is not a reminding day.
+    """
+    if not cfg.reminders.enabled or cfg.smtp is None:
+        return 0
+    report, period, slot_at = due.report, due.period, due.slot_at
+    day = slot_at.date()
+    if not reminders_expected(cfg, day) or not slot_at <= now <= slot_at + REMINDER_GRACE:
+        return 0
+    sent = units_with_report(session, report.code, period.start, period.end, now)
+    later = [s for s in reminder_slots(report, period, cfg.service.timezone) if s > slot_at]
+    # A reminder that could not go before the report's next slot is replaced by that slot's.
+    expires_at = (
+        later[0] if later else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=slot_at.tzinfo)
+    )
+    own = own_addresses(cfg)
+    planned = 0
+    for unit in cfg.units:
+        if unit.code not in report.units or unit.code in sent:
+            continue
+        addresses = reminder_addresses(unit)
+        if not addresses:
+            log.warning("no reminder for unit %s: it has only wildcard senders and no reminder_to", unit.code)
+            continue
+        for address in addresses:
+            planned += _plan_one(
+                cfg,
+                session,
+                now,
+                kind=REMINDER,
+                recipient=address,
+                key=f"reminder:{report.code}:{day.isoformat()}:{slot_at:%H:%M}:{unit.code}:{address}",
+                why=unanswerable_reason(address, own),
+                unit_code=unit.code,
+                message_pk=None,
+                report_day=day,
+                cap_day=day,
+                expires_at=expires_at,
+                slot_at=slot_at,
+                report_code=report.code,
+            )
+    return planned
+
+
 def _plan_one(
     cfg: Config,
     session: Session,
@@ -233,6 +313,7 @@ def _plan_one(
     cap_day: dt.date,
     expires_at: dt.datetime | None,
     slot_at: dt.datetime | None = None,
+    report_code: str = "",
 ) -> int:
     """Insert one row unless its key exists; 1 when it was inserted to be sent."""
     cap = cfg.acknowledgements.daily_cap_per_address
@@ -248,6 +329,7 @@ def _plan_one(
         "report_day": report_day,
         "cap_day": cap_day,
         "slot_at": slot_at,
+        "report_code": report_code,
         "message_id": email.utils.make_msgid(kind, domain),
         "state": SKIPPED if why else PENDING,
         "attempts": 0,
@@ -539,16 +621,35 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.da
     except KeyError:
         return f"unit {row.unit_code} is no longer in the configuration"
     day = row.report_day or now.astimezone(cfg.service.timezone).date()
-    if row.unit_code in reported_units(session, day, now):
+    report = None
+    if row.report_code:  # a reminder of one of the [[reports]]
+        report = next((r for r in cfg.reports if r.code == row.report_code), None)
+        if report is None:
+            return f"the report {row.report_code} is no longer in the configuration"
+        if unit.code not in report.units:
+            return f"unit {unit.code} no longer sends the report {report.code}"
+        period = period_of(report, day, cfg.service.timezone)
+        if unit.code in units_with_report(session, report.code, period.start, period.end, now):
+            return "the unit has sent the report since"
+    elif row.unit_code in reported_units(session, day, now):
         return "the unit has reported since"
     if not reminders_expected(cfg, day):
         return f"{day} is no longer a reporting day"
-    model = reminder_model(cfg, unit, day, now)
+    model = reminder_model(cfg, unit, day, now, report)
     lang = cfg.service.language
     w = words(lang)
-    subject = clean_text(
-        fill(w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}), 200, ellipsis=True
-    )
+    if model["report"]:
+        about = model["report"]
+        wording = w["report_reminder_subject"]
+        params = {"report": about["title"], "period": about["period"], "deadline": about["deadline"]}
+    else:
+        wording, params = w["reminder_subject"], {"date": model["day"], "deadline": model["deadline"]}
+    subject = clean_text(fill(wording, params), 200, ellipsis=True)
+    form_cfg = cfg
+    if report is not None:
+        from service.day.reportview import report_config
+
+        form_cfg = report_config(cfg, report)  # the report's own blank form
     return compose_mail(
         cfg,
         to=row.recipient,
@@ -557,7 +658,7 @@ def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.da
         now=now,
         text=render_template("reminder.txt", model, lang),
         html=None,
-        files=[(model["form_file"], XLSX_TYPE, render_form(cfg, unit))],
+        files=[(model["form_file"], XLSX_TYPE, render_form(form_cfg, unit))],
         auto_submitted="auto-generated",
     )
 
@@ -615,5 +716,26 @@ def send_reminders(
         session.commit()
     if planned:
         log.info("reminders at %s: %d planned", slot.strftime("%H:%M"), planned)
+    drain_outbox(cfg, sessions, archive, now, owner=owner)
+    return planned
+
+
+def send_report_reminders(
+    cfg: Config,
+    sessions: sessionmaker[Session],
+    archive: Archive,
+    due: ReminderSlot,
+    now: dt.datetime,
+    *,
+    owner: Holder | str | None = None,
+) -> int:
+    """The reminders of one report's slot: create the rows (once per report, slot, unit and
+    address, across instances and restarts), then drain the outbox; returns how many were
+    planned by this call."""
+    with sessions() as session:
+        planned = plan_report_reminders(cfg, session, due, now)
+        session.commit()
+    if planned:
+        log.info("reminders of %s: %d planned", due.name, planned)
     drain_outbox(cfg, sessions, archive, now, owner=owner)
     return planned

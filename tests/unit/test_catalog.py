@@ -99,10 +99,22 @@ def test_the_reminder_renders_in_each_language_from_the_same_template():
         "report_address": "",
         "senders": [],
         "title": "",
+        "report": None,
+        "cumulative": True,
     }
     vi, en = render_template("reminder.txt", model, "vi"), render_template("reminder.txt", model, "en")
     assert vi.startswith("Kính gửi Phường Sông Cầu,") and en.startswith("Dear Phường Sông Cầu,")
     assert "[%" not in vi + en
+    assert "báo cáo tiến độ ngày 11/08/2021" in vi and "số liệu lũy kế" in vi
+    # one of several [[reports]]: named with its period and deadline
+    model |= {
+        "report": {"title": "Báo cáo tuần", "period": "tuần 09/08–15/08/2021", "deadline": "16:00 13/08/2021"},
+        "cumulative": False,
+    }
+    vi, en = render_template("reminder.txt", model, "vi"), render_template("reminder.txt", model, "en")
+    assert "chưa nhận được Báo cáo tuần, tuần 09/08–15/08/2021 của đơn vị" in vi
+    assert "Hạn nộp báo cáo là 16:00 13/08/2021." in vi and "lũy kế" not in vi
+    assert "Báo cáo tuần, tuần 09/08–15/08/2021" in en and "16:00 13/08/2021" in en and "cumulative" not in en
 
 
 def _lookup(table, key):

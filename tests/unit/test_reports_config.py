@@ -73,13 +73,41 @@ message = "Số phê duyệt lớn hơn số đề nghị"
 """
 
 
-def test_reminders_are_refused_with_reports_until_they_name_them(tmp_path: Path) -> None:
-    text = toml(units=UNITS, acknowledgements="enabled = true", reminders="enabled = true") + REPORTS
-    assert [p.rsplit(" (line ", 1)[0] for p in problems(tmp_path, text)] == [
-        "reminders.enabled: [reminders] do not follow [[reports]] yet (they would name no report or period): "
-        "set enabled = false, or leave [[reports]] out"
-    ]
-    assert load(tmp_path, toml(units=UNITS, acknowledgements="enabled = true") + REPORTS).acknowledgements.enabled
+def test_each_report_has_its_reminder_day_and_times(tmp_path: Path) -> None:
+    text = toml(
+        units=UNITS, reminders="enabled = true", schedule='reminders_at = ["14:00", "10:00"]'
+    ) + REPORTS.replace(
+        'deadline = "16:00"\n', 'deadline = "16:00"\nreminder_day = "thu"\nreminders_at = ["09:30"]\n'
+    ).replace('digest_at = "18:00"\n', 'digest_at = "18:00"\nreminders_at = []\n')
+    cfg = load(tmp_path, text)
+    assert cfg.reminders.enabled
+    ngay, tuan, thang, nhanh = cfg.all_reports()
+    # default: [schedule] reminders_at on the deadline day (a daily report: every reporting day)
+    assert (ngay.reminder_day, ngay.reminders_at) == (None, (dt.time(10), dt.time(14)))
+    assert (tuan.reminder_day, tuan.reminders_at) == (3, (dt.time(9, 30),))  # Thursday, its own time
+    assert (thang.reminder_day, thang.reminders_at) == (LAST_DAY, ())  # none for it
+    assert (nhanh.reminder_day, nhanh.reminders_at) == (dt.date(2021, 8, 20), (dt.time(10), dt.time(14)))
+    assert cfg.default_report().reminders_at == cfg.schedule.reminders_at
+
+
+def test_a_reminder_day_is_read_as_the_periods_deadline_day(tmp_path: Path) -> None:
+    daily = toml(units=UNITS) + '[[reports]]\ncode = "ngay"\ntitle = "Ngày"\nreminder_day = "fri"\n'
+    assert any(
+        p.startswith("reports[0].reminder_day: a daily report is due every reporting day")
+        for p in problems(tmp_path, daily)
+    )
+    early = REPORTS.replace("deadline_day = 2021-08-20\n", "deadline_day = 2021-08-20\nreminder_day = 2021-08-17\n")
+    assert any(
+        "reminder_day: 2021-08-17 is before start_date 2021-08-18" in p
+        for p in problems(tmp_path, toml(units=UNITS) + early)
+    )
+    assert any(
+        p.startswith("reports[1].reminder_day: expected a string")
+        for p in problems(
+            tmp_path,
+            toml(units=UNITS) + REPORTS.replace('deadline_day = "t6"', 'deadline_day = "t6"\nreminder_day = 5'),
+        )
+    )
 
 
 def test_a_config_without_reports_is_one_daily_report_from_the_top_level_keys(tmp_path: Path) -> None:
@@ -154,9 +182,7 @@ def example_with_reports(upward: bool = False) -> str:
     the weekly report's [reports.upward] only when `upward` (its template must then exist)."""
     head, marker, block = EXAMPLE.read_text(encoding="utf-8").partition("# ---- Several reports")
     assert marker
-    head = re.sub(
-        r"^(\[(?:acknowledgements|reminders)\]\n(?:#.*\n)*)enabled = true", r"\1enabled = false", head, flags=re.M
-    )
+    head = re.sub(r"^(\[acknowledgements\]\n(?:#.*\n)*)enabled = true", r"\1enabled = false", head, flags=re.M)
     text = uncomment(block)
     if not upward:
         text = re.sub(r"^\[reports\.upward\]\n(?:[a-z_]+ = .*\n)*", "", text, flags=re.M)
