@@ -9,12 +9,11 @@ import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig, calendar
-from service.config.objects import ReportConfig
 from service.day.dayview import day_off, deadline_of, decreases, figures_of, on_time, stored_problems
 from service.day.periods import period_label, period_of
 from service.mail.compose import address, compose
@@ -23,6 +22,9 @@ from service.outputs.i18n import Texts, fill, labels
 from service.outputs.model import MAX_TEXT, problem_text
 from storage.records import MessageRecord as Message
 from templates import catalog
+
+if TYPE_CHECKING:
+    from service.config.objects import ReportConfig
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|tl|tr[ảa] l[ờo]i)\s*(\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 

@@ -321,6 +321,7 @@ class Daemon:
         time. One last poll first (a report of a minute ago counts). Each mail is decided once
         across instances and restarts (its outbox key) and sent with the outbox's lease; this
         instance handles a slot once."""
+        self._reminded = {k for k in self._reminded if k[1] >= now - 2 * REMINDER_GRACE}  # past their grace
         due = [r for r in due_report_reminders(self.cfg, now) if (r.report.code, r.slot_at) not in self._reminded]
         if not due or self.stop.is_set():
             return

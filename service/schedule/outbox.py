@@ -18,14 +18,13 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from parsers.text import clean_text
 from service.config import Config
-from service.config.objects import ReportConfig
-from service.day.periods import ReportPeriod, period_of, reminder_slots
+from service.day.periods import period_of, reminder_slots
 from service.day.reminders import reminder_addresses, reminders_expected
 from service.errors import ArchiveError, SmtpError
 from service.ingest.archive import Archive
@@ -70,6 +69,10 @@ from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
 )
 from storage.records import MessageRecord as Message
 from storage.reports import first_readable_at, reports_of, units_with_report
+
+if TYPE_CHECKING:
+    from service.config.objects import ReportConfig
+    from service.day.periods import ReportPeriod
 
 log = logging.getLogger(__name__)
 

@@ -188,6 +188,40 @@ def test_a_weekly_report_sent_on_wednesday_spares_its_unit_on_friday_once_across
     assert "BHXH" not in {r.unit_code for r in _rows(env) if r.report_code == "tuan"}
 
 
+def test_two_instances_racing_at_the_same_slot_send_each_reminder_once(env: Env) -> None:
+    import dataclasses
+    import threading
+
+    send(env, DUONG_QUANG, at(8, 18, 9), book(WEEKLY_ROWS, ALL_COLUMNS, 3))
+    env.remind(at(8, 18, 9, 30))  # stores it (and reminds of the monthly report, due that day)
+    before = len(env.reminders())
+    offline = dataclasses.replace(env.cfg, imap=None)  # no poll: the race is the planning and the sending
+    daemons = [
+        Daemon(offline, sessions, env.archive, clock=lambda: at(8, 20, 9, 0, 5))
+        for sessions in (env.sessions, open_database(env.db_url))
+    ]
+    env.others.append(daemons[1].sessions)
+    start, errors = threading.Barrier(2), []
+
+    def run(d: Daemon) -> None:
+        try:
+            start.wait(timeout=30)
+            d.report_reminders(at(8, 20, 9, 0, 5))
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(d,)) for d in daemons]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    weekly = env.reminded("tuan", dt.date(2021, 8, 20))
+    sent = env.reminders()[before:]
+    assert len(sent) == sum(len(a) for a in weekly.values()) and len({m["Message-ID"] for m in sent}) == len(sent)
+    assert "DUONG_QUANG" not in weekly and len(weekly) == 7
+
+
 def test_a_monthly_report_reminds_its_units_and_not_those_that_sent_it(env: Env) -> None:
     send(env, BHXH, at(8, 17, 8), book(DAILY_ROWS, MONTHLY_COLUMNS, 20))  # the monthly report, early
     send(env, "yte.tp@example.gov.vn", at(8, 18, 8, 30), book(DAILY_ROWS, DAILY_COLUMNS, 4))  # a daily one
