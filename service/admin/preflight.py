@@ -57,6 +57,7 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
             "lists no time, so no reminder is sent."
         )
     elif cfg.reminders.enabled:
+        warnings += _reminders_never_due(cfg)
         for unit in cfg.units:
             if not reminder_addresses(unit):
                 warnings.append(
@@ -65,3 +66,18 @@ def config_warnings(cfg: Config, now: dt.datetime) -> list[str]:
                     "so it gets no reminder."
                 )
     return warnings
+
+
+def _reminders_never_due(cfg: Config) -> list[str]:
+    """[[reports]]: a weekly report whose reminder day is a weekday no reporting day falls
+    on (schedule.report_days, working_days) never reminds anyone."""
+    from service.config.calendar import trigger_weekdays
+
+    days = trigger_weekdays(cfg.schedule)
+    names = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    return [
+        f"Report {r.code} reminds on {names[r.reminder_day]} (reports.reminder_day, default its deadline_day), "
+        "which is not a reporting day (schedule.report_days), so its reminders are never sent."
+        for r in cfg.reports
+        if r.period == "week" and r.reminders_at and isinstance(r.reminder_day, int) and r.reminder_day not in days
+    ]

@@ -104,6 +104,20 @@ def test_reminders_enabled_without_a_time(example: Config) -> None:
     assert "schedule.reminders_at" in warning
 
 
+def test_reports_reminders(tmp_path: Path) -> None:
+    from tests.unit.test_reports_config import example_with_reports
+
+    (tmp_path / "config.toml").write_text(example_with_reports(), encoding="utf-8")
+    cfg = load_config(tmp_path / "config.toml", require_secrets=False)
+    assert config_warnings(running(cfg), NOW) == []
+    weekdays = running(cfg, report_days=frozenset(range(4)))  # Monday to Thursday: the weekly one is due Friday
+    (warning,) = config_warnings(weekdays, NOW)
+    assert warning.startswith("Report tuan reminds on fri (reports.reminder_day, default its deadline_day)")
+    silent = dataclasses.replace(cfg, reports=tuple(dataclasses.replace(r, reminders_at=()) for r in cfg.reports))
+    (warning,) = config_warnings(running(silent), NOW)
+    assert "no report has a reminder time (reports.reminders_at, default schedule.reminders_at)" in warning
+
+
 def test_no_smtp_section(example: Config) -> None:
     (warning,) = config_warnings(dataclasses.replace(running(example), smtp=None), NOW)
     assert "[smtp]" in warning
