@@ -187,6 +187,16 @@ def test_a_weekly_report_sent_on_wednesday_spares_its_unit_on_friday_once_across
     # report: it is not one of its units
     assert "BHXH" not in {r.unit_code for r in _rows(env) if r.report_code == "tuan"}
 
+    # the week's digest lists who was reminded of it, and when
+    from service.day.reportview import report_config
+    from service.schedule.dispatch import build_digest
+
+    with env.sessions() as s:
+        digest = build_digest(report_config(env.cfg, env.cfg.report("tuan")), s, env.archive, friday, at(8, 20, 17))
+    section = digest.text.split("ĐÃ GỬI THƯ NHẮC", 1)[1]
+    assert "UBND xã Nông Thượng — nhắc lúc 09:00, 14:00" in section
+    assert "UBND phường Nguyễn Thị Minh Khai — nhắc lúc 09:00" in section and "Dương Quang" not in section
+
 
 def test_two_instances_racing_at_the_same_slot_send_each_reminder_once(env: Env) -> None:
     import dataclasses
