@@ -323,3 +323,105 @@ def test_the_acknowledgement_names_the_report_and_its_period(cfg_file: Path, smt
     assert [r["To"] for r in replies] == [DUONG_QUANG]
     body = replies[0].get_body(("plain",)).get_content()
     assert "Báo cáo tuần, tuần 23/08–29/08/2021: đã nhận MUỘN (hạn nộp 16:00 27/08/2021)" in body
+
+
+def _acknowledge(cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str], mails: list[Any], now: dt.datetime):
+    """Import `mails` as if polled, acknowledge at `now` through the outbox; the replies sent."""
+    import email
+    from email import policy
+
+    from sqlalchemy import update
+
+    from service.cli import ingestor_for
+    from service.config import load_config
+    from service.schedule.outbox import acknowledge
+    from storage.models import Message
+
+    files = []
+    for i, (sender, subject, when, attachments) in enumerate(mails):
+        f = cfg_file.parent / f"ack{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
+        files.append(str(f))
+    assert main(["import", "--config", str(cfg_file), *files]) == 0
+    capsys.readouterr()
+    cfg = load_config(cfg_file)
+    before = len(smtp.messages)
+    with ingestor_for(cfg) as ing:
+        with ing.sessions() as session:  # as if polled: imported files are never answered
+            session.execute(update(Message).values(source="imap"))
+            session.commit()
+        acknowledge(cfg, ing.sessions, ing.archive, now)
+    return [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages[before:]]
+
+
+def _figure(table: str, label: str) -> str:
+    """The first figure of `label` in an acknowledgement's text table ("label ..... 11")."""
+    found = re.search(rf"^ +{re.escape(label)}[^.\n]* \.+ (.+)$", table, re.M)
+    assert found, label
+    return found.group(1)
+
+
+def _with_acknowledgements(cfg_file: Path, *subs: tuple[str, str]) -> None:
+    text = cfg_file.read_text(encoding="utf-8")
+    text = re.sub(r"^(\[acknowledgements\]\n(?:#.*\n)*)enabled = false", r"\1enabled = true", text, flags=re.M)
+    for old, new in subs:
+        assert old in text
+        text = text.replace(old, new, 1)
+    cfg_file.write_text(text, encoding="utf-8")
+
+
+def test_an_acknowledgement_shows_each_reports_figures_in_its_own_form(
+    cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_acknowledgements(cfg_file)
+    # BHXH on Monday 30/8: its daily report and a corrected monthly one in one message; the
+    # column "Số đối tượng đề nghị hỗ trợ" is in both forms, with different figures
+    two = [
+        ("ngay.xlsx", XLSX, book(DAILY_ROWS, DAILY_COLUMNS, 11)),
+        ("thang.xlsx", XLSX, book(DAILY_ROWS, MONTHLY_COLUMNS, 40)),
+    ]
+    [reply] = _acknowledge(cfg_file, smtp, capsys, [(BHXH, "Báo cáo", at(30, 9), two)], at(30, 10))
+    assert reply["To"] == BHXH
+    text = reply.get_body(("plain",)).get_content()
+    assert "Báo cáo tiến độ hằng ngày, ngày 30/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 15:00 30/08/2021)" in text
+    # the monthly report: on time by the first one of the month (19/8), which this one replaces
+    assert "Báo cáo tháng, tháng 8/2021: đã nhận ĐÚNG HẠN (hạn nộp 17:00 20/08/2021)" in text
+    assert "Báo cáo tháng: báo cáo này THAY THẾ báo cáo đơn vị gửi lúc 08:00 ngày 19/08/2021." in text
+    daily, monthly = text.split("CẦN KIỂM TRA LẠI")[0].split("SỐ LIỆU ĐÃ ĐỌC ĐƯỢC — ")[1:]
+    assert daily.startswith("Báo cáo tiến độ hằng ngày, ngày 30/08/2021 (số lũy kế; kinh phí: triệu đồng)")
+    assert monthly.startswith("Báo cáo tháng, tháng 8/2021 (số lũy kế; kinh phí: triệu đồng)")
+    # each table has its own report's columns and figures
+    assert _figure(daily, "Số đối tượng đề nghị hỗ trợ") == "11" and "Số đối tượng được phê duyệt" in daily
+    assert "Số tiền đã chi trả" not in daily and "Kinh phí còn lại" not in daily
+    assert _figure(monthly, "Số đối tượng đề nghị hỗ trợ") == "40" and _figure(monthly, "Kinh phí còn lại") == "40"
+    assert "Số đối tượng được phê duyệt" not in monthly
+    # a cumulative figure lower than the same report's previous one (the daily 12 of 17/8), not the monthly's
+    problems = text.split("CẦN KIỂM TRA LẠI")[1]
+    assert "17/08/2021" in problems and "19/08/2021" not in problems
+    html = reply.get_body(("html",)).get_content()
+    assert "Số liệu đã đọc được: Báo cáo tiến độ hằng ngày, ngày 30/08/2021" in html
+    assert "Số liệu đã đọc được: Báo cáo tháng, tháng 8/2021" in html
+    from service.config import load_config
+
+    cfg = load_config(cfg_file)
+    ngay, thang = (len(cfg.report(code).form.measures) for code in ("ngay", "thang"))
+    assert html.count("<th") == 2 + ngay + 2 + thang  # STT, Chỉ tiêu and the report's columns, per table
+
+
+def test_a_message_matching_no_report_is_acknowledged_with_the_reason(
+    cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the monthly report only for the departments: its own column means nothing from a commune
+    _with_acknowledgements(
+        cfg_file, ('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures')
+    )
+    lone = [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))]
+    [reply] = _acknowledge(cfg_file, smtp, capsys, [(DUONG_QUANG, "Số liệu", at(30, 9), lone)], at(30, 10))
+    text = reply.get_body(("plain",)).get_content()
+    assert "Thư này không khớp với báo cáo nào đơn vị phải gửi" in text
+    assert "Tệp bc.xlsx: số liệu không khớp với mẫu báo cáo nào đơn vị phải gửi" in text
+    assert "Báo cáo tiến độ hằng ngày (ngay), Báo cáo tuần (tuan)" in text  # the reports it could have been
+    assert "ĐÚNG HẠN" not in text and "MUỘN" not in text and "SỐ LIỆU ĐÃ ĐỌC ĐƯỢC" not in text
+    [form] = [p for p in reply.iter_attachments() if p.get_filename().endswith(".xlsx")]
+    ws = openpyxl.load_workbook(io.BytesIO(form.get_content())).active
+    assert ws.title == "Báo cáo (ngay)"  # the blank form of the unit's daily report
