@@ -505,12 +505,14 @@ def build_mail(
     files = []
     if model.get("form_file"):
         unit = cfg.unit(model["unit"]["code"])
-        form_cfg = cfg
-        if model.get("form_report"):  # with [[reports]]: the blank form of the report it is about
+        form_cfg, period = cfg, None
+        if model.get("form_report"):  # with [[reports]]: the blank form of the report and period it is about
             from service.day.reportview import report_config
 
-            form_cfg = report_config(cfg, cfg.report(model["form_report"]))
-        files.append((model["form_file"], XLSX_TYPE, render_form(form_cfg, unit)))
+            report = cfg.report(model["form_report"])
+            form_cfg = report_config(cfg, report)
+            period = period_of(report, msg.report_day, cfg.service.timezone)
+        files.append((model["form_file"], XLSX_TYPE, render_form(form_cfg, unit, period=period)))
     lang = cfg.service.language
     references = [*original.get("references", []), *([f"<{msg.message_id}>"] if msg.message_id else [])]
     return compose_mail(

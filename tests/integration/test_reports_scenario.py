@@ -170,6 +170,13 @@ def test_status_and_template_name_the_report_and_period(
     assert (
         main(["template", "--config", str(cfg_file), "--report", "tuan", "--unit", "BHXH", "--out", str(out_file)]) == 2
     )
+    capsys.readouterr()
+    # --date names the report's period containing it, under the title
+    args = ["template", "--config", str(cfg_file), "--report", "thang", "--date", "2021-08-18", "--out", str(out_file)]
+    assert main(args) == 0
+    assert "for tháng 8/2021" in capsys.readouterr().out
+    ws = openpyxl.load_workbook(out_file).active
+    assert ws.title == "Báo cáo (thang)" and ws["A4"].value == "BÁO CÁO THÁNG\nKỳ báo cáo: tháng 8/2021"
 
 
 def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,6 +187,8 @@ def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: 
     assert export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18") == before
     assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan"]) == 2
     assert "--report goes with --date" in capsys.readouterr().err
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "quy"]) == 2  # the codes, not the usage
+    assert capsys.readouterr().err == "baocao: no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008\n"
 
 
 def test_a_reports_digest_is_built_for_its_period(
@@ -424,4 +433,51 @@ def test_a_message_matching_no_report_is_acknowledged_with_the_reason(
     assert "ĐÚNG HẠN" not in text and "MUỘN" not in text and "SỐ LIỆU ĐÃ ĐỌC ĐƯỢC" not in text
     [form] = [p for p in reply.iter_attachments() if p.get_filename().endswith(".xlsx")]
     ws = openpyxl.load_workbook(io.BytesIO(form.get_content())).active
-    assert ws.title == "Báo cáo (ngay)"  # the blank form of the unit's daily report
+    assert ws.title == "Báo cáo (ngay)"  # the blank form of the unit's daily report, for the day
+    assert ws["A4"].value.endswith("\nKỳ báo cáo: ngày 30/08/2021")
+
+
+def test_in_a_week_the_first_readable_times_it_and_the_latest_readable_gives_the_figures(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = ("bc.xlsx", XLSX, b"not a workbook")
+    mails = [
+        # XUAT_HOA: on Monday, corrected on Tuesday, then an unreadable file on Saturday
+        ("xuathoa@example.gov.vn", "Báo cáo", at(23, 9), [("bc.xlsx", XLSX, book(WEEKLY_ROWS, ALL_COLUMNS, 5))]),
+        ("xuathoa@example.gov.vn", "Báo cáo", at(24, 9), [("bc.xlsx", XLSX, book(WEEKLY_ROWS, ALL_COLUMNS, 6))]),
+        ("xuathoa@example.gov.vn", "Báo cáo tuần", at(28, 9), [broken]),
+        # NONG_THUONG: only an unreadable weekly report
+        ("nongthuong@example.gov.vn", "Báo cáo tuần", at(24, 9), [broken]),
+        # SONG_CAU: a table that is none of its reports (the monthly report's own column, the
+        # monthly report here being the departments' alone)
+        (
+            "songcau@example.gov.vn",
+            "Số liệu",
+            at(24, 9),
+            [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))],
+        ),
+    ]
+    text = cfg_file.read_text(encoding="utf-8")
+    cfg_file.write_text(
+        text.replace('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures', 1),
+        encoding="utf-8",
+    )
+    files = []
+    for i, (sender, subject, when, attachments) in enumerate(mails):
+        f = cfg_file.parent / f"w{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
+        files.append(str(f))
+    assert main(["import", "--config", str(cfg_file), *files]) == 0
+    capsys.readouterr()
+    week = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-29")
+    units = {u["code"]: u for u in week["units"]}
+    assert statuses(week)["XUAT_HOA"] == "on_time" and statuses(week)["DUONG_QUANG"] == "late"
+    assert statuses(week)["NONG_THUONG"] == "unreadable"
+    assert week["totals"]["ho_kinh_doanh"]["de_nghi"] == 6 + 4  # XUAT_HOA's Tuesday correction and DUONG_QUANG
+    # the table that is no report of SONG_CAU: shown with its reason, counted for nothing
+    song_cau = units["SONG_CAU"]
+    assert song_cau["status"] != "on_time" and not song_cau.get("figures")
+    assert any(p["code"] == "report_unmatched" for p in song_cau["problems"]), song_cau
+    daily = export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-24")
+    assert statuses(daily)["XUAT_HOA"] == "missing"  # a weekly report is not the daily one
+    assert any(p["code"] == "report_unmatched" for p in {u["code"]: u for u in daily["units"]}["SONG_CAU"]["problems"])
