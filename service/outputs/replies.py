@@ -239,6 +239,10 @@ def carried_reports(
         readable = carried[report.code]
         first = first_at.get(report.code, msg.received_at)
         timing = ("on_time" if on_time(first, period.deadline) else "late") if readable else "unreadable"
+        # a daily report on a day that expects none (as the status table says): neither on time nor late
+        off = day_off(cfg, msg.report_day) if report.period == "day" else None
+        if off is not None and readable:
+            timing = "not_expected"
         out.append(
             {
                 "code": report.code,
@@ -246,6 +250,7 @@ def carried_reports(
                 "period": period_label(period, lang),
                 "timing": timing,
                 "deadline": f"{period.deadline:%H:%M %d/%m/%Y}",
+                "day_off": calendar.short_reason(off, lang) if off is not None else "",
                 "earlier": None,  # when the unit last sent a readable one in the period ({time, date})
             }
         )
