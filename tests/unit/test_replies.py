@@ -378,3 +378,11 @@ def test_ack_shows_each_reports_figures_in_its_own_form(reports_cfg):
     assert "SỐ LIỆU ĐÃ ĐỌC ĐƯỢC — Báo cáo tháng, tháng 8/2021 (số lũy kế; kinh phí: triệu đồng)" in text
     once = ack_model(reports_cfg, two, reports_cfg.unit("BHXH"), carried={"nhanh_2008": True})
     assert "(kinh phí: triệu đồng)" in render_template("ack.txt", once, "vi")  # not cumulative: no "lũy kế"
+
+
+def test_the_signature_stands_apart_with_or_without_reports(reports_cfg):
+    figures = {("ho_kinh_doanh", "de_nghi"): 7}
+    plain = ack_text(CFG, msg("BHXH", at(DAY, 10), figures, files=("bc.xlsx",)))
+    weekly = ack_text(reports_cfg, msg("DUONG_QUANG", at(dt.date(2021, 8, 18), 9, 0), figures), carried={"tuan": True})
+    for text in (plain, weekly):
+        assert "sẽ thay thế báo cáo này.\n\n--\n" in text
