@@ -155,7 +155,14 @@ def test_status_and_template_name_the_report_and_period(
 ) -> None:
     assert main(["status", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-25"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\n")
+    assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\nHạn nộp 16:00 27/08/2021\n")
+    [row] = [line for line in out.splitlines() if line.startswith("DUONG_QUANG ")]
+    assert "Muộn" in row and "09:00 28/08" in row  # the day of an arrival in the week
+    assert out.rstrip().endswith("Bản tổng hợp kỳ này chưa được gửi.")
+    assert main(["status", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-17"]) == 0
+    out = capsys.readouterr().out  # a day's report: the day's table as without [[reports]]
+    assert out.startswith("Báo cáo tiến độ hằng ngày — ngày 17/08/2021\nNgày 17/08/2021 — hạn nộp 15:00\n")
+    assert "15:01 " in out and "15:01 17/08" not in out and "Bản tổng hợp ngày này chưa được gửi." in out
     assert main(["status", "--config", str(cfg_file), "--report", "quy"]) == 2
     assert "no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008" in capsys.readouterr().err
 
