@@ -166,7 +166,7 @@ def _reports_ack_model(
     # The blank form sent back with an unreadable message: the report's it carries, else the
     # unit's default report, else the first the unit must send.
     mine = [r for r in cfg.reports if unit.code in r.units]
-    form_report = next(iter(carried), None)
+    form_report = reports[0]["code"] if reports else None
     if form_report is None and mine:
         default = cfg.report(None) if _has_default(cfg) else None
         form_report = default.code if default is not None and default in mine else mine[0].code
