@@ -386,3 +386,20 @@ def test_the_signature_stands_apart_with_or_without_reports(reports_cfg):
     weekly = ack_text(reports_cfg, msg("DUONG_QUANG", at(dt.date(2021, 8, 18), 9, 0), figures), carried={"tuan": True})
     for text in (plain, weekly):
         assert "sẽ thay thế báo cáo này.\n\n--\n" in text
+
+
+def test_ack_of_an_unreadable_report_says_the_periods_earlier_one_still_counts(reports_cfg):
+    from service.outputs.replies import ReportHistory
+
+    problem = ("no_readable_attachment", {})
+    friday = msg(
+        "DUONG_QUANG", at(dt.date(2021, 8, 20), 9, 0), {}, readable=False, files=("x.pdf",), problems=(problem,)
+    )
+    wednesday = at(dt.date(2021, 8, 18), 9, 0)
+    history = {"tuan": ReportHistory(earlier_at=wednesday)}
+    text = ack_text(reports_cfg, friday, carried={"tuan": False}, history=history)
+    assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận nhưng KHÔNG ĐỌC ĐƯỢC số liệu" in text
+    assert "Báo cáo tuần: số liệu của báo cáo đơn vị gửi lúc 09:00 ngày 18/08/2021 vẫn được dùng để tổng hợp." in text
+    assert "chưa được đưa vào tổng hợp" not in text
+    model = ack_model(reports_cfg, friday, reports_cfg.unit("DUONG_QUANG"), carried={"tuan": False})
+    assert model["form_report"] == "tuan" and model["form_file"]  # the weekly report's blank form goes back
