@@ -26,7 +26,9 @@ if TYPE_CHECKING:
 
     from service.config import Config
     from service.config.objects import ReportConfig
+    from service.day.dayview import DayView
     from service.ingest.pipeline import Ingestor
+    from storage.records import DigestRecord
 
 log = logging.getLogger("baocao")
 
@@ -230,14 +232,19 @@ def report_of(cfg: Config, code: str | None) -> ReportConfig:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from service.outputs.export import day_json, digest_json, digest_line, status_text
-    from service.outputs.jsontext import dumps_indented
-
     cfg = config_of(args)
     report = report_of(cfg, args.report)
     day = parse_day(args.date, cfg)
-    if cfg.reports:
-        return _report_status(args, cfg, report, day)
+    if cfg.reports:  # the report's period containing `day`, and its digest
+        from service.day.reportview import build_report_view, report_config
+        from service.outputs.export import report_heading
+        from storage.digests import digest_of
+
+        with open_sessions(cfg)() as session:
+            view = build_report_view(session, cfg, report, day)
+            # With [[reports]], one digest per report and period (its first day).
+            row = digest_of(session, view.day, report.code)
+        return _print_status(args, view, row, report_config(cfg, report), report_heading(view, report, cfg))
     from service.day.dayview import build_day_view
     from storage.days import digest_of_day
     from storage.direct import open_direct
@@ -248,35 +255,24 @@ def cmd_status(args: argparse.Namespace) -> int:
     with reader if reader is not None else open_sessions(cfg)() as db:
         view = build_day_view(db, cfg, day)
         row = digest_of_day(db, day)
+    return _print_status(args, view, row, cfg, None)
+
+
+def _print_status(
+    args: argparse.Namespace, view: DayView, row: DigestRecord | None, cfg: Config, heading: str | None
+) -> int:
+    """`status` of a day view (with [[reports]]: a report's period, `cfg` as the report sees it,
+    under its `heading`), and its digest's state, as a table or --json."""
+    from service.outputs.export import day_json, digest_json, digest_line, status_text
+    from service.outputs.jsontext import dumps_indented
+
     if args.json:
         doc = day_json(view, cfg)
         doc["digest"] = digest_json(row, cfg)
         print(dumps_indented(doc))
     else:
-        print(status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg))
-    return 0
-
-
-def _report_status(args: argparse.Namespace, cfg: Config, report: ReportConfig, day: dt.date) -> int:
-    """`status` with [[reports]]: the report's period containing `day`, and its digest."""
-    from service.day.reportview import build_report_view, report_config
-    from service.outputs.export import day_json, digest_json, digest_line, report_heading, status_text
-    from service.outputs.jsontext import dumps_indented
-    from storage.digests import digest_of
-
-    with open_sessions(cfg)() as session:
-        view = build_report_view(session, cfg, report, day)
-        rcfg = report_config(cfg, report)
-        # With [[reports]], one digest per report and period (its first day).
-        row = digest_of(session, view.day, report.code)
-    if args.json:
-        doc = day_json(view, rcfg)
-        doc["digest"] = digest_json(row, rcfg)
-        print(dumps_indented(doc))
-    else:
-        print(
-            report_heading(view, report, cfg) + "\n" + status_text(view, rcfg) + "\n\n" + digest_line(row, view, rcfg)
-        )
+        table = status_text(view, cfg) + "\n\n" + digest_line(row, view, cfg)
+        print(table if heading is None else heading + "\n" + table)
     return 0
 
 
@@ -485,14 +481,15 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
     cfg = config_of(args)
     start = parse_day(args.from_date, cfg) if args.from_date else None
     end = parse_day(args.to_date, cfg) if args.to_date else None
+    report = report_of(cfg, args.report) if args.report else None  # an unknown code: the codes listed
     if args.date:  # the days of the report's period containing it
         from service.day.periods import period_of
 
         if start or end:
             raise UsageError("give either --date or --from/--to")
-        period = period_of(report_of(cfg, args.report), parse_day(args.date, cfg), cfg.service.timezone)
+        period = period_of(report or report_of(cfg, None), parse_day(args.date, cfg), cfg.service.timezone)
         start, end = period.start, period.end
-    elif args.report:
+    elif report is not None:
         raise UsageError("--report goes with --date: the messages of the report's period containing that day")
     if start and end and end < start:
         raise UsageError("--to is before --from")
@@ -527,13 +524,23 @@ def cmd_template(args: argparse.Namespace) -> int:
             raise UsageError(f"no unit with code '{args.unit}' in {cfg.source}") from None
         if unit.code not in report.units:
             raise UsageError(f"unit '{unit.code}' does not send the report '{report.code}'")
+    period = None
+    if args.date:
+        from service.day.periods import period_of
+
+        period = period_of(report, parse_day(args.date, cfg), cfg.service.timezone)
     out = Path(args.out)
     try:
-        out.write_bytes(render_form(report_config(cfg, report), unit))
+        out.write_bytes(render_form(report_config(cfg, report), unit, period=period))
     except OSError as exc:
         raise UsageError(f"cannot write {out}: {exc.strerror or exc}") from exc
     what = f"'{report.title or report.code}'" if cfg.reports else "report"
-    print(f"Wrote the blank {what} form{' for ' + unit.name if unit else ''} to {out}.")
+    when = ""
+    if period is not None:
+        from service.day.periods import period_label
+
+        when = f" for {period_label(period, cfg.service.language)}"
+    print(f"Wrote the blank {what} form{' for ' + unit.name if unit else ''}{when} to {out}.")
     return 0
 
 
@@ -718,6 +725,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("template", parents=[common], help="write the blank report form for units")
     p.add_argument("--unit", help="unit code: fill in the unit's name")
     p.add_argument("--report", metavar="CODE", help=REPORT_HELP)
+    p.add_argument("--date", help="name the report's period containing this day on the form (default: none)")
     p.add_argument("--out", required=True, metavar="F.xlsx")
     p.set_defaults(func=cmd_template)
 

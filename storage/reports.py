@@ -110,3 +110,27 @@ def units_with_report(
         .distinct()
     )
     return {code for code in session.scalars(stmt) if code is not None}
+
+
+def readable_report_messages(
+    session: Session, unit_code: str, report_code: str, first: dt.date | None, last: dt.date, until: dt.datetime
+) -> list[tuple[int, dt.datetime, dt.date]]:
+    """The messages of `unit_code` received up to `until` on report days first..last (from
+    the first when `first` is None) whose `report_code` could be read: (id, received_at,
+    report_day), oldest first."""
+    stmt = (
+        select(Message.id, Message.received_at, Message.report_day)
+        .join(MessageReport, MessageReport.message_pk == Message.id)
+        .where(
+            Message.kind == REPORT,
+            Message.unit_code == unit_code,
+            Message.report_day <= last,
+            Message.received_at <= until,
+            MessageReport.report_code == report_code,
+            MessageReport.readable.is_(True),
+        )
+        .order_by(Message.received_at, Message.id)
+    )
+    if first is not None:
+        stmt = stmt.where(Message.report_day >= first)
+    return [(pk, at, day) for pk, at, day in session.execute(stmt).tuples()]

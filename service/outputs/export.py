@@ -202,7 +202,12 @@ def status_text(view: DayView, cfg: Config) -> str:
     words = day_words(view, cfg)
     t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
-    head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
+    # A week, a month or a one-off: its deadline's day, and the day beside each arrival time.
+    span = view.period is not None and view.period.start != view.period.end
+    if span:
+        head = fill(t["heading_period"], {"deadline": f"{view.deadline:%H:%M %d/%m/%Y}"})
+    else:
+        head = fill(t["heading"], {"date": f"{view.day:%d/%m/%Y}", "deadline": f"{view.deadline:%H:%M}"})
     if not view.reporting_day:
         head += fill(t["not_reporting_day"], {"reason": words.day_off or ""})
     expected = sum(1 for u in view.units if u.status != "not_expected")
@@ -220,7 +225,7 @@ def status_text(view: DayView, cfg: Config) -> str:
                 u.unit.code,
                 u.unit.name,
                 words.units[u.unit.code].status,
-                shown_at.astimezone(tz).strftime("%H:%M") if shown_at else "",
+                shown_at.astimezone(tz).strftime("%H:%M %d/%m" if span else "%H:%M") if shown_at else "",
                 str(sum(len(r) for r in u.values.values())) if u.values else "",
                 clean_text(words.units[u.unit.code].problems[0], 70, ellipsis=True)
                 + (f" (+{len(u.problems) - 1})" if len(u.problems) > 1 else "")
@@ -295,6 +300,8 @@ def digest_line(row: DigestRecord | None, view: DayView, cfg: Config) -> str:
     texts = Texts(cfg.service.language)
     tz = cfg.service.timezone
     if row is None:
+        if view.period is not None and view.period.start != view.period.end:
+            return texts.sentence("digest_state", "not_sent_period")
         return texts.sentence("digest_state", "not_sent" if view.reporting_day else "not_due")
     if row.state == "sent":
         sent_at = f"{row.sent_at.astimezone(tz):%H:%M %d/%m/%Y}" if row.sent_at else ""

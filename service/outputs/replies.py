@@ -8,9 +8,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 
+from parsers.model import FormSpec
 from parsers.text import clean_text
 from parsers.vntext import strip_diacritics
 from service.config import Config, UnitConfig, calendar
@@ -66,15 +69,19 @@ def ack_model(
     previous: Message | None = None,
     carried: Mapping[str, bool] | None = None,
     first_at: Mapping[str, dt.datetime] | None = None,
+    history: Mapping[str, ReportHistory] | None = None,
 ) -> dict[str, Any]:
     """What an acknowledgement of the report `msg` says.
 
     `earlier` are the unit's report messages of the same day received before it;
     `previous` its latest readable report of an earlier day. With [[reports]], `carried`
-    are the reports `msg` carries (code -> readable): the reply names each with its period;
-    `first_at` when the unit first sent each readable in that period (its timeliness; `msg`'s own
-    time when not given).
+    are the reports `msg` carries (code -> readable): the reply names each with its period
+    and shows its figures in its own form; `first_at` when the unit first sent each readable
+    in that period (its timeliness; `msg`'s own time when not given); `history` each report's
+    figures in `msg` and the unit's earlier ones (`earlier` and `previous` then go unused).
     """
+    if cfg.reports:
+        return _reports_ack_model(cfg, msg, unit, carried or {}, first_at or {}, history or {})
     lang = cfg.service.language
     texts, num = Texts(lang), Numbers.for_language(lang)
     deadline = deadline_of(cfg, msg.report_day)
@@ -106,21 +113,118 @@ def ack_model(
         "readable": msg.readable,
         "replaces": replaces,
         "still_counts": still_counts,
-        "files": [
-            {
-                "name": clean_text(a.filename, 150, ellipsis=True),
-                "outcome": a.outcome,
-                "sheet": clean_text(a.sheet or "", 100, ellipsis=True),
-            }
-            for a in msg.attachments
-        ],
-        **figure_table(cfg, values, num),
+        "files": _files(msg),
+        "tables": [figure_table(cfg, values, num)],
         "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
         "form_file": "" if msg.readable else form_filename(cfg, unit),
-        "reports": carried_reports(cfg, msg, carried or {}, first_at or {}),
-        # [[reports]] and the message carries none: its documents matched no report, or two alike
-        "no_report": bool(cfg.reports) and not carried,
+        "form_report": None,
+        "reports": [],
+        "no_report": False,
     }
+
+
+@dataclass(frozen=True)
+class ReportHistory:
+    """One report a message carries, from the database: its figures in the message, when
+    the unit last sent a readable one earlier in the same period (replaced, or still
+    counting when this one is unreadable), and the unit's latest readable figures of an
+    earlier period (a cumulative report's decreases)."""
+
+    values: dict[str, dict[str, Decimal]] = field(default_factory=dict)
+    earlier_at: dt.datetime | None = None
+    previous: tuple[dt.date, dict[str, dict[str, Decimal]]] | None = None
+
+
+def _reports_ack_model(
+    cfg: Config,
+    msg: Message,
+    unit: UnitConfig,
+    carried: Mapping[str, bool],
+    first_at: Mapping[str, dt.datetime],
+    history: Mapping[str, ReportHistory],
+) -> dict[str, Any]:
+    """The acknowledgement with [[reports]]: a line and a figure table per report carried,
+    each in the report's own form and period; a message carrying none says so and why."""
+    lang = cfg.service.language
+    texts, num = Texts(lang), Numbers.for_language(lang)
+    by_code = {r.code: r for r in cfg.reports}
+    reports = carried_reports(cfg, msg, carried, first_at)
+    problems = list(stored_problems(msg))
+    tables = []
+    for entry in reports:
+        report = by_code[entry["code"]]
+        seen = history.get(report.code)
+        if seen is not None and seen.earlier_at is not None:
+            entry["earlier"] = _when(seen.earlier_at, cfg)
+        if not carried[report.code]:
+            continue
+        values = seen.values if seen is not None else _form_values(figures_of(msg), report.form)
+        if report.cumulative and seen is not None and seen.previous is not None and values:
+            day, before = seen.previous
+            problems += decreases(values, before, day, report.form)
+        table = figure_table(cfg, values, num, report.form)
+        table["report"] = {"title": entry["title"], "period": entry["period"]}
+        table["cumulative"] = report.cumulative
+        tables.append(table)
+    # The blank form sent back with an unreadable message: the report's it carries, else the
+    # unit's default report, else the first the unit must send.
+    mine = [r for r in cfg.reports if unit.code in r.units]
+    form_report = reports[0]["code"] if reports else None
+    if form_report is None and mine:
+        default = cfg.report(None) if _has_default(cfg) else None
+        form_report = default.code if default is not None and default in mine else mine[0].code
+    return {
+        **_common(cfg, msg),
+        "variant": "report",
+        "unit": {"code": unit.code, "name": unit.name},
+        "day": f"{msg.report_day:%d/%m/%Y}",
+        "reporting_day": True,
+        "day_off": "",
+        "timing": "",
+        "deadline": "",
+        "as_of": f"{msg.as_of:%d/%m/%Y}" if msg.as_of else "",
+        "readable": msg.readable,
+        "replaces": None,
+        "still_counts": None,
+        "files": _files(msg),
+        "tables": tables,
+        "problems": [problem_text(p, cfg, texts, num) for p in dict.fromkeys(problems)],
+        "form_file": "" if msg.readable else form_filename(cfg, unit),
+        "form_report": form_report,
+        "reports": reports,
+        # the message carries no report: its documents matched none of the unit's, or two alike
+        "no_report": not reports,
+    }
+
+
+def _has_default(cfg: Config) -> bool:
+    try:
+        cfg.report(None)
+    except KeyError:
+        return False
+    return True
+
+
+def _form_values(values: Mapping[str, Mapping[str, Decimal]], form: FormSpec) -> dict[str, dict[str, Decimal]]:
+    """The figures of `values` that `form` has a cell for."""
+    measures = {m.code for m in form.measures}
+    out: dict[str, dict[str, Decimal]] = {}
+    for ind in form.indicators:
+        row = {k: v for k, v in values.get(ind.code, {}).items() if k in measures}
+        if row:
+            out[ind.code] = row
+    return out
+
+
+def _files(msg: Message) -> list[dict[str, str]]:
+    return [
+        {
+            "name": clean_text(a.filename, 150, ellipsis=True),
+            "outcome": a.outcome,
+            "sheet": clean_text(a.sheet or "", 100, ellipsis=True),
+        }
+        for a in msg.attachments
+    ]
 
 
 def carried_reports(
@@ -138,6 +242,10 @@ def carried_reports(
         readable = carried[report.code]
         first = first_at.get(report.code, msg.received_at)
         timing = ("on_time" if on_time(first, period.deadline) else "late") if readable else "unreadable"
+        # a daily report on a day that expects none (as the status table says): neither on time nor late
+        off = day_off(cfg, msg.report_day) if report.period == "day" else None
+        if off is not None and readable:
+            timing = "not_expected"
         out.append(
             {
                 "code": report.code,
@@ -145,13 +253,19 @@ def carried_reports(
                 "period": period_label(period, lang),
                 "timing": timing,
                 "deadline": f"{period.deadline:%H:%M %d/%m/%Y}",
+                "day_off": calendar.short_reason(off, lang) if off is not None else "",
+                "earlier": None,  # when the unit last sent a readable one in the period ({time, date})
             }
         )
     return out
 
 
-def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers) -> dict[str, Any]:
-    """The figures read, indicator × measure, as text in the reader's language (money in triệu đồng)."""
+def figure_table(
+    cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numbers, form: FormSpec | None = None
+) -> dict[str, Any]:
+    """The figures read, indicator × measure of `form` (the top-level one when not given), as
+    text in the reader's language (money in triệu đồng)."""
+    form = form or cfg.form
     money_unit = labels(cfg.service.language)["money_unit"]
     measures: list[dict[str, Any]] = [
         {
@@ -159,10 +273,10 @@ def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numb
             "money": m.kind == "money",
             "label": f"{m.label} ({money_unit})" if m.kind == "money" else m.label,
         }
-        for m in cfg.form.measures
+        for m in form.measures
     ]
     rows: list[dict[str, Any]] = []
-    for ind in cfg.form.indicators:
+    for ind in form.indicators:
         row = values.get(ind.code, {})
         if not row:
             continue
@@ -177,7 +291,9 @@ def figure_table(cfg: Config, values: Mapping[str, Mapping[str, Any]], num: Numb
         "measures": measures,
         "rows": rows,
         "label_width": width + 4,
-        "missing_indicators": len(cfg.form.indicators) - len(rows),
+        "missing_indicators": len(form.indicators) - len(rows),
+        "report": None,  # with [[reports]]: the report's title and period the table is of
+        "cumulative": True,
     }
 
 

@@ -21,6 +21,7 @@ from parsers.numbers import scale_name
 from service.config import Config, UnitConfig
 from service.config.objects import LAST_DAY, ReportConfig
 from service.day.dayview import number
+from service.day.periods import ReportPeriod, period_label
 from service.outputs.i18n import fill
 from templates import catalog
 
@@ -53,8 +54,10 @@ def render_form(
     unit: UnitConfig | None = None,
     values: Mapping[str, Mapping[str, Decimal | int | float]] | None = None,
     as_of: dt.date | None = None,
+    period: ReportPeriod | None = None,
 ) -> bytes:
-    """The form as .xlsx bytes; `values` ({indicator: {measure: value in đồng}}) pre-fills it."""
+    """The form as .xlsx bytes; `values` ({indicator: {measure: value in đồng}}) pre-fills it;
+    `period`, when given, is named under the title ("Kỳ báo cáo: tuần 16/08–22/08/2021")."""
     t = catalog(cfg.service.language)["form"]
     wb = Workbook()
     ws = wb.active
@@ -79,6 +82,9 @@ def render_form(
     put(1, 4, t["country"], bold, merge_to=last_col, align="center")
     put(2, 4, t["motto"], bold, merge_to=last_col, align="center")
     title = fill(t["report_title"], {"title": report.title}).upper() if report and report.title else t["title"]
+    if period is not None:  # in the title's cell: a line of its own could read as a heading of the table
+        title += "\n" + fill(t["period"], {"period": period_label(period, cfg.service.language)})
+        ws.row_dimensions[4].height = 40
     put(4, 1, title, Font(name=FONT, size=14, bold=True), merge_to=last_col, align="center")
     put(5, 1, fill(t["unit"], {"unit": unit.name}) if unit else t["unit_blank"], bold, merge_to=last_col)
     put(

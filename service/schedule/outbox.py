@@ -31,6 +31,7 @@ from service.ingest.archive import Archive
 from service.mail.smtp import describe_smtp_error, smtp_session
 from service.outputs.i18n import fill
 from service.outputs.replies import (
+    ReportHistory,
     ack_model,
     compose_mail,
     notice_model,
@@ -68,7 +69,7 @@ from storage.outbox import (  # noqa: F401 - the kinds and states, for callers
     sent_by_us,
 )
 from storage.records import MessageRecord as Message
-from storage.reports import first_readable_at, reports_of, units_with_report
+from storage.reports import first_readable_at, readable_report_messages, report_values, reports_of, units_with_report
 
 if TYPE_CHECKING:
     from service.config.objects import ReportConfig
@@ -571,8 +572,17 @@ def build_mail(
         except KeyError:
             return f"unit {msg.unit_code} is no longer in the configuration"
         earlier, previous = report_history(session, msg)
-        carried, first_at = _carried(cfg, session, msg)
-        model = ack_model(cfg, msg, unit, earlier=earlier, previous=previous, carried=carried, first_at=first_at)
+        carried, first_at, history = _carried(cfg, session, msg)
+        model = ack_model(
+            cfg,
+            msg,
+            unit,
+            earlier=earlier,
+            previous=previous,
+            carried=carried,
+            first_at=first_at,
+            history=history,
+        )
     elif msg.kind == UNASSIGNED and (msg.reason or "").startswith("shared_sender_unresolved"):
         model = unresolved_model(cfg, msg)
     else:
@@ -580,7 +590,14 @@ def build_mail(
     files = []
     if model.get("form_file"):
         unit = cfg.unit(model["unit"]["code"])
-        files.append((model["form_file"], XLSX_TYPE, render_form(cfg, unit)))
+        form_cfg, period = cfg, None
+        if model.get("form_report"):  # with [[reports]]: the blank form of the report and period it is about
+            from service.day.reportview import report_config
+
+            report = cfg.report(model["form_report"])
+            form_cfg = report_config(cfg, report)
+            period = period_of(report, msg.report_day, cfg.service.timezone)
+        files.append((model["form_file"], XLSX_TYPE, render_form(form_cfg, unit, period=period)))
     lang = cfg.service.language
     references = [*original.get("references", []), *([f"<{msg.message_id}>"] if msg.message_id else [])]
     return compose_mail(
@@ -598,20 +615,41 @@ def build_mail(
     )
 
 
-def _carried(cfg: Config, session: Session, msg: Message) -> tuple[dict[str, bool] | None, dict[str, dt.datetime]]:
-    """With [[reports]]: the reports `msg` carries (code -> readable) and, for each, when the
-    unit first sent a readable one in the period `msg` counts for."""
+def _carried(
+    cfg: Config, session: Session, msg: Message
+) -> tuple[dict[str, bool] | None, dict[str, dt.datetime], dict[str, ReportHistory]]:
+    """With [[reports]]: the reports `msg` carries (code -> readable); for each, when the
+    unit first sent a readable one in the period `msg` counts for, and its history
+    (`msg`'s figures of it, the unit's readable one sent before `msg` in the period, its
+    latest readable figures of an earlier period)."""
     if not cfg.reports:
-        return None, {}
+        return None, {}, {}
     carried = reports_of(session, [msg.id]).get(msg.id, {})
     first_at: dict[str, dt.datetime] = {}
+    history: dict[str, ReportHistory] = {}
     for report in cfg.reports:
-        if report.code in carried and msg.unit_code:
-            period = period_of(report, msg.report_day, cfg.service.timezone)
-            found = first_readable_at(session, msg.unit_code, report.code, period.start, period.end, msg.received_at)
-            if found is not None:
-                first_at[report.code] = found
-    return carried, first_at
+        if report.code not in carried or not msg.unit_code:
+            continue
+        period = period_of(report, msg.report_day, cfg.service.timezone)
+        found = first_readable_at(session, msg.unit_code, report.code, period.start, period.end, msg.received_at)
+        if found is not None:
+            first_at[report.code] = found
+        sent = readable_report_messages(session, msg.unit_code, report.code, period.start, period.end, msg.received_at)
+        before = [s for s in sent if s[0] != msg.id and (s[1] < msg.received_at or s[0] < msg.id)]
+        previous = None
+        if report.cumulative and carried[report.code]:
+            older = readable_report_messages(
+                session, msg.unit_code, report.code, None, period.start - dt.timedelta(days=1), msg.received_at
+            )
+            if older:
+                pk, _, day = older[-1]
+                previous = (day, report_values(session, [pk], report.code).get(pk, {}))
+        history[report.code] = ReportHistory(
+            values=report_values(session, [msg.id], report.code).get(msg.id, {}),
+            earlier_at=before[-1][1] if before else None,
+            previous=previous,
+        )
+    return carried, first_at, history
 
 
 def _build_reminder(cfg: Config, session: Session, row: OutboxRecord, now: dt.datetime) -> EmailMessage | str:

@@ -155,7 +155,14 @@ def test_status_and_template_name_the_report_and_period(
 ) -> None:
     assert main(["status", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-25"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\n")
+    assert out.startswith("Báo cáo tuần — tuần 23/08–29/08/2021\nHạn nộp 16:00 27/08/2021\n")
+    [row] = [line for line in out.splitlines() if line.startswith("DUONG_QUANG ")]
+    assert "Muộn" in row and "09:00 28/08" in row  # the day of an arrival in the week
+    assert out.rstrip().endswith("Bản tổng hợp kỳ này chưa được gửi.")
+    assert main(["status", "--config", str(cfg_file), "--report", "ngay", "--date", "2021-08-17"]) == 0
+    out = capsys.readouterr().out  # a day's report: the day's table as without [[reports]]
+    assert out.startswith("Báo cáo tiến độ hằng ngày — ngày 17/08/2021\nNgày 17/08/2021 — hạn nộp 15:00\n")
+    assert "15:01 " in out and "15:01 17/08" not in out and "Bản tổng hợp ngày này chưa được gửi." in out
     assert main(["status", "--config", str(cfg_file), "--report", "quy"]) == 2
     assert "no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008" in capsys.readouterr().err
 
@@ -170,6 +177,13 @@ def test_status_and_template_name_the_report_and_period(
     assert (
         main(["template", "--config", str(cfg_file), "--report", "tuan", "--unit", "BHXH", "--out", str(out_file)]) == 2
     )
+    capsys.readouterr()
+    # --date names the report's period containing it, under the title
+    args = ["template", "--config", str(cfg_file), "--report", "thang", "--date", "2021-08-18", "--out", str(out_file)]
+    assert main(args) == 0
+    assert "for tháng 8/2021" in capsys.readouterr().out
+    ws = openpyxl.load_workbook(out_file).active
+    assert ws.title == "Báo cáo (thang)" and ws["A4"].value == "BÁO CÁO THÁNG\nKỳ báo cáo: tháng 8/2021"
 
 
 def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -180,6 +194,8 @@ def test_reprocess_rereads_the_days_of_a_reports_period(cfg_file: Path, capsys: 
     assert export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-18") == before
     assert main(["reprocess", "--config", str(cfg_file), "--report", "tuan"]) == 2
     assert "--report goes with --date" in capsys.readouterr().err
+    assert main(["reprocess", "--config", str(cfg_file), "--report", "quy"]) == 2  # the codes, not the usage
+    assert capsys.readouterr().err == "baocao: no report 'quy'; the reports are: ngay, tuan, thang, nhanh_2008\n"
 
 
 def test_a_reports_digest_is_built_for_its_period(
@@ -323,3 +339,152 @@ def test_the_acknowledgement_names_the_report_and_its_period(cfg_file: Path, smt
     assert [r["To"] for r in replies] == [DUONG_QUANG]
     body = replies[0].get_body(("plain",)).get_content()
     assert "Báo cáo tuần, tuần 23/08–29/08/2021: đã nhận MUỘN (hạn nộp 16:00 27/08/2021)" in body
+
+
+def _acknowledge(cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str], mails: list[Any], now: dt.datetime):
+    """Import `mails` as if polled, acknowledge at `now` through the outbox; the replies sent."""
+    import email
+    from email import policy
+
+    from sqlalchemy import update
+
+    from service.cli import ingestor_for
+    from service.config import load_config
+    from service.schedule.outbox import acknowledge
+    from storage.models import Message
+
+    files = []
+    for i, (sender, subject, when, attachments) in enumerate(mails):
+        f = cfg_file.parent / f"ack{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
+        files.append(str(f))
+    assert main(["import", "--config", str(cfg_file), *files]) == 0
+    capsys.readouterr()
+    cfg = load_config(cfg_file)
+    before = len(smtp.messages)
+    with ingestor_for(cfg) as ing:
+        with ing.sessions() as session:  # as if polled: imported files are never answered
+            session.execute(update(Message).values(source="imap"))
+            session.commit()
+        acknowledge(cfg, ing.sessions, ing.archive, now)
+    return [email.message_from_bytes(m.data, policy=policy.default) for m in smtp.messages[before:]]
+
+
+def _figure(table: str, label: str) -> str:
+    """The first figure of `label` in an acknowledgement's text table ("label ..... 11")."""
+    found = re.search(rf"^ +{re.escape(label)}[^.\n]* \.+ (.+)$", table, re.M)
+    assert found, label
+    return found.group(1)
+
+
+def _with_acknowledgements(cfg_file: Path, *subs: tuple[str, str]) -> None:
+    text = cfg_file.read_text(encoding="utf-8")
+    text = re.sub(r"^(\[acknowledgements\]\n(?:#.*\n)*)enabled = false", r"\1enabled = true", text, flags=re.M)
+    for old, new in subs:
+        assert old in text
+        text = text.replace(old, new, 1)
+    cfg_file.write_text(text, encoding="utf-8")
+
+
+def test_an_acknowledgement_shows_each_reports_figures_in_its_own_form(
+    cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _with_acknowledgements(cfg_file)
+    # BHXH on Monday 30/8: its daily report and a corrected monthly one in one message; the
+    # column "Số đối tượng đề nghị hỗ trợ" is in both forms, with different figures
+    two = [
+        ("ngay.xlsx", XLSX, book(DAILY_ROWS, DAILY_COLUMNS, 11)),
+        ("thang.xlsx", XLSX, book(DAILY_ROWS, MONTHLY_COLUMNS, 40)),
+    ]
+    [reply] = _acknowledge(cfg_file, smtp, capsys, [(BHXH, "Báo cáo", at(30, 9), two)], at(30, 10))
+    assert reply["To"] == BHXH
+    text = reply.get_body(("plain",)).get_content()
+    assert "Báo cáo tiến độ hằng ngày, ngày 30/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 15:00 30/08/2021)" in text
+    # the monthly report: on time by the first one of the month (19/8), which this one replaces
+    assert "Báo cáo tháng, tháng 8/2021: đã nhận ĐÚNG HẠN (hạn nộp 17:00 20/08/2021)" in text
+    assert "Báo cáo tháng: báo cáo này THAY THẾ báo cáo đơn vị gửi lúc 08:00 ngày 19/08/2021." in text
+    daily, monthly = text.split("CẦN KIỂM TRA LẠI")[0].split("SỐ LIỆU ĐÃ ĐỌC ĐƯỢC — ")[1:]
+    assert daily.startswith("Báo cáo tiến độ hằng ngày, ngày 30/08/2021 (số lũy kế; kinh phí: triệu đồng)")
+    assert monthly.startswith("Báo cáo tháng, tháng 8/2021 (số lũy kế; kinh phí: triệu đồng)")
+    # each table has its own report's columns and figures
+    assert _figure(daily, "Số đối tượng đề nghị hỗ trợ") == "11" and "Số đối tượng được phê duyệt" in daily
+    assert "Số tiền đã chi trả" not in daily and "Kinh phí còn lại" not in daily
+    assert _figure(monthly, "Số đối tượng đề nghị hỗ trợ") == "40" and _figure(monthly, "Kinh phí còn lại") == "40"
+    assert "Số đối tượng được phê duyệt" not in monthly
+    # a cumulative figure lower than the same report's previous one (the daily 12 of 17/8), not the monthly's
+    problems = text.split("CẦN KIỂM TRA LẠI")[1]
+    assert "17/08/2021" in problems and "19/08/2021" not in problems
+    html = reply.get_body(("html",)).get_content()
+    assert "Số liệu đã đọc được: Báo cáo tiến độ hằng ngày, ngày 30/08/2021" in html
+    assert "Số liệu đã đọc được: Báo cáo tháng, tháng 8/2021" in html
+    from service.config import load_config
+
+    cfg = load_config(cfg_file)
+    ngay, thang = (len(cfg.report(code).form.measures) for code in ("ngay", "thang"))
+    assert html.count("<th") == 2 + ngay + 2 + thang  # STT, Chỉ tiêu and the report's columns, per table
+
+
+def test_a_message_matching_no_report_is_acknowledged_with_the_reason(
+    cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the monthly report only for the departments: its own column means nothing from a commune
+    _with_acknowledgements(
+        cfg_file, ('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures')
+    )
+    lone = [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))]
+    [reply] = _acknowledge(cfg_file, smtp, capsys, [(DUONG_QUANG, "Số liệu", at(30, 9), lone)], at(30, 10))
+    text = reply.get_body(("plain",)).get_content()
+    assert "Thư này không khớp với báo cáo nào đơn vị phải gửi" in text
+    assert "Tệp bc.xlsx: số liệu không khớp với mẫu báo cáo nào đơn vị phải gửi" in text
+    assert "Báo cáo tiến độ hằng ngày (ngay), Báo cáo tuần (tuan)" in text  # the reports it could have been
+    assert "ĐÚNG HẠN" not in text and "MUỘN" not in text and "SỐ LIỆU ĐÃ ĐỌC ĐƯỢC" not in text
+    [form] = [p for p in reply.iter_attachments() if p.get_filename().endswith(".xlsx")]
+    ws = openpyxl.load_workbook(io.BytesIO(form.get_content())).active
+    assert ws.title == "Báo cáo (ngay)"  # the blank form of the unit's daily report, for the day
+    assert ws["A4"].value.endswith("\nKỳ báo cáo: ngày 30/08/2021")
+
+
+def test_in_a_week_the_first_readable_times_it_and_the_latest_readable_gives_the_figures(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = ("bc.xlsx", XLSX, b"not a workbook")
+    mails = [
+        # XUAT_HOA: on Monday, corrected on Tuesday, then an unreadable file on Saturday
+        ("xuathoa@example.gov.vn", "Báo cáo", at(23, 9), [("bc.xlsx", XLSX, book(WEEKLY_ROWS, ALL_COLUMNS, 5))]),
+        ("xuathoa@example.gov.vn", "Báo cáo", at(24, 9), [("bc.xlsx", XLSX, book(WEEKLY_ROWS, ALL_COLUMNS, 6))]),
+        ("xuathoa@example.gov.vn", "Báo cáo tuần", at(28, 9), [broken]),
+        # NONG_THUONG: only an unreadable weekly report
+        ("nongthuong@example.gov.vn", "Báo cáo tuần", at(24, 9), [broken]),
+        # SONG_CAU: a table that is none of its reports (the monthly report's own column, the
+        # monthly report here being the departments' alone)
+        (
+            "songcau@example.gov.vn",
+            "Số liệu",
+            at(24, 9),
+            [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))],
+        ),
+    ]
+    text = cfg_file.read_text(encoding="utf-8")
+    cfg_file.write_text(
+        text.replace('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures', 1),
+        encoding="utf-8",
+    )
+    files = []
+    for i, (sender, subject, when, attachments) in enumerate(mails):
+        f = cfg_file.parent / f"w{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
+        files.append(str(f))
+    assert main(["import", "--config", str(cfg_file), *files]) == 0
+    capsys.readouterr()
+    week = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-29")
+    units = {u["code"]: u for u in week["units"]}
+    assert statuses(week)["XUAT_HOA"] == "on_time" and statuses(week)["DUONG_QUANG"] == "late"
+    assert statuses(week)["NONG_THUONG"] == "unreadable"
+    assert week["totals"]["ho_kinh_doanh"]["de_nghi"] == 6 + 4  # XUAT_HOA's Tuesday correction and DUONG_QUANG
+    # the table that is no report of SONG_CAU: shown with its reason, counted for nothing
+    song_cau = units["SONG_CAU"]
+    assert song_cau["status"] != "on_time" and not song_cau.get("figures")
+    assert any(p["code"] == "report_unmatched" for p in song_cau["problems"]), song_cau
+    daily = export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-24")
+    assert statuses(daily)["XUAT_HOA"] == "missing"  # a weekly report is not the daily one
+    assert any(p["code"] == "report_unmatched" for p in {u["code"]: u for u in daily["units"]}["SONG_CAU"]["problems"])

@@ -350,3 +350,56 @@ def test_ack_of_a_late_correction_keeps_the_period_on_time(reports_cfg):
     text = ack_text(reports_cfg, correction, carried={"tuan": True}, first_at={"tuan": first})
     assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận ĐÚNG HẠN (hạn nộp 16:00 20/08/2021)" in text
     assert "MUỘN" not in ack_text(reports_cfg, sent("DUONG_QUANG", 20, 9), carried={"tuan": True})
+
+
+def test_ack_of_a_daily_report_on_a_day_off_is_neither_on_time_nor_late(reports_cfg):
+    holiday = dt.date(2021, 9, 2)  # Quốc khánh, in the example's holidays
+    text = ack_text(reports_cfg, msg("BHXH", at(holiday, 16, 0), {}, files=("bc.xlsx",)), carried={"ngay": True})
+    line = next(line.strip() for line in text.splitlines() if ": đã nhận" in line)
+    assert line.startswith("Báo cáo tiến độ hằng ngày, ngày 02/09/2021: đã nhận (không phải ngày báo cáo theo lịch")
+    assert "MUỘN" not in text and "ĐÚNG HẠN" not in text
+    # the weekly report sent that day counts for its week as any other day
+    commune = msg("DUONG_QUANG", at(holiday, 16, 0), {}, files=("bc.xlsx",))
+    assert "tuần 30/08–05/09/2021: đã nhận ĐÚNG HẠN" in ack_text(reports_cfg, commune, carried={"tuan": True})
+
+
+def test_ack_shows_each_reports_figures_in_its_own_form(reports_cfg):
+    figures = {("ho_kinh_doanh", "de_nghi"): 7, ("ho_kinh_doanh", "phe_duyet"): 6, ("ho_kinh_doanh", "da_chi"): 5}
+    two = msg("BHXH", at(dt.date(2021, 8, 19), 9, 0), figures, files=("ngay.xlsx", "thang.xlsx"))
+    model = ack_model(reports_cfg, two, reports_cfg.unit("BHXH"), carried={"ngay": True, "thang": True})
+    tables = {t["report"]["title"]: t for t in model["tables"]}
+    assert list(tables) == ["Báo cáo tiến độ hằng ngày", "Báo cáo tháng"]  # config order
+    assert [t["report"]["period"] for t in tables.values()] == ["ngày 19/08/2021", "tháng 8/2021"]
+    monthly = tables["Báo cáo tháng"]
+    assert [m["code"] for m in monthly["measures"]] == [m.code for m in reports_cfg.report("thang").form.measures]
+    [row] = monthly["rows"]
+    assert [c["text"] for c in row["cells"] if c["text"]] == ["7", "5"]  # phe_duyet is no column of it
+    text = render_template("ack.txt", model, "vi")
+    assert "SỐ LIỆU ĐÃ ĐỌC ĐƯỢC — Báo cáo tháng, tháng 8/2021 (số lũy kế; kinh phí: triệu đồng)" in text
+    once = ack_model(reports_cfg, two, reports_cfg.unit("BHXH"), carried={"nhanh_2008": True})
+    assert "(kinh phí: triệu đồng)" in render_template("ack.txt", once, "vi")  # not cumulative: no "lũy kế"
+
+
+def test_the_signature_stands_apart_with_or_without_reports(reports_cfg):
+    figures = {("ho_kinh_doanh", "de_nghi"): 7}
+    plain = ack_text(CFG, msg("BHXH", at(DAY, 10), figures, files=("bc.xlsx",)))
+    weekly = ack_text(reports_cfg, msg("DUONG_QUANG", at(dt.date(2021, 8, 18), 9, 0), figures), carried={"tuan": True})
+    for text in (plain, weekly):
+        assert "sẽ thay thế báo cáo này.\n\n--\n" in text
+
+
+def test_ack_of_an_unreadable_report_says_the_periods_earlier_one_still_counts(reports_cfg):
+    from service.outputs.replies import ReportHistory
+
+    problem = ("no_readable_attachment", {})
+    friday = msg(
+        "DUONG_QUANG", at(dt.date(2021, 8, 20), 9, 0), {}, readable=False, files=("x.pdf",), problems=(problem,)
+    )
+    wednesday = at(dt.date(2021, 8, 18), 9, 0)
+    history = {"tuan": ReportHistory(earlier_at=wednesday)}
+    text = ack_text(reports_cfg, friday, carried={"tuan": False}, history=history)
+    assert "Báo cáo tuần, tuần 16/08–22/08/2021: đã nhận nhưng KHÔNG ĐỌC ĐƯỢC số liệu" in text
+    assert "Báo cáo tuần: số liệu của báo cáo đơn vị gửi lúc 09:00 ngày 18/08/2021 vẫn được dùng để tổng hợp." in text
+    assert "chưa được đưa vào tổng hợp" not in text
+    model = ack_model(reports_cfg, friday, reports_cfg.unit("DUONG_QUANG"), carried={"tuan": False})
+    assert model["form_report"] == "tuan" and model["form_file"]  # the weekly report's blank form goes back

@@ -63,3 +63,34 @@ def test_layout_protection_and_print_setup(cfg):
     assert ws.protection.sheet and ws.cell(9, 3).protection.locked and not ws.cell(9, 4).protection.locked
     assert ws.page_setup.orientation == "landscape" and int(ws.page_setup.paperSize) == int(ws.PAPERSIZE_A4)
     assert ws.data_validations.dataValidation[0].type == "decimal"
+
+
+@pytest.mark.parametrize("code", ["tuan", "thang", "nhanh_2008"])
+def test_a_reports_form_naming_its_period_reads_back_exactly(tmp_path, code):
+    from service.day.periods import period_of
+    from service.day.reportview import report_config
+    from tests.unit.test_config import SAMPLE_ENV, load
+    from tests.unit.test_reports_config import example_with_reports
+
+    full = load(tmp_path, example_with_reports(), env=SAMPLE_ENV)
+    report = full.report(code)
+    rcfg = report_config(full, report)
+    period = period_of(report, dt.date(2021, 8, 18), full.service.timezone)
+    values = {
+        i.code: {m.code: Decimal(7_000_000 + n) for m in report.form.measures}
+        for n, i in enumerate(report.form.indicators)
+    }
+    unit = rcfg.units[0]
+    book = render_form(rcfg, unit, values, as_of=dt.date(2021, 8, 19), period=period)
+    ws = openpyxl.load_workbook(io.BytesIO(book)).active
+    title, line = ws["A4"].value.split("\n")
+    assert title == report.title.upper() and line.startswith("Kỳ báo cáo: ") and ws.title == f"Báo cáo ({code})"
+    result = read_attachment("form.xlsx", "application/octet-stream", book, report.form, dt.date(2021, 8, 19))
+    assert result.outcome == "read" and result.problems == ()
+    assert {i: {m: Decimal(v) for m, v in row.items()} for i, row in result.values.items()} == values
+    assert result.unit_text == unit.name
+    # the period's dates are not taken for the as-of date (the one-off's title, "... đến ngày
+    # 20/8/2021", is, with or without the period)
+    plain = render_form(rcfg, unit, values, as_of=dt.date(2021, 8, 19))
+    without = read_attachment("form.xlsx", "application/octet-stream", plain, report.form, dt.date(2021, 8, 19))
+    assert result.as_of == without.as_of == (dt.date(2021, 8, 20) if code == "nhanh_2008" else dt.date(2021, 8, 19))
