@@ -31,8 +31,10 @@ _PKG_REL = "{http://schemas.openxmlformats.org/package/2006/relationships}"
 _XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
 _REF_RE = re.compile(r"^([A-Z]{1,3})(\d+)$")
 # CT_Workbook's children after calcPr, in schema order: calcPr goes before the first of them.
-_AFTER_CALC_PR = ("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes")
-_AFTER_CALC_PR += ("webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst")
+_AFTER_CALC_PR = (
+    *("oleSize", "customWorkbookViews", "pivotCaches", "smartTagPr", "smartTagTypes"),
+    *("webPublishing", "fileRecoveryPr", "webPublishObjects", "extLst"),
+)
 
 
 class CellValue:

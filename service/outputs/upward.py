@@ -14,16 +14,17 @@ as it is. Nothing here sends anything: the digest attaches the form to the coord
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from parsers.model import FormSpec, ReadLimits
+from parsers.model import FormSpec, IndicatorSpec, ReadLimits
 from parsers.readers import Grid, GridError, Sheet, coordinate, read_grid
 from parsers.report.reverse import Layout, as_of_label, fill_date_line, find_layout, is_date_blank, unit_specs
 from parsers.text import safe_filename
@@ -88,6 +89,17 @@ class PeriodFigures:
     # Units with figures that sent nothing in the period (a cumulative report's figures
     # carried forward): their "Trong kỳ" cells stay empty.
     stale: tuple[str, ...] = ()
+    # A report that is not cumulative: each unit's figures to date ({unit: values}),
+    # computed only when the form has a "Lũy kế" column (it reads every earlier period).
+    to_date_loader: Callable[[], Mapping[str, Values]] | None = field(default=None, compare=False)
+
+    def with_to_date(self) -> PeriodFigures:
+        """The figures with `to_date_loader`'s figures to date in place (once asked for)."""
+        if self.cumulative or self.to_date_totals is not None or self.to_date_loader is None:
+            return self
+        by_unit = self.to_date_loader()
+        units = tuple(dataclasses.replace(u, to_date_values=by_unit.get(u.code, {})) for u in self.units)
+        return dataclasses.replace(self, units=units, to_date_totals=_total(by_unit.values()), to_date_loader=None)
 
 
 @dataclass(frozen=True)
@@ -188,12 +200,14 @@ def fill_upward(
     except OSError as exc:
         raise UpwardFormError(text("unreadable", file=template.name, detail=exc.strerror or str(exc))) from exc
     grid, layouts, others = _find(data, fmt, template.name, figures, form, sheet, text)
+    if any(s.span == "to_date" for lay in layouts for s in lay.slots):
+        figures = figures.with_to_date()
     unmatched: list[str] = []
-    values: dict[str, dict[tuple[int, int], Decimal]] = {}
+    values: list[dict[tuple[int, int], Decimal]] = []
     for layout in layouts:
         place = _place(fmt, layout.sheet, text)
         vals, gaps = _slot_values(layout, figures, text, place)
-        values[layout.sheet] = vals
+        values.append(vals)
         unmatched.extend(text(m.code, place=place(m.row, m.col), text=_short(m.text)) for m in layout.misses)
         unmatched.extend(gaps)
     unmatched.extend(text("table_docx" if fmt == "docx" else "table_xlsx", sheet=name) for name in others)
@@ -244,15 +258,19 @@ class UpwardAttachment:
     error: str = ""
 
 
-def upward_for_day(view: DayView, cfg: Config) -> UpwardAttachment | None:
+def upward_for_day(
+    view: DayView, cfg: Config, to_date: Callable[[], Mapping[str, Values]] | None = None
+) -> UpwardAttachment | None:
     """The `[upward]` form filled with the day's figures (None when none is configured);
-    a form that cannot be filled is an `error` sentence for the digest, never a failure."""
+    a form that cannot be filled is an `error` sentence for the digest, never a failure.
+    `to_date`: a report that is not cumulative, each unit's figures to date (when asked)."""
     if cfg.upward is None:
         return None
     up = cfg.upward
     name = upward_filename(cfg, view.day)
     try:
-        form = fill_upward(up.template, figures_of_day(view), cfg.form, sheet=up.sheet, language=cfg.service.language)
+        figures = dataclasses.replace(figures_of_day(view, _cumulative(cfg)), to_date_loader=to_date)
+        form = fill_upward(up.template, figures, cfg.form, sheet=up.sheet, language=cfg.service.language)
     except UpwardFormError as exc:
         log.warning("the superior's form was not filled: %s", exc)
         return UpwardAttachment(up.title, name, None, str(exc))
@@ -262,6 +280,15 @@ def upward_for_day(view: DayView, cfg: Config) -> UpwardAttachment | None:
         error = _Texts(cfg.service.language)("unreadable", file=up.template.name, detail=detail)
         return UpwardAttachment(up.title, name, None, error)
     return UpwardAttachment(up.title, name, form)
+
+
+def _cumulative(cfg: Config) -> bool:
+    """Whether the report the config is about (`report_config`'s one, or the one daily
+    report of a config without [[reports]]) has running totals."""
+    try:
+        return cfg.report(None).cumulative
+    except KeyError:
+        return True
 
 
 def upward_filename(cfg: Config, day: dt.date) -> str:
@@ -311,14 +338,39 @@ def _find(
     for s in sheets:
         if s.is_hidden and sheet is None:
             continue
-        layout = find_layout(s, form, units, headings)
-        if layout is not None:
-            layouts.append(layout)
-        elif len({r for r, _ in s.cells}) >= 3 and len({c for _, c in s.cells}) >= 2:
+        found = _sheet_layouts(s, form, units, headings)
+        layouts.extend(found)
+        if not found and len({r for r, _ in s.cells}) >= 3 and len({c for _, c in s.cells}) >= 2:
             others.append(s.name)
     if not layouts:
         raise UpwardFormError(text("no_table", file=filename))
     return grid, layouts, others
+
+
+_MAX_TABLES_PER_SHEET = 8
+
+
+def _sheet_layouts(
+    sheet: Sheet, form: FormSpec, units: Sequence[IndicatorSpec], headings: Iterable[str]
+) -> list[Layout]:
+    """Every table of one sheet that matches, top to bottom: a sheet may hold a table of
+    indicators and, below it, one of units. Each table found is taken out of the sheet
+    (its rows, and the merged ranges that reach into them) before the next is looked for."""
+    out: list[Layout] = []
+    rest = sheet
+    headings = tuple(headings)
+    for _ in range(_MAX_TABLES_PER_SHEET):
+        layout = find_layout(rest, form, units, headings)
+        if layout is None or out and not layout.slots:
+            break
+        out.append(layout)
+        top, bottom = layout.header_rows[0], layout.last_row
+        cells = {rc: cell for rc, cell in rest.cells.items() if not top <= rc[0] <= bottom}
+        if len(cells) == len(rest.cells):
+            break
+        merged = tuple(m for m in rest.merged if m[2] < top or m[0] > bottom)
+        rest = dataclasses.replace(rest, cells=cells, merged=merged)
+    return sorted(out, key=lambda lay: lay.header_rows[0])
 
 
 def _source(figures: PeriodFigures, span: str | None) -> tuple[Values | None, Callable[[UnitFigures], Values | None]]:
@@ -434,7 +486,7 @@ def _write_xlsx(
     data: bytes,
     grid: Grid,
     layouts: list[Layout],
-    values: Mapping[str, Mapping[tuple[int, int], Decimal]],
+    values: Sequence[Mapping[tuple[int, int], Decimal]],
     dates: Callable[[str], str | None],
     as_of: dt.date,
 ) -> tuple[bytes, int, dict[str, list[tuple[int, int]]]]:
@@ -444,10 +496,11 @@ def _write_xlsx(
     edits: dict[str, dict[tuple[int, int], CellValue]] = {}
     slots: dict[str, set[tuple[int, int]]] = {}
     written = 0
-    for layout in layouts:
+    filled: dict[str, set[tuple[int, int]]] = {}
+    for layout, cells in zip(layouts, values, strict=True):
         sheet = sheets[layout.sheet]
         mine = edits.setdefault(layout.sheet, {})
-        cells = values.get(layout.sheet, {})
+        filled.setdefault(layout.sheet, set()).update(cells)
         for slot in layout.slots:
             key = (slot.row, slot.col)
             slots.setdefault(layout.sheet, set()).add(key)
@@ -473,7 +526,7 @@ def _write_xlsx(
                     mine.setdefault(*found)
     out, kept = patch_xlsx(data, edits)
     formulas = {name: [rc for rc in cells if rc in slots.get(name, set())] for name, cells in kept.items()}
-    written -= sum(1 for name, cells in formulas.items() for rc in cells if rc in values.get(name, {}))
+    written -= sum(1 for name, cells in formulas.items() for rc in cells if rc in filled.get(name, set()))
     return out, written, formulas
 
 
@@ -561,7 +614,7 @@ def _number_text(value: Decimal, numbers: Numbers) -> str:
 def _write_docx(
     data: bytes,
     layouts: list[Layout],
-    values: Mapping[str, Mapping[tuple[int, int], Decimal]],
+    values: Sequence[Mapping[tuple[int, int], Decimal]],
     dates: Callable[[str], str | None],
     numbers: Numbers,
 ) -> tuple[bytes, int, dict[str, list[tuple[int, int]]]]:
@@ -573,11 +626,10 @@ def _write_docx(
     written = 0
     kept: dict[str, list[tuple[int, int]]] = {}
     inside: set[Any] = set()
-    for layout in layouts:
+    for layout, cells in zip(layouts, values, strict=True):
         tbl = tables[int(layout.sheet) - 1]
         inside.update(tbl.iter(_W + "p"))
         grid = _grid(tbl)
-        cells = values.get(layout.sheet, {})
         for slot in layout.slots:
             tc = grid.get((slot.row, slot.col))
             if tc is None:
