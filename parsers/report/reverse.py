@@ -206,9 +206,42 @@ class Layout:
         return len({s.row for s in self.slots})
 
 
+_PEOPLES_COMMITTEE_RE = re.compile(r"^(?:ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+", re.I)
+# Kinds of local units as forms abbreviate them ("P. Sông Cầu", "UBND TT. Chợ Mới").
+_KIND_ABBREVIATIONS = {
+    "phường": ("P.",),
+    "xã": ("X.",),
+    "thị trấn": ("TT.", "TT"),
+    "thị xã": ("TX.", "TX"),
+    "thành phố": ("TP.", "TP"),
+    "quận": ("Q.",),
+    "huyện": ("H.",),
+}
+
+
+def unit_name_variants(name: str) -> tuple[str, ...]:
+    """How a form may write a local unit's name: with or without "UBND" ("Ủy ban nhân
+    dân"), with its kind abbreviated ("UBND phường Sông Cầu", "Phường Sông Cầu",
+    "P. Sông Cầu", "UBND P. Sông Cầu")."""
+    core = _PEOPLES_COMMITTEE_RE.sub("", nfc(name).strip())
+    out = [core, f"UBND {core}", f"Ủy ban nhân dân {core}"]
+    lowered = core.casefold()
+    for kind, shorts in _KIND_ABBREVIATIONS.items():
+        if lowered.startswith(kind + " "):
+            place = core[len(kind) + 1 :].strip()
+            for short in shorts:
+                out.extend((f"{short} {place}", f"UBND {short} {place}"))
+            break
+    return tuple(v for v in dict.fromkeys(out) if match_key(v) != match_key(name))
+
+
 def unit_specs(units: Iterable[tuple[str, str, Sequence[str]]]) -> tuple[IndicatorSpec, ...]:
-    """Units (code, name, aliases) as the rows a form may list."""
-    return tuple(IndicatorSpec(code, name, tuple(aliases)) for code, name, aliases in units)
+    """Units (code, name, aliases) as the rows a form may list, each name also as forms
+    abbreviate it (`unit_name_variants`)."""
+    return tuple(
+        IndicatorSpec(code, name, tuple(dict.fromkeys((*aliases, *unit_name_variants(name)))))
+        for code, name, aliases in units
+    )
 
 
 def find_layout(

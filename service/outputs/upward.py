@@ -469,16 +469,17 @@ def _merged_away(sheet: Sheet, r: int, c: int) -> bool:
 
 def _next_date(sheet: Sheet, row: int, col: int, day: dt.date) -> tuple[tuple[int, int], CellValue] | None:
     """ "Tính đến ngày:" | "....../....../......": the date for the cell after the label."""
-    for c in range(col + 1, col + 4):
-        if _merged_away(sheet, row, c):
-            continue
-        cell = sheet.cells.get((row, c))
-        value = cell.value if cell is not None else None
-        if isinstance(value, dt.date):
-            return (row, c), CellValue(day)  # a date cell stays a date, in its own format
-        if value is None or isinstance(value, str) and is_date_blank(value):
-            return (row, c), CellValue(day.strftime("%d/%m/%Y"))
+    free = [c for c in range(col + 1, col + 4) if not _merged_away(sheet, row, c)]
+    filled = [c for c in free if (cell := sheet.cells.get((row, c))) is not None and cell.text.strip()]
+    if not free:
         return None
+    c = filled[0] if filled else free[0]  # the first cell holding something, else the one beside the label
+    cell = sheet.cells.get((row, c))
+    value = cell.value if cell is not None else None
+    if isinstance(value, dt.date):
+        return (row, c), CellValue(day)  # a date cell stays a date, in its own format
+    if value is None or isinstance(value, str) and is_date_blank(value):
+        return (row, c), CellValue(day.strftime("%d/%m/%Y"))
     return None
 
 
