@@ -84,19 +84,41 @@ def read_part(data: bytes, name: str) -> bytes:
 # ---------------------------------------------------------------------------------- .xlsx
 
 
+_OFFICE_DOCUMENT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument"
+
+
+def _target(base: str, target: str) -> str:
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(base, target))
+
+
+def workbook_part(z: zipfile.ZipFile) -> str:
+    """The workbook's part, as the package's relationships name it (xl/workbook.xml as a rule)."""
+    rels = _parse(z.read("_rels/.rels"))
+    for rel in rels.iter(_PKG_REL + "Relationship"):
+        if rel.get("Type") == _OFFICE_DOCUMENT and rel.get("Target"):
+            return _target("", rel.get("Target"))
+    return "xl/workbook.xml"
+
+
+def _rels_of(part: str) -> str:
+    folder, name = posixpath.split(part)
+    return posixpath.join(folder, "_rels", name + ".rels")
+
+
 def sheet_parts(data: bytes) -> dict[str, str]:
     """Each sheet's name to its part in the package (workbook.xml and its relationships)."""
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        book = _parse(z.read("xl/workbook.xml"))
-        rels = _parse(z.read("xl/_rels/workbook.xml.rels"))
+        book_part = workbook_part(z)
+        book = _parse(z.read(book_part))
+        rels = _parse(z.read(_rels_of(book_part)))
+    if book.tag != _S + "workbook":
+        raise ValueError("the workbook is not in the transitional SpreadsheetML namespace (a Strict OOXML file)")
     targets = {rel.get("Id"): rel.get("Target") for rel in rels.iter(_PKG_REL + "Relationship")}
     out = {}
     for sheet in book.iter(_S + "sheet"):
         target = targets.get(sheet.get(_R + "id"))
-        if not target:
-            continue
-        part = target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join("xl", target))
-        out[sheet.get("name")] = part
+        if target:
+            out[sheet.get("name")] = _target(posixpath.dirname(book_part), target)
     return out
 
 
@@ -126,7 +148,8 @@ def patch_xlsx(
     holding a formula is left as it is and returned among the kept ones, by sheet."""
     parts = sheet_parts(data)
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        book_xml = z.read("xl/workbook.xml")
+        book_part = workbook_part(z)
+        book_xml = z.read(book_part)
         sheets = {name: z.read(parts[name]) for name in edits if name in parts}
     book = _parse(book_xml)
     date1904 = _date1904(book)
@@ -136,6 +159,8 @@ def patch_xlsx(
         if name not in sheets or not cells:
             continue
         root = _parse(sheets[name])
+        if root.tag != _S + "worksheet":
+            raise ValueError(f"the sheet '{name}' is not a worksheet (a chart sheet or a Strict OOXML part)")
         kept[name] = _patch_sheet(root, cells, date1904)
         new[parts[name]] = _serialize(root)
     if new:
@@ -150,7 +175,7 @@ def patch_xlsx(
             else:
                 book.append(calc)
         calc.set("fullCalcOnLoad", "1")
-        new["xl/workbook.xml"] = _serialize(book)
+        new[book_part] = _serialize(book)
     return replace_parts(data, new), kept
 
 
