@@ -6,8 +6,8 @@ every part. The superior's form is the superior's file: here only the parts that
 change are edited. An .xlsx gets the cells of the sheets filled (`xl/worksheets/*.xml`:
 numbers as numbers, text as inline strings, each cell's style kept, a missing cell
 created with its row's or column's style), the cached results of the formulas of those
-sheets dropped, and `fullCalcOnLoad` set in `xl/workbook.xml` so Excel and LibreOffice
-compute them again on opening. A .docx gets `word/document.xml` edited by the caller.
+sheets dropped, and `fullCalcOnLoad` set in `xl/workbook.xml` so Excel computes them
+again on opening. A .docx gets `word/document.xml` edited by the caller.
 Every other entry of the zip (styles, drawings, media, charts, headers and footers,
 defined names, print settings, calcChain) is copied as it is, in the same order.
 """
