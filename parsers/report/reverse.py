@@ -224,8 +224,9 @@ def unit_name_variants(name: str) -> tuple[str, ...]:
     dân"), with its kind abbreviated ("UBND phường Sông Cầu", "Phường Sông Cầu",
     "P. Sông Cầu", "UBND P. Sông Cầu")."""
     core = _PEOPLES_COMMITTEE_RE.sub("", nfc(name).strip())
-    out = [core, f"UBND {core}", f"Ủy ban nhân dân {core}"]
     lowered = core.casefold()
+    local = core != nfc(name).strip() or any(lowered.startswith(k + " ") for k in _KIND_ABBREVIATIONS)
+    out = [core, f"UBND {core}", f"Ủy ban nhân dân {core}"] if local else []
     for kind, shorts in _KIND_ABBREVIATIONS.items():
         if lowered.startswith(kind + " "):
             place = core[len(kind) + 1 :].strip()

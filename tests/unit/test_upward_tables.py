@@ -374,3 +374,16 @@ def test_a_docx_form_keeps_pictures_headers_footers_and_styles(tmp_path: Path) -
         assert texts[row - 1][2:] == [f"{de_nghi:,}".replace(",", "."), f"{kinh_phi / 1000:,.0f}".replace(",", ".")]
     assert texts[4][2:] == ["125", "144.500"]
     assert texts[0][3] == "Kinh phí phê duyệt (nghìn đồng)"
+
+
+def test_unit_names_as_forms_write_them() -> None:
+    from parsers.report.reverse import unit_name_variants
+
+    assert unit_name_variants("UBND phường Sông Cầu") == (
+        "phường Sông Cầu",
+        "Ủy ban nhân dân phường Sông Cầu",
+        "P. Sông Cầu",
+        "UBND P. Sông Cầu",
+    )
+    assert "TT. Chợ Mới" in unit_name_variants("Thị trấn Chợ Mới")
+    assert unit_name_variants("Phòng Y tế") == ()  # a department is no people's committee
