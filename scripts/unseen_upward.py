@@ -5,7 +5,7 @@
 
 Generates, deterministically from the seed, another campaign (flood relief in a district:
 its own indicators, measures, aliases and units, in a config.toml the product loads) and
-five superior's forms written the way provinces write them, none of them from the test
+seven superior forms written the way provinces write them, none of them from the test
 set: other wordings (aliases, numbering, section headings), money in đồng / nghìn đồng /
 triệu đồng / tỷ đồng (in a heading or in a "Đơn vị tính" line), measures in other
 orders, units as rows with their names written differently ("UBND phường Lê Lợi",
@@ -450,8 +450,97 @@ def form_e(yesterday: dict[str, Values], today: dict[str, Values]) -> tuple[byte
     return buf.getvalue(), exp
 
 
+def form_f(yesterday: dict[str, Values], today: dict[str, Values]) -> tuple[bytes, Expected]:
+    """.docx, units as rows with "Trong kỳ" / "Lũy kế" under each measure (a header over three
+    rows, gridSpan and vMerge), money in "tr.đ", last period's figures left in the cells,
+    unit names as the district writes them, the date line in the letterhead table."""
+    import docx
+
+    document = docx.Document()
+    letterhead = document.add_table(rows=2, cols=2)
+    letterhead.cell(0, 0).text = "UBND HUYỆN YÊN THÀNH"
+    letterhead.cell(0, 1).text = "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM"
+    letterhead.cell(1, 1).text = "Yên Thành, ngày    tháng    năm 20.."
+    document.add_paragraph("BÁO CÁO TIẾN ĐỘ HỖ TRỢ THEO ĐƠN VỊ")
+    rows: list[list[str | None]] = [
+        ["STT", "Đơn vị", "Kết quả", None, None, None],
+        [None, None, "Số hộ được duyệt", None, "Kinh phí đã cấp (tr.đ)", None],
+        [None, None, "Trong kỳ", "Lũy kế", "Trong kỳ", "Lũy kế"],
+        ["1", "Hưng Đông", "12", "340", "1,5", "99"],
+        ["2", "UBND phường Lê Lợi", "-", None, None, None],
+        ["3", "Quán Hành", None, None, None, None],
+        ["4", "Nghi Kim", None, None, None, None],
+        ["5", "Hội Chữ thập đỏ", None, None, None, None],
+        [None, "Tổng cộng", None, None, None, None],
+    ]
+    table = document.add_table(rows=len(rows), cols=6)
+    table.style = "Table Grid"
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                table.cell(r, c).paragraphs[0].add_run(value)
+    for r1, c1, r2, c2 in ((0, 0, 2, 0), (0, 1, 2, 1), (0, 2, 0, 5), (1, 2, 1, 3), (1, 4, 1, 5)):
+        table.cell(r1, c1).merge(table.cell(r2, c2))
+    buf = io.BytesIO()
+    document.save(buf)
+
+    change = changes(yesterday, today)
+    units = ["HUNG_DONG", "LE_LOI", "QUAN_HANH", "NGHI_KIM", "CTD", "ALL"]
+    exp = Expected("F .docx, units, Trong kỳ / Lũy kế, tr.đ, old figures in the cells")
+    for i, unit in enumerate(units):
+        r = 4 + i
+        for c, (meas, span) in {
+            3: ("ho_duyet", "p"),
+            4: ("ho_duyet", "t"),
+            5: ("kp_cap", "p"),
+            6: ("kp_cap", "t"),
+        }.items():
+            scale = 10**6 if meas == "kp_cap" else 1
+            if unit == "ALL":
+                source = totals({u: v for u, v in change.items() if v is not None}) if span == "p" else totals(today)
+            elif span == "p":
+                source = change[unit] or {}
+            else:
+                source = today[unit]
+            exp.cells[("2", r, c)] = _scaled(add(source, None, meas), scale)
+    exp.cells[("2", 5, 3)] = exp.cells[("2", 5, 3)] if exp.cells[("2", 5, 3)] is not None else "-"
+    exp.cells[("1", 2, 2)] = "Yên Thành, ngày 20 tháng 9 năm 2024"
+    exp.listed = ["Phòng Nông nghiệp và Phát triển nông thôn"] if any(today["NN_PTNT"].values()) else []
+    return buf.getvalue(), exp
+
+
+def form_g(yesterday: dict[str, Values], today: dict[str, Values]) -> tuple[bytes, Expected]:
+    """.xlsx, units as rows with a code column, money approved split into "Tổng số" and
+    "Trong đó: đã cấp" (a measure of its own under another's heading), in triệu đồng."""
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Biểu 03"
+    ws.append(["STT", "Mã ĐV", "Tên đơn vị", "Số hộ đề nghị", "Kinh phí được duyệt (triệu đồng)", None])  # 1
+    ws.append([None, None, None, None, "Tổng số", "Trong đó: đã cấp"])  # 2
+    for ref in ("A1:A2", "B1:B2", "C1:C2", "D1:D2", "E1:F1"):
+        ws.merge_cells(ref)
+    order = ["HUNG_DONG", "LE_LOI", "QUAN_HANH", "NGHI_KIM", "NN_PTNT", "CTD"]
+    for n, unit in enumerate(order, 1):
+        ws.append([n, f"DV{n:02d}", UNITS[unit][0]])  # rows 3..8
+    ws.append([None, None, "Toàn huyện", "=SUM(D3:D8)", "=SUM(E3:E8)", "=SUM(F3:F8)"])  # 9
+    buf = io.BytesIO()
+    wb.save(buf)
+    exp = Expected("G .xlsx, units, code column, 'Tổng số' / 'Trong đó: đã cấp'")
+    for i, unit in enumerate(order):
+        r = 3 + i
+        exp.cells[("Biểu 03", r, 4)] = add(today[unit], None, "ho_de_nghi")
+        exp.cells[("Biểu 03", r, 5)] = _scaled(add(today[unit], None, "kp_duyet"), 10**6)
+        exp.cells[("Biểu 03", r, 6)] = _scaled(add(today[unit], None, "kp_cap"), 10**6)
+    for c, col in zip((4, 5, 6), "DEF", strict=True):
+        exp.cells[("Biểu 03", 9, c)] = f"=SUM({col}3:{col}8)"
+    return buf.getvalue(), exp
+
+
 FORMS = {"a-chinh-sach.xlsx": form_a, "b-cuu-doi.xlsx": form_b, "c-bao-cao-nhanh.docx": form_c}
 FORMS |= {"d-theo-don-vi.docx": form_d, "e-tuan.xlsx": form_e}
+FORMS |= {"f-ky-luy-ke.docx": form_f, "g-ma-don-vi.xlsx": form_g}
 
 
 # ---------------------------------------------------------------------------------- filling and scoring

@@ -145,8 +145,20 @@ def _split_span(stack: Sequence[str]) -> tuple[Span | None, list[str]]:
 
 
 _BARE_SPAN_LEFTOVERS = frozenset(match_key(t) for t in ("số", "số liệu", "thực hiện", "kết quả", "tổng", "tổng số"))
-# A total row that says more ("Tổng cộng toàn thành phố", "Cộng các xã"), when it names no indicator.
-_TOTAL_START_RE = re.compile(r"^(?:tổng cộng|tổng số|cộng)\b")
+# A total row that says more ("Tổng cộng toàn thành phố", "Cộng các xã", "Toàn huyện"), when it
+# names no indicator; not a row that only begins like one ("Cộng đồng dân cư", "Tổng số hộ nghèo").
+_TOTAL_START_RE = re.compile(
+    r"^(?:(?:tổng cộng|tổng số|tổng|cộng)(?:\s+(?:toàn|chung|các|cả)(?:\s.*)?)?"
+    r"|toàn (?:huyện|thành phố|thị xã|quận|tỉnh|xã|phường|thị trấn|ngành))$"
+)
+_IN_WHICH_RE = re.compile(r"^trong\s+đó\s*:?\s*")
+
+
+def _in_which(text: str) -> str:
+    """What a "Trong đó: đã cấp" heading names after "Trong đó", or "" for any other."""
+    key = unify_d(nfc(text)).strip()
+    m = _IN_WHICH_RE.match(key.casefold())
+    return key[m.end() :].strip() if m else ""
 
 
 @dataclass(frozen=True)
@@ -316,6 +328,10 @@ def _layout(
             named = _named_indicators(stack, indicators)
             stack = [t for t in stack[:-1] if not _named_indicators([t], indicators)] + [stack[-1]]
         found = _match_stack(stack, index) if bare else None
+        if stack and len(stack) > 1 and (part := _in_which(stack[-1])):
+            # "Kinh phí được duyệt" over "Tổng số" and "Trong đó: đã cấp": the part is a
+            # measure of its own when its words name one, not its parent's measure again.
+            found = _match_stack([part], index) or found
         if found is None and span is not None:
             found = _match_stack(list(col.stack), index)  # the words were the measure's own
             span = None if found is not None else span

@@ -387,3 +387,26 @@ def test_unit_names_as_forms_write_them() -> None:
     )
     assert "TT. Chợ Mới" in unit_name_variants("Thị trấn Chợ Mới")
     assert unit_name_variants("Phòng Y tế") == ()  # a department is no people's committee
+
+
+def test_an_in_which_column_and_total_rows_that_say_more(tmp_path: Path) -> None:
+    """ "Kinh phí được duyệt" over "Tổng số" and "Trong đó: đã chi": two measures, not one
+    twice; "Toàn thành phố" is the total row, "Cộng đồng dân cư" a row that matches nothing."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.append(["TT", "Chính sách", "Kinh phí được phê duyệt (triệu đồng)", None])
+    ws.append([None, None, "Tổng số", "Trong đó: số tiền đã chi"])
+    ws.merge_cells("C1:D1")
+    ws.append(["1", "Hỗ trợ hộ kinh doanh"])
+    ws.append(["2", "Hỗ trợ người lao động ngừng việc"])
+    ws.append(["3", "Cộng đồng dân cư"])
+    ws.append([None, "Toàn thành phố"])
+    totals = D({**TOTALS, "ngung_viec": {**TOTALS["ngung_viec"], "tien_da_chi": 45_500_000}})
+    figures = PeriodFigures(start=DAY, end=DAY, totals=totals)
+    filled = fill_upward(_save(book, tmp_path / "trong-do.xlsx"), figures, FORM)
+    cells = _rows(filled.data)
+    assert (cells["C3"], cells.get("D3"), cells["C4"], cells["D4"]) == (69.5, None, 75, 45.5)
+    assert "C5" not in cells and (cells["C6"], cells["D6"]) == (144.5, 45.5)
+    assert filled.unmatched == (
+        "trang 'Sheet', ô B5: dòng 'Cộng đồng dân cư' không khớp chỉ tiêu hay đơn vị nào, chưa điền",
+    )
