@@ -390,6 +390,7 @@ def _slot_values(
     a sentence for each split column whose figures are not known."""
     out: dict[tuple[int, int], Decimal] = {}
     gaps: dict[int, str] = {}
+    decreases: list[str] = []
     units = {u.code: u for u in figures.units}
     for slot in layout.slots:
         totals, of_unit = _source(figures, slot.span)
@@ -408,10 +409,25 @@ def _slot_values(
                 key = "span_no_period" if slot.span == "period" else "span_no_to_date"
                 gaps[slot.col] = text(key, place=place(row, col), text=_short(head))
             continue
-        value = _sum([r for r in rows if r is not None], indicators, slot.measure)
+        known = [r for r in rows if r is not None]
+        value = _sum(known, indicators, slot.measure)
+        if slot.span == "period" and figures.cumulative and _any_negative(known, indicators, slot.measure):
+            # A running total that went down (flagged in the digest): no figure of the period.
+            decreases.append(text("span_decrease", place=place(slot.row, slot.col)))
+            continue
         if value is not None:
             out[(slot.row, slot.col)] = value / Decimal(slot.scale)
-    return out, list(gaps.values())
+    return out, [*gaps.values(), *decreases]
+
+
+def _any_negative(rows: Iterable[Values], indicators: Iterable[str] | None, measure: str) -> bool:
+    wanted = None if indicators is None else set(indicators)
+    return any(
+        (v := row.get(measure)) is not None and v < 0
+        for values in rows
+        for ind, row in values.items()
+        if wanted is None or ind in wanted
+    )
 
 
 def _sum(rows: Iterable[Values], indicators: Iterable[str] | None, measure: str) -> Decimal | None:

@@ -321,6 +321,12 @@ def test_a_weekly_form_split_into_this_week_and_the_year_to_date(
     cells = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows(min_row=3)]
     assert [r[2:] for r in cells] == [[4, 7, 4000, 7000]] * 2  # the second: 4 in the week, 3 + 4 to date
     assert "là số lũy kế" not in capsys.readouterr().out  # every split column filled
+    digest = tmp_path / "digest"  # the digest attaches the same (the figures to date read by the dispatcher)
+    assert main(["digest", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-27", "--dry-run",
+                 "--out", str(digest)]) == 0  # fmt: skip
+    capsys.readouterr()
+    attached = openpyxl.load_workbook(digest / "bieu-tuan-2021-08-23.xlsx").active
+    assert [[c.value for c in row][2:] for row in attached.iter_rows(min_row=3)] == [[4, 7, 4000, 7000]] * 2
     cfg_file.write_text(text, encoding="utf-8")  # cumulative (the default): 4 to date, 4 - 3 in the week
     assert main([*args, "--date", "2021-08-27"]) == 0
     cells = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows(min_row=3)]

@@ -410,3 +410,15 @@ def test_an_in_which_column_and_total_rows_that_say_more(tmp_path: Path) -> None
     assert filled.unmatched == (
         "trang 'Sheet', ô B5: dòng 'Cộng đồng dân cư' không khớp chỉ tiêu hay đơn vị nào, chưa điền",
     )
+
+
+def test_a_running_total_that_went_down_gives_no_period_figure(tmp_path: Path) -> None:
+    period = D({"ngung_viec": {"phe_duyet": -4, "kinh_phi": 5 * M}, "ho_kinh_doanh": {"phe_duyet": 3}})
+    figures = PeriodFigures(start=DAY, end=DAY, totals=TOTALS, period_totals=period, to_date_totals=TOTALS)
+    filled = fill_upward(_save(_split_book(), tmp_path / "tach.xlsx"), figures, FORM)
+    cells = _rows(filled.data)
+    assert "C5" not in cells and (cells["C4"], cells["D5"], cells["E5"]) == (3, 88, 5)
+    assert filled.unmatched == tuple(
+        f"trang 'Sheet', ô {cell}: số lũy kế giảm so với báo cáo trước kỳ nên không có số trong kỳ, chưa điền"
+        for cell in ("C5", "C6")  # the unit's row, and the total that would count it
+    )
