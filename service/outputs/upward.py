@@ -220,7 +220,8 @@ def fill_upward(
         if fmt == "xlsx":
             out, written, kept = _write_xlsx(data, grid, layouts, values, dates, figures.end)
         else:
-            out, written, kept = _write_docx(data, layouts, values, dates, Numbers.for_language(language))
+            numbers = Numbers.for_language(language)
+            out, written, kept = _write_docx(data, layouts, values, dates, numbers, figures.end)
     except Exception as exc:  # noqa: BLE001 - a damaged template is one sentence, not a traceback
         raise UpwardFormError(
             text("unreadable", file=template.name, detail=f"{type(exc).__name__}: {str(exc)[:200]}")
@@ -634,6 +635,7 @@ def _write_docx(
     values: Sequence[Mapping[tuple[int, int], Decimal]],
     dates: Callable[[str], str | None],
     numbers: Numbers,
+    as_of: dt.date,
 ) -> tuple[bytes, int, dict[str, list[tuple[int, int]]]]:
     """The document with its tables filled and its date lines written: only
     word/document.xml changes (pictures, headers and footers, styles kept as they are)."""
@@ -670,10 +672,28 @@ def _write_docx(
                 for t in extra.iter(_W + "t"):
                     t.text = ""
             written += 1
-    for p in body.iter(_W + "p"):
+    for p in list(body.iter(_W + "p")):
         if p in inside:
             continue
-        new = dates(_paragraph_text(p))
+        line = _paragraph_text(p)
+        new = dates(line)
         if new is not None:
             _set_text(p, new)
+        elif as_of_label(line):
+            _as_of_after(p, line, as_of)
     return with_docx_document(data, root), written, kept
+
+
+def _as_of_after(p: Any, line: str, day: dt.date) -> None:
+    """ "Tính đến ngày:" with nothing after it: the date in the next cell of its table row
+    when that one is blank, else at the end of the line."""
+    text = day.strftime("%d/%m/%Y")
+    tc = p.getparent()
+    if tc is not None and tc.tag == _W + "tc":
+        following = next(tc.itersiblings(_W + "tc"), None)
+        if following is not None:
+            paragraphs = following.findall(_W + "p")
+            if paragraphs and is_date_blank("".join(_paragraph_text(q) for q in paragraphs)):
+                _set_text(paragraphs[0], text)
+                return
+    _set_text(p, line.rstrip() + " " + text)

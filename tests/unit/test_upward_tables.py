@@ -422,3 +422,21 @@ def test_a_running_total_that_went_down_gives_no_period_figure(tmp_path: Path) -
         f"trang 'Sheet', ô {cell}: số lũy kế giảm so với báo cáo trước kỳ nên không có số trong kỳ, chưa điền"
         for cell in ("C5", "C6")  # the unit's row, and the total that would count it
     )
+
+
+def test_a_docx_as_of_label_with_the_date_after_it(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document(io.BytesIO(docx_bytes([["Tính đến ngày:", "..../..../...."], ["Kỳ báo cáo:", "tháng 8"]])))
+    document.add_paragraph("Số liệu tính đến ngày:")
+    table = document.add_table(rows=2, cols=2)
+    for r, row in enumerate([["Chính sách", "Số đề nghị"], ["Hỗ trợ hộ kinh doanh", ""]]):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    path = tmp_path / "ngay.docx"
+    document.save(path)
+    filled = docx.Document(io.BytesIO(fill_upward(path, FIGURES, FORM).data))
+    assert [c.text for c in filled.tables[0].rows[0].cells] == ["Tính đến ngày:", "11/08/2021"]
+    assert [c.text for c in filled.tables[0].rows[1].cells] == ["Kỳ báo cáo:", "tháng 8"]
+    assert "Số liệu tính đến ngày: 11/08/2021" in [p.text for p in filled.paragraphs]
+    assert filled.tables[1].cell(1, 1).text == "26"
