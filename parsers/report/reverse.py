@@ -207,6 +207,9 @@ class Layout:
     last_row: int  # the last row of the table
     scope: tuple[str, ...] | None = None  # units shape: the indicators named above the table
     score: int = 0  # rows matched
+    # What the lines right above the table say it holds ("I. Số liệu trong tuần", "II. Lũy
+    # kế từ đầu năm"): used to tell apart two tables that are otherwise the same.
+    title_span: Span | None = None
     # Each filled column's lowest heading cell and its headings (" / "), by column.
     heads: tuple[tuple[int, int, str], ...] = ()
 
@@ -414,6 +417,7 @@ def _layout(
         scope=scope,
         score=score,
         heads=tuple((*c.bottom, " / ".join(c.stack)) for c in filled_columns),
+        title_span=_title_span(view, header_top),
     )
 
 
@@ -493,6 +497,24 @@ def _named_indicators(stack: Sequence[str], indicators: FormIndex) -> tuple[str,
         if m is not None and m is not TOTAL and m[1] in (EXACT, CONTAINS) and m[0] not in found:
             found.append(m[0])
     return tuple(found)
+
+
+def _title_span(view: _SheetView, header_top: int) -> Span | None:
+    """The span the (up to three) lines right above a table name, the nearest first; a
+    .docx table's two paragraphs before it."""
+    texts = [
+        cell.text
+        for r in range(max(1, header_top - 3), header_top)
+        for cell in view.row_text_cells(r)
+        if isinstance(cell.value, str)
+    ]
+    if not texts:
+        texts = list(view.sheet.notes[-2:])
+    for text in reversed(texts):
+        span, _ = _span_of(text)
+        if span is not None:
+            return span
+    return None
 
 
 def _title_scope(view: _SheetView, header_top: int, indicators: FormIndex) -> tuple[str, ...] | None:

@@ -18,7 +18,7 @@ import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -210,7 +210,7 @@ def fill_upward(
         values.append(vals)
         unmatched.extend(text(m.code, place=place(m.row, m.col), text=_short(m.text)) for m in layout.misses)
         unmatched.extend(gaps)
-    unmatched.extend(text("table_docx" if fmt == "docx" else "table_xlsx", sheet=name) for name in others)
+    unmatched.extend(others)
     signed = figures.signed or figures.end
 
     def dates(line: str) -> str | None:
@@ -318,8 +318,9 @@ def _find(
     sheet: str | None,
     text: _Texts,
 ) -> tuple[Grid, list[Layout], list[str]]:
-    """The template read, the layout of each table (sheet) that matches, and the names
-    of the tables that look like one (three rows or more) but match nothing."""
+    """The template read, the layout of each table (sheet) to fill, and a sentence for
+    each table that looks like one (three rows or more) but matches nothing, or that is
+    the same as another and not told apart (`_tell_apart`)."""
     if len(data) > MAX_TEMPLATE_BYTES:
         raise UpwardFormError(text("unreadable", file=filename, detail=f"> {MAX_TEMPLATE_BYTES} bytes"))
     try:
@@ -345,7 +346,56 @@ def _find(
             others.append(s.name)
     if not layouts:
         raise UpwardFormError(text("no_table", file=filename))
-    return grid, layouts, others
+    layouts, repeated, other_days = _tell_apart(layouts, figures.end)
+    kind = "docx" if fmt == "docx" else "xlsx"
+    lines = [text(f"table_{kind}", sheet=name) for name in others]
+    lines.extend(text(f"repeated_{kind}", sheet=name) for name in repeated)
+    lines.extend(text("other_day", sheet=name) for name in other_days)
+    if not layouts:
+        raise UpwardFormError(text("no_table_chosen", file=filename, sheets=", ".join(repeated)))
+    return grid, layouts, lines
+
+
+_DAY_IN_NAME = "(?<!\\d)0?{d}\\s*[./-]\\s*0?{m}(?!\\d)"
+
+
+def _names_day(name: str, day: dt.date) -> bool:
+    """Whether a sheet's name is the day's ("11.8", "11-08", "Ngày 11/8/2021")."""
+    return re.search(_DAY_IN_NAME.format(d=day.day, m=day.month), name) is not None
+
+
+def _signature(layout: Layout) -> Hashable:
+    return (layout.shape, layout.row_keys, frozenset((s.measure, s.span, s.indicators) for s in layout.slots))
+
+
+def _tell_apart(layouts: list[Layout], day: dt.date) -> tuple[list[Layout], list[str], list[str]]:
+    """Tables that would take the very same figures (the same rows and columns): told apart
+    by the line above each ("Trong tuần" / "Lũy kế": its columns take that span), else by
+    a sheet named by the period's last day ("11.8" of sheets "9.8", "10.8", "11.8"); else
+    none of them is filled, each listed: which one is the period's is not known. Returns
+    the tables to fill, the sheets not told apart and the sheets of other days."""
+    groups: dict[Hashable, list[Layout]] = {}
+    for layout in layouts:
+        groups.setdefault(_signature(layout), []).append(layout)
+    chosen: dict[int, Layout] = {}
+    repeated: list[str] = []
+    other_days: list[str] = []
+    for group in groups.values():
+        spans = [lay.title_span for lay in group]
+        named = [_names_day(lay.sheet, day) for lay in group]
+        if len(group) == 1:
+            chosen[id(group[0])] = group[0]
+        elif None not in spans and len(set(spans)) == len(group):
+            for lay in group:
+                slots = tuple(s if s.span else dataclasses.replace(s, span=lay.title_span) for s in lay.slots)
+                chosen[id(lay)] = dataclasses.replace(lay, slots=slots)
+        elif len({lay.sheet for lay in group}) == len(group) and named.count(True) == 1:
+            chosen.update((id(lay), lay) for lay, hit in zip(group, named, strict=True) if hit)
+            other_days.extend(lay.sheet for lay, hit in zip(group, named, strict=True) if not hit)
+        else:
+            repeated.extend(lay.sheet for lay in group)
+    kept = [chosen[id(lay)] for lay in layouts if id(lay) in chosen]
+    return kept, list(dict.fromkeys(repeated)), other_days
 
 
 _MAX_TABLES_PER_SHEET = 8

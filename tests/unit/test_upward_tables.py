@@ -440,3 +440,42 @@ def test_a_docx_as_of_label_with_the_date_after_it(tmp_path: Path) -> None:
     assert [c.text for c in filled.tables[0].rows[1].cells] == ["Kỳ báo cáo:", "tháng 8"]
     assert "Số liệu tính đến ngày: 11/08/2021" in [p.text for p in filled.paragraphs]
     assert filled.tables[1].cell(1, 1).text == "26"
+
+
+def _indicator_sheet(ws: object, top: int = 1) -> None:
+    ws.cell(top, 1, "Chính sách")  # type: ignore[attr-defined]
+    ws.cell(top, 2, "Số đề nghị")  # type: ignore[attr-defined]
+    ws.cell(top + 1, 1, "Hỗ trợ hộ kinh doanh")  # type: ignore[attr-defined]
+    ws.cell(top + 2, 1, "Hỗ trợ người lao động ngừng việc")  # type: ignore[attr-defined]
+
+
+def test_the_same_table_twice_told_apart_or_listed(tmp_path: Path) -> None:
+    # sheets named by day: the period's last day's is filled, the others said
+    book = openpyxl.Workbook()
+    book.active.title = "10.8"
+    for ws in (book.active, book.create_sheet("11.8"), book.create_sheet("12.8")):
+        _indicator_sheet(ws)
+    filled = fill_upward(_save(book, tmp_path / "ngay.xlsx"), FIGURES, FORM)
+    assert [_rows(filled.data, name).get("B2") for name in ("10.8", "11.8", "12.8")] == [None, 26, None]
+    assert filled.unmatched == (
+        "trang '10.8': bảng của ngày khác (theo tên trang), không điền",
+        "trang '12.8': bảng của ngày khác (theo tên trang), không điền",
+    )
+    # two sheets alike, neither named by the day: none filled, one sentence
+    book["10.8"].title, book["12.8"].title = "Bản 1", "Bản 2"
+    del book["11.8"]
+    with pytest.raises(Exception, match=r"các bảng Bản 1, Bản 2 giống hệt nhau"):
+        fill_upward(_save(book, tmp_path / "hai-ban.xlsx"), FIGURES, FORM)
+    # one sheet, two tables alike under "I. Số liệu trong kỳ" and "II. Số liệu lũy kế"
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws["A1"] = "I. Số liệu trong kỳ"
+    _indicator_sheet(ws, 2)
+    ws["A6"] = "II. Số liệu lũy kế"
+    _indicator_sheet(ws, 7)
+    period = D({"ho_kinh_doanh": {"de_nghi": 2}, "ngung_viec": {"de_nghi": 9}})
+    figures = PeriodFigures(start=DAY, end=DAY, totals=TOTALS, period_totals=period)
+    filled = fill_upward(_save(book, tmp_path / "hai-bang.xlsx"), figures, FORM)
+    cells = _rows(filled.data)
+    assert (cells["B3"], cells["B4"], cells["B8"], cells["B9"]) == (2, 9, 26, 99)
+    assert filled.unmatched == ()
