@@ -2,14 +2,17 @@
 .xlsx or .docx template (`[upward]`), for the coordinator to check and forward.
 
 `fill_upward(template, figures, form)` takes the period's figures as a plain
-`PeriodFigures` (totals and each unit's figures, money in đồng) and returns the filled
-file and what could not be matched. Where the figures go is decided by
-`parsers.report.reverse` (the same label and header matching that reads units' reports,
-in reverse); this module only reads the template and writes into it: openpyxl for an
-.xlsx (styles, merged cells, widths and formulas kept; numbers written as numbers in
-the scale each header states), python-docx for a .docx (each cell keeps its paragraph
-and run formatting). A cell holding a formula (a "Tổng cộng" row's =SUM) is left
-as it is. Nothing here sends anything: the digest attaches the form to the coordinator.
+`PeriodFigures` (totals and each unit's figures, money in đồng; for a form whose columns
+are split into "Trong kỳ" / "Lũy kế", the period's and the to-date figures too) and
+returns the filled file and what could not be matched. Where the figures go is decided
+by `parsers.report.reverse` (the same label and header matching that reads units'
+reports, in reverse), for every table of the template that matches; this module only
+reads the template and writes into it, in place (service.outputs.ooxml): in an .xlsx
+only the sheets' XML and workbook.xml's calcPr change (numbers as numbers in the scale
+each header states; pictures, charts, validations, print settings, styles, merged cells
+kept byte for byte), in a .docx only word/document.xml (each cell keeps its paragraph
+and run formatting). A cell holding a formula (a "Tổng cộng" row's =SUM) is left as it
+is. Nothing here sends anything: the digest attaches the form to the coordinator.
 """
 
 from __future__ import annotations
