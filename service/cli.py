@@ -570,14 +570,20 @@ def cmd_upward(args: argparse.Namespace) -> int:
     day = parse_day(args.date, cfg)
     with open_sessions(cfg)() as session:
         if cfg.reports:
-            from service.day.reportview import build_report_view
+            from service.day.reportview import build_report_view, to_date_values
 
             view = build_report_view(session, cfg, report, day)
+            figures = figures_of_day(view, report.cumulative)
+            if not report.cumulative:
+                import dataclasses
+
+                figures = dataclasses.replace(figures, to_date_loader=lambda: to_date_values(session, cfg, report, day))
         else:
             from service.day.dayview import build_day_view
 
             view = build_day_view(session, cfg, day)
-    form = fill_upward(up.template, figures_of_day(view), rcfg.form, sheet=up.sheet, language=cfg.service.language)
+            figures = figures_of_day(view, report.cumulative)
+        form = fill_upward(up.template, figures, rcfg.form, sheet=up.sheet, language=cfg.service.language)
     try:
         out.write_bytes(form.data)
     except OSError as exc:

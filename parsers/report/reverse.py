@@ -36,6 +36,9 @@ from parsers.vntext import nfc, unify_d
 _T = TypeVar("_T")
 Shape = Literal["indicators", "units"]
 MissCode = Literal["row", "column", "duplicate_row", "duplicate_column", "column_indicators"]
+# What a column split under a measure holds: the period's own figure ("Trong kỳ", "Kỳ
+# này", "Tuần này") or the running total to date ("Lũy kế", "Từ đầu năm", "Cộng dồn").
+Span = Literal["period", "to_date"]
 
 # Headings of columns that never hold a figure of the form (not listed as unmatched).
 _NOT_FIGURES = frozenset(
@@ -62,8 +65,100 @@ _END_OF_TABLE_RE = re.compile(
     r"người\s+lập|thủ\s+trưởng|nơi\s+nhận|ngày\s*[.…_\d\s]*tháng|kính\s+gửi|giám\s+đốc|chủ\s+tịch", re.I
 )
 _MAX_TABLE_ROWS = 2_000
-# A total row that says more ("Tổng cộng toàn thành phố", "Cộng các xã"), when it names no indicator.
-_TOTAL_START_RE = re.compile(r"^(?:tổng cộng|tổng số|cộng)\b")
+
+
+def _terms_re(terms: Iterable[str]) -> re.Pattern[str]:
+    keys = sorted({match_key(t) for t in terms}, key=len, reverse=True)
+    return re.compile(r"(?:^|\s)(?:" + "|".join(re.escape(k) for k in keys) + r")(?=\s|$)")
+
+
+# Column headings (compared by match_key) that split a measure into the period's figure
+# and the figure to date; a heading that only says this is no part of the measure's name.
+_PERIOD_RE = _terms_re(
+    (
+        "trong kỳ",
+        "kỳ này",
+        "kỳ báo cáo",
+        "phát sinh trong kỳ",
+        "số phát sinh trong kỳ",
+        "thực hiện trong kỳ",
+        "tuần này",
+        "trong tuần",
+        "thực hiện trong tuần",
+        "tháng này",
+        "trong tháng",
+        "thực hiện trong tháng",
+        "quý này",
+        "trong quý",
+        "trong ngày",
+        "ngày này",
+        "hôm nay",
+    )
+)
+_TO_DATE_RE = _terms_re(
+    (
+        "lũy kế",
+        "luỹ kế",
+        "lũy kế từ đầu năm",
+        "lũy kế đến nay",
+        "lũy kế từ đầu năm đến nay",
+        "cộng dồn",
+        "cộng dồn từ đầu năm",
+        "từ đầu năm",
+        "từ đầu năm đến nay",
+        "từ đầu năm đến hết kỳ báo cáo",
+        "từ đầu kỳ",
+        "từ đầu đợt",
+        "từ đầu chiến dịch",
+        "tính đến nay",
+        "đến nay",
+    )
+)
+
+
+def _span_of(text: str) -> tuple[Span | None, str]:
+    """Whether a column heading names the period or the figure to date, and what is left
+    of it once that is taken out ("Số tiền đã chi lũy kế" is "Số tiền đã chi", to date)."""
+    key = match_key(text)
+    for span, pattern in (("to_date", _TO_DATE_RE), ("period", _PERIOD_RE)):
+        m = pattern.search(key)
+        if m:
+            rest = " ".join((key[: m.start()] + " " + key[m.end() :]).split())
+            return span, rest  # type: ignore[return-value]
+    return None, text
+
+
+def _split_span(stack: Sequence[str]) -> tuple[Span | None, list[str]]:
+    """The span the lowest heading of a column names that has one, and the stack without
+    those words (a heading that only says it is dropped)."""
+    span: Span | None = None
+    out: list[str] = []
+    for text in stack:
+        found, rest = _span_of(text)
+        if found is None:
+            out.append(text)
+            continue
+        span = found
+        if rest and match_key(rest) not in _BARE_SPAN_LEFTOVERS:
+            out.append(text if rest == match_key(text) else rest)
+    return span, out
+
+
+_BARE_SPAN_LEFTOVERS = frozenset(match_key(t) for t in ("số", "số liệu", "thực hiện", "kết quả", "tổng", "tổng số"))
+# A total row that says more ("Tổng cộng toàn thành phố", "Cộng các xã", "Toàn huyện"), when it
+# names no indicator; not a row that only begins like one ("Cộng đồng dân cư", "Tổng số hộ nghèo").
+_TOTAL_START_RE = re.compile(
+    r"^(?:(?:tổng cộng|tổng số|tổng|cộng)(?:\s+(?:toàn|chung|các|cả)(?:\s.*)?)?"
+    r"|toàn (?:huyện|thành phố|thị xã|quận|tỉnh|xã|phường|thị trấn|ngành))$"
+)
+_IN_WHICH_RE = re.compile(r"^trong\s+đó\s*:?\s*")
+
+
+def _in_which(text: str) -> str:
+    """What a "Trong đó: đã cấp" heading names after "Trong đó", or "" for any other."""
+    key = unify_d(nfc(text)).strip()
+    m = _IN_WHICH_RE.match(key.casefold())
+    return key[m.end() :].strip() if m else ""
 
 
 @dataclass(frozen=True)
@@ -78,6 +173,7 @@ class Slot:
     measure: str
     scale: int
     indicators: tuple[str, ...] | None = None
+    span: Span | None = None  # a column split into the period's figure and the figure to date
 
     @property
     def coordinate(self) -> str:
@@ -111,15 +207,57 @@ class Layout:
     last_row: int  # the last row of the table
     scope: tuple[str, ...] | None = None  # units shape: the indicators named above the table
     score: int = 0  # rows matched
+    # What the lines right above the table say it holds ("I. Số liệu trong tuần", "II. Lũy
+    # kế từ đầu năm"): used to tell apart two tables that are otherwise the same.
+    title_span: Span | None = None
+    # Each filled column's lowest heading cell and its headings (" / "), by column.
+    heads: tuple[tuple[int, int, str], ...] = ()
+
+    def head(self, col: int) -> tuple[int, int, str]:
+        return next((h for h in self.heads if h[1] == col), (self.header_rows[1], col, ""))
 
     @property
     def filled_rows(self) -> int:
         return len({s.row for s in self.slots})
 
 
+_PEOPLES_COMMITTEE_RE = re.compile(r"^(?:ubnd|ủy ban nhân dân|uỷ ban nhân dân)\s+", re.I)
+# Kinds of local units as forms abbreviate them ("P. Sông Cầu", "UBND TT. Chợ Mới").
+_KIND_ABBREVIATIONS = {
+    "phường": ("P.",),
+    "xã": ("X.",),
+    "thị trấn": ("TT.", "TT"),
+    "thị xã": ("TX.", "TX"),
+    "thành phố": ("TP.", "TP"),
+    "quận": ("Q.",),
+    "huyện": ("H.",),
+}
+
+
+def unit_name_variants(name: str) -> tuple[str, ...]:
+    """How a form may write a local unit's name: with or without "UBND" ("Ủy ban nhân
+    dân"), with its kind abbreviated ("UBND phường Sông Cầu", "Phường Sông Cầu",
+    "P. Sông Cầu", "UBND P. Sông Cầu")."""
+    core = _PEOPLES_COMMITTEE_RE.sub("", nfc(name).strip())
+    lowered = core.casefold()
+    local = core != nfc(name).strip() or any(lowered.startswith(k + " ") for k in _KIND_ABBREVIATIONS)
+    out = [core, f"UBND {core}", f"Ủy ban nhân dân {core}"] if local else []
+    for kind, shorts in _KIND_ABBREVIATIONS.items():
+        if lowered.startswith(kind + " "):
+            place = core[len(kind) + 1 :].strip()
+            for short in shorts:
+                out.extend((f"{short} {place}", f"UBND {short} {place}"))
+            break
+    return tuple(v for v in dict.fromkeys(out) if match_key(v) != match_key(name))
+
+
 def unit_specs(units: Iterable[tuple[str, str, Sequence[str]]]) -> tuple[IndicatorSpec, ...]:
-    """Units (code, name, aliases) as the rows a form may list."""
-    return tuple(IndicatorSpec(code, name, tuple(aliases)) for code, name, aliases in units)
+    """Units (code, name, aliases) as the rows a form may list, each name also as forms
+    abbreviate it (`unit_name_variants`)."""
+    return tuple(
+        IndicatorSpec(code, name, tuple(dict.fromkeys((*aliases, *unit_name_variants(name)))))
+        for code, name, aliases in units
+    )
 
 
 def find_layout(
@@ -155,6 +293,7 @@ class _Column:
     quality: int = 0
     scale: int = 1
     indicators: tuple[str, ...] | None = None
+    span: Span | None = None
 
 
 def _layout(
@@ -184,18 +323,27 @@ def _layout(
         if col is None:
             continue
         named: tuple[str, ...] = ()
-        stack = list(col.stack)
-        if shape == "units":
+        span, bare = _split_span(col.stack)
+        stack = list(bare) if bare else list(col.stack)
+        if shape == "units" and stack:
             # A heading naming an indicator over its measures ("Hỗ trợ hộ kinh doanh" over
             # "Số đề nghị", "Kinh phí"): it scopes the column and is no part of the measure's name.
-            named = _named_indicators(col.stack, indicators)
-            stack = [t for t in col.stack[:-1] if not _named_indicators([t], indicators)] + [col.stack[-1]]
-        found = _match_stack(stack, index)
+            named = _named_indicators(stack, indicators)
+            stack = [t for t in stack[:-1] if not _named_indicators([t], indicators)] + [stack[-1]]
+        found = _match_stack(stack, index) if bare else None
+        if stack and len(stack) > 1 and (part := _in_which(stack[-1])):
+            # "Kinh phí được duyệt" over "Tổng số" and "Trong đó: đã cấp": the part is a
+            # measure of its own when its words name one, not its parent's measure again.
+            found = _match_stack([part], index) or found
+        if found is None and span is not None:
+            found = _match_stack(list(col.stack), index)  # the words were the measure's own
+            span = None if found is not None else span
         if found is None:
             if match_key(col.stack[-1]) not in _NOT_FIGURES:
                 misses.append(Miss("column", *col.bottom, " / ".join(col.stack)))
             continue
         col.measure, col.quality = found
+        col.span = span
         spec = index.measures[col.measure]
         if spec.kind == "money":
             col.scale = _scale_of(list(col.stack)) or table_scale or spec.default_scale or 1
@@ -207,7 +355,7 @@ def _layout(
         columns.append(col)
     filled_columns = _unique_best(
         columns,
-        key=lambda k: (k.measure, k.indicators),
+        key=lambda k: (k.measure, k.indicators, k.span),
         quality=lambda k: k.quality,
         miss=lambda k: Miss("duplicate_column", *k.bottom, " / ".join(k.stack)),
         misses=misses,
@@ -256,7 +404,7 @@ def _layout(
             if origin in seen or origin[0] != r:
                 continue  # a value cell merged with another row's
             seen.add(origin)
-            slots.append(Slot(origin[0], origin[1], code, col.measure, col.scale, col.indicators))
+            slots.append(Slot(origin[0], origin[1], code, col.measure, col.scale, col.indicators, col.span))
     misses.sort(key=lambda m: (m.row, m.col))
     return Layout(
         sheet=sheet.name,
@@ -268,6 +416,8 @@ def _layout(
         last_row=last_row,
         scope=scope,
         score=score,
+        heads=tuple((*c.bottom, " / ".join(c.stack)) for c in filled_columns),
+        title_span=_title_span(view, header_top),
     )
 
 
@@ -347,6 +497,24 @@ def _named_indicators(stack: Sequence[str], indicators: FormIndex) -> tuple[str,
         if m is not None and m is not TOTAL and m[1] in (EXACT, CONTAINS) and m[0] not in found:
             found.append(m[0])
     return tuple(found)
+
+
+def _title_span(view: _SheetView, header_top: int) -> Span | None:
+    """The span the (up to three) lines right above a table name, the nearest first; a
+    .docx table's two paragraphs before it."""
+    texts = [
+        cell.text
+        for r in range(max(1, header_top - 3), header_top)
+        for cell in view.row_text_cells(r)
+        if isinstance(cell.value, str)
+    ]
+    if not texts:
+        texts = list(view.sheet.notes[-2:])
+    for text in reversed(texts):
+        span, _ = _span_of(text)
+        if span is not None:
+            return span
+    return None
 
 
 def _title_scope(view: _SheetView, header_top: int, indicators: FormIndex) -> tuple[str, ...] | None:

@@ -469,7 +469,7 @@ class UpwardModel(Table):
     )
     sheet: Annotated[str | None, Check(v.plain_text)] = Field(
         None,
-        description="The sheet the form is on (in a .docx, the table's number: 1, 2...); default the one that matches.",
+        description="The sheet the form is on (in a .docx, the table's number: 1, 2...); default all that match.",
     )
     title: Annotated[str | None, Check(v.plain_text)] = Field(
         None, description="How the digest names the form; default the template's file name."

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections import defaultdict
+from decimal import Decimal
 
 from sqlalchemy.orm import Session
 
@@ -138,3 +139,32 @@ def build_report_view(
 
 def _days(period: ReportPeriod) -> list[dt.date]:
     return [period.start + dt.timedelta(days=i) for i in range((period.end - period.start).days + 1)]
+
+
+def to_date_values(
+    session: Session, cfg: Config, report: ReportConfig, day: dt.date, until: dt.datetime | None = None
+) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """A report whose figures are each period's own (not cumulative): each unit's figures
+    summed over the report's periods from the start of the year (not before the
+    campaign's start date) to the period containing `day`, money in đồng; the figures
+    that "Lũy kế" / "Từ đầu năm" columns of the superior's form take."""
+    from service.day.periods import periods_between
+
+    current = period_of(report, day, cfg.service.timezone)
+    first = dt.date(current.end.year, 1, 1)
+    if cfg.campaign.start_date is not None and cfg.campaign.start_date > first:
+        first = cfg.campaign.start_date
+    periods = [current]
+    if report.period != "once" and first < current.start:
+        periods = periods_between(report, first, current.start - dt.timedelta(days=1), cfg.service.timezone)
+        periods.append(current)
+    out: dict[str, dict[str, dict[str, Decimal]]] = {}
+    for period in periods:
+        view = build_report_view(session, cfg, report, period.start, until)
+        for u in view.units:
+            mine = out.setdefault(u.unit.code, {})
+            for ind, row in u.counted_values.items():
+                for meas, v in row.items():
+                    if v is not None:
+                        mine.setdefault(ind, {})[meas] = mine.get(ind, {}).get(meas, Decimal(0)) + v
+    return out

@@ -47,6 +47,8 @@ from storage.outbox import reminded_units
 from storage.records import DigestRecord
 
 if TYPE_CHECKING:
+    from decimal import Decimal
+
     from service.outputs.digest import DigestContent, UnreadFile
 
 log = logging.getLogger(__name__)
@@ -185,7 +187,16 @@ def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, 
     if cfg.upward is not None:
         from service.outputs.upward import upward_for_day  # the superior's form: attached, never sent to them
 
-        upward = upward_for_day(view, cfg)
+        to_date = None
+        if cfg.reports and not cfg.reports[0].cumulative:
+            from service.day.reportview import to_date_values
+
+            report = cfg.reports[0]
+
+            def to_date() -> dict[str, dict[str, dict[str, Decimal]]]:
+                return to_date_values(session, cfg, report, day, until=now)
+
+        upward = upward_for_day(view, cfg, to_date)
     return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded, upward=upward)
 
 

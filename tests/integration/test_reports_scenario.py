@@ -310,6 +310,45 @@ def test_the_weekly_reports_superiors_form_is_filled_from_its_period(
     assert "the report 'ngay'" in capsys.readouterr().err
 
 
+def test_a_weekly_form_split_into_this_week_and_the_year_to_date(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The weekly report made not cumulative (each week's own figures): "Tuần này" takes
+    the week's, "Lũy kế từ đầu năm" the sum of its weeks since the campaign began; made
+    cumulative again, "Tuần này" is the change over the unit's report of the week before."""
+    book = openpyxl.Workbook()
+    ws = book.active
+    ws.title = "Biểu 01"
+    ws.append(["TT", "Chính sách", "Số đối tượng đề nghị hỗ trợ", None, "Số tiền đã chi trả (nghìn đồng)", None])
+    ws.append([None, None, "Tuần này", "Lũy kế từ đầu năm", "Trong kỳ", "Lũy kế"])
+    for ref in ("A1:A2", "B1:B2", "C1:D1", "E1:F1"):
+        ws.merge_cells(ref)
+    ws.append(["1", WEEKLY_ROWS[0]])
+    ws.append(["2", WEEKLY_ROWS[1]])
+    book.save(tmp_path / "bieu-tuan-so-ldtbxh.xlsx")
+    text = cfg_file.read_text(encoding="utf-8")
+    cfg_file.write_text(text.replace('code = "tuan"\n', 'code = "tuan"\ncumulative = false\n', 1), encoding="utf-8")
+    out = tmp_path / "bieu-tuan.xlsx"
+    args = ["upward", "--config", str(cfg_file), "--report", "tuan", "--out", str(out)]
+    assert main([*args, "--date", "2021-08-18"]) == 0
+    cells = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows(min_row=3)]
+    assert [r[2:] for r in cells] == [[3, 3, 3000, 3000]] * 2  # the first week: 3 in the week, 3 to date
+    assert main([*args, "--date", "2021-08-27"]) == 0
+    cells = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows(min_row=3)]
+    assert [r[2:] for r in cells] == [[4, 7, 4000, 7000]] * 2  # the second: 4 in the week, 3 + 4 to date
+    assert "là số lũy kế" not in capsys.readouterr().out  # every split column filled
+    digest = tmp_path / "digest"  # the digest attaches the same (the figures to date read by the dispatcher)
+    assert main(["digest", "--config", str(cfg_file), "--report", "tuan", "--date", "2021-08-27", "--dry-run",
+                 "--out", str(digest)]) == 0  # fmt: skip
+    capsys.readouterr()
+    attached = openpyxl.load_workbook(digest / "bieu-tuan-2021-08-23.xlsx").active
+    assert [[c.value for c in row][2:] for row in attached.iter_rows(min_row=3)] == [[4, 7, 4000, 7000]] * 2
+    cfg_file.write_text(text, encoding="utf-8")  # cumulative (the default): 4 to date, 4 - 3 in the week
+    assert main([*args, "--date", "2021-08-27"]) == 0
+    cells = [[c.value for c in row] for row in openpyxl.load_workbook(out).active.iter_rows(min_row=3)]
+    assert [r[2:] for r in cells] == [[1, 4, 1000, 4000]] * 2
+
+
 def test_the_acknowledgement_names_the_report_and_its_period(cfg_file: Path, smtp: Any) -> None:
     import email
     from email import policy

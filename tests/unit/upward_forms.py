@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 
 SUM_COLUMNS = "CDEFG"
@@ -177,3 +178,130 @@ def province_docx() -> bytes:
     buf = io.BytesIO()
     document.save(buf)
     return buf.getvalue()
+
+
+# ---------------------------------------------------------------------------------- a form as Excel leaves it
+
+# A text box (the department's logo as a shape) and a list validation reading another
+# sheet (an x14 extension): two things openpyxl drops when it loads and saves a workbook.
+_SHAPE = (
+    '<xdr:twoCellAnchor xmlns:xdr="http://schemas.openxmlformats.org/drawingml/2006/spreadsheetDrawing" '
+    'xmlns:a="http://schemas.openxmlformats.org/drawingml/2006/main"><xdr:from><xdr:col>0</xdr:col>'
+    "<xdr:colOff>0</xdr:colOff><xdr:row>0</xdr:row>"
+    "<xdr:rowOff>0</xdr:rowOff></xdr:from><xdr:to><xdr:col>1</xdr:col><xdr:colOff>0</xdr:colOff><xdr:row>1</xdr:row>"
+    '<xdr:rowOff>0</xdr:rowOff></xdr:to><xdr:sp macro="" textlink=""><xdr:nvSpPr><xdr:cNvPr id="9" name="Logo"/>'
+    '<xdr:cNvSpPr txBox="1"/></xdr:nvSpPr><xdr:spPr><a:xfrm><a:off x="0" y="0"/><a:ext cx="900000" cy="300000"/>'
+    '</a:xfrm><a:prstGeom prst="rect"><a:avLst/></a:prstGeom></xdr:spPr><xdr:txBody><a:bodyPr/><a:lstStyle/>'
+    "<a:p><a:r><a:t>LOGO SỞ</a:t></a:r></a:p></xdr:txBody></xdr:sp><xdr:clientData/></xdr:twoCellAnchor>"
+)
+_X14_VALIDATION = (
+    '<extLst><ext uri="{CCE6A557-97BC-4b89-ADB6-D9C93CAAB3DF}" '
+    'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+    '<x14:dataValidations count="1" xmlns:xm="http://schemas.microsoft.com/office/excel/2006/main">'
+    '<x14:dataValidation type="list" allowBlank="1"><x14:formula1><xm:f>Danh_muc!$A$1:$A$3</xm:f></x14:formula1>'
+    "<xm:sqref>E6:E7</xm:sqref></x14:dataValidation></x14:dataValidations></ext></extLst>"
+)
+RICH_SHEET = "Biểu 01"
+RICH_ROWS = {6: "ho_kinh_doanh", 7: "ngung_viec"}  # C: de_nghi; D: kinh_phi in triệu đồng; row 8: =SUM
+
+
+def rich_xlsx() -> bytes:
+    """A small indicator form with what a real one carries: a picture (logo), a chart, a
+    comment, a data validation, conditional formatting, a defined name, print area and
+    titles, a page header, a "Tính đến ngày:" label with a date cell beside it, a total
+    row of formulas; then, as Excel would leave it, a text box and an x14 validation."""
+    import zipfile
+
+    from openpyxl import Workbook
+    from openpyxl.chart import BarChart, Reference
+    from openpyxl.comments import Comment
+    from openpyxl.drawing.image import Image
+    from openpyxl.formatting.rule import CellIsRule
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.workbook.defined_name import DefinedName
+    from openpyxl.worksheet.datavalidation import DataValidation
+    from PIL import Image as Picture
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = RICH_SHEET
+    ws["B1"] = "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI"
+    ws["A3"], ws["C3"] = "Tính đến ngày:", datetime.date(2021, 1, 1)
+    ws["C3"].number_format = "dd/mm/yyyy"
+    ws["A5"], ws["B5"], ws["C5"], ws["D5"] = "TT", "Chính sách", "Số đề nghị", "Kinh phí phê duyệt (triệu đồng)"
+    ws["A6"], ws["B6"] = "1", "Hỗ trợ hộ kinh doanh"
+    ws["A7"], ws["B7"] = "2", "Hỗ trợ người lao động ngừng việc"
+    ws["B8"], ws["C8"], ws["D8"] = "Tổng cộng", "=SUM(C6:C7)", "=SUM(D6:D7)"
+    for ref in ("C6", "C7", "D6", "D7"):
+        ws[ref].number_format = "#,##0.00"
+        ws[ref].font = Font(name="Times New Roman", bold=ref == "D7")
+    picture = io.BytesIO()
+    Picture.new("RGB", (20, 20), (200, 0, 0)).save(picture, "PNG")
+    ws.add_image(Image(io.BytesIO(picture.getvalue())), "F1")
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=3, min_row=5, max_row=7), titles_from_data=True)
+    ws.add_chart(chart, "F10")
+    validation = DataValidation(type="whole", operator="greaterThanOrEqual", formula1="0")
+    ws.add_data_validation(validation)
+    validation.add("C6:C7")
+    red = PatternFill("solid", fgColor="FF0000")
+    ws.conditional_formatting.add("C6:C7", CellIsRule(operator="lessThan", formula=["0"], fill=red))
+    wb.defined_names["Vung_so_lieu"] = DefinedName("Vung_so_lieu", attr_text="'Biểu 01'!$C$6:$D$7")
+    ws.print_area = "A1:D8"
+    ws.print_title_rows = "5:5"
+    ws.page_setup.orientation = "landscape"
+    ws.oddHeader.center.text = "Biểu 01"
+    ws["B5"].comment = Comment("Theo Quyết định của UBND tỉnh", "Sở")
+    lists = wb.create_sheet("Danh_muc")
+    for value in ("Đạt", "Chưa đạt", "Không áp dụng"):
+        lists.append([value])
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(buf.getvalue())) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            body = zin.read(info)
+            if info.filename == "xl/drawings/drawing1.xml":
+                body = body.replace(b"</wsDr>", _SHAPE.encode() + b"</wsDr>")
+            elif info.filename == "xl/worksheets/sheet1.xml":
+                body = body.replace(b"</worksheet>", _X14_VALIDATION.encode() + b"</worksheet>")
+            zout.writestr(info, body)
+    return out.getvalue()
+
+
+def rich_docx() -> bytes:
+    """A unit form in Word with a page header and footer, a picture (logo) in the body, a
+    "Số liệu tính đến ngày" line, a period line and one table of units."""
+    import docx
+    from docx.shared import Cm
+    from PIL import Image as Picture
+
+    document = docx.Document()
+    section = document.sections[0]
+    section.header.paragraphs[0].text = "SỞ LAO ĐỘNG - THƯƠNG BINH VÀ XÃ HỘI TỈNH BẮC KẠN"
+    section.footer.paragraphs[0].text = "Biểu mẫu ban hành kèm Công văn số 123/SLĐTBXH"
+    picture = io.BytesIO()
+    Picture.new("RGB", (30, 30), (0, 80, 160)).save(picture, "PNG")
+    document.add_picture(io.BytesIO(picture.getvalue()), width=Cm(1.5))
+    document.add_paragraph("BÁO CÁO KẾT QUẢ HỖ TRỢ THEO ĐƠN VỊ", style="Title")
+    document.add_paragraph("(Số liệu tính đến ngày ..../..../2021)")
+    rows = [
+        ["TT", "Đơn vị", "Số đề nghị", "Kinh phí phê duyệt (nghìn đồng)"],
+        ["1", "Bảo hiểm xã hội thành phố"],
+        ["2", "Phòng Y tế"],
+        ["3", "P. Sông Cầu"],
+        [None, "Cộng"],
+    ]
+    table = document.add_table(rows=len(rows), cols=4)
+    table.style = "Table Grid"
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                table.cell(r, c).paragraphs[0].add_run(value).bold = r == 0
+    document.add_paragraph("Bắc Kạn, ngày ... tháng ... năm ...")
+    buf = io.BytesIO()
+    document.save(buf)
+    return buf.getvalue()
+
+
+RICH_DOCX_ROWS = {2: "BHXH", 3: "YTE", 4: "SONG_CAU"}  # grid rows; 5: the total
