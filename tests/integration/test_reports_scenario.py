@@ -468,7 +468,11 @@ def test_a_message_matching_no_report_is_acknowledged_with_the_reason(
 ) -> None:
     # the monthly report only for the departments: its own column means nothing from a commune
     _with_acknowledgements(
-        cfg_file, ('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures')
+        cfg_file,
+        (
+            '\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+            '\nunits = ["BHXH", "THUE"]\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+        ),
     )
     lone = [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))]
     [reply] = _acknowledge(cfg_file, smtp, capsys, [(DUONG_QUANG, "Số liệu", at(30, 9), lone)], at(30, 10))
@@ -505,7 +509,11 @@ def test_in_a_week_the_first_readable_times_it_and_the_latest_readable_gives_the
     ]
     text = cfg_file.read_text(encoding="utf-8")
     cfg_file.write_text(
-        text.replace('deadline = "17:00"\nmeasures', 'deadline = "17:00"\nunits = ["BHXH", "THUE"]\nmeasures', 1),
+        text.replace(
+            '\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+            '\nunits = ["BHXH", "THUE"]\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+            1,
+        ),
         encoding="utf-8",
     )
     files = []
