@@ -19,7 +19,7 @@ from service.config import Config
 from service.day.bulk import collector_paused
 from service.day.dayview import DayView
 from service.day.periods import ReportPeriod, period_label
-from service.mail.compose import add_body, address, compose
+from service.mail.compose import add_body, address, compose, message_bytes
 from service.outputs.formatting import Numbers, day_month_year, local_time
 from service.outputs.i18n import fill, labels
 from service.outputs.model import digest_model
@@ -183,7 +183,7 @@ def render_digest(
 
 def wire_size(message: EmailMessage) -> int:
     """Bytes of `message` as an SMTP server receives it (CRLF line ends), which its size limit counts."""
-    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+    return len(message_bytes(message, "\r\n"))
 
 
 def _message_size(content: DigestContent, cfg: Config, now: dt.datetime) -> int:

@@ -128,11 +128,13 @@ def _parse_message(raw: bytes) -> ParsedMessage:
 def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
     """The digest as files a person can open: .html, .txt, .eml, the workbook and the
     superior's form ([upward]) when it is attached."""
+    from service.mail.compose import message_bytes
+
     try:
         out.mkdir(parents=True, exist_ok=True)
         (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
         (out / f"digest-{day}.txt").write_text(content.text, encoding="utf-8")
-        (out / f"digest-{day}.eml").write_bytes(message.as_bytes())
+        (out / f"digest-{day}.eml").write_bytes(message_bytes(message))
         for f in content.files:
             if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
                 (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
