@@ -24,7 +24,6 @@ from service.outputs.formatting import Numbers, day_month_year, local_time
 from service.outputs.i18n import fill, labels
 from service.outputs.model import digest_model
 from service.outputs.render import render_template
-from service.outputs.workbook import render_workbook
 
 if TYPE_CHECKING:
     from service.outputs.upward import UpwardAttachment
@@ -121,6 +120,11 @@ def render_digest(
     always: list[DigestFile] = []
     names: set[str] = set()
     if cfg.digest.attach_workbook:
+        from service.outputs.xl import import_openpyxl
+
+        import_openpyxl()
+        from service.outputs.workbook import render_workbook
+
         book = render_workbook(model, cfg)
         name = _unique_name(fill(t["workbook_filename"], {"date": view.day.isoformat()}), names, t)
         always.append(DigestFile(name, XLSX_TYPE, book))

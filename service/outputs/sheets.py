@@ -159,6 +159,49 @@ def put_cell(
         found[col] = (style, entry)
 
 
+def put_cells(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    values: Sequence[Any],
+    font: Font,
+    fills: Sequence[PatternFill | None],
+    fmts: Sequence[str | None],
+    *,
+    align: Alignment = WRAP,
+    border: Border | None = BOX,
+) -> None:
+    """`put_cell` for the consecutive cells of a row from `col` on, one fill and one number
+    format a value: a province's detail sheet is 2,000 rows of 60 figures."""
+    try:
+        sheet: _SheetCells = ws.__dict__["_baocao_cells"]
+    except KeyError:
+        sheet = _sheet_cells(ws)
+    found = sheet.rows.setdefault(row, {})
+    styles, ints, floats, taken = sheet.styles, sheet.ints, sheet.floats, sheet.cells
+    key_font, key_align, key_border = id(font), id(align), id(border)
+    for value, fill, fmt in zip(values, fills, fmts):
+        kind = value.__class__
+        style = styles.get((key_font, id(fill), fmt, key_align, key_border, False))
+        if style is None or (taken and (row, col) in taken):
+            put_cell(ws, row, col, value, font, fill=fill, fmt=fmt, align=align, border=border)
+        elif kind is int:
+            entry = ints.get(value)
+            if entry is None:
+                entry = ints[value] = f' t="n"><v>{value:.16g}</v></c>'
+            found[col] = (style, entry)
+        elif value is None:
+            found[col] = (style, _EMPTY_NUMBER)
+        elif kind is float:
+            entry = floats.get(value)
+            if entry is None:
+                entry = floats[value] = f' t="n"><v>{_escape_text(safe_string(value))}</v></c>'
+            found[col] = (style, entry)
+        else:
+            put_cell(ws, row, col, value, font, fill=fill, fmt=fmt, align=align, border=border)
+        col += 1
+
+
 class _Empty(str):
     """The XML text of an empty cell (value None): written only when the cell is styled."""
 
@@ -179,7 +222,7 @@ class _SheetCells:
         self.texts: dict[str, str] = book.setdefault("_baocao_texts", {})
         self.ints: dict[int, str] = book.setdefault("_baocao_ints", {})
         self.floats: dict[float, str] = book.setdefault("_baocao_floats", {})
-        self.dates: dict[Any, str] = book.setdefault("_baocao_dates", {})
+        self.date_styles: set[int] = book.setdefault("_baocao_date_styles", set())
 
 
 def _sheet_cells(ws: Worksheet) -> _SheetCells:
@@ -242,16 +285,16 @@ def _store(sheet: _SheetCells, row: int, col: int, cell: Cell, style: Any) -> No
 
 def _other_value(sheet: _SheetCells, row: int, col: int, value: Any, style: Any) -> None:
     """A value other than text, a number or None (a Decimal, a date): through openpyxl's
-    inference, as openpyxl would store it in a cell of this style (a date's text is kept
-    by style: openpyxl gives a style that has no date format one the first time)."""
-    if isinstance(value, dt.date):
-        key = (id(style), value.__class__, value)
-        text = sheet.dates.get(key)
-        if text is not None:
-            if sheet.cells and (row, col) in sheet.cells:
-                del sheet.cells[(row, col)]
-            sheet.rows.setdefault(row, {})[col] = (style, text)
-            return
+    inference, as openpyxl would store it in a cell of this style. openpyxl gives a style
+    without a date format one the first time it holds a date; after that a date of the
+    style is written directly (Excel's serial number, as openpyxl's writer writes it)."""
+    if isinstance(value, dt.date) and id(style) in sheet.date_styles:
+        serial = to_excel(value, sheet.ws.parent.epoch)
+        text = f' t="n"><v>{_escape_text(safe_string(serial))}</v></c>'
+        if sheet.cells and (row, col) in sheet.cells:
+            del sheet.cells[(row, col)]
+        sheet.rows.setdefault(row, {})[col] = (style, text)
+        return
     cell = Cell(sheet.ws, row=row, column=col)
     cell._style = style
     if isinstance(value, Decimal):
@@ -262,8 +305,8 @@ def _other_value(sheet: _SheetCells, row: int, col: int, value: Any, style: Any)
         cell._value = value
         cell.data_type = "n"
     _store(sheet, row, col, cell, style)
-    if isinstance(value, dt.date) and cell.data_type == "d" and col in sheet.rows.get(row, ()):
-        sheet.dates[(id(style), value.__class__, value)] = sheet.rows[row][col][1]
+    if isinstance(value, dt.date) and cell.data_type == "d" and not sheet.ws.parent.iso_dates:
+        sheet.date_styles.add(id(style))
 
 
 def _first_of_style(
