@@ -385,7 +385,10 @@ def _wrapped_lines(text: object, width: float) -> int:
     if text is None or text == "":
         return 1
     per_line = max(1, int(width * 1.3))  # Times New Roman is narrower than the width unit
-    return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
+    s = text if isinstance(text, str) else str(text)
+    if "\n" not in s:  # (most cells: one part)
+        return 1 if len(s) <= per_line else math.ceil(len(s) / per_line)
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in s.split("\n"))
 
 
 def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
