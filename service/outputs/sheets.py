@@ -172,7 +172,8 @@ def put_cells(
     border: Border | None = BOX,
 ) -> None:
     """`put_cell` for the consecutive cells of a row from `col` on, one fill and one number
-    format a value: a province's detail sheet is 2,000 rows of 60 figures."""
+    format a value: a province's detail sheet is 2,000 rows of 60 figures, its sheet of
+    other mail 8,000 rows of text."""
     try:
         sheet: _SheetCells = ws.__dict__["_baocao_cells"]
     except KeyError:
@@ -180,11 +181,18 @@ def put_cells(
     found = sheet.rows.setdefault(row, {})
     styles, ints, floats, taken = sheet.styles, sheet.ints, sheet.floats, sheet.cells
     key_font, key_align, key_border = id(font), id(align), id(border)
+    texts = sheet.texts
     for value, fill, fmt in zip(values, fills, fmts):
         kind = value.__class__
-        style = styles.get((key_font, id(fill), fmt, key_align, key_border, False))
+        quoted = kind is str and value.startswith(FORMULA_START)
+        style = styles.get((key_font, id(fill), fmt, key_align, key_border, quoted))
         if style is None or (taken and (row, col) in taken):
             put_cell(ws, row, col, value, font, fill=fill, fmt=fmt, align=align, border=border)
+        elif kind is str:
+            entry = texts.get(value)
+            if entry is None:
+                entry = texts[value] = _text_xml(value)
+            found[col] = (style, entry)
         elif kind is int:
             entry = ints.get(value)
             if entry is None:

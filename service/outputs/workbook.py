@@ -531,15 +531,15 @@ def _unassigned_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, A
     head = 3
     header_row(ws, head, headers, widths)
     row = head + 1
+    no_fmt = [None] * 5
     for x in [*model["unassigned"], *model["automatic"]]:
         zebra = ZEBRA_FILL if (row - head) % 2 == 0 else None
         put_cell(ws, row, 1, row - head, fill=zebra, align=CENTER)
         put_cell(ws, row, 2, x["received_at"].replace(tzinfo=None), fill=zebra, fmt=DATETIME_FORMAT, align=CENTER)
-        put_cell(ws, row, 3, x["from"], fill=zebra)
-        put_cell(ws, row, 4, x["from_name"], fill=zebra)
-        put_cell(ws, row, 5, x["subject"], fill=zebra)
-        put_cell(ws, row, 6, x["reason"], fill=zebra)
-        put_cell(ws, row, 7, t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"], fill=zebra)
+        kind = t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"]
+        put_cells(
+            ws, row, 3, [x["from"], x["from_name"], x["subject"], x["reason"], kind], REGULAR, [zebra] * 5, no_fmt
+        )
         fit_row(
             ws,
             row,
