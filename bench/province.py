@@ -1,6 +1,6 @@
 """Province-size day: 2,000 units, one day of 2,000 reports and 18,000 other messages.
 
-    python bench/province.py [--repeats 3] [--only status,digest] [--rebuild]
+    python bench/province.py [--repeats 3] [--only status,digest] [--rebuild] [--cache DIR]
 
 Writes a configuration (../shared/samples/config.toml with its 14 units replaced by
 2,000 communes: code, name, group, aliases, two sender addresses each) and a SQLite
@@ -347,12 +347,12 @@ def other_values(sender: str, subject: str, when: dt.datetime, day: dt.date, seq
     }
 
 
-def prepared(rebuild: bool = False) -> Path:
-    if rebuild or not (CACHE / "VERSION").is_file() or (CACHE / "VERSION").read_text() != str(VERSION):
+def prepared(rebuild: bool = False, cache: Path = CACHE) -> Path:
+    if rebuild or not (cache / "VERSION").is_file() or (cache / "VERSION").read_text() != str(VERSION):
         started = time.perf_counter()
-        build(CACHE)
-        print(f"built {CACHE} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
-    return CACHE
+        build(cache)
+        print(f"built {cache} in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return cache
 
 
 # -- timing ------------------------------------------------------------------------------
@@ -403,8 +403,9 @@ def main() -> None:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--tree", type=Path, default=ROOT, help="the checkout whose commands are timed")
     parser.add_argument("--build-only", action="store_true", help="make the cached data and stop")
+    parser.add_argument("--cache", type=Path, default=CACHE, help=f"where the data is kept (default {CACHE})")
     args = parser.parse_args()
-    work = prepared(args.rebuild)
+    work = prepared(args.rebuild, args.cache)
     if args.build_only:
         return
     wanted = args.only.split(",") if args.only else list(commands(work))

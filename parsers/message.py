@@ -34,7 +34,6 @@ import mailparser.utils
 from parsers.authresults import MAX_AUTH_RESULT_CHARS
 from parsers.mailbounds import MAX_HEADER_BYTES, BoundedMessage, bound_message, header_end
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
-from parsers.readers.html import html_text
 from parsers.sniff import image_size, sniff_format
 from parsers.text import CONTROL_CHARS, clean_text, fix_surrogates, safe_filename
 from parsers.winmail import is_winmail, unpack_winmail
@@ -454,6 +453,8 @@ def _body_html(mail: _MailParser, marker: str) -> str:
 def _body_text(mail: _MailParser, marker: str, html: str) -> str:
     text = "\n".join(_kept_parts(getattr(mail, "text_plain", None), marker))
     if not text.strip() and html.strip():
+        from parsers.readers.html import html_text  # lxml: only for a message whose text is HTML alone
+
         try:
             text = html_text(html)
         except Exception:  # lxml on a hostile page: its tags stripped as before

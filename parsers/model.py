@@ -81,6 +81,15 @@ class FormSpec:
         raise KeyError(code)
 
 
+# The problems that say one figure is no valid value: a count that is not whole, a
+# negative, text or a formula with no value. Such a figure stays in the unit's row,
+# flagged, and is left out of the totals (service.day.dayview, which finds it here
+# without importing the readers); each names its cell by `indicator_code` and
+# `measure_code`. A failed check between measures (check_failed) flags figures that
+# are each valid: they count.
+FIGURE_FORMAT_PROBLEMS = frozenset({"not_a_number", "formula_no_value", "fractional_count", "negative_value"})
+
+
 @dataclass(frozen=True)
 class Problem:
     """Something wrong with a message or file, with a stable `code`.

@@ -336,7 +336,6 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_digest(args: argparse.Namespace) -> int:
     from service.ingest.archive import Archive
-    from service.schedule.dispatch import build_digest, outcome_sentence, send_digest
 
     cfg = config_of(args, require_secrets=not args.dry_run)
     if cfg.reports:
@@ -348,15 +347,17 @@ def cmd_digest(args: argparse.Namespace) -> int:
         raise UsageError("the configuration has no [smtp] section to send the digest with")
     if not args.dry_run and cfg.imap is not None and day == now.astimezone(cfg.service.timezone).date():
         _poll_before_digest(cfg)  # a report that arrived a minute ago belongs in it
-    sessions = open_sessions(cfg)
     if args.out or args.dry_run:
         from service.outputs.digest import compose_email
+        from service.schedule.content import build_digest, write_digest_files
+        from storage.direct import open_direct
 
-        with sessions() as session:
-            content = build_digest(cfg, session, archive, day, now)
+        # As `status`: read through the driver alone when the schema is current (a dry run
+        # imports no SQLAlchemy); else the full way, which migrates it first.
+        reader = open_direct(cfg.service.database_url)
+        with reader if reader is not None else open_sessions(cfg)() as db:
+            content = build_digest(cfg, db, archive, day, now)
         if args.out:
-            from service.schedule.dispatch import write_digest_files
-
             write_digest_files(
                 content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"), Path(args.out), day
             )
@@ -366,6 +367,9 @@ def cmd_digest(args: argparse.Namespace) -> int:
                 + (f" (files in {args.out})" if args.out else "")
             )
             return 0
+    from service.schedule.dispatch import outcome_sentence, send_digest
+
+    sessions = open_sessions(cfg)
     outcome = send_digest(cfg, sessions, archive, day, now, resend=args.resend, ignore_backoff=True, force=args.force)
     if outcome.holder and args.force:
         print(f"Took over the digest for {day:%d/%m/%Y} from {outcome.holder}.")

@@ -18,7 +18,7 @@ from typing import Any
 
 from storage.direct import day as as_day
 from storage.direct import flag, json_value, placeholders, query, utc
-from storage.kinds import REPORT
+from storage.kinds import REMINDER, REPORT, SENT
 from storage.records import AttachmentRecord, DigestRecord, MessageRecord, ProblemRecord
 
 Values = dict[str, dict[str, Decimal]]
@@ -219,6 +219,24 @@ def load_sources(db: Db, message_ids: list[int], sources: Collection[str]) -> di
         for pk, ind, meas, source in rows:
             out.setdefault(pk, {}).setdefault(ind, {})[meas] = source
     return out
+
+
+def reminded_units(
+    db: Db, day: dt.date, report_code: str = "", last: dt.date | None = None
+) -> dict[str, list[dt.datetime]]:
+    """Units reminded on `day` (through `last` when given) about `report_code` ("" for the
+    config's one report): code -> when each slot's reminder went (one time per slot)."""
+    rows = query(
+        db,
+        "SELECT unit_code, slot_at, MIN(sent_at) FROM outbox WHERE kind = ? AND report_day >= ? AND report_day <= ? "
+        "AND report_code = ? AND state = ? GROUP BY unit_code, slot_at",
+        (REMINDER, day, last or day, report_code, SENT),
+    )
+    out: dict[str, list[dt.datetime]] = defaultdict(list)
+    for code, _slot, sent_at in rows:
+        if code and sent_at is not None:
+            out[code].append(utc(sent_at))  # type: ignore[arg-type]
+    return {code: sorted(times) for code, times in out.items()}
 
 
 def first_report_day(db: Db) -> dt.date | None:

@@ -6,7 +6,6 @@ reports an acknowledgement speaks about. The caller commits.
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any, cast
@@ -14,6 +13,7 @@ from typing import Any, cast
 from sqlalchemy import Table, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session, selectinload
 
+from storage import days
 from storage.inserts import insert_or_ignore
 from storage.kinds import ACK as ACK  # the outbox's kinds and states, for callers
 from storage.kinds import EXPIRED as EXPIRED
@@ -148,22 +148,7 @@ def reminded_units(
 ) -> dict[str, list[dt.datetime]]:
     """Units reminded on `day` (through `last` when given) about `report_code` ("" for the
     config's one report): code -> when each slot's reminder went (one time per slot)."""
-    rows = session.execute(
-        select(OutboxMail.unit_code, OutboxMail.slot_at, func.min(OutboxMail.sent_at))
-        .where(
-            OutboxMail.kind == REMINDER,
-            OutboxMail.report_day >= day,
-            OutboxMail.report_day <= (last or day),
-            OutboxMail.report_code == report_code,
-            OutboxMail.state == SENT,
-        )
-        .group_by(OutboxMail.unit_code, OutboxMail.slot_at)
-    ).all()
-    out: dict[str, list[dt.datetime]] = defaultdict(list)
-    for code, _slot, sent_at in rows:
-        if code and sent_at is not None:
-            out[code].append(sent_at)
-    return {code: sorted(times) for code, times in out.items()}
+    return days.reminded_units(session, day, report_code, last)
 
 
 def expire_due(session: Session, now: dt.datetime) -> int:

@@ -15,10 +15,10 @@ from collections.abc import Callable
 from typing import Final
 
 from parsers.model import AttachmentResult, FormSpec, Problem
+from parsers.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, fill_sentence, render_problem
 from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.ocrlabels import snap_labels
-from parsers.report.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, fill_sentence, render_problem
 from parsers.report.tables import choose_table, find_table
 from parsers.report.uncertain import flag_uncertain
 from parsers.report.values import Reading, read_values, run_checks

@@ -17,8 +17,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from operator import add
 
-from parsers.model import FormSpec, Problem
-from parsers.report import FIGURE_FORMAT_PROBLEMS
+from parsers.model import FIGURE_FORMAT_PROBLEMS, FormSpec, Problem
 from service.config import Config, UnitConfig, calendar
 from service.config.calendar import DayOff
 from service.day.bulk import collector_paused

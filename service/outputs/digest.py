@@ -19,12 +19,11 @@ from service.config import Config
 from service.day.bulk import collector_paused
 from service.day.dayview import DayView
 from service.day.periods import ReportPeriod, period_label
-from service.mail.compose import add_body, address, compose
+from service.mail.compose import add_body, address, compose, message_bytes
 from service.outputs.formatting import Numbers, day_month_year, local_time
 from service.outputs.i18n import fill, labels
 from service.outputs.model import digest_model
 from service.outputs.render import render_template
-from service.outputs.workbook import render_workbook
 
 if TYPE_CHECKING:
     from service.outputs.upward import UpwardAttachment
@@ -121,6 +120,11 @@ def render_digest(
     always: list[DigestFile] = []
     names: set[str] = set()
     if cfg.digest.attach_workbook:
+        from service.outputs.xl import import_openpyxl
+
+        import_openpyxl()
+        from service.outputs.workbook import render_workbook
+
         book = render_workbook(model, cfg)
         name = _unique_name(fill(t["workbook_filename"], {"date": view.day.isoformat()}), names, t)
         always.append(DigestFile(name, XLSX_TYPE, book))
@@ -166,8 +170,14 @@ def render_digest(
         return build([])
     # Choose by the encoded size of each file against the room the bodies and the workbook
     # leave (measured with every file named as left out, the longer text), then measure
-    # the message itself and leave out the last ones while it is still too big.
-    room = max_message_bytes - _message_size(build([]), cfg, now)
+    # the message itself and leave out the last ones while it is still too big. A digest
+    # whose upper bound leaves room for every file is that choice without measuring.
+    none_attached = build([])
+    if message_size_bound(none_attached, cfg) + sum(_encoded_part_size(f) for f, _ in candidates) <= max_message_bytes:
+        content = build(list(range(len(candidates))))
+        if message_size_bound(content, cfg) <= max_message_bytes:
+            return content
+    room = max_message_bytes - _message_size(none_attached, cfg, now)
     attached = []
     for i, (f, _) in enumerate(candidates):
         need = _encoded_part_size(f)
@@ -183,13 +193,29 @@ def render_digest(
 
 def wire_size(message: EmailMessage) -> int:
     """Bytes of `message` as an SMTP server receives it (CRLF line ends), which its size limit counts."""
-    return len(message.as_bytes(policy=message.policy.clone(linesep="\r\n")))
+    return len(message_bytes(message, "\r\n"))
 
 
 def _message_size(content: DigestContent, cfg: Config, now: dt.datetime) -> int:
     if cfg.smtp is None:  # no From address to compose with: the body and attachments, and room for the rest
         return wire_size(_mime(content)) + 4096
     return wire_size(compose_email(content, cfg, now=now, message_id=_PROBE_MESSAGE_ID))
+
+
+def message_size_bound(content: DigestContent, cfg: Config) -> int:
+    """More than `_message_size(content, ...)`, from lengths alone: header text at 4 bytes a
+    byte (encoded words), each body part at 4 bytes a byte (quoted-printable's 3 with its
+    soft line breaks, base64's 4/3) and 2 more a line, each attachment at
+    `_encoded_part_size` and its content type, and 8 KB for the rest (header names, part
+    headers, boundaries; the 4 KB `_message_size` adds without [smtp])."""
+    people = [cfg.smtp.from_name or "", cfg.smtp.from_address] if cfg.smtp else []
+    header_text = " ".join([content.subject, *people, *cfg.digest.to, *cfg.digest.cc])
+    size = 8192 + 4 * len(header_text.encode("utf-8"))
+    for body in (content.text, content.html):
+        size += 1024 + 4 * len(body.encode("utf-8")) + 2 * (body.count("\n") + 1)
+    for f in content.files:
+        size += _encoded_part_size(f) + 1024 + 4 * len(f.content_type)
+    return size
 
 
 def _encoded_part_size(f: DigestFile) -> int:

@@ -387,6 +387,9 @@ def _csv_value(value: Any) -> str:
 @collector_paused()
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
+    from service.outputs.xl import import_openpyxl
+
+    import_openpyxl()
     from service.outputs.export_xlsx import render_export_xlsx as render  # openpyxl: only for .xlsx
 
     return render(views, cfg)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from typing import Any
 
 from parsers.model import Problem
-from parsers.report import fill_sentence, render_problem
+from parsers.problems import fill_sentence, render_problem
 from templates import catalog
 
 # Filling a sentence's {fields} is one rule for the readers and the service.

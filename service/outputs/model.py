@@ -110,8 +110,10 @@ def digest_model(
     reminded = reminded or {}
     measures = [_measure_model(m, t) for m in cfg.form.measures]
 
+    sheet_numbers = _SheetNumbers()  # a province's grid: 120,000 figures of ~1,000 distinct values
     units = [
-        _unit_row(u, view.day, cfg, num, words.units[u.unit.code], reminded.get(u.unit.code, ()), t) for u in view.units
+        _unit_row(u, view.day, cfg, num, words.units[u.unit.code], reminded.get(u.unit.code, ()), t, sheet_numbers)
+        for u in view.units
     ]
     excluded = list(words.excluded)
     by_group = _by_group(units, t)
@@ -440,6 +442,31 @@ def read_from_legend(units: Iterable[Mapping[str, Any]], t: Mapping[str, Any]) -
     return [fill(r["legend"], {"mark": r[f"{k}_mark"], "text": r[k]}) for k in kinds]
 
 
+class _SheetNumbers:
+    """`sheet_number` of a unit's figures, each distinct value converted once (a province's
+    grid has 120,000 figures and about a thousand distinct values)."""
+
+    def __init__(self) -> None:
+        self._money: dict[Decimal, int | float | None] = {}
+        self._count: dict[Decimal, int | float | None] = {}
+
+    def money(self, value: Decimal | None) -> int | float | None:
+        if value is None:
+            return None
+        found = self._money.get(value)
+        if found is None:
+            found = self._money[value] = sheet_number(value, True)
+        return found
+
+    def count(self, value: Decimal | None) -> int | float | None:
+        if value is None:
+            return None
+        found = self._count.get(value)
+        if found is None:
+            found = self._count[value] = sheet_number(value, False)
+        return found
+
+
 def _unit_row(
     u: UnitDay,
     day: dt.date,
@@ -448,8 +475,10 @@ def _unit_row(
     words: UnitWords,
     reminded: Sequence[dt.datetime],
     t: Mapping[str, Any],
+    sheet_numbers: _SheetNumbers | None = None,
 ) -> dict[str, Any]:
     m = u.message
+    as_sheet = sheet_numbers or _SheetNumbers()
     read_from = t["read_from"]
     marked = bool(u.latest_sources)  # most units: every figure from a file, nothing to mark
     sums = []
@@ -482,10 +511,12 @@ def _unit_row(
             for a in m.attachments
         ]
     # indicator × measure, as the workbook shows them (None where the unit gave no figure)
-    grid = [
-        [sheet_number(u.latest_values.get(ind.code, {}).get(s.code), s.kind == "money") for s in cfg.form.measures]
-        for ind in cfg.form.indicators
-    ]
+    converters = [(s.code, as_sheet.money if s.kind == "money" else as_sheet.count) for s in cfg.form.measures]
+    no_figures: dict[str, Decimal] = {}
+    grid = []
+    for ind in cfg.form.indicators:
+        figures = u.latest_values.get(ind.code, no_figures)
+        grid.append([convert(figures.get(code)) for code, convert in converters])
     # "image" / "email" where the grid's figure was read from one (MARKED_SOURCES), else None
     grid_read_from: list[list[str | None]] = (
         [
@@ -497,7 +528,11 @@ def _unit_row(
     )
     kinds = _kinds(k for row in grid_read_from for k in row) if marked else []
     left_out = {(x.indicator, x.measure) for x in u.excluded}
-    grid_excluded = [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
+    grid_excluded = (
+        [[(ind.code, s.code) in left_out for s in cfg.form.measures] for ind in cfg.form.indicators]
+        if left_out
+        else [[False] * len(cfg.form.measures) for _ in cfg.form.indicators]
+    )
     return {
         "code": u.unit.code,
         "name": u.unit.name,

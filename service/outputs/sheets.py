@@ -9,7 +9,6 @@ import datetime as dt
 import io
 import math
 import zipfile
-from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
 from decimal import Decimal
@@ -115,47 +114,211 @@ def put_cell(
     fmt: str | None = None,
     align: Alignment = WRAP,
     border: Border | None = BOX,
-) -> Cell:
-    """Write one styled cell. A workbook of 1,000 units has ~100,000 cells, so this path
-    avoids openpyxl's per-cell work: each style combination is resolved against the
-    workbook's tables once, and later cells of it share its style array (the cells this
-    writes are never restyled afterwards: do not set a style on the cell it returns);
-    the cell is made without openpyxl's constructor and plain numbers skip type inference."""
-    quoted = isinstance(value, str) and value.startswith(FORMULA_START)
-    cache = _style_cache(ws)
-    key = (id(font), id(fill), fmt, id(align), id(border), quoted)  # module constants: ids are stable
-    style = cache.get(key)
-    if style is None:
-        return _first_of_style(ws, row, col, value, font, fill, fmt, align, border, cache, key)
-    cell = _new_cell(Cell)
-    cell.parent = ws
-    cell._style = style  # the quote prefix is part of the cached style already
-    cell.row = row
-    cell.column = col
-    cell._hyperlink = None
-    cell._comment = None
-    if isinstance(value, str):
-        cell._value = ILLEGAL_CHARACTERS_RE.sub(" ", value)[:MAX_CELL_CHARS]
-        cell.data_type = "s"
-    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+) -> None:
+    """Write one styled cell. A province's digest workbook has 200,000 cells, so this
+    path avoids openpyxl's per-cell work: each style combination is resolved against the
+    workbook's tables once (through an openpyxl cell), and the cell itself is kept as its
+    shared style array and the XML text `save_fast` writes for it, not as an openpyxl
+    `Cell` (`merge` and `freeze` turn one into a real cell where openpyxl needs it).
+    Text is cleaned of the characters a workbook cannot hold and always stays text."""
+    try:
+        sheet: _SheetCells = ws.__dict__["_baocao_cells"]
+    except KeyError:
+        sheet = _sheet_cells(ws)
+    if value.__class__ is str:
+        quoted = value.startswith(FORMULA_START)
+        style = sheet.styles.get((id(font), id(fill), fmt, id(align), id(border), quoted))
+        if style is None:
+            return _first_of_style(sheet, row, col, value, font, fill, fmt, align, border, quoted)
+        entry = sheet.texts.get(value)
+        if entry is None:
+            entry = sheet.texts[value] = _text_xml(value)
+    else:
+        style = sheet.styles.get((id(font), id(fill), fmt, id(align), id(border), False))
+        if style is None:
+            return _first_of_style(sheet, row, col, value, font, fill, fmt, align, border, False)
+        kind = value.__class__
+        if kind is int:
+            entry = sheet.ints.get(value)
+            if entry is None:
+                entry = sheet.ints[value] = f' t="n"><v>{value:.16g}</v></c>'
+        elif value is None:
+            entry = _EMPTY_NUMBER
+        elif kind is float:
+            entry = sheet.floats.get(value)
+            if entry is None:
+                entry = sheet.floats[value] = f' t="n"><v>{_escape_text(safe_string(value))}</v></c>'
+        else:
+            return _other_value(sheet, row, col, value, style)
+    if sheet.cells and (row, col) in sheet.cells:
+        del sheet.cells[(row, col)]  # a new value replaces an openpyxl cell there
+    found = sheet.rows.get(row)
+    if found is None:
+        sheet.rows[row] = {col: (style, entry)}
+    else:
+        found[col] = (style, entry)
+
+
+def put_cells(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    values: Sequence[Any],
+    font: Font,
+    fills: Sequence[PatternFill | None],
+    fmts: Sequence[str | None],
+    *,
+    align: Alignment = WRAP,
+    border: Border | None = BOX,
+) -> None:
+    """`put_cell` for the consecutive cells of a row from `col` on, one fill and one number
+    format a value: a province's detail sheet is 2,000 rows of 60 figures, its sheet of
+    other mail 8,000 rows of text."""
+    try:
+        sheet: _SheetCells = ws.__dict__["_baocao_cells"]
+    except KeyError:
+        sheet = _sheet_cells(ws)
+    found = sheet.rows.setdefault(row, {})
+    styles, ints, floats, taken = sheet.styles, sheet.ints, sheet.floats, sheet.cells
+    key_font, key_align, key_border = id(font), id(align), id(border)
+    texts = sheet.texts
+    for value, fill, fmt in zip(values, fills, fmts):
+        kind = value.__class__
+        quoted = kind is str and value.startswith(FORMULA_START)
+        style = styles.get((key_font, id(fill), fmt, key_align, key_border, quoted))
+        if style is None or (taken and (row, col) in taken):
+            put_cell(ws, row, col, value, font, fill=fill, fmt=fmt, align=align, border=border)
+        elif kind is str:
+            entry = texts.get(value)
+            if entry is None:
+                entry = texts[value] = _text_xml(value)
+            found[col] = (style, entry)
+        elif kind is int:
+            entry = ints.get(value)
+            if entry is None:
+                entry = ints[value] = f' t="n"><v>{value:.16g}</v></c>'
+            found[col] = (style, entry)
+        elif value is None:
+            found[col] = (style, _EMPTY_NUMBER)
+        elif kind is float:
+            entry = floats.get(value)
+            if entry is None:
+                entry = floats[value] = f' t="n"><v>{_escape_text(safe_string(value))}</v></c>'
+            found[col] = (style, entry)
+        else:
+            put_cell(ws, row, col, value, font, fill=fill, fmt=fmt, align=align, border=border)
+        col += 1
+
+
+class _Empty(str):
+    """The XML text of an empty cell (value None): written only when the cell is styled."""
+
+
+# A cell's entry is (style array, what follows `<c r="REF" s="N"` for it).
+_EMPTY_NUMBER = _Empty(' t="n"/>')
+
+
+class _SheetCells:
+    """The cells `put_cell` wrote on one sheet: row -> column -> (style array, XML text)."""
+
+    def __init__(self, ws: Worksheet, book: dict[str, Any]) -> None:
+        self.ws = ws
+        self.cells = ws._cells  # openpyxl's own cells (merged ones, a frozen pane's corner)
+        self.rows: dict[int, dict[int, tuple[Any, str]]] = {}
+        # by workbook: style arrays of the style combinations; XML of repeated values
+        self.styles: dict[Any, Any] = book.setdefault("_baocao_styles", {})
+        self.texts: dict[str, str] = book.setdefault("_baocao_texts", {})
+        self.ints: dict[int, str] = book.setdefault("_baocao_ints", {})
+        self.floats: dict[float, str] = book.setdefault("_baocao_floats", {})
+        self.date_styles: set[int] = book.setdefault("_baocao_date_styles", set())
+
+
+def _sheet_cells(ws: Worksheet) -> _SheetCells:
+    sheet = ws.__dict__["_baocao_cells"] = _SheetCells(ws, ws.parent.__dict__)
+    return sheet
+
+
+def _text_xml(value: str) -> str:
+    """The XML of a text cell holding `value` (put_text's cleaning)."""
+    s = ILLEGAL_CHARACTERS_RE.sub(" ", value)[:MAX_CELL_CHARS]
+    if not s:
+        return ' t="inlineStr"/>'
+    space = ' xml:space="preserve"' if s != s.strip() else ""
+    return f' t="inlineStr"><is><t{space}>{_escape_text(s)}</t></is></c>'
+
+
+def _cell_xml(ws: Worksheet, cell: Cell) -> str:
+    """What follows `<c r="REF" s="N"` for an openpyxl cell, as openpyxl's writer writes
+    it (an `_Empty` text for an empty one)."""
+    value = cell._value
+    kind = cell.data_type
+    if kind == "s":
+        if not isinstance(value, str) and value is not None:
+            raise _Unsupported  # rich text
+        head = ' t="inlineStr"'
+    elif kind == "d":
+        head = ' t="n"'
+        if value is not None and not isinstance(value, dt.timedelta) and ws.parent.iso_dates:
+            raise _Unsupported
+        if value is not None:
+            value = to_excel(value, ws.parent.epoch)
+    elif kind in ("n", "b", "e"):
+        head = f' t="{kind}"'
+    else:
+        raise _Unsupported  # a formula
+    if value is None:
+        return _Empty(head + "/>")
+    if value == "":
+        return head + "/>"
+    if kind == "s":
+        space = ' xml:space="preserve"' if value != value.strip() else ""
+        return f"{head}><is><t{space}>{_escape_text(value)}</t></is></c>"
+    if type(value) is int:
+        return f"{head}><v>{value:.16g}</v></c>"  # safe_string's text, no markup in it
+    return f"{head}><v>{_escape_text(safe_string(value))}</v></c>"
+
+
+def _store(sheet: _SheetCells, row: int, col: int, cell: Cell, style: Any) -> None:
+    """Keep openpyxl `cell` (its value set, styled by `style`) as an entry."""
+    try:
+        text = _cell_xml(sheet.ws, cell)
+    except _Unsupported:  # not a kind put_cell makes: openpyxl's own cell
+        sheet.cells[(row, col)] = cell
+        sheet.rows.get(row, {}).pop(col, None)
+        return
+    if sheet.cells and (row, col) in sheet.cells:
+        del sheet.cells[(row, col)]
+    sheet.rows.setdefault(row, {})[col] = (style, text)
+
+
+def _other_value(sheet: _SheetCells, row: int, col: int, value: Any, style: Any) -> None:
+    """A value other than text, a number or None (a Decimal, a date): through openpyxl's
+    inference, as openpyxl would store it in a cell of this style. openpyxl gives a style
+    without a date format one the first time it holds a date; after that a date of the
+    style is written directly (Excel's serial number, as openpyxl's writer writes it)."""
+    if isinstance(value, dt.date) and id(style) in sheet.date_styles:
+        serial = to_excel(value, sheet.ws.parent.epoch)
+        text = f' t="n"><v>{_escape_text(safe_string(serial))}</v></c>'
+        if sheet.cells and (row, col) in sheet.cells:
+            del sheet.cells[(row, col)]
+        sheet.rows.setdefault(row, {})[col] = (style, text)
+        return
+    cell = Cell(sheet.ws, row=row, column=col)
+    cell._style = style
+    if isinstance(value, Decimal):
+        cell.value = number(value)
+    elif isinstance(value, bool) or not isinstance(value, (int, float)):
+        cell.value = value
+    else:
         cell._value = value
         cell.data_type = "n"
-    else:
-        cell._value = None
-        cell.data_type = "n"
-        if isinstance(value, Decimal):
-            cell.value = number(value)
-        elif value is not None:
-            cell.value = value
-    ws._cells[(row, col)] = cell
-    return cell
-
-
-_new_cell = Cell.__new__
+    _store(sheet, row, col, cell, style)
+    if isinstance(value, dt.date) and cell.data_type == "d" and not sheet.ws.parent.iso_dates:
+        sheet.date_styles.add(id(style))
 
 
 def _first_of_style(
-    ws: Worksheet,
+    sheet: _SheetCells,
     row: int,
     col: int,
     value: Any,
@@ -164,12 +327,10 @@ def _first_of_style(
     fmt: str | None,
     align: Alignment,
     border: Border | None,
-    cache: dict[Any, Any],
-    key: Any,
-) -> Cell:
+    quoted: bool,
+) -> None:
     """The first cell of a style combination, through openpyxl: its style array is cached."""
-    cell = Cell(ws, row=row, column=col)
-    ws._cells[(row, col)] = cell
+    cell = Cell(sheet.ws, row=row, column=col)
     if isinstance(value, str):
         put_text(cell, value)
     elif isinstance(value, (int, float)) and not isinstance(value, bool):
@@ -187,20 +348,44 @@ def _first_of_style(
         cell.fill = fill
     if fmt is not None:
         cell.number_format = fmt
-    cache[key] = copy(cell._style)
-    return cell
+    style = sheet.styles[(id(font), id(fill), fmt, id(align), id(border), quoted)] = copy(cell._style)
+    _store(sheet, row, col, cell, style)
 
 
-def _style_cache(ws: Worksheet) -> dict[Any, Any]:
-    # Style indices belong to one workbook, so the cache lives on it (each sheet holds it too).
-    cache: dict[Any, Any] | None = ws.__dict__.get("_baocao_styles")
-    if cache is None:
-        book = ws.parent.__dict__
-        cache = book.get("_baocao_styles")
-        if cache is None:
-            cache = book["_baocao_styles"] = {}
-        ws.__dict__["_baocao_styles"] = cache
-    return cache
+def merge(ws: Worksheet, start_row: int, start_column: int, end_row: int, end_column: int) -> None:
+    """`ws.merge_cells` over cells `put_cell` wrote, as openpyxl does it over its own cells:
+    the range takes its borders from its first and last cells (openpyxl cells standing in
+    for them while it looks, sharing their style arrays), the cells after the first give
+    way to openpyxl's merged cells, the first keeps its value."""
+    sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
+    first = (start_row, start_column)
+    stand_in = None
+    if sheet is not None:
+        for r, c in (first, (end_row, end_column)):
+            entry = sheet.rows.get(r, {}).get(c)
+            if entry is not None and (r, c) not in ws._cells:
+                cell = ws._cells[(r, c)] = Cell(ws, row=r, column=c)
+                cell._style = entry[0]
+                if (r, c) == first:
+                    stand_in = cell
+        for r in range(start_row, end_row + 1):
+            found = sheet.rows.get(r)
+            if found:
+                for c in range(start_column, end_column + 1):
+                    if (r, c) != first:
+                        found.pop(c, None)
+    ws.merge_cells(start_row=start_row, start_column=start_column, end_row=end_row, end_column=end_column)
+    if stand_in is not None and ws._cells.get(first) is stand_in:
+        del ws._cells[first]
+
+
+def freeze(ws: Worksheet, row: int, col: int) -> None:
+    """Freeze the panes above and left of (row, col), as `ws.freeze_panes = ws.cell(row, col)`
+    does: that cell is made (empty) when nothing was written there."""
+    sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
+    if sheet is None or col not in sheet.rows.get(row, ()):
+        ws.cell(row, col)
+    ws.freeze_panes = f"{get_column_letter(col)}{row}"
 
 
 def _wrapped_lines(text: object, width: float) -> int:
@@ -208,7 +393,10 @@ def _wrapped_lines(text: object, width: float) -> int:
     if text is None or text == "":
         return 1
     per_line = max(1, int(width * 1.3))  # Times New Roman is narrower than the width unit
-    return sum(max(1, math.ceil(len(part) / per_line)) for part in str(text).split("\n"))
+    s = text if isinstance(text, str) else str(text)
+    if "\n" not in s:  # (most cells: one part)
+        return 1 if len(s) <= per_line else math.ceil(len(s) / per_line)
+    return sum(max(1, math.ceil(len(part) / per_line)) for part in s.split("\n"))
 
 
 def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
@@ -225,7 +413,7 @@ def banner(
     last_col = len(widths)
     put_cell(ws, row, 1, text, font, align=CENTER if font in (TITLE, SUBTITLE) else LEFT_CENTER, border=None)
     if last_col > 1:
-        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=last_col)
+        merge(ws, row, 1, row, last_col)
     lines = _wrapped_lines(text, sum(widths) * (0.85 if font in (TITLE, SUBTITLE) else 1.0))
     ws.row_dimensions[row].height = max(height or 15, (font.sz or 11) * 1.35 * lines + 4)
 
@@ -273,16 +461,21 @@ def figure_format(measure: Mapping[str, Any], change: bool = False, value: objec
 def save_fast(wb: Workbook) -> bytes:
     """`wb` as .xlsx bytes, the same file openpyxl's `save` makes with each sheet's cells
     written as XML text instead of through openpyxl's per-cell writer (about 30 µs a
-    cell; a province's digest workbook has 200,000). Cells of a kind this does not
-    write (formulas, rich text, hyperlinks, comments) leave the whole save to openpyxl."""
+    cell; a province's digest workbook has 200,000): the cells `put_cell` wrote, and
+    openpyxl's own. A workbook with openpyxl cells of a kind this does not write
+    (formulas, rich text, hyperlinks, comments) and none of put_cell's is left to openpyxl."""
     sheets = wb.worksheets
     if any(not isinstance(ws, Worksheet) for ws in sheets):
         return _save(wb)
     parts: dict[str, tuple[str, str]] = {}
     try:
         for n, ws in enumerate(sheets, start=1):
-            parts[f"xl/worksheets/sheet{n}.xml"] = (ws.calculate_dimension(), _sheet_rows_xml(ws))
+            parts[f"xl/worksheets/sheet{n}.xml"] = (_dimension(ws), _sheet_rows_xml(ws))
     except _Unsupported:
+        if any("_baocao_cells" in ws.__dict__ for ws in sheets):
+            raise TypeError(
+                "a workbook written with put_cell holds a formula, rich text, a hyperlink or a comment"
+            ) from None
         return _save(wb)
     stashed = [(ws, ws._cells, ws.row_dimensions) for ws in sheets]
     try:
@@ -317,13 +510,37 @@ class _Unsupported(Exception):
     pass
 
 
+def _dimension(ws: Worksheet) -> str:
+    """`ws.calculate_dimension()` over put_cell's cells and openpyxl's."""
+    sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
+    if sheet is None:
+        return str(ws.calculate_dimension())
+    rows = {r for r, found in sheet.rows.items() if found}
+    cols = {c for found in sheet.rows.values() for c in (min(found, default=None), max(found, default=None))}
+    cols.discard(None)
+    for r, c in ws._cells:
+        rows.add(r)
+        cols.add(c)
+    if not rows:
+        return "A1:A1"
+    return f"{get_column_letter(min(cols))}{min(rows)}:{get_column_letter(max(cols))}{max(rows)}"  # type: ignore[type-var]
+
+
 def _sheet_rows_xml(ws: Worksheet) -> str:
     """The <row> elements of `ws`, as openpyxl's WorksheetWriter.write_rows writes them."""
-    rows: dict[int, list[Any]] = defaultdict(list)
-    for (r, _), cell in sorted(ws._cells.items()):
-        rows[r].append(cell)
+    sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
+    rows: dict[int, dict[int, tuple[Any, str]]] = {}
+    if sheet is not None:
+        rows = {r: found for r, found in sheet.rows.items() if found}
+    for (r, c), cell in ws._cells.items():
+        if cell._comment is not None or getattr(cell, "_hyperlink", None) is not None:
+            raise _Unsupported
+        found = rows.get(r)
+        if found is None or (sheet is not None and found is sheet.rows.get(r)):
+            found = rows[r] = dict(found or {})  # (put_cell's rows are not changed)
+        found[c] = (cell._style, _cell_xml(ws, cell))
     for r in ws.row_dimensions.keys() - rows.keys():
-        rows[r] = []
+        rows[r] = {}
     styles = ws.parent._cell_styles
     # a cell's style array by its bytes -> its index in the workbook's styles ("" unstyled):
     # the same few arrays come back in every row, and hashing one as openpyxl does is slow
@@ -331,14 +548,17 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
     by_array: dict[int, str] = {}  # the same by the array itself: put_cell's cells share theirs
     letters: dict[int, str] = {}
     out: list[str] = []
-    for r, cells in sorted(rows.items()):
-        attrs = {"r": f"{r}", **dict(ws.row_dimensions.get(r, {}))}
-        out.append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
-        for cell in cells:
-            if cell._comment is not None or getattr(cell, "_hyperlink", None) is not None:
-                raise _Unsupported
-            value = cell._value
-            style = cell._style
+    dimensions = ws.row_dimensions
+    for r in sorted(rows):
+        found = rows[r]
+        dims = dimensions.get(r)
+        if dims is None:
+            out.append(f'<row r="{r}">')
+        else:
+            attrs = {"r": f"{r}", **dict(dims)}
+            out.append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
+        for c in sorted(found):
+            style, text = found[c]
             if style is None:
                 attr = ""
             else:
@@ -349,36 +569,12 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
                     if attr is None:
                         attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
                     by_array[id(style)] = attr
-            if value is None and not attr:
+            if not attr and text.__class__ is _Empty:
                 continue
-            letter = letters.get(cell.column)
+            letter = letters.get(c)
             if letter is None:
-                letter = letters[cell.column] = get_column_letter(cell.column)
-            head = f'<c r="{letter}{cell.row}"' + attr
-            kind = cell.data_type
-            if kind == "s":
-                if not isinstance(value, str) and value is not None:
-                    raise _Unsupported  # rich text
-                head += ' t="inlineStr"'
-            elif kind == "d":
-                head += ' t="n"'
-                if value is not None and not isinstance(value, dt.timedelta) and ws.parent.iso_dates:
-                    raise _Unsupported
-                if value is not None:
-                    value = to_excel(value, ws.parent.epoch)
-            elif kind in ("n", "b", "e"):
-                head += f' t="{kind}"'
-            else:
-                raise _Unsupported  # a formula
-            if value is None or value == "":
-                out.append(head + "/>")
-            elif kind == "s":
-                space = ' xml:space="preserve"' if value != value.strip() else ""
-                out.append(f"{head}><is><t{space}>{_escape_text(value)}</t></is></c>")
-            elif type(value) is int:
-                out.append(f"{head}><v>{value:.16g}</v></c>")  # safe_string's text, no markup in it
-            else:
-                out.append(f"{head}><v>{_escape_text(safe_string(value))}</v></c>")
+                letter = letters[c] = get_column_letter(c)
+            out.append(f'<c r="{letter}{r}"{attr}{text}')
         out.append("</row>")
     return "".join(out)
 

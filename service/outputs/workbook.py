@@ -47,9 +47,12 @@ from service.outputs.sheets import (
     banner,
     figure_format,
     fit_row,
+    freeze,
     header_row,
+    merge,
     print_setup,
     put_cell,
+    put_cells,
     save_fast,
     set_widths,
 )
@@ -104,12 +107,12 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     for col, text in ((1, t["stt"]), (2, t["indicator"])):
         put_cell(ws, head, col, text, HEAD, fill=HEAD_FILL, align=CENTER)
         put_cell(ws, head + 1, col, None, HEAD, fill=HEAD_FILL, align=CENTER)
-        ws.merge_cells(start_row=head, start_column=col, end_row=head + 1, end_column=col)
+        merge(ws, head, col, head + 1, col)
     for k, ms in enumerate(measures):
         col = 3 + 2 * k
         put_cell(ws, head, col, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
         put_cell(ws, head, col + 1, None, HEAD, fill=HEAD_FILL, align=CENTER)
-        ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + 1)
+        merge(ws, head, col, head, col + 1)
         put_cell(ws, head + 1, col, t["cumulative"], HEAD, fill=HEAD_FILL, align=CENTER)
         put_cell(ws, head + 1, col + 1, t["change"], HEAD, fill=HEAD_FILL, align=CENTER)
     fit_row(ws, head, [(ms["header"], 21) for ms in measures])
@@ -139,7 +142,7 @@ def _totals_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     if model["reporting_day"]:
         row = _status_chart(ws, row, model, t, anchor_col=min(5, len(widths)))
     banner(ws, row, fill(t["footer"], model["generated"]), widths, NOTE)
-    ws.freeze_panes = ws.cell(head + 2, 3)
+    freeze(ws, head + 2, 3)
     print_setup(ws, f"{head}:{head + 1}")
 
 
@@ -280,7 +283,7 @@ def _progress_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
         )
         row += 1
     ws.auto_filter.ref = f"A{head}:{get_column_letter(len(headers))}{max(row - 1, head)}"
-    ws.freeze_panes = ws.cell(head + 1, 4)
+    freeze(ws, head + 1, 4)
     print_setup(ws, f"{head}:{head}")
 
 
@@ -353,7 +356,7 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         row += 1
     row = _read_from_legend(ws, row, model, widths)
     ws.auto_filter.ref = f"A{head}:{get_column_letter(last)}{max(row - 1, head)}"
-    ws.freeze_panes = ws.cell(head + 1, 4)
+    freeze(ws, head + 1, 4)
     print_setup(ws, f"{head}:{head}")
 
 
@@ -381,18 +384,19 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     for j, text in enumerate(fixed, start=1):
         put_cell(ws, head, j, text, HEAD, fill=HEAD_FILL, align=CENTER)
         put_cell(ws, head + 1, j, None, HEAD, fill=HEAD_FILL, align=CENTER)
-        ws.merge_cells(start_row=head, start_column=j, end_row=head + 1, end_column=j)
+        merge(ws, head, j, head + 1, j)
     for k, ind in enumerate(indicators):
         col = first + k * len(measures)
         for j, ms in enumerate(measures):
             put_cell(ws, head, col + j, ind["label"] if j == 0 else None, HEAD, fill=HEAD_FILL, align=CENTER)
             put_cell(ws, head + 1, col + j, ms["header"], HEAD, fill=HEAD_FILL, align=CENTER)
         if len(measures) > 1:
-            ws.merge_cells(start_row=head, start_column=col, end_row=head, end_column=col + len(measures) - 1)
+            merge(ws, head, col, head, col + len(measures) - 1)
     fit_row(ws, head, [(ind["label"], figure_width * len(measures)) for ind in indicators])
     fit_row(ws, head + 1, [(ms["header"], figure_width) for ms in measures])
     row, number = head + 2, 0
     by_column = list(measures) * len(indicators)
+    formats = [(figure_format(ms, value=0.5), figure_format(ms, value=1)) for ms in by_column]
     for g in model["groups"]:
         if g["name"]:
             for j in range(1, last + 1):
@@ -407,20 +411,15 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             put_cell(ws, row, 2, u["name"], fill=zebra)
             put_cell(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
             put_cell(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
-            col = first
-            for cells, left_out, read in zip(u["grid"], u["grid_excluded"], u["grid_read_from"]):
-                for v, excluded, read_from in zip(cells, left_out, read):
-                    put_cell(
-                        ws,
-                        row,
-                        col,
-                        v,
-                        font,
-                        fill=EXCLUDED_FILL if excluded else READ_FROM_FILL if read_from else zebra,
-                        fmt=figure_format(by_column[col - first], value=v),
-                        align=RIGHT,
-                    )
-                    col += 1
+            values = [v for cells in u["grid"] for v in cells]
+            fills = [
+                EXCLUDED_FILL if excluded else READ_FROM_FILL if read_from else zebra
+                for left_out, read in zip(u["grid_excluded"], u["grid_read_from"])
+                for excluded, read_from in zip(left_out, read)
+            ]
+            # figure_format(column's measure, value): by whether the value is whole
+            fmts = [formats[k][v.__class__ is int] for k, v in enumerate(values)]
+            put_cells(ws, row, first, values, font, fills, fmts, align=RIGHT)
             fit_row(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
     for j in range(1, first):
@@ -444,7 +443,7 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         row += 1
         banner(ws, row, f"{model['excluded_heading']}: " + "; ".join(model["excluded"]), page_one, NOTE)
     _read_from_legend(ws, row + 1, model, page_one)
-    ws.freeze_panes = ws.cell(head + 2, 3)
+    freeze(ws, head + 2, 3)
     print_setup(ws, f"{head}:{head + 1}", f"A:{get_column_letter(first - 1)}")
     _pages_across(ws, fixed_widths, figure_width, len(measures), len(indicators), first)
 
@@ -460,7 +459,7 @@ def _read_from_legend(ws: Worksheet, row: int, model: Mapping[str, Any], widths:
     text = " ".join(lines)
     put_cell(ws, row + 1, 2, text, NOTE, align=LEFT_CENTER, border=None)
     if len(widths) > 2:
-        ws.merge_cells(start_row=row + 1, start_column=2, end_row=row + 1, end_column=len(widths))
+        merge(ws, row + 1, 2, row + 1, len(widths))
     fit_row(ws, row + 1, [(text, sum(banner_widths))])
     return row + 2
 
@@ -519,7 +518,7 @@ def _problems_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any
             row += 1
     if row == head + 1:
         put_cell(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
-    ws.freeze_panes = ws.cell(head + 1, 1)
+    freeze(ws, head + 1, 1)
     print_setup(ws, f"{head}:{head}")
 
 
@@ -532,15 +531,15 @@ def _unassigned_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, A
     head = 3
     header_row(ws, head, headers, widths)
     row = head + 1
+    no_fmt = [None] * 5
     for x in [*model["unassigned"], *model["automatic"]]:
         zebra = ZEBRA_FILL if (row - head) % 2 == 0 else None
         put_cell(ws, row, 1, row - head, fill=zebra, align=CENTER)
         put_cell(ws, row, 2, x["received_at"].replace(tzinfo=None), fill=zebra, fmt=DATETIME_FORMAT, align=CENTER)
-        put_cell(ws, row, 3, x["from"], fill=zebra)
-        put_cell(ws, row, 4, x["from_name"], fill=zebra)
-        put_cell(ws, row, 5, x["subject"], fill=zebra)
-        put_cell(ws, row, 6, x["reason"], fill=zebra)
-        put_cell(ws, row, 7, t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"], fill=zebra)
+        kind = t["kind_automatic"] if x["kind"] == "automatic" else t["kind_unassigned"]
+        put_cells(
+            ws, row, 3, [x["from"], x["from_name"], x["subject"], x["reason"], kind], REGULAR, [zebra] * 5, no_fmt
+        )
         fit_row(
             ws,
             row,
@@ -549,5 +548,5 @@ def _unassigned_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, A
         row += 1
     if row == head + 1:
         put_cell(ws, row, 1, t["none"], MUTED, border=None, align=Alignment())
-    ws.freeze_panes = ws.cell(head + 1, 1)
+    freeze(ws, head + 1, 1)
     print_setup(ws, f"{head}:{head}")

@@ -20,20 +20,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from parsers.body import BODY_HTML, BODY_TEXT
-from parsers.message import parse_message
 from service.config import Config
-from service.day.dayview import DayView, build_day_view, is_reporting_day
-from service.errors import ArchiveError, BaocaoError, MailboxError, SmtpError
+from service.day.dayview import is_reporting_day
+from service.errors import BaocaoError, MailboxError, SmtpError
 from service.failpoints import failpoint
 from service.ingest.archive import Archive
 from service.mail.smtp import smtp_session
+from service.schedule.content import UNCERTAIN as UNCERTAIN  # the digest's content, re-exported
+from service.schedule.content import build_digest as build_digest
+from service.schedule.content import flagged_files as flagged_files
+from service.schedule.content import unread_files as unread_files
+from service.schedule.content import write_digest_files as write_digest_files
 from service.schedule.lease import LEASE_TTL, Holder, Lease, describe, holder_for, new_token, retry_delay
 from storage.digests import (
     create_digest,
@@ -43,18 +45,9 @@ from storage.digests import (
 )
 from storage.leases import LeaseInfo
 from storage.models import Digest
-from storage.outbox import reminded_units
 from storage.records import DigestRecord
 
-if TYPE_CHECKING:
-    from decimal import Decimal
-
-    from service.outputs.digest import DigestContent, UnreadFile
-
 log = logging.getLogger(__name__)
-
-# The problem that names a figure read without certainty (its `file` is attached).
-UNCERTAIN = "uncertain_figure"
 
 # How long the copy of a digest whose hand-over had no known outcome may take to arrive
 # before the digest is sent again; and how long an unreachable mailbox delays that resend.
@@ -99,124 +92,6 @@ def report_code_of(cfg: Config) -> str:
 def digest_expected_on(cfg: Config, day: dt.date) -> bool:
     """Whether `day` has a digest: a reporting day, or any period of a report that is not daily."""
     return is_reporting_day(cfg, day) if not cfg.reports or cfg.reports[0].period == "day" else True
-
-
-# -- content -------------------------------------------------------------------------------
-
-
-def unread_files(view: DayView, archive: Archive) -> list[UnreadFile]:
-    """The original files of units whose report could not be read, for the coordinator
-    (service.outputs.digest.UnreadFile, each with the archived message that holds it)."""
-    from service.outputs.digest import UnreadFile
-
-    out = []
-    for unit in view.units:
-        if unit.status != "unreadable":
-            continue
-        for msg in unit.messages:
-            wanted = {a.sha256: a for a in msg.attachments if a.outcome != "read"}
-            if not wanted:
-                continue
-            try:
-                parsed = parse_message(archive.load(msg.archive_path))
-            except ArchiveError as exc:
-                log.error("cannot attach the unread file of %s: %s", unit.unit.code, exc)
-                continue
-            import hashlib
-
-            for att in parsed.attachments:
-                if hashlib.sha256(att.data).hexdigest() in wanted:
-                    out.append(
-                        UnreadFile(
-                            f"{unit.unit.code}_{att.filename}",
-                            att.content_type,
-                            att.data,
-                            str(archive.root / msg.archive_path),
-                        )
-                    )
-    return out
-
-
-def flagged_files(view: DayView, archive: Archive, language: str = "vi") -> list[UnreadFile]:
-    """The originals of the figures flagged `uncertain_figure` in the reports that count on
-    the day, for the coordinator to check them against: the file each problem names, or
-    the whole message (.eml) for a figure read from the email's text or table."""
-    from service.outputs.digest import UnreadFile
-    from service.outputs.i18n import labels
-
-    out = []
-    for unit in view.units:
-        msg = unit.message
-        if unit.status == "unreadable" or msg is None:  # (unread_files attaches those)
-            continue
-        names = {str((p.params or {}).get("file", "")) for p in unit.problems if p.code == UNCERTAIN}
-        if not names:
-            continue
-        where = str(archive.root / msg.archive_path)
-        try:
-            raw = archive.load(msg.archive_path)
-        except ArchiveError as exc:
-            log.error("cannot attach the flagged file of %s: %s", unit.unit.code, exc)
-            continue
-        if names & {BODY_TEXT, BODY_HTML}:
-            name = labels(language)["original_message_filename"]
-            out.append(UnreadFile(f"{unit.unit.code}_{name}", "application/octet-stream", raw, where))
-        for att in parse_message(raw).attachments:
-            if att.filename in names:
-                names.discard(att.filename)  # once, if two parts share a name
-                out.append(UnreadFile(f"{unit.unit.code}_{att.filename}", att.content_type, att.data, where))
-    return out
-
-
-def build_digest(cfg: Config, session: Session, archive: Archive, day: dt.date, now: dt.datetime) -> DigestContent:
-    """The digest's content for `day` as of `now` (messages received after `now` excluded)."""
-    from service.outputs.digest import render_digest
-
-    if cfg.reports:  # a report's digest: cfg is reportview.report_config of it
-        from service.day.reportview import build_report_view
-
-        view = build_report_view(session, cfg, cfg.reports[0], day, until=now)
-        period = view.period
-        assert period is not None  # build_report_view sets it
-        reminded = reminded_units(session, period.start, period.report, period.end)
-    else:
-        view = build_day_view(session, cfg, day, until=now)
-        reminded = reminded_units(session, day)
-    originals = unread_files(view, archive) + flagged_files(view, archive, cfg.service.language)
-    upward = None
-    if cfg.upward is not None:
-        from service.outputs.upward import upward_for_day  # the superior's form: attached, never sent to them
-
-        to_date = None
-        if cfg.reports and not cfg.reports[0].cumulative:
-            from service.day.reportview import to_date_values
-
-            report = cfg.reports[0]
-
-            def to_date() -> dict[str, dict[str, dict[str, Decimal]]]:
-                return to_date_values(session, cfg, report, day, until=now)
-
-        upward = upward_for_day(view, cfg, to_date)
-    return render_digest(view, cfg, now=now, unread_files=originals, reminded=reminded, upward=upward)
-
-
-def write_digest_files(content: DigestContent, message: EmailMessage, out: Path, day: dt.date) -> None:
-    """The digest as files a person can open: .html, .txt, .eml, the workbook and the
-    superior's form ([upward]) when it is attached."""
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / f"digest-{day}.html").write_text(content.html, encoding="utf-8")
-        (out / f"digest-{day}.txt").write_text(content.text, encoding="utf-8")
-        (out / f"digest-{day}.eml").write_bytes(message.as_bytes())
-        for f in content.files:
-            if f.filename.endswith(".xlsx") and "spreadsheetml" in f.content_type:
-                (out / f"tong-hop-{day}.xlsx").write_bytes(f.data)
-                break
-        for f in content.files:
-            if content.upward and f.filename == content.upward:
-                (out / f.filename).write_bytes(f.data)
-    except OSError as exc:
-        raise ArchiveError(f"cannot write the digest files to {out}: {exc.strerror or exc}") from exc
 
 
 # -- the claim -----------------------------------------------------------------------------

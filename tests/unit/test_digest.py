@@ -40,6 +40,7 @@ from service.outputs.digest import (
     compose_email,
     digest_model,
     is_late,
+    message_size_bound,
     render_digest,
 )
 from service.outputs.model import EMAIL_MAX_UNIT_ROWS, MAX_TEXT
@@ -583,6 +584,17 @@ def test_the_size_cap_counts_the_encoded_message_not_the_raw_files():
     assert attached[:3] == ["tong-hop-bao-cao-2021-08-11.xlsx", "scan-0.pdf", "scan-1.pdf"]
     assert "scan-2.pdf" not in attached  # what fits goes; the rest is named
     assert "scan-2.pdf (3 MB)" in content.text and "scan-2.pdf (3 MB)" in plain(content.html)
+
+
+def test_a_digest_far_under_the_cap_attaches_everything_without_measuring():
+    # The size bound that spares measuring a small digest stays above the measured size,
+    # even for text that quoted-printable triples and names encoded in headers.
+    unread = [(f"Bản scan {i} đơn vị xã Phúc Lộc.pdf", "application/pdf", os.urandom(5000 + 997 * i)) for i in range(6)]
+    content = render(unread_files=unread)
+    assert len(content.files) == 7 and "vượt quá dung lượng" not in content.text
+    odd = replace(content, text="Đ" * 20_000 + "\n" + "ư=" * 5000, html="<p>" + "ạ " * 30_000 + "</p>\n" * 300)
+    assert wire_bytes(odd) < message_size_bound(odd, CFG)
+    assert wire_bytes(content) < message_size_bound(content, CFG)
 
 
 def test_a_file_left_out_says_where_to_find_it():

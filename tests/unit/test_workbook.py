@@ -6,6 +6,7 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from copy import copy
 from decimal import Decimal
 
 import pytest
@@ -345,3 +346,114 @@ def test_progress_sheet_in_english():
     _, wb = book(with_targets(make_cfg("en")))
     assert wb.sheetnames[1] == "Progress" and wb["Progress"]["H5"].value == "Progress"
     assert wb["Progress"]["A2"].value == "14 days left until the 25/08/2021 deadline."
+
+
+# -- put_cell's cells, saved by save_fast, against openpyxl's own cells and save ------------
+
+
+def _reference_cell(ws, row, col, value, font, fill=None, fmt=None, align=None, border=None):
+    """One styled cell the plain openpyxl way (the text through put_text)."""
+    from service.day.dayview import number
+    from service.outputs.sheets import BOX, WRAP
+
+    cell = ws.cell(row, col)
+    if isinstance(value, str):
+        put_text(cell, value)
+    elif isinstance(value, Decimal):
+        cell.value = number(value)
+    elif value is not None:
+        cell.value = value
+    cell.font = font
+    cell.alignment = align or WRAP
+    border = BOX if border is None else border
+    if border != "none":
+        cell.border = border
+    if fill is not None:
+        cell.fill = fill
+    if fmt is not None:
+        cell.number_format = fmt
+
+
+def test_put_cell_workbook_saves_as_openpyxl_saves_its_own_cells():
+    from service.outputs import sheets as s
+
+    cells = [
+        (1, 1, 'Tiêu đề <b>&</b> "q" \'x\r\ny\x01z ', s.TITLE, None, None, s.CENTER, "none"),
+        (3, 1, "STT", s.HEAD, s.HEAD_FILL, None, s.CENTER, None),
+        (4, 1, None, s.HEAD, s.HEAD_FILL, None, s.CENTER, None),
+        (3, 2, "Chỉ tiêu", s.HEAD, s.HEAD_FILL, None, s.CENTER, None),
+        (3, 3, None, s.HEAD, s.HEAD_FILL, None, s.CENTER, None),
+        (5, 1, 1, s.REGULAR, None, None, s.CENTER, None),
+        (5, 2, "=SUM(A1:A4)", s.REGULAR, s.ZEBRA_FILL, None, None, None),
+        (5, 3, Decimal("1234567.5"), s.BOLD, s.TOTAL_FILL, s.MONEY_FORMAT, s.RIGHT, None),
+        (5, 4, 12.25, s.REGULAR, None, s.MONEY_FORMAT, s.RIGHT, None),
+        (5, 5, dt.date(2021, 8, 12), s.MUTED, None, s.DATE_FORMAT, s.CENTER, None),
+        (6, 5, dt.date(2021, 8, 11), s.MUTED, None, s.DATE_FORMAT, s.CENTER, None),
+        (6, 6, dt.datetime(2021, 8, 12, 16, 5, 7), s.REGULAR, None, s.DATETIME_FORMAT, s.CENTER, None),
+        (6, 1, 2**60, s.REGULAR, None, s.COUNT_FORMAT, s.RIGHT, None),
+        (6, 2, "", s.REGULAR, s.ZEBRA_FILL, None, None, None),
+        (6, 3, None, s.REGULAR, s.ZEBRA_FILL, None, None, None),
+        (6, 4, True, s.REGULAR, None, None, None, None),
+        (7, 2, "-2+3", s.MUTED, None, None, None, None),
+        (7, 3, " x ", s.MUTED, None, None, None, None),
+    ]
+    merges = [(1, 1, 1, 6), (3, 1, 4, 1), (3, 2, 3, 3)]
+
+    fast, reference = Workbook(), Workbook()
+    for wb in (fast, reference):
+        wb.active.title = "Trang tính"
+        wb.create_sheet("Trống")
+    for row, col, value, font, fill, fmt, align, border in cells:
+        s.put_cell(
+            fast.active,
+            row,
+            col,
+            value,
+            font,
+            fill=fill,
+            fmt=fmt,
+            align=align or s.WRAP,
+            border=None if border == "none" else s.BOX,
+        )
+        _reference_cell(reference.active, row, col, value, font, fill, fmt, align, border)
+    for first_row, first_col, last_row, last_col in merges:
+        s.merge(fast.active, first_row, first_col, last_row, last_col)
+        reference.active.merge_cells(start_row=first_row, start_column=first_col, end_row=last_row, end_column=last_col)
+    s.set_widths(fast.active, [6, 30, 12])
+    s.set_widths(reference.active, [6, 30, 12])
+    s.fit_row(fast.active, 7, [("x" * 100, 10)])
+    s.fit_row(reference.active, 7, [("x" * 100, 10)])
+    s.freeze(fast.active, 5, 3)
+    reference.active.freeze_panes = reference.active.cell(5, 3)
+    s.freeze(fast["Trống"], 2, 2)  # nothing written there: the corner cell is made, empty
+    reference["Trống"].freeze_panes = reference["Trống"].cell(2, 2)
+
+    # the same file as openpyxl's cells written by save_fast (byte for byte) ...
+    data = s.save_fast(fast)
+    mine, theirs = zipfile.ZipFile(io.BytesIO(data)), zipfile.ZipFile(io.BytesIO(s.save_fast(reference)))
+    assert mine.namelist() == theirs.namelist()
+    for name in theirs.namelist():
+        if name != "docProps/core.xml":  # its creation time
+            assert mine.read(name) == theirs.read(name), name
+    # ... and as openpyxl saves them itself, cell by cell (it writes the text differently)
+    own = load_workbook(io.BytesIO(s._save(reference)))
+    for ws in load_workbook(io.BytesIO(data)).worksheets:
+        other = own[ws.title]
+        assert (ws.dimensions, ws.freeze_panes, ws.merged_cells.ranges) == (
+            other.dimensions,
+            other.freeze_panes,
+            other.merged_cells.ranges,
+        )
+        for row, row_other in zip(ws.iter_rows(), other.iter_rows(), strict=True):
+            for a, b in zip(row, row_other, strict=True):
+                assert (a.value, a.data_type, a.number_format, a.quotePrefix) == (
+                    b.value,
+                    b.data_type,
+                    b.number_format,
+                    b.quotePrefix,
+                ), a.coordinate
+                for part in ("font", "fill", "alignment", "border"):  # (copies: a style proxy is no style)
+                    assert copy(getattr(a, part)) == copy(getattr(b, part)), (a.coordinate, part)
+    ws = load_workbook(io.BytesIO(data))["Trang tính"]
+    assert ws["B5"].value == "=SUM(A1:A4)" and ws["B5"].data_type == "s" and ws["B5"].quotePrefix
+    assert ws["A1"].value == 'Tiêu đề <b>&</b> "q" \'x\r\ny z '

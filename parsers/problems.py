@@ -1,10 +1,12 @@
-"""The problems the attachment reader names, and their sentences."""
+"""The problems the attachment reader names, and their sentences (parsers.report re-exports
+them; the outputs take them from here without importing the readers)."""
 
 from __future__ import annotations
 
 import string
 from collections.abc import Mapping
 
+from parsers.model import FIGURE_FORMAT_PROBLEMS as FIGURE_FORMAT_PROBLEMS
 from parsers.model import Problem
 
 # Every problem code the attachment reader emits (sentences: templates/lang/*.toml [problems]).
@@ -25,13 +27,6 @@ PROBLEM_CODES = (
     "over_limit",
     "uncertain_figure",
 )
-
-# The problems that say one figure is no valid value: a count that is not whole, a
-# negative, text or a formula with no value. Such a figure stays in the unit's row,
-# flagged, and is left out of the totals (service.day.dayview); each names its cell by
-# `indicator_code` and `measure_code`. A failed check between measures (check_failed)
-# flags figures that are each valid: they count.
-FIGURE_FORMAT_PROBLEMS = frozenset({"not_a_number", "formula_no_value", "fractional_count", "negative_value"})
 
 
 class _Blank(dict[str, str]):
