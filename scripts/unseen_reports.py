@@ -46,7 +46,6 @@ import json
 import os
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -412,15 +411,25 @@ TITLES = {
 }
 
 
+SHEET_OF = {"ngay": "Tiêm chủng", "tuan": "Dịch bệnh tuần", "thang": "Kinh phí tháng", "nhanh": "Báo cáo nhanh"}
+
+
 def workbook(
-    unit: str, report: str, values: dict[str, dict[str, int]], lay: Layout, day: dt.date, rng: random.Random
+    unit: str,
+    report: str,
+    values: dict[str, dict[str, int]],
+    lay: Layout,
+    day: dt.date,
+    rng: random.Random,
+    book: Any = None,
 ) -> bytes:
-    """One report as the unit's own .xlsx."""
+    """One report as the unit's own .xlsx; with `book`, one more sheet of that workbook (b"")."""
     rep = REPORTS[report]
-    wb = openpyxl.Workbook()
-    ws = wb.active
+    wb = book if book is not None else openpyxl.Workbook()
+    ws = wb.create_sheet(SHEET_OF[report]) if book is not None else wb.active
     assert ws is not None
-    ws.title = lay.sheet
+    if book is None:
+        ws.title = lay.sheet
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     r = 1
@@ -503,6 +512,8 @@ def workbook(
     ws.cell(r, 1, rng.choice(["Ghi chú: số liệu do trạm tổng hợp.", "Người lập biểu", "Nơi nhận: - Như trên;"]))
     ws.cell(r + 1, first + len(measures) - 1, "TRƯỞNG TRẠM" if unit.startswith("TYT") else "TRƯỞNG KHOA")
     ws.column_dimensions["B"].width = 34
+    if book is not None:
+        return b""
     buf = io.BytesIO()
     wb.save(buf)
     return buf.getvalue()
@@ -610,14 +621,18 @@ def plan(rng: random.Random, month_deadline: int | str) -> list[Mail]:
             prev = vals
             late = x > 0.9
             when = at(day, rng, (16, 5), (21, 0)) if late else at(day, rng, (7, 30), (15, 59))
-            subj = rng.choice(["Báo cáo tiêm vắc xin Sởi - Rubella ngày {d}", "BC tiêm chủng ngày {d}", "Gửi số liệu {d}"])
+            subj = rng.choice(
+                ["Báo cáo tiêm vắc xin Sởi - Rubella ngày {d}", "BC tiêm chủng ngày {d}", "Gửi số liệu {d}"]
+            )
             mails.append(Mail(unit, when, [Doc("ngay", vals, "late" if late else "on time")], subj, "daily"))
             if rng.random() < 0.08:  # a correction the same day, maybe after the deadline
                 fix = corrected(vals, rng)
                 prev = fix
                 later = when + dt.timedelta(minutes=rng.randint(20, 200))
                 if later.date() == day:
-                    mails.append(Mail(unit, later, [Doc("ngay", fix, "correction")], "Gửi lại số liệu đã sửa {d}", "daily"))
+                    mails.append(
+                        Mail(unit, later, [Doc("ngay", fix, "correction")], "Gửi lại số liệu đã sửa {d}", "daily")
+                    )
     # weekly: everyone, mid-week, late, missing, corrected
     for unit, *_ in UNITS:
         for w in range(3):
@@ -667,7 +682,9 @@ def plan(rng: random.Random, month_deadline: int | str) -> list[Mail]:
         if rng.random() < 0.35:
             day = rng.choice([d for d in DAYS if d.month == 5 and reporting_day(d)])
             subj = "Báo cáo tháng 5 (số liệu đến ngày {d}) - {u}"
-            mails.append(Mail(unit, at(day, rng, (8, 0), (16, 0)), [Doc("thang", figures_month(rng), "early")], subj, "monthly"))
+            mails.append(
+                Mail(unit, at(day, rng, (8, 0), (16, 0)), [Doc("thang", figures_month(rng), "early")], subj, "monthly")
+            )
     # the one-off request: the weekly form, the subject says which
     for unit in NHANH_UNITS:
         x = rng.random()
@@ -677,7 +694,9 @@ def plan(rng: random.Random, month_deadline: int | str) -> list[Mail]:
         late = x > 0.85
         when = at(ONCE_DUE, rng, (17, 5), (20, 0)) if late else at(day, rng, (7, 30), (16, 59))
         subj = rng.choice(["Báo cáo nhanh tình hình dịch bệnh đến 24/4 - {u}", "V/v báo cáo nhanh dịch bệnh"])
-        mails.append(Mail(unit, when, [Doc("nhanh", figures_diseases(rng), "late" if late else "on time")], subj, "once"))
+        mails.append(
+            Mail(unit, when, [Doc("nhanh", figures_diseases(rng), "late" if late else "on time")], subj, "once")
+        )
     # two reports in one message: a station's daily and its weekly or monthly of the same day
     mails.sort(key=lambda m: (m.at, m.unit))
     merged: list[Mail] = []
@@ -781,13 +800,23 @@ def truth(mails: list[Mail], month_deadline: int | str) -> dict[str, dict[str, d
 def body_text(name: str, d: dt.date, values: dict[str, dict[str, int]], lay: Layout, rng: random.Random) -> str:
     """A daily report typed in the message body, one line a row."""
     lines = ["Kính gửi: Trung tâm Y tế huyện Hương Khê", ""]
-    lines += [f"{name} báo cáo kết quả tiêm vắc xin Sởi - Rubella đến {rng.choice(['16', '15'])} giờ ngày {d:%d/%m/%Y}:", ""]
+    lines += [
+        f"{name} báo cáo kết quả tiêm vắc xin Sởi - Rubella đến {rng.choice(['16', '15'])} giờ ngày {d:%d/%m/%Y}:",
+        "",
+    ]
     for n, (ind, row) in enumerate(values.items(), 1):
         parts = []
         for meas in REPORTS["ngay"].measures:
             label, aliases = LABELS[meas]
             word = (rng.choice(aliases) if rng.random() < lay.by_alias else label).lower()
-            parts.append(rng.choice([f"{word} {text_number(row[meas])} {rng.choice(['trẻ', 'cháu'])}", f"{word}: {text_number(row[meas])} trẻ"]))
+            parts.append(
+                rng.choice(
+                    [
+                        f"{word} {text_number(row[meas])} {rng.choice(['trẻ', 'cháu'])}",
+                        f"{word}: {text_number(row[meas])} trẻ",
+                    ]
+                )
+            )
         bullet = rng.choice([f"{n}. ", "- ", "+ "])
         lines.append(f"{bullet}{row_label(ind, lay, rng)}: " + ", ".join(parts) + ".")
     lines += ["", "Trân trọng!", "--", f"Y sĩ trực - {name}", "ĐT: 0239.3871.215"]
@@ -808,13 +837,29 @@ def render(m: Mail, n: int, layouts: dict[str, Layout], rng: random.Random) -> b
         msg.set_content(body_text(name, d, m.docs[0].values, lay, rng))
         return msg.as_bytes(policy=email.policy.SMTP)
     msg.set_content(f"Kính gửi Trung tâm Y tế huyện,\n\n{name} gửi báo cáo (tệp đính kèm).\n\nTrân trọng!\n")
+    if m.case == "two reports" and rng.random() < 0.4:  # both reports as two sheets of one workbook
+        book = openpyxl.Workbook()
+        for doc in m.docs:
+            workbook(m.unit, doc.report or "tuan", doc.values, lay, d, rng, book=book)
+        del book[book.sheetnames[0]]
+        buf = io.BytesIO()
+        book.save(buf)
+        msg.add_attachment(
+            buf.getvalue(),
+            maintype="application",
+            subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            filename=f"Bao cao {code} {d:%d.%m}.xlsx",
+        )
+        return msg.as_bytes(policy=email.policy.SMTP)
     for k, doc in enumerate(m.docs):
         if m.case == "none":
             data, fname = not_a_report(rng), "Lich truc thang 5.xlsx"
         else:
             report = doc.report or "tuan"
             data = workbook(m.unit, report, doc.values, layouts[m.unit], d, rng)
-            fname = f"{rng.choice(['BC', 'Bao cao', 'baocao'])}_{report}_{code}_{d:%d%m}{'_' + str(k) if k else ''}.xlsx"
+            fname = (
+                f"{rng.choice(['BC', 'Bao cao', 'baocao'])}_{report}_{code}_{d:%d%m}{'_' + str(k) if k else ''}.xlsx"
+            )
         msg.add_attachment(
             data,
             maintype="application",
@@ -851,7 +896,9 @@ def generate(out: Path, seed: int) -> dict[str, Any]:
     exp = truth(mails, month_deadline)
     (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=1))
     (out / "expected.json").write_text(json.dumps(exp, ensure_ascii=False, indent=1))
-    (out / "layouts.json").write_text(json.dumps({u: vars(x) for u, x in layouts.items()}, ensure_ascii=False, indent=1))
+    (out / "layouts.json").write_text(
+        json.dumps({u: vars(x) for u, x in layouts.items()}, ensure_ascii=False, indent=1)
+    )
     return {"manifest": manifest, "expected": exp, "month_deadline": month_deadline}
 
 
@@ -988,22 +1035,24 @@ def score(gen: dict[str, Any], got: dict[str, Any]) -> list[str]:
                             s["t_ok"] += 1
                         else:
                             misses.append(f"{code} {start} totals: {ind}.{meas} {v} -> {x}")
-        rows.append(
-            f"| {code} | {len(periods)} | {s['st_ok']}/{s['st_n']} ({s['shown']}) | {s['exact']} | {s['wrong']} | {s['missing']} "
-            f"| {s['extra']} | {s['t_ok']}/{s['t_n']} |"
-        )
+        rows.append(_row(code, str(len(periods)), s))
         for k in all_:
             all_[k] += s[k]
-    rows.append(
-        f"| all | | {all_['st_ok']}/{all_['st_n']} ({all_['shown']}) | {all_['exact']} | {all_['wrong']} | {all_['missing']} "
-        f"| {all_['extra']} | {all_['t_ok']}/{all_['t_n']} |"
-    )
+    rows.append(_row("all", "", all_))
     head = [
-        "| report | periods | statuses right (of which shown unreadable) | figures exact | wrong | missing | extra | totals exact |",
+        "| report | periods | statuses right (shown unreadable) | figures exact | wrong | missing | extra "
+        "| totals exact |",
         "|---|---|---|---|---|---|---|---|",
     ]
     tail = ["", "misses:" if misses else "misses: none", *("  " + m for m in misses)]
     return head + rows + tail + ["notes:" if notes else "notes: none", *("  " + m for m in notes)]
+
+
+def _row(name: str, periods: str, s: dict[str, int]) -> str:
+    return (
+        f"| {name} | {periods} | {s['st_ok']}/{s['st_n']} ({s['shown']}) | {s['exact']} | {s['wrong']} "
+        f"| {s['missing']} | {s['extra']} | {s['t_ok']}/{s['t_n']} |"
+    )
 
 
 def main() -> int:

@@ -343,5 +343,8 @@ def test_rows_whose_names_hold_numbers_are_found_and_their_numbers_are_no_figure
         AGE_FORM,
         DAY,
     )
-    assert values(result) == {"tu_1_5": {"doi_tuong": 157, "da_tiem": 35}, "tu_6_10": {"doi_tuong": 1100, "da_tiem": 227}}
+    assert values(result) == {
+        "tu_1_5": {"doi_tuong": 157, "da_tiem": 35},
+        "tu_6_10": {"doi_tuong": 1100, "da_tiem": 227},
+    }
     assert result is not None and result.problems == ()
