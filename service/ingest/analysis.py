@@ -302,8 +302,8 @@ def _other_sheets(
     from service.ingest.choice import choose_report
 
     fmt = info.result.detected_format
-    if info.result.source != "spreadsheet" or fmt not in WORKBOOK_FORMATS:
-        return
+    if info.result.source != "spreadsheet" or fmt not in WORKBOOK_FORMATS or info.result.sheet_reason == "only":
+        return  # ("only": no other sheet holds a table of any report's rows and columns)
     data = next((a.data for a in parsed.attachments if hashlib.sha256(a.data).hexdigest() == info.sha256), None)
     grid = other_sheets(info.filename, fmt, data, routing.form.limits, info.result.sheet) if data else None
     if grid is None:
