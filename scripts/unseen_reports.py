@@ -366,7 +366,7 @@ def layout_for(rng: random.Random) -> Layout:
         text_numbers=rng.random() < 0.25,
         money=money,
         money_scale=scales,
-        sheet=rng.choice(["Sheet1", "Báo cáo", "BC", "Biểu 1", "Mẫu"]),
+        sheet=rng.choice(["Sheet1", "Báo cáo", "BC", "Biểu 1", "Mẫu", TEMPLATE]),
         code_column=rng.random() < 0.8,
         body_text=rng.choice([0.0, 0.0, 0.0, 0.3]),
     )
@@ -411,6 +411,7 @@ TITLES = {
 }
 
 
+TEMPLATE = "template"  # the unit keeps the sheet name of the form `baocao template --report CODE` wrote
 SHEET_OF = {"ngay": "Tiêm chủng", "tuan": "Dịch bệnh tuần", "thang": "Kinh phí tháng", "nhanh": "Báo cáo nhanh"}
 
 
@@ -426,10 +427,11 @@ def workbook(
     """One report as the unit's own .xlsx; with `book`, one more sheet of that workbook (b"")."""
     rep = REPORTS[report]
     wb = book if book is not None else openpyxl.Workbook()
-    ws = wb.create_sheet(SHEET_OF[report]) if book is not None else wb.active
+    own = f"Báo cáo ({report})" if lay.sheet == TEMPLATE else None  # as `baocao template` names it
+    ws = wb.create_sheet(own or SHEET_OF[report]) if book is not None else wb.active
     assert ws is not None
     if book is None:
-        ws.title = lay.sheet
+        ws.title = own or lay.sheet
     thin = Side(style="thin")
     box = Border(left=thin, right=thin, top=thin, bottom=thin)
     r = 1
@@ -606,7 +608,7 @@ def at(day: dt.date, rng: random.Random, lo: tuple[int, int], hi: tuple[int, int
     return dt.datetime.combine(day, dt.time(m // 60, m % 60, rng.randint(0, 59)), TZ)
 
 
-def plan(rng: random.Random, month_deadline: int | str) -> list[Mail]:
+def plan(rng: random.Random, month_deadline: int | str, layouts: dict[str, Layout]) -> list[Mail]:
     mails: list[Mail] = []
     # daily: the stations, every reporting day
     for unit in REPORTS["ngay"].units:
@@ -719,7 +721,15 @@ def plan(rng: random.Random, month_deadline: int | str) -> list[Mail]:
             continue
         merged.append(m)
     # a weekly form whose subject does not say which of the two alike reports it is
-    cand = [m for m in merged if m.case == "weekly" and m.unit in NHANH_UNITS and m.at.date() >= ONCE_START]
+    # (a unit whose sheet names the report, as the generated template does, is never undetermined)
+    cand = [
+        m
+        for m in merged
+        if m.case == "weekly"
+        and m.unit in NHANH_UNITS
+        and m.at.date() >= ONCE_START
+        and layouts[m.unit].sheet != TEMPLATE
+    ]
     if cand:
         m = rng.choice(cand)
         m.subject, m.case = "Gửi số liệu {d}", "undetermined"
@@ -877,7 +887,7 @@ def generate(out: Path, seed: int) -> dict[str, Any]:
     month_deadline: int | str = rng.choice([25, "last"])
     (out / "config.toml").write_text(config_toml(month_deadline), encoding="utf-8")
     layouts = {u[0]: layout_for(rng) for u in UNITS}
-    mails = plan(rng, month_deadline)
+    mails = plan(rng, month_deadline, layouts)
     manifest = []
     for n, m in enumerate(mails, 1):
         rel = f"emails/{m.at:%Y-%m-%d}/{n:03d}-{m.unit.lower()}-{m.case.replace(' ', '-')}.eml"
