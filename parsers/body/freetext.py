@@ -175,10 +175,17 @@ def _items(line: str, vocab: Vocabulary) -> list[_Item]:
     raw: list[_Item] = []
     pos = 0
     prev_word: str | None = None
+    numbered = _numbered_mentions(line, vocab)
     while True:
         m = _TOKEN_RE.search(line, pos)
         if m is None:
             break
+        span = next((s for s in numbered if s[0] <= m.start() < s[1]), None)
+        if span is not None:  # "Trẻ từ 1 đến 5 tuổi": its numbers name the row, they are no figures
+            raw.append(_Item("mention", span[0], line[span[0] : span[1]], code=span[2]))
+            prev_word = None
+            pos = span[1]
+            continue
         if m.lastgroup == "num":
             start, end = m.span()
             if _is_reference(line, start, end, prev_word):
@@ -205,6 +212,30 @@ def _items(line: str, vocab: Vocabulary) -> list[_Item]:
     return _with_mentions(raw, vocab)
 
 
+def _numbered_mentions(line: str, vocab: Vocabulary) -> list[tuple[int, int, str]]:
+    """(start, end, indicator) of each name of an indicator with a number in it ("Trẻ từ 1
+    đến 5 tuổi", "Người từ 18 tuổi trở lên"): read as words, its numbers would be
+    figures and the name never found. Longest names first, never overlapping."""
+    keys = [(key, code) for key, code in vocab.indicator_keys if any(w[:1].isdigit() for w in key)]
+    if not keys:
+        return []
+    flat = [
+        (w, m.start(), m.end())
+        for m in _TOKEN_RE.finditer(line)
+        if m.lastgroup in ("num", "word")
+        for w in words_of(m.group())
+    ]
+    found: list[tuple[int, int, str]] = []
+    used: set[int] = set()
+    for key, code in keys:
+        n = len(key)
+        for k in range(len(flat) - n + 1):
+            if used.isdisjoint(range(k, k + n)) and tuple(w for w, _, _ in flat[k : k + n]) == key:
+                used.update(range(k, k + n))
+                found.append((flat[k][1], flat[k + n - 1][2], code))
+    return sorted(found)
+
+
 def _with_mentions(items: list[_Item], vocab: Vocabulary) -> list[_Item]:
     """Replace each run of words (and the stops inside it) that names an indicator by
     one mention item; longest names first, never overlapping."""
@@ -221,7 +252,7 @@ def _with_mentions(items: list[_Item], vocab: Vocabulary) -> list[_Item]:
                 continue
             first, last = flat[k][1], flat[k + n - 1][1]
             span = set(range(first, last + 1))
-            if span & used or any(items[j].kind == "figure" for j in span):
+            if span & used or any(items[j].kind in ("figure", "mention") for j in span):
                 continue
             used |= span
             taken[first] = (last, code)

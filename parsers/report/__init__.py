@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-from parsers.model import AttachmentResult, FormSpec, Problem
+from parsers.model import AttachmentResult, FormSpec, Problem, ReadLimits
 from parsers.problems import FIGURE_FORMAT_PROBLEMS, PROBLEM_CODES, fill_sentence, render_problem
 from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
@@ -27,11 +27,13 @@ from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
 __all__ = [
     "FIGURE_FORMAT_PROBLEMS",
     "PROBLEM_CODES",
+    "WORKBOOK_FORMATS",
     "FormIndex",
     "fill_sentence",
     "form_index",
     "match_key",
     "needs_recognition",
+    "other_sheets",
     "read_attachment",
     "render_problem",
     "report_from_grid",
@@ -130,6 +132,23 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods", "fods"})
+
+
+def other_sheets(filename: str, fmt: str, data: bytes, limits: ReadLimits, used_sheet: str | None) -> Grid | None:
+    """The sheets of a workbook but `used_sheet` (the one a report of the file was read
+    from: several reports may come as the sheets of one workbook), or None when it has
+    no other sheet."""
+    if fmt not in WORKBOOK_FORMATS or len(data) > limits.max_attachment_bytes:
+        return None
+    try:
+        grid = read_grid(data, fmt, limits, filename)
+    except GridError:
+        return None
+    others = tuple(s for s in grid.sheets if s.name != used_sheet)
+    if not others or len(others) == len(grid.sheets):
+        return None
+    return Grid(others, grid.problems)
 
 
 def _read_scan(

@@ -226,6 +226,8 @@ def _by_report(
         )
         if found.code is not None:
             groups.setdefault(found.code, []).append(info)
+            for other, code in _other_sheets(parsed, info, found.code, routing, unit_code, report_day):
+                groups.setdefault(code, []).append(other)
         elif found.problem is not None:
             problems.append(_storable_problem(found.problem))
     body_code = None
@@ -281,6 +283,56 @@ def _by_report(
         problems.append(Problem("no_readable_attachment", {}))
     combined = Combined(merged_values, merged_sources, tuple(dict.fromkeys(problems)), readable, as_of, unit_text)
     return combined, tuple(readings)
+
+
+def _other_sheets(
+    parsed: ParsedMessage,
+    info: AttachmentInfo,
+    filed: str,
+    routing: Routing,
+    unit_code: str | None,
+    report_day: dt.date,
+) -> Iterator[tuple[AttachmentInfo, str]]:
+    """The other reports a workbook filed under `filed` carries on its other sheets (a
+    daily sheet and a monthly sheet in one file): each of the unit's other reports whose
+    form a table of another sheet matches, decided by that table (its sheet's report code,
+    or its rows and columns, holding some cell `filed`'s form has not, then the subject) as
+    for a file."""
+    from parsers.report import WORKBOOK_FORMATS, other_sheets, report_from_grid
+    from service.ingest.choice import choose_report
+
+    fmt = info.result.detected_format
+    if info.result.source != "spreadsheet" or fmt not in WORKBOOK_FORMATS or info.result.sheet_reason == "only":
+        return  # ("only": no other sheet holds a table of any report's rows and columns)
+    data = next((a.data for a in parsed.attachments if hashlib.sha256(a.data).hexdigest() == info.sha256), None)
+    grid = other_sheets(info.filename, fmt, data, routing.form.limits, info.result.sheet) if data else None
+    if grid is None:
+        return
+    by_code = {r.code: r for r in routing.reports}
+    primary = {(i.code, m.code) for i in by_code[filed].form.indicators for m in by_code[filed].form.measures}
+    done = {filed}
+    for report in routing.reports:
+        if report.code in done or (unit_code is not None and unit_code not in report.units):
+            continue
+        result = report_from_grid(grid, info.filename, fmt, report.form, report_day, source="spreadsheet")
+        if result.outcome != "read" or not result.values:
+            continue
+        found = choose_report(
+            routing.reports,
+            unit_code,
+            report_day,
+            filename=info.filename,
+            values=result.values,
+            sheet=result.sheet,
+            subject=parsed.subject,
+            rows=result.rows,
+            columns=result.columns,
+        )
+        cells = {(i, m) for i in result.rows for m in result.columns}
+        if found.code != report.code or not (found.how == "sheet" or cells - primary):
+            continue  # (a table another report fits better is taken when that report's turn comes)
+        done.add(report.code)
+        yield dataclasses.replace(info, result=storable_result(result, report.form)), report.code
 
 
 def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list[UnitConfig]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from parsers.body import read_body
-from parsers.model import AttachmentResult, ParsedMessage
+from parsers.model import AttachmentResult, FormSpec, IndicatorSpec, MeasureSpec, ParsedMessage
 from tests.unit.builders import FORM
 
 DAY = dt.date(2021, 8, 16)
@@ -318,3 +318,33 @@ def test_the_money_of_the_count_before_is_never_taken_across_indicators() -> Non
     result = read("Hộ kinh doanh phê duyệt 28 hộ, lao động tự do 60 triệu đồng.")
     assert values(result) == {"ho_kinh_doanh": {"phe_duyet": 28}}
     assert flags(result) == [("lao_dong_tu_do", "", "no_measure")]
+
+
+AGE_FORM = FormSpec(
+    (
+        MeasureSpec("doi_tuong", "Số trẻ trong diện tiêm", ("Số đối tượng",)),
+        MeasureSpec("da_tiem", "Số trẻ đã được tiêm", ("Đã tiêm",)),
+    ),
+    (
+        IndicatorSpec("tu_1_5", "Trẻ từ 1 đến 5 tuổi", ("Trẻ 1-5 tuổi",)),
+        IndicatorSpec("tu_6_10", "Trẻ từ 6 đến 10 tuổi", ("Từ 6 - 10 tuổi",)),
+    ),
+)
+
+
+def test_rows_whose_names_hold_numbers_are_found_and_their_numbers_are_no_figures() -> None:
+    # "Trẻ từ 1 đến 5 tuổi": the 1 and the 5 name the row (by its label or an alias)
+    result = read_body(
+        body(
+            "Trạm Y tế xã A báo cáo kết quả tiêm đến 16 giờ ngày 16/8/2021:\n\n"
+            "1. Trẻ từ 1 đến 5 tuổi: số trẻ trong diện tiêm: 157 trẻ, đã tiêm 35 trẻ.\n"
+            "- Từ 6 - 10 tuổi: số đối tượng 1.100 cháu, số trẻ đã được tiêm 227 trẻ.\n"
+        ),
+        AGE_FORM,
+        DAY,
+    )
+    assert values(result) == {
+        "tu_1_5": {"doi_tuong": 157, "da_tiem": 35},
+        "tu_6_10": {"doi_tuong": 1100, "da_tiem": 227},
+    }
+    assert result is not None and result.problems == ()

@@ -90,3 +90,37 @@ def test_without_reports_a_message_carries_no_report_rows(tmp_path: Path) -> Non
     _, _, figures, _ = analysis_rows(a, dt.datetime(2021, 8, 18, tzinfo=dt.UTC))
     assert figures and all("report_code" not in f for f in figures)
     assert a.values["ho_kinh_doanh"]["de_nghi"] == Decimal(5)
+
+
+def two_sheets(first: bytes, second: bytes) -> bytes:
+    """The sheets of two one-sheet workbooks as one workbook ("Báo cáo", "Báo cáo 2")."""
+    import io
+
+    import openpyxl
+
+    book = openpyxl.load_workbook(io.BytesIO(first))
+    ws = book.create_sheet("Báo cáo 2")
+    for row in openpyxl.load_workbook(io.BytesIO(second)).active.iter_rows(values_only=True):
+        ws.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def test_two_reports_as_two_sheets_of_one_workbook(cfg: Config) -> None:
+    rows = ("Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm", "Hỗ trợ hộ kinh doanh")
+    data = two_sheets(book(rows, DAILY_COLUMNS, 7), book(rows, MONTHLY_COLUMNS, 9))
+    a = analyse_message(email_bytes(attachments=[("bc.xlsx", XLSX, data)]), routing_for(cfg), DAY)
+    assert [(r.code, r.readable) for r in a.readings] == [("ngay", True), ("thang", True)]
+    assert a.readings[0].values["ho_kinh_doanh"] == {"de_nghi": 7, "phe_duyet": 7, "kinh_phi": 7_000_000}
+    assert a.readings[1].values["ho_kinh_doanh"]["kinh_phi_con_lai"] == 9_000_000
+    assert [i.filename for i in a.attachments] == ["bc.xlsx"]  # one file stored, read for two reports
+
+
+def test_a_workbook_of_two_daily_sheets_is_one_daily_report(cfg: Config) -> None:
+    # the other sheet holds the daily form again (yesterday's): no cell the daily report lacks
+    rows = ("Hỗ trợ đào tạo, bồi dưỡng, nâng cao trình độ kỹ năng nghề để duy trì việc làm", "Hỗ trợ hộ kinh doanh")
+    data = two_sheets(book(rows, DAILY_COLUMNS, 7), book(rows, DAILY_COLUMNS, 5))
+    a = analyse_message(email_bytes(attachments=[("bc.xlsx", XLSX, data)]), routing_for(cfg), DAY)
+    assert [r.code for r in a.readings] == ["ngay"]
+    assert a.readings[0].values["ho_kinh_doanh"]["de_nghi"] == 7
