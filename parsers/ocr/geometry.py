@@ -21,7 +21,7 @@ _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
-_SHADOW = 200  # paper darker than this around a seal: a photo's shadow
+_SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
 
@@ -33,7 +33,7 @@ def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
     page is seen through its brightest channel: the stamp is bright in red, black print
     under it stays dark in every channel (a faded stamp over digits in a photo); what
     stays bright there after the light is flattened is the stamp, made white (as grey
-    as the paper around it where that is in a photo's shadow). Red
+    as the paper around it when that lies in a photo's deep shadow). Red
     regions reaching the image's edge (a wooden desk) are background, made white.
 
     In two steps so a page can be decoded a band of rows at a time: `ink_planes` works
@@ -69,12 +69,13 @@ def finish_ink(planes: list[Gray]) -> Gray:
     flat = np.asarray(cv2.divide(out, paper, scale=255), dtype=np.uint8)
     np.logical_and(edge, flat > _STAMP_LIGHT, out=edge)
     del flat
-    # the seal made as light as the paper around it where that is in a shadow (a
-    # photo): white strokes there would lift the light `flatten_light` finds around
-    # them, the paper would turn grey and the seal's blurred outlines become ink.
-    # Where the paper is light (a scan), white.
-    paper[paper >= _SHADOW] = 255
-    out[edge] = paper[edge]
+    # a seal in a deep shadow (a photo) made as light as the paper around it: white
+    # strokes there would lift the light `flatten_light` finds around them, the paper
+    # would turn grey and the seal's blurred outlines become ink. Elsewhere, white.
+    if float(np.median(paper[edge])) < _SHADOW:
+        out[edge] = paper[edge]
+    else:
+        out[edge] = 255
     return out
 
 
