@@ -72,6 +72,8 @@ def finish_ink(planes: list[Gray]) -> Gray:
     # a seal in a deep shadow (a photo) made as light as the paper around it: white
     # strokes there would lift the light `flatten_light` finds around them, the paper
     # would turn grey and the seal's blurred outlines become ink. Elsewhere, white.
+    if not edge.any():
+        return out
     if float(np.median(paper[edge])) < _SHADOW:
         out[edge] = paper[edge]
     else:
