@@ -7,8 +7,12 @@ page turned upright (EXIF, then Tesseract's orientation detection), skew and
 perspective undone from the table's rules, the ruled grid found, and each cell
 recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
 cleared, and a figure not plainly sure is read again from the cell binarised at two
-sizes, readings that differ leaving it unsure (flagged downstream). The lines just
-above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
+sizes, readings that differ leaving it unsure (flagged downstream); only readings
+with a figure's shape are chosen from (`figures`). Then, over the page's cells: a few
+letters read in a column of figures (a stamp's ring text) are read again as a figure,
+a cell merged over figures whose rule was lost is read cell by cell of the grid, and a
+decimal point read for a comma is mended by its column; each such figure unsure. The
+lines just above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
 Nothing is written and nothing leaves the process; the caps of `ReadLimits` (pages,
 megapixels, seconds by the injected clock) raise `GridError(over_limit)`.
 """
