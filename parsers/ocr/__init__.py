@@ -408,8 +408,16 @@ def _read_figure(
     chosen from, when there are any: when none has it, two more sizes are read, and
     then readings mended at their ends (a stray mark read as a separator) are taken,
     unsure. None (or `text`) when fewer than `min_votes` readings agree."""
+    spaced: list[str] = []  # readings whose space between groups was taken as their mark
+
+    def compact(raw: str) -> str:
+        got = figures.compact(raw)
+        if got != "".join(raw.split()):
+            spaced.append(got)
+        return got
+
     first = recognise(crop, "digits")
-    readings = [("".join(first.text.split()), first.confidence)]
+    readings = [(compact(first.text), first.confidence)]
     numeric = looks_numeric(text)
     if (
         not text
@@ -417,16 +425,16 @@ def _read_figure(
         or _digits_of(readings[0][0]) != _digits_of(text)
         or not figures.well_formed(readings[0][0])
     ):
-        readings += _read_binarised(crop, (2, 3))
+        readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
     if numeric:
-        readings.append(("".join(text.split()), text_conf))
+        readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
     if not found:
         return (text, 0.0) if text else None
     formed = [(f, c) for f, c in found if figures.well_formed(f)]
     mended = False
     if not formed:  # no reading has a figure's shape: other sizes
-        found += [(f, c) for f, c in _read_binarised(crop, _MORE_SIZES) if _digits_of(f)]
+        found += [(compact(t), c) for t, c in _read_binarised(crop, _MORE_SIZES) if _digits_of(t)]
         formed = [(f, c) for f, c in found if figures.well_formed(f)]
     if not formed:  # then the readings without a mark at either end
         formed = [(figures.stripped(f), c) for f, c in found if figures.well_formed(figures.stripped(f))]
@@ -441,19 +449,21 @@ def _read_figure(
     conf = min(votes[figure])
     if not numeric:
         conf *= 0.5  # the text model took it for letters
+    mended = mended or figure in spaced  # a space taken for a group mark: mended too
     if len(votes) > 1 or len(pool) < len(found) or mended:
         conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
     return figure, conf
 
 
 def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[float, ...]) -> list[tuple[str, float]]:
-    """The digits model's readings of `crop` enlarged by each factor and binarised (Otsu)."""
+    """The digits model's readings of `crop` enlarged by each factor and binarised
+    (Otsu), as read (`figures.compact` makes them figures)."""
     out = []
     for factor in factors:
         big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
         _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
-        out.append(("".join(got.text.split()), got.confidence))
+        out.append((got.text, got.confidence))
     return out
 
 

@@ -20,6 +20,17 @@ _SHORT_TAIL = re.compile(r"^(?P<head>-?\d{1,3}(?:[.,]\d{3})+)[.,](?P<tail>\d{1,2
 _SEPARATORS = ".,"
 
 
+def compact(text: str) -> str:
+    """A reading without its spaces; a space between groups of three of a figure that
+    also groups with a mark ('885 180.000', '81.020 000') is that mark."""
+    spaced = " ".join(text.split())
+    if " " in spaced:
+        for mark in _SEPARATORS:
+            if mark in spaced and re.fullmatch(rf"-?\d{{1,3}}(?:[ {re.escape(mark)}]\d{{3}})+", spaced):
+                return spaced.replace(" ", mark)
+    return spaced.replace(" ", "")
+
+
 def well_formed(text: str) -> bool:
     """Whether `text` (no spaces) is written as a figure is: plain, or in groups of three."""
     return bool(_PLAIN.match(text) or _GROUPED.match(text))

@@ -50,6 +50,21 @@ def test_a_short_tail_behind_a_group_mark_gets_the_decimal_mark() -> None:
     assert figures.with_decimal_mark("1.234.567", ",") is None  # groups of three only
 
 
+def test_a_space_between_groups_of_a_figure_grouped_by_a_mark_is_that_mark() -> None:
+    assert figures.compact("885 180.000") == "885.180.000"
+    assert figures.compact("81.020 000") == "81.020.000"
+    assert figures.compact("1 234,5") == "1234,5"  # no mark between groups: spaces dropped
+    assert figures.compact("1 234") == "1234"
+    assert figures.compact(" 3.540.150.000 ") == "3.540.150.000"
+
+
+def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("885 180.000", 0.9), Reading("885 180.000", 0.9), Reading("885 180.000", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    figure, conf = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0)
+    assert figure == "885.180.000" and conf < 0.8
+
+
 def _crop() -> np.ndarray:
     crop = np.full((30, 60), 255, dtype=np.uint8)
     crop[5:25, 10:50] = 0
