@@ -7,8 +7,12 @@ page turned upright (EXIF, then Tesseract's orientation detection), skew and
 perspective undone from the table's rules, the ruled grid found, and each cell
 recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
 cleared, and a figure not plainly sure is read again from the cell binarised at two
-sizes, readings that differ leaving it unsure (flagged downstream). The lines just
-above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
+sizes, readings that differ leaving it unsure (flagged downstream); only readings
+with a figure's shape are chosen from (`figures`). Then, over the page's cells: a few
+letters read in a column of figures (a stamp's ring text) are read again as a figure,
+a cell merged over figures whose rule was lost is read cell by cell of the grid, and a
+decimal point read for a comma is mended by its column; each such figure unsure. The
+lines just above the table ("Đơn vị: ...", "Số liệu tính đến ngày ...") are read as notes.
 Nothing is written and nothing leaves the process; the caps of `ReadLimits` (pages,
 megapixels, seconds by the injected clock) raise `GridError(over_limit)`.
 """
@@ -24,7 +28,7 @@ import cv2
 import numpy as np
 
 from parsers.model import ReadLimits
-from parsers.ocr import geometry
+from parsers.ocr import figures, geometry
 from parsers.ocr.pages import iter_pages, release_memory
 from parsers.ocr.recognise import OcrUnavailable, Reading, end_engines, looks_numeric, orientation, recognise
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
@@ -45,6 +49,7 @@ _REMNANT_LEVEL = 220  # a faint rule's remnant is darker than paper, if barely
 _SPECK_AREA = 6  # pixels: dust, not a stroke
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the readings of a figure differ: never certain
 _SURE = 0.8  # a figure read at least this surely by the digits model is read once
+_MORE_SIZES = (1.5, 2.5)  # read too when no reading of a figure has a figure's shape
 
 
 class _Deadline:
@@ -113,6 +118,7 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     del above
     grid: dict[tuple[int, int], Cell] = {}
     merged: list[tuple[int, int, int, int]] = []
+    boxes: dict[tuple[int, int], tuple[int, int, int, int]] = {}
     for gc in cells:
         deadline.check()
         row, col = gc.row + 1, gc.col + 1
@@ -122,7 +128,30 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
         if got is None:
             continue
         text, conf = got
+        boxes[(row, col)] = gc.box
         grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=number)
+    for gc, parts in _split_merged(cells, grid):
+        # a rule between figures lost under a stamp or in a photo: each figure read in
+        # its own cell of the grid, never certain; kept merged unless every part is one
+        read = [(key, _read_cell(clean, table_ink, box)) for key, box in parts]
+        if any(got is None or not _digits_of(got[0]) or not _figure_like(got[0]) for _, got in read):
+            continue
+        merged.remove((gc.row + 1, gc.col + 1, gc.row_end + 1, gc.col_end + 1))
+        grid.pop((gc.row + 1, gc.col + 1), None)
+        for key, got in read:
+            assert got is not None
+            text, conf = got[0], min(got[1], _DIGIT_DISAGREEMENT_CONFIDENCE)
+            boxes[key] = dict(parts)[key]
+            grid[key] = Cell(text, text, None, False, coordinate(*key), confidence=conf, page=number)
+    for key in _figures_read_as_words(grid):
+        # the Vietnamese model read letters where the column holds figures (a stamp's
+        # ring over them): read as a figure, never certain
+        deadline.check()
+        again = _read_cell(clean, table_ink, boxes[key], as_figure=True)
+        if again is not None and _digits_of(again[0]):
+            text, conf = again[0], min(again[1], _DIGIT_DISAGREEMENT_CONFIDENCE)
+            grid[key] = Cell(text, text, None, False, coordinate(*key), confidence=conf, page=number)
+    _mend_decimal_marks(grid)
     return Sheet(name, grid, tuple(merged), is_active=number == 1, notes=tuple(notes))
 
 
@@ -161,8 +190,13 @@ def _lines_above(band: np.ndarray[Any, np.dtype[np.uint8]] | None, deadline: _De
 
 
 def _read_cell(
-    clean: np.ndarray[Any, np.dtype[np.uint8]], ink: np.ndarray[Any, np.dtype[np.uint8]], box: tuple[int, int, int, int]
+    clean: np.ndarray[Any, np.dtype[np.uint8]],
+    ink: np.ndarray[Any, np.dtype[np.uint8]],
+    box: tuple[int, int, int, int],
+    as_figure: bool = False,
 ) -> tuple[str, float] | None:
+    """A cell's text and confidence, or None when nothing is printed in it (or a dash);
+    `as_figure`: read by the digits model only, with the text model's reading left aside."""
     x0, y0, x1, y1 = box
     if x1 - x0 <= 2 * _INSET + 4 or y1 - y0 <= 2 * _INSET + 4:
         return None
@@ -183,6 +217,10 @@ def _read_cell(
     stray = _stray_specks(dark)
     if _is_dash(dark & ~stray, y1 - y0):
         return None  # a lone dash: nothing stated
+    if as_figure:
+        despeckled = crop.copy()
+        despeckled[stray] = 255
+        return _read_figure(_ink_box(despeckled, dark & ~stray), "", 0.0, min_votes=2)
     if stray.any():
         # dust above or below a figure is no part of it; a label keeps it (its
         # diacritics lie above its letters), so it is read without only as a figure
@@ -199,6 +237,94 @@ def _read_cell(
     if _figure_like(text):
         return _read_figure(text_crop, text, text_reading.confidence)
     return _fix_words(text), text_reading.confidence
+
+
+def _split_merged(
+    cells: list[geometry.GridCell], grid: dict[tuple[int, int], Cell]
+) -> list[tuple[geometry.GridCell, list[tuple[tuple[int, int], tuple[int, int, int, int]]]]]:
+    """Merged cells of the data rows that span only columns of figures (each with two
+    figures in rows outside it): each with the (row, column) keys and boxes of the
+    cells of the grid it covers, its rules taken from the cells around. Nothing for a
+    merged cell whose own reading is words (a label, a heading, a note)."""
+    numeric = {key for key, cell in grid.items() if looks_numeric(cell.text)}
+    per_row: dict[int, int] = {}
+    for r, _ in numeric:
+        per_row[r] = per_row.get(r, 0) + 1
+    data_rows = [r for r, n in per_row.items() if n >= 2]
+    if not data_rows:
+        return []
+    first = min(data_rows)
+    lefts = {gc.col: gc.box[0] for gc in cells}
+    rights = {gc.col_end: gc.box[2] for gc in cells}
+    tops = {gc.row: gc.box[1] for gc in cells}
+    bottoms = {gc.row_end: gc.box[3] for gc in cells}
+    out = []
+    for gc in cells:
+        if (gc.row_end == gc.row and gc.col_end == gc.col) or gc.col == 0 or gc.row + 1 < first:
+            continue
+        own = grid.get((gc.row + 1, gc.col + 1))
+        if own is not None and not _figure_like(own.text):
+            continue
+        rows = range(gc.row, gc.row_end + 1)
+        cols = range(gc.col, gc.col_end + 1)
+        if any(sum(1 for r, c in numeric if c == j + 1 and r >= first and r - 1 not in rows) < 2 for j in cols):
+            continue
+        if any(i not in tops or i not in bottoms for i in rows) or any(j not in lefts or j not in rights for j in cols):
+            continue
+        parts = [((i + 1, j + 1), (lefts[j], tops[i], rights[j], bottoms[i])) for i in rows for j in cols]
+        out.append((gc, parts))
+    return out
+
+
+def _figures_read_as_words(grid: dict[tuple[int, int], Cell]) -> list[tuple[int, int]]:
+    """Cells of the data rows whose reading is a few letters (no word of four) in a
+    column of figures: a figure under a stamp's ring, whose ring text the Vietnamese
+    model read. The data rows start at the first row with two figures; the first
+    column (numbers of the rows, sections 'I', 'II') and any cell read as a figure
+    are left as they are, and so is a column with fewer than two figures besides."""
+    numeric = {key for key, cell in grid.items() if looks_numeric(cell.text)}
+    per_row: dict[int, int] = {}
+    for r, _ in numeric:
+        per_row[r] = per_row.get(r, 0) + 1
+    data_rows = [r for r, n in per_row.items() if n >= 2]
+    if not data_rows:
+        return []
+    first = min(data_rows)
+    out = []
+    for (r, c), cell in sorted(grid.items()):
+        if r < first or c == 1 or (r, c) in numeric or _figure_like(cell.text) or not _garbled(cell.text):
+            continue
+        if sum(1 for r2, c2 in numeric if c2 == c and r2 >= first and r2 != r) >= 2:
+            out.append((r, c))
+    return out
+
+
+_ROMAN = re.compile(r"^[IVXLivxl]+[.)]?$")
+
+
+def _garbled(text: str) -> bool:
+    """A short reading with no word of four letters or more, and not a section number:
+    what the Vietnamese model makes of a stamp's ring text ('lể', 'LÊN NỈ', 'kỂn Đo,')."""
+    compact = text.replace(" ", "")
+    if not compact or len(compact) > 12 or _ROMAN.match(compact):
+        return False
+    return re.search(r"[^\W\d_]{4}", text) is None
+
+
+def _mend_decimal_marks(grid: dict[tuple[int, int], Cell]) -> None:
+    """A figure read as groups of three and a short tail behind the same mark
+    ('3.876.36') written with the decimal mark its column's other figures write
+    before their decimals ('440,32' above it: '3.876,36'), and left unsure (flagged).
+    Nothing in a column of whole figures: there the tail is a group that lost a digit."""
+    for key, cell in list(grid.items()):
+        if not looks_numeric(cell.text) or figures.well_formed(cell.text):
+            continue
+        column = [c.text for (r, col), c in grid.items() if col == key[1] and r != key[0] and looks_numeric(c.text)]
+        mark = figures.decimal_mark(column)
+        mended = figures.with_decimal_mark(cell.text, mark) if mark is not None else None
+        if mended is not None:
+            conf = min(cell.confidence or 0.0, _DIGIT_DISAGREEMENT_CONFIDENCE)
+            grid[key] = Cell(mended, mended, None, False, cell.coordinate, confidence=conf, page=cell.page)
 
 
 # Tesseract's Vietnamese model reads a few words of the form wrongly, the same way in
@@ -271,35 +397,74 @@ def _ink_box(
     )
 
 
-def _read_figure(crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float) -> tuple[str, float] | None:
+def _read_figure(
+    crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float, min_votes: int = 1
+) -> tuple[str, float] | None:
     """A figure cell read with the digits model; when that is not plainly sure (or the
-    text model saw other digits, or nothing) read again from the cell binarised at two
-    larger sizes, and the reading most of them agree on kept. Readings that differ
-    leave the figure unsure (flagged), never silently chosen."""
+    text model saw other digits, or nothing, or the reading has no figure's shape) read
+    again from the cell binarised at two larger sizes, and the reading most of them
+    agree on kept. Readings that differ leave the figure unsure (flagged), never
+    silently chosen. Only readings with a figure's shape (`figures.well_formed`) are
+    chosen from, when there are any: when none has it, two more sizes are read, and
+    then readings mended at their ends (a stray mark read as a separator) are taken,
+    unsure. None (or `text`) when fewer than `min_votes` readings agree."""
+    spaced: list[str] = []  # readings whose space between groups was taken as their mark
+
+    def compact(raw: str) -> str:
+        got = figures.compact(raw)
+        if got != "".join(raw.split()):
+            spaced.append(got)
+        return got
+
     first = recognise(crop, "digits")
-    readings = [("".join(first.text.split()), first.confidence)]
+    readings = [(compact(first.text), first.confidence)]
     numeric = looks_numeric(text)
-    if not text or first.confidence < _SURE or _digits_of(readings[0][0]) != _digits_of(text):
-        for factor in (2, 3):
-            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
-            _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
-            got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
-            readings.append(("".join(got.text.split()), got.confidence))
+    if (
+        not text
+        or first.confidence < _SURE
+        or _digits_of(readings[0][0]) != _digits_of(text)
+        or not figures.well_formed(readings[0][0])
+    ):
+        readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
     if numeric:
-        readings.append(("".join(text.split()), text_conf))
+        readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
     if not found:
         return (text, 0.0) if text else None
+    formed = [(f, c) for f, c in found if figures.well_formed(f)]
+    mended = False
+    if not formed:  # no reading has a figure's shape: other sizes
+        found += [(compact(t), c) for t, c in _read_binarised(crop, _MORE_SIZES) if _digits_of(t)]
+        formed = [(f, c) for f, c in found if figures.well_formed(f)]
+    if not formed:  # then the readings without a mark at either end
+        formed = [(figures.stripped(f), c) for f, c in found if figures.well_formed(figures.stripped(f))]
+        mended = bool(formed)
+    pool = formed or found
     votes: dict[str, list[float]] = {}
-    for f, c in found:
+    for f, c in pool:
         votes.setdefault(f, []).append(c)
     figure = max(votes, key=lambda f: (len(votes[f]), max(votes[f])))
+    if len(votes[figure]) < min_votes:
+        return (text, 0.0) if text else None
     conf = min(votes[figure])
     if not numeric:
         conf *= 0.5  # the text model took it for letters
-    if len(votes) > 1:
+    mended = mended or figure in spaced  # a space taken for a group mark: mended too
+    if len(votes) > 1 or len(pool) < len(found) or mended:
         conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
     return figure, conf
+
+
+def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[float, ...]) -> list[tuple[str, float]]:
+    """The digits model's readings of `crop` enlarged by each factor and binarised
+    (Otsu), as read (`figures.compact` makes them figures)."""
+    out = []
+    for factor in factors:
+        big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
+        out.append((got.text, got.confidence))
+    return out
 
 
 def _clear_rule_remnants(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:

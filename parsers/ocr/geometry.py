@@ -21,6 +21,7 @@ _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
+_SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
 
@@ -31,7 +32,8 @@ def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
     Where the ink is red (a seal; and a pixel or two around it, its blurred edge) the
     page is seen through its brightest channel: the stamp is bright in red, black print
     under it stays dark in every channel (a faded stamp over digits in a photo); what
-    stays bright there after the light is flattened is the stamp, made white. Red
+    stays bright there after the light is flattened is the stamp, made white (as grey
+    as the paper around it when that lies in a photo's deep shadow). Red
     regions reaching the image's edge (a wooden desk) are background, made white.
 
     In two steps so a page can be decoded a band of rows at a time: `ink_planes` works
@@ -63,10 +65,19 @@ def finish_ink(planes: list[Gray]) -> Gray:
     del red
     out[edge] = value[edge]
     del value
-    flat = flatten_light(out)
+    paper = paper_light(out)
+    flat = np.asarray(cv2.divide(out, paper, scale=255), dtype=np.uint8)
     np.logical_and(edge, flat > _STAMP_LIGHT, out=edge)
     del flat
-    out[edge] = 255
+    # a seal in a deep shadow (a photo) made as light as the paper around it: white
+    # strokes there would lift the light `flatten_light` finds around them, the paper
+    # would turn grey and the seal's blurred outlines become ink. Elsewhere, white.
+    if not edge.any():
+        return out
+    if float(np.median(paper[edge])) < _SHADOW:
+        out[edge] = paper[edge]
+    else:
+        out[edge] = 255
     return out
 
 
@@ -96,6 +107,14 @@ def _touching_border(mask: Gray) -> np.ndarray[Any, np.dtype[np.bool_]]:
 def flatten_light(gray: Gray) -> Gray:
     """Divide by the paper's own brightness (a large closing), so shadows, a dark
     background and uneven scans become white paper with dark print."""
+    background = paper_light(gray)
+    flat = cv2.divide(gray, background, scale=255)
+    return np.asarray(flat, dtype=np.uint8)
+
+
+def paper_light(gray: Gray) -> Gray:
+    """The paper's own brightness around each pixel (a large closing, blurred; at
+    least 1), as `flatten_light` divides by it."""
     h, w = gray.shape
     k = max(15, (min(h, w) // 40) | 1)
     small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA) if min(h, w) > 800 else gray
@@ -104,8 +123,7 @@ def flatten_light(gray: Gray) -> Gray:
     background = cv2.GaussianBlur(background, (0, 0), ks / 3)
     if small is not gray:
         background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
-    flat = cv2.divide(gray, np.maximum(background, 1, out=background), scale=255)
-    return np.asarray(flat, dtype=np.uint8)
+    return np.asarray(np.maximum(background, 1, out=background), dtype=np.uint8)
 
 
 def binarize(gray: Gray) -> Gray:

@@ -406,6 +406,27 @@ def test_black_print_under_a_red_seal_stays_and_the_seal_goes() -> None:
     assert int(geometry.drop_coloured_ink(desk)[5, 5]) == 255
 
 
+def test_a_seal_in_a_photos_shadow_leaves_no_ring_of_ink() -> None:
+    import cv2
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    rgb = np.full((400, 400, 3), 150, dtype=np.uint8)  # paper in a shadow
+    rgb[:, :60] = 235  # and in the light
+    rgb[150:250, 30:50] = 20  # print
+    cv2.circle(rgb, (220, 200), 90, (150, 40, 45), 10)  # the seal's ring
+    rgb = cv2.GaussianBlur(rgb, (0, 0), 1.5)  # a phone's blur: outlines darker than the ring
+    gray = geometry.drop_coloured_ink(rgb)
+    assert 130 <= int(gray[200, 130]) <= 170  # the ring is paper as grey as around it, not white
+    ink = geometry.binarize(geometry.flatten_light(gray))
+    assert not ink[100:300, 120:320].any()  # nothing of the ring is ink
+    assert ink[200, 40] and int(gray[200, 40]) < 100  # the print stays
+    light = np.full((200, 200, 3), 235, dtype=np.uint8)
+    cv2.circle(light, (100, 100), 60, (200, 60, 60), 8)
+    assert int(geometry.drop_coloured_ink(light)[100, 40]) == 255  # on light paper the seal is white
+
+
 def test_a_page_decoded_in_bands_loses_ink_as_the_whole_page_would() -> None:
     import numpy as np
 

@@ -1,0 +1,190 @@
+"""Readings of recognised figure cells (parsers.ocr): a figure's shape (groups of three
+digits), the decimal mark by the table's other figures, and a figure under a stamp's
+ring text read again as a figure; every reading mended or re-read stays unsure."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import parsers.ocr as ocr
+from parsers.ocr import figures
+from parsers.ocr.recognise import Reading
+from parsers.readers import Cell, coordinate
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["7", "1234", "12,5", "0.65", "1.234", "482.580.600", "2.998,8", "1,234.5", "1.125.140", "-12", "431230.006"],
+)
+def test_a_figure_written_plain_or_in_groups_of_three_is_well_formed(text: str) -> None:
+    assert figures.well_formed(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["482.580.6000", "3.-540.150.000", ".1.18.966.000", "3.876.36", "2,998,8", ",65", "1.180,", "3.627.200000", "1..2"],
+)
+def test_a_reading_of_another_shape_is_not(text: str) -> None:
+    assert not figures.well_formed(text)
+
+
+def test_marks_at_either_end_are_stripped() -> None:
+    assert figures.stripped(",65") == "65"
+    assert figures.stripped("1.180,") == "1.180"
+    assert figures.stripped("1.234,5") == "1.234,5"
+
+
+def test_the_decimal_mark_is_the_one_the_columns_decimals_show() -> None:
+    assert figures.decimal_mark(["440,32", "1.389", "3.876,36", "350.000.000"]) == ","
+    assert figures.decimal_mark(["440.32", "1,389,000.5", "12"]) == "."
+    assert figures.decimal_mark(["1.125.140", "3.280.410", "86.950"]) is None  # whole figures tell none
+    assert figures.decimal_mark(["1,5", "2.5"]) is None  # as many of each
+
+
+def test_a_short_tail_behind_a_group_mark_gets_the_decimal_mark() -> None:
+    assert figures.with_decimal_mark("3.876.36", ",") == "3.876,36"
+    assert figures.with_decimal_mark("2,998,8", ",") == "2.998,8"
+    assert figures.with_decimal_mark("3,876,36", ".") == "3,876.36"
+    assert figures.with_decimal_mark("482.580.6000", ",") is None  # a digit too many: no tail
+    assert figures.with_decimal_mark("1.234.567", ",") is None  # groups of three only
+
+
+def test_a_space_between_groups_of_a_figure_grouped_by_a_mark_is_that_mark() -> None:
+    assert figures.compact("885 180.000") == "885.180.000"
+    assert figures.compact("81.020 000") == "81.020.000"
+    assert figures.compact("1 234,5") == "1234,5"  # no mark between groups: spaces dropped
+    assert figures.compact("1 234") == "1234"
+    assert figures.compact(" 3.540.150.000 ") == "3.540.150.000"
+
+
+def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("885 180.000", 0.9), Reading("885 180.000", 0.9), Reading("885 180.000", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    figure, conf = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0)
+    assert figure == "885.180.000" and conf < 0.8
+
+
+def _crop() -> np.ndarray:
+    crop = np.full((30, 60), 255, dtype=np.uint8)
+    crop[5:25, 10:50] = 0
+    return crop
+
+
+def test_only_readings_with_a_figures_shape_are_chosen_and_the_figure_stays_unsure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    answers = iter([Reading("482.580.6000", 0.9), Reading("482.580.600", 0.7), Reading("482.580.6000", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    figure, conf = ocr._read_figure(_crop(), "482.580.6000", 0.9) or ("", 1.0)
+    assert figure == "482.580.600"  # the one reading a figure could be, though outvoted
+    assert conf < 0.8
+
+
+def test_a_reading_mended_at_its_ends_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading(",65", 0.9)] * 5)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    figure, conf = ocr._read_figure(_crop(), ",65", 0.9) or ("", 1.0)
+    assert figure == "65" and conf < 0.8
+
+
+def test_a_figure_re_read_needs_two_agreeing_readings(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("", 0.0), Reading("0", 0.4), Reading("8", 0.3)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) is None  # noise, not a figure
+    answers = iter([Reading("", 0.0), Reading("27", 0.46), Reading("27", 0.43)])
+    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) == ("27", pytest.approx(0.215))
+
+
+def _grid(rows: list[list[str]]) -> dict[tuple[int, int], Cell]:
+    return {
+        (r, c): Cell(text, text, None, False, coordinate(r, c), confidence=0.95, page=1)
+        for r, row in enumerate(rows, start=1)
+        for c, text in enumerate(row, start=1)
+        if text
+    }
+
+
+def test_letters_read_in_a_column_of_figures_are_read_again_as_a_figure() -> None:
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Hộ đăng ký", "Số hộ được xét duyệt"],
+            ["1", "Nhà bị sập", "65", "60"],
+            ["2", "Người chết", "29", "lể"],  # a stamp's ring text over '27'
+            ["3", "Bị thương", "239", "229"],
+            ["4", "Gia súc", "1.238", "LÊN NỈ"],
+            ["II", "Cây trồng", "Tổng", "1.032"],  # a word of four letters: a word
+            ["", "Tổng cộng", "1.571", "1.400"],
+        ]
+    )
+    assert ocr._figures_read_as_words(grid) == [(3, 4), (5, 4)]
+
+
+def test_a_header_or_a_column_of_words_is_not_read_as_figures() -> None:
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Số hộ", "Ghi chú"],
+            ["1", "Nhà bị sập", "65", "xã"],
+            ["2", "Người chết", "29", "ok"],
+            ["3", "Bị thương", "239", "12"],
+        ]
+    )
+    # 'Số hộ' is above the data rows; 'xã', 'ok' are in a column with one figure only
+    assert ocr._figures_read_as_words(grid) == []
+
+
+def test_a_decimal_point_read_for_a_comma_is_mended_by_its_column_and_flagged() -> None:
+    grid = _grid(
+        [
+            ["440,32", "1.125.140"],
+            ["3.876.36", "1.892.89"],  # a decimal comma read as a point; a whole figure's lost digit
+            ["687,27", "3.280.410"],
+        ]
+    )
+    ocr._mend_decimal_marks(grid)
+    assert grid[(2, 1)].text == "3.876,36"
+    assert (grid[(2, 1)].confidence or 1.0) < 0.8
+    assert grid[(2, 2)].text == "1.892.89"  # no decimals in its column: left as read (no figure)
+    assert grid[(1, 1)].text == "440,32" and grid[(1, 1)].confidence == 0.95
+
+
+def _lattice(rows: int, cols: int, merged: tuple[int, int, int, int]) -> list:
+    """GridCells of a regular lattice (100 x 50 px cells, 0-based) with one merged cell."""
+    from parsers.ocr.geometry import GridCell
+
+    r0, c0, r1, c1 = merged
+    out = [GridCell(r0, c0, r1, c1, (c0 * 100, r0 * 50, (c1 + 1) * 100, (r1 + 1) * 50))]
+    for i in range(rows):
+        for j in range(cols):
+            if not (r0 <= i <= r1 and c0 <= j <= c1):
+                out.append(GridCell(i, j, i, j, (j * 100, i * 50, (j + 1) * 100, (i + 1) * 50)))
+    return out
+
+
+def test_a_cell_merged_over_two_columns_of_figures_is_split_by_the_rules_around() -> None:
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Kinh phí", "Số hộ"],
+            ["1", "Nhà bị sập", "440,32", "35"],
+            ["2", "Bị thương", "3.876,36", "1.180"],
+            ["3", "Gạo cứu đói", "", ""],  # one cell over both: the rule between lost
+        ]
+    )
+    cells = _lattice(4, 4, (3, 2, 3, 3))
+    split = ocr._split_merged(cells, grid)
+    assert len(split) == 1
+    assert split[0][1] == [((4, 3), (200, 150, 300, 200)), ((4, 4), (300, 150, 400, 200))]
+
+
+def test_a_merged_label_or_heading_is_not_split() -> None:
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Kết quả", ""],
+            ["", "", "Kinh phí", "Số hộ"],
+            ["1", "Nhà bị sập", "440,32", "35"],
+            ["2", "Bị thương", "3.876,36", "1.180"],
+        ]
+    )
+    assert ocr._split_merged(_lattice(4, 4, (0, 2, 0, 3)), grid) == []  # the heading over both
+    grid[(3, 1)] = grid.pop((3, 2))  # a label over the first two columns: words
+    assert ocr._split_merged(_lattice(4, 4, (2, 0, 2, 1)), grid) == []
