@@ -29,7 +29,8 @@ from storage.leases import LeaseInfo
 from storage.models import Message, OutboxMail
 from storage.records import MessageRecord, message_record
 
-# Rows that count against the per-address daily cap: everything that went or may still go.
+# Rows that count against the per-address daily cap: everything that went or may still go
+# (the cap counts per report: service/schedule/outbox.py _plan_one).
 COUNTED = (PENDING, SENDING, SENT, FAILED)
 
 
@@ -113,12 +114,16 @@ def insert_once(session: Session, values: dict[str, Any]) -> bool:
     return inserted is not None
 
 
-def counted_today(session: Session, address: str, day: dt.date) -> int:
-    """Mails to `address` counted against its cap on `day`."""
+def counted_today(session: Session, address: str, day: dt.date, report_code: str = "") -> int:
+    """Mails to `address` counted against its cap on `day`: those of `report_code` only (a
+    [[reports]] entry's reminders; "" the replies, and without [[reports]] the reminders too)."""
     return (
         session.scalar(
             select(func.count(OutboxMail.id)).where(
-                OutboxMail.recipient == address, OutboxMail.cap_day == day, OutboxMail.state.in_(COUNTED)
+                OutboxMail.recipient == address,
+                OutboxMail.cap_day == day,
+                OutboxMail.report_code == report_code,
+                OutboxMail.state.in_(COUNTED),
             )
         )
         or 0

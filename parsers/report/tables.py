@@ -347,9 +347,15 @@ def _match_single(stack: list[str], index: FormIndex, quality: int) -> str | Non
 
 
 def _find_unit_and_date(view: _SheetView, table: Table) -> tuple[str | None, dt.date | None]:
-    """ "Đơn vị: ..." and "... tính đến ngày dd/mm/yyyy", above the table first."""
+    """ "Đơn vị: ..." and "... tính đến ngày dd/mm/yyyy", above the table first.
+
+    The as-of date is the unit's own line ("Số liệu tính đến ngày ..."); a date inside a
+    title ("BÁO CÁO NHANH SỐ LIỆU ĐẾN NGÀY 20/8/2021") is taken only when the sheet has no
+    such line at all, filled in or not."""
     unit: str | None = None
-    as_of: dt.date | None = None
+    own: dt.date | None = None  # from the first own as-of line that has a date
+    has_own = False
+    titled: dt.date | None = None  # from the first title-like line that has a date
     texts: list[tuple[str, list[Cell]]] = [(n, []) for n in view.sheet.notes]
     table_rows = {r for r, _, _ in table.rows}
     last = max(table_rows, default=table.first_data_row)
@@ -367,12 +373,34 @@ def _find_unit_and_date(view: _SheetView, table: Table) -> tuple[str | None, dt.
                     value = m.group(1).strip() or _next_text(right)
                     if value and not scale_from_header(value) and not _is_measure_unit(value):
                         unit = _tidy_unit(value)
-            if as_of is None:
-                if _AS_OF_RE.search(line):
-                    as_of = _date_from(line, right)
-        if unit is not None and as_of is not None:
+            if own is not None:
+                continue
+            m = _AS_OF_RE.search(line)
+            if m is None:
+                continue
+            if _is_own_as_of_line(line, m.start()):
+                has_own = True
+                own = _date_from(line, right)
+            elif titled is None:
+                titled = _date_from(line, right)
+        if unit is not None and own is not None:
             break
-    return unit, as_of
+    return unit, own if has_own else titled
+
+
+# Words that may stand before "tính đến" on an as-of line of its own: "Số liệu", and the
+# stray letters OCR leaves at the edge of a scan ("ị Số liệu ...", "| __ Sđ liệu ...").
+_AS_OF_LEAD_WORDS = frozenset({"số", "liệu", "so", "lieu"})
+
+
+def _is_own_as_of_line(line: str, start: int) -> bool:
+    """Whether the as-of phrase starting at `start` begins its line ("(Số liệu tính đến
+    ngày ...)", also after "Đơn vị: ..." on the same line) rather than ending a title
+    ("BÁO CÁO NHANH SỐ LIỆU ĐẾN NGÀY 20/8/2021")."""
+    if _UNIT_RE.match(line):
+        return True
+    lead = _LETTERS_RE.findall(line[:start])
+    return all(len(w) <= 2 or w.casefold() in _AS_OF_LEAD_WORDS for w in lead)
 
 
 def _is_measure_unit(value: str) -> bool:

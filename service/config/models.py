@@ -394,7 +394,9 @@ class AcknowledgementsModel(Table):
         False, description="Also reply to a sender that belongs to no unit."
     )
     daily_cap_per_address: Annotated[int, Check(v.integer(1))] = Field(
-        10, description="Most acknowledgements sent to one address in one day."
+        10,
+        description="Most acknowledgements (and, with [[reports]], most reminders of each report) sent to one "
+        "address in one day.",
     )
 
 

@@ -319,10 +319,16 @@ def _plan_one(
     slot_at: dt.datetime | None = None,
     report_code: str = "",
 ) -> int:
-    """Insert one row unless its key exists; 1 when it was inserted to be sent."""
+    """Insert one row unless its key exists; 1 when it was inserted to be sent.
+
+    The daily cap (a loop and flood breaker) counts per report: the reminders of one
+    [[reports]] entry count among themselves, so a unit due several reports on one day gets
+    each report's reminders and still its acknowledgements; the replies (acknowledgements,
+    notices; not of one report: a message may be filed under several) count together, and
+    without [[reports]] with the reminders, as one report's mail."""
     cap = cfg.acknowledgements.daily_cap_per_address
-    if why is None and counted_today(session, recipient, cap_day) >= cap:
-        why = f"daily cap of {cap} mails to this address reached"
+    if why is None and counted_today(session, recipient, cap_day, report_code) >= cap:
+        why = f"daily cap of {cap} mails to this address reached" + (f" for {report_code}" if report_code else "")
     domain = cfg.smtp.from_address.rsplit("@", 1)[-1] if cfg.smtp else "baocao.local"
     values = {
         "kind": kind,

@@ -283,6 +283,52 @@ def test_without_reminders_enabled_no_report_reminds(env: Env) -> None:
     assert not [j for j in d.scheduler.get_jobs() if j.id.startswith("reminders-")]
 
 
+SHARED = "vanphong.hai.xa@example.gov.vn"  # a sender of two communes, DUONG_QUANG and NONG_THUONG
+
+
+def _friday_of_reminders(env: Env, cap: int) -> list[OutboxMail]:
+    """Friday 20/8 with acknowledgements on and a daily cap of `cap`: the weekly report
+    reminds at 09:00 and 14:00, the daily one at 10:00 and 14:00; the shared address's rows."""
+    import dataclasses
+
+    acks = dataclasses.replace(env.cfg.acknowledgements, enabled=True, daily_cap_per_address=cap)
+    env.cfg = dataclasses.replace(env.cfg, acknowledgements=acks)
+    for when in (at(8, 20, 9, 0, 20), at(8, 20, 10, 0, 20), at(8, 20, 14, 0, 20)):
+        env.remind(when)
+    return [r for r in _rows(env) if r.recipient == SHARED]
+
+
+def test_the_daily_cap_counts_each_reports_reminders_apart_and_leaves_the_acknowledgements(env: Env) -> None:
+    # 2 units x (2 weekly + 2 daily reminders) = 8 mails to one address by 14:00, over a cap
+    # of 4 counted together; each report's reminders count among themselves
+    shared = _friday_of_reminders(env, cap=4)
+    assert [(r.report_code, r.state) for r in shared].count(("tuan", "sent")) == 4
+    assert [(r.report_code, r.state) for r in shared].count(("ngay", "sent")) == 4 and len(shared) == 8
+    assert len([m for m in env.reminders() if m["To"] == SHARED]) == 8
+    # its reports, after all that, are still acknowledged: the reminders take nothing of the
+    # replies' cap
+    send(env, SHARED, at(8, 20, 14, 30), book(WEEKLY_ROWS, ALL_COLUMNS, 2), subject="Báo cáo tuần Dương Quang")
+    d = env.daemon(at(8, 20, 14, 31))
+    try:
+        d.poll()
+        d.outbox()
+    finally:
+        d.close()
+    with env.sessions() as s:
+        [ack] = s.scalars(select(OutboxMail).where(OutboxMail.kind == "ack", OutboxMail.recipient == SHARED))
+    assert ack.state == "sent", ack.last_error
+
+
+def test_the_daily_cap_still_stops_one_reports_reminders_to_one_address(env: Env) -> None:
+    shared = _friday_of_reminders(env, cap=3)  # each report's 4th reminder to it is one too many
+    for report in ("tuan", "ngay"):
+        mine = [r for r in shared if r.report_code == report]
+        assert sorted(r.state for r in mine) == ["sent", "sent", "sent", "skipped"]
+        [capped] = [r for r in mine if r.state == "skipped"]
+        assert capped.last_error == f"daily cap of 3 mails to this address reached for {report}"
+        assert capped.slot_at is not None and capped.slot_at.astimezone(TZ7).hour == 14
+
+
 def _rows(env: Env) -> list[OutboxMail]:
     with env.sessions() as s:
         return list(s.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder").order_by(OutboxMail.id)))

@@ -313,3 +313,57 @@ def test_unit_and_date_on_one_line() -> None:
     result = read(xlsx(sheet))
     assert result.unit_text == "UBND xã Nông Thượng"
     assert result.as_of == dt.date(2021, 8, 12)
+
+
+# The as-of date: the unit's own "Số liệu tính đến ngày" line, not a date inside the title.
+_QUICK_TITLE = ["BÁO CÁO NHANH SỐ LIỆU ĐẾN NGÀY 20/8/2021"]
+
+
+def _as_of_of(title_rows: list[list[object]]) -> dt.date | None:
+    sheet = one_row_header_sheet(["Nội dung", "Số đề nghị"], [["Hộ kinh doanh", 5]], title_rows=title_rows)
+    result = read(xlsx(sheet))
+    assert result.outcome == "read"
+    return result.as_of
+
+
+def test_the_units_as_of_line_wins_over_a_date_in_the_title() -> None:
+    title = [_QUICK_TITLE, ["Đơn vị: UBND xã A"], ["Số liệu tính đến ngày 19/8/2021"], []]
+    assert _as_of_of(title) == dt.date(2021, 8, 19)
+
+
+def test_the_units_as_of_line_wins_wherever_it_stands() -> None:
+    # after "Đơn vị: ..." on the unit's line, in brackets, as a date cell, below the table
+    assert _as_of_of([_QUICK_TITLE, ["Đơn vị: UBND xã A   Số liệu tính đến ngày 18/8/2021"], []]) == dt.date(
+        2021, 8, 18
+    )
+    assert _as_of_of([_QUICK_TITLE, ["(Số liệu tính đến ngày 18/8/2021)"], []]) == dt.date(2021, 8, 18)
+    assert _as_of_of([_QUICK_TITLE, ["Tính đến ngày:", dt.datetime(2021, 8, 17)], []]) == dt.date(2021, 8, 17)
+    sheet = SheetSpec(
+        rows=[_QUICK_TITLE, [], ["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", 5], [], ["Số liệu đến ngày 16/8/2021"]]
+    )
+    assert read(xlsx(sheet)).as_of == dt.date(2021, 8, 16)
+
+
+def test_stray_ocr_letters_before_the_as_of_line_keep_it_the_units() -> None:
+    title = [["BÁO CÁO TIẾN ĐỘ TÍNH ĐẾN NGÀY 10/8/2021"], ["| __ Sđ liệu tính đến ngày 12/8/2021"], []]
+    assert _as_of_of(title) == dt.date(2021, 8, 12)
+
+
+def test_a_blank_as_of_line_is_not_filled_from_the_title() -> None:
+    title = [_QUICK_TITLE, ["Số liệu tính đến ngày ....../....../........"], []]
+    assert _as_of_of(title) is None
+
+
+def test_a_date_in_the_title_is_the_as_of_date_when_the_unit_wrote_no_such_line() -> None:
+    assert _as_of_of([_QUICK_TITLE, ["Đơn vị: UBND xã A"], []]) == dt.date(2021, 8, 20)
+    title = [["BÁO CÁO KẾT QUẢ THỰC HIỆN CHÍNH SÁCH HỖ TRỢ TÍNH ĐẾN HẾT NGÀY 15/8/2021"], []]
+    assert _as_of_of(title) == dt.date(2021, 8, 15)
+
+
+def test_a_documents_as_of_paragraph_wins_over_its_title() -> None:
+    data = docx_bytes(
+        [["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", 5]],
+        paragraphs=["BÁO CÁO NHANH SỐ LIỆU ĐẾN NGÀY 20/8/2021", "Đơn vị: UBND xã A", "Số liệu tính đến ngày 19/8/2021"],
+    )
+    result = read(data, "bao-cao.docx")
+    assert result.outcome == "read" and result.as_of == dt.date(2021, 8, 19)

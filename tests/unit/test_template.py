@@ -89,8 +89,12 @@ def test_a_reports_form_naming_its_period_reads_back_exactly(tmp_path, code):
     assert result.outcome == "read" and result.problems == ()
     assert {i: {m: Decimal(v) for m, v in row.items()} for i, row in result.values.items()} == values
     assert result.unit_text == unit.name
-    # the period's dates are not taken for the as-of date (the one-off's title, "... đến ngày
-    # 20/8/2021", is, with or without the period)
+    # the as-of date is the unit's own "Số liệu tính đến ngày" line: neither the period's dates
+    # nor a date in the title (the one-off's "... SỐ LIỆU ĐẾN NGÀY 20/8/2021") is taken for it
     plain = render_form(rcfg, unit, values, as_of=dt.date(2021, 8, 19))
     without = read_attachment("form.xlsx", "application/octet-stream", plain, report.form, dt.date(2021, 8, 19))
-    assert result.as_of == without.as_of == (dt.date(2021, 8, 20) if code == "nhanh_2008" else dt.date(2021, 8, 19))
+    assert result.as_of == without.as_of == dt.date(2021, 8, 19)
+    # left blank, the unit's line still stands: the title's date is not claimed for the unit
+    blank = render_form(rcfg, unit, values, period=period)
+    unfilled = read_attachment("form.xlsx", "application/octet-stream", blank, report.form, dt.date(2021, 8, 19))
+    assert unfilled.outcome == "read" and unfilled.as_of is None
