@@ -224,6 +224,7 @@ def memory(n: int) -> None:
         # pid -> (role, peak VmHWM KiB); a worker's role is its last one seen (the
         # recognition worker is a worker until it imports OpenCV)
         peaks: dict[int, tuple[str, int]] = {}
+        main_series: list[int] = []
         done = threading.Event()
 
         def sample():
@@ -231,6 +232,10 @@ def memory(n: int) -> None:
             while not done.is_set():
                 rss, pss = session_memory_kb(proc.pid)
                 samples.append(rss)
+                try:
+                    main_series.append(_status_kb(proc.pid).get("VmRSS", 0) // 1024)
+                except OSError:
+                    pass
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
                 for pid in os.listdir("/proc"):
                     if not pid.isdigit():
@@ -271,6 +276,7 @@ def memory(n: int) -> None:
         peak_pss_mb=round(peak_pss / 1024, 1),
         rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
         rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1),
+        main_rss_mb_series=main_series[:: max(1, len(main_series) // 40)] if os.environ.get("BENCH_SERIES") else None,
     )
 
 
