@@ -177,7 +177,37 @@ def session_memory_kb(sid: int) -> tuple[int, int]:
     return rss, pss
 
 
+def _status_kb(pid: int) -> dict[str, int]:
+    """VmRSS and VmHWM (the process's peak RSS so far) of `pid`, in KiB."""
+    out = {}
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith(("VmRSS:", "VmHWM:")):
+                out[line[:5]] = int(line.split()[1])
+    return out
+
+
+def _role(pid: int, main_pid: int) -> str:
+    """What a process of the poll's session is: main, fork server, resource tracker, a
+    reading worker, or the recognition worker (the one that mapped OpenCV/Tesseract)."""
+    if pid == main_pid:
+        return "main"
+    with open(f"/proc/{pid}/stat") as fh:
+        ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+    if ppid == main_pid:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            cmd = fh.read()
+        return "resource tracker" if b"resource_tracker" in cmd else "fork server"
+    with open(f"/proc/{pid}/maps") as fh:
+        maps = fh.read()
+    return "recognition worker" if "cv2" in maps or "tesser" in maps else "worker"
+
+
 def memory(n: int) -> None:
+    """`baocao poll` over an n-message backlog: the peak (VmHWM) of each of its processes,
+    their largest, the sum of the per-process peaks, the peak of the summed RSS and PSS
+    sampled every 0.25 s, and what `/usr/bin/time -v` would say (wait4's ru_maxrss: the
+    largest single process of the tree)."""
     with seeded_dovecot(n) as (server, user, _), tempfile.TemporaryDirectory() as tmp:
         path, env, _ = config_for(server, user, Path(tmp))
         started = time.perf_counter()
@@ -191,6 +221,10 @@ def memory(n: int) -> None:
         )
         peak = peak_pss = 0
         samples: list[int] = []
+        # pid -> (role, peak VmHWM KiB); a worker's role is its last one seen (the
+        # recognition worker is a worker until it imports OpenCV)
+        peaks: dict[int, tuple[str, int]] = {}
+        main_series: list[int] = []
         done = threading.Event()
 
         def sample():
@@ -198,26 +232,51 @@ def memory(n: int) -> None:
             while not done.is_set():
                 rss, pss = session_memory_kb(proc.pid)
                 samples.append(rss)
+                try:
+                    main_series.append(_status_kb(proc.pid).get("VmRSS", 0) // 1024)
+                except OSError:
+                    pass
                 peak, peak_pss = max(peak, rss), max(peak_pss, pss)
-                done.wait(0.5)
+                for pid in os.listdir("/proc"):
+                    if not pid.isdigit():
+                        continue
+                    try:
+                        if os.getsid(int(pid)) != proc.pid:
+                            continue
+                        hwm = _status_kb(int(pid)).get("VmHWM", 0)
+                        role = _role(int(pid), proc.pid)
+                    except (OSError, ValueError):
+                        continue
+                    peaks[int(pid)] = (role, max(hwm, peaks.get(int(pid), ("", 0))[1]))
+                done.wait(0.25)
 
         t = threading.Thread(target=sample, daemon=True)
         t.start()
-        rc = proc.wait()
+        _, status, usage = os.wait4(proc.pid, 0)
+        rc = os.waitstatus_to_exitcode(status)
+        proc.returncode = rc
         done.set()
         t.join()
         seconds = time.perf_counter() - started
     quarter = max(1, len(samples) // 4)
+    by_role: dict[str, list[float]] = {}
+    for role, hwm in peaks.values():
+        by_role.setdefault(role, []).append(round(hwm / 1024, 1))
     print_result(
         bench="backlog_memory",
         n=n,
         rc=rc,
         seconds=round(seconds, 1),
         messages_per_second=round(n / seconds, 1),
+        # the largest single process (as `/usr/bin/time -v` reports it: wait4's ru_maxrss)
+        max_rss_largest_process_mb=round(usage.ru_maxrss / 1024, 1),
+        peak_mb_by_process={k: sorted(v, reverse=True) for k, v in sorted(by_role.items())},
+        sum_of_process_peaks_mb=round(sum(h for _, h in peaks.values()) / 1024, 1),
         peak_rss_mb=round(peak / 1024, 1),
         peak_pss_mb=round(peak_pss / 1024, 1),
         rss_mb_first_quarter_max=round(max(samples[:quarter]) / 1024, 1),
         rss_mb_last_quarter_max=round(max(samples[-quarter:]) / 1024, 1),
+        main_rss_mb_series=main_series[:: max(1, len(main_series) // 40)] if os.environ.get("BENCH_SERIES") else None,
     )
 
 

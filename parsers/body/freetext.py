@@ -245,10 +245,14 @@ def _with_mentions(items: list[_Item], vocab: Vocabulary) -> list[_Item]:
             flat.extend((w, i) for w in item.words)
     taken: dict[int, tuple[int, str]] = {}  # first item index -> (last item index, code)
     used: set[int] = set()
+    words = [w for w, _ in flat]
+    starts: dict[str, list[int]] = {}  # word -> its positions in `words`, in order
+    for k, w in enumerate(words):
+        starts.setdefault(w, []).append(k)
     for key, code in vocab.indicator_keys:
         n = len(key)
-        for k in range(len(flat) - n + 1):
-            if tuple(w for w, _ in flat[k : k + n]) != key:
+        for k in starts.get(key[0], ()) if key else range(len(flat) + 1):
+            if k + n > len(flat) or tuple(words[k : k + n]) != key:
                 continue
             first, last = flat[k][1], flat[k + n - 1][1]
             span = set(range(first, last + 1))

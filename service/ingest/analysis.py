@@ -117,12 +117,21 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise
     it is named in `pending` and left for a second, full reading of the message."""
     # The parsers (mail-parser, the readers) are imported by the first message analysed:
     # a command or a poll with nothing new never pays for them.
-    from parsers.authresults import check_sender
-    from parsers.body import read_body
     from parsers.message import parse_message
 
-    sha = hashlib.sha256(raw).hexdigest()
     parsed = parse_message(raw, routing.form.limits)
+    return analyse_parsed(parsed, hashlib.sha256(raw).hexdigest(), len(raw), routing, report_day, recognise)
+
+
+def analyse_parsed(
+    parsed: ParsedMessage, sha: str, size: int, routing: Routing, report_day: dt.date, recognise: bool = True
+) -> Analysis:
+    """`analyse_message` of the message whose bytes (SHA-256 `sha`, `size` bytes) parsed
+    into `parsed` (`parse_message` with `routing.form.limits`): the recognition of a
+    message read once without it needs only its parsed attachments, not a second parse."""
+    from parsers.authresults import check_sender
+    from parsers.body import read_body
+
     candidates = units_for_sender(parsed.from_address, routing.units)
     infos: tuple[AttachmentInfo, ...] = ()
     body: AttachmentResult | None = None
@@ -170,7 +179,7 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise
         combined, readings = _by_report(parsed, infos, body, routing, unit_code, report_day)
     return Analysis(
         sha256=sha,
-        size=len(raw),
+        size=size,
         parsed=parsed,
         kind=kind,
         unit_code=unit_code,

@@ -37,7 +37,7 @@ from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
 from service.ingest.choice import union_form
-from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition
+from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition, release_memory
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
@@ -441,6 +441,7 @@ class Ingestor:
             log.info("%d new message(s) in %s on %s", len(uids), imap.folder, imap.host)
         if len(uids) >= PARALLEL_MIN_BATCH:  # the workers start while the first batch is fetched
             threading.Thread(target=self.analyser.warm, name="start-workers", daemon=True).start()
+        finished: dict[int, Stored] = {}  # full readings of scans and photos stored by this poll
         for start in range(0, len(uids), 200):
             if self.stop.is_set():
                 break
@@ -453,22 +454,29 @@ class Ingestor:
                     break
                 # Scans and photos are not recognised here even when this poll recognises:
                 # they are stored awaiting it and recognised meanwhile (`_start_recognition`),
-                # finished by `recognise_pending` below.
+                # stored between batches (`_collect_early`) and the rest by
+                # `recognise_pending` below.
                 started = self._archive_and_submit(batch, False)
                 if pending is not None:
                     self._store_batch(pending, mailbox.account, uidvalidity, report, False)
+                    if recognise:
+                        finished.update(self._collect_early())
                     self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
                 pending = started
             if pending is not None:
                 self._store_batch(pending, mailbox.account, uidvalidity, report, False)
+                pending = None
+                if recognise:
+                    finished.update(self._collect_early())
+            release_memory()
             self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
             if not self.stop.is_set():  # every UID of the chunk is stored, a known copy, or gone
                 self._pass_uid(mailbox.account, uidvalidity, uids[start : start + 200][-1])
         if recognise and not self.stop.is_set():  # what a crashed or deferring run left
-            finished = {s.message_pk: s for s in self.recognise_pending()}
-            if finished:
-                report.stored = [finished.get(s.message_pk, s) for s in report.stored]
-                self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
+            finished.update({s.message_pk: s for s in self.recognise_pending()})
+        if finished:
+            report.stored = [finished.get(s.message_pk, s) for s in report.stored]
+            self._carry_out_actions(mailbox, uidvalidity, only_pending=True)
         report.pending = sum(s.pending for s in report.stored)
         return report
 
@@ -522,7 +530,7 @@ class Ingestor:
         days = {fm.uid: day for fm, _, _, day in items}
         for fm, analysis, pk, duplicate in results:
             if analysis.pending and not duplicate:
-                self._start_recognition(pk, fm.raw, days[fm.uid])
+                self._start_recognition(pk, fm.raw, days[fm.uid], analysis)
             if duplicate:
                 report.duplicates += 1
                 log.info("UID %d is a copy of stored message %d", fm.uid, pk)
@@ -619,16 +627,35 @@ class Ingestor:
 
     # -- recognition left for later -----------------------------------------------------
 
-    def _start_recognition(self, pk: int, raw: bytes, day: dt.date) -> None:
+    def _start_recognition(self, pk: int, raw: bytes, day: dt.date, first: Analysis | None = None) -> None:
         """Hand stored message `pk` to the recognition worker now (it works while the poll
-        goes on); `recognise_pending` stores the result."""
+        goes on), with its `first` reading when that kept the parsed attachments (then the
+        worker does not parse the message again); `recognise_pending` or, in a poll that
+        recognises, `_collect_early` stores the result."""
         if self.analyser.workers < 1:
             return  # it would be read here, holding the poll
+        usable = first if first is not None and first.parsed.attachments else None
         with self._early_lock:
             if pk in self._early or len(self._early) >= EARLY_RECOGNITIONS:
                 return
-            [future] = self.analyser.recognise([(raw, day)])
+            [future] = self.analyser.recognise([(raw, day)], [usable])
             self._early[pk] = (raw, day, future)
+
+    def _collect_early(self) -> dict[int, Stored]:
+        """Store the full readings started early that are finished (a poll that
+        recognises, between batches): their place goes to the next scans and photos, so
+        a big backlog's are not all read again from the archive at the end."""
+        with self._early_lock:
+            ready = [(pk, e) for pk, e in self._early.items() if e[2].done() and not e[2].cancelled()]
+            for pk, _ in ready:
+                del self._early[pk]
+        out: dict[int, Stored] = {}
+        for pk, (raw, day, future) in ready:
+            [analysis] = self.analyser.results([(raw, day)], [future])
+            stored = self._replace_reading(pk, day, analysis)
+            if stored is not None:
+                out[pk] = stored
+        return out
 
     def recognise_pending(self) -> list[Stored]:
         """Read in full the messages stored awaiting recognition (oldest first), each in

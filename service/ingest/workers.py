@@ -22,8 +22,8 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 
-from parsers.model import Problem
-from service.ingest.analysis import Analysis, Routing, analyse_message
+from parsers.model import ParsedMessage, Problem
+from service.ingest.analysis import Analysis, Routing, analyse_message, analyse_parsed
 from service.ingest.archive import content_hash
 from storage.kinds import UNASSIGNED
 
@@ -123,12 +123,17 @@ class Analyser:
                 futures[i] = f
         return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
-    def recognise(self, items: Sequence[tuple[bytes, dt.date]]) -> list[Future[Analysis]]:
+    def recognise(
+        self, items: Sequence[tuple[bytes, dt.date]], first: Sequence[Analysis | None] = ()
+    ) -> list[Future[Analysis]]:
         """Start the full reading of `items` (scans and photos recognised) in the
-        recognition pool, whatever their size (`results` collects them)."""
+        recognition pool, whatever their size (`results` collects them). An item's
+        `first` reading (without recognition, its parsed attachments kept: `pending`)
+        spares the worker parsing the message again: only it is sent, not the bytes."""
+        firsts = list(first) + [None] * (len(items) - len(first))
         if self.workers < 1:
             return [self._done(raw, day, True) for raw, day in items]
-        return [self._in_worker(True, raw, day, True) for raw, day in items]
+        return [self._in_worker(True, raw, day, True, f) for (raw, day), f in zip(items, firsts)]
 
     def warm(self) -> None:
         """Start the workers now (the first start waits for the fork server to import what
@@ -153,12 +158,15 @@ class Analyser:
         if self.workers >= 1 and self._scan_pool is None:
             self._get_pool(True).submit(_warm_up)
 
-    def _in_worker(self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True) -> Future[Analysis]:
+    def _in_worker(
+        self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True, first: Analysis | None = None
+    ) -> Future[Analysis]:
+        args = (self._token, raw if first is None else b"", day, recognise, first)
         try:
-            return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, *args)
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
-            return self._get_pool(scan).submit(_analyse_in_worker, self._token, raw, day, recognise)
+            return self._get_pool(scan).submit(_analyse_in_worker, *args)
 
     def _chunk_in_worker(self, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Future[Analysis]]:
         """`items` analysed in one task of the other workers; a future for each."""
@@ -262,12 +270,43 @@ class Analyser:
                 self._pool = start(self.workers, False)
             return self._pool
 
+    def retire_recognition(self) -> None:
+        """Let the recognition worker end once the work it was given is done (nothing is
+        cancelled): the next scan or photo starts a new one. Between the daemon's scans its
+        engines, page buffers and imports (130-200 MiB) go back to the system."""
+        with self._pools:
+            pool, self._scan_pool = self._scan_pool, None
+        if pool is not None:
+            pool.shutdown(wait=False)
+
     def close(self) -> None:
         with self._pools:
             pools, self._pool, self._scan_pool = (self._pool, self._scan_pool), None, None
         for pool in pools:
             if pool is not None:
                 pool.shutdown(cancel_futures=True)
+
+
+_libc: object = None
+
+
+def release_memory() -> None:
+    """Give the C allocator's free pages back to the system: glibc keeps what a batch of
+    messages freed in its pools (and each thread's arena), so a long poll's main process
+    would otherwise stay at its highest. A few milliseconds; nothing without glibc."""
+    global _libc
+    if _libc is None:
+        import ctypes
+        import ctypes.util
+
+        try:
+            name = ctypes.util.find_library("c")
+            lib = ctypes.CDLL(name) if name else None
+            _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False
+        except OSError:
+            _libc = False
+    if _libc:
+        _libc.malloc_trim(0)  # type: ignore[attr-defined]
 
 
 # Token -> routing: here, each Analyser's; in a worker, the one its pool was started with.
@@ -287,8 +326,10 @@ def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bo
         tune_allocator()
 
 
-def _analyse_in_worker(token: int, raw: bytes, day: dt.date, recognise: bool) -> Analysis:
-    return _analyse_safely(raw, _routings[token], day, recognise)
+def _analyse_in_worker(
+    token: int, raw: bytes, day: dt.date, recognise: bool, first: Analysis | None = None
+) -> Analysis:
+    return _analyse_safely(raw, _routings[token], day, recognise, first)
 
 
 def _analyse_chunk_in_worker(token: int, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Analysis]:
@@ -331,15 +372,26 @@ def _warm_up() -> None:
     OpenCV, Tesseract's bindings); nothing else to do."""
 
 
-def _analyse_safely(raw: bytes, routing: Routing, day: dt.date, recognise: bool = True) -> Analysis:
-    """Never lose a message to a reader bug: record it as unassigned with the error."""
+def _analyse_safely(
+    raw: bytes, routing: Routing, day: dt.date, recognise: bool = True, first: Analysis | None = None
+) -> Analysis:
+    """Never lose a message to a reader bug: record it as unassigned with the error.
+    With `first` (a reading of the message left awaiting recognition, its attachments
+    kept), the message is read again from it, not parsed again from `raw`."""
     try:
-        analysis = analyse_message(raw, routing, day, recognise)
+        if first is not None:
+            analysis = analyse_parsed(first.parsed, first.sha256, first.size, routing, day, recognise)
+        else:
+            analysis = analyse_message(raw, routing, day, recognise)
     except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message
-        log.exception("analysis failed for a message of %d bytes", len(raw))
+        log.exception("analysis failed for a message of %d bytes", first.size if first else len(raw))
+        if first is not None:
+            return _failed(first.sha256, first.size, first.parsed, type(exc).__name__)
         return failed_analysis(raw, type(exc).__name__)
-    # The attachment bytes are in the archive; don't carry them back from a worker.
-    analysis = replace(analysis, parsed=replace(analysis.parsed, attachments=()))
+    # The attachment bytes are in the archive; don't carry them back from a worker, but
+    # for a message awaiting recognition (a few a poll): its recognition starts from them.
+    if not analysis.pending:
+        analysis = replace(analysis, parsed=replace(analysis.parsed, attachments=()))
     analysis.identity  # noqa: B018 - computed here, in a worker, and sent with the analysis
     return analysis
 
@@ -352,12 +404,14 @@ def failed_analysis(raw: bytes, detail: str) -> Analysis:
         parsed = parse_message(raw)
     except Exception:  # noqa: BLE001
         parsed = None
-    from parsers.model import ParsedMessage
-
     parsed = parsed or ParsedMessage(None, None, None, "", None, None, (), "")
+    return _failed(content_hash(raw), len(raw), parsed, detail)
+
+
+def _failed(sha: str, size: int, parsed: ParsedMessage, detail: str) -> Analysis:
     return Analysis(
-        sha256=content_hash(raw),
-        size=len(raw),
+        sha256=sha,
+        size=size,
         parsed=replace(parsed, attachments=()),
         kind=UNASSIGNED,
         unit_code=None,

@@ -228,6 +228,8 @@ class Daemon:
             log.exception("could not recognise the messages awaiting recognition")
             return 0
         if done:
+            # its memory (130-200 MiB) goes back until the next scan or photo arrives
+            self.ingestor.analyser.retire_recognition()
             self._plan_acknowledgements()
         return len(done)
 

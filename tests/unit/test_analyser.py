@@ -94,3 +94,22 @@ def test_a_photo_that_comes_again_is_recognised_once(monkeypatch):
     assert calls == ["anh-1.png", "anh-2.png"]  # the second copy's reading is the first one's
     assert first.attachments[0].result == again.attachments[0].result
     assert first.attachments[0].result.source == "photo" and other.attachments[0].result.filename == "anh-2.png"
+
+
+def test_a_recognition_started_from_the_first_reading_is_the_full_reading():
+    from service.ingest.workers import _analyse_safely
+
+    routing = routing_for(load_config(EXAMPLE_CONFIG, require_secrets=False))
+    day = dt.date(2021, 8, 11)
+    raw = email_bytes(attachments=[("anh-1.png", "image/png", _png())])
+    first = _analyse_safely(raw, routing, day, recognise=False)
+    assert first.pending == ("anh-1.png",) and first.parsed.attachments  # kept for the recognition
+    full = _analyse_safely(raw, routing, day, recognise=True)
+    assert not full.parsed.attachments  # a finished reading carries no bytes back
+    assert _analyse_safely(b"", routing, day, True, first) == full
+    analyser = Analyser(routing, workers=1)
+    try:  # in the recognition worker, sent the first reading instead of the bytes
+        [future] = analyser.recognise([(raw, day)], [first])
+        assert analyser.results([(raw, day)], [future]) == [full]
+    finally:
+        analyser.close()
