@@ -92,8 +92,8 @@ def choose_report(
     if len(due) == 1:
         return Choice(due[0].code, "due")
     # the codes beside the names: the reports it stands under (storage.reports.could_be)
-    tied = {"file": filename, "reports": _names(mine), "report_codes": " ".join(r.code for r in mine)}
-    return Choice(None, "tie", Problem("report_undetermined", tied))
+    params = {"file": filename, "reports": _names(mine), "report_codes": " ".join(r.code for r in mine)}
+    return Choice(None, "tie", Problem("report_undetermined", params))
 
 
 def _fit(form: FormSpec, cells: set[tuple[str, str]]) -> tuple[int, int]:
