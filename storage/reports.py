@@ -1,19 +1,64 @@
 """The reads of several [[reports]] (issue 15): which reports messages carry, and each
 report's figures of them. Rows stored for a config without [[reports]] carry none.
+
+A document filed under no report (service.ingest.choice) carries nothing, but its message
+stands, without figures, under the reports it could be (`could_be`): the report view shows
+it there (`unreadable` with its problem when the unit sent nothing else) and the reminders
+of those reports spare its unit (`units_with_report`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Collection
+import re
+from collections.abc import Collection, Iterable, Mapping
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from storage.days import CHUNK, Values
 from storage.kinds import REPORT
-from storage.models import Figure, Message, MessageReport
+from storage.models import Figure, Message, MessageReport, ProblemRow
+
+# The problems of a document filed under no report (service.ingest.choice.choose_report):
+# tied between the reports its "report_codes" parameter lists (and its "reports" names),
+# or matching none of the unit's.
+UNDETERMINED, UNMATCHED = "report_undetermined", "report_unmatched"
+ANY_REPORT = "*"  # in `could_be`: any report of the unit whose period contains the message's day
+# "Báo cáo tuần (tuan), Báo cáo nhanh (nhanh)" (choice._names): each report's code, last in its name
+_NAMED_CODE = re.compile(r"\(([a-z0-9_]+)\)(?=, |$)")
+
+
+def could_be(carries_any: bool, problems: Iterable[tuple[str, Mapping[str, Any]]]) -> frozenset[str]:
+    """The reports a message's documents that count for no report could be, given whether
+    the message carries any report and its problems (code, params): those a document was
+    tied between; ANY_REPORT for a document matching none of the unit's reports, or a
+    message carrying none at all for no such reason (an unreadable file whose report
+    neither the subject nor the day tells). A report the message carries is not among them.
+    """
+    out: set[str] = set()
+    unfiled = False
+    for code, params in problems:
+        if code == UNDETERMINED:
+            params = params or {}
+            if "report_codes" in params:
+                out.update(str(params["report_codes"]).split())
+            else:  # stored before its codes were: they close each name
+                out.update(_NAMED_CODE.findall(str(params.get("reports", ""))))
+            unfiled = True
+        elif code == UNMATCHED:
+            out.add(ANY_REPORT)
+            unfiled = True
+    if not carries_any and not unfiled:
+        out.add(ANY_REPORT)
+    return frozenset(out)
+
+
+def stands_under(report_code: str, candidates: Collection[str]) -> bool:
+    """Whether a message whose unfiled documents `could_be` `candidates` stands under `report_code`."""
+    return report_code in candidates or ANY_REPORT in candidates
 
 
 def reports_of(session: Session, message_ids: Collection[int]) -> dict[int, dict[str, bool]]:
@@ -92,24 +137,37 @@ def units_with_report(
     session: Session, report_code: str, first: dt.date, last: dt.date, until: dt.datetime
 ) -> set[str]:
     """Units that sent anything for `report_code` on first..last (report days), received up
-    to `until`: a message carrying it, readable or not, or one carrying no report at all
-    (its documents matched none: it stands under every report of its unit, as the report
-    view shows it). What a reminder of that report and period spares."""
+    to `until`: a message carrying it, readable or not, or one with a document of no report
+    that `could_be` it, as the report view shows them. What a reminder of that report and
+    period spares (the caller keeps the report's units)."""
     carries = exists().where(MessageReport.message_pk == Message.id, MessageReport.report_code == report_code)
     carries_any = exists().where(MessageReport.message_pk == Message.id)
-    stmt = (
-        select(Message.unit_code)
-        .where(
-            Message.kind == REPORT,
-            Message.report_day >= first,
-            Message.report_day <= last,
-            Message.received_at <= until,
-            Message.unit_code.is_not(None),
-            carries | ~carries_any,
-        )
-        .distinct()
+    sent = (
+        Message.kind == REPORT,
+        Message.report_day >= first,
+        Message.report_day <= last,
+        Message.received_at <= until,
+        Message.unit_code.is_not(None),
     )
-    return {code for code in session.scalars(stmt) if code is not None}
+    out = {code for code in session.scalars(select(Message.unit_code).where(*sent, carries).distinct()) if code}
+    # the others with a document of no report, or carrying no report at all: their problems saying why
+    unfiled = (ProblemRow.message_pk == Message.id) & ProblemRow.code.in_((UNDETERMINED, UNMATCHED))
+    stmt = (
+        select(Message.id, Message.unit_code, carries_any.label("carries_any"), ProblemRow.code, ProblemRow.params)
+        .outerjoin(ProblemRow, unfiled)
+        .where(*sent, ~carries, ProblemRow.id.is_not(None) | ~carries_any)
+    )
+    found: dict[int, tuple[str, bool, list[tuple[str, Mapping[str, Any]]]]] = {}
+    for pk, unit, any_report, code, params in session.execute(stmt).tuples():
+        if unit is None or unit in out:
+            continue
+        mine = found.setdefault(pk, (unit, bool(any_report), []))
+        if code is not None:
+            mine[2].append((code, params or {}))
+    for unit, any_report, problems in found.values():
+        if stands_under(report_code, could_be(any_report, problems)):
+            out.add(unit)
+    return out
 
 
 def readable_report_messages(

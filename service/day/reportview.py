@@ -27,7 +27,7 @@ from service.day.periods import ReportPeriod, period_of
 from storage.days import load_sources, messages_of_day, readable_reports
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.records import MessageRecord as Message
-from storage.reports import report_days, report_values, reports_of
+from storage.reports import could_be, report_days, report_values, reports_of, stands_under
 
 
 def report_config(cfg: Config, report: ReportConfig) -> Config:
@@ -73,17 +73,22 @@ def build_report_view(
         in_period = [m for m in in_period if m.received_at <= until]
     links = reports_of(session, [m.id for m in in_period if m.kind == REPORT])
 
-    # A report message counts for the reports it carries, readable or not for each; one
-    # that carries none (its documents matched no report of the unit, or two alike) is
-    # shown under every report of its unit with its problem, never with figures.
+    # A report message counts for the reports it carries, readable or not for each. A
+    # document of no report (storage.reports.could_be) is shown, with its problem and never
+    # with figures, under the reports it could be: those it was tied between, or, matching
+    # none, any the unit must send in a period containing its day.
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in in_period:
         if m.kind != REPORT or m.unit_code not in codes:
             continue
-        carried = links.get(m.id)
-        if carried is None or report.code in carried:
-            readable = bool(carried and carried[report.code])
-            own_by_unit[m.unit_code].append(dataclasses.replace(m, readable=readable, report_day=period.start))
+        carried = links.get(m.id, {})
+        if report.code in carried:
+            readable = carried[report.code]
+        elif stands_under(report.code, could_be(bool(carried), ((p.code, p.params) for p in m.problems))):
+            readable = False
+        else:
+            continue
+        own_by_unit[m.unit_code].append(dataclasses.replace(m, readable=readable, report_day=period.start))
 
     # Per unit, the reports whose figures count: the latest readable one of an earlier
     # period (a cumulative report: stale figures, decreases), then the period's latest.

@@ -6,7 +6,9 @@ columns, or its figures when the reader gave no table: most cells of the report'
 then fewest of the form's cells the table lacks); then the subject's keywords;
 then the only report the unit must send that is due that day. A document that matches
 none of the unit's reports, or two equally, gets no report: its problem says why, and
-its figures count for nothing rather than for the wrong report.
+its figures count for nothing rather than for the wrong report. Its message is shown
+(storage.reports.could_be) under the reports it was tied between, or, matching none,
+under any the unit must send in a period containing its day.
 """
 
 from __future__ import annotations
@@ -89,7 +91,9 @@ def choose_report(
     due = [r for r in mine if due_on(r, day)]
     if len(due) == 1:
         return Choice(due[0].code, "due")
-    return Choice(None, "tie", Problem("report_undetermined", {"file": filename, "reports": _names(mine)}))
+    # the codes beside the names: the reports it stands under (storage.reports.could_be)
+    params = {"file": filename, "reports": _names(mine), "report_codes": " ".join(r.code for r in mine)}
+    return Choice(None, "tie", Problem("report_undetermined", params))
 
 
 def _fit(form: FormSpec, cells: set[tuple[str, str]]) -> tuple[int, int]:

@@ -259,6 +259,31 @@ def test_a_monthly_report_reminds_its_units_and_not_those_that_sent_it(env: Env)
     assert mail["Subject"] == ("Nhắc gửi báo cáo: Báo cáo tiến độ hằng ngày, ngày 18/08/2021, hạn nộp 15:00 18/08/2021")
 
 
+def test_a_form_tied_between_two_reports_spares_its_unit_of_those_two_alone(env: Env) -> None:
+    import dataclasses
+
+    # the one-off request on the communes' weekly form: a weekly form whose subject names
+    # neither is either of them (both open on the 19th), never the daily report
+    tuan = env.cfg.report("tuan")
+    reports = tuple(
+        dataclasses.replace(r, units=tuan.units, form=tuan.form) if r.code == "nhanh_2008" else r
+        for r in env.cfg.reports
+    )
+    env.cfg = dataclasses.replace(env.cfg, reports=reports)
+    send(env, "songcau@example.gov.vn", at(8, 19, 9), book(WEEKLY_ROWS, ALL_COLUMNS, 3), subject="Số liệu")
+    env.remind(at(8, 20, 9, 0, 20))  # polls first, then the weekly report's reminders
+    env.remind(at(8, 20, 10, 0, 20))  # the daily report's and the one-off's
+    friday = dt.date(2021, 8, 20)
+    assert "SONG_CAU" not in env.reminded("tuan", friday) and "DUONG_QUANG" in env.reminded("tuan", friday)
+    assert "SONG_CAU" not in env.reminded("nhanh_2008", friday) and "DUONG_QUANG" in env.reminded("nhanh_2008", friday)
+    assert "SONG_CAU" in env.reminded("ngay", friday)
+    with env.sessions() as s:
+        from storage.models import ProblemRow
+
+        [tied] = s.scalars(select(ProblemRow).where(ProblemRow.code == "report_undetermined"))
+        assert tied.params["report_codes"] == "tuan nhanh_2008"
+
+
 def test_no_reminder_on_a_holiday_nor_long_after_its_time(env: Env) -> None:
     env.remind(at(9, 3, 9, 0, 30))  # Friday 3/9, Quốc khánh: the weekly report's day
     env.remind(at(9, 3, 14, 0, 30))

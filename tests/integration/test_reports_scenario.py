@@ -534,4 +534,66 @@ def test_in_a_week_the_first_readable_times_it_and_the_latest_readable_gives_the
     assert any(p["code"] == "report_unmatched" for p in song_cau["problems"]), song_cau
     daily = export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-24")
     assert statuses(daily)["XUAT_HOA"] == "missing"  # a weekly report is not the daily one
+    # it could be any report SONG_CAU sends in a period containing its day: the daily one of the 24th too
+    assert statuses(daily)["SONG_CAU"] == "unreadable"
     assert any(p["code"] == "report_unmatched" for p in {u["code"]: u for u in daily["units"]}["SONG_CAU"]["problems"])
+    # never the daily report of another day
+    for other in ("2021-08-23", "2021-08-25"):
+        day = {u["code"]: u for u in export(cfg_file, capsys, "--report", "ngay", "--date", other)["units"]}
+        assert day["SONG_CAU"]["status"] == "missing" and not day["SONG_CAU"].get("problems"), other
+    # its reminders spare whom the view shows as having sent it, and no one else
+    assert _spared(cfg_file, "tuan", dt.date(2021, 8, 24)) == {"XUAT_HOA", "DUONG_QUANG", "NONG_THUONG", "SONG_CAU"}
+    assert {"SONG_CAU"} <= _spared(cfg_file, "ngay", dt.date(2021, 8, 24))
+    assert "SONG_CAU" not in _spared(cfg_file, "ngay", dt.date(2021, 8, 25))
+
+
+def test_a_document_tied_between_two_reports_stands_under_those_two_alone(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # the one-off request on the communes' weekly form: a weekly form whose subject names
+    # neither is either of them (the one-off is open 18-20/8)
+    text = cfg_file.read_text(encoding="utf-8")
+    nhanh = 'units = ["BHXH", "THUE"]\nindicators = ["ho_kinh_doanh"]\n'
+    assert text.count(nhanh) == 1
+    weekly = 'units = ["Xã, phường"]\nindicators = ["ho_kinh_doanh", "lao_dong_tu_do", "tre_em_f0_f1"]\n'
+    cfg_file.write_text(text.replace(nhanh, weekly), encoding="utf-8")
+    tied = ("bc tuan.xlsx", XLSX, book(WEEKLY_ROWS, ALL_COLUMNS, 5))
+    f = cfg_file.parent / "tied.eml"
+    f.write_bytes(email_bytes(sender="songcau@example.gov.vn", subject="Số liệu", date=at(19, 9), attachments=[tied]))
+    assert main(["import", "--config", str(cfg_file), str(f)]) == 0
+    capsys.readouterr()
+    for report, date in (("tuan", "2021-08-19"), ("nhanh_2008", "2021-08-19")):
+        doc = export(cfg_file, capsys, "--report", report, "--date", date)
+        song_cau = {u["code"]: u for u in doc["units"]}["SONG_CAU"]
+        assert song_cau["status"] == "unreadable" and not song_cau.get("figures"), report
+        [problem] = [p for p in song_cau["problems"] if p["code"] == "report_undetermined"]
+        assert "bc tuan.xlsx" in problem["message"], problem
+        assert "Báo cáo tuần (tuan)" in problem["message"] and "(nhanh_2008)" in problem["message"], problem
+        assert "SONG_CAU" in _spared(cfg_file, report, dt.date(2021, 8, 19))
+    # not the daily report of that day: that form it cannot be
+    daily = {u["code"]: u for u in export(cfg_file, capsys, "--report", "ngay", "--date", "2021-08-19")["units"]}
+    assert daily["SONG_CAU"]["status"] == "missing" and not daily["SONG_CAU"].get("problems")
+    assert "SONG_CAU" not in _spared(cfg_file, "ngay", dt.date(2021, 8, 19))
+    # a unit the view shows as having sent the report is the one its reminders spare
+    for report, date in (("tuan", "2021-08-19"), ("nhanh_2008", "2021-08-19"), ("ngay", "2021-08-19")):
+        doc = export(cfg_file, capsys, "--report", report, "--date", date)
+        shown = {code for code, s in statuses(doc).items() if s in ("on_time", "late", "unreadable")}
+        assert _spared(cfg_file, report, dt.date(2021, 8, 19)) & set(statuses(doc)) == shown, report
+
+
+def _spared(cfg_file: Path, report: str, day: dt.date) -> set[str]:
+    """The units a reminder of `report` in the period containing `day` would spare at the period's end."""
+    from service.config import load_config
+    from service.day.periods import period_of
+    from storage.db import open_database
+    from storage.reports import units_with_report
+
+    cfg = load_config(cfg_file)
+    period = period_of(cfg.report(report), day, cfg.service.timezone)
+    sessions = open_database(cfg.service.database_url)
+    try:
+        with sessions() as s:
+            end = dt.datetime.combine(period.end + dt.timedelta(days=1), dt.time(0), tzinfo=period.deadline.tzinfo)
+            return units_with_report(s, report, period.start, period.end, end)
+    finally:
+        sessions.kw["bind"].dispose()

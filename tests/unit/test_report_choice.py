@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 
@@ -110,6 +111,31 @@ def test_figures_of_no_report_of_the_unit_are_a_problem_never_another_report() -
     assert found.problem.code == "report_unmatched"
     text = render_problem(found.problem, catalog("vi")["problems"])
     assert text.startswith("Tệp bc.xlsx: số liệu không khớp với mẫu báo cáo nào đơn vị phải gửi (Báo cáo tuan (tuan))")
+
+
+def test_a_document_of_no_report_could_be_the_reports_it_tied_or_any_when_it_matched_none() -> None:
+    from storage.reports import ANY_REPORT, could_be, stands_under
+
+    # tied: the reports its problem names, whatever brackets and commas their titles hold
+    odd = dataclasses.replace(
+        report("nhanh", "cd", "once", start_date=DAY, deadline_day=DAY), title="Báo cáo nhanh (tuan), đến 20/8"
+    )
+    tie = choose(cells=("c.de_nghi",), reports=(report("ngay", "cd"), MONTHLY, odd))
+    assert tie.problem is not None and tie.problem.code == "report_undetermined"
+    found = could_be(False, [(tie.problem.code, tie.problem.params)])
+    assert found == {"ngay", "thang", "nhanh"}
+    assert stands_under("thang", found) and not stands_under("tuan", found)
+    # stored before the problem listed its codes: read from the names
+    older = {k: v for k, v in tie.problem.params.items() if k != "report_codes"}
+    assert could_be(False, [("report_undetermined", older)]) >= {"ngay", "thang", "nhanh"}
+    # beside a report the message carries, the tied document still stands under its own three
+    assert could_be(True, [(tie.problem.code, tie.problem.params), ("file_unreadable", {})]) == found
+    # matching none: any report of the unit, whatever else the message carries
+    none = choose(unit="Y", cells=("c.de_nghi", "d.da_chi"), reports=(WEEKLY, MONTHLY))
+    assert none.problem is not None and could_be(True, [(none.problem.code, none.problem.params)]) == {ANY_REPORT}
+    # a message carrying no report for no such reason (a file no one could read): any
+    assert could_be(False, [("file_unreadable", {"file": "bc.xlsx"})]) == {ANY_REPORT}
+    assert could_be(True, [("file_unreadable", {"file": "bc.xlsx"})]) == frozenset()
 
 
 def test_the_union_form_has_every_row_column_and_check_once() -> None:
