@@ -34,8 +34,8 @@ _NAMED_CODE = re.compile(r"\(([a-z0-9_]+)\)(?=, |$)")
 def could_be(carries_any: bool, problems: Iterable[tuple[str, Mapping[str, Any]]]) -> frozenset[str]:
     """The reports a message's documents that count for no report could be, given whether
     the message carries any report and its problems (code, params): those a document was
-    tied between; ANY_REPORT for a document matching none of the unit's reports, or a
-    message carrying none at all for no such reason (an unreadable file whose report
+    tied between; ANY_REPORT for a document matching none of the unit's reports in a
+    message that carries none, or a message carrying none at all for no such reason (an unreadable file whose report
     neither the subject nor the day tells). A report the message carries is not among them.
     """
     out: set[str] = set()
@@ -49,7 +49,10 @@ def could_be(carries_any: bool, problems: Iterable[tuple[str, Mapping[str, Any]]
                 out.update(_NAMED_CODE.findall(str(params.get("reports", ""))))
             unfiled = True
         elif code == UNMATCHED:
-            out.add(ANY_REPORT)
+            # beside a report the message carries, a document of no report (a list, a
+            # letter) is shown with that report and spares no other: the unit sent that one
+            if not carries_any:
+                out.add(ANY_REPORT)
             unfiled = True
     if not carries_any and not unfiled:
         out.add(ANY_REPORT)
