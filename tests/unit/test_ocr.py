@@ -545,15 +545,15 @@ def test_readings_of_a_figure_that_differ_leave_it_unsure(monkeypatch: pytest.Mo
     crop = np.full((30, 40), 255, dtype=np.uint8)
     crop[5:25, 10:30] = 0
     answers = iter([Reading("34", 0.5), Reading("34", 0.9), Reading("44", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(crop, "34", 0.95) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(crop, "34", 0.95) or ("", 1.0, ())
     assert figure == "34"  # three of four readings say so
     assert conf < 0.8  # but one disagrees: flagged
     answers = iter([Reading("", 0.0), Reading("10", 0.95), Reading("10", 0.9)])
-    figure, conf = ocr._read_figure(crop, "", 0.0) or ("", 1.0)
+    figure, conf, _ = ocr._read_figure(crop, "", 0.0) or ("", 1.0, ())
     assert figure == "10" and conf < 0.8  # kept, flagged: the text model saw nothing
     answers = iter([Reading("62", 0.93)])
-    assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9)  # sure at once: read once
+    assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9, ())  # sure at once: read once
 
 
 def test_a_stamps_arcs_are_no_column_rules() -> None:

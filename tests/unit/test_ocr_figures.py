@@ -60,8 +60,8 @@ def test_a_space_between_groups_of_a_figure_grouped_by_a_mark_is_that_mark() -> 
 
 def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading("885 180.000", 0.9), Reading("885 180.000", 0.9), Reading("885 180.000", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0, ())
     assert figure == "885.180.000" and conf < 0.8
 
 
@@ -75,25 +75,25 @@ def test_only_readings_with_a_figures_shape_are_chosen_and_the_figure_stays_unsu
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers = iter([Reading("482.580.6000", 0.9), Reading("482.580.600", 0.7), Reading("482.580.6000", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), "482.580.6000", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), "482.580.6000", 0.9) or ("", 1.0, ())
     assert figure == "482.580.600"  # the one reading a figure could be, though outvoted
     assert conf < 0.8
 
 
 def test_a_reading_mended_at_its_ends_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading(",65", 0.9)] * 5)
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), ",65", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), ",65", 0.9) or ("", 1.0, ())
     assert figure == "65" and conf < 0.8
 
 
 def test_a_figure_re_read_needs_two_agreeing_readings(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading("", 0.0), Reading("0", 0.4), Reading("8", 0.3)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
     assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) is None  # noise, not a figure
     answers = iter([Reading("", 0.0), Reading("27", 0.46), Reading("27", 0.43)])
-    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) == ("27", pytest.approx(0.215))
+    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) == ("27", pytest.approx(0.215), ())
 
 
 def _grid(rows: list[list[str]]) -> dict[tuple[int, int], Cell]:
