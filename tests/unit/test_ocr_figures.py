@@ -65,6 +65,24 @@ def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypa
     assert figure == "885.180.000" and conf < 0.8
 
 
+def test_an_unsure_figure_keeps_its_other_readings_that_differ_only_in_digits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # digits model, ×2, ×3 (Otsu), then sharpened and locally binarised at ×2 and ×3
+    texts = ["394", "394", "854", "894", "3.94", "594", "394"]
+    answers = iter([Reading(t, 0.7) for t in texts])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "394", 0.9) or ("", 1.0, ())
+    assert figure == "394" and conf < 0.8
+    assert alternatives == ("854", "894", "594")  # '3.94': a mark where the figure has none
+
+
+def test_a_sure_figure_carries_no_other_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("62", 0.93)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("99", 0.9)))
+    assert ocr._read_figure(_crop(), "62", 0.9) == ("62", 0.9, ())
+
+
 def _crop() -> np.ndarray:
     crop = np.full((30, 60), 255, dtype=np.uint8)
     crop[5:25, 10:50] = 0
