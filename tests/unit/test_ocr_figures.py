@@ -68,13 +68,23 @@ def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypa
 def test_an_unsure_figure_keeps_its_other_readings_that_differ_only_in_digits(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # digits model, ×2, ×3 (Otsu), then sharpened and locally binarised at ×2 and ×3
+    # digits model, ×2, ×3 (Otsu), smoothed grey, then sharpened and locally binarised at ×2 and ×3
     texts = ["394", "394", "854", "894", "3.94", "594", "394"]
     answers = iter([Reading(t, 0.7) for t in texts])
     monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
     figure, conf, alternatives = ocr._read_figure(_crop(), "394", 0.9) or ("", 1.0, ())
     assert figure == "394" and conf < 0.8
     assert alternatives == ("854", "894", "594")  # '3.94': a mark where the figure has none
+
+
+def test_the_cell_smoothed_in_grey_is_one_more_vote(monkeypatch: pytest.MonkeyPatch) -> None:
+    # digits model (sure, but the text model read other digits), ×2, ×3 (Otsu), smoothed grey
+    texts = ["1.125.140", "1.325.140", "1.125.140", "1.125.140"]
+    answers = iter([Reading(t, 0.9) for t in texts])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "1.325.140", 0.9) or ("", 1.0, ())
+    assert figure == "1.125.140"  # three readings of four against the text model's one
+    assert conf < 0.8 and alternatives == ("1.325.140",)  # readings differ: unsure
 
 
 def test_a_sure_figure_carries_no_other_reading(monkeypatch: pytest.MonkeyPatch) -> None:
