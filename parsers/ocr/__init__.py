@@ -410,11 +410,13 @@ def _read_figure(
     """A figure cell read with the digits model; when that is not plainly sure (or the
     text model saw other digits, or nothing, or the reading has no figure's shape) read
     again from the cell binarised at two larger sizes and from the cell smoothed in
-    grey (`_smoothed`), and the reading most of them agree on kept. Readings that differ leave the figure unsure (flagged), never
-    silently chosen. Only readings with a figure's shape (`figures.well_formed`) are
-    chosen from, when there are any: when none has it, two more sizes are read, and
-    then readings mended at their ends (a stray mark read as a separator) are taken,
-    unsure. None (or `text`) when fewer than `min_votes` readings agree.
+    grey (`_smoothed`; not when `min_votes` asks for agreement: a cell whose letters
+    are read again as a figure), and the reading most of them agree on kept. Readings
+    that differ leave the figure unsure (flagged), never silently chosen. Only
+    readings with a figure's shape (`figures.well_formed`) are chosen from, when there
+    are any: when none has it, two more sizes are read, and then readings mended at
+    their ends (a stray mark read as a separator) are taken, unsure.
+    None (or `text`) when fewer than `min_votes` readings agree.
 
     A figure left unsure also carries its other readings with a figure's shape, and
     those of the cell sharpened and binarised by its neighbourhood (`_read_sharpened`):
@@ -438,8 +440,9 @@ def _read_figure(
         or not figures.well_formed(readings[0][0])
     ):
         readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
-        smooth = recognise(_smoothed(crop), "digits")
-        readings.append((compact(smooth.text), smooth.confidence))
+        if min_votes == 1:  # a cell re-read for its letters (noise, a stamp's ring) needs no more votes
+            smooth = recognise(_smoothed(crop), "digits")
+            readings.append((compact(smooth.text), smooth.confidence))
     if numeric:
         readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
