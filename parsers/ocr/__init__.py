@@ -440,7 +440,9 @@ def _read_figure(
         or not figures.well_formed(readings[0][0])
     ):
         readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
-        if min_votes == 1:  # a cell re-read for its letters (noise, a stamp's ring) needs no more votes
+        # not for a cell re-read for its letters (noise, a stamp's ring: two readings must
+        # agree without it), nor alone: a figure no other reading saw is dust
+        if min_votes == 1 and any(_digits_of(f) for f, _ in readings):
             smooth = recognise(_smoothed(crop), "digits")
             readings.append((compact(smooth.text), smooth.confidence))
     if numeric:

@@ -87,6 +87,15 @@ def test_the_cell_smoothed_in_grey_is_one_more_vote(monkeypatch: pytest.MonkeyPa
     assert conf < 0.8 and alternatives == ("1.325.140",)  # readings differ: unsure
 
 
+def test_the_smoothed_reading_alone_is_no_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("", 0.0), Reading("", 0.0), Reading("", 0.0), Reading("7", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    assert ocr._read_figure(_crop(), "", 0.0) is None  # dust the smoothing made a '7' of
+    answers = iter([Reading("", 0.0), Reading("27", 0.5), Reading("27", 0.5), Reading("7", 0.9)])
+    figure, conf, _ = ocr._read_figure(_crop(), "", 0.0, min_votes=2) or ("", 1.0, ())
+    assert (figure, conf) == ("27", pytest.approx(0.25))  # no smoothed vote: the two readings agree
+
+
 def test_a_sure_figure_carries_no_other_reading(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading("62", 0.93)])
     monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("99", 0.9)))
