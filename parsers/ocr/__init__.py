@@ -127,9 +127,11 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
         got = _read_cell(clean, table_ink, gc.box)
         if got is None:
             continue
-        text, conf = got
+        text, conf, alternatives = got
         boxes[(row, col)] = gc.box
-        grid[(row, col)] = Cell(text, text, None, False, coordinate(row, col), confidence=conf, page=number)
+        grid[(row, col)] = Cell(
+            text, text, None, False, coordinate(row, col), confidence=conf, page=number, alternatives=alternatives
+        )
     for gc, parts in _split_merged(cells, grid):
         # a rule between figures lost under a stamp or in a photo: each figure read in
         # its own cell of the grid, never certain; kept merged unless every part is one
@@ -142,7 +144,9 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
             assert got is not None
             text, conf = got[0], min(got[1], _DIGIT_DISAGREEMENT_CONFIDENCE)
             boxes[key] = dict(parts)[key]
-            grid[key] = Cell(text, text, None, False, coordinate(*key), confidence=conf, page=number)
+            grid[key] = Cell(
+                text, text, None, False, coordinate(*key), confidence=conf, page=number, alternatives=got[2]
+            )
     for key in _figures_read_as_words(grid):
         # the Vietnamese model read letters where the column holds figures (a stamp's
         # ring over them): read as a figure, never certain
@@ -150,7 +154,9 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
         again = _read_cell(clean, table_ink, boxes[key], as_figure=True)
         if again is not None and _digits_of(again[0]):
             text, conf = again[0], min(again[1], _DIGIT_DISAGREEMENT_CONFIDENCE)
-            grid[key] = Cell(text, text, None, False, coordinate(*key), confidence=conf, page=number)
+            grid[key] = Cell(
+                text, text, None, False, coordinate(*key), confidence=conf, page=number, alternatives=again[2]
+            )
     _mend_decimal_marks(grid)
     return Sheet(name, grid, tuple(merged), is_active=number == 1, notes=tuple(notes))
 
@@ -194,9 +200,10 @@ def _read_cell(
     ink: np.ndarray[Any, np.dtype[np.uint8]],
     box: tuple[int, int, int, int],
     as_figure: bool = False,
-) -> tuple[str, float] | None:
-    """A cell's text and confidence, or None when nothing is printed in it (or a dash);
-    `as_figure`: read by the digits model only, with the text model's reading left aside."""
+) -> tuple[str, float, tuple[str, ...]] | None:
+    """A cell's text, confidence and the other readings of an unsure figure
+    (`_read_figure`), or None when nothing is printed in it (or a dash); `as_figure`:
+    read by the digits model only, with the text model's reading left aside."""
     x0, y0, x1, y1 = box
     if x1 - x0 <= 2 * _INSET + 4 or y1 - y0 <= 2 * _INSET + 4:
         return None
@@ -236,7 +243,7 @@ def _read_cell(
     text = nfc(" ".join(text_reading.text.split()))
     if _figure_like(text):
         return _read_figure(text_crop, text, text_reading.confidence)
-    return _fix_words(text), text_reading.confidence
+    return _fix_words(text), text_reading.confidence, ()
 
 
 def _split_merged(
@@ -399,15 +406,22 @@ def _ink_box(
 
 def _read_figure(
     crop: np.ndarray[Any, np.dtype[np.uint8]], text: str, text_conf: float, min_votes: int = 1
-) -> tuple[str, float] | None:
+) -> tuple[str, float, tuple[str, ...]] | None:
     """A figure cell read with the digits model; when that is not plainly sure (or the
     text model saw other digits, or nothing, or the reading has no figure's shape) read
-    again from the cell binarised at two larger sizes, and the reading most of them
-    agree on kept. Readings that differ leave the figure unsure (flagged), never
-    silently chosen. Only readings with a figure's shape (`figures.well_formed`) are
-    chosen from, when there are any: when none has it, two more sizes are read, and
-    then readings mended at their ends (a stray mark read as a separator) are taken,
-    unsure. None (or `text`) when fewer than `min_votes` readings agree."""
+    again from the cell binarised at two larger sizes and from the cell smoothed in
+    grey (`_smoothed`; not when `min_votes` asks for agreement: a cell whose letters
+    are read again as a figure), and the reading most of them agree on kept. Readings
+    that differ leave the figure unsure (flagged), never silently chosen. Only
+    readings with a figure's shape (`figures.well_formed`) are chosen from, when there
+    are any: when none has it, two more sizes are read, and then readings mended at
+    their ends (a stray mark read as a separator) are taken, unsure.
+    None (or `text`) when fewer than `min_votes` readings agree.
+
+    A figure left unsure also carries its other readings with a figure's shape, and
+    those of the cell sharpened and binarised by its neighbourhood (`_read_sharpened`):
+    never chosen here, only offered to the form's 'Tổng cộng' row (the report's
+    `choose_by_totals`)."""
     spaced: list[str] = []  # readings whose space between groups was taken as their mark
 
     def compact(raw: str) -> str:
@@ -426,11 +440,16 @@ def _read_figure(
         or not figures.well_formed(readings[0][0])
     ):
         readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
+        # not for a cell re-read for its letters (noise, a stamp's ring: two readings must
+        # agree without it), nor alone: a figure no other reading saw is dust
+        if min_votes == 1 and any(_digits_of(f) for f, _ in readings):
+            smooth = recognise(_smoothed(crop), "digits")
+            readings.append((compact(smooth.text), smooth.confidence))
     if numeric:
         readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
     if not found:
-        return (text, 0.0) if text else None
+        return (text, 0.0, ()) if text else None
     formed = [(f, c) for f, c in found if figures.well_formed(f)]
     mended = False
     if not formed:  # no reading has a figure's shape: other sizes
@@ -445,14 +464,21 @@ def _read_figure(
         votes.setdefault(f, []).append(c)
     figure = max(votes, key=lambda f: (len(votes[f]), max(votes[f])))
     if len(votes[figure]) < min_votes:
-        return (text, 0.0) if text else None
+        return (text, 0.0, ()) if text else None
     conf = min(votes[figure])
     if not numeric:
         conf *= 0.5  # the text model took it for letters
     mended = mended or figure in spaced  # a space taken for a group mark: mended too
     if len(votes) > 1 or len(pool) < len(found) or mended:
         conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
-    return figure, conf
+    alternatives: tuple[str, ...] = ()
+    if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
+        others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
+        marks = _marks_of(figure)  # only digits may differ: a mark read otherwise is no other figure
+        alternatives = tuple(
+            dict.fromkeys(f for f in others if f != figure and figures.well_formed(f) and _marks_of(f) == marks)
+        )
+    return figure, conf, alternatives
 
 
 def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[float, ...]) -> list[tuple[str, float]]:
@@ -464,6 +490,37 @@ def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[fl
         _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
         out.append((got.text, got.confidence))
+    return out
+
+
+_SMOOTH_SIGMA = 1.0  # pixels
+
+
+def _smoothed(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """The cell in grey, smoothed (Gaussian, `_SMOOTH_SIGMA`): the speckle a noisy,
+    blurred photo leaves inside its strokes closed up. Binarised, such strokes break
+    into holes ('513' read '313', '1.125.140' read '1.325.140'); in grey, smoothed,
+    Tesseract reads them whole. One more vote among a figure's readings."""
+    return np.ascontiguousarray(cv2.GaussianBlur(crop, (0, 0), _SMOOTH_SIGMA), dtype=np.uint8)
+
+
+_SHARPEN_SIZES = (2, 3)
+
+
+def _read_sharpened(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
+    """The digits model's readings of `crop` enlarged by each of `_SHARPEN_SIZES`
+    (thin, light strokes of a photo): sharpened (unsharp mask), and binarised by each
+    pixel's neighbourhood (adaptive Gaussian threshold) rather than by one level for
+    the cell. Readings to choose from by a total, never votes."""
+    out = []
+    for factor in _SHARPEN_SIZES:
+        big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        blur = cv2.GaussianBlur(big, (0, 0), 1.5 * factor)
+        sharp = cv2.addWeighted(big, 1.8, blur, -0.8, 0)
+        window = 31 * factor | 1
+        local = cv2.adaptiveThreshold(big, 255, cv2.ADAPTIVE_THRESH_GAUSSIAN_C, cv2.THRESH_BINARY, window, 10)
+        for image in (sharp, local):
+            out.append(recognise(np.ascontiguousarray(image, dtype=np.uint8), "digits").text)
     return out
 
 
@@ -547,6 +604,10 @@ def _no_word(text: str) -> bool:
 
 def _digits_of(text: str) -> str:
     return "".join(ch for ch in text if ch.isdigit())
+
+
+def _marks_of(text: str) -> str:
+    return "".join(ch for ch in text if not ch.isdigit())
 
 
 def _mostly_digits(text: str) -> bool:

@@ -43,6 +43,9 @@ class Cell:
     # None: text taken from a digital source (certain); 0..1: how sure a recognition was
     confidence: float | None = None
     page: int | None = None  # the page of a PDF or scan the cell is on
+    # other readings a recognition saw of an unsure figure (other sizes, binarisations),
+    # for the form's 'Tổng cộng' row to choose from (parsers.report.uncertain)
+    alternatives: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

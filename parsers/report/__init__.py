@@ -20,7 +20,7 @@ from parsers.readers import Grid, GridError, has_text_layer, read_grid
 from parsers.report.matching import FormIndex, form_index, match_key
 from parsers.report.ocrlabels import snap_labels
 from parsers.report.tables import choose_table, find_table
-from parsers.report.uncertain import flag_uncertain
+from parsers.report.uncertain import choose_by_totals, flag_uncertain
 from parsers.report.values import Reading, read_values, run_checks
 from parsers.sniff import READABLE_FORMATS, sniff_format, sniff_hint
 
@@ -207,8 +207,11 @@ def report_from_grid(
     table, reason = choose_table(tables, report_day)
     reading = Reading(filename, table.sheet.name)
     read_values(table, index, reading)
+    recognised = any(c.confidence is not None for c in table.sheet.cells.values())
+    if recognised:
+        choose_by_totals(table, index, reading)
     run_checks(form, index, reading)
-    if any(c.confidence is not None for c in table.sheet.cells.values()):
+    if recognised:
         reading.problems.extend(flag_uncertain(table, index, form, reading))
     problems = list(grid.problems) + reading.problems
     return AttachmentResult(

@@ -8,16 +8,23 @@ requested), or when its money column states no scale the recognition could read.
 column whose figures add up exactly to its readable total is taken as confirmed: a
 somewhat unsure recognition there is not flagged, since a misread would not sum; a
 very unsure one still is (an unread cell and a misread can cancel out).
+
+Before that, a column that does not add up may be put right from the other readings
+its unsure cells carry (`choose_by_totals`): only when exactly one combination of
+readings makes it add up to its total, and every figure of such a column stays
+flagged, the chosen ones with their own reason.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from typing import Final
 
 from parsers.model import FormSpec, Problem
-from parsers.numbers import FigureError, parse_figure_with_unit, scale_from_header, to_dong
+from parsers.numbers import FigureError, parse_figure_with_unit, scale_from_header, tidy_decimal, to_dong
 from parsers.readers import Cell
 from parsers.readers.common import column_index, column_letter, coordinate
 from parsers.report.matching import TOTAL, FormIndex
@@ -30,6 +37,9 @@ UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no 
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
+TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
+# combinations of readings tried for one column at most (a photo's few unsure cells)
+_MAX_COMBINATIONS: Final = 4096
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": lambda a, b: a <= b,
@@ -56,6 +66,78 @@ def _figure(cell: Cell, kind: str, scale: int) -> Decimal | None:
     return to_dong(value, own or scale) if kind == "money" else value
 
 
+def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
+    """Put right, from the other readings its recognised cells carry
+    (`Cell.alternatives`), a column that does not add up to its 'Tổng cộng' row: only
+    when exactly one combination of readings (each cell's own or one of its others)
+    adds up to the total as read, and only in a column with no figure left unread.
+    The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
+    figure of that column flagged (a total misread too could have chosen them)."""
+    total_row = _total_row(table, index)
+    if total_row is None:
+        return
+    cells = table.sheet.cells
+    unread = {
+        p.params.get("measure_code", "")
+        for p in reading.problems
+        if (p.params.get("indicator_code", ""), p.params.get("measure_code", "")) not in reading.cells
+    }
+    for mcode, mcol in table.columns.items():
+        keys = [key for key in reading.cells if key[1] == mcode]
+        total_cell = cells.get((total_row, mcol.col))
+        if not keys or mcode in unread or total_cell is None or _merged_over(table, mcol.col):
+            continue
+        spec = index.measures[mcode]
+        total = _figure(total_cell, spec.kind, mcol.scale)
+        if total is None or sum((reading.values[ind][mcode] for ind, _ in keys), Decimal(0)) == total:
+            continue
+        options: list[list[tuple[Decimal, str | None]]] = []
+        for ind, _ in keys:
+            cell = cells.get(_split(reading.cells[(ind, mcode)]))
+            own = reading.values[ind][mcode]
+            choices: list[tuple[Decimal, str | None]] = [(own, None)]
+            for text in cell.alternatives if cell is not None else ():
+                value = _alternative(text, spec.kind, mcol.scale, table.sheet.number_locale)
+                if value is not None and all(value != v for v, _ in choices):
+                    choices.append((value, text))
+            options.append(choices)
+        count = 1
+        for choices in options:
+            count *= len(choices)
+        if count == 1 or count > _MAX_COMBINATIONS:
+            continue
+        fits = [combo for combo in itertools.product(*options) if sum((v for v, _ in combo), Decimal(0)) == total]
+        if len(fits) != 1:
+            continue  # none, or several: which is right the total cannot tell
+        for (ind, _), (value, alt) in zip(keys, fits[0], strict=True):
+            if alt is not None:
+                reading.values[ind][mcode] = value
+                reading.chosen[(ind, mcode)] = alt
+
+
+def _merged_over(table: Table, col: int) -> bool:
+    """Whether a merged cell of the data rows covers column `col` (a figure it hid is
+    missing from the column's sum)."""
+    return any(c1 <= col <= c2 and r2 >= table.first_data_row for r1, c1, r2, c2 in table.sheet.merged)
+
+
+def _alternative(text: str, kind: str, scale: int, locale: str | None) -> Decimal | None:
+    """The value of another reading of a recognised cell, as `read_values` would
+    have taken it (the sheet's number locale, the column's money scale)."""
+    try:
+        if locale == "vi" or locale == "en":
+            value, own = parse_figure_with_unit(text, kind, locale)  # type: ignore[arg-type]
+        else:
+            value, own = parse_figure_with_unit(text, kind)  # type: ignore[arg-type]
+    except FigureError:
+        return None
+    if value is None or value < 0:
+        return None
+    if kind == "count":
+        return tidy_decimal(value) if value == value.to_integral_value() else None
+    return to_dong(value, own or scale)
+
+
 def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Reading) -> list[Problem]:
     """The `uncertain_figure` problems of a table read from recognised cells."""
     cells = table.sheet.cells
@@ -66,6 +148,8 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         value = reading.values.get(ind, {}).get(mcode)
         if value is not None:
             by_measure.setdefault(mcode, []).append((ind, value))
+    for key in reading.chosen:
+        reasons[key] = TOTAL_CHOSEN
     confirmed = set()
     total_row = _total_row(table, index)
     for mcode, mcol in table.columns.items():
@@ -82,7 +166,11 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         total = _figure(total_cell, spec.kind, mcol.scale) if total_cell is not None else None
         if total is None:
             continue
-        if sum((v for _, v in figures), Decimal(0)) == total:
+        if any(key[1] == mcode for key in reading.chosen):
+            # added up only by the readings chosen for it: every figure stays flagged
+            for ind, _ in figures:
+                reasons.setdefault((ind, mcode), "total_mismatch")
+        elif sum((v for _, v in figures), Decimal(0)) == total:
             confirmed.add(mcode)
         else:
             for ind, _ in figures:
@@ -114,6 +202,8 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     for (ind, mcode), reason in reasons.items():
         coord = reading.cells.get((ind, mcode), "")
         cell = cells.get(_split(coord)) if coord else None
+        if cell is not None and (ind, mcode) in reading.chosen:
+            cell = replace(cell, text=reading.chosen[(ind, mcode)])  # the reading presented
         problems.append(
             Problem(
                 "uncertain_figure",

@@ -34,6 +34,9 @@ class Reading:
     sheet: str
     values: dict[str, dict[str, Decimal]] = field(default_factory=dict)
     cells: dict[tuple[str, str], str] = field(default_factory=dict)  # (ind, measure) -> coord
+    # (ind, measure) -> the reading of a recognised cell chosen over the first one
+    # because it alone makes its column add up to the 'Tổng cộng' row (always flagged)
+    chosen: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, code: str, **params: str | None) -> None:

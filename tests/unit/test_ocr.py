@@ -251,6 +251,7 @@ def _recognised(
     rows: list[list[str]],
     confidence: dict[tuple[int, int], float] | None = None,
     merged: tuple[tuple[int, int, int, int], ...] = (),
+    alternatives: dict[tuple[int, int], tuple[str, ...]] | None = None,
 ) -> AttachmentResult:
     """A grid as parsers.ocr returns it (every cell with a confidence, a merged cell
     only at its origin, empty cells absent), through the same table finding and
@@ -263,7 +264,8 @@ def _recognised(
             if (r, c) in covered or not text:
                 continue
             conf = (confidence or {}).get((r, c), 0.95)
-            cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1)
+            alts = (alternatives or {}).get((r, c), ())
+            cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1, alternatives=alts)
     form = load_config(SAMPLES / "config.toml", require_secrets=False).form
     sheet = Sheet("Trang 1", cells, merged)
     return report_from_grid(Grid((sheet,)), "scan.pdf", "pdf", form, None, source="scan")
@@ -300,6 +302,50 @@ def test_a_column_that_does_not_add_up_to_its_total_is_flagged_whole() -> None:
     rows = [HEADER, *ROWS.values(), ["Tổng cộng", "202", "170", "305"]]
     reasons = _reasons(_recognised(rows))
     assert reasons == {(code, "phe_duyet"): "total_mismatch" for code in ROWS}
+
+
+def test_the_total_chooses_the_one_combination_of_readings_that_adds_up_and_it_stays_flagged() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "63", "204"], *list(ROWS.values())[1:], TOTAL]
+    result = _recognised(rows, {(2, 3): 0.3}, alternatives={(2, 3): ("68", "88")})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68  # 68 + 50 + 51 = 169, the only fit
+    reasons = _reasons(result)
+    assert reasons == {
+        ("ho_kinh_doanh", "phe_duyet"): "total_chosen",
+        ("ngung_viec", "phe_duyet"): "total_mismatch",  # the column added up only by a choice
+        ("tre_em_f0_f1", "phe_duyet"): "total_mismatch",
+    }
+    chosen = next(p for p in result.problems if p.params.get("reason") == "total_chosen")
+    assert chosen.params["text"] == "68"
+    assert not [p for p in result.problems if p.code == "check_failed"]  # 68 <= 83 once chosen
+
+
+def test_readings_that_add_up_in_two_ways_are_not_chosen_from() -> None:
+    rows = [
+        HEADER,
+        ["Hỗ trợ hộ kinh doanh", "83", "63", "204"],
+        *list(ROWS.values())[1:],
+        TOTAL,
+    ]
+    alternatives = {(2, 3): ("68", "73"), (3, 3): ("45",)}  # 68 + 50 and 73 + 45: both 118
+    result = _recognised(rows, {(2, 3): 0.3, (3, 3): 0.3}, alternatives=alternatives)
+    assert (result.values["ho_kinh_doanh"]["phe_duyet"], result.values["ngung_viec"]["phe_duyet"]) == (63, 50)
+    assert _reasons(result) == {(code, "phe_duyet"): "total_mismatch" for code in ROWS}
+
+
+def test_no_reading_is_chosen_in_a_column_with_a_figure_left_unread() -> None:
+    rows = [
+        HEADER,
+        ["Hỗ trợ hộ kinh doanh", "83", "63", "204"],
+        ["Hỗ trợ người lao động ngừng việc", "57", "50", "50"],
+        ["Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "62", "lể", "51"],
+        TOTAL,
+    ]
+    # 119 + 50 would make 169 were the unread figure nothing: it is not
+    result = _recognised(rows, {(2, 3): 0.3}, alternatives={(2, 3): ("119",)})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 63
+    reasons = _reasons(result)
+    assert reasons[("tre_em_f0_f1", "phe_duyet")] == "not_a_figure"
+    assert "total_chosen" not in reasons.values()
 
 
 def test_a_dropped_decimal_comma_is_flagged_by_its_digit_count() -> None:
@@ -545,15 +591,15 @@ def test_readings_of_a_figure_that_differ_leave_it_unsure(monkeypatch: pytest.Mo
     crop = np.full((30, 40), 255, dtype=np.uint8)
     crop[5:25, 10:30] = 0
     answers = iter([Reading("34", 0.5), Reading("34", 0.9), Reading("44", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(crop, "34", 0.95) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(crop, "34", 0.95) or ("", 1.0, ())
     assert figure == "34"  # three of four readings say so
     assert conf < 0.8  # but one disagrees: flagged
     answers = iter([Reading("", 0.0), Reading("10", 0.95), Reading("10", 0.9)])
-    figure, conf = ocr._read_figure(crop, "", 0.0) or ("", 1.0)
+    figure, conf, _ = ocr._read_figure(crop, "", 0.0) or ("", 1.0, ())
     assert figure == "10" and conf < 0.8  # kept, flagged: the text model saw nothing
     answers = iter([Reading("62", 0.93)])
-    assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9)  # sure at once: read once
+    assert ocr._read_figure(crop, "62", 0.9) == ("62", 0.9, ())  # sure at once: read once
 
 
 def test_a_stamps_arcs_are_no_column_rules() -> None:

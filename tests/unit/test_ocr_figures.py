@@ -60,9 +60,46 @@ def test_a_space_between_groups_of_a_figure_grouped_by_a_mark_is_that_mark() -> 
 
 def test_a_figure_whose_space_was_taken_for_its_group_mark_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading("885 180.000", 0.9), Reading("885 180.000", 0.9), Reading("885 180.000", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), "885 180.000", 0.9) or ("", 1.0, ())
     assert figure == "885.180.000" and conf < 0.8
+
+
+def test_an_unsure_figure_keeps_its_other_readings_that_differ_only_in_digits(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # digits model, ×2, ×3 (Otsu), smoothed grey, then sharpened and locally binarised at ×2 and ×3
+    texts = ["394", "394", "854", "894", "3.94", "594", "394"]
+    answers = iter([Reading(t, 0.7) for t in texts])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "394", 0.9) or ("", 1.0, ())
+    assert figure == "394" and conf < 0.8
+    assert alternatives == ("854", "894", "594")  # '3.94': a mark where the figure has none
+
+
+def test_the_cell_smoothed_in_grey_is_one_more_vote(monkeypatch: pytest.MonkeyPatch) -> None:
+    # digits model (sure, but the text model read other digits), ×2, ×3 (Otsu), smoothed grey
+    texts = ["1.125.140", "1.325.140", "1.125.140", "1.125.140"]
+    answers = iter([Reading(t, 0.9) for t in texts])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "1.325.140", 0.9) or ("", 1.0, ())
+    assert figure == "1.125.140"  # three readings of four against the text model's one
+    assert conf < 0.8 and alternatives == ("1.325.140",)  # readings differ: unsure
+
+
+def test_the_smoothed_reading_alone_is_no_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("", 0.0), Reading("", 0.0), Reading("", 0.0), Reading("7", 0.9)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    assert ocr._read_figure(_crop(), "", 0.0) is None  # dust the smoothing made a '7' of
+    answers = iter([Reading("", 0.0), Reading("27", 0.5), Reading("27", 0.5), Reading("7", 0.9)])
+    figure, conf, _ = ocr._read_figure(_crop(), "", 0.0, min_votes=2) or ("", 1.0, ())
+    assert (figure, conf) == ("27", pytest.approx(0.25))  # no smoothed vote: the two readings agree
+
+
+def test_a_sure_figure_carries_no_other_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("62", 0.93)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("99", 0.9)))
+    assert ocr._read_figure(_crop(), "62", 0.9) == ("62", 0.9, ())
 
 
 def _crop() -> np.ndarray:
@@ -75,25 +112,25 @@ def test_only_readings_with_a_figures_shape_are_chosen_and_the_figure_stays_unsu
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     answers = iter([Reading("482.580.6000", 0.9), Reading("482.580.600", 0.7), Reading("482.580.6000", 0.9)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), "482.580.6000", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), "482.580.6000", 0.9) or ("", 1.0, ())
     assert figure == "482.580.600"  # the one reading a figure could be, though outvoted
     assert conf < 0.8
 
 
 def test_a_reading_mended_at_its_ends_stays_unsure(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading(",65", 0.9)] * 5)
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
-    figure, conf = ocr._read_figure(_crop(), ",65", 0.9) or ("", 1.0)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, _ = ocr._read_figure(_crop(), ",65", 0.9) or ("", 1.0, ())
     assert figure == "65" and conf < 0.8
 
 
 def test_a_figure_re_read_needs_two_agreeing_readings(monkeypatch: pytest.MonkeyPatch) -> None:
     answers = iter([Reading("", 0.0), Reading("0", 0.4), Reading("8", 0.3)])
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers))
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
     assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) is None  # noise, not a figure
     answers = iter([Reading("", 0.0), Reading("27", 0.46), Reading("27", 0.43)])
-    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) == ("27", pytest.approx(0.215))
+    assert ocr._read_figure(_crop(), "", 0.0, min_votes=2) == ("27", pytest.approx(0.215), ())
 
 
 def _grid(rows: list[list[str]]) -> dict[tuple[int, int], Cell]:
