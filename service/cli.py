@@ -359,7 +359,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
             content = build_digest(cfg, db, archive, day, now)
         if args.out:
             write_digest_files(
-                content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>", draft=True), Path(args.out), day
+                content,
+                compose_email(content, cfg, now=now, message_id="<dry-run@baocao>", draft=True),
+                Path(args.out),
+                day,
             )
         if args.dry_run:
             print(
