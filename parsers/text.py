@@ -51,9 +51,14 @@ def clean_text(text: object, max_chars: int, *, fold_spaces: bool = True, ellips
     if text is None:
         return ""
     # NFC and folding only shrink it further: the cut bounds the work on a huge text.
-    cleaned = fix_surrogates(str(text)[: max_chars * 4 + 64])
-    cleaned = CONTROL_CHARS.sub(" ", unicodedata.normalize("NFC", cleaned))
-    cleaned = (_SPACES.sub(" ", cleaned) if fold_spaces else cleaned).strip()
+    cleaned = str(text)[: max_chars * 4 + 64]
+    if cleaned.isascii() and cleaned.isprintable() and not (fold_spaces and "  " in cleaned):
+        # printable ASCII (most addresses, codes, file names): already NFC, no control
+        # character, its only white space single spaces, so the steps below change nothing
+        cleaned = cleaned.strip()
+    else:
+        cleaned = CONTROL_CHARS.sub(" ", unicodedata.normalize("NFC", fix_surrogates(cleaned)))
+        cleaned = (_SPACES.sub(" ", cleaned) if fold_spaces else cleaned).strip()
     if len(cleaned) <= max_chars:
         return cleaned
     return cleaned[: max_chars - 1].rstrip() + "…" if ellipsis else cleaned[:max_chars]

@@ -359,7 +359,10 @@ def cmd_digest(args: argparse.Namespace) -> int:
             content = build_digest(cfg, db, archive, day, now)
         if args.out:
             write_digest_files(
-                content, compose_email(content, cfg, now=now, message_id="<dry-run@baocao>"), Path(args.out), day
+                content,
+                compose_email(content, cfg, now=now, message_id="<dry-run@baocao>", draft=True),
+                Path(args.out),
+                day,
             )
         if args.dry_run:
             print(
@@ -406,7 +409,7 @@ def _report_digest(args: argparse.Namespace, cfg: Config) -> int:
         with sessions() as session:
             content = build_digest(rcfg, session, archive, period.start, now)
         if args.out:
-            message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>")
+            message = compose_email(content, rcfg, now=now, message_id="<dry-run@baocao>", draft=True)
             write_digest_files(content, message, Path(args.out), period.start)
         if args.dry_run:
             print(

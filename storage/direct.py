@@ -184,6 +184,10 @@ def utc(value: Any) -> dt.datetime | None:
     timestamptz), as storage.models.UtcDateTime reads it."""
     if value is None:
         return None
+    if value.__class__ is str and len(value) == 26 and value[19] == ".":
+        # SQLAlchemy's SQLite text, "YYYY-MM-DD HH:MM:SS.ffffff", read as UTC in one call
+        # (replace() afterwards costs five times the parsing; 28,000 times a province's day)
+        return dt.datetime.fromisoformat(value + "+00:00")
     at: dt.datetime = dt.datetime.fromisoformat(value) if isinstance(value, str) else value
     if at.tzinfo is None:
         return at.replace(tzinfo=dt.UTC)

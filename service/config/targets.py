@@ -18,8 +18,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Protocol
 
 from parsers.model import FormSpec, MeasureSpec
-from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
-from parsers.sniff import decode_text
 from parsers.text import did_you_mean, sniff_delimiter
 from parsers.vntext import nfc, normalize_label, strip_diacritics
 
@@ -176,6 +174,8 @@ def _decode(data: bytes, problems: _Problems) -> str | None:
     if data.startswith(b"PK\x03\x04") or data.startswith(b"\xd0\xcf\x11\xe0"):
         problems.add("is an Excel workbook, not CSV text; in Excel use Save As > 'CSV UTF-8 (Comma delimited)'")
         return None
+    from parsers.sniff import decode_text  # (the file's reader only: the outputs import this module)
+
     decoded = decode_text(data)
     if decoded is None:
         problems.add("is not a text (CSV) file; save the table as 'CSV UTF-8 (Comma delimited)'")
@@ -373,6 +373,8 @@ def _target_value(text: str, spec: MeasureSpec | None, bad: Callable[[str], None
     if not text:
         bad("is empty; write the planned figure (leave the row out when there is none)")
         return None
+    from parsers.numbers import FigureError, parse_figure_with_unit, to_dong
+
     kind = spec.kind if spec is not None else "count"
     try:
         number, stated_scale = parse_figure_with_unit(text, kind)

@@ -21,7 +21,7 @@ File = tuple[str, str, bytes]
 
 def compose(
     *,
-    sender: str,
+    sender: str | None,
     to: str | Sequence[str],
     subject: str,
     text: str,
@@ -36,9 +36,11 @@ def compose(
     headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
     """A mail ready to send. `auto_submitted` ("auto-generated", "auto-replied") marks it
-    automatic so that no auto-responder answers it (RFC 3834)."""
+    automatic so that no auto-responder answers it (RFC 3834). `sender` None: no From
+    field (a draft written to a file, never sent)."""
     msg = EmailMessage()
-    msg["From"] = sender
+    if sender is not None:
+        msg["From"] = sender
     msg["To"] = to if isinstance(to, str) else ", ".join(to)
     if cc:
         msg["Cc"] = ", ".join(cc)

@@ -243,13 +243,17 @@ def _content_type(value: str) -> str:
     return "application/octet-stream"
 
 
-def compose_email(content: DigestContent, cfg: Config, *, now: dt.datetime, message_id: str) -> EmailMessage:
+def compose_email(
+    content: DigestContent, cfg: Config, *, now: dt.datetime, message_id: str, draft: bool = False
+) -> EmailMessage:
     """The digest as a MIME message (service/mail/compose.py): text + HTML alternatives, then
-    the attachments; an automatic message, so out-of-office replies do not answer it."""
-    if cfg.smtp is None:
+    the attachments; an automatic message, so out-of-office replies do not answer it.
+    `draft` (a dry run's .eml): without [smtp] the message has no From field instead of
+    being refused, since it is not sent."""
+    if cfg.smtp is None and not draft:
         raise ValueError("[smtp] is not configured: the digest has no From address")
     return compose(
-        sender=address(cfg.smtp.from_name, cfg.smtp.from_address),
+        sender=address(cfg.smtp.from_name, cfg.smtp.from_address) if cfg.smtp is not None else None,
         to=cfg.digest.to,
         cc=cfg.digest.cc,
         date=local_time(now, cfg),

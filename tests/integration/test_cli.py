@@ -258,6 +258,26 @@ def test_digest_dry_run_writes_files_and_sends_nothing(cfg_file, mailbox, tmp_pa
     assert "Bản tổng hợp đã gửi lúc" in r.stdout
 
 
+def test_digest_dry_run_needs_no_smtp_section(tmp_path):
+    # a dry run sends nothing: without [smtp] it still writes every file, the .eml without a From
+    path = write_config(
+        tmp_path / "config.toml", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive"
+    )
+    f = tmp_path / "a.eml"
+    f.write_bytes(simple_report(date=dt.datetime(2021, 8, 12, 10, 0, tzinfo=TZ7)))
+    assert baocao("--config", str(path), "import", str(f)).returncode == 0
+    out = tmp_path / "d"
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-12", "--dry-run", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "built, not sent" in r.stdout
+    assert {p.suffix for p in out.iterdir()} >= {".eml", ".html", ".xlsx", ".txt"}
+    eml = (out / "digest-2021-08-12.eml").read_bytes()
+    assert b"To: dieuphoi.ldtbxh@example.gov.vn" in eml and b"\nFrom:" not in eml and not eml.startswith(b"From:")
+    # sending still needs it
+    r = baocao("--config", str(path), "digest", "--date", "2021-08-12")
+    assert_one_sentence(r, 2, r"no \[smtp\] section")
+
+
 def test_digest_with_smtp_down_exits_1_and_status_shows_it(cfg_file, tmp_path, smtp):
     path, env = cfg_file
     text = path.read_text(encoding="utf-8").replace("port = 2525", f"port = {smtp.port}")

@@ -161,3 +161,54 @@ def test_every_mail_renders_in_every_language_without_a_marker_left(language):
         assert text.strip()
     greeting = catalog(language)["ack_txt"]["dear"].split("{{")[0]
     assert greeting in mails[3]
+
+
+def test_compiled_templates_are_kept_in_the_private_cache_folder(monkeypatch, tmp_path):
+    """The templates' compiled code is kept between commands (BAOCAO_CACHE_DIR), used only
+    from an entry of this user not writable by others, and never shared across languages."""
+    import jinja2
+
+    from service.outputs import render
+
+    folder = tmp_path / "cache"
+    monkeypatch.setenv("BAOCAO_CACHE_DIR", str(folder))
+    compiled: list[str] = []
+    real_compile = jinja2.Environment.compile
+
+    def counting_compile(self, source, name=None, filename=None, raw=False, defer_init=False):
+        compiled.append(name)
+        return real_compile(self, source, name, filename, raw, defer_init)
+
+    monkeypatch.setattr(jinja2.Environment, "compile", counting_compile)
+    model = {
+        "unit": {"code": "x", "name": "Phường Sông Cầu"},
+        "day": "11/08/2021",
+        "now": {"time": "10:00"},
+        "deadline": "15:00",
+        "before_deadline": True,
+        "form_file": "mau.xlsx",
+        "report_address": "",
+        "senders": [],
+        "title": "",
+        "report": None,
+        "cumulative": True,
+    }
+
+    def fresh(language: str) -> str:
+        render._environment.cache_clear()  # as a new command would
+        return render_template("reminder.txt", model, language)
+
+    try:
+        first = fresh("vi")
+        assert compiled == ["reminder.txt"]
+        (entry,) = folder.glob("template-*.cache")
+        assert folder.stat().st_mode & 0o777 == 0o700 and entry.stat().st_mode & 0o777 == 0o600
+        assert fresh("vi") == first and compiled == ["reminder.txt"]  # from the cache
+        english = fresh("en")
+        assert english != first and len(compiled) == 2 and len(list(folder.glob("template-*.cache"))) == 2
+        entry.chmod(0o666)  # writable by others: ignored, compiled again
+        assert fresh("vi") == first and len(compiled) == 3
+        monkeypatch.setenv("BAOCAO_CACHE_DIR", "")  # no cache folder: compiled every time
+        assert fresh("vi") == first and len(compiled) == 4
+    finally:
+        render._environment.cache_clear()
