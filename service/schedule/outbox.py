@@ -72,7 +72,7 @@ from storage.records import MessageRecord as Message
 from storage.reports import first_readable_at, readable_report_messages, report_values, reports_of, units_with_report
 
 if TYPE_CHECKING:
-    from service.config.objects import ReportConfig
+    from service.config.objects import ReportConfig, UnitConfig
     from service.day.periods import ReportPeriod
 
 log = logging.getLogger(__name__)
@@ -195,32 +195,10 @@ def plan_reminders(cfg: Config, session: Session, slot: dt.time, now: dt.datetim
         if later
         else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz)
     )
-    own = own_addresses(cfg)
-    planned = 0
-    for unit in cfg.units:
-        if unit.code in reported:
-            continue
-        addresses = reminder_addresses(unit)
-        if not addresses:
-            log.warning("no reminder for unit %s: it has only wildcard senders and no reminder_to", unit.code)
-            continue
-        for address in addresses:
-            planned += _plan_one(
-                cfg,
-                session,
-                now,
-                kind=REMINDER,
-                recipient=address,
-                key=f"reminder:{day.isoformat()}:{slot.strftime('%H:%M')}:{unit.code}:{address}",
-                why=unanswerable_reason(address, own),
-                unit_code=unit.code,
-                message_pk=None,
-                report_day=day,
-                cap_day=day,
-                expires_at=expires_at,
-                slot_at=slot_at,
-            )
-    return planned
+    units = [u for u in cfg.units if u.code not in reported]
+    return _plan_reminders(
+        cfg, session, now, units, f"reminder:{day.isoformat()}:{slot.strftime('%H:%M')}", slot_at, expires_at
+    )
 
 
 @dataclass(frozen=True)
@@ -273,11 +251,27 @@ def plan_report_reminders(cfg: Config, session: Session, due: ReminderSlot, now:
     expires_at = (
         later[0] if later else dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=slot_at.tzinfo)
     )
+    units = [u for u in cfg.units if u.code in report.units and u.code not in sent]
+    key = f"reminder:{report.code}:{day.isoformat()}:{slot_at:%H:%M}"
+    return _plan_reminders(cfg, session, now, units, key, slot_at, expires_at, report_code=report.code)
+
+
+def _plan_reminders(
+    cfg: Config,
+    session: Session,
+    now: dt.datetime,
+    units: list[UnitConfig],
+    key: str,
+    slot_at: dt.datetime,
+    expires_at: dt.datetime,
+    report_code: str = "",
+) -> int:
+    """One reminder row per unit of `units` and per reminder address, keyed
+    "<key>:<unit>:<address>", for the slot at `slot_at` (local); returns how many will go."""
     own = own_addresses(cfg)
+    day = slot_at.date()
     planned = 0
-    for unit in cfg.units:
-        if unit.code not in report.units or unit.code in sent:
-            continue
+    for unit in units:
         addresses = reminder_addresses(unit)
         if not addresses:
             log.warning("no reminder for unit %s: it has only wildcard senders and no reminder_to", unit.code)
@@ -289,7 +283,7 @@ def plan_report_reminders(cfg: Config, session: Session, due: ReminderSlot, now:
                 now,
                 kind=REMINDER,
                 recipient=address,
-                key=f"reminder:{report.code}:{day.isoformat()}:{slot_at:%H:%M}:{unit.code}:{address}",
+                key=f"{key}:{unit.code}:{address}",
                 why=unanswerable_reason(address, own),
                 unit_code=unit.code,
                 message_pk=None,
@@ -297,7 +291,7 @@ def plan_report_reminders(cfg: Config, session: Session, due: ReminderSlot, now:
                 cap_day=day,
                 expires_at=expires_at,
                 slot_at=slot_at,
-                report_code=report.code,
+                report_code=report_code,
             )
     return planned
 
