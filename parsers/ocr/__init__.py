@@ -246,6 +246,17 @@ def _read_cell(
     return _fix_words(text), text_reading.confidence, ()
 
 
+def _figures_and_first_data_row(grid: dict[tuple[int, int], Cell]) -> tuple[set[tuple[int, int]], int | None]:
+    """The cells read as figures, and the first data row: the first row with two of them
+    (None: no such row)."""
+    numeric = {key for key, cell in grid.items() if looks_numeric(cell.text)}
+    per_row: dict[int, int] = {}
+    for r, _ in numeric:
+        per_row[r] = per_row.get(r, 0) + 1
+    data_rows = [r for r, n in per_row.items() if n >= 2]
+    return numeric, min(data_rows) if data_rows else None
+
+
 def _split_merged(
     cells: list[geometry.GridCell], grid: dict[tuple[int, int], Cell]
 ) -> list[tuple[geometry.GridCell, list[tuple[tuple[int, int], tuple[int, int, int, int]]]]]:
@@ -253,14 +264,9 @@ def _split_merged(
     figures in rows outside it): each with the (row, column) keys and boxes of the
     cells of the grid it covers, its rules taken from the cells around. Nothing for a
     merged cell whose own reading is words (a label, a heading, a note)."""
-    numeric = {key for key, cell in grid.items() if looks_numeric(cell.text)}
-    per_row: dict[int, int] = {}
-    for r, _ in numeric:
-        per_row[r] = per_row.get(r, 0) + 1
-    data_rows = [r for r, n in per_row.items() if n >= 2]
-    if not data_rows:
+    numeric, first = _figures_and_first_data_row(grid)
+    if first is None:
         return []
-    first = min(data_rows)
     lefts = {gc.col: gc.box[0] for gc in cells}
     rights = {gc.col_end: gc.box[2] for gc in cells}
     tops = {gc.row: gc.box[1] for gc in cells}
@@ -289,14 +295,9 @@ def _figures_read_as_words(grid: dict[tuple[int, int], Cell]) -> list[tuple[int,
     model read. The data rows start at the first row with two figures; the first
     column (numbers of the rows, sections 'I', 'II') and any cell read as a figure
     are left as they are, and so is a column with fewer than two figures besides."""
-    numeric = {key for key, cell in grid.items() if looks_numeric(cell.text)}
-    per_row: dict[int, int] = {}
-    for r, _ in numeric:
-        per_row[r] = per_row.get(r, 0) + 1
-    data_rows = [r for r, n in per_row.items() if n >= 2]
-    if not data_rows:
+    numeric, first = _figures_and_first_data_row(grid)
+    if first is None:
         return []
-    first = min(data_rows)
     out = []
     for (r, c), cell in sorted(grid.items()):
         if r < first or c == 1 or (r, c) in numeric or _figure_like(cell.text) or not _garbled(cell.text):

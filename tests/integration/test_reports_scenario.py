@@ -92,6 +92,30 @@ def cfg_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.Cap
     return path
 
 
+def import_mails(
+    cfg_file: Path,
+    capsys: pytest.CaptureFixture[str],
+    mails: list[tuple[str, str, dt.datetime, list[tuple[str, str, bytes]]]],
+    prefix: str,
+) -> None:
+    """`baocao import` of (sender, subject, received, attachments) written as .eml files."""
+    files = []
+    for i, (sender, subject, when, attachments) in enumerate(mails):
+        f = cfg_file.parent / f"{prefix}{i}.eml"
+        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
+        files.append(str(f))
+    assert main(["import", "--config", str(cfg_file), *files]) == 0
+    capsys.readouterr()
+
+
+# The monthly report made the departments' alone (config.example's monthly report has
+# no `units`): what a commune sends on its form is then no report of the commune.
+MONTHLY_FOR_DEPARTMENTS = (
+    '\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+    '\nunits = ["BHXH", "THUE"]\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
+)
+
+
 def export(cfg_file: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Any:
     assert main(["export", "--config", str(cfg_file), "--format", "json", *args]) == 0
     return json.loads(capsys.readouterr().out)
@@ -392,13 +416,7 @@ def _acknowledge(cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str], 
     from service.schedule.outbox import acknowledge
     from storage.models import Message
 
-    files = []
-    for i, (sender, subject, when, attachments) in enumerate(mails):
-        f = cfg_file.parent / f"ack{i}.eml"
-        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
-        files.append(str(f))
-    assert main(["import", "--config", str(cfg_file), *files]) == 0
-    capsys.readouterr()
+    import_mails(cfg_file, capsys, mails, "ack")
     cfg = load_config(cfg_file)
     before = len(smtp.messages)
     with ingestor_for(cfg) as ing:
@@ -467,13 +485,7 @@ def test_a_message_matching_no_report_is_acknowledged_with_the_reason(
     cfg_file: Path, smtp: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # the monthly report only for the departments: its own column means nothing from a commune
-    _with_acknowledgements(
-        cfg_file,
-        (
-            '\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
-            '\nunits = ["BHXH", "THUE"]\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
-        ),
-    )
+    _with_acknowledgements(cfg_file, MONTHLY_FOR_DEPARTMENTS)
     lone = [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ("Kinh phí còn lại (triệu đồng)",), 5))]
     [reply] = _acknowledge(cfg_file, smtp, capsys, [(DUONG_QUANG, "Số liệu", at(30, 9), lone)], at(30, 10))
     text = reply.get_body(("plain",)).get_content()
@@ -508,21 +520,8 @@ def test_in_a_week_the_first_readable_times_it_and_the_latest_readable_gives_the
         ),
     ]
     text = cfg_file.read_text(encoding="utf-8")
-    cfg_file.write_text(
-        text.replace(
-            '\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
-            '\nunits = ["BHXH", "THUE"]\nmeasures = ["de_nghi", "da_chi", "tien_da_chi"]',
-            1,
-        ),
-        encoding="utf-8",
-    )
-    files = []
-    for i, (sender, subject, when, attachments) in enumerate(mails):
-        f = cfg_file.parent / f"w{i}.eml"
-        f.write_bytes(email_bytes(sender=sender, subject=subject, date=when, attachments=attachments))
-        files.append(str(f))
-    assert main(["import", "--config", str(cfg_file), *files]) == 0
-    capsys.readouterr()
+    cfg_file.write_text(text.replace(*MONTHLY_FOR_DEPARTMENTS, 1), encoding="utf-8")
+    import_mails(cfg_file, capsys, mails, "w")
     week = export(cfg_file, capsys, "--report", "tuan", "--date", "2021-08-29")
     units = {u["code"]: u for u in week["units"]}
     assert statuses(week)["XUAT_HOA"] == "on_time" and statuses(week)["DUONG_QUANG"] == "late"
