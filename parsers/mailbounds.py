@@ -8,8 +8,9 @@ valid UTF-8; an ordinary message passes unchanged. Pure: bytes in, bytes out.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 # MIME parts handed to mail-parser. It takes ~60 µs a part and keeps every part in
@@ -113,7 +114,7 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
         pattern = re.compile(
             rb"^--(?:" + b"|".join(re.escape(b) for b in boundaries) + rb")(--)?[ \t]*\r?$", re.MULTILINE
         )
-        for m in pattern.finditer(raw):
+        for m in _delimiter_lines(raw, boundaries, pattern):
             closing = m.group(1) is not None
             if not closing:
                 parts_total += 1
@@ -149,16 +150,56 @@ def bound_message(raw: bytes, max_part_bytes: int) -> BoundedMessage:
     return BoundedMessage(b"".join(chunks), marker, omitted, parts_total, parts_cut)
 
 
+def _delimiter_lines(raw: bytes, boundaries: list[bytes], pattern: re.Pattern[bytes]) -> Iterator[re.Match[bytes]]:
+    """`pattern.finditer(raw)`, where `pattern` matches a delimiter line of one of
+    `boundaries`: it is tried only where a line starts with "--" and a boundary (found by
+    `bytes.find`, not by the regex engine trying every position of the bodies), in order."""
+    last = -1
+    for start in heapq.merge(*(_line_starts(raw, b"--" + b) for b in boundaries)):
+        if start == last:
+            continue  # (one boundary the start of another: the same line twice)
+        last = start
+        m = pattern.match(raw, start)  # a delimiter is a whole line: matches never overlap
+        if m is not None:
+            yield m
+
+
+def _line_starts(raw: bytes, prefix: bytes) -> Iterator[int]:
+    """The positions, in order, of the lines of `raw` starting with `prefix`."""
+    if raw.startswith(prefix):
+        yield 0
+    needle = b"\n" + prefix
+    pos = raw.find(needle)
+    while pos >= 0:
+        yield pos + 1
+        pos = raw.find(needle, pos + 1)
+
+
 def _boundaries(raw: bytes) -> list[bytes]:
     """Every multipart boundary declared anywhere, longest first (so none shadows another)."""
     found: dict[bytes, None] = {}
-    for m in _BOUNDARY_PARAM.finditer(raw):
+    for m in _boundary_params(raw):
         value = (m.group(1) or m.group(2)).rstrip()
         if value:
             found[value] = None
             if len(found) >= MAX_BOUNDARIES:
                 break
     return sorted(found, key=len, reverse=True)
+
+
+def _boundary_params(raw: bytes) -> Iterator[re.Match[bytes]]:
+    """`_BOUNDARY_PARAM.finditer(raw)`, tried only where "boundary" is written (in any
+    case): the ignore-case regex would be tried at every position of the bodies."""
+    folded = raw.lower()  # (ASCII only, as the regex's IGNORECASE for bytes)
+    end = 0
+    pos = folded.find(b"boundary")
+    while pos >= 0:
+        if pos >= end:
+            m = _BOUNDARY_PARAM.match(raw, pos)
+            if m is not None:
+                end = m.end()
+                yield m
+        pos = folded.find(b"boundary", pos + 1)
 
 
 def header_end(raw: bytes, start: int, end: int) -> tuple[int, int]:

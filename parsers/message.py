@@ -22,7 +22,7 @@ import logging
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from email import policy as email_policy
 from email.parser import BytesHeaderParser
@@ -233,13 +233,58 @@ class _Parser(mailparser.MailParser):  # type: ignore[misc]
     def _make_mail(self, complete: bool = True) -> dict[str, Any]:
         return {}
 
+    def _build_header_index(self) -> dict[str, list[Any]]:
+        """mail-parser's index of the header fields, without the address fields nothing
+        here reads (To, Cc, ...): it parses every address field of the index up front
+        (a quarter of its own time on an ordinary message). From stays, read as before."""
+        index: dict[str, list[Any]] = super()._build_header_index()
+        return {name: values for name, values in index.items() if name not in _UNREAD_ADDRESS_FIELDS}
+
+
+# mail-parser's address fields (mailparser.const.ADDRESSES_HEADERS) but From.
+_UNREAD_ADDRESS_FIELDS = frozenset({"bcc", "cc", "delivered-to", "reply-to", "to"})
+
+
+class _Headers(Mapping[str, object]):
+    """mail-parser's `headers` (the first spelling of each field name, lower-cased, to
+    its decoded value), each value decoded when first asked for: a message has dozens
+    of fields and a handful are read."""
+
+    def __init__(self, mail: _MailParser) -> None:
+        self._mail = mail
+        self._values: dict[str, object] = {}
+        try:
+            message = mail.message
+            self._names = dict.fromkeys(str(k).lower() for k in (message.keys() if message else ()))
+        except Exception:
+            self._names = {}
+
+    def __getitem__(self, name: str) -> object:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._values:
+            try:
+                self._values[name] = self._mail._header_value(name)
+            except Exception:  # as a field mail-parser cannot decode: no value
+                self._values[name] = ""
+        return self._values[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
 
 @dataclass(frozen=True)
 class _Mail:
     """What one message says, read by mail-parser and corrected by `email`."""
 
     message: email.message.Message | None  # the standard library's tree under mail-parser
-    headers: dict[str, object]  # first value of each field, names lower-cased
+    headers: Mapping[str, object]  # first value of each field, names lower-cased
     fields: list[tuple[str, str]]  # every field as written, in order
     from_name: str | None
     from_address: str | None
@@ -252,7 +297,7 @@ class _Mail:
 def _read_mail(bounded: BoundedMessage, limits: ReadLimits, problems: list[Problem]) -> _Mail:
     mail = _Parser.from_bytes(bounded.raw)
     message = getattr(mail, "message", None)
-    headers = {k.lower(): v for k, v in _safe_headers(mail).items()}
+    headers = _Headers(mail)
     fields = _header_fields(message)
     from_name, from_address = _parse_from(mail, headers.get("from", ""))
     raw_subject = next((v for k, v in fields if k == "subject"), None)
@@ -272,13 +317,6 @@ def _read_mail(bounded: BoundedMessage, limits: ReadLimits, problems: list[Probl
         body_text=_body_text(mail, bounded.marker, html),
         body_html=html,
     )
-
-
-def _safe_headers(mail: _MailParser) -> dict[str, object]:
-    try:
-        return dict(mail.headers)
-    except Exception:
-        return {}
 
 
 def _parse_from(mail: _MailParser, raw_from: object) -> tuple[str | None, str | None]:
@@ -362,6 +400,8 @@ def _part_filenames(message: email.message.Message | None) -> list[tuple[str, st
         return out
     try:
         for part in message.walk():
+            if not _may_be_named(part):
+                continue
             view, _ = mailparser.utils.mime_header_view(part)
             raw = view.get_filename()
             if not raw:
@@ -372,6 +412,16 @@ def _part_filenames(message: email.message.Message | None) -> list[tuple[str, st
     except Exception:  # a guard: mail-parser's own names stand
         return out
     return out
+
+
+def _may_be_named(part: email.message.Message) -> bool:
+    """Whether the part's Content-Disposition or Content-Type field may carry a file name
+    (`get_filename` reads their `filename` and `name` parameters): most parts have none."""
+    return any(
+        "name" in str(value).lower()
+        for field, value in part.raw_items()
+        if field.lower() in ("content-disposition", "content-type")
+    )
 
 
 _CID_RE = re.compile(r"""cid:([^"'\s>)]+)""", re.I)

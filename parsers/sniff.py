@@ -15,7 +15,8 @@ import xml.etree.ElementTree as ET
 import zipfile
 
 from defusedxml import DefusedXmlException
-from defusedxml import ElementTree as defused
+
+from parsers.readers.ooxml import xml_root
 
 # Formats the report reader opens itself.
 READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html", "ods", "fods"})
@@ -145,7 +146,7 @@ def _small_part(zf: zipfile.ZipFile, name: str) -> ET.Element | None:
     if info.file_size > _CONTENT_TYPES_MAX_BYTES:
         return None
     try:
-        root: ET.Element = defused.fromstring(zf.read(info), forbid_dtd=True)
+        root: ET.Element = xml_root(zf.read(info))
     except (ET.ParseError, DefusedXmlException):
         return None
     return root

@@ -37,6 +37,7 @@ __all__ = [
     "read_attachment",
     "render_problem",
     "report_from_grid",
+    "sniff_attachment",
 ]
 
 log = logging.getLogger(__name__)
@@ -51,12 +52,15 @@ def read_attachment(
     form: FormSpec,
     report_day: dt.date | None,
     clock: Callable[[], float] = time.monotonic,
+    fmt: str | None = None,
 ) -> AttachmentResult:
     """Read one attachment into figures and problems. Never raises. `clock` (seconds)
-    times a scan's recognition against `max_document_seconds`."""
+    times a scan's recognition against `max_document_seconds`; `fmt`, when given, is
+    `sniff_format` of the attachment, already told (`sniff_attachment`)."""
+    sniffed = fmt
     fmt = "unknown"
     try:
-        fmt = sniff_format(data, filename, content_type)
+        fmt = sniffed if sniffed is not None else sniff_format(data, filename, content_type)
         return _read(filename, content_type, fmt, data, form, report_day, clock)
     except Exception as exc:  # the boundary: any failure is a named problem, not a crash
         log.debug("could not read attachment %r (%s)", filename, fmt, exc_info=True)
@@ -70,12 +74,24 @@ def read_attachment(
         )
 
 
-def needs_recognition(filename: str, content_type: str, data: bytes, form: FormSpec) -> str | None:
+def sniff_attachment(filename: str, content_type: str, data: bytes) -> str | None:
+    """`sniff_format` of an attachment, for `needs_recognition` and `read_attachment` to
+    share; None when it fails (each then names the failure as it would have)."""
+    try:
+        return sniff_format(data, filename, content_type)
+    except Exception:  # noqa: BLE001 - read_attachment names what is wrong with the file
+        return None
+
+
+def needs_recognition(
+    filename: str, content_type: str, data: bytes, form: FormSpec, fmt: str | None = None
+) -> str | None:
     """The format ("image" or "pdf") when `read_attachment` would recognise this attachment
     cell by cell (a photo, or a PDF without a text layer: seconds, not milliseconds), else
-    None. Cheap: the format, and for a PDF whether it has a text layer. Never raises."""
+    None. Cheap: the format (`fmt` when already told), and for a PDF whether it has a text
+    layer. Never raises."""
     try:
-        fmt = sniff_format(data, filename, content_type)
+        fmt = fmt if fmt is not None else sniff_format(data, filename, content_type)
         if len(data) > form.limits.max_attachment_bytes:
             return None
         if fmt == "image" or (fmt == "pdf" and not has_text_layer(data, form.limits, filename)):

@@ -409,18 +409,19 @@ def _padded(text: str, plain: bool = False) -> str:
 def _read_attachments(
     parsed: ParsedMessage, form: FormSpec, report_day: dt.date, recognise: bool = True
 ) -> Iterator[AttachmentInfo]:
-    from parsers.report import needs_recognition, read_attachment
+    from parsers.report import needs_recognition, read_attachment, sniff_attachment
 
     for att in parsed.attachments:
         sha = hashlib.sha256(att.data).hexdigest()
-        fmt = None if recognise else needs_recognition(att.filename, att.content_type, att.data, form)
+        sniffed = sniff_attachment(att.filename, att.content_type, att.data)  # told once, for both
+        fmt = None if recognise else needs_recognition(att.filename, att.content_type, att.data, form, sniffed)
         if fmt is not None:
             result = pending_result(att.filename, fmt)
         else:
             key = (sha, att.filename, att.content_type, report_day, form)
             known = _recognised.get(key)
             if known is None:
-                known = read_attachment(att.filename, att.content_type, att.data, form, report_day)
+                known = read_attachment(att.filename, att.content_type, att.data, form, report_day, fmt=sniffed)
                 _remember_recognised(key, known)
             result = known
         result = storable_result(result, form)
