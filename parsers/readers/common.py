@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 
 from parsers.model import Problem, ReadLimits
@@ -146,6 +146,21 @@ def date_text(value: object) -> str:
     return str(value)
 
 
+_CELL_DEFAULTS = {f.name: f.default for f in fields(Cell)}
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def _cell(value: object, text: str, font_name: str | None, coord: str) -> Cell:
+    """`Cell(value, text, font_name, False, coord)`, built without the frozen dataclass's
+    `__init__` (one `object.__setattr__` a field): a workbook makes one a filled cell."""
+    cell: Cell = _new_object(Cell)
+    _set_attribute(
+        cell, "__dict__", {**_CELL_DEFAULTS, "value": value, "text": text, "font_name": font_name, "coordinate": coord}
+    )
+    return cell
+
+
 def make_cell(value: object, row: int, col: int, decode: TextDecoder, font_name: str | None = None) -> Cell | None:
     """Build a Cell from a raw library value; None for an empty cell."""
     if value is None:
@@ -154,30 +169,30 @@ def make_cell(value: object, row: int, col: int, decode: TextDecoder, font_name:
         if not value.strip():
             return None
         text = decode(value, font_name)
-        return Cell(text, text, font_name, False, coordinate(row, col))
+        return _cell(text, text, font_name, coordinate(row, col))
     coord = coordinate(row, col)
     if isinstance(value, bool):
-        return Cell(value, "TRUE" if value else "FALSE", font_name, False, coord)
+        return _cell(value, "TRUE" if value else "FALSE", font_name, coord)
     if isinstance(value, int):
         d = Decimal(value)
-        return Cell(d, str(value), font_name, False, coord)
+        return _cell(d, str(value), font_name, coord)
     if isinstance(value, float):
         if value != value or value in (float("inf"), float("-inf")):
-            return Cell(str(value), str(value), font_name, False, coord)
+            return _cell(str(value), str(value), font_name, coord)
         d = number_from_float(value)
-        return Cell(d, number_text(d), font_name, False, coord)
+        return _cell(d, number_text(d), font_name, coord)
     if isinstance(value, Decimal):
-        return Cell(value, number_text(value), font_name, False, coord)
+        return _cell(value, number_text(value), font_name, coord)
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
-        return Cell(value, date_text(value), font_name, False, coord)
+        return _cell(value, date_text(value), font_name, coord)
     if isinstance(value, dt.timedelta):
         text = str(value)
-        return Cell(text, text, font_name, False, coord)
+        return _cell(text, text, font_name, coord)
     text = str(value)
     if not text.strip():
         return None
     text = decode(text, font_name)
-    return Cell(text, text, font_name, False, coord)
+    return _cell(text, text, font_name, coord)
 
 
 def merges_from_cells(origin: Mapping[tuple[int, int], tuple[int, int]]) -> tuple[tuple[int, int, int, int], ...]:

@@ -81,7 +81,7 @@ _CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
 _ATTR_RE = re.compile(rb"""(?<![\w:.-])([rst])\s*=\s*(["'])(.*?)\2""", re.S)
 _PLAIN_REF_RE = re.compile(rb"([A-Z]{1,3})([1-9][0-9]{0,6})")
 _VALUE_RE = re.compile(rb"<(?:\w+:)?v(?:\s[^>]*)?>([^<]*)</(?:\w+:)?v>")
-_FORMULA_RE = re.compile(rb"<(?:\w+:)?f[\s/>]")
+_FORMULA_RE = re.compile(rb"<(?:\w++:)?+f[\s/>]")
 _CHILD_RE = re.compile(rb"\s*<(?!/)")
 # Every cell written as Excel, LibreOffice and openpyxl write it: '<c r="B12"' first.
 _LEADING_REF_RE = re.compile(rb'<c r="([A-Z]{1,3})([1-9][0-9]{0,6})"')
@@ -94,9 +94,12 @@ _ROW_START_RE = re.compile(rb"<(?:\w+:)?row[\s/>]")
 # Text with white space at an end in a <t> without xml:space: calamine trims it, as the
 # attribute allows, where openpyxl and Excel keep it ("Hỗ trợ " + "hộ kinh doanh").
 _PADDED_TEXT_RE = re.compile(
-    rb"<(?:\w+:)?t(?:\s(?:(?!xml:space)[^>])*)?>(?:[ \t\r\n][^<]*|[^<]*[ \t\r\n])</(?:\w+:)?t>"
+    rb"<(?:\w++:)?+t(?:\s(?:(?!xml:space)[^>])*)?>(?:[ \t\r\n][^<]*+|[^<]*+(?<=[ \t\r\n]))</(?:\w+:)?t>"
 )
-_CELL_START_RE = re.compile(rb"<(?:\w+:)?c[\s/>]")
+# (The possessive "++", "?+" and "*+" of _FORMULA_RE, _PADDED_TEXT_RE and _CELL_START_RE
+# match what the plain forms would: a namespace prefix ends at its ":", a text at its
+# "<"; they spare the regex engine retries, at each "<" of a part, that cannot succeed.)
+_CELL_START_RE = re.compile(rb"<(?:\w++:)?+c[\s/>]")
 
 
 # --------------------------------------------------------------------------- the book
