@@ -161,6 +161,12 @@ _SCIENTIFIC = re.compile(r"\d+(?:[.,]\d+)?e[+-]?\d{1,3}", re.IGNORECASE)
 _MINUS = "-−–"
 # Full-width digits and separators (typed with an East-Asian IME) -> ASCII.
 _FULLWIDTH = {0xFF10 + i: str(i) for i in range(10)} | {0xFF0C: ",", 0xFF0E: "."}
+_FULLWIDTH_RE = re.compile("[\uff0c\uff0e\uff10-\uff19]")
+
+
+def _halfwidth(text: str) -> str:
+    """`text` with its full-width digits, comma and full stop made ASCII."""
+    return text.translate(_FULLWIDTH) if _FULLWIDTH_RE.search(text) else text
 
 
 def tidy_decimal(value: Decimal) -> Decimal:
@@ -274,7 +280,7 @@ def parse_figure_with_unit(
 
 
 def _parse_text(value: str, kind: FigureKind, locale: NumberLocale | None = None) -> tuple[Decimal | None, int | None]:
-    s = fold_spaces(value.translate(_FULLWIDTH))
+    s = fold_spaces(_halfwidth(value))
     if len(s) > _MAX_TEXT:
         raise FigureError("not_a_number", value)
     low = s.casefold()
@@ -357,7 +363,7 @@ _NUMBER_PART = re.compile(r"^[(+\-−–]?\s*(\d[\d.,]*)")
 
 def _number_part(text: str) -> str | None:
     """The digits-and-separators part of a figure's text ("1.234,5 người" -> "1.234,5")."""
-    m = _NUMBER_PART.match(fold_spaces(text.translate(_FULLWIDTH)))
+    m = _NUMBER_PART.match(fold_spaces(_halfwidth(text)))
     return m.group(1).rstrip(".,") if m else None
 
 

@@ -41,6 +41,7 @@ def nfc(text: str) -> str:
 _SPACE_RUN = re.compile(r"[\s\u200b\u180e\ufeff]+")
 # Joiners carry no break: dropping them keeps the word they sit in whole.
 _JOINERS = dict.fromkeys(map(ord, "\u200c\u200d\u2060"), None)
+_JOINER_RE = re.compile("[\u200c\u200d\u2060]")
 
 
 def fold_spaces(text: str) -> str:
@@ -49,16 +50,19 @@ def fold_spaces(text: str) -> str:
 
     U+00AD (soft hyphen) is deliberately kept: in TCVN3 text it is the letter "ư".
     """
-    return _SPACE_RUN.sub(" ", text.translate(_JOINERS)).strip()
+    if _JOINER_RE.search(text):  # (rare: translating every text costs more than looking)
+        text = text.translate(_JOINERS)
+    return _SPACE_RUN.sub(" ", text).strip()
 
 
 # Ð (U+00D0, Icelandic eth), Ɖ (U+0189, African D) look like Đ and are typed for it.
 _D_TABLE = str.maketrans({"\u00d0": "\u0110", "\u0189": "\u0110", "\u00f0": "\u0111", "\u0256": "\u0111"})
+_LOOKALIKE_D_RE = re.compile("[\u00d0\u0189\u00f0\u0256]")
 
 
 def unify_d(text: str) -> str:
     """Replace the look-alikes of Đ/đ (Ð ð Ɖ ɖ) by the Vietnamese letters."""
-    return text.translate(_D_TABLE)
+    return text.translate(_D_TABLE) if _LOOKALIKE_D_RE.search(text) else text
 
 
 # ---------------------------------------------------------------------------

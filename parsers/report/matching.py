@@ -209,6 +209,21 @@ def _longest_contained(v: str, keys: tuple[tuple[str, str], ...]) -> str | None:
     return best_codes.pop() if len(best_codes) == 1 else ""
 
 
-@functools.lru_cache(maxsize=16)
 def form_index(form: FormSpec) -> FormIndex:
+    """The `FormIndex` of `form`, built once. The form object last asked for is known by
+    identity: hashing a form (every indicator and measure) costs more than a lookup."""
+    global _last_index
+    last = _last_index  # (one read: another thread may replace it, never half of it)
+    if last is not None and last[0] is form:
+        return last[1]
+    index = _form_index(form)
+    _last_index = (form, index)
+    return index
+
+
+_last_index: tuple[FormSpec, FormIndex] | None = None
+
+
+@functools.lru_cache(maxsize=16)
+def _form_index(form: FormSpec) -> FormIndex:
     return FormIndex(form)
