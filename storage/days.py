@@ -190,7 +190,7 @@ def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
 _FIGURE_SEP, _PAIR_SEP = "\x1e", "\x1f"
 # How a message's figures are laid out in its row: by indicator (first appearance
 # first), the measures and the positions of their values, in row order.
-_Layout = list[tuple[str, list[str], list[int]]]
+_Layout = list[tuple[str, list[str], slice | list[int]]]
 
 
 def _grouped_values(
@@ -219,10 +219,13 @@ def _grouped_values(
         if layout is None or len(values) != n:
             return False
         try:
-            figures = [numbers[v] for v in values]
+            figures = list(map(numbers.__getitem__, values))
         except KeyError:  # the same texts come back (counts, round sums): one Decimal each, shared
             figures = [numbers[v] if v in numbers else numbers.setdefault(v, Decimal(v)) for v in values]
-        found[pk] = {ind: dict(zip(measures, [figures[i] for i in at])) for ind, measures, at in layout}
+        found[pk] = {
+            ind: dict(zip(measures, figures[at] if at.__class__ is slice else [figures[i] for i in at]))
+            for ind, measures, at in layout
+        }
     out.update(found)
     return True
 
@@ -237,7 +240,11 @@ def _layout(keys: str, n: int) -> _Layout | None:
         measures, at = by_indicator.setdefault(ind, ([], []))
         measures.append(meas)
         at.append(i)
-    return [(ind, measures, at) for ind, (measures, at) in by_indicator.items()]
+    # an indicator's figures next to each other (the usual case): a slice of the values
+    return [
+        (ind, measures, slice(at[0], at[-1] + 1) if at[-1] - at[0] == len(at) - 1 else at)
+        for ind, (measures, at) in by_indicator.items()
+    ]
 
 
 def _values_by_rows(db: Db, chunk: list[int], out: dict[int, Values], numbers: dict[str, Decimal]) -> None:
