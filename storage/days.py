@@ -172,16 +172,28 @@ def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
     driver's rows (four plain columns, nothing to convert but the text). On SQLite a
     message's figures come as one row (`_grouped_values`): most of the time went to the
     driver making a tuple and three strings of each of the 237,000 rows of a province's day."""
+    return load_figures(db, message_ids, ())[0]
+
+
+def load_figures(
+    db: Db, message_ids: list[int], sources: Collection[str]
+) -> tuple[dict[int, Values], dict[int, Sources]]:
+    """`load_values` and `load_sources` of the same messages together: on SQLite the
+    grouped read counts each message's figures of `sources` too, and only the messages
+    that have some are asked where their figures were read from (most have none)."""
     out: dict[int, Values] = {}
     numbers: dict[str, Decimal] = {}
     grouped = dialect(db) == "sqlite"
     layouts: dict[str, _Layout | None] = {}
+    wanted = sorted(set(sources))
+    marked: list[int] = []
     for first in range(0, len(message_ids), CHUNK):
         chunk = message_ids[first : first + CHUNK]
-        if grouped and _grouped_values(db, chunk, out, numbers, layouts):
+        if grouped and _grouped_values(db, chunk, out, numbers, layouts, wanted, marked):
             continue
         _values_by_rows(db, chunk, out, numbers)
-    return out
+        marked.extend(chunk)
+    return out, load_sources(db, marked, wanted) if wanted else {}
 
 
 # A message's figures as one row: its (indicator, measure) pairs and its values, each list
@@ -199,19 +211,26 @@ def _grouped_values(
     out: dict[int, Values],
     numbers: dict[str, Decimal],
     layouts: dict[str, _Layout | None],
+    sources: list[str],
+    marked: list[int],
 ) -> bool:
     """`_values_by_rows` with one row per message (SQLite's group_concat over the same
-    rows in the same order); False, with nothing added, if a row cannot be split back
-    into its figures (then the caller reads them row by row)."""
+    rows in the same order), the messages with figures read from `sources` added to
+    `marked`; False, with nothing added, if a row cannot be split back into its figures
+    (then the caller reads them row by row)."""
+    sourced = f"sum(source IN ({placeholders(len(sources))}))" if sources else "0"
     rows = query(
         db,
         "SELECT message_pk, group_concat(indicator || char(31) || measure, char(30)), "
-        f"group_concat(value, char(30)), count(*) FROM figures WHERE message_pk IN ({placeholders(len(chunk))}) "
-        "GROUP BY message_pk",
-        chunk,
+        f"group_concat(value, char(30)), count(*), {sourced} "
+        f"FROM figures WHERE message_pk IN ({placeholders(len(chunk))}) GROUP BY message_pk",
+        [*sources, *chunk],
     )
     found: dict[int, Values] = {}
-    for pk, keys, texts, n in rows:
+    with_sources = []
+    for pk, keys, texts, n, some in rows:
+        if some:
+            with_sources.append(pk)
         layout = layouts.get(keys, ...)
         if layout is ...:
             layout = layouts[keys] = _layout(keys, n)
@@ -227,6 +246,7 @@ def _grouped_values(
             for ind, measures, at in layout
         }
     out.update(found)
+    marked.extend(with_sources)
     return True
 
 

@@ -27,8 +27,7 @@ from storage.days import (
     Db,
     Sources,
     Values,
-    load_sources,
-    load_values,
+    load_figures,
     messages_of_day,
     readable_report_days,
     readable_reports,
@@ -156,8 +155,7 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         if key in wanted:
             counting[key] = m  # later rows overwrite (oldest first): latest wins
 
-    values = load_values(session, [m.id for m in counting.values()])
-    sources = load_sources(session, [m.id for m in counting.values()], MARKED_SOURCES)
+    values, sources = load_figures(session, [m.id for m in counting.values()], MARKED_SOURCES)
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
         if m.kind == REPORT and m.unit_code is not None:
