@@ -242,7 +242,7 @@ def _grouped_values(
         except KeyError:  # the same texts come back (counts, round sums): one Decimal each, shared
             figures = [numbers[v] if v in numbers else numbers.setdefault(v, Decimal(v)) for v in values]
         found[pk] = {
-            ind: dict(zip(measures, figures[at] if at.__class__ is slice else [figures[i] for i in at]))
+            ind: dict(zip(measures, figures[at] if isinstance(at, slice) else [figures[i] for i in at]))
             for ind, measures, at in layout
         }
     out.update(found)

@@ -135,7 +135,7 @@ def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str
         at = columns.get(len(r))
         if at is None:
             at = columns[len(r)] = [(j, j == len(r) - 1) for j in range(len(r))]
-        cells = list(map(get, zip(at, map(type, r), r)))
+        cells: list[Any] = list(map(get, zip(at, map(type, r), r)))
         if None in cells:
             for k, (where, value) in enumerate(zip(at, r)):
                 if cells[k] is None:
