@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from storage.direct import day as as_day
-from storage.direct import flag, json_value, placeholders, query, utc
+from storage.direct import dialect, flag, json_value, placeholders, query, utc
 from storage.kinds import REMINDER, REPORT, SENT
 from storage.records import AttachmentRecord, DigestRecord, MessageRecord, ProblemRecord
 
@@ -169,36 +169,128 @@ def readable_reports(db: Db, unit_codes: Iterable[str], days: Iterable[dt.date])
 
 def load_values(db: Db, message_ids: list[int]) -> dict[int, Values]:
     """Figures of many messages as plain dicts: a digest reads ~100,000 of them, as the
-    driver's rows (four plain columns, nothing to convert but the text)."""
+    driver's rows (four plain columns, nothing to convert but the text). On SQLite a
+    message's figures come as one row (`_grouped_values`): most of the time went to the
+    driver making a tuple and three strings of each of the 237,000 rows of a province's day."""
+    return load_figures(db, message_ids, ())[0]
+
+
+def load_figures(
+    db: Db, message_ids: list[int], sources: Collection[str]
+) -> tuple[dict[int, Values], dict[int, Sources]]:
+    """`load_values` and `load_sources` of the same messages together: on SQLite the
+    grouped read counts each message's figures of `sources` too, and only the messages
+    that have some are asked where their figures were read from (most have none)."""
     out: dict[int, Values] = {}
     numbers: dict[str, Decimal] = {}
+    grouped = dialect(db) == "sqlite"
+    layouts: dict[str, _Layout | None] = {}
+    wanted = sorted(set(sources))
+    marked: list[int] = []
     for first in range(0, len(message_ids), CHUNK):
         chunk = message_ids[first : first + CHUNK]
-        rows = query(
-            db,
-            "SELECT message_pk, indicator, measure, value FROM figures "
-            f"WHERE message_pk IN ({placeholders(len(chunk))})",
-            chunk,
-        )
-        # rows come grouped by message (and mostly by indicator): look up only on a change
-        last_pk: Any = None
-        last_ind: Any = None
-        by_indicator: dict[str, dict[str, Decimal]] = {}
-        row: dict[str, Decimal] = {}
-        for pk, ind, meas, val in rows:
-            if pk != last_pk:
-                found = out.get(pk)
-                by_indicator = out[pk] = {} if found is None else found
-                last_pk, last_ind = pk, None
-            if ind != last_ind:
-                known = by_indicator.get(ind)
-                row = by_indicator[ind] = {} if known is None else known
-                last_ind = ind
-            number = numbers.get(val)
-            if number is None:  # the same texts come back (counts, round sums): one Decimal each, shared
-                number = numbers[val] = Decimal(str(val))
-            row[meas] = number
-    return out
+        if grouped and _grouped_values(db, chunk, out, numbers, layouts, wanted, marked):
+            continue
+        _values_by_rows(db, chunk, out, numbers)
+        marked.extend(chunk)
+    return out, load_sources(db, marked, wanted) if wanted else {}
+
+
+# A message's figures as one row: its (indicator, measure) pairs and its values, each list
+# joined with this separator (codes are [a-z0-9_]; a value is a number's text), the
+# indicator and measure of a pair with the other.
+_FIGURE_SEP, _PAIR_SEP = "\x1e", "\x1f"
+# How a message's figures are laid out in its row: by indicator (first appearance
+# first), the measures and the positions of their values, in row order.
+_Layout = list[tuple[str, list[str], slice | list[int]]]
+
+
+def _grouped_values(
+    db: Db,
+    chunk: list[int],
+    out: dict[int, Values],
+    numbers: dict[str, Decimal],
+    layouts: dict[str, _Layout | None],
+    sources: list[str],
+    marked: list[int],
+) -> bool:
+    """`_values_by_rows` with one row per message (SQLite's group_concat over the same
+    rows in the same order), the messages with figures read from `sources` added to
+    `marked`; False, with nothing added, if a row cannot be split back into its figures
+    (then the caller reads them row by row)."""
+    sourced = f"sum(source IN ({placeholders(len(sources))}))" if sources else "0"
+    rows = query(
+        db,
+        "SELECT message_pk, group_concat(indicator || char(31) || measure, char(30)), "
+        f"group_concat(value, char(30)), count(*), {sourced} "
+        f"FROM figures WHERE message_pk IN ({placeholders(len(chunk))}) GROUP BY message_pk",
+        [*sources, *chunk],
+    )
+    found: dict[int, Values] = {}
+    with_sources = []
+    for pk, keys, texts, n, some in rows:
+        if some:
+            with_sources.append(pk)
+        layout = layouts.get(keys, ...)
+        if layout is ...:
+            layout = layouts[keys] = _layout(keys, n)
+        values = texts.split(_FIGURE_SEP)
+        if layout is None or len(values) != n:
+            return False
+        try:
+            figures = list(map(numbers.__getitem__, values))
+        except KeyError:  # the same texts come back (counts, round sums): one Decimal each, shared
+            figures = [numbers[v] if v in numbers else numbers.setdefault(v, Decimal(v)) for v in values]
+        found[pk] = {
+            ind: dict(zip(measures, figures[at] if isinstance(at, slice) else [figures[i] for i in at]))
+            for ind, measures, at in layout
+        }
+    out.update(found)
+    marked.extend(with_sources)
+    return True
+
+
+def _layout(keys: str, n: int) -> _Layout | None:
+    """The layout of a message's figures from its joined pairs (None: not n pairs of two codes)."""
+    pairs = [k.split(_PAIR_SEP) for k in keys.split(_FIGURE_SEP)]
+    if len(pairs) != n or any(len(p) != 2 for p in pairs):
+        return None
+    by_indicator: dict[str, tuple[list[str], list[int]]] = {}
+    for i, (ind, meas) in enumerate(pairs):
+        measures, at = by_indicator.setdefault(ind, ([], []))
+        measures.append(meas)
+        at.append(i)
+    # an indicator's figures next to each other (the usual case): a slice of the values
+    return [
+        (ind, measures, slice(at[0], at[-1] + 1) if at[-1] - at[0] == len(at) - 1 else at)
+        for ind, (measures, at) in by_indicator.items()
+    ]
+
+
+def _values_by_rows(db: Db, chunk: list[int], out: dict[int, Values], numbers: dict[str, Decimal]) -> None:
+    rows = query(
+        db,
+        f"SELECT message_pk, indicator, measure, value FROM figures WHERE message_pk IN ({placeholders(len(chunk))})",
+        chunk,
+    )
+    # rows come grouped by message (and mostly by indicator): look up only on a change
+    last_pk: Any = None
+    last_ind: Any = None
+    by_indicator: dict[str, dict[str, Decimal]] = {}
+    row: dict[str, Decimal] = {}
+    for pk, ind, meas, val in rows:
+        if pk != last_pk:
+            found = out.get(pk)
+            by_indicator = out[pk] = {} if found is None else found
+            last_pk, last_ind = pk, None
+        if ind != last_ind:
+            known = by_indicator.get(ind)
+            row = by_indicator[ind] = {} if known is None else known
+            last_ind = ind
+        number = numbers.get(val)
+        if number is None:  # the same texts come back (counts, round sums): one Decimal each, shared
+            number = numbers[val] = Decimal(str(val))
+        row[meas] = number
 
 
 def load_sources(db: Db, message_ids: list[int], sources: Collection[str]) -> dict[int, Sources]:

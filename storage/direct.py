@@ -175,6 +175,13 @@ def query(db: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]
         result.close()
 
 
+def dialect(db: Any) -> str:
+    """The database behind `db` (a `DirectReader` or a SQLAlchemy Session): sqlite | postgresql."""
+    if isinstance(db, DirectReader):
+        return db.dialect
+    return str(db.get_bind().dialect.name)
+
+
 def placeholders(n: int) -> str:
     return ", ".join("?" * n)
 

@@ -15,7 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import add
+from operator import itemgetter, lt
 
 from parsers.model import FIGURE_FORMAT_PROBLEMS, FormSpec, Problem
 from service.config import Config, UnitConfig, calendar
@@ -27,8 +27,7 @@ from storage.days import (
     Db,
     Sources,
     Values,
-    load_sources,
-    load_values,
+    load_figures,
     messages_of_day,
     readable_report_days,
     readable_reports,
@@ -156,8 +155,7 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         if key in wanted:
             counting[key] = m  # later rows overwrite (oldest first): latest wins
 
-    values = load_values(session, [m.id for m in counting.values()])
-    sources = load_sources(session, [m.id for m in counting.values()], MARKED_SOURCES)
+    values, sources = load_figures(session, [m.id for m in counting.values()], MARKED_SOURCES)
     own_by_unit: dict[str, list[Message]] = defaultdict(list)
     for m in todays:
         if m.kind == REPORT and m.unit_code is not None:
@@ -384,6 +382,11 @@ def decreases(
         before_row = previous.get(ind)
         if not before_row:
             continue
+        try:  # most rows: no figure lower than before, found by one pass in C
+            if not any(map(lt, row.values(), map(before_row.__getitem__, row))):
+                continue
+        except KeyError:  # a measure the previous report did not give: cell by cell
+            pass
         for code, val in row.items():
             before = before_row.get(code)
             if before is not None and val < before:
@@ -409,18 +412,28 @@ def decreases(
 
 
 def sum_values(rows: Iterable[Values]) -> Values:
-    total: Values = {}
-    zero = Decimal(0)
+    """The figures of `rows` added up cell by cell, in order (each total is 0 + the first
+    value + the next ...), the cells in the order they first appear."""
+    by_indicator: dict[str, list[dict[str, Decimal]]] = {}
     for values in rows:
         for ind, row in values.items():
-            cell = total.get(ind)
-            if cell is None:
-                total[ind] = {meas: zero + val for meas, val in row.items()}
-            elif cell.keys() == row.keys():  # the usual case, one form: cell by cell, in C
-                total[ind] = dict(zip(cell, map(add, cell.values(), map(row.__getitem__, cell))))
+            found = by_indicator.get(ind)
+            if found is None:
+                by_indicator[ind] = [row]
             else:
-                for meas, val in row.items():
-                    cell[meas] = cell.get(meas, zero) + val
+                found.append(row)
+    total: Values = {}
+    zero = Decimal(0)
+    for ind, found in by_indicator.items():
+        keys = found[0].keys()
+        if all(map(keys.__eq__, map(dict.keys, found))):  # the usual case, one form: measure by measure, in C
+            total[ind] = {meas: sum(map(itemgetter(meas), found), zero) for meas in keys}
+            continue
+        cell: dict[str, Decimal] = {}
+        for row in found:
+            for meas, val in row.items():
+                cell[meas] = cell.get(meas, zero) + val
+        total[ind] = cell
     return total
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -55,7 +55,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     # sheet's XML directly, the way openpyxl would write these cells, then put in the
     # saved file: openpyxl's per-cell path takes about 30 µs a cell.
     styles = _RowStyles(ws)
-    data = (_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
+    data = _rows_xml(rows, styles)
     buf = io.BytesIO()
     wb.save(buf)
     return _with_rows(buf.getvalue(), data)
@@ -115,6 +115,45 @@ def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
             out.append(f'<c r="{ref}"{style} t="n"><v>{text}</v></c>')
     out.append("</row>")
     return "".join(out)
+
+
+# Stands for a row's number in a cell's XML made once for every row holding that value in
+# that column (never in a cell's text: a workbook cannot hold it, put_text's cleaning
+# replaces it).
+_ROW = "\x00"
+
+
+def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str]:
+    """The data rows from row 2 on, as `_row_xml` writes each: a cell's XML is made once
+    per column and value (a unit's six leading cells repeat on each of its 60 rows, the
+    indicators and measures on every unit's) with `_ROW` for its row number, and a row
+    is its cells' XML joined, the number put in."""
+    made: dict[tuple[Any, ...], str] = {}
+    columns: dict[int, list[tuple[int, bool]]] = {}  # a row's length -> (column, last) of each
+    get = made.get
+    for n, r in enumerate(rows, start=2):
+        at = columns.get(len(r))
+        if at is None:
+            at = columns[len(r)] = [(j, j == len(r) - 1) for j in range(len(r))]
+        cells: list[Any] = list(map(get, zip(at, map(type, r), r)))
+        if None in cells:
+            for k, (where, value) in enumerate(zip(at, r)):
+                if cells[k] is None:
+                    key = (where, type(value), value)
+                    cells[k] = made[key] = _one_cell_xml(value, where[0], where[1], styles)
+        yield ('<row r="\x00">' + "".join(cells) + "</row>").replace(_ROW, str(n))
+
+
+def _one_cell_xml(value: Any, j: int, last: bool, styles: _RowStyles) -> str:
+    """The XML `_row_xml` writes for `value` in column j (of a row whose last column it is
+    or not), with `_ROW` for the row number; "" for None."""
+    if value is None:
+        return ""
+    xml = _row_xml([*([None] * j), value, *([None] if not last else [])], 2, styles)
+    body = xml[len('<row r="2">') : -len("</row>")]
+    ref = f'<c r="{_COLUMNS[j]}2"'
+    assert body.startswith(ref)
+    return f'<c r="{_COLUMNS[j]}{_ROW}"' + body[len(ref) :]
 
 
 def _text_cell(value: str, styles: _RowStyles) -> str:

@@ -5,12 +5,13 @@ workbook and the status command show, built once from a `DayView` as plain data.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from operator import getitem
 from typing import Any
 
-from parsers.model import MeasureSpec, Problem
+from parsers.model import FormSpec, MeasureSpec, Problem
 from parsers.text import clean_text
 from service.config import Config, UnitConfig, calendar
 from service.config.targets import ProgressCell, compute_progress
@@ -81,7 +82,7 @@ def day_words(view: DayView, cfg: Config, num: Numbers | None = None) -> DayWord
         units=units,
         excluded=excluded,
         excluded_heading=texts.excluded_heading(),
-        reasons=tuple(texts.reason(m.reason) for m in view.unassigned),
+        reasons=tuple(map(_memo(texts.reason), [m.reason for m in view.unassigned])),
         not_expected_reason=calendar.describe(off, texts.language) if off else None,
         day_off=calendar.short_reason(off, texts.language) if off else None,
     )
@@ -134,6 +135,7 @@ def digest_model(
     missing = [g for g in missing if g["units"]]
     until = view.until or now
     local_now = local_time(now, cfg)
+    cleaned = _Cleaned()  # the other mail's texts: auto-replies share subjects, reasons repeat
     model: dict[str, Any] = {
         "language": lang,
         "money_unit": t["money_unit"],
@@ -191,9 +193,11 @@ def digest_model(
         "email_problem_units": problem_units,  # the same, cut to EMAIL_MAX_PROBLEMS sentences
         "problems_hidden": sum(len(u["problems"]) for u in units) - problem_lines,
         "unassigned": [
-            _message_row(m, r, cfg) for m, r in zip(view.unassigned, words.reasons) if m.kind != "automatic"
+            _message_row(m, r, cfg, cleaned) for m, r in zip(view.unassigned, words.reasons) if m.kind != "automatic"
         ],
-        "automatic": [_message_row(m, r, cfg) for m, r in zip(view.unassigned, words.reasons) if m.kind == "automatic"],
+        "automatic": [
+            _message_row(m, r, cfg, cleaned) for m, r in zip(view.unassigned, words.reasons) if m.kind == "automatic"
+        ],
         "email_max_messages": EMAIL_MAX_MESSAGES,
         "reminded": [
             {
@@ -449,6 +453,26 @@ class _SheetNumbers:
     def __init__(self) -> None:
         self._money: dict[Decimal, int | float | None] = {}
         self._count: dict[Decimal, int | float | None] = {}
+        self._money_cells: dict[Decimal | None, int | float | None] = {None: None}
+        self._count_cells: dict[Decimal | None, int | float | None] = {None: None}
+
+    def grid(self, values: Mapping[str, Mapping[str, Decimal]], form: FormSpec) -> list[list[int | float | None]]:
+        """`values` as the workbook's indicator × measure grid (None where no figure)."""
+        codes = [m.code for m in form.measures]
+        # by measure: the converted values met so far (None stays None), looked up in C
+        known = [self._money_cells if m.kind == "money" else self._count_cells for m in form.measures]
+        no_figures: dict[str, Decimal] = {}
+        grid = []
+        for ind in form.indicators:
+            found = list(map(values.get(ind.code, no_figures).get, codes))
+            try:
+                grid.append(list(map(getitem, known, found)))
+            except KeyError:
+                for cells, value in zip(known, found):
+                    if value not in cells:
+                        cells[value] = self.money(value) if cells is self._money_cells else self.count(value)
+                grid.append(list(map(getitem, known, found)))
+        return grid
 
     def money(self, value: Decimal | None) -> int | float | None:
         if value is None:
@@ -482,8 +506,11 @@ def _unit_row(
     read_from = t["read_from"]
     marked = bool(u.latest_sources)  # most units: every figure from a file, nothing to mark
     sums = []
+    rows = list(u.latest_values.values())
     for spec in cfg.form.measures:
-        value = _sum(row.get(spec.code) for row in u.latest_values.values())
+        code = spec.code
+        given = [row[code] for row in rows if code in row]
+        value = sum(given, Decimal(0)) if given else None
         kinds = (
             _kinds(u.read_from(ind, spec.code) for ind, row in u.latest_values.items() if spec.code in row)
             if marked
@@ -511,12 +538,7 @@ def _unit_row(
             for a in m.attachments
         ]
     # indicator × measure, as the workbook shows them (None where the unit gave no figure)
-    converters = [(s.code, as_sheet.money if s.kind == "money" else as_sheet.count) for s in cfg.form.measures]
-    no_figures: dict[str, Decimal] = {}
-    grid = []
-    for ind in cfg.form.indicators:
-        figures = u.latest_values.get(ind.code, no_figures)
-        grid.append([convert(figures.get(code)) for code, convert in converters])
+    grid = as_sheet.grid(u.latest_values, cfg.form)
     # "image" / "email" where the grid's figure was read from one (MARKED_SOURCES), else None
     grid_read_from: list[list[str | None]] = (
         [
@@ -648,14 +670,42 @@ class _ProblemSentences:
         return clean_text(self.texts.problem(p.code, params), 1000, ellipsis=True)
 
 
-def _message_row(m: Message, reason: str, cfg: Config) -> dict[str, Any]:
+class _Cleaned:
+    """`clean_text(text, max_chars, ellipsis=True)`, each distinct text cleaned once."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[str, int], str] = {}
+
+    def __call__(self, text: str | None, max_chars: int) -> str:
+        key = (text or "", max_chars)
+        found = self._done.get(key)
+        if found is None:
+            found = self._done[key] = clean_text(text or "", max_chars, ellipsis=True)
+        return found
+
+
+def _memo(f: Callable[[Any], str]) -> Callable[[Any], str]:
+    """`f` of one argument, each distinct argument computed once."""
+    done: dict[Any, str] = {}
+
+    def memoised(arg: Any) -> str:
+        found = done.get(arg)
+        if found is None:
+            found = done[arg] = f(arg)
+        return found
+
+    return memoised
+
+
+def _message_row(m: Message, reason: str, cfg: Config, cleaned: _Cleaned | None = None) -> dict[str, Any]:
+    clean = cleaned or _Cleaned()
     return {
-        "from": clean_text(m.from_address or "", 320, ellipsis=True),
-        "from_name": clean_text(m.from_name or "", 120, ellipsis=True),
-        "subject": clean_text(m.subject, MAX_TEXT, ellipsis=True),
+        "from": clean(m.from_address, 320),
+        "from_name": clean(m.from_name, 120),
+        "subject": clean(m.subject, MAX_TEXT),
         "received": hour_minute(m.received_at, cfg),
         "received_at": local_time(m.received_at, cfg),
-        "reason": clean_text(reason, 1000, ellipsis=True),
+        "reason": clean(reason, 1000),
         "kind": m.kind,
-        "files": [clean_text(a.filename, MAX_TEXT, ellipsis=True) for a in m.attachments],
+        "files": [clean(a.filename, MAX_TEXT) for a in m.attachments],
     }

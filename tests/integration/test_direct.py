@@ -233,3 +233,50 @@ def test_the_day_views_reads_agree_in_a_session_and_on_the_driver(db_url: str, t
             assert first_report_day(db) == day - dt.timedelta(days=1)
         assert day_json(build_day_view(s, cfg, day), cfg) == day_json(build_day_view(reader, cfg, day), cfg)
     sessions.kw["bind"].dispose()
+
+
+def test_figures_read_grouped_are_the_figures_read_row_by_row(db_url: str) -> None:
+    """`load_figures` (one grouped row per message on SQLite) gives the same values, in
+    the same order, and the same marked sources as reading the figures row by row: an
+    indicator whose figures are not next to each other, the same cell under two report
+    codes (the later row wins), a code holding the separators (read row by row)."""
+    from decimal import Decimal
+
+    from storage.days import _values_by_rows, load_figures, load_sources, load_values
+    from storage.models import Figure
+
+    sessions = open_database(db_url)
+    cells = [
+        ("b", "m2", "1", "file", ""),
+        ("a", "m1", "2.50", "scan", ""),
+        ("b", "m1", "3", "file", ""),
+        ("a", "m2", "-4", "body_text", ""),
+        ("a", "m1", "5", "file", "weekly"),
+    ]
+    odd = [("x\x1fy", "m\x1e1", "6", "file", ""), ("a", "m1", "7", "photo", "")]
+    with sessions() as s:
+        for n, figures in enumerate([cells, cells[:3], odd, []]):
+            m = message(30 + n)
+            m.figures = [
+                Figure(indicator=i, measure=ms, value=Decimal(v), source=src, report_code=rc)
+                for i, ms, v, src, rc in figures
+            ]
+            s.add(m)
+        s.commit()
+        ids = [m.id for m in s.query(Message).order_by(Message.id)]
+    marks = {"scan", "photo", "body_text"}
+    with open_direct(db_url) as reader:  # type: ignore[union-attr]
+        by_rows: dict[int, dict[str, dict[str, Decimal]]] = {}
+        _values_by_rows(reader, ids, by_rows, {})
+        values, sources = load_figures(reader, ids, marks)
+        assert values == by_rows
+        assert [(pk, [(i, list(row.items())) for i, row in v.items()]) for pk, v in values.items()] == [
+            (pk, [(i, list(row.items())) for i, row in v.items()]) for pk, v in by_rows.items()
+        ]
+        assert values[ids[0]] == {"b": {"m2": 1, "m1": 3}, "a": {"m1": 5, "m2": -4}}
+        assert values[ids[2]] == {"x\x1fy": {"m\x1e1": 6}, "a": {"m1": 7}}
+        assert ids[3] not in values
+        assert sources == load_sources(reader, ids, marks)
+        assert sources[ids[2]] == {"a": {"m1": "photo"}} and ids[3] not in sources
+        assert load_values(reader, ids) == by_rows
+    sessions.kw["bind"].dispose()

@@ -457,3 +457,29 @@ def test_put_cell_workbook_saves_as_openpyxl_saves_its_own_cells():
     ws = load_workbook(io.BytesIO(data))["Trang tính"]
     assert ws["B5"].value == "=SUM(A1:A4)" and ws["B5"].data_type == "s" and ws["B5"].quotePrefix
     assert ws["A1"].value == 'Tiêu đề <b>&</b> "q" \'x\r\ny z '
+
+
+def test_xlsx_export_rows_made_once_per_value_are_the_rows_written_one_by_one():
+    """The export's data rows, each cell's XML made once per column and value, are the
+    XML `_row_xml` writes row by row: repeated and equal values (1 and 1.0, the same
+    instant), missing cells, hostile text, rows of another length (the last column's
+    figure format moves with it)."""
+    from openpyxl import Workbook as WriteOnlyBook
+
+    from service.outputs.export_xlsx import _row_xml, _rows_xml, _RowStyles
+
+    ws = WriteOnlyBook(write_only=True).create_sheet("x")
+    styles = _RowStyles(ws)
+    ict = dt.timezone(dt.timedelta(hours=7))
+    when = dt.datetime(2021, 8, 11, 8, 5, tzinfo=ict)
+    rows = [
+        [DAY, "A", "=1+1", None, when, Decimal("1.0")],
+        [DAY, "A", "=1+1", None, when.astimezone(ict), Decimal("1")],
+        [DAY, "B\x00<&>\r", " spaced ", "", None, Decimal("2.5")],
+        [DAY, "C", Decimal("7")],
+        [DAY, "C", Decimal("7"), None, None, None],
+        [YESTERDAY, "A", "\x01", 3, 3.5, True],
+    ]
+    expected = "".join(_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
+    assert "".join(_rows_xml(rows, styles)) == expected
+    assert "\x00" not in expected and 't="inlineStr"' in expected
