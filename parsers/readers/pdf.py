@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -297,6 +297,7 @@ _PHRASE_GAP = 7.0  # points between two words of a line that end a phrase (a cel
 _RUN_GAP = 40.0  # points between two table lines of one table, at most
 # A column-number cell under a header: "(1)", "(4)=(2)x(3)".
 _COLUMN_NUMBER_RE = re.compile(r"\(\d{1,2}\)(?:\s*[=x*+/-]\s*\(\d{1,2}\))*")
+_WIDE_SPACE = 1.8  # times the narrowest space between the words of a phrase: a space between two cells
 _WRAPPED_LINES = 2  # lines of a single phrase (wrapped labels) between two table lines, at most
 
 
@@ -305,6 +306,7 @@ class _Line:
     top: float
     bottom: float
     phrases: list[tuple[float, float, str]]  # x0, x1, text
+    words: list[list[tuple[float, float, str]]] = field(default_factory=list)  # each phrase's words
 
     @property
     def text(self) -> str:
@@ -357,10 +359,23 @@ def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
                 block = _aligned_block(run, page_no, decode, prev.columns)
             if block is not None:
                 block.starts_page = starts_page
-                block.ends_page = n == len(runs) - 1 and len(lines) - 1 - end <= _RUNNING_LINES
+                after = len(lines) - 1 - end - _wrapped_after(lines, end)
+                block.ends_page = n == len(runs) - 1 and after <= _RUNNING_LINES
                 _add_block(blocks, block, notes, decode)
         notes.extend(line.text for line in lines[done:])
     return blocks
+
+
+def _wrapped_after(lines: list[_Line], end: int) -> int:
+    """How many lines of one phrase right under line `end` (set as tight as the lines of
+    one paragraph) are the end of its wrapped label, not text below the table."""
+    n = 0
+    while n < _WRAPPED_LINES and end + n + 1 < len(lines):
+        above, line = lines[end + n], lines[end + n + 1]
+        if len(line.phrases) > 1 or line.top - above.bottom > 0.5 * (above.bottom - above.top):
+            break
+        n += 1
+    return n
 
 
 def _headed(lines: list[_Line]) -> bool:
@@ -383,14 +398,31 @@ def _phrase_lines(words: Iterable[dict[str, Any]]) -> list[_Line]:
     for ws in grouped:
         ws.sort(key=lambda w: w["x0"])
         phrases: list[tuple[float, float, str]] = []
+        words: list[list[tuple[float, float, str]]] = []
+        prev = ""
         for w in ws:
-            if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP:
+            word = (float(w["x0"]), float(w["x1"]), str(w["text"]))
+            if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP and not _two_figures(prev, word[2]):
                 x0, _x1, text = phrases[-1]
-                phrases[-1] = (x0, float(w["x1"]), f"{text} {w['text']}")
+                phrases[-1] = (x0, word[1], f"{text} {word[2]}")
+                words[-1].append(word)
             else:
-                phrases.append((float(w["x0"]), float(w["x1"]), str(w["text"])))
-        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases))
+                phrases.append(word)
+                words.append([word])
+            prev = word[2]
+        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases, words))
     return lines
+
+
+# A word that may go on with the figure before it: a group of thousands ("1 234", "1 234,5").
+_THOUSANDS_GROUP_RE = re.compile(r"\d{3}(?:[.,]\d+)?")
+
+
+def _two_figures(before: str, word: str) -> bool:
+    """Whether `word` is a figure of its own after the figure `before`, however close
+    ("1.003 1.264": two right-aligned cells nearly touching), not the next group of
+    thousands of one figure written with spaces ("1 234")."""
+    return _is_figure(before) and _is_figure(word) and not _THOUSANDS_GROUP_RE.fullmatch(word)
 
 
 def _runs(lines: list[_Line]) -> list[tuple[int, int]]:
@@ -462,7 +494,7 @@ def _aligned_block(
 
     header: dict[int, str] = {}
     for line in lines[:first]:
-        for x0, x1, text in line.phrases:
+        for x0, x1, text in _header_phrases(line, column_of):
             width = max(x1 - x0, 1.0)
             under = [
                 i + 1
@@ -497,6 +529,32 @@ def _aligned_block(
     for _top, _bottom, cells in rows:
         block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
     return block
+
+
+def _header_phrases(line: _Line, column_of: Callable[[float, float], int]) -> list[tuple[float, float, str]]:
+    """The phrases of a header line, a phrase split where a wider space than between its
+    other words parts two headers of two columns set close ("Số hộ đã nhận  Số hộ đăng ký"
+    over two narrow columns); a heading over several columns, evenly spaced, stays whole."""
+    out: list[tuple[float, float, str]] = []
+    for phrase, words in zip(line.phrases, line.words or [[p] for p in line.phrases], strict=True):
+        gaps = [b[0] - a[1] for a, b in zip(words, words[1:])]
+        if len(gaps) < 2:
+            out.append(phrase)
+            continue
+        normal = min(gaps)
+        pieces = [[words[0]]]
+        for gap, word in zip(gaps, words[1:]):
+            if gap > _WIDE_SPACE * max(normal, 0.5):
+                pieces.append([word])
+            else:
+                pieces[-1].append(word)
+        split = [(p[0][0], p[-1][1], " ".join(w[2] for w in p)) for p in pieces]
+        cols = [column_of(a, b) for a, b, _t in split]
+        if len(split) > 1 and all(c1 < c2 for c1, c2 in zip(cols, cols[1:])):
+            out.extend(split)
+        else:
+            out.append(phrase)
+    return out
 
 
 def _is_blank(text: str) -> bool:

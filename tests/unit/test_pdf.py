@@ -207,6 +207,7 @@ def test_an_unruled_table_runs_on_to_the_next_page_without_its_header() -> None:
     first = Page()
     first.text(40, 40, "BAO CAO")
     ruled_table(first, 740, [HEADER, ["Ho tro ho kinh doanh", "35", "99"]], WIDTHS, ruled=False)
+    first.text(43, 772, "(ho ca the)")  # the last label wrapped under its figures
     first.text(280, 815, "Trang 1/2")
     second = Page()
     rows = [["Ho tro nguoi lao dong ngung viec", "-", "-"], ["Lao dong tu do", "47", "-"]]
@@ -219,6 +220,27 @@ def test_an_unruled_table_runs_on_to_the_next_page_without_its_header() -> None:
         "tu_do": {"de_nghi": Decimal(47)},
     }
     assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
+def test_unruled_columns_set_close_keep_their_headers_and_figures_apart() -> None:
+    # two narrow right-aligned columns: their headers and their figures nearly touch
+    page = Page()
+    page.text(40, 60, "Noi dung")
+    page.text(250, 60, "So de nghi")
+    page.text(298, 60, "Kinh phi phe duyet (trieu dong)")
+    for y, label, count, money in ((80, "Ho tro ho kinh doanh", "1.003", "57,06"), (95, "Lao dong tu do", "12", "3,5")):
+        page.text(40, y, label)
+        page.text(292 - 4.5 * len(count), y, count)
+        page.text(297, y, money)
+    page.text(40, 130, "Noi nhan: nhu tren.")
+    grid = read_grid(pdf_bytes([page]), "pdf", ReadLimits(), "bc.pdf")
+    texts = {(r, c): cell.text for (r, c), cell in grid.sheets[0].cells.items()}
+    assert texts[(1, 2)] == "So de nghi" and texts[(1, 3)] == "Kinh phi phe duyet (trieu dong)"
+    assert texts[(2, 2)] == "1.003" and texts[(2, 3)] == "57,06"
+    assert read(pdf_bytes([page])).values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1003), "kinh_phi": Decimal(57_060_000)},
+        "tu_do": {"de_nghi": Decimal(12), "kinh_phi": Decimal(3_500_000)},
+    }
 
 
 def test_unruled_columns_never_make_one_number_of_two_figures() -> None:
