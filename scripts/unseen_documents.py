@@ -1023,8 +1023,13 @@ def older(s: Spec, days: int) -> Spec:
     o = Spec.__new__(Spec)
     o.__dict__.update(s.__dict__)
     o.date = s.date - dt.timedelta(days=days)
-    o.values = {i: {m: max(1, v * 3 // 5) // 10_000 * 10_000 if MEAS[m][2] == "money" else max(1, v * 3 // 5)
-                    for m, v in r.items()} for i, r in s.values.items()}
+    o.values = {
+        i: {
+            m: max(1, v * 3 // 5) // 10_000 * 10_000 if MEAS[m][2] == "money" else max(1, v * 3 // 5)
+            for m, v in r.items()
+        }
+        for i, r in s.values.items()
+    }
     return o
 
 
@@ -1122,7 +1127,10 @@ def body_outlook(s: Spec, rng: random.Random) -> tuple[str, str]:
         + _table_html(s, td, esc, cell)
         + "</table>"
     )
-    intro = f"Kính gửi Ban Chỉ huy huyện,<o:p></o:p></p><p class=MsoNormal>{esc(s.name)} gửi số liệu đến ngày {s.date:%d/%m}:"
+    intro = (
+        "Kính gửi Ban Chỉ huy huyện,<o:p></o:p></p>"
+        f"<p class=MsoNormal>{esc(s.name)} gửi số liệu đến ngày {s.date:%d/%m}:"
+    )
     if s.scale_line:
         intro += f"<o:p></o:p></p><p class=MsoNormal>{scale_line(s)}"
     html = (
@@ -1130,10 +1138,10 @@ def body_outlook(s: Spec, rng: random.Random) -> tuple[str, str]:
         'xmlns:w="urn:schemas-microsoft-com:office:word" xmlns="http://www.w3.org/TR/REC-html40">'
         '<head><meta http-equiv=Content-Type content="text/html; charset=windows-1258">'
         '<meta name=Generator content="Microsoft Word 15 (filtered medium)"><style><!--'
-        "p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm;font-size:11.0pt;font-family:\"Calibri\",sans-serif;}"
+        'p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm;font-size:11.0pt;font-family:"Calibri",sans-serif;}'
         "@page WordSection1 {size:612.0pt 792.0pt;} div.WordSection1 {page:WordSection1;}"
-        "--></style><!--[if gte mso 9]><xml><o:shapedefaults v:ext=\"edit\" spidmax=\"1026\" /></xml><![endif]-->"
-        "</head><body lang=EN-US link=\"#0563C1\" vlink=\"#954F72\" style='word-wrap:break-word'>"
+        '--></style><!--[if gte mso 9]><xml><o:shapedefaults v:ext="edit" spidmax="1026" /></xml><![endif]-->'
+        '</head><body lang=EN-US link="#0563C1" vlink="#954F72" style=\'word-wrap:break-word\'>'
         f"<div class=WordSection1><p class=MsoNormal>{intro}<o:p></o:p></p>"
         f"<p class=MsoNormal><o:p>&nbsp;</o:p></p>{table}<p class=MsoNormal><o:p>&nbsp;</o:p></p>"
         f"<p class=MsoNormal>Trân trọng!<o:p></o:p></p><p class=MsoNormal>--<br>Văn phòng {esc(s.name)}<br>"
@@ -1157,7 +1165,10 @@ def body_gmail_reply(s: Spec, rng: random.Random) -> tuple[str, str]:
             f"<tbody>{_table_html(x, td, esc)}</tbody></table>"
         )
 
-    when = f"Vào Th {old.date.isoweekday() + 1}, {old.date.day} thg {old.date.month}, {old.date.year} vào lúc 15:2{rng.randint(0, 9)}"
+    when = (
+        f"Vào Th {old.date.isoweekday() + 1}, {old.date.day} thg {old.date.month}, {old.date.year} "
+        f"vào lúc 15:2{rng.randint(0, 9)}"
+    )
     html = (
         f'<div dir="ltr"><div>Kính gửi Ban Chỉ huy huyện, gửi lại số liệu cập nhật đến ngày {s.date:%d/%m/%Y}:</div>'
         + (f"<div>{scale_line(s)}</div>" if s.scale_line else "<div><br></div>")
@@ -1166,7 +1177,8 @@ def body_gmail_reply(s: Spec, rng: random.Random) -> tuple[str, str]:
         "</div></div></div><br>"
         f'<div class="gmail_quote"><div dir="ltr" class="gmail_attr">{when} &lt;{s.sender}&gt; đã viết:<br></div>'
         '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);'
-        f'padding-left:1ex"><div dir="ltr"><div>Gửi số liệu ngày {old.date:%d/%m}:</div>{table(old)}</div></blockquote></div>'
+        f'padding-left:1ex"><div dir="ltr"><div>Gửi số liệu ngày {old.date:%d/%m}:</div>{table(old)}</div>'
+        "</blockquote></div>"
     )
     plain_old = "\n".join("> " + ln for ln in _plain_table(old).splitlines())
     plain = (
@@ -1192,9 +1204,12 @@ def excel_htm(s: Spec, rng: random.Random) -> bytes:
         f"<tr height=24><td colspan={n} class=xl73>BIỂU TỔNG HỢP KẾT QUẢ HỖ TRỢ KHẮC PHỤC HẬU QUẢ MƯA LŨ</td></tr>",
         f"<tr height=20><td colspan={n} class=xl74>(Số liệu tính đến ngày {s.date:%d/%m/%Y})</td></tr>",
         f"<tr height=20><td colspan={n} class=xl75 style='text-align:left'>Đơn vị: {esc(s.name)}</td></tr>",
-        *([f"<tr height=20><td colspan={n} class=xl75 style='text-align:right'>{esc(scale_line(s))}</td></tr>"]
-          if s.scale_line else []),
-        f"<tr height=42><td class=xl76>STT</td><td class=xl76>Nội dung hỗ trợ</td>"
+        *(
+            [f"<tr height=20><td colspan={n} class=xl75 style='text-align:right'>{esc(scale_line(s))}</td></tr>"]
+            if s.scale_line
+            else []
+        ),
+        "<tr height=42><td class=xl76>STT</td><td class=xl76>Nội dung hỗ trợ</td>"
         + "".join(f"<td class=xl76 width=96 style='width:72pt'>{esc(s.money_header(m))}</td>" for m in ms)
         + "</tr>",
     ]
@@ -1219,7 +1234,7 @@ def excel_htm(s: Spec, rng: random.Random) -> bytes:
         'xmlns:x="urn:schemas-microsoft-com:office:excel" xmlns="http://www.w3.org/TR/REC-html40">'
         '<head><meta http-equiv=Content-Type content="text/html; charset=windows-1258">'
         '<meta name=ProgId content=Excel.Sheet><meta name=Generator content="Microsoft Excel 15">'
-        "<style>.xl77{mso-number-format:\"\\#\\,\\#\\#0\";text-align:right;}</style>"
+        '<style>.xl77{mso-number-format:"\\#\\,\\#\\#0";text-align:right;}</style>'
         "<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets><x:ExcelWorksheet><x:Name>BC</x:Name>"
         "</x:ExcelWorksheet></x:ExcelWorksheets></x:ExcelWorkbook></xml><![endif]--></head>"
         "<body link=blue vlink=purple><table border=0 cellpadding=0 cellspacing=0 width=700 "
@@ -1269,7 +1284,10 @@ def ods_file(s: Spec, rng: random.Random) -> bytes:
                 out += "<table:table-cell/>"
         rows.append(out)
     body = "".join(f"<table:table-row>{r}</table:table-row>" for r in rows)
-    body += '<table:table-row table:number-rows-repeated="1048560"><table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    body += (
+        '<table:table-row table:number-rows-repeated="1048560">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
     content = (
         '<?xml version="1.0" encoding="UTF-8"?>'
         '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -1282,7 +1300,8 @@ def ods_file(s: Spec, rng: random.Random) -> bytes:
     manifest = (
         '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
         'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
-        '<manifest:file-entry manifest:full-path="/" manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
         '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
     )
     b = io.BytesIO()

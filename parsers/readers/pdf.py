@@ -398,19 +398,19 @@ def _phrase_lines(words: Iterable[dict[str, Any]]) -> list[_Line]:
     for ws in grouped:
         ws.sort(key=lambda w: w["x0"])
         phrases: list[tuple[float, float, str]] = []
-        words: list[list[tuple[float, float, str]]] = []
+        parts: list[list[tuple[float, float, str]]] = []
         prev = ""
         for w in ws:
             word = (float(w["x0"]), float(w["x1"]), str(w["text"]))
             if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP and not _two_figures(prev, word[2]):
                 x0, _x1, text = phrases[-1]
                 phrases[-1] = (x0, word[1], f"{text} {word[2]}")
-                words[-1].append(word)
+                parts[-1].append(word)
             else:
                 phrases.append(word)
-                words.append([word])
+                parts.append([word])
             prev = word[2]
-        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases, words))
+        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases, parts))
     return lines
 
 
