@@ -1437,7 +1437,8 @@ def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
                 "status": status,
                 "values": values,
                 "expect_problem": kind == "k10",
-                "clean": kind in TEXT_KINDS,
+                # a table without ruling lines has every figure flagged (its columns are inferred)
+                "clean": kind in TEXT_KINDS and all(p.get("ruled", True) for p in parts),
                 "received_at": t.isoformat(),
                 "message_id": mid,
                 "messages": [rel],
