@@ -58,7 +58,7 @@ FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 FONT_BOLD = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 FONT_SERIF = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 TZ = dt.timezone(dt.timedelta(hours=7))
-DAYS = ["2021-09-20", "2021-09-21"]
+DAYS = ["2021-09-20", "2021-09-21", "2021-09-22"]
 KINDS = {
     "k1": "text PDF printed from the .xlsx form",
     "k2": "text PDF printed from a Word report",
@@ -70,7 +70,19 @@ KINDS = {
     "k8": "HTML body, table pasted from Excel",
     "k9": "digitally signed text PDF",
     "k10": "control: scan of a document that is not the report",
+    # day 3: what units also send, each a stand-in for the real thing
+    "k12": "text PDF, table split over pages, header not repeated",
+    "k13": "landscape PDF, thousands in (no-break/thin) spaces",
+    "k14": "PDF, 'Tổng cộng' row first, two-line labels",
+    "k15": "plain body over a forwarded older report",
+    "k16": "Outlook Word HTML, windows-1258, '1.234 text",
+    "k17": "Gmail reply over a quoted older table",
+    "k18": ".htm saved from Excel (windows-1258, x:num)",
+    "k19": ".ods from LibreOffice Calc",
+    "k20": "plain body in windows-1258 (decomposed)",
 }
+TEXT_KINDS = ("k1", "k2", "k3", "k7", "k8", "k9", "k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19", "k20")
+SCAN_KINDS = ("k4", "k5", "k6", "k10")
 
 # ---------------------------------------------------------------------------------------
 # the form: a flood-relief campaign of Yên Thành district (nothing shared with the public set)
@@ -192,7 +204,10 @@ UNITS = [
 PLAN = {
     DAYS[0]: ["k1", "k2", "k4", "k7", "k3", "k8", "k5", "k6", "k9", "k10"],
     DAYS[1]: ["k5", "k6", "k1", "k3", "k4", "k7", "k8", "k2", "k6", "k4"],
+    DAYS[2]: ["k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19", "k20", "k12"],
 }
+# --skip-scans: the scans and photos of days 1-2 sent as text PDFs instead (the letter stays)
+NO_SCANS = {"k4": "k1", "k5": "k2", "k6": "k9"}
 CLI_TIMEOUT = 600
 SCALE_FACTOR = {"triệu đồng": 1_000_000, "nghìn đồng": 1_000, "đồng": 1}
 
@@ -293,12 +308,13 @@ def config_toml() -> str:
 def figures(rng: random.Random) -> dict[str, dict[str, dict[str, dict[str, int]]]]:
     """{day: {unit: {indicator: {measure: đồng or count}}}}, cumulative over the days."""
     out: dict[str, dict] = {d: {} for d in DAYS}
+    third = random.Random(rng.random())
     for code, _, _, _, inds in UNITS:
         measures = [m for m, *_ in MEASURES]
         if rng.random() < 0.3:
             measures = ["dang_ky", "du_dieu_kien", "kinh_phi"]
         prev: dict[str, dict[str, int]] = {}
-        for day in DAYS:
+        for day in DAYS[:2]:
             vals: dict[str, dict[str, int]] = {}
             for ind in inds:
                 rate = IND[ind][2]
@@ -314,11 +330,28 @@ def figures(rng: random.Random) -> dict[str, dict[str, dict[str, dict[str, int]]
                 vals[ind] = {m: row[m] for m in measures}
             out[day][code] = vals
             prev = vals
+        # day 3: a little more of everything (cumulative figures never go down)
+        more = {}
+        for ind, row in prev.items():
+            r = dict(row)
+            r["dang_ky"] += third.randint(0, 9)
+            if "du_dieu_kien" in r:
+                r["du_dieu_kien"] += third.randint(0, r["dang_ky"] - r["du_dieu_kien"])
+            if "da_nhan" in r:
+                r["da_nhan"] += third.randint(0, r["du_dieu_kien"] - r["da_nhan"])
+            r["kinh_phi"] = max(r["kinh_phi"], r["du_dieu_kien"] * IND[ind][2] + third.randint(0, 40) * 10_000)
+            if "da_giai_ngan" in r:
+                r["da_giai_ngan"] = min(r["kinh_phi"], r["da_giai_ngan"] + third.randint(0, 30) * 100_000)
+            more[ind] = r
+        out[DAYS[2]][code] = more
     return out
 
 
 def fmt_int(n: int, loc: str) -> str:
+    """loc: "vi" 1.234, "en" 1,234, or "sp" + a space character: 1 234 (no-break, thin...)."""
     s = f"{n:,}"
+    if loc.startswith("sp"):
+        return s.replace(",", loc[2:])
     return s.replace(",", ".") if loc == "vi" else s
 
 
@@ -328,7 +361,7 @@ def fmt_money(dong: int, scale: str, loc: str) -> str:
     s = fmt_int(whole, loc)
     if frac:
         digits = str(frac).rjust(len(str(f)) - 1, "0").rstrip("0")
-        s += ("," if loc == "vi" else ".") + digits
+        s += ("." if loc == "en" else ",") + digits
     return s
 
 
@@ -439,6 +472,21 @@ class Spec:
         self.landscape = rng.random() < 0.35
         self.ruled = not (kind == "k2" and rng.random() < 0.5)
         self.number = rng.randint(12, 480)
+        self.repeat_header = True
+        self.total_first = False
+        self.narrow_labels = False
+        self.page_numbers = False
+        if kind == "k12":  # LibreOffice / Word: the table runs on, its header not repeated
+            self.all_rows, self.repeat_header, self.page_numbers, self.landscape = True, False, True, False
+            self.ruled = rng.random() < 0.6
+        elif kind == "k13":  # landscape, "1 234" with a no-break, narrow no-break, thin or plain space
+            self.landscape = True
+            self.loc = "sp" + rng.choice(["\u00a0", "\u202f", "\u2009", " "])
+            self.empty = rng.choice(["-", ""])
+            self.all_rows = rng.random() < 0.5
+        elif kind == "k14":  # "Tổng cộng" first, long labels wrapped over two lines
+            self.total_row = self.total_first = self.narrow_labels = True
+            self.labels = {i: IND[i][0] for i in IND}
 
     def money_header(self, m: str) -> str:
         h = self.headers[m]
@@ -459,7 +507,8 @@ class Spec:
             for m in self.measures:
                 xs = [r[m] for r in self.values.values() if m in r]
                 tot[m] = fmt(m, sum(xs), self.scale[m], self.loc) if xs else ""
-            out.append(("", "Tổng cộng", tot))
+            total = ("", "Tổng cộng", tot)
+            out = [total, *out] if self.total_first else [*out, total]
         return out
 
 
@@ -493,6 +542,8 @@ def draw_table(c: Canvas, s: Spec, y: float, bottom: float, min_row: float = 0) 
     body = s.rows()
     need = max(width(r[2][m], 8.0) for r in body for m in ms) + 12
     colw = max(need, min(92.0, (avail - 30) * 0.55 / len(ms)))
+    if s.narrow_labels:
+        colw = max(colw, (avail - 26 - 130) / len(ms))
     labw = avail - 26 - colw * len(ms)
     xs = [40.0, 66.0, 66.0 + labw] + [66.0 + labw + colw * (i + 1) for i in range(len(ms))]
     size = 8.0
@@ -543,7 +594,7 @@ def draw_table(c: Canvas, s: Spec, y: float, bottom: float, min_row: float = 0) 
         rh = max(min_row, len(lab) * (size + 2) + 6)
         if y + rh > bottom:
             c.new_page()
-            y = header(50.0)
+            y = header(50.0) if s.repeat_header else 50.0
             hline(y)
         f = FONT_BOLD if label == "Tổng cộng" else FONT
         base = y + (rh - (len(lab) - 1) * (size + 2)) / 2 + size * 0.36
@@ -595,19 +646,24 @@ def form_pdf(s: Spec, rng: random.Random) -> bytes:
     y = letterhead(c, s, 50, title)
     c.text(40, y, f"Đơn vị: {s.name}", 9)
     y += 14
-    if s.kind == "k3":
+    if s.kind in ("k3", "k12"):
         for para in preface(s, rng, 6):
             for ln in wrap(para, c.w - 80, 9.5, FONT_SERIF):
                 c.text(40, y, ln, 9.5, FONT_SERIF)
                 y += 13
             y += 4
-        y = max(y, c.h * 0.5)
+        y = max(y, c.h * (0.5 if s.kind == "k3" else 0.62))
     if s.scale_line:
         t = "Đơn vị tính: hộ; tiền: " + next(s.scale[m] for m in s.measures if MEAS[m][2] == "money")
         c.text(c.w - 40 - width(t, 8.5), y, t, 8.5)
         y += 6
-    y = draw_table(c, s, y + 6, c.h - 50, min_row=34 if s.kind == "k3" else 0)
+    y = draw_table(c, s, y + 6, c.h - 50, min_row={"k3": 34, "k12": 30}.get(s.kind, 0))
     signature_block(c, s, y + 8)
+    if s.page_numbers:
+        for n, page in enumerate(c.pages, 1):
+            c.page = page
+            c.text(c.w / 2 - 8, c.h - 25, f"Trang {n}/{len(c.pages)}", 8)
+            pdfium_c.FPDFPage_GenerateContent(page.raw)
     return c.save()
 
 
@@ -644,6 +700,10 @@ def word_pdf(s: Spec, rng: random.Random) -> bytes:
                 c.text(40, y, ln, 10, FONT_SERIF)
                 y += 13.5
             y += 4
+    if s.scale_line:  # the money scale stated once, above the table (else it is nowhere)
+        t = "Đơn vị tính: hộ; tiền: " + next(s.scale[m] for m in s.measures if MEAS[m][2] == "money")
+        c.text(c.w - 40 - width(t, 8.5), y + 4, t, 8.5)
+        y += 10
     y = draw_table(c, s, y + 4, c.h - 50)
     y += 14
     for head, paras in [("III. KHÓ KHĂN, VƯỚNG MẮC", pre[4:5]), ("IV. ĐỀ XUẤT, KIẾN NGHỊ", pre[5:6])]:
@@ -943,12 +1003,313 @@ def body_html(s: Spec, rng: random.Random) -> tuple[str, str]:
             f"{''.join(rows)}</table>"
         )
     intro = f"Kính gửi Ban Chỉ huy huyện, {esc(s.name)} gửi số liệu hỗ trợ khắc phục mưa lũ:"
+    if s.scale_line:  # the money scale stated once, above the table (else it is nowhere)
+        intro += f"<br>({scale_line(s)})"
     html = (
         f'<html><head><meta charset="utf-8"></head><body><div><p>{intro}</p>{table}'
         f"<p>Trân trọng,<br>Văn phòng {esc(s.name)}"
         f"<br>ĐT 0238.3866.{rng.randint(100, 999)}</p></div></body></html>"
     )
-    return html, intro + "\n\n" + "\n".join(plain) + f"\n\nTrân trọng,\nVăn phòng {s.name}"
+    return html, intro.replace("<br>", "\n") + "\n\n" + "\n".join(plain) + f"\n\nTrân trọng,\nVăn phòng {s.name}"
+
+
+def scale_line(s: Spec) -> str:
+    return "Đơn vị tính: hộ; tiền: " + next(s.scale[m] for m in s.measures if MEAS[m][2] == "money")
+
+
+def older(s: Spec, days: int) -> Spec:
+    """The same unit's report of `days` days before, with smaller figures (a quoted or
+    forwarded history the reader must not take)."""
+    o = Spec.__new__(Spec)
+    o.__dict__.update(s.__dict__)
+    o.date = s.date - dt.timedelta(days=days)
+    o.values = {
+        i: {
+            m: max(1, v * 3 // 5) // 10_000 * 10_000 if MEAS[m][2] == "money" else max(1, v * 3 // 5)
+            for m, v in r.items()
+        }
+        for i, r in s.values.items()
+    }
+    return o
+
+
+def cp1258(text: str) -> bytes:
+    """windows-1258 as Vietnamese Windows writes it: tone marks as combining characters."""
+    import unicodedata
+
+    tones = "\u0300\u0301\u0303\u0309\u0323"
+    out = []
+    for ch in unicodedata.normalize("NFC", text):
+        d = unicodedata.normalize("NFD", ch)
+        base = unicodedata.normalize("NFC", "".join(c for c in d if c not in tones))
+        out.append(base + "".join(c for c in d if c in tones))
+    return "".join(out).encode("cp1258", errors="replace")
+
+
+def body_forwarded(s: Spec, rng: random.Random) -> str:
+    """k15: today's figures typed over a forwarded (or quoted) report of an earlier day."""
+    old = older(s, 2)
+    own = body_text(s, rng)
+    style = rng.choice(["gmail", "outlook", "quote"])
+    when = dt.datetime.combine(old.date, dt.time(15, rng.randint(10, 59)))
+    if style == "gmail":
+        head = [
+            "---------- Forwarded message ---------",
+            f"From: Văn phòng {s.name} <{s.sender}>",
+            f"Date: Th {old.date.isoweekday() + 1}, {old.date.day} thg {old.date.month}, {old.date.year} "
+            f"lúc {when:%H:%M}",
+            f"Subject: Báo cáo kết quả hỗ trợ khắc phục mưa lũ - {s.name} ngày {old.date.day}/{old.date.month}",
+            "To: <tonghop@yenthanh.example.gov.vn>",
+            "",
+        ]
+        return own + "\n\n" + "\n".join(head) + "\n" + body_text(old, rng)
+    if style == "outlook":
+        head = [
+            "-----Original Message-----",
+            f"From: {s.sender}",
+            f"Sent: {when:%A, %B %d, %Y %I:%M %p}",
+            "To: tonghop@yenthanh.example.gov.vn",
+            f"Subject: BC nhanh hỗ trợ mưa lũ {s.name} ngày {old.date.day}/{old.date.month}",
+            "",
+        ]
+        return own + "\n\n" + "\n".join(head) + "\n" + body_text(old, rng)
+    quoted = "\n".join("> " + ln if ln else ">" for ln in body_text(old, rng).splitlines())
+    return own + f"\n\nVào {when:%H:%M} {old.date:%d/%m/%Y}, {s.sender} đã viết:\n" + quoted
+
+
+def _table_html(s: Spec, td, esc, cell=lambda t: t) -> str:
+    ms = s.measures
+    rows = [
+        f'<tr>{td("xl65")} rowspan="2">TT</td>{td("xl65")} rowspan="2">Nội dung</td>'
+        f'{td("xl65")} colspan="{len(ms)}">Kết quả đến ngày {s.date:%d/%m/%Y}</td></tr>',
+        "<tr>" + "".join(f"{td('xl66')}><b>{esc(s.money_header(m))}</b></td>" for m in ms) + "</tr>",
+    ]
+    for num, label, cells in s.rows():
+        rows.append(
+            f"<tr>{td('xl67')}>{num or '&nbsp;'}</td>{td('xl67')}>{esc(label)}</td>"
+            + "".join(f'{td("xl68")} align="right">{cell(cells[m])}</td>' for m in ms)
+            + "</tr>"
+        )
+    return "".join(rows)
+
+
+def _plain_table(s: Spec) -> str:
+    out = ["TT\tNội dung\t" + "\t".join(s.money_header(m) for m in s.measures)]
+    out += [f"{n}\t{lab}\t" + "\t".join(c[m] for m in s.measures) for n, lab, c in s.rows()]
+    return "\n".join(out)
+
+
+def body_outlook(s: Spec, rng: random.Random) -> tuple[str, str]:
+    """k16: a range pasted into Outlook: Word HTML (mso styles, <o:p>, &nbsp; in empty
+    cells), some figures typed as text with a leading apostrophe, windows-1258."""
+    esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+    st = (
+        "border:solid windowtext 1.0pt;border-top:none;mso-border-alt:solid windowtext .5pt;"
+        "padding:0cm 5.4pt 0cm 5.4pt;height:15.75pt"
+    )
+    td = lambda cls: f'<td nowrap valign=bottom style="{st}"'  # noqa: E731
+    apostrophe = rng.random() < 0.6
+
+    def cell(t: str) -> str:
+        if not t:
+            return "<p class=MsoNormal><span lang=VI style='font-size:10.0pt'>&nbsp;<o:p></o:p></span></p>"
+        if apostrophe and t != "-" and rng.random() < 0.4:
+            t = "'" + t
+        return (
+            "<p class=MsoNormal align=right style='text-align:right'><span style='font-size:10.0pt;"
+            'font-family:"Times New Roman",serif;mso-fareast-font-family:"Times New Roman";color:black\'>'
+            f"{esc(t)}<o:p></o:p></span></p>"
+        )
+
+    table = (
+        "<table class=MsoNormalTable border=0 cellspacing=0 cellpadding=0 width=640 "
+        "style='width:480.0pt;border-collapse:collapse;mso-yfti-tbllook:1184;mso-padding-alt:0cm 5.4pt 0cm 5.4pt'>"
+        + _table_html(s, td, esc, cell)
+        + "</table>"
+    )
+    intro = (
+        "Kính gửi Ban Chỉ huy huyện,<o:p></o:p></p>"
+        f"<p class=MsoNormal>{esc(s.name)} gửi số liệu đến ngày {s.date:%d/%m}:"
+    )
+    if s.scale_line:
+        intro += f"<o:p></o:p></p><p class=MsoNormal>{scale_line(s)}"
+    html = (
+        '<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:w="urn:schemas-microsoft-com:office:word" xmlns="http://www.w3.org/TR/REC-html40">'
+        '<head><meta http-equiv=Content-Type content="text/html; charset=windows-1258">'
+        '<meta name=Generator content="Microsoft Word 15 (filtered medium)"><style><!--'
+        'p.MsoNormal, li.MsoNormal, div.MsoNormal {margin:0cm;font-size:11.0pt;font-family:"Calibri",sans-serif;}'
+        "@page WordSection1 {size:612.0pt 792.0pt;} div.WordSection1 {page:WordSection1;}"
+        '--></style><!--[if gte mso 9]><xml><o:shapedefaults v:ext="edit" spidmax="1026" /></xml><![endif]-->'
+        '</head><body lang=EN-US link="#0563C1" vlink="#954F72" style=\'word-wrap:break-word\'>'
+        f"<div class=WordSection1><p class=MsoNormal>{intro}<o:p></o:p></p>"
+        f"<p class=MsoNormal><o:p>&nbsp;</o:p></p>{table}<p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+        f"<p class=MsoNormal>Trân trọng!<o:p></o:p></p><p class=MsoNormal>--<br>Văn phòng {esc(s.name)}<br>"
+        f"Tel: 0238 3866 {rng.randint(100, 999)} | Mobile: 0912 345 {rng.randint(100, 999)}<o:p></o:p></p>"
+        "</div></body></html>"
+    )
+    plain = f"Kính gửi Ban Chỉ huy huyện,\n{s.name} gửi số liệu đến ngày {s.date:%d/%m}:\n"
+    plain += (scale_line(s) + "\n" if s.scale_line else "") + "\n" + _plain_table(s)
+    return html, plain + f"\n\nTrân trọng!\n--\nVăn phòng {s.name}\n"
+
+
+def body_gmail_reply(s: Spec, rng: random.Random) -> tuple[str, str]:
+    """k17: a Gmail reply: today's table over the quoted message of two days before, with its table."""
+    esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+    td = lambda cls: f'<td class="gmail-{cls}" style="border:1px solid rgb(0,0,0)"'  # noqa: E731
+    old = older(s, 2)
+
+    def table(x: Spec) -> str:
+        return (
+            '<table border="0" cellpadding="0" cellspacing="0" style="border-collapse:collapse">'
+            f"<tbody>{_table_html(x, td, esc)}</tbody></table>"
+        )
+
+    when = (
+        f"Vào Th {old.date.isoweekday() + 1}, {old.date.day} thg {old.date.month}, {old.date.year} "
+        f"vào lúc 15:2{rng.randint(0, 9)}"
+    )
+    html = (
+        f'<div dir="ltr"><div>Kính gửi Ban Chỉ huy huyện, gửi lại số liệu cập nhật đến ngày {s.date:%d/%m/%Y}:</div>'
+        + (f"<div>{scale_line(s)}</div>" if s.scale_line else "<div><br></div>")
+        + f"{table(s)}<div><br></div><div>Trân trọng,</div>"
+        f'<div><div dir="ltr" class="gmail_signature">Văn phòng {esc(s.name)}<br>DĐ: 0987.654.{rng.randint(100, 999)}'
+        "</div></div></div><br>"
+        f'<div class="gmail_quote"><div dir="ltr" class="gmail_attr">{when} &lt;{s.sender}&gt; đã viết:<br></div>'
+        '<blockquote class="gmail_quote" style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);'
+        f'padding-left:1ex"><div dir="ltr"><div>Gửi số liệu ngày {old.date:%d/%m}:</div>{table(old)}</div>'
+        "</blockquote></div>"
+    )
+    plain_old = "\n".join("> " + ln for ln in _plain_table(old).splitlines())
+    plain = (
+        f"Kính gửi Ban Chỉ huy huyện, gửi lại số liệu cập nhật đến ngày {s.date:%d/%m/%Y}:\n"
+        + (scale_line(s) + "\n" if s.scale_line else "\n")
+        + f"{_plain_table(s)}\n\n"
+        f"Trân trọng,\nVăn phòng {s.name}\n\n{when} <{s.sender}> đã viết:\n\n{plain_old}\n"
+    )
+    return html, plain
+
+
+def excel_htm(s: Spec, rng: random.Random) -> bytes:
+    """k18: the form saved from Excel as "Web Page" (.htm): x:num holds the value, the
+    text what Excel displays; the code page is the machine's (windows-1258)."""
+    esc = lambda t: t.replace("&", "&amp;").replace("<", "&lt;")  # noqa: E731
+    ms = s.measures
+    n = len(ms) + 2
+    rows = [
+        f"<tr height=20><td colspan=3 class=xl70>{esc(s.parent)}</td><td colspan={n - 3} class=xl71>"
+        "CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM</td></tr>",
+        f"<tr height=20><td colspan=3 class=xl72>{esc(s.name.upper())}</td><td colspan={n - 3} class=xl71>"
+        "Độc lập - Tự do - Hạnh phúc</td></tr>",
+        f"<tr height=24><td colspan={n} class=xl73>BIỂU TỔNG HỢP KẾT QUẢ HỖ TRỢ KHẮC PHỤC HẬU QUẢ MƯA LŨ</td></tr>",
+        f"<tr height=20><td colspan={n} class=xl74>(Số liệu tính đến ngày {s.date:%d/%m/%Y})</td></tr>",
+        f"<tr height=20><td colspan={n} class=xl75 style='text-align:left'>Đơn vị: {esc(s.name)}</td></tr>",
+        *(
+            [f"<tr height=20><td colspan={n} class=xl75 style='text-align:right'>{esc(scale_line(s))}</td></tr>"]
+            if s.scale_line
+            else []
+        ),
+        "<tr height=42><td class=xl76>STT</td><td class=xl76>Nội dung hỗ trợ</td>"
+        + "".join(f"<td class=xl76 width=96 style='width:72pt'>{esc(s.money_header(m))}</td>" for m in ms)
+        + "</tr>",
+    ]
+    for num, label, cells in s.rows():
+        tds = []
+        for m in ms:
+            t = cells[m]
+            v = None
+            if t and t != "-":
+                ind = next((c for c in IND if s.labels[c] == label), None)
+                raw = s.values[ind][m] if ind else sum(r[m] for r in s.values.values() if m in r)
+                v = raw / SCALE_FACTOR[s.scale[m]] if MEAS[m][2] == "money" else raw
+            if v is None:
+                tds.append(f"<td class=xl78 align=center>{esc(t) or '&nbsp;'}</td>")
+            else:
+                num_attr = f"{v:.10g}"
+                tds.append(f'<td class=xl77 align=right x:num="{num_attr}">{esc(t)}</td>')
+        tds_num = f"<td class=xl78 align=center x:num>{num}</td>" if num else "<td class=xl78></td>"
+        rows.append(f"<tr height=20>{tds_num}<td class=xl79>{esc(label)}</td>{''.join(tds)}</tr>")
+    html = (
+        '<html xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
+        'xmlns:x="urn:schemas-microsoft-com:office:excel" xmlns="http://www.w3.org/TR/REC-html40">'
+        '<head><meta http-equiv=Content-Type content="text/html; charset=windows-1258">'
+        '<meta name=ProgId content=Excel.Sheet><meta name=Generator content="Microsoft Excel 15">'
+        '<style>.xl77{mso-number-format:"\\#\\,\\#\\#0";text-align:right;}</style>'
+        "<!--[if gte mso 9]><xml><x:ExcelWorkbook><x:ExcelWorksheets><x:ExcelWorksheet><x:Name>BC</x:Name>"
+        "</x:ExcelWorksheet></x:ExcelWorksheets></x:ExcelWorkbook></xml><![endif]--></head>"
+        "<body link=blue vlink=purple><table border=0 cellpadding=0 cellspacing=0 width=700 "
+        "style='border-collapse:collapse;table-layout:fixed'>" + "".join(rows) + "</table></body></html>"
+    )
+    return cp1258(html)
+
+
+def ods_file(s: Spec, rng: random.Random) -> bytes:
+    """k19: the form saved by LibreOffice Calc (.ods): float cells with their display text,
+    merged title cells, the empty rest of the sheet as repeated rows."""
+    import zipfile
+    from xml.sax.saxutils import escape
+
+    ms = s.measures
+    n = len(ms) + 2
+
+    def text_cell(t: str, span: int = 1) -> str:
+        a = f' table:number-columns-spanned="{span}" table:number-rows-spanned="1"' if span > 1 else ""
+        cov = "<table:covered-table-cell/>" * (span - 1)
+        return f'<table:table-cell office:value-type="string"{a}><text:p>{escape(t)}</text:p></table:table-cell>{cov}'
+
+    def num_cell(v: float, shown: str) -> str:
+        return (
+            f'<table:table-cell office:value-type="float" office:value="{v:.10g}">'
+            f"<text:p>{escape(shown)}</text:p></table:table-cell>"
+        )
+
+    rows = [
+        text_cell(s.parent, 3) + text_cell("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", n - 3),
+        text_cell(s.name.upper(), 3) + text_cell("Độc lập - Tự do - Hạnh phúc", n - 3),
+        text_cell(f"KẾT QUẢ HỖ TRỢ KHẮC PHỤC HẬU QUẢ MƯA LŨ ĐẾN NGÀY {s.date:%d/%m/%Y}", n),
+        *([text_cell(scale_line(s), n)] if s.scale_line else []),
+        text_cell("STT") + text_cell("Nội dung") + "".join(text_cell(s.money_header(m)) for m in ms),
+    ]
+    for num, label, cells in s.rows():
+        out = (num_cell(int(num), num) if num else "<table:table-cell/>") + text_cell(label)
+        for m in ms:
+            t = cells[m]
+            if t and t != "-":
+                ind = next((c for c in IND if s.labels[c] == label), None)
+                raw = s.values[ind][m] if ind else sum(r[m] for r in s.values.values() if m in r)
+                out += num_cell(raw / SCALE_FACTOR[s.scale[m]] if MEAS[m][2] == "money" else raw, t)
+            elif t:
+                out += text_cell(t)
+            else:
+                out += "<table:table-cell/>"
+        rows.append(out)
+    body = "".join(f"<table:table-row>{r}</table:table-row>" for r in rows)
+    body += (
+        '<table:table-row table:number-rows-repeated="1048560">'
+        '<table:table-cell table:number-columns-repeated="1024"/></table:table-row>'
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?>'
+        '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.3">'
+        '<office:body><office:spreadsheet><table:table table:name="Báo cáo">'
+        f'<table:table-column table:number-columns-repeated="{n}"/>{body}</table:table>'
+        "</office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" manifest:version="1.3">'
+        '<manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/></manifest:manifest>'
+    )
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.spreadsheet")
+        z.writestr("content.xml", content, zipfile.ZIP_DEFLATED)
+        z.writestr("META-INF/manifest.xml", manifest, zipfile.ZIP_DEFLATED)
+    return b.getvalue()
 
 
 # ---------------------------------------------------------------------------------------
@@ -978,9 +1339,29 @@ def message(s: Spec, rng: random.Random, arrival: dt.datetime) -> tuple[bytes, l
         msg.set_content(plain)
         msg.add_alternative(html, subtype="html")
         parts.append({"part": "body", "role": "body-html", "values": s.values})
+    elif k in ("k15", "k20"):
+        text = body_forwarded(s, rng) if k == "k15" else body_text(s, rng)
+        if k == "k20":
+            msg.set_content(cp1258(text), maintype="text", subtype="plain", cte="quoted-printable")
+            msg.set_param("charset", "windows-1258")
+        else:
+            msg.set_content(text)
+        parts.append({"part": "body", "role": "body-text", "values": s.values})
+    elif k == "k16":
+        html, plain = body_outlook(s, rng)
+        msg.set_content(cp1258(plain), maintype="text", subtype="plain", cte="quoted-printable")
+        msg.set_param("charset", "windows-1258")
+        msg.add_alternative(cp1258(html), maintype="text", subtype="html", cte="quoted-printable")
+        msg.get_payload()[1].set_param("charset", "windows-1258")
+        parts.append({"part": "body", "role": "body-html", "values": s.values})
+    elif k == "k17":
+        html, plain = body_gmail_reply(s, rng)
+        msg.set_content(plain)
+        msg.add_alternative(html, subtype="html")
+        parts.append({"part": "body", "role": "body-html", "values": s.values})
     else:
         msg.set_content(greeting)
-        if k in ("k1", "k3", "k9"):
+        if k in ("k1", "k3", "k9", "k12", "k13", "k14"):
             data = form_pdf(s, rng)
             if k == "k9":
                 data = signed_pdf(data, s)
@@ -1000,13 +1381,18 @@ def message(s: Spec, rng: random.Random, arrival: dt.datetime) -> tuple[bytes, l
         elif k == "k10":
             data = scan_pdf(letter_pdf(s), s, rng, "k4")
             name, ctype = f"Bao cao {s.name}.pdf", ("application", "pdf")
+        elif k == "k18":
+            data, name, ctype = excel_htm(s, rng), f"{stem}.htm", ("text", "html")
+        elif k == "k19":
+            data, name = ods_file(s, rng), f"{stem}.ods"
+            ctype = ("application", "vnd.oasis.opendocument.spreadsheet")
         else:
             raise ValueError(k)
         msg.add_attachment(data, maintype=ctype[0], subtype=ctype[1], filename=name)
         parts.append(
             {
                 "part": name,
-                "role": "scan" if k in ("k4", "k5", "k6", "k10") else "pdf-text",
+                "role": "scan" if k in SCAN_KINDS else ("pdf-text" if ctype[1] == "pdf" else "file"),
                 "values": {} if k == "k10" else s.values,
                 "locale": s.loc,
                 "scales": {m: s.scale[m] for m in s.measures if MEAS[m][2] == "money"},
@@ -1017,7 +1403,7 @@ def message(s: Spec, rng: random.Random, arrival: dt.datetime) -> tuple[bytes, l
     return msg.as_bytes(policy=email.policy.SMTP), parts
 
 
-def generate(out: Path, seed: int) -> dict:
+def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
     rng = random.Random(seed)
     scen = out / "samples-documents"
     if scen.exists():
@@ -1032,6 +1418,8 @@ def generate(out: Path, seed: int) -> dict:
         units_exp = {}
         (scen / "emails" / day).mkdir(parents=True)
         for n, (unit, kind) in enumerate(zip(UNITS, PLAN[day], strict=True), 1):
+            if skip_scans:
+                kind = NO_SCANS.get(kind, kind)
             t += dt.timedelta(minutes=rng.randint(15, 45), seconds=rng.randint(0, 59))
             vals = figs[day][unit[0]]
             s = Spec(rng, unit, day, vals, kind)
@@ -1049,7 +1437,8 @@ def generate(out: Path, seed: int) -> dict:
                 "status": status,
                 "values": values,
                 "expect_problem": kind == "k10",
-                "clean": kind in ("k1", "k2", "k3", "k7", "k8", "k9"),
+                # a table without ruling lines has every figure flagged (its columns are inferred)
+                "clean": kind in TEXT_KINDS and all(p.get("ruled", True) for p in parts),
                 "received_at": t.isoformat(),
                 "message_id": mid,
                 "messages": [rel],
@@ -1137,9 +1526,12 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=13)
     ap.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "baocao-unseen")
     ap.add_argument("--generate-only", action="store_true")
+    ap.add_argument(
+        "--skip-scans", action="store_true", help="send the scans and photos of days 1-2 as text PDFs (much faster)"
+    )
     ap.add_argument("--project", type=Path, default=ROOT)
     args = ap.parse_args()
-    generate(args.out, args.seed)
+    generate(args.out, args.seed, args.skip_scans)
     scen = args.out / "samples-documents"
     print(f"generated {scen} (seed {args.seed})", flush=True)
     if args.generate_only:

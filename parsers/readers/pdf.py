@@ -18,7 +18,7 @@ from __future__ import annotations
 import io
 import re
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -183,6 +183,7 @@ class _Block:
     ends_page: bool = True  # the page's last table, at most a running footer below it
     starts_page: bool = True  # the page's first table, at most a running header above it
     inferred: bool = False  # cells inferred from the alignment of words (no ruling lines)
+    columns: tuple[tuple[float, float], ...] = ()  # inferred: (x0, x1) of each column
 
     def header_texts(self, k: int) -> list[tuple[str, ...]]:
         return [_row_key(r, self.ncols) for r in self.rows[:k]]
@@ -226,13 +227,14 @@ def _deduplicated(page: Any) -> Any:
 
 
 def _has_figures(block: _Block) -> bool:
-    """Whether at least two rows of `block` hold a figure beside their first cell."""
+    """Whether at least two rows of `block` hold a figure beside their first cell, or
+    one row holds two under a row above (a table of one row under its header)."""
     rows = 0
-    for row in block.rows:
-        if any(_is_figure(text) for col, (text, _page) in row.items() if col != min(row)):
-            rows += 1
-            if rows >= 2:
-                return True
+    for i, row in enumerate(block.rows):
+        figures = sum(1 for col, (text, _page) in row.items() if col != min(row) and _is_figure(text))
+        rows += figures > 0
+        if rows >= 2 or (i > 0 and figures >= 2):
+            return True
     return False
 
 
@@ -295,6 +297,7 @@ _PHRASE_GAP = 7.0  # points between two words of a line that end a phrase (a cel
 _RUN_GAP = 40.0  # points between two table lines of one table, at most
 # A column-number cell under a header: "(1)", "(4)=(2)x(3)".
 _COLUMN_NUMBER_RE = re.compile(r"\(\d{1,2}\)(?:\s*[=x*+/-]\s*\(\d{1,2}\))*")
+_WIDE_SPACE = 1.8  # times the narrowest space between the words of a phrase: a space between two cells
 _WRAPPED_LINES = 2  # lines of a single phrase (wrapped labels) between two table lines, at most
 
 
@@ -303,6 +306,7 @@ class _Line:
     top: float
     bottom: float
     phrases: list[tuple[float, float, str]]  # x0, x1, text
+    words: list[list[tuple[float, float, str]]] = field(default_factory=list)  # each phrase's words
 
     @property
     def text(self) -> str:
@@ -326,9 +330,14 @@ class _Line:
 
 def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
     """Tables without ruling lines: runs of lines of several phrases (cells set apart by
-    wide gaps), at least two of them with figures; the columns are where the phrases of
-    the lines with figures lie. Lines of one phrase inside a run (a wrapped label) join
-    the nearest row; every other line is text around the table."""
+    wide gaps) with figures; the columns are where the phrases of the lines with figures
+    lie. Lines of one phrase inside a run (a wrapped label) join the nearest row; every
+    other line is text around the table.
+
+    A run with one line of figures is a table when a header stands over it (a report of
+    one row), or when it goes on with the table that ended the page before (the last rows
+    of a table printed over two pages without its header repeated): those rows are laid
+    out in that table's columns."""
     blocks: list[_Block] = []
     notes: list[str] = []
     for page_no, page in enumerate(pages, 1):
@@ -338,13 +347,44 @@ def _aligned_blocks(pages: Sequence[Any], decode: TextDecoder) -> list[_Block]:
         for n, (start, end) in enumerate(runs):
             notes.extend(line.text for line in lines[done:start])
             done = end + 1
-            block = _aligned_block(lines[start : end + 1], page_no, decode)
+            run = lines[start : end + 1]
+            starts_page = n == 0 and start <= _RUNNING_LINES
+            prev = blocks[-1] if blocks else None
+            goes_on = (
+                starts_page and prev is not None and prev.ends_page and prev.last_page == page_no - 1 and prev.columns
+            )
+            figures = sum(1 for line in run if line.has_figure)
+            block = _aligned_block(run, page_no, decode) if figures >= 2 or _headed(run) else None
+            if goes_on and prev is not None and (block is None or block.ncols != prev.ncols):
+                block = _aligned_block(run, page_no, decode, prev.columns)
             if block is not None:
-                block.starts_page = n == 0 and start <= _RUNNING_LINES
-                block.ends_page = n == len(runs) - 1 and len(lines) - 1 - end <= _RUNNING_LINES
+                block.starts_page = starts_page
+                after = len(lines) - 1 - end - _wrapped_after(lines, end)
+                block.ends_page = n == len(runs) - 1 and after <= _RUNNING_LINES
                 _add_block(blocks, block, notes, decode)
         notes.extend(line.text for line in lines[done:])
     return blocks
+
+
+def _wrapped_after(lines: list[_Line], end: int) -> int:
+    """How many lines of one phrase right under line `end` (set as tight as the lines of
+    one paragraph) are the end of its wrapped label, not text below the table."""
+    n = 0
+    while n < _WRAPPED_LINES and end + n + 1 < len(lines):
+        above, line = lines[end + n], lines[end + n + 1]
+        if len(line.phrases) > 1 or line.top - above.bottom > 0.5 * (above.bottom - above.top):
+            break
+        n += 1
+    return n
+
+
+def _headed(lines: list[_Line]) -> bool:
+    """Whether a run with one line of figures is a table of one row: a header of several
+    phrases above the line, and at least two figures on it."""
+    first = next((i for i, line in enumerate(lines) if line.has_figure), None)
+    if first is None or sum(1 for p in lines[first].phrases[1:] if _is_figure(p[2])) < 2:
+        return False
+    return any(len(line.phrases) >= 2 and not line.is_column_numbers for line in lines[:first])
 
 
 def _phrase_lines(words: Iterable[dict[str, Any]]) -> list[_Line]:
@@ -358,18 +398,35 @@ def _phrase_lines(words: Iterable[dict[str, Any]]) -> list[_Line]:
     for ws in grouped:
         ws.sort(key=lambda w: w["x0"])
         phrases: list[tuple[float, float, str]] = []
+        parts: list[list[tuple[float, float, str]]] = []
+        prev = ""
         for w in ws:
-            if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP:
+            word = (float(w["x0"]), float(w["x1"]), str(w["text"]))
+            if phrases and w["x0"] - phrases[-1][1] <= _PHRASE_GAP and not _two_figures(prev, word[2]):
                 x0, _x1, text = phrases[-1]
-                phrases[-1] = (x0, float(w["x1"]), f"{text} {w['text']}")
+                phrases[-1] = (x0, word[1], f"{text} {word[2]}")
+                parts[-1].append(word)
             else:
-                phrases.append((float(w["x0"]), float(w["x1"]), str(w["text"])))
-        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases))
+                phrases.append(word)
+                parts.append([word])
+            prev = word[2]
+        lines.append(_Line(float(ws[0]["top"]), max(float(w["bottom"]) for w in ws), phrases, parts))
     return lines
 
 
+# A word that may go on with the figure before it: a group of thousands ("1 234", "1 234,5").
+_THOUSANDS_GROUP_RE = re.compile(r"\d{3}(?:[.,]\d+)?")
+
+
+def _two_figures(before: str, word: str) -> bool:
+    """Whether `word` is a figure of its own after the figure `before`, however close
+    ("1.003 1.264": two right-aligned cells nearly touching), not the next group of
+    thousands of one figure written with spaces ("1 234")."""
+    return _is_figure(before) and _is_figure(word) and not _THOUSANDS_GROUP_RE.fullmatch(word)
+
+
 def _runs(lines: list[_Line]) -> list[tuple[int, int]]:
-    """(first, last) line index of each run of table lines holding figures."""
+    """(first, last) line index of each run of table lines holding a figure."""
     runs: list[tuple[int, int]] = []
     start = last = -1
     for i, line in enumerate(lines):
@@ -383,26 +440,29 @@ def _runs(lines: list[_Line]) -> list[tuple[int, int]]:
         start = last = i
     if start >= 0:
         runs.append((start, last))
-    return [(a, b) for a, b in runs if sum(1 for line in lines[a : b + 1] if line.has_figure) >= 2]
+    return [(a, b) for a, b in runs if any(line.has_figure for line in lines[a : b + 1])]
 
 
-def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Block | None:
+def _aligned_block(
+    lines: list[_Line], page_no: int, decode: TextDecoder, known: tuple[tuple[float, float], ...] = ()
+) -> _Block | None:
     """One run of lines as a table: the lines above its first line of figures are its
     header, joined into one row, column by column (a header phrase over several columns
     heads each: "Số đối tượng" over "Đề nghị", "Được phê duyệt"...); below, each line of
     several phrases is a row, and a line of one phrase (a wrapped label) joins the row
-    above or below, whichever it is closer to."""
+    above or below, whichever it is closer to. The columns are inferred from the body,
+    or `known` (a table's columns on the page before)."""
     lines = [line for line in lines if not line.is_column_numbers]
     first = next((i for i, line in enumerate(lines) if line.has_value), None)
     if first is None:
         return None
+    columns: list[list[float]] = [[a, b] for a, b in known]
     # Columns: where the texts and figures of the body lie (a "-" of an empty cell is
     # centred where the figures are right-aligned: it does not make a column).
     spans = sorted(
         (x0, x1) for line in lines[first:] if len(line.phrases) > 1 for x0, x1, t in line.phrases if not _is_blank(t)
     )
-    columns: list[list[float]] = []
-    for x0, x1 in spans:
+    for x0, x1 in [] if known else spans:
         if columns and x0 <= columns[-1][1]:
             columns[-1][1] = max(columns[-1][1], x1)
         else:
@@ -434,7 +494,7 @@ def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Bl
 
     header: dict[int, str] = {}
     for line in lines[:first]:
-        for x0, x1, text in line.phrases:
+        for x0, x1, text in _header_phrases(line, column_of):
             width = max(x1 - x0, 1.0)
             under = [
                 i + 1
@@ -463,12 +523,38 @@ def _aligned_block(lines: list[_Line], page_no: int, decode: TextDecoder) -> _Bl
         # a label wrapped above its figures (cells aligned to the bottom or the centre)
         put(cells, column_of(x0, x1), text, before=line.top < top)
         rows[i] = (min(top, line.top), max(bottom, line.bottom), cells)
-    block = _Block(page_no, page_no, len(columns), inferred=True)
+    block = _Block(page_no, page_no, len(columns), inferred=True, columns=tuple((a, b) for a, b in columns))
     for cells in [header] if header else []:
         block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
     for _top, _bottom, cells in rows:
         block.rows.append({c: (decode(t, None), page_no) for c, t in cells.items()})
     return block
+
+
+def _header_phrases(line: _Line, column_of: Callable[[float, float], int]) -> list[tuple[float, float, str]]:
+    """The phrases of a header line, a phrase split where a wider space than between its
+    other words parts two headers of two columns set close ("Số hộ đã nhận  Số hộ đăng ký"
+    over two narrow columns); a heading over several columns, evenly spaced, stays whole."""
+    out: list[tuple[float, float, str]] = []
+    for phrase, words in zip(line.phrases, line.words or [[p] for p in line.phrases], strict=True):
+        gaps = [b[0] - a[1] for a, b in zip(words, words[1:])]
+        if len(gaps) < 2:
+            out.append(phrase)
+            continue
+        normal = min(gaps)
+        pieces = [[words[0]]]
+        for gap, word in zip(gaps, words[1:]):
+            if gap > _WIDE_SPACE * max(normal, 0.5):
+                pieces.append([word])
+            else:
+                pieces[-1].append(word)
+        split = [(p[0][0], p[-1][1], " ".join(w[2] for w in p)) for p in pieces]
+        cols = [column_of(a, b) for a, b, _t in split]
+        if len(split) > 1 and all(c1 < c2 for c1, c2 in zip(cols, cols[1:])):
+            out.extend(split)
+        else:
+            out.append(phrase)
+    return out
 
 
 def _is_blank(text: str) -> bool:

@@ -184,6 +184,65 @@ def test_a_table_without_ruling_lines_is_read_from_the_alignment_of_its_words(ho
     assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
 
 
+def test_an_unruled_table_of_one_row_is_read() -> None:
+    # a unit reporting one policy: one line of figures under its header
+    result = read(pdf_bytes([report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]], ruled=False)]))
+    assert result.outcome == "read", result.problems
+    assert result.values == {"ho_kinh_doanh": {"de_nghi": Decimal(1331), "kinh_phi": Decimal(57_060_000)}}
+    assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
+def test_a_figure_line_without_a_header_is_no_table() -> None:
+    page = Page()
+    page.text(40, 40, "Ho tro ho kinh doanh")
+    page.text(250, 40, "1.331")
+    page.text(330, 40, "57,06")
+    page.text(40, 60, "Kinh gui: UBND quan, so de nghi va kinh phi phe duyet nhu tren.")
+    assert read(pdf_bytes([page])).values == {}
+
+
+def test_an_unruled_table_runs_on_to_the_next_page_without_its_header() -> None:
+    # Word or LibreOffice: the table goes on at the top of page 2, its header not repeated;
+    # there one row has figures and a column holds only "-" (no column of its own there)
+    first = Page()
+    first.text(40, 40, "BAO CAO")
+    ruled_table(first, 740, [HEADER, ["Ho tro ho kinh doanh", "35", "99"]], WIDTHS, ruled=False)
+    first.text(43, 772, "(ho ca the)")  # the last label wrapped under its figures
+    first.text(280, 815, "Trang 1/2")
+    second = Page()
+    rows = [["Ho tro nguoi lao dong ngung viec", "-", "-"], ["Lao dong tu do", "47", "-"]]
+    bottom = ruled_table(second, 50, rows, WIDTHS, ruled=False)
+    second.text(300, bottom + 40, "NGUOI LAP BIEU")
+    second.text(280, 815, "Trang 2/2")
+    result = read(pdf_bytes([first, second]))
+    assert result.values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(35), "kinh_phi": Decimal(99_000_000)},
+        "tu_do": {"de_nghi": Decimal(47)},
+    }
+    assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
+def test_unruled_columns_set_close_keep_their_headers_and_figures_apart() -> None:
+    # two narrow right-aligned columns: their headers and their figures nearly touch
+    page = Page()
+    page.text(40, 60, "Noi dung")
+    page.text(250, 60, "So de nghi")
+    page.text(298, 60, "Kinh phi phe duyet (trieu dong)")
+    for y, label, count, money in ((80, "Ho tro ho kinh doanh", "1.003", "57,06"), (95, "Lao dong tu do", "12", "3,5")):
+        page.text(40, y, label)
+        page.text(292 - 4.5 * len(count), y, count)
+        page.text(297, y, money)
+    page.text(40, 130, "Noi nhan: nhu tren.")
+    grid = read_grid(pdf_bytes([page]), "pdf", ReadLimits(), "bc.pdf")
+    texts = {(r, c): cell.text for (r, c), cell in grid.sheets[0].cells.items()}
+    assert texts[(1, 2)] == "So de nghi" and texts[(1, 3)] == "Kinh phi phe duyet (trieu dong)"
+    assert texts[(2, 2)] == "1.003" and texts[(2, 3)] == "57,06"
+    assert read(pdf_bytes([page])).values == {
+        "ho_kinh_doanh": {"de_nghi": Decimal(1003), "kinh_phi": Decimal(57_060_000)},
+        "tu_do": {"de_nghi": Decimal(12), "kinh_phi": Decimal(3_500_000)},
+    }
+
+
 def test_unruled_columns_never_make_one_number_of_two_figures() -> None:
     page = Page()
     page.text(40, 60, "Noi dung")
