@@ -338,12 +338,13 @@ _ROMAN = re.compile(r"^[IVXLivxl]+[.)]?$")
 
 
 def _garbled(text: str) -> bool:
-    """A short reading with no word of four letters or more, and not a section number:
-    what the Vietnamese model makes of a stamp's ring text ('lể', 'LÊN NỈ', 'kỂn Đo,')."""
+    """A short reading with no word of four letters or more but in capitals, and not a
+    section number: what the Vietnamese model makes of a stamp's ring text ('lể', 'LÊN
+    NỈ', 'kỂn Đo,', 'LIÊN E.ự': the ring is printed in capitals, a form's words are not)."""
     compact = text.replace(" ", "")
     if not compact or len(compact) > 12 or _ROMAN.match(compact):
         return False
-    return re.search(r"[^\W\d_]{4}", text) is None
+    return not any(not word.isupper() for word in re.findall(r"[^\W\d_]{4,}", text))
 
 
 def _mend_decimal_marks(grid: dict[tuple[int, int], Cell]) -> None:
