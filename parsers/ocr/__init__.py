@@ -235,10 +235,10 @@ def _read_cell(
         despeckled[stray] = 255
         figure_crop = _ink_box(despeckled, dark & ~stray)
         again = _recognise_lines(figure_crop)
+        if not again.text.strip():  # a label in a blurred photo, or a figure
+            again = _words_enlarged(figure_crop) or again
         again_text = nfc(" ".join(again.text.split()))
-        # read as nothing: not yet a figure (a label in a blurred photo the model read
-        # only with its dust): read whole below
-        if again_text and _figure_like(again_text):
+        if _figure_like(again_text):
             return _read_figure(figure_crop, again_text, again.confidence)
     text_crop = _ink_box(crop, dark)
     text_reading = _recognise_lines(text_crop)
@@ -256,8 +256,8 @@ _WORD_SIZES = (2, 3)
 def _words_enlarged(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading | None:
     """A cell with ink that the Vietnamese model read as nothing (the blurred, speckled
     print of a photo: a row's label 'Cứu đói'), read again enlarged by each of
-    `_WORD_SIZES` and binarised: the surest reading with words (not a figure's), or
-    None. Without it the cell went to the digits model, which read the label as a
+    `_WORD_SIZES` and binarised: the surest reading with words (two letters together,
+    not a figure's), or None. Without it the cell went to the digits model, which read the label as a
     figure ('36'): the row's label lost, its figures with it."""
     best: Reading | None = None
     for factor in _WORD_SIZES:
@@ -265,7 +265,8 @@ def _words_enlarged(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading | None
         _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "line")
         words = nfc(" ".join(got.text.split()))
-        if words and not _figure_like(words) and (best is None or got.confidence > best.confidence):
+        lettered = re.search(r"[^\W\d_]{2}", words) is not None
+        if lettered and not _figure_like(words) and (best is None or got.confidence > best.confidence):
             best = Reading(words, got.confidence)
     return best
 

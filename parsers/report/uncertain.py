@@ -38,6 +38,10 @@ UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no 
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
 TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
+# A total read less surely than this (its own readings disagreeing, or Tesseract
+# unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
+# chooses no reading: it would choose the misread that matches its own.
+TOTAL_MIN_CONFIDENCE: Final = 0.3
 # combinations of readings tried for one column at most (a photo's few unsure cells)
 _MAX_COMBINATIONS: Final = 4096
 
@@ -70,7 +74,8 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     """Put right, from the other readings its recognised cells carry
     (`Cell.alternatives`), a column that does not add up to its 'Tổng cộng' row: only
     when exactly one combination of readings (each cell's own or one of its others)
-    adds up to the total as read, and only in a column with no figure left unread.
+    adds up to the total as read, and only in a column with no figure left unread
+    and a total read at least `TOTAL_MIN_CONFIDENCE` surely.
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
     figure of that column flagged (a total misread too could have chosen them)."""
     total_row = _total_row(table, index)
@@ -86,6 +91,8 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
         keys = [key for key in reading.cells if key[1] == mcode]
         total_cell = cells.get((total_row, mcol.col))
         if not keys or mcode in unread or total_cell is None or _merged_over(table, mcol.col):
+            continue
+        if total_cell.confidence is not None and total_cell.confidence < TOTAL_MIN_CONFIDENCE:
             continue
         spec = index.measures[mcode]
         total = _figure(total_cell, spec.kind, mcol.scale)
