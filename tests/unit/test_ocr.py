@@ -370,6 +370,15 @@ def test_a_one_row_column_takes_the_surer_of_its_figure_and_its_total() -> None:
     assert _reasons(result)[("ho_kinh_doanh", "de_nghi")] == "total_mismatch"
 
 
+def test_a_total_read_blind_chooses_no_reading() -> None:
+    # '4.678.710.006' for ...000 (a stamp's dot), Tesseract unsure of it at all: it would
+    # choose the cell's misread that matches its own
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "63", "204"], *list(ROWS.values())[1:], TOTAL]
+    result = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68", "88")})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 63
+    assert "total_chosen" not in _reasons(result).values()
+
+
 def test_a_total_two_cells_could_be_mended_to_mends_none() -> None:
     # 57 read '37': '37' -> 57 and '62' -> 82 both make 202
     rows = [HEADER, ROWS["ho_kinh_doanh"], ["Hỗ trợ người lao động ngừng việc", "37", "50", "50"], ROWS["tre_em_f0_f1"]]
