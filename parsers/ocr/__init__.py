@@ -235,15 +235,40 @@ def _read_cell(
         despeckled[stray] = 255
         figure_crop = _ink_box(despeckled, dark & ~stray)
         again = _recognise_lines(figure_crop)
+        if not again.text.strip():  # a label in a blurred photo, or a figure
+            again = _words_enlarged(figure_crop) or again
         again_text = nfc(" ".join(again.text.split()))
         if _figure_like(again_text):
             return _read_figure(figure_crop, again_text, again.confidence)
     text_crop = _ink_box(crop, dark)
     text_reading = _recognise_lines(text_crop)
+    if not text_reading.text.strip():
+        text_reading = _words_enlarged(text_crop) or text_reading
     text = nfc(" ".join(text_reading.text.split()))
     if _figure_like(text):
         return _read_figure(text_crop, text, text_reading.confidence)
     return _fix_words(text), text_reading.confidence, ()
+
+
+_WORD_SIZES = (2, 3)
+
+
+def _words_enlarged(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading | None:
+    """A cell with ink that the Vietnamese model read as nothing (the blurred, speckled
+    print of a photo: a row's label 'Cứu đói'), read again enlarged by each of
+    `_WORD_SIZES` and binarised: the surest reading with words (two letters together,
+    not a figure's), or None. Without it the cell went to the digits model, which read the label as a
+    figure ('36'): the row's label lost, its figures with it."""
+    best: Reading | None = None
+    for factor in _WORD_SIZES:
+        big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+        _, bw = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "line")
+        words = nfc(" ".join(got.text.split()))
+        lettered = re.search(r"[^\W\d_]{2}", words) is not None
+        if lettered and not _figure_like(words) and (best is None or got.confidence > best.confidence):
+            best = Reading(words, got.confidence)
+    return best
 
 
 def _figures_and_first_data_row(grid: dict[tuple[int, int], Cell]) -> tuple[set[tuple[int, int]], int | None]:
@@ -294,7 +319,8 @@ def _figures_read_as_words(grid: dict[tuple[int, int], Cell]) -> list[tuple[int,
     column of figures: a figure under a stamp's ring, whose ring text the Vietnamese
     model read. The data rows start at the first row with two figures; the first
     column (numbers of the rows, sections 'I', 'II') and any cell read as a figure
-    are left as they are, and so is a column with fewer than two figures besides."""
+    are left as they are, and so is a column with fewer than two figures besides,
+    unless (a table of two or three rows) every other cell of its data rows is one."""
     numeric, first = _figures_and_first_data_row(grid)
     if first is None:
         return []
@@ -302,7 +328,9 @@ def _figures_read_as_words(grid: dict[tuple[int, int], Cell]) -> list[tuple[int,
     for (r, c), cell in sorted(grid.items()):
         if r < first or c == 1 or (r, c) in numeric or _figure_like(cell.text) or not _garbled(cell.text):
             continue
-        if sum(1 for r2, c2 in numeric if c2 == c and r2 >= first and r2 != r) >= 2:
+        others = [key for key in grid if key[1] == c and key[0] >= first and key[0] != r]
+        besides = sum(1 for key in others if key in numeric)
+        if besides >= 2 or (besides == 1 and len(others) == 1):
             out.append((r, c))
     return out
 
@@ -311,12 +339,13 @@ _ROMAN = re.compile(r"^[IVXLivxl]+[.)]?$")
 
 
 def _garbled(text: str) -> bool:
-    """A short reading with no word of four letters or more, and not a section number:
-    what the Vietnamese model makes of a stamp's ring text ('lể', 'LÊN NỈ', 'kỂn Đo,')."""
+    """A short reading with no word of four letters or more but in capitals, and not a
+    section number: what the Vietnamese model makes of a stamp's ring text ('lể', 'LÊN
+    NỈ', 'kỂn Đo,', 'LIÊN E.ự': the ring is printed in capitals, a form's words are not)."""
     compact = text.replace(" ", "")
     if not compact or len(compact) > 12 or _ROMAN.match(compact):
         return False
-    return re.search(r"[^\W\d_]{4}", text) is None
+    return not any(not word.isupper() for word in re.findall(r"[^\W\d_]{4,}", text))
 
 
 def _mend_decimal_marks(grid: dict[tuple[int, int], Cell]) -> None:
@@ -378,7 +407,9 @@ def _recognise_lines(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> Reading:
     else:
         parts = [recognise(np.ascontiguousarray(crop[a:b]), "line") for a, b in lines]
         texts = [g.text for g in parts if g.text]
-        got = Reading(" ".join(texts), min((g.confidence for g in parts if g.text), default=0.0))
+        # a line of ink read as nothing is a line lost ('Đã giải ngân' above '(nghìn
+        # đồng)': the heading's measure gone): as unsure as can be, so read as a block
+        got = Reading(" ".join(texts), min((g.confidence if g.text else 0.0 for g in parts), default=0.0))
     if got.confidence < _RETRY_BELOW:  # lines touching each other: let Tesseract find them
         block = recognise(crop, "text")
         if block.confidence > got.confidence:
@@ -476,8 +507,16 @@ def _read_figure(
     if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
         others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
         marks = _marks_of(figure)  # only digits may differ: a mark read otherwise is no other figure
+        if figure.startswith("-"):
+            # a stroke of a stamp or of dust left of the figure read as its sign: a form's
+            # figure is rarely negative, so the figure without it is one more reading
+            others.append(figure.lstrip("-"))
         alternatives = tuple(
-            dict.fromkeys(f for f in others if f != figure and figures.well_formed(f) and _marks_of(f) == marks)
+            dict.fromkeys(
+                f
+                for f in others
+                if f != figure and figures.well_formed(f) and _marks_of(f).lstrip("-") == marks.lstrip("-")
+            )
         )
     return figure, conf, alternatives
 

@@ -38,6 +38,10 @@ UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no 
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
 TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
+# A total read less surely than this (its own readings disagreeing, or Tesseract
+# unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
+# chooses no reading: it would choose the misread that matches its own.
+TOTAL_MIN_CONFIDENCE: Final = 0.3
 # combinations of readings tried for one column at most (a photo's few unsure cells)
 _MAX_COMBINATIONS: Final = 4096
 
@@ -70,7 +74,8 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     """Put right, from the other readings its recognised cells carry
     (`Cell.alternatives`), a column that does not add up to its 'Tổng cộng' row: only
     when exactly one combination of readings (each cell's own or one of its others)
-    adds up to the total as read, and only in a column with no figure left unread.
+    adds up to the total as read, and only in a column with no figure left unread
+    and a total read at least `TOTAL_MIN_CONFIDENCE` surely.
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
     figure of that column flagged (a total misread too could have chosen them)."""
     total_row = _total_row(table, index)
@@ -86,6 +91,8 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
         keys = [key for key in reading.cells if key[1] == mcode]
         total_cell = cells.get((total_row, mcol.col))
         if not keys or mcode in unread or total_cell is None or _merged_over(table, mcol.col):
+            continue
+        if total_cell.confidence is not None and total_cell.confidence < TOTAL_MIN_CONFIDENCE:
             continue
         spec = index.measures[mcode]
         total = _figure(total_cell, spec.kind, mcol.scale)
@@ -104,15 +111,67 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
         count = 1
         for choices in options:
             count *= len(choices)
-        if count == 1 or count > _MAX_COMBINATIONS:
+        fits = []
+        if 1 < count <= _MAX_COMBINATIONS:
+            fits = [combo for combo in itertools.product(*options) if sum((v for v, _ in combo), Decimal(0)) == total]
+        if len(fits) == 1:
+            for (ind, _), (value, alt) in zip(keys, fits[0], strict=True):
+                if alt is not None:
+                    reading.values[ind][mcode] = value
+                    reading.chosen[(ind, mcode)] = alt
+        elif not fits:  # several: which is right the total cannot tell
+            _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
+
+
+def _choose_one_digit(
+    table: Table,
+    index: FormIndex,
+    reading: Reading,
+    mcode: str,
+    keys: list[tuple[str, str]],
+    total: Decimal,
+    total_cell: Cell,
+) -> None:
+    """A column that no reading of its cells makes add up: the one cell whose reading,
+    with one digit read otherwise, makes the column add up to its total, taken (a digit
+    misread the same way at every size: '965' for 365, '174.699' for 174.690). Only
+    when exactly one cell of the column can be mended so, and the total was read at
+    least as surely as that cell: a total misread by one digit mends no cell or
+    several (nothing changes then), and of a one-row column, whose total is the same
+    figure written twice, the surer reading wins. Flagged like any chosen reading."""
+    spec = index.measures[mcode]
+    cells = table.sheet.cells
+    mcol = table.columns[mcode]
+    values = [reading.values[ind][mcode] for ind, _ in keys]
+    whole = sum(values, Decimal(0))
+    found: list[tuple[str, Decimal, str]] = []
+    for (ind, _), own in zip(keys, values, strict=True):
+        cell = cells.get(_split(reading.cells[(ind, mcode)]))
+        wanted = total - (whole - own)
+        if cell is None or wanted < 0 or (cell.confidence or 0.0) > (total_cell.confidence or 0.0):
             continue
-        fits = [combo for combo in itertools.product(*options) if sum((v for v, _ in combo), Decimal(0)) == total]
-        if len(fits) != 1:
-            continue  # none, or several: which is right the total cannot tell
-        for (ind, _), (value, alt) in zip(keys, fits[0], strict=True):
-            if alt is not None:
-                reading.values[ind][mcode] = value
-                reading.chosen[(ind, mcode)] = alt
+        for text in _one_digit_off(cell.text):
+            if _alternative(text, spec.kind, mcol.scale, table.sheet.number_locale) == wanted:
+                found.append((ind, wanted, text))
+                break
+        if len(found) > 1:
+            return
+    if len(found) == 1:
+        ind, value, text = found[0]
+        reading.values[ind][mcode] = value
+        reading.chosen[(ind, mcode)] = text
+
+
+def _one_digit_off(text: str) -> list[str]:
+    """`text` with one of its digits replaced by another (the first never by 0)."""
+    out = []
+    positions = [i for i, ch in enumerate(text) if ch.isdigit()]
+    for i in positions:
+        for digit in "0123456789":
+            if digit == text[i] or (digit == "0" and i == positions[0] and len(positions) > 1):
+                continue
+            out.append(text[:i] + digit + text[i + 1 :])
+    return out
 
 
 def _merged_over(table: Table, col: int) -> bool:

@@ -348,6 +348,45 @@ def test_no_reading_is_chosen_in_a_column_with_a_figure_left_unread() -> None:
     assert "total_chosen" not in reasons.values()
 
 
+def test_one_digit_misread_the_same_at_every_size_is_mended_by_the_total_and_stays_flagged() -> None:
+    # no other reading of the cell; only '294' read as 204 makes kinh_phi add up to 305
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "294"], *list(ROWS.values())[1:], TOTAL]
+    result = _recognised(rows, {(2, 4): 0.5})
+    assert result.values["ho_kinh_doanh"]["kinh_phi"] == 204_000_000
+    reasons = _reasons(result)
+    assert reasons[("ho_kinh_doanh", "kinh_phi")] == "total_chosen"
+    assert reasons[("ngung_viec", "kinh_phi")] == reasons[("tre_em_f0_f1", "kinh_phi")] == "total_mismatch"
+
+
+def test_a_one_row_column_takes_the_surer_of_its_figure_and_its_total() -> None:
+    row = ["Hỗ trợ hộ kinh doanh", "33", "68", "204"]  # 83 read '33'
+    total = ["Tổng cộng", "83", "68", "204"]
+    result = _recognised([HEADER, row, total], {(2, 2): 0.87})
+    assert result.values["ho_kinh_doanh"]["de_nghi"] == 83
+    assert _reasons(result)[("ho_kinh_doanh", "de_nghi")] == "total_chosen"
+    # the total read less surely than the figure: it may be the one misread
+    result = _recognised([HEADER, row, total], {(2, 2): 0.87, (3, 2): 0.5})
+    assert result.values["ho_kinh_doanh"]["de_nghi"] == 33
+    assert _reasons(result)[("ho_kinh_doanh", "de_nghi")] == "total_mismatch"
+
+
+def test_a_total_read_blind_chooses_no_reading() -> None:
+    # '4.678.710.006' for ...000 (a stamp's dot), Tesseract unsure of it at all: it would
+    # choose the cell's misread that matches its own
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "63", "204"], *list(ROWS.values())[1:], TOTAL]
+    result = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68", "88")})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 63
+    assert "total_chosen" not in _reasons(result).values()
+
+
+def test_a_total_two_cells_could_be_mended_to_mends_none() -> None:
+    # 57 read '37': '37' -> 57 and '62' -> 82 both make 202
+    rows = [HEADER, ROWS["ho_kinh_doanh"], ["Hỗ trợ người lao động ngừng việc", "37", "50", "50"], ROWS["tre_em_f0_f1"]]
+    result = _recognised([*rows, TOTAL], {(3, 2): 0.6})
+    assert (result.values["ngung_viec"]["de_nghi"], result.values["tre_em_f0_f1"]["de_nghi"]) == (37, 62)
+    assert {r for (_, m), r in _reasons(result).items() if m == "de_nghi"} == {"total_mismatch"}
+
+
 def test_a_dropped_decimal_comma_is_flagged_by_its_digit_count() -> None:
     rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "68", "20450"], *list(ROWS.values())[1:]]
     assert _reasons(_recognised(rows)) == {("ho_kinh_doanh", "kinh_phi"): "digits_unlike_column"}

@@ -225,3 +225,57 @@ def test_a_merged_label_or_heading_is_not_split() -> None:
     assert ocr._split_merged(_lattice(4, 4, (0, 2, 0, 3)), grid) == []  # the heading over both
     grid[(3, 1)] = grid.pop((3, 2))  # a label over the first two columns: words
     assert ocr._split_merged(_lattice(4, 4, (2, 0, 2, 1)), grid) == []
+
+
+def test_letters_in_a_table_of_two_rows_are_read_again_when_the_other_cell_is_a_figure() -> None:
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Số hộ đăng ký", "Kinh phí", "Số hộ được xét duyệt"],
+            ["1", "Nhà sập đổ", "Tỷ", "2.880,22", "72"],  # a stamp's ring over '77'
+            ["2", "Người chết", "33", "320,09", "bờ,"],
+        ]
+    )
+    assert ocr._figures_read_as_words(grid) == [(2, 3), (3, 5)]
+    grid = _grid(
+        [
+            ["STT", "Nội dung", "Số hộ", "Ghi chú"],
+            ["1", "Nhà bị sập", "65", "xã"],
+            ["2", "Người chết", "29", "ok"],  # the column's other cell is a word
+        ]
+    )
+    assert ocr._figures_read_as_words(grid) == []
+
+
+def test_a_sign_read_from_a_stroke_leaves_the_figure_without_it_as_another_reading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # digits model, ×2, ×3 (Otsu), smoothed grey: all '-166' (a stamp's stroke left of it)
+    answers = iter([Reading("-166", 0.5)] * 4)
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "-166", 0.5) or ("", 1.0, ())
+    assert (figure, alternatives) == ("-166", ("166",))  # offered to the total, never chosen here
+    assert conf < 0.8
+
+
+def test_a_line_of_a_heading_read_as_nothing_sends_the_cell_to_a_block_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    crop = np.full((110, 300), 255, dtype=np.uint8)
+    crop[10:45, 20:280] = 0  # 'Đã giải ngân'
+    crop[60:95, 20:280] = 0  # '(nghìn đồng)'
+    answers = iter([Reading("", 0.0), Reading("(nghìn đồng)", 0.96), Reading("Đã giải ngân\n(nghìn đồng)", 0.92)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    assert ocr._recognise_lines(crop) == Reading("Đã giải ngân (nghìn đồng)", 0.92)
+
+
+def test_a_label_read_as_nothing_is_read_again_enlarged_for_its_words(monkeypatch: pytest.MonkeyPatch) -> None:
+    answers = iter([Reading("(Cứu 3ó", 0.26), Reading("Cứu đó", 0.7)])  # ×2, ×3 binarised
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    assert ocr._words_enlarged(_crop()) == Reading("Cứu đó", 0.7)
+    answers = iter([Reading("36", 0.4), Reading("", 0.0)])  # a figure's print: no words
+    assert ocr._words_enlarged(_crop()) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "ring"), [("LIÊN E.ự", True), ("LÊN NỈ", True), ("Tổng", False), ("Cây trồng", False)]
+)
+def test_a_stamps_ring_text_is_in_capitals_a_forms_words_are_not(text: str, ring: bool) -> None:
+    assert ocr._garbled(text) is ring
