@@ -70,8 +70,11 @@ def finish_ink(planes: list[Gray]) -> Gray:
     at = np.flatnonzero(edge)  # the page's step works on the edge's pixels only (memory)
     del edge
     paper = paper_light(out)
+    if not at.size:
+        return out
     flat_out, flat_paper = out.reshape(-1), paper.reshape(-1)
-    light = np.asarray(cv2.divide(flat_out[at], flat_paper[at], scale=255), dtype=np.uint8).reshape(-1)
+    # (as `cv2.divide` of the whole page would, pixel for pixel: columns of the same size)
+    light = cv2.divide(flat_out[at].reshape(-1, 1), flat_paper[at].reshape(-1, 1), scale=255).reshape(-1)
     at = at[light > _STAMP_LIGHT]
     del light
     # a seal in a deep shadow (a photo) made as light as the paper around it: white
