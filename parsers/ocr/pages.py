@@ -294,7 +294,6 @@ def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
             rgb = np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)
             planes.put(y, to_gray.band(rgb), to_gray.reach)
             del band, rgb
-            release_memory()  # (Pillow hands a band over in 64 KiB pieces: they fragment the heap)
         return planes
     finally:
         if source is not img:
