@@ -60,24 +60,32 @@ def finish_ink(planes: list[Gray]) -> Gray:
     planes.clear()
     if not red.any():
         return out
-    red[_touching_border(red)] = 0  # a wooden desk around the page: no ink
+    desk = _touching_border(red)
+    cv2.subtract(red, desk, dst=red)  # a wooden desk around the page: no ink (both 0 or 1)
+    del desk
     edge = cv2.dilate(red, cv2.getStructuringElement(cv2.MORPH_RECT, (5, 5))).view(np.bool_)  # (0 or 1)
     del red
     out[edge] = value[edge]
     del value
+    at = np.flatnonzero(edge)  # the page's step works on the edge's pixels only (memory)
+    del edge
     paper = paper_light(out)
-    flat = np.asarray(cv2.divide(out, paper, scale=255), dtype=np.uint8)
-    np.logical_and(edge, flat > _STAMP_LIGHT, out=edge)
-    del flat
+    if not at.size:
+        return out
+    flat_out, flat_paper = out.reshape(-1), paper.reshape(-1)
+    # (as `cv2.divide` of the whole page would, pixel for pixel: columns of the same size)
+    light = cv2.divide(flat_out[at].reshape(-1, 1), flat_paper[at].reshape(-1, 1), scale=255).reshape(-1)
+    at = at[light > _STAMP_LIGHT]
+    del light
     # a seal in a deep shadow (a photo) made as light as the paper around it: white
     # strokes there would lift the light `flatten_light` finds around them, the paper
     # would turn grey and the seal's blurred outlines become ink. Elsewhere, white.
-    if not edge.any():
+    if not at.size:
         return out
-    if float(np.median(paper[edge])) < _SHADOW:
-        out[edge] = paper[edge]
+    if float(np.median(flat_paper[at])) < _SHADOW:
+        flat_out[at] = flat_paper[at]
     else:
-        out[edge] = 255
+        flat_out[at] = 255
     return out
 
 
@@ -90,18 +98,18 @@ class ColouredInkDropped:
     page = staticmethod(finish_ink)
 
 
-def _touching_border(mask: Gray) -> np.ndarray[Any, np.dtype[np.bool_]]:
+def _touching_border(mask: Gray) -> Gray:
     """Pixels of the regions of `mask` (found at a quarter size) that reach the image's
-    edge: what lies around the page, not ink on it."""
+    edge, 1 (else 0): what lies around the page, not ink on it."""
     h, w = mask.shape
     small = cv2.resize(mask, (max(1, w // 4), max(1, h // 4)), interpolation=cv2.INTER_NEAREST)
     _, labels = cv2.connectedComponents(small, connectivity=8)
     edge_labels = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     edge_labels = edge_labels[edge_labels > 0]
     if edge_labels.size == 0:
-        return np.zeros((h, w), dtype=bool)
+        return np.zeros((h, w), dtype=np.uint8)
     around = np.isin(labels, edge_labels).astype(np.uint8)
-    return cv2.resize(around, (w, h), interpolation=cv2.INTER_NEAREST) > 0
+    return np.asarray(cv2.resize(around, (w, h), interpolation=cv2.INTER_NEAREST), dtype=np.uint8)
 
 
 def flatten_light(gray: Gray) -> Gray:

@@ -21,6 +21,7 @@ import math
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+import cv2
 import numpy as np
 import pypdfium2 as pdfium
 from PIL import Image
@@ -33,7 +34,7 @@ RENDER_DPI = 300
 # A photo's long side above this is more than an A4 page at 300 dpi (3508 px) can use:
 # decoded at a reduced size and brought down to it.
 MAX_PHOTO_SIDE = 4200
-_BAND_ROWS = 256  # rows of colour turned grey at a time
+_BAND_ROWS = 64  # rows of colour turned grey at a time (a band's intermediates ~15 MiB at 256 rows of 4,000 px)
 # A PDF page is rendered in this many bands of rows: PDFium decodes the page's image
 # again for each (~0.1 s), but the bitmap and its stretched copy are a band's
 _RENDER_BANDS = 4
@@ -47,9 +48,9 @@ class ToGray(Protocol):
     """How colour pixels become the grey page: per band of rows (`band`: one-byte
     planes of the band, each row for row), then over the whole page's planes (`page`).
 
-    The last plane is a mask, and the planes between the first and the mask are used
-    only within `reach` rows of a pixel of the mask: where a band has none, they are
-    kept for its `reach` rows at either end only (memory)."""
+    The last plane is a mask (0 or 1 a pixel), and the planes between the first and the
+    mask are used only within `reach` pixels (across and down) of a pixel of the mask:
+    they are kept only there (memory), and 0 elsewhere."""
 
     reach: int
 
@@ -61,48 +62,73 @@ class ToGray(Protocol):
         ...
 
 
+class _Band:
+    """The planes after the first of one band of rows, compactly: the mask one bit a
+    pixel (None: no pixel of it in the band), the planes between at the pixels within
+    `reach` of it inside the band (their flat indices in the band, and values), and
+    whole in the band's `reach` rows at either end (the next band's mask may reach
+    them)."""
+
+    __slots__ = ("y", "rows", "mask", "at", "values", "head", "tail")
+
+    def __init__(self, y: int, rest: tuple[Gray, ...], reach: int) -> None:
+        mask, between = rest[-1], rest[:-1]
+        n = mask.shape[0]
+        self.y, self.rows = y, n
+        self.mask = np.packbits(mask, axis=1) if mask.any() else None
+        if self.mask is not None and between:
+            side = 2 * reach + 1
+            near = np.asarray(cv2.dilate(mask, np.ones((side, side), dtype=np.uint8)), dtype=np.uint8)
+            near[:reach] = 0  # (the end rows are kept whole)
+            near[n - reach :] = 0
+            self.at = np.flatnonzero(near).astype(np.int32)
+        else:
+            self.at = np.zeros(0, dtype=np.int32)
+        self.values = tuple(np.ascontiguousarray(p).reshape(-1)[self.at] for p in between)
+        self.head = tuple(np.array(p[:reach]) for p in between)
+        self.tail = tuple(np.array(p[n - reach :] if reach else p[n:]) for p in between)
+
+    def into(self, mask: Gray, between: list[Gray]) -> None:
+        """Written into the whole page's planes (rows left 0 where nothing is kept)."""
+        y, n = self.y, self.rows
+        if self.mask is not None:
+            mask[y : y + n] = np.unpackbits(self.mask, axis=1, count=mask.shape[1])
+        for plane, values, head, tail in zip(between, self.values, self.head, self.tail, strict=True):
+            rows = plane[y : y + n]
+            rows.reshape(-1)[self.at] = values
+            rows[: head.shape[0]] = head
+            rows[n - tail.shape[0] :] = tail
+
+
 class _Planes:
     """The page's planes, filled a band of rows at a time: the first whole, the others
-    by band, kept only where `ToGray` says they may be used."""
+    by band (`_Band`), kept only where `ToGray` says they may be used."""
 
     def __init__(self, height: int, width: int) -> None:
         self.shape = (height, width)
         self.first: Gray | None = None
-        self.bands: list[tuple[int, tuple[Gray, ...] | None]] = []  # (first row, other planes)
+        self.bands: list[_Band] = []
         self.count = 0
-        self.reach = 0
         self.turned: list[Gray] = []  # the other planes, whole, once turned
 
     def put(self, y: int, band: tuple[Gray, ...], reach: int) -> None:
         if self.first is None:
             self.first = np.empty(self.shape, dtype=np.uint8)
-            self.count, self.reach = len(band), reach
+            self.count = len(band)
         self.first[y : y + band[0].shape[0]] = band[0]
-        rest = band[1:]
-        if not rest:
-            return
-        n = band[0].shape[0]
-        if rest[-1].any() or n <= 2 * reach:
-            self.bands.append((y, tuple(np.ascontiguousarray(p) for p in rest)))
-            return
-        # no mask in the band: its ends only, where the mask of the next band may reach
-        self.bands.append((y, None))
-        for p_y, rows in ((y, slice(0, reach)), (y + n - reach, slice(n - reach, n))):
-            if reach:
-                self.bands.append((p_y, tuple(np.ascontiguousarray(p[rows]) for p in rest[:-1])))
+        if len(band) > 1:
+            self.bands.append(_Band(y, band[1:], reach))
 
     def _whole(self) -> list[Gray]:
-        """The planes as whole arrays (rows of an unmasked band left 0)."""
+        """The planes as whole arrays (0 where nothing was kept)."""
         assert self.first is not None
         if self.turned:
             planes, self.turned, self.first = [self.first, *self.turned], [], None
             return planes
+        # (zeroed pages the bands do not write are never touched: not resident)
         planes = [self.first] + [np.zeros(self.shape, dtype=np.uint8) for _ in range(self.count - 1)]
-        for y, rest in self.bands:
-            if rest is None:
-                continue
-            for plane, part in zip(planes[1:], rest, strict=False):
-                plane[y : y + part.shape[0]] = part
+        for band in self.bands:
+            band.into(planes[-1], planes[1:-1])
         self.first, self.bands = None, []
         return planes
 
@@ -228,12 +254,19 @@ def _canvas_units(pixels: int, scale: float) -> float:
 def _image_pages(data: bytes, limits: ReadLimits, filename: str, to_gray: ToGray) -> Iterator[Gray]:
     for frame in range(_image_page_count(data)):
         # the image opened for each frame and closed (its decoded pixels freed) once its
-        # planes are made, before they are turned and the whole page's step is done
-        with Image.open(io.BytesIO(data)) as img:
+        # planes are made, before they are turned and the whole page's step is done.
+        # Leaving `with` closes only the file: the decoded pixels (4 bytes a pixel, 46 MiB
+        # for 12 megapixels) stay with the image object until it is closed or dropped, and
+        # this generator's frame would hold it while the page is read.
+        img = Image.open(io.BytesIO(data))
+        try:
             img.seek(frame)
             _check_pixels(img.width, img.height, limits, filename)
             turn = _EXIF_TURNS.get(int(img.getexif().get(_EXIF_ORIENTATION, 1)))
             planes = _image_planes(img, to_gray)
+        finally:
+            img.close()
+        del img
         release_memory()
         if turn is not None:  # upright before the whole page's step, as the page is seen
             planes.turn(turn)
@@ -260,6 +293,7 @@ def _image_planes(img: Image.Image, to_gray: ToGray) -> _Planes:
             band = source.crop((0, y, w, min(h, y + _BAND_ROWS)))
             rgb = np.asarray(band if band.mode == "RGB" else band.convert("RGB"), dtype=np.uint8)
             planes.put(y, to_gray.band(rgb), to_gray.reach)
+            del band, rgb
         return planes
     finally:
         if source is not img:

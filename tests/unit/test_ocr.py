@@ -532,6 +532,78 @@ def test_a_page_decoded_in_bands_loses_ink_as_the_whole_page_would() -> None:
     assert np.array_equal(turned, geometry.drop_coloured_ink(upright))
 
 
+def test_a_page_with_specks_of_red_in_every_band_loses_ink_as_the_whole_page_would() -> None:
+    # the planes besides the grey one are kept only near the red ink (memory): red specks
+    # on the bands' edges, inside bands and at the page's edges, each over print seen
+    # through it (its brightest channel is used), give the whole page's result
+    import numpy as np
+
+    from parsers.ocr import geometry
+
+    rng = np.random.default_rng(7)
+    rgb = rng.integers(170, 236, (520, 330, 3), dtype=np.uint8)
+    rgb[:, :, 2] = rgb[:, :, 1]  # warm grey paper, no colour
+    for y in [0, 1, 62, 63, 64, 65, 127, 128, 200, 255, 256, 300, 383, 384, 447, 519]:
+        for x in rng.integers(0, 330, 6).tolist():
+            rgb[max(0, y - 1) : y + 2, max(0, x - 1) : x + 2] = (205, 60, 55)  # a speck of seal
+            rgb[y, x] = (120, 50, 45)  # print under it
+    (page,) = iter_pages(_encode(Image.fromarray(rgb)), "image", ReadLimits(), "t.png", geometry.ColouredInkDropped())
+    assert np.array_equal(page, geometry.drop_coloured_ink(rgb))
+
+
+def test_a_photos_decoded_image_is_freed_before_its_page_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # leaving `with Image.open(...)` closes only the file: the decoded pixels (46 MiB for
+    # 12 megapixels) stayed alive while the page was read
+    import weakref
+
+    from parsers.ocr import pages
+
+    opened: list[weakref.ref[Image.Image]] = []
+    real_open = Image.open
+
+    def recording_open(*args: object, **kw: object) -> Image.Image:
+        img = real_open(*args, **kw)  # type: ignore[arg-type]
+        opened.append(weakref.ref(img))
+        return img
+
+    monkeypatch.setattr(pages.Image, "open", recording_open)
+    data = _encode(_table_image(stamp=True), "JPEG", quality=90)
+    page_iter = iter_pages(data, "image", ReadLimits(), "t.jpg", geometry.ColouredInkDropped())
+    page = next(page_iter)  # the generator now waits while the page is read
+    assert page.ndim == 2 and opened
+    assert all(ref() is None for ref in opened)
+
+
+def test_the_first_grey_page_is_freed_once_the_next_step_has_its_copy(monkeypatch: pytest.MonkeyPatch) -> None:
+    # (enumerate kept the page it handed over alive for the whole page's reading)
+    import weakref
+
+    from parsers.ocr import pages
+
+    firsts: list[weakref.ref[object]] = []
+    real_pages = pages.iter_pages
+
+    def recording_pages(*args: object, **kw: object):  # type: ignore[no-untyped-def]
+        source = real_pages(*args, **kw)  # type: ignore[arg-type]
+        while (held := [next(source, None)])[0] is not None:
+            firsts.append(weakref.ref(held[0]))
+            yield held.pop()  # (no reference kept here)
+
+    seen: list[bool] = []
+    real_quad = geometry.table_quad
+
+    def checking_quad(ink):  # type: ignore[no-untyped-def]
+        seen.append(all(ref() is None for ref in firsts))
+        return real_quad(ink)
+
+    import parsers.ocr as ocr
+
+    monkeypatch.setattr(ocr, "iter_pages", recording_pages)
+    monkeypatch.setattr(geometry, "table_quad", checking_quad)
+    read_scan(_encode(_table_image()), "image", ReadLimits(), "t.png")
+    assert firsts and seen == [True]
+
+
 def test_a_pdf_page_rendered_in_bands_is_the_whole_render() -> None:
     # a 200 dpi scan rendered at 300 dpi: PDFium stretches it; the bands (with their
     # margins dropped) give exactly the whole page's render (without the margins, rows
