@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Measure baocao on documents it never sees: another form, other scanners and phones.
 
-    python3 scripts/unseen_documents.py [--seed 13] [--out /tmp/baocao-unseen] [--generate-only]
+    python3 scripts/unseen_documents.py [--seed 13] [--out /tmp/baocao-unseen] [--generate-only] [--skip-scans]
 
 Run it from the project root, as root, with a private /tmp (like /work/wt/check.sh):
 
@@ -18,7 +18,12 @@ pages with the header repeated, an incremental update after %%EOF), scans render
 them (300 dpi colour with a red stamp over digits and a blue signature, 200 dpi grey,
 skewed, dark), phone photos (perspective, curl, uneven light, EXIF orientation), figures
 typed in the plain-text body, Excel ranges pasted into Outlook / Gmail, and a scanned
-letter that is not the report.
+letter that is not the report. A third day brings what units also send (k12-k20): a
+table running on to page 2 without its header, thousands in no-break or thin spaces, the
+'Tổng cộng' row first with wrapped labels, figures over a forwarded older report, an
+Outlook Word-HTML table in windows-1258 with '1.234 text cells, a Gmail reply over a
+quoted table, an .htm saved from Excel, an .ods, a plain body in windows-1258.
+`--skip-scans` sends the scans and photos of days 1-2 as text PDFs (a faster run).
 
 Then it copies the public harness (../shared/samples/check.py and dovecot_server.py,
 ../shared/samples-documents/score.py) next to the generated set and runs it exactly as
