@@ -37,7 +37,13 @@ from service.failpoints import failpoint
 from service.ingest.analysis import Analysis, Routing
 from service.ingest.archive import Archive, content_hash
 from service.ingest.choice import union_form
-from service.ingest.workers import PARALLEL_MIN_BATCH, Analyser, may_need_recognition, release_memory
+from service.ingest.workers import (
+    PARALLEL_MIN_BATCH,
+    Analyser,
+    limit_allocator,
+    may_need_recognition,
+    release_memory,
+)
 from service.mail.mailbox import FetchedMessage, Mailbox
 from storage.db import describe_db_error
 from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
@@ -78,9 +84,9 @@ RECOGNITION_CHUNK = 4
 EARLY_RECOGNITIONS = 16
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stored:
-    """What happened to one incoming message."""
+    """What happened to one incoming message (a poll keeps one for each: slots, no dict)."""
 
     message_pk: int
     duplicate: bool
@@ -367,6 +373,7 @@ class Ingestor:
         self.archive = archive
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.analyser = Analyser(routing_for(cfg), workers)
+        limit_allocator()  # (this process's: the workers start from the fork server)
         self.stop = stop or threading.Event()
         # message id -> (raw, report day, its full reading under way): started by the poll
         # as soon as the message is stored, collected by `recognise_pending`
