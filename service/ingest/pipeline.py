@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future
@@ -542,15 +543,17 @@ class Ingestor:
                 report.duplicates += 1
                 log.info("UID %d is a copy of stored message %d", fm.uid, pk)
                 continue
+            # A poll keeps one for each message (20,000 of a backlog): what repeats is shared
+            # (the kind and unit, interned; UTC instead of a time zone object each).
             report.stored.append(
                 Stored(
                     message_pk=pk,
                     duplicate=False,
-                    kind=analysis.kind,
-                    unit_code=analysis.unit_code,
+                    kind=sys.intern(analysis.kind),
+                    unit_code=sys.intern(analysis.unit_code) if analysis.unit_code else None,
                     subject=analysis.parsed.subject,
                     from_address=analysis.parsed.from_address,
-                    received_at=fm.internaldate,
+                    received_at=fm.internaldate.astimezone(dt.UTC),
                     readable=analysis.readable,
                     pending=bool(analysis.pending),
                 )
