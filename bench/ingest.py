@@ -21,6 +21,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -258,6 +259,22 @@ def memory(n: int) -> None:
         done.set()
         t.join()
         seconds = time.perf_counter() - started
+        _print_memory(n, rc, seconds, usage, peaks, samples, peak, peak_pss, main_series)
+
+
+def _print_memory(
+    n: int,
+    rc: int,
+    seconds: float,
+    usage: Any,
+    peaks: dict[int, tuple[str, int]],
+    samples: list[int],
+    peak: int,
+    peak_pss: int,
+    main_series: list[int],
+) -> None:
+    """(Printed before the throwaway server and folders go: deleting 20,000 files can
+    take minutes on a loaded disk.)"""
     quarter = max(1, len(samples) // 4)
     by_role: dict[str, list[float]] = {}
     for role, hwm in peaks.values():

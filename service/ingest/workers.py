@@ -38,9 +38,8 @@ PARALLEL_MIN_BATCH = 8
 # At most this many messages are handed to a worker as one task (`Analyser.submit`).
 CHUNK = 8
 MAX_WORKERS = 4
-# Processes that may recognise scans and photos at once: each keeps its Tesseract engines
-# and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md), against ~100 MB otherwise.
-RECOGNITION_WORKERS = 1
+# One process recognises scans and photos (the scan pool's, also a reader): it keeps its
+# Tesseract engines and peaks at 230-320 MiB on a scan or photo (docs/benchmarks.md).
 
 # What every worker needs, imported once by the fork server the workers start from (its
 # children share it) instead of by each worker: about 0.9 s of CPU a worker, as much as
@@ -79,9 +78,12 @@ def may_need_recognition(raw: bytes) -> bool:
 class Analyser:
     """Runs `analyse_message` for a batch, on both cores when the batch is big enough.
 
-    Messages that may need recognition go to their own pool of at most
-    `RECOGNITION_WORKERS` processes: only those hold Tesseract engines and page images
-    (230-320 MiB peak each on a scan or photo), the others stay small.
+    Of the `workers` reading processes, one (the scan pool's) is also the only one that
+    recognises scans and photos: it alone imports OpenCV and Tesseract (when it gets its
+    first scan) and holds their engines and page images; the others stay small. It reads
+    its share of a big batch's messages while it has no recognition to do, so a scan
+    never waits behind the poll's messages nor the poll behind a scan, with one process
+    fewer (~70 MB of RSS) than a separate recognition worker.
     """
 
     def __init__(self, routing: Routing, workers: int | None = None) -> None:
@@ -95,6 +97,8 @@ class Analyser:
         self._pool: ProcessPoolExecutor | None = None  # spreadsheets and bodies of big batches
         self._scan_pool: ProcessPoolExecutor | None = None  # messages that may need recognition
         self._pools = threading.Lock()  # the poll and the recognition job share the pools
+        self._recognising = 0  # recognitions handed to the scan pool and not finished
+        self._tasks = itertools.count()  # the chunks of big batches, in order (`_reader_for`)
 
     def submit(self, items: Sequence[tuple[bytes, dt.date]], *, recognise: bool = True) -> list[Future[Analysis]]:
         """Start analysing `items`; the futures complete in the workers (or already here).
@@ -119,7 +123,7 @@ class Analyser:
         size = max(1, min(CHUNK, -(-len(shared) // (2 * self.workers))))
         for first in range(0, len(shared), size):
             chunk = shared[first : first + size]
-            for i, f in zip(chunk, self._chunk_in_worker([items[i] for i in chunk], recognise)):
+            for i, f in zip(chunk, self._chunk_in_worker([items[i] for i in chunk], recognise, self._reader_for())):
                 futures[i] = f
         return [f if f is not None else self._done(raw, day, recognise) for f, (raw, day) in zip(futures, items)]
 
@@ -143,8 +147,9 @@ class Analyser:
             return
         try:
             pool = self._get_pool(False)
-            for _ in range(self.workers):
+            for _ in range(self.workers - 1):
                 pool.submit(_warm_up)
+            self._get_pool(True).submit(_warm_up)  # (it reads too)
         except (BrokenProcessPool, RuntimeError):  # closed meanwhile, or a worker died: the poll starts new ones
             pass
 
@@ -163,18 +168,37 @@ class Analyser:
     ) -> Future[Analysis]:
         args = (self._token, raw if first is None else b"", day, recognise, first)
         try:
-            return self._get_pool(scan).submit(_analyse_in_worker, *args)
+            future = self._get_pool(scan).submit(_analyse_in_worker, *args)
         except BrokenProcessPool:
             self._reset(scan)  # a worker was killed earlier: start new ones
-            return self._get_pool(scan).submit(_analyse_in_worker, *args)
+            future = self._get_pool(scan).submit(_analyse_in_worker, *args)
+        if scan:  # the scan pool reads no share of a batch until it is done
+            with self._pools:
+                self._recognising += 1
+            future.add_done_callback(self._recognised)
+        return future
 
-    def _chunk_in_worker(self, items: list[tuple[bytes, dt.date]], recognise: bool) -> list[Future[Analysis]]:
-        """`items` analysed in one task of the other workers; a future for each."""
+    def _recognised(self, _: Future[Analysis]) -> None:
+        with self._pools:
+            self._recognising -= 1
+
+    def _reader_for(self) -> bool:
+        """Whether the next chunk of a big batch goes to the scan pool (one chunk in
+        `workers`, while it has no recognition to do) rather than to the other workers."""
+        turn = next(self._tasks) % self.workers == 0
+        with self._pools:
+            return turn and self._recognising == 0
+
+    def _chunk_in_worker(
+        self, items: list[tuple[bytes, dt.date]], recognise: bool, scan: bool = False
+    ) -> list[Future[Analysis]]:
+        """`items` analysed in one task of the workers (`scan`: of the scan pool's); a
+        future for each."""
         try:
-            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+            whole = self._get_pool(scan).submit(_analyse_chunk_in_worker, self._token, items, recognise)
         except BrokenProcessPool:
-            self._reset(False)  # a worker was killed earlier: start new ones
-            whole = self._get_pool(False).submit(_analyse_chunk_in_worker, self._token, items, recognise)
+            self._reset(scan)  # a worker was killed earlier: start new ones
+            whole = self._get_pool(scan).submit(_analyse_chunk_in_worker, self._token, items, recognise)
         parts: list[Future[Analysis]] = [Future() for _ in items]
 
         def split(done: Future[list[Analysis]]) -> None:
@@ -221,6 +245,7 @@ class Analyser:
             except BrokenProcessPool:
                 log.warning("an analysis worker process died; starting new ones")
                 heavy = recognise and may_need_recognition(raw)
+                self._reset_broken()  # (a chunk of a batch may have been the scan pool's)
                 self._reset(heavy)
                 out.append(
                     self._again_in_worker(raw, day) if heavy else _analyse_safely(raw, self.routing, day, recognise)
@@ -238,6 +263,12 @@ class Analyser:
     def reset(self) -> None:
         self._reset(False)
         self._reset(True)
+
+    def _reset_broken(self) -> None:
+        """Replace the pools a dead worker broke."""
+        for scan, pool in ((False, self._pool), (True, self._scan_pool)):
+            if pool is not None and getattr(pool, "_broken", False):
+                self._reset(scan)
 
     def _reset(self, scan: bool) -> None:
         with self._pools:
@@ -264,16 +295,17 @@ class Analyser:
         with self._pools:
             if scan:
                 if self._scan_pool is None:
-                    self._scan_pool = start(max(1, min(self.workers, RECOGNITION_WORKERS)), True)
+                    self._scan_pool = start(1, True)
                 return self._scan_pool
-            if self._pool is None:
-                self._pool = start(self.workers, False)
+            if self._pool is None:  # the scan pool's worker is the last of `workers`
+                self._pool = start(max(1, self.workers - 1), False)
             return self._pool
 
     def retire_recognition(self) -> None:
         """Let the recognition worker end once the work it was given is done (nothing is
-        cancelled): the next scan or photo starts a new one. Between the daemon's scans its
-        engines, page buffers and imports (130-200 MiB) go back to the system."""
+        cancelled): the next scan or photo (or big batch: it reads too) starts a new one.
+        Between the daemon's scans its engines, page buffers and imports (130-200 MiB) go
+        back to the system."""
         with self._pools:
             pool, self._scan_pool = self._scan_pool, None
         if pool is not None:
@@ -288,12 +320,15 @@ class Analyser:
 
 
 _libc: object = None
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameters
+_M_ARENA_MAX = -8
+# A block this big or bigger (a message's bytes, their pickled copy for a worker, a
+# worker's answer) is mapped on its own and given back to the system when freed.
+MMAP_THRESHOLD = 128 * 1024
+ARENAS = 2
 
 
-def release_memory() -> None:
-    """Give the C allocator's free pages back to the system: glibc keeps what a batch of
-    messages freed in its pools (and each thread's arena), so a long poll's main process
-    would otherwise stay at its highest. A few milliseconds; nothing without glibc."""
+def _c_library() -> object:
     global _libc
     if _libc is None:
         import ctypes
@@ -305,8 +340,29 @@ def release_memory() -> None:
             _libc = lib if lib is not None and hasattr(lib, "malloc_trim") else False
         except OSError:
             _libc = False
-    if _libc:
-        _libc.malloc_trim(0)  # type: ignore[attr-defined]
+    return _libc
+
+
+def release_memory() -> None:
+    """Give the C allocator's free pages back to the system: glibc keeps what a batch of
+    messages freed in its pools (and each thread's arena), so a long poll's main process
+    would otherwise stay at its highest. A few milliseconds; nothing without glibc."""
+    if lib := _c_library():
+        lib.malloc_trim(0)  # type: ignore[attr-defined]
+
+
+def limit_allocator() -> None:
+    """In the polling process: messages' bytes never kept in the C allocator's pools.
+
+    glibc maps a block of 128 KiB or more on its own, but after freeing one it raises
+    that threshold to the block's size (up to 32 MiB), so the next messages' bytes (tens
+    to hundreds of KiB, a batch at a time, and their pickled copies for the workers) are
+    served from its pools, where what a batch frees stays, fragmented between smaller
+    blocks that live on. A fixed threshold keeps them mapped apart; at most two arenas
+    (the pools' threads would otherwise each get one to fragment). Nothing without glibc."""
+    if lib := _c_library():
+        lib.mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)  # type: ignore[attr-defined]
+        lib.mallopt(_M_ARENA_MAX, ARENAS)  # type: ignore[attr-defined]
 
 
 # Token -> routing: here, each Analyser's; in a worker, the one its pool was started with.

@@ -8,6 +8,7 @@ import datetime as dt
 import io
 import os
 import signal
+import threading
 
 from PIL import Image
 
@@ -111,5 +112,55 @@ def test_a_recognition_started_from_the_first_reading_is_the_full_reading():
     try:  # in the recognition worker, sent the first reading instead of the bytes
         [future] = analyser.recognise([(raw, day)], [first])
         assert analyser.results([(raw, day)], [future]) == [full]
+    finally:
+        analyser.close()
+
+
+def test_the_recognising_worker_is_one_of_the_two_readers(monkeypatch):
+    """Two reading processes, no third one for recognition: the scan pool's worker reads
+    its share of a big batch, but none while it has a scan to recognise (the poll must
+    never wait behind a scan)."""
+    cfg = load_config(EXAMPLE_CONFIG, require_secrets=False)
+    analyser = Analyser(routing_for(cfg), workers=2)
+    day = dt.date(2021, 8, 11)
+    items = [(simple_report(de_nghi=i), day) for i in range(16)]
+    sent_to_scan_pool: list[bool] = []
+    real = analyser._chunk_in_worker
+
+    def spy(chunk, recognise, scan=False):
+        sent_to_scan_pool.append(scan)
+        return real(chunk, recognise, scan)
+
+    monkeypatch.setattr(analyser, "_chunk_in_worker", spy)
+    try:
+        results = analyser.analyse(items, recognise=False)
+        assert [r.values["dao_tao"]["de_nghi"] for r in results] == list(range(16))
+        assert True in sent_to_scan_pool and False in sent_to_scan_pool
+        assert analyser._pool is not None and analyser._scan_pool is not None
+        assert len(analyser._pool._processes) + len(analyser._scan_pool._processes) == 2
+        # a photo being recognised: the next batch goes to the other worker only
+        raw = email_bytes(attachments=[("anh-1.png", "image/png", _png())])
+        finished = analyser._recognised
+        held: list = []  # its end told to the analyser only when this test says
+        told = threading.Event()
+
+        def hold(f):
+            held.append(f)
+            told.set()
+
+        monkeypatch.setattr(analyser, "_recognised", hold)
+        [future] = analyser.recognise([(raw, day)])
+        sent_to_scan_pool.clear()
+        analyser.submit(items, recognise=False)
+        assert sent_to_scan_pool and not any(sent_to_scan_pool)
+        [photo] = analyser.results([(raw, day)], [future])
+        assert photo.attachments[0].result.source == "photo"
+        assert told.wait(30)  # (the callback runs in the pool's thread, just after the result)
+        for f in held:
+            finished(f)
+        assert analyser._recognising == 0
+        sent_to_scan_pool.clear()
+        analyser.submit(items, recognise=False)
+        assert any(sent_to_scan_pool)  # done: it reads again
     finally:
         analyser.close()
