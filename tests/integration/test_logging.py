@@ -42,10 +42,19 @@ def test_time_stamps_carry_the_service_zone_offset_on_a_utc_machine(tmp_path, lo
         assert re.match(STAMP, stamp), stamp
 
 
+def zone_at_four_pm(now: dt.datetime | None = None) -> str:
+    """A whole-hour zone where it is now 16:xx: a job of 10:00 set two hours back then has
+    no run of its own in between, whatever the hour the tests run at."""
+    hour = (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).hour
+    offset = (16 - hour + 12) % 24 - 12  # -12..+11
+    return f"Etc/GMT{-offset:+d}" if offset else "Etc/GMT"  # POSIX sign: Etc/GMT-7 is UTC+7
+
+
 @pytest.fixture
 def daemon(tmp_path):
     path = write_config(
         tmp_path / "config.toml",
+        timezone=zone_at_four_pm(),
         imap={"host": "127.0.0.1", "port": 9, "security": "none", "username": "u", "password_env": "PW"},
         smtp=None,
         database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}",
