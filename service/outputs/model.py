@@ -5,6 +5,7 @@ workbook and the status command show, built once from a `DayView` as plain data.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -82,7 +83,7 @@ def day_words(view: DayView, cfg: Config, num: Numbers | None = None) -> DayWord
         units=units,
         excluded=excluded,
         excluded_heading=texts.excluded_heading(),
-        reasons=tuple(map(_memo(texts.reason), [m.reason for m in view.unassigned])),
+        reasons=tuple(map(functools.cache(texts.reason), [m.reason for m in view.unassigned])),
         not_expected_reason=calendar.describe(off, texts.language) if off else None,
         day_off=calendar.short_reason(off, texts.language) if off else None,
     )
@@ -135,7 +136,7 @@ def digest_model(
     missing = [g for g in missing if g["units"]]
     until = view.until or now
     local_now = local_time(now, cfg)
-    cleaned = _Cleaned()  # the other mail's texts: auto-replies share subjects, reasons repeat
+    cleaned = _cleaner()  # the other mail's texts: auto-replies share subjects, reasons repeat
     model: dict[str, Any] = {
         "language": lang,
         "money_unit": t["money_unit"],
@@ -670,35 +671,15 @@ class _ProblemSentences:
         return clean_text(self.texts.problem(p.code, params), 1000, ellipsis=True)
 
 
-class _Cleaned:
-    """`clean_text(text, max_chars, ellipsis=True)`, each distinct text cleaned once."""
-
-    def __init__(self) -> None:
-        self._done: dict[tuple[str, int], str] = {}
-
-    def __call__(self, text: str | None, max_chars: int) -> str:
-        key = (text or "", max_chars)
-        found = self._done.get(key)
-        if found is None:
-            found = self._done[key] = clean_text(text or "", max_chars, ellipsis=True)
-        return found
+def _cleaner() -> Callable[[str | None, int], str]:
+    """`clean_text(text or "", max_chars, ellipsis=True)`, each distinct text cleaned once."""
+    return functools.cache(lambda text, max_chars: clean_text(text or "", max_chars, ellipsis=True))
 
 
-def _memo(f: Callable[[Any], str]) -> Callable[[Any], str]:
-    """`f` of one argument, each distinct argument computed once."""
-    done: dict[Any, str] = {}
-
-    def memoised(arg: Any) -> str:
-        found = done.get(arg)
-        if found is None:
-            found = done[arg] = f(arg)
-        return found
-
-    return memoised
-
-
-def _message_row(m: Message, reason: str, cfg: Config, cleaned: _Cleaned | None = None) -> dict[str, Any]:
-    clean = cleaned or _Cleaned()
+def _message_row(
+    m: Message, reason: str, cfg: Config, cleaned: Callable[[str | None, int], str] | None = None
+) -> dict[str, Any]:
+    clean = cleaned or _cleaner()
     return {
         "from": clean(m.from_address, 320),
         "from_name": clean(m.from_name, 120),
