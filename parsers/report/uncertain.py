@@ -119,7 +119,7 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                 if alt is not None:
                     reading.values[ind][mcode] = value
                     reading.chosen[(ind, mcode)] = alt
-        elif not fits:  # several: which is right the total cannot tell
+        elif not fits:  # none (several: which is right the total cannot tell, nothing changes)
             _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
 
 
