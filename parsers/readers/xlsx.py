@@ -44,6 +44,7 @@ from parsers.readers.common import (
     make_cell,
     note_truncation,
 )
+from parsers.readers.numfmt import builtin_format_code, is_date_format, is_timedelta_format
 from parsers.readers.ooxml import (
     check_xml_heads,
     check_zip_container,
@@ -205,8 +206,6 @@ def _styles_of(data: bytes) -> _Styles:
 def _styles_from(elements: Iterable[tuple[str, ET.Element]]) -> _Styles:
     """The font name of each cell style and which cell styles format numbers as dates
     (not durations), as openpyxl decides it."""
-    from openpyxl.styles.numbers import builtin_format_code, is_date_format, is_timedelta_format
-
     font_names: list[str | None] = []
     xfs: list[tuple[int, int]] = []  # (fontId, numFmtId) per cellXfs entry
     custom: dict[int, str] = {}

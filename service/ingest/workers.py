@@ -57,6 +57,10 @@ PRELOAD = (
     "parsers.readers.pdf",
     "parsers.readers.xls",
     "parsers.readers.xlsx",
+    # the libraries the readers import when they first read such a file
+    "docx",
+    "python_calamine",
+    "xlrd",
 )
 
 # An attachment that may need recognition, told from the raw message without parsing it:
