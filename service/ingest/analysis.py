@@ -124,11 +124,20 @@ def analyse_message(raw: bytes, routing: Routing, report_day: dt.date, recognise
 
 
 def analyse_parsed(
-    parsed: ParsedMessage, sha: str, size: int, routing: Routing, report_day: dt.date, recognise: bool = True
+    parsed: ParsedMessage,
+    sha: str,
+    size: int,
+    routing: Routing,
+    report_day: dt.date,
+    recognise: bool = True,
+    read: tuple[AttachmentInfo, ...] = (),
 ) -> Analysis:
     """`analyse_message` of the message whose bytes (SHA-256 `sha`, `size` bytes) parsed
     into `parsed` (`parse_message` with `routing.form.limits`): the recognition of a
-    message read once without it needs only its parsed attachments, not a second parse."""
+    message read once without it needs only its parsed attachments, not a second parse.
+
+    `read` is that first reading's attachments (the same `routing` and `report_day`): a
+    file it read (not left `pending`) is not read again."""
     from parsers.authresults import check_sender
     from parsers.body import read_body
 
@@ -145,7 +154,7 @@ def analyse_parsed(
     else:
         # Attachments are read for unknown senders too: the figures are kept as
         # evidence (never counted) and the "Đơn vị" line may name the unit.
-        infos = tuple(_read_attachments(parsed, routing.form, report_day, recognise))
+        infos = tuple(_read_attachments(parsed, routing.form, report_day, recognise, read))
         # A spreadsheet beats the body; so may a scan still to be recognised.
         if not any(i.result.outcome in ("read", "pending") for i in infos):
             body = read_body(parsed, routing.form, report_day)
@@ -407,12 +416,28 @@ def _padded(text: str, plain: bool = False) -> str:
 
 
 def _read_attachments(
-    parsed: ParsedMessage, form: FormSpec, report_day: dt.date, recognise: bool = True
+    parsed: ParsedMessage,
+    form: FormSpec,
+    report_day: dt.date,
+    recognise: bool = True,
+    read: tuple[AttachmentInfo, ...] = (),
 ) -> Iterator[AttachmentInfo]:
     from parsers.report import needs_recognition, read_attachment, sniff_attachment
 
-    for att in parsed.attachments:
+    # A first reading of these attachments (without recognition): each of its files in
+    # place, the same reading as `read_attachment` would give now (only a scan or photo
+    # left pending is read here).
+    first = read if len(read) == len(parsed.attachments) else ()
+    for index, att in enumerate(parsed.attachments):
         sha = hashlib.sha256(att.data).hexdigest()
+        done = first[index] if first else None
+        if (
+            done is not None
+            and done.result.outcome != "pending"
+            and (done.sha256, done.filename, done.content_type) == (sha, att.filename, att.content_type)
+        ):
+            yield done
+            continue
         sniffed = sniff_attachment(att.filename, att.content_type, att.data)  # told once, for both
         fmt = None if recognise else needs_recognition(att.filename, att.content_type, att.data, form, sniffed)
         if fmt is not None:

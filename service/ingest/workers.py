@@ -440,7 +440,9 @@ def _analyse_safely(
     kept), the message is read again from it, not parsed again from `raw`."""
     try:
         if first is not None:
-            analysis = analyse_parsed(first.parsed, first.sha256, first.size, routing, day, recognise)
+            analysis = analyse_parsed(
+                first.parsed, first.sha256, first.size, routing, day, recognise, first.attachments
+            )
         else:
             analysis = analyse_message(raw, routing, day, recognise)
     except Exception as exc:  # noqa: BLE001 - the boundary that keeps the message

@@ -116,6 +116,35 @@ def test_a_recognition_started_from_the_first_reading_is_the_full_reading():
         analyser.close()
 
 
+def test_the_recognition_reads_again_only_what_the_first_reading_left(monkeypatch):
+    """A spreadsheet beside a photo: the full reading started from the first one reads the
+    photo alone, and is the reading of the whole message."""
+    import parsers.report
+    from service.ingest import analysis
+    from service.ingest.workers import _analyse_safely
+    from tests.mailbuilders import XLSX, report_workbook
+
+    monkeypatch.setattr(analysis, "_recognised", {})
+    routing = routing_for(load_config(EXAMPLE_CONFIG, require_secrets=False))
+    day = dt.date(2021, 8, 11)
+    book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": 46}})
+    raw = email_bytes(attachments=[("bao-cao.xlsx", XLSX, book), ("anh-1.png", "image/png", _png())])
+    first = _analyse_safely(raw, routing, day, recognise=False)
+    assert first.pending == ("anh-1.png",) and first.attachments[0].result.outcome == "read"
+    full = _analyse_safely(raw, routing, day, recognise=True)
+    monkeypatch.setattr(analysis, "_recognised", {})
+    calls = []
+    real = parsers.report.read_attachment
+
+    def counted(filename, *args, **kwargs):
+        calls.append(filename)
+        return real(filename, *args, **kwargs)
+
+    monkeypatch.setattr(parsers.report, "read_attachment", counted)
+    assert _analyse_safely(b"", routing, day, True, first) == full
+    assert calls == ["anh-1.png"]
+
+
 def test_the_recognising_worker_is_one_of_the_two_readers(monkeypatch):
     """Two reading processes, no third one for recognition: the scan pool's worker reads
     its share of a big batch, but none while it has a scan to recognise (the poll must
