@@ -192,6 +192,35 @@ def test_an_unruled_table_of_one_row_is_read() -> None:
     assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
 
 
+def test_an_unruled_table_of_one_row_under_a_header_of_four_lines_is_read() -> None:
+    # a Word report: a group heading over the measures and headers wrapped over three
+    # lines, a rule under the header and one under the only row, sections around it
+    page = Page()
+    page.text(40, 40, "II. KET QUA HO TRO")
+    page.text(40, 54, "Thuc hien Cong van so 1474/UBND-NN ngay 18/9/2021, phuong bao cao nhu sau:")
+    page.text(300, 80, "Ket qua thuc hien den ngay 21/09/2021")
+    for x, lines in (
+        (45, ["STT"]),
+        (120, ["Noi dung"]),
+        (300, ["So de", "nghi"]),
+        (400, ["Kinh phi phe", "duyet (trieu", "dong)"]),
+    ):
+        for k, text in enumerate(lines):
+            page.text(x, 94 + 11 * k, text)
+    page.line(40, 128, 520, 128)
+    page.text(50, 134, "1")
+    page.text(70, 134, "Ho tro ho kinh doanh")
+    page.text(318, 134, "1.235")
+    page.text(430, 134, "324,07")
+    page.line(40, 148, 520, 148)
+    page.text(40, 162, "III. KHO KHAN, VUONG MAC")
+    page.text(40, 176, "Mot so ho di lam an xa chua ve nhan ho tro; don vi tiep tuc thong bao.")
+    result = read(pdf_bytes([page]))
+    assert result.outcome == "read", result.problems
+    assert result.values == {"ho_kinh_doanh": {"de_nghi": Decimal(1235), "kinh_phi": Decimal(324_070_000)}}
+    assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
 def test_a_figure_line_without_a_header_is_no_table() -> None:
     page = Page()
     page.text(40, 40, "Ho tro ho kinh doanh")
