@@ -374,6 +374,24 @@ def fmt(meas: str, v: int, scale: str, loc: str) -> str:
     return fmt_money(v, scale, loc) if MEAS[meas][2] == "money" else fmt_int(v, loc)
 
 
+def locale_shown(texts: list[str]) -> bool:
+    """Whether a reader can tell from a document's figures how it writes numbers: some
+    figure has two separators, or one separator not followed by exactly three digits
+    ("1.234.567", "57,06", "220.5"), or three zeros after it ("47.000": a decimal is not
+    printed ".000"). A document whose every figure is "236.190" or "1,212" (or has no
+    separator) reads two ways: the product must flag such figures, so it is not clean."""
+    for t in texts:
+        seps = [ch for ch in t if ch in ".,"]
+        if not seps:
+            continue
+        if len(seps) > 1:
+            return True
+        whole, frac = t.replace(",", ".").split(".")
+        if len(frac) != 3 or not 1 <= len(whole) <= 3 or frac == "000":
+            return True
+    return False
+
+
 # ---------------------------------------------------------------------------------------
 # text PDFs drawn with pdfium (fonts embedded as CID TrueType, so the text layer is Unicode)
 
@@ -515,6 +533,11 @@ class Spec:
             total = ("", "Tổng cộng", tot)
             out = [total, *out] if self.total_first else [*out, total]
         return out
+
+
+def figure_texts(s: Spec) -> list[str]:
+    """The figures a document's table prints, as printed."""
+    return [t for _, _, cells in s.rows() for t in cells.values() if t and t != "-"]
 
 
 def letterhead(c: Canvas, s: Spec, y: float, title: str) -> float:
@@ -1402,6 +1425,11 @@ def message(s: Spec, rng: random.Random, arrival: dt.datetime) -> tuple[bytes, l
                 "locale": s.loc,
                 "scales": {m: s.scale[m] for m in s.measures if MEAS[m][2] == "money"},
                 "ruled": s.ruled,
+                **(
+                    {"locale_shown": locale_shown(figure_texts(s))}
+                    if ctype[1] == "pdf" and s.loc in ("vi", "en")
+                    else {}
+                ),
                 **({"exif_orientation": s.orientation} if k == "k6" else {}),
             }
         )
@@ -1443,7 +1471,9 @@ def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
                 "values": values,
                 "expect_problem": kind == "k10",
                 # a table without ruling lines has every figure flagged (its columns are inferred)
-                "clean": kind in TEXT_KINDS and all(p.get("ruled", True) for p in parts),
+                # and a PDF whose figures do not show its number locale has them flagged
+                "clean": kind in TEXT_KINDS
+                and all(p.get("ruled", True) and p.get("locale_shown", True) for p in parts),
                 "received_at": t.isoformat(),
                 "message_id": mid,
                 "messages": [rel],

@@ -148,6 +148,10 @@ def _read(
 
 
 _SPREADSHEET_HINTS = frozenset({"xls", "xlsx", "xlsm"})
+# Sources whose money columns must state their scale: a PDF or an email body is no form
+# the coordinator handed out, so a scale stated nowhere is an assumption, flagged
+# (a scan or photo flags it in parsers.report.uncertain, free text in parsers.body).
+_DOCUMENT_SOURCES = frozenset({"text_pdf", "body_html", "body_text"})
 WORKBOOK_FORMATS = frozenset({"xlsx", "xlsm", "xls", "ods", "fods"})
 
 
@@ -222,7 +226,7 @@ def report_from_grid(
         )
     table, reason = choose_table(tables, report_day)
     reading = Reading(filename, table.sheet.name)
-    read_values(table, index, reading)
+    read_values(table, index, reading, flag_unstated_scale=source in _DOCUMENT_SOURCES)
     recognised = any(c.confidence is not None for c in table.sheet.cells.values())
     if recognised:
         choose_by_totals(table, index, reading)

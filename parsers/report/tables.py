@@ -38,6 +38,9 @@ class MeasureColumn:
     quality: int
     scale: int  # đồng per unit for money; 1 for counts
     headers: tuple[str, ...]
+    # False: a money column whose scale neither its header nor a "Đơn vị tính" line
+    # states; `scale` is then the measure's configured default_scale, an assumption
+    scale_stated: bool = True
 
 
 @dataclass
@@ -216,12 +219,13 @@ def _read_header(
             continue
         code, quality = found
         spec = index.measures[code]
-        scale = 1
+        scale, stated = 1, True
         if spec.kind == "money":
-            scale = _scale_of(stack) or table_scale or spec.default_scale or 1
+            own = _scale_of(stack) or table_scale
+            scale, stated = own or spec.default_scale or 1, own is not None
         prev = best.get(code)
         if prev is None or quality > prev.quality:
-            best[code] = MeasureColumn(code, c, quality, scale, tuple(stack))
+            best[code] = MeasureColumn(code, c, quality, scale, tuple(stack), stated)
     if not best:
         return None
     return block[0], best

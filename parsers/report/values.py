@@ -17,6 +17,8 @@ from parsers.report.tables import Table
 
 # The uncertain_figure reason of a recognised cell under a measure whose text is no figure.
 NOT_A_FIGURE = "not_a_figure"
+# The uncertain_figure reason of a money figure read in the measure's default scale.
+SCALE_NOT_STATED = "scale_not_stated"
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": operator.le,
@@ -108,8 +110,11 @@ class _Row:
     problems: list[Problem]
 
 
-def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
-    """Fill reading.values/cells/problems from the table's indicator rows."""
+def read_values(table: Table, index: FormIndex, reading: Reading, flag_unstated_scale: bool = False) -> None:
+    """Fill reading.values/cells/problems from the table's indicator rows. With
+    `flag_unstated_scale` (a document, not a spreadsheet form), a money figure whose scale
+    neither its cell, its column's header nor a "Đơn vị tính" line states is flagged: it
+    is read in the measure's default scale, which the document does not confirm."""
     covered: set[tuple[int, int]] = set()
     for r1, c1, r2, c2 in table.sheet.merged:
         if (r2 - r1 + 1) * (c2 - c1 + 1) <= 10_000:
@@ -147,6 +152,8 @@ def read_values(table: Table, index: FormIndex, reading: Reading) -> None:
                 value = tidy_decimal(value)
             else:
                 value = to_dong(value, cell_scale or mcol.scale)
+                if flag_unstated_scale and not cell_scale and not mcol.scale_stated:
+                    sub.problem("uncertain_figure", row=ind.label, column=spec.label, reason=SCALE_NOT_STATED, **common)
             if table.sheet.uncertain:
                 sub.problem(
                     "uncertain_figure", row=ind.label, column=spec.label, reason=table.sheet.uncertain, **common

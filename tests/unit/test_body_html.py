@@ -64,6 +64,31 @@ def test_outlook_word_html_table_is_read_like_a_spreadsheet() -> None:
     assert (result.source, result.outcome, result.as_of, result.problems) == ("body_html", "read", DAY, ())
 
 
+def test_money_whose_scale_is_stated_nowhere_is_flagged_in_the_default_scale() -> None:
+    # no "(triệu đồng)" in the header and no "Đơn vị tính" line: the form's default scale
+    # is an assumption the email does not confirm
+    header = [*HEADER[:-1], "Kinh phí được phê duyệt"]
+    html = outlook_page([header, ["1", "Hỗ trợ hộ kinh doanh", "1.331", "1.286", "110,12"]])
+    result = read_body(body("(plain text)", html), FORM, DAY)
+    assert values(result) == {"ho_kinh_doanh": {"de_nghi": 1331, "phe_duyet": 1286, "kinh_phi": 110_120_000}}
+    assert result is not None
+    (problem,) = result.problems
+    assert (problem.code, problem.params["reason"]) == ("uncertain_figure", "scale_not_stated")
+    assert (problem.params["indicator_code"], problem.params["measure_code"]) == ("ho_kinh_doanh", "kinh_phi")
+    assert problem.params["text"] == "110,12"
+
+
+def test_money_whose_scale_a_line_above_the_table_states_is_not_flagged() -> None:
+    header = [*HEADER[:-1], "Kinh phí được phê duyệt"]
+    html = outlook_page(
+        [header, ["1", "Hỗ trợ hộ kinh doanh", "1.331", "1.286", "110,12"]],
+        before="Đơn vị tính: hộ; tiền: nghìn đồng",
+    )
+    result = read_body(body("(plain text)", html), FORM, DAY)
+    assert values(result) == {"ho_kinh_doanh": {"de_nghi": 1331, "phe_duyet": 1286, "kinh_phi": 110_120}}
+    assert result is not None and result.problems == ()
+
+
 def gmail_page(rows: str, before: str = "") -> str:
     return (
         '<div dir="ltr"><div>' + before + '</div><table border="0" cellpadding="0" cellspacing="0" '

@@ -280,6 +280,19 @@ def test_tab_separated_table_with_one_header_row() -> None:
     assert result is not None and (result.source, result.as_of) == ("body_text", DAY)
 
 
+def test_tab_separated_money_whose_scale_is_stated_nowhere_is_flagged() -> None:
+    text = (
+        "STT\tNội dung\tSố đề nghị\tSố được phê duyệt\tKinh phí phê duyệt\n"
+        "1\tHỗ trợ hộ kinh doanh\t25\t22\t66\n2\tLao động tự do\t46\t40\t60,5\n"
+    )
+    result = read(text)
+    assert values(result)["lao_dong_tu_do"] == {"de_nghi": 46, "phe_duyet": 40, "kinh_phi": 60_500_000}
+    assert sorted(flags(result)) == [
+        ("ho_kinh_doanh", "kinh_phi", "scale_not_stated"),
+        ("lao_dong_tu_do", "kinh_phi", "scale_not_stated"),
+    ]
+
+
 def test_tab_separated_table_whose_merged_header_lost_its_shape_is_not_read_as_a_table() -> None:
     text = (
         "STT\tNội dung\tSố đối tượng\tKinh phí (triệu đồng)\n"

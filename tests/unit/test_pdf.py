@@ -21,7 +21,8 @@ from tests.unit.pdfbuild import A4, Page, pdf_bytes, ruled_table, with_increment
 
 DOCUMENTS = Path(__file__).resolve().parents[2] / ".." / "shared" / "samples-documents"
 
-# Labels without diacritics: the test PDFs are written in Helvetica (WinAnsi).
+# Labels without diacritics: the test PDFs are written in Helvetica (WinAnsi); money
+# headers state their scale as "(tr.VND)" (a header stating none is flagged).
 FORM = FormSpec(
     (
         MeasureSpec("de_nghi", "So de nghi", ("De nghi ho tro",), "count"),
@@ -33,7 +34,7 @@ FORM = FormSpec(
         IndicatorSpec("tu_do", "Lao dong tu do"),
     ),
 )
-HEADER = ["Noi dung", "So de nghi", "Kinh phi phe duyet (trieu dong)"]
+HEADER = ["Noi dung", "So de nghi", "Kinh phi phe duyet (tr.VND)"]
 WIDTHS = [200, 80, 160]
 
 
@@ -70,7 +71,7 @@ def test_a_column_number_line_under_an_unruled_header_makes_no_columns() -> None
     # are no row of figures and no columns of their own
     page = Page(A4)
     page.text(40, 40, "BAO CAO TIEN DO")
-    for x, text in [(43, "Noi dung"), (250, "So de nghi"), (330, "Kinh phi phe duyet (trieu dong)")]:
+    for x, text in [(43, "Noi dung"), (250, "So de nghi"), (330, "Kinh phi phe duyet (tr.VND)")]:
         page.text(x, 100, text)
     for x, text in [(130, "(1)"), (275, "(2)"), (400, "(3)")]:
         page.text(x, 118, text)
@@ -192,6 +193,61 @@ def test_an_unruled_table_of_one_row_is_read() -> None:
     assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
 
 
+def test_an_unruled_table_of_one_row_under_a_header_of_four_lines_is_read() -> None:
+    # a Word report: a group heading over the measures and headers wrapped over three
+    # lines, a rule under the header and one under the only row, sections around it
+    page = Page()
+    page.text(40, 40, "II. KET QUA HO TRO")
+    page.text(40, 54, "Thuc hien Cong van so 1474/UBND-NN ngay 18/9/2021, phuong bao cao nhu sau:")
+    page.text(300, 80, "Ket qua thuc hien den ngay 21/09/2021")
+    for x, lines in (
+        (45, ["STT"]),
+        (120, ["Noi dung"]),
+        (300, ["So de", "nghi"]),
+        (400, ["Kinh phi phe", "duyet (tr.", "VND)"]),
+    ):
+        for k, text in enumerate(lines):
+            page.text(x, 94 + 11 * k, text)
+    page.line(40, 128, 520, 128)
+    page.text(50, 134, "1")
+    page.text(70, 134, "Ho tro ho kinh doanh")
+    page.text(318, 134, "1.235")
+    page.text(430, 134, "324,07")
+    page.line(40, 148, 520, 148)
+    page.text(40, 162, "III. KHO KHAN, VUONG MAC")
+    page.text(40, 176, "Mot so ho di lam an xa chua ve nhan ho tro; don vi tiep tuc thong bao.")
+    result = read(pdf_bytes([page]))
+    assert result.outcome == "read", result.problems
+    assert result.values == {"ho_kinh_doanh": {"de_nghi": Decimal(1235), "kinh_phi": Decimal(324_070_000)}}
+    assert {(p.code, p.params["reason"]) for p in result.problems} == {("uncertain_figure", "inferred_columns")}
+
+
+def test_money_whose_scale_is_stated_nowhere_is_flagged_never_silently_scaled() -> None:
+    # a Word report whose money header states no scale and no "Don vi tinh" line above:
+    # read in the measure's default scale (trieu dong), which the document does not confirm
+    page = Page()
+    page.text(40, 40, "BAO CAO")
+    ruled_table(
+        page, 70, [["Noi dung", "So de nghi", "Kinh phi phe duyet"], ["Lao dong tu do", "65", "345,18"]], WIDTHS
+    )
+    result = read(pdf_bytes([page]), filename="DT.pdf")
+    assert result.values == {"tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal(345_180_000)}}
+    (problem,) = result.problems
+    assert (problem.code, problem.params["reason"], problem.params["file"]) == (
+        "uncertain_figure",
+        "scale_not_stated",
+        "DT.pdf",
+    )
+    assert (problem.params["row"], problem.params["column"]) == ("Lao dong tu do", "Kinh phi phe duyet")
+    # stated in the header, the scale is the document's: nothing to check
+    page = Page()
+    page.text(40, 40, "BAO CAO")
+    ruled_table(page, 70, [["Noi dung", "So de nghi", "Kinh phi (nghìn)"], ["Lao dong tu do", "65", "345,18"]], WIDTHS)
+    result = read(pdf_bytes([page]))
+    assert result.values == {"tu_do": {"de_nghi": Decimal(65), "kinh_phi": Decimal("345180")}}
+    assert result.problems == ()
+
+
 def test_a_figure_line_without_a_header_is_no_table() -> None:
     page = Page()
     page.text(40, 40, "Ho tro ho kinh doanh")
@@ -227,7 +283,7 @@ def test_unruled_columns_set_close_keep_their_headers_and_figures_apart() -> Non
     page = Page()
     page.text(40, 60, "Noi dung")
     page.text(250, 60, "So de nghi")
-    page.text(298, 60, "Kinh phi phe duyet (trieu dong)")
+    page.text(298, 60, "Kinh phi phe duyet (tr.VND)")
     for y, label, count, money in ((80, "Ho tro ho kinh doanh", "1.003", "57,06"), (95, "Lao dong tu do", "12", "3,5")):
         page.text(40, y, label)
         page.text(292 - 4.5 * len(count), y, count)
@@ -235,7 +291,7 @@ def test_unruled_columns_set_close_keep_their_headers_and_figures_apart() -> Non
     page.text(40, 130, "Noi nhan: nhu tren.")
     grid = read_grid(pdf_bytes([page]), "pdf", ReadLimits(), "bc.pdf")
     texts = {(r, c): cell.text for (r, c), cell in grid.sheets[0].cells.items()}
-    assert texts[(1, 2)] == "So de nghi" and texts[(1, 3)] == "Kinh phi phe duyet (trieu dong)"
+    assert texts[(1, 2)] == "So de nghi" and texts[(1, 3)] == "Kinh phi phe duyet (tr.VND)"
     assert texts[(2, 2)] == "1.003" and texts[(2, 3)] == "57,06"
     assert read(pdf_bytes([page])).values == {
         "ho_kinh_doanh": {"de_nghi": Decimal(1003), "kinh_phi": Decimal(57_060_000)},
@@ -247,7 +303,7 @@ def test_unruled_columns_never_make_one_number_of_two_figures() -> None:
     page = Page()
     page.text(40, 60, "Noi dung")
     page.text(250, 60, "So de nghi")
-    page.text(330, 60, "Kinh phi phe duyet (trieu dong)")
+    page.text(330, 60, "Kinh phi phe duyet (tr.VND)")
     page.text(40, 80, "Ho tro ho kinh doanh")
     page.text(270, 80, "35")
     page.text(330, 80, "105")  # a figure set in the wrong place, close to the one before
