@@ -485,6 +485,10 @@ def _read_figure(
     if numeric:
         readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
+    if not found and not text:
+        raw = _read_raw(crop)  # every read found no line at all: read the line as it is
+        if raw is not None:
+            return raw
     if not found:
         return (text, 0.0, ()) if text else None
     formed = [(f, c) for f, c in found if figures.well_formed(f)]
@@ -536,6 +540,32 @@ def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[fl
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
         out.append((got.text, got.confidence))
     return out
+
+
+_RAW_SIZES = (1, 2)
+_RAW_CONFIDENCE = 0.5  # a figure only the raw line read: flagged unless its column's total confirms it
+
+
+def _read_raw(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[str, float, tuple[str, ...]] | None:
+    """A cell with ink that every read of the digits model (and the Vietnamese model)
+    took for no line at all (a clear, bold '88' of a grey scan: Tesseract's layout
+    analysis found no text line in it), read as a raw line (no layout analysis) as it
+    is and binarised at twice its size: the figure when both readings agree and have a
+    figure's shape, never certain (`_RAW_CONFIDENCE`: flagged unless its column adds up
+    to the total); None otherwise (dust, a stamp's mark)."""
+    readings = []
+    for factor in _RAW_SIZES:
+        image = crop
+        if factor != 1:
+            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            _, image = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        got = recognise(np.ascontiguousarray(image, dtype=np.uint8), "raw")
+        readings.append((figures.compact(got.text), got.confidence))
+    texts = {f for f, _ in readings}
+    figure = readings[0][0]
+    if len(texts) != 1 or not _digits_of(figure) or not figures.well_formed(figure):
+        return None
+    return figure, min(_RAW_CONFIDENCE, *(c for _, c in readings)), ()
 
 
 _SMOOTH_SIGMA = 1.0  # pixels

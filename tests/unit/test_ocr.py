@@ -767,3 +767,40 @@ def test_a_small_table_with_thin_leaning_rules_is_found() -> None:
     quad = geometry.table_quad(ink)
     assert quad is not None
     assert abs(float(quad[0][0]) - 420) < 10 and abs(float(quad[2][1]) - 708) < 10
+
+
+def test_a_figure_no_line_was_found_in_is_read_as_a_raw_line_and_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+    from parsers.ocr.recognise import Reading
+
+    crop = np.full((43, 60), 255, dtype=np.uint8)
+    crop[5:38, 8:52] = 0
+    raw = {"text": "88"}
+
+    def recognise(_img: object, kind: str) -> Reading:
+        # every read with layout analysis finds no line; the raw line reads the figure
+        return Reading(raw["text"], 0.9) if kind == "raw" else Reading("", 0.0)
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    figure, conf, _ = ocr._read_cell(crop, crop, (0, 0, 60, 43)) or ("", 1.0, ())
+    assert figure == "88"
+    assert conf < ocr._SURE  # only the raw line saw it: flagged unless its total confirms it
+    readings = iter(["88", "86"])  # the raw readings disagree: dust, a mark, nothing taken
+    monkeypatch.setattr(
+        ocr, "recognise", lambda _img, kind: Reading(next(readings), 0.9) if kind == "raw" else Reading("", 0.0)
+    )
+    assert ocr._read_figure(crop, "", 0.0) is None
+
+
+def test_a_heading_word_with_one_letter_misread_is_respelled_as_the_forms_phrase() -> None:
+    from parsers.report.ocrlabels import _one_letter_off, _phrases, _respell
+
+    form = load_config(SAMPLES / "config.toml", require_secrets=False).form
+    phrases = _phrases(form)
+    near = _one_letter_off(phrases)
+    assert _respell("Số tiền đề chi trả (triệu đồng)", phrases, near) == "Số tiền đã chi trả (triệu đồng)"
+    assert _respell("Kinh phí được phế duyệt", phrases, near) == "Kinh phí được phê duyệt"
+    assert _respell("Đã chi trả (người)", phrases, near) == "Đã chi trả (người)"  # spelled right: as it is
+    assert _respell("Ghi chú khác", phrases, near) == "Ghi chú khác"  # near no phrase: as it is
