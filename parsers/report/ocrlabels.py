@@ -91,15 +91,13 @@ def _near(key: str, phrases: dict[str, str | None], near: dict[str, set[str]]) -
 def _respell(text: str, phrases: dict[str, str | None], near: dict[str, set[str]] | None = None) -> str:
     """Words whose diacritics (or đ/d) were misread given back those of the form's
     phrase they spell without diacritics, longest phrase first, only when unambiguous.
-    Where no phrase starts at a word so, a phrase of two words or more that the words
-    spell with one letter read otherwise (`near`, `_near`) is taken likewise."""
+    Where no phrase of as many words is spelled so, a phrase of two words or more that
+    the words spell with one letter read otherwise (`near`, `_near`) is taken likewise."""
     words = text.split()
     out: list[str] = []
     k = 0
     while k < len(words):
-        if _respelled_at(words, k, phrases, None, out) or (
-            near is not None and _respelled_at(words, k, phrases, near, out)
-        ):
+        if _respelled_at(words, k, phrases, near, out):
             k = len(out)
             continue
         out.append(words[k])
@@ -110,15 +108,19 @@ def _respell(text: str, phrases: dict[str, str | None], near: dict[str, set[str]
 def _respelled_at(
     words: list[str], k: int, phrases: dict[str, str | None], near: dict[str, set[str]] | None, out: list[str]
 ) -> bool:
-    """Append to `out` the words from `k` respelled as the longest phrase they spell
-    (exactly, or with one letter off when `near` is given); whether one did."""
+    """Append to `out` the words from `k` respelled as the longest phrase they spell,
+    exactly or else (when `near` is given) with one letter off: 'Kinh phí được phân
+    bế' is the form's 'Kinh phí được phân bổ', not 'Kinh phí được phân' and a word;
+    whether one did."""
     for n in range(min(_MAX_GRAM, len(words) - k), 0, -1):
         chunk = words[k : k + n]
         core = [w.strip("()[],.;:") for w in chunk]
         if not all(core):
             continue
         key = strip_diacritics(" ".join(core).lower())
-        spelled = phrases.get(key) if near is None else _near(key, phrases, near)
+        spelled = phrases.get(key)
+        if spelled is None and near is not None:
+            spelled = _near(key, phrases, near)
         if spelled is not None and (n > 1 or len(key) >= 3):
             fixed = spelled.split()
             for w, c, f in zip(chunk, core, fixed, strict=True):

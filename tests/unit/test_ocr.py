@@ -804,3 +804,5 @@ def test_a_heading_word_with_one_letter_misread_is_respelled_as_the_forms_phrase
     assert _respell("Kinh phí được phế duyệt", phrases, near) == "Kinh phí được phê duyệt"
     assert _respell("Đã chi trả (người)", phrases, near) == "Đã chi trả (người)"  # spelled right: as it is
     assert _respell("Ghi chú khác", phrases, near) == "Ghi chú khác"  # near no phrase: as it is
+    # the longest phrase, one letter off, rather than a shorter one spelled right and a word
+    assert _respell("Kinh phí được phê duvệt", phrases, near) == "Kinh phí được phê duyệt"
