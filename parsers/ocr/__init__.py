@@ -515,6 +515,9 @@ def _read_figure(
     alternatives: tuple[str, ...] = ()
     if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
         others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
+        lookalike = _as_digits(text) if text and not numeric else None
+        if lookalike is not None:  # a digit the digits model dropped, the text model read as a sign
+            others.append(lookalike)
         marks = _marks_of(figure)  # only digits may differ: a mark read otherwise is no other figure
         if figure.startswith("-"):
             # a stroke of a stamp or of dust left of the figure read as its sign: a form's
@@ -686,6 +689,44 @@ def _marks_of(text: str) -> str:
 
 
 def _mostly_digits(text: str) -> bool:
+    """A short reading mostly of digits ('21/09/2021', '1.99C,08U': a figure the
+    Vietnamese model read two digits of as letters): the separators left aside, at least
+    60 % digits and at most two other characters, no two letters together."""
     compact = text.replace(" ", "")
     digits = sum(ch.isdigit() for ch in compact)
-    return len(compact) <= 14 and digits >= 1 and (digits >= len(compact) * 0.6 or len(compact) <= 4)
+    if len(compact) > 14 or digits < 1:
+        return False
+    if digits >= len(compact) * 0.6 or len(compact) <= 4:
+        return True
+    rest = compact.replace(".", "").replace(",", "")
+    return digits >= len(rest) * 0.6 and len(rest) - digits <= 2 and re.search(r"[^\W\d_]{2}", rest) is None
+
+
+# what the Vietnamese model reads a digit of a figure as ('65}' for 651, '1.99C,08U')
+_DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "}": "1",
+        "]": "1",
+        ")": "1",
+        "|": "1",
+        "l": "1",
+        "I": "1",
+        "!": "1",
+        "¡": "1",
+        "O": "0",
+        "o": "0",
+        "C": "0",
+        "U": "0",
+        "D": "0",
+        "S": "5",
+        "B": "8",
+    }
+)
+
+
+def _as_digits(text: str) -> str | None:
+    """The text model's reading of a figure with the letters and signs it reads digits
+    as ('}' for 1, 'C' for 0) made those digits, when that is a figure's shape; None
+    otherwise. Only ever one more reading for the total to choose (never a vote)."""
+    mapped = figures.compact(text.translate(_DIGIT_LOOKALIKES))
+    return mapped if mapped != text and _digits_of(mapped) and figures.well_formed(mapped) else None

@@ -806,3 +806,31 @@ def test_a_heading_word_with_one_letter_misread_is_respelled_as_the_forms_phrase
     assert _respell("Ghi chú khác", phrases, near) == "Ghi chú khác"  # near no phrase: as it is
     # the longest phrase, one letter off, rather than a shorter one spelled right and a word
     assert _respell("Kinh phí được phê duvệt", phrases, near) == "Kinh phí được phê duyệt"
+
+
+def test_a_figure_read_with_two_digits_as_letters_is_read_as_a_figure() -> None:
+    from parsers.ocr import _figure_like
+
+    assert _figure_like("1.99C,08U")  # 1.990.080: the digits model reads it, flagged
+    assert _figure_like("+05.5¡0")
+    assert not _figure_like("Cứu đói")
+    assert not _figure_like("Tổng cộng 2.063")
+    assert not _figure_like("Quý 3/2021")
+
+
+def test_a_digit_the_digits_model_dropped_is_offered_from_the_text_models_sign(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+    from parsers.ocr.recognise import Reading
+
+    crop = np.full((32, 60), 255, dtype=np.uint8)
+    crop[5:28, 8:52] = 0
+    monkeypatch.setattr(
+        ocr, "recognise", lambda _img, kind: Reading("65", 0.4) if kind == "digits" else Reading("", 0.0)
+    )
+    figure, conf, alternatives = ocr._read_figure(crop, "65}", 0.8) or ("", 1.0, ())
+    assert figure == "65" and conf < ocr._SURE  # the figure read stays, flagged
+    assert "651" in alternatives  # the '}' read as its 1: for the column's total to choose
