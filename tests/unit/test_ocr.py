@@ -834,3 +834,17 @@ def test_a_digit_the_digits_model_dropped_is_offered_from_the_text_models_sign(
     figure, conf, alternatives = ocr._read_figure(crop, "65}", 0.8) or ("", 1.0, ())
     assert figure == "65" and conf < ocr._SURE  # the figure read stays, flagged
     assert "651" in alternatives  # the '}' read as its 1: for the column's total to choose
+
+
+def test_a_row_above_figures_with_no_label_cell_is_flagged_whole() -> None:
+    # the rule between two rows lost in the label column of a photo: one label cell
+    # holds both labels, matched to the lower row's; the row below has no label cell
+    two_labels = "Hỗ trợ người lao động ngừng việc Hỗ trợ hộ kinh doanh"
+    rows = [HEADER, [two_labels, "57", "50", "50"], ["", "83", "68", "204"], list(ROWS.values())[2]]
+    result = _recognised(rows)
+    above = next(ind for ind in result.values if ind != "tre_em_f0_f1")  # whichever label it was taken for
+    reasons = _reasons(result)
+    assert {reasons.get((above, m)) for m in ("de_nghi", "phe_duyet", "kinh_phi")} == {"merged_cells"}
+    assert ("tre_em_f0_f1", "de_nghi") not in reasons  # a row with its own label: as before
+    # every row labelled: nothing flagged
+    assert _reasons(_recognised([HEADER, *ROWS.values()])) == {}
