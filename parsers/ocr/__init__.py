@@ -558,7 +558,7 @@ def _read_raw(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[str, float, tu
     to the total); None otherwise (dust, a stamp's mark)."""
     readings = []
     for factor in _RAW_SIZES:
-        image = crop
+        image: Any = crop
         if factor != 1:
             big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
             _, image = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
