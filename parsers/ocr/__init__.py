@@ -485,6 +485,10 @@ def _read_figure(
     if numeric:
         readings.append((compact(text), text_conf))
     found = [(f, c) for f, c in readings if _digits_of(f)]
+    if not found and not text:
+        raw = _read_raw(crop)  # every read found no line at all: read the line as it is
+        if raw is not None:
+            return raw
     if not found:
         return (text, 0.0, ()) if text else None
     formed = [(f, c) for f, c in found if figures.well_formed(f)]
@@ -511,6 +515,9 @@ def _read_figure(
     alternatives: tuple[str, ...] = ()
     if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
         others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
+        lookalike = _as_digits(text) if text and not numeric else None
+        if lookalike is not None:  # a digit the digits model dropped, the text model read as a sign
+            others.append(lookalike)
         marks = _marks_of(figure)  # only digits may differ: a mark read otherwise is no other figure
         if figure.startswith("-"):
             # a stroke of a stamp or of dust left of the figure read as its sign: a form's
@@ -536,6 +543,32 @@ def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[fl
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
         out.append((got.text, got.confidence))
     return out
+
+
+_RAW_SIZES = (1, 2)
+_RAW_CONFIDENCE = 0.5  # a figure only the raw line read: flagged unless its column's total confirms it
+
+
+def _read_raw(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[str, float, tuple[str, ...]] | None:
+    """A cell with ink that every read of the digits model (and the Vietnamese model)
+    took for no line at all (a clear, bold '88' of a grey scan: Tesseract's layout
+    analysis found no text line in it), read as a raw line (no layout analysis) as it
+    is and binarised at twice its size: the figure when both readings agree and have a
+    figure's shape, never certain (`_RAW_CONFIDENCE`: flagged unless its column adds up
+    to the total); None otherwise (dust, a stamp's mark)."""
+    readings = []
+    for factor in _RAW_SIZES:
+        image: Any = crop
+        if factor != 1:
+            big = cv2.resize(crop, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            _, image = cv2.threshold(big, 0, 255, cv2.THRESH_BINARY | cv2.THRESH_OTSU)
+        got = recognise(np.ascontiguousarray(image, dtype=np.uint8), "raw")
+        readings.append((figures.compact(got.text), got.confidence))
+    texts = {f for f, _ in readings}
+    figure = readings[0][0]
+    if len(texts) != 1 or not _digits_of(figure) or not figures.well_formed(figure):
+        return None
+    return figure, min(_RAW_CONFIDENCE, *(c for _, c in readings)), ()
 
 
 _SMOOTH_SIGMA = 1.0  # pixels
@@ -656,6 +689,44 @@ def _marks_of(text: str) -> str:
 
 
 def _mostly_digits(text: str) -> bool:
+    """A short reading mostly of digits ('21/09/2021', '1.99C,08U': a figure the
+    Vietnamese model read two digits of as letters): the separators left aside, at least
+    60 % digits and at most two other characters, no two letters together."""
     compact = text.replace(" ", "")
     digits = sum(ch.isdigit() for ch in compact)
-    return len(compact) <= 14 and digits >= 1 and (digits >= len(compact) * 0.6 or len(compact) <= 4)
+    if len(compact) > 14 or digits < 1:
+        return False
+    if digits >= len(compact) * 0.6 or len(compact) <= 4:
+        return True
+    rest = compact.replace(".", "").replace(",", "")
+    return digits >= len(rest) * 0.6 and len(rest) - digits <= 2 and re.search(r"[^\W\d_]{2}", rest) is None
+
+
+# what the Vietnamese model reads a digit of a figure as ('65}' for 651, '1.99C,08U')
+_DIGIT_LOOKALIKES = str.maketrans(
+    {
+        "}": "1",
+        "]": "1",
+        ")": "1",
+        "|": "1",
+        "l": "1",
+        "I": "1",
+        "!": "1",
+        "¡": "1",
+        "O": "0",
+        "o": "0",
+        "C": "0",
+        "U": "0",
+        "D": "0",
+        "S": "5",
+        "B": "8",
+    }
+)
+
+
+def _as_digits(text: str) -> str | None:
+    """The text model's reading of a figure with the letters and signs it reads digits
+    as ('}' for 1, 'C' for 0) made those digits, when that is a figure's shape; None
+    otherwise. Only ever one more reading for the total to choose (never a vote)."""
+    mapped = figures.compact(text.translate(_DIGIT_LOOKALIKES))
+    return mapped if mapped != text and _digits_of(mapped) and figures.well_formed(mapped) else None

@@ -53,9 +53,9 @@ _engines: dict[str, Any] = {}
 
 
 def _engine(kind: str) -> Any:
-    # "text" and "line" share one Vietnamese engine (its page segmentation set per read):
-    # each engine holds its model and buffers, ~13 MiB
-    key = "vie" if kind in ("text", "line") else kind
+    # "text" and "line" share one Vietnamese engine, "digits" and "raw" one digits
+    # engine (the page segmentation set per read): each holds its model and buffers, ~13 MiB
+    key = "vie" if kind in ("text", "line") else "digits" if kind in ("digits", "raw") else kind
     api = _engines.get(key)
     if api is None:
         path = tessdata_dir()
@@ -70,6 +70,10 @@ def _engine(kind: str) -> Any:
         _engines[key] = api
     if key == "vie":
         api.SetPageSegMode(tesserocr.PSM.SINGLE_BLOCK if kind == "text" else tesserocr.PSM.SINGLE_LINE)
+    elif key == "digits":
+        # "raw": the line as it is, no layout analysis (which drops a few clear figures,
+        # a bold '88' read as nothing as a single line)
+        api.SetPageSegMode(tesserocr.PSM.RAW_LINE if kind == "raw" else tesserocr.PSM.SINGLE_LINE)
     return api
 
 

@@ -23,6 +23,7 @@ MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
 # above the measures, the money scale).
 _HEADING_WORDS: Final = ("Số đối tượng", "Kinh phí", "triệu đồng", "nghìn đồng", "Nội dung chính sách", "Ghi chú")
 _MAX_GRAM: Final = 5
+_MIN_NEAR: Final = 9  # characters (folded) of a phrase respelled with one letter off
 MIN_MARGIN: Final = 0.08  # over the best other indicator
 _TOTAL_LABEL: Final = "Tổng cộng"
 
@@ -60,32 +61,74 @@ def _phrases(form: FormSpec) -> dict[str, str | None]:
     return out
 
 
-def _respell(text: str, phrases: dict[str, str | None]) -> str:
+def _one_letter_off(phrases: dict[str, str | None]) -> dict[str, set[str]]:
+    """For each phrase of two words or more and `_MIN_NEAR` characters (folded), its
+    folded key with one letter left out ('*') -> the phrases it is."""
+    out: dict[str, set[str]] = {}
+    for key, spelled in phrases.items():
+        if spelled is None or " " not in key or len(key) < _MIN_NEAR:
+            continue
+        for i, ch in enumerate(key):
+            if ch.isalpha():
+                out.setdefault(key[:i] + "*" + key[i + 1 :], set()).add(key)
+    return out
+
+
+def _near(key: str, phrases: dict[str, str | None], near: dict[str, set[str]]) -> str | None:
+    """The form's phrase (as written) that `key` (folded, two words or more) spells with
+    one letter read otherwise ('de giai ngan' for 'Đã giải ngân', 'so he dang ky' for
+    'Số hộ đăng ký'), when exactly one does; None otherwise."""
+    if " " not in key or len(key) < _MIN_NEAR:
+        return None
+    found = set()
+    for i, ch in enumerate(key):
+        if ch.isalpha():
+            found |= near.get(key[:i] + "*" + key[i + 1 :], set())
+    found.discard(key)
+    return phrases.get(found.pop()) if len(found) == 1 else None
+
+
+def _respell(text: str, phrases: dict[str, str | None], near: dict[str, set[str]] | None = None) -> str:
     """Words whose diacritics (or đ/d) were misread given back those of the form's
-    phrase they spell without diacritics, longest phrase first, only when unambiguous."""
+    phrase they spell without diacritics, longest phrase first, only when unambiguous.
+    Where no phrase of as many words is spelled so, a phrase of two words or more that
+    the words spell with one letter read otherwise (`near`, `_near`) is taken likewise."""
     words = text.split()
     out: list[str] = []
     k = 0
     while k < len(words):
-        for n in range(min(_MAX_GRAM, len(words) - k), 0, -1):
-            chunk = words[k : k + n]
-            core = [w.strip("()[],.;:") for w in chunk]
-            if not all(core):
-                continue
-            key = strip_diacritics(" ".join(core).lower())
-            spelled = phrases.get(key)
-            if spelled is not None and (n > 1 or len(key) >= 3):
-                fixed = spelled.split()
-                for w, c, f in zip(chunk, core, fixed, strict=True):
-                    if c.lower() != f:
-                        w = w.replace(c, f if not c[:1].isupper() else f[:1].upper() + f[1:])
-                    out.append(w)
-                k += n
-                break
-        else:
-            out.append(words[k])
-            k += 1
+        if _respelled_at(words, k, phrases, near, out):
+            k = len(out)
+            continue
+        out.append(words[k])
+        k += 1
     return " ".join(out)
+
+
+def _respelled_at(
+    words: list[str], k: int, phrases: dict[str, str | None], near: dict[str, set[str]] | None, out: list[str]
+) -> bool:
+    """Append to `out` the words from `k` respelled as the longest phrase they spell,
+    exactly or else (when `near` is given) with one letter off: 'Kinh phí được phân
+    bế' is the form's 'Kinh phí được phân bổ', not 'Kinh phí được phân' and a word;
+    whether one did."""
+    for n in range(min(_MAX_GRAM, len(words) - k), 0, -1):
+        chunk = words[k : k + n]
+        core = [w.strip("()[],.;:") for w in chunk]
+        if not all(core):
+            continue
+        key = strip_diacritics(" ".join(core).lower())
+        spelled = phrases.get(key)
+        if spelled is None and near is not None:
+            spelled = _near(key, phrases, near)
+        if spelled is not None and (n > 1 or len(key) >= 3):
+            fixed = spelled.split()
+            for w, c, f in zip(chunk, core, fixed, strict=True):
+                if c.lower() != f:
+                    w = w.replace(c, f if not c[:1].isupper() else f[:1].upper() + f[1:])
+                out.append(w)
+            return True
+    return False
 
 
 def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
@@ -93,6 +136,7 @@ def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
     it, and heading words whose diacritics were misread respelled."""
     choices = _choices(form)
     phrases = _phrases(form)
+    near = _one_letter_off(phrases)
     sheets = []
     for sheet in grid.sheets:
         cells = dict(sheet.cells)
@@ -101,7 +145,7 @@ def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
             if snapped is not None:
                 cells[key] = snapped
             elif cell.confidence is not None and isinstance(cell.value, str) and any(c.isalpha() for c in cell.text):
-                text = _respell(cell.text, phrases)
+                text = _respell(cell.text, phrases, near)
                 if text != cell.text:
                     cells[key] = replace(cell, value=text, text=text)
         sheets.append(Sheet(sheet.name, cells, sheet.merged, sheet.is_active, sheet.is_hidden, sheet.notes))

@@ -202,6 +202,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     cells = table.sheet.cells
     reasons: dict[tuple[str, str], str] = {}
     layout = _misplaced(table, index, reading, reasons)
+    _above_a_row_without_label(table, index, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
@@ -356,6 +357,35 @@ def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[t
         column = index.measures[mcode].label if mcode else (_heading(table, c) or column_letter(c))
         name(ind, mcode, column, cell.text, cell.coordinate, UNCLAIMED_COLUMN)
     return problems
+
+
+def _above_a_row_without_label(
+    table: Table, index: FormIndex, reading: Reading, reasons: dict[tuple[str, str], str]
+) -> None:
+    """Flag the figures of a labelled row right above a row of figures with no label
+    cell at all: the rule between the two rows was lost in the label column only (a
+    photo), so the one label cell holds both rows' labels and may have been matched to
+    the lower row's indicator ('Nuôi trồng thủy sản Hỗ trợ gạo cứu đói ...' taken for
+    'cứu đói' with the 'thủy sản' row's figures). Nothing is certain of that row."""
+    cells = table.sheet.cells
+    labels = {r: code for r, code, _ in table.rows}
+    measure_cols = {m.col for m in table.columns.values()}
+    total_row = _total_row(table, index)
+    rows_with_figures = {
+        r
+        for (r, c), cell in cells.items()
+        if r > table.first_data_row and c in measure_cols and any(ch.isdigit() for ch in cell.text)
+    }
+    for r in sorted(rows_with_figures):
+        label = cells.get((r, table.label_col))
+        if r in labels or r == total_row or (label is not None and label.text.strip()):
+            continue
+        above = labels.get(r - 1)
+        if above is None:
+            continue
+        for ind, mcode in reading.cells:
+            if ind == above:
+                reasons.setdefault((ind, mcode), MERGED_CELLS)
 
 
 def _heading(table: Table, col: int) -> str:

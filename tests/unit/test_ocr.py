@@ -767,3 +767,84 @@ def test_a_small_table_with_thin_leaning_rules_is_found() -> None:
     quad = geometry.table_quad(ink)
     assert quad is not None
     assert abs(float(quad[0][0]) - 420) < 10 and abs(float(quad[2][1]) - 708) < 10
+
+
+def test_a_figure_no_line_was_found_in_is_read_as_a_raw_line_and_flagged(monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+    from parsers.ocr.recognise import Reading
+
+    crop = np.full((43, 60), 255, dtype=np.uint8)
+    crop[5:38, 8:52] = 0
+    raw = {"text": "88"}
+
+    def recognise(_img: object, kind: str) -> Reading:
+        # every read with layout analysis finds no line; the raw line reads the figure
+        return Reading(raw["text"], 0.9) if kind == "raw" else Reading("", 0.0)
+
+    monkeypatch.setattr(ocr, "recognise", recognise)
+    figure, conf, _ = ocr._read_cell(crop, crop, (0, 0, 60, 43)) or ("", 1.0, ())
+    assert figure == "88"
+    assert conf < ocr._SURE  # only the raw line saw it: flagged unless its total confirms it
+    readings = iter(["88", "86"])  # the raw readings disagree: dust, a mark, nothing taken
+    monkeypatch.setattr(
+        ocr, "recognise", lambda _img, kind: Reading(next(readings), 0.9) if kind == "raw" else Reading("", 0.0)
+    )
+    assert ocr._read_figure(crop, "", 0.0) is None
+
+
+def test_a_heading_word_with_one_letter_misread_is_respelled_as_the_forms_phrase() -> None:
+    from parsers.report.ocrlabels import _one_letter_off, _phrases, _respell
+
+    form = load_config(SAMPLES / "config.toml", require_secrets=False).form
+    phrases = _phrases(form)
+    near = _one_letter_off(phrases)
+    assert _respell("Số tiền đề chi trả (triệu đồng)", phrases, near) == "Số tiền đã chi trả (triệu đồng)"
+    assert _respell("Kinh phí được phế duyệt", phrases, near) == "Kinh phí được phê duyệt"
+    assert _respell("Đã chi trả (người)", phrases, near) == "Đã chi trả (người)"  # spelled right: as it is
+    assert _respell("Ghi chú khác", phrases, near) == "Ghi chú khác"  # near no phrase: as it is
+    # the longest phrase, one letter off, rather than a shorter one spelled right and a word
+    assert _respell("Kinh phí được phê duvệt", phrases, near) == "Kinh phí được phê duyệt"
+
+
+def test_a_figure_read_with_two_digits_as_letters_is_read_as_a_figure() -> None:
+    from parsers.ocr import _figure_like
+
+    assert _figure_like("1.99C,08U")  # 1.990.080: the digits model reads it, flagged
+    assert _figure_like("+05.5¡0")
+    assert not _figure_like("Cứu đói")
+    assert not _figure_like("Tổng cộng 2.063")
+    assert not _figure_like("Quý 3/2021")
+
+
+def test_a_digit_the_digits_model_dropped_is_offered_from_the_text_models_sign(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+    from parsers.ocr.recognise import Reading
+
+    crop = np.full((32, 60), 255, dtype=np.uint8)
+    crop[5:28, 8:52] = 0
+    monkeypatch.setattr(
+        ocr, "recognise", lambda _img, kind: Reading("65", 0.4) if kind == "digits" else Reading("", 0.0)
+    )
+    figure, conf, alternatives = ocr._read_figure(crop, "65}", 0.8) or ("", 1.0, ())
+    assert figure == "65" and conf < ocr._SURE  # the figure read stays, flagged
+    assert "651" in alternatives  # the '}' read as its 1: for the column's total to choose
+
+
+def test_a_row_above_figures_with_no_label_cell_is_flagged_whole() -> None:
+    # the rule between two rows lost in the label column of a photo: one label cell
+    # holds both labels, matched to the lower row's; the row below has no label cell
+    two_labels = "Hỗ trợ người lao động ngừng việc Hỗ trợ hộ kinh doanh"
+    rows = [HEADER, [two_labels, "57", "50", "50"], ["", "83", "68", "204"], list(ROWS.values())[2]]
+    result = _recognised(rows)
+    above = next(ind for ind in result.values if ind != "tre_em_f0_f1")  # whichever label it was taken for
+    reasons = _reasons(result)
+    assert {reasons.get((above, m)) for m in ("de_nghi", "phe_duyet", "kinh_phi")} == {"merged_cells"}
+    assert ("tre_em_f0_f1", "de_nghi") not in reasons  # a row with its own label: as before
+    # every row labelled: nothing flagged
+    assert _reasons(_recognised([HEADER, *ROWS.values()])) == {}
