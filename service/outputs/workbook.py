@@ -53,6 +53,7 @@ from service.outputs.sheets import (
     print_setup,
     put_cell,
     put_cells,
+    release,
     save_fast,
     set_widths,
 )
@@ -73,7 +74,9 @@ def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
     _unassigned_sheet(wb.create_sheet(), model, t)
     wb.properties.title = fill(t["title"], {"date": model["date"]})
     wb.properties.creator = "baocao"
-    return save_fast(wb)
+    data = save_fast(wb)
+    release(wb)
+    return data
 
 
 def _rate_line(model: Mapping[str, Any], t: Mapping[str, Any]) -> str:
