@@ -1,12 +1,18 @@
 """The export as an .xlsx sheet (openpyxl for the header and the styles, the data rows
-written as the sheet's XML): imported only when that format is asked for."""
+written as the sheet's XML): imported only when that format is asked for.
+
+The data rows' texts are shared strings (`xl/sharedStrings.xml`, as Excel writes them):
+a province's day repeats each unit's name, group and status on its 60 rows and each
+indicator's label on every unit's, and as inline strings the sheet was 85 MB of XML to
+make, encode and compress.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -58,7 +64,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     data = _rows_xml(rows, styles)
     buf = io.BytesIO()
     wb.save(buf)
-    return _with_rows(buf.getvalue(), data)
+    return _with_rows(buf.getvalue(), data, styles.strings)
 
 
 class _RowStyles:
@@ -78,6 +84,8 @@ class _RowStyles:
         self.text: dict[str, str] = {}  # cell text -> its <c> attributes and content, "{ref}" to fill
         # a value -> the text of its <v>: a unit's day, arrival and figures repeat row after row
         self.values: dict[tuple[type, Any], str] = {}
+        # the shared strings: a data cell's text -> its index, in order of first use
+        self.strings: dict[str, int] = {}
 
 
 def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
@@ -162,23 +170,57 @@ def _text_cell(value: str, styles: _RowStyles) -> str:
     style = styles.quoted if text.startswith(FORMULA_START) else ""
     if text == "":
         return f'{style} t="inlineStr"/>'
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return f'{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
+    index = styles.strings.setdefault(text, len(styles.strings))
+    return f'{style} t="s"><v>{index}</v></c>'
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+_NAMING_PARTS = ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+
+
+def _shared_strings_xml(strings: Mapping[str, int]) -> bytes:
+    """`xl/sharedStrings.xml` holding `strings` in the order of their indexes."""
+    items = []
+    for text in strings:  # (a dict keeps the order the indexes were given in)
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        items.append(f"<si><t{space}>{_escape(text)}</t></si>")
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        f' uniqueCount="{len(strings)}">'
+    )
+    return (head + "".join(items) + "</sst>").encode("utf-8")
 
 
 _COLUMNS = [get_column_letter(j) for j in range(1, 40)]
 
 
-def _with_rows(xlsx: bytes, rows_xml: Iterable[str]) -> bytes:
+def _with_rows(xlsx: bytes, rows_xml: Iterable[str], strings: Mapping[str, int]) -> bytes:
     """`xlsx` (one sheet, its header row written) with `rows_xml` after the header,
-    streamed into the file (a province's rows are ~80 MB of XML)."""
+    streamed into the file (a province's rows are ~40 MB of XML), and the shared strings
+    the rows refer to (`strings`, complete once the rows are written) with their part's
+    relationship and content type."""
     src = zipfile.ZipFile(io.BytesIO(xlsx))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for info in src.infolist():
+        # (the parts naming the shared strings after the sheet that makes them: openpyxl's order)
+        for info in sorted(src.infolist(), key=lambda i: i.filename in _NAMING_PARTS):
             data = src.read(info.filename)
             if info.filename != "xl/worksheets/sheet1.xml":
+                if strings and info.filename == "xl/_rels/workbook.xml.rels":
+                    n = data.count(b"<Relationship ") + 1
+                    while f'Id="rId{n}"'.encode() in data:
+                        n += 1
+                    rel = f'<Relationship Type="{_SST_REL}" Target="sharedStrings.xml" Id="rId{n}"/>'
+                    data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>", 1)
+                elif strings and info.filename == "[Content_Types].xml":
+                    part = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SST_TYPE}"/>'
+                    data = data.replace(b"</Types>", part.encode() + b"</Types>", 1)
                 dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
                 continue
             head, tail = data.split(b"</sheetData>", 1)
@@ -194,4 +236,7 @@ def _with_rows(xlsx: bytes, rows_xml: Iterable[str]) -> bytes:
                         batch.clear()
                 sheet.write("".join(batch).encode("utf-8"))
                 sheet.write(b"</sheetData>" + tail)
+            if strings:
+                shared = zipfile.ZipInfo("xl/sharedStrings.xml", date_time=info.date_time)
+                dst.writestr(shared, _shared_strings_xml(strings), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     return out.getvalue()

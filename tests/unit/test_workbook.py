@@ -258,6 +258,32 @@ def test_xlsx_export_opens_with_text_never_a_formula():
     assert evil[2].value == "=1+1" and evil[2].data_type == "s"
 
 
+def test_xlsx_export_texts_are_shared_strings_read_alike_by_openpyxl_and_calamine():
+    """The data rows' texts are written once in xl/sharedStrings.xml (its relationship and
+    content type declared) and read back as the same text, odd ones included."""
+    from python_calamine import CalamineWorkbook
+
+    from service.config import UnitConfig
+
+    odd = (
+        UnitConfig("SP", '  Xã <Phúc> & "Lộc"  ', " nhóm ", senders=("s@x.vn",)),
+        UnitConfig("EVIL", "=1+1", "@g", senders=("e@x.vn",)),
+    )
+    cfg = make_cfg(units=(*CFG.units, *odd))
+    data = render_export_xlsx([view_of(cfg, DAY, scenario())], cfg)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        assert 't="s"' in sheet and "Phúc" not in sheet
+        assert b"sharedStrings+xml" in z.read("[Content_Types].xml")
+        assert b'Target="sharedStrings.xml"' in z.read("xl/_rels/workbook.xml.rels")
+    by_openpyxl = [[c.value for c in r] for r in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=False)]
+    by_calamine = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+    texts = [(v, w) for r, q in zip(by_openpyxl, by_calamine) for v, w in zip(r, q) if isinstance(v, str)]
+    assert texts and all(v == w for v, w in texts)
+    names = {r[1]: (r[2], r[3]) for r in by_openpyxl[1:]}
+    assert names["SP"] == ('  Xã <Phúc> & "Lộc"  ', " nhóm ") and names["EVIL"] == ("=1+1", "@g")
+
+
 def test_money_values_keep_every_dong_in_the_workbook():
     messages = [msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 1_234_567})]
     _, wb = book(messages=messages)
@@ -482,4 +508,4 @@ def test_xlsx_export_rows_made_once_per_value_are_the_rows_written_one_by_one():
     ]
     expected = "".join(_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
     assert "".join(_rows_xml(rows, styles)) == expected
-    assert "\x00" not in expected and 't="inlineStr"' in expected
+    assert "\x00" not in expected and 't="s"' in expected
