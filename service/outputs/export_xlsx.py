@@ -24,7 +24,7 @@ from openpyxl.utils.datetime import to_excel
 
 from service.config import Config
 from service.day.dayview import DayView, number
-from service.outputs.export import export_rows
+from service.outputs.export import export_groups
 from service.outputs.i18n import labels
 from service.outputs.sheets import (
     BOX,
@@ -41,7 +41,8 @@ from service.outputs.sheets import (
 
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
-    headers, rows = export_rows(views, cfg)
+    headers, groups = export_groups(views, cfg)
+    count = sum(len(tails) for _, tails in groups)
     t = labels(cfg.service.language)["export"]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(t["sheet"])
@@ -49,7 +50,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
     head = []
     for h in headers:
         c = WriteOnlyCell(ws)
@@ -61,7 +62,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     # sheet's XML directly, the way openpyxl would write these cells, then put in the
     # saved file: openpyxl's per-cell path takes about 30 µs a cell.
     styles = _RowStyles(ws)
-    data = _rows_xml(rows, styles)
+    data = _groups_xml(groups, styles)
     buf = io.BytesIO()
     wb.save(buf)
     return _with_rows(buf.getvalue(), data, styles.strings)
@@ -150,6 +151,47 @@ def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str
                     key = (where, type(value), value)
                     cells[k] = made[key] = _one_cell_xml(value, where[0], where[1], styles)
         yield ('<row r="\x00">' + "".join(cells) + "</row>").replace(_ROW, str(n))
+
+
+def _groups_xml(groups: Iterable[tuple[Sequence[Any], Iterable[Sequence[Any]]]], styles: _RowStyles) -> Iterator[str]:
+    """`_rows_xml` of the rows `head + tail` of each (head, tails) group, the head's cells'
+    XML joined once per group (a unit's six leading cells, on each of its 60 rows) and the
+    cells of a tail but its last once per distinct texts (the indicators and measures)."""
+    made: dict[tuple[Any, ...], str] = {}
+    middles: dict[tuple[Any, ...], str] = {}
+    n = 2
+    for head, tails in groups:
+        width = len(head)
+        heads: dict[int, str] = {}  # a row's length -> the head's cells' XML (the last column's format)
+        for tail in tails:
+            size = width + len(tail)
+            start = heads.get(size)
+            if start is None:
+                start = heads[size] = "".join(
+                    _cached_cell_xml(made, value, j, j == size - 1, styles) for j, value in enumerate(head)
+                )
+            if not tail:
+                yield f'<row r="{n}">' + start.replace(_ROW, str(n)) + "</row>"
+                n += 1
+                continue
+            *rest, last = tail
+            key = (size, *map(type, rest), *rest)
+            middle = middles.get(key)
+            if middle is None:
+                middle = middles[key] = "".join(
+                    _cached_cell_xml(made, value, j, False, styles) for j, value in enumerate(rest, start=width)
+                )
+            end = _cached_cell_xml(made, last, size - 1, True, styles)
+            yield ('<row r="\x00">' + start + middle + end + "</row>").replace(_ROW, str(n))
+            n += 1
+
+
+def _cached_cell_xml(made: dict[tuple[Any, ...], str], value: Any, j: int, last: bool, styles: _RowStyles) -> str:
+    key = ((j, last), type(value), value)
+    xml = made.get(key)
+    if xml is None:
+        xml = made[key] = _one_cell_xml(value, j, last, styles)
+    return xml
 
 
 def _one_cell_xml(value: Any, j: int, last: bool, styles: _RowStyles) -> str:

@@ -509,3 +509,27 @@ def test_xlsx_export_rows_made_once_per_value_are_the_rows_written_one_by_one():
     expected = "".join(_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
     assert "".join(_rows_xml(rows, styles)) == expected
     assert "\x00" not in expected and 't="s"' in expected
+
+
+def test_xlsx_export_rows_of_groups_are_the_rows_joined():
+    """The rows written by groups (a head's cells joined once, a tail's leading texts once)
+    are the rows `head + tail` written one by one, the shared strings numbered alike:
+    heads and tails of other lengths, missing and equal values, hostile text."""
+    from openpyxl import Workbook as WriteOnlyBook
+
+    from service.outputs.export_xlsx import _groups_xml, _rows_xml, _RowStyles
+
+    ict = dt.timezone(dt.timedelta(hours=7))
+    when = dt.datetime(2021, 8, 11, 8, 5, tzinfo=ict)
+    groups = [
+        ([DAY, "A", "=1+1"], [["i", "Chỉ tiêu", Decimal("1.0")], ["i", "Chỉ tiêu", Decimal("1")], ["j", "x", 2]]),
+        ([DAY, "B\x00<&>\r", " spaced "], [[None, None, None], ["i", "Chỉ tiêu", None]]),
+        ([YESTERDAY, "A", when], [["i", "Chỉ tiêu"], ["i", "Chỉ tiêu", 3.5, True], []]),
+        ([DAY, "C", ""], [["i", "=1+1", Decimal("7")]]),
+    ]
+    rows = [head + tail for head, tails in groups for tail in tails]
+    by_rows = _RowStyles(WriteOnlyBook(write_only=True).create_sheet("x"))
+    by_groups = _RowStyles(WriteOnlyBook(write_only=True).create_sheet("x"))
+    expected = "".join(_rows_xml(rows, by_rows))
+    assert "".join(_groups_xml(groups, by_groups)) == expected
+    assert by_groups.strings == by_rows.strings and len(by_rows.strings) > 5
