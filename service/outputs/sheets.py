@@ -500,18 +500,6 @@ def save_fast(wb: Workbook) -> bytes:
     return out.getvalue()
 
 
-def release(wb: Workbook) -> None:
-    """Drop the cells `put_cell` kept for `wb` once it is saved. A workbook and its sheets
-    refer to each other, so what they hold is freed only by the cyclic garbage collector:
-    a province's 200,000 entries cost it a tenth of a second of walking; freed here by
-    reference counting instead."""
-    for ws in wb.worksheets:
-        ws.__dict__.pop("_baocao_cells", None)
-        ws._cells = {}
-    for key in [k for k in wb.__dict__ if k.startswith("_baocao_")]:
-        del wb.__dict__[key]
-
-
 def _save(wb: Workbook) -> bytes:
     buf = io.BytesIO()
     wb.save(buf)

@@ -53,7 +53,6 @@ from service.outputs.sheets import (
     print_setup,
     put_cell,
     put_cells,
-    release,
     save_fast,
     set_widths,
 )
@@ -74,9 +73,7 @@ def render_workbook(model: dict[str, Any], cfg: Config) -> bytes:
     _unassigned_sheet(wb.create_sheet(), model, t)
     wb.properties.title = fill(t["title"], {"date": model["date"]})
     wb.properties.creator = "baocao"
-    data = save_fast(wb)
-    release(wb)
-    return data
+    return save_fast(wb)
 
 
 def _rate_line(model: Mapping[str, Any], t: Mapping[str, Any]) -> str:
