@@ -130,6 +130,7 @@ def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
 # that column (never in a cell's text: a workbook cannot hold it, put_text's cleaning
 # replaces it).
 _ROW = "\x00"
+_OPEN = '<row r="\x00">'
 
 
 def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str]:
@@ -174,15 +175,16 @@ def _groups_xml(groups: Iterable[tuple[Sequence[Any], Iterable[Sequence[Any]]]],
                 yield f'<row r="{n}">' + start.replace(_ROW, str(n)) + "</row>"
                 n += 1
                 continue
-            *rest, last = tail
+            rest, last = tail[:-1], tail[-1]
             key = (size, *map(type, rest), *rest)
             middle = middles.get(key)
             if middle is None:
-                middle = middles[key] = "".join(
-                    _cached_cell_xml(made, value, j, False, styles) for j, value in enumerate(rest, start=width)
-                )
-            end = _cached_cell_xml(made, last, size - 1, True, styles)
-            yield ('<row r="\x00">' + start + middle + end + "</row>").replace(_ROW, str(n))
+                cells = enumerate(rest, start=width)
+                middle = middles[key] = "".join(_cached_cell_xml(made, value, j, False, styles) for j, value in cells)
+            end = made.get(((size - 1, True), last.__class__, last)) or _cached_cell_xml(
+                made, last, size - 1, True, styles
+            )
+            yield "".join((_OPEN, start, middle, end, "</row>")).replace(_ROW, str(n))
             n += 1
 
 
