@@ -329,12 +329,19 @@ def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[
     the export also says who reported. Money is in đồng; `received_at` is an aware
     datetime in the configured time zone.
     """
+    headers, groups = export_groups(views, cfg)
+    return headers, [head + tail for head, tails in groups for tail in tails]
+
+
+def export_groups(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[tuple[list[Any], list[list[Any]]]]]:
+    """`export_rows` as each unit's day: the six leading values its rows share, and the
+    rest of each of its rows in order (the xlsx export writes the leading cells once)."""
     lang = cfg.service.language
     texts = Texts(lang)
     headers = list(labels(lang)["export"]["headers"])
     indicators = {i.code: i.label for i in cfg.form.indicators}
     measures = {m.code: m.label for m in cfg.form.measures}
-    rows: list[list[Any]] = []
+    groups: list[tuple[list[Any], list[list[Any]]]] = []
     for view in views:
         for u in view.units:
             m = u.message
@@ -347,15 +354,18 @@ def export_rows(views: Sequence[DayView], cfg: Config) -> tuple[list[str], list[
                 m.received_at.astimezone(cfg.service.timezone) if m else None,
             ]
             if not u.values:
-                rows.append(head + [None, None, None, None, None])
+                groups.append((head, [[None, None, None, None, None]]))
                 continue
+            tails = []
             # Config order first; codes no longer in the config (config changed) after.
             for ind in [*indicators, *sorted(set(u.values) - set(indicators))]:
                 row = u.values.get(ind, {})
                 for meas in [*measures, *sorted(set(row) - set(measures))]:
                     if meas in row:
-                        rows.append(head + [ind, indicators.get(ind, ind), meas, measures.get(meas, meas), row[meas]])
-    return headers, rows
+                        tails.append([ind, indicators.get(ind, ind), meas, measures.get(meas, meas), row[meas]])
+            if tails:
+                groups.append((head, tails))
+    return headers, groups
 
 
 @collector_paused()

@@ -1,12 +1,18 @@
 """The export as an .xlsx sheet (openpyxl for the header and the styles, the data rows
-written as the sheet's XML): imported only when that format is asked for."""
+written as the sheet's XML): imported only when that format is asked for.
+
+The data rows' texts are shared strings (`xl/sharedStrings.xml`, as Excel writes them):
+a province's day repeats each unit's name, group and status on its 60 rows and each
+indicator's label on every unit's, and as inline strings the sheet was 85 MB of XML to
+make, encode and compress.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import io
 import zipfile
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +24,7 @@ from openpyxl.utils.datetime import to_excel
 
 from service.config import Config
 from service.day.dayview import DayView, number
-from service.outputs.export import export_rows
+from service.outputs.export import export_groups
 from service.outputs.i18n import labels
 from service.outputs.sheets import (
     BOX,
@@ -35,7 +41,8 @@ from service.outputs.sheets import (
 
 def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     """The export as one .xlsx sheet with a frozen, filterable header row."""
-    headers, rows = export_rows(views, cfg)
+    headers, groups = export_groups(views, cfg)
+    count = sum(len(tails) for _, tails in groups)
     t = labels(cfg.service.language)["export"]
     wb = Workbook(write_only=True)
     ws = wb.create_sheet(t["sheet"])
@@ -43,7 +50,7 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     for j, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(j)].width = w
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{len(rows) + 1}"
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
     head = []
     for h in headers:
         c = WriteOnlyCell(ws)
@@ -55,10 +62,10 @@ def render_export_xlsx(views: Sequence[DayView], cfg: Config) -> bytes:
     # sheet's XML directly, the way openpyxl would write these cells, then put in the
     # saved file: openpyxl's per-cell path takes about 30 µs a cell.
     styles = _RowStyles(ws)
-    data = _rows_xml(rows, styles)
+    data = _groups_xml(groups, styles)
     buf = io.BytesIO()
     wb.save(buf)
-    return _with_rows(buf.getvalue(), data)
+    return _with_rows(buf.getvalue(), data, styles.strings)
 
 
 class _RowStyles:
@@ -78,6 +85,8 @@ class _RowStyles:
         self.text: dict[str, str] = {}  # cell text -> its <c> attributes and content, "{ref}" to fill
         # a value -> the text of its <v>: a unit's day, arrival and figures repeat row after row
         self.values: dict[tuple[type, Any], str] = {}
+        # the shared strings: a data cell's text -> its index, in order of first use
+        self.strings: dict[str, int] = {}
 
 
 def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
@@ -121,6 +130,7 @@ def _row_xml(r: Sequence[Any], n: int, styles: _RowStyles) -> str:
 # that column (never in a cell's text: a workbook cannot hold it, put_text's cleaning
 # replaces it).
 _ROW = "\x00"
+_OPEN = '<row r="\x00">'
 
 
 def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str]:
@@ -144,6 +154,48 @@ def _rows_xml(rows: Iterable[Sequence[Any]], styles: _RowStyles) -> Iterator[str
         yield ('<row r="\x00">' + "".join(cells) + "</row>").replace(_ROW, str(n))
 
 
+def _groups_xml(groups: Iterable[tuple[Sequence[Any], Iterable[Sequence[Any]]]], styles: _RowStyles) -> Iterator[str]:
+    """`_rows_xml` of the rows `head + tail` of each (head, tails) group, the head's cells'
+    XML joined once per group (a unit's six leading cells, on each of its 60 rows) and the
+    cells of a tail but its last once per distinct texts (the indicators and measures)."""
+    made: dict[tuple[Any, ...], str] = {}
+    middles: dict[tuple[Any, ...], str] = {}
+    n = 2
+    for head, tails in groups:
+        width = len(head)
+        heads: dict[int, str] = {}  # a row's length -> the head's cells' XML (the last column's format)
+        for tail in tails:
+            size = width + len(tail)
+            start = heads.get(size)
+            if start is None:
+                start = heads[size] = "".join(
+                    _cached_cell_xml(made, value, j, j == size - 1, styles) for j, value in enumerate(head)
+                )
+            if not tail:
+                yield f'<row r="{n}">' + start.replace(_ROW, str(n)) + "</row>"
+                n += 1
+                continue
+            rest, last = tail[:-1], tail[-1]
+            key = (size, *map(type, rest), *rest)
+            middle = middles.get(key)
+            if middle is None:
+                cells = enumerate(rest, start=width)
+                middle = middles[key] = "".join(_cached_cell_xml(made, value, j, False, styles) for j, value in cells)
+            end = made.get(((size - 1, True), last.__class__, last)) or _cached_cell_xml(
+                made, last, size - 1, True, styles
+            )
+            yield "".join((_OPEN, start, middle, end, "</row>")).replace(_ROW, str(n))
+            n += 1
+
+
+def _cached_cell_xml(made: dict[tuple[Any, ...], str], value: Any, j: int, last: bool, styles: _RowStyles) -> str:
+    key = ((j, last), type(value), value)
+    xml = made.get(key)
+    if xml is None:
+        xml = made[key] = _one_cell_xml(value, j, last, styles)
+    return xml
+
+
 def _one_cell_xml(value: Any, j: int, last: bool, styles: _RowStyles) -> str:
     """The XML `_row_xml` writes for `value` in column j (of a row whose last column it is
     or not), with `_ROW` for the row number; "" for None."""
@@ -162,23 +214,57 @@ def _text_cell(value: str, styles: _RowStyles) -> str:
     style = styles.quoted if text.startswith(FORMULA_START) else ""
     if text == "":
         return f'{style} t="inlineStr"/>'
-    space = ' xml:space="preserve"' if text != text.strip() else ""
-    escaped = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
-    return f'{style} t="inlineStr"><is><t{space}>{escaped}</t></is></c>'
+    index = styles.strings.setdefault(text, len(styles.strings))
+    return f'{style} t="s"><v>{index}</v></c>'
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\r", "&#13;")
+
+
+_SST_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SST_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+_NAMING_PARTS = ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+
+
+def _shared_strings_xml(strings: Mapping[str, int]) -> bytes:
+    """`xl/sharedStrings.xml` holding `strings` in the order of their indexes."""
+    items = []
+    for text in strings:  # (a dict keeps the order the indexes were given in)
+        space = ' xml:space="preserve"' if text != text.strip() else ""
+        items.append(f"<si><t{space}>{_escape(text)}</t></si>")
+    head = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+        '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+        f' uniqueCount="{len(strings)}">'
+    )
+    return (head + "".join(items) + "</sst>").encode("utf-8")
 
 
 _COLUMNS = [get_column_letter(j) for j in range(1, 40)]
 
 
-def _with_rows(xlsx: bytes, rows_xml: Iterable[str]) -> bytes:
+def _with_rows(xlsx: bytes, rows_xml: Iterable[str], strings: Mapping[str, int]) -> bytes:
     """`xlsx` (one sheet, its header row written) with `rows_xml` after the header,
-    streamed into the file (a province's rows are ~80 MB of XML)."""
+    streamed into the file (a province's rows are ~40 MB of XML), and the shared strings
+    the rows refer to (`strings`, complete once the rows are written) with their part's
+    relationship and content type."""
     src = zipfile.ZipFile(io.BytesIO(xlsx))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as dst:
-        for info in src.infolist():
+        # (the parts naming the shared strings after the sheet that makes them: openpyxl's order)
+        for info in sorted(src.infolist(), key=lambda i: i.filename in _NAMING_PARTS):
             data = src.read(info.filename)
             if info.filename != "xl/worksheets/sheet1.xml":
+                if strings and info.filename == "xl/_rels/workbook.xml.rels":
+                    n = data.count(b"<Relationship ") + 1
+                    while f'Id="rId{n}"'.encode() in data:
+                        n += 1
+                    rel = f'<Relationship Type="{_SST_REL}" Target="sharedStrings.xml" Id="rId{n}"/>'
+                    data = data.replace(b"</Relationships>", rel.encode() + b"</Relationships>", 1)
+                elif strings and info.filename == "[Content_Types].xml":
+                    part = f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SST_TYPE}"/>'
+                    data = data.replace(b"</Types>", part.encode() + b"</Types>", 1)
                 dst.writestr(info, data, compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
                 continue
             head, tail = data.split(b"</sheetData>", 1)
@@ -194,4 +280,7 @@ def _with_rows(xlsx: bytes, rows_xml: Iterable[str]) -> bytes:
                         batch.clear()
                 sheet.write("".join(batch).encode("utf-8"))
                 sheet.write(b"</sheetData>" + tail)
+            if strings:
+                shared = zipfile.ZipInfo("xl/sharedStrings.xml", date_time=info.date_time)
+                dst.writestr(shared, _shared_strings_xml(strings), compress_type=zipfile.ZIP_DEFLATED, compresslevel=1)
     return out.getvalue()

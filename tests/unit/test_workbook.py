@@ -258,6 +258,32 @@ def test_xlsx_export_opens_with_text_never_a_formula():
     assert evil[2].value == "=1+1" and evil[2].data_type == "s"
 
 
+def test_xlsx_export_texts_are_shared_strings_read_alike_by_openpyxl_and_calamine():
+    """The data rows' texts are written once in xl/sharedStrings.xml (its relationship and
+    content type declared) and read back as the same text, odd ones included."""
+    from python_calamine import CalamineWorkbook
+
+    from service.config import UnitConfig
+
+    odd = (
+        UnitConfig("SP", '  Xã <Phúc> & "Lộc"  ', " nhóm ", senders=("s@x.vn",)),
+        UnitConfig("EVIL", "=1+1", "@g", senders=("e@x.vn",)),
+    )
+    cfg = make_cfg(units=(*CFG.units, *odd))
+    data = render_export_xlsx([view_of(cfg, DAY, scenario())], cfg)
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml").decode()
+        assert 't="s"' in sheet and "Phúc" not in sheet
+        assert b"sharedStrings+xml" in z.read("[Content_Types].xml")
+        assert b'Target="sharedStrings.xml"' in z.read("xl/_rels/workbook.xml.rels")
+    by_openpyxl = [[c.value for c in r] for r in load_workbook(io.BytesIO(data)).active.iter_rows(values_only=False)]
+    by_calamine = CalamineWorkbook.from_filelike(io.BytesIO(data)).get_sheet_by_index(0).to_python()
+    texts = [(v, w) for r, q in zip(by_openpyxl, by_calamine) for v, w in zip(r, q) if isinstance(v, str)]
+    assert texts and all(v == w for v, w in texts)
+    names = {r[1]: (r[2], r[3]) for r in by_openpyxl[1:]}
+    assert names["SP"] == ('  Xã <Phúc> & "Lộc"  ', " nhóm ") and names["EVIL"] == ("=1+1", "@g")
+
+
 def test_money_values_keep_every_dong_in_the_workbook():
     messages = [msg("BHXH", at(DAY, 8), {("ngung_viec", "kinh_phi"): 1_234_567})]
     _, wb = book(messages=messages)
@@ -482,4 +508,28 @@ def test_xlsx_export_rows_made_once_per_value_are_the_rows_written_one_by_one():
     ]
     expected = "".join(_row_xml(r, n, styles) for n, r in enumerate(rows, start=2))
     assert "".join(_rows_xml(rows, styles)) == expected
-    assert "\x00" not in expected and 't="inlineStr"' in expected
+    assert "\x00" not in expected and 't="s"' in expected
+
+
+def test_xlsx_export_rows_of_groups_are_the_rows_joined():
+    """The rows written by groups (a head's cells joined once, a tail's leading texts once)
+    are the rows `head + tail` written one by one, the shared strings numbered alike:
+    heads and tails of other lengths, missing and equal values, hostile text."""
+    from openpyxl import Workbook as WriteOnlyBook
+
+    from service.outputs.export_xlsx import _groups_xml, _rows_xml, _RowStyles
+
+    ict = dt.timezone(dt.timedelta(hours=7))
+    when = dt.datetime(2021, 8, 11, 8, 5, tzinfo=ict)
+    groups = [
+        ([DAY, "A", "=1+1"], [["i", "Chỉ tiêu", Decimal("1.0")], ["i", "Chỉ tiêu", Decimal("1")], ["j", "x", 2]]),
+        ([DAY, "B\x00<&>\r", " spaced "], [[None, None, None], ["i", "Chỉ tiêu", None]]),
+        ([YESTERDAY, "A", when], [["i", "Chỉ tiêu"], ["i", "Chỉ tiêu", 3.5, True], []]),
+        ([DAY, "C", ""], [["i", "=1+1", Decimal("7")]]),
+    ]
+    rows = [head + tail for head, tails in groups for tail in tails]
+    by_rows = _RowStyles(WriteOnlyBook(write_only=True).create_sheet("x"))
+    by_groups = _RowStyles(WriteOnlyBook(write_only=True).create_sheet("x"))
+    expected = "".join(_rows_xml(rows, by_rows))
+    assert "".join(_groups_xml(groups, by_groups)) == expected
+    assert by_groups.strings == by_rows.strings and len(by_rows.strings) > 5
