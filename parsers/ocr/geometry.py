@@ -16,7 +16,10 @@ import numpy as np
 Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
+_FAINT_RULE = 230  # a flattened photo's pixel darker than this may be a faint grey rule
+_FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its rules are faint
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
+_LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
@@ -233,25 +236,53 @@ def _ink_count(mask: Gray, axis: int) -> np.ndarray[Any, np.dtype[np.int32]]:
     return np.asarray(sums, dtype=np.int32).ravel() // 255
 
 
-def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
-    None when there are no rules forming one."""
+    None when there are no rules forming one. `gray` (the flattened page `ink` was
+    made from), when given, is looked at again for a photo's faint rules."""
     quad = _table_quad(ink, leaning=False)
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
-    return quad if quad is not None else _table_quad(ink, leaning=True)
+    if quad is None:
+        quad = _table_quad(ink, leaning=True)
+    if quad is None and gray is not None:
+        # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
+        # and under a strong keystone the rules down lean several degrees: every pixel
+        # darker than the paper's light grey is taken, and rules down are looked for
+        # leaning either way
+        faint = np.asarray(cv2.compare(gray, _FAINT_RULE, cv2.CMP_LT), dtype=np.uint8)
+        quad = _table_quad(faint, leaning=True, leans=_LEANS)
+    return quad
 
 
 def _widened(ink: Gray, size: tuple[int, int]) -> Gray:
     return np.asarray(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8)
 
 
-def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) -> Gray:
+    """`rules_down`, also of rules leaning by each of `leans` degrees: the page sheared
+    so they stand upright, their rules found and sheared back."""
+    h, w = ink.shape
+    out = rules_down(ink, min_height)
+    for degrees in leans:
+        t = math.tan(math.radians(degrees))
+        m = np.array([[1.0, -t, max(0.0, t * h)], [0.0, 1.0, 0.0]], dtype=np.float64)
+        sheared = cv2.warpAffine(ink, m, (int(w + abs(t) * h) + 1, h), flags=cv2.INTER_NEAREST)
+        found = rules_down(np.asarray(sheared, dtype=np.uint8), min_height)
+        del sheared
+        back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        cv2.bitwise_or(out, back, dst=out)
+    return out
+
+
+def _table_quad(
+    ink: Gray, leaning: bool, leans: tuple[float, ...] = ()
+) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
     min_len = max(20, w // 40)
     if leaning:
         horiz = rules_across(_widened(ink, (1, 3)), min_len)
-        vert = rules_down(_widened(ink, (3, 1)), min_len)
+        vert = _rules_down_leaning(ink, min_len, leans) if leans else rules_down(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
@@ -555,8 +586,39 @@ def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.nda
 
 
 def straighten(gray: Gray) -> Gray:
-    """Rules across and down made straight (`_straighten_rows` both ways)."""
+    """Rules across and down made straight (`_straighten_rows` both ways), and a
+    photo's faint rules made solid (`_faint_rules_inked`)."""
     turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
     cols = _straighten_rows(turned)
     del turned
-    return np.ascontiguousarray(cols.T)
+    return _faint_rules_inked(np.ascontiguousarray(cols.T))
+
+
+def _faint_rules_inked(gray: Gray) -> Gray:
+    """A blurred photo's thin grey rules (lighter than Otsu's threshold takes as ink,
+    so the grid is found in dashes or not at all) made black, in place: long thin runs
+    of pixels darker than paper's light grey, across and down. A shadow's edge or a
+    dark band is no thin run (what stays after opening with a thick kernel is dropped);
+    print is never made lighter."""
+    h, w = gray.shape
+    faint = np.asarray(cv2.compare(gray, _FAINT_RULE, cv2.CMP_LT), dtype=np.uint8)
+    if not faint.any():
+        return gray
+    across, down = max(40, w // 15), max(20, h // 4)
+    seen = line_masks(binarize(gray), across, max(20, h // 20, w // 60))  # the rules print already shows
+    found: list[Gray] = []
+    new = total = 0
+    for size, thick, known in (((across, 1), (across, 9), seen[0]), ((1, down), (9, down), seen[1])):
+        thin = np.asarray(
+            cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8
+        )
+        wide = cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, thick))
+        cv2.subtract(thin, cv2.dilate(wide, np.ones((3, 3), dtype=np.uint8)), dst=thin)
+        total += cv2.countNonZero(thin)
+        new += cv2.countNonZero(cv2.subtract(thin, cv2.dilate(known, np.ones((9, 9), dtype=np.uint8))))
+        found.append(thin)
+    if new < _FAINT_SHARE * total:
+        return gray  # the rules are printed dark enough: left as they are
+    for thin in found:
+        gray[thin > 0] = 0
+    return gray
