@@ -250,9 +250,14 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
         # and under a strong keystone the rules down lean several degrees: every pixel
         # darker than the paper's light grey is taken, and rules down are looked for
         # leaning either way
-        faint = np.asarray(cv2.compare(gray, _FAINT_RULE, cv2.CMP_LT), dtype=np.uint8)
+        faint = _darker_than(gray, _FAINT_RULE)
         quad = _table_quad(faint, leaning=True, leans=_LEANS)
     return quad
+
+
+def _darker_than(gray: Gray, level: int) -> Gray:
+    """255 where `gray` is below `level`, else 0."""
+    return np.asarray(cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)[1], dtype=np.uint8)
 
 
 def _widened(ink: Gray, size: tuple[int, int]) -> Gray:
@@ -601,7 +606,7 @@ def _faint_rules_inked(gray: Gray) -> Gray:
     dark band is no thin run (what stays after opening with a thick kernel is dropped);
     print is never made lighter."""
     h, w = gray.shape
-    faint = np.asarray(cv2.compare(gray, _FAINT_RULE, cv2.CMP_LT), dtype=np.uint8)
+    faint = _darker_than(gray, _FAINT_RULE)
     if not faint.any():
         return gray
     across, down = max(40, w // 15), max(20, h // 4)
