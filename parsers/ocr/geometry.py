@@ -24,6 +24,8 @@ _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
+_SIDE_FIT = 3.0  # pixels off a table side's fitted line: still on it
+_SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be taken
 _SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
@@ -273,7 +275,7 @@ def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) ->
         t = math.tan(math.radians(degrees))
         m = np.array([[1.0, -t, max(0.0, t * h)], [0.0, 1.0, 0.0]], dtype=np.float64)
         sheared = cv2.warpAffine(ink, m, (int(w + abs(t) * h) + 1, h), flags=cv2.INTER_NEAREST)
-        found = rules_down(np.asarray(sheared, dtype=np.uint8), min_height)
+        found = rules_down(_widened(np.asarray(sheared, dtype=np.uint8), (3, 1)), min_height)
         del sheared
         back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
         cv2.bitwise_or(out, back, dst=out)
@@ -321,7 +323,108 @@ def _table_quad(
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
-    return quad
+    return _sides_fitted(quad, best, (x, y, bw, bh))
+
+
+def _sides_fitted(
+    quad: np.ndarray[Any, np.dtype[np.float32]], outline: np.ndarray[Any, np.dtype[Any]], box: tuple[int, int, int, int]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The table's corners where its four outer rules meet: each side a line fitted to
+    the outline's outermost points (`_outer_line`), so a corner a stamp or a shadow
+    cut off the outline (the hull then runs across the last row) is where the rules
+    would meet. A side is moved only outwards: a fitted line inside the hull's side
+    (a row or column rule) is never taken."""
+    x, y, bw, bh = box
+    mask = np.zeros((bh, bw), dtype=np.uint8)
+    cv2.drawContours(mask, [outline - np.array([x, y])], -1, 255, thickness=cv2.FILLED)
+    filled_cols = mask.max(axis=0) > 0
+    filled_rows = mask.max(axis=1) > 0
+    cols = np.flatnonzero(filled_cols)
+    rows = np.flatnonzero(filled_rows)
+    if cols.size < 10 or rows.size < 10:
+        return quad
+    top = (mask[:, cols] > 0).argmax(axis=0)
+    bottom = bh - 1 - (mask[::-1, cols] > 0).argmax(axis=0)
+    left = (mask[rows] > 0).argmax(axis=1)
+    right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
+    lines = (
+        _outer_line(cols + x, top + y),
+        _outer_line(cols + x, bottom + y),
+        _outer_line(rows + y, left + x),
+        _outer_line(rows + y, right + x),
+    )
+    tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
+    # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
+    sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
+    fitted: list[tuple[float, float]] = []
+    for i, a, b, along, sign in sides:
+        line = lines[i]
+        old = _line_through(a, b, along)
+        if line is None or old is None:
+            fitted.append(old if old is not None else (0.0, float(a[1 - along])))
+            continue
+        ends = (a[along], b[along])
+        inward = any(sign * (line[0] * t + line[1] - (old[0] * t + old[1])) < -_SIDE_SLACK for t in ends)
+        fitted.append(old if inward else line)
+    corners = [
+        _meet(fitted[0], fitted[2]),
+        _meet(fitted[0], fitted[3]),
+        _meet(fitted[1], fitted[3]),
+        _meet(fitted[1], fitted[2]),
+    ]
+    if any(c is None for c in corners):
+        return quad
+    out = np.array(corners, dtype=np.float32)
+    if np.abs(out - quad).max() > max(bw, bh) * 0.25:
+        return quad  # (never seen: lines meeting far off the outline)
+    return out
+
+
+def _line_through(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], along: int) -> tuple[float, float] | None:
+    """The line through `a` and `b` as (slope, offset) of the other coordinate over
+    coordinate `along` (0: y over x, 1: x over y)."""
+    da = float(b[along] - a[along])
+    if abs(da) < 1:
+        return None
+    k = float(b[1 - along] - a[1 - along]) / da
+    return k, float(a[1 - along]) - k * float(a[along])
+
+
+def _outer_line(t: np.ndarray[Any, np.dtype[Any]], v: np.ndarray[Any, np.dtype[Any]]) -> tuple[float, float] | None:
+    """The straight line (v = k t + c) most of the points (`t`, `v`) lie on, within
+    `_SIDE_FIT` pixels: pairs of points drawn evenly along `t` are tried, the line with
+    most points near it refitted by least squares on them. None when fewer than half
+    the points lie on any (an outline with no straight side)."""
+    t = t.astype(np.float64)
+    v = v.astype(np.float64)
+    picks = np.linspace(0, t.size - 1, num=min(16, t.size)).astype(int)
+    best: tuple[int, float, float] | None = None
+    for i in picks:
+        for j in picks:
+            if t[j] - t[i] < (t[-1] - t[0]) * 0.2:
+                continue
+            k = (v[j] - v[i]) / (t[j] - t[i])
+            c = v[i] - k * t[i]
+            n = int((np.abs(k * t + c - v) <= _SIDE_FIT).sum())
+            if best is None or n > best[0]:
+                best = (n, k, c)
+    if best is None or best[0] < t.size * 0.5:
+        return None
+    _, k, c = best
+    near = np.abs(k * t + c - v) <= _SIDE_FIT
+    k, c = np.polyfit(t[near], v[near], 1)
+    return float(k), float(c)
+
+
+def _meet(horizontal: tuple[float, float], vertical: tuple[float, float]) -> tuple[float, float] | None:
+    """Where y = a x + b meets x = c y + d."""
+    a, b = horizontal
+    c, d = vertical
+    den = 1.0 - a * c
+    if abs(den) < 1e-6:
+        return None
+    yy = (a * d + b) / den
+    return c * yy + d, yy
 
 
 def warp_quad(gray: Gray, quad: np.ndarray[Any, np.dtype[np.float32]], pad: int, pad_bottom: int = 0) -> Gray:
