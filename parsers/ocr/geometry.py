@@ -26,6 +26,7 @@ _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
 _SIDE_FIT = 3.0  # pixels off a table side's fitted line: still on it
 _SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be taken
+_CUT_CORNER = 8.0  # pixels the hull's side lies inside its fitted rule at one end: a corner cut off
 _SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
@@ -332,8 +333,10 @@ def _sides_fitted(
     """The table's corners where its four outer rules meet: each side a line fitted to
     the outline's outermost points (`_outer_line`), so a corner a stamp or a shadow
     cut off the outline (the hull then runs across the last row) is where the rules
-    would meet. A side is moved only outwards: a fitted line inside the hull's side
-    (a row or column rule) is never taken."""
+    would meet. A side is moved only outwards, and only where the hull's side is well
+    inside the rule at one end (a cut corner): a fitted line inside the hull's side (a
+    row or column rule) is never taken, and a side the hull already follows is kept
+    as it is."""
     x, y, bw, bh = box
     mask = np.zeros((bh, bw), dtype=np.uint8)
     cv2.drawContours(mask, [outline - np.array([x, y])], -1, 255, thickness=cv2.FILLED)
@@ -363,9 +366,9 @@ def _sides_fitted(
         if line is None or old is None:
             fitted.append(old if old is not None else (0.0, float(a[1 - along])))
             continue
-        ends = (a[along], b[along])
-        inward = any(sign * (line[0] * t + line[1] - (old[0] * t + old[1])) < -_SIDE_SLACK for t in ends)
-        fitted.append(old if inward else line)
+        moved = [sign * (line[0] * t + line[1] - (old[0] * t + old[1])) for t in (a[along], b[along])]
+        cut = min(moved) >= -_SIDE_SLACK and max(moved) >= _CUT_CORNER
+        fitted.append(line if cut else old)
     corners = [
         _meet(fitted[0], fitted[2]),
         _meet(fitted[0], fitted[3]),
