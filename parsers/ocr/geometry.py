@@ -26,7 +26,7 @@ _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
 _SIDE_FIT = 3.0  # pixels off a table side's fitted line: still on it
 _SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be taken
-_CUT_CORNER = 8.0  # pixels the hull's side lies inside its fitted rule at one end: a corner cut off
+_CUT_CORNER = 16.0  # pixels the hull's side lies inside its fitted rule at one end: a corner cut off
 _SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 

@@ -18,8 +18,9 @@ def _faint_leaning_table() -> np.ndarray:
     gray = np.full((1800, 2400), 255, dtype=np.uint8)
     lean = math.tan(math.radians(6))
     ys = (600, 660, 700, 750, 800, 850)
-    for y in ys:
-        cv2.line(gray, (300, y), (2100, y), 205, 1)
+    for y in ys:  # from the first rule down to the last, where they pass
+        shift = int(lean * (y - ys[0]))
+        cv2.line(gray, (300 + shift, y), (2100 + shift, y), 205, 1)
     for x in (300, 380, 1000, 1250, 1500, 1750, 2100):
         cv2.line(gray, (x, ys[0]), (int(x + lean * (ys[-1] - ys[0])), ys[-1]), 205, 1)
     return gray
