@@ -101,7 +101,7 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     deadline.check()
     gray = geometry.rotate(gray, geometry.skew_angle(geometry.binarize(gray)))
     release_memory()  # the small blocks the steps so far freed (~20 MiB of heap on 12 megapixels)
-    quad = geometry.table_quad(geometry.binarize(gray))
+    quad = geometry.table_quad(geometry.binarize(gray), gray)
     if quad is None:
         return Sheet(name, {})
     top = int(min(quad[0][1], quad[1][1]))

@@ -16,11 +16,17 @@ import numpy as np
 Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
+_FAINT_RULE = 230  # a flattened photo's pixel darker than this may be a faint grey rule
+_FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its rules are faint
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
+_LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
+_SIDE_FIT = 3.0  # pixels off a table side's fitted line: still on it
+_SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be taken
+_CUT_CORNER = 16.0  # pixels the hull's side lies inside its fitted rule at one end: a corner cut off
 _SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
 
@@ -233,25 +239,58 @@ def _ink_count(mask: Gray, axis: int) -> np.ndarray[Any, np.dtype[np.int32]]:
     return np.asarray(sums, dtype=np.int32).ravel() // 255
 
 
-def table_quad(ink: Gray) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
-    None when there are no rules forming one."""
+    None when there are no rules forming one. `gray` (the flattened page `ink` was
+    made from), when given, is looked at again for a photo's faint rules."""
     quad = _table_quad(ink, leaning=False)
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
-    return quad if quad is not None else _table_quad(ink, leaning=True)
+    if quad is None:
+        quad = _table_quad(ink, leaning=True)
+    if quad is None and gray is not None:
+        # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
+        # and under a strong keystone the rules down lean several degrees: every pixel
+        # darker than the paper's light grey is taken, and rules down are looked for
+        # leaning either way
+        faint = _darker_than(gray, _FAINT_RULE)
+        quad = _table_quad(faint, leaning=True, leans=_LEANS)
+    return quad
+
+
+def _darker_than(gray: Gray, level: int) -> Gray:
+    """255 where `gray` is below `level`, else 0."""
+    return np.asarray(cv2.threshold(gray, level - 1, 255, cv2.THRESH_BINARY_INV)[1], dtype=np.uint8)
 
 
 def _widened(ink: Gray, size: tuple[int, int]) -> Gray:
     return np.asarray(cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8)
 
 
-def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) -> Gray:
+    """`rules_down`, also of rules leaning by each of `leans` degrees: the page sheared
+    so they stand upright, their rules found and sheared back."""
+    h, w = ink.shape
+    out = rules_down(ink, min_height)
+    for degrees in leans:
+        t = math.tan(math.radians(degrees))
+        m = np.array([[1.0, -t, max(0.0, t * h)], [0.0, 1.0, 0.0]], dtype=np.float64)
+        sheared = cv2.warpAffine(ink, m, (int(w + abs(t) * h) + 1, h), flags=cv2.INTER_NEAREST)
+        found = rules_down(_widened(np.asarray(sheared, dtype=np.uint8), (3, 1)), min_height)
+        del sheared
+        back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        cv2.bitwise_or(out, back, dst=out)
+    return out
+
+
+def _table_quad(
+    ink: Gray, leaning: bool, leans: tuple[float, ...] = ()
+) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
     min_len = max(20, w // 40)
     if leaning:
         horiz = rules_across(_widened(ink, (1, 3)), min_len)
-        vert = rules_down(_widened(ink, (3, 1)), min_len)
+        vert = _rules_down_leaning(ink, min_len, leans) if leans else rules_down(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
@@ -285,7 +324,110 @@ def _table_quad(ink: Gray, leaning: bool) -> np.ndarray[Any, np.dtype[np.float32
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
-    return quad
+    return _sides_fitted(quad, best, (x, y, bw, bh))
+
+
+def _sides_fitted(
+    quad: np.ndarray[Any, np.dtype[np.float32]], outline: np.ndarray[Any, np.dtype[Any]], box: tuple[int, int, int, int]
+) -> np.ndarray[Any, np.dtype[np.float32]]:
+    """The table's corners where its four outer rules meet: each side a line fitted to
+    the outline's outermost points (`_outer_line`), so a corner a stamp or a shadow
+    cut off the outline (the hull then runs across the last row) is where the rules
+    would meet. A side is moved only outwards, and only where the hull's side is well
+    inside the rule at one end (a cut corner): a fitted line inside the hull's side (a
+    row or column rule) is never taken, and a side the hull already follows is kept
+    as it is."""
+    x, y, bw, bh = box
+    mask = np.zeros((bh, bw), dtype=np.uint8)
+    cv2.drawContours(mask, [outline - np.array([x, y])], -1, 255, thickness=cv2.FILLED)
+    filled_cols = mask.max(axis=0) > 0
+    filled_rows = mask.max(axis=1) > 0
+    cols = np.flatnonzero(filled_cols)
+    rows = np.flatnonzero(filled_rows)
+    if cols.size < 10 or rows.size < 10:
+        return quad
+    top = (mask[:, cols] > 0).argmax(axis=0)
+    bottom = bh - 1 - (mask[::-1, cols] > 0).argmax(axis=0)
+    left = (mask[rows] > 0).argmax(axis=1)
+    right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
+    lines = (
+        _outer_line(cols + x, top + y),
+        _outer_line(cols + x, bottom + y),
+        _outer_line(rows + y, left + x),
+        _outer_line(rows + y, right + x),
+    )
+    tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
+    # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
+    sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
+    fitted: list[tuple[float, float]] = []
+    for i, a, b, along, sign in sides:
+        line = lines[i]
+        old = _line_through(a, b, along)
+        if line is None or old is None:
+            fitted.append(old if old is not None else (0.0, float(a[1 - along])))
+            continue
+        moved = [sign * (line[0] * t + line[1] - (old[0] * t + old[1])) for t in (a[along], b[along])]
+        cut = min(moved) >= -_SIDE_SLACK and max(moved) >= _CUT_CORNER
+        fitted.append(line if cut else old)
+    corners = [
+        _meet(fitted[0], fitted[2]),
+        _meet(fitted[0], fitted[3]),
+        _meet(fitted[1], fitted[3]),
+        _meet(fitted[1], fitted[2]),
+    ]
+    if any(c is None for c in corners):
+        return quad
+    out = np.array(corners, dtype=np.float32)
+    if np.abs(out - quad).max() > max(bw, bh) * 0.25:
+        return quad  # (never seen: lines meeting far off the outline)
+    return out
+
+
+def _line_through(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], along: int) -> tuple[float, float] | None:
+    """The line through `a` and `b` as (slope, offset) of the other coordinate over
+    coordinate `along` (0: y over x, 1: x over y)."""
+    da = float(b[along] - a[along])
+    if abs(da) < 1:
+        return None
+    k = float(b[1 - along] - a[1 - along]) / da
+    return k, float(a[1 - along]) - k * float(a[along])
+
+
+def _outer_line(t: np.ndarray[Any, np.dtype[Any]], v: np.ndarray[Any, np.dtype[Any]]) -> tuple[float, float] | None:
+    """The straight line (v = k t + c) most of the points (`t`, `v`) lie on, within
+    `_SIDE_FIT` pixels: pairs of points drawn evenly along `t` are tried, the line with
+    most points near it refitted by least squares on them. None when fewer than half
+    the points lie on any (an outline with no straight side)."""
+    t = t.astype(np.float64)
+    v = v.astype(np.float64)
+    picks = np.linspace(0, t.size - 1, num=min(16, t.size)).astype(int)
+    best: tuple[int, float, float] | None = None
+    for i in picks:
+        for j in picks:
+            if t[j] - t[i] < (t[-1] - t[0]) * 0.2:
+                continue
+            k = (v[j] - v[i]) / (t[j] - t[i])
+            c = v[i] - k * t[i]
+            n = int((np.abs(k * t + c - v) <= _SIDE_FIT).sum())
+            if best is None or n > best[0]:
+                best = (n, k, c)
+    if best is None or best[0] < t.size * 0.5:
+        return None
+    _, k, c = best
+    near = np.abs(k * t + c - v) <= _SIDE_FIT
+    k, c = np.polyfit(t[near], v[near], 1)
+    return float(k), float(c)
+
+
+def _meet(horizontal: tuple[float, float], vertical: tuple[float, float]) -> tuple[float, float] | None:
+    """Where y = a x + b meets x = c y + d."""
+    a, b = horizontal
+    c, d = vertical
+    den = 1.0 - a * c
+    if abs(den) < 1e-6:
+        return None
+    yy = (a * d + b) / den
+    return c * yy + d, yy
 
 
 def warp_quad(gray: Gray, quad: np.ndarray[Any, np.dtype[np.float32]], pad: int, pad_bottom: int = 0) -> Gray:
@@ -555,8 +697,39 @@ def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.nda
 
 
 def straighten(gray: Gray) -> Gray:
-    """Rules across and down made straight (`_straighten_rows` both ways)."""
+    """Rules across and down made straight (`_straighten_rows` both ways), and a
+    photo's faint rules made solid (`_faint_rules_inked`)."""
     turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
     cols = _straighten_rows(turned)
     del turned
-    return np.ascontiguousarray(cols.T)
+    return _faint_rules_inked(np.ascontiguousarray(cols.T))
+
+
+def _faint_rules_inked(gray: Gray) -> Gray:
+    """A blurred photo's thin grey rules (lighter than Otsu's threshold takes as ink,
+    so the grid is found in dashes or not at all) made black, in place: long thin runs
+    of pixels darker than paper's light grey, across and down. A shadow's edge or a
+    dark band is no thin run (what stays after opening with a thick kernel is dropped);
+    print is never made lighter."""
+    h, w = gray.shape
+    faint = _darker_than(gray, _FAINT_RULE)
+    if not faint.any():
+        return gray
+    across, down = max(40, w // 15), max(20, h // 4)
+    seen = line_masks(binarize(gray), across, max(20, h // 20, w // 60))  # the rules print already shows
+    found: list[Gray] = []
+    new = total = 0
+    for size, thick, known in (((across, 1), (across, 9), seen[0]), ((1, down), (9, down), seen[1])):
+        thin = np.asarray(
+            cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, size)), dtype=np.uint8
+        )
+        wide = cv2.morphologyEx(faint, cv2.MORPH_OPEN, cv2.getStructuringElement(cv2.MORPH_RECT, thick))
+        cv2.subtract(thin, cv2.dilate(wide, np.ones((3, 3), dtype=np.uint8)), dst=thin)
+        total += cv2.countNonZero(thin)
+        new += cv2.countNonZero(cv2.subtract(thin, cv2.dilate(known, np.ones((9, 9), dtype=np.uint8))))
+        found.append(thin)
+    if new < _FAINT_SHARE * total:
+        return gray  # the rules are printed dark enough: left as they are
+    for thin in found:
+        gray[thin > 0] = 0
+    return gray

@@ -592,9 +592,9 @@ def test_the_first_grey_page_is_freed_once_the_next_step_has_its_copy(monkeypatc
     seen: list[bool] = []
     real_quad = geometry.table_quad
 
-    def checking_quad(ink):  # type: ignore[no-untyped-def]
+    def checking_quad(ink, *rest):  # type: ignore[no-untyped-def]
         seen.append(all(ref() is None for ref in firsts))
-        return real_quad(ink)
+        return real_quad(ink, *rest)
 
     import parsers.ocr as ocr
 
