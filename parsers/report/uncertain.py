@@ -18,6 +18,7 @@ flagged, the chosen ones with their own reason.
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
@@ -34,6 +35,7 @@ from parsers.report.values import Reading
 CONFIDENCE_THRESHOLD: Final = 0.80
 MERGED_CELLS: Final = "merged_cells"  # reason: the cell spans two rows or two measures
 UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no measure claims
+UNMATCHED_ROW: Final = "unmatched_row"  # reason: a figure in a row whose label matches no indicator
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
@@ -42,6 +44,8 @@ TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alon
 # unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
 # chooses no reading: it would choose the misread that matches its own.
 TOTAL_MIN_CONFIDENCE: Final = 0.3
+# a figure as a cell holds it, digits and separators only ('1.234', '155,82', '-')
+_BARE_FIGURE: Final = re.compile(r"[\d.,\s-]*\d[\d.,\s-]*")
 # combinations of readings tried for one column at most (a photo's few unsure cells)
 _MAX_COMBINATIONS: Final = 4096
 
@@ -202,6 +206,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     cells = table.sheet.cells
     reasons: dict[tuple[str, str], str] = {}
     layout = _misplaced(table, index, reading, reasons)
+    layout.extend(_unmatched_rows(table, index, reading))
     _above_a_row_without_label(table, index, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
@@ -356,6 +361,56 @@ def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[t
         mcode = owner.get(c, "")
         column = index.measures[mcode].label if mcode else (_heading(table, c) or column_letter(c))
         name(ind, mcode, column, cell.text, cell.coordinate, UNCLAIMED_COLUMN)
+    return problems
+
+
+def _unmatched_rows(table: Table, index: FormIndex, reading: Reading) -> list[Problem]:
+    """Name each figure of a data row whose label was read but matches no indicator of
+    the form ('Sạo cứu đéi' for 'Gạo cứu đói', a label a stamp or a blurred photo
+    garbled): the row is not taken, and its figures are named by the label as read and
+    their column, never dropped unnamed. A row with no label at all is
+    `_above_a_row_without_label`'s; a subtotal ('Cộng') names nothing."""
+    cells = table.sheet.cells
+    labels = {r for r, _, _ in table.rows}
+    total_row = _total_row(table, index)
+    columns = {m.col: code for code, m in table.columns.items()}
+    # a row above the first matched one was taken into the header block: it is a data
+    # row only when every cell it has under a measure is a bare figure (no heading words)
+    above = {
+        r
+        for r in range(table.header_top + 1, table.first_data_row)
+        if (under := [cells[(r, c)].text for c in columns if (r, c) in cells])
+        and all(_BARE_FIGURE.fullmatch(t.strip()) for t in under)
+    }
+    problems: list[Problem] = []
+    for (r, c), cell in sorted(cells.items()):
+        mcode = columns.get(c)
+        if mcode is None or r in labels or r == total_row:
+            continue
+        if r < table.first_data_row and r not in above:
+            continue
+        if not any(ch.isdigit() for ch in cell.text):
+            continue
+        label = cells.get((r, table.label_col))
+        text = " ".join(label.text.split()) if label is not None else ""
+        if sum(ch.isalpha() for ch in text) < 2 or index.match_indicator(text) is TOTAL:
+            continue
+        problems.append(
+            Problem(
+                "uncertain_figure",
+                {
+                    "file": reading.filename,
+                    "row": text,
+                    "column": index.measures[mcode].label,
+                    "text": cell.text,
+                    "page": str(cell.page) if cell.page is not None else "",
+                    "cell": cell.coordinate,
+                    "reason": UNMATCHED_ROW,
+                    "indicator_code": "",
+                    "measure_code": mcode,
+                },
+            )
+        )
     return problems
 
 

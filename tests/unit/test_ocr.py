@@ -848,3 +848,21 @@ def test_a_row_above_figures_with_no_label_cell_is_flagged_whole() -> None:
     assert ("tre_em_f0_f1", "de_nghi") not in reasons  # a row with its own label: as before
     # every row labelled: nothing flagged
     assert _reasons(_recognised([HEADER, *ROWS.values()])) == {}
+
+
+def test_a_row_whose_label_matches_no_indicator_names_its_figures() -> None:
+    # a label garbled by a stamp or a blurred photo: the row is not taken, and each of
+    # its figures is named by the label as read, never dropped unnamed
+    garbled = ["Hỗ trợ hậ kỉnh đaonh", "83", "68", "204"]
+    result = _recognised([HEADER, garbled, *list(ROWS.values())[1:]])
+    assert "ho_kinh_doanh" not in result.values
+    named = [p.params for p in result.problems if p.params.get("reason") == "unmatched_row"]
+    assert {(p["row"], p["text"]) for p in named} == {("Hỗ trợ hậ kỉnh đaonh", t) for t in ("83", "68", "204")}
+    assert {p["measure_code"] for p in named} == {"de_nghi", "phe_duyet", "kinh_phi"}
+    # the same row between two matched rows
+    middle = _recognised([HEADER, list(ROWS.values())[1], garbled, list(ROWS.values())[2], TOTAL])
+    named = [p.params for p in middle.problems if p.params.get("reason") == "unmatched_row"]
+    assert {p["text"] for p in named} == {"83", "68", "204"}
+    # a total row and every row matched: nothing named
+    clean = _recognised([HEADER, *ROWS.values(), TOTAL])
+    assert not [p for p in clean.problems if p.params.get("reason") == "unmatched_row"]
