@@ -72,13 +72,11 @@ def test_a_single_scanned_message_is_analysed_in_a_worker_process(monkeypatch):
         analyser.close()
 
 
-def test_a_photo_that_comes_again_is_recognised_once(monkeypatch):
+def _count_reads(monkeypatch) -> list[str]:
+    """The names of the files parsers.report.read_attachment reads from now on."""
     import parsers.report
-    from service.ingest import analysis
-    from service.ingest.analysis import analyse_message
 
-    monkeypatch.setattr(analysis, "_recognised", {})
-    calls = []
+    calls: list[str] = []
     real = parsers.report.read_attachment
 
     def counted(filename, *args, **kwargs):
@@ -86,6 +84,15 @@ def test_a_photo_that_comes_again_is_recognised_once(monkeypatch):
         return real(filename, *args, **kwargs)
 
     monkeypatch.setattr(parsers.report, "read_attachment", counted)
+    return calls
+
+
+def test_a_photo_that_comes_again_is_recognised_once(monkeypatch):
+    from service.ingest import analysis
+    from service.ingest.analysis import analyse_message
+
+    monkeypatch.setattr(analysis, "_recognised", {})
+    calls = _count_reads(monkeypatch)
     routing = routing_for(load_config(EXAMPLE_CONFIG, require_secrets=False))
     day = dt.date(2021, 8, 11)
     photo = _png()
@@ -119,7 +126,6 @@ def test_a_recognition_started_from_the_first_reading_is_the_full_reading():
 def test_the_recognition_reads_again_only_what_the_first_reading_left(monkeypatch):
     """A spreadsheet beside a photo: the full reading started from the first one reads the
     photo alone, and is the reading of the whole message."""
-    import parsers.report
     from service.ingest import analysis
     from service.ingest.workers import _analyse_safely
     from tests.mailbuilders import XLSX, report_workbook
@@ -133,14 +139,7 @@ def test_the_recognition_reads_again_only_what_the_first_reading_left(monkeypatc
     assert first.pending == ("anh-1.png",) and first.attachments[0].result.outcome == "read"
     full = _analyse_safely(raw, routing, day, recognise=True)
     monkeypatch.setattr(analysis, "_recognised", {})
-    calls = []
-    real = parsers.report.read_attachment
-
-    def counted(filename, *args, **kwargs):
-        calls.append(filename)
-        return real(filename, *args, **kwargs)
-
-    monkeypatch.setattr(parsers.report, "read_attachment", counted)
+    calls = _count_reads(monkeypatch)
     assert _analyse_safely(b"", routing, day, True, first) == full
     assert calls == ["anh-1.png"]
 
