@@ -67,18 +67,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """Apply every pending migration (idempotent; safe with several processes starting at once).
 
     A database already at the head is left alone without importing Alembic: one query
-    instead of building Alembic's view of every script on each command's start.
+    instead of building Alembic's view of every script on each command's start. On a
+    SQLite file that query is made under the creation lock too: a process that found the
+    file just made by another (the daemon and the HEALTHCHECK started together) waits
+    until that one has created and set it up, instead of reading a half-made file
+    ("database is locked" when both set its journal mode at once).
     """
-    if revision == "head" and not _sqlite_file_missing(engine):
-        heads = head_revisions()
-        if heads is not None and stored_revisions(engine) == heads:
-            return
+    with _sqlite_creation_lock(engine):
+        if revision == "head" and not _sqlite_file_missing(engine):
+            heads = head_revisions()
+            if heads is not None and stored_revisions(engine) == heads:
+                return
+        _migrate(engine, revision)
+
+
+def _migrate(engine: Engine, revision: str) -> None:
     from alembic import command
     from alembic.config import Config as AlembicConfig
 
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(MIGRATIONS))
-    with _sqlite_creation_lock(engine), engine.begin() as conn:
+    with engine.begin() as conn:
         if conn.dialect.name == "postgresql":
             # Two instances starting together must not both create the tables.
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(4242068)")
