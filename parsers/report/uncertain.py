@@ -270,22 +270,40 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         if cell is not None and (ind, mcode) in reading.chosen:
             cell = replace(cell, text=reading.chosen[(ind, mcode)])  # the reading presented
         problems.append(
-            Problem(
-                "uncertain_figure",
-                {
-                    "file": reading.filename,
-                    "row": index.indicators[ind].label if ind in index.indicators else ind,
-                    "column": index.measures[mcode].label if mcode in index.measures else mcode,
-                    "text": cell.text if cell is not None else "",
-                    "page": str(cell.page) if cell is not None and cell.page is not None else "",
-                    "cell": coord,
-                    "reason": reason,
-                    "indicator_code": ind,
-                    "measure_code": mcode,
-                },
+            _named(
+                reading,
+                index.indicators[ind].label if ind in index.indicators else ind,
+                index.measures[mcode].label if mcode in index.measures else mcode,
+                cell.text if cell is not None else "",
+                cell,
+                coord,
+                reason,
+                ind,
+                mcode,
             )
         )
     return problems
+
+
+def _named(
+    reading: Reading, row: str, column: str, text: str, cell: Cell | None, coord: str, reason: str, ind: str, mcode: str
+) -> Problem:
+    """The `uncertain_figure` problem naming one figure: its file, row, column, text as
+    read, page and cell, and why."""
+    return Problem(
+        "uncertain_figure",
+        {
+            "file": reading.filename,
+            "row": row,
+            "column": column,
+            "text": text,
+            "page": str(cell.page) if cell is not None and cell.page is not None else "",
+            "cell": coord,
+            "reason": reason,
+            "indicator_code": ind,
+            "measure_code": mcode,
+        },
+    )
 
 
 def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[tuple[str, str], str]) -> list[Problem]:
@@ -318,22 +336,7 @@ def _misplaced(table: Table, index: FormIndex, reading: Reading, reasons: dict[t
             return
         named.add((ind, mcode))
         cell = sheet.cells.get(_split(coord))
-        problems.append(
-            Problem(
-                "uncertain_figure",
-                {
-                    "file": reading.filename,
-                    "row": index.indicators[ind].label,
-                    "column": column,
-                    "text": text,
-                    "page": str(cell.page) if cell is not None and cell.page is not None else "",
-                    "cell": coord,
-                    "reason": reason,
-                    "indicator_code": ind,
-                    "measure_code": mcode,
-                },
-            )
-        )
+        problems.append(_named(reading, index.indicators[ind].label, column, text, cell, coord, reason, ind, mcode))
 
     spanned: set[tuple[int, int]] = set()
     for r1, c1, r2, c2 in sheet.merged:
@@ -395,22 +398,8 @@ def _unmatched_rows(table: Table, index: FormIndex, reading: Reading) -> list[Pr
         text = " ".join(label.text.split()) if label is not None else ""
         if sum(ch.isalpha() for ch in text) < 2 or index.match_indicator(text) is TOTAL:
             continue
-        problems.append(
-            Problem(
-                "uncertain_figure",
-                {
-                    "file": reading.filename,
-                    "row": text,
-                    "column": index.measures[mcode].label,
-                    "text": cell.text,
-                    "page": str(cell.page) if cell.page is not None else "",
-                    "cell": cell.coordinate,
-                    "reason": UNMATCHED_ROW,
-                    "indicator_code": "",
-                    "measure_code": mcode,
-                },
-            )
-        )
+        column = index.measures[mcode].label
+        problems.append(_named(reading, text, column, cell.text, cell, cell.coordinate, UNMATCHED_ROW, "", mcode))
     return problems
 
 
