@@ -68,7 +68,7 @@ from storage.messages import (
     message_by_sha,
     message_id_counts,
     pending_recognitions,
-    rewrite_message,
+    replace_reading,
 )
 from storage.records import MessageRecord
 
@@ -721,7 +721,7 @@ class Ingestor:
         with self._session() as session:
             if not claim_pending(session, pk):
                 return None
-            rewrite_message(session, pk, day, *analysis_rows(analysis, self.clock()), reports=report_rows(analysis))
+            replace_reading(session, pk, day, *analysis_rows(analysis, self.clock()), reports=report_rows(analysis))
             settle_waiting(session, pk, server_action(analysis.kind, False, bool(imap and imap.processed_folder)))
             failpoint("recognised")
             self._commit(session)
