@@ -248,7 +248,6 @@ def replace_reading(
     )
 
 
-
 def pending_recognitions(session: Session) -> list[tuple[int, str, dt.datetime]]:
     """(id, archive path, arrival) of the messages stored awaiting recognition, oldest first."""
     rows = session.execute(
