@@ -66,17 +66,23 @@ PRELOAD = (
 # An attachment that may need recognition, told from the raw message without parsing it:
 # a PDF or image by its type or name, a TNEF winmail.dat (it may hold one), or a base64
 # body line that starts a PDF (%PDF-), JPEG, PNG or TIFF whatever the part is called.
-_RECOGNITION_HINT = re.compile(
-    rb"(?im)^content-type:[ \t]*(?:image/|application/(?:pdf|x-pdf|ms-tnef|vnd\.ms-tnef))"
-    rb"|name\*?=[^;\r\n]*\.(?:pdf|jpe?g|png|tiff?|bmp|gif|webp|heic|dat)\b"
-    rb"|^(?:JVBERi0|/9j/|iVBORw0KGgo|SUkqA|TU0AK)"
+# Searched in the message lower-cased (ASCII letters only: as ignoring their case), a
+# line's start as the line end before it: each pattern then begins with a literal the
+# search skips to, ~8x faster than one case-blind pattern tried at every byte.
+_LINE_HINT = (
+    rb"content-type:[ \t]*(?:image/|application/(?:pdf|x-pdf|ms-tnef|vnd\.ms-tnef))"
+    rb"|(?:jvberi0|/9j/|ivborw0kggo|sukqa|tu0ak)"
 )
+_HINT_FIRST_LINE = re.compile(_LINE_HINT)
+_HINT_LINE = re.compile(rb"\n(?:" + _LINE_HINT + rb")")
+_HINT_NAME = re.compile(rb"name\*?=[^;\r\n]*\.(?:pdf|jpe?g|png|tiff?|bmp|gif|webp|heic|dat)\b")
 
 
 def may_need_recognition(raw: bytes) -> bool:
     """Whether a message may carry a scan or photo (a PDF or image attachment): cheap,
     and erring towards yes (a text PDF or an inline logo only costs a trip to a worker)."""
-    return _RECOGNITION_HINT.search(raw) is not None
+    low = raw.lower()
+    return bool(_HINT_FIRST_LINE.match(low) or _HINT_LINE.search(low) or _HINT_NAME.search(low))
 
 
 class Analyser:
@@ -100,6 +106,7 @@ class Analyser:
         self.workers = workers if workers is not None else min(os.cpu_count() or 1, MAX_WORKERS)
         self._pool: ProcessPoolExecutor | None = None  # spreadsheets and bodies of big batches
         self._scan_pool: ProcessPoolExecutor | None = None  # messages that may need recognition
+        self._warmed: ProcessPoolExecutor | None = None  # the scan pool told to load OpenCV (`warm_recognition`)
         self._pools = threading.Lock()  # the poll and the recognition job share the pools
         self._recognising = 0  # recognitions handed to the scan pool and not finished
         self._tasks = itertools.count()  # the chunks of big batches, in order (`_reader_for`)
@@ -159,13 +166,18 @@ class Analyser:
 
     @property
     def recognition_started(self) -> bool:
-        return self._scan_pool is not None
+        """Whether the recognition worker runs and was told to load OpenCV and Tesseract."""
+        pool = self._scan_pool
+        return pool is not None and pool is self._warmed
 
     def warm_recognition(self) -> None:
-        """Start the recognition worker now, so it has loaded its libraries by the time the
-        poll hands it a scan (`recognise`)."""
-        if self.workers >= 1 and self._scan_pool is None:
-            self._get_pool(True).submit(_warm_up)
+        """Start the recognition worker now (or have the running one, which may have
+        read spreadsheets only, load its libraries), so it has loaded them by the time
+        the poll hands it a scan (`recognise`)."""
+        if self.workers >= 1 and not self.recognition_started:
+            pool = self._get_pool(True)
+            pool.submit(_load_recognition)
+            self._warmed = pool
 
     def _in_worker(
         self, scan: bool, raw: bytes, day: dt.date, recognise: bool = True, first: Analysis | None = None
@@ -375,20 +387,34 @@ _tokens = itertools.count(1)
 
 
 def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bool) -> None:
-    """In a new worker: `_watch_parent`; the routing kept for every message it analyses;
-    in one that may recognise scans, page arrays given back to the system as soon as they
-    are freed (parsers.ocr.pages.tune_allocator)."""
+    """In a new worker: `_watch_parent`; the routing kept for every message it analyses.
+    The one that may recognise scans (`recognition`) loads what that needs only when told
+    to (`_load_recognition`): until then it reads spreadsheets like the others, and a poll
+    with no scan or photo never imports OpenCV (0.15 s of CPU, ~37 MB)."""
     _watch_parent(parent_pid)
     _routings[token] = routing
-    if recognition:
+
+
+_recognition_loaded = False
+
+
+def _load_recognition() -> None:
+    """In the recognition worker, before its first scan (`warm_recognition`, or the first
+    message it is to recognise): OpenCV imported, and page arrays given back to the
+    system as soon as they are freed (parsers.ocr.pages.tune_allocator)."""
+    global _recognition_loaded
+    if not _recognition_loaded:
         from parsers.ocr.pages import tune_allocator
 
         tune_allocator()
+        _recognition_loaded = True
 
 
 def _analyse_in_worker(
     token: int, raw: bytes, day: dt.date, recognise: bool, first: Analysis | None = None
 ) -> Analysis:
+    if recognise:
+        _load_recognition()
     return _analyse_safely(raw, _routings[token], day, recognise, first)
 
 
@@ -428,8 +454,7 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _warm_up() -> None:
-    """In a new recognition worker: its modules are imported by unpickling this (the readers,
-    OpenCV, Tesseract's bindings); nothing else to do."""
+    """In a new worker: nothing; it starts (the fork server has imported the readers)."""
 
 
 def _analyse_safely(

@@ -192,3 +192,60 @@ def test_the_recognising_worker_is_one_of_the_two_readers(monkeypatch):
         assert any(sent_to_scan_pool)  # done: it reads again
     finally:
         analyser.close()
+
+
+def _opencv_loaded() -> bool:
+    import sys
+
+    return "cv2" in sys.modules
+
+
+def test_the_recognising_worker_loads_opencv_only_for_a_scan():
+    """A batch of spreadsheets read in part by the scan pool's worker does not make it
+    import OpenCV; a scan or `warm_recognition` does, once."""
+    cfg = load_config(EXAMPLE_CONFIG, require_secrets=False)
+    analyser = Analyser(routing_for(cfg), workers=2)
+    day = dt.date(2021, 8, 11)
+    items = [(simple_report(de_nghi=i), day) for i in range(16)]
+    try:
+        analyser.analyse(items, recognise=False)
+        assert analyser._scan_pool is not None and not analyser.recognition_started
+        assert not analyser._scan_pool.submit(_opencv_loaded).result()
+        analyser.warm_recognition()
+        assert analyser.recognition_started
+        assert analyser._scan_pool.submit(_opencv_loaded).result()
+        analyser.retire_recognition()
+        assert not analyser.recognition_started
+        # a new worker, started to read, loads it for its first scan
+        analyser.analyse(items, recognise=False)
+        assert not analyser._scan_pool.submit(_opencv_loaded).result()
+        raw = email_bytes(attachments=[("anh-1.png", "image/png", _png())])
+        [photo] = analyser.analyse([(raw, day)])
+        assert photo.attachments[0].result.source == "photo"
+        assert analyser._scan_pool.submit(_opencv_loaded).result()
+    finally:
+        analyser.close()
+
+
+def test_a_message_that_may_carry_a_scan_is_told_whatever_the_case_and_line():
+    from service.ingest.workers import may_need_recognition
+
+    may = [
+        b"Content-Type: IMAGE/png\r\n\r\nx",  # the first line
+        b"Subject: a\r\ncontent-TYPE:\t application/PDF\r\n\r\n",
+        b"Subject: a\nContent-Type: application/vnd.ms-tnef\n\n",
+        b'Content-Disposition: attachment; filename="Bao Cao.PDF"\r\n',
+        b"Content-Disposition: attachment; filename*=utf-8''anh.jpeg\r\n",
+        b"JVBERi0xLjQK",  # a PDF's base64 at the start
+        b"\r\n\r\n/9j/4AAQSkZJRg==\r\n",  # a JPEG's on a line of its own
+        b"\niVBORw0KGgoAAAA\n",
+    ]
+    never = [
+        b"Subject: Content-Type: image/png\r\n",  # not at a line's start
+        b"Content-Type: text/plain; name=bao-cao.pdfx\r\n",
+        b"Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n",
+        b"xJVBERi0xLjQK",
+        b"",
+    ]
+    assert [may_need_recognition(m) for m in may] == [True] * len(may)
+    assert [may_need_recognition(m) for m in never] == [False] * len(never)
