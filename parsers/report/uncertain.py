@@ -36,6 +36,9 @@ CONFIDENCE_THRESHOLD: Final = 0.80
 MERGED_CELLS: Final = "merged_cells"  # reason: the cell spans two rows or two measures
 UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no measure claims
 UNMATCHED_ROW: Final = "unmatched_row"  # reason: a figure in a row whose label matches no indicator
+# reason: a figure in a row whose label as read only resembles its indicator's
+# (parsers.report.ocrlabels: the label cell keeps the label as read as its alternative)
+APPROXIMATE_LABEL: Final = "approximate_label"
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
@@ -208,6 +211,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     layout = _misplaced(table, index, reading, reasons)
     layout.extend(_unmatched_rows(table, index, reading))
     _above_a_row_without_label(table, index, reading, reasons)
+    as_read = _approximate_rows(table, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
@@ -269,10 +273,11 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         cell = cells.get(_split(coord)) if coord else None
         if cell is not None and (ind, mcode) in reading.chosen:
             cell = replace(cell, text=reading.chosen[(ind, mcode)])  # the reading presented
+        row = index.indicators[ind].label if ind in index.indicators else ind
         problems.append(
             _named(
                 reading,
-                index.indicators[ind].label if ind in index.indicators else ind,
+                as_read[ind] if reason == APPROXIMATE_LABEL else row,
                 index.measures[mcode].label if mcode in index.measures else mcode,
                 cell.text if cell is not None else "",
                 cell,
@@ -401,6 +406,25 @@ def _unmatched_rows(table: Table, index: FormIndex, reading: Reading) -> list[Pr
         column = index.measures[mcode].label
         problems.append(_named(reading, text, column, cell.text, cell, cell.coordinate, UNMATCHED_ROW, "", mcode))
     return problems
+
+
+def _approximate_rows(table: Table, reading: Reading, reasons: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Flag every figure of a row whose label cell was given its indicator's label
+    only approximately (it keeps the label as read as its one alternative,
+    parsers.report.ocrlabels): the row may be another indicator's, or none. The
+    reason is this one whatever else flags the figure; the indicator code -> the
+    label as read, which names the row in the problem."""
+    cells = table.sheet.cells
+    as_read: dict[str, str] = {}
+    for r, code, _ in table.rows:
+        label = cells.get((r, table.label_col))
+        if label is None or label.confidence is None or not label.alternatives:
+            continue
+        as_read[code] = " ".join(label.alternatives[0].split())
+        for ind, mcode in reading.cells:
+            if ind == code:
+                reasons[(ind, mcode)] = APPROXIMATE_LABEL
+    return as_read
 
 
 def _above_a_row_without_label(
