@@ -43,6 +43,7 @@ APPROXIMATE_LABEL: Final = "approximate_label"
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
 TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
+CHECK_CHOSEN: Final = "check_chosen"  # reason: a reading chosen because it alone passes the row's checks
 # A total read less surely than this (its own readings disagreeing, or Tesseract
 # unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
 # chooses no reading: it would choose the misread that matches its own.
@@ -84,7 +85,54 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     adds up to the total as read, and only in a column with no figure left unread
     and a total read at least `TOTAL_MIN_CONFIDENCE` surely.
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
-    figure of that column flagged (a total misread too could have chosen them)."""
+    figure of that column flagged (a total misread too could have chosen them).
+    Then a row that breaks a check of the form may be put right likewise
+    (`_choose_by_checks`)."""
+    _choose_by_totals(table, index, reading)
+    _choose_by_checks(table, index, reading)
+
+
+def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
+    """Put right, from the other readings its recognised cells carry, a row that
+    breaks a check of the form ('4.118' households eligible of 1.133 registered: the
+    '1' read '4', its other reading '1.118'): only when the row's own readings break
+    one and exactly one combination of the readings of the cells its checks name
+    passes every check of the row. Recorded in `reading.chosen` (flagged, reason
+    `check_chosen`)."""
+    checks = [c for c in index.form.checks if c.op in _OPS]
+    cells = table.sheet.cells
+    for ind, row in reading.values.items():
+        named = [c for c in checks if c.left in row and c.right in row]
+        if not named or all(_OPS[c.op](row[c.left], row[c.right]) for c in named):
+            continue
+        mcodes = sorted({m for c in named for m in (c.left, c.right)})
+        options: list[list[tuple[Decimal, str | None]]] = []
+        for mcode in mcodes:
+            own = row[mcode]
+            choices: list[tuple[Decimal, str | None]] = [(own, None)]
+            coord = reading.cells.get((ind, mcode))
+            cell = cells.get(_split(coord)) if coord else None
+            mcol = table.columns.get(mcode)
+            if cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
+                for text in cell.alternatives:
+                    value = _alternative(text, index.measures[mcode].kind, mcol.scale, table.sheet.number_locale)
+                    if value is not None and all(value != v for v, _ in choices):
+                        choices.append((value, text))
+            options.append(choices)
+        fits = [
+            combo
+            for combo in itertools.product(*options)
+            if all(_OPS[c.op](combo[mcodes.index(c.left)][0], combo[mcodes.index(c.right)][0]) for c in named)
+        ]
+        if len(fits) != 1:
+            continue
+        for mcode, (value, alt) in zip(mcodes, fits[0], strict=True):
+            if alt is not None:
+                row[mcode] = value
+                reading.chosen[(ind, mcode)] = alt
+
+
+def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     total_row = _total_row(table, index)
     if total_row is None:
         return
@@ -128,6 +176,17 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                     reading.chosen[(ind, mcode)] = alt
         elif not fits:  # none (several: which is right the total cannot tell, nothing changes)
             _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
+
+
+def _adds_up(table: Table, index: FormIndex, reading: Reading, mcode: str, total_row: int | None) -> bool:
+    """Whether the figures taken in column `mcode` add up to its 'Tổng cộng' row."""
+    mcol = table.columns.get(mcode)
+    total_cell = table.sheet.cells.get((total_row, mcol.col)) if total_row is not None and mcol is not None else None
+    if total_cell is None or mcol is None:
+        return False
+    total = _figure(total_cell, index.measures[mcode].kind, mcol.scale)
+    values = [reading.values[ind][m] for ind, m in reading.cells if m == mcode and m in reading.values.get(ind, {})]
+    return total is not None and sum(values, Decimal(0)) == total
 
 
 def _choose_one_digit(
@@ -217,10 +276,10 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         value = reading.values.get(ind, {}).get(mcode)
         if value is not None:
             by_measure.setdefault(mcode, []).append((ind, value))
-    for key in reading.chosen:
-        reasons[key] = TOTAL_CHOSEN
-    confirmed = set()
     total_row = _total_row(table, index)
+    for key in reading.chosen:
+        reasons[key] = TOTAL_CHOSEN if _adds_up(table, index, reading, key[1], total_row) else CHECK_CHOSEN
+    confirmed = set()
     for mcode, mcol in table.columns.items():
         figures = by_measure.get(mcode, [])
         if not figures:
