@@ -96,14 +96,19 @@ def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
     """Put right, from the other readings its recognised cells carry, a row that
     breaks a check of the form ('4.118' households eligible of 1.133 registered: the
     '1' read '4', its other reading '1.118'): only when the row's own readings break
-    one and exactly one combination of the readings of the cells its checks name
-    passes every check of the row. Recorded in `reading.chosen` (flagged, reason
-    `check_chosen`)."""
+    one, every cell a broken check names either has other readings or was read
+    surely (an unsure cell with no other reading may be the misread one: '548' for
+    948 breaks 'received <= eligible' with a right '890'), and exactly one
+    combination of the readings of the cells its checks name passes every check of
+    the row. Recorded in `reading.chosen` (flagged, reason `check_chosen`)."""
     checks = [c for c in index.form.checks if c.op in _OPS]
     cells = table.sheet.cells
     for ind, row in reading.values.items():
         named = [c for c in checks if c.left in row and c.right in row]
         if not named or all(_OPS[c.op](row[c.left], row[c.right]) for c in named):
+            continue
+        broken = {m for c in named if not _OPS[c.op](row[c.left], row[c.right]) for m in (c.left, c.right)}
+        if any(_unsure_alone(table, reading, ind, mcode) for mcode in broken):
             continue
         mcodes = sorted({m for c in named for m in (c.left, c.right)})
         options: list[list[tuple[Decimal, str | None]]] = []
@@ -130,6 +135,15 @@ def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
             if alt is not None:
                 row[mcode] = value
                 reading.chosen[(ind, mcode)] = alt
+
+
+def _unsure_alone(table: Table, reading: Reading, ind: str, mcode: str) -> bool:
+    """Whether the cell read for (`ind`, `mcode`) was read unsurely and carries no other reading."""
+    coord = reading.cells.get((ind, mcode))
+    cell = table.sheet.cells.get(_split(coord)) if coord else None
+    if cell is None or cell.confidence is None:
+        return False
+    return not cell.alternatives and cell.confidence < CONFIDENCE_THRESHOLD
 
 
 def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
