@@ -23,7 +23,7 @@ from typing import Final
 
 from parsers.model import FormSpec
 from parsers.readers import Cell, Grid, Sheet
-from parsers.report.matching import FormIndex, match_key
+from parsers.report.matching import TOTAL, FormIndex, match_key
 from parsers.vntext import strip_diacritics, strip_numbering
 
 MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
@@ -191,22 +191,22 @@ def _approximate_labels(
     as its only alternative (its figures are flagged). Only in the column most of the
     page's matched labels are in, on a row with a figure, and for an indicator no
     other cell of the page matches or is closest to (each indicator once a table)."""
-    matched: dict[tuple[int, int], object] = {}
+    matched: dict[tuple[int, int], str | None] = {}  # label cells -> indicator code (None: the total)
     for key, cell in cells.items():
         if isinstance(cell.value, str) and cell.text.strip():
             got = index.match_indicator(cell.text)
             if got is not None:
-                matched[key] = got
-    columns = [c for (_, c), code in matched.items() if isinstance(code, str)]
+                matched[key] = None if got is TOTAL else got[0]
+    columns = [c for (_, c), code in matched.items() if code is not None]
     label_col = max(set(columns), key=columns.count) if columns else None
-    used = {code for code in matched.values() if isinstance(code, str)}
+    used = {code for code in matched.values() if code is not None}
     with_figures = {r for (r, c), cell in cells.items() if c != label_col and any(ch.isdigit() for ch in cell.text)}
     found: dict[tuple[int, int], str] = {}
-    for key, cell in read.items():
+    for key, cell in cells.items():
         r, c = key
         if key in matched or r not in with_figures or (label_col is not None and c != label_col):
             continue
-        if cell.confidence is None or not isinstance(cell.value, str) or cell.value != cells[key].value:
+        if cell.confidence is None or not isinstance(cell.value, str):
             continue
         code = _closest(cell.text, choices)
         if code is not None and code != _TOTAL_CODE:
@@ -217,7 +217,7 @@ def _approximate_labels(
     for key, code in found.items():
         if code in used or taken.count(code) > 1:
             continue
-        cell = read[key]
+        cell = read[key]  # the label as recognised, before any respelling
         out[key] = replace(cell, value=labels[code], text=labels[code], alternatives=(cell.text,))
     return out
 
