@@ -346,11 +346,11 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         cell = cells.get(_split(coord)) if coord else None
         if cell is not None and (ind, mcode) in reading.chosen:
             cell = replace(cell, text=reading.chosen[(ind, mcode)])  # the reading presented
-        row = index.indicators[ind].label if ind in index.indicators else ind
+        label = index.indicators[ind].label if ind in index.indicators else ind
         problems.append(
             _named(
                 reading,
-                as_read[ind] if reason == APPROXIMATE_LABEL else row,
+                as_read[ind] if reason == APPROXIMATE_LABEL else label,
                 index.measures[mcode].label if mcode in index.measures else mcode,
                 cell.text if cell is not None else "",
                 cell,
