@@ -916,3 +916,44 @@ def test_a_row_whose_label_matches_no_indicator_names_its_figures() -> None:
     # a total row and every row matched: nothing named
     clean = _recognised([HEADER, *ROWS.values(), TOTAL])
     assert not [p for p in clean.problems if p.params.get("reason") == "unmatched_row"]
+
+
+def test_a_column_holding_a_rule_the_grid_lost_is_split_at_it() -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+
+    # four rows of two columns; the second holds, in every row, a thin leaning rule
+    # from its top to its bottom (a photo's rule the grid did not find) and figures
+    ink = np.zeros((400, 900), dtype=np.uint8)
+    clean = np.full((400, 900), 255, dtype=np.uint8)
+    cells = []
+    for i in range(4):
+        y0, y1 = 100 * i, 100 * (i + 1)
+        cells.append(geometry.GridCell(i, 0, i, 0, (0, y0, 300, y1)))
+        cells.append(geometry.GridCell(i, 1, i, 1, (300, y0, 900, y1)))
+        x = 600 + 3 * i  # leaning a little from row to row
+        ink[y0:y1, x : x + 3] = 255
+        clean[y0:y1, x : x + 3] = 0
+        ink[y0 + 35 : y0 + 65, 450:470] = 255  # a figure left of it
+        ink[y0 + 35 : y0 + 65, 800:830] = 255  # and one right of it
+    split, guessed = ocr._lost_rules_split(cells, ink, clean)
+    assert guessed == {1, 2}
+    second = [gc for gc in split if gc.col == 1]
+    third = [gc for gc in split if gc.col == 2]
+    assert len(second) == len(third) == 4
+    assert all(gc.box[2] in range(600, 612) and gc.box[0] == 300 for gc in second)
+    assert all(gc.box[0] == left.box[2] and gc.box[2] == 900 for gc, left in zip(third, second, strict=True))
+    assert int(clean[150, 603]) == 255  # the rule's pieces made paper: not read as a '1'
+    # a figure's stroke in one row only is no rule
+    lone = np.zeros((400, 900), dtype=np.uint8)
+    lone[5:95, 600:603] = 255
+    assert ocr._lost_rules_split(cells, lone, clean.copy()) == (cells, set())
+
+
+def test_a_merged_cell_read_as_figures_with_a_rule_between_them_is_split() -> None:
+    import parsers.ocr as ocr
+
+    assert ocr._figures_apart("437.630.000 | 945") and ocr._figures_apart("240,02 \\ 2154,19")
+    assert not ocr._figures_apart("Kinh phí | 45")  # a heading beside a figure
+    assert not ocr._figures_apart("| 45") and not ocr._figures_apart("1.236")
