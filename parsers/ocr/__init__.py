@@ -155,6 +155,18 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
             grid[key] = Cell(
                 text, text, None, False, coordinate(*key), confidence=conf, page=number, alternatives=got[2]
             )
+    for gc, parts in _split_headings(cells, grid):
+        # a rule between two measures' headings lost in the header only: each read in its
+        # own cell of the grid; kept merged unless every part reads as words
+        read = [(key, _read_cell(clean, table_ink, box)) for key, box in parts]
+        if any(got is None or _figure_like(got[0]) or not _LETTERS.search(got[0]) for _, got in read):
+            continue
+        merged.remove((gc.row + 1, gc.col + 1, gc.row_end + 1, gc.col_end + 1))
+        grid.pop((gc.row + 1, gc.col + 1), None)
+        for key, got in read:
+            assert got is not None
+            boxes[key] = dict(parts)[key]
+            grid[key] = Cell(got[0], got[0], None, False, coordinate(*key), confidence=got[1], page=number)
     for key in _figures_read_as_words(grid):
         # the Vietnamese model read letters where the column holds figures (a stamp's
         # ring over them): read as a figure, never certain
@@ -410,7 +422,7 @@ def _split_merged(
     return out
 
 
-_RULE_MARKS = re.compile(r"[|\\/¦]")  # what a rule's remnant between two figures is read as
+_RULE_MARKS = re.compile(r"[|\\/¦\[\]]")  # what a rule's remnant between two figures is read as
 
 
 def _figures_apart(text: str) -> bool:
@@ -419,6 +431,39 @@ def _figures_apart(text: str) -> bool:
     there between the figures of two cells."""
     parts = [p.strip() for p in _RULE_MARKS.split(text)]
     return len(parts) > 1 and all(p and _digits_of(p) and _figure_like(p) for p in parts)
+
+
+_LETTERS = re.compile(r"[^\W\d_]{2}")  # two letters together: words, not a figure
+
+
+def _split_headings(
+    cells: list[geometry.GridCell], grid: dict[tuple[int, int], Cell]
+) -> list[tuple[geometry.GridCell, list[tuple[tuple[int, int], tuple[int, int, int, int]]]]]:
+    """Merged cells of one row above the data rows ('Số hộ được xét duyệt' and 'Đã
+    giải ngân (triệu đồng)' read as one: the rule between them lost in the header)
+    over columns that each hold figures in two data rows and have no heading of
+    their own below it (a heading over a group of measures has theirs): each with the
+    (row, column) keys and boxes of the cells of the grid it covers."""
+    numeric, first = _figures_and_first_data_row(grid)
+    if first is None:
+        return []
+    lefts = {gc.col: gc.box[0] for gc in cells}
+    rights = {gc.col_end: gc.box[2] for gc in cells}
+    out = []
+    for gc in cells:
+        if gc.row != gc.row_end or gc.col_end == gc.col or gc.col == 0 or gc.row + 1 >= first:
+            continue
+        cols = range(gc.col, gc.col_end + 1)
+        below = range(gc.row + 2, first)
+        if any(sum(1 for r, c in numeric if c == j + 1 and r >= first) < 2 for j in cols):
+            continue
+        if any((r, j + 1) in grid and _LETTERS.search(grid[(r, j + 1)].text) for r in below for j in cols):
+            continue
+        if any(j not in lefts or j not in rights for j in cols):
+            continue
+        y0, y1 = gc.box[1], gc.box[3]
+        out.append((gc, [((gc.row + 1, j + 1), (lefts[j], y0, rights[j], y1)) for j in cols]))
+    return out
 
 
 def _figures_read_as_words(grid: dict[tuple[int, int], Cell]) -> list[tuple[int, int]]:

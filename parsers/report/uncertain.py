@@ -99,8 +99,8 @@ def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
     one, every cell a broken check names either has other readings or was read
     surely (an unsure cell with no other reading may be the misread one: '548' for
     948 breaks 'received <= eligible' with a right '890'), and exactly one
-    combination of the readings of the cells its checks name passes every check of
-    the row. Recorded in `reading.chosen` (flagged, reason `check_chosen`)."""
+    combination of the readings of the cells the broken checks name (the row's other
+    cells as read) passes every check of the row. Recorded in `reading.chosen` (flagged, reason `check_chosen`)."""
     checks = [c for c in index.form.checks if c.op in _OPS]
     cells = table.sheet.cells
     for ind, row in reading.values.items():
@@ -118,7 +118,7 @@ def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
             coord = reading.cells.get((ind, mcode))
             cell = cells.get(_split(coord)) if coord else None
             mcol = table.columns.get(mcode)
-            if cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
+            if mcode in broken and cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
                 for text in cell.alternatives:
                     value = _alternative(text, index.measures[mcode].kind, mcol.scale, table.sheet.number_locale)
                     if value is not None and all(value != v for v, _ in choices):
