@@ -957,3 +957,27 @@ def test_a_merged_cell_read_as_figures_with_a_rule_between_them_is_split() -> No
     assert ocr._figures_apart("437.630.000 | 945") and ocr._figures_apart("240,02 \\ 2154,19")
     assert not ocr._figures_apart("Kinh phí | 45")  # a heading beside a figure
     assert not ocr._figures_apart("| 45") and not ocr._figures_apart("1.236")
+
+
+def test_a_heading_merged_over_two_measures_is_read_cell_by_cell_only_without_headings_below() -> None:
+    import parsers.ocr as ocr
+
+    def cell(text: str) -> Cell:
+        return Cell(text, text, None, False, "", confidence=0.9, page=1)
+
+    boxes = {0: (0, 200), 1: (200, 400), 2: (400, 600)}
+    # a heading over columns 2-3 (0-based 1-2) and, below, figures in both in two rows
+    merged = geometry.GridCell(0, 1, 0, 2, (200, 0, 600, 50))
+    cells = [geometry.GridCell(0, 0, 0, 0, (0, 0, 200, 50)), merged]
+    grid = {(1, 1): cell("STT"), (1, 2): cell("Số hộ được xét duyệt Đã giải ngân")}
+    for r in (1, 2):
+        for j in range(3):
+            cells.append(geometry.GridCell(r, j, r, j, (boxes[j][0], 50 * r, boxes[j][1], 50 * (r + 1))))
+            grid[(r + 1, j + 1)] = cell(str(10 * r + j))
+    got = ocr._split_headings(cells, grid)
+    assert [(gc, [key for key, _ in parts]) for gc, parts in got] == [(merged, [(1, 2), (1, 3)])]
+    assert [box for _, box in got[0][1]] == [(200, 0, 400, 50), (400, 0, 600, 50)]
+    # a heading over a group of measures, each with its own heading below: left merged
+    grouped = dict(grid)
+    grouped[(2, 2)], grouped[(2, 3)] = cell("Số hộ"), cell("Kinh phí")
+    assert ocr._split_headings(cells, grouped) == []
