@@ -189,8 +189,9 @@ def _approximate_labels(
     `APPROXIMATE_MARGIN` over every other indicator and the total, OCR's look-alike
     letters folded): each given that indicator's label, with the label as read kept
     as its only alternative (its figures are flagged). Only in the column most of the
-    page's matched labels are in, on a row with a figure, and for an indicator no
-    other cell of the page matches or is closest to (each indicator once a table)."""
+    page's matched labels are in (any, when none is matched), left of a figure of its
+    row, and for an indicator no other cell of the page matches or is closest to (each
+    indicator once a table)."""
     matched: dict[tuple[int, int], str | None] = {}  # label cells -> indicator code (None: the total)
     for key, cell in cells.items():
         if isinstance(cell.value, str) and cell.text.strip():
@@ -200,11 +201,14 @@ def _approximate_labels(
     columns = [c for (_, c), code in matched.items() if code is not None]
     label_col = max(set(columns), key=columns.count) if columns else None
     used = {code for code in matched.values() if code is not None}
-    with_figures = {r for (r, c), cell in cells.items() if c != label_col and any(ch.isdigit() for ch in cell.text)}
+    last_figure: dict[int, int] = {}  # row -> the column of its last figure (labels are left of figures)
+    for (r, c), cell in cells.items():
+        if c != label_col and any(ch.isdigit() for ch in cell.text):
+            last_figure[r] = max(last_figure.get(r, c), c)
     found: dict[tuple[int, int], str] = {}
     for key, cell in cells.items():
         r, c = key
-        if key in matched or r not in with_figures or (label_col is not None and c != label_col):
+        if key in matched or c >= last_figure.get(r, 0) or (label_col is not None and c != label_col):
             continue
         if cell.confidence is None or not isinstance(cell.value, str):
             continue
