@@ -119,6 +119,7 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
     del table
     cv2.bitwise_or(clean, rules, dst=clean)  # the rules (255) made paper, in place
     del rules
+    cells, guessed = _lost_rules_split(cells, table_ink, clean)
     notes = _lines_above(above, deadline)
     del above
     grid: dict[tuple[int, int], Cell] = {}
@@ -133,6 +134,8 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
         if got is None:
             continue
         text, conf, alternatives = got
+        if gc.col in guessed:  # a column split at a rule the grid lost: never certain
+            conf = min(conf, _DIGIT_DISAGREEMENT_CONFIDENCE)
         boxes[(row, col)] = gc.box
         grid[(row, col)] = Cell(
             text, text, None, False, coordinate(row, col), confidence=conf, page=number, alternatives=alternatives
@@ -152,6 +155,18 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
             grid[key] = Cell(
                 text, text, None, False, coordinate(*key), confidence=conf, page=number, alternatives=got[2]
             )
+    for gc, parts in _split_headings(cells, grid):
+        # a rule between two measures' headings lost in the header only: each read in its
+        # own cell of the grid; kept merged unless every part reads as words
+        read = [(key, _read_cell(clean, table_ink, box)) for key, box in parts]
+        if any(got is None or _figure_like(got[0]) or not _LETTERS.search(got[0]) for _, got in read):
+            continue
+        merged.remove((gc.row + 1, gc.col + 1, gc.row_end + 1, gc.col_end + 1))
+        grid.pop((gc.row + 1, gc.col + 1), None)
+        for key, got in read:
+            assert got is not None
+            boxes[key] = dict(parts)[key]
+            grid[key] = Cell(got[0], got[0], None, False, coordinate(*key), confidence=got[1], page=number)
     for key in _figures_read_as_words(grid):
         # the Vietnamese model read letters where the column holds figures (a stamp's
         # ring over them): read as a figure, never certain
@@ -164,6 +179,93 @@ def _read_page(page: list[Gray], number: int, deadline: _Deadline) -> Sheet:
             )
     _mend_decimal_marks(grid)
     return Sheet(name, grid, tuple(merged), is_active=number == 1, notes=tuple(notes))
+
+
+_LOST_RULE_HEIGHT = 0.9  # of a cell's height (inset): a piece of rule, not a letter or digit
+_LOST_RULE_ROWS = 0.6  # of the column's cells with a piece of rule at the same place
+_LOST_RULE_SPREAD = 0.6  # of a row's height: how far a rule's pieces may lie from the first (a lean)
+_LOST_RULE_PASSES = 6  # columns split at most (a table that lost every rule down)
+
+
+def _lost_rules_split(
+    cells: list[geometry.GridCell], ink: Gray, clean: Gray
+) -> tuple[list[geometry.GridCell], set[int]]:
+    """`cells` with each column that holds a rule down the grid did not find (thin
+    and leaning in a photo whose table was not squared up: each cell of two columns
+    read as one, '1236| 3.090.100.000', its header as both headings) split in two
+    at it, repeatedly: a column is split where most of its cells (`_LOST_RULE_ROWS`)
+    have a thin blot of ink from their top to their bottom at about the same place
+    (`_lost_rule`). The rule's pieces are made paper in `clean`, in place. A
+    figure of such a cell is never certain (the rule's place is a guess: two figures
+    side by side could be read as one). Also the (grid) columns split so."""
+    guessed: set[int] = set()
+    for _ in range(_LOST_RULE_PASSES):
+        split = _lost_rule(cells, ink)
+        if split is None:
+            break
+        col, at, pieces = split
+        guessed = {c + 1 if c > col else c for c in guessed} | {col, col + 1}
+        for x0, y0, x1, y1 in pieces:
+            clean[y0:y1, x0:x1][ink[y0:y1, x0:x1] > 0] = 255
+        out = []
+        for gc in cells:
+            if gc.col > col:
+                out.append(geometry.GridCell(gc.row, gc.col + 1, gc.row_end, gc.col_end + 1, gc.box))
+            elif gc.col_end > col:
+                out.append(geometry.GridCell(gc.row, gc.col, gc.row_end, gc.col_end + 1, gc.box))
+            elif gc.col == col and gc.col_end == col:
+                x0, y0, x1, y1 = gc.box
+                x = at.get(gc.row, int(np.median(list(at.values()))))
+                out.append(geometry.GridCell(gc.row, col, gc.row_end, col, (x0, y0, x, y1)))
+                out.append(geometry.GridCell(gc.row, col + 1, gc.row_end, col + 1, (x, y0, x1, y1)))
+            else:
+                out.append(gc)
+        cells = sorted(out, key=lambda c: (c.row, c.col))
+    return cells, guessed
+
+
+def _lost_rule(
+    cells: list[geometry.GridCell], ink: Gray
+) -> tuple[int, dict[int, int], list[tuple[int, int, int, int]]] | None:
+    """The first column of `cells` with a rule down it the grid lost (`_lost_rules_split`):
+    (column, row -> x of the rule in that row's cell, boxes of the rule's pieces), or
+    None. The rule is the leftmost place where pieces of most of the column's cells
+    lie within `_LOST_RULE_SPREAD` of a row's height of each other."""
+    by_col: dict[int, list[geometry.GridCell]] = {}
+    for gc in cells:
+        if gc.col == gc.col_end and gc.row == gc.row_end:
+            by_col.setdefault(gc.col, []).append(gc)
+    for col, column in sorted(by_col.items()):
+        if len(column) < 3:
+            continue
+        pieces = {gc.row: _rule_pieces(ink, gc.box) for gc in column}
+        tol = _LOST_RULE_SPREAD * float(np.median([gc.box[3] - gc.box[1] for gc in column]))
+        for x, _ in sorted(p for found in pieces.values() for p in found):
+            near = {r: min(found, key=lambda p: abs(p[0] - x)) for r, found in pieces.items() if found}
+            near = {r: p for r, p in near.items() if abs(p[0] - x) <= tol}
+            if len(near) >= max(3, _LOST_RULE_ROWS * len(column)):
+                return col, {r: p[0] for r, p in near.items()}, [p[1] for p in near.values()]
+    return None
+
+
+def _rule_pieces(ink: Gray, box: tuple[int, int, int, int]) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """(x, box) of each blot of ink inside a cell (away from its own rules) that runs
+    from its top to its bottom and is thin: a rule's piece."""
+    x0, y0, x1, y1 = box
+    h, w = y1 - y0, x1 - x0
+    m = max(_INSET, h // 10)
+    edge = 2 * m  # the cell's own rules and what is left of them
+    if h - 2 * m < 20 or w < 4 * edge:
+        return []
+    crop = ink[y0 + m : y1 - m, x0 + edge : x1 - edge]
+    n, _, stats, _ = cv2.connectedComponentsWithStats((crop > 0).astype(np.uint8), connectivity=8)
+    out = []
+    for i in range(1, n):
+        left, _, width, height = (int(v) for v in stats[i, :4])
+        if height >= _LOST_RULE_HEIGHT * crop.shape[0] and width <= max(6, crop.shape[0] // 3):
+            bx0 = x0 + edge + left
+            out.append((bx0 + width // 2, (max(0, bx0 - 2), y0, bx0 + width + 2, y1)))
+    return out
 
 
 def _upright(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
@@ -293,7 +395,8 @@ def _split_merged(
     """Merged cells of the data rows that span only columns of figures (each with two
     figures in rows outside it): each with the (row, column) keys and boxes of the
     cells of the grid it covers, its rules taken from the cells around. Nothing for a
-    merged cell whose own reading is words (a label, a heading, a note)."""
+    merged cell whose own reading is words (a label, a heading, a note); one whose
+    reading is figures with a rule's remnant between them is split (`_figures_apart`)."""
     numeric, first = _figures_and_first_data_row(grid)
     if first is None:
         return []
@@ -306,7 +409,7 @@ def _split_merged(
         if (gc.row_end == gc.row and gc.col_end == gc.col) or gc.col == 0 or gc.row + 1 < first:
             continue
         own = grid.get((gc.row + 1, gc.col + 1))
-        if own is not None and not _figure_like(own.text):
+        if own is not None and not _figure_like(own.text) and not _figures_apart(own.text):
             continue
         rows = range(gc.row, gc.row_end + 1)
         cols = range(gc.col, gc.col_end + 1)
@@ -316,6 +419,50 @@ def _split_merged(
             continue
         parts = [((i + 1, j + 1), (lefts[j], tops[i], rights[j], bottoms[i])) for i in rows for j in cols]
         out.append((gc, parts))
+    return out
+
+
+_RULE_MARKS = re.compile(r"[|\\/¦\[\]]")  # what a rule's remnant between two figures is read as
+
+
+def _figures_apart(text: str) -> bool:
+    """Whether a merged cell's reading is figures with a rule's remnant read between
+    them ('437.630.000 | 945', '240,02 | 2154,19'): the rule the grid lost is still
+    there between the figures of two cells."""
+    parts = [p.strip() for p in _RULE_MARKS.split(text)]
+    return len(parts) > 1 and all(p and _digits_of(p) and _figure_like(p) for p in parts)
+
+
+_LETTERS = re.compile(r"[^\W\d_]{2}")  # two letters together: words, not a figure
+
+
+def _split_headings(
+    cells: list[geometry.GridCell], grid: dict[tuple[int, int], Cell]
+) -> list[tuple[geometry.GridCell, list[tuple[tuple[int, int], tuple[int, int, int, int]]]]]:
+    """Merged cells of one row above the data rows ('Số hộ được xét duyệt' and 'Đã
+    giải ngân (triệu đồng)' read as one: the rule between them lost in the header)
+    over columns that each hold figures in two data rows and have no heading of
+    their own below it (a heading over a group of measures has theirs): each with the
+    (row, column) keys and boxes of the cells of the grid it covers."""
+    numeric, first = _figures_and_first_data_row(grid)
+    if first is None:
+        return []
+    lefts = {gc.col: gc.box[0] for gc in cells}
+    rights = {gc.col_end: gc.box[2] for gc in cells}
+    out = []
+    for gc in cells:
+        if gc.row != gc.row_end or gc.col_end == gc.col or gc.col == 0 or gc.row + 1 >= first:
+            continue
+        cols = range(gc.col, gc.col_end + 1)
+        below = range(gc.row + 2, first)
+        if any(sum(1 for r, c in numeric if c == j + 1 and r >= first) < 2 for j in cols):
+            continue
+        if any((r, j + 1) in grid and _LETTERS.search(grid[(r, j + 1)].text) for r in below for j in cols):
+            continue
+        if any(j not in lefts or j not in rights for j in cols):
+            continue
+        y0, y1 = gc.box[1], gc.box[3]
+        out.append((gc, [((gc.row + 1, j + 1), (lefts[j], y0, rights[j], y1)) for j in cols]))
     return out
 
 

@@ -5,17 +5,25 @@ Tesseract often gets one diacritic or one letter of a label wrong ("tạm hoàn"
 recognised label cell that matches nothing is compared, without diacritics, with
 every label and alias of the form; only a close match clearly closer than any other
 indicator's takes the form's label. Cells typed in a spreadsheet are never touched.
+
+A label garbled further ('Sạo cứu đé/' for 'Gạo cứu đói', 'rnất' for 'mất') may still
+take an indicator's label in a looser tier (`_approximate_labels`): only in the
+column the table's other labels are in, on a row with figures, when one indicator is
+clearly closest and no other cell of the page is (or names) it. Such a cell keeps the
+label as read in its `alternatives`: its row's figures are flagged
+(parsers.report.uncertain, reason `approximate_label`), never taken silently.
 """
 
 from __future__ import annotations
 
 import difflib
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Final
 
 from parsers.model import FormSpec
 from parsers.readers import Cell, Grid, Sheet
-from parsers.report.matching import FormIndex, match_key
+from parsers.report.matching import TOTAL, FormIndex, match_key
 from parsers.vntext import strip_diacritics, strip_numbering
 
 MIN_RATIO: Final = 0.88  # similarity of the label without diacritics
@@ -26,6 +34,14 @@ _MAX_GRAM: Final = 5
 _MIN_NEAR: Final = 9  # characters (folded) of a phrase respelled with one letter off
 MIN_MARGIN: Final = 0.08  # over the best other indicator
 _TOTAL_LABEL: Final = "Tổng cộng"
+# the looser, flagged tier: similarity of the label with OCR's look-alikes folded, and
+# its margin over any other indicator (and the total)
+APPROXIMATE_RATIO: Final = 0.7
+APPROXIMATE_MARGIN: Final = 0.2
+_TOTAL_CODE: Final = "__total__"
+# letters Tesseract reads for others in a photo's blurred print, folded alike
+_LOOKALIKE_PAIRS: Final = (("rn", "m"), ("cl", "d"), ("vv", "w"))
+_LOOKALIKE_LETTERS: Final = str.maketrans({"g": "s", "q": "g", "j": "i", "l": "i", "y": "i"})
 
 
 def _label_key(text: str) -> str:
@@ -34,7 +50,7 @@ def _label_key(text: str) -> str:
 
 def _choices(form: FormSpec) -> list[tuple[str, str, str]]:
     """(code, canonical label, folded variant) for every label and alias, and the total."""
-    out = [("__total__", _TOTAL_LABEL, _label_key(t)) for t in (_TOTAL_LABEL, "Tổng số", "Cộng")]
+    out = [(_TOTAL_CODE, _TOTAL_LABEL, _label_key(t)) for t in (_TOTAL_LABEL, "Tổng số", "Cộng")]
     for ind in form.indicators:
         for text in (ind.label, *ind.aliases):
             out.append((ind.code, ind.label, _label_key(text)))
@@ -133,7 +149,8 @@ def _respelled_at(
 
 def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
     """`grid` with recognised label cells that nearly match a form label replaced by
-    it, and heading words whose diacritics were misread respelled."""
+    it (those matched only approximately keeping the label as read, `_approximate_labels`),
+    and heading words whose diacritics were misread respelled."""
     choices = _choices(form)
     phrases = _phrases(form)
     near = _one_letter_off(phrases)
@@ -148,8 +165,85 @@ def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
                 text = _respell(cell.text, phrases, near)
                 if text != cell.text:
                     cells[key] = replace(cell, value=text, text=text)
+        cells.update(_approximate_labels(sheet.cells, cells, choices, index))
         sheets.append(Sheet(sheet.name, cells, sheet.merged, sheet.is_active, sheet.is_hidden, sheet.notes))
     return replace(grid, sheets=tuple(sheets))
+
+
+def _lookalike_key(key: str) -> str:
+    """A `_label_key` with letters OCR takes for one another folded alike ('rnất' and
+    'mất', 'Sạo' and 'Gạo')."""
+    for pair, one in _LOOKALIKE_PAIRS:
+        key = key.replace(pair, one)
+    return key.translate(_LOOKALIKE_LETTERS)
+
+
+def _approximate_labels(
+    read: Mapping[tuple[int, int], Cell],
+    cells: Mapping[tuple[int, int], Cell],
+    choices: list[tuple[str, str, str]],
+    index: FormIndex,
+) -> dict[tuple[int, int], Cell]:
+    """Recognised label cells (`read`: as recognised; `cells`: after the close tier)
+    that match no indicator but are clearly closest to one (`APPROXIMATE_RATIO`,
+    `APPROXIMATE_MARGIN` over every other indicator and the total, OCR's look-alike
+    letters folded): each given that indicator's label, with the label as read kept
+    as its only alternative (its figures are flagged). Only in the column most of the
+    page's matched labels are in (any, when none is matched), left of a figure of its
+    row, and for an indicator no other cell of the page matches or is closest to (each
+    indicator once a table)."""
+    matched: dict[tuple[int, int], str | None] = {}  # label cells -> indicator code (None: the total)
+    for key, cell in cells.items():
+        if isinstance(cell.value, str) and cell.text.strip():
+            got = index.match_indicator(cell.text)
+            if got is not None:
+                matched[key] = None if got is TOTAL else got[0]
+    columns = [c for (_, c), code in matched.items() if code is not None]
+    label_col = max(set(columns), key=columns.count) if columns else None
+    used = {code for code in matched.values() if code is not None}
+    last_figure: dict[int, int] = {}  # row -> the column of its last figure (labels are left of figures)
+    for (r, c), cell in cells.items():
+        if c != label_col and any(ch.isdigit() for ch in cell.text):
+            last_figure[r] = max(last_figure.get(r, c), c)
+    found: dict[tuple[int, int], str] = {}
+    for key, cell in cells.items():
+        r, c = key
+        if key in matched or c >= last_figure.get(r, 0) or (label_col is not None and c != label_col):
+            continue
+        if cell.confidence is None or not isinstance(cell.value, str):
+            continue
+        code = _closest(cell.text, choices)
+        if code is not None and code != _TOTAL_CODE:
+            found[key] = code
+    taken = [code for code in found.values()]
+    labels = {code: label for code, label, _ in choices}
+    out = {}
+    for key, code in found.items():
+        if code in used or taken.count(code) > 1:
+            continue
+        cell = read[key]  # the label as recognised, before any respelling
+        out[key] = replace(cell, value=labels[code], text=labels[code], alternatives=(cell.text,))
+    return out
+
+
+def _closest(text: str, choices: list[tuple[str, str, str]]) -> str | None:
+    """The code of the indicator (or the total) whose label or alias `text` is
+    clearly closest to with OCR's look-alike letters folded, or None."""
+    folded = _lookalike_key(_label_key(text))
+    if sum(ch.isalpha() for ch in folded) < 5:
+        return None
+    best: dict[str, float] = {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(folded)
+    for code, _, variant in choices:
+        matcher.set_seq1(_lookalike_key(variant))
+        best[code] = max(best.get(code, 0.0), matcher.ratio())
+    ranked = sorted(best.items(), key=lambda kv: kv[1], reverse=True)
+    if not ranked or ranked[0][1] < APPROXIMATE_RATIO:
+        return None
+    if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < APPROXIMATE_MARGIN:
+        return None
+    return ranked[0][0]
 
 
 def _snap(cell: Cell, choices: list[tuple[str, str, str]], index: FormIndex) -> Cell | None:

@@ -36,10 +36,14 @@ CONFIDENCE_THRESHOLD: Final = 0.80
 MERGED_CELLS: Final = "merged_cells"  # reason: the cell spans two rows or two measures
 UNCLAIMED_COLUMN: Final = "unclaimed_column"  # reason: a figure in a column no measure claims
 UNMATCHED_ROW: Final = "unmatched_row"  # reason: a figure in a row whose label matches no indicator
+# reason: a figure in a row whose label as read only resembles its indicator's
+# (parsers.report.ocrlabels: the label cell keeps the label as read as its alternative)
+APPROXIMATE_LABEL: Final = "approximate_label"
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
 TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
+CHECK_CHOSEN: Final = "check_chosen"  # reason: a reading chosen because it alone passes the row's checks
 # A total read less surely than this (its own readings disagreeing, or Tesseract
 # unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
 # chooses no reading: it would choose the misread that matches its own.
@@ -81,7 +85,68 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     adds up to the total as read, and only in a column with no figure left unread
     and a total read at least `TOTAL_MIN_CONFIDENCE` surely.
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
-    figure of that column flagged (a total misread too could have chosen them)."""
+    figure of that column flagged (a total misread too could have chosen them).
+    Then a row that breaks a check of the form may be put right likewise
+    (`_choose_by_checks`)."""
+    _choose_by_totals(table, index, reading)
+    _choose_by_checks(table, index, reading)
+
+
+def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
+    """Put right, from the other readings its recognised cells carry, a row that
+    breaks a check of the form ('4.118' households eligible of 1.133 registered: the
+    '1' read '4', its other reading '1.118'): only when the row's own readings break
+    one, every cell a broken check names either has other readings or was read
+    surely (an unsure cell with no other reading may be the misread one: '548' for
+    948 breaks 'received <= eligible' with a right '890'), and exactly one
+    combination of the readings of the cells the broken checks name (the row's other
+    cells as read) passes every check of the row. Recorded in `reading.chosen` (flagged, reason `check_chosen`)."""
+    checks = [c for c in index.form.checks if c.op in _OPS]
+    cells = table.sheet.cells
+    for ind, row in reading.values.items():
+        named = [c for c in checks if c.left in row and c.right in row]
+        if not named or all(_OPS[c.op](row[c.left], row[c.right]) for c in named):
+            continue
+        broken = {m for c in named if not _OPS[c.op](row[c.left], row[c.right]) for m in (c.left, c.right)}
+        if any(_unsure_alone(table, reading, ind, mcode) for mcode in broken):
+            continue
+        mcodes = sorted({m for c in named for m in (c.left, c.right)})
+        options: list[list[tuple[Decimal, str | None]]] = []
+        for mcode in mcodes:
+            own = row[mcode]
+            choices: list[tuple[Decimal, str | None]] = [(own, None)]
+            coord = reading.cells.get((ind, mcode))
+            cell = cells.get(_split(coord)) if coord else None
+            mcol = table.columns.get(mcode)
+            if mcode in broken and cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
+                for text in cell.alternatives:
+                    value = _alternative(text, index.measures[mcode].kind, mcol.scale, table.sheet.number_locale)
+                    if value is not None and all(value != v for v, _ in choices):
+                        choices.append((value, text))
+            options.append(choices)
+        fits = [
+            combo
+            for combo in itertools.product(*options)
+            if all(_OPS[c.op](combo[mcodes.index(c.left)][0], combo[mcodes.index(c.right)][0]) for c in named)
+        ]
+        if len(fits) != 1:
+            continue
+        for mcode, (value, alt) in zip(mcodes, fits[0], strict=True):
+            if alt is not None:
+                row[mcode] = value
+                reading.chosen[(ind, mcode)] = alt
+
+
+def _unsure_alone(table: Table, reading: Reading, ind: str, mcode: str) -> bool:
+    """Whether the cell read for (`ind`, `mcode`) was read unsurely and carries no other reading."""
+    coord = reading.cells.get((ind, mcode))
+    cell = table.sheet.cells.get(_split(coord)) if coord else None
+    if cell is None or cell.confidence is None:
+        return False
+    return not cell.alternatives and cell.confidence < CONFIDENCE_THRESHOLD
+
+
+def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     total_row = _total_row(table, index)
     if total_row is None:
         return
@@ -125,6 +190,17 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                     reading.chosen[(ind, mcode)] = alt
         elif not fits:  # none (several: which is right the total cannot tell, nothing changes)
             _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
+
+
+def _adds_up(table: Table, index: FormIndex, reading: Reading, mcode: str, total_row: int | None) -> bool:
+    """Whether the figures taken in column `mcode` add up to its 'Tổng cộng' row."""
+    mcol = table.columns.get(mcode)
+    total_cell = table.sheet.cells.get((total_row, mcol.col)) if total_row is not None and mcol is not None else None
+    if total_cell is None or mcol is None:
+        return False
+    total = _figure(total_cell, index.measures[mcode].kind, mcol.scale)
+    values = [reading.values[ind][m] for ind, m in reading.cells if m == mcode and m in reading.values.get(ind, {})]
+    return total is not None and sum(values, Decimal(0)) == total
 
 
 def _choose_one_digit(
@@ -208,15 +284,16 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     layout = _misplaced(table, index, reading, reasons)
     layout.extend(_unmatched_rows(table, index, reading))
     _above_a_row_without_label(table, index, reading, reasons)
+    as_read = _approximate_rows(table, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
         if value is not None:
             by_measure.setdefault(mcode, []).append((ind, value))
-    for key in reading.chosen:
-        reasons[key] = TOTAL_CHOSEN
-    confirmed = set()
     total_row = _total_row(table, index)
+    for key in reading.chosen:
+        reasons[key] = TOTAL_CHOSEN if _adds_up(table, index, reading, key[1], total_row) else CHECK_CHOSEN
+    confirmed = set()
     for mcode, mcol in table.columns.items():
         figures = by_measure.get(mcode, [])
         if not figures:
@@ -269,10 +346,11 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
         cell = cells.get(_split(coord)) if coord else None
         if cell is not None and (ind, mcode) in reading.chosen:
             cell = replace(cell, text=reading.chosen[(ind, mcode)])  # the reading presented
+        label = index.indicators[ind].label if ind in index.indicators else ind
         problems.append(
             _named(
                 reading,
-                index.indicators[ind].label if ind in index.indicators else ind,
+                as_read[ind] if reason == APPROXIMATE_LABEL else label,
                 index.measures[mcode].label if mcode in index.measures else mcode,
                 cell.text if cell is not None else "",
                 cell,
@@ -401,6 +479,25 @@ def _unmatched_rows(table: Table, index: FormIndex, reading: Reading) -> list[Pr
         column = index.measures[mcode].label
         problems.append(_named(reading, text, column, cell.text, cell, cell.coordinate, UNMATCHED_ROW, "", mcode))
     return problems
+
+
+def _approximate_rows(table: Table, reading: Reading, reasons: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Flag every figure of a row whose label cell was given its indicator's label
+    only approximately (it keeps the label as read as its one alternative,
+    parsers.report.ocrlabels): the row may be another indicator's, or none. The
+    reason is this one whatever else flags the figure; the indicator code -> the
+    label as read, which names the row in the problem."""
+    cells = table.sheet.cells
+    as_read: dict[str, str] = {}
+    for r, code, _ in table.rows:
+        label = cells.get((r, table.label_col))
+        if label is None or label.confidence is None or not label.alternatives:
+            continue
+        as_read[code] = " ".join(label.alternatives[0].split())
+        for ind, mcode in reading.cells:
+            if ind == code:
+                reasons[(ind, mcode)] = APPROXIMATE_LABEL
+    return as_read
 
 
 def _above_a_row_without_label(

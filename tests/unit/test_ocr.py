@@ -19,7 +19,8 @@ from parsers.model import AttachmentResult, ReadLimits
 from parsers.ocr import geometry, read_scan
 from parsers.ocr.pages import MAX_PHOTO_SIDE, iter_pages
 from parsers.readers import Cell, Grid, GridError, Sheet, coordinate, has_text_layer
-from parsers.report import read_attachment, report_from_grid
+from parsers.report import form_index, read_attachment, report_from_grid
+from parsers.report.ocrlabels import snap_labels
 from service.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -252,10 +253,11 @@ def _recognised(
     confidence: dict[tuple[int, int], float] | None = None,
     merged: tuple[tuple[int, int, int, int], ...] = (),
     alternatives: dict[tuple[int, int], tuple[str, ...]] | None = None,
+    snap: bool = False,
 ) -> AttachmentResult:
     """A grid as parsers.ocr returns it (every cell with a confidence, a merged cell
     only at its origin, empty cells absent), through the same table finding and
-    flagging as a scan."""
+    flagging as a scan (`snap`: its labels first snapped to the form's, as a scan's are)."""
     cells = {}
     covered = {(r, c) for r1, c1, r2, c2 in merged for r in range(r1, r2 + 1) for c in range(c1, c2 + 1)}
     covered -= {(r1, c1) for r1, c1, _, _ in merged}
@@ -267,8 +269,10 @@ def _recognised(
             alts = (alternatives or {}).get((r, c), ())
             cells[(r, c)] = Cell(text, text, None, False, coordinate(r, c), confidence=conf, page=1, alternatives=alts)
     form = load_config(SAMPLES / "config.toml", require_secrets=False).form
-    sheet = Sheet("Trang 1", cells, merged)
-    return report_from_grid(Grid((sheet,)), "scan.pdf", "pdf", form, None, source="scan")
+    grid = Grid((Sheet("Trang 1", cells, merged),))
+    if snap:
+        grid = snap_labels(grid, form, form_index(form))
+    return report_from_grid(grid, "scan.pdf", "pdf", form, None, source="scan")
 
 
 def _reasons(result: AttachmentResult) -> dict[tuple[str, str], str]:
@@ -850,6 +854,52 @@ def test_a_row_above_figures_with_no_label_cell_is_flagged_whole() -> None:
     assert _reasons(_recognised([HEADER, *ROWS.values()])) == {}
 
 
+def test_a_label_garbled_beyond_the_close_match_takes_the_closest_indicator_flagged() -> None:
+    # 'Hổ tọ hậ kỉnh đaonh' is too far from 'Hỗ trợ hộ kinh doanh' to be taken as it
+    # silently, yet clearly closer to it than to any other: its figures are taken,
+    # each flagged and named by the label as read
+    garbled = "Hổ tọ hậ kỉnh đaonh"
+    result = _recognised([HEADER, [garbled, "83", "68", "204"], *list(ROWS.values())[1:], TOTAL], snap=True)
+    assert result.values["ho_kinh_doanh"] == {"de_nghi": 83, "phe_duyet": 68, "kinh_phi": 204_000_000}
+    named = [p.params for p in result.problems if p.params.get("reason") == "approximate_label"]
+    assert {(p["indicator_code"], p["measure_code"], p["row"]) for p in named} == {
+        ("ho_kinh_doanh", m, garbled) for m in ("de_nghi", "phe_duyet", "kinh_phi")
+    }
+    assert set(_reasons(result)) == {("ho_kinh_doanh", m) for m in ("de_nghi", "phe_duyet", "kinh_phi")}
+    # a label read well is snapped as before and flags nothing
+    assert _reasons(_recognised([HEADER, *ROWS.values(), TOTAL], snap=True)) == {}
+
+
+def test_an_approximate_label_never_takes_an_indicator_another_row_has() -> None:
+    garbled = ["Hổ tọ hậ kỉnh đaonh", "83", "68", "204"]
+    # the indicator's own label on another row: the garbled row is not taken
+    twice = _recognised([HEADER, garbled, *ROWS.values()], snap=True)
+    assert twice.values["ho_kinh_doanh"] == {"de_nghi": 83, "phe_duyet": 68, "kinh_phi": 204_000_000}
+    reasons = {p.params["reason"] for p in twice.problems if p.code == "uncertain_figure"}
+    assert "unmatched_row" in reasons and "approximate_label" not in reasons
+    # two garbled rows closest to the same indicator: neither is taken
+    both = _recognised([HEADER, garbled, ["Hổ tọ hộ kỉnh đaonk", "1", "1", "1"]], snap=True)
+    assert "ho_kinh_doanh" not in both.values
+    # a label cell with no figure on its row (a heading) is left as read
+    heading = _recognised([HEADER, ["Hổ tọ hậ kỉnh đaonh"], *list(ROWS.values())[1:]], snap=True)
+    assert "ho_kinh_doanh" not in heading.values
+
+
+def test_a_row_that_breaks_a_check_takes_the_one_other_reading_that_passes() -> None:
+    # approved read '168' of 83 requested; its other reading '68' alone passes the check
+    row = ["Hỗ trợ hộ kinh doanh", "83", "168", "204"]
+    result = _recognised([HEADER, row], confidence={(2, 3): 0.3}, alternatives={(2, 3): ("68", "188")})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68
+    assert _reasons(result)[("ho_kinh_doanh", "phe_duyet")] == "check_chosen"
+    assert not [p for p in result.problems if p.code == "check_failed"]
+    # the other side of the check unsure with no other reading: it may be the misread one
+    unsure = _recognised([HEADER, row], confidence={(2, 2): 0.3, (2, 3): 0.3}, alternatives={(2, 3): ("68",)})
+    assert unsure.values["ho_kinh_doanh"]["phe_duyet"] == 168
+    # two other readings pass: which one the check cannot tell
+    two = _recognised([HEADER, row], confidence={(2, 3): 0.3}, alternatives={(2, 3): ("68", "18")})
+    assert two.values["ho_kinh_doanh"]["phe_duyet"] == 168
+
+
 def test_a_row_whose_label_matches_no_indicator_names_its_figures() -> None:
     # a label garbled by a stamp or a blurred photo: the row is not taken, and each of
     # its figures is named by the label as read, never dropped unnamed
@@ -866,3 +916,68 @@ def test_a_row_whose_label_matches_no_indicator_names_its_figures() -> None:
     # a total row and every row matched: nothing named
     clean = _recognised([HEADER, *ROWS.values(), TOTAL])
     assert not [p for p in clean.problems if p.params.get("reason") == "unmatched_row"]
+
+
+def test_a_column_holding_a_rule_the_grid_lost_is_split_at_it() -> None:
+    import numpy as np
+
+    import parsers.ocr as ocr
+
+    # four rows of two columns; the second holds, in every row, a thin leaning rule
+    # from its top to its bottom (a photo's rule the grid did not find) and figures
+    ink = np.zeros((400, 900), dtype=np.uint8)
+    clean = np.full((400, 900), 255, dtype=np.uint8)
+    cells = []
+    for i in range(4):
+        y0, y1 = 100 * i, 100 * (i + 1)
+        cells.append(geometry.GridCell(i, 0, i, 0, (0, y0, 300, y1)))
+        cells.append(geometry.GridCell(i, 1, i, 1, (300, y0, 900, y1)))
+        x = 600 + 3 * i  # leaning a little from row to row
+        ink[y0:y1, x : x + 3] = 255
+        clean[y0:y1, x : x + 3] = 0
+        ink[y0 + 35 : y0 + 65, 450:470] = 255  # a figure left of it
+        ink[y0 + 35 : y0 + 65, 800:830] = 255  # and one right of it
+    split, guessed = ocr._lost_rules_split(cells, ink, clean)
+    assert guessed == {1, 2}
+    second = [gc for gc in split if gc.col == 1]
+    third = [gc for gc in split if gc.col == 2]
+    assert len(second) == len(third) == 4
+    assert all(gc.box[2] in range(600, 612) and gc.box[0] == 300 for gc in second)
+    assert all(gc.box[0] == left.box[2] and gc.box[2] == 900 for gc, left in zip(third, second, strict=True))
+    assert int(clean[150, 603]) == 255  # the rule's pieces made paper: not read as a '1'
+    # a figure's stroke in one row only is no rule
+    lone = np.zeros((400, 900), dtype=np.uint8)
+    lone[5:95, 600:603] = 255
+    assert ocr._lost_rules_split(cells, lone, clean.copy()) == (cells, set())
+
+
+def test_a_merged_cell_read_as_figures_with_a_rule_between_them_is_split() -> None:
+    import parsers.ocr as ocr
+
+    assert ocr._figures_apart("437.630.000 | 945") and ocr._figures_apart("240,02 \\ 2154,19")
+    assert not ocr._figures_apart("Kinh phí | 45")  # a heading beside a figure
+    assert not ocr._figures_apart("| 45") and not ocr._figures_apart("1.236")
+
+
+def test_a_heading_merged_over_two_measures_is_read_cell_by_cell_only_without_headings_below() -> None:
+    import parsers.ocr as ocr
+
+    def cell(text: str) -> Cell:
+        return Cell(text, text, None, False, "", confidence=0.9, page=1)
+
+    boxes = {0: (0, 200), 1: (200, 400), 2: (400, 600)}
+    # a heading over columns 2-3 (0-based 1-2) and, below, figures in both in two rows
+    merged = geometry.GridCell(0, 1, 0, 2, (200, 0, 600, 50))
+    cells = [geometry.GridCell(0, 0, 0, 0, (0, 0, 200, 50)), merged]
+    grid = {(1, 1): cell("STT"), (1, 2): cell("Số hộ được xét duyệt Đã giải ngân")}
+    for r in (1, 2):
+        for j in range(3):
+            cells.append(geometry.GridCell(r, j, r, j, (boxes[j][0], 50 * r, boxes[j][1], 50 * (r + 1))))
+            grid[(r + 1, j + 1)] = cell(str(10 * r + j))
+    got = ocr._split_headings(cells, grid)
+    assert [(gc, [key for key, _ in parts]) for gc, parts in got] == [(merged, [(1, 2), (1, 3)])]
+    assert [box for _, box in got[0][1]] == [(200, 0, 400, 50), (400, 0, 600, 50)]
+    # a heading over a group of measures, each with its own heading below: left merged
+    grouped = dict(grid)
+    grouped[(2, 2)], grouped[(2, 3)] = cell("Số hộ"), cell("Kinh phí")
+    assert ocr._split_headings(cells, grouped) == []
