@@ -21,6 +21,7 @@ _FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its ru
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
+_ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
@@ -134,7 +135,6 @@ def paper_light(gray: Gray) -> Gray:
     small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA) if min(h, w) > 800 else gray
     ks = max(7, (k // (4 if small is not gray else 1)) | 1)
     background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
-    background = cv2.GaussianBlur(background, (0, 0), ks / 3)
     if small is not gray:
         background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(np.maximum(background, 1, out=background), dtype=np.uint8)
@@ -154,13 +154,25 @@ def rotate90(gray: Gray, degrees: int) -> Gray:
 
 def runs_sideways(ink: Gray) -> bool:
     """Whether the lines of text run down the page (a page turned a quarter): text
-    lines make the ink profile across them strongly banded, along them flat."""
+    lines make the ink profile across them strongly banded, along them flat.
+
+    Measured tile by tile (`_ORIENTATION_TILES` a side) and summed: a photo's desk or
+    shadow left as specks over one part of the image bands the whole image's profile
+    along its edge, whichever way the text runs, but within a tile specks are banded
+    neither way, and the tiles holding text decide."""
     k = max(3, ink.shape[1] // 60)
     across = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))  # smear along rows
     down = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))  # smear along columns
-    rows = across.mean(axis=1)
-    cols = down.mean(axis=0)
-    return float(cols.std()) > 1.5 * float(rows.std())
+    h, w = ink.shape
+    n = _ORIENTATION_TILES
+    rows = cols = 0.0
+    for i in range(n):
+        for j in range(n):
+            ys, xs = slice(i * h // n, (i + 1) * h // n), slice(j * w // n, (j + 1) * w // n)
+            if ys.stop > ys.start and xs.stop > xs.start:
+                rows += float(across[ys, xs].mean(axis=1).std())
+                cols += float(down[ys, xs].mean(axis=0).std())
+    return cols > 1.5 * rows
 
 
 def skew_angle(ink: Gray) -> float:
@@ -288,9 +300,13 @@ def _table_quad(
 ) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     h, w = ink.shape
     min_len = max(20, w // 40)
-    if leaning:
+    if leaning and leans:
+        # (rules across leaning: the page turned a quarter, its rules down found, turned back)
+        horiz = np.ascontiguousarray(_rules_down_leaning(np.ascontiguousarray(ink.T), min_len, leans).T)
+        vert = _rules_down_leaning(ink, min_len, leans)
+    elif leaning:
         horiz = rules_across(_widened(ink, (1, 3)), min_len)
-        vert = _rules_down_leaning(ink, min_len, leans) if leans else rules_down(_widened(ink, (3, 1)), min_len)
+        vert = rules_down(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
@@ -348,14 +364,18 @@ def _sides_fitted(
         return quad
     top = (mask[:, cols] > 0).argmax(axis=0)
     bottom = bh - 1 - (mask[::-1, cols] > 0).argmax(axis=0)
+    top_line, bottom_line = _outer_line(cols + x, top + y), _outer_line(cols + x, bottom + y)
+    # the sides down fitted between the rules across only: a seal's ring hanging below
+    # the table's corner is no part of its side
+    if top_line is not None and bottom_line is not None:
+        lo = max(top_line[0] * t + top_line[1] for t in (x, x + bw)) - y
+        hi = min(bottom_line[0] * t + bottom_line[1] for t in (x, x + bw)) - y
+        inside = rows[(rows > lo) & (rows < hi)]
+        if inside.size >= rows.size // 2:
+            rows = inside
     left = (mask[rows] > 0).argmax(axis=1)
     right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
-    lines = (
-        _outer_line(cols + x, top + y),
-        _outer_line(cols + x, bottom + y),
-        _outer_line(rows + y, left + x),
-        _outer_line(rows + y, right + x),
-    )
+    lines = (top_line, bottom_line, _outer_line(rows + y, left + x), _outer_line(rows + y, right + x))
     tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
     # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
     sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
@@ -368,7 +388,10 @@ def _sides_fitted(
             continue
         moved = [sign * (line[0] * t + line[1] - (old[0] * t + old[1])) for t in (a[along], b[along])]
         cut = min(moved) >= -_SIDE_SLACK and max(moved) >= _CUT_CORNER
-        fitted.append(line if cut else old)
+        # a seal's ring or a blot touching the table at one corner: the hull bulges out
+        # there, the rule is where the hull's side is at the other end
+        bulge = min(moved) <= -_CUT_CORNER and abs(max(moved)) <= _CUT_CORNER / 2
+        fitted.append(line if cut or bulge else old)
     corners = [
         _meet(fitted[0], fitted[2]),
         _meet(fitted[0], fitted[3]),
