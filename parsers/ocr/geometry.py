@@ -21,6 +21,8 @@ _FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its ru
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
+_LIGHT_SPILL = 4  # levels the blurred paper light may exceed the unblurred (see `paper_light`)
+_MORE_CELLS = 1.25  # times the cells of a table found one way that another way's must hold to be taken
 _ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
@@ -134,7 +136,14 @@ def paper_light(gray: Gray) -> Gray:
     k = max(15, (min(h, w) // 40) | 1)
     small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA) if min(h, w) > 800 else gray
     ks = max(7, (k // (4 if small is not gray else 1)) | 1)
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
+    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
+    background = cv2.GaussianBlur(closed, (0, 0), ks / 3)
+    # a sharp shadow's edge (a photo), a scanner's dark band: the blurred light spills
+    # over into the dark side and would leave a dark stripe there, a rule; the
+    # unblurred light taken where the blurred one is much brighter
+    spill = cv2.subtract(background, closed) > _LIGHT_SPILL
+    background[spill] = closed[spill]
+    del closed, spill
     if small is not gray:
         background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(np.maximum(background, 1, out=background), dtype=np.uint8)
@@ -254,20 +263,30 @@ def _ink_count(mask: Gray, axis: int) -> np.ndarray[Any, np.dtype[np.int32]]:
 def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
     None when there are no rules forming one. `gray` (the flattened page `ink` was
-    made from), when given, is looked at again for a photo's faint rules."""
-    quad = _table_quad(ink, leaning=False)
+    made from), when given, is looked at again for a photo's faint rules.
+
+    The rules are looked for three ways, each later one's table taken only when it
+    has clearly more cells (`_MORE_CELLS` times) than the one before: a photo's rules
+    may be found by the first ways in part only (a table's right half past a shadow,
+    its rules leaning), their outline then running across the table; a seal's ring
+    seen among the faint rules adds a cell or two, no more."""
+    found = [_table_quad(ink, leaning=False)]
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
-    if quad is None:
-        quad = _table_quad(ink, leaning=True)
-    if quad is None and gray is not None:
+    found.append(_table_quad(ink, leaning=True))
+    if gray is not None:
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
-        # and under a strong keystone the rules down lean several degrees: every pixel
-        # darker than the paper's light grey is taken, and rules down are looked for
+        # and under a strong keystone the rules lean several degrees: every pixel
+        # darker than the paper's light grey is taken, and rules are looked for
         # leaning either way
         faint = _darker_than(gray, _FAINT_RULE)
-        quad = _table_quad(faint, leaning=True, leans=_LEANS)
-    return quad
+        found.append(_table_quad(faint, leaning=True, leans=_LEANS))
+        del faint
+    best: tuple[np.ndarray[Any, np.dtype[np.float32]], int] | None = None
+    for table in found:
+        if table is not None and (best is None or table[1] >= _MORE_CELLS * best[1]):
+            best = table
+    return None if best is None else best[0]
 
 
 def _darker_than(gray: Gray, level: int) -> Gray:
@@ -297,7 +316,8 @@ def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) ->
 
 def _table_quad(
     ink: Gray, leaning: bool, leans: tuple[float, ...] = ()
-) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int] | None:
+    """The table's corners (`table_quad`) and how many cells its outline holds."""
     h, w = ink.shape
     min_len = max(20, w // 40)
     if leaning and leans:
@@ -325,7 +345,8 @@ def _table_quad(
     ranked = [i for i in holes if holes[i] >= 4]
     if not ranked:
         return None
-    best = contours[max(ranked, key=lambda i: (holes[i], cv2.contourArea(contours[i])))]
+    best_i = max(ranked, key=lambda i: (holes[i], cv2.contourArea(contours[i])))
+    best = contours[best_i]
     x, y, bw, bh = cv2.boundingRect(best)
     if bw < w * 0.25 or bh < h * 0.02:
         return None
@@ -340,7 +361,7 @@ def _table_quad(
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
-    return _sides_fitted(quad, best, (x, y, bw, bh))
+    return _sides_fitted(quad, best, (x, y, bw, bh)), holes[best_i]
 
 
 def _sides_fitted(
