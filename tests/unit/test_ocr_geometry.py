@@ -141,7 +141,9 @@ def test_a_seal_touching_the_tables_corner_is_no_part_of_its_side() -> None:
 def test_the_text_direction_is_not_swayed_by_a_desks_specks_along_one_edge() -> None:
     ink = np.zeros((1200, 1600), dtype=np.uint8)  # a landscape page: text, then a table
     for y in range(100, 400, 24):
-        cv2.putText(ink, "Ket qua ho tro khac phuc hau qua mua lu 9/2021", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1)
+        cv2.putText(
+            ink, "Ket qua ho tro khac phuc hau qua mua lu 9/2021", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1
+        )
     ys, xs = list(range(420, 700, 40)), [150, 200, 600, 800, 1000, 1200, 1400]
     for y in ys:
         cv2.line(ink, (150, y), (1400, y), 255, 2)
