@@ -265,16 +265,17 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
     None when there are no rules forming one. `gray` (the flattened page `ink` was
     made from), when given, is looked at again for a photo's faint rules.
 
-    The rules are looked for three ways, each later one's table taken only when it
-    has clearly more cells (`_MORE_CELLS` times) than the one before: a photo's rules
-    may be found by the first ways in part only (a table's right half past a shadow,
-    its rules leaning), their outline then running across the table; a seal's ring
-    seen among the faint rules adds a cell or two, no more."""
+    The rules are looked for as printed and widened across their direction, the
+    second way's table taken only when it has clearly more cells (`_MORE_CELLS`
+    times): a photo's rules bent by curl or perspective may be found as printed in
+    part only, the outline then running across the table. Only when neither finds a
+    table is the grey page looked at for faint rules (a third way, its cost and
+    memory spent on the photos that need it)."""
     found = [_table_quad(ink, leaning=False)]
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
     found.append(_table_quad(ink, leaning=True))
-    if gray is not None:
+    if gray is not None and all(f is None for f in found):
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
         # and under a strong keystone the rules lean several degrees: every pixel
         # darker than the paper's light grey is taken, and rules are looked for
