@@ -21,8 +21,8 @@ _FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its ru
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
-_LIGHT_SPILL = 4  # levels the blurred paper light may exceed the unblurred (see `paper_light`)
-_MORE_CELLS = 1.25  # times the cells of a table found one way that another way's must hold to be taken
+_SPILL_GREY = 245  # paper flattened by the blurred light no darker than this: no spill (`paper_light`)
+_MORE_CELLS = 1.5  # times the cells of a table found one way that another way's must hold to be taken
 _ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
@@ -140,8 +140,9 @@ def paper_light(gray: Gray) -> Gray:
     background = cv2.GaussianBlur(closed, (0, 0), ks / 3)
     # a sharp shadow's edge (a photo), a scanner's dark band: the blurred light spills
     # over into the dark side and would leave a dark stripe there, a rule; the
-    # unblurred light taken where the blurred one is much brighter
-    spill = cv2.subtract(background, closed) > _LIGHT_SPILL
+    # unblurred light taken where the blurred one would flatten the paper itself
+    # darker than `_SPILL_GREY` (elsewhere the light is as before)
+    spill = closed.astype(np.uint16) * 255 < background.astype(np.uint16) * _SPILL_GREY
     background[spill] = closed[spill]
     del closed, spill
     if small is not gray:
