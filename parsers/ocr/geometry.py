@@ -17,11 +17,13 @@ Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
 _FAINT_RULE = 230  # a flattened photo's pixel darker than this may be a faint grey rule
+_MIN_SIDE = 0.02  # of the page's longer side: a table's outline has no shorter side
+_FAINT_THICK = 7  # pixels: grey this thick both ways is no faint rule (a shadow's edge, a blot)
 _FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its rules are faint
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
-_SPILL_GREY = 245  # paper flattened by the blurred light no darker than this: no spill (`paper_light`)
+_OTHER_CORNER = 0.01  # of a table's width a corner found another way must lie off to be another outline
 _MORE_CELLS = 1.5  # times the cells of a table found one way that another way's must hold to be taken
 _ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
@@ -136,15 +138,8 @@ def paper_light(gray: Gray) -> Gray:
     k = max(15, (min(h, w) // 40) | 1)
     small = cv2.resize(gray, (w // 4, h // 4), interpolation=cv2.INTER_AREA) if min(h, w) > 800 else gray
     ks = max(7, (k // (4 if small is not gray else 1)) | 1)
-    closed = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
-    background = cv2.GaussianBlur(closed, (0, 0), ks / 3)
-    # a sharp shadow's edge (a photo), a scanner's dark band: the blurred light spills
-    # over into the dark side and would leave a dark stripe there, a rule; the
-    # unblurred light taken where the blurred one would flatten the paper itself
-    # darker than `_SPILL_GREY` (elsewhere the light is as before)
-    spill = closed.astype(np.uint16) * 255 < background.astype(np.uint16) * _SPILL_GREY
-    background[spill] = closed[spill]
-    del closed, spill
+    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (ks, ks)))
+    background = cv2.GaussianBlur(background, (0, 0), ks / 3)
     if small is not gray:
         background = cv2.resize(background, (w, h), interpolation=cv2.INTER_LINEAR)
     return np.asarray(np.maximum(background, 1, out=background), dtype=np.uint8)
@@ -282,13 +277,33 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
         # darker than the paper's light grey is taken, and rules are looked for
         # leaning either way
         faint = _darker_than(gray, _FAINT_RULE)
+        # what is grey and thick (a sharp shadow's edge the flattened light left as a
+        # broad grey stripe, a blot) is no rule, and would join the page's edge or a
+        # shadow to the table: only thin grey runs are kept
+        thick = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((_FAINT_THICK, _FAINT_THICK), dtype=np.uint8))
+        cv2.subtract(faint, cv2.dilate(thick, np.ones((5, 5), dtype=np.uint8)), dst=faint)
+        del thick
         found.append(_table_quad(faint, leaning=True, leans=_LEANS))
         del faint
     best: tuple[np.ndarray[Any, np.dtype[np.float32]], int] | None = None
     for table in found:
-        if table is not None and (best is None or table[1] >= _MORE_CELLS * best[1]):
+        if table is not None and (best is None or _clearly_more(table, best)):
             best = table
     return None if best is None else best[0]
+
+
+def _clearly_more(
+    table: tuple[np.ndarray[Any, np.dtype[np.float32]], int], than: tuple[np.ndarray[Any, np.dtype[np.float32]], int]
+) -> bool:
+    """Whether `table` (corners, cells) is clearly more of the page's table than
+    `than`: `_MORE_CELLS` times its cells, and a corner elsewhere (by more than
+    `_OTHER_CORNER` of its width). The same outline seen again with more cells is
+    no better: the corners of the rules as printed are kept."""
+    quad, cells = table
+    other, other_cells = than
+    width = float(np.linalg.norm(other[1] - other[0]))
+    moved = float(np.abs(quad - other).max())
+    return cells >= _MORE_CELLS * other_cells and moved > _OTHER_CORNER * width
 
 
 def _darker_than(gray: Gray, level: int) -> Gray:
@@ -363,7 +378,11 @@ def _table_quad(
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
-    return _sides_fitted(quad, best, (x, y, bw, bh)), holes[best_i]
+    quad = _sides_fitted(quad, best, (x, y, bw, bh))
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    if float(sides.min()) < _MIN_SIDE * max(h, w):
+        return None  # a corner on another (a sliver of specks in a photo's desk): no table's outline
+    return quad, holes[best_i]
 
 
 def _sides_fitted(
