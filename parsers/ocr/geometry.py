@@ -17,10 +17,15 @@ Gray = np.ndarray[Any, np.dtype[np.uint8]]
 
 _INK_SATURATION = 70  # above: coloured ink (red stamp, blue signature), not black print
 _FAINT_RULE = 230  # a flattened photo's pixel darker than this may be a faint grey rule
+_MIN_SIDE = 0.02  # of the page's longer side: a table's outline has no shorter side
+_FAINT_THICK = 7  # pixels: grey this thick both ways is no faint rule (a shadow's edge, a blot)
 _FAINT_SHARE = 0.3  # of a table's thin rules unseen by Otsu's threshold: its rules are faint
 _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black over red)
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
+_OTHER_CORNER = 0.01  # of a table's width a corner found another way must lie off to be another outline
+_MORE_CELLS = 1.5  # times the cells of a table found one way that another way's must hold to be taken
+_ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
@@ -154,13 +159,25 @@ def rotate90(gray: Gray, degrees: int) -> Gray:
 
 def runs_sideways(ink: Gray) -> bool:
     """Whether the lines of text run down the page (a page turned a quarter): text
-    lines make the ink profile across them strongly banded, along them flat."""
+    lines make the ink profile across them strongly banded, along them flat.
+
+    Measured tile by tile (`_ORIENTATION_TILES` a side) and summed: a photo's desk or
+    shadow left as specks over one part of the image bands the whole image's profile
+    along its edge, whichever way the text runs, but within a tile specks are banded
+    neither way, and the tiles holding text decide."""
     k = max(3, ink.shape[1] // 60)
     across = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (k, 1)))  # smear along rows
     down = cv2.dilate(ink, cv2.getStructuringElement(cv2.MORPH_RECT, (1, k)))  # smear along columns
-    rows = across.mean(axis=1)
-    cols = down.mean(axis=0)
-    return float(cols.std()) > 1.5 * float(rows.std())
+    h, w = ink.shape
+    n = _ORIENTATION_TILES
+    rows = cols = 0.0
+    for i in range(n):
+        for j in range(n):
+            ys, xs = slice(i * h // n, (i + 1) * h // n), slice(j * w // n, (j + 1) * w // n)
+            if ys.stop > ys.start and xs.stop > xs.start:
+                rows += float(across[ys, xs].mean(axis=1).std())
+                cols += float(down[ys, xs].mean(axis=0).std())
+    return cols > 1.5 * rows
 
 
 def skew_angle(ink: Gray) -> float:
@@ -242,20 +259,51 @@ def _ink_count(mask: Gray, axis: int) -> np.ndarray[Any, np.dtype[np.int32]]:
 def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[np.float32]] | None:
     """The four corners (tl, tr, br, bl) of the largest ruled table on the page, or
     None when there are no rules forming one. `gray` (the flattened page `ink` was
-    made from), when given, is looked at again for a photo's faint rules."""
-    quad = _table_quad(ink, leaning=False)
+    made from), when given, is looked at again for a photo's faint rules.
+
+    The rules are looked for as printed and widened across their direction, the
+    second way's table taken only when it has clearly more cells (`_MORE_CELLS`
+    times): a photo's rules bent by curl or perspective may be found as printed in
+    part only, the outline then running across the table. Only when neither finds a
+    table is the grey page looked at for faint rules (a third way, its cost and
+    memory spent on the photos that need it)."""
+    found = [_table_quad(ink, leaning=False)]
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
-    if quad is None:
-        quad = _table_quad(ink, leaning=True)
-    if quad is None and gray is not None:
+    found.append(_table_quad(ink, leaning=True))
+    if gray is not None and all(f is None for f in found):
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
-        # and under a strong keystone the rules down lean several degrees: every pixel
-        # darker than the paper's light grey is taken, and rules down are looked for
+        # and under a strong keystone the rules lean several degrees: every pixel
+        # darker than the paper's light grey is taken, and rules are looked for
         # leaning either way
         faint = _darker_than(gray, _FAINT_RULE)
-        quad = _table_quad(faint, leaning=True, leans=_LEANS)
-    return quad
+        # what is grey and thick (a sharp shadow's edge the flattened light left as a
+        # broad grey stripe, a blot) is no rule, and would join the page's edge or a
+        # shadow to the table: only thin grey runs are kept
+        thick = cv2.morphologyEx(faint, cv2.MORPH_OPEN, np.ones((_FAINT_THICK, _FAINT_THICK), dtype=np.uint8))
+        cv2.subtract(faint, cv2.dilate(thick, np.ones((5, 5), dtype=np.uint8)), dst=faint)
+        del thick
+        found.append(_table_quad(faint, leaning=True, leans=_LEANS))
+        del faint
+    best: tuple[np.ndarray[Any, np.dtype[np.float32]], int] | None = None
+    for table in found:
+        if table is not None and (best is None or _clearly_more(table, best)):
+            best = table
+    return None if best is None else best[0]
+
+
+def _clearly_more(
+    table: tuple[np.ndarray[Any, np.dtype[np.float32]], int], than: tuple[np.ndarray[Any, np.dtype[np.float32]], int]
+) -> bool:
+    """Whether `table` (corners, cells) is clearly more of the page's table than
+    `than`: `_MORE_CELLS` times its cells, and a corner elsewhere (by more than
+    `_OTHER_CORNER` of its width). The same outline seen again with more cells is
+    no better: the corners of the rules as printed are kept."""
+    quad, cells = table
+    other, other_cells = than
+    width = float(np.linalg.norm(other[1] - other[0]))
+    moved = float(np.abs(quad - other).max())
+    return cells >= _MORE_CELLS * other_cells and moved > _OTHER_CORNER * width
 
 
 def _darker_than(gray: Gray, level: int) -> Gray:
@@ -285,12 +333,17 @@ def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) ->
 
 def _table_quad(
     ink: Gray, leaning: bool, leans: tuple[float, ...] = ()
-) -> np.ndarray[Any, np.dtype[np.float32]] | None:
+) -> tuple[np.ndarray[Any, np.dtype[np.float32]], int] | None:
+    """The table's corners (`table_quad`) and how many cells its outline holds."""
     h, w = ink.shape
     min_len = max(20, w // 40)
-    if leaning:
+    if leaning and leans:
+        # (rules across leaning: the page turned a quarter, its rules down found, turned back)
+        horiz = np.ascontiguousarray(_rules_down_leaning(np.ascontiguousarray(ink.T), min_len, leans).T)
+        vert = _rules_down_leaning(ink, min_len, leans)
+    elif leaning:
         horiz = rules_across(_widened(ink, (1, 3)), min_len)
-        vert = _rules_down_leaning(ink, min_len, leans) if leans else rules_down(_widened(ink, (3, 1)), min_len)
+        vert = rules_down(_widened(ink, (3, 1)), min_len)
     else:
         horiz, vert = line_masks(ink, min_len)
     grid = cv2.bitwise_or(horiz, vert, dst=horiz)  # (in place: a page's arrays are 9 MiB each)
@@ -309,7 +362,8 @@ def _table_quad(
     ranked = [i for i in holes if holes[i] >= 4]
     if not ranked:
         return None
-    best = contours[max(ranked, key=lambda i: (holes[i], cv2.contourArea(contours[i])))]
+    best_i = max(ranked, key=lambda i: (holes[i], cv2.contourArea(contours[i])))
+    best = contours[best_i]
     x, y, bw, bh = cv2.boundingRect(best)
     if bw < w * 0.25 or bh < h * 0.02:
         return None
@@ -324,7 +378,11 @@ def _table_quad(
     s = pts.sum(axis=1)
     d = pts[:, 0] - pts[:, 1]
     quad = np.array([pts[np.argmin(s)], pts[np.argmax(d)], pts[np.argmax(s)], pts[np.argmin(d)]], dtype=np.float32)
-    return _sides_fitted(quad, best, (x, y, bw, bh))
+    quad = _sides_fitted(quad, best, (x, y, bw, bh))
+    sides = np.linalg.norm(quad - np.roll(quad, 1, axis=0), axis=1)
+    if float(sides.min()) < _MIN_SIDE * max(h, w):
+        return None  # a corner on another (a sliver of specks in a photo's desk): no table's outline
+    return quad, holes[best_i]
 
 
 def _sides_fitted(
@@ -348,14 +406,18 @@ def _sides_fitted(
         return quad
     top = (mask[:, cols] > 0).argmax(axis=0)
     bottom = bh - 1 - (mask[::-1, cols] > 0).argmax(axis=0)
+    top_line, bottom_line = _outer_line(cols + x, top + y), _outer_line(cols + x, bottom + y)
+    # the sides down fitted between the rules across only: a seal's ring hanging below
+    # the table's corner is no part of its side
+    if top_line is not None and bottom_line is not None:
+        lo = max(top_line[0] * t + top_line[1] for t in (x, x + bw)) - y
+        hi = min(bottom_line[0] * t + bottom_line[1] for t in (x, x + bw)) - y
+        inside = rows[(rows > lo) & (rows < hi)]
+        if inside.size >= rows.size // 2:
+            rows = inside
     left = (mask[rows] > 0).argmax(axis=1)
     right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
-    lines = (
-        _outer_line(cols + x, top + y),
-        _outer_line(cols + x, bottom + y),
-        _outer_line(rows + y, left + x),
-        _outer_line(rows + y, right + x),
-    )
+    lines = (top_line, bottom_line, _outer_line(rows + y, left + x), _outer_line(rows + y, right + x))
     tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
     # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
     sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
@@ -368,7 +430,10 @@ def _sides_fitted(
             continue
         moved = [sign * (line[0] * t + line[1] - (old[0] * t + old[1])) for t in (a[along], b[along])]
         cut = min(moved) >= -_SIDE_SLACK and max(moved) >= _CUT_CORNER
-        fitted.append(line if cut else old)
+        # a seal's ring or a blot touching the table at one corner: the hull bulges out
+        # there, the rule is where the hull's side is at the other end
+        bulge = min(moved) <= -_CUT_CORNER and abs(max(moved)) <= _CUT_CORNER / 2
+        fitted.append(line if cut or bulge else old)
     corners = [
         _meet(fitted[0], fitted[2]),
         _meet(fitted[0], fitted[3]),

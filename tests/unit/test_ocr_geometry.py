@@ -76,3 +76,95 @@ def test_faint_rules_are_inked_and_dark_ones_left_as_printed() -> None:
     dark = faint.copy()
     dark[dark == 215] = 60  # rules printed dark: nothing is changed
     assert np.array_equal(geometry.straighten(dark.copy()), dark)
+
+
+def test_a_sharp_shadow_edge_across_a_faint_table_is_no_rule_of_it() -> None:
+    gray = np.full((1800, 2400), 228, dtype=np.uint8)  # paper in a photo's light
+    _grid(gray, (600, 660, 700, 750, 800, 850), (300, 380, 1000, 1250, 1500, 1750, 2100), 120)
+    shadow = np.zeros_like(gray)  # a shadow's sharp edge running across the table and the page
+    cv2.fillPoly(shadow, [np.array([[1400, 0], [2400, 0], [2400, 1800], [900, 1800]], dtype=np.int32)], 1)
+    gray[shadow > 0] = (gray[shadow > 0].astype(np.float32) * 0.72).astype(np.uint8)
+    flat = geometry.flatten_light(np.asarray(cv2.GaussianBlur(gray, (0, 0), 1.0), dtype=np.uint8))
+    ink = geometry.binarize(flat)
+    ink[:, ::7] = 0  # dashes, as Otsu leaves a blurred photo's rules
+    quad = geometry.table_quad(ink, flat)
+    assert quad is not None
+    tl, tr, br, bl = quad
+    assert abs(float(tl[0]) - 300) < 8 and abs(float(tl[1]) - 600) < 8
+    assert abs(float(br[0]) - 2100) < 8 and abs(float(br[1]) - 850) < 8
+
+
+def _grid(gray: np.ndarray, ys: tuple[int, ...], xs: tuple[int, ...], shade: int, lean: float = 0.0) -> None:
+    """Rules across at `ys` and down at `xs` (from the first to the last of the
+    others), the rules across falling `lean` pixels a pixel to the right."""
+    for y in ys:
+        cv2.line(gray, (xs[0], y), (xs[-1], int(y + lean * (xs[-1] - xs[0]))), shade, 1)
+    for x in xs:
+        drop = int(lean * (x - xs[0]))
+        cv2.line(gray, (x, ys[0] + drop), (x, ys[-1] + drop), shade, 1)
+
+
+def test_a_table_whose_rules_across_lean_is_found_from_the_grey_page() -> None:
+    gray = np.full((1800, 2400), 255, dtype=np.uint8)
+    lean = math.tan(math.radians(7))  # a strong keystone: the rules across lean, not the rules down
+    _grid(gray, (500, 560, 600, 650, 700, 750), (300, 380, 1000, 1250, 1500, 1750, 2100), 205, lean)
+    ink = geometry.binarize(gray)
+    ink[:, ::7] = 0  # dashes, as Otsu leaves a blurred photo's rules
+    quad = geometry.table_quad(ink, gray)
+    assert quad is not None
+    tl, tr, br, bl = quad
+    assert abs(float(tl[0]) - 300) < 8 and abs(float(tl[1]) - 500) < 8
+    assert abs(float(br[0]) - 2100) < 8 and abs(float(br[1]) - (750 + lean * 1800)) < 8
+
+
+def test_a_curled_table_seen_whole_only_with_its_rules_widened_is_taken_whole() -> None:
+    ink = np.zeros((1800, 2400), dtype=np.uint8)
+    ys, xs = (600, 660, 700, 750, 800, 850), (300, 380, 700, 1000, 1250, 1500, 1750, 2100)
+    bend = math.tan(math.radians(2))  # the paper curls up past the middle: the rules bend down there
+
+    def drop(x: int) -> int:
+        return int(bend * max(0, x - 1000))
+
+    for y in ys:  # thin rules: level to the middle, then falling a pixel every 29
+        cv2.polylines(ink, [np.array([(300, y), (1000, y), (2100, y + drop(2100))], dtype=np.int32)], False, 255, 1)
+    for x in xs:
+        cv2.line(ink, (x, ys[0] + drop(x)), (x, ys[-1] + drop(x)), 255, 1)
+    quad = geometry.table_quad(ink)
+    assert quad is not None
+    assert abs(float(quad[1][0]) - 2100) < 8 and abs(float(quad[2][0]) - 2100) < 8
+
+
+def test_a_seal_touching_the_tables_corner_is_no_part_of_its_side() -> None:
+    ink = np.zeros((1800, 2400), dtype=np.uint8)
+    ys, xs = (600, 700, 760, 820, 880, 940), (300, 400, 1000, 1400, 1800, 2100)
+    for y in ys:
+        cv2.line(ink, (300, y), (2100, y), 255, 3)
+    for x in xs:
+        cv2.line(ink, (x, ys[0]), (x, ys[-1]), 255, 3)
+    cv2.circle(ink, (2100, 930), 110, 255, 5)  # a seal's ring over the last row's right end
+    quad = geometry.table_quad(ink)
+    assert quad is not None
+    tr, br = quad[1], quad[2]
+    assert abs(float(tr[0]) - 2100) < 8 and abs(float(br[0]) - 2100) < 12 and abs(float(br[1]) - 940) < 12
+
+
+def test_the_text_direction_is_not_swayed_by_a_desks_specks_along_one_edge() -> None:
+    ink = np.zeros((1200, 1600), dtype=np.uint8)  # a landscape page: text, then a table
+    for y in range(100, 400, 24):
+        cv2.putText(
+            ink, "Ket qua ho tro khac phuc hau qua mua lu 9/2021", (150, y), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1
+        )
+    ys, xs = list(range(420, 700, 40)), [150, 200, 600, 800, 1000, 1200, 1400]
+    for y in ys:
+        cv2.line(ink, (150, y), (1400, y), 255, 2)
+    for x in xs:
+        cv2.line(ink, (x, 420), (x, ys[-1]), 255, 2)
+    for y in ys[:-1]:
+        for x in xs[2:]:
+            cv2.putText(ink, "1.234", (x - 80, y + 28), cv2.FONT_HERSHEY_SIMPLEX, 0.6, 255, 1)
+    assert not geometry.runs_sideways(ink)
+    # a photo's desk, left as specks thickening towards the image's left edge
+    _, xx = np.mgrid[0:1200, 0:1600]
+    share = 0.1 * np.clip((0.35 - xx / 1600) / 0.35, 0, 1)
+    ink[np.random.default_rng(3).random(ink.shape) < share] = 255
+    assert not geometry.runs_sideways(ink)
