@@ -20,7 +20,7 @@ from operator import itemgetter, lt
 from parsers.model import FIGURE_FORMAT_PROBLEMS, FormSpec, Problem
 from service.config import Config, UnitConfig, calendar
 from service.config.calendar import DayOff
-from service.day.bulk import collector_paused
+from service.day.bulk import collector_paused, kept
 from service.day.periods import ReportPeriod
 from service.day.periods import on_time as on_time  # the timeliness rule, where its callers find it
 from storage.days import (
@@ -199,7 +199,7 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         for m in todays
         if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in known)
     )
-    return day_view(day, reporting, deadline, units, unassigned, until, off)
+    return kept(day_view(day, reporting, deadline, units, unassigned, until, off))
 
 
 def day_view(
@@ -334,9 +334,9 @@ def without(values: Values, cells: Iterable[Cell]) -> Values:
         return values
     out: Values = {}
     for ind, row in values.items():
-        kept = {m: v for m, v in row.items() if (ind, m) not in cells}
-        if kept:
-            out[ind] = kept
+        left = {m: v for m, v in row.items() if (ind, m) not in cells}
+        if left:
+            out[ind] = left
     return out
 
 

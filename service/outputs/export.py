@@ -16,7 +16,7 @@ from parsers.text import clean_text
 from service.config import Config
 from service.config.objects import ReportConfig
 from service.config.targets import ProgressCell, compute_progress
-from service.day.bulk import collector_paused
+from service.day.bulk import collector_paused, kept
 from service.day.dayview import DayView, UnitDay, number
 from service.day.periods import period_label
 from service.outputs.i18n import Texts, fill, labels
@@ -159,7 +159,7 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     progress = progress_json(view, cfg)
     if progress is not None:
         doc["progress"] = progress
-    return doc
+    return kept(doc)
 
 
 # -- terminal table --------------------------------------------------------------------------
@@ -199,7 +199,7 @@ def report_heading(view: DayView, report: ReportConfig, cfg: Config) -> str:
 
 
 def status_text(view: DayView, cfg: Config) -> str:
-    words = day_words(view, cfg)
+    words = kept(day_words(view, cfg))
     t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
     # A week, a month or a one-off: its deadline's day, and the day beside each arrival time.
