@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from operator import itemgetter, lt
 
 from parsers.model import FIGURE_FORMAT_PROBLEMS, FormSpec, Problem
@@ -374,10 +375,7 @@ def decreases(
 ) -> list[Problem]:
     """Cumulative figures lower than the unit's previous report (labels for the sentence,
     codes kept as indicator_code / measure_code)."""
-    ind_label = {i.code: i.label for i in form.indicators} if form else {}
-    meas = {m.code: m for m in form.measures} if form else {}
-    out = []
-    when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
+    out: list[Problem] = []
     for ind, row in current.items():
         before_row = previous.get(ind)
         if not before_row:
@@ -390,8 +388,12 @@ def decreases(
         for code, val in row.items():
             before = before_row.get(code)
             if before is not None and val < before:
+                # (the labels only for a unit with a decrease: most have none)
+                ind_label = {i.code: i.label for i in form.indicators} if form else {}
+                meas = {m.code: m for m in form.measures} if form else {}
                 m = meas.get(code)
                 unit = " đồng" if m is not None and m.kind == "money" else ""
+                when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
                 out.append(
                     Problem(
                         "cumulative_decrease",
@@ -415,13 +417,12 @@ def sum_values(rows: Iterable[Values]) -> Values:
     """The figures of `rows` added up cell by cell, in order (each total is 0 + the first
     value + the next ...), the cells in the order they first appear."""
     by_indicator: dict[str, list[dict[str, Decimal]]] = {}
-    for values in rows:
-        for ind, row in values.items():
-            found = by_indicator.get(ind)
-            if found is None:
-                by_indicator[ind] = [row]
-            else:
-                found.append(row)
+    for ind, row in chain.from_iterable(map(dict.items, rows)):
+        found = by_indicator.get(ind)
+        if found is None:
+            by_indicator[ind] = [row]
+        else:
+            found.append(row)
     total: Values = {}
     zero = Decimal(0)
     for ind, found in by_indicator.items():
