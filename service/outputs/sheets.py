@@ -11,9 +11,9 @@ import math
 import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
+from decimal import Decimal
 from itertools import repeat
 from operator import getitem
-from decimal import Decimal
 from typing import Any
 
 from openpyxl import Workbook
@@ -538,7 +538,9 @@ def save_fast(wb: Workbook) -> bytes:
     parts: dict[str, tuple[str, str]] = {}
     try:
         for n, ws in enumerate(sheets, start=1):
-            parts[f"xl/worksheets/sheet{n}.xml"] = (_dimension(ws), _sheet_rows_xml(ws))
+            bounds: list[int] = []
+            rows = _sheet_rows_xml(ws, bounds)
+            parts[f"xl/worksheets/sheet{n}.xml"] = (_dimension(ws, bounds), rows)
     except _Unsupported:
         if any("_baocao_cells" in ws.__dict__ for ws in sheets):
             raise TypeError(
@@ -578,11 +580,15 @@ class _Unsupported(Exception):
     pass
 
 
-def _dimension(ws: Worksheet) -> str:
-    """`ws.calculate_dimension()` over put_cell's cells and openpyxl's."""
+def _dimension(ws: Worksheet, bounds: Sequence[int] = ()) -> str:
+    """`ws.calculate_dimension()` over put_cell's cells and openpyxl's; `bounds`: the first
+    and last row and column holding a cell, as `_sheet_rows_xml` found them."""
     sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
     if sheet is None:
         return str(ws.calculate_dimension())
+    if bounds:
+        top, bottom, left, right = bounds
+        return f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
     rows = {r for r, found in sheet.rows.items() if found}
     cols = {c for found in sheet.rows.values() for c in (min(found, default=None), max(found, default=None))}
     cols.discard(None)
@@ -594,8 +600,9 @@ def _dimension(ws: Worksheet) -> str:
     return f"{get_column_letter(min(cols))}{min(rows)}:{get_column_letter(max(cols))}{max(rows)}"  # type: ignore[type-var]
 
 
-def _sheet_rows_xml(ws: Worksheet) -> str:
-    """The <row> elements of `ws`, as openpyxl's WorksheetWriter.write_rows writes them."""
+def _sheet_rows_xml(ws: Worksheet, bounds: list[int] | None = None) -> str:
+    """The <row> elements of `ws`, as openpyxl's WorksheetWriter.write_rows writes them;
+    the first and last row and column holding a cell put in `bounds` (none: left empty)."""
     sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
     rows: dict[int, dict[int, tuple[Any, str]]] = {}
     if sheet is not None:
@@ -617,15 +624,23 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
     letters: dict[int, str] = {}
     out: list[str] = []
     dimensions = ws.row_dimensions
+    top = bottom = left = right = 0
     for r in sorted(rows):
         found = rows[r]
+        columns = sorted(found)
+        if columns:
+            if not top:
+                top, left, right = r, columns[0], columns[-1]
+            bottom = r
+            left = min(left, columns[0])
+            right = max(right, columns[-1])
         dims = dimensions.get(r)
         if dims is None:
             out.append(f'<row r="{r}">')
         else:
             attrs = {"r": f"{r}", **dict(dims)}
             out.append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
-        for c in sorted(found):
+        for c in columns:
             style, text = found[c]
             if style is None:
                 attr = ""
@@ -644,6 +659,8 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
                 letter = letters[c] = get_column_letter(c)
             out.append(f'<c r="{letter}{r}"{attr}{text}')
         out.append("</row>")
+    if bounds is not None and top:
+        bounds[:] = [top, bottom, left, right]
     return "".join(out)
 
 

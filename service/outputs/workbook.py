@@ -312,6 +312,7 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     row = head + 1
     first_fig = 8
     last = len(headers)
+    sum_formats = tuple((figure_format(ms, value=0.5), figure_format(ms, value=1)) for ms in measures)
     for number, u in enumerate(_units_in_order(model), start=1):
         zebra = ZEBRA_FILL if number % 2 == 0 else None
         font = MUTED if u["stale"] else REGULAR
@@ -331,17 +332,20 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         put_cell(ws, row, 5, u["status_text"], BOLD, fill=STATUS_FILL.get(u["status"]), align=CENTER)
         put_cell(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
         put_cell(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
-        for k, (c, ms) in enumerate(zip(u["sums"], measures)):
-            put_cell(
-                ws,
-                row,
-                first_fig + k,
-                c["number"],
-                font,
-                fill=READ_FROM_FILL if c["read_from"] and c["number"] is not None else zebra,
-                fmt=figure_format(ms, value=c["number"]),
-                align=RIGHT,
-            )
+        if any(c["read_from"] for c in u["sums"]):
+            for k, (c, ms) in enumerate(zip(u["sums"], measures)):
+                put_cell(
+                    ws,
+                    row,
+                    first_fig + k,
+                    c["number"],
+                    font,
+                    fill=READ_FROM_FILL if c["read_from"] and c["number"] is not None else zebra,
+                    fmt=figure_format(ms, value=c["number"]),
+                    align=RIGHT,
+                )
+        else:  # (most units: no figure read from an image or the text) figure_format by whether it is whole
+            put_numbers(ws, row, first_fig, [c["number"] for c in u["sums"]], font, zebra, sum_formats, align=RIGHT)
         put_cell(
             ws,
             row,
