@@ -244,7 +244,7 @@ def put_numbers(
         and (not taken or taken.keys().isdisjoint(zip(repeat(row), range(col, col + n))))
     ):
         numbers = sheet.numbers
-        entries = list(map(numbers.get, values))
+        entries: list[Any] = list(map(numbers.get, values))  # (None: a value not met yet)
         if None in entries:  # an int and an equal float are written alike ('%.16g'): one cache for both
             entries = [numbers[v] if v in numbers else numbers.setdefault(v, _number_xml(v)) for v in values]
         sheet.rows.setdefault(row, {}).update(
