@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 from copy import copy
 from decimal import Decimal
@@ -573,3 +574,18 @@ def test_put_numbers_rows_are_the_cells_put_one_by_one():
     assert [ws.cell(2, c).value for c in (2, 3, 4)] == [1, 1, 3]
     assert [ws.cell(2, c).number_format for c in (2, 3, 4)] == [s.MONEY_FORMAT, s.COUNT_FORMAT, s.COUNT_FORMAT]
     assert ws.dimensions == "B1:D9"
+
+
+def test_values_json_with_the_numbers_met_so_far_is_values_json():
+    from service.outputs.export import values_json
+
+    rows = [
+        {"a": {"x": Decimal("1.0"), "y": Decimal("2.50")}, "b": {"z": Decimal("-0")}},
+        {"b": {"z": Decimal("0"), "w": Decimal("1")}, "a": {"y": Decimal("2.5"), "x": Decimal("1E+2")}},
+        {"c": {}, "a": {"x": Decimal("-3.25")}},
+    ]
+    numbers: dict = {}
+    for values in rows:
+        shared = values_json(values, numbers)
+        assert json.dumps(shared) == json.dumps(values_json(values))  # keys in order, same numbers
+    assert json.dumps(values_json(rows[1], numbers)) == '{"b": {"z": 0, "w": 1}, "a": {"y": 2.5, "x": 100}}'
