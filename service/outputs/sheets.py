@@ -620,9 +620,10 @@ def _sheet_rows_xml(ws: Worksheet, bounds: list[int] | None = None) -> str:
     # a cell's style array by its bytes -> its index in the workbook's styles ("" unstyled):
     # the same few arrays come back in every row, and hashing one as openpyxl does is slow
     style_attrs: dict[bytes, str] = {}
-    by_array: dict[int, str] = {}  # the same by the array itself: put_cell's cells share theirs
-    letters: dict[int, str] = {}
+    by_array: dict[int, str] = {id(None): ""}  # the same by the array itself: put_cell's cells share theirs
+    letters = [""]  # by column number
     out: list[str] = []
+    append = out.append
     dimensions = ws.row_dimensions
     top = bottom = left = right = 0
     for r in sorted(rows):
@@ -634,31 +635,29 @@ def _sheet_rows_xml(ws: Worksheet, bounds: list[int] | None = None) -> str:
             bottom = r
             left = min(left, columns[0])
             right = max(right, columns[-1])
+            if columns[-1] >= len(letters):
+                letters.extend(get_column_letter(c) for c in range(len(letters), columns[-1] + 1))
         dims = dimensions.get(r)
         if dims is None:
-            out.append(f'<row r="{r}">')
+            append(f'<row r="{r}">')
         else:
             attrs = {"r": f"{r}", **dict(dims)}
-            out.append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
+            append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
+        row_ref = f'{r}"'
         for c in columns:
             style, text = found[c]
-            if style is None:
-                attr = ""
-            else:
-                attr = by_array.get(id(style))  # type: ignore[assignment]
+            attr = by_array.get(id(style))
+            if attr is None:
+                key = style.tobytes()
+                attr = style_attrs.get(key)
                 if attr is None:
-                    key = style.tobytes()
-                    attr = style_attrs.get(key)
-                    if attr is None:
-                        attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
-                    by_array[id(style)] = attr
-            if not attr and text.__class__ is _Empty:
-                continue
-            letter = letters.get(c)
-            if letter is None:
-                letter = letters[c] = get_column_letter(c)
-            out.append(f'<c r="{letter}{r}"{attr}{text}')
-        out.append("</row>")
+                    attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
+                by_array[id(style)] = attr
+            if attr:
+                append(f'<c r="{letters[c]}{row_ref}{attr}{text}')
+            elif text.__class__ is not _Empty:  # (an unstyled empty cell is not written)
+                append(f'<c r="{letters[c]}{row_ref}{text}')
+        append("</row>")
     if bounds is not None and top:
         bounds[:] = [top, bottom, left, right]
     return "".join(out)
