@@ -78,7 +78,18 @@ def hour_minute(when: dt.datetime | None, cfg: Config) -> str:
 
 
 def day_month_year(day: dt.date | None) -> str:
-    return day.strftime("%d/%m/%Y") if day else ""
+    if not day:
+        return ""
+    text = _DAYS.get(day)
+    if text is None:
+        if len(_DAYS) > 1000:
+            _DAYS.clear()
+        text = _DAYS[day] = day.strftime("%d/%m/%Y")
+    return text
+
+
+# day_month_year's texts: a province's digest writes a handful of days 6,000 times
+_DAYS: dict[dt.date, str] = {}
 
 
 def value_text(value: Decimal | None, money: bool, num: Numbers, sign: bool = False, words: bool = False) -> str:

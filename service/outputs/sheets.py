@@ -470,7 +470,11 @@ def _wrapped_lines(text: object, width: float) -> int:
 def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
     """Set the row height for its wrapped text: openpyxl does not, and LibreOffice/Excel
     would then draw long labels over the next row."""
-    lines = max((_wrapped_lines(text, width) for text, width in cells), default=1)
+    lines = 1
+    for text, width in cells:
+        n = _wrapped_lines(text, width)
+        if n > lines:
+            lines = n
     if lines > 1:  # one-line rows get the sheet's default height (set_widths sets it)
         ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
 
