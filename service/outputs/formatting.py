@@ -80,6 +80,8 @@ def hour_minute(when: dt.datetime | None, cfg: Config) -> str:
 def day_month_year(day: dt.date | None) -> str:
     if not day:
         return ""
+    if day.__class__ is not dt.date:  # a datetime: equal instants in two zones are two days
+        return day.strftime("%d/%m/%Y")
     text = _DAYS.get(day)
     if text is None:
         if len(_DAYS) > 1000:
