@@ -63,10 +63,11 @@ def _build(
         for i in _TIMES:
             columns[i] = utc(columns[i])
         for i in _DAYS:
+            stored = columns[i]
             try:  # a day's messages share a handful of days: one date each
-                columns[i] = days[columns[i]]
+                columns[i] = days[stored]
             except KeyError:
-                columns[i] = days[columns[i]] = as_day(columns[i])
+                columns[i] = days[stored] = as_day(stored)
         columns[_READABLE] = flag(columns[_READABLE])
         pk = columns[_ID]
         found = files.get(pk)

@@ -15,12 +15,13 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import chain
 from operator import itemgetter, lt
 
 from parsers.model import FIGURE_FORMAT_PROBLEMS, FormSpec, Problem
 from service.config import Config, UnitConfig, calendar
 from service.config.calendar import DayOff
-from service.day.bulk import collector_paused
+from service.day.bulk import collector_paused, kept
 from service.day.periods import ReportPeriod
 from service.day.periods import on_time as on_time  # the timeliness rule, where its callers find it
 from storage.days import (
@@ -199,7 +200,7 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         for m in todays
         if m.kind in (UNASSIGNED, AUTOMATIC) and m.reason != OWN_MAIL or (m.kind == REPORT and m.unit_code not in known)
     )
-    return day_view(day, reporting, deadline, units, unassigned, until, off)
+    return kept(day_view(day, reporting, deadline, units, unassigned, until, off))
 
 
 def day_view(
@@ -334,9 +335,9 @@ def without(values: Values, cells: Iterable[Cell]) -> Values:
         return values
     out: Values = {}
     for ind, row in values.items():
-        kept = {m: v for m, v in row.items() if (ind, m) not in cells}
-        if kept:
-            out[ind] = kept
+        left = {m: v for m, v in row.items() if (ind, m) not in cells}
+        if left:
+            out[ind] = left
     return out
 
 
@@ -374,10 +375,7 @@ def decreases(
 ) -> list[Problem]:
     """Cumulative figures lower than the unit's previous report (labels for the sentence,
     codes kept as indicator_code / measure_code)."""
-    ind_label = {i.code: i.label for i in form.indicators} if form else {}
-    meas = {m.code: m for m in form.measures} if form else {}
-    out = []
-    when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
+    out: list[Problem] = []
     for ind, row in current.items():
         before_row = previous.get(ind)
         if not before_row:
@@ -390,8 +388,12 @@ def decreases(
         for code, val in row.items():
             before = before_row.get(code)
             if before is not None and val < before:
+                # (the labels only for a unit with a decrease: most have none)
+                ind_label = {i.code: i.label for i in form.indicators} if form else {}
+                meas = {m.code: m for m in form.measures} if form else {}
                 m = meas.get(code)
                 unit = " đồng" if m is not None and m.kind == "money" else ""
+                when = previous_day.strftime("%d/%m/%Y") if previous_day else ""
                 out.append(
                     Problem(
                         "cumulative_decrease",
@@ -415,13 +417,12 @@ def sum_values(rows: Iterable[Values]) -> Values:
     """The figures of `rows` added up cell by cell, in order (each total is 0 + the first
     value + the next ...), the cells in the order they first appear."""
     by_indicator: dict[str, list[dict[str, Decimal]]] = {}
-    for values in rows:
-        for ind, row in values.items():
-            found = by_indicator.get(ind)
-            if found is None:
-                by_indicator[ind] = [row]
-            else:
-                found.append(row)
+    for ind, row in chain.from_iterable(map(dict.items, rows)):
+        found = by_indicator.get(ind)
+        if found is None:
+            by_indicator[ind] = [row]
+        else:
+            found.append(row)
     total: Values = {}
     zero = Decimal(0)
     for ind, found in by_indicator.items():

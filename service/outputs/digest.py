@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from parsers.text import clean_text, safe_filename
 from service.config import Config
-from service.day.bulk import collector_paused
+from service.day.bulk import collector_paused, kept
 from service.day.dayview import DayView
 from service.day.periods import ReportPeriod, period_label
 from service.mail.compose import add_body, address, compose, message_bytes
@@ -112,7 +112,7 @@ def render_digest(
     """
     if sent_late is None:
         sent_late = is_late(cfg, view.day, now) if view.period is None else now - view.period.digest_at > LATE_AFTER
-    model = digest_model(view, cfg, now=now, previous=previous, reminded=reminded, sent_late=sent_late)
+    model = kept(digest_model(view, cfg, now=now, previous=previous, reminded=reminded, sent_late=sent_late))
     lang = cfg.service.language
     t = labels(lang)
     num = Numbers.for_language(lang)

@@ -16,7 +16,7 @@ from parsers.text import clean_text
 from service.config import Config
 from service.config.objects import ReportConfig
 from service.config.targets import ProgressCell, compute_progress
-from service.day.bulk import collector_paused
+from service.day.bulk import collector_paused, kept
 from service.day.dayview import DayView, UnitDay, number
 from service.day.periods import period_label
 from service.outputs.i18n import Texts, fill, labels
@@ -26,8 +26,19 @@ from storage.records import MessageRecord as Message
 from templates import catalog
 
 
-def values_json(values: Values) -> dict[str, dict[str, int | float]]:
-    return {ind: {m: number(v) for m, v in row.items()} for ind, row in values.items()}
+def values_json(values: Values, numbers: dict[Decimal, int | float] | None = None) -> dict[str, dict[str, int | float]]:
+    """`values` as JSON numbers; `numbers`: the JSON number of each Decimal met so far
+    (a province's day has 240,000 figures of about a thousand values; equal Decimals give
+    the same number)."""
+    if numbers is None:
+        return {ind: {m: number(v) for m, v in row.items()} for ind, row in values.items()}
+    out = {}
+    for ind, row in values.items():
+        try:
+            out[ind] = dict(zip(row, map(numbers.__getitem__, row.values())))
+        except KeyError:
+            out[ind] = {m: numbers[v] if v in numbers else numbers.setdefault(v, number(v)) for m, v in row.items()}
+    return out
 
 
 def iso(when: dt.datetime | None, cfg: Config) -> str | None:
@@ -38,7 +49,9 @@ def problem_json(code: str, message: str, params: Mapping[str, object]) -> dict[
     return {"code": code, "message": message, **({"params": dict(params)} if params else {})}
 
 
-def unit_json(u: UnitDay, cfg: Config, words: UnitWords) -> dict[str, Any]:
+def unit_json(
+    u: UnitDay, cfg: Config, words: UnitWords, numbers: dict[Decimal, int | float] | None = None
+) -> dict[str, Any]:
     m = u.message
     return {
         "code": u.unit.code,
@@ -55,10 +68,10 @@ def unit_json(u: UnitDay, cfg: Config, words: UnitWords) -> dict[str, Any]:
         "message_id": m.message_id if m else None,
         "subject": m.subject if m else None,
         "as_of": m.as_of.isoformat() if m and m.as_of else None,
-        "values": values_json(u.values),
+        "values": values_json(u.values, numbers),
         "stale": u.stale,
         "latest_day": u.latest_day.isoformat() if u.latest_day else None,
-        "latest_values": values_json(u.latest_values) if u.stale else {},
+        "latest_values": values_json(u.latest_values, numbers) if u.stale else {},
         "problems": [problem_json(p.code, text, p.params) for p, text in zip(u.problems, words.problems)],
         # figures in `values` / `latest_values` that the totals leave out (a failed format check)
         "excluded_from_totals": [
@@ -131,6 +144,7 @@ def progress_json(view: DayView, cfg: Config) -> dict[str, Any] | None:
 @collector_paused()
 def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     words = day_words(view, cfg)
+    numbers: dict[Decimal, int | float] = {}
     doc = {
         "date": view.day.isoformat(),
         "reporting_day": view.reporting_day,
@@ -138,7 +152,7 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
         "not_expected_reason": words.not_expected_reason,
         "deadline": view.deadline.isoformat(),
         "counts": view.counts,
-        "units": [unit_json(u, cfg, words.units[u.unit.code]) for u in view.units],
+        "units": [unit_json(u, cfg, words.units[u.unit.code], numbers) for u in view.units],
         "totals": values_json(view.totals),
         # what `totals` leave out: figures that failed a format check, still in their unit's values
         "totals_exclude": [
@@ -159,7 +173,7 @@ def day_json(view: DayView, cfg: Config) -> dict[str, Any]:
     progress = progress_json(view, cfg)
     if progress is not None:
         doc["progress"] = progress
-    return doc
+    return kept(doc)
 
 
 # -- terminal table --------------------------------------------------------------------------
@@ -199,7 +213,7 @@ def report_heading(view: DayView, report: ReportConfig, cfg: Config) -> str:
 
 
 def status_text(view: DayView, cfg: Config) -> str:
-    words = day_words(view, cfg)
+    words = kept(day_words(view, cfg))
     t = catalog(cfg.service.language)["status_table"]
     tz = cfg.service.timezone
     # A week, a month or a one-off: its deadline's day, and the day beside each arrival time.

@@ -456,6 +456,7 @@ class _SheetNumbers:
         self._count: dict[Decimal, int | float | None] = {}
         self._money_cells: dict[Decimal | None, int | float | None] = {None: None}
         self._count_cells: dict[Decimal | None, int | float | None] = {None: None}
+        self._sums: dict[tuple[Decimal | None, bool], tuple[int | float | None, str]] = {}
 
     def grid(self, values: Mapping[str, Mapping[str, Decimal]], form: FormSpec) -> list[list[int | float | None]]:
         """`values` as the workbook's indicator × measure grid (None where no figure)."""
@@ -474,6 +475,15 @@ class _SheetNumbers:
                         cells[value] = self.money(value) if cells is self._money_cells else self.count(value)
                 grid.append(list(map(getitem, known, found)))
         return grid
+
+    def sum_cell(self, value: Decimal | None, money: bool, num: Numbers) -> tuple[int | float | None, str]:
+        """(`sheet_number`, `value_text`) of a unit's sum, each distinct one made once (`num`:
+        the digest's one Numbers; equal Decimals give the same number and text)."""
+        key = (value, money)
+        found = self._sums.get(key)
+        if found is None:
+            found = self._sums[key] = (sheet_number(value, money), value_text(value, money, num))
+        return found
 
     def money(self, value: Decimal | None) -> int | float | None:
         if value is None:
@@ -517,11 +527,12 @@ def _unit_row(
             if marked
             else []
         )
+        as_number, as_text = as_sheet.sum_cell(value, spec.kind == "money", num)
         sums.append(
             {
                 "value": value,
-                "number": sheet_number(value, spec.kind == "money"),
-                "text": value_text(value, spec.kind == "money", num),
+                "number": as_number,
+                "text": as_text,
                 # a mark when a figure in the sum was read from an image or the email's text
                 "read_from": kinds,
                 "mark": " ".join(read_from[f"{k}_mark"] for k in kinds),
@@ -680,12 +691,13 @@ def _message_row(
     m: Message, reason: str, cfg: Config, cleaned: Callable[[str | None, int], str] | None = None
 ) -> dict[str, Any]:
     clean = cleaned or _cleaner()
+    at = local_time(m.received_at, cfg)
     return {
         "from": clean(m.from_address, 320),
         "from_name": clean(m.from_name, 120),
         "subject": clean(m.subject, MAX_TEXT),
-        "received": hour_minute(m.received_at, cfg),
-        "received_at": local_time(m.received_at, cfg),
+        "received": f"{at.hour:02d}:{at.minute:02d}",  # hour_minute(m.received_at, cfg)
+        "received_at": at,
         "reason": clean(reason, 1000),
         "kind": m.kind,
         "files": [clean(a.filename, MAX_TEXT) for a in m.attachments],

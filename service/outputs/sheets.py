@@ -12,6 +12,8 @@ import zipfile
 from collections.abc import Iterable, Mapping, Sequence
 from copy import copy
 from decimal import Decimal
+from itertools import repeat
+from operator import getitem
 from typing import Any
 
 from openpyxl import Workbook
@@ -210,12 +212,75 @@ def put_cells(
         col += 1
 
 
+def put_numbers(
+    ws: Worksheet,
+    row: int,
+    col: int,
+    values: Sequence[int | float | None],
+    font: Font,
+    fill: PatternFill | None,
+    formats: tuple[tuple[str, str], ...],
+    *,
+    align: Alignment = WRAP,
+    border: Border | None = BOX,
+) -> None:
+    """`put_cells` for a row of numbers (int, float or None) with one fill, each column's
+    number format by whether its value is an int: `formats[k]` is (the format of a float
+    or None, the format of an int). A province's detail sheet is 2,000 rows of 60 figures:
+    their styles and texts are looked up a row at a time in C. Anything else (another kind
+    of value, a style not met yet, an openpyxl cell in the way) goes through `put_cells`."""
+    try:
+        sheet: _SheetCells = ws.__dict__["_baocao_cells"]
+    except KeyError:
+        sheet = _sheet_cells(ws)
+    n = len(values)
+    taken = sheet.cells
+    key = (id(font), id(fill), id(align), id(border), formats)
+    by_type = sheet.number_styles.get(key)
+    if (
+        by_type is not None
+        and len(by_type) == n
+        and _NUMBERS.issuperset(map(type, values))
+        and (not taken or taken.keys().isdisjoint(zip(repeat(row), range(col, col + n))))
+    ):
+        numbers = sheet.numbers
+        entries: list[Any] = list(map(numbers.get, values))  # (None: a value not met yet)
+        if None in entries:  # an int and an equal float are written alike ('%.16g'): one cache for both
+            entries = [numbers[v] if v in numbers else numbers.setdefault(v, _number_xml(v)) for v in values]
+        sheet.rows.setdefault(row, {}).update(
+            zip(range(col, col + n), zip(map(getitem, by_type, map(type, values)), entries))
+        )
+        return
+    fmts = [pair[v.__class__ is int] for pair, v in zip(formats, values)]
+    put_cells(ws, row, col, values, font, [fill] * n, fmts, align=align, border=border)
+    if by_type is None:  # each column's styles, once every one is known
+        styles = sheet.styles
+        found = []
+        for other, whole in formats:
+            as_other = styles.get((id(font), id(fill), other, id(align), id(border), False))
+            as_int = styles.get((id(font), id(fill), whole, id(align), id(border), False))
+            if as_other is None or as_int is None:
+                return
+            found.append({int: as_int, float: as_other, type(None): as_other})
+        sheet.number_styles[key] = found
+
+
 class _Empty(str):
     """The XML text of an empty cell (value None): written only when the cell is styled."""
 
 
 # A cell's entry is (style array, what follows `<c r="REF" s="N"` for it).
 _EMPTY_NUMBER = _Empty(' t="n"/>')
+_NUMBERS = frozenset({int, float, type(None)})
+
+
+def _number_xml(value: int | float | None) -> str:
+    """What follows `<c r="REF" s="N"` for a number cell: put_cell's text for an int, a float, None."""
+    if value is None:
+        return _EMPTY_NUMBER
+    if value.__class__ is int:
+        return f' t="n"><v>{value:.16g}</v></c>'
+    return f' t="n"><v>{_escape_text(safe_string(value))}</v></c>'
 
 
 class _SheetCells:
@@ -230,6 +295,9 @@ class _SheetCells:
         self.texts: dict[str, str] = book.setdefault("_baocao_texts", {})
         self.ints: dict[int, str] = book.setdefault("_baocao_ints", {})
         self.floats: dict[float, str] = book.setdefault("_baocao_floats", {})
+        self.numbers: dict[int | float | None, str] = book.setdefault("_baocao_numbers", {})
+        # put_numbers: each column's style by the type of its value, by (font, fill, align, border, formats)
+        self.number_styles: dict[Any, list[dict[type, Any]]] = book.setdefault("_baocao_number_styles", {})
         self.date_styles: set[int] = book.setdefault("_baocao_date_styles", set())
 
 
@@ -402,7 +470,11 @@ def _wrapped_lines(text: object, width: float) -> int:
 def fit_row(ws: Worksheet, row: int, cells: Iterable[tuple[object, float]], line_points: float = 14.5) -> None:
     """Set the row height for its wrapped text: openpyxl does not, and LibreOffice/Excel
     would then draw long labels over the next row."""
-    lines = max((_wrapped_lines(text, width) for text, width in cells), default=1)
+    lines = 1
+    for text, width in cells:
+        n = _wrapped_lines(text, width)
+        if n > lines:
+            lines = n
     if lines > 1:  # one-line rows get the sheet's default height (set_widths sets it)
         ws.row_dimensions[row].height = max(ROW_POINTS, line_points * lines + 4)
 
@@ -470,7 +542,9 @@ def save_fast(wb: Workbook) -> bytes:
     parts: dict[str, tuple[str, str]] = {}
     try:
         for n, ws in enumerate(sheets, start=1):
-            parts[f"xl/worksheets/sheet{n}.xml"] = (_dimension(ws), _sheet_rows_xml(ws))
+            bounds: list[int] = []
+            rows = _sheet_rows_xml(ws, bounds)
+            parts[f"xl/worksheets/sheet{n}.xml"] = (_dimension(ws, bounds), rows)
     except _Unsupported:
         if any("_baocao_cells" in ws.__dict__ for ws in sheets):
             raise TypeError(
@@ -510,11 +584,15 @@ class _Unsupported(Exception):
     pass
 
 
-def _dimension(ws: Worksheet) -> str:
-    """`ws.calculate_dimension()` over put_cell's cells and openpyxl's."""
+def _dimension(ws: Worksheet, bounds: Sequence[int] = ()) -> str:
+    """`ws.calculate_dimension()` over put_cell's cells and openpyxl's; `bounds`: the first
+    and last row and column holding a cell, as `_sheet_rows_xml` found them."""
     sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
     if sheet is None:
         return str(ws.calculate_dimension())
+    if bounds:
+        top, bottom, left, right = bounds
+        return f"{get_column_letter(left)}{top}:{get_column_letter(right)}{bottom}"
     rows = {r for r, found in sheet.rows.items() if found}
     cols = {c for found in sheet.rows.values() for c in (min(found, default=None), max(found, default=None))}
     cols.discard(None)
@@ -526,8 +604,9 @@ def _dimension(ws: Worksheet) -> str:
     return f"{get_column_letter(min(cols))}{min(rows)}:{get_column_letter(max(cols))}{max(rows)}"  # type: ignore[type-var]
 
 
-def _sheet_rows_xml(ws: Worksheet) -> str:
-    """The <row> elements of `ws`, as openpyxl's WorksheetWriter.write_rows writes them."""
+def _sheet_rows_xml(ws: Worksheet, bounds: list[int] | None = None) -> str:
+    """The <row> elements of `ws`, as openpyxl's WorksheetWriter.write_rows writes them;
+    the first and last row and column holding a cell put in `bounds` (none: left empty)."""
     sheet: _SheetCells | None = ws.__dict__.get("_baocao_cells")
     rows: dict[int, dict[int, tuple[Any, str]]] = {}
     if sheet is not None:
@@ -545,37 +624,46 @@ def _sheet_rows_xml(ws: Worksheet) -> str:
     # a cell's style array by its bytes -> its index in the workbook's styles ("" unstyled):
     # the same few arrays come back in every row, and hashing one as openpyxl does is slow
     style_attrs: dict[bytes, str] = {}
-    by_array: dict[int, str] = {}  # the same by the array itself: put_cell's cells share theirs
-    letters: dict[int, str] = {}
+    by_array: dict[int, str] = {id(None): ""}  # the same by the array itself: put_cell's cells share theirs
+    letters = [""]  # by column number
     out: list[str] = []
+    append = out.append
     dimensions = ws.row_dimensions
+    top = bottom = left = right = 0
     for r in sorted(rows):
         found = rows[r]
+        columns = sorted(found)
+        if columns:
+            if not top:
+                top, left, right = r, columns[0], columns[-1]
+            bottom = r
+            left = min(left, columns[0])
+            right = max(right, columns[-1])
+            if columns[-1] >= len(letters):
+                letters.extend(get_column_letter(c) for c in range(len(letters), columns[-1] + 1))
         dims = dimensions.get(r)
         if dims is None:
-            out.append(f'<row r="{r}">')
+            append(f'<row r="{r}">')
         else:
             attrs = {"r": f"{r}", **dict(dims)}
-            out.append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
-        for c in sorted(found):
+            append("<row" + "".join(f' {k}="{_escape_attr(v)}"' for k, v in attrs.items()) + ">")
+        row_ref = f'{r}"'
+        for c in columns:
             style, text = found[c]
-            if style is None:
-                attr = ""
-            else:
-                attr = by_array.get(id(style))  # type: ignore[assignment]
+            attr = by_array.get(id(style))
+            if attr is None:
+                key = style.tobytes()
+                attr = style_attrs.get(key)
                 if attr is None:
-                    key = style.tobytes()
-                    attr = style_attrs.get(key)
-                    if attr is None:
-                        attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
-                    by_array[id(style)] = attr
-            if not attr and text.__class__ is _Empty:
-                continue
-            letter = letters.get(c)
-            if letter is None:
-                letter = letters[c] = get_column_letter(c)
-            out.append(f'<c r="{letter}{r}"{attr}{text}')
-        out.append("</row>")
+                    attr = style_attrs[key] = f' s="{styles.add(style)}"' if any(style) else ""
+                by_array[id(style)] = attr
+            if attr:
+                append(f'<c r="{letters[c]}{row_ref}{attr}{text}')
+            elif text.__class__ is not _Empty:  # (an unstyled empty cell is not written)
+                append(f'<c r="{letters[c]}{row_ref}{text}')
+        append("</row>")
+    if bounds is not None and top:
+        bounds[:] = [top, bottom, left, right]
     return "".join(out)
 
 

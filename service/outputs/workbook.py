@@ -53,6 +53,7 @@ from service.outputs.sheets import (
     print_setup,
     put_cell,
     put_cells,
+    put_numbers,
     save_fast,
     set_widths,
 )
@@ -311,6 +312,7 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     row = head + 1
     first_fig = 8
     last = len(headers)
+    sum_formats = tuple((figure_format(ms, value=0.5), figure_format(ms, value=1)) for ms in measures)
     for number, u in enumerate(_units_in_order(model), start=1):
         zebra = ZEBRA_FILL if number % 2 == 0 else None
         font = MUTED if u["stale"] else REGULAR
@@ -330,17 +332,20 @@ def _status_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
         put_cell(ws, row, 5, u["status_text"], BOLD, fill=STATUS_FILL.get(u["status"]), align=CENTER)
         put_cell(ws, row, 6, u["status_time"], fill=zebra, align=CENTER)
         put_cell(ws, row, 7, u["figures_day"], fill=zebra, fmt=DATE_FORMAT, align=CENTER)
-        for k, (c, ms) in enumerate(zip(u["sums"], measures)):
-            put_cell(
-                ws,
-                row,
-                first_fig + k,
-                c["number"],
-                font,
-                fill=READ_FROM_FILL if c["read_from"] and c["number"] is not None else zebra,
-                fmt=figure_format(ms, value=c["number"]),
-                align=RIGHT,
-            )
+        if any(c["read_from"] for c in u["sums"]):
+            for k, (c, ms) in enumerate(zip(u["sums"], measures)):
+                put_cell(
+                    ws,
+                    row,
+                    first_fig + k,
+                    c["number"],
+                    font,
+                    fill=READ_FROM_FILL if c["read_from"] and c["number"] is not None else zebra,
+                    fmt=figure_format(ms, value=c["number"]),
+                    align=RIGHT,
+                )
+        else:  # (most units: no figure read from an image or the text) figure_format by whether it is whole
+            put_numbers(ws, row, first_fig, [c["number"] for c in u["sums"]], font, zebra, sum_formats, align=RIGHT)
         put_cell(
             ws,
             row,
@@ -396,7 +401,7 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
     fit_row(ws, head + 1, [(ms["header"], figure_width) for ms in measures])
     row, number = head + 2, 0
     by_column = list(measures) * len(indicators)
-    formats = [(figure_format(ms, value=0.5), figure_format(ms, value=1)) for ms in by_column]
+    formats = tuple((figure_format(ms, value=0.5), figure_format(ms, value=1)) for ms in by_column)
     for g in model["groups"]:
         if g["name"]:
             for j in range(1, last + 1):
@@ -412,14 +417,17 @@ def _detail_sheet(ws: Worksheet, model: Mapping[str, Any], t: Mapping[str, Any])
             put_cell(ws, row, 3, u["status_text"], fill=STATUS_FILL.get(u["status"]) or zebra, align=CENTER)
             put_cell(ws, row, 4, u["figures_day"], font, fill=zebra, fmt=DATE_FORMAT, align=CENTER)
             values = [v for cells in u["grid"] for v in cells]
-            fills = [
-                EXCLUDED_FILL if excluded else READ_FROM_FILL if read_from else zebra
-                for left_out, read in zip(u["grid_excluded"], u["grid_read_from"])
-                for excluded, read_from in zip(left_out, read)
-            ]
-            # figure_format(column's measure, value): by whether the value is whole
-            fmts = [formats[k][v.__class__ is int] for k, v in enumerate(values)]
-            put_cells(ws, row, first, values, font, fills, fmts, align=RIGHT)
+            if u["read_from"] or any(map(any, u["grid_excluded"])):
+                fills = [
+                    EXCLUDED_FILL if excluded else READ_FROM_FILL if read_from else zebra
+                    for left_out, read in zip(u["grid_excluded"], u["grid_read_from"])
+                    for excluded, read_from in zip(left_out, read)
+                ]
+                # figure_format(column's measure, value): by whether the value is whole
+                fmts = [formats[k][v.__class__ is int] for k, v in enumerate(values)]
+                put_cells(ws, row, first, values, font, fills, fmts, align=RIGHT)
+            else:  # (most units: no figure left out of the totals or read from an image or the text)
+                put_numbers(ws, row, first, values, font, zebra, formats, align=RIGHT)
             fit_row(ws, row, [(u["name"], fixed_widths[1])])
             row += 1
     for j in range(1, first):

@@ -333,3 +333,50 @@ def test_upward_fills_the_superiors_form_and_lists_what_did_not_match(tmp_path):
     (tmp_path / "bieu-01.xlsx").write_bytes(b"PK\x03\x04 broken")
     r = baocao("--config", str(path), "upward", "--date", "2021-08-12", "--out", str(out))
     assert_one_sentence(r, 2, r"Không đọc được biểu mẫu cấp trên bieu-01.xlsx")
+
+
+def test_a_one_shot_command_leaves_at_once_with_its_output_whole(tmp_path):
+    # status, export and a dry run read through the driver and then end: `run` leaves by
+    # os._exit once stdout and stderr are flushed (no atexit handler, no freeing of the day
+    # object by object); any other command, or one that went through SQLAlchemy, exits as usual
+    path = write_config(
+        tmp_path / "config.toml", database_url=f"sqlite:///{tmp_path / 'db.sqlite3'}", archive_dir=tmp_path / "archive"
+    )
+    f = tmp_path / "a.eml"
+    f.write_bytes(simple_report(date=dt.datetime(2021, 8, 12, 10, 0, tzinfo=TZ7)))
+    assert baocao("--config", str(path), "import", str(f)).returncode == 0
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        probe = (
+            "import atexit, sys, service.cli\n"
+            "atexit.register(lambda: print('left the usual way', file=sys.stderr))\n"
+            f"sys.argv = ['baocao', '--config', {str(path)!r}, *{list(args)!r}]\n"
+            "service.cli.run()\n"
+        )
+        env = {**os.environ, "BAOCAO_CACHE_DIR": str(tmp_path / "cache")}
+        return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120, env=env)
+
+    # (validating the configuration the first time imports SQLAlchemy: that run exits the usual way)
+    assert run("status", "--date", "2021-08-12").returncode == 0
+    r = run("export", "--date", "2021-08-12", "--format", "json")
+    assert r.returncode == 0 and "left the usual way" not in r.stderr, r.stderr
+    assert json.loads(r.stdout)["units"][0]["code"]  # the whole document, flushed
+    out = tmp_path / "d"
+    r = run("digest", "--date", "2021-08-12", "--dry-run", "--out", str(out))
+    assert r.returncode == 0 and "left the usual way" not in r.stderr and "built, not sent" in r.stdout
+    assert (out / "digest-2021-08-12.eml").stat().st_size > 0 and len(list(out.glob("*.xlsx"))) == 1
+    r = run("status", "--date", "2021-08-12", "--json")
+    assert r.returncode == 0 and "left the usual way" not in r.stderr and json.loads(r.stdout)["units"]
+    # an error: its sentence on stderr and its exit code, as ever
+    r = run("status", "--date", "32/13/2021")
+    assert_one_sentence(r, 2, "is not a date")
+    r = run("check")
+    assert r.returncode == 0 and "left the usual way" in r.stderr
+    # a database behind the migrations is read through SQLAlchemy (which migrates it): the usual exit
+    conn = sqlite3.connect(tmp_path / "db.sqlite3")
+    conn.execute("ALTER TABLE outbox DROP COLUMN report_code")  # (as before revision 0010)
+    conn.execute("UPDATE alembic_version SET version_num = '0009'")
+    conn.commit()
+    conn.close()
+    r = run("status", "--date", "2021-08-12")
+    assert r.returncode == 0 and "BHXH" in r.stdout and "left the usual way" in r.stderr

@@ -75,3 +75,24 @@ def test_workbook_shows_whole_amounts_without_decimals_in_vietnamese(language, s
     book = openpyxl.load_workbook(io.BytesIO(render_workbook(digest_model(view, cfg, now=at(DAY, 15)), cfg)))
     formats = {c.number_format for ws in book.worksheets for row in ws.iter_rows() for c in row if c.value == 70}
     assert formats == {shown}
+
+
+def test_day_and_time_texts_are_strftimes():
+    import datetime as dt
+    from types import SimpleNamespace
+
+    from service.outputs.formatting import day_month_year, hour_minute
+
+    zone = dt.timezone(dt.timedelta(hours=7))
+    cfg = SimpleNamespace(service=SimpleNamespace(timezone=zone))
+    start = dt.datetime(2021, 8, 11, 16, 0, 59, tzinfo=dt.UTC)
+    for k in range(0, 24 * 60, 7):
+        at = start + dt.timedelta(minutes=k)
+        assert hour_minute(at, cfg) == at.astimezone(zone).strftime("%H:%M")  # type: ignore[arg-type]
+    assert hour_minute(None, cfg) == ""  # type: ignore[arg-type]
+    for day in (dt.date(2021, 8, 12), dt.date(2021, 8, 12), dt.date(1999, 1, 2)):  # (the second from memory)
+        assert day_month_year(day) == day.strftime("%d/%m/%Y")
+    # the same instant in two zones is two days: a datetime is written as it is, never from memory
+    late = dt.datetime(2021, 8, 12, 23, 0, tzinfo=dt.UTC)
+    assert (day_month_year(late), day_month_year(late.astimezone(zone))) == ("12/08/2021", "13/08/2021")
+    assert day_month_year(None) == ""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 from copy import copy
 from decimal import Decimal
@@ -533,3 +534,58 @@ def test_xlsx_export_rows_of_groups_are_the_rows_joined():
     expected = "".join(_rows_xml(rows, by_rows))
     assert "".join(_groups_xml(groups, by_groups)) == expected
     assert by_groups.strings == by_rows.strings and len(by_rows.strings) > 5
+
+
+def test_put_numbers_rows_are_the_cells_put_one_by_one():
+    # put_numbers looks a row's styles and texts up in C once it has met each column's
+    # styles; the same file as put_cell cell by cell, whatever the row holds
+    from service.outputs import sheets as s
+
+    formats = ((s.MONEY_FORMAT, s.COUNT_FORMAT), (s.COUNT_FORMAT, s.COUNT_FORMAT), (s.MONEY_FORMAT, s.COUNT_FORMAT))
+    rows = [
+        [1, 2.5, None],
+        [1.0, 1, 3],  # an int and an equal float: one text, two formats
+        [None, None, None],
+        [2**60, 0.1, -7],
+        [12.25, 3, 1e-7],
+        [Decimal("2.5"), 1, True],  # not ints, floats or None: put_cells
+        [4, 5],  # fewer values than formats
+        [7, 8.5, 9],  # over a merged range (openpyxl's cells)
+        [1, 2, 3],
+    ]
+    fast, slow = Workbook(), Workbook()
+    for wb in (fast, slow):
+        s.put_cell(wb.active, 9, 3, "gộp")
+        s.merge(wb.active, 9, 3, 9, 4)
+    for i, values in enumerate(rows, start=1):
+        fill = s.ZEBRA_FILL if i % 2 else None
+        font = s.MUTED if i == 4 else s.REGULAR
+        s.put_numbers(fast.active, i, 2, values, font, fill, formats, align=s.RIGHT)
+        for k, (value, pair) in enumerate(zip(values, formats)):
+            fmt = pair[value.__class__ is int]
+            s.put_cell(slow.active, i, 2 + k, value, font, fill=fill, fmt=fmt, align=s.RIGHT)
+    assert fast.active.__dict__["_baocao_cells"].number_styles  # (the rows after the first were looked up)
+    mine, theirs = zipfile.ZipFile(io.BytesIO(s.save_fast(fast))), zipfile.ZipFile(io.BytesIO(s.save_fast(slow)))
+    assert mine.namelist() == theirs.namelist()
+    for name in theirs.namelist():
+        if name != "docProps/core.xml":  # its creation time
+            assert mine.read(name) == theirs.read(name), name
+    ws = load_workbook(io.BytesIO(s.save_fast(fast))).active
+    assert [ws.cell(2, c).value for c in (2, 3, 4)] == [1, 1, 3]
+    assert [ws.cell(2, c).number_format for c in (2, 3, 4)] == [s.MONEY_FORMAT, s.COUNT_FORMAT, s.COUNT_FORMAT]
+    assert ws.dimensions == "B1:D9"
+
+
+def test_values_json_with_the_numbers_met_so_far_is_values_json():
+    from service.outputs.export import values_json
+
+    rows = [
+        {"a": {"x": Decimal("1.0"), "y": Decimal("2.50")}, "b": {"z": Decimal("-0")}},
+        {"b": {"z": Decimal("0"), "w": Decimal("1")}, "a": {"y": Decimal("2.5"), "x": Decimal("1E+2")}},
+        {"c": {}, "a": {"x": Decimal("-3.25")}},
+    ]
+    numbers: dict = {}
+    for values in rows:
+        shared = values_json(values, numbers)
+        assert json.dumps(shared) == json.dumps(values_json(values))  # keys in order, same numbers
+    assert json.dumps(values_json(rows[1], numbers)) == '{"b": {"z": 0, "w": 1}, "a": {"y": 2.5, "x": 100}}'
