@@ -133,21 +133,31 @@ def _children(
     return out
 
 
-def readable_report_days(db: Db, unit_codes: Collection[str], until_day: dt.date) -> dict[str, list[dt.date]]:
-    """The days up to `until_day` on which each unit sent a readable report."""
+def latest_report_days(db: Db, unit_codes: Collection[str], until_day: dt.date) -> dict[str, list[dt.date]]:
+    """The two latest days up to `until_day` on which each unit sent a readable report,
+    latest first (a unit with none is left out). Each is the first match walking the
+    (unit_code, report_day) index back from a day, so the cost does not grow with the
+    history kept (a year of a province's reports is half a million days of units)."""
     codes = list(unit_codes)
-    days_by_unit: dict[str, list[dt.date]] = defaultdict(list)
+    days_by_unit: dict[str, list[dt.date]] = {}
+
+    def latest(code: str, bound: str, op: str) -> str:
+        return (
+            f"(SELECT report_day FROM messages WHERE unit_code = {code} AND kind = ? AND readable = ? "
+            f"AND report_day {op} {bound} ORDER BY report_day DESC LIMIT 1)"
+        )
+
     for first in range(0, len(codes), CHUNK):
         chunk = codes[first : first + CHUNK]
-        pairs = query(
+        rows = query(
             db,
-            "SELECT unit_code, report_day FROM messages WHERE kind = ? AND readable = ? AND report_day <= ? "
-            f"AND unit_code IN ({placeholders(len(chunk))}) GROUP BY unit_code, report_day",
-            [REPORT, True, until_day, *chunk],
+            f"WITH c(code) AS (VALUES {', '.join(['(?)'] * len(chunk))}), "
+            f"l(code, d1) AS (SELECT code, {latest('c.code', '?', '<=')} FROM c) "
+            f"SELECT code, d1, {latest('l.code', 'l.d1', '<')} FROM l WHERE d1 IS NOT NULL",
+            [*chunk, REPORT, True, until_day, REPORT, True],
         )
-        for code, d in pairs:
-            if code is not None:
-                days_by_unit[code].append(as_day(d))  # type: ignore[arg-type]
+        for code, d1, d2 in rows:
+            days_by_unit[code] = [as_day(d) for d in (d1, d2) if d is not None]  # type: ignore[misc]
     return days_by_unit
 
 

@@ -28,9 +28,9 @@ from storage.days import (
     Db,
     Sources,
     Values,
+    latest_report_days,
     load_figures,
     messages_of_day,
-    readable_report_days,
     readable_reports,
 )
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
@@ -144,8 +144,8 @@ def build_day_view(session: Db, cfg: Config, day: dt.date, until: dt.datetime | 
         todays = [m for m in todays if m.received_at <= until]
 
     # The two most recent days with a readable report per unit, up to `day`.
-    days_by_unit = readable_report_days(session, codes, day)
-    wanted = {(c, d) for c, ds in days_by_unit.items() for d in sorted(ds, reverse=True)[:2]}
+    days_by_unit = latest_report_days(session, codes, day)
+    wanted = {(c, d) for c, ds in days_by_unit.items() for d in ds}
     counting: dict[tuple[str, dt.date], Message] = {}
     # The day's own readable reports are among `todays` already (with their attachments,
     # and without those after `until`); only the earlier days are read again.

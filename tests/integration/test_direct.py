@@ -280,3 +280,43 @@ def test_figures_read_grouped_are_the_figures_read_row_by_row(db_url: str) -> No
         assert sources[ids[2]] == {"a": {"m1": "photo"}} and ids[3] not in sources
         assert load_values(reader, ids) == by_rows
     sessions.kw["bind"].dispose()
+
+
+def test_the_latest_report_days_are_each_units_two_latest_readable_reports(db_url: str) -> None:
+    """`latest_report_days` (the day view's latest and previous report) walks back from a
+    day: only readable reports count, a day later than asked is not seen, a unit with one
+    report day has one, a unit with none is absent; in a Session and on the driver."""
+    from storage.days import latest_report_days
+
+    sessions = open_database(db_url)
+    day0 = NOW.date()
+    rows = [
+        ("A", 0, "report", True),
+        ("A", 0, "report", True),  # two reports on one day: one day
+        ("A", 2, "report", True),
+        ("A", 3, "report", False),  # unreadable: not a report day
+        ("A", 5, "report", True),
+        ("A", 6, "unassigned", True),
+        ("B", 1, "report", True),
+        ("C", 4, "report", False),
+    ]
+    with sessions() as s:
+        for n, (unit, offset, kind, readable) in enumerate(rows):
+            d = day0 + dt.timedelta(days=offset)
+            s.add(message(100 + n, unit_code=unit, kind=kind, readable=readable, report_day=d))
+        s.commit()
+
+    def days(*offsets: int) -> list[dt.date]:
+        return [day0 + dt.timedelta(days=o) for o in offsets]
+
+    with sessions() as s, open_direct(db_url) as reader:  # type: ignore[union-attr]
+        for db in (s, reader):
+            assert latest_report_days(db, ["A", "B", "C", "D"], day0 + dt.timedelta(days=6)) == {
+                "A": days(5, 2),
+                "B": days(1),
+            }
+            assert latest_report_days(db, ["A", "B"], day0 + dt.timedelta(days=4)) == {"A": days(2, 0), "B": days(1)}
+            assert latest_report_days(db, ["A"], day0) == {"A": days(0)}
+            assert latest_report_days(db, ["A", "B"], day0 - dt.timedelta(days=1)) == {}
+            assert latest_report_days(db, [], day0) == {}
+    sessions.kw["bind"].dispose()
