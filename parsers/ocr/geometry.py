@@ -271,7 +271,7 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
     found.append(_table_quad(ink, leaning=True))
-    if gray is not None and all(f is None for f in found):
+    if gray is not None and all(f is None or _misshapen(f[0]) for f in found):
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
         # and under a strong keystone the rules lean several degrees: every pixel
         # darker than the paper's light grey is taken, and rules are looked for
@@ -290,6 +290,18 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
         if table is not None and (best is None or _clearly_more(table, best)):
             best = table
     return None if best is None else best[0]
+
+
+def _misshapen(quad: np.ndarray[Any, np.dtype[np.float32]]) -> bool:
+    """Whether an outline is no table's as a photo shows it, the page's skew undone:
+    a side down leaning further than a keystone leans a table's rules (`_LEANS`), or
+    the sides across apart in direction by as much (the outline run across the
+    table from a corner of one cell to another's)."""
+    tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
+    limit = max(abs(a) for a in _LEANS) + 2.0
+    downs = [math.degrees(math.atan2(float(b[0] - a[0]), float(b[1] - a[1]))) for a, b in ((tl, bl), (tr, br))]
+    acrosses = [math.degrees(math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))) for a, b in ((tl, tr), (bl, br))]
+    return max(abs(d) for d in downs) > limit or abs(acrosses[0] - acrosses[1]) > limit
 
 
 def _clearly_more(
@@ -763,8 +775,9 @@ def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.nda
 
 def straighten(gray: Gray) -> Gray:
     """Rules across and down made straight (`_straighten_rows` both ways), and a
-    photo's faint rules made solid (`_faint_rules_inked`)."""
-    turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
+    photo's faint rules made solid (`_faint_rules_inked`), also before: a faint rule
+    Otsu's threshold leaves in dashes would not be fitted, and stay bent."""
+    turned = np.ascontiguousarray(_straighten_rows(_faint_rules_inked(gray)).T)  # (each freed once copied)
     cols = _straighten_rows(turned)
     del turned
     return _faint_rules_inked(np.ascontiguousarray(cols.T))
