@@ -429,7 +429,8 @@ def _sides_fitted(
             rows = inside
     left = (mask[rows] > 0).argmax(axis=1)
     right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
-    lines = (top_line, bottom_line, _outer_line(rows + y, left + x), _outer_line(rows + y, right + x))
+    points = ((cols + x, top + y), (cols + x, bottom + y), (rows + y, left + x), (rows + y, right + x))
+    lines = (top_line, bottom_line, _outer_line(*points[2]), _outer_line(*points[3]))
     tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
     # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
     sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
@@ -445,7 +446,10 @@ def _sides_fitted(
         # a seal's ring or a blot touching the table at one corner: the hull bulges out
         # there, the rule is where the hull's side is at the other end
         bulge = min(moved) <= -_CUT_CORNER and abs(max(moved)) <= _CUT_CORNER / 2
-        fitted.append(line if cut or bulge else old)
+        # the hull's side a chord from a speck at one end to a cut corner at the other:
+        # the rule runs along the outline, the chord hardly touches it
+        chord = max(moved) >= _CUT_CORNER and _support(old, *points[i]) < 0.5 * _support(line, *points[i])
+        fitted.append(line if cut or bulge or chord else old)
     corners = [
         _meet(fitted[0], fitted[2]),
         _meet(fitted[0], fitted[3]),
@@ -458,6 +462,12 @@ def _sides_fitted(
     if np.abs(out - quad).max() > max(bw, bh) * 0.25:
         return quad  # (never seen: lines meeting far off the outline)
     return out
+
+
+def _support(line: tuple[float, float], t: np.ndarray[Any, np.dtype[Any]], v: np.ndarray[Any, np.dtype[Any]]) -> int:
+    """How many of the points (`t`, `v`) lie within `_SIDE_FIT` pixels of `line` (v = k t + c)."""
+    k, c = line
+    return int((np.abs(k * t.astype(np.float64) + c - v) <= _SIDE_FIT).sum())
 
 
 def _line_through(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], along: int) -> tuple[float, float] | None:
