@@ -785,24 +785,44 @@ def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.nda
 
 def straighten(gray: Gray) -> Gray:
     """Rules across and down made straight (`_straighten_rows` both ways), and a
-    photo's faint rules made solid (`_faint_rules_inked`), also before: a faint rule
-    Otsu's threshold leaves in dashes would not be fitted, and stay bent."""
-    turned = np.ascontiguousarray(_straighten_rows(_faint_rules_inked(gray)).T)  # (each freed once copied)
-    cols = _straighten_rows(turned)
+    photo's faint rules made solid (`_faint_rules_inked`), first before: a faint rule
+    Otsu's threshold leaves in dashes would not be fitted, and stay bent. A page
+    whose rules are printed dark (a scan) is looked at once, after."""
+    faint = _has_faint_rules(gray)
+    inked = bool(faint)
+    if inked:
+        _ink_faint(gray, faint)
+    del faint
+    turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
+    cols = np.ascontiguousarray(_straighten_rows(turned).T)
     del turned
-    return _faint_rules_inked(np.ascontiguousarray(cols.T))
+    return _faint_rules_inked(cols) if inked else cols
 
 
 def _faint_rules_inked(gray: Gray) -> Gray:
     """A blurred photo's thin grey rules (lighter than Otsu's threshold takes as ink,
-    so the grid is found in dashes or not at all) made black, in place: long thin runs
-    of pixels darker than paper's light grey, across and down. A shadow's edge or a
-    dark band is no thin run (what stays after opening with a thick kernel is dropped);
-    print is never made lighter."""
+    so the grid is found in dashes or not at all) made black, in place (`_has_faint_rules`)."""
+    found = _has_faint_rules(gray)
+    if found:
+        _ink_faint(gray, found)
+    return gray
+
+
+def _ink_faint(gray: Gray, found: list[Gray]) -> None:
+    for thin in found:
+        gray[thin > 0] = 0
+
+
+def _has_faint_rules(gray: Gray) -> list[Gray]:
+    """The masks (across, down) of a photo's faint rules: long thin runs of pixels
+    darker than paper's light grey, across and down, when they are a good share of
+    the rules (`_FAINT_SHARE`); [] when the rules are printed dark enough. A
+    shadow's edge or a dark band is no thin run (what stays after opening with a
+    thick kernel is dropped); print is never made lighter."""
     h, w = gray.shape
     faint = _darker_than(gray, _FAINT_RULE)
     if not faint.any():
-        return gray
+        return []
     across, down = max(40, w // 15), max(20, h // 4)
     seen = line_masks(binarize(gray), across, max(20, h // 20, w // 60))  # the rules print already shows
     found: list[Gray] = []
@@ -817,7 +837,5 @@ def _faint_rules_inked(gray: Gray) -> Gray:
         new += cv2.countNonZero(cv2.subtract(thin, cv2.dilate(known, np.ones((9, 9), dtype=np.uint8))))
         found.append(thin)
     if new < _FAINT_SHARE * total:
-        return gray  # the rules are printed dark enough: left as they are
-    for thin in found:
-        gray[thin > 0] = 0
-    return gray
+        return []  # the rules are printed dark enough: left as they are
+    return found
