@@ -271,7 +271,7 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
     found.append(_table_quad(ink, leaning=True))
-    if gray is not None and all(f is None for f in found):
+    if gray is not None and all(f is None or _misshapen(f[0]) for f in found):
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
         # and under a strong keystone the rules lean several degrees: every pixel
         # darker than the paper's light grey is taken, and rules are looked for
@@ -290,6 +290,18 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
         if table is not None and (best is None or _clearly_more(table, best)):
             best = table
     return None if best is None else best[0]
+
+
+def _misshapen(quad: np.ndarray[Any, np.dtype[np.float32]]) -> bool:
+    """Whether an outline is no table's as a photo shows it, the page's skew undone:
+    a side down leaning further than a keystone leans a table's rules (`_LEANS`), or
+    the sides across apart in direction by as much (the outline run across the
+    table from a corner of one cell to another's)."""
+    tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
+    limit = max(abs(a) for a in _LEANS) + 2.0
+    downs = [math.degrees(math.atan2(float(b[0] - a[0]), float(b[1] - a[1]))) for a, b in ((tl, bl), (tr, br))]
+    acrosses = [math.degrees(math.atan2(float(b[1] - a[1]), float(b[0] - a[0]))) for a, b in ((tl, tr), (bl, br))]
+    return max(abs(d) for d in downs) > limit or abs(acrosses[0] - acrosses[1]) > limit
 
 
 def _clearly_more(
@@ -417,7 +429,8 @@ def _sides_fitted(
             rows = inside
     left = (mask[rows] > 0).argmax(axis=1)
     right = bw - 1 - (mask[rows, ::-1] > 0).argmax(axis=1)
-    lines = (top_line, bottom_line, _outer_line(rows + y, left + x), _outer_line(rows + y, right + x))
+    points = ((cols + x, top + y), (cols + x, bottom + y), (rows + y, left + x), (rows + y, right + x))
+    lines = (top_line, bottom_line, _outer_line(*points[2]), _outer_line(*points[3]))
     tl, tr, br, bl = (quad[i].astype(np.float64) for i in range(4))
     # (side's line, its corners in the hull's quad, the coordinate along it, outwards sign)
     sides = ((0, tl, tr, 0, -1.0), (1, bl, br, 0, 1.0), (2, tl, bl, 1, -1.0), (3, tr, br, 1, 1.0))
@@ -433,7 +446,10 @@ def _sides_fitted(
         # a seal's ring or a blot touching the table at one corner: the hull bulges out
         # there, the rule is where the hull's side is at the other end
         bulge = min(moved) <= -_CUT_CORNER and abs(max(moved)) <= _CUT_CORNER / 2
-        fitted.append(line if cut or bulge else old)
+        # the hull's side a chord from a speck at one end to a cut corner at the other:
+        # the rule runs along the outline, the chord hardly touches it
+        chord = max(moved) >= _CUT_CORNER and _support(old, *points[i]) < 0.5 * _support(line, *points[i])
+        fitted.append(line if cut or bulge or chord else old)
     corners = [
         _meet(fitted[0], fitted[2]),
         _meet(fitted[0], fitted[3]),
@@ -446,6 +462,12 @@ def _sides_fitted(
     if np.abs(out - quad).max() > max(bw, bh) * 0.25:
         return quad  # (never seen: lines meeting far off the outline)
     return out
+
+
+def _support(line: tuple[float, float], t: np.ndarray[Any, np.dtype[Any]], v: np.ndarray[Any, np.dtype[Any]]) -> int:
+    """How many of the points (`t`, `v`) lie within `_SIDE_FIT` pixels of `line` (v = k t + c)."""
+    k, c = line
+    return int((np.abs(k * t.astype(np.float64) + c - v) <= _SIDE_FIT).sum())
 
 
 def _line_through(a: np.ndarray[Any, Any], b: np.ndarray[Any, Any], along: int) -> tuple[float, float] | None:
@@ -763,23 +785,44 @@ def _components(mask: Gray) -> tuple[int, np.ndarray[Any, np.dtype[Any]], np.nda
 
 def straighten(gray: Gray) -> Gray:
     """Rules across and down made straight (`_straighten_rows` both ways), and a
-    photo's faint rules made solid (`_faint_rules_inked`)."""
+    photo's faint rules made solid (`_faint_rules_inked`), first before: a faint rule
+    Otsu's threshold leaves in dashes would not be fitted, and stay bent. A page
+    whose rules are printed dark (a scan) is looked at once, after."""
+    faint = _has_faint_rules(gray)
+    inked = bool(faint)
+    if inked:
+        _ink_faint(gray, faint)
+    del faint
     turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
-    cols = _straighten_rows(turned)
+    cols = np.ascontiguousarray(_straighten_rows(turned).T)
     del turned
-    return _faint_rules_inked(np.ascontiguousarray(cols.T))
+    return _faint_rules_inked(cols) if inked else cols
 
 
 def _faint_rules_inked(gray: Gray) -> Gray:
     """A blurred photo's thin grey rules (lighter than Otsu's threshold takes as ink,
-    so the grid is found in dashes or not at all) made black, in place: long thin runs
-    of pixels darker than paper's light grey, across and down. A shadow's edge or a
-    dark band is no thin run (what stays after opening with a thick kernel is dropped);
-    print is never made lighter."""
+    so the grid is found in dashes or not at all) made black, in place (`_has_faint_rules`)."""
+    found = _has_faint_rules(gray)
+    if found:
+        _ink_faint(gray, found)
+    return gray
+
+
+def _ink_faint(gray: Gray, found: list[Gray]) -> None:
+    for thin in found:
+        gray[thin > 0] = 0
+
+
+def _has_faint_rules(gray: Gray) -> list[Gray]:
+    """The masks (across, down) of a photo's faint rules: long thin runs of pixels
+    darker than paper's light grey, across and down, when they are a good share of
+    the rules (`_FAINT_SHARE`); [] when the rules are printed dark enough. A
+    shadow's edge or a dark band is no thin run (what stays after opening with a
+    thick kernel is dropped); print is never made lighter."""
     h, w = gray.shape
     faint = _darker_than(gray, _FAINT_RULE)
     if not faint.any():
-        return gray
+        return []
     across, down = max(40, w // 15), max(20, h // 4)
     seen = line_masks(binarize(gray), across, max(20, h // 20, w // 60))  # the rules print already shows
     found: list[Gray] = []
@@ -794,7 +837,5 @@ def _faint_rules_inked(gray: Gray) -> Gray:
         new += cv2.countNonZero(cv2.subtract(thin, cv2.dilate(known, np.ones((9, 9), dtype=np.uint8))))
         found.append(thin)
     if new < _FAINT_SHARE * total:
-        return gray  # the rules are printed dark enough: left as they are
-    for thin in found:
-        gray[thin > 0] = 0
-    return gray
+        return []  # the rules are printed dark enough: left as they are
+    return found

@@ -168,3 +168,43 @@ def test_the_text_direction_is_not_swayed_by_a_desks_specks_along_one_edge() -> 
     share = 0.1 * np.clip((0.35 - xx / 1600) / 0.35, 0, 1)
     ink[np.random.default_rng(3).random(ink.shape) < share] = 255
     assert not geometry.runs_sideways(ink)
+
+
+def test_an_outline_leaning_past_a_keystone_is_misshapen_and_a_keystones_is_not() -> None:
+    keystone = np.array([[300, 600], [2100, 600], [2130, 850], [270, 850]], dtype=np.float32)  # sides ±7°
+    assert not geometry._misshapen(keystone)
+    slanted = np.array([[390, 545], [1275, 545], [1495, 835], [515, 830]], dtype=np.float32)  # sides 23° and 37°
+    assert geometry._misshapen(slanted)
+    apart = np.array([[300, 690], [2100, 600], [2100, 880], [300, 880]], dtype=np.float32)  # top 2.9°, bottom 0°
+    assert not geometry._misshapen(apart)
+    assert geometry._misshapen(np.array([[300, 1000], [2100, 600], [2100, 1100], [300, 1100]], dtype=np.float32))
+
+
+def test_a_cut_corner_is_put_back_also_with_a_speck_past_the_other_end() -> None:
+    ink = np.zeros((1800, 2400), dtype=np.uint8)
+    ys, xs = (600, 700, 760, 820, 880), (300, 400, 1000, 1400, 1800, 2100)
+    for y in ys[1:]:
+        cv2.line(ink, (300, y), (2100, y), 255, 3)
+    cv2.line(ink, (1000, ys[0]), (2100, ys[0]), 255, 3)  # the top rule over the first columns lost (faint)
+    for x in xs:
+        cv2.line(ink, (x, ys[0] if x >= 1000 else ys[1]), (x, ys[-1]), 255, 3)
+    cv2.line(ink, (2098, ys[0]), (2098, ys[0] - 40), 255, 5)  # a speck rising past the top right corner
+    quad = geometry.table_quad(ink)
+    assert quad is not None
+    tl, tr = quad[0], quad[1]
+    assert abs(float(tl[1]) - 600) < 8 and abs(float(tr[1]) - 600) < 8
+
+
+def test_faint_rules_bent_by_the_warp_are_made_straight() -> None:
+    faint = np.full((400, 2800), 255, dtype=np.uint8)
+    drop = 12  # the rules across fall to the right (a keystone the warp left)
+    for y in (20, 120, 220, 320):
+        cv2.line(faint, (20, y), (2780, y + drop), 215, 1)
+    for x in (20, 700, 1400, 2100, 2780):
+        d = drop * (x - 20) // 2760
+        cv2.line(faint, (x, 20 + d), (x, 320 + d), 215, 1)
+    cv2.putText(faint, "1.234", (2400, 90), cv2.FONT_HERSHEY_SIMPLEX, 1.5, 0, 3)
+    out = geometry.straighten(faint.copy())
+    left = np.flatnonzero(out[60:180, 300] < 100)  # the second rule across, near either end
+    right = np.flatnonzero(out[60:180, 2300] < 100)
+    assert left.size and right.size and abs(left.mean() - right.mean()) < 3
