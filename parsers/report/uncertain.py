@@ -50,8 +50,9 @@ CHECK_CHOSEN: Final = "check_chosen"  # reason: a reading chosen because it alon
 TOTAL_MIN_CONFIDENCE: Final = 0.3
 # a figure as a cell holds it, digits and separators only ('1.234', '155,82', '-')
 _BARE_FIGURE: Final = re.compile(r"[\d.,\s-]*\d[\d.,\s-]*")
-# combinations of readings tried for one column at most (a photo's few unsure cells)
-_MAX_COMBINATIONS: Final = 4096
+# partial sums of readings kept for one column at most (a photo's unsure cells, each
+# with its readings and Tesseract's per-symbol choices)
+_MAX_PARTIAL_SUMS: Final = 50_000
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": lambda a, b: a <= b,
@@ -177,12 +178,7 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                 if value is not None and all(value != v for v, _ in choices):
                     choices.append((value, text))
             options.append(choices)
-        count = 1
-        for choices in options:
-            count *= len(choices)
-        fits = []
-        if 1 < count <= _MAX_COMBINATIONS:
-            fits = [combo for combo in itertools.product(*options) if sum((v for v, _ in combo), Decimal(0)) == total]
+        fits = _sums_to(options, total) if any(len(choices) > 1 for choices in options) else []
         if len(fits) == 1:
             for (ind, _), (value, alt) in zip(keys, fits[0], strict=True):
                 if alt is not None:
@@ -190,6 +186,33 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                     reading.chosen[(ind, mcode)] = alt
         elif not fits:  # none (several: which is right the total cannot tell, nothing changes)
             _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
+
+
+def _sums_to(
+    options: list[list[tuple[Decimal, str | None]]], total: Decimal
+) -> list[tuple[tuple[Decimal, str | None], ...]]:
+    """The combinations of one choice per cell (`options`) that add up to `total`: none,
+    the one, or two of them (there are more than one: which is right, the total cannot
+    tell). Partial sums are merged as they are made (many readings of each of a
+    column's cells: a product of them would be too many to try), and a partial sum
+    past the total dropped when no figure is negative; none past `_MAX_PARTIAL_SUMS`."""
+    signed = any(v < 0 for choices in options for v, _ in choices)
+    # partial sum -> how many combinations make it (counted to 2) and the first of them
+    partial: dict[Decimal, tuple[int, tuple[tuple[Decimal, str | None], ...]]] = {Decimal(0): (1, ())}
+    for choices in options:
+        grown: dict[Decimal, tuple[int, tuple[tuple[Decimal, str | None], ...]]] = {}
+        for so_far, (count, combo) in partial.items():
+            for choice in choices:
+                at = so_far + choice[0]
+                if at > total and not signed:
+                    continue
+                seen = grown.get(at)
+                grown[at] = (min(2, count + seen[0]), seen[1]) if seen else (count, (*combo, choice))
+        if len(grown) > _MAX_PARTIAL_SUMS:
+            return []
+        partial = grown
+    count, combo = partial.get(total, (0, ()))
+    return [combo] * count
 
 
 def _adds_up(table: Table, index: FormIndex, reading: Reading, mcode: str, total_row: int | None) -> bool:
