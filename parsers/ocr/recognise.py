@@ -105,6 +105,7 @@ def recognise(gray: np.ndarray[Any, np.dtype[np.uint8]], kind: str) -> Reading:
 # 0..100): '0' for the '9' of a last group read '900'
 _CHOICE_MIN = 50.0
 _CHOICES_MAX = 24  # other readings made at most
+Symbol = tuple[str, list[tuple[float, str]]]  # a symbol as read, its other digits (confidence, digit)
 
 
 def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
@@ -112,14 +113,13 @@ def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
     its digits replaced by a digit Tesseract's per-symbol choices rated at least
     `_CHOICE_MIN` (LSTM choices), and, when the reading has no figure's shape, with
     one digit dropped (and then one replaced so), the likeliest first; only those
-    with a figure's shape. Readings to choose from by a total or a check (the
-    caller keeps those with a figure's shape), never votes."""
+    with a figure's shape. Readings to choose from by a total or a check, never votes."""
     with _lock:
         api = _engine("digits")
         api.SetVariable("lstm_choice_mode", "2")
         api.SetImage(_prepare(gray))
         api.Recognize()
-        symbols: list[tuple[str, list[tuple[float, str]]]] = []
+        symbols: list[Symbol] = []
         confs: list[float] = []
         level = tesserocr.RIL.SYMBOL
         try:
@@ -135,10 +135,16 @@ def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
         finally:
             api.SetVariable("lstm_choice_mode", "0")
             api.Clear()
+    return choice_readings(symbols, confs)
+
+
+def choice_readings(symbols: list[Symbol], confs: list[float]) -> list[str]:
+    """`digit_choices` from a reading's symbols (each with the other digits its
+    choices rated at least `_CHOICE_MIN`) and their confidences (0..100)."""
     digits = [i for i, (sym, _) in enumerate(symbols) if sym.isdigit()]
     # the reading, then it with one digit dropped (blurred zeros read as one more
     # symbol: '482.580.9000' for 482.580.000), the least sure symbol's drop first
-    bases: list[tuple[float, list[tuple[str, list[tuple[float, str]]]]]] = [(100.0, symbols)]
+    bases: list[tuple[float, list[Symbol]]] = [(100.0, symbols)]
     if not figures.well_formed("".join(sym for sym, _ in symbols)):
         bases += sorted(((-confs[i], symbols[:i] + symbols[i + 1 :]) for i in digits), key=lambda b: -b[0])
     out: dict[str, float] = {}
