@@ -112,8 +112,8 @@ def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
     """Other readings of a figure cell by the digits model: its reading with one of
     its digits replaced by a digit Tesseract's per-symbol choices rated at least
     `_CHOICE_MIN` (LSTM choices), and, when the reading has no figure's shape, with
-    one digit dropped (and then one replaced so), the likeliest first; only those
-    with a figure's shape. Readings to choose from by a total or a check, never votes."""
+    one digit dropped or doubled (and then one replaced so), the likeliest first;
+    only those with a figure's shape. Readings to choose from by a total or a check, never votes."""
     with _lock:
         api = _engine("digits")
         api.SetVariable("lstm_choice_mode", "2")
@@ -142,11 +142,14 @@ def choice_readings(symbols: list[Symbol], confs: list[float]) -> list[str]:
     """`digit_choices` from a reading's symbols (each with the other digits its
     choices rated at least `_CHOICE_MIN`) and their confidences (0..100)."""
     digits = [i for i, (sym, _) in enumerate(symbols) if sym.isdigit()]
-    # the reading, then it with one digit dropped (blurred zeros read as one more
-    # symbol: '482.580.9000' for 482.580.000), the least sure symbol's drop first
+    # the reading, then (no figure's shape) it with one digit dropped (blurred zeros
+    # read as one more symbol: '482.580.9000' for 482.580.000), the least sure
+    # symbol's drop first
     bases: list[tuple[float, list[Symbol]]] = [(100.0, symbols)]
     if not figures.well_formed("".join(sym for sym, _ in symbols)):
         bases += sorted(((-confs[i], symbols[:i] + symbols[i + 1 :]) for i in digits), key=lambda b: -b[0])
+        # and with one digit doubled (repeated zeros read as one: '2.050.260.00')
+        bases += [(-100.0 - confs[i], symbols[: i + 1] + symbols[i:]) for i in digits]
     out: dict[str, float] = {}
     for rank, base in bases:
         text = "".join(sym for sym, _ in base)

@@ -1015,3 +1015,16 @@ def test_a_digit_tesseract_weighed_nearly_as_well_and_a_symbol_too_many_are_othe
     assert all(t.count(".") == 2 and len(t) == 11 for t in got)  # only a figure's shape
     # a reading of a figure's shape: a digit replaced, none dropped
     assert choice_readings(symbols("4.118", {0: [(74.4, "1")]}), [93.0] * 5) == ["1.118"]
+
+
+def test_a_total_read_unsurely_chooses_only_through_one_fit_over_its_readings() -> None:
+    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "63", "204"], *list(ROWS.values())[1:], TOTAL[:2] + ["1.69"] + TOTAL[3:]]
+    # the total '1.69' (a zero lost, read blind) and its other reading 169: 68 + 50 + 51 the one fit
+    result = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68", "88"), (5, 3): ("169",)})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68
+    assert {_reasons(result)[(code, "phe_duyet")] for code in ROWS} == {"total_chosen", "total_mismatch"}
+    # the cells as read fit one of the total's readings (164), a reading of a cell another: none chosen
+    both = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68",), (5, 3): ("169", "164")})
+    assert both.values["ho_kinh_doanh"]["phe_duyet"] == 63
+    assert "total_chosen" not in _reasons(both).values()
+    assert {_reasons(both)[(code, "phe_duyet")] for code in ROWS} == {"total_mismatch"}
