@@ -1028,3 +1028,16 @@ def test_a_total_read_unsurely_chooses_only_through_one_fit_over_its_readings() 
     assert both.values["ho_kinh_doanh"]["phe_duyet"] == 63
     assert "total_chosen" not in _reasons(both).values()
     assert {_reasons(both)[(code, "phe_duyet")] for code in ROWS} == {"total_mismatch"}
+
+
+def test_a_money_scale_whose_opening_bracket_was_read_as_a_letter_is_the_scale() -> None:
+    # '(nghìn' read 'inghìn': 'đồng' alone was taken for the scale (a thousand times too little)
+    header = [*HEADER[:3], "Kinh phí được phê duyệt itrieu đồng)"]  # its diacritic lost too
+    result = _recognised([header, *ROWS.values(), TOTAL], snap=True)
+    assert result.values["ho_kinh_doanh"]["kinh_phi"] == 204_000_000
+    assert _reasons(result) == {}
+    # a letter before a scale word in a cell that opens its bracket, or closes none, stays
+    from parsers.report.ocrlabels import _bracket_mended
+
+    assert _bracket_mended("Kinh phí (itriệu đồng)") == "Kinh phí (itriệu đồng)"
+    assert _bracket_mended("Số hộ inghìn") == "Số hộ inghìn"
