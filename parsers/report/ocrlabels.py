@@ -49,7 +49,9 @@ _LOOKALIKE_LETTERS: Final = str.maketrans({"g": "s", "q": "g", "j": "i", "l": "i
 # ('Kinh phí phân bổ inghìn đồng)'): the scale's word then went unread ('đồng' alone
 # taken for the scale), so the bracket is given back when the cell closes one it never
 # opened (the word's diacritics are then respelled, `_respell`)
-_LOST_BRACKET: Final = re.compile(r"(?<!\S)[iIl1|!\[{](?=(?:ngh[iìíỉĩị]n|ng[aàáảãạ]n|tri[eêệếềểễẹ]u|t[yỷỳýỹỵ])(?:\s+đ\w*)?\s*\))")
+_LOST_BRACKET: Final = re.compile(
+    r"(?<!\S)[iIl1|!\[{](?=(?:ngh[iìíỉĩị]n|ng[aàáảãạ]n|tri[eêệếềểễẹ]u|t[yỷỳýỹỵ])(?:\s+đ\w*)?\s*\))"
+)
 
 
 def _bracket_mended(text: str) -> str:

@@ -181,7 +181,9 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                     choices.append((value, text))
             options.append(choices)
         if unsure_total:
-            _choose_with_total_readings(table, reading, mcode, keys, options, _readings_of(table, spec.kind, mcol.scale, total_cell))
+            _choose_with_total_readings(
+                table, reading, mcode, keys, options, _readings_of(table, spec.kind, mcol.scale, total_cell)
+            )
             continue
         assert total is not None
         fits = _sums_to(options, total) if any(len(choices) > 1 for choices in options) else []

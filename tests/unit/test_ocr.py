@@ -1018,7 +1018,12 @@ def test_a_digit_tesseract_weighed_nearly_as_well_and_a_symbol_too_many_are_othe
 
 
 def test_a_total_read_unsurely_chooses_only_through_one_fit_over_its_readings() -> None:
-    rows = [HEADER, ["Hỗ trợ hộ kinh doanh", "83", "63", "204"], *list(ROWS.values())[1:], TOTAL[:2] + ["1.69"] + TOTAL[3:]]
+    rows = [
+        HEADER,
+        ["Hỗ trợ hộ kinh doanh", "83", "63", "204"],
+        *list(ROWS.values())[1:],
+        TOTAL[:2] + ["1.69"] + TOTAL[3:],
+    ]
     # the total '1.69' (a zero lost, read blind) and its other reading 169: 68 + 50 + 51 the one fit
     result = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68", "88"), (5, 3): ("169",)})
     assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68
