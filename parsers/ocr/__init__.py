@@ -30,7 +30,15 @@ import numpy as np
 from parsers.model import ReadLimits
 from parsers.ocr import figures, geometry
 from parsers.ocr.pages import iter_pages, release_memory
-from parsers.ocr.recognise import OcrUnavailable, Reading, end_engines, looks_numeric, orientation, recognise
+from parsers.ocr.recognise import (
+    OcrUnavailable,
+    Reading,
+    digit_choices,
+    end_engines,
+    looks_numeric,
+    orientation,
+    recognise,
+)
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.vntext import nfc
 
@@ -662,6 +670,9 @@ def _read_figure(
     alternatives: tuple[str, ...] = ()
     if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
         others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
+        # a digit Tesseract weighed nearly as well as the one it read ('0' for the '9' of
+        # a last group read '900'), the most likely first
+        others += [compact(t) for t in digit_choices(crop)]
         lookalike = _as_digits(text) if text and not numeric else None
         if lookalike is not None:  # a digit the digits model dropped, the text model read as a sign
             others.append(lookalike)

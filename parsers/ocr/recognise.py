@@ -19,6 +19,8 @@ import numpy as np
 import tesserocr
 from PIL import Image
 
+from parsers.ocr import figures
+
 _TESSDATA_DIRS = (
     "/usr/share/tesseract-ocr/5/tessdata",
     "/usr/share/tesseract-ocr/4.00/tessdata",
@@ -97,6 +99,67 @@ def recognise(gray: np.ndarray[Any, np.dtype[np.uint8]], kind: str) -> Reading:
         api.Clear()
     conf = min(confs) / 100 if confs else 0.0
     return Reading(text, conf)
+
+
+# a digit Tesseract weighed nearly as well as the one it read (its per-symbol choices,
+# 0..100): '0' for the '9' of a last group read '900'
+_CHOICE_MIN = 50.0
+_CHOICES_MAX = 24  # other readings made at most
+Symbol = tuple[str, list[tuple[float, str]]]  # a symbol as read, its other digits (confidence, digit)
+
+
+def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
+    """Other readings of a figure cell by the digits model: its reading with one of
+    its digits replaced by a digit Tesseract's per-symbol choices rated at least
+    `_CHOICE_MIN` (LSTM choices), and, when the reading has no figure's shape, with
+    one digit dropped or doubled (and then one replaced so), the likeliest first;
+    only those with a figure's shape. Readings to choose from by a total or a check, never votes."""
+    with _lock:
+        api = _engine("digits")
+        api.SetVariable("lstm_choice_mode", "2")
+        api.SetImage(_prepare(gray))
+        api.Recognize()
+        symbols: list[Symbol] = []
+        confs: list[float] = []
+        level = tesserocr.RIL.SYMBOL
+        try:
+            iterator = api.GetIterator()
+            for r in tesserocr.iterate_level(iterator, level) if iterator is not None else ():
+                sym = str(r.GetUTF8Text(level) or "")
+                choices = [(float(c.Confidence()), str(c.GetUTF8Text() or "")) for c in r.GetChoiceIterator()]
+                others = [(conf, d) for conf, d in choices if d != sym and d.isdigit() and conf >= _CHOICE_MIN]
+                symbols.append((sym, sorted(others, reverse=True)))
+                confs.append(float(r.Confidence(level)))
+        except RuntimeError:  # no text where a symbol was (tesserocr raises): no choices
+            symbols, confs = [], []
+        finally:
+            api.SetVariable("lstm_choice_mode", "0")
+            api.Clear()
+    return choice_readings(symbols, confs)
+
+
+def choice_readings(symbols: list[Symbol], confs: list[float]) -> list[str]:
+    """`digit_choices` from a reading's symbols (each with the other digits its
+    choices rated at least `_CHOICE_MIN`) and their confidences (0..100)."""
+    digits = [i for i, (sym, _) in enumerate(symbols) if sym.isdigit()]
+    # the reading, then (no figure's shape) it with one digit dropped (blurred zeros
+    # read as one more symbol: '482.580.9000' for 482.580.000), the least sure
+    # symbol's drop first
+    bases: list[tuple[float, list[Symbol]]] = [(100.0, symbols)]
+    if not figures.well_formed("".join(sym for sym, _ in symbols)):
+        bases += sorted(((-confs[i], symbols[:i] + symbols[i + 1 :]) for i in digits), key=lambda b: -b[0])
+        # and with one digit doubled (repeated zeros read as one: '2.050.260.00')
+        bases += [(-100.0 - confs[i], symbols[: i + 1] + symbols[i:]) for i in digits]
+    out: dict[str, float] = {}
+    for rank, base in bases:
+        text = "".join(sym for sym, _ in base)
+        if base is not symbols:
+            out.setdefault(text, rank)
+        for i, (sym, others) in enumerate(base):
+            for conf, d in others if sym.isdigit() else ():
+                out.setdefault(text[:i] + d + text[i + 1 :], min(rank, conf) - 1)
+    ranked = sorted(out, key=lambda t: -out[t])
+    return [t for t in ranked if t != "".join(sym for sym, _ in symbols) and figures.well_formed(t)][:_CHOICES_MAX]
 
 
 def end_engines() -> None:

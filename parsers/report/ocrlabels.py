@@ -17,6 +17,7 @@ label as read in its `alternatives`: its row's figures are flagged
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Final
@@ -42,6 +43,22 @@ _TOTAL_CODE: Final = "__total__"
 # letters Tesseract reads for others in a photo's blurred print, folded alike
 _LOOKALIKE_PAIRS: Final = (("rn", "m"), ("cl", "d"), ("vv", "w"))
 _LOOKALIKE_LETTERS: Final = str.maketrans({"g": "s", "q": "g", "j": "i", "l": "i", "y": "i"})
+
+
+# an opening bracket of a money scale read as a letter or a stroke glued to its word
+# ('Kinh phí phân bổ inghìn đồng)'): the scale's word then went unread ('đồng' alone
+# taken for the scale), so the bracket is given back when the cell closes one it never
+# opened (the word's diacritics are then respelled, `_respell`)
+_LOST_BRACKET: Final = re.compile(
+    r"(?<!\S)[iIl1|!\[{](?=(?:ngh[iìíỉĩị]n|ng[aàáảãạ]n|tri[eêệếềểễẹ]u|t[yỷỳýỹỵ])(?:\s+đ\w*)?\s*\))"
+)
+
+
+def _bracket_mended(text: str) -> str:
+    """`text` with the opening bracket of its money scale given back (`_LOST_BRACKET`)."""
+    if "(" in text or ")" not in text:
+        return text
+    return _LOST_BRACKET.sub("(", text)
 
 
 def _label_key(text: str) -> str:
@@ -150,7 +167,8 @@ def _respelled_at(
 def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
     """`grid` with recognised label cells that nearly match a form label replaced by
     it (those matched only approximately keeping the label as read, `_approximate_labels`),
-    and heading words whose diacritics were misread respelled."""
+    and heading words whose diacritics were misread respelled (a money scale's opening
+    bracket read as a letter given back, `_bracket_mended`)."""
     choices = _choices(form)
     phrases = _phrases(form)
     near = _one_letter_off(phrases)
@@ -162,7 +180,7 @@ def snap_labels(grid: Grid, form: FormSpec, index: FormIndex) -> Grid:
             if snapped is not None:
                 cells[key] = snapped
             elif cell.confidence is not None and isinstance(cell.value, str) and any(c.isalpha() for c in cell.text):
-                text = _respell(cell.text, phrases, near)
+                text = _respell(_bracket_mended(cell.text), phrases, near)
                 if text != cell.text:
                     cells[key] = replace(cell, value=text, text=text)
         cells.update(_approximate_labels(sheet.cells, cells, choices, index))

@@ -50,8 +50,9 @@ CHECK_CHOSEN: Final = "check_chosen"  # reason: a reading chosen because it alon
 TOTAL_MIN_CONFIDENCE: Final = 0.3
 # a figure as a cell holds it, digits and separators only ('1.234', '155,82', '-')
 _BARE_FIGURE: Final = re.compile(r"[\d.,\s-]*\d[\d.,\s-]*")
-# combinations of readings tried for one column at most (a photo's few unsure cells)
-_MAX_COMBINATIONS: Final = 4096
+# partial sums of readings kept for one column at most (a photo's unsure cells, each
+# with its readings and Tesseract's per-symbol choices)
+_MAX_PARTIAL_SUMS: Final = 50_000
 
 _OPS: dict[str, Callable[[Decimal, Decimal], bool]] = {
     "<=": lambda a, b: a <= b,
@@ -83,7 +84,8 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     (`Cell.alternatives`), a column that does not add up to its 'Tổng cộng' row: only
     when exactly one combination of readings (each cell's own or one of its others)
     adds up to the total as read, and only in a column with no figure left unread
-    and a total read at least `TOTAL_MIN_CONFIDENCE` surely.
+    and a total read at least `TOTAL_MIN_CONFIDENCE` surely; of a total read less
+    surely, over its reading and its other readings (`_choose_with_total_readings`).
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
     figure of that column flagged (a total misread too could have chosen them).
     Then a row that breaks a check of the form may be put right likewise
@@ -161,12 +163,13 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
         total_cell = cells.get((total_row, mcol.col))
         if not keys or mcode in unread or total_cell is None or _merged_over(table, mcol.col):
             continue
-        if total_cell.confidence is not None and total_cell.confidence < TOTAL_MIN_CONFIDENCE:
-            continue
         spec = index.measures[mcode]
         total = _figure(total_cell, spec.kind, mcol.scale)
-        if total is None or sum((reading.values[ind][mcode] for ind, _ in keys), Decimal(0)) == total:
+        if total is not None and sum((reading.values[ind][mcode] for ind, _ in keys), Decimal(0)) == total:
             continue
+        unsure_total = total_cell.confidence is not None and total_cell.confidence < TOTAL_MIN_CONFIDENCE
+        if (total is None or unsure_total) and not (unsure_total and total_cell.alternatives):
+            continue  # no total, or one read blind (it would choose the misread matching its own)
         options: list[list[tuple[Decimal, str | None]]] = []
         for ind, _ in keys:
             cell = cells.get(_split(reading.cells[(ind, mcode)]))
@@ -177,12 +180,13 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
                 if value is not None and all(value != v for v, _ in choices):
                     choices.append((value, text))
             options.append(choices)
-        count = 1
-        for choices in options:
-            count *= len(choices)
-        fits = []
-        if 1 < count <= _MAX_COMBINATIONS:
-            fits = [combo for combo in itertools.product(*options) if sum((v for v, _ in combo), Decimal(0)) == total]
+        if unsure_total:
+            _choose_with_total_readings(
+                table, reading, mcode, keys, options, _readings_of(table, spec.kind, mcol.scale, total_cell)
+            )
+            continue
+        assert total is not None
+        fits = _sums_to(options, total) if any(len(choices) > 1 for choices in options) else []
         if len(fits) == 1:
             for (ind, _), (value, alt) in zip(keys, fits[0], strict=True):
                 if alt is not None:
@@ -192,15 +196,87 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
             _choose_one_digit(table, index, reading, mcode, keys, total, total_cell)
 
 
+def _readings_of(table: Table, kind: str, scale: int, cell: Cell) -> list[Decimal]:
+    """The values of a recognised cell's reading and of its other readings (`Cell.alternatives`)."""
+    out: list[Decimal] = []
+    for text in (cell.text, *cell.alternatives):
+        value = _alternative(text, kind, scale, table.sheet.number_locale)
+        if value is not None and value not in out:
+            out.append(value)
+    return out
+
+
+def _choose_with_total_readings(
+    table: Table,
+    reading: Reading,
+    mcode: str,
+    keys: list[tuple[str, str]],
+    options: list[list[tuple[Decimal, str | None]]],
+    totals: list[Decimal],
+) -> None:
+    """A column whose 'Tổng cộng' was read unsurely ('2.780.430.001', its last zeros
+    misread like its cells'): put right from its cells' other readings only when,
+    over the total's reading and each of its other readings, exactly one combination
+    of the cells' readings adds up to one of them, and it is not the cells as read
+    (the total's readings are no evidence for those: an unsure total confirms nothing).
+    Cells read right add up to the total's right reading, when it is among its
+    readings: then a misread cell's reading matching the total's misread is a second
+    fit, and nothing is chosen.
+    Recorded in `reading.chosen` like a choice by a total read surely (flagged)."""
+    found: list[tuple[tuple[Decimal, str | None], ...]] = []
+    for total in totals:
+        found += _sums_to(options, total)
+        if len(found) > 1:
+            return
+    if len(found) == 1 and any(alt is not None for _, alt in found[0]):
+        for (ind, _), (value, alt) in zip(keys, found[0], strict=True):
+            if alt is not None:
+                reading.values[ind][mcode] = value
+                reading.chosen[(ind, mcode)] = alt
+
+
+def _sums_to(
+    options: list[list[tuple[Decimal, str | None]]], total: Decimal
+) -> list[tuple[tuple[Decimal, str | None], ...]]:
+    """The combinations of one choice per cell (`options`) that add up to `total`: none,
+    the one, or two of them (there are more than one: which is right, the total cannot
+    tell). Partial sums are merged as they are made (many readings of each of a
+    column's cells: a product of them would be too many to try), and a partial sum
+    past the total dropped when no figure is negative; none past `_MAX_PARTIAL_SUMS`."""
+    signed = any(v < 0 for choices in options for v, _ in choices)
+    # partial sum -> how many combinations make it (counted to 2) and the first of them
+    partial: dict[Decimal, tuple[int, tuple[tuple[Decimal, str | None], ...]]] = {Decimal(0): (1, ())}
+    for choices in options:
+        grown: dict[Decimal, tuple[int, tuple[tuple[Decimal, str | None], ...]]] = {}
+        for so_far, (count, combo) in partial.items():
+            for choice in choices:
+                at = so_far + choice[0]
+                if at > total and not signed:
+                    continue
+                seen = grown.get(at)
+                grown[at] = (min(2, count + seen[0]), seen[1]) if seen else (count, (*combo, choice))
+        if len(grown) > _MAX_PARTIAL_SUMS:
+            return []
+        partial = grown
+    count, combo = partial.get(total, (0, ()))
+    return [combo] * count
+
+
 def _adds_up(table: Table, index: FormIndex, reading: Reading, mcode: str, total_row: int | None) -> bool:
-    """Whether the figures taken in column `mcode` add up to its 'Tổng cộng' row."""
+    """Whether the figures taken in column `mcode` add up to its 'Tổng cộng' row (to
+    one of its readings, when it was read unsurely)."""
     mcol = table.columns.get(mcode)
     total_cell = table.sheet.cells.get((total_row, mcol.col)) if total_row is not None and mcol is not None else None
     if total_cell is None or mcol is None:
         return False
-    total = _figure(total_cell, index.measures[mcode].kind, mcol.scale)
+    kind = index.measures[mcode].kind
+    total = _figure(total_cell, kind, mcol.scale)
     values = [reading.values[ind][m] for ind, m in reading.cells if m == mcode and m in reading.values.get(ind, {})]
-    return total is not None and sum(values, Decimal(0)) == total
+    whole = sum(values, Decimal(0))
+    if total is not None and whole == total:
+        return True
+    unsure = total_cell.confidence is not None and total_cell.confidence < TOTAL_MIN_CONFIDENCE
+    return unsure and whole in _readings_of(table, kind, mcol.scale, total_cell)  # one of an unsure total's readings
 
 
 def _choose_one_digit(
@@ -306,12 +382,13 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
             continue
         total_cell = cells.get((total_row, mcol.col))
         total = _figure(total_cell, spec.kind, mcol.scale) if total_cell is not None else None
-        if total is None:
-            continue
         if any(key[1] == mcode for key in reading.chosen):
-            # added up only by the readings chosen for it: every figure stays flagged
+            # added up only by the readings chosen for it (to its total as read or, read
+            # unsurely, to another reading of it): every figure stays flagged
             for ind, _ in figures:
                 reasons.setdefault((ind, mcode), "total_mismatch")
+        elif total is None:
+            continue
         elif sum((v for _, v in figures), Decimal(0)) == total:
             confirmed.add(mcode)
         else:

@@ -981,3 +981,68 @@ def test_a_heading_merged_over_two_measures_is_read_cell_by_cell_only_without_he
     grouped = dict(grid)
     grouped[(2, 2)], grouped[(2, 3)] = cell("Số hộ"), cell("Kinh phí")
     assert ocr._split_headings(cells, grouped) == []
+
+
+def test_the_total_chooses_among_many_readings_of_two_misread_cells() -> None:
+    # two cells misread, each with twenty readings: more combinations with the third
+    # than a product of them would try; exactly one adds up (68 + 50 + 51 = 169)
+    rows = [
+        HEADER,
+        ["Hỗ trợ hộ kinh doanh", "83", "63", "204"],
+        ["Hỗ trợ người lao động ngừng việc", "57", "56", "50"],
+        ["Hỗ trợ trẻ em và người đang điều trị Covid-19, cách ly y tế", "62", "57", "51"],
+        TOTAL,
+    ]
+    many = tuple(str(n) for n in range(1000, 1019))
+    alternatives = {(2, 3): ("68", *many), (3, 3): ("50", *many), (4, 3): ("51", *many)}
+    result = _recognised(rows, {(2, 3): 0.3, (3, 3): 0.3, (4, 3): 0.3}, alternatives=alternatives)
+    assert [result.values[code]["phe_duyet"] for code in ROWS] == [68, 50, 51]
+    assert {_reasons(result)[(code, "phe_duyet")] for code in ROWS} == {"total_chosen"}
+
+
+def test_a_digit_tesseract_weighed_nearly_as_well_and_a_symbol_too_many_are_other_readings() -> None:
+    from parsers.ocr.recognise import choice_readings
+
+    def symbols(text: str, others: dict[int, list[tuple[float, str]]]) -> list[tuple[str, list[tuple[float, str]]]]:
+        return [(ch, others.get(i, [])) for i, ch in enumerate(text)]
+
+    # '482.580.9000': the blurred last zeros read as four symbols, the '9' weighed as a '0' too
+    read = symbols("482.580.9000", {8: [(72.0, "0")]})
+    confs = [99.0] * 12
+    confs[8] = 90.0
+    got = choice_readings(read, confs)
+    assert "482.580.000" in got and "482.580.900" in got
+    assert all(t.count(".") == 2 and len(t) == 11 for t in got)  # only a figure's shape
+    # a reading of a figure's shape: a digit replaced, none dropped
+    assert choice_readings(symbols("4.118", {0: [(74.4, "1")]}), [93.0] * 5) == ["1.118"]
+
+
+def test_a_total_read_unsurely_chooses_only_through_one_fit_over_its_readings() -> None:
+    rows = [
+        HEADER,
+        ["Hỗ trợ hộ kinh doanh", "83", "63", "204"],
+        *list(ROWS.values())[1:],
+        TOTAL[:2] + ["1.69"] + TOTAL[3:],
+    ]
+    # the total '1.69' (a zero lost, read blind) and its other reading 169: 68 + 50 + 51 the one fit
+    result = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68", "88"), (5, 3): ("169",)})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 68
+    assert {_reasons(result)[(code, "phe_duyet")] for code in ROWS} == {"total_chosen", "total_mismatch"}
+    # the cells as read fit one of the total's readings (164), a reading of a cell another: none chosen
+    both = _recognised(rows, {(2, 3): 0.3, (5, 3): 0.1}, alternatives={(2, 3): ("68",), (5, 3): ("169", "164")})
+    assert both.values["ho_kinh_doanh"]["phe_duyet"] == 63
+    assert "total_chosen" not in _reasons(both).values()
+    assert {_reasons(both)[(code, "phe_duyet")] for code in ROWS} == {"total_mismatch"}
+
+
+def test_a_money_scale_whose_opening_bracket_was_read_as_a_letter_is_the_scale() -> None:
+    # '(nghìn' read 'inghìn': 'đồng' alone was taken for the scale (a thousand times too little)
+    header = [*HEADER[:3], "Kinh phí được phê duyệt itrieu đồng)"]  # its diacritic lost too
+    result = _recognised([header, *ROWS.values(), TOTAL], snap=True)
+    assert result.values["ho_kinh_doanh"]["kinh_phi"] == 204_000_000
+    assert _reasons(result) == {}
+    # a letter before a scale word in a cell that opens its bracket, or closes none, stays
+    from parsers.report.ocrlabels import _bracket_mended
+
+    assert _bracket_mended("Kinh phí (itriệu đồng)") == "Kinh phí (itriệu đồng)"
+    assert _bracket_mended("Số hộ inghìn") == "Số hộ inghìn"
