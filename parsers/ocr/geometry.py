@@ -335,11 +335,19 @@ def _rules_down_leaning(ink: Gray, min_height: int, leans: tuple[float, ...]) ->
     for degrees in leans:
         t = math.tan(math.radians(degrees))
         m = np.array([[1.0, -t, max(0.0, t * h)], [0.0, 1.0, 0.0]], dtype=np.float64)
-        sheared = cv2.warpAffine(ink, m, (int(w + abs(t) * h) + 1, h), flags=cv2.INTER_NEAREST)
-        found = rules_down(_widened(np.asarray(sheared, dtype=np.uint8), (3, 1)), min_height)
+        # (widened in place, and each page-sized array let go as soon as it is used: a
+        # 300 dpi page's are 9 MiB each, and the last lean's kept through the next one
+        # were a scan's peak memory)
+        sheared = np.asarray(
+            cv2.warpAffine(ink, m, (int(w + abs(t) * h) + 1, h), flags=cv2.INTER_NEAREST), dtype=np.uint8
+        )
+        cv2.dilate(sheared, cv2.getStructuringElement(cv2.MORPH_RECT, (3, 1)), dst=sheared)
+        found = rules_down(sheared, min_height)
         del sheared
         back = cv2.warpAffine(found, m, (w, h), flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP)
+        del found
         cv2.bitwise_or(out, back, dst=out)
+        del back
     return out
 
 
