@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Final
@@ -233,11 +234,11 @@ def _approximate_labels(
         code = _closest(cell.text, choices)
         if code is not None and code != _TOTAL_CODE:
             found[key] = code
-    taken = [code for code in found.values()]
+    taken = Counter(found.values())
     labels = {code: label for code, label, _ in choices}
     out = {}
     for key, code in found.items():
-        if code in used or taken.count(code) > 1:
+        if code in used or taken[code] > 1:
             continue
         cell = read[key]  # the label as recognised, before any respelling
         out[key] = replace(cell, value=labels[code], text=labels[code], alternatives=(cell.text,))

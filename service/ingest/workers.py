@@ -298,23 +298,23 @@ class Analyser:
     def _get_pool(self, scan: bool = False) -> ProcessPoolExecutor:
         import multiprocessing
 
-        def start(count: int, recognition: bool) -> ProcessPoolExecutor:
+        def start(count: int) -> ProcessPoolExecutor:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(list(PRELOAD))  # (before the fork server starts)
             return ProcessPoolExecutor(
                 count,
                 mp_context=context,
                 initializer=_start_worker,
-                initargs=(os.getpid(), self._token, self.routing, recognition),
+                initargs=(os.getpid(), self._token, self.routing),
             )
 
         with self._pools:
             if scan:
                 if self._scan_pool is None:
-                    self._scan_pool = start(1, True)
+                    self._scan_pool = start(1)
                 return self._scan_pool
             if self._pool is None:  # the scan pool's worker is the last of `workers`
-                self._pool = start(max(1, self.workers - 1), False)
+                self._pool = start(max(1, self.workers - 1))
             return self._pool
 
     def retire_recognition(self) -> None:
@@ -386,9 +386,9 @@ _routings: dict[int, Routing] = {}
 _tokens = itertools.count(1)
 
 
-def _start_worker(parent_pid: int, token: int, routing: Routing, recognition: bool) -> None:
+def _start_worker(parent_pid: int, token: int, routing: Routing) -> None:
     """In a new worker: `_watch_parent`; the routing kept for every message it analyses.
-    The one that may recognise scans (`recognition`) loads what that needs only when told
+    The one that may recognise scans (the scan pool's) loads what that needs only when told
     to (`_load_recognition`): until then it reads spreadsheets like the others, and a poll
     with no scan or photo never imports OpenCV (0.15 s of CPU, ~37 MB)."""
     _watch_parent(parent_pid)

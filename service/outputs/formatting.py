@@ -71,10 +71,13 @@ def local_time(when: dt.datetime, cfg: Config) -> dt.datetime:
 
 
 def hour_minute(when: dt.datetime | None, cfg: Config) -> str:
-    if not when:
-        return ""
-    at = when.astimezone(cfg.service.timezone)
-    return f"{at.hour:02d}:{at.minute:02d}"  # strftime("%H:%M"), a quarter of its time (30,000 a province's digest)
+    return clock_text(local_time(when, cfg)) if when else ""
+
+
+def clock_text(at: dt.datetime) -> str:
+    """ "HH:MM" of a local time: strftime("%H:%M") in a quarter of its time (30,000 a
+    province's digest)."""
+    return f"{at.hour:02d}:{at.minute:02d}"
 
 
 def day_month_year(day: dt.date | None) -> str:

@@ -18,7 +18,15 @@ from service.config import Config, UnitConfig, calendar
 from service.config.targets import ProgressCell, compute_progress
 from service.day.dayview import MARKED_SOURCES, DayView, UnitDay
 from service.day.periods import period_label
-from service.outputs.formatting import Numbers, day_month_year, hour_minute, local_time, sheet_number, value_text
+from service.outputs.formatting import (
+    Numbers,
+    clock_text,
+    day_month_year,
+    hour_minute,
+    local_time,
+    sheet_number,
+    value_text,
+)
 from service.outputs.i18n import Texts, fill, labels, problem_sentences
 from storage.records import MessageRecord as Message
 
@@ -696,7 +704,7 @@ def _message_row(
         "from": clean(m.from_address, 320),
         "from_name": clean(m.from_name, 120),
         "subject": clean(m.subject, MAX_TEXT),
-        "received": f"{at.hour:02d}:{at.minute:02d}",  # hour_minute(m.received_at, cfg)
+        "received": clock_text(at),
         "received_at": at,
         "reason": clean(reason, 1000),
         "kind": m.kind,
