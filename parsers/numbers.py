@@ -438,6 +438,10 @@ _SCALE_RE = re.compile(
 )
 # Words before "đồng" that make it another word (hợp đồng = contract ...).
 _NOT_CURRENCY_BEFORE = frozenset({"hợp", "hội", "cộng", "bất", "tương", "đại", "mục", "cánh", "đồng"})
+# What may follow a scale phrase that names both its scale and its currency ("nghìn
+# đồng", "triệu đ", "1.000đ") at the end of a recognised header: one or two letters of
+# noise (a closing bracket read 'í', 'l', 'j') and no other word after them.
+_STRAY_LETTERS = re.compile(r"[^\W\d_]{1,2}(?![\w])[^\w]*")
 
 
 def scale_from_header(text: str) -> int | None:
@@ -447,12 +451,15 @@ def scale_from_header(text: str) -> int | None:
     "(triệu đồng)", "Tr.đ", "trđ", "tr. đồng", "(Đơn vị tính: triệu đồng)" ->
     1_000_000; "(tỷ đồng)" -> 1_000_000_000. NFC/NFD, Ð and case do not matter.
     A scale word followed by another word ("triệu người", "tỷ lệ", "hợp đồng",
-    "đồng ý") is not a money scale.
+    "đồng ý") is not a money scale. A phrase naming its scale and its currency both
+    ("nghìn đồng", "tr.đ", "1.000đ") may end the text followed by one or two stray
+    letters and nothing else worded ('(nghìn đồng í': a recognised bracket misread);
+    a scale or currency word alone may not ("tỷ lệ", "đồng ý").
     """
     t = fold_spaces(unify_d(nfc(text)).casefold())
     for m in _SCALE_RE.finditer(t):
         rest = t[m.end() :].lstrip()
-        if rest[:1].isalpha():
+        if rest[:1].isalpha() and not (_names_currency(m) and _STRAY_LETTERS.fullmatch(rest)):
             continue  # "triệu người", "tỷ lệ", "đồng ý": not a unit of money
         if m.group("num"):
             digits = re.sub(r"\D", "", m.group("num"))
@@ -470,6 +477,17 @@ def scale_from_header(text: str) -> int | None:
             continue
         return 1
     return None
+
+
+def _names_currency(m: re.Match[str]) -> bool:
+    """Whether a `_SCALE_RE` match names a scale and its currency both ("nghìn đồng",
+    "triệu đ", "tr.đ", "1.000đ"): unambiguous, unlike "tỷ" or "đồng" alone."""
+    if m.group("num"):
+        return True
+    for name in ("ty", "trieu", "nghin"):
+        if m.group(name):
+            return re.search(_CUR + r"$", m.group(name)) is not None
+    return False
 
 
 def to_dong(value: Decimal, scale: int) -> Decimal:

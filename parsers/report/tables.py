@@ -124,6 +124,8 @@ def find_table(sheet: Sheet, index: FormIndex) -> Table | None:
     by_row: dict[int, tuple[str, int]] = {}
     for r, row in view.rows.items():
         label = row.get(label_col)
+        if label is None:
+            label = _merged_label(view, r, label_col)
         if label is None or not isinstance(label.value, str):
             continue
         m = ind_matches.get((r, label_col)) or index.match_indicator(label.text)
@@ -145,6 +147,17 @@ def find_table(sheet: Sheet, index: FormIndex) -> Table | None:
         table.unit_text, table.as_of = _find_unit_and_date(view, table)
         return table
     return None
+
+
+def _merged_label(view: _SheetView, r: int, label_col: int) -> Cell | None:
+    """A recognised label cell of row `r` merged over the label column from a column
+    left of it (the rule between 'STT' and the label lost in a photo: the cell's
+    origin is in the number column); None for any other sheet."""
+    origin = view.origin_of(r, label_col)
+    if origin == (r, label_col) or origin[0] != r:
+        return None
+    cell = view.cells.get(origin)
+    return cell if cell is not None and cell.confidence is not None else None
 
 
 def _pick_code_column(code_hits: dict[int, dict[int, str]], view: _SheetView) -> int | None:

@@ -24,7 +24,7 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Final
 
-from parsers.model import FormSpec, Problem
+from parsers.model import CheckSpec, FormSpec, Problem
 from parsers.numbers import FigureError, parse_figure_with_unit, scale_from_header, tidy_decimal, to_dong
 from parsers.readers import Cell
 from parsers.readers.common import column_index, column_letter, coordinate
@@ -44,12 +44,21 @@ APPROXIMATE_LABEL: Final = "approximate_label"
 CONFIRMABLE: Final = 0.5
 TOTAL_CHOSEN: Final = "total_chosen"  # reason: a reading chosen because it alone adds up
 CHECK_CHOSEN: Final = "check_chosen"  # reason: a reading chosen because it alone passes the row's checks
+# reason: a reading chosen because it alone ends in zeros like the rest of its column's figures
+ROUND_CHOSEN: Final = "round_chosen"
+SIGN_CHOSEN: Final = "sign_chosen"  # reason: the unsigned reading of a figure read negative
 # A total read less surely than this (its own readings disagreeing, or Tesseract
 # unsure of it at all: '4.678.710.006' for ...000, a stamp's dot read as a digit)
 # chooses no reading: it would choose the misread that matches its own.
 TOTAL_MIN_CONFIDENCE: Final = 0.3
 # a figure as a cell holds it, digits and separators only ('1.234', '155,82', '-')
 _BARE_FIGURE: Final = re.compile(r"[\d.,\s-]*\d[\d.,\s-]*")
+# a table's money figures are taken as round ('600.310.000') when more than half of
+# the others, and at least this many, end with this many zeros or more (in đồng)
+_ZERO_NEIGHBOURS: Final = 2
+_MIN_ROUND_ZEROS: Final = 3
+# a whole figure in thousands groups ('65.130.900', '1,275,396,000', '557230009')
+_THOUSANDS: Final = re.compile(r"\d{1,3}(?:([.,])\d{3})?(?:\1\d{3})*|\d+")
 # partial sums of readings kept for one column at most (a photo's unsure cells, each
 # with its readings and Tesseract's per-symbol choices)
 _MAX_PARTIAL_SUMS: Final = 50_000
@@ -89,9 +98,14 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     The readings chosen are recorded in `reading.chosen`; `flag_uncertain` keeps every
     figure of that column flagged (a total misread too could have chosen them).
     Then a row that breaks a check of the form may be put right likewise
-    (`_choose_by_checks`)."""
+    (`_choose_by_checks`), a negative reading by its unsigned other reading
+    (`_choose_unsigned`), and a money figure whose last digits break the round
+    figures of the rest of its column by the one other reading that keeps them
+    (`_choose_by_zeros`)."""
     _choose_by_totals(table, index, reading)
+    _choose_unsigned(table, index, reading)
     _choose_by_checks(table, index, reading)
+    _choose_by_zeros(table, index, reading)
 
 
 def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
@@ -102,41 +116,192 @@ def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
     surely (an unsure cell with no other reading may be the misread one: '548' for
     948 breaks 'received <= eligible' with a right '890'), and exactly one
     combination of the readings of the cells the broken checks name (the row's other
-    cells as read) passes every check of the row. Recorded in `reading.chosen` (flagged, reason `check_chosen`)."""
+    cells as read) passes every check of the row (of several, the one closest to the
+    cells as read, `_fewest_edits`). Checks that share no measure are taken apart
+    (`_linked_checks`): a money figure misread with no other reading leaves the row's
+    counts to be put right by theirs. Recorded in `reading.chosen` (flagged, reason
+    `check_chosen`)."""
     checks = [c for c in index.form.checks if c.op in _OPS]
-    cells = table.sheet.cells
     for ind, row in reading.values.items():
-        named = [c for c in checks if c.left in row and c.right in row]
-        if not named or all(_OPS[c.op](row[c.left], row[c.right]) for c in named):
+        for named in _linked_checks([c for c in checks if c.left in row and c.right in row]):
+            _choose_in_row(table, index, reading, ind, named)
+
+
+def _linked_checks(checks: list[CheckSpec]) -> list[list[CheckSpec]]:
+    """`checks` in groups linked by the measures they name ('eligible <= registered'
+    and 'received <= eligible' together, 'disbursed <= allocated' apart)."""
+    groups: list[tuple[set[str], list[CheckSpec]]] = []
+    for check in checks:
+        measures, members = {check.left, check.right}, [check]
+        for group in [g for g in groups if g[0] & measures]:
+            measures |= group[0]
+            members = group[1] + members
+            groups.remove(group)
+        groups.append((measures, members))
+    return [members for _, members in groups]
+
+
+def _choose_in_row(table: Table, index: FormIndex, reading: Reading, ind: str, named: list[CheckSpec]) -> None:
+    """`_choose_by_checks` for the row of `ind` and one group of linked checks (`named`)."""
+    cells = table.sheet.cells
+    row = reading.values[ind]
+    if all(_OPS[c.op](row[c.left], row[c.right]) for c in named):
+        return
+    broken = {m for c in named if not _OPS[c.op](row[c.left], row[c.right]) for m in (c.left, c.right)}
+    if any(_unsure_alone(table, reading, ind, mcode) for mcode in broken):
+        return
+    mcodes = sorted({m for c in named for m in (c.left, c.right)})
+    options: list[list[tuple[Decimal, str | None]]] = []
+    for mcode in mcodes:
+        own = row[mcode]
+        choices: list[tuple[Decimal, str | None]] = [(own, None)]
+        coord = reading.cells.get((ind, mcode))
+        cell = cells.get(_split(coord)) if coord else None
+        mcol = table.columns.get(mcode)
+        if mcode in broken and cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
+            for text in cell.alternatives:
+                value = _alternative(text, index.measures[mcode].kind, mcol.scale, table.sheet.number_locale)
+                if value is not None and all(value != v for v, _ in choices):
+                    choices.append((value, text))
+        options.append(choices)
+    fits = [
+        combo
+        for combo in itertools.product(*options)
+        if all(_OPS[c.op](combo[mcodes.index(c.left)][0], combo[mcodes.index(c.right)][0]) for c in named)
+    ]
+    if len(fits) > 1:
+        fits = _fewest_edits(fits, [_own_text(table, reading, ind, mcode) for mcode in mcodes])
+    if len(fits) != 1:
+        return
+    for mcode, (value, alt) in zip(mcodes, fits[0], strict=True):
+        if alt is not None:
+            row[mcode] = value
+            reading.chosen[(ind, mcode)] = alt
+
+
+def _own_text(table: Table, reading: Reading, ind: str, mcode: str) -> str:
+    """The text of the cell read for (`ind`, `mcode`) as recognised ('' for none)."""
+    coord = reading.cells.get((ind, mcode))
+    cell = table.sheet.cells.get(_split(coord)) if coord else None
+    return cell.text if cell is not None else ""
+
+
+def _edits(a: str, b: str) -> int:
+    """The edit distance between the digits of two readings (separators ignored)."""
+    a, b = "".join(ch for ch in a if ch.isdigit()), "".join(ch for ch in b if ch.isdigit())
+    row = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        prev, row[0] = row[0], i
+        for j, cb in enumerate(b, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (ca != cb))
+    return row[-1]
+
+
+def _fewest_edits(
+    fits: list[tuple[tuple[Decimal, str | None], ...]], own: list[str]
+) -> list[tuple[tuple[Decimal, str | None], ...]]:
+    """Of several combinations of readings that pass a row's checks, the one whose
+    readings differ least from the cells as read (digits inserted, dropped or read
+    otherwise: '49' is rather '491' than '4393'), when one alone does; else all."""
+    cost = [sum(_edits(o, alt) for o, (_, alt) in zip(own, fit, strict=True) if alt is not None) for fit in fits]
+    best = min(cost)
+    return [fit for fit, c in zip(fits, cost, strict=True) if c == best] if cost.count(best) == 1 else fits
+
+
+def _choose_unsigned(table: Table, index: FormIndex, reading: Reading) -> None:
+    """A recognised figure read negative ('-174': a speck or a rule's end before it)
+    whose other readings include it unsigned: that reading is chosen (no figure of a
+    form is negative). Recorded in `reading.chosen` (flagged), its `negative_value`
+    problem dropped (the figure is named as chosen instead)."""
+    cells = table.sheet.cells
+    for (ind, mcode), coord in reading.cells.items():
+        own = reading.values.get(ind, {}).get(mcode)
+        cell = cells.get(_split(coord))
+        mcol = table.columns.get(mcode)
+        if own is None or own >= 0 or cell is None or cell.confidence is None or mcol is None:
             continue
-        broken = {m for c in named if not _OPS[c.op](row[c.left], row[c.right]) for m in (c.left, c.right)}
-        if any(_unsure_alone(table, reading, ind, mcode) for mcode in broken):
+        if (ind, mcode) in reading.chosen:
             continue
-        mcodes = sorted({m for c in named for m in (c.left, c.right)})
-        options: list[list[tuple[Decimal, str | None]]] = []
-        for mcode in mcodes:
-            own = row[mcode]
-            choices: list[tuple[Decimal, str | None]] = [(own, None)]
-            coord = reading.cells.get((ind, mcode))
-            cell = cells.get(_split(coord)) if coord else None
-            mcol = table.columns.get(mcode)
-            if mcode in broken and cell is not None and mcol is not None and (ind, mcode) not in reading.chosen:
-                for text in cell.alternatives:
-                    value = _alternative(text, index.measures[mcode].kind, mcol.scale, table.sheet.number_locale)
-                    if value is not None and all(value != v for v, _ in choices):
-                        choices.append((value, text))
-            options.append(choices)
-        fits = [
-            combo
-            for combo in itertools.product(*options)
-            if all(_OPS[c.op](combo[mcodes.index(c.left)][0], combo[mcodes.index(c.right)][0]) for c in named)
-        ]
-        if len(fits) != 1:
+        kind = index.measures[mcode].kind
+        for text in cell.alternatives:
+            if _alternative(text, kind, mcol.scale, table.sheet.number_locale) == -own:
+                reading.values[ind][mcode] = -own
+                reading.chosen[(ind, mcode)] = text
+                reading.chosen_why[(ind, mcode)] = SIGN_CHOSEN
+                reading.problems[:] = [
+                    p
+                    for p in reading.problems
+                    if not (
+                        p.code == "negative_value"
+                        and p.params.get("indicator_code") == ind
+                        and p.params.get("measure_code") == mcode
+                    )
+                ]
+                break
+
+
+def _zeros(value: Decimal) -> int:
+    """How many zeros a whole figure ends with (0 for a fraction or zero)."""
+    if value == 0 or value != value.to_integral_value():
+        return 0
+    digits = str(int(value))
+    return len(digits) - len(digits.rstrip("0"))
+
+
+def _choose_by_zeros(table: Table, index: FormIndex, reading: Reading) -> None:
+    """A money figure read unsurely whose value in đồng ends with fewer zeros than most
+    other figures of its table's money columns of the same scale ('557.230.009' among
+    600.310.000, 467.740.000 ...: round figures, a last zero read '9'), when more than
+    half of them, and at least `_ZERO_NEIGHBOURS`, end with `_MIN_ROUND_ZEROS` zeros or
+    more: the other reading of its cell that ends with as many zeros is chosen, when
+    one alone does (of several, the one closest to the reading, `_fewest_edits`, then
+    the roundest). The other reading must have as many digits as the reading, unless
+    the reading's groups are no thousands groups ('344.40': a digit dropped). Not in a
+    column that adds up to its 'Tổng cộng' row as read. Recorded in `reading.chosen`
+    (flagged)."""
+    cells = table.sheet.cells
+    total_row = _total_row(table, index)
+    money = {
+        key: mcol.scale
+        for key in reading.cells
+        if (mcol := table.columns.get(key[1])) is not None
+        and index.measures[key[1]].kind == "money"
+        and key[1] in reading.values.get(key[0], {})
+    }
+    zeros = {key: _zeros(reading.values[key[0]][key[1]]) for key in money}
+    for key, scale in money.items():
+        others = sorted((z for k, z in zeros.items() if k != key and money[k] == scale), reverse=True)
+        if len(others) < _ZERO_NEIGHBOURS:
             continue
-        for mcode, (value, alt) in zip(mcodes, fits[0], strict=True):
-            if alt is not None:
-                row[mcode] = value
-                reading.chosen[(ind, mcode)] = alt
+        round_to = others[max(len(others) // 2, _ZERO_NEIGHBOURS - 1)]  # more than half have as many
+        cell = cells.get(_split(reading.cells[key]))
+        if zeros[key] >= round_to or round_to < _MIN_ROUND_ZEROS or key in reading.chosen:
+            continue
+        if cell is None or cell.confidence is None or cell.confidence >= CONFIDENCE_THRESHOLD:
+            continue
+        if _adds_up(table, index, reading, key[1], total_row):
+            continue
+        width = sum(ch.isdigit() for ch in cell.text)
+        grouped = _THOUSANDS.fullmatch(cell.text.strip()) is not None
+        found: list[tuple[tuple[Decimal, str | None], ...]] = []
+        for text in cell.alternatives:
+            value = _alternative(text, "money", scale, table.sheet.number_locale)
+            if value is None or _zeros(value) < round_to or any(f[0][0] == value for f in found):
+                continue
+            if grouped and sum(ch.isdigit() for ch in text) != width:
+                continue  # a digit more or fewer: the zeros of the others say nothing of that
+            found.append(((value, text),))
+        if len(found) > 1:
+            found = _fewest_edits(found, [cell.text])
+        if len(found) > 1:
+            most = max(_zeros(f[0][0]) for f in found)
+            roundest = [f for f in found if _zeros(f[0][0]) == most]
+            found = roundest if len(roundest) == 1 else found
+        if len(found) == 1 and (chosen := found[0][0][1]) is not None:
+            reading.values[key[0]][key[1]] = found[0][0][0]
+            reading.chosen[key] = chosen
+            reading.chosen_why[key] = ROUND_CHOSEN
+            zeros[key] = _zeros(found[0][0][0])
 
 
 def _unsure_alone(table: Table, reading: Reading, ind: str, mcode: str) -> bool:
@@ -360,6 +525,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     layout = _misplaced(table, index, reading, reasons)
     layout.extend(_unmatched_rows(table, index, reading))
     _above_a_row_without_label(table, index, reading, reasons)
+    _label_over_the_number(table, reading, reasons)
     as_read = _approximate_rows(table, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
@@ -368,7 +534,10 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
             by_measure.setdefault(mcode, []).append((ind, value))
     total_row = _total_row(table, index)
     for key in reading.chosen:
-        reasons[key] = TOTAL_CHOSEN if _adds_up(table, index, reading, key[1], total_row) else CHECK_CHOSEN
+        if _adds_up(table, index, reading, key[1], total_row):
+            reasons[key] = TOTAL_CHOSEN
+        else:
+            reasons[key] = reading.chosen_why.get(key, CHECK_CHOSEN)
     confirmed = set()
     for mcode, mcol in table.columns.items():
         figures = by_measure.get(mcode, [])
@@ -575,6 +744,20 @@ def _approximate_rows(table: Table, reading: Reading, reasons: dict[tuple[str, s
             if ind == code:
                 reasons[(ind, mcode)] = APPROXIMATE_LABEL
     return as_read
+
+
+def _label_over_the_number(table: Table, reading: Reading, reasons: dict[tuple[str, str], str]) -> None:
+    """Flag the figures of a row whose label was read from a cell merged over the label
+    column from the number column (parsers.report.tables: a rule lost in a photo): the
+    row's other rules may be lost too."""
+    labelled = {r: code for r, code, _ in table.rows if (r, table.label_col) not in table.sheet.cells}
+    for r1, c1, r2, c2 in table.sheet.merged:
+        code = labelled.get(r1)
+        if code is None or r1 != r2 or not c1 < table.label_col <= c2:
+            continue
+        for ind, mcode in reading.cells:
+            if ind == code:
+                reasons.setdefault((ind, mcode), MERGED_CELLS)
 
 
 def _above_a_row_without_label(

@@ -39,6 +39,9 @@ class Reading:
     # (ind, measure) -> the reading of a recognised cell chosen over the first one
     # because it alone makes its column add up to the 'Tổng cộng' row (always flagged)
     chosen: dict[tuple[str, str], str] = field(default_factory=dict)
+    # (ind, measure) -> why a reading in `chosen` was chosen, when not for the column's
+    # total or the row's checks (parsers.report.uncertain: ROUND_CHOSEN, SIGN_CHOSEN)
+    chosen_why: dict[tuple[str, str], str] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
 
     def problem(self, code: str, **params: str | None) -> None:
