@@ -102,10 +102,10 @@ def choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
     (`_choose_unsigned`), and a money figure whose last digits break the round
     figures of the rest of its column by the one other reading that keeps them
     (`_choose_by_zeros`)."""
-    _choose_by_totals(table, index, reading)
     _choose_unsigned(table, index, reading)
-    _choose_by_checks(table, index, reading)
     _choose_by_zeros(table, index, reading)
+    _choose_by_totals(table, index, reading)
+    _choose_by_checks(table, index, reading)
 
 
 def _choose_by_checks(table: Table, index: FormIndex, reading: Reading) -> None:
@@ -170,7 +170,15 @@ def _choose_in_row(table: Table, index: FormIndex, reading: Reading, ind: str, n
         if all(_OPS[c.op](combo[mcodes.index(c.left)][0], combo[mcodes.index(c.right)][0]) for c in named)
     ]
     if len(fits) > 1:
-        fits = _fewest_edits(fits, [_own_text(table, reading, ind, mcode) for mcode in mcodes])
+        own_texts = [_own_text(table, reading, ind, mcode) for mcode in mcodes]
+        fits = _fewest_edits(fits, own_texts)
+        if len(fits) > 1:  # as close: the one keeping each cell's digit count ('467,3': '367,3', not '67,3')
+            kept = [
+                fit
+                for fit in fits
+                if all(_digits(o) == _digits(alt or o) for o, (_, alt) in zip(own_texts, fit, strict=True))
+            ]
+            fits = kept if len(kept) == 1 else fits
     if len(fits) != 1:
         return
     for mcode, (value, alt) in zip(mcodes, fits[0], strict=True):
@@ -184,6 +192,11 @@ def _own_text(table: Table, reading: Reading, ind: str, mcode: str) -> str:
     coord = reading.cells.get((ind, mcode))
     cell = table.sheet.cells.get(_split(coord)) if coord else None
     return cell.text if cell is not None else ""
+
+
+def _digits(text: str) -> int:
+    """How many digits a reading has."""
+    return sum(ch.isdigit() for ch in text)
 
 
 def _edits(a: str, b: str) -> int:

@@ -236,3 +236,11 @@ def test_checks_sharing_no_measure_are_put_right_apart() -> None:
     reasons = _reasons(result)
     assert reasons[("ho_kinh_doanh", "phe_duyet")] == "check_chosen"
     assert reasons[("ho_kinh_doanh", "tien_da_chi")] in {"check_failed", "low_confidence"}
+
+
+def test_of_readings_as_close_that_pass_a_check_the_one_keeping_the_digit_count_is_chosen() -> None:
+    # approved read '93' of 83 requested: '83' (a digit read otherwise) and '3' (one
+    # dropped) both pass and are as close; '83' keeps the reading's two digits
+    result = _recognised(_with(2, 3, "93"), {(2, 3): 0.3}, {(2, 3): ("3", "83")})
+    assert result.values["ho_kinh_doanh"]["phe_duyet"] == 83
+    assert _reasons(result)[("ho_kinh_doanh", "phe_duyet")] == "check_chosen"
