@@ -353,7 +353,11 @@ def _choose_by_totals(table: Table, index: FormIndex, reading: Reading) -> None:
             cell = cells.get(_split(reading.cells[(ind, mcode)]))
             own = reading.values[ind][mcode]
             choices: list[tuple[Decimal, str | None]] = [(own, None)]
-            for text in cell.alternatives if cell is not None else ():
+            # a reading chosen before (a sign, round figures) may yet give way to the cell as read
+            texts = (
+                () if cell is None else (*([cell.text] if (ind, mcode) in reading.chosen else []), *cell.alternatives)
+            )
+            for text in texts:
                 value = _alternative(text, spec.kind, mcol.scale, table.sheet.number_locale)
                 if value is not None and all(value != v for v, _ in choices):
                     choices.append((value, text))

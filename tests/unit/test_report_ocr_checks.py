@@ -244,3 +244,18 @@ def test_of_readings_as_close_that_pass_a_check_the_one_keeping_the_digit_count_
     result = _recognised(_with(2, 3, "93"), {(2, 3): 0.3}, {(2, 3): ("3", "83")})
     assert result.values["ho_kinh_doanh"]["phe_duyet"] == 83
     assert _reasons(result)[("ho_kinh_doanh", "phe_duyet")] == "check_chosen"
+
+
+def test_a_round_reading_chosen_gives_way_to_the_total_choosing_the_cell_as_read() -> None:
+    # '51.300.009' is made round first; the total then adds up only with it as read
+    # (and the misread '50.720.000' put right): the total is the stronger evidence
+    rows = _with(3, 4, "50.720.000")
+    rows[3][3] = "51.300.009"
+    rows.append(["Tổng cộng", "202", "169", "305.920.009"])
+    alts = {(3, 4): ("50.120.000",), (4, 4): ("51.300.000",)}
+    result = _recognised(rows, {(3, 4): 0.3, (4, 4): 0.3}, alts)
+    assert result.values["ngung_viec"]["kinh_phi"] == Decimal(50_120_000)
+    assert result.values["tre_em_f0_f1"]["kinh_phi"] == Decimal(51_300_009)
+    reasons = _reasons(result)
+    assert reasons[("ngung_viec", "kinh_phi")] == "total_chosen"
+    assert reasons[("tre_em_f0_f1", "kinh_phi")] == "total_chosen"
