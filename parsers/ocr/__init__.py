@@ -630,9 +630,10 @@ def _read_figure(
     first = recognise(crop, "digits")
     readings = [(compact(first.text), first.confidence)]
     numeric = looks_numeric(text)
-    blurred = _blurred(crop)
     # a blurred print is read darkened too even when the first reading is sure: the
-    # two must agree ('36' read surely for a blurred 86)
+    # two must agree ('36' read surely for a blurred 86); not a cell re-read for its
+    # letters (a stamp's grey ring text: the darkened readings agree on its strokes)
+    blurred = min_votes == 1 and _blurred(crop)
     darkened = _read_darkened(crop, _DARK_VARIANTS[:1]) if blurred else []
     if (
         not text
