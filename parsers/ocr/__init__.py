@@ -758,7 +758,7 @@ def _read_darkened(
         rows = np.flatnonzero((image < 128).any(axis=1))
         height = int(rows[-1] - rows[0] + 1) if rows.size else image.shape[0]
         if sigma:
-            image = cv2.GaussianBlur(image, (0, 0), sigma)
+            image = np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.uint8)
         f = _DARK_HEIGHT / max(height, 1)
         big = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
         lut = (np.linspace(0.0, 1.0, 256) ** gamma * 255).astype(np.uint8)
