@@ -643,12 +643,14 @@ def _read_figure(
         or any(_digits_of(compact(t)) != _digits_of(readings[0][0]) for t, _ in darkened)
     ):
         readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
-        if blurred:
-            darkened += _read_darkened(crop, _DARK_VARIANTS[1:])
-        readings += [(compact(t), c) for t, c in darkened]
         # not for a cell re-read for its letters (noise, a stamp's ring: two readings must
-        # agree without it), nor alone: a figure no other reading saw is dust
-        if min_votes == 1 and any(_digits_of(f) for f, _ in readings):
+        # agree without it), nor alone: a figure no other reading saw is dust (the
+        # darkened readings likewise: a stamp's grey remnant in an empty cell of a scan)
+        seen = any(_digits_of(f) for f, _ in readings)
+        if blurred and (seen or numeric):
+            darkened += _read_darkened(crop, _DARK_VARIANTS[1:])
+            readings += [(compact(t), c) for t, c in darkened]
+        if min_votes == 1 and seen:
             smooth = recognise(_smoothed(crop), "digits")
             readings.append((compact(smooth.text), smooth.confidence))
     if numeric:

@@ -393,8 +393,18 @@ def test_a_stamps_ring_text_is_in_capitals_a_forms_words_are_not(text: str, ring
 def test_a_cell_re_read_for_its_letters_is_not_read_darkened(monkeypatch: pytest.MonkeyPatch) -> None:
     # a stamp's grey ring text in an empty cell: the darkened readings would agree on
     # its strokes ('7'), so only the other readings, which must agree, are made
-    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: Reading("", 0.0))
+    answers = iter([Reading("", 0.0), Reading("7", 0.4), Reading("", 0.0)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
     monkeypatch.setattr(ocr, "_read_darkened", lambda _crop, _variants=(): [("7", 0.5)] * 3)
     assert ocr._read_figure(_blurred_crop(), "", 0.0, min_votes=2) is None
+    answers = iter([Reading("", 0.0), Reading("7", 0.4), Reading("", 0.0)])
     figure, conf, _ = ocr._read_figure(_blurred_crop(), "", 0.0) or ("", 1.0, ())
     assert figure == "7" and conf < 0.8  # a figure's cell: the darkened readings are votes
+
+
+def test_the_darkened_readings_alone_are_no_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a stamp's grey remnant in an empty cell of a scan: no other reading sees a digit
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: Reading("", 0.0))
+    monkeypatch.setattr(ocr, "_read_darkened", lambda _crop, _variants=(): [("7", 0.5)] * 3)
+    assert ocr._read_figure(_blurred_crop(), "", 0.0) is None
+    assert ocr._read_figure(_blurred_crop(), "F .. 7", 0.5) == ("F .. 7", 0.0, ())
