@@ -7,8 +7,9 @@ page turned upright (EXIF, then Tesseract's orientation detection), skew and
 perspective undone from the table's rules, the ruled grid found, and each cell
 recognised on its own: a dash is nothing stated, dust and the remnant of a rule are
 cleared, and a figure not plainly sure is read again from the cell binarised at two
-sizes, readings that differ leaving it unsure (flagged downstream); only readings
-with a figure's shape are chosen from (`figures`). Then, over the page's cells: a few
+sizes (and, its print blurred, darkened in grey), readings that differ leaving it
+unsure (flagged downstream); only readings with a figure's shape are chosen from
+(`figures`). Then, over the page's cells: a few
 letters read in a column of figures (a stamp's ring text) are read again as a figure,
 a cell merged over figures whose rule was lost is read cell by cell of the grid, and a
 decimal point read for a comma is mended by its column; each such figure unsure. The
@@ -58,6 +59,7 @@ _SPECK_AREA = 6  # pixels: dust, not a stroke
 _DIGIT_DISAGREEMENT_CONFIDENCE = 0.3  # the readings of a figure differ: never certain
 _SURE = 0.8  # a figure read at least this surely by the digits model is read once
 _MORE_SIZES = (1.5, 2.5)  # read too when no reading of a figure has a figure's shape
+_VOTE_WEIGHT = 0.5  # a reading's vote for its figure besides its confidence (0..1)
 
 
 class _Deadline:
@@ -603,7 +605,10 @@ def _read_figure(
     text model saw other digits, or nothing, or the reading has no figure's shape) read
     again from the cell binarised at two larger sizes and from the cell smoothed in
     grey (`_smoothed`; not when `min_votes` asks for agreement: a cell whose letters
-    are read again as a figure), and the reading most of them agree on kept. Readings
+    are read again as a figure), and, when its print is blurred (`_blurred`: a
+    photo), darkened in grey at a set height (`_read_darkened`; one such reading is
+    made even for a sure first reading, and must agree with it), and the reading
+    most of them agree on kept (votes weighed by their confidence). Readings
     that differ leave the figure unsure (flagged), never silently chosen. Only
     readings with a figure's shape (`figures.well_formed`) are chosen from, when there
     are any: when none has it, two more sizes are read, and then readings mended at
@@ -625,16 +630,27 @@ def _read_figure(
     first = recognise(crop, "digits")
     readings = [(compact(first.text), first.confidence)]
     numeric = looks_numeric(text)
+    # a blurred print is read darkened too even when the first reading is sure: the
+    # two must agree ('36' read surely for a blurred 86); not a cell re-read for its
+    # letters (a stamp's grey ring text: the darkened readings agree on its strokes)
+    blurred = min_votes == 1 and _blurred(crop)
+    darkened = _read_darkened(crop, _DARK_VARIANTS[:1]) if blurred else []
     if (
         not text
         or first.confidence < _SURE
         or _digits_of(readings[0][0]) != _digits_of(text)
         or not figures.well_formed(readings[0][0])
+        or any(_digits_of(compact(t)) != _digits_of(readings[0][0]) for t, _ in darkened)
     ):
         readings += [(compact(t), c) for t, c in _read_binarised(crop, (2, 3))]
         # not for a cell re-read for its letters (noise, a stamp's ring: two readings must
-        # agree without it), nor alone: a figure no other reading saw is dust
-        if min_votes == 1 and any(_digits_of(f) for f, _ in readings):
+        # agree without it), nor alone: a figure no other reading saw is dust (the
+        # darkened readings likewise: a stamp's grey remnant in an empty cell of a scan)
+        seen = any(_digits_of(f) for f, _ in readings)
+        if blurred and (seen or numeric):
+            darkened += _read_darkened(crop, _DARK_VARIANTS[1:])
+            readings += [(compact(t), c) for t, c in darkened]
+        if min_votes == 1 and seen:
             smooth = recognise(_smoothed(crop), "digits")
             readings.append((compact(smooth.text), smooth.confidence))
     if numeric:
@@ -658,7 +674,9 @@ def _read_figure(
     votes: dict[str, list[float]] = {}
     for f, c in pool:
         votes.setdefault(f, []).append(c)
-    figure = max(votes, key=lambda f: (len(votes[f]), max(votes[f])))
+    # votes weighed by how sure each was: three unsure readings that drop a blurred
+    # edge digit the same way ('49' for 491) do not outvote two sure ones of it
+    figure = max(votes, key=lambda f: (sum(votes[f]) + _VOTE_WEIGHT * len(votes[f]), max(votes[f])))
     if len(votes[figure]) < min_votes:
         return (text, 0.0, ()) if text else None
     conf = min(votes[figure])
@@ -701,6 +719,65 @@ def _read_binarised(crop: np.ndarray[Any, np.dtype[np.uint8]], factors: tuple[fl
         got = recognise(np.ascontiguousarray(bw, dtype=np.uint8), "digits")
         out.append((got.text, got.confidence))
     return out
+
+
+_BLURRED_SHARE = 0.7  # of a cell's ink (darker than 192) only grey (64..191) at least
+_CORE_SHARE = 0.4  # of its dark ink (darker than 128) black (darker than 64) at most
+
+
+def _blurred(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> bool:
+    """Whether a figure's print (`crop` stretched black on white) is blurred: most of
+    its ink is grey edge and little of its dark ink is black core (a photo's thin,
+    soft strokes). A scan's strokes are black inside: ~60 % of their ink grey edge
+    and ~60 % of their dark ink black; grey remnants of a stamp's ink around a
+    scan's figure make more of its ink grey, but not its strokes' core."""
+    ink = int((crop < 192).sum())
+    grey = int(((crop >= 64) & (crop < 192)).sum())
+    dark = int((crop < 128).sum())
+    core = int((crop < 64).sum())
+    return ink > 0 and grey >= _BLURRED_SHARE * ink and core < _CORE_SHARE * dark
+
+
+_DARK_HEIGHT = 40  # pixels: the figure's ink scaled to this height, well above Tesseract's ~20 px x-height
+_DARK_PAD = 24  # pixels of paper around it (a digit at the edge of a tight crop is dropped)
+# (gamma, Gaussian sigma before scaling, background divided out): the thin, grey strokes
+# of a blurred photo made dark and whole in grey rather than binarised at one level
+_DARK_VARIANTS = ((2.0, 0.0, False), (2.0, 0.7, False), (3.0, 0.0, True))
+
+
+def _read_darkened(
+    crop: np.ndarray[Any, np.dtype[np.uint8]], variants: tuple[tuple[float, float, bool], ...] = _DARK_VARIANTS
+) -> list[tuple[str, float]]:
+    """The digits model's readings of `crop` (an ink box, dark on white) scaled so its
+    ink is `_DARK_HEIGHT` high with `_DARK_PAD` of paper around, its greys darkened
+    (a gamma curve: a blurred stroke's grey made nearly black, the paper kept white),
+    after smoothing it (speckle of a noisy photo) or dividing out its background (a
+    shadow's gradient across the cell), per `_DARK_VARIANTS`: votes among a figure's
+    readings, each seeing the blurred digits differently from a binarisation."""
+    out = []
+    for gamma, sigma, flatten in variants:
+        image = _background_divided(crop) if flatten else crop
+        rows = np.flatnonzero((image < 128).any(axis=1))
+        height = int(rows[-1] - rows[0] + 1) if rows.size else image.shape[0]
+        if sigma:
+            image = np.asarray(cv2.GaussianBlur(image, (0, 0), sigma), dtype=np.uint8)
+        f = _DARK_HEIGHT / max(height, 1)
+        big = cv2.resize(image, None, fx=f, fy=f, interpolation=cv2.INTER_CUBIC if f > 1 else cv2.INTER_AREA)
+        lut = (np.linspace(0.0, 1.0, 256) ** gamma * 255).astype(np.uint8)
+        dark = cv2.copyMakeBorder(cv2.LUT(big, lut), *(4 * (_DARK_PAD,)), cv2.BORDER_CONSTANT, value=255)
+        got = recognise(np.ascontiguousarray(dark, dtype=np.uint8), "digits")
+        out.append((got.text, got.confidence))
+    return out
+
+
+def _background_divided(crop: np.ndarray[Any, np.dtype[np.uint8]]) -> np.ndarray[Any, np.dtype[np.uint8]]:
+    """`crop` divided by its paper's level (a grey closing wider than a stroke), stretched
+    to black on white: a shadow's edge or a light gradient across the cell taken out."""
+    k = max(3, int(crop.shape[0] * 0.6)) | 1
+    paper = cv2.morphologyEx(crop, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+    ratio = crop.astype(np.float32) / np.maximum(paper.astype(np.float32), 1.0) * 255.0
+    flat = np.clip(ratio, 0, 255).astype(np.uint8)
+    return np.asarray(cv2.normalize(flat, None, 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
 
 
 _RAW_SIZES = (1, 2)

@@ -1,6 +1,6 @@
 """The shape of a figure as it is written, for the readings of a recognised cell.
 
-A figure is written either plain (`1234`, `12,5`) or in groups of exactly three digits
+A figure is written either plain (`1234`, `12,5`; at most three decimals) or in groups of exactly three digits
 after a first group of one to three (`1.234.567`, `2.998,8`; `1,234.5` on an
 English-locale machine), with at most one decimal part after the other separator. A
 reading of another shape (`482.580.6000`, `3.-540.150.000`, `3.876.36`, `,65`) is no
@@ -13,7 +13,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-_PLAIN = re.compile(r"^-?\d+(?:[.,]\d+)?$")
+# a decimal part of at most three digits: a longer one ('1.30625707000', '224.7359') is
+# groups of a figure with their marks misread, not a form's decimals
+_PLAIN = re.compile(r"^-?\d+(?:[.,]\d{1,3})?$")
 _GROUPED = re.compile(r"^-?\d{1,3}(?P<g>[.,])\d{3}(?:(?P=g)\d{3})*(?:(?!(?P=g))[.,]\d+)?$")
 # groups of three then a short tail after the same kind of mark: '3.876.36', '2,998,8'
 _SHORT_TAIL = re.compile(r"^(?P<head>-?\d{1,3}(?:[.,]\d{3})+)[.,](?P<tail>\d{1,2})$")

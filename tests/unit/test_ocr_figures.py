@@ -4,6 +4,7 @@ ring text read again as a figure; every reading mended or re-read stays unsure."
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -23,7 +24,19 @@ def test_a_figure_written_plain_or_in_groups_of_three_is_well_formed(text: str) 
 
 @pytest.mark.parametrize(
     "text",
-    ["482.580.6000", "3.-540.150.000", ".1.18.966.000", "3.876.36", "2,998,8", ",65", "1.180,", "3.627.200000", "1..2"],
+    [
+        "482.580.6000",
+        "3.-540.150.000",
+        ".1.18.966.000",
+        "3.876.36",
+        "2,998,8",
+        ",65",
+        "1.180,",
+        "3.627.200000",
+        "1..2",
+        "1.30625707000",  # groups whose marks were lost: no form states eleven decimals
+        "224.7359",
+    ],
 )
 def test_a_reading_of_another_shape_is_not(text: str) -> None:
     assert not figures.well_formed(text)
@@ -106,6 +119,102 @@ def _crop() -> np.ndarray:
     crop = np.full((30, 60), 255, dtype=np.uint8)
     crop[5:25, 10:50] = 0
     return crop
+
+
+def _blurred_crop() -> np.ndarray:
+    """Thin strokes blurred as a photo blurs them, stretched black on white as a
+    cell's crop is: grey edges, no black core."""
+    crop = np.full((40, 90), 255, dtype=np.uint8)
+    for x in (20, 40, 60):
+        crop[8:32, x : x + 3] = 0
+    crop[8:11, 20:63] = 0
+    blurred = cv2.GaussianBlur(crop, (0, 0), 2.0)
+    return np.asarray(cv2.normalize(blurred, None, 0, 255, cv2.NORM_MINMAX), dtype=np.uint8)
+
+
+def test_a_blurred_print_has_no_black_core_a_scans_has() -> None:
+    blurred = _blurred_crop()
+    assert ocr._blurred(blurred)
+    assert not ocr._blurred(_crop())
+    # grey remnants of a stamp's ink around a scan's black strokes: still no photo
+    stamped = _crop().copy()
+    stamped[:, 50:] = 150
+    stamped[:4, :] = 170
+    assert not ocr._blurred(stamped)
+
+
+def test_a_blurred_figure_read_surely_must_agree_with_its_darkened_reading(monkeypatch: pytest.MonkeyPatch) -> None:
+    kinds: list[str] = []
+
+    def fake(_img: np.ndarray, kind: str) -> Reading:
+        kinds.append(kind)
+        return Reading("36", 0.96) if len(kinds) == 1 else Reading("86", 0.7)
+
+    monkeypatch.setattr(ocr, "recognise", fake)
+    figure, conf, alternatives = ocr._read_figure(_blurred_crop(), "36", 0.9) or ("", 1.0, ())
+    assert conf < 0.8  # the darkened reading saw another figure: unsure, flagged
+    assert {figure, *alternatives} >= {"36", "86"}
+
+
+def test_a_blurred_figure_whose_darkened_reading_agrees_is_read_twice_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[tuple[int, ...]] = []
+
+    def fake(img: np.ndarray, _kind: str) -> Reading:
+        calls.append(img.shape)
+        return Reading("62", 0.93)
+
+    monkeypatch.setattr(ocr, "recognise", fake)
+    assert ocr._read_figure(_blurred_crop(), "62", 0.9) == ("62", 0.9, ())
+    assert len(calls) == 2
+    # the darkened one: its ink scaled to the set height, with paper around
+    assert calls[1][0] >= ocr._DARK_HEIGHT + 2 * ocr._DARK_PAD
+
+
+def test_a_scans_sure_figure_is_not_read_darkened(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    monkeypatch.setattr(ocr, "recognise", lambda _img, kind: calls.append(kind) or Reading("62", 0.93))
+    assert ocr._read_figure(_crop(), "62", 0.9) == ("62", 0.9, ())
+    assert calls == ["digits"]
+
+
+def test_sure_readings_outweigh_more_unsure_ones_that_dropped_a_digit(monkeypatch: pytest.MonkeyPatch) -> None:
+    # digits model, x2, x3 (Otsu), smoothed grey: three unsure '49', two sure '491'
+    texts = [("49", 0.2), ("491", 0.9), ("49", 0.1), ("491", 0.85), ("49", 0.3)]
+    answers = iter([Reading(t, c) for t, c in texts])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    figure, conf, alternatives = ocr._read_figure(_crop(), "", 0.0) or ("", 1.0, ())
+    assert figure == "491" and conf < 0.8 and "49" in alternatives
+
+
+def test_the_darkened_readings_are_made_at_the_set_height_whatever_the_cells() -> None:
+    heights: list[int] = []
+
+    def fake(img: np.ndarray, _kind: str) -> Reading:
+        rows = np.flatnonzero((img < 128).any(axis=1))
+        heights.append(int(rows[-1] - rows[0] + 1))
+        assert (img[: ocr._DARK_PAD] == 255).all() and (img[:, -ocr._DARK_PAD :] == 255).all()  # paper around
+        return Reading("1", 0.5)
+
+    original = ocr.recognise
+    try:
+        ocr.recognise = fake  # type: ignore[assignment]
+        for factor in (0.5, 2.0):
+            sized = cv2.resize(_blurred_crop(), None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+            got = ocr._read_darkened(np.asarray(sized, dtype=np.uint8))
+            assert len(got) == len(ocr._DARK_VARIANTS)
+    finally:
+        ocr.recognise = original  # type: ignore[assignment]
+    assert all(0.8 * ocr._DARK_HEIGHT <= h <= 1.4 * ocr._DARK_HEIGHT for h in heights), heights
+
+
+def test_a_shadows_edge_across_a_cell_is_divided_out() -> None:
+    crop = np.full((40, 120), 230, dtype=np.uint8)
+    crop[:, 60:] = 150  # the shadow's side: paper darker
+    crop[10:30, 30:33] = 60
+    crop[10:30, 90:93] = 20  # a stroke in the shadow
+    flat = ocr._background_divided(crop)
+    assert int(flat[5, 10]) >= 240 and int(flat[5, 100]) >= 240  # paper white on both sides
+    assert int(flat[20, 31]) < 128 and int(flat[20, 91]) < 128  # strokes dark on both
 
 
 def test_only_readings_with_a_figures_shape_are_chosen_and_the_figure_stays_unsure(
@@ -279,3 +388,23 @@ def test_a_label_read_as_nothing_is_read_again_enlarged_for_its_words(monkeypatc
 )
 def test_a_stamps_ring_text_is_in_capitals_a_forms_words_are_not(text: str, ring: bool) -> None:
     assert ocr._garbled(text) is ring
+
+
+def test_a_cell_re_read_for_its_letters_is_not_read_darkened(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a stamp's grey ring text in an empty cell: the darkened readings would agree on
+    # its strokes ('7'), so only the other readings, which must agree, are made
+    answers = iter([Reading("", 0.0), Reading("7", 0.4), Reading("", 0.0)])
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: next(answers, Reading("", 0.0)))
+    monkeypatch.setattr(ocr, "_read_darkened", lambda _crop, _variants=(): [("7", 0.5)] * 3)
+    assert ocr._read_figure(_blurred_crop(), "", 0.0, min_votes=2) is None
+    answers = iter([Reading("", 0.0), Reading("7", 0.4), Reading("", 0.0)])
+    figure, conf, _ = ocr._read_figure(_blurred_crop(), "", 0.0) or ("", 1.0, ())
+    assert figure == "7" and conf < 0.8  # a figure's cell: the darkened readings are votes
+
+
+def test_the_darkened_readings_alone_are_no_figure(monkeypatch: pytest.MonkeyPatch) -> None:
+    # a stamp's grey remnant in an empty cell of a scan: no other reading sees a digit
+    monkeypatch.setattr(ocr, "recognise", lambda _img, _kind: Reading("", 0.0))
+    monkeypatch.setattr(ocr, "_read_darkened", lambda _crop, _variants=(): [("7", 0.5)] * 3)
+    assert ocr._read_figure(_blurred_crop(), "", 0.0) is None
+    assert ocr._read_figure(_blurred_crop(), "F .. 7", 0.5) == ("F .. 7", 0.0, ())
