@@ -42,6 +42,7 @@ _RIDGE_RUN = 0.04  # of the table's longer side: the length along a rule that sh
 _PIECE = 0.01  # of a table's width (height): a rule's piece across (down) is no shorter
 _PIECE_GAP = 0.006  # of it: a gap along a rule's pieces the threshold left
 _PIECES = 0.04  # of it: a rule's pieces (gaps closed) run at least this long
+_PIECE_ENDS = 0.25  # of a rule down between two cells: its pieces reach into both ends
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
@@ -627,10 +628,21 @@ def _is_rule_down(vert: Gray, x: int, ys: list[int], band: int) -> bool:
 def _open(rules: Gray, pieces: Gray, horizontal: bool, at: int, lo: int, hi: int, reach: int, band: int) -> bool:
     """Whether no rule runs between two cells at `at` (from `lo` to `hi`): neither the
     rules found (within `reach` of the line) nor a rule's pieces (within `2 * band`)
-    cover half of it."""
+    cover half of it; a rule down's pieces also reach into both its ends
+    (`_PIECE_ENDS` of it: a rule down meets the rules across; the letters of a
+    heading merged across two columns, whose stems are as tall as a rule down's
+    pieces, stay clear of them)."""
     if _coverage(rules, horizontal, at, lo, hi, reach) >= 0.5:
         return False
-    return _coverage(pieces, horizontal, at, lo, hi, 2 * band) < 0.5
+    if _coverage(pieces, horizontal, at, lo, hi, 2 * band) < 0.5:
+        return True
+    if horizontal:
+        return False
+    end = max(1, int((hi - lo) * _PIECE_ENDS))
+    return (
+        _coverage(pieces, horizontal, at, lo, lo + end, 2 * band) == 0
+        or _coverage(pieces, horizontal, at, hi - end, hi, 2 * band) == 0
+    )
 
 
 def _rule_pieces(ink: Gray, length: int, across: bool) -> Gray:

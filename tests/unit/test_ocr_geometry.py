@@ -285,3 +285,16 @@ def test_a_faint_wobbling_rule_is_inked_and_a_shadows_edge_is_not() -> None:
     out = dark.copy()
     geometry._thin_lines_inked(out)
     assert np.array_equal(out, dark)  # dark rules (a scan's) left as printed
+
+
+def test_a_heading_merged_across_two_columns_is_not_split_by_its_letters_stems() -> None:
+    ink = np.zeros((500, 2800), dtype=np.uint8)
+    ys, xs = (20, 100, 220, 320, 420), (20, 700, 1400, 2100, 2780)
+    for y in ys:
+        cv2.line(ink, (xs[0], y), (xs[-1], y), 255, 2)
+    for x in xs:
+        cv2.line(ink, (x, ys[0] if x != xs[2] else ys[1]), (x, ys[-1]), 255, 2)  # the heading spans two columns
+    for x in (1398, 1401, 1404):  # its letters' stems right over the line between them
+        cv2.line(ink, (x, 30), (x, 70), 255, 3)  # (shorter than a rule down)
+    cells, _ = geometry.find_cells(ink)
+    assert any(c.row == 0 and c.col == 1 and c.col_end == 2 for c in cells)
