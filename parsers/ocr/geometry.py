@@ -38,6 +38,7 @@ _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, n
 _RIDGE_SIDE = 4  # pixels across a thin rule to the paper on either side
 _RIDGE = 20  # grey levels a thin rule's pixel lies below the paper on both sides
 _RIDGE_SHARE = 0.6  # of the pixels along the rule that do (a pixel's wobble allowed)
+_RIDGE_MIN = 0.06  # of the table's width and height: fewer faint rules' pixels are none
 _RIDGE_RUN = 0.04  # of the table's longer side: the length along a rule that share is taken over
 _PIECE = 0.01  # of a table's width (height): a rule's piece across (down) is no shorter
 _PIECE_GAP = 0.006  # of it: a gap along a rule's pieces the threshold left
@@ -871,7 +872,8 @@ def _thin_lines_inked(gray: Gray) -> None:
     line, not a shadow's edge nor a stroke's side), on a line that is so along
     `_RIDGE_RUN` of the table's longer side for most of it (`_RIDGE_SHARE`). Where
     the threshold already takes the rule as ink, it is left as it is (a scan's dark
-    rules and their blurred edges: no change)."""
+    rules and their blurred edges: no change), and so is a table where the faint
+    lines found add up to less than `_RIDGE_MIN` of its width and height."""
     level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
     h, w = gray.shape
     d = _RIDGE_SIDE
@@ -898,6 +900,8 @@ def _thin_lines_inked(gray: Gray) -> None:
         del along, on, ridge, inked
         mark = line.astype(np.uint8)
         marks |= np.ascontiguousarray(mark.T) if down else mark
+    if cv2.countNonZero(marks) < _RIDGE_MIN * (h + w):
+        return  # no faint grid: a seal's ring's arcs along a row of digits, specks (a scan)
     gray[marks > 0] = 0
 
 

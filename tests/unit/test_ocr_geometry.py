@@ -298,3 +298,15 @@ def test_a_heading_merged_across_two_columns_is_not_split_by_its_letters_stems()
         cv2.line(ink, (x, 30), (x, 70), 255, 3)  # (shorter than a rule down)
     cells, _ = geometry.find_cells(ink)
     assert any(c.row == 0 and c.col == 1 and c.col_end == 2 for c in cells)
+
+
+def test_a_short_faint_line_alone_is_no_faint_grid() -> None:
+    gray = np.full((400, 2800), 250, dtype=np.uint8)
+    for y in (20, 120, 220, 320):
+        cv2.line(gray, (20, y), (2780, y), 40, 2)
+    for x in (20, 1400, 2780):
+        cv2.line(gray, (x, 20), (x, 320), 40, 2)
+    cv2.line(gray, (600, 170), (760, 170), 200, 1)  # a seal ring's flat top, faint
+    out = gray.copy()
+    geometry._thin_lines_inked(out)
+    assert np.array_equal(out, gray)
