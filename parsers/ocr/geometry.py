@@ -24,6 +24,7 @@ _INK_VALUE = 70  # below: dark enough to be print whatever its colour (black ove
 _LEANS = (-8.0, -6.0, -4.0, -2.0, 2.0, 4.0, 6.0, 8.0)  # degrees a photo's rules down may lean (keystone)
 _MAX_SKEW_DEG = 12.0
 _OTHER_CORNER = 0.01  # of a table's width a corner found another way must lie off to be another outline
+_FEW_CELLS = 12  # cells: an outline holding fewer may be a photo's table found in part (its faint rules)
 _MORE_CELLS = 1.5  # times the cells of a table found one way that another way's must hold to be taken
 _ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
@@ -34,6 +35,15 @@ _SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be
 _CUT_CORNER = 16.0  # pixels the hull's side lies inside its fitted rule at one end: a corner cut off
 _SHADOW = 165  # paper around a seal darker than this (its median): a photo's deep shadow
 _STAMP_LIGHT = 215  # a coloured pixel this light after flattening: the stamp, not print under it
+_RIDGE_SIDE = 4  # pixels across a thin rule to the paper on either side
+_RIDGE = 20  # grey levels a thin rule's pixel lies below the paper on both sides
+_RIDGE_SHARE = 0.6  # of the pixels along the rule that do (a pixel's wobble allowed)
+_RIDGE_MIN = 0.06  # of the table's width and height: fewer faint rules' pixels are none
+_RIDGE_RUN = 0.04  # of the table's longer side: the length along a rule that share is taken over
+_PIECE = 0.01  # of a table's width (height): a rule's piece across (down) is no shorter
+_PIECE_GAP = 0.006  # of it: a gap along a rule's pieces the threshold left
+_PIECES = 0.04  # of it: a rule's pieces (gaps closed) run at least this long
+_PIECE_ENDS = 0.25  # of a rule down between two cells: its pieces reach into both ends
 
 
 def drop_coloured_ink(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> Gray:
@@ -265,13 +275,15 @@ def table_quad(ink: Gray, gray: Gray | None = None) -> np.ndarray[Any, np.dtype[
     second way's table taken only when it has clearly more cells (`_MORE_CELLS`
     times): a photo's rules bent by curl or perspective may be found as printed in
     part only, the outline then running across the table. Only when neither finds a
-    table is the grey page looked at for faint rules (a third way, its cost and
-    memory spent on the photos that need it)."""
+    table, or only an outline of fewer than `_FEW_CELLS` cells (a photo's table whose
+    rules print shows in part: its header's, a corner out of the shadow), is the
+    grey page looked at for faint rules (a third way, its cost and memory spent on
+    the photos that need it)."""
     found = [_table_quad(ink, leaning=False)]
     # a small table's thin rules still leaning a few degrees (a photo's perspective)
     # break into runs shorter than a rule: widened across their direction, they are not
     found.append(_table_quad(ink, leaning=True))
-    if gray is not None and all(f is None or _misshapen(f[0]) for f in found):
+    if gray is not None and all(f is None or _misshapen(f[0]) or f[1] < _FEW_CELLS for f in found):
         # a blurred photo's rules are thin grey lines Otsu's threshold leaves in dashes,
         # and under a strong keystone the rules lean several degrees: every pixel
         # darker than the paper's light grey is taken, and rules are looked for
@@ -614,6 +626,43 @@ def _is_rule_down(vert: Gray, x: int, ys: list[int], band: int) -> bool:
     return top_ok and bottom_ok and bottom - top >= row - 2 * tol
 
 
+def _open(rules: Gray, pieces: Gray, horizontal: bool, at: int, lo: int, hi: int, reach: int, band: int) -> bool:
+    """Whether no rule runs between two cells at `at` (from `lo` to `hi`): neither the
+    rules found (within `reach` of the line) nor a rule's pieces (within `2 * band`)
+    cover half of it; a rule down's pieces also reach into both its ends
+    (`_PIECE_ENDS` of it: a rule down meets the rules across; the letters of a
+    heading merged across two columns, whose stems are as tall as a rule down's
+    pieces, stay clear of them)."""
+    if _coverage(rules, horizontal, at, lo, hi, reach) >= 0.5:
+        return False
+    if _coverage(pieces, horizontal, at, lo, hi, 2 * band) < 0.5:
+        return True
+    if horizontal:
+        return False
+    end = max(1, int((hi - lo) * _PIECE_ENDS))
+    return (
+        _coverage(pieces, horizontal, at, lo, lo + end, 2 * band) == 0
+        or _coverage(pieces, horizontal, at, hi - end, hi, 2 * band) == 0
+    )
+
+
+def _rule_pieces(ink: Gray, length: int, across: bool) -> Gray:
+    """A rule's pieces where the threshold broke it (a photo's faint grey rule, a
+    pixel's lean): thin straight runs of ink at least `_PIECE` of the table's `length`
+    long (a pixel of lean either way allowed), gaps up to `_PIECE_GAP` of it along
+    the rule closed, kept where they run at least `_PIECES` of it."""
+
+    def kernel(n: int, thick: int = 1) -> Gray:
+        return np.asarray(cv2.getStructuringElement(cv2.MORPH_RECT, (n, thick) if across else (thick, n)), np.uint8)
+
+    widened = cv2.dilate(ink, kernel(1, 3))
+    pieces = cv2.morphologyEx(widened, cv2.MORPH_OPEN, kernel(max(12, int(length * _PIECE))))
+    del widened
+    cv2.morphologyEx(pieces, cv2.MORPH_CLOSE, kernel(max(4, int(length * _PIECE_GAP))), dst=pieces)
+    cv2.morphologyEx(pieces, cv2.MORPH_OPEN, kernel(max(20, int(length * _PIECES))), dst=pieces)
+    return np.asarray(cv2.bitwise_and(pieces, ink), dtype=np.uint8)
+
+
 def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     """The ruled cells of a straightened table image (ink 255), merged cells joined,
     and the mask of the rules found (to be cleared before recognition); ([], mask)
@@ -656,6 +705,11 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
         rules[:, max(0, x - 2 * band) : x + 2 * band + 1] |= vert[:, max(0, x - 2 * band) : x + 2 * band + 1]
     nr, nc = len(ys) - 1, len(xs) - 1
     reach = max(band, w // 100)  # a rule still bent a little (curl) is found near its line
+    # a photo's rule between two cells is often found only in pieces (its faint grey
+    # left in dashes by the threshold, leaning a pixel or two): the pieces too tell
+    # the cells apart, looked for on the rule's line only (a merged cell's text lies
+    # off it, such as a bold heading's letters' tops)
+    pieces = (_rule_pieces(ink, w, True), _rule_pieces(ink, h, False))
     parent = list(range(nr * nc))
 
     def find(i: int) -> int:
@@ -672,9 +726,9 @@ def find_cells(ink: Gray) -> tuple[list[GridCell], Gray]:
     for i in range(nr):
         for j in range(nc):
             m = 6
-            if j + 1 < nc and _coverage(vert, False, xs[j + 1], ys[i] + m, ys[i + 1] - m, reach) < 0.5:
+            if j + 1 < nc and _open(vert, pieces[1], False, xs[j + 1], ys[i] + m, ys[i + 1] - m, reach, band):
                 union(i * nc + j, i * nc + j + 1)
-            if i + 1 < nr and _coverage(horiz, True, ys[i + 1], xs[j] + m, xs[j + 1] - m, reach) < 0.5:
+            if i + 1 < nr and _open(horiz, pieces[0], True, ys[i + 1], xs[j] + m, xs[j + 1] - m, reach, band):
                 union(i * nc + j, (i + 1) * nc + j)
     groups: dict[int, list[tuple[int, int]]] = {}
     for i in range(nr):
@@ -795,8 +849,11 @@ def straighten(gray: Gray) -> Gray:
     """Rules across and down made straight (`_straighten_rows` both ways), and a
     photo's faint rules made solid (`_faint_rules_inked`), first before: a faint rule
     Otsu's threshold leaves in dashes would not be fitted, and stay bent. A page
-    whose rules are printed dark (a scan) is looked at once, after."""
+    whose rules are printed dark (a scan) is looked at once, after. A photo's thin
+    grey rules the threshold leaves in dashes where the rest are dark (a shadow, a
+    blur) are inked before and after too (`_thin_lines_inked`)."""
     faint = _has_faint_rules(gray)
+    _thin_lines_inked(gray)
     inked = bool(faint)
     if inked:
         _ink_faint(gray, faint)
@@ -804,7 +861,48 @@ def straighten(gray: Gray) -> Gray:
     turned = np.ascontiguousarray(_straighten_rows(gray).T)  # (each intermediate freed once copied)
     cols = np.ascontiguousarray(_straighten_rows(turned).T)
     del turned
+    _thin_lines_inked(cols)  # (again: the bending drew each rule over a pixel or two, lighter)
     return _faint_rules_inked(cols) if inked else cols
+
+
+def _thin_lines_inked(gray: Gray) -> None:
+    """A photo's thin grey rules the threshold would leave in dashes (blurred, in a
+    shadow, a pixel's wobble) made black, in place: a pixel darker by `_RIDGE` than the
+    paper `_RIDGE_SIDE` pixels on both sides across the rule (the middle of a thin
+    line, not a shadow's edge nor a stroke's side), on a line that is so along
+    `_RIDGE_RUN` of the table's longer side for most of it (`_RIDGE_SHARE`). Where
+    the threshold already takes the rule as ink, it is left as it is (a scan's dark
+    rules and their blurred edges: no change), and so is a table where the faint
+    lines found add up to less than `_RIDGE_MIN` of its width and height."""
+    level, _ = cv2.threshold(gray, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
+    h, w = gray.shape
+    d = _RIDGE_SIDE
+    marks = np.zeros_like(gray)
+    for down in (False, True):
+        img = np.ascontiguousarray(gray.T) if down else gray
+        length = max(31, int(max(h, w) * _RIDGE_RUN)) | 1  # (a seal's ring bends away within it)
+        # (rules across: the paper above and below each pixel)
+        sides = np.full_like(img, 0)
+        cv2.min(img[: -2 * d], img[2 * d :], dst=sides[d:-d])
+        ridge = np.asarray(cv2.subtract(sides, img), dtype=np.uint8)
+        del sides
+        on = _darker_than(
+            np.asarray(cv2.bitwise_not(ridge), dtype=np.uint8), 256 - _RIDGE
+        )  # (255 where the ridge is _RIDGE or more)
+        # a rule's wobble: the ridge looked for a pixel either way across it, along
+        # the rule on most of its length (a line of text's dots and bars are apart)
+        cv2.dilate(on, cv2.getStructuringElement(cv2.MORPH_RECT, (1, 3)), dst=on)
+        along = cv2.blur(on, (length, 1))
+        # only where the threshold sees no ink across the rule: a dark rule's or
+        # stroke's blurred edge is left as it is
+        inked = cv2.dilate(_darker_than(img, int(level) + 1), cv2.getStructuringElement(cv2.MORPH_RECT, (1, 5)))
+        line = (along >= int(255 * _RIDGE_SHARE)) & (ridge >= _RIDGE) & (inked == 0)
+        del along, on, ridge, inked
+        mark = line.astype(np.uint8)
+        marks |= np.ascontiguousarray(mark.T) if down else mark
+    if cv2.countNonZero(marks) < _RIDGE_MIN * (h + w):
+        return  # no faint grid: a seal's ring's arcs along a row of digits, specks (a scan)
+    gray[marks > 0] = 0
 
 
 def _faint_rules_inked(gray: Gray) -> Gray:

@@ -208,3 +208,105 @@ def test_faint_rules_bent_by_the_warp_are_made_straight() -> None:
     left = np.flatnonzero(out[60:180, 300] < 100)  # the second rule across, near either end
     right = np.flatnonzero(out[60:180, 2300] < 100)
     assert left.size and right.size and abs(left.mean() - right.mean()) < 3
+
+
+def test_a_table_found_in_part_by_its_dark_print_is_taken_whole_from_the_grey_page() -> None:
+    gray = np.full((1800, 2400), 255, dtype=np.uint8)
+    ys, xs = (600, 660, 700, 750, 800, 850), (300, 380, 1000, 1250, 1500, 1750, 2100)
+    _grid(gray, ys, xs, 205)  # the table's faint grey rules
+    ink = geometry.binarize(gray)
+    ink[:, ::7] = 0  # dashes, as Otsu leaves a blurred photo's rules
+    for y in (750, 800, 850):  # a corner of it printed darker (out of the shadow): four cells
+        cv2.line(ink, (1500, y), (2100, y), 255, 3)
+    for x in (1500, 1750, 2100):
+        cv2.line(ink, (x, 750), (x, 850), 255, 3)
+    quad = geometry.table_quad(ink, gray)
+    assert quad is not None
+    tl, tr, br, bl = quad
+    assert abs(float(tl[0]) - 300) < 8 and abs(float(tl[1]) - 600) < 8
+    assert abs(float(br[0]) - 2100) < 8 and abs(float(br[1]) - 850) < 8
+
+
+def _broken(ink: np.ndarray, y0: int, y1: int, x0: int, x1: int, period: int, gap: int) -> None:
+    """The rules in the box broken every `period` pixels by a gap of `gap` (a photo's
+    faint rule in dashes), across or down as the box is wide or tall."""
+    if x1 - x0 > y1 - y0:
+        for x in range(x0, x1, period):
+            ink[y0:y1, x : x + gap] = 0
+    else:
+        for y in range(y0, y1, period):
+            ink[y : y + gap, x0:x1] = 0
+
+
+def test_cells_are_kept_apart_by_a_rule_the_threshold_left_in_pieces() -> None:
+    ink = np.zeros((500, 2800), dtype=np.uint8)
+    ys, xs = (20, 120, 220, 320, 420), (20, 700, 1400, 2100, 2780)
+    for y in ys:
+        cv2.line(ink, (xs[0], y), (xs[-1], y), 255, 2)
+    for x in xs:
+        cv2.line(ink, (x, ys[0]), (x, ys[-1]), 255, 2)
+    _broken(ink, 210, 230, 1400, 2100, 90, 12)  # a rule across in dashes (a shadow over it)
+    _broken(ink, 320, 420, 690, 710, 30, 8)  # a rule down in dashes
+    cells, _ = geometry.find_cells(ink)
+    assert len(cells) == 16
+    assert all(c.row == c.row_end and c.col == c.col_end for c in cells)
+
+
+def test_a_merged_cells_text_does_not_split_it() -> None:
+    ink = np.zeros((500, 2800), dtype=np.uint8)
+    ys, xs = (20, 120, 220, 320, 420), (20, 700, 1400, 2100, 2780)
+    for y in ys:
+        cv2.line(ink, (xs[0] if y != 120 else 700, y), (xs[-1], y), 255, 2)  # the first column's top two rows merged
+    for x in xs:
+        cv2.line(ink, (x, ys[0]), (x, ys[-1]), 255, 2)
+    cv2.putText(ink, "STT - TONG 1.234.567", (40, 130), cv2.FONT_HERSHEY_SIMPLEX, 1.6, 255, 3)
+    cells, _ = geometry.find_cells(ink)
+    assert any(c.row == 0 and c.row_end == 1 and c.col == 0 for c in cells)
+
+
+def test_a_faint_wobbling_rule_is_inked_and_a_shadows_edge_is_not() -> None:
+    gray = np.full((400, 2800), 250, dtype=np.uint8)
+    for y in (20, 120, 220, 320):
+        cv2.line(gray, (20, y), (2780, y), 40, 2)
+    for x in (20, 1400, 2780):
+        cv2.line(gray, (x, 20), (x, 320), 40, 2)
+    rng = np.random.default_rng(3)
+    for y in range(20, 320):  # a faint grey rule down, a pixel's wobble, its grey uneven
+        x = 700 + int(rng.integers(-1, 2))
+        gray[y, x - 1 : x + 2] = int(rng.integers(185, 225))
+    gray[:, 2000:] = (gray[:, 2000:] * 0.8).astype(np.uint8)  # a shadow's sharp edge down
+    out = gray.copy()
+    geometry._thin_lines_inked(out)
+    assert (out[40:300, 695:706].min(axis=1) < 100).mean() > 0.9  # the faint rule now black
+    assert np.array_equal(out[:, 1980:2020], gray[:, 1980:2020])  # the shadow's edge left as it is
+    dark = np.full((400, 2800), 250, dtype=np.uint8)
+    for y in (20, 120, 220, 320):
+        cv2.line(dark, (20, y), (2780, y), 40, 2)
+    out = dark.copy()
+    geometry._thin_lines_inked(out)
+    assert np.array_equal(out, dark)  # dark rules (a scan's) left as printed
+
+
+def test_a_heading_merged_across_two_columns_is_not_split_by_its_letters_stems() -> None:
+    ink = np.zeros((500, 2800), dtype=np.uint8)
+    ys, xs = (20, 100, 220, 320, 420), (20, 700, 1400, 2100, 2780)
+    for y in ys:
+        cv2.line(ink, (xs[0], y), (xs[-1], y), 255, 2)
+    for x in xs:
+        cv2.line(ink, (x, ys[0] if x != xs[2] else ys[1]), (x, ys[-1]), 255, 2)  # the heading spans two columns
+    for x in (1398, 1401, 1404):  # its letters' stems right over the line between them
+        cv2.line(ink, (x, 30), (x, 70), 255, 3)  # (shorter than a rule down)
+    cells, _ = geometry.find_cells(ink)
+    assert any(c.row == 0 and c.col == 1 and c.col_end == 2 for c in cells)
+
+
+def test_a_short_faint_line_alone_is_no_faint_grid() -> None:
+    gray = np.full((400, 2800), 250, dtype=np.uint8)
+    for y in (20, 120, 220, 320):
+        cv2.line(gray, (20, y), (2780, y), 40, 2)
+    for x in (20, 1400, 2780):
+        cv2.line(gray, (x, 20), (x, 320), 40, 2)
+    cv2.line(gray, (600, 170), (760, 170), 200, 1)  # a seal ring's flat top, faint
+    out = gray.copy()
+    geometry._thin_lines_inked(out)
+    assert np.array_equal(out, gray)
