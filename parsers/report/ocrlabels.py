@@ -17,6 +17,7 @@ label as read in its `alternatives`: its row's figures are flagged
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from collections import Counter
 from collections.abc import Mapping
@@ -40,6 +41,11 @@ _TOTAL_LABEL: Final = "Tổng cộng"
 # its margin over any other indicator (and the total)
 APPROXIMATE_RATIO: Final = 0.7
 APPROXIMATE_MARGIN: Final = 0.2
+# the loosest tier, for a row below the table's first matched row: among the
+# indicators the form lists between the matched rows above and below it (reports keep
+# the form's order), one clearly closest
+PLACED_RATIO: Final = 0.45
+PLACED_MARGIN: Final = 0.1
 _TOTAL_CODE: Final = "__total__"
 # letters Tesseract reads for others in a photo's blurred print, folded alike
 _LOOKALIKE_PAIRS: Final = (("rn", "m"), ("cl", "d"), ("vv", "w"))
@@ -232,6 +238,8 @@ def _approximate_labels(
         if cell.confidence is None or not isinstance(cell.value, str):
             continue
         code = _closest(cell.text, choices)
+        if code is None and label_col is not None:
+            code = _placed(cell.text, r, {k: v for k, v in matched.items() if k[1] == label_col}, used, choices, index)
         if code is not None and code != _TOTAL_CODE:
             found[key] = code
     taken = Counter(found.values())
@@ -243,6 +251,106 @@ def _approximate_labels(
         cell = read[key]  # the label as recognised, before any respelling
         out[key] = replace(cell, value=labels[code], text=labels[code], alternatives=(cell.text,))
     return out
+
+
+def _similarities(text: str, choices: list[tuple[str, str, str]]) -> dict[str, float]:
+    """Code -> the best similarity of `text` to its label or aliases (the letters in
+    common over the longer's length), OCR's look-alike letters folded and the words
+    most of the form's labels share ('hỗ trợ') left out (empty when `text` has fewer
+    than 5 letters left)."""
+    common = _common_words(tuple(choices))
+    folded = _without(_lookalike_key(_label_key(text)), common)
+    if sum(ch.isalpha() for ch in folded) < 5:
+        return {}
+    best: dict[str, float] = {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(folded)
+    for code, _, variant in choices:
+        key = _without(_lookalike_key(variant), common)
+        matcher.set_seq1(key)
+        # the letters in common over the longer of the two: a long alias sharing a few
+        # scattered letters with a short label is not close to it
+        common_letters = sum(block.size for block in matcher.get_matching_blocks())
+        best[code] = max(best.get(code, 0.0), common_letters / max(len(folded), len(key), 1))
+    return best
+
+
+@functools.lru_cache(maxsize=16)
+def _common_words(choices: tuple[tuple[str, str, str], ...]) -> frozenset[str]:
+    """The folded words a third or more of the form's indicators (three at least) are
+    labelled with: they tell no indicator from another."""
+    codes: dict[str, set[str]] = {}
+    for code, _, variant in choices:
+        if code != _TOTAL_CODE:
+            for word in _lookalike_key(variant).split():
+                codes.setdefault(word, set()).add(code)
+    n = len({code for code, _, _ in choices if code != _TOTAL_CODE})
+    return frozenset(w for w, cs in codes.items() if len(cs) >= max(3, n / 3))
+
+
+def _without(key: str, words: frozenset[str]) -> str:
+    return " ".join(w for w in key.split() if w not in words)
+
+
+def heading_similarities(text: str, index: FormIndex) -> dict[str, float]:
+    """Measure code -> the similarity of a recognised heading (its asides in brackets
+    left out) to the measure's label or aliases, all folded without diacritics,
+    spaces or OCR's look-alike letters ('Sốhộ _ đăng ký' is 'Số hộ đăng ký')."""
+    folded = _heading_key(text)
+    if sum(ch.isalpha() for ch in folded) < 5:
+        return {}
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq2(folded)
+    best: dict[str, float] = {}
+    for m in index.form.measures:
+        for variant in (m.label, *m.aliases):
+            matcher.set_seq1(_heading_key(variant))
+            best[m.code] = max(best.get(m.code, 0.0), matcher.ratio())
+    return best
+
+
+def _heading_key(text: str) -> str:
+    text = re.sub(r"\([^()]*\)?|\[[^\[\]]*\]?", " ", text)
+    return "".join(ch for ch in _lookalike_key(_label_key(text)) if ch.isalnum())
+
+
+def _placed(
+    text: str,
+    r: int,
+    matched: Mapping[tuple[int, int], str | None],
+    used: set[str],
+    choices: list[tuple[str, str, str]],
+    index: FormIndex,
+) -> str | None:
+    """The indicator a label garbled beyond `_closest` ('Gạc ri đá' for 'Gạo cứu đói')
+    is placed by its row: below the table's first matched row, among the indicators
+    the form lists between the matched rows above and below (`matched`: label cells of
+    the label column -> code, None for the total), the one clearly closest
+    (`PLACED_RATIO`, `PLACED_MARGIN` over the others placed there and the total, and
+    no closer to an indicator no row names elsewhere); None when two could be it."""
+    above = [(rr, code) for (rr, _), code in matched.items() if rr < r]
+    below = [(rr, code) for (rr, _), code in matched.items() if rr > r]
+    if not above:
+        return None
+    prev = max(above, key=lambda t: t[0])[1]
+    nxt = min(below, key=lambda t: t[0])[1] if below else None
+    order = {ind.code: i for i, ind in enumerate(index.form.indicators)}
+    if prev is None or prev not in order:
+        return None  # below the total
+    hi = order[nxt] if nxt is not None and nxt in order else len(order)
+    placed = {code for code, i in order.items() if order[prev] < i < hi and code not in used}
+    sims = _similarities(text, choices)
+    if not placed or not sims:
+        return None
+    best = max(placed, key=lambda code: sims.get(code, 0.0))
+    score = sims.get(best, 0.0)
+    rivals = [v for code, v in sims.items() if code != best and (code in placed or code == _TOTAL_CODE)]
+    elsewhere = [v for code, v in sims.items() if code not in placed and code not in used and code != _TOTAL_CODE]
+    if score < PLACED_RATIO or (rivals and score - max(rivals) < PLACED_MARGIN):
+        return None
+    if elsewhere and max(elsewhere) > score:
+        return None  # closer to an indicator listed elsewhere in the form: the order may not hold
+    return best
 
 
 def _closest(text: str, choices: list[tuple[str, str, str]]) -> str | None:

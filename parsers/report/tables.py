@@ -9,10 +9,12 @@ import datetime as dt
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Final
 
 from parsers.numbers import parse_day_month, parse_vn_date, scale_from_header
 from parsers.readers import Cell, Sheet
 from parsers.report.matching import CONTAINS, EXACT, TOTAL, FormIndex, match_key, memo_short_texts
+from parsers.report.ocrlabels import heading_similarities
 from parsers.vntext import fold_spaces, unify_d
 
 _LETTERS_RE = re.compile(r"[^\W\d_]+")
@@ -41,6 +43,9 @@ class MeasureColumn:
     # False: a money column whose scale neither its header nor a "Đơn vị tính" line
     # states; `scale` is then the measure's configured default_scale, an assumption
     scale_stated: bool = True
+    # a recognised heading matched only approximately (`_approximate_columns`): its
+    # figures are flagged (parsers.report.uncertain)
+    approximate: bool = False
 
 
 @dataclass
@@ -144,9 +149,59 @@ def find_table(sheet: Sheet, index: FormIndex) -> Table | None:
         header_top, columns = header
         rows = [(r, by_row[r][0], by_row[r][1]) for r in candidates if r >= first]
         table = Table(sheet, label_col, code_col, header_top, first, rows, columns)
+        if any(c.confidence is not None for c in sheet.cells.values()):
+            _approximate_columns(view, index, table)
         table.unit_text, table.as_of = _find_unit_and_date(view, table)
         return table
     return None
+
+
+APPROXIMATE_HEADING_RATIO: Final = 0.8  # similarity of a garbled heading to a measure's label
+APPROXIMATE_HEADING_MARGIN: Final = 0.15  # over any other measure
+
+
+def _approximate_columns(view: _SheetView, index: FormIndex, table: Table) -> None:
+    """Give a measure to a column of a recognised table whose heading matched none
+    ('Số hộ đủ điều ki', 'Sốhộ đăng ký', 'Dự toán được q'): its recognised heading
+    cell, folded (diacritics, spaces, OCR's look-alike letters), clearly closest to one
+    measure no column holds (`APPROXIMATE_HEADING_RATIO`, `_MARGIN` over every other
+    measure), and figures below it on half the table's rows or more. Such a column is
+    `approximate`: its figures are flagged, never taken silently."""
+    taken = {mc.col for mc in table.columns.values()} | {table.label_col}
+    if table.code_col is not None:
+        taken.add(table.code_col)
+    rows = [r for r, _, _ in table.rows]
+    found: dict[str, list[tuple[int, str]]] = {}
+    for c in range(table.label_col + 1, view.max_col + 1):
+        if c in taken:
+            continue
+        figures = sum(any(ch.isdigit() for ch in view.text(r, c)) for r in rows)
+        if not rows or figures * 2 < len(rows):
+            continue
+        for r in range(table.header_top, table.first_data_row):
+            cell = view.cells.get(view.origin_of(r, c))
+            if cell is None or cell.confidence is None or not isinstance(cell.value, str):
+                continue
+            if view.origin_of(r, c)[1] != c:
+                continue  # a heading spanning several columns is a group's
+            sims = heading_similarities(cell.text, index)
+            ranked = sorted(sims.items(), key=lambda kv: kv[1], reverse=True)
+            if not ranked or ranked[0][1] < APPROXIMATE_HEADING_RATIO:
+                continue
+            if len(ranked) > 1 and ranked[0][1] - ranked[1][1] < APPROXIMATE_HEADING_MARGIN:
+                continue
+            if ranked[0][0] not in table.columns:
+                found.setdefault(ranked[0][0], []).append((c, cell.text))
+    for code, cols in found.items():
+        if len({c for c, _ in cols}) != 1:
+            continue  # two columns could be it
+        c, text = cols[0]
+        spec = index.measures[code]
+        scale, stated = 1, True
+        if spec.kind == "money":
+            own = header_scale(text) or _table_scale(view, table.header_top)
+            scale, stated = own or spec.default_scale or 1, own is not None
+        table.columns[code] = MeasureColumn(code, c, 0, scale, (text,), stated, approximate=True)
 
 
 def _merged_label(view: _SheetView, r: int, label_col: int) -> Cell | None:

@@ -39,6 +39,7 @@ UNMATCHED_ROW: Final = "unmatched_row"  # reason: a figure in a row whose label 
 # reason: a figure in a row whose label as read only resembles its indicator's
 # (parsers.report.ocrlabels: the label cell keeps the label as read as its alternative)
 APPROXIMATE_LABEL: Final = "approximate_label"
+APPROXIMATE_HEADING: Final = "approximate_heading"
 # Below this a figure stays flagged even in a column that adds up: a cell left unread
 # (missing from the sum) and a misread can make the total come out by chance.
 CONFIRMABLE: Final = 0.5
@@ -544,6 +545,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
     _above_a_row_without_label(table, index, reading, reasons)
     _label_over_the_number(table, reading, reasons)
     as_read = _approximate_rows(table, reading, reasons)
+    headings = _approximate_columns(table, reading, reasons)
     by_measure: dict[str, list[tuple[str, Decimal]]] = {}
     for ind, mcode in reading.cells:
         value = reading.values.get(ind, {}).get(mcode)
@@ -614,7 +616,7 @@ def flag_uncertain(table: Table, index: FormIndex, form: FormSpec, reading: Read
             _named(
                 reading,
                 as_read[ind] if reason == APPROXIMATE_LABEL else label,
-                index.measures[mcode].label if mcode in index.measures else mcode,
+                headings.get(mcode) or (index.measures[mcode].label if mcode in index.measures else mcode),
                 cell.text if cell is not None else "",
                 cell,
                 coord,
@@ -761,6 +763,22 @@ def _approximate_rows(table: Table, reading: Reading, reasons: dict[tuple[str, s
             if ind == code:
                 reasons[(ind, mcode)] = APPROXIMATE_LABEL
     return as_read
+
+
+def _approximate_columns(table: Table, reading: Reading, reasons: dict[tuple[str, str], str]) -> dict[str, str]:
+    """Flag every figure of a column whose recognised heading was matched to its
+    measure only approximately (parsers.report.tables): the column may be another
+    measure's. The reason is this one unless the row's label is approximate too; the
+    measure code -> the heading as read, which names the column in the problem."""
+    out: dict[str, str] = {}
+    for mcode, column in table.columns.items():
+        if not column.approximate:
+            continue
+        out[mcode] = " ".join(column.headers[-1].split())
+        for ind, m in reading.cells:
+            if m == mcode and reasons.get((ind, m)) != APPROXIMATE_LABEL:
+                reasons[(ind, m)] = APPROXIMATE_HEADING
+    return out
 
 
 def _label_over_the_number(table: Table, reading: Reading, reasons: dict[tuple[str, str], str]) -> None:
