@@ -39,6 +39,7 @@ from parsers.ocr.recognise import (
     looks_numeric,
     orientation,
     recognise,
+    shape_readings,
 )
 from parsers.readers.common import Cell, Grid, GridError, Sheet, coordinate
 from parsers.vntext import nfc
@@ -688,6 +689,8 @@ def _read_figure(
     alternatives: tuple[str, ...] = ()
     if conf < _SURE:  # unsure, so flagged downstream: what else the cell may say
         others = [f for f, _ in found if f != figure] + [compact(t) for t in _read_sharpened(crop)]
+        # digits the shapes of its glyphs say otherwise ('0' for a blurred zero read '9')
+        others += shape_readings(crop, figure)
         # a digit Tesseract weighed nearly as well as the one it read ('0' for the '9' of
         # a last group read '900'), the most likely first
         others += [compact(t) for t in digit_choices(crop)]

@@ -9,12 +9,14 @@ Nothing is downloaded.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import threading
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 import tesserocr
 from PIL import Image
@@ -114,10 +116,11 @@ def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
     `_CHOICE_MIN` (LSTM choices), and, when the reading has no figure's shape, with
     one digit dropped or doubled (and then one replaced so), the likeliest first;
     only those with a figure's shape. Readings to choose from by a total or a check, never votes."""
+    image = _prepare(gray)
     with _lock:
         api = _engine("digits")
         api.SetVariable("lstm_choice_mode", "2")
-        api.SetImage(_prepare(gray))
+        api.SetImage(image)
         api.Recognize()
         symbols: list[Symbol] = []
         confs: list[float] = []
@@ -136,6 +139,107 @@ def digit_choices(gray: np.ndarray[Any, np.dtype[np.uint8]]) -> list[str]:
             api.SetVariable("lstm_choice_mode", "0")
             api.Clear()
     return choice_readings(symbols, confs)
+
+
+_HOLE_MIN = 0.04  # of the glyph's box at least: a smaller hole is speckle inside a stroke
+_ZERO_HOLE = 0.45  # of the glyph's ink height at least: a '0' encloses one tall hole (its
+# strokes taken thick, at a light level, nearly half the glyph's height)
+_HOLE_OFFCENTRE = 0.2  # of that height at most between the paper above and below its hole
+_HOLE_SOLID = 0.85  # of its convex hull at least: a 0's hole is an oval, not an hourglass
+# a blurred '0' is read '9', '6' or '8' (its hole is a 9's or 6's loop, a speck an 8's
+# waist); an '8' whose waist is grey is read '3', '5', '6' or '9'
+_READ_FOR = {"0": "689", "8": "3569"}
+
+
+_GLYPH_SCALE = 2  # a photo's figure ~20 px high: enlarged, then smoothed (speckle in its strokes closed)
+_GLYPH_SIGMA = 1.0  # pixels of the enlarged cell
+_MARK_HEIGHT = 0.6  # of the tallest glyph at most: a group's mark, not a digit
+_INK_LEVEL = 0.8  # of the way from the darkest to the paper: darker is ink
+_MIN_CONTRAST = 48  # grey levels at least between the darkest and the paper
+_RUN_TOGETHER = 1.5  # times the glyphs' median width at least: digits run together
+
+
+def shape_readings(gray: np.ndarray[Any, np.dtype[np.uint8]], figure: str) -> list[str]:
+    """`figure` (as read from the cell `gray`, dark on light) with the digits that the
+    shapes of its glyphs say otherwise (`glyph_digit`: a blurred '0' read '9', '6' or
+    '8'; an '8' read '3') put right, each alone then all together; only when the cell's
+    ink parts apart into as many digit-high glyphs as `figure` has digits (glyphs run
+    together or broken apart cannot be matched to its digits). Readings to choose from
+    by a total or a check, never votes."""
+    digits = [i for i, ch in enumerate(figure) if ch.isdigit()]
+    if not digits:
+        return []
+    big = cv2.resize(gray, None, fx=_GLYPH_SCALE, fy=_GLYPH_SCALE, interpolation=cv2.INTER_CUBIC)
+    big = np.asarray(cv2.GaussianBlur(big, (0, 0), _GLYPH_SIGMA), dtype=np.uint8)
+    # light strokes taken whole: ink up to most of the way from the darkest to the paper
+    # (Otsu's level opens a blurred zero's lighter side: a '9' or 'C')
+    darkest, paper = np.percentile(big, 2), np.percentile(big, 95)
+    if paper - darkest < _MIN_CONTRAST:
+        return []
+    ink = np.where(big < darkest + _INK_LEVEL * (paper - darkest), 255, 0).astype(np.uint8)
+    dark = np.asarray(cv2.threshold(big, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)[1], dtype=np.uint8)
+    columns = np.flatnonzero(ink.any(axis=0))
+    if columns.size == 0:
+        return []
+    runs = [(int(r[0]), int(r[-1]) + 1) for r in np.split(columns, np.flatnonzero(np.diff(columns) > 1) + 1)]
+    height = [int(np.ptp(np.flatnonzero(ink[:, a:b].any(axis=1)))) + 1 for a, b in runs]
+    tall = [r for r, h in zip(runs, height, strict=True) if h > _MARK_HEIGHT * max(height)]
+    glyphs = []
+    width = float(np.median([b - a for a, b in tall]))
+    weight = ink.sum(axis=0)
+    for a, b in tall:  # glyphs run together by the blur: parted at the faintest columns
+        parts = max(1, round((b - a) / width)) if b - a > _RUN_TOGETHER * width else 1
+        cuts = [a]
+        for k in range(1, parts):
+            at = a + (b - a) * k // parts
+            near = max(cuts[-1] + 1, at - int(width / 4))
+            cuts.append(near + int(np.argmin(weight[near : at + int(width / 4) + 1])))
+        cuts.append(b)
+        for left, right in itertools.pairwise(cuts):
+            rows = np.flatnonzero(ink[:, left:right].any(axis=1))
+            glyphs.append((left, right, int(rows[0]), int(rows[-1]) + 1))
+    if len(glyphs) != len(digits):
+        return []
+    fixes: dict[int, str] = {}
+    for i, (left, right, top, bottom) in zip(digits, glyphs, strict=True):
+        box = (slice(max(0, top - 1), bottom + 1), slice(max(0, left - 1), right + 1))
+        # a zero's hole seen with its light strokes whole; two holes of an 8 at Otsu's
+        # level (taken lighter, a 5's or 3's open side closes)
+        shaped = "0" if glyph_digit(ink[box]) == "0" else "8" if glyph_digit(dark[box]) == "8" else None
+        if shaped is not None and shaped != figure[i] and figure[i] in _READ_FOR.get(shaped, ""):
+            fixes[i] = shaped
+    out = ["".join(fixes.get(j, ch) if j == i else ch for j, ch in enumerate(figure)) for i in fixes]
+    if len(fixes) > 1:
+        out.append("".join(fixes.get(j, ch) for j, ch in enumerate(figure)))
+    return out
+
+
+def glyph_digit(ink: np.ndarray[Any, np.dtype[np.uint8]]) -> str | None:
+    """'0' for a glyph (its ink 255 on 0) whose ink encloses one tall, oval hole,
+    centred ('0': a '9' or '6' has its loop at one end, a tail at the
+    other), '8' for one enclosing two holes one above the other; None for any other
+    shape."""
+    if ink.size == 0:
+        return None
+    contours, hierarchy = cv2.findContours(ink, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if hierarchy is None:
+        return None
+    outer = [i for i, h in enumerate(hierarchy[0]) if h[3] < 0]
+    body = max(outer, key=lambda i: cv2.contourArea(contours[i]))
+    _, y, _, height = cv2.boundingRect(contours[body])
+    least = _HOLE_MIN * ink.shape[0] * ink.shape[1]
+    inner = [i for i, h in enumerate(hierarchy[0]) if h[3] == body and cv2.contourArea(contours[i]) >= least]
+    holes = sorted((cv2.boundingRect(contours[i]) for i in inner), key=lambda b: b[1])
+    if len(holes) == 1:
+        _, hy, _, hh = holes[0]
+        above, below = hy - y, y + height - (hy + hh)
+        hull = cv2.contourArea(cv2.convexHull(contours[inner[0]]))
+        whole = cv2.contourArea(contours[inner[0]]) >= _HOLE_SOLID * hull  # not an 8's two loops run together
+        if whole and hh >= _ZERO_HOLE * height and abs(above - below) <= _HOLE_OFFCENTRE * height:
+            return "0"
+    if len(holes) == 2 and holes[0][1] + holes[0][3] <= holes[1][1] + 1:
+        return "8"
+    return None
 
 
 def choice_readings(symbols: list[Symbol], confs: list[float]) -> list[str]:

@@ -408,3 +408,55 @@ def test_the_darkened_readings_alone_are_no_figure(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(ocr, "_read_darkened", lambda _crop, _variants=(): [("7", 0.5)] * 3)
     assert ocr._read_figure(_blurred_crop(), "", 0.0) is None
     assert ocr._read_figure(_blurred_crop(), "F .. 7", 0.5) == ("F .. 7", 0.0, ())
+
+
+def _drawn(glyphs: str) -> np.ndarray:
+    """A blurred cell of drawn glyphs: '0' an oval, '9' a loop at the top and a tail,
+    '8' two loops stacked, '3' two open bows; 22 px apart, ~26 px high."""
+    cell = np.full((40, 22 * len(glyphs) + 10), 255, np.uint8)
+    for i, g in enumerate(glyphs):
+        x = 14 + 22 * i
+        if g == "0":
+            cv2.ellipse(cell, (x, 20), (7, 12), 0, 0, 360, 0, 3)
+        elif g == "9":
+            cv2.circle(cell, (x, 14), 6, 0, 3)
+            cv2.line(cell, (x + 6, 14), (x + 3, 32), 0, 3)
+        elif g == "8":
+            cv2.circle(cell, (x, 12), 6, 0, 2)
+            cv2.circle(cell, (x, 26), 7, 0, 2)
+        elif g == "3":
+            cv2.ellipse(cell, (x, 13), (6, 5), 0, -150, 90, 0, 3)
+            cv2.ellipse(cell, (x, 26), (6, 6), 0, -90, 150, 0, 3)
+    return np.ascontiguousarray(cv2.GaussianBlur(cell, (0, 0), 0.8), dtype=np.uint8)
+
+
+def test_glyph_shapes_offer_the_zero_or_eight_a_blurred_figure_was_misread_for() -> None:
+    from parsers.ocr.recognise import glyph_digit, shape_readings
+
+    # a zero read '9' (the last group's '900'): the oval's hole says '0'
+    assert shape_readings(_drawn("900"), "900") == []  # drawn as a '9': stays
+    assert shape_readings(_drawn("000"), "900") == ["000"]
+    assert shape_readings(_drawn("000"), "909") == ["009", "900", "000"]
+    # two stacked loops read '3': '8' offered; a '3' drawn open stays a '3'
+    assert shape_readings(_drawn("83"), "33") == ["83"]
+    # glyphs that cannot be matched one to one to the digits read: nothing offered
+    assert shape_readings(_drawn("000"), "90") == []
+    # a mark between groups is no glyph
+    ring = np.zeros((30, 20), np.uint8)
+    cv2.ellipse(ring, (10, 15), (7, 12), 0, 0, 360, 255, 3)
+    assert glyph_digit(ring) == "0"
+    loop = np.zeros((30, 20), np.uint8)
+    cv2.circle(loop, (10, 9), 6, 255, 3)
+    cv2.line(loop, (16, 9), (13, 28), 255, 3)
+    assert glyph_digit(loop) is None  # a 9: its loop at the top
+
+
+def test_a_shape_reading_is_offered_never_chosen(monkeypatch: pytest.MonkeyPatch) -> None:
+    # every reading agrees on '900' for a blurred '000', unsurely: the figure stays as
+    # read (flagged), the glyphs' '000' is one of its other readings for the checks
+    monkeypatch.setattr(ocr, "recognise", lambda gray, kind: Reading("900", 0.5))
+    monkeypatch.setattr(ocr, "digit_choices", lambda gray: [])
+    got = ocr._read_figure(_drawn("000"), "900", 0.5)
+    assert got is not None
+    figure, conf, alternatives = got
+    assert figure == "900" and conf < 0.8 and "000" in alternatives
