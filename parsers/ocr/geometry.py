@@ -29,6 +29,8 @@ _MORE_CELLS = 1.5  # times the cells of a table found one way that another way's
 _ORIENTATION_TILES = 6  # tiles a side `runs_sideways` measures the page's banding in
 _REMAP_COLUMNS = 256
 _RED_HUE = 10  # OpenCV hue (0..180) this close to red: a seal's ink
+_PAPER_HUE = 35  # OpenCV hue: above red and up to this, the orange-yellow of paper under warm light
+_INK_CHROMA = 32  # levels between a pixel's brightest and darkest channel: less is print tinted by the light
 _RULE_FIT_TOLERANCE = 2.0  # pixels off a rule's fitted curve: a digit or a speck touching it
 _SIDE_FIT = 3.0  # pixels off a table side's fitted line: still on it
 _SIDE_SLACK = 3.0  # pixels a fitted side may lie inside the hull's and still be taken
@@ -67,9 +69,14 @@ def ink_planes(rgb: np.ndarray[Any, np.dtype[np.uint8]]) -> tuple[Gray, Gray, Gr
     and the red-ink mask (1 where red), each one byte a pixel."""
     hsv = cv2.cvtColor(rgb, cv2.COLOR_RGB2HSV)
     out = np.asarray(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY), dtype=np.uint8)
-    coloured = (hsv[:, :, 1] > _INK_SATURATION) & (hsv[:, :, 2] > _INK_VALUE)
+    sat, value, hue = hsv[:, :, 1], hsv[:, :, 2], hsv[:, :, 0]
+    coloured = (sat > _INK_SATURATION) & (value > _INK_VALUE)
+    # Black print under a warm light (a photo, in the shadow) takes the light's tint: dark,
+    # its saturation is high, but its channels differ little (the chroma) and its hue is
+    # the paper's. A seal's red and a signature's blue stay ink however faint.
+    tinted = (hue > _RED_HUE) & (hue <= _PAPER_HUE) & (sat.astype(np.uint16) * value <= _INK_CHROMA * 255)
+    coloured &= ~tinted
     out[coloured] = 255
-    hue = hsv[:, :, 0]
     red = (coloured & ((hue <= _RED_HUE) | (hue >= 180 - _RED_HUE))).astype(np.uint8)  # a seal is red ink
     return out, np.ascontiguousarray(hsv[:, :, 2]), red
 

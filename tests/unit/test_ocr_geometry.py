@@ -310,3 +310,25 @@ def test_a_short_faint_line_alone_is_no_faint_grid() -> None:
     out = gray.copy()
     geometry._thin_lines_inked(out)
     assert np.array_equal(out, gray)
+
+
+def test_print_tinted_by_a_warm_light_stays_print_while_coloured_ink_goes() -> None:
+    """Black print in a photo's shadow under a warm light is dark orange (saturated, of the
+    paper's hue, its channels close together): it stays print. A signature's blue and a
+    seal's red, however faint or dark, are made white, and only the red is a seal."""
+    rgb = np.full((4, 4, 3), 235, np.uint8)
+    rgb[0, 0] = (82, 68, 52)  # print in the shadow: hue 16 (orange), chroma 29
+    rgb[0, 1] = (76, 64, 50)  # the same, a little darker
+    rgb[1, 0] = (40, 60, 160)  # a signature's blue
+    rgb[1, 1] = (105, 110, 150)  # a signature's faint edge: blue, chroma 45
+    rgb[2, 0] = (200, 40, 40)  # a seal's red
+    rgb[2, 1] = (100, 72, 70)  # a seal's dull edge: red hue, chroma 30
+    rgb[3, 0] = (230, 190, 60)  # a highlighter's yellow: the paper's hue but vivid
+    grey, _brightest, red = geometry.ink_planes(rgb)
+    plain = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
+    assert grey[0, 0] == plain[0, 0] and grey[0, 1] == plain[0, 1]
+    assert grey[1, 0] == grey[1, 1] == 255
+    assert grey[2, 0] == grey[2, 1] == 255
+    assert grey[3, 0] == 255
+    assert red[2, 0] == red[2, 1] == 1
+    assert red[0, 0] == red[0, 1] == red[1, 0] == red[1, 1] == red[3, 0] == 0
