@@ -52,10 +52,11 @@ START = _status()
 import service.ingest.analysis  # noqa: E402, F401  (what a recognition worker imports)
 from parsers.model import ReadLimits  # noqa: E402
 from parsers.ocr import read_scan  # noqa: E402
-from parsers.ocr.pages import release_memory, tune_allocator  # noqa: E402
+from parsers.ocr.pages import release_memory, tune_allocator, use_one_thread  # noqa: E402
 
 IMPORTED = _status()
 tune_allocator()  # as service.ingest.workers sets up a recognition worker
+use_one_thread()
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / ".." / "shared" / "samples-documents"

@@ -400,13 +400,14 @@ _recognition_loaded = False
 
 def _load_recognition() -> None:
     """In the recognition worker, before its first scan (`warm_recognition`, or the first
-    message it is to recognise): OpenCV imported, and page arrays given back to the
-    system as soon as they are freed (parsers.ocr.pages.tune_allocator)."""
+    message it is to recognise): OpenCV imported and kept to one thread, and page arrays
+    given back to the system as soon as they are freed (parsers.ocr.pages)."""
     global _recognition_loaded
     if not _recognition_loaded:
-        from parsers.ocr.pages import tune_allocator
+        from parsers.ocr.pages import tune_allocator, use_one_thread
 
         tune_allocator()
+        use_one_thread()
         _recognition_loaded = True
 
 

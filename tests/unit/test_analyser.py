@@ -195,9 +195,13 @@ def test_the_recognising_worker_is_one_of_the_two_readers(monkeypatch):
 
 
 def _opencv_loaded() -> bool:
+    """OpenCV imported in this worker, and then on one thread (the other core reads)."""
     import sys
 
-    return "cv2" in sys.modules
+    if "cv2" not in sys.modules:
+        return False
+    assert sys.modules["cv2"].getNumThreads() == 1
+    return True
 
 
 def test_the_recognising_worker_loads_opencv_only_for_a_scan():
