@@ -437,26 +437,28 @@ def _find_unit_and_date(view: _SheetView, table: Table) -> tuple[str | None, dt.
         for i, cell in enumerate(cells):
             if isinstance(cell.value, str):
                 texts.append((cell.text, cells[i + 1 :]))
-    for text, right in texts:
-        for line in unify_d(text).splitlines() or [text]:
-            if unit is None:
-                m = _UNIT_RE.match(line)
-                if m:
-                    value = m.group(1).strip() or _next_text(right)
-                    if value and not scale_from_header(value) and not _is_measure_unit(value):
-                        unit = _tidy_unit(value)
-            if own is not None:
-                continue
-            m = _AS_OF_RE.search(line)
-            if m is None:
-                continue
-            if _is_own_as_of_line(line, m.start()):
-                has_own = True
-                own = _date_from(line, right)
-            elif titled is None:
-                titled = _date_from(line, right)
-        if unit is not None and own is not None:
-            break
+    lines = [(line, right) for text, right in texts for line in unify_d(text).splitlines() or [text]]
+    for n, (line, right) in enumerate(lines):
+        if unit is None:
+            m = _UNIT_RE.match(line)
+            if m:
+                value = m.group(1).strip() or _next_text(right)
+                if value and not scale_from_header(value) and not _is_measure_unit(value):
+                    unit = _tidy_unit(value)
+        if own is not None:
+            if unit is not None:
+                break
+            continue
+        m = _AS_OF_RE.search(line)
+        if m is None:
+            continue
+        # a title broken after "đến ngày" (a PDF's wrapped line): its date opens the next line
+        after = lines[n + 1][0] if n + 1 < len(lines) and _BROKEN_AS_OF_RE.fullmatch(m.group(1)) else ""
+        if _is_own_as_of_line(line, m.start()):
+            has_own = True
+            own = _date_from(line, right, after)
+        elif titled is None:
+            titled = _date_from(line, right, after)
     return unit, own if has_own else titled
 
 
@@ -496,7 +498,14 @@ def _next_text(cells: list[Cell]) -> str:
     return ""
 
 
-def _date_from(line: str, right: list[Cell]) -> dt.date | None:
+# what may end a line broken after its as-of phrase ("... tính đến ngày", "ĐẾN HẾT NGÀY:")
+_BROKEN_AS_OF_RE = re.compile(r"\s*(?:hết\s+)?(?:ngày)?\s*:?\s*", re.I)
+_DATE_FIRST_RE = re.compile(
+    r"\W*\d{1,2}\s*(?:[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|tháng\s+\d{1,2}\s+năm\s+\d{4})(?!\d)", re.I
+)
+
+
+def _date_from(line: str, right: list[Cell], after: str = "") -> dt.date | None:
     got = parse_vn_date(line)
     if got is not None:
         return got
@@ -507,6 +516,9 @@ def _date_from(line: str, right: list[Cell]) -> dt.date | None:
             return cell.value
         if cell.text.strip():
             return parse_vn_date(cell.text)
+    first = _DATE_FIRST_RE.match(after)
+    if first:
+        return parse_vn_date(first.group(0))
     return None
 
 

@@ -360,6 +360,33 @@ def test_a_date_in_the_title_is_the_as_of_date_when_the_unit_wrote_no_such_line(
     assert _as_of_of(title) == dt.date(2021, 8, 15)
 
 
+def test_a_title_broken_after_den_ngay_takes_its_date_from_the_next_line() -> None:
+    # a Word report printed to PDF (every k2 of the unseen sets): the title's date wrapped onto
+    # the next line, and a sentence of the report states the period of the flood; the
+    # sentence's date is no as-of date ("đến 14/09/2021" shown beside the unit in the digest)
+    data = docx_bytes(
+        [["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", 5]],
+        paragraphs=[
+            "Tình hình thiệt hại và kết quả hỗ trợ khắc phục hậu quả mưa lũ đến ngày",
+            "20/09/2021",
+            "Do ảnh hưởng của hoàn lưu bão số 5, từ ngày 11/9 đến ngày 14/9/2021 trên địa bàn xảy ra mưa to",
+        ],
+    )
+    result = read(data, "bao-cao.docx")
+    assert result.outcome == "read" and result.as_of == dt.date(2021, 9, 20)
+    # an own as-of line broken the same way; a next line that does not open with a date is no date
+    for after, want in [
+        ("19/8/2021", dt.date(2021, 8, 19)),
+        ("19 tháng 8 năm 2021", dt.date(2021, 8, 19)),
+        ("Đơn vị: UBND xã A, ngày 19/8/2021", None),
+        ("1. Theo Công văn ngày 18/9/2021", None),
+    ]:
+        data = docx_bytes(
+            [["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", 5]], paragraphs=["Số liệu tính đến ngày", after]
+        )
+        assert read(data, "bao-cao.docx").as_of == want
+
+
 def test_a_documents_as_of_paragraph_wins_over_its_title() -> None:
     data = docx_bytes(
         [["Nội dung", "Số đề nghị"], ["Hộ kinh doanh", 5]],
