@@ -8,7 +8,8 @@ A set is made with `scripts/unseen_documents.py --seed N --out DIR --generate-on
 Each message of the chosen kinds goes through `analyse_message` (recognition included)
 with the set's config; per set and kind it prints truth / exact / wrong+flag / wrong
 silent / missing / extra+flag / extra silent, as score.py counts them ("flagged": the
-message carries a problem); `-v` lists every figure that is not exact.
+message carries a problem), and the messages whose as-of date is not the one the set
+states; `-v` lists every figure that is not exact.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-COLUMNS = ("truth", "exact", "wrong+flag", "wrong silent", "missing", "extra+flag", "extra silent")
+COLUMNS = ("truth", "exact", "wrong+flag", "wrong silent", "missing", "extra+flag", "extra silent", "as_of wrong")
 
 
 def main() -> None:
@@ -67,6 +68,11 @@ def main() -> None:
                 c["extra+flag" if flagged else "extra silent"] += 1
                 if args.v:
                     print(f"  {s.name} {m['file']} {k} extra got={got[k]} flagged={flagged}")
+            want = json.loads((root / "expected" / f"{m['day']}.json").read_text())["units"][m["unit"]]
+            if "as_of" in want and str(an.as_of) != want["as_of"]:
+                c["as_of wrong"] += 1
+                if args.v:
+                    print(f"  {s.name} {m['file']} as_of {want['as_of']} -> {an.as_of}")
             if args.v and not an.readable:
                 print(f"  {s.name} {m['file']} unreadable: {[p.code for p in an.problems][:5]}")
         for kind in sorted(per):

@@ -88,6 +88,9 @@ KINDS = {
 }
 TEXT_KINDS = ("k1", "k2", "k3", "k7", "k8", "k9", "k12", "k13", "k14", "k15", "k16", "k17", "k18", "k19", "k20")
 SCAN_KINDS = ("k4", "k5", "k6", "k10")
+# the text kinds whose document states its as-of date in a line ("tính đến ngày ...", a title
+# "... đến ngày dd/mm/yyyy", "đến hết ngày ..."); k8 and k16 state it only in a header cell
+AS_OF_KINDS = tuple(k for k in TEXT_KINDS if k not in ("k8", "k16"))
 
 # ---------------------------------------------------------------------------------------
 # the form: a flood-relief campaign of Yên Thành district (nothing shared with the public set)
@@ -1460,7 +1463,8 @@ def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
             rel = f"emails/{day}/{n:02d}-{unit[0].lower()}-{kind}.eml"
             (scen / rel).write_bytes(raw)
             manifest.append({"file": rel, "day": day, "arrival": t.isoformat()})
-            status = "unreadable" if kind == "k10" else ("on_time" if t.time() < dt.time(16) else "late")
+            # times are compared at the minute they are shown: 16:00:59 is on time (PRODUCT.md)
+            status = "unreadable" if kind == "k10" else ("on_time" if t.time() < dt.time(16, 1) else "late")
             values = {} if kind == "k10" else vals
             if values:
                 latest[unit[0]] = values
@@ -1474,6 +1478,7 @@ def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
                 # and a PDF whose figures do not show its number locale has them flagged
                 "clean": kind in TEXT_KINDS
                 and all(p.get("ruled", True) and p.get("locale_shown", True) for p in parts),
+                **({"as_of": day} if kind in AS_OF_KINDS else {}),
                 "received_at": t.isoformat(),
                 "message_id": mid,
                 "messages": [rel],
@@ -1526,7 +1531,8 @@ def generate(out: Path, seed: int, skip_scans: bool = False) -> dict:
 
 
 def details(scen: Path) -> None:
-    """Every figure that is not exact, and every extra one: unit, kind, file, cell, truth, reading."""
+    """Every figure that is not exact, and every extra one: unit, kind, file, cell, truth, reading
+    (and a wrong status or as-of date)."""
     outdir = Path(tempfile.gettempdir()) / "baocao-check-out" / "documents"
     index = json.loads((scen / "documents.json").read_text())["messages"]
     print("\nfigures not exact (day unit kind file: cell truth -> read [problems])")
@@ -1540,6 +1546,8 @@ def details(scen: Path) -> None:
         lines = []
         if u.get("status") != want["status"]:
             lines.append(f"status {want['status']} -> {u.get('status')}")
+        if "as_of" in want and not str(u.get("as_of") or "").startswith(want["as_of"]):
+            lines.append(f"as_of {want['as_of']} -> {u.get('as_of')}")
         for ind, row in want["values"].items():
             for meas, v in row.items():
                 g = got.get(ind, {}).get(meas)
