@@ -339,7 +339,7 @@ def _decode_attachments(
     decorations: frozenset[int] = frozenset(),
 ) -> list[MailAttachment]:
     out: list[MailAttachment] = []
-    seen = 0
+    seen = unread = 0
     names = _part_filenames(getattr(mail, "message", None))
     next_name = 0
     for index, att in enumerate(getattr(mail, "attachments", None) or []):
@@ -361,7 +361,8 @@ def _decode_attachments(
         if ctype.startswith("message/") and not att.get("filename"):
             continue  # embedded messages (bounces) are not report files
         seen += 1
-        if seen > MAX_ATTACHMENTS:
+        if seen > MAX_ATTACHMENTS or len(out) >= MAX_ATTACHMENTS:  # (a winmail.dat's files count)
+            unread += 1
             continue  # counted for the problem below, never decoded
         try:
             data = _decode_payload(payload, bool(att.get("binary")))
@@ -373,10 +374,12 @@ def _decode_attachments(
             continue
         inner = unpack_winmail(data, limits.max_attachment_bytes) if is_winmail(data) else None
         if inner:  # Outlook's winmail.dat: the files it holds are the attachments (else it stays)
-            out.extend(inner[: max(0, MAX_ATTACHMENTS - len(out))])
+            room = max(0, MAX_ATTACHMENTS - len(out))
+            out.extend(inner[:room])
+            unread += max(0, len(inner) - room)  # named below with the parts over the cap
             continue
         out.append(MailAttachment(filename=name, content_type=ctype, data=data))
-    skipped = max(0, seen - MAX_ATTACHMENTS) + bounded.parts_cut
+    skipped = unread + bounded.parts_cut
     if skipped:
         problems.append(
             Problem(

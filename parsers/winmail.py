@@ -16,7 +16,6 @@ from parsers.text import safe_filename
 
 TNEF_SIGNATURE = b"\x78\x9f\x3e\x22"
 MAX_TNEF_OBJECTS = 5_000
-MAX_TNEF_FILES = 50
 
 logging.getLogger("tnefparse").setLevel(logging.CRITICAL)  # it logs every bad checksum
 
@@ -39,8 +38,9 @@ def _object_count(data: bytes) -> int:
 
 
 def unpack_winmail(data: bytes, max_bytes: int) -> list[MailAttachment] | None:
-    """The files inside a winmail.dat (at most MAX_TNEF_FILES, each at most `max_bytes`),
-    or None when it cannot be unpacked (it then stays an attachment as it is)."""
+    """The files inside a winmail.dat (each at most `max_bytes`; all of them: the message's
+    cap on attachments counts them), or None when it cannot be unpacked (it then stays an
+    attachment as it is)."""
     if _object_count(data) > MAX_TNEF_OBJECTS:
         return None
     try:
@@ -48,7 +48,7 @@ def unpack_winmail(data: bytes, max_bytes: int) -> list[MailAttachment] | None:
 
         tnef = tnefparse.TNEF(data, do_checksum=False)
         files = []
-        for n, att in enumerate(tnef.attachments[:MAX_TNEF_FILES], start=1):
+        for n, att in enumerate(tnef.attachments, start=1):
             payload = att.data if isinstance(att.data, bytes) else b""
             if not payload or len(payload) > max_bytes:
                 continue

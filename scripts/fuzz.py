@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis.database import DirectoryBasedExampleDatabase  # noqa: E402
 from hypothesis.errors import HypothesisException  # noqa: E402
 
@@ -80,6 +80,8 @@ def run_property(name: str, strategy, check, budget_seconds: float, args) -> Tal
             report_multiple_bugs=False,
             suppress_health_check=list(HealthCheck),
         )(given(strategy())(timed(check, tally, args.slow_seconds)))
+        if args.seed is not None:  # each round its own inputs, the same ones every run
+            test = seed(args.seed * 100_003 + tally.rounds)(test)
         started = time.monotonic()
         try:
             test()
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated property names (default: all)")
     parser.add_argument("--round", type=int, default=500, help="examples per hypothesis run")
     parser.add_argument("--slow-seconds", type=float, default=5.0, help="an input slower than this is a finding")
+    parser.add_argument("--seed", type=int, default=None, help="repeat a run's inputs (default: new ones every run)")
     args = parser.parse_args(argv)
     names = [n for n in (args.only.split(",") if args.only else PROPERTIES) if n]
     unknown = [n for n in names if n not in PROPERTIES]

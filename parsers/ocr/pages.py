@@ -180,9 +180,14 @@ def iter_pages(data: bytes, fmt: str, limits: ReadLimits, filename: str, to_gray
         pdf_page_count(data, limits, filename)  # the PDF reader's checks: damaged, empty, over max_pages
         yield from _pdf_pages(data, limits, filename, to_gray)
         return
-    if _image_page_count(data) > limits.max_pages:
-        raise GridError("over_limit", file=filename, limit="pages", detail=str(limits.max_pages))
-    yield from _image_pages(data, limits, filename, to_gray)
+    try:
+        if _image_page_count(data) > limits.max_pages:
+            raise GridError("over_limit", file=filename, limit="pages", detail=str(limits.max_pages))
+        yield from _image_pages(data, limits, filename, to_gray)
+    except Image.DecompressionBombError as exc:  # Pillow refuses to open it: far past the cap
+        raise GridError(
+            "over_limit", file=filename, limit="megapixels", detail=str(limits.max_page_megapixels)
+        ) from exc
 
 
 def _check_pixels(width: float, height: float, limits: ReadLimits, filename: str) -> None:

@@ -45,6 +45,11 @@ _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new col
 _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
 _DOUBLE_PRINTED = 3  # characters over another identical one, above which a page is deduplicated
 _EDGE = 0.5  # points: a cell edge that close to a column's or row's start is on it
+# Objects in one PDF: a report of 20 pages has hundreds. pdfminer parses each one (in
+# Python) to find the compressed streams, and its whole file when the cross-reference
+# table is broken: 100,000 empty objects (9 MB) took 16 s before this cap.
+MAX_PDF_OBJECTS = 10_000
+_OBJECT_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
 
 
 def _open_pdfium(data: bytes, limits: ReadLimits, filename: str) -> Any:
@@ -62,8 +67,13 @@ def _check_streams(data: bytes, limits: ReadLimits, filename: str) -> None:
     anything unpacks them whole. Each stream is unpacked in bounded steps; a file pdfminer
     cannot parse is left for PDFium to judge."""
     budget = limits.max_decompressed_bytes
+    too_many = GridError("over_limit", file=filename, limit="pdf_objects", detail=str(MAX_PDF_OBJECTS))
+    if any(n > MAX_PDF_OBJECTS for n, _ in enumerate(_OBJECT_RE.finditer(data), start=1)):
+        raise too_many  # (counted before pdfminer, which may read the whole file to find them)
     try:
         document = PDFDocument(PDFParser(io.BytesIO(data)))
+        if len({objid for xref in document.xrefs for objid in xref.get_objids()}) > MAX_PDF_OBJECTS:
+            raise too_many  # (in object streams, which the count above does not see)
         seen: set[int] = set()
         for xref in document.xrefs:
             for objid in xref.get_objids():

@@ -101,6 +101,11 @@ _PADDED_TEXT_RE = re.compile(
 # match what the plain forms would: a namespace prefix ends at its ":", a text at its
 # "<"; they spare the regex engine retries, at each "<" of a part, that cannot succeed.)
 _CELL_START_RE = re.compile(rb"<(?:\w++:)?+c[\s/>]")
+# A row's number, right after its start tag's name (as Excel and openpyxl write it).
+_ROW_NUMBER_RE = re.compile(rb"""[^>]*?(?<![\w:.-])r\s*=\s*["']([0-9]{1,7})["']""")
+_SHEET_DATA_RE = re.compile(rb"<(\w+:)?sheetData\b")
+_WORKSHEET_RE = re.compile(rb"<(\w+:)?worksheet\b")
+_HEAD_BYTES = 64 << 20  # a part whose rows within the cap are longer than this is not cut
 
 
 # --------------------------------------------------------------------------- the book
@@ -316,21 +321,33 @@ def _full_scan(xml: bytes) -> _CellScan:
 @dataclass
 class _PartScan:
     """A sheet part too long to hold, streamed: merges, the extent of the filled cells
-    and whether it holds formulas."""
+    and whether it holds formulas, in the rows a reader reads (up to the row cap);
+    `head` is the part cut before the first row past the cap, when it has one."""
 
     merges: list[tuple[int, int, int, int]]
     max_row: int
     max_col: int
     formulas: bool
+    head: bytes | None = None
 
 
-def _stream_scan(fh: IO[bytes], filename: str) -> _PartScan:
+def _stream_scan(fh: IO[bytes], filename: str, max_rows: int) -> _PartScan:
     """Scan a sheet part in chunks (bounded by the package checks): a DTD is refused, and
-    a row of more cells than a sheet has columns is refused before any parser holds it."""
+    a row of more cells than a sheet has columns is refused before any parser holds it.
+
+    The rows are numbered as openpyxl numbers them (`r`, else one more than the last):
+    at the first one past `max_rows`, where openpyxl stops reading, the part is cut
+    (`head`); after it only merges and whether a filled cell follows are looked for. A
+    sheet of a million rows costs then what its first `max_rows` do, not seconds a
+    hundred thousand rows (openpyxl parses a whole part that has no <dimension> only to
+    open it)."""
     merges: set[tuple[int, int, int, int]] = set()
-    max_row = max_col = row_cells = 0
+    max_row = max_col = row_cells = row_number = 0
     formulas = False
     tail = b""
+    kept: list[bytes] = []  # the part up to the cut, while there is none
+    kept_bytes = 0
+    head: bytes | None = None
     while True:
         chunk = fh.read(_SCAN_CHUNK)
         if not chunk:
@@ -338,23 +355,56 @@ def _stream_scan(fh: IO[bytes], filename: str) -> _PartScan:
         buf = tail + chunk
         if has_dtd(buf):
             raise GridError("unsafe_file", file=filename, detail="DTD")
+        if b"mergeCell" in buf:
+            for m in _MERGE_RE.finditer(buf):
+                merges.add(_merge_box(m.group(1), m.group(2), m.group(3), m.group(4)))
+        if head is not None:  # past the cut: only whether a filled cell follows
+            if max_row <= max_rows and _FILLED_CELL_RE.search(buf):
+                max_row = max_rows + 1
+            tail = buf[-512:]
+            continue
         # Matches wholly inside the carried-over tail were seen last round.
         min_start = max(0, len(tail) - 1)
-        for m in _MERGE_RE.finditer(buf):
-            merges.add(_merge_box(m.group(1), m.group(2), m.group(3), m.group(4)))
-        for m in _FILLED_CELL_RE.finditer(buf, min_start):
-            max_row = max(max_row, int(m.group(2)))
-            max_col = max(max_col, column_index(m.group(1).decode()))
-        formulas = formulas or _FORMULA_RE.search(buf) is not None
         start = len(tail)
+        cut = len(buf)
         for m in _ROW_START_RE.finditer(buf, start):
             row_cells += _count_cells(buf, start, m.start())
             _refuse_long_row(row_cells, filename)
             row_cells, start = 0, m.end()
-        row_cells += _count_cells(buf, start, len(buf))
-        _refuse_long_row(row_cells, filename)
+            number = _ROW_NUMBER_RE.match(buf, m.end())
+            row_number = int(number.group(1)) if number else row_number + 1
+            if row_number > max_rows:
+                cut = m.start()
+                break
+        for m in _FILLED_CELL_RE.finditer(buf, min_start, cut):
+            max_row = max(max_row, int(m.group(2)))
+            max_col = max(max_col, column_index(m.group(1).decode()))
+        formulas = formulas or _FORMULA_RE.search(buf, 0, cut) is not None
+        if cut < len(buf):  # the first row past the cap
+            head = _closed(b"".join(kept) + buf[len(tail) : cut]) if kept_bytes < _HEAD_BYTES else b""
+            kept = []
+            if _FILLED_CELL_RE.search(buf, cut):
+                max_row = max(max_row, max_rows + 1)
+        else:
+            row_cells += _count_cells(buf, start, len(buf))
+            _refuse_long_row(row_cells, filename)
+            kept_bytes += len(chunk)
+            if kept_bytes < _HEAD_BYTES:
+                kept.append(chunk)
+            else:  # rows this long are parsed whole anyway: the part is not cut
+                kept = []
         tail = buf[-512:]
-    return _PartScan(sorted(merges), max_row, max_col, formulas)
+    return _PartScan(sorted(merges), max_row, max_col, formulas, head or None)
+
+
+def _closed(head: bytes) -> bytes:
+    """`head`, a sheet part cut inside its sheetData, closed as a whole part; b"" when it
+    is not cut there."""
+    data = _SHEET_DATA_RE.search(head)
+    root = _WORKSHEET_RE.search(head)
+    if data is None or root is None or b"</" + (data.group(1) or b"") + b"sheetData" in head[data.end() :]:
+        return b""
+    return head + b"</%ssheetData></%sworksheet>" % (data.group(1) or b"", root.group(1) or b"")
 
 
 def _count_cells(buf: bytes, start: int, end: int) -> int:
@@ -421,6 +471,8 @@ class _Workbook:
         self.decode = TextDecoder()
         self._calamine: Any = None
         self._openpyxl: dict[bool, Any] = {}  # data_only -> read-only workbook
+        self._scans: dict[str, _PartScan] = {}  # sheet part -> its streamed scan
+        self._openpyxl_data: bytes | None = None  # the package openpyxl reads (_bounded_package)
         # Whether calamine reads the shared strings as openpyxl does (see _PADDED_TEXT_RE).
         self._strings_faithful = True
         for path in book.shared_strings:
@@ -440,8 +492,7 @@ class _Workbook:
 
     def sheet(self, part: _SheetPart) -> Sheet:
         if self.zf.getinfo(part.path).file_size > _IN_MEMORY_PART_BYTES:
-            with self.zf.open(part.path) as fh:
-                return self._read_with_openpyxl(part, _stream_scan(fh, self.filename))
+            return self._read_with_openpyxl(part, self._streamed(part.path))
         xml = self.zf.read(part.path)
         if has_dtd(xml):
             raise GridError("unsafe_file", file=self.filename, detail="DTD")
@@ -449,8 +500,34 @@ class _Workbook:
         if scan is None or not scan.fits(self.limits):
             scan = _full_scan(xml)
         if not scan.fits(self.limits) or not self._strings_faithful or _PADDED_TEXT_RE.search(xml):
-            return self._read_with_openpyxl(part, _stream_scan(io.BytesIO(xml), self.filename))
+            self._scans[part.path] = _stream_scan(io.BytesIO(xml), self.filename, self.limits.max_rows)
+            return self._read_with_openpyxl(part, self._scans[part.path])
         return self._read_with_calamine(part, xml, scan)
+
+    def _streamed(self, path: str) -> _PartScan:
+        """The scan of a sheet part too long to hold (made once)."""
+        if path not in self._scans:
+            with self.zf.open(path) as fh:
+                self._scans[path] = _stream_scan(fh, self.filename, self.limits.max_rows)
+        return self._scans[path]
+
+    def _bounded_package(self) -> bytes:
+        """The workbook for openpyxl: each long sheet part cut after its last row within
+        the cap (openpyxl parses every sheet part whole when it opens a workbook, if the
+        part does not state its dimension), the other parts as they are."""
+        heads = {}
+        for part in self.book.worksheets:
+            if self.zf.getinfo(part.path).file_size > _IN_MEMORY_PART_BYTES or part.path in self._scans:
+                head = self._streamed(part.path).head
+                if head is not None:
+                    heads[part.path] = head
+        if not heads:
+            return self.data
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+            for info in self.zf.infolist():
+                dst.writestr(info.filename, heads.get(info.filename) or self.zf.read(info))
+        return out.getvalue()
 
     # -- calamine: every sheet within the caps
 
@@ -517,9 +594,11 @@ class _Workbook:
         if wb is None:
             import openpyxl
 
+            if self._openpyxl_data is None:
+                self._openpyxl_data = self._bounded_package()
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # openpyxl warns about dates out of range, extensions
-                wb = openpyxl.load_workbook(io.BytesIO(self.data), read_only=True, data_only=data_only)
+                wb = openpyxl.load_workbook(io.BytesIO(self._openpyxl_data), read_only=True, data_only=data_only)
             self._openpyxl[data_only] = wb
         return wb
 

@@ -40,11 +40,14 @@ class Page:
         return "\n".join(out).encode("cp1252")
 
 
-def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None, padding: int = 0) -> bytes:
+def pdf_bytes(
+    pages: Sequence[Page], *, encrypt_user_password: str | None = None, padding: int = 0, extra_objects: int = 0
+) -> bytes:
     """A PDF of `pages`; with `encrypt_user_password`, protected by that password (RC4,
     revision 2: the content is left as is, the password check is what is tested); with
     `padding`, each page's content is that many spaces longer and Flate-compressed (a
-    small file that unpacks to a big one)."""
+    small file that unpacks to a big one); with `extra_objects`, that many empty objects
+    more, referred to by nothing."""
     objects: list[bytes] = []
 
     def add(body: bytes) -> int:
@@ -75,6 +78,7 @@ def pdf_bytes(pages: Sequence[Page], *, encrypt_user_password: str | None = None
         b" ".join(b"%d 0 R" % k for k in kids),
         len(kids),
     )
+    objects += [b"<< >>"] * extra_objects
     file_id = hashlib.md5(b"baocao test pdf").digest()
     encrypt = None
     if encrypt_user_password is not None:

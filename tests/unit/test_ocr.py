@@ -8,6 +8,8 @@ import datetime as dt
 import email
 import io
 import json
+import struct
+import zlib
 from dataclasses import replace
 from email import policy
 from pathlib import Path
@@ -196,6 +198,24 @@ def test_a_photo_far_above_300_dpi_is_decoded_at_a_reduced_size() -> None:
     assert max(page.shape) <= MAX_PHOTO_SIDE
     assert page.shape[1] > page.shape[0]  # the same picture, only smaller
     assert page[int(1100 * page.shape[0] / 5000), int(1200 * page.shape[1] / 7000)] < 50
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG that says it is `width` x `height` pixels (its few pixels need no more)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    head = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + head + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_image_is_over_the_megapixel_cap() -> None:
+    # past Pillow's own bomb limit (twice Image.MAX_IMAGE_PIXELS): it refuses to open it
+    with pytest.raises(GridError) as err:
+        read_scan(_png_header(50_000, 50_000), "image", ReadLimits(), "bom.png")
+    assert err.value.problem.code == "over_limit"
+    assert err.value.problem.params == {"file": "bom.png", "limit": "megapixels", "detail": "40"}
 
 
 def test_a_document_over_the_page_cap_is_refused() -> None:

@@ -15,6 +15,7 @@ import pytest
 from parsers.model import FormSpec, IndicatorSpec, MeasureSpec, ReadLimits
 from parsers.readers import has_text_layer, read_grid
 from parsers.readers.common import GridError
+from parsers.readers.pdf import MAX_PDF_OBJECTS
 from parsers.report import read_attachment
 from tests.unit.builders import sample_form
 from tests.unit.pdfbuild import A4, Page, pdf_bytes, ruled_table, with_incremental_update
@@ -409,6 +410,18 @@ def test_a_pdf_whose_content_unpacks_past_the_cap_is_refused_before_it_is_unpack
     assert result.problems[0].params == {"file": "bomb.pdf", "limit": "decompressed_bytes", "detail": str(4 * 2**20)}
     # the same page compressed, within the cap, is read
     assert read(pdf_bytes([page], padding=1000), form=form).values["ho_kinh_doanh"]["de_nghi"] == 1331
+
+
+@pytest.mark.parametrize("broken_xref", [False, True])
+def test_a_pdf_of_countless_objects_is_refused_before_pdfminer_parses_them(broken_xref: bool) -> None:
+    page = report_page([["Ho tro ho kinh doanh", "1.331", "57,06"]])
+    data = pdf_bytes([page], extra_objects=MAX_PDF_OBJECTS)
+    if broken_xref:  # pdfminer would then read the whole file to find them
+        data = data.replace(b"startxref\n", b"startxref\n9")
+    result = read(data, filename="objects.pdf")
+    assert (result.outcome, _codes(result)) == ("unreadable", ["over_limit"])
+    assert result.problems[0].params == {"file": "objects.pdf", "limit": "pdf_objects", "detail": str(MAX_PDF_OBJECTS)}
+    assert read(pdf_bytes([page], extra_objects=100)).values["ho_kinh_doanh"]["de_nghi"] == 1331
 
 
 def test_a_pdf_of_no_page_is_named() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from collections.abc import Iterator
 
@@ -139,6 +140,32 @@ def test_huge_sparse_sheet_is_read_only_up_to_the_row_cap(monkeypatch: pytest.Mo
     assert 0 < len(rows_read) <= ReadLimits().max_rows  # of the 4,999 rows
     assert result.values["ngung_viec"]["de_nghi"] == 53
     assert "over_limit" in codes(result)
+
+
+def test_a_long_sheet_reaches_openpyxl_cut_after_the_row_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    import openpyxl
+
+    # the report, then 150,000 rows of a list (9 MB of XML, no <dimension>): openpyxl
+    # parsed all of it only to open the workbook (a million rows: 33 s)
+    sheet = zipfile.ZipFile(io.BytesIO(GOOD_XLSX)).read("xl/worksheets/sheet1.xml")
+    sheet = re.sub(rb"<dimension[^>]*/>", b"", sheet)
+    rows = b"".join(
+        b'<row r="%d"><c r="A%d" t="inlineStr"><is><t>x</t></is></c></row>' % (r, r) for r in range(3_000, 153_000)
+    )
+    data = replace_part(GOOD_XLSX, "xl/worksheets/sheet1.xml", sheet.replace(b"</sheetData>", rows + b"</sheetData>"))
+    handed: list[int] = []
+    real_load = openpyxl.load_workbook
+
+    def load(source: io.BytesIO, **kwargs: object) -> object:
+        handed.append(zipfile.ZipFile(source).getinfo("xl/worksheets/sheet1.xml").file_size)
+        source.seek(0)
+        return real_load(source, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", load)
+    result = read(data)
+    assert result.values == read(GOOD_XLSX).values and result.values["ngung_viec"]["de_nghi"] == 53
+    assert [p.params.get("limit") for p in result.problems] == ["rows"]
+    assert handed and max(handed) < len(sheet) + 1_000  # the report's rows, not the list's
 
 
 @pytest.mark.parametrize("name, data", [("bc.xlsx", GOOD_XLSX), ("bc.docx", GOOD_DOCX), ("bc.csv", GOOD_CSV)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import struct
 
-from parsers.message import parse_message
+from parsers.message import MAX_ATTACHMENTS, parse_message
 from parsers.report import read_attachment
 from parsers.winmail import MAX_TNEF_OBJECTS, unpack_winmail
 from tests.mailbuilders import email_bytes, report_workbook
@@ -58,3 +58,20 @@ def test_a_container_of_countless_tiny_objects_is_not_unpacked() -> None:
 
 def test_a_file_in_winmail_over_the_size_limit_is_left_out() -> None:
     assert [a.filename for a in unpack_winmail(tnef([("big.xlsx", b"x" * 100), ("ok.csv", b"a,b")]), 50)] == ["ok.csv"]
+
+
+def test_files_of_a_winmail_dat_past_the_attachment_cap_are_named() -> None:
+    files = [(f"bc{i}.csv", b"a,b") for i in range(MAX_ATTACHMENTS + 10)]
+    parsed = parse_message(email_bytes(attachments=[("winmail.dat", "application/ms-tnef", tnef(files))]))
+    assert len(parsed.attachments) == MAX_ATTACHMENTS
+    assert [(p.code, p.params) for p in parsed.problems] == [
+        ("too_many_attachments", {"count": str(MAX_ATTACHMENTS + 10), "read": str(MAX_ATTACHMENTS), "skipped": "10"})
+    ]
+
+
+def test_parts_after_a_full_winmail_dat_are_counted_not_added() -> None:
+    inner = [(f"bc{i}.csv", b"a,b") for i in range(MAX_ATTACHMENTS)]
+    after = [(f"sau{i}.csv", "text/csv", b"a,b") for i in range(3)]
+    parsed = parse_message(email_bytes(attachments=[("winmail.dat", "application/ms-tnef", tnef(inner)), *after]))
+    assert len(parsed.attachments) == MAX_ATTACHMENTS
+    assert [p.params["skipped"] for p in parsed.problems if p.code == "too_many_attachments"] == ["3"]
