@@ -45,10 +45,11 @@ _GAP_AS_COLUMNS = 14.0  # points between two words of a line that mean a new col
 _LINE_TOLERANCE = 3.0  # points of `top` within which two words are on one line
 _DOUBLE_PRINTED = 3  # characters over another identical one, above which a page is deduplicated
 _EDGE = 0.5  # points: a cell edge that close to a column's or row's start is on it
-# Objects in one PDF: a report of 20 pages has hundreds. pdfminer parses each one (in
-# Python) to find the compressed streams, and its whole file when the cross-reference
-# table is broken: 100,000 empty objects (9 MB) took 16 s before this cap.
-MAX_PDF_OBJECTS = 10_000
+# Objects in one PDF: a report of 20 pages has hundreds, a long one saved from Word with
+# its accessibility tags (an object a paragraph and a table cell) thousands. pdfminer
+# parses each one (in Python) to find the compressed streams, and its whole file when
+# the cross-reference table is broken: 100,000 empty objects (9 MB) took 16 s.
+MAX_PDF_OBJECTS = 50_000
 _OBJECT_RE = re.compile(rb"\d+\s+\d+\s+obj\b")
 
 
