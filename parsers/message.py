@@ -101,6 +101,7 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         authentication_results=_auth_fields(fields),
         content_sha256=content_sha256(raw, bounded, mail.message),
         body_html=mail.body_html,
+        embedded_from=_embedded_from(mail.message),
     )
 
 
@@ -570,6 +571,27 @@ def _from_addresses(fields: list[tuple[str, str]]) -> tuple[str, ...]:
         except Exception:  # getaddresses on a hostile field: no address read
             found = []
         out.extend(found or [""])
+    return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
+
+
+def _embedded_from(message: email.message.Message | None) -> tuple[str, ...]:
+    """The From addresses of the messages attached whole (message/rfc822 parts)."""
+    out: list[str] = []
+    if message is None:
+        return ()
+    try:
+        for part in message.walk():
+            if part.get_content_type() != "message/rfc822" or not part.is_multipart():
+                continue
+            for inner in part.get_payload():
+                value = inner.get("from") if isinstance(inner, email.message.Message) else None
+                if value is None:
+                    continue
+                out.extend(a for a in (_address(addr) for _, addr in email.utils.getaddresses([str(value)])) if a)
+            if len(out) >= MAX_FROM_ADDRESSES:
+                break
+    except Exception:  # a guard: a hostile embedded header names nobody
+        return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
     return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
 
 

@@ -174,3 +174,6 @@ class ParsedMessage:
     # The HTML body as sent (bounded), "" when the message has none: a table pasted
     # from Excel is read from it (`parsers.body`).
     body_html: str = ""
+    # The From addresses of the messages attached whole (message/rfc822: a report
+    # forwarded "as attachment"), lower-cased: whose report the attached files are.
+    embedded_from: tuple[str, ...] = ()

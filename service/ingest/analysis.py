@@ -181,6 +181,11 @@ def analyse_parsed(
                 detail = ", ".join(u.code for u in candidates)
             else:
                 unit_code = chosen.code
+        others = _forwarded_from_others(parsed, routing.units, unit_code)
+        if others:
+            # A unit forwarding another unit's mail as an attachment: the files are that
+            # unit's report, not the sender's; neither may count it without a person.
+            kind, unit_code, reason, detail = UNASSIGNED, None, "forwarded_other_unit", others
 
     combined = _combine(parsed, infos, kind, body, routing.form)
     readings: tuple[ReportReading, ...] = ()
@@ -363,6 +368,19 @@ def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list
         return exact
     domain = address.rsplit("@", 1)[1]
     return [u for u in units if f"*@{domain}" in u.senders]
+
+
+def _forwarded_from_others(parsed: ParsedMessage, units: tuple[UnitConfig, ...], unit_code: str | None) -> str:
+    """The codes of the other units whose messages this one carries attached whole
+    (`ParsedMessage.embedded_from`), "" when none."""
+    if unit_code is None:
+        return ""
+    others: dict[str, None] = {}
+    for address in parsed.embedded_from:
+        owners = [u.code for u in units_for_sender(address, units)]
+        if owners and unit_code not in owners:
+            others.update(dict.fromkeys(owners))
+    return ", ".join(others)
 
 
 def resolve_shared_sender(

@@ -1,0 +1,61 @@
+"""Messages in the shapes units' mail clients give them: forwarded, replied to, signed,
+invitations. Each is tied to the unit that sent it, or to none when its files are not
+that unit's report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+from email.message import EmailMessage
+from email.policy import SMTP, default
+
+import pytest
+
+from service.config import load_config
+from service.ingest.analysis import Routing, analyse_message
+from service.ingest.pipeline import routing_for
+from storage.kinds import REPORT, UNASSIGNED
+from tests.mailbuilders import EXAMPLE_CONFIG, simple_report
+
+DAY = dt.date(2021, 8, 11)
+
+
+@pytest.fixture(scope="module")
+def routing() -> Routing:
+    return routing_for(load_config(EXAMPLE_CONFIG, require_secrets=False))
+
+
+def forwarded_as_attachment(sender: str, original: bytes) -> bytes:
+    """`original` forwarded by `sender` "as attachment" (Outlook, Thunderbird): message/rfc822."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = "baocao.ldtbxh@example.gov.vn"
+    msg["Subject"] = "Fwd: Báo cáo NQ68"
+    msg["Date"] = "Wed, 11 Aug 2021 09:00:00 +0700"
+    msg["Message-ID"] = "<fwd-1@example.gov.vn>"
+    msg.set_content("Chuyển tiếp báo cáo.")
+    msg.add_attachment(email.message_from_bytes(original, policy=default))
+    return msg.as_bytes(policy=SMTP)
+
+
+def test_a_unit_forwarding_its_own_report_as_an_attachment_reports(routing: Routing) -> None:
+    raw = forwarded_as_attachment("bhxh.tp@example.gov.vn", simple_report("bhxh.tp@example.gov.vn"))
+    a = analyse_message(raw, routing, DAY)
+    assert (a.kind, a.unit_code) == (REPORT, "BHXH")
+    assert a.values["dao_tao"]["de_nghi"] == 46
+
+
+def test_another_units_report_forwarded_as_an_attachment_counts_for_neither(routing: Routing) -> None:
+    """TCKH forwards BHXH's report: the figures are BHXH's, never TCKH's."""
+    raw = forwarded_as_attachment("tckh.tp@example.gov.vn", simple_report("bhxh.tp@example.gov.vn"))
+    a = analyse_message(raw, routing, DAY)
+    assert (a.kind, a.unit_code, a.reason, a.reason_detail) == (UNASSIGNED, None, "forwarded_other_unit", "BHXH")
+    assert a.values["dao_tao"]["de_nghi"] == 46  # kept as evidence
+
+
+def test_a_forward_by_someone_who_is_no_unit_is_unassigned(routing: Routing) -> None:
+    """The coordinator's colleague forwards a unit's report: an unknown sender (PRODUCT.md:
+    a unit reports from its own addresses), shown in the digest, never counted."""
+    raw = forwarded_as_attachment("nguyenvana@example.gov.vn", simple_report("bhxh.tp@example.gov.vn"))
+    a = analyse_message(raw, routing, DAY)
+    assert (a.kind, a.unit_code, a.reason) == (UNASSIGNED, None, "unknown_sender")
