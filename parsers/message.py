@@ -92,7 +92,8 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         from_name=mail.from_name,
         subject=mail.subject,
         date_header=_parse_date(headers.get("date")),
-        automatic_reason=automatic_reason(headers, mail.from_address, mail.subject, bool(mail.attachments)),
+        automatic_reason=automatic_reason(headers, mail.from_address, mail.subject, bool(mail.attachments))
+        or _calendar_reason(mail.message, mail.attachments),
         attachments=mail.attachments,
         body_text=mail.body_text,
         in_reply_to=normalize_message_id(headers.get("in-reply-to")),
@@ -174,6 +175,24 @@ def automatic_reason(
         return "sent by a mail server (MAILER-DAEMON)"
     if not has_attachments and _AUTO_REPLY_SUBJECT.search(subject):
         return "auto-reply subject"
+    return None
+
+
+_CALENDAR_TYPES = ("text/calendar", "application/ics")
+
+
+def _calendar_reason(message: email.message.Message | None, attachments: tuple[MailAttachment, ...]) -> str | None:
+    """A meeting invitation, or a unit's answer to one (Outlook's "Accepted: ..."): a
+    calendar part (iTIP) and no file but calendar files. Not a report, never answered."""
+    if message is None:
+        return None
+    try:
+        if not any(part.get_content_type() in _CALENDAR_TYPES for part in message.walk()):
+            return None
+    except Exception:  # a guard: a hostile tree is read as a person's mail
+        return None
+    if all(a.content_type in _CALENDAR_TYPES or a.filename.lower().endswith((".ics", ".vcs")) for a in attachments):
+        return "calendar invitation or reply (text/calendar)"
     return None
 
 

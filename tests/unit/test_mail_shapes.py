@@ -14,7 +14,7 @@ import pytest
 from service.config import load_config
 from service.ingest.analysis import Routing, analyse_message
 from service.ingest.pipeline import routing_for
-from storage.kinds import REPORT, UNASSIGNED
+from storage.kinds import AUTOMATIC, REPORT, UNASSIGNED
 from tests.mailbuilders import EXAMPLE_CONFIG, simple_report
 
 DAY = dt.date(2021, 8, 11)
@@ -59,3 +59,44 @@ def test_a_forward_by_someone_who_is_no_unit_is_unassigned(routing: Routing) -> 
     raw = forwarded_as_attachment("nguyenvana@example.gov.vn", simple_report("bhxh.tp@example.gov.vn"))
     a = analyse_message(raw, routing, DAY)
     assert (a.kind, a.unit_code, a.reason) == (UNASSIGNED, None, "unknown_sender")
+
+
+ICS = (
+    "BEGIN:VCALENDAR\r\nMETHOD:REPLY\r\nBEGIN:VEVENT\r\nSUMMARY:Họp giao ban\r\n"
+    "ATTENDEE;PARTSTAT=ACCEPTED:mailto:bhxh.tp@example.gov.vn\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+)
+
+
+def calendar_reply(extra: tuple[str, str, bytes] | None = None) -> bytes:
+    """Outlook's answer to a meeting invitation: text, HTML and text/calendar alternatives."""
+    msg = EmailMessage()
+    msg["From"] = "bhxh.tp@example.gov.vn"
+    msg["To"] = "baocao.ldtbxh@example.gov.vn"
+    msg["Subject"] = "Accepted: Họp giao ban"
+    msg["Date"] = "Wed, 11 Aug 2021 09:00:00 +0700"
+    msg["Message-ID"] = "<cal-1@example.gov.vn>"
+    msg.set_content("Đồng ý tham dự")
+    msg.add_alternative("<p>Đồng ý tham dự</p>", subtype="html")
+    msg.add_alternative(ICS, subtype="calendar", params={"method": "REPLY"})
+    if extra:
+        name, ctype, data = extra
+        maintype, _, subtype = ctype.partition("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return msg.as_bytes(policy=SMTP)
+
+
+@pytest.mark.parametrize("extra", [None, ("invite.ics", "application/ics", ICS.encode())])
+def test_a_units_answer_to_a_meeting_invitation_is_not_a_report(routing: Routing, extra) -> None:
+    """Not an unreadable report (the unit would show as having reported), not answered."""
+    a = analyse_message(calendar_reply(extra), routing, DAY)
+    assert (a.kind, a.unit_code) == (AUTOMATIC, "BHXH")
+    assert "calendar" in (a.reason_detail or "")
+
+
+def test_a_report_sent_with_an_invitation_is_still_a_report(routing: Routing) -> None:
+    from tests.mailbuilders import XLSX, report_workbook
+
+    book = report_workbook({"Hỗ trợ đào tạo": {"Số đối tượng đề nghị hỗ trợ": 46}})
+    a = analyse_message(calendar_reply(("bao-cao.xlsx", XLSX, book)), routing, DAY)
+    assert (a.kind, a.unit_code) == (REPORT, "BHXH")
+    assert a.values["dao_tao"]["de_nghi"] == 46
