@@ -34,6 +34,7 @@ import mailparser.utils
 from parsers.authresults import MAX_AUTH_RESULT_CHARS
 from parsers.mailbounds import MAX_HEADER_BYTES, BoundedMessage, bound_message, header_end
 from parsers.model import MailAttachment, ParsedMessage, Problem, ReadLimits
+from parsers.smime import signed_content
 from parsers.sniff import image_size, sniff_format
 from parsers.text import CONTROL_CHARS, clean_text, fix_surrogates, safe_filename
 from parsers.winmail import is_winmail, unpack_winmail
@@ -85,6 +86,15 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
             _headers_only(bounded.raw, Problem("message_unparsable", {"detail": type(exc).__name__})),
             content_sha256=content_sha256(raw, bounded),
         )
+    digest = content_sha256(raw, bounded, mail.message)
+    inner = _opaque_signed(bounded.raw, mail.message)
+    if inner is not None:  # S/MIME opaque-signed: the signed entity is the message
+        try:
+            inner_problems: list[Problem] = []
+            signed = _read_mail(bound_message(inner, limits.max_attachment_bytes), limits, inner_problems)
+            mail, problems = dataclasses.replace(signed, headers=mail.headers, fields=mail.fields), inner_problems
+        except Exception:  # the wrapper stays, named "cannot be read"
+            pass
     headers, fields = mail.headers, mail.fields
     return ParsedMessage(
         message_id=normalize_message_id(headers.get("message-id")),
@@ -100,10 +110,39 @@ def parse_message(raw: bytes, limits: ReadLimits | None = None) -> ParsedMessage
         problems=tuple(problems),
         from_addresses=_from_addresses(fields),
         authentication_results=_auth_fields(fields),
-        content_sha256=content_sha256(raw, bounded, mail.message),
+        content_sha256=digest,
         body_html=mail.body_html,
         embedded_from=_embedded_from(mail.message),
     )
+
+
+_CMS_TYPES = ("application/pkcs7-mime", "application/x-pkcs7-mime")
+_CONTENT_FIELD = re.compile(rb"content-(type|transfer-encoding|disposition|description|id)\s*:", re.I)
+
+
+def _opaque_signed(raw: bytes, message: email.message.Message | None) -> bytes | None:
+    """The message with its opaque-signed S/MIME body (a CMS SignedData) replaced by the
+    MIME entity it signs (its header fields but the Content-* ones kept), or None."""
+    if message is None or message.get_content_type() not in _CMS_TYPES:
+        return None
+    try:
+        data = message.get_payload(decode=True)
+    except Exception:
+        return None
+    content = signed_content(data) if isinstance(data, bytes) else None
+    if not content:
+        return None
+    end, _ = header_end(raw, 0, len(raw))
+    kept: list[bytes] = []
+    keep = True
+    for line in raw[:end].splitlines(keepends=True):
+        if line[:1] not in (b" ", b"\t"):
+            keep = not _CONTENT_FIELD.match(line)
+        if keep:
+            kept.append(line)
+    if content.startswith((b"\r\n", b"\n")):  # an entity with no header fields: text/plain
+        content = b"Content-Type: text/plain\r\n" + content
+    return b"".join(kept) + content
 
 
 def content_sha256(raw: bytes, bounded: BoundedMessage, message: email.message.Message | None = None) -> str:

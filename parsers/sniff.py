@@ -17,6 +17,7 @@ import zipfile
 from defusedxml import DefusedXmlException
 
 from parsers.readers.ooxml import xml_root
+from parsers.smime import cms_kind
 
 # Formats the report reader opens itself.
 READABLE_FORMATS = frozenset({"xlsx", "xlsm", "xls", "csv", "docx", "html", "ods", "fods"})
@@ -394,6 +395,8 @@ def sniff_format(data: bytes, filename: str = "", content_type: str = "") -> str
         return "archive"
     if head.startswith(b"{\\rtf"):
         return "rtf"
+    if head[:1] == b"\x30" and cms_kind(data) == "encrypted":
+        return "encrypted"  # S/MIME encrypted mail (smime.p7m): no key to read it
     decoded = decode_text(data)
     if decoded is None:
         return "unknown"

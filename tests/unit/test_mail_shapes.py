@@ -4,12 +4,18 @@ that unit's report."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import email
 from email.message import EmailMessage
 from email.policy import SMTP, default
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.serialization import pkcs7
+from cryptography.x509.oid import NameOID
 
 from service.config import load_config
 from service.ingest.analysis import Routing, analyse_message
@@ -100,3 +106,81 @@ def test_a_report_sent_with_an_invitation_is_still_a_report(routing: Routing) ->
     a = analyse_message(calendar_reply(("bao-cao.xlsx", XLSX, book)), routing, DAY)
     assert (a.kind, a.unit_code) == (REPORT, "BHXH")
     assert a.values["dao_tao"]["de_nghi"] == 46
+
+
+def _certificate(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> x509.Certificate:
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bhxh.tp@example.gov.vn")])
+    now = dt.datetime(2021, 8, 1, tzinfo=dt.UTC)
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(1)
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=365))
+        .sign(key, hashes.SHA256())
+    )
+
+
+def smime(how: str) -> bytes:
+    """The clean report sent S/MIME `how` ("signed": opaque-signed, "encrypted") as
+    Outlook sends it: one application/pkcs7-mime body, smime.p7m."""
+    raw = simple_report()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    fields = head.split(b"\r\n")
+    is_content = [f.lower().startswith((b"content-", b"mime-version")) or f[:1] in (b" ", b"\t") for f in fields]
+    # (the report's own Content-Type is one line; its folds, if any, are never outer fields)
+    entity = b"\r\n".join(f for f, c in zip(fields, is_content, strict=True) if c and not f.lower().startswith(b"mime"))
+    entity += b"\r\n\r\n" + body
+    outer = b"\r\n".join(f for f, c in zip(fields, is_content, strict=True) if not c)
+    if how == "signed":
+        key = ec.generate_private_key(ec.SECP256R1())
+        der = (
+            pkcs7.PKCS7SignatureBuilder()
+            .set_data(entity)
+            .add_signer(_certificate(key), key, hashes.SHA256())
+            .sign(serialization.Encoding.DER, [pkcs7.PKCS7Options.Binary])
+        )
+        kind = b"signed-data"
+    else:  # (encryption to an RSA key: the recipient's certificate)
+        recipient = _certificate(rsa.generate_private_key(public_exponent=65537, key_size=2048))
+        der = (
+            pkcs7.PKCS7EnvelopeBuilder()
+            .set_data(entity)
+            .add_recipient(recipient)
+            .encrypt(serialization.Encoding.DER, [])
+        )
+        kind = b"enveloped-data"
+    return (
+        outer
+        + b"\r\nMIME-Version: 1.0\r\nContent-Type: application/pkcs7-mime; smime-type="
+        + kind
+        + b"; name=smime.p7m\r\n"
+        b"Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=smime.p7m\r\n\r\n"
+        + base64.encodebytes(der).replace(b"\n", b"\r\n")
+    )
+
+
+def test_an_opaque_signed_report_is_read(routing: Routing) -> None:
+    """S/MIME signed-data: the report inside the signature, read as if unsigned."""
+    a = analyse_message(smime("signed"), routing, DAY)
+    assert (a.kind, a.unit_code, a.readable) == (REPORT, "BHXH", True)
+    assert [i.filename for i in a.attachments] == ["bao-cao.xlsx"]
+    assert a.values["dao_tao"]["de_nghi"] == 46 and a.parsed.subject == "Báo cáo NQ68"
+
+
+def test_an_encrypted_report_is_named_encrypted(routing: Routing) -> None:
+    a = analyse_message(smime("encrypted"), routing, DAY)
+    assert (a.kind, a.unit_code, a.readable) == (REPORT, "BHXH", False)
+    assert [(p.code, p.params["file"]) for p in a.problems] == [("encrypted_file", "smime.p7m")]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"", b"\x30", b"\x30\x80" * 5000, b"\x30\x84\xff\xff\xff\xff", b"\x30\x03\x06\x01\x00", b"0,1,2\r\n3,4,5\r\n"],
+)
+def test_a_broken_or_hostile_cms_object_is_no_signed_content(data: bytes) -> None:
+    from parsers.smime import cms_kind, signed_content
+
+    assert signed_content(data) is None and cms_kind(data) is None
