@@ -62,6 +62,34 @@ def history_start(lines: list[str]) -> int:
     return len(lines)
 
 
+_FORWARD_SUBJECT_RE = re.compile(r"^\s*(?:(?:re|tl|aw)\s*:\s*)*(?:fwd?|tv|wg|chuyen tiep)\s*:", re.I)
+_ADDRESS_RE = re.compile(r"[\w.+'-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def forwarded_from(text: str, subject: str = "") -> tuple[str, ...]:
+    """The sender addresses of the mail forwarded inline in `text` (lower-cased): the
+    "From:" of the header block after a forward separator ("---------- Forwarded
+    message", "Begin forwarded message:"), or, in a forward (Fwd:/FW: subject), of the
+    first quoted header block. A reply's quoted mail names nobody."""
+    lines = text.splitlines()
+    forward = bool(_FORWARD_SUBJECT_RE.match(fold(subject)))
+    out: list[str] = []
+    for i, line in enumerate(lines):
+        folded = fold(line)
+        separator = (_SEPARATOR_RE.match(folded) and "original" not in folded and "goc" not in folded) or (
+            _BEGIN_FORWARD_RE.match(folded)
+        )
+        if not separator and not (forward and _header_block_at(lines, i)):
+            continue
+        forward = False  # (only the first block of a forward: the rest is its own history)
+        for head in lines[i : i + 8]:
+            m = _HEADER_RE.match(fold(head))
+            if m and m.group(1) in _FROM_NAMES:
+                out.extend(a.lower() for a in _ADDRESS_RE.findall(head))
+                break
+    return tuple(dict.fromkeys(out))
+
+
 def _header_block_at(lines: list[str], i: int) -> bool:
     """An Outlook reply header: "From:" followed by at least two more header fields."""
     if i >= len(lines):

@@ -183,7 +183,7 @@ def analyse_parsed(
                 unit_code = chosen.code
         others = _forwarded_from_others(parsed, routing.units, unit_code)
         if others:
-            # A unit forwarding another unit's mail as an attachment: the files are that
+            # A unit forwarding another unit's mail (its files re-attached): they are that
             # unit's report, not the sender's; neither may count it without a person.
             kind, unit_code, reason, detail = UNASSIGNED, None, "forwarded_other_unit", others
 
@@ -371,12 +371,14 @@ def units_for_sender(address: str | None, units: tuple[UnitConfig, ...]) -> list
 
 
 def _forwarded_from_others(parsed: ParsedMessage, units: tuple[UnitConfig, ...], unit_code: str | None) -> str:
-    """The codes of the other units whose messages this one carries attached whole
-    (`ParsedMessage.embedded_from`), "" when none."""
+    """The codes of the other units whose messages this one forwards, attached whole
+    (`ParsedMessage.embedded_from`) or inline (`forwarded_from`), "" when none."""
+    from parsers.body.history import forwarded_from
+
     if unit_code is None:
         return ""
     others: dict[str, None] = {}
-    for address in parsed.embedded_from:
+    for address in (*parsed.embedded_from, *forwarded_from(parsed.body_text, parsed.subject)):
         owners = [u.code for u in units_for_sender(address, units)]
         if owners and unit_code not in owners:
             others.update(dict.fromkeys(owners))

@@ -59,6 +59,34 @@ def test_another_units_report_forwarded_as_an_attachment_counts_for_neither(rout
     assert a.values["dao_tao"]["de_nghi"] == 46  # kept as evidence
 
 
+GMAIL_FORWARD = (
+    "Chuyển tiếp báo cáo.\n\n---------- Forwarded message ---------\nFrom: BHXH <bhxh.tp@example.gov.vn>\n"
+    "Date: Wed, Aug 11, 2021 at 8:00 AM\nSubject: Báo cáo NQ68\nTo: <baocao.ldtbxh@example.gov.vn>\n\nKính gửi\n"
+)
+OUTLOOK_HEADER = (
+    "\n\nFrom: BHXH <bhxh.tp@example.gov.vn>\nSent: Wednesday, August 11, 2021 8:00 AM\nTo: baocao\nSubject: x\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("sender", "subject", "body", "unit"),
+    [
+        ("bhxh.tp@example.gov.vn", "Fwd: Báo cáo NQ68", GMAIL_FORWARD, "BHXH"),  # its own report again
+        ("tckh.tp@example.gov.vn", "Fwd: Báo cáo NQ68", GMAIL_FORWARD, None),
+        ("tckh.tp@example.gov.vn", "FW: Báo cáo NQ68", "FYI" + OUTLOOK_HEADER, None),  # Outlook's forward
+        ("tckh.tp@example.gov.vn", "RE: Báo cáo NQ68", "Gửi báo cáo" + OUTLOOK_HEADER, "TCKH"),  # a reply
+    ],
+)
+def test_a_report_forwarded_inline_counts_only_for_the_unit_it_came_from(routing, sender, subject, body, unit) -> None:
+    """Gmail's "Forwarded message" with the file re-attached: another unit's report
+    forwarded by a unit counts for neither; a reply quoting another unit's mail is the
+    sender's own."""
+    a = analyse_message(simple_report(sender, subject=subject, body=body), routing, DAY)
+    assert a.unit_code == unit
+    assert (a.kind, a.reason) == ((REPORT, None) if unit else (UNASSIGNED, "forwarded_other_unit"))
+    assert a.values["dao_tao"]["de_nghi"] == 46
+
+
 def test_a_forward_by_someone_who_is_no_unit_is_unassigned(routing: Routing) -> None:
     """The coordinator's colleague forwards a unit's report: an unknown sender (PRODUCT.md:
     a unit reports from its own addresses), shown in the digest, never counted."""
