@@ -263,8 +263,14 @@ class Daemon:
             log.exception("reminders at %s could not be handled", slot.strftime("%H:%M"))
 
     def scheduled_digest(self) -> None:
-        day = self.clock().astimezone(self.cfg.service.timezone).date()
+        now = self.clock()
+        day = now.astimezone(self.cfg.service.timezone).date()
         if not is_reporting_day(self.cfg, day):  # a holiday, or a weekday fired for make-up days
+            return
+        if now < digest_due_at(self.cfg, day):
+            # A run made late past midnight (misfire grace): not today's digest, hours early;
+            # the catch-up job sends the day it was for.
+            log.info("the digest job ran after midnight: the catch-up check sends the digest of the day before")
             return
         log.info("scheduled digest for %s: polling once more, then sending", day)
         self.digest(day)
