@@ -36,6 +36,13 @@ def messages_of_day(db: Db, day: dt.date) -> list[MessageRecord]:
     return _build(rows, problems, files)
 
 
+def report_messages_after(db: Db, report_code: str, day: dt.date) -> list[MessageRecord]:
+    """The messages of the days after `day` that carry the report `report_code` (a one-off
+    report's answers after its deadline day), with their problems and attachments, oldest first."""
+    where = "report_day > ? AND id IN (SELECT message_pk FROM message_reports WHERE report_code = ?)"
+    return _records(db, where, (day, report_code), attachments=True)
+
+
 def _records(db: Db, where: str, params: Sequence[Any], *, attachments: bool) -> list[MessageRecord]:
     """MessageRecords of the message rows `where` selects, with their problems (and
     attachments), by columns and in bulk."""

@@ -24,7 +24,7 @@ from service.config.objects import ReportConfig
 from service.day.bulk import collector_paused
 from service.day.dayview import MARKED_SOURCES, DayView, build_day_view, day_view, is_reporting_day, unit_status
 from service.day.periods import ReportPeriod, period_of
-from storage.days import load_sources, messages_of_day, readable_reports
+from storage.days import load_sources, messages_of_day, readable_reports, report_messages_after
 from storage.kinds import AUTOMATIC, OWN_MAIL, REPORT, UNASSIGNED
 from storage.records import MessageRecord as Message
 from storage.reports import could_be, report_days, report_values, reports_of, stands_under
@@ -69,6 +69,8 @@ def build_report_view(
     rcfg = report_config(cfg, report)
     codes = [u.code for u in rcfg.units]
     in_period = [m for d in _days(period) for m in messages_of_day(session, d)]
+    if report.period == "once":  # an answer after its deadline day is late for it, not lost
+        in_period += report_messages_after(session, report.code, period.end)
     if until is not None:
         in_period = [m for m in in_period if m.received_at <= until]
     links = reports_of(session, [m.id for m in in_period if m.kind == REPORT])

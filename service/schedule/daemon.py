@@ -79,6 +79,7 @@ class Daemon:
         self.sessions = sessions
         self.archive = archive
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
+        self.started_at = self.clock()  # a digest falling due after it is owed (report_digest_expected)
         self.stop = threading.Event()
         self.lock = threading.Lock()  # one mailbox pass at a time (poll or pre-digest poll)
         self.owner = instance_name()
@@ -263,8 +264,14 @@ class Daemon:
             log.exception("reminders at %s could not be handled", slot.strftime("%H:%M"))
 
     def scheduled_digest(self) -> None:
-        day = self.clock().astimezone(self.cfg.service.timezone).date()
+        now = self.clock()
+        day = now.astimezone(self.cfg.service.timezone).date()
         if not is_reporting_day(self.cfg, day):  # a holiday, or a weekday fired for make-up days
+            return
+        if now < digest_due_at(self.cfg, day):
+            # A run made late past midnight (misfire grace): not today's digest, hours early;
+            # the catch-up job sends the day it was for.
+            log.info("the digest job ran after midnight: the catch-up check sends the digest of the day before")
             return
         log.info("scheduled digest for %s: polling once more, then sending", day)
         self.digest(day)
@@ -346,7 +353,7 @@ class Daemon:
             if self.stop.is_set():
                 return
             with self.sessions() as session:
-                if not report_digest_expected(rcfg, session, period):
+                if not report_digest_expected(rcfg, session, period, running_since=self.started_at):
                     continue
                 row = digest_of(session, period.start, period.report)
             if not _needs_sending(row, now, self.holder):
@@ -596,10 +603,16 @@ def due_report_digests(cfg: Config, now: dt.datetime) -> list[tuple[Config, Repo
     return out
 
 
-def report_digest_expected(rcfg: Config, session: Session, period: ReportPeriod) -> bool:
-    """As `digest_expected`, for a report's period: within the campaign, not before the first message."""
+def report_digest_expected(
+    rcfg: Config, session: Session, period: ReportPeriod, running_since: dt.datetime | None = None
+) -> bool:
+    """As `digest_expected`, for a report's period: within the campaign, not before the first
+    message; a digest that fell due while the daemon ran (since `running_since`) is owed
+    even with nothing received yet, as the scheduled digest without [[reports]] is."""
     if rcfg.campaign.start_date and period.end < rcfg.campaign.start_date:
         return False
+    if running_since is not None and period.digest_at >= running_since:
+        return True
     first = first_report_day(session)
     return first is not None and period.end >= first or digest_of(session, period.start, period.report) is not None
 

@@ -128,6 +128,21 @@ def test_missed_digest_is_sent_on_start(env):
     assert len(env.digests()) == 1
 
 
+def test_digest_job_run_late_past_midnight_sends_the_day_it_was_for(env):
+    # The scheduler runs a digest job up to 12 h late (suspended machine): at 02:00 the
+    # next day it must not send that day's digest 13 h early (everyone "missing").
+    env.mailbox.append(simple_report(), at(9, 0))
+    late = env.daemon(at(2, 0, day=DAY + dt.timedelta(days=1)))
+    late.poll()
+    late.scheduled_digest()
+    late.catch_up()  # the retry job, within a minute
+    late.close()
+    [sent] = env.digests()
+    assert "11/08/2021" in str(email.message_from_bytes(sent.data, policy=policy.default)["Subject"])
+    with env.sessions() as s:
+        assert [(r.report_day, r.state) for r in s.scalars(select(Digest))] == [(DAY, "sent")]
+
+
 def test_not_a_reporting_day_sends_nothing(env):
     from dataclasses import replace
 

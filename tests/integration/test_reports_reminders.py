@@ -357,3 +357,22 @@ def test_the_daily_cap_still_stops_one_reports_reminders_to_one_address(env: Env
 def _rows(env: Env) -> list[OutboxMail]:
     with env.sessions() as s:
         return list(s.scalars(select(OutboxMail).where(OutboxMail.kind == "reminder").order_by(OutboxMail.id)))
+
+
+def test_a_reports_digest_falling_due_while_the_daemon_runs_goes_with_nothing_received_yet(env: Env) -> None:
+    # A new installation, started in the morning, before any unit has written: the daily
+    # report's 15:00 digest is owed (everyone missing), as the digest of a config without
+    # [[reports]] goes at its time; the days before the start are not owed.
+    from storage.models import Digest
+
+    now = [at(8, 18, 8)]
+    d = Daemon(env.cfg, env.sessions, env.archive, clock=lambda: now[0])
+    try:
+        d.catch_up()
+        now[0] = at(8, 18, 15, 0, 30)
+        d.catch_up()
+    finally:
+        d.close()
+    with env.sessions() as s:
+        sent = {(r.report_code, r.report_day, r.state) for r in s.scalars(select(Digest))}
+    assert sent == {("ngay", dt.date(2021, 8, 18), "sent")}

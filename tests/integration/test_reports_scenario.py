@@ -174,6 +174,18 @@ def test_the_monthly_report_and_the_one_off_request(cfg_file: Path, capsys: pyte
     }
 
 
+def test_an_answer_to_the_one_off_request_after_its_deadline_day_is_late_for_it(
+    cfg_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    late = [("bc.xlsx", XLSX, book(("Hỗ trợ hộ kinh doanh",), ALL_COLUMNS, 5))]
+    import_mails(cfg_file, capsys, [(THUE, "Báo cáo nhanh đến ngày 20/8", at(21, 9), late)], "late")
+    once = export(cfg_file, capsys, "--report", "nhanh_2008", "--date", "2021-08-20")
+    assert statuses(once) == {"BHXH": "on_time", "THUE": "late"}  # not "missing": it was sent, a day late
+    thue = next(u for u in once["units"] if u["code"] == "THUE")
+    assert thue["received_at"] == "2021-08-21T09:00:00+07:00"
+    assert once["totals"]["ho_kinh_doanh"]["de_nghi"] == 12
+
+
 def test_status_and_template_name_the_report_and_period(
     cfg_file: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
