@@ -268,6 +268,10 @@ class Daemon:
         day = now.astimezone(self.cfg.service.timezone).date()
         if not is_reporting_day(self.cfg, day):  # a holiday, or a weekday fired for make-up days
             return
+        start = self.cfg.campaign.start_date
+        if start and day < start:  # as the catch-up check and the reports' digests: not owed yet
+            log.info("no digest for %s: the campaign starts on %s (campaign.start_date)", day, start)
+            return
         if now < digest_due_at(self.cfg, day):
             # A run made late past midnight (misfire grace): not today's digest, hours early;
             # the catch-up job sends the day it was for.

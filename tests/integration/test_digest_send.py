@@ -143,6 +143,24 @@ def test_digest_job_run_late_past_midnight_sends_the_day_it_was_for(env):
         assert [(r.report_day, r.state) for r in s.scalars(select(Digest))] == [(DAY, "sent")]
 
 
+def test_no_scheduled_digest_before_the_campaign_starts(env):
+    # The catch-up check and the [[reports]] digests owe nothing before campaign.start_date;
+    # the daily job at digest_at did send one (every unit "missing") on the days before.
+    from dataclasses import replace
+
+    env.cfg = replace(env.cfg, campaign=replace(env.cfg.campaign, start_date=DAY + dt.timedelta(days=1)))
+    d = env.daemon(at(15, 0))
+    d.scheduled_digest()
+    d.catch_up()
+    d.close()
+    assert env.digests() == []
+    env.cfg = replace(env.cfg, campaign=replace(env.cfg.campaign, start_date=DAY))
+    d = env.daemon(at(15, 0))
+    d.scheduled_digest()
+    d.close()
+    assert len(env.digests()) == 1
+
+
 def test_not_a_reporting_day_sends_nothing(env):
     from dataclasses import replace
 
