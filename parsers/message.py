@@ -634,23 +634,19 @@ def _from_addresses(fields: list[tuple[str, str]]) -> tuple[str, ...]:
 
 def _embedded_from(message: email.message.Message | None) -> tuple[str, ...]:
     """The From addresses of the messages attached whole (message/rfc822 parts)."""
-    out: list[str] = []
-    if message is None:
-        return ()
+    fields: list[tuple[str, str]] = []
     try:
-        for part in message.walk():
-            if part.get_content_type() != "message/rfc822" or not part.is_multipart():
-                continue
-            for inner in part.get_payload():
-                value = inner.get("from") if isinstance(inner, email.message.Message) else None
-                if value is None:
-                    continue
-                out.extend(a for a in (_address(addr) for _, addr in email.utils.getaddresses([str(value)])) if a)
-            if len(out) >= MAX_FROM_ADDRESSES:
+        for part in message.walk() if message is not None else ():
+            if part.get_content_type() == "message/rfc822" and part.is_multipart():
+                for inner in part.get_payload():
+                    value = inner.get("from") if isinstance(inner, email.message.Message) else None
+                    if value is not None:
+                        fields.append(("from", str(value)))
+            if len(fields) >= MAX_FROM_ADDRESSES:
                 break
-    except Exception:  # a guard: a hostile embedded header names nobody
-        return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
-    return tuple(dict.fromkeys(out))[:MAX_FROM_ADDRESSES]
+    except Exception:  # a guard: a hostile embedded tree names nobody more
+        pass
+    return tuple(a for a in _from_addresses(fields) if a)
 
 
 def _auth_fields(fields: list[tuple[str, str]]) -> tuple[tuple[int, str], ...]:
